@@ -1,0 +1,60 @@
+# imssa: `make book` builds the HTML book, `make test` runs the unit tests and re-validates the
+# executed notebooks with nbval. Both create .venv and install the pinned dependencies if missing.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PROFILE ?= paper
+RUN := $(PY) -m imssa.runner
+
+# Relative data/cache paths are meant from the checkout; notebooks run in other folders.
+ifdef IMSSA_DATA_DIR
+export IMSSA_DATA_DIR := $(abspath $(IMSSA_DATA_DIR))
+endif
+ifdef IMSSA_CACHE_DIR
+export IMSSA_CACHE_DIR := $(abspath $(IMSSA_CACHE_DIR))
+endif
+
+.PHONY: book chapter test unit notebooks nbval bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[book,test]'
+	touch $@
+
+## book: execute every chapter with params/$(PROFILE)/ and build the HTML (default profile: paper)
+book: $(STAMP)
+	$(RUN) execute --profile $(PROFILE)
+	$(RUN) build --profile $(PROFILE)
+
+## chapter: rerun one chapter with any parameter file, then rebuild the HTML
+##   make chapter CH=float_baseline PARAMS=my.yaml [PROFILE=paper]
+chapter: $(STAMP)
+	test -n "$(CH)" -a -n "$(PARAMS)" || { echo "usage: make chapter CH=<chapter> PARAMS=<file.yaml>"; exit 2; }
+	$(RUN) execute --profile $(PROFILE) --chapter $(CH) --params $(PARAMS)
+	$(RUN) build --profile $(PROFILE)
+
+## test: unit tests, then the ci profile executed by papermill and re-executed by nbval
+test: unit notebooks nbval
+
+# pytest exits 5 when it collects nothing: that is a failure here, said so in words.
+unit: $(STAMP)
+	$(PY) -m pytest tests -q || { rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests"; exit $$rc; }
+
+notebooks: $(STAMP)
+	$(RUN) execute --profile ci
+
+# nbval re-executes with an empty model cache: it must retrain and reproduce every output.
+nbval: $(STAMP)
+	cache=$$(mktemp -d); trap 'rm -rf "$$cache"' EXIT; \
+	IMSSA_CACHE_DIR=$$cache $(PY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-env \
+	  --nbval-sanitize-with book/nbval_sanitize.cfg _build/executed/ci/*.ipynb
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_s4d.py
+
+clean:
+	rm -rf _build results

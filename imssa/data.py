@@ -1,0 +1,285 @@
+"""Spoken-digit data: the Free Spoken Digit Dataset (FSDD) and Heidelberg Digits (HD).
+
+Both loaders return an ``AudioSplits`` of tensors: waveforms resampled with scipy's polyphase
+resampler to ``sample_rate`` (Hz), cropped or zero-padded to ``duration_s`` (seconds) and
+normalised per clip. Labels index into ``digits`` (label i means digit ``digits[i]``).
+
+Data root: the ``data_dir`` argument, else the environment variable ``IMSSA_DATA_DIR``, else the
+user cache directory. FSDD lives in ``<root>/fsdd/recordings``; HD in ``<root>/heidelberg``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import os
+import re
+import shutil
+import tempfile
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import platformdirs
+import soundfile
+import torch
+from scipy.signal import resample_poly
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from .params import DataConfig
+
+__all__ = [
+    "AudioError",
+    "AudioSet",
+    "AudioSplits",
+    "DataMissingError",
+    "FSDD_COMMIT",
+    "data_root",
+    "download_fsdd",
+    "fsdd_dir",
+    "fsdd_manifest_digest",
+    "list_fsdd",
+    "list_heidelberg",
+    "load_dataset",
+    "read_audio",
+]
+
+FSDD_COMMIT = "26eb9aaf76e81b692f806f9140c2d2777410d7a1"
+FSDD_URL = f"https://github.com/Jakobovski/free-spoken-digit-dataset/archive/{FSDD_COMMIT}.zip"
+FSDD_RATE = 8000
+#: SHA-256 over the sorted lines "<file> <sha256 of file>\n" of all 3000 recordings at FSDD_COMMIT.
+FSDD_MANIFEST_SHA256 = "dbd573d7cafe79c4b49f65718115e1304e24e067fa39eff18a660dc6cb9c360f"
+FSDD_N_FILES = 3000
+HD_RATE = 48000
+
+_FSDD_NAME = re.compile(r"^(\d)_([a-z]+)_(\d+)\.wav$")
+_HD_NAME = re.compile(r"^lang-(english|german)_speaker-(\d+)_trial-(\d+)_digit-(\d)\.flac$")
+
+
+class DataMissingError(FileNotFoundError):
+    """The dataset is not where the loader looked, and could not be fetched."""
+
+
+class AudioError(ValueError):
+    """An audio file that cannot be read or decoded."""
+
+
+@dataclass(frozen=True)
+class AudioSet:
+    """Waveforms ``x`` (n, L) float32, labels ``y`` (n,) int64, and per-clip metadata."""
+
+    x: Tensor
+    y: Tensor
+    meta: pd.DataFrame  # columns: file, digit, speaker, ...
+    sample_rate: int
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+@dataclass(frozen=True)
+class AudioSplits:
+    train: AudioSet
+    val: AudioSet
+    test: AudioSet
+    digits: tuple[int, ...]
+
+
+def data_root(data_dir: str | Path | None = None) -> Path:
+    """``data_dir``, else ``$IMSSA_DATA_DIR``, else the user cache directory (imssa/data)."""
+    if data_dir is not None:
+        return Path(data_dir)
+    env = os.environ.get("IMSSA_DATA_DIR")
+    if env:
+        return Path(env)
+    return Path(platformdirs.user_cache_dir("imssa")) / "data"
+
+
+# ---------------------------------------------------------------------------- audio
+
+
+def read_audio(path: Path, sample_rate: int, duration_s: float, normalize: str) -> np.ndarray:
+    """Decode one clip, resample to ``sample_rate`` Hz, crop/zero-pad to ``duration_s`` s, normalise.
+
+    Returns a float32 array of round(sample_rate * duration_s) samples. Stereo is averaged.
+    Raises AudioError naming the file if it cannot be decoded or holds no samples.
+    """
+    try:
+        audio, rate = soundfile.read(str(path), dtype="float64", always_2d=True)
+    except Exception as err:  # soundfile raises several types (LibsndfileError, RuntimeError)
+        raise AudioError(f"cannot read audio file {path}: {err}") from None
+    audio = audio.mean(axis=1)
+    if audio.size == 0 or not np.all(np.isfinite(audio)):
+        raise AudioError(f"audio file {path} holds no (finite) samples")
+    if rate != sample_rate:
+        g = math.gcd(int(rate), int(sample_rate))
+        audio = resample_poly(audio, sample_rate // g, int(rate) // g)
+    if normalize == "peak":
+        audio = audio / max(np.abs(audio).max(), 1e-12)
+    elif normalize == "rms":
+        audio = audio / max(np.sqrt(np.mean(audio**2)), 1e-12)
+    L = round(sample_rate * duration_s)
+    out = np.zeros(L, dtype=np.float32)
+    n = min(L, audio.size)
+    out[:n] = audio[:n]
+    return out
+
+
+def _load_set(meta: pd.DataFrame, cfg: DataConfig) -> AudioSet:
+    clips = [read_audio(f, cfg.sample_rate, cfg.duration_s, cfg.normalize) for f in meta["file"]]
+    x = np.stack(clips) if clips else np.zeros((0, cfg.length), dtype=np.float32)
+    label = {d: i for i, d in enumerate(cfg.digits)}
+    y = np.array([label[d] for d in meta["digit"]], dtype=np.int64)
+    return AudioSet(torch.from_numpy(x), torch.from_numpy(y), meta.reset_index(drop=True), cfg.sample_rate)
+
+
+# ---------------------------------------------------------------------------- FSDD
+
+
+def fsdd_manifest_digest(recordings: Path, files: list[str] | None = None) -> str:
+    """SHA-256 over sorted "<name> <sha256>" lines of the recordings (compare FSDD_MANIFEST_SHA256)."""
+    names = sorted(files if files is not None else (p.name for p in recordings.glob("*.wav")))
+    h = hashlib.sha256()
+    for name in names:
+        h.update(f"{name} {hashlib.sha256((recordings / name).read_bytes()).hexdigest()}\n".encode())
+    return h.hexdigest()
+
+
+def download_fsdd(root: Path, url: str = FSDD_URL) -> Path:
+    """Fetch FSDD at commit FSDD_COMMIT into ``root/fsdd/recordings``, with a progress bar.
+
+    The recordings are checked against FSDD_MANIFEST_SHA256 before they are moved into place.
+    Raises DataMissingError with what to download and which setting to use if that fails.
+    """
+    target = root / "fsdd" / "recordings"
+    try:
+        with urllib.request.urlopen(url, timeout=60) as resp:
+            total = int(resp.headers.get("Content-Length") or 0) or None
+            buf = io.BytesIO()
+            with tqdm(total=total, unit="B", unit_scale=True, desc="FSDD download") as bar:
+                while chunk := resp.read(1 << 20):
+                    buf.write(chunk)
+                    bar.update(len(chunk))
+        with tempfile.TemporaryDirectory(dir=root if root.exists() else None) as tmp:
+            with zipfile.ZipFile(buf) as zf:
+                wavs = [n for n in zf.namelist() if re.search(r"/recordings/[^/]+\.wav$", n)]
+                for n in wavs:
+                    (Path(tmp) / Path(n).name).write_bytes(zf.read(n))
+            digest = fsdd_manifest_digest(Path(tmp))
+            if len(wavs) != FSDD_N_FILES or digest != FSDD_MANIFEST_SHA256:
+                raise ValueError(f"checksum mismatch ({len(wavs)} files, manifest digest {digest})")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(tmp, target)
+            Path(tmp).mkdir()  # TemporaryDirectory cleans up the (moved) folder
+    except Exception as err:
+        raise DataMissingError(
+            f"FSDD recordings not found in {target} and the download failed ({err}).\n"
+            f"Download {url} (the dataset at commit {FSDD_COMMIT}: 3000 recordings; "
+            "tag v1.0.9 has only 2500), unpack its recordings/ folder to <DIR>/fsdd/recordings, "
+            "and set IMSSA_DATA_DIR=<DIR> (or pass data_dir=<DIR>)."
+        ) from None
+    return target
+
+
+def fsdd_dir(data_dir: str | Path | None = None, download: bool = True) -> Path:
+    """Folder of FSDD's ``{digit}_{speaker}_{index}.wav`` files; downloads when absent and allowed."""
+    root = data_root(data_dir)
+    rec = root / "fsdd" / "recordings"
+    if rec.is_dir() and any(rec.glob("*.wav")):
+        return rec
+    if not download:
+        raise DataMissingError(
+            f"FSDD recordings not found in {rec}. Set IMSSA_DATA_DIR (or data_dir) to the folder "
+            f"that holds fsdd/recordings, or allow the download of commit {FSDD_COMMIT}."
+        )
+    return download_fsdd(root)
+
+
+def list_fsdd(recordings: Path) -> pd.DataFrame:
+    """One row per recording: file, digit, speaker, index; sorted for determinism."""
+    rows = []
+    for p in sorted(recordings.glob("*.wav")):
+        m = _FSDD_NAME.match(p.name)
+        if m:
+            rows.append({"file": p, "digit": int(m[1]), "speaker": m[2], "index": int(m[3])})
+    if not rows:
+        raise DataMissingError(f"no FSDD files named {{digit}}_{{speaker}}_{{index}}.wav in {recordings}")
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------- Heidelberg Digits
+
+
+def list_heidelberg(root: Path) -> pd.DataFrame:
+    """HD's published layout: ``audio/lang-L_speaker-NN_trial-T_digit-D.flac`` with the official
+    split in ``train_filenames.txt`` and ``test_filenames.txt``. One row per listed file."""
+    audio = root / "audio"
+    rows = []
+    for part in ("train", "test"):
+        listing = root / f"{part}_filenames.txt"
+        if not listing.is_file():
+            raise DataMissingError(
+                f"Heidelberg Digits not found: {listing} is missing. Put the dataset (audio/ and "
+                "the two *_filenames.txt) in <DIR>/heidelberg and set IMSSA_DATA_DIR=<DIR>."
+            )
+        for name in listing.read_text().split():
+            m = _HD_NAME.match(name)
+            if not m:
+                raise AudioError(f"{listing}: entry {name!r} does not follow the HD naming scheme")
+            rows.append(
+                {"file": audio / name, "digit": int(m[4]), "speaker": f"{m[2]}", "language": m[1],
+                 "trial": int(m[3]), "part": part}
+            )
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------- splits
+
+
+def _stratified_val(meta: pd.DataFrame, fraction: float, seed: int) -> np.ndarray:
+    """Boolean mask of a validation subset: ``fraction`` of each digit, drawn with ``seed``."""
+    rng = np.random.default_rng(seed)
+    mask = np.zeros(len(meta), dtype=bool)
+    for _, idx in meta.groupby("digit").indices.items():
+        k = round(fraction * len(idx))
+        mask[rng.choice(idx, size=k, replace=False)] = True
+    return mask
+
+
+def load_dataset(cfg: DataConfig, data_dir: str | Path | None = None, download: bool = True) -> AudioSplits:
+    """Load ``cfg.dataset`` restricted to ``cfg.digits`` into train/val/test tensors.
+
+    Split ``official``: FSDD indices 0-4 are test (the dataset's README), HD uses its file lists.
+    ``leave_speakers_out``: ``cfg.test_speakers`` form the test set. Validation: a stratified
+    ``val_fraction`` of train, drawn with ``cfg.seed``.
+    """
+    if cfg.dataset == "fsdd":
+        meta = list_fsdd(fsdd_dir(data_dir, download))
+    else:
+        meta = list_heidelberg(data_root(data_dir) / "heidelberg")
+        if cfg.language != "both":
+            meta = meta[meta["language"] == cfg.language]
+    meta = meta[meta["digit"].isin(cfg.digits)].reset_index(drop=True)
+    if cfg.split == "leave_speakers_out":
+        unknown = set(cfg.test_speakers) - set(meta["speaker"])
+        if unknown:
+            raise ValueError(f"test_speakers {sorted(unknown)} not in the data; known: {sorted(set(meta['speaker']))}")
+        is_test = meta["speaker"].isin(cfg.test_speakers)
+    elif cfg.dataset == "fsdd":
+        is_test = meta["index"] < 5
+    else:
+        is_test = meta["part"] == "test"
+    train_meta, test_meta = meta[~is_test.to_numpy()], meta[is_test.to_numpy()]
+    val_mask = _stratified_val(train_meta.reset_index(drop=True), cfg.val_fraction, cfg.seed)
+    tr = train_meta.reset_index(drop=True)
+    return AudioSplits(
+        train=_load_set(tr[~val_mask], cfg),
+        val=_load_set(tr[val_mask], cfg),
+        test=_load_set(test_meta, cfg),
+        digits=tuple(cfg.digits),
+    )

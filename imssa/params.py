@@ -1,0 +1,181 @@
+"""Typed parameters: one pydantic schema per chapter, loaded from ``params/<profile>/<chapter>.yaml``.
+
+Every schema forbids unknown keys and checks types and ranges, so a bad parameter file fails
+before any work starts, with a message that names the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+__all__ = [
+    "BaselineParams",
+    "DataConfig",
+    "FirstPrinciplesParams",
+    "ModelConfig",
+    "ParamsError",
+    "TrainConfig",
+    "CHAPTERS",
+    "load_params",
+    "read_yaml",
+    "validate_params",
+]
+
+
+class ParamsError(ValueError):
+    """A parameter file or dict that does not fit its chapter's schema."""
+
+
+class Strict(BaseModel):
+    """Base: unknown keys are errors, values are not silently coerced across types."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class DataConfig(Strict):
+    """Which audio, at which rate and length, split how."""
+
+    dataset: Literal["fsdd", "heidelberg"] = "fsdd"
+    digits: list[int] = Field(default=[0, 1], min_length=2)
+    language: Literal["english", "german", "both"] = "english"  # Heidelberg Digits only
+    sample_rate: int = Field(default=4000, gt=0, description="Hz, after polyphase resampling")
+    duration_s: float = Field(default=1.0, gt=0, description="seconds: crop or zero-pad to this")
+    normalize: Literal["none", "peak", "rms"] = "rms"
+    split: Literal["official", "leave_speakers_out"] = "official"
+    test_speakers: list[str] = Field(default_factory=list)
+    val_fraction: float = Field(default=0.1, ge=0, lt=1)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _check(self) -> DataConfig:
+        if any(d < 0 or d > 9 for d in self.digits) or len(set(self.digits)) != len(self.digits):
+            raise ValueError(f"digits must be distinct integers in 0..9, got {self.digits}")
+        if self.split == "leave_speakers_out" and not self.test_speakers:
+            raise ValueError("split 'leave_speakers_out' needs a non-empty test_speakers list")
+        return self
+
+    @property
+    def length(self) -> int:
+        """Sequence length L in samples."""
+        return round(self.sample_rate * self.duration_s)
+
+
+class ModelConfig(Strict):
+    """Classifier: linear encoder -> depth x (S4D -> GELU) -> mean over time -> linear decoder."""
+
+    H: int = Field(default=32, ge=1, description="channels (model width)")
+    N: int = Field(default=8, ge=1, description="complex modes per channel (real state 2N)")
+    depth: int = Field(default=1, ge=1)
+    init: Literal["lin", "inv"] = "lin"
+    dt_min: float = Field(default=1e-3, gt=0)
+    dt_max: float = Field(default=1e-1, gt=0)
+    dropout: float = Field(default=0.0, ge=0, lt=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> ModelConfig:
+        if self.dt_min > self.dt_max:
+            raise ValueError(f"dt_min ({self.dt_min}) must be <= dt_max ({self.dt_max})")
+        return self
+
+
+class TrainConfig(Strict):
+    """Optimisation: AdamW with the SSM parameters in their own group, cosine schedule."""
+
+    epochs: int = Field(default=30, ge=1)
+    batch_size: int = Field(default=32, ge=1)
+    lr: float = Field(default=1e-2, gt=0)
+    ssm_lr: float = Field(default=1e-3, gt=0, description="lr of dt, A, B (no weight decay)")
+    weight_decay: float = Field(default=0.01, ge=0)
+    seed: int = 0
+    device: str = "cpu"
+    threads: int = Field(default=1, ge=1, description="torch threads of one training run")
+
+
+class ChapterParams(Strict):
+    """Fields every chapter has."""
+
+    profile: Literal["paper", "ci", "custom"] = "custom"
+
+
+class FirstPrinciplesParams(ChapterParams):
+    """Chapter 'S4D from first principles'."""
+
+    H: int = Field(default=4, ge=1)
+    N: int = Field(default=8, ge=1)
+    L: int = Field(default=4000, ge=2)
+    dt: float = Field(default=0.1, gt=0, description="step in the units of 1/|A|")
+    sample_rate: int = Field(default=4000, gt=0, description="Hz, only labels the frequency axis")
+    inits: list[Literal["lin", "inv"]] = Field(default=["lin", "inv"], min_length=1)
+    seed: int = 0
+
+
+class BaselineParams(ChapterParams):
+    """Chapter 'Float baseline'."""
+
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    train: TrainConfig = TrainConfig()
+    seeds: list[int] = Field(default=[0, 1, 2], min_length=1)
+    workers: int = Field(default=1, ge=1, description="seeds trained side by side, 1 thread each")
+
+
+CHAPTERS: dict[str, type[ChapterParams]] = {
+    "s4d_first_principles": FirstPrinciplesParams,
+    "float_baseline": BaselineParams,
+}
+
+
+def _describe(err: ValidationError, source: str) -> str:
+    lines = [f"invalid parameters in {source}:"]
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown parameter name"
+        lines.append(f"  - {key}: {msg} (got {e.get('input')!r})")
+    return "\n".join(lines)
+
+
+def validate_params(chapter: str, values: dict[str, Any], source: str = "parameters") -> ChapterParams:
+    """Check ``values`` against the chapter's schema; raise ParamsError naming each bad key."""
+    if chapter not in CHAPTERS:
+        raise ParamsError(f"unknown chapter {chapter!r}; known: {sorted(CHAPTERS)}")
+    if not isinstance(values, dict):
+        raise ParamsError(f"{source}: expected a mapping of parameter names to values")
+    try:
+        return CHAPTERS[chapter].model_validate(values)
+    except ValidationError as err:
+        raise ParamsError(_describe(err, source)) from None
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML 1.1 reads ``1e-3`` as a string; this loader reads it as the float a reader means."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$"),
+    list("-+0123456789."),
+)
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Parse a parameter file; a missing file or a non-mapping is a ParamsError."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(f"parameter file not found: {path}")
+    values = yaml.load(path.read_text(), Loader=_Loader) or {}
+    if not isinstance(values, dict):
+        raise ParamsError(f"{path}: expected a mapping of parameter names to values")
+    return values
+
+
+def load_params(chapter: str, path: str | Path) -> ChapterParams:
+    """Read a YAML parameter file and validate it for ``chapter``."""
+    values = read_yaml(path)
+    return validate_params(chapter, values, source=str(path))

@@ -1,0 +1,16 @@
+"""One seaborn style for every figure of the book."""
+
+from __future__ import annotations
+
+import seaborn as sns
+
+__all__ = ["set_style", "PAPER_COLOR"]
+
+#: colour of the paper's reference values in every figure (never our own numbers)
+PAPER_COLOR = "0.35"
+
+
+def set_style() -> None:
+    """Apply the book's figure style (seaborn whitegrid, colour-blind palette)."""
+    sns.set_theme(context="notebook", style="whitegrid", palette="colorblind",
+                  rc={"figure.figsize": (6.4, 3.6), "figure.dpi": 100, "savefig.bbox": "tight"})

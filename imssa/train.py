@@ -1,0 +1,230 @@
+"""Classifier, training loop, evaluation and a model cache keyed by the full configuration.
+
+Classifier: x (batch, L) -> linear encoder (1 -> H) -> depth x [S4D -> GELU] -> mean over time
+-> linear decoder (H -> classes). Layers after the first add a position-wise linear mix and a
+residual connection (a single layer, as in the paper's hardware demonstration, has neither).
+
+``train_cached(data, model, train)`` trains once per distinct configuration: the result is stored
+by joblib under ``$IMSSA_CACHE_DIR`` (default: the user cache directory), so a chapter rerun with
+the same parameters, or a later chapter that deploys the model, does not retrain.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import joblib
+import numpy as np
+import pandas as pd
+import platformdirs
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from .data import AudioSet, AudioSplits, load_dataset
+from .params import DataConfig, ModelConfig, TrainConfig
+from .s4d import S4D, ssm_conv_affine, ssm_kernel
+
+__all__ = [
+    "SpeechClassifier",
+    "TrainResult",
+    "cache_dir",
+    "evaluate",
+    "load_splits",
+    "make_optimizer",
+    "restore_model",
+    "train_cached",
+    "train_model",
+    "train_seeds",
+]
+
+Mode = Literal["conv", "recurrent"]
+
+
+class SpeechClassifier(nn.Module):
+    """Raw-waveform classifier around S4D layers. Input (batch, L), output logits (batch, classes)."""
+
+    def __init__(self, cfg: ModelConfig, n_classes: int, generator: torch.Generator | None = None) -> None:
+        super().__init__()
+        H = cfg.H
+        self.encoder = nn.Linear(1, H)
+        self.layers = nn.ModuleList(
+            S4D(H, cfg.N, cfg.init, cfg.dt_min, cfg.dt_max, generator=generator) for _ in range(cfg.depth)
+        )
+        self.mixers = nn.ModuleList(nn.Linear(H, H) for _ in range(cfg.depth - 1))
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.decoder = nn.Linear(H, n_classes)
+
+    def features(self, x: Tensor, mode: Mode = "conv") -> Tensor:
+        """Hidden sequence after the last S4D block, (batch, H, L)."""
+        w, b = self.encoder.weight[:, 0], self.encoder.bias
+        z = x
+        for i, layer in enumerate(self.layers):
+            if i == 0 and mode == "conv":  # encoder folded into the first convolution (same maths)
+                p = layer.discrete()
+                h = ssm_conv_affine(x, w, b, ssm_kernel(p.A_bar, p.B_bar, p.C, x.shape[-1]), p.D)
+            else:
+                h = layer(w[:, None] * x.unsqueeze(1) + b[:, None] if i == 0 else z, mode=mode)
+            h = self.dropout(F.gelu(h))
+            z = h if i == 0 else z + self.mixers[i - 1](h.transpose(1, 2)).transpose(1, 2)
+        return z
+
+    def forward(self, x: Tensor, mode: Mode = "conv") -> Tensor:
+        return self.decoder(self.features(x, mode).mean(-1))
+
+
+def make_optimizer(model: SpeechClassifier, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW; the SSM parameters (dt, A, B) in their own group with ``ssm_lr`` and no weight decay."""
+    ssm = {id(p) for layer in model.layers for p in layer.ssm_parameters()}
+    rest = [p for p in model.parameters() if id(p) not in ssm]
+    ssm_params = [p for p in model.parameters() if id(p) in ssm]
+    return torch.optim.AdamW(
+        [
+            {"params": rest, "lr": cfg.lr, "weight_decay": cfg.weight_decay},
+            {"params": ssm_params, "lr": cfg.ssm_lr, "weight_decay": 0.0},
+        ]
+    )
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, data: AudioSet, batch_size: int = 64, mode: Mode = "conv",
+             device: str = "cpu") -> tuple[float, np.ndarray]:
+    """Accuracy (fraction) and predicted labels (n,) of ``model`` on ``data``."""
+    model.eval()
+    preds = [model(data.x[i : i + batch_size].to(device), mode=mode).argmax(-1).cpu()
+             for i in range(0, len(data), batch_size)]
+    pred = torch.cat(preds).numpy()
+    return float((pred == data.y.numpy()).mean()), pred
+
+
+@functools.lru_cache(maxsize=4)
+def _splits(data_json: str, data_dir: str | None) -> AudioSplits:
+    return load_dataset(DataConfig.model_validate_json(data_json), data_dir)
+
+
+def load_splits(data: DataConfig, data_dir: str | Path | None = None) -> AudioSplits:
+    """``load_dataset`` memoised per process (a chapter loads its data once)."""
+    return _splits(data.model_dump_json(), None if data_dir is None else str(data_dir))
+
+
+@dataclass
+class TrainResult:
+    """What a training run leaves: weights, learning curves and test predictions."""
+
+    state_dict: dict[str, Tensor]
+    history: pd.DataFrame  # epoch, train_loss, train_accuracy, val_accuracy
+    test_accuracy: float
+    test_pred: np.ndarray
+    test_true: np.ndarray
+    train_time_s: float
+
+
+def train_model(data: dict[str, Any], model: dict[str, Any], train: dict[str, Any],
+                progress: bool = True, code: str = "") -> TrainResult:
+    """Train a SpeechClassifier from scratch, seeded and deterministic on the CPU.
+
+    Arguments are plain dicts (``DataConfig``/``ModelConfig``/``TrainConfig`` dumps), so the cache
+    key is exactly the configuration. The model of the last epoch is kept (no test-set selection).
+    ``code`` only enters the cache key (see ``code_digest``).
+    """
+    dcfg, mcfg, tcfg = DataConfig(**data), ModelConfig(**model), TrainConfig(**train)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(tcfg.threads)
+    try:
+        return _train(dcfg, mcfg, tcfg, progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(dcfg: DataConfig, mcfg: ModelConfig, tcfg: TrainConfig, progress: bool) -> TrainResult:
+    torch.use_deterministic_algorithms(True)
+    splits = load_splits(dcfg)
+    gen = torch.Generator().manual_seed(tcfg.seed)
+    torch.manual_seed(tcfg.seed)
+    net = SpeechClassifier(mcfg, len(splits.digits), generator=gen).to(tcfg.device)
+    opt = make_optimizer(net, tcfg)
+    n = len(splits.train)
+    steps = tcfg.epochs * ((n + tcfg.batch_size - 1) // tcfg.batch_size)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=[g["lr"] for g in opt.param_groups], total_steps=steps, pct_start=0.1)
+    rows, t0 = [], time.perf_counter()
+    bar = tqdm(range(tcfg.epochs), desc=f"train seed {tcfg.seed}", disable=not progress)
+    for epoch in bar:
+        net.train()
+        loss_sum = correct = 0.0
+        for idx in torch.randperm(n, generator=gen).split(tcfg.batch_size):
+            x, y = splits.train.x[idx].to(tcfg.device), splits.train.y[idx].to(tcfg.device)
+            logits = net(x)
+            loss = F.cross_entropy(logits, y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            loss_sum += loss.item() * len(idx)
+            correct += (logits.argmax(-1) == y).sum().item()
+        val_acc = evaluate(net, splits.val, device=tcfg.device)[0] if len(splits.val) else float("nan")
+        rows.append({"epoch": epoch + 1, "train_loss": loss_sum / n, "train_accuracy": correct / n,
+                     "val_accuracy": val_acc})
+        bar.set_postfix(loss=f"{loss_sum / n:.3f}", val=f"{val_acc:.3f}")
+    test_acc, pred = evaluate(net, splits.test, device=tcfg.device)
+    return TrainResult(
+        state_dict={k: v.detach().cpu() for k, v in net.state_dict().items()},
+        history=pd.DataFrame(rows),
+        test_accuracy=test_acc,
+        test_pred=pred,
+        test_true=splits.test.y.numpy(),
+        train_time_s=time.perf_counter() - t0,
+    )
+
+
+def cache_dir() -> Path:
+    """``$IMSSA_CACHE_DIR``, else the user cache directory (imssa/cache)."""
+    env = os.environ.get("IMSSA_CACHE_DIR")
+    return Path(env) if env else Path(platformdirs.user_cache_dir("imssa")) / "cache"
+
+
+@functools.cache
+def code_digest() -> str:
+    """SHA-256 of the library modules a trained model depends on: a code change means a retrain."""
+    h = hashlib.sha256()
+    for name in ("s4d.py", "data.py", "params.py", "train.py"):
+        h.update((Path(__file__).parent / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def train_cached(data: DataConfig, model: ModelConfig, train: TrainConfig, progress: bool = True) -> TrainResult:
+    """``train_model`` through a joblib cache keyed by the three configurations and the library
+    code (``code_digest``), not by ``progress``."""
+    memory = joblib.Memory(cache_dir(), verbose=0)
+    fn = memory.cache(train_model, ignore=["progress"])
+    return fn(data.model_dump(), model.model_dump(), train.model_dump(), progress=progress, code=code_digest())
+
+
+def train_seeds(data: DataConfig, model: ModelConfig, train: TrainConfig, seeds: list[int],
+                workers: int = 1) -> dict[int, TrainResult]:
+    """``train_cached`` for each seed; ``workers`` > 1 trains side by side (loky processes,
+    each with ``train.threads`` torch threads). Results do not depend on ``workers``."""
+    configs = [train.model_copy(update={"seed": s}) for s in seeds]
+    if workers == 1:
+        results = [train_cached(data, model, c) for c in tqdm(configs, desc="seeds")]
+    else:
+        jobs = (joblib.delayed(train_cached)(data, model, c, progress=False) for c in configs)
+        results = list(tqdm(joblib.Parallel(n_jobs=workers, return_as="generator")(jobs),
+                            total=len(configs), desc="seeds"))
+    return dict(zip(seeds, results))
+
+
+def restore_model(model: ModelConfig, result: TrainResult, n_classes: int) -> SpeechClassifier:
+    """Rebuild the trained classifier from a TrainResult (CPU, eval mode)."""
+    net = SpeechClassifier(model, n_classes)
+    net.load_state_dict(result.state_dict)
+    return net.eval()
+
+

@@ -1,0 +1,133 @@
+"""Data loaders: FSDD on the project's copy, Heidelberg Digits on tiny files written here."""
+
+import io
+import zipfile
+
+import numpy as np
+import pytest
+import soundfile
+
+from imssa import data as D
+from imssa.params import DataConfig
+
+
+def test_fsdd_official_split(fsdd_root):
+    s = D.load_dataset(DataConfig(sample_rate=4000, duration_s=0.5, val_fraction=0.1), fsdd_root)
+    assert (len(s.train), len(s.val), len(s.test)) == (486, 54, 60)
+    assert s.test.meta["index"].max() == 4 and s.train.meta["index"].min() == 5
+    assert s.train.x.shape == (486, 2000) and s.train.x.dtype.is_floating_point
+    assert s.test.y.sum().item() == 30  # balanced: 30 "one" clips
+    assert set(s.train.meta["file"]).isdisjoint(s.val.meta["file"])
+
+
+def test_fsdd_leave_speakers_out_and_seeded_validation(fsdd_root):
+    cfg = DataConfig(digits=[3, 7], split="leave_speakers_out", test_speakers=["theo"], duration_s=0.2)
+    s = D.load_dataset(cfg, fsdd_root)
+    assert set(s.test.meta["speaker"]) == {"theo"} and "theo" not in set(s.train.meta["speaker"])
+    assert sorted(set(s.test.meta["digit"])) == [3, 7]
+    again = D.load_dataset(cfg, fsdd_root)
+    other = D.load_dataset(cfg.model_copy(update={"seed": 1}), fsdd_root)
+    assert list(again.val.meta["file"]) == list(s.val.meta["file"])
+    assert list(other.val.meta["file"]) != list(s.val.meta["file"])
+    with pytest.raises(ValueError, match="not in the data"):
+        D.load_dataset(cfg.model_copy(update={"test_speakers": ["nobody"]}), fsdd_root)
+
+
+def test_fsdd_copy_matches_manifest(fsdd_root):
+    assert D.fsdd_manifest_digest(fsdd_root / "fsdd" / "recordings") == D.FSDD_MANIFEST_SHA256
+
+
+def test_resampling_keeps_frequency_and_length(tmp_path):
+    t = np.arange(8000) / 8000
+    soundfile.write(tmp_path / "tone.wav", 0.5 * np.sin(2 * np.pi * 440 * t), 8000)
+    x = D.read_audio(tmp_path / "tone.wav", sample_rate=4000, duration_s=1.5, normalize="peak")
+    assert x.shape == (6000,) and np.all(x[4000:] == 0)  # 1 s of tone, zero padding after
+    spectrum = np.abs(np.fft.rfft(x[:4000]))
+    assert abs(np.argmax(spectrum) * 4000 / 4000 - 440) <= 1
+    assert np.isclose(np.abs(x).max(), 1.0, atol=1e-3)
+    rms = D.read_audio(tmp_path / "tone.wav", sample_rate=8000, duration_s=0.5, normalize="rms")
+    assert rms.shape == (4000,) and np.isclose(np.sqrt(np.mean(rms**2)), 1.0, rtol=1e-3)
+
+
+def test_corrupt_audio_names_the_file(tmp_path):
+    bad = tmp_path / "0_bob_0.wav"
+    bad.write_bytes(b"RIFF not really a wave file")
+    with pytest.raises(D.AudioError, match="0_bob_0.wav"):
+        D.read_audio(bad, 8000, 1.0, "none")
+
+
+def test_missing_data_is_one_clear_message(tmp_path, monkeypatch):
+    monkeypatch.delenv("IMSSA_DATA_DIR", raising=False)
+    with pytest.raises(D.DataMissingError, match="IMSSA_DATA_DIR"):
+        D.fsdd_dir(tmp_path, download=False)
+
+    def offline(*args, **kwargs):
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(D.urllib.request, "urlopen", offline)
+    with pytest.raises(D.DataMissingError, match=D.FSDD_COMMIT) as err:
+        D.load_dataset(DataConfig(), tmp_path)
+    assert "network unreachable" in str(err.value) and "IMSSA_DATA_DIR" in str(err.value)
+
+
+def test_download_rejects_archive_that_fails_the_checksum(tmp_path, monkeypatch):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("fsdd-x/recordings/0_bob_0.wav", b"not the real data")
+
+    class Response(io.BytesIO):
+        headers = {"Content-Length": str(len(buf.getvalue()))}
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(D.urllib.request, "urlopen", lambda *a, **k: Response(buf.getvalue()))
+    with pytest.raises(D.DataMissingError, match="checksum mismatch"):
+        D.download_fsdd(tmp_path)
+    assert not (tmp_path / "fsdd" / "recordings").exists()
+
+
+def test_data_root_precedence(tmp_path, monkeypatch):
+    monkeypatch.setenv("IMSSA_DATA_DIR", str(tmp_path / "env"))
+    assert D.data_root(tmp_path / "arg") == tmp_path / "arg"
+    assert D.data_root() == tmp_path / "env"
+    monkeypatch.delenv("IMSSA_DATA_DIR")
+    assert D.data_root().name == "data"
+
+
+def write_heidelberg(root, rate=48000):
+    """A tiny Heidelberg Digits tree in the published layout: audio/*.flac + two file lists."""
+    (root / "audio").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    names = {"train": [], "test": []}
+    for lang in ("english", "german"):
+        for speaker, part in ((0, "train"), (1, "train"), (4, "test")):
+            for digit in (0, 1, 2):
+                name = f"lang-{lang}_speaker-{speaker:02d}_trial-{digit}_digit-{digit}.flac"
+                soundfile.write(root / "audio" / name, 0.1 * rng.standard_normal(rate // 10), rate)
+                names[part].append(name)
+    for part, files in names.items():
+        (root / f"{part}_filenames.txt").write_text("\n".join(files) + "\n")
+
+
+def test_heidelberg_layout_official_split(tmp_path):
+    write_heidelberg(tmp_path / "heidelberg")
+    cfg = DataConfig(dataset="heidelberg", digits=[0, 1], sample_rate=8000, duration_s=0.2, val_fraction=0.5)
+    s = D.load_dataset(cfg, tmp_path)
+    assert len(s.test) == 2 and set(s.test.meta["speaker"]) == {"04"}
+    assert len(s.train) + len(s.val) == 4 and len(s.val) == 2
+    assert s.train.x.shape[1] == 1600 and set(s.train.meta["language"]) == {"english"}
+    both = D.load_dataset(cfg.model_copy(update={"language": "both", "val_fraction": 0.0}), tmp_path)
+    assert len(both.test) == 4 and len(both.val) == 0 and both.val.x.shape == (0, 1600)
+
+
+def test_heidelberg_missing_and_misnamed(tmp_path):
+    with pytest.raises(D.DataMissingError, match="train_filenames.txt"):
+        D.list_heidelberg(tmp_path / "heidelberg")
+    write_heidelberg(tmp_path / "heidelberg")
+    (tmp_path / "heidelberg" / "test_filenames.txt").write_text("speaker4_digit1.wav\n")
+    with pytest.raises(D.AudioError, match="speaker4_digit1.wav"):
+        D.list_heidelberg(tmp_path / "heidelberg")

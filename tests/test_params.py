@@ -1,0 +1,64 @@
+"""Parameter schemas: bad input fails before any work, naming the key."""
+
+from pathlib import Path
+
+import pytest
+
+from imssa.params import CHAPTERS, DataConfig, ParamsError, load_params, validate_params
+from imssa.runner import main as runner_main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("profile", ["paper", "ci"])
+@pytest.mark.parametrize("chapter", list(CHAPTERS))
+def test_every_committed_parameter_file_is_valid(profile, chapter):
+    cfg = load_params(chapter, ROOT / "params" / profile / f"{chapter}.yaml")
+    assert cfg.profile == profile
+
+
+@pytest.mark.parametrize(
+    "values, key, hint",
+    [
+        ({"epochs": 3}, "epochs", "unknown parameter name"),
+        ({"train": {"epochs": "ten"}}, "train.epochs", "valid integer"),
+        ({"train": {"epochs": 0}}, "train.epochs", "greater than or equal to 1"),
+        ({"model": {"H": 2.5}}, "model.H", "valid integer"),
+        ({"data": {"sample_rate": -8000}}, "data.sample_rate", "greater than 0"),
+        ({"data": {"digits": [0, 0]}}, "data", "distinct"),
+        ({"data": {"split": "random"}}, "data.split", "'official' or 'leave_speakers_out'"),
+        ({"model": {"dt_min": 0.5, "dt_max": 0.1}}, "model", "dt_min"),
+        ({"seeds": []}, "seeds", "at least 1"),
+    ],
+)
+def test_bad_values_name_the_key(values, key, hint):
+    with pytest.raises(ParamsError) as err:
+        validate_params("float_baseline", values, source="test.yaml")
+    text = str(err.value)
+    assert f"- {key}:" in text and hint in text and "test.yaml" in text
+
+
+def test_yaml_scientific_notation_and_missing_file(tmp_path):
+    f = tmp_path / "p.yaml"
+    f.write_text("train:\n  lr: 3e-3\n  ssm_lr: 1E-4\n")
+    cfg = load_params("float_baseline", f)
+    assert cfg.train.lr == pytest.approx(3e-3) and cfg.train.ssm_lr == pytest.approx(1e-4)
+    with pytest.raises(ParamsError, match="not found"):
+        load_params("float_baseline", tmp_path / "nope.yaml")
+    f.write_text("- 1\n- 2\n")
+    with pytest.raises(ParamsError, match="mapping"):
+        load_params("float_baseline", f)
+
+
+def test_leave_speakers_out_needs_speakers():
+    with pytest.raises(ValueError, match="test_speakers"):
+        DataConfig(split="leave_speakers_out")
+
+
+def test_runner_fails_before_any_work(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train:\n  epochs: 2\n  epoch: 3\n")
+    assert runner_main(["execute", "--chapter", "float_baseline", "--params", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "train.epoch: unknown parameter name" in err
+    assert not list(tmp_path.glob("*.ipynb"))

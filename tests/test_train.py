@@ -1,0 +1,46 @@
+"""Training: determinism, the optimizer groups, the cache keyed by the configuration."""
+
+import torch
+
+from imssa.params import DataConfig, ModelConfig, TrainConfig
+from imssa.train import SpeechClassifier, make_optimizer, restore_model, train_cached, train_model
+
+DATA = DataConfig(sample_rate=2000, duration_s=0.1, val_fraction=0.1)
+MODEL = ModelConfig(H=4, N=2)
+TRAIN = TrainConfig(epochs=2, batch_size=64)
+
+
+def test_training_is_deterministic(fsdd_root):
+    a = train_model(DATA.model_dump(), MODEL.model_dump(), TRAIN.model_dump(), progress=False)
+    b = train_model(DATA.model_dump(), MODEL.model_dump(), TRAIN.model_dump(), progress=False)
+    assert all(torch.equal(a.state_dict[k], b.state_dict[k]) for k in a.state_dict)
+    assert a.history.equals(b.history) and list(a.history.columns[:2]) == ["epoch", "train_loss"]
+    assert len(a.test_pred) == 60 and 0 <= a.test_accuracy <= 1
+
+
+def test_cache_is_keyed_by_the_configuration(fsdd_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("IMSSA_CACHE_DIR", str(tmp_path))
+    first = train_cached(DATA, MODEL, TRAIN, progress=False)
+    again = train_cached(DATA, MODEL, TRAIN, progress=True)  # progress is not part of the key
+    assert again.train_time_s == first.train_time_s  # a retrain would have timed itself anew
+    other = train_cached(DATA, MODEL, TRAIN.model_copy(update={"seed": 1}), progress=False)
+    assert other.train_time_s != first.train_time_s
+    net = restore_model(MODEL, first, n_classes=2)
+    assert torch.equal(net.decoder.weight, first.state_dict["decoder.weight"])
+
+
+def test_ssm_parameters_have_their_own_group():
+    net = SpeechClassifier(ModelConfig(H=4, N=2, depth=2), 2)
+    opt = make_optimizer(net, TrainConfig(lr=1e-2, ssm_lr=1e-3, weight_decay=0.1))
+    rest, ssm = opt.param_groups
+    assert ssm["lr"] == 1e-3 and ssm["weight_decay"] == 0.0 and rest["weight_decay"] == 0.1
+    assert len(ssm["params"]) == 2 * 4  # log_dt, log_A_real, A_imag, B per layer
+    assert sum(p.numel() for g in opt.param_groups for p in g["params"]) == sum(p.numel() for p in net.parameters())
+
+
+def test_classifier_modes_agree_for_deep_models():
+    torch.manual_seed(0)
+    net = SpeechClassifier(ModelConfig(H=4, N=3, depth=2), 3).eval()
+    x = torch.randn(2, 300)
+    with torch.no_grad():
+        assert torch.allclose(net(x, mode="conv"), net(x, mode="recurrent"), atol=1e-5)
