@@ -11,10 +11,10 @@ RUN := $(PY) -m imssa.runner
 
 # Relative data/cache paths are meant from the checkout; notebooks run in other folders.
 ifdef IMSSA_DATA_DIR
-export IMSSA_DATA_DIR := $(abspath $(IMSSA_DATA_DIR))
+override export IMSSA_DATA_DIR := $(abspath $(IMSSA_DATA_DIR))
 endif
 ifdef IMSSA_CACHE_DIR
-export IMSSA_CACHE_DIR := $(abspath $(IMSSA_CACHE_DIR))
+override export IMSSA_CACHE_DIR := $(abspath $(IMSSA_CACHE_DIR))
 endif
 
 .PHONY: book chapter test unit notebooks nbval bench clean

@@ -18,6 +18,7 @@ __all__ = [
     "DataConfig",
     "FirstPrinciplesParams",
     "ModelConfig",
+    "QuantConfig",
     "ParamsError",
     "TrainConfig",
     "CHAPTERS",
@@ -65,6 +66,14 @@ class DataConfig(Strict):
         return round(self.sample_rate * self.duration_s)
 
 
+class QuantConfig(Strict):
+    """Quantization-aware training of the discrete parameters A_bar, B_bar, C (see imssa.quant)."""
+
+    bits: int = Field(default=2, ge=1, le=16)
+    range_mode: Literal["fixed", "dynamic", "per_channel"] = "fixed"
+    fscale: float = Field(default=0.7, gt=0, description="full-scale value of the fixed range")
+
+
 class ModelConfig(Strict):
     """Classifier: linear encoder -> depth x (S4D -> GELU) -> mean over time -> linear decoder."""
 
@@ -75,6 +84,7 @@ class ModelConfig(Strict):
     dt_min: float = Field(default=1e-3, gt=0)
     dt_max: float = Field(default=1e-1, gt=0)
     dropout: float = Field(default=0.0, ge=0, lt=1)
+    quant: QuantConfig | None = None
 
     @model_validator(mode="after")
     def _check(self) -> ModelConfig:

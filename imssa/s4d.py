@@ -28,6 +28,7 @@ from torch import Tensor, nn
 
 __all__ = [
     "DiscreteSSM",
+    "apply_ssm",
     "frequency_response",
     "zoh",
     "S4D",
@@ -224,9 +225,13 @@ class S4D(nn.Module):
         return self.discretize()
 
     def forward(self, u: Tensor, mode: Literal["conv", "recurrent"] = "conv") -> Tensor:
-        p = self.discrete()
-        if mode == "conv":
-            return ssm_conv(u, ssm_kernel(p.A_bar, p.B_bar, p.C, u.shape[-1]), p.D)
-        if mode == "recurrent":
-            return ssm_recurrent(u, *p)
-        raise ValueError(f"mode must be 'conv' or 'recurrent', got {mode!r}")
+        return apply_ssm(u, self.discrete(), mode)
+
+
+def apply_ssm(u: Tensor, p: DiscreteSSM, mode: Literal["conv", "recurrent"] = "conv") -> Tensor:
+    """Run discrete parameters ``p`` on u (batch, H, L) by FFT convolution or by the recurrence."""
+    if mode == "conv":
+        return ssm_conv(u, ssm_kernel(p.A_bar, p.B_bar, p.C, u.shape[-1]), p.D)
+    if mode == "recurrent":
+        return ssm_recurrent(u, *p)
+    raise ValueError(f"mode must be 'conv' or 'recurrent', got {mode!r}")

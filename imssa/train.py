@@ -17,7 +17,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import joblib
 import numpy as np
@@ -30,7 +30,8 @@ from tqdm.auto import tqdm
 
 from .data import AudioSet, AudioSplits, load_dataset
 from .params import DataConfig, ModelConfig, TrainConfig
-from .s4d import S4D, ssm_conv_affine, ssm_kernel
+from .quant import QuantS4D, UnstableSSMError, check_stability
+from .s4d import S4D, apply_ssm, ssm_conv_affine, ssm_kernel
 
 __all__ = [
     "SpeechClassifier",
@@ -41,6 +42,8 @@ __all__ = [
     "make_optimizer",
     "restore_model",
     "train_cached",
+    "Run",
+    "train_many",
     "train_model",
     "train_seeds",
 ]
@@ -55,8 +58,11 @@ class SpeechClassifier(nn.Module):
         super().__init__()
         H = cfg.H
         self.encoder = nn.Linear(1, H)
+        q = {} if cfg.quant is None else {"bits": cfg.quant.bits, "range_mode": cfg.quant.range_mode,
+                                          "fscale": cfg.quant.fscale}
+        layer = functools.partial(QuantS4D, **q) if q else S4D
         self.layers = nn.ModuleList(
-            S4D(H, cfg.N, cfg.init, cfg.dt_min, cfg.dt_max, generator=generator) for _ in range(cfg.depth)
+            layer(H, cfg.N, cfg.init, cfg.dt_min, cfg.dt_max, generator=generator) for _ in range(cfg.depth)
         )
         self.mixers = nn.ModuleList(nn.Linear(H, H) for _ in range(cfg.depth - 1))
         self.dropout = nn.Dropout(cfg.dropout)
@@ -65,13 +71,15 @@ class SpeechClassifier(nn.Module):
     def features(self, x: Tensor, mode: Mode = "conv") -> Tensor:
         """Hidden sequence after the last S4D block, (batch, H, L)."""
         w, b = self.encoder.weight[:, 0], self.encoder.bias
+        L = x.shape[-1]
         z = x
         for i, layer in enumerate(self.layers):
+            p = layer.discrete()
+            check_stability(p.A_bar, L)  # a quantized model may leave the unit disc
             if i == 0 and mode == "conv":  # encoder folded into the first convolution (same maths)
-                p = layer.discrete()
-                h = ssm_conv_affine(x, w, b, ssm_kernel(p.A_bar, p.B_bar, p.C, x.shape[-1]), p.D)
+                h = ssm_conv_affine(x, w, b, ssm_kernel(p.A_bar, p.B_bar, p.C, L), p.D)
             else:
-                h = layer(w[:, None] * x.unsqueeze(1) + b[:, None] if i == 0 else z, mode=mode)
+                h = apply_ssm(w[:, None] * x.unsqueeze(1) + b[:, None] if i == 0 else z, p, mode)
             h = self.dropout(F.gelu(h))
             z = h if i == 0 else z + self.mixers[i - 1](h.transpose(1, 2)).transpose(1, 2)
         return z
@@ -124,64 +132,92 @@ class TrainResult:
     test_pred: np.ndarray
     test_true: np.ndarray
     train_time_s: float
+    diverged: str | None = None  # why training stopped early, if it did
 
 
 def train_model(data: dict[str, Any], model: dict[str, Any], train: dict[str, Any],
-                progress: bool = True, code: str = "") -> TrainResult:
+                init_from: dict[str, Any] | None = None, progress: bool = True, code: str = "") -> TrainResult:
     """Train a SpeechClassifier from scratch, seeded and deterministic on the CPU.
 
     Arguments are plain dicts (``DataConfig``/``ModelConfig``/``TrainConfig`` dumps), so the cache
     key is exactly the configuration. The model of the last epoch is kept (no test-set selection).
+    ``init_from`` = {"model": ..., "train": ...} starts from that (cached) run's weights instead
+    of a fresh initialisation: fine-tuning, e.g. QAT from a float checkpoint.
     ``code`` only enters the cache key (see ``code_digest``).
+    A run whose loss turns non-finite or whose quantized recurrence leaves the unit disc stops
+    and is marked ``diverged`` (its accuracy is NaN, never a silent chance-level number).
     """
     dcfg, mcfg, tcfg = DataConfig(**data), ModelConfig(**model), TrainConfig(**train)
+    start = None
+    if init_from is not None:
+        base = train_cached(dcfg, ModelConfig(**init_from["model"]), TrainConfig(**init_from["train"]), progress)
+        if base.diverged:
+            raise UnstableSSMError(f"cannot fine-tune from a diverged run: {base.diverged}")
+        start = base.state_dict
     threads = torch.get_num_threads()
     torch.set_num_threads(tcfg.threads)
     try:
-        return _train(dcfg, mcfg, tcfg, progress)
+        return _train(dcfg, mcfg, tcfg, start, progress)
     finally:
         torch.set_num_threads(threads)
 
 
-def _train(dcfg: DataConfig, mcfg: ModelConfig, tcfg: TrainConfig, progress: bool) -> TrainResult:
+def _train(dcfg: DataConfig, mcfg: ModelConfig, tcfg: TrainConfig, start: dict[str, Tensor] | None,
+           progress: bool) -> TrainResult:
     torch.use_deterministic_algorithms(True)
     splits = load_splits(dcfg)
     gen = torch.Generator().manual_seed(tcfg.seed)
     torch.manual_seed(tcfg.seed)
     net = SpeechClassifier(mcfg, len(splits.digits), generator=gen).to(tcfg.device)
+    if start is not None:
+        net.load_state_dict(start)
     opt = make_optimizer(net, tcfg)
     n = len(splits.train)
     steps = tcfg.epochs * ((n + tcfg.batch_size - 1) // tcfg.batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=[g["lr"] for g in opt.param_groups], total_steps=steps, pct_start=0.1)
-    rows, t0 = [], time.perf_counter()
+    rows, t0, diverged = [], time.perf_counter(), None
     bar = tqdm(range(tcfg.epochs), desc=f"train seed {tcfg.seed}", disable=not progress)
-    for epoch in bar:
-        net.train()
-        loss_sum = correct = 0.0
-        for idx in torch.randperm(n, generator=gen).split(tcfg.batch_size):
-            x, y = splits.train.x[idx].to(tcfg.device), splits.train.y[idx].to(tcfg.device)
-            logits = net(x)
-            loss = F.cross_entropy(logits, y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            loss_sum += loss.item() * len(idx)
-            correct += (logits.argmax(-1) == y).sum().item()
-        val_acc = evaluate(net, splits.val, device=tcfg.device)[0] if len(splits.val) else float("nan")
-        rows.append({"epoch": epoch + 1, "train_loss": loss_sum / n, "train_accuracy": correct / n,
-                     "val_accuracy": val_acc})
-        bar.set_postfix(loss=f"{loss_sum / n:.3f}", val=f"{val_acc:.3f}")
-    test_acc, pred = evaluate(net, splits.test, device=tcfg.device)
+    try:
+        for epoch in bar:
+            rows.append(_epoch(net, opt, sched, splits, tcfg, gen) | {"epoch": epoch + 1})
+            bar.set_postfix(loss=f"{rows[-1]['train_loss']:.3f}", val=f"{rows[-1]['val_accuracy']:.3f}")
+        test_acc, pred = evaluate(net, splits.test, device=tcfg.device)
+    except (UnstableSSMError, FloatingPointError) as err:
+        diverged = f"epoch {len(rows) + 1}: {err}"
+        test_acc, pred = float("nan"), np.full(len(splits.test), -1)
+    history = pd.DataFrame(rows, columns=["epoch", "train_loss", "train_accuracy", "val_accuracy"])
     return TrainResult(
         state_dict={k: v.detach().cpu() for k, v in net.state_dict().items()},
-        history=pd.DataFrame(rows),
+        history=history,
         test_accuracy=test_acc,
         test_pred=pred,
         test_true=splits.test.y.numpy(),
         train_time_s=time.perf_counter() - t0,
+        diverged=diverged,
     )
+
+
+def _epoch(net: SpeechClassifier, opt: torch.optim.Optimizer, sched: Any, splits: AudioSplits,
+           tcfg: TrainConfig, gen: torch.Generator) -> dict[str, float]:
+    """One pass over the training set in seeded random order; returns loss and accuracies."""
+    net.train()
+    n = len(splits.train)
+    loss_sum = correct = 0.0
+    for idx in torch.randperm(n, generator=gen).split(tcfg.batch_size):
+        x, y = splits.train.x[idx].to(tcfg.device), splits.train.y[idx].to(tcfg.device)
+        logits = net(x)
+        loss = F.cross_entropy(logits, y)
+        if not torch.isfinite(loss):
+            raise FloatingPointError("non-finite training loss")
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        loss_sum += loss.item() * len(idx)
+        correct += (logits.argmax(-1) == y).sum().item()
+    val_acc = evaluate(net, splits.val, device=tcfg.device)[0] if len(splits.val) else float("nan")
+    return {"train_loss": loss_sum / n, "train_accuracy": correct / n, "val_accuracy": val_acc}
 
 
 def cache_dir() -> Path:
@@ -194,31 +230,48 @@ def cache_dir() -> Path:
 def code_digest() -> str:
     """SHA-256 of the library modules a trained model depends on: a code change means a retrain."""
     h = hashlib.sha256()
-    for name in ("s4d.py", "data.py", "params.py", "train.py"):
+    for name in ("s4d.py", "quant.py", "data.py", "params.py", "train.py"):
         h.update((Path(__file__).parent / name).read_bytes())
     return h.hexdigest()[:16]
 
 
-def train_cached(data: DataConfig, model: ModelConfig, train: TrainConfig, progress: bool = True) -> TrainResult:
-    """``train_model`` through a joblib cache keyed by the three configurations and the library
-    code (``code_digest``), not by ``progress``."""
+def train_cached(data: DataConfig, model: ModelConfig, train: TrainConfig, progress: bool = True,
+                 init_from: tuple[ModelConfig, TrainConfig] | None = None) -> TrainResult:
+    """``train_model`` through a joblib cache keyed by the configurations, the starting point
+    ``init_from`` (model and training of a float run) and the library code (``code_digest``),
+    not by ``progress``."""
     memory = joblib.Memory(cache_dir(), verbose=0)
     fn = memory.cache(train_model, ignore=["progress"])
-    return fn(data.model_dump(), model.model_dump(), train.model_dump(), progress=progress, code=code_digest())
+    start = None if init_from is None else {"model": init_from[0].model_dump(), "train": init_from[1].model_dump()}
+    return fn(data.model_dump(), model.model_dump(), train.model_dump(), init_from=start, progress=progress,
+              code=code_digest())
+
+
+class Run(NamedTuple):
+    """One training run: configurations and, for fine-tuning, the float run to start from."""
+
+    data: DataConfig
+    model: ModelConfig
+    train: TrainConfig
+    init_from: tuple[ModelConfig, TrainConfig] | None = None
+
+
+def train_many(runs: list[Run], workers: int = 1, desc: str = "runs") -> list[TrainResult]:
+    """``train_cached`` for each run, with a progress bar. ``workers`` > 1 trains side by side in
+    loky processes (each with its run's ``train.threads`` torch threads); results do not depend
+    on ``workers``. Every finished run is in the cache at once, so an interrupted sweep resumes
+    where it stopped."""
+    if workers == 1:
+        return [train_cached(*r[:3], init_from=r.init_from) for r in tqdm(runs, desc=desc)]
+    jobs = (joblib.delayed(train_cached)(*r[:3], progress=False, init_from=r.init_from) for r in runs)
+    return list(tqdm(joblib.Parallel(n_jobs=workers, return_as="generator")(jobs), total=len(runs), desc=desc))
 
 
 def train_seeds(data: DataConfig, model: ModelConfig, train: TrainConfig, seeds: list[int],
                 workers: int = 1) -> dict[int, TrainResult]:
-    """``train_cached`` for each seed; ``workers`` > 1 trains side by side (loky processes,
-    each with ``train.threads`` torch threads). Results do not depend on ``workers``."""
-    configs = [train.model_copy(update={"seed": s}) for s in seeds]
-    if workers == 1:
-        results = [train_cached(data, model, c) for c in tqdm(configs, desc="seeds")]
-    else:
-        jobs = (joblib.delayed(train_cached)(data, model, c, progress=False) for c in configs)
-        results = list(tqdm(joblib.Parallel(n_jobs=workers, return_as="generator")(jobs),
-                            total=len(configs), desc="seeds"))
-    return dict(zip(seeds, results))
+    """``train_many`` over seeds: {seed: result}."""
+    runs = [Run(data, model, train.model_copy(update={"seed": s})) for s in seeds]
+    return dict(zip(seeds, train_many(runs, workers, desc="seeds")))
 
 
 def restore_model(model: ModelConfig, result: TrainResult, n_classes: int) -> SpeechClassifier:

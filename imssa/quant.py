@@ -1,0 +1,172 @@
+"""Quantization of the discrete S4D parameters, with a straight-through estimator (STE).
+
+Symmetric uniform quantizer, ``bits`` >= 2::
+
+    q_max = 2^(bits-1) - 1,   s = fscale / q_max,   Q(x) = s * clip(round(x / s), -q_max, q_max)
+
+so 2 bits give the ternary grid {-s, 0, s} with s = fscale. ``bits = 1`` is its own case, the
+binary grid {-fscale, +fscale} (sign, with sign(0) = +1). The STE passes the gradient unchanged
+where |x| <= fscale and blocks it outside the range.
+
+Complex parameters are quantized part by part (Re and Im on the same grid), which is what the
+crossbar stores after the complex -> real 2x2 expansion. Range modes decide ``fscale``:
+
+* ``fixed``: the paper's method, one constant ``fscale`` shared by Re/Im of A_bar, B_bar and C,
+  so one conductance range holds every kernel parameter;
+* ``dynamic``: conventional QAT, fscale = max|x| per tensor, separately for Re and Im;
+* ``per_channel``: one range per channel h, the max over Re/Im of A_bar_h, B_bar_h, C_h.
+
+D stays in floating point (it is not part of the array's [[A_bar, B_bar], [C, 0]] matrix).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+from .s4d import S4D, DiscreteSSM
+
+__all__ = [
+    "QuantS4D",
+    "RangeMode",
+    "UnstableSSMError",
+    "UnstableSSMWarning",
+    "check_stability",
+    "grid_levels",
+    "q_max",
+    "quantize",
+    "quantize_complex",
+    "quantize_ssm",
+    "range_scales",
+]
+
+RangeMode = Literal["fixed", "dynamic", "per_channel"]
+
+
+class UnstableSSMError(RuntimeError):
+    """A (quantized) recurrence whose state grows over the sequence it is run on."""
+
+
+class UnstableSSMWarning(RuntimeWarning):
+    """Modes on or outside the unit circle that still stay bounded over the sequence length."""
+
+
+def q_max(bits: int) -> int:
+    """Largest integer level: 2^(bits-1) - 1 for bits >= 2; 1 for the binary case."""
+    if not isinstance(bits, int) or bits < 1:
+        raise ValueError(f"bits must be an integer >= 1, got {bits!r}")
+    return 1 if bits == 1 else 2 ** (bits - 1) - 1
+
+
+def grid_levels(bits: int, fscale: float) -> Tensor:
+    """The representable values of one real part, ascending (binary: {-fscale, fscale})."""
+    if bits == 1:
+        return torch.tensor([-fscale, fscale], dtype=torch.float64)
+    k = torch.arange(-q_max(bits), q_max(bits) + 1, dtype=torch.float64)
+    return k * (fscale / q_max(bits))
+
+
+class _RoundSTE(torch.autograd.Function):
+    """Forward: the exact grid value. Backward: the gradient where |x| <= fscale, else 0."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, fscale: Tensor, qm: int) -> Tensor:
+        x_c = torch.maximum(torch.minimum(x, fscale), -fscale)
+        ctx.save_for_backward(x.abs() <= fscale)
+        if qm == 0:  # binary
+            return torch.where(x_c >= 0, fscale, -fscale).expand_as(x).clone()
+        s = fscale / qm
+        return torch.round(x_c / s) * s
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None]:
+        (inside,) = ctx.saved_tensors
+        return grad * inside, None, None
+
+
+def quantize(x: Tensor, bits: int, fscale: Tensor | float) -> Tensor:
+    """Quantize real ``x`` to the symmetric grid of ``bits`` over [-fscale, fscale], with STE.
+
+    ``fscale`` is a positive float or a tensor broadcastable to x. The output holds exact grid
+    values (k * fscale / q_max); gradient: 1 inside the range, 0 outside it.
+    """
+    qm = q_max(bits)
+    fscale = torch.as_tensor(fscale, dtype=x.dtype, device=x.device).detach()
+    if (fscale <= 0).any():
+        raise ValueError("fscale must be > 0")
+    return _RoundSTE.apply(x, fscale, 0 if bits == 1 else qm)
+
+
+def quantize_complex(z: Tensor, bits: int, fscale_re: Tensor | float, fscale_im: Tensor | float | None = None) -> Tensor:
+    """Quantize Re and Im of complex ``z`` separately (``fscale_im`` defaults to ``fscale_re``)."""
+    fscale_im = fscale_re if fscale_im is None else fscale_im
+    return torch.complex(quantize(z.real, bits, fscale_re), quantize(z.imag, bits, fscale_im))
+
+
+def _max_abs(t: Tensor, dim: int | None = None) -> Tensor:
+    m = t.detach().abs().amax() if dim is None else t.detach().abs().amax(dim)
+    return torch.clamp(m, min=torch.finfo(t.dtype).tiny)
+
+
+def range_scales(p: DiscreteSSM, mode: RangeMode, fscale: float) -> dict[str, tuple[Tensor, Tensor]]:
+    """fscale (Re, Im) for each of A_bar, B_bar, C under a range mode; detached, no gradient."""
+    parts = {"A_bar": p.A_bar, "B_bar": p.B_bar, "C": p.C}
+    if mode == "fixed":
+        f = torch.tensor(fscale, dtype=p.A_bar.real.dtype, device=p.A_bar.device)
+        return {k: (f, f) for k in parts}
+    if mode == "dynamic":
+        return {k: (_max_abs(v.real), _max_abs(v.imag)) for k, v in parts.items()}
+    if mode == "per_channel":
+        stacked = torch.cat([torch.view_as_real(v).flatten(1) for v in parts.values()], 1)  # (H, 6N)
+        f = _max_abs(stacked, dim=1).unsqueeze(-1)  # (H, 1)
+        return {k: (f, f) for k in parts}
+    raise ValueError(f"range mode must be 'fixed', 'dynamic' or 'per_channel', got {mode!r}")
+
+
+def quantize_ssm(p: DiscreteSSM, bits: int, mode: RangeMode = "fixed", fscale: float = 1.0) -> DiscreteSSM:
+    """Quantize A_bar, B_bar and C of ``p`` (D untouched). Shapes (H, N) complex, as in ``p``."""
+    scales = range_scales(p, mode, fscale)
+    q = {k: quantize_complex(getattr(p, k), bits, *scales[k]) for k in scales}
+    return DiscreteSSM(q["A_bar"], q["B_bar"], q["C"], p.D)
+
+
+def check_stability(A_bar: Tensor, L: int, max_growth: float = 1e3, action: str = "raise") -> float:
+    """Largest |A_bar| and whether the state can grow over ``L`` steps.
+
+    A mode with |A_bar| > 1 amplifies its state by |A_bar|^L over the sequence. If that exceeds
+    ``max_growth``, raise UnstableSSMError (``action='raise'``) or warn; modes with
+    1 <= |A_bar| that stay under the bound get an UnstableSSMWarning. Returns max |A_bar|.
+    """
+    r = float(A_bar.detach().abs().max())
+    if r >= 1:
+        growth = math.exp(L * math.log(r)) if r > 1 and L * math.log(r) < 700 else (math.inf if r > 1 else 1.0)
+        n_bad = int((A_bar.detach().abs() >= 1).sum())
+        msg = (f"{n_bad} mode(s) with |A_bar| >= 1 (max {r:.4f}): the state can grow by {growth:.3g}x "
+               f"over L = {L} steps")
+        if growth > max_growth and action == "raise":
+            raise UnstableSSMError(msg + "; choose a smaller fscale or more bits")
+        warnings.warn(msg, UnstableSSMWarning, stacklevel=2)
+    return r
+
+
+class QuantS4D(S4D):
+    """S4D layer whose forward pass uses quantized A_bar, B_bar, C (QAT with the STE).
+
+    The learnable continuous parameters (dt, A, B, C) stay in floating point underneath;
+    ``discretize()`` still returns the float discrete parameters, ``discrete()`` the quantized
+    ones that the hardware would hold.
+    """
+
+    def __init__(self, *args, bits: int, range_mode: RangeMode = "fixed", fscale: float = 1.0, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        q_max(bits)  # validates bits
+        if fscale <= 0:
+            raise ValueError(f"fscale must be > 0, got {fscale}")
+        self.bits, self.range_mode, self.fscale = bits, range_mode, fscale
+
+    def discrete(self) -> DiscreteSSM:
+        return quantize_ssm(self.discretize(), self.bits, self.range_mode, self.fscale)
