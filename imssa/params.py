@@ -18,6 +18,7 @@ __all__ = [
     "DataConfig",
     "FirstPrinciplesParams",
     "ModelConfig",
+    "QATParams",
     "QuantConfig",
     "ParamsError",
     "TrainConfig",
@@ -72,6 +73,7 @@ class QuantConfig(Strict):
     bits: int = Field(default=2, ge=1, le=16)
     range_mode: Literal["fixed", "dynamic", "per_channel"] = "fixed"
     fscale: float = Field(default=0.7, gt=0, description="full-scale value of the fixed range")
+    equalize: bool = Field(default=True, description="rescale B, C and the input gain to fill the range first")
 
 
 class ModelConfig(Strict):
@@ -134,9 +136,36 @@ class BaselineParams(ChapterParams):
     workers: int = Field(default=1, ge=1, description="seeds trained side by side, 1 thread each")
 
 
+class QATParams(BaselineParams):
+    """Chapter 'Fixed-range QAT'. ``data``, ``model`` and ``train`` describe the float model
+    (the same as the baseline chapter's, so its cached runs are reused); ``qat_train`` the
+    quantization-aware training that starts from it (``init: float``) or from scratch."""
+
+    qat_train: TrainConfig = TrainConfig(epochs=10, lr=0.003, ssm_lr=0.003)
+    init: Literal["float", "scratch"] = "float"
+    bits: list[int] = Field(default=[1, 2, 3, 4, 5, 6, 8], min_length=1)
+    range_modes: list[Literal["fixed", "dynamic", "per_channel"]] = Field(default=["dynamic", "fixed"], min_length=1)
+    fscale: float = Field(default=0.7, gt=0, description="fixed range of the bits sweep")
+    fscale_sweep: list[float] = Field(default=[0.3, 0.5, 0.7, 0.9, 1.0], min_length=1)
+    fscale_sweep_bits: int = Field(default=2, ge=1, le=16)
+    grid_bits: list[int] = Field(default=[2, 3, 4], min_length=1, description="grids drawn against the unit circle")
+    detail_bits: int = Field(default=2, ge=1, le=16, description="the model shown in detail")
+
+    @model_validator(mode="after")
+    def _check_bits(self) -> QATParams:
+        for key in ("bits", "grid_bits"):
+            bad = [b for b in getattr(self, key) if not 1 <= b <= 16]
+            if bad:
+                raise ValueError(f"{key}: bit widths must be in 1..16, got {bad}")
+        if any(f <= 0 for f in self.fscale_sweep):
+            raise ValueError(f"fscale_sweep: values must be > 0, got {self.fscale_sweep}")
+        return self
+
+
 CHAPTERS: dict[str, type[ChapterParams]] = {
     "s4d_first_principles": FirstPrinciplesParams,
     "float_baseline": BaselineParams,
+    "fixed_range_qat": QATParams,
 }
 
 

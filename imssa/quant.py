@@ -36,6 +36,8 @@ __all__ = [
     "UnstableSSMError",
     "UnstableSSMWarning",
     "check_stability",
+    "complex_grid",
+    "equalize_layer",
     "grid_levels",
     "q_max",
     "quantize",
@@ -86,6 +88,12 @@ class _RoundSTE(torch.autograd.Function):
     def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None]:
         (inside,) = ctx.saved_tensors
         return grad * inside, None, None
+
+
+def complex_grid(bits: int, fscale: float) -> Tensor:
+    """Every value a quantized complex A_bar can take: Re and Im each on ``grid_levels``. (G,) complex."""
+    v = grid_levels(bits, fscale)
+    return torch.complex(v[:, None].expand(len(v), len(v)), v[None, :].expand(len(v), len(v))).flatten()
 
 
 def quantize(x: Tensor, bits: int, fscale: Tensor | float) -> Tensor:
@@ -151,6 +159,32 @@ def check_stability(A_bar: Tensor, L: int, max_growth: float = 1e3, action: str 
             raise UnstableSSMError(msg + "; choose a smaller fscale or more bits")
         warnings.warn(msg, UnstableSSMWarning, stacklevel=2)
     return r
+
+
+@torch.no_grad()
+def equalize_layer(layer: S4D, fscale: float, input_gain: bool = True) -> Tensor:
+    """Rescale B and C of ``layer`` in place, without changing its function, to fill the range.
+
+    Only the product B_bar_n C_n of a mode reaches the output, so each mode can carry its
+    magnitude on either side: B_n <- B_n t_n / |B_bar_n| and C_n <- C_n t_n / |C_n| with
+    t_n = sqrt(g |B_bar_n| |C_n|). With ``input_gain`` the channel's input may also be scaled by
+    1/g (the caller divides it) and D by g, choosing g per channel so that the strongest mode
+    reaches |B_bar| = |C| = fscale. Without this, B_bar ~ dt B is far below a fixed range and
+    rounds to zero. Returns the per-channel gain g, shape (H,); all ones without ``input_gain``.
+    """
+    p = layer.discretize()
+    b, c = p.B_bar.abs(), p.C.abs()
+    prod = b * c
+    if input_gain:
+        g = fscale**2 / torch.clamp(prod.amax(1), min=torch.finfo(prod.dtype).tiny)
+    else:
+        g = torch.ones_like(layer.D)
+    t = torch.sqrt(g.unsqueeze(-1) * prod)
+    ok = (b > 0) & (c > 0)
+    layer.B.mul_(torch.where(ok, t / torch.where(ok, b, 1), 1).unsqueeze(-1))
+    layer.C.mul_(torch.where(ok, t / torch.where(ok, c, 1), 1).unsqueeze(-1))
+    layer.D.mul_(g)
+    return g
 
 
 class QuantS4D(S4D):

@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from .data import AudioSet, AudioSplits, load_dataset
 from .params import DataConfig, ModelConfig, TrainConfig
-from .quant import QuantS4D, UnstableSSMError, check_stability
+from .quant import QuantS4D, UnstableSSMError, check_stability, equalize_layer
 from .s4d import S4D, apply_ssm, ssm_conv_affine, ssm_kernel
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "restore_model",
     "train_cached",
     "Run",
+    "result_of",
     "train_many",
     "train_model",
     "train_seeds",
@@ -83,6 +84,16 @@ class SpeechClassifier(nn.Module):
             h = self.dropout(F.gelu(h))
             z = h if i == 0 else z + self.mixers[i - 1](h.transpose(1, 2)).transpose(1, 2)
         return z
+
+    @torch.no_grad()
+    def equalize_ranges(self, fscale: float) -> None:
+        """Function-preserving rescaling of B, C, D (and the encoder, for the first layer's input
+        gain) so the discrete parameters fill [-fscale, fscale]; see ``quant.equalize_layer``."""
+        for i, layer in enumerate(self.layers):
+            g = equalize_layer(layer, fscale, input_gain=i == 0)
+            if i == 0:
+                self.encoder.weight.div_(g.unsqueeze(-1))
+                self.encoder.bias.div_(g)
 
     def forward(self, x: Tensor, mode: Mode = "conv") -> Tensor:
         return self.decoder(self.features(x, mode).mean(-1))
@@ -171,6 +182,8 @@ def _train(dcfg: DataConfig, mcfg: ModelConfig, tcfg: TrainConfig, start: dict[s
     net = SpeechClassifier(mcfg, len(splits.digits), generator=gen).to(tcfg.device)
     if start is not None:
         net.load_state_dict(start)
+    if mcfg.quant is not None and mcfg.quant.equalize:
+        net.equalize_ranges(mcfg.quant.fscale)
     opt = make_optimizer(net, tcfg)
     n = len(splits.train)
     steps = tcfg.epochs * ((n + tcfg.batch_size - 1) // tcfg.batch_size)
@@ -256,13 +269,18 @@ class Run(NamedTuple):
     init_from: tuple[ModelConfig, TrainConfig] | None = None
 
 
+def result_of(run: Run, progress: bool = False) -> TrainResult:
+    """The result of one run: from the cache, or trained now (and then cached)."""
+    return train_cached(run.data, run.model, run.train, progress=progress, init_from=run.init_from)
+
+
 def train_many(runs: list[Run], workers: int = 1, desc: str = "runs") -> list[TrainResult]:
     """``train_cached`` for each run, with a progress bar. ``workers`` > 1 trains side by side in
     loky processes (each with its run's ``train.threads`` torch threads); results do not depend
     on ``workers``. Every finished run is in the cache at once, so an interrupted sweep resumes
     where it stopped."""
     if workers == 1:
-        return [train_cached(*r[:3], init_from=r.init_from) for r in tqdm(runs, desc=desc)]
+        return [result_of(r, progress=True) for r in tqdm(runs, desc=desc)]
     jobs = (joblib.delayed(train_cached)(*r[:3], progress=False, init_from=r.init_from) for r in runs)
     return list(tqdm(joblib.Parallel(n_jobs=workers, return_as="generator")(jobs), total=len(runs), desc=desc))
 

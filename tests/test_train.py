@@ -44,3 +44,15 @@ def test_classifier_modes_agree_for_deep_models():
     x = torch.randn(2, 300)
     with torch.no_grad():
         assert torch.allclose(net(x, mode="conv"), net(x, mode="recurrent"), atol=1e-5)
+
+
+def test_range_equalisation_preserves_the_function_and_fills_the_range():
+    torch.manual_seed(0)
+    net = SpeechClassifier(ModelConfig(H=4, N=5, depth=2), 2).double().eval()
+    x = torch.randn(3, 400, dtype=torch.float64)
+    before = net(x)
+    net.equalize_ranges(0.7)
+    assert torch.allclose(net(x), before, rtol=1e-9, atol=1e-12)
+    p = net.layers[0].discretize()
+    assert torch.allclose(p.B_bar.abs().amax(1), torch.full((4,), 0.7, dtype=torch.float64))
+    assert torch.allclose(p.B_bar.abs(), p.C.abs())  # magnitude split evenly between B_bar and C
