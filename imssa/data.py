@@ -29,9 +29,9 @@ import soundfile
 import torch
 from scipy.signal import resample_poly
 from torch import Tensor
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
-from .params import DataConfig
+from .config import DataConfig
 
 __all__ = [
     "AudioError",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .params import QATParams, QuantConfig
+from .config import QuantConfig
+from .params import QATParams
 from .train import Run
 
 __all__ = ["float_run", "qat_run"]

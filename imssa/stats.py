@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binomtest
 
-__all__ = ["accuracy_summary", "wilson_interval"]
+__all__ = ["accuracy_summary", "summarize_by", "wilson_interval"]
 
 
 def wilson_interval(correct: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -28,3 +28,18 @@ def accuracy_summary(accuracies: pd.Series | np.ndarray, n_test: int, confidence
     low, high = wilson_interval(int(round(acc.mean() * n_test)), n_test, confidence)
     return pd.Series({"runs": len(acc), "mean": acc.mean(), "std": acc.std(ddof=1) if len(acc) > 1 else 0.0,
                       "ci_low": low, "ci_high": high})
+
+
+def summarize_by(runs: pd.DataFrame, by: list[str], n_test: int, confidence: float = 0.95) -> pd.DataFrame:
+    """``accuracy_summary`` of the ``accuracy`` column per group of ``by``, one row per group.
+
+    Runs with a missing accuracy (diverged) are left out of the statistics and counted in
+    ``missing``.
+    """
+    rows = []
+    for key, group in runs.groupby(by, sort=True):
+        ok = group["accuracy"].dropna()
+        stats = accuracy_summary(ok, n_test, confidence).to_dict() if len(ok) else {"runs": 0}
+        rows.append(dict(zip(by, key if isinstance(key, tuple) else (key,))) | stats
+                    | {"missing": int(group["accuracy"].isna().sum())})
+    return pd.DataFrame(rows)

@@ -18,7 +18,8 @@ __all__ = ["run_summary", "train_sweep"]
 
 def run_summary(run: Run, result: TrainResult, n_classes: int) -> dict[str, Any]:
     """Accuracy, divergence and where the (quantized) eigenvalues of the first layer ended up."""
-    row: dict[str, Any] = {"accuracy": result.test_accuracy, "diverged": result.diverged is not None}
+    row: dict[str, Any] = {"accuracy": result.test_accuracy, "diverged": result.diverged is not None,
+                           "diverged_reason": result.diverged or ""}
     if result.diverged is None:
         with torch.no_grad():
             A_bar = restore_model(run.model, result, n_classes).layers[0].discrete().A_bar.abs()

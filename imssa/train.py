@@ -26,10 +26,10 @@ import platformdirs
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .data import AudioSet, AudioSplits, load_dataset
-from .params import DataConfig, ModelConfig, TrainConfig
+from .config import DataConfig, ModelConfig, TrainConfig
 from .quant import QuantS4D, UnstableSSMError, check_stability, equalize_layer
 from .s4d import S4D, apply_ssm, ssm_conv_affine, ssm_kernel
 
@@ -243,7 +243,7 @@ def cache_dir() -> Path:
 def code_digest() -> str:
     """SHA-256 of the library modules a trained model depends on: a code change means a retrain."""
     h = hashlib.sha256()
-    for name in ("s4d.py", "quant.py", "data.py", "params.py", "train.py"):
+    for name in ("s4d.py", "quant.py", "data.py", "config.py", "train.py"):
         h.update((Path(__file__).parent / name).read_bytes())
     return h.hexdigest()[:16]
 
@@ -280,7 +280,7 @@ def train_many(runs: list[Run], workers: int = 1, desc: str = "runs") -> list[Tr
     on ``workers``. Every finished run is in the cache at once, so an interrupted sweep resumes
     where it stopped."""
     if workers == 1:
-        return [result_of(r, progress=True) for r in tqdm(runs, desc=desc)]
+        return [result_of(r) for r in tqdm(runs, desc=desc)]
     jobs = (joblib.delayed(train_cached)(*r[:3], progress=False, init_from=r.init_from) for r in runs)
     return list(tqdm(joblib.Parallel(n_jobs=workers, return_as="generator")(jobs), total=len(runs), desc=desc))
 

@@ -62,3 +62,19 @@ def test_runner_fails_before_any_work(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "train.epoch: unknown parameter name" in err
     assert not list(tmp_path.glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("profile", ["paper", "ci"])
+def test_qat_chapter_reuses_the_baseline_models(profile):
+    """The QAT chapter fine-tunes the baseline chapter's float models: same data, model, training."""
+    base = load_params("float_baseline", ROOT / "params" / profile / "float_baseline.yaml")
+    qat = load_params("fixed_range_qat", ROOT / "params" / profile / "fixed_range_qat.yaml")
+    assert (qat.data, qat.model, qat.train) == (base.data, base.model, base.train)
+    assert set(base.seeds) >= set(qat.seeds)
+
+
+def test_qat_parameters_reject_impossible_bits():
+    with pytest.raises(ParamsError, match="bit widths must be in 1..16"):
+        validate_params("fixed_range_qat", {"bits": [0, 2]})
+    with pytest.raises(ParamsError, match="fscale"):
+        validate_params("fixed_range_qat", {"fscale": -1.0})

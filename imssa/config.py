@@ -1,0 +1,88 @@
+"""Configurations of a training run: data, model (with quantization) and optimisation.
+
+These are the keys of the model cache (``imssa.train.train_cached``); chapter schemas in
+``imssa.params`` compose them. Unknown keys are errors and values are not coerced across types.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["DataConfig", "ModelConfig", "QuantConfig", "Strict", "TrainConfig"]
+
+
+class Strict(BaseModel):
+    """Base: unknown keys are errors, values are not silently coerced across types."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class DataConfig(Strict):
+    """Which audio, at which rate and length, split how."""
+
+    dataset: Literal["fsdd", "heidelberg"] = "fsdd"
+    digits: list[int] = Field(default=[0, 1], min_length=2)
+    language: Literal["english", "german", "both"] = "english"  # Heidelberg Digits only
+    sample_rate: int = Field(default=4000, gt=0, description="Hz, after polyphase resampling")
+    duration_s: float = Field(default=1.0, gt=0, description="seconds: crop or zero-pad to this")
+    normalize: Literal["none", "peak", "rms"] = "rms"
+    split: Literal["official", "leave_speakers_out"] = "official"
+    test_speakers: list[str] = Field(default_factory=list)
+    val_fraction: float = Field(default=0.1, ge=0, lt=1)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _check(self) -> DataConfig:
+        if any(d < 0 or d > 9 for d in self.digits) or len(set(self.digits)) != len(self.digits):
+            raise ValueError(f"digits must be distinct integers in 0..9, got {self.digits}")
+        if self.split == "leave_speakers_out" and not self.test_speakers:
+            raise ValueError("split 'leave_speakers_out' needs a non-empty test_speakers list")
+        return self
+
+    @property
+    def length(self) -> int:
+        """Sequence length L in samples."""
+        return round(self.sample_rate * self.duration_s)
+
+
+class QuantConfig(Strict):
+    """Quantization-aware training of the discrete parameters A_bar, B_bar, C (see imssa.quant)."""
+
+    bits: int = Field(default=2, ge=1, le=16)
+    range_mode: Literal["fixed", "dynamic", "per_channel"] = "fixed"
+    fscale: float = Field(default=0.7, gt=0, description="full-scale value of the fixed range")
+    equalize: bool = Field(default=True, description="rescale B, C and the input gain to fill the range first")
+
+
+class ModelConfig(Strict):
+    """Classifier: linear encoder -> depth x (S4D -> GELU) -> mean over time -> linear decoder."""
+
+    H: int = Field(default=32, ge=1, description="channels (model width)")
+    N: int = Field(default=8, ge=1, description="complex modes per channel (real state 2N)")
+    depth: int = Field(default=1, ge=1)
+    init: Literal["lin", "inv"] = "lin"
+    dt_min: float = Field(default=1e-3, gt=0)
+    dt_max: float = Field(default=1e-1, gt=0)
+    dropout: float = Field(default=0.0, ge=0, lt=1)
+    quant: QuantConfig | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> ModelConfig:
+        if self.dt_min > self.dt_max:
+            raise ValueError(f"dt_min ({self.dt_min}) must be <= dt_max ({self.dt_max})")
+        return self
+
+
+class TrainConfig(Strict):
+    """Optimisation: AdamW with the SSM parameters in their own group, cosine schedule."""
+
+    epochs: int = Field(default=30, ge=1)
+    batch_size: int = Field(default=32, ge=1)
+    lr: float = Field(default=1e-2, gt=0)
+    ssm_lr: float = Field(default=1e-3, gt=0, description="lr of dt, A, B (no weight decay)")
+    weight_decay: float = Field(default=0.01, ge=0)
+    seed: int = 0
+    device: str = "cpu"
+    threads: int = Field(default=1, ge=1, description="torch threads of one training run")
