@@ -1,0 +1,118 @@
+"""Simulation of the S4D recurrence on a memristive crossbar, vectorised over noise realisations.
+
+The array holds, per channel h, the combined matrix W_h = [[A_r, B_r], [C_r, 0]] of
+``imssa.crossbar`` as differential conductance pairs. Each time step is one vector-matrix
+multiplication: the periphery drives [x_{t-1}; u_t] as voltages (DAC), reads the column
+currents (TIA + ADC) and obtains [x_t; y'_{t-1}]; the state goes back through the DAC.
+The channel output is y_t = 2 y'_t + D u_t, with D applied digitally.
+
+Two modes:
+
+* ``simulate_step``: the loop above, with every non-ideality of the periphery;
+* ``simulate_fast``: static non-idealities (programming noise, stuck devices, drift) keep the
+  system linear and time-invariant, so each realisation has its own kernel
+  K_k = 2 C_r A_r^k B_r, and the output is an FFT convolution. Same numbers as step mode when
+  the periphery is ideal.
+
+Shapes: R realisations, batch of B clips, H channels, n = 2N + 1. Conductances in uS.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from .crossbar import from_conductance, split_combined
+from .s4d import ssm_conv
+
+__all__ = ["effective_weights", "fast_kernels", "program", "simulate_fast", "simulate_step"]
+
+
+def program(G_pos: Tensor, G_neg: Tensor, R: int, sigma_uS: float = 0.0, stuck_at_gmax: float = 0.0,
+            stuck_at_gmin: float = 0.0, g_min: float = 0.0, g_max: float = 100.0,
+            generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+    """``R`` programmed copies of the target pairs: G + N(0, sigma^2) clipped to [g_min, g_max],
+    then a fraction of devices stuck at g_max or g_min. Returns (R, *G.shape) tensors, in uS."""
+    if sigma_uS < 0:
+        raise ValueError(f"sigma_uS must be >= 0, got {sigma_uS}")
+    if not 0 <= stuck_at_gmax and 0 <= stuck_at_gmin and stuck_at_gmax + stuck_at_gmin <= 1:
+        raise ValueError(f"stuck fractions must be >= 0 and sum to <= 1, got {stuck_at_gmax}, {stuck_at_gmin}")
+    if not 0 <= g_min < g_max:
+        raise ValueError(f"need 0 <= g_min < g_max (uS), got {g_min}, {g_max}")
+    out = []
+    for G in (G_pos, G_neg):
+        G = G.expand(R, *G.shape).clone()
+        if sigma_uS > 0:
+            G += sigma_uS * torch.randn(G.shape, generator=generator, dtype=G.dtype)
+        G.clamp_(g_min, g_max)
+        if stuck_at_gmax > 0 or stuck_at_gmin > 0:
+            r = torch.rand(G.shape, generator=generator, dtype=G.dtype)
+            G = torch.where(r < stuck_at_gmax, torch.full_like(G, g_max), G)
+            G = torch.where((r >= stuck_at_gmax) & (r < stuck_at_gmax + stuck_at_gmin), torch.full_like(G, g_min), G)
+        out.append(G)
+    return out[0], out[1]
+
+
+def effective_weights(G_pos: Tensor, G_neg: Tensor, fscale: float, g_min: float, g_max: float) -> Tensor:
+    """Weights the (noisy) array actually computes with: fscale (G+ - G-) / (g_max - g_min)."""
+    return from_conductance(G_pos, G_neg, fscale, g_min, g_max)
+
+
+def fast_kernels(W: Tensor, L: int) -> Tensor:
+    """Kernels K_k = 2 C_r A_r^k B_r, k < L, of combined matrices W (..., n, n). Returns (..., L).
+
+    A_r need not be block diagonal any more (noise couples the modes); the powers are applied
+    to B_r one step at a time, batched over all leading dimensions.
+    """
+    A_r, B_r, C_r = split_combined(W)
+    v = B_r.unsqueeze(-1)  # (..., 2N, 1)
+    K = []
+    for _ in range(L):
+        K.append((C_r.unsqueeze(-2) @ v)[..., 0, 0])
+        v = A_r @ v
+    return 2 * torch.stack(K, -1)
+
+
+def simulate_fast(u: Tensor, W: Tensor, D: Tensor) -> Tensor:
+    """Outputs y (R, B, H, L) for inputs u (B, H, L) of static arrays W (R, H, n, n), D (H,).
+
+    The corner W[-1, -1] (a programmed zero) adds 2 W[-1, -1] u_{t+1} to y_t: the readout of
+    y_t shares its VMM with the next input, so a noisy zero there leaks that input in.
+    """
+    K = fast_kernels(W, u.shape[-1])  # (R, H, L)
+    u_next = torch.nn.functional.pad(u[..., 1:], (0, 1))
+    corner = W[..., -1, -1][:, None, :, None]  # (R, 1, H, 1)
+    return ssm_conv(u.unsqueeze(0), K.unsqueeze(1), D) + 2 * corner * u_next
+
+
+def _quantize_uniform(v: Tensor, bits: int | None, v_max: float) -> Tensor:
+    """Clip to [-v_max, v_max] and round to 2^bits - 1 evenly spaced levels (None: no converter)."""
+    if bits is None:
+        return v
+    step = 2 * v_max / (2**bits - 1)
+    return torch.round(v.clamp(-v_max, v_max) / step) * step
+
+
+def simulate_step(u: Tensor, W: Tensor, D: Tensor, dac_bits: int | None = None, dac_range: float = 1.0,
+                  adc_bits: int | None = None, adc_range: float = 1.0, read_noise: float = 0.0,
+                  generator: torch.Generator | None = None) -> Tensor:
+    """Step-by-step analog recurrence with periphery non-idealities. Returns y (R, B, H, L).
+
+    u: (B, H, L) inputs; W: (R, H, n, n) effective weights of the programmed arrays; D: (H,).
+    Each step: inputs [x; u] through a DAC (``dac_bits`` over +-``dac_range``), one VMM, additive
+    read noise on every output (std ``read_noise`` x ``adc_range``, fresh each step), an ADC
+    (``adc_bits`` over +-``adc_range``). State and readout share the converters.
+    """
+    R, (B, H, L), n = W.shape[0], u.shape, W.shape[-1]
+    v = u.new_zeros(R, B, H, n)
+    readout = []
+    for t in range(L + 1):  # step t reads out y'_{t-1}
+        v[..., -1] = u[..., t] if t < L else 0.0
+        out = torch.einsum("rhij,rbhj->rbhi", W, _quantize_uniform(v, dac_bits, dac_range))
+        if read_noise > 0:
+            out = out + read_noise * adc_range * torch.randn(out.shape, generator=generator, dtype=out.dtype)
+        out = _quantize_uniform(out, adc_bits, adc_range)
+        if t > 0:
+            readout.append(out[..., -1])
+        v = torch.cat([out[..., :-1], v[..., -1:]], -1)
+    return 2 * torch.stack(readout, -1) + D[:, None] * u

@@ -1,0 +1,138 @@
+"""Mapping a (quantized) S4D layer onto a memristive crossbar array.
+
+1. Complex -> real: each complex mode n becomes a real pair (Re x_n, Im x_n), interleaved, so
+   A_bar_n acts as the 2x2 block [[Re, -Im], [Im, Re]], B_bar_n as the column [Re, Im] and the
+   readout 2 Re(C_n x_n) = 2 (Re C_n Re x_n - Im C_n Im x_n) as the row [Re C_n, -Im C_n] with a
+   gain of 2 in the periphery (so C keeps the grid of the QAT chapter).
+2. One matrix per channel: W = [[A_r, B_r], [C_r, 0]] of size (2N+1) x (2N+1) maps
+   [x_{t-1}; u_t] to [x_t; y'_{t-1}] (y' = C_r x): state update and readout in **one**
+   vector-matrix multiplication. The array holds W transposed: inputs drive rows, outputs
+   are read as column currents.
+3. Differential pairs: W = fscale (G+ - G-) / (g_max - g_min). A grid value k s (|k| <= q_max)
+   becomes G = g_min + |k| / q_max (g_max - g_min) on the side of its sign and g_min on the
+   other, so a ternary weight uses two device states.
+
+Conductances are in microsiemens (uS).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from .quant import q_max
+from .s4d import DiscreteSSM
+
+__all__ = [
+    "Layout",
+    "combined_matrix",
+    "expand_complex",
+    "from_conductance",
+    "layout",
+    "split_combined",
+    "to_conductance",
+]
+
+
+def expand_complex(A_bar: Tensor, B_bar: Tensor, C: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Real form of the complex diagonal SSM, states interleaved (Re x_1, Im x_1, Re x_2, ...).
+
+    A_bar, B_bar, C: (..., N) complex. Returns A_r (..., 2N, 2N) block diagonal, B_r (..., 2N)
+    and C_r (..., 2N) with y = 2 C_r . x_r equal to 2 Re(C x).
+    """
+    a, b = A_bar.real, A_bar.imag
+    blocks = torch.stack([torch.stack([a, -b], -1), torch.stack([b, a], -1)], -2)  # (..., N, 2, 2)
+    N = A_bar.shape[-1]
+    eye = torch.eye(N, dtype=a.dtype, device=a.device)
+    A_r = torch.einsum("...nij,nm->...nimj", blocks, eye).reshape(*A_bar.shape[:-1], 2 * N, 2 * N)
+    B_r = torch.stack([B_bar.real, B_bar.imag], -1).flatten(-2)
+    C_r = torch.stack([C.real, -C.imag], -1).flatten(-2)
+    return A_r, B_r, C_r
+
+
+def combined_matrix(p: DiscreteSSM) -> Tensor:
+    """Per-channel W = [[A_r, B_r], [C_r, 0]], shape (H, 2N+1, 2N+1): [x_t; y'_{t-1}] = W [x_{t-1}; u_t]."""
+    A_r, B_r, C_r = expand_complex(p.A_bar, p.B_bar, p.C)
+    H, n = A_r.shape[0], A_r.shape[-1] + 1
+    W = A_r.new_zeros(H, n, n)
+    W[:, :-1, :-1] = A_r
+    W[:, :-1, -1] = B_r
+    W[:, -1, :-1] = C_r
+    return W
+
+
+def split_combined(W: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Inverse view of ``combined_matrix`` for any (..., 2N+1, 2N+1): (A_r, B_r, C_r) real blocks."""
+    return W[..., :-1, :-1], W[..., :-1, -1], W[..., -1, :-1]
+
+
+def to_conductance(W: Tensor, bits: int, fscale: float, g_min: float, g_max: float) -> tuple[Tensor, Tensor]:
+    """Differential pair (G+, G-) in uS for weights on the fixed grid of ``bits`` and ``fscale``.
+
+    Each weight's level |k| = |W| / s (s = fscale / q_max; binary: |W| = fscale, level 1) maps to
+    g_min + |k| / q_max (g_max - g_min). Raises ValueError for weights off the grid or out of range.
+    """
+    if not 0 <= g_min < g_max:
+        raise ValueError(f"need 0 <= g_min < g_max (uS), got g_min={g_min}, g_max={g_max}")
+    qm = q_max(bits)
+    level = W.abs() / fscale * qm
+    if (level > qm + 1e-6).any():
+        raise ValueError(f"weights exceed the range fscale={fscale}: max |W| = {float(W.abs().max()):.4g}")
+    if (level - level.round()).abs().max() > 1e-4:  # level 0 (a structural zero) is always allowed
+        raise ValueError(f"weights are not on the {bits}-bit grid of fscale={fscale}; quantize them first")
+    g = g_min + level.round() / qm * (g_max - g_min)
+    G_pos = torch.where(W > 0, g, torch.full_like(g, g_min))
+    G_neg = torch.where(W < 0, g, torch.full_like(g, g_min))
+    return G_pos, G_neg
+
+
+def from_conductance(G_pos: Tensor, G_neg: Tensor, fscale: float, g_min: float, g_max: float) -> Tensor:
+    """Weights read back from a differential pair: W = fscale (G+ - G-) / (g_max - g_min)."""
+    return fscale * (G_pos - G_neg) / (g_max - g_min)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Placement of H channel blocks (n inputs x 2n columns, G+ and G- side by side) on arrays of
+    ``rows`` x ``cols`` cross-points. A block larger than one array is split into sub-blocks whose
+    partial column currents are summed in the periphery."""
+
+    H: int
+    n: int
+    rows: int
+    cols: int
+    row_tiles_per_block: int
+    col_tiles_per_block: int
+    blocks_per_array: int
+    arrays: int
+
+    @property
+    def devices(self) -> int:
+        """Devices programmed: every cross-point of every block (zeros sit at g_min)."""
+        return self.H * self.n * 2 * self.n
+
+    @property
+    def utilisation(self) -> float:
+        """Programmed devices over all cross-points of the arrays used."""
+        return self.devices / (self.arrays * self.rows * self.cols)
+
+
+def layout(H: int, n: int, rows: int = 64, cols: int = 64) -> Layout:
+    """Block-diagonal placement of the H per-channel matrices (n = 2N+1) on rows x cols arrays.
+
+    Blocks that fit are packed along the diagonal of an array (distinct rows and columns, so
+    channels do not mix); larger blocks are tiled over several arrays.
+    """
+    if min(H, n, rows, cols) < 1:
+        raise ValueError(f"H, n, rows and cols must be >= 1, got {H}, {n}, {rows}, {cols}")
+    r_tiles, c_tiles = math.ceil(n / rows), math.ceil(2 * n / cols)
+    if r_tiles == 1 and c_tiles == 1:
+        per_array = min(rows // n, cols // (2 * n))
+        arrays = math.ceil(H / per_array)
+    else:
+        per_array = 0
+        arrays = H * r_tiles * c_tiles
+    return Layout(H, n, rows, cols, r_tiles, c_tiles, per_array, arrays)

@@ -1,0 +1,72 @@
+"""Analog simulation: ideal array = quantized digital model; fast mode = step mode per realisation."""
+
+import pytest
+import torch
+
+from imssa.analog import effective_weights, program, simulate_fast, simulate_step
+from imssa.crossbar import combined_matrix, to_conductance
+from imssa.quant import quantize_ssm
+from imssa.s4d import DiscreteSSM, ssm_recurrent
+
+G_MIN, G_MAX, FSCALE = 1.0, 101.0, 0.6
+
+
+def quantized_model(bits=2, H=3, N=4, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    c = lambda s: torch.complex(torch.randn(H, N, generator=g, dtype=torch.float64),  # noqa: E731
+                                torch.randn(H, N, generator=g, dtype=torch.float64)) * s
+    return quantize_ssm(DiscreteSSM(c(0.4), c(0.5), c(0.5), torch.randn(H, generator=g, dtype=torch.float64)),
+                        bits, "fixed", FSCALE)
+
+
+def arrays(q, bits, R=1, **noise):
+    G_pos, G_neg = to_conductance(combined_matrix(q), bits, FSCALE, G_MIN, G_MAX)
+    G_pos, G_neg = program(G_pos, G_neg, R, g_min=G_MIN, g_max=G_MAX,
+                           generator=torch.Generator().manual_seed(3), **noise)
+    return effective_weights(G_pos, G_neg, FSCALE, G_MIN, G_MAX)
+
+
+@pytest.mark.parametrize("bits", [2, 4])
+def test_ideal_array_equals_the_quantized_digital_model(bits):
+    q = quantized_model(bits)
+    u = torch.randn(2, 3, 300, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    digital = ssm_recurrent(u, *q)
+    W = arrays(q, bits)
+    for y in (simulate_step(u, W, q.D)[0], simulate_fast(u, W, q.D)[0]):
+        assert ((y - digital).norm() / digital.norm()) < 1e-5
+
+
+def test_fast_mode_matches_step_mode_on_each_noisy_realisation():
+    q = quantized_model(2)
+    W = arrays(q, 2, R=4, sigma_uS=5.0, stuck_at_gmax=0.02, stuck_at_gmin=0.02)
+    assert not torch.allclose(W[0], W[1])  # realisations differ
+    u = torch.randn(2, 3, 200, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    y_step, y_fast = simulate_step(u, W, q.D), simulate_fast(u, W, q.D)
+    assert y_step.shape == y_fast.shape == (4, 2, 3, 200)
+    assert ((y_step - y_fast).norm() / y_step.norm()) < 1e-9
+
+
+def test_programming_is_seeded_clipped_and_faulty_at_the_asked_rate():
+    G = torch.full((200, 200), 50.0, dtype=torch.float64)
+    a = program(G, G, 2, sigma_uS=80.0, g_min=G_MIN, g_max=G_MAX, generator=torch.Generator().manual_seed(0))
+    b = program(G, G, 2, sigma_uS=80.0, g_min=G_MIN, g_max=G_MAX, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(a[0], b[0]) and a[0].min() >= G_MIN and a[0].max() <= G_MAX
+    stuck = program(G, G, 1, stuck_at_gmax=0.1, stuck_at_gmin=0.05, g_min=G_MIN, g_max=G_MAX,
+                    generator=torch.Generator().manual_seed(0))[0]
+    assert (stuck == G_MAX).double().mean() == pytest.approx(0.1, abs=0.01)
+    assert (stuck == G_MIN).double().mean() == pytest.approx(0.05, abs=0.01)
+    with pytest.raises(ValueError, match="sigma"):
+        program(G, G, 1, sigma_uS=-1.0)
+    with pytest.raises(ValueError, match="g_min < g_max"):
+        program(G, G, 1, g_min=10.0, g_max=5.0)
+
+
+def test_converters_and_read_noise_change_the_output():
+    q = quantized_model(2)
+    W = arrays(q, 2)
+    u = torch.randn(1, 3, 100, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    ideal = simulate_step(u, W, q.D)
+    coarse = simulate_step(u, W, q.D, dac_bits=4, dac_range=3.0, adc_bits=4, adc_range=3.0)
+    noisy = simulate_step(u, W, q.D, read_noise=0.01, generator=torch.Generator().manual_seed(0))
+    assert 0 < ((coarse - ideal).norm() / ideal.norm()) < 1
+    assert 0 < ((noisy - ideal).norm() / ideal.norm()) < 0.5

@@ -1,0 +1,74 @@
+"""Crossbar mapping: real expansion, combined matrix, conductance pairs and their inverse, layout."""
+
+import pytest
+import torch
+
+from imssa.crossbar import (combined_matrix, expand_complex, from_conductance, layout, split_combined,
+                            to_conductance)
+from imssa.quant import quantize_ssm
+from imssa.s4d import DiscreteSSM, ssm_recurrent
+
+
+def random_ssm(H=3, N=4, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    c = lambda s: torch.complex(torch.randn(H, N, generator=g, dtype=torch.float64),  # noqa: E731
+                                torch.randn(H, N, generator=g, dtype=torch.float64)) * s
+    return DiscreteSSM(c(0.4), c(0.5), c(0.5), torch.randn(H, generator=g, dtype=torch.float64))
+
+
+def test_real_expansion_reproduces_the_complex_recurrence():
+    p = random_ssm()
+    W = combined_matrix(p)  # (H, 2N+1, 2N+1)
+    u = torch.randn(2, 3, 50, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    v = torch.zeros(2, 3, 9, dtype=torch.float64)  # [x_r; u]
+    outs = []
+    for t in range(51):  # one extra step reads out y'_{49}
+        v[..., -1] = u[..., t] if t < 50 else 0.0
+        out = torch.einsum("hij,bhj->bhi", W, v)
+        outs.append(out[..., -1])  # y'_{t-1}
+        v = torch.cat([out[..., :-1], v[..., -1:]], -1)
+    y = 2 * torch.stack(outs[1:], -1) + p.D[:, None] * u
+    assert torch.allclose(y, ssm_recurrent(u, *p), atol=1e-12)
+
+
+def test_blocks_have_the_rotation_structure():
+    p = random_ssm(H=1, N=2)
+    A_r, B_r, C_r = expand_complex(p.A_bar, p.B_bar, p.C)
+    a, b = p.A_bar.real[0, 1], p.A_bar.imag[0, 1]
+    assert torch.equal(A_r[0, 2:, 2:], torch.stack([torch.stack([a, -b]), torch.stack([b, a])]))
+    assert torch.count_nonzero(A_r[0, :2, 2:]) == 0  # modes do not couple
+    assert torch.equal(split_combined(combined_matrix(p))[1], B_r)
+    assert torch.equal(split_combined(combined_matrix(p))[2], C_r)
+
+
+@pytest.mark.parametrize("bits", [1, 2, 3, 5])
+def test_conductance_round_trip_and_levels(bits):
+    q = quantize_ssm(random_ssm(), bits, "fixed", 0.6)
+    W = combined_matrix(q)
+    G_pos, G_neg = to_conductance(W, bits, 0.6, g_min=5.0, g_max=105.0)
+    assert torch.allclose(from_conductance(G_pos, G_neg, 0.6, 5.0, 105.0), W, atol=1e-6)
+    assert G_pos.min() >= 5.0 and G_pos.max() <= 105.0 and ((G_pos > 5.0) & (G_neg > 5.0)).sum() == 0
+    states = torch.unique(torch.cat([G_pos.flatten(), G_neg.flatten()]).round(decimals=4))
+    assert len(states) <= 2 ** max(bits - 1, 1)  # ternary: {g_min, g_max}; b bits: q_max + 1 states
+    if bits == 2:
+        assert states.tolist() == [5.0, 105.0]
+
+
+def test_conductance_mapping_rejects_bad_input():
+    W = torch.tensor([[0.3, -0.6]])
+    with pytest.raises(ValueError, match="g_min < g_max"):
+        to_conductance(W, 2, 0.6, g_min=100.0, g_max=10.0)
+    with pytest.raises(ValueError, match="not on the 2-bit grid"):
+        to_conductance(W, 2, 0.6, g_min=0.0, g_max=100.0)
+    with pytest.raises(ValueError, match="exceed the range"):
+        to_conductance(torch.tensor([[0.9]]), 2, 0.6, g_min=0.0, g_max=100.0)
+
+
+def test_layout_packing_and_tiling():
+    small = layout(H=32, n=9, rows=64, cols=64)  # 9 x 18 blocks: 3 per array along the diagonal
+    assert (small.blocks_per_array, small.arrays) == (3, 11)
+    assert small.devices == 32 * 9 * 18 and 0 < small.utilisation < 1
+    big = layout(H=32, n=33, rows=64, cols=64)  # 33 x 66 block: two arrays side by side
+    assert (big.row_tiles_per_block, big.col_tiles_per_block, big.arrays) == (1, 2, 64)
+    with pytest.raises(ValueError):
+        layout(H=0, n=3)
