@@ -23,33 +23,29 @@ import torch
 from torch import Tensor
 
 from .crossbar import from_conductance, split_combined
+from .devices import DeviceConfig, drift_factor
 from .s4d import ssm_conv
 
 __all__ = ["effective_weights", "fast_kernels", "program", "simulate_fast", "simulate_step"]
 
 
-def program(G_pos: Tensor, G_neg: Tensor, R: int, sigma_uS: float = 0.0, stuck_at_gmax: float = 0.0,
-            stuck_at_gmin: float = 0.0, g_min: float = 0.0, g_max: float = 100.0,
+def program(G_pos: Tensor, G_neg: Tensor, R: int, dev: DeviceConfig,
             generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
-    """``R`` programmed copies of the target pairs: G + N(0, sigma^2) clipped to [g_min, g_max],
-    then a fraction of devices stuck at g_max or g_min. Returns (R, *G.shape) tensors, in uS."""
-    if sigma_uS < 0:
-        raise ValueError(f"sigma_uS must be >= 0, got {sigma_uS}")
-    if not 0 <= stuck_at_gmax and 0 <= stuck_at_gmin and stuck_at_gmax + stuck_at_gmin <= 1:
-        raise ValueError(f"stuck fractions must be >= 0 and sum to <= 1, got {stuck_at_gmax}, {stuck_at_gmin}")
-    if not 0 <= g_min < g_max:
-        raise ValueError(f"need 0 <= g_min < g_max (uS), got {g_min}, {g_max}")
+    """``R`` programmed copies of the target pairs (uS): G + N(0, sigma^2) clipped to
+    [g_min, g_max], a fraction of devices stuck at g_max or g_min, then drift (t/t0)^-nu.
+    Returns two tensors of shape (R, *G.shape)."""
     out = []
     for G in (G_pos, G_neg):
         G = G.expand(R, *G.shape).clone()
-        if sigma_uS > 0:
-            G += sigma_uS * torch.randn(G.shape, generator=generator, dtype=G.dtype)
-        G.clamp_(g_min, g_max)
-        if stuck_at_gmax > 0 or stuck_at_gmin > 0:
+        if dev.sigma_uS > 0:
+            G += dev.sigma_uS * torch.randn(G.shape, generator=generator, dtype=G.dtype)
+        G.clamp_(dev.g_min_uS, dev.g_max_uS)
+        if dev.stuck_at_gmax > 0 or dev.stuck_at_gmin > 0:
             r = torch.rand(G.shape, generator=generator, dtype=G.dtype)
-            G = torch.where(r < stuck_at_gmax, torch.full_like(G, g_max), G)
-            G = torch.where((r >= stuck_at_gmax) & (r < stuck_at_gmax + stuck_at_gmin), torch.full_like(G, g_min), G)
-        out.append(G)
+            G = torch.where(r < dev.stuck_at_gmax, torch.full_like(G, dev.g_max_uS), G)
+            low = (r >= dev.stuck_at_gmax) & (r < dev.stuck_at_gmax + dev.stuck_at_gmin)
+            G = torch.where(low, torch.full_like(G, dev.g_min_uS), G)
+        out.append(G * drift_factor(dev))
     return out[0], out[1]
 
 
@@ -93,24 +89,24 @@ def _quantize_uniform(v: Tensor, bits: int | None, v_max: float) -> Tensor:
     return torch.round(v.clamp(-v_max, v_max) / step) * step
 
 
-def simulate_step(u: Tensor, W: Tensor, D: Tensor, dac_bits: int | None = None, dac_range: float = 1.0,
-                  adc_bits: int | None = None, adc_range: float = 1.0, read_noise: float = 0.0,
+def simulate_step(u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig = DeviceConfig(),
                   generator: torch.Generator | None = None) -> Tensor:
     """Step-by-step analog recurrence with periphery non-idealities. Returns y (R, B, H, L).
 
     u: (B, H, L) inputs; W: (R, H, n, n) effective weights of the programmed arrays; D: (H,).
-    Each step: inputs [x; u] through a DAC (``dac_bits`` over +-``dac_range``), one VMM, additive
-    read noise on every output (std ``read_noise`` x ``adc_range``, fresh each step), an ADC
-    (``adc_bits`` over +-``adc_range``). State and readout share the converters.
+    Each step: inputs [x; u] through the DAC (``dac_bits`` over +-``dac_range``), one VMM,
+    additive read noise on every output (std ``read_noise`` x ``adc_range``, fresh each step),
+    the ADC (``adc_bits`` over +-``adc_range``). State and readout share the converters.
     """
+    dac_bits, dac_range, adc_bits, adc_range = dev.dac_bits, dev.dac_range, dev.adc_bits, dev.adc_range
     R, (B, H, L), n = W.shape[0], u.shape, W.shape[-1]
     v = u.new_zeros(R, B, H, n)
     readout = []
     for t in range(L + 1):  # step t reads out y'_{t-1}
         v[..., -1] = u[..., t] if t < L else 0.0
         out = torch.einsum("rhij,rbhj->rbhi", W, _quantize_uniform(v, dac_bits, dac_range))
-        if read_noise > 0:
-            out = out + read_noise * adc_range * torch.randn(out.shape, generator=generator, dtype=out.dtype)
+        if dev.read_noise > 0:
+            out = out + dev.read_noise * adc_range * torch.randn(out.shape, generator=generator, dtype=out.dtype)
         out = _quantize_uniform(out, adc_bits, adc_range)
         if t > 0:
             readout.append(out[..., -1])

@@ -5,6 +5,7 @@ import torch
 
 from imssa.analog import effective_weights, program, simulate_fast, simulate_step
 from imssa.crossbar import combined_matrix, to_conductance
+from imssa.devices import PRESETS, DeviceConfig
 from imssa.quant import quantize_ssm
 from imssa.s4d import DiscreteSSM, ssm_recurrent
 
@@ -21,8 +22,8 @@ def quantized_model(bits=2, H=3, N=4, seed=0):
 
 def arrays(q, bits, R=1, **noise):
     G_pos, G_neg = to_conductance(combined_matrix(q), bits, FSCALE, G_MIN, G_MAX)
-    G_pos, G_neg = program(G_pos, G_neg, R, g_min=G_MIN, g_max=G_MAX,
-                           generator=torch.Generator().manual_seed(3), **noise)
+    dev = DeviceConfig(g_min_uS=G_MIN, g_max_uS=G_MAX, **noise)
+    G_pos, G_neg = program(G_pos, G_neg, R, dev, generator=torch.Generator().manual_seed(3))
     return effective_weights(G_pos, G_neg, FSCALE, G_MIN, G_MAX)
 
 
@@ -48,17 +49,26 @@ def test_fast_mode_matches_step_mode_on_each_noisy_realisation():
 
 def test_programming_is_seeded_clipped_and_faulty_at_the_asked_rate():
     G = torch.full((200, 200), 50.0, dtype=torch.float64)
-    a = program(G, G, 2, sigma_uS=80.0, g_min=G_MIN, g_max=G_MAX, generator=torch.Generator().manual_seed(0))
-    b = program(G, G, 2, sigma_uS=80.0, g_min=G_MIN, g_max=G_MAX, generator=torch.Generator().manual_seed(0))
+    noisy = DeviceConfig(g_min_uS=G_MIN, g_max_uS=G_MAX, sigma_uS=80.0)
+    a = program(G, G, 2, noisy, generator=torch.Generator().manual_seed(0))
+    b = program(G, G, 2, noisy, generator=torch.Generator().manual_seed(0))
     assert torch.equal(a[0], b[0]) and a[0].min() >= G_MIN and a[0].max() <= G_MAX
-    stuck = program(G, G, 1, stuck_at_gmax=0.1, stuck_at_gmin=0.05, g_min=G_MIN, g_max=G_MAX,
-                    generator=torch.Generator().manual_seed(0))[0]
+    faulty = DeviceConfig(g_min_uS=G_MIN, g_max_uS=G_MAX, stuck_at_gmax=0.1, stuck_at_gmin=0.05)
+    stuck = program(G, G, 1, faulty, generator=torch.Generator().manual_seed(0))[0]
     assert (stuck == G_MAX).double().mean() == pytest.approx(0.1, abs=0.01)
     assert (stuck == G_MIN).double().mean() == pytest.approx(0.05, abs=0.01)
-    with pytest.raises(ValueError, match="sigma"):
-        program(G, G, 1, sigma_uS=-1.0)
-    with pytest.raises(ValueError, match="g_min < g_max"):
-        program(G, G, 1, g_min=10.0, g_max=5.0)
+    drifted = program(G, G, 1, DeviceConfig(drift_nu=0.1, drift_t_s=100.0))[0]
+    assert torch.allclose(drifted, G * 100.0**-0.1)
+
+
+@pytest.mark.parametrize("values, hint", [({"sigma_uS": -1.0}, "sigma_uS"),
+                                          ({"g_min_uS": 10.0, "g_max_uS": 5.0}, "g_min_uS"),
+                                          ({"stuck_at_gmax": 0.7, "stuck_at_gmin": 0.6}, "stuck"),
+                                          ({"adc_bits": 0}, "adc_bits")])
+def test_device_config_rejects_impossible_values(values, hint):
+    with pytest.raises(ValueError, match=hint):
+        DeviceConfig(**values)
+    assert PRESETS["ideal"] == DeviceConfig()
 
 
 def test_converters_and_read_noise_change_the_output():
@@ -66,7 +76,7 @@ def test_converters_and_read_noise_change_the_output():
     W = arrays(q, 2)
     u = torch.randn(1, 3, 100, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     ideal = simulate_step(u, W, q.D)
-    coarse = simulate_step(u, W, q.D, dac_bits=4, dac_range=3.0, adc_bits=4, adc_range=3.0)
-    noisy = simulate_step(u, W, q.D, read_noise=0.01, generator=torch.Generator().manual_seed(0))
+    coarse = simulate_step(u, W, q.D, DeviceConfig(dac_bits=4, dac_range=3.0, adc_bits=4, adc_range=3.0))
+    noisy = simulate_step(u, W, q.D, DeviceConfig(read_noise=0.01), generator=torch.Generator().manual_seed(0))
     assert 0 < ((coarse - ideal).norm() / ideal.norm()) < 1
     assert 0 < ((noisy - ideal).norm() / ideal.norm()) < 0.5
