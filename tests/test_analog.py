@@ -80,3 +80,24 @@ def test_converters_and_read_noise_change_the_output():
     noisy = simulate_step(u, W, q.D, DeviceConfig(read_noise=0.01), generator=torch.Generator().manual_seed(0))
     assert 0 < ((coarse - ideal).norm() / ideal.norm()) < 1
     assert 0 < ((noisy - ideal).norm() / ideal.norm()) < 0.5
+
+
+def test_ideal_deployment_reproduces_the_digital_accuracy():
+    from imssa.config import ModelConfig, QuantConfig
+    from imssa.data import AudioSet
+    from imssa.deploy import analog_accuracy, deployed_weights
+    from imssa.train import SpeechClassifier, evaluate
+
+    torch.manual_seed(0)
+    net = SpeechClassifier(ModelConfig(H=4, N=3, quant=QuantConfig(bits=2, fscale=0.6)), 2).eval()
+    net.equalize_ranges(0.6)
+    x = torch.randn(16, 120)
+    with torch.no_grad():
+        y = net(x).argmax(-1)  # labels the model gets right by construction, and flip half
+    y[::2] = 1 - y[::2]
+    data = AudioSet(x, y, None, 1000)
+    W = deployed_weights(net, DeviceConfig(g_min_uS=1.0, g_max_uS=101.0), R=2, seed=0)
+    acc = analog_accuracy(net, data, W)
+    assert acc.tolist() == [evaluate(net, data)[0]] * 2 == [0.5, 0.5]
+    noisy = deployed_weights(net, DeviceConfig(sigma_uS=30.0), R=3, seed=0)
+    assert noisy.shape == (3, 4, 7, 7) and not torch.equal(noisy[0], noisy[1])
