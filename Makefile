@@ -55,6 +55,7 @@ nbval: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_s4d.py
+	$(PY) benchmarks/bench_analog.py
 
 clean:
 	rm -rf _build results

@@ -1,0 +1,60 @@
+"""Throughput of the analog simulators on one workload, side by side in one run (not a test).
+
+fast mode (per-realisation kernels + FFT), step mode (one VMM per time step, vectorised over
+realisations and clips) and a straightforward loop over realisations and clips calling the
+step simulation one clip at a time. Throughput = realisations x clips x time steps per second.
+
+    python benchmarks/bench_analog.py [--R 8 --B 16 --H 32 --N 16 --L 2000 --loop-clips 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from imssa.analog import effective_weights, program, simulate_fast, simulate_step
+from imssa.crossbar import combined_matrix, to_conductance
+from imssa.devices import DeviceConfig
+from imssa.quant import quantize_ssm
+from imssa.s4d import DiscreteSSM
+
+
+def workload(R: int, B: int, H: int, N: int, L: int):
+    g = torch.Generator().manual_seed(0)
+    c = lambda s: torch.complex(torch.randn(H, N, generator=g), torch.randn(H, N, generator=g)).to(torch.complex128) * s  # noqa: E731
+    q = quantize_ssm(DiscreteSSM(c(0.4), c(0.5), c(0.5), torch.randn(H, generator=g).double()), 2, "fixed", 0.6)
+    dev = DeviceConfig(g_min_uS=1.0, g_max_uS=101.0, sigma_uS=5.0)
+    G = to_conductance(combined_matrix(q), 2, 0.6, dev.g_min_uS, dev.g_max_uS)
+    W = effective_weights(*program(*G, R, dev, generator=g), 0.6, dev.g_min_uS, dev.g_max_uS)
+    return torch.randn(B, H, L, generator=g).double(), W, q.D
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for name, default in [("R", 8), ("B", 16), ("H", 32), ("N", 16), ("L", 2000), ("loop_clips", 2), ("threads", 1)]:
+        ap.add_argument(f"--{name.replace('_', '-')}", type=int, default=default)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    u, W, D = workload(a.R, a.B, a.H, a.N, a.L)
+    work = a.R * a.B * a.L
+    t0 = time.perf_counter()
+    y_fast = simulate_fast(u, W, D)
+    t_fast = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    y_step = simulate_step(u, W, D)
+    t_step = time.perf_counter() - t0
+    t0 = time.perf_counter()  # naive: one realisation and one clip at a time, a few clips
+    for r in range(a.R):
+        for b in range(a.loop_clips):
+            simulate_step(u[b:b + 1], W[r:r + 1], D)
+    t_loop = (time.perf_counter() - t0) * a.B / a.loop_clips  # scaled to the full workload
+    err = ((y_fast - y_step).norm() / y_step.norm()).item()
+    print(f"R={a.R} B={a.B} H={a.H} N={a.N} L={a.L} threads={a.threads}; fast vs step rel. diff {err:.1e}")
+    for name, t in [("fast", t_fast), ("step", t_step), ("per-sample loop (extrapolated)", t_loop)]:
+        print(f"{name:>32}: {t:8.2f} s  {work / t:12.3g} steps/s  fast is {t / t_fast:6.1f}x faster")
+
+
+if __name__ == "__main__":
+    main()
