@@ -19,6 +19,7 @@ __all__ = [
     "BaselineParams",
     "DataConfig",
     "FirstPrinciplesParams",
+    "MappingParams",
     "ModelConfig",
     "QATParams",
     "QuantConfig",
@@ -90,10 +91,29 @@ class QATParams(BaselineParams):
         return self
 
 
+class MappingParams(QATParams):
+    """Chapter 'Mapping S4D onto a crossbar': the QAT chapter's model (same keys, so the cached
+    QAT runs are reused) at ``bits``/``fscale``, mapped onto arrays of ``rows`` x ``cols``."""
+
+    map_bits: int = Field(default=2, ge=1, le=16, description="bit width of the model mapped")
+    g_min_uS: float = Field(default=10.0, ge=0, description="conductance of level 0, uS")
+    g_max_uS: float = Field(default=100.0, gt=0, description="conductance of the top level, uS")
+    rows: int = Field(default=64, ge=1, description="array rows (inputs)")
+    cols: int = Field(default=64, ge=1, description="array columns (outputs)")
+    check_length: int = Field(default=500, ge=1, description="steps of the exactness check")
+
+    @model_validator(mode="after")
+    def _check_range(self) -> MappingParams:
+        if self.g_min_uS >= self.g_max_uS:
+            raise ValueError(f"g_min_uS ({self.g_min_uS}) must be < g_max_uS ({self.g_max_uS})")
+        return self
+
+
 CHAPTERS: dict[str, type[ChapterParams]] = {
     "s4d_first_principles": FirstPrinciplesParams,
     "float_baseline": BaselineParams,
     "fixed_range_qat": QATParams,
+    "crossbar_mapping": MappingParams,
 }
 
 

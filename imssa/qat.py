@@ -6,7 +6,7 @@ from .config import QuantConfig
 from .params import QATParams
 from .train import Run
 
-__all__ = ["float_run", "qat_run"]
+__all__ = ["float_finetune_run", "float_run", "qat_run"]
 
 
 def float_run(cfg: QATParams, seed: int) -> Run:
@@ -21,3 +21,10 @@ def qat_run(cfg: QATParams, bits: int, range_mode: str, fscale: float, seed: int
     train = cfg.qat_train.model_copy(update={"seed": seed})
     base = float_run(cfg, seed)
     return Run(cfg.data, model, train, None if cfg.init == "scratch" else (base.model, base.train))
+
+
+def float_finetune_run(cfg: QATParams, seed: int) -> Run:
+    """Control for the QAT runs: the float model fine-tuned with ``qat_train`` but no quantization,
+    so that both have seen the same number of training epochs."""
+    base = float_run(cfg, seed)
+    return Run(cfg.data, cfg.model, cfg.qat_train.model_copy(update={"seed": seed}), (base.model, base.train))

@@ -78,3 +78,11 @@ def test_qat_parameters_reject_impossible_bits():
         validate_params("fixed_range_qat", {"bits": [0, 2]})
     with pytest.raises(ParamsError, match="fscale"):
         validate_params("fixed_range_qat", {"fscale": -1.0})
+
+
+@pytest.mark.parametrize("profile", ["paper", "ci"])
+def test_mapping_chapter_maps_the_qat_models(profile):
+    qat = load_params("fixed_range_qat", ROOT / "params" / profile / "fixed_range_qat.yaml")
+    mapping = load_params("crossbar_mapping", ROOT / "params" / profile / "crossbar_mapping.yaml")
+    shared = set(type(qat).model_fields) - {"profile"}
+    assert {k: getattr(mapping, k) for k in shared} == {k: getattr(qat, k) for k in shared}
