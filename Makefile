@@ -47,10 +47,11 @@ unit: $(STAMP)
 notebooks: $(STAMP)
 	$(RUN) execute --profile ci
 
-# nbval re-executes with an empty model cache: it must retrain and reproduce every output.
+# nbval re-executes with an empty model cache and no sweep checkpoints: it must retrain and
+# recompute every output.
 nbval: $(STAMP)
 	cache=$$(mktemp -d); trap 'rm -rf "$$cache"' EXIT; \
-	IMSSA_CACHE_DIR=$$cache $(PY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-env \
+	IMSSA_CACHE_DIR=$$cache/models IMSSA_RESULTS_DIR=$$cache/results $(PY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-env \
 	  --nbval-sanitize-with book/nbval_sanitize.cfg _build/executed/ci/*.ipynb
 
 bench: $(STAMP)

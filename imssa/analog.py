@@ -90,13 +90,14 @@ def _quantize_uniform(v: Tensor, bits: int | None, v_max: float) -> Tensor:
 
 
 def simulate_step(u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig = DeviceConfig(),
-                  generator: torch.Generator | None = None) -> Tensor:
+                  generator: torch.Generator | None = None, peaks: dict[str, float] | None = None) -> Tensor:
     """Step-by-step analog recurrence with periphery non-idealities. Returns y (R, B, H, L).
 
     u: (B, H, L) inputs; W: (R, H, n, n) effective weights of the programmed arrays; D: (H,).
     Each step: inputs [x; u] through the DAC (``dac_bits`` over +-``dac_range``), one VMM,
     additive read noise on every output (std ``read_noise`` x ``adc_range``, fresh each step),
     the ADC (``adc_bits`` over +-``adc_range``). State and readout share the converters.
+    ``peaks``, if given, receives the largest |DAC input| and |ADC input| seen (for calibration).
     """
     dac_bits, dac_range, adc_bits, adc_range = dev.dac_bits, dev.dac_range, dev.adc_bits, dev.adc_range
     R, (B, H, L), n = W.shape[0], u.shape, W.shape[-1]
@@ -105,6 +106,9 @@ def simulate_step(u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig = DeviceCon
     for t in range(L + 1):  # step t reads out y'_{t-1}
         v[..., -1] = u[..., t] if t < L else 0.0
         out = torch.einsum("rhij,rbhj->rbhi", W, _quantize_uniform(v, dac_bits, dac_range))
+        if peaks is not None:
+            peaks["dac"] = max(peaks.get("dac", 0.0), float(v.abs().max()))
+            peaks["adc"] = max(peaks.get("adc", 0.0), float(out.abs().max()))
         if dev.read_noise > 0:
             out = out + dev.read_noise * adc_range * torch.randn(out.shape, generator=generator, dtype=out.dtype)
         out = _quantize_uniform(out, adc_bits, adc_range)

@@ -18,7 +18,7 @@ from .devices import DeviceConfig
 from .quant import QuantS4D
 from .train import SpeechClassifier
 
-__all__ = ["analog_accuracy", "deployed_weights"]
+__all__ = ["analog_accuracy", "calibrate_converters", "deployed_weights", "realisation_rows", "spectral_radius"]
 
 
 @torch.no_grad()
@@ -33,6 +33,27 @@ def deployed_weights(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int
     return effective_weights(G_pos, G_neg, layer.fscale, dev.g_min_uS, dev.g_max_uS)
 
 
+def spectral_radius(W: Tensor) -> Tensor:
+    """Largest |eigenvalue| of the state matrix A_r of each array, max over channels: (R,).
+    Above 1, programming noise has made that realisation's recurrence unstable."""
+    A_r = W[..., :-1, :-1]
+    return torch.linalg.eigvals(A_r).abs().amax(-1).amax(-1)
+
+
+def _inputs(net: SpeechClassifier, x: Tensor) -> Tensor:
+    """The digital encoder's output u = w x + b, (B, H, L), float64."""
+    return (net.encoder.weight[:, 0, None] * x.unsqueeze(1) + net.encoder.bias[:, None]).double()
+
+
+@torch.no_grad()
+def calibrate_converters(net: SpeechClassifier, x: Tensor, W: Tensor, margin: float = 1.1) -> tuple[float, float]:
+    """DAC and ADC full scales from an ideal run on calibration clips ``x`` (B, L), e.g. from the
+    training set: the largest |input| and |output| seen, times ``margin``."""
+    peaks: dict[str, float] = {}
+    simulate_step(_inputs(net, x), W[:1], net.layers[0].discrete().D.double(), peaks=peaks)
+    return margin * peaks["dac"], margin * peaks["adc"]
+
+
 @torch.no_grad()
 def analog_accuracy(net: SpeechClassifier, data: AudioSet, W: Tensor, dev: DeviceConfig = DeviceConfig(),
                     mode: str = "fast", chunk: int = 8, seed: int = 0) -> np.ndarray:
@@ -45,7 +66,7 @@ def analog_accuracy(net: SpeechClassifier, data: AudioSet, W: Tensor, dev: Devic
         raise ValueError("deployment simulates single-layer classifiers")
     layer = net.layers[0]
     D = layer.discrete().D.double()
-    u = (net.encoder.weight[:, 0, None] * data.x.unsqueeze(1) + net.encoder.bias[:, None]).double()
+    u = _inputs(net, data.x)
     gen = torch.Generator().manual_seed(seed)
     acc = []
     for W_c in W.split(chunk):
@@ -53,3 +74,14 @@ def analog_accuracy(net: SpeechClassifier, data: AudioSet, W: Tensor, dev: Devic
         logits = net.decoder(F.gelu(y).mean(-1).float())  # (r, B, classes)
         acc.append((logits.argmax(-1) == data.y).double().mean(-1))
     return torch.cat(acc).numpy()
+
+
+def realisation_rows(net: SpeechClassifier, data: AudioSet, dev: DeviceConfig, R: int, seed: int,
+                     mode: str = "fast") -> list[dict[str, float]]:
+    """Program ``R`` arrays with ``dev`` and return one row per realisation: its test accuracy and
+    the spectral radius of its state matrix (> 1: the noisy recurrence is unstable)."""
+    W = deployed_weights(net, dev, R, seed)
+    acc = analog_accuracy(net, data, W, dev, mode=mode, seed=seed)
+    rho = spectral_radius(W)
+    return [{"realisation": r, "accuracy": float(a), "spectral_radius": float(p)}
+            for r, (a, p) in enumerate(zip(acc, rho))]

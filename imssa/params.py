@@ -14,9 +14,11 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from .config import DataConfig, ModelConfig, QuantConfig, Strict, TrainConfig
+from .devices import PRESETS, DeviceConfig
 
 __all__ = [
     "BaselineParams",
+    "DeploymentParams",
     "DataConfig",
     "FirstPrinciplesParams",
     "MappingParams",
@@ -109,11 +111,38 @@ class MappingParams(QATParams):
         return self
 
 
+class DeploymentParams(MappingParams):
+    """Chapter 'Deployment under hardware noise': the QAT models (same keys as the QAT chapter),
+    programmed with noise onto arrays of conductance range [g_min_uS, g_max_uS]."""
+
+    fig4_bits: list[int] = Field(default=[2, 3, 4, 5, 8], min_length=1)
+    sigmas_uS: list[float] = Field(default=[0.0, 1.0, 2.5, 5.0, 7.5, 10.0, 15.0, 20.0], min_length=1)
+    realisations: int = Field(default=25, ge=1, description="programmings per point (fast mode)")
+    stuck_fractions: list[float] = Field(default=[0.0, 0.001, 0.01, 0.02, 0.05], min_length=1)
+    read_noises: list[float] = Field(default=[0.005, 0.01, 0.02], min_length=1)
+    converter_bits: list[int] = Field(default=[4, 6, 8], min_length=1)
+    step_realisations: int = Field(default=4, ge=1, description="realisations per step-mode point")
+    emulation: DeviceConfig = PRESETS["hfox_1t1r_like"]
+
+    @model_validator(mode="after")
+    def _check_deploy(self) -> DeploymentParams:
+        if any(s < 0 for s in self.sigmas_uS):
+            raise ValueError(f"sigmas_uS must be >= 0, got {self.sigmas_uS}")
+        if any(not 0 <= f <= 0.5 for f in self.stuck_fractions):
+            raise ValueError(f"stuck_fractions must be in [0, 0.5], got {self.stuck_fractions}")
+        if any(r < 0 for r in self.read_noises):
+            raise ValueError(f"read_noises must be >= 0, got {self.read_noises}")
+        if any(not 1 <= b <= 24 for b in self.converter_bits + self.fig4_bits):
+            raise ValueError("bit widths must be in 1..24")
+        return self
+
+
 CHAPTERS: dict[str, type[ChapterParams]] = {
     "s4d_first_principles": FirstPrinciplesParams,
     "float_baseline": BaselineParams,
     "fixed_range_qat": QATParams,
     "crossbar_mapping": MappingParams,
+    "hardware_deployment": DeploymentParams,
 }
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["project_root", "results_dir", "save_table"]
+__all__ = ["checkpoint_path", "project_root", "results_dir", "save_table"]
 
 
 def project_root(start: Path | None = None) -> Path:
@@ -37,3 +38,10 @@ def save_table(df: pd.DataFrame, profile: str, chapter: str, name: str) -> Path:
     path = results_dir(profile, chapter) / f"{name}.csv"
     df.to_csv(path, index=False)
     return path
+
+
+def checkpoint_path(profile: str, chapter: str, name: str, config: str) -> Path:
+    """Where a resumable sweep appends its finished cells: one file per configuration text
+    ``config`` (a changed parameter starts a new file, never mixes with old rows)."""
+    digest = hashlib.sha256(config.encode()).hexdigest()[:12]
+    return results_dir(profile, chapter) / f".{name}-{digest}.partial.csv"

@@ -81,8 +81,20 @@ def test_qat_parameters_reject_impossible_bits():
 
 
 @pytest.mark.parametrize("profile", ["paper", "ci"])
-def test_mapping_chapter_maps_the_qat_models(profile):
+@pytest.mark.parametrize("chapter", ["crossbar_mapping", "hardware_deployment"])
+def test_hardware_chapters_map_the_qat_models(profile, chapter):
+    """The hardware chapters deploy the QAT chapter's cached models: every QAT key is the same."""
     qat = load_params("fixed_range_qat", ROOT / "params" / profile / "fixed_range_qat.yaml")
-    mapping = load_params("crossbar_mapping", ROOT / "params" / profile / "crossbar_mapping.yaml")
+    later = load_params(chapter, ROOT / "params" / profile / f"{chapter}.yaml")
     shared = set(type(qat).model_fields) - {"profile"}
-    assert {k: getattr(mapping, k) for k in shared} == {k: getattr(qat, k) for k in shared}
+    assert {k: getattr(later, k) for k in shared} == {k: getattr(qat, k) for k in shared}
+
+
+@pytest.mark.parametrize("values, key", [({"sigmas_uS": [0.0, -1.0]}, "sigmas_uS"),
+                                         ({"g_min_uS": 50.0, "g_max_uS": 40.0}, "g_min_uS"),
+                                         ({"emulation": {"sigma_uS": -2.0}}, "emulation.sigma_uS"),
+                                         ({"emulation": {"stuck_at_gmx": 0.1}}, "emulation.stuck_at_gmx"),
+                                         ({"realisations": 0}, "realisations")])
+def test_deployment_parameters_reject_impossible_values(values, key):
+    with pytest.raises(ParamsError, match=key.replace(".", r"\.")):
+        validate_params("hardware_deployment", values)

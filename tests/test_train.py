@@ -56,3 +56,20 @@ def test_range_equalisation_preserves_the_function_and_fills_the_range():
     p = net.layers[0].discretize()
     assert torch.allclose(p.B_bar.abs().amax(1), torch.full((4,), 0.7, dtype=torch.float64))
     assert torch.allclose(p.B_bar.abs(), p.C.abs())  # magnitude split evenly between B_bar and C
+
+
+def test_resumable_grid_skips_finished_cells(tmp_path):
+    from imssa.sweep import resumable_grid
+
+    calls = []
+
+    def compute(cell):
+        calls.append(cell["sigma"])
+        return [{"realisation": r, "accuracy": cell["sigma"] / 10 + r} for r in range(2)]
+
+    cells = [{"bits": 2, "sigma": s} for s in (0.0, 2.5, 5.0)]
+    first = resumable_grid(cells[:2], compute, tmp_path / "fig.csv")
+    assert len(first) == 4 and calls == [0.0, 2.5]
+    full = resumable_grid(cells, compute, tmp_path / "fig.csv")  # resumes: only the new cell runs
+    assert calls == [0.0, 2.5, 5.0] and len(full) == 6
+    assert list(full.columns) == ["bits", "sigma", "realisation", "accuracy"]
