@@ -6,13 +6,15 @@ runs on R programmed arrays (``imssa.analog``). Single-layer classifiers, as in 
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from .analog import effective_weights, program, simulate_fast, simulate_step
-from .crossbar import combined_matrix, to_conductance
+from .crossbar import combined_matrix, structural_mask, to_conductance
 from .data import AudioSet
 from .devices import DeviceConfig
 from .quant import QuantS4D
@@ -22,15 +24,26 @@ __all__ = ["analog_accuracy", "calibrate_converters", "deployed_weights", "reali
 
 
 @torch.no_grad()
-def deployed_weights(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int) -> Tensor:
-    """Effective combined matrices (R, H, 2N+1, 2N+1) of ``R`` programmings of the first layer."""
+def deployed_weights(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int,
+                     layout: Literal["dense", "block"] = "dense") -> Tensor:
+    """Effective combined matrices (R, H, 2N+1, 2N+1) of ``R`` programmings of the first layer.
+
+    ``dense``: every entry of the combined matrix is a programmed device pair, structural zeros
+    included (at g_min, and as noisy as any other). ``block``: only the entries a mode can use
+    (``crossbar.structural_mask``) are devices; structural zeros are exactly 0 (no device there).
+    """
     layer = net.layers[0]
     if not isinstance(layer, QuantS4D):
         raise TypeError("deployment maps quantized weights: train the model with a QuantConfig")
+    if layout not in ("dense", "block"):
+        raise ValueError(f"layout must be 'dense' or 'block', got {layout!r}")
     W = combined_matrix(layer.discrete()).double()
     G_pos, G_neg = to_conductance(W, layer.bits, layer.fscale, dev.g_min_uS, dev.g_max_uS)
     G_pos, G_neg = program(G_pos, G_neg, R, dev, generator=torch.Generator().manual_seed(seed))
-    return effective_weights(G_pos, G_neg, layer.fscale, dev.g_min_uS, dev.g_max_uS)
+    W_eff = effective_weights(G_pos, G_neg, layer.fscale, dev.g_min_uS, dev.g_max_uS)
+    if layout == "block":
+        W_eff = W_eff * structural_mask(W.shape[0], layer.N)
+    return W_eff
 
 
 def spectral_radius(W: Tensor) -> Tensor:
@@ -77,10 +90,10 @@ def analog_accuracy(net: SpeechClassifier, data: AudioSet, W: Tensor, dev: Devic
 
 
 def realisation_rows(net: SpeechClassifier, data: AudioSet, dev: DeviceConfig, R: int, seed: int,
-                     mode: str = "fast") -> list[dict[str, float]]:
+                     mode: str = "fast", layout: Literal["dense", "block"] = "dense") -> list[dict[str, float]]:
     """Program ``R`` arrays with ``dev`` and return one row per realisation: its test accuracy and
     the spectral radius of its state matrix (> 1: the noisy recurrence is unstable)."""
-    W = deployed_weights(net, dev, R, seed)
+    W = deployed_weights(net, dev, R, seed, layout)
     acc = analog_accuracy(net, data, W, dev, mode=mode, seed=seed)
     rho = spectral_radius(W)
     return [{"realisation": r, "accuracy": float(a), "spectral_radius": float(p)}

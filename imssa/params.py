@@ -122,7 +122,15 @@ class DeploymentParams(MappingParams):
     read_noises: list[float] = Field(default=[0.005, 0.01, 0.02], min_length=1)
     converter_bits: list[int] = Field(default=[4, 6, 8], min_length=1)
     step_realisations: int = Field(default=4, ge=1, description="realisations per step-mode point")
+    block_bits: list[int] = Field(default=[2, 5], description="bit widths re-run with the block layout")
+    gmax_sweep_uS: list[float] = Field(default=[100.0, 200.0, 400.0], description="g_max tried at the paper's sigma")
     emulation: DeviceConfig = PRESETS["hfox_1t1r_like"]
+
+    def checkpoint_key(self, *fields: str) -> str:
+        """Text of the keys that define the deployed models plus ``fields``: a resumable sweep's
+        checkpoint stays valid exactly as long as these are unchanged."""
+        keys = {"data", "model", "train", "qat_train", "init", "fscale", "seeds", "g_min_uS", "g_max_uS", *fields}
+        return self.model_dump_json(include=keys)
 
     @model_validator(mode="after")
     def _check_deploy(self) -> DeploymentParams:
@@ -132,8 +140,12 @@ class DeploymentParams(MappingParams):
             raise ValueError(f"stuck_fractions must be in [0, 0.5], got {self.stuck_fractions}")
         if any(r < 0 for r in self.read_noises):
             raise ValueError(f"read_noises must be >= 0, got {self.read_noises}")
-        if any(not 1 <= b <= 24 for b in self.converter_bits + self.fig4_bits):
+        if any(not 1 <= b <= 24 for b in self.converter_bits + self.fig4_bits + self.block_bits):
             raise ValueError("bit widths must be in 1..24")
+        if any(g <= self.g_min_uS for g in self.gmax_sweep_uS):
+            raise ValueError(f"gmax_sweep_uS values must exceed g_min_uS ({self.g_min_uS})")
+        if not set(self.block_bits) <= set(self.fig4_bits):
+            raise ValueError("block_bits must be a subset of fig4_bits")
         return self
 
 

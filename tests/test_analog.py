@@ -101,3 +101,18 @@ def test_ideal_deployment_reproduces_the_digital_accuracy():
     assert acc.tolist() == [evaluate(net, data)[0]] * 2 == [0.5, 0.5]
     noisy = deployed_weights(net, DeviceConfig(sigma_uS=30.0), R=3, seed=0)
     assert noisy.shape == (3, 4, 7, 7) and not torch.equal(noisy[0], noisy[1])
+
+
+def test_block_layout_keeps_structural_zeros_exact():
+    from imssa.config import ModelConfig, QuantConfig
+    from imssa.crossbar import structural_mask
+    from imssa.deploy import deployed_weights
+    from imssa.train import SpeechClassifier
+
+    torch.manual_seed(0)
+    net = SpeechClassifier(ModelConfig(H=2, N=3, quant=QuantConfig(bits=2, fscale=0.6)), 2)
+    dev = DeviceConfig(sigma_uS=10.0)
+    dense, block = (deployed_weights(net, dev, R=2, seed=1, layout=k) for k in ("dense", "block"))
+    off = ~structural_mask(2, 3)
+    assert (dense[:, off] != 0).any() and (block[:, off] == 0).all()
+    assert torch.equal(block[:, ~off], dense[:, ~off])  # same programming where devices exist

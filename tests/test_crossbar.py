@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from imssa.crossbar import (combined_matrix, expand_complex, from_conductance, layout, split_combined,
-                            to_conductance)
+                            structural_mask, to_conductance)
 from imssa.quant import quantize_ssm
 from imssa.s4d import DiscreteSSM, ssm_recurrent
 
@@ -72,3 +72,20 @@ def test_layout_packing_and_tiling():
     assert (big.row_tiles_per_block, big.col_tiles_per_block, big.arrays) == (1, 2, 64)
     with pytest.raises(ValueError):
         layout(H=0, n=3)
+
+
+def test_structural_mask_covers_every_weight_a_model_can_have():
+    mask = structural_mask(3, 4)
+    assert mask.shape == (3, 9, 9) and int(mask[0].sum()) == 4 * 4 + 2 * 4 + 2 * 4
+    W = combined_matrix(random_ssm())
+    assert torch.equal(W * mask, W) and not mask[0, -1, -1]
+
+
+@pytest.mark.parametrize("bits", [8, 12])
+def test_float32_weights_at_full_scale_map_onto_the_top_level(bits):
+    from imssa.quant import quantize
+
+    x = torch.linspace(-1, 1, 101, dtype=torch.float32)
+    W = quantize(x, bits, 0.6).double()  # float32 grid values, as a trained model holds them
+    G_pos, G_neg = to_conductance(W, bits, 0.6, g_min=10.0, g_max=100.0)
+    assert G_pos.max() == pytest.approx(100.0) and G_neg.max() == pytest.approx(100.0)
