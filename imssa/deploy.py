@@ -46,11 +46,23 @@ def deployed_weights(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int
     return W_eff
 
 
-def spectral_radius(W: Tensor) -> Tensor:
-    """Largest |eigenvalue| of the state matrix A_r of each array, max over channels: (R,).
-    Above 1, programming noise has made that realisation's recurrence unstable."""
-    A_r = W[..., :-1, :-1]
-    return torch.linalg.eigvals(A_r).abs().amax(-1).amax(-1)
+def spectral_radius(W: Tensor, squarings: int = 12) -> Tensor:
+    """Spectral radius of the state matrix A_r of each array, max over channels: (R,).
+
+    Estimated as ||A^k||^(1/k) with k = 2^squarings (4096 by default, longer than the sequences
+    used here) by repeated, rescaled squaring: robust where an eigenvalue solver may not converge,
+    and an upper bound that is within a factor dim^(1/k) (< 0.1%) of the true radius. Above 1,
+    programming noise has made that realisation's recurrence unstable.
+    """
+    A = W[..., :-1, :-1].double()
+    log_norm = torch.zeros(A.shape[:-2], dtype=A.dtype)
+    for _ in range(squarings):
+        scale = A.abs().amax((-2, -1)).clamp_min(torch.finfo(A.dtype).tiny)
+        log_norm = 2 * (log_norm + scale.log())
+        A = A / scale[..., None, None]
+        A = A @ A
+    log_rho = (log_norm + torch.linalg.matrix_norm(A).clamp_min(torch.finfo(A.dtype).tiny).log()) / 2**squarings
+    return log_rho.exp().amax(-1)
 
 
 def _inputs(net: SpeechClassifier, x: Tensor) -> Tensor:

@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--chapter", choices=chapters(), help="one chapter (default: all)")
     ap.add_argument("--params", type=Path, help="parameter file (default: params/<profile>/<chapter>.yaml)")
     args = ap.parse_args(argv)
+    os.environ.setdefault("TQDM_MININTERVAL", "5")  # progress bars: a few lines in the book, not hundreds
     for var in ("IMSSA_DATA_DIR", "IMSSA_CACHE_DIR", "IMSSA_RESULTS_DIR"):  # kernels run elsewhere
         if os.environ.get(var):
             os.environ[var] = str(Path(os.environ[var]).resolve())

@@ -116,3 +116,16 @@ def test_block_layout_keeps_structural_zeros_exact():
     off = ~structural_mask(2, 3)
     assert (dense[:, off] != 0).any() and (block[:, off] == 0).all()
     assert torch.equal(block[:, ~off], dense[:, ~off])  # same programming where devices exist
+
+
+def test_spectral_radius_estimate():
+    from imssa.deploy import spectral_radius
+
+    g = torch.Generator().manual_seed(0)
+    A = torch.randn(3, 2, 6, 6, generator=g, dtype=torch.float64) * 0.3
+    W = torch.zeros(3, 2, 7, 7, dtype=torch.float64)
+    W[..., :-1, :-1] = A
+    exact = torch.linalg.eigvals(A).abs().amax(-1).amax(-1)
+    assert torch.allclose(spectral_radius(W), exact, rtol=2e-3)
+    W[0] = 0.0  # a zero state matrix has radius 0, without NaN
+    assert spectral_radius(W)[0] == 0.0
