@@ -1,6 +1,7 @@
 """Throughput of the analog simulators on one workload, side by side in one run (not a test).
 
-fast mode (per-realisation kernels + FFT), step mode (one VMM per time step, vectorised over
+fast mode (per-realisation kernels in float64, FFT convolution in float32, as the deployment
+chapter runs it), step mode (one VMM per time step, vectorised over
 realisations and clips) and a straightforward loop over realisations and clips calling the
 step simulation one clip at a time. Throughput = realisations x clips x time steps per second.
 
@@ -17,7 +18,7 @@ import time
 
 import torch
 
-from imssa.analog import effective_weights, program, simulate_fast, simulate_step
+from imssa.analog import effective_weights, program, simulate_fast_encoded, simulate_step
 from imssa.crossbar import combined_matrix, to_conductance
 from imssa.devices import DeviceConfig
 from imssa.quant import quantize_ssm
@@ -31,7 +32,9 @@ def workload(R: int, B: int, H: int, N: int, L: int):
     dev = DeviceConfig(g_min_uS=1.0, g_max_uS=101.0, sigma_uS=5.0)
     G = to_conductance(combined_matrix(q), 2, 0.6, dev.g_min_uS, dev.g_max_uS)
     W = effective_weights(*program(*G, R, dev, generator=g), 0.6, dev.g_min_uS, dev.g_max_uS)
-    return torch.randn(B, H, L, generator=g).double(), W, q.D
+    x = torch.randn(B, L, generator=g).double()  # one signal per clip, encoded per channel as in the model
+    w, b = torch.randn(H, generator=g).double(), torch.randn(H, generator=g).double()
+    return x, w, b, W, q.D
 
 
 def main() -> None:
@@ -41,19 +44,20 @@ def main() -> None:
         ap.add_argument(f"--{name.replace('_', '-')}", type=int, default=default)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    u, W, D = workload(a.R, a.B, a.H, a.N, a.L)
+    x, w, b, W, D = workload(a.R, a.B, a.H, a.N, a.L)
+    u = w[:, None] * x.unsqueeze(1) + b[:, None]  # the encoder's output, what step mode is fed
     work = a.R * a.B * a.L
     chunks = W.split(a.chunk)  # as the deployment chapter does, to bound memory
     t0 = time.perf_counter()
-    y_fast = [simulate_fast(u, w, D).mean(-1) for w in chunks]
+    y_fast = [simulate_fast_encoded(x.float(), w.float(), b.float(), c, D.float()).mean(-1) for c in chunks]
     t_fast = time.perf_counter() - t0
     t0 = time.perf_counter()
-    y_step = [simulate_step(u, w, D).mean(-1) for w in chunks]
+    y_step = [simulate_step(u, c, D).mean(-1) for c in chunks]
     t_step = time.perf_counter() - t0
     t0 = time.perf_counter()  # naive: one realisation and one clip at a time, a few clips
     for r in range(a.R):
-        for b in range(a.loop_clips):
-            simulate_step(u[b:b + 1], W[r:r + 1], D)
+        for clip in range(a.loop_clips):
+            simulate_step(u[clip:clip + 1], W[r:r + 1], D)
     t_loop = (time.perf_counter() - t0) * a.B / a.loop_clips  # scaled to the full workload
     y_fast, y_step = torch.cat(y_fast), torch.cat(y_step)  # time-averaged outputs, as the classifier uses
     err = ((y_fast - y_step).norm() / y_step.norm()).item()

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .analog import effective_weights, program, simulate_fast, simulate_step
+from .analog import effective_weights, program, simulate_fast_encoded, simulate_step
 from .crossbar import combined_matrix, structural_mask, to_conductance
 from .data import AudioSet
 from .devices import DeviceConfig
@@ -91,11 +91,15 @@ def analog_accuracy(net: SpeechClassifier, data: AudioSet, W: Tensor, dev: Devic
         raise ValueError("deployment simulates single-layer classifiers")
     layer = net.layers[0]
     D = layer.discrete().D.double()
+    w, b, x = net.encoder.weight[:, 0], net.encoder.bias, data.x  # fast mode: float32 convolution
     u = _inputs(net, data.x)
     gen = torch.Generator().manual_seed(seed)
     acc = []
     for W_c in W.split(chunk):
-        y = simulate_fast(u, W_c, D) if mode == "fast" else simulate_step(u, W_c, D, dev, generator=gen)
+        if mode == "fast":
+            y = simulate_fast_encoded(x, w, b, W_c, D.float())
+        else:
+            y = simulate_step(u, W_c, D, dev, generator=gen)
         logits = net.decoder(F.gelu(y).mean(-1).float())  # (r, B, classes)
         acc.append((logits.argmax(-1) == data.y).double().mean(-1))
     return torch.cat(acc).numpy()

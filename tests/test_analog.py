@@ -129,3 +129,19 @@ def test_spectral_radius_estimate():
     assert torch.allclose(spectral_radius(W), exact, rtol=2e-3)
     W[0] = 0.0  # a zero state matrix has radius 0, without NaN
     assert spectral_radius(W)[0] == 0.0
+
+
+@pytest.mark.parametrize("L", [1, 7, 50, 101])
+def test_fast_kernels_match_explicit_powers_and_encoded_inputs(L):
+    from imssa.analog import fast_kernels, simulate_fast_encoded
+
+    q = quantized_model(2)
+    W = arrays(q, 2, R=2, sigma_uS=8.0)
+    A, B, C = W[..., :-1, :-1], W[..., :-1, -1:], W[..., -1:, :-1]
+    explicit = torch.stack([2 * (C @ torch.linalg.matrix_power(A, k) @ B)[..., 0, 0] for k in range(L)], -1)
+    assert torch.allclose(fast_kernels(W, L), explicit, rtol=1e-10, atol=1e-12)
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(2, L, generator=g, dtype=torch.float64)
+    w, b = torch.randn(3, generator=g, dtype=torch.float64), torch.randn(3, generator=g, dtype=torch.float64)
+    u = w[:, None] * x.unsqueeze(1) + b[:, None]
+    assert torch.allclose(simulate_fast_encoded(x, w, b, W, q.D), simulate_fast(u, W, q.D), atol=1e-10)
