@@ -57,6 +57,7 @@ nbval: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_s4d.py
 	$(PY) benchmarks/bench_analog.py
+	$(PY) benchmarks/bench_fig4.py
 
 clean:
 	rm -rf _build results
