@@ -14,8 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from imssa.deploy import realisation_rows
-from imssa.devices import DeviceConfig
+from imssa.deploy import noise_rows
 from imssa.params import load_params
 from imssa.qat import qat_run
 from imssa.sweep import resumable_grid
@@ -29,9 +28,8 @@ def main() -> None:
     nets = {b: restore_model(r.model, result_of(r), len(cfg.data.digits)) for b, r in runs.items()}
 
     def cell(c: dict) -> list[dict]:
-        dev = DeviceConfig(g_min_uS=cfg.g_min_uS, g_max_uS=cfg.g_max_uS, sigma_uS=c["sigma_uS"])
-        return realisation_rows(nets[c["bits"]], splits.test, dev, cfg.realisations,
-                                seed=1000 * c["bits"] + round(100 * c["sigma_uS"]))
+        return noise_rows(nets[c["bits"]], splits.test, c["bits"], c["sigma_uS"], cfg.g_min_uS, cfg.g_max_uS,
+                          cfg.realisations)
 
     cells = [{"bits": b, "sigma_uS": s} for b in cfg.fig4_bits for s in cfg.sigmas_uS]
     with tempfile.TemporaryDirectory() as tmp:

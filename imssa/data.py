@@ -15,7 +15,6 @@ import io
 import math
 import os
 import re
-import shutil
 import tempfile
 import urllib.request
 import zipfile
@@ -165,17 +164,20 @@ def download_fsdd(root: Path, url: str = FSDD_URL) -> Path:
                 while chunk := resp.read(1 << 20):
                     buf.write(chunk)
                     bar.update(len(chunk))
-        with tempfile.TemporaryDirectory(dir=root if root.exists() else None) as tmp:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=target.parent) as tmp:  # same disk: the rename is atomic
+            staging = Path(tmp)
             with zipfile.ZipFile(buf) as zf:
                 wavs = [n for n in zf.namelist() if re.search(r"/recordings/[^/]+\.wav$", n)]
                 for n in wavs:
-                    (Path(tmp) / Path(n).name).write_bytes(zf.read(n))
-            digest = fsdd_manifest_digest(Path(tmp))
+                    (staging / Path(n).name).write_bytes(zf.read(n))
+            digest = fsdd_manifest_digest(staging)
             if len(wavs) != FSDD_N_FILES or digest != FSDD_MANIFEST_SHA256:
                 raise ValueError(f"checksum mismatch ({len(wavs)} files, manifest digest {digest})")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(tmp, target)
-            Path(tmp).mkdir()  # TemporaryDirectory cleans up the (moved) folder
+            (staging / "recordings").mkdir()
+            for wav in staging.glob("*.wav"):
+                wav.rename(staging / "recordings" / wav.name)
+            (staging / "recordings").rename(target)
     except Exception as err:
         raise DataMissingError(
             f"FSDD recordings not found in {target} and the download failed ({err}).\n"

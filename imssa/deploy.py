@@ -20,7 +20,8 @@ from .devices import DeviceConfig
 from .quant import QuantS4D
 from .train import SpeechClassifier
 
-__all__ = ["analog_accuracy", "calibrate_converters", "deployed_weights", "realisation_rows", "spectral_radius"]
+__all__ = ["analog_accuracy", "calibrate_converters", "deployed_weights", "noise_rows", "realisation_rows",
+           "spectral_radius"]
 
 
 @torch.no_grad()
@@ -92,7 +93,7 @@ def analog_accuracy(net: SpeechClassifier, data: AudioSet, W: Tensor, dev: Devic
     layer = net.layers[0]
     D = layer.discrete().D.double()
     w, b, x = net.encoder.weight[:, 0], net.encoder.bias, data.x  # fast mode: float32 convolution
-    u = _inputs(net, data.x)
+    u = _inputs(net, data.x) if mode == "step" else None  # step mode: the channel inputs, float64
     gen = torch.Generator().manual_seed(seed)
     acc = []
     for W_c in W.split(chunk):
@@ -114,3 +115,12 @@ def realisation_rows(net: SpeechClassifier, data: AudioSet, dev: DeviceConfig, R
     rho = spectral_radius(W)
     return [{"realisation": r, "accuracy": float(a), "spectral_radius": float(p)}
             for r, (a, p) in enumerate(zip(acc, rho))]
+
+
+def noise_rows(net: SpeechClassifier, data: AudioSet, bits: int, sigma_uS: float, g_min_uS: float,
+               g_max_uS: float, R: int, layout: Literal["dense", "block"] = "dense") -> list[dict[str, float]]:
+    """One point of the programming-noise sweep (the paper's Fig. 4): ``R`` programmings with
+    noise ``sigma_uS`` on [g_min_uS, g_max_uS], fast mode, seeded by (bits, sigma) so that the
+    chapter, its levers and the benchmark draw the same realisations."""
+    dev = DeviceConfig(g_min_uS=g_min_uS, g_max_uS=g_max_uS, sigma_uS=sigma_uS)
+    return realisation_rows(net, data, dev, R, seed=1000 * bits + round(100 * sigma_uS), layout=layout)
