@@ -7,7 +7,7 @@ step simulation one clip at a time. Throughput = realisations x clips x time ste
 
     python benchmarks/bench_analog.py [--R 25 --B 60 --H 32 --N 16 --L 2000 --loop-clips 1]
 
-The defaults are the paper profile's Fig. 4 workload: 25 programmings of the 60 test clips,
+The defaults are one fold of the paper profile's Fig. 4 workload: 25 programmings of the 100 test clips,
 H = 32 channels of N = 16 modes, L = 2000 steps, realisations in chunks of 8.
 """
 
@@ -39,7 +39,7 @@ def workload(R: int, B: int, H: int, N: int, L: int):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    for name, default in [("R", 25), ("B", 60), ("H", 32), ("N", 16), ("L", 2000), ("loop_clips", 1), ("threads", 2),
+    for name, default in [("R", 25), ("B", 100), ("H", 32), ("N", 16), ("L", 2000), ("loop_clips", 1), ("threads", 2),
                           ("chunk", 8)]:
         ap.add_argument(f"--{name.replace('_', '-')}", type=int, default=default)
     a = ap.parse_args()

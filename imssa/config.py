@@ -20,17 +20,28 @@ class Strict(BaseModel):
 
 
 class DataConfig(Strict):
-    """Which audio, at which rate and length, split how."""
+    """Which audio, at which rate and length, split how.
+
+    Splits (see ``imssa.data.load_dataset``):
+
+    * ``loso`` (the book's main task): leave one speaker out. Speakers in sorted order; fold k
+      tests speaker k and validates on speaker k+1 (cyclically), trains on the rest, so test
+      and validation are both speaker-disjoint from training.
+    * ``leave_speakers_out``: the named ``test_speakers`` (and ``val_speakers``) held out.
+    * ``official``: FSDD's recordings 0-4 (HD's file lists) as test; the same speakers train.
+    """
 
     dataset: Literal["fsdd", "heidelberg"] = "fsdd"
     digits: list[int] = Field(default=[0, 1], min_length=2)
     language: Literal["english", "german", "both"] = "english"  # Heidelberg Digits only
-    sample_rate: int = Field(default=4000, gt=0, description="Hz, after polyphase resampling")
+    sample_rate: int = Field(default=2000, gt=0, description="Hz, after polyphase resampling")
     duration_s: float = Field(default=1.0, gt=0, description="seconds: crop or zero-pad to this")
     normalize: Literal["none", "peak", "rms"] = "rms"
-    split: Literal["official", "leave_speakers_out"] = "official"
+    split: Literal["loso", "official", "leave_speakers_out"] = "loso"
+    fold: int = Field(default=0, ge=0, description="loso: index of the test speaker in sorted order")
     test_speakers: list[str] = Field(default_factory=list)
-    val_fraction: float = Field(default=0.1, ge=0, lt=1)
+    val_speakers: list[str] = Field(default_factory=list, description="leave_speakers_out: validation speakers")
+    val_fraction: float = Field(default=0.1, ge=0, lt=1, description="official (or no val_speakers): share of train")
     seed: int = 0
 
     @model_validator(mode="after")
@@ -39,6 +50,13 @@ class DataConfig(Strict):
             raise ValueError(f"digits must be distinct integers in 0..9, got {self.digits}")
         if self.split == "leave_speakers_out" and not self.test_speakers:
             raise ValueError("split 'leave_speakers_out' needs a non-empty test_speakers list")
+        if set(self.test_speakers) & set(self.val_speakers):
+            raise ValueError(f"a speaker cannot be in both test_speakers and val_speakers: {self.test_speakers}, "
+                             f"{self.val_speakers}")
+        if self.split != "leave_speakers_out" and (self.test_speakers or self.val_speakers):
+            raise ValueError(f"test_speakers / val_speakers belong to split 'leave_speakers_out', not {self.split!r}")
+        if self.split != "loso" and self.fold != 0:
+            raise ValueError(f"fold belongs to split 'loso', not {self.split!r}")
         return self
 
     @property
@@ -53,11 +71,19 @@ class QuantConfig(Strict):
     bits: int = Field(default=2, ge=1, le=16)
     range_mode: Literal["fixed", "dynamic", "per_channel"] = "fixed"
     fscale: float = Field(default=0.7, gt=0, description="full-scale value of the fixed range")
+    r_max: float | None = Field(default=None, gt=0, lt=1, description=(
+        "pole cap: A_bar is projected into the disc |z| <= r_max and rounded to a grid point inside it "
+        "(see quant.quantize_pole); None: plain rounding, and a pole on or outside the unit circle stops the run"))
     equalize: bool = Field(default=True, description="rescale B, C and the input gain to fill the range first")
 
 
 class ModelConfig(Strict):
-    """Classifier: linear encoder -> depth x (S4D -> GELU) -> mean over time -> linear decoder."""
+    """Classifier: linear encoder -> depth x (S4D -> GELU) -> mean over time -> linear decoder.
+
+    ``ssm`` selects the layer or a control: ``s4d`` (trained), ``memoryless`` (A_bar = 0, so
+    each step sees only its own input; B_bar, C, D still trained), ``frozen`` (S4D initialised
+    as usual and never trained: dt, A, B, C fixed; encoder, D and decoder learned).
+    """
 
     H: int = Field(default=32, ge=1, description="channels (model width)")
     N: int = Field(default=8, ge=1, description="complex modes per channel (real state 2N)")
@@ -66,6 +92,7 @@ class ModelConfig(Strict):
     dt_min: float = Field(default=1e-3, gt=0)
     dt_max: float = Field(default=1e-1, gt=0)
     dropout: float = Field(default=0.0, ge=0, lt=1)
+    ssm: Literal["s4d", "memoryless", "frozen"] = "s4d"
     quant: QuantConfig | None = None
 
     @model_validator(mode="after")

@@ -129,6 +129,25 @@ class Layout:
         """Programmed devices over all cross-points of the arrays used."""
         return self.devices / (self.arrays * self.rows * self.cols)
 
+    def describe(self) -> str:
+        """How the blocks sit on the arrays, in one or two sentences (for the book's prose)."""
+        block = f"Each channel is an {self.n} x {2 * self.n} block"
+        if self.blocks_per_array:
+            return (f"{block}; {self.blocks_per_array} of them fit on one {self.rows} x {self.cols} array along its "
+                    f"diagonal, on distinct rows and columns, so channels never mix: {self.arrays} arrays hold "
+                    f"the {self.H} channels.")
+        parts = []
+        if self.col_tiles_per_block > 1:
+            parts.append(f"its {2 * self.n} columns exceed the array's {self.cols}, so they are split over "
+                         f"{self.col_tiles_per_block} arrays driven by the same input rows, each delivering complete "
+                         "output currents for its columns")
+        if self.row_tiles_per_block > 1:
+            parts.append(f"its {self.n} rows exceed the array's {self.rows}, so they are split over "
+                         f"{self.row_tiles_per_block} arrays whose partial column currents are summed in the periphery")
+        return (f"{block}, larger than one {self.rows} x {self.cols} array: " + "; ".join(parts) +
+                f". Each channel takes {self.row_tiles_per_block * self.col_tiles_per_block} arrays of its own, "
+                f"{self.arrays} in all.")
+
 
 def layout(H: int, n: int, rows: int = 64, cols: int = 64) -> Layout:
     """Block-diagonal placement of the H per-channel matrices (n = 2N+1) on rows x cols arrays.

@@ -41,10 +41,12 @@ __all__ = [
     "data_root",
     "download_fsdd",
     "fsdd_dir",
+    "fold_table",
     "fsdd_manifest_digest",
     "list_fsdd",
     "list_heidelberg",
     "load_dataset",
+    "loso_speakers",
     "read_audio",
 ]
 
@@ -253,12 +255,63 @@ def _stratified_val(meta: pd.DataFrame, fraction: float, seed: int) -> np.ndarra
     return mask
 
 
+def loso_speakers(speakers: list[str], fold: int) -> tuple[str, str]:
+    """(test speaker, validation speaker) of leave-one-speaker-out fold ``fold``.
+
+    Speakers in sorted order; fold k tests speaker k and validates on speaker k+1 (cyclically).
+    Over all folds every speaker is tested once and validated once.
+    """
+    order = sorted(set(speakers))
+    if len(order) < 3:
+        raise ValueError(f"leave-one-speaker-out needs at least 3 speakers (test, validation, training), got {order}")
+    if not 0 <= fold < len(order):
+        raise ValueError(f"fold {fold} out of range: {len(order)} speakers give folds 0..{len(order) - 1}")
+    return order[fold], order[(fold + 1) % len(order)]
+
+
+def fold_table(cfg: DataConfig, data_dir: str | Path | None = None) -> pd.DataFrame:
+    """One row per leave-one-speaker-out fold of ``cfg``'s data: test, validation and training
+    speakers and the number of clips of each (from the file listing; no audio is decoded)."""
+    if cfg.dataset == "fsdd":
+        meta = list_fsdd(fsdd_dir(data_dir))
+    else:
+        meta = list_heidelberg(data_root(data_dir) / "heidelberg")
+    meta = meta[meta["digit"].isin(cfg.digits)]
+    counts = meta["speaker"].value_counts()
+    rows = []
+    for fold in range(meta["speaker"].nunique()):
+        test, val = loso_speakers(list(counts.index), fold)
+        train = sorted(set(counts.index) - {test, val})
+        rows.append({"fold": fold, "test_speaker": test, "val_speaker": val, "train_speakers": ", ".join(train),
+                     "test_clips": int(counts[test]), "val_clips": int(counts[val]),
+                     "train_clips": int(counts[train].sum())})
+    return pd.DataFrame(rows)
+
+
+def _speaker_masks(meta: pd.DataFrame, cfg: DataConfig) -> tuple[np.ndarray, np.ndarray | None]:
+    """Boolean masks (test, validation) over ``meta``; validation None: draw it from train."""
+    known = sorted(set(meta["speaker"]))
+    if cfg.split == "loso":
+        test, val = loso_speakers(known, cfg.fold)
+        return (meta["speaker"] == test).to_numpy(), (meta["speaker"] == val).to_numpy()
+    if cfg.split == "leave_speakers_out":
+        unknown = set(cfg.test_speakers + cfg.val_speakers) - set(known)
+        if unknown:
+            raise ValueError(f"speakers {sorted(unknown)} not in the data; known: {known}")
+        val = meta["speaker"].isin(cfg.val_speakers).to_numpy() if cfg.val_speakers else None
+        return meta["speaker"].isin(cfg.test_speakers).to_numpy(), val
+    test = (meta["index"] < 5) if cfg.dataset == "fsdd" else (meta["part"] == "test")
+    return test.to_numpy(), None
+
+
 def load_dataset(cfg: DataConfig, data_dir: str | Path | None = None, download: bool = True) -> AudioSplits:
     """Load ``cfg.dataset`` restricted to ``cfg.digits`` into train/val/test tensors.
 
-    Split ``official``: FSDD indices 0-4 are test (the dataset's README), HD uses its file lists.
-    ``leave_speakers_out``: ``cfg.test_speakers`` form the test set. Validation: a stratified
-    ``val_fraction`` of train, drawn with ``cfg.seed``.
+    Split ``loso``: fold ``cfg.fold`` of leave-one-speaker-out (``loso_speakers``): one speaker
+    tested, the next validated, the rest trained on. ``leave_speakers_out``: ``cfg.test_speakers``
+    tested, ``cfg.val_speakers`` validated. ``official``: FSDD indices 0-4 are test (the
+    dataset's README), HD uses its file lists. Without validation speakers, validation is a
+    stratified ``val_fraction`` of train, drawn with ``cfg.seed``.
     """
     if cfg.dataset == "fsdd":
         meta = list_fsdd(fsdd_dir(data_dir, download))
@@ -267,21 +320,16 @@ def load_dataset(cfg: DataConfig, data_dir: str | Path | None = None, download: 
         if cfg.language != "both":
             meta = meta[meta["language"] == cfg.language]
     meta = meta[meta["digit"].isin(cfg.digits)].reset_index(drop=True)
-    if cfg.split == "leave_speakers_out":
-        unknown = set(cfg.test_speakers) - set(meta["speaker"])
-        if unknown:
-            raise ValueError(f"test_speakers {sorted(unknown)} not in the data; known: {sorted(set(meta['speaker']))}")
-        is_test = meta["speaker"].isin(cfg.test_speakers)
-    elif cfg.dataset == "fsdd":
-        is_test = meta["index"] < 5
+    is_test, is_val = _speaker_masks(meta, cfg)
+    if is_val is None:
+        train_meta = meta[~is_test].reset_index(drop=True)
+        val_mask = _stratified_val(train_meta, cfg.val_fraction, cfg.seed)
+        train, val = train_meta[~val_mask], train_meta[val_mask]
     else:
-        is_test = meta["part"] == "test"
-    train_meta, test_meta = meta[~is_test.to_numpy()], meta[is_test.to_numpy()]
-    val_mask = _stratified_val(train_meta.reset_index(drop=True), cfg.val_fraction, cfg.seed)
-    tr = train_meta.reset_index(drop=True)
+        train, val = meta[~is_test & ~is_val], meta[is_val]
     return AudioSplits(
-        train=_load_set(tr[~val_mask], cfg),
-        val=_load_set(tr[val_mask], cfg),
-        test=_load_set(test_meta, cfg),
+        train=_load_set(train.reset_index(drop=True), cfg),
+        val=_load_set(val.reset_index(drop=True), cfg),
+        test=_load_set(meta[is_test].reset_index(drop=True), cfg),
         digits=tuple(cfg.digits),
     )

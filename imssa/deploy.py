@@ -20,7 +20,7 @@ from .devices import DeviceConfig
 from .quant import QuantS4D
 from .train import SpeechClassifier
 
-__all__ = ["analog_accuracy", "calibrate_converters", "deployed_weights", "noise_rows", "realisation_rows",
+__all__ = ["analog_accuracy", "analog_predictions", "calibrate_converters", "deployed_weights", "noise_rows", "realisation_rows",
            "spectral_radius"]
 
 
@@ -81,29 +81,37 @@ def calibrate_converters(net: SpeechClassifier, x: Tensor, W: Tensor, margin: fl
 
 
 @torch.no_grad()
-def analog_accuracy(net: SpeechClassifier, data: AudioSet, W: Tensor, dev: DeviceConfig = DeviceConfig(),
-                    mode: str = "fast", chunk: int = 8, seed: int = 0) -> np.ndarray:
-    """Test accuracy (fraction) of each of the R arrays in W, shape (R,).
+def analog_predictions(net: SpeechClassifier, data: AudioSet, W: Tensor, dev: DeviceConfig = DeviceConfig(),
+                       mode: str = "fast", chunk: int = 8, seed: int = 0) -> np.ndarray:
+    """Predicted classes of every clip of ``data`` on each of the R arrays in W: shape (R, clips).
 
     ``mode='fast'`` (static non-idealities only) or ``'step'`` (also DAC/ADC and read noise).
     Realisations are processed ``chunk`` at a time to bound memory.
     """
     if len(net.layers) != 1:
         raise ValueError("deployment simulates single-layer classifiers")
+    if mode not in ("fast", "step"):
+        raise ValueError(f"mode must be 'fast' or 'step', got {mode!r}")
     layer = net.layers[0]
     D = layer.discrete().D.double()
     w, b, x = net.encoder.weight[:, 0], net.encoder.bias, data.x  # fast mode: float32 convolution
     u = _inputs(net, data.x) if mode == "step" else None  # step mode: the channel inputs, float64
     gen = torch.Generator().manual_seed(seed)
-    acc = []
+    preds = []
     for W_c in W.split(chunk):
         if mode == "fast":
             y = simulate_fast_encoded(x, w, b, W_c, D.float())
         else:
             y = simulate_step(u, W_c, D, dev, generator=gen)
-        logits = net.decoder(F.gelu(y).mean(-1).float())  # (r, B, classes)
-        acc.append((logits.argmax(-1) == data.y).double().mean(-1))
-    return torch.cat(acc).numpy()
+        preds.append(net.decoder(F.gelu(y).mean(-1).float()).argmax(-1))  # (r, B)
+    return torch.cat(preds).numpy()
+
+
+def analog_accuracy(net: SpeechClassifier, data: AudioSet, W: Tensor, dev: DeviceConfig = DeviceConfig(),
+                    mode: str = "fast", chunk: int = 8, seed: int = 0) -> np.ndarray:
+    """Test accuracy (fraction) of each of the R arrays in W, shape (R,) (see ``analog_predictions``)."""
+    pred = analog_predictions(net, data, W, dev, mode, chunk, seed)
+    return (pred == data.y.numpy()).mean(-1)
 
 
 def realisation_rows(net: SpeechClassifier, data: AudioSet, dev: DeviceConfig, R: int, seed: int,

@@ -18,6 +18,7 @@ from .devices import PRESETS, DeviceConfig
 
 __all__ = [
     "BaselineParams",
+    "ModelParams",
     "DeploymentParams",
     "DataConfig",
     "FirstPrinciplesParams",
@@ -31,6 +32,7 @@ __all__ = [
     "load_params",
     "read_yaml",
     "validate_params",
+    "variant",
 ]
 
 
@@ -50,35 +52,106 @@ class FirstPrinciplesParams(ChapterParams):
     H: int = Field(default=4, ge=1)
     N: int = Field(default=8, ge=1)
     L: int = Field(default=4000, ge=2)
-    dt: float = Field(default=0.1, gt=0, description="step in the units of 1/|A|")
+    dt_min: float = Field(default=0.001, gt=0, description="smallest step, in the time unit of A (1/Re A = -2)")
+    dt_max: float = Field(default=0.1, gt=0, description="largest step; channel h gets a geometric spacing")
     sample_rate: int = Field(default=4000, gt=0, description="Hz, only labels the frequency axis")
     inits: list[Literal["lin", "inv"]] = Field(default=["lin", "inv"], min_length=1)
     seed: int = 0
 
+    @model_validator(mode="after")
+    def _check_steps(self) -> FirstPrinciplesParams:
+        if self.dt_min > self.dt_max:
+            raise ValueError(f"dt_min ({self.dt_min}) must be <= dt_max ({self.dt_max})")
+        return self
 
-class BaselineParams(ChapterParams):
-    """Chapter 'Float baseline'."""
+
+class ModelParams(ChapterParams):
+    """What every chapter that trains or deploys a classifier shares: the task (``data``; its
+    ``fold`` is set per run from ``folds``), the float model and its training, the seeds, and
+    the fixed-range QAT that starts from the float model (``qat_train``, ``fscale``, ``r_max``).
+    The chapters' files repeat these keys identically, so cached runs are shared (a test checks)."""
 
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()
-    seeds: list[int] = Field(default=[0, 1, 2], min_length=1)
-    workers: int = Field(default=1, ge=1, description="seeds trained side by side, 1 thread each")
-
-
-class QATParams(BaselineParams):
-    """Chapter 'Fixed-range QAT'. ``data``, ``model`` and ``train`` describe the float model
-    (the same as the baseline chapter's, so its cached runs are reused); ``qat_train`` the
-    quantization-aware training that starts from it (``init: float``) or from scratch."""
-
+    seeds: list[int] = Field(default=[0, 1], min_length=1, description="training seeds per fold")
+    folds: list[int] = Field(default=[0, 1, 2, 3, 4, 5], min_length=1,
+                             description="loso folds (test speaker index); [0] for the other splits")
+    selection_seeds: list[int] = Field(default=[0], min_length=1, description="seeds of the validation sweeps")
+    workers: int = Field(default=1, ge=1, description="runs trained side by side, 1 thread each")
     qat_train: TrainConfig = TrainConfig(epochs=10, lr=0.003, ssm_lr=0.003)
     init: Literal["float", "scratch"] = "float"
-    bits: list[int] = Field(default=[1, 2, 3, 4, 5, 6, 8], min_length=1)
-    range_modes: list[Literal["fixed", "dynamic", "per_channel"]] = Field(default=["dynamic", "fixed"], min_length=1)
-    fscale: float = Field(default=0.7, gt=0, description="fixed range of the bits sweep")
-    fscale_sweep: list[float] = Field(default=[0.3, 0.5, 0.7, 0.9, 1.0], min_length=1)
-    fscale_sweep_bits: int = Field(default=2, ge=1, le=16)
-    fscale_sweep_seeds: list[int] = Field(default=[0, 1], min_length=1)
+    fscale: float = Field(default=0.7, gt=0, description="the fixed range shared by Re/Im of A_bar, B_bar, C")
+    r_max: float | None = Field(default=None, gt=0, lt=1, description="pole cap of every quantized model")
+
+    @model_validator(mode="after")
+    def _check_folds(self) -> ModelParams:
+        if len(set(self.folds)) != len(self.folds) or len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"folds and seeds must not repeat, got folds {self.folds}, seeds {self.seeds}")
+        if self.data.split != "loso" and self.folds != [0]:
+            raise ValueError(f"folds: split {self.data.split!r} has one fold, [0]; got {self.folds}")
+        return self
+
+
+def _check_grid(cfg: ModelParams, grid: dict[str, list[Any]], name: str) -> None:
+    """Every key of a selection grid is a parameter path of ``cfg`` and every value is valid there."""
+    for path, values in grid.items():
+        if not values:
+            raise ValueError(f"{name}.{path}: give at least one value")
+        for value in values:
+            try:
+                variant(cfg, path, value)
+            except ParamsError as err:
+                raise ValueError(f"{name}.{path} = {value!r}: {err}") from None
+
+
+class BaselineParams(ModelParams):
+    """Chapter 'Float baseline': the main task, the choices made on validation data, the float
+    model on every fold and seed, and the controls that show whether the recurrence matters.
+
+    ``selection`` maps parameter paths (``data.sample_rate``, ``train.lr``, ``model.N``) to the
+    values tried one at a time around this file's values, on the validation speakers."""
+
+    selection: dict[str, list[int | float]] = Field(default_factory=lambda: {
+        "data.sample_rate": [1000, 2000, 4000], "train.lr": [0.003, 0.01, 0.03],
+        "train.ssm_lr": [0.001, 0.003, 0.01], "model.N": [8, 16, 32]})
+    deployed_selection: list[str] = Field(default=["data.sample_rate", "model.N"], description=(
+        "paths of ``selection`` chosen on the deployed model (fixed-range QAT at qat_bits[0]), not the float one"))
+    selection_limits: dict[str, float] = Field(default_factory=lambda: {"model.N": 16}, description=(
+        "hardware and compute budgets: candidates above are shown but never chosen"))
+    controls: list[Literal["memoryless", "frozen"]] = Field(default=["memoryless", "frozen"])
+    qat_bits: list[int] = Field(default=[2], description="fixed-range QAT models compared with the controls")
+    official_seeds: list[int] = Field(default=[0], description="the official split as a secondary column; [] skips it")
+
+    @model_validator(mode="after")
+    def _check_selection(self) -> BaselineParams:
+        if any(not 1 <= b <= 16 for b in self.qat_bits):
+            raise ValueError(f"qat_bits: bit widths must be in 1..16, got {self.qat_bits}")
+        _check_grid(ModelParams.model_validate(self.model_dump(include=set(ModelParams.model_fields))),
+                    self.selection, "selection")
+        if set(self.deployed_selection) - set(self.selection) or (self.deployed_selection and not self.qat_bits):
+            raise ValueError(f"deployed_selection {self.deployed_selection} must be keys of selection, with qat_bits set")
+        if set(self.selection_limits) - set(self.selection):
+            raise ValueError(f"selection_limits {sorted(self.selection_limits)} must be keys of selection")
+        return self
+
+
+class QATParams(ModelParams):
+    """Chapter 'Fixed-range QAT'. ``data``, ``model`` and ``train`` describe the float model
+    (the same as the baseline chapter's, so its cached runs are reused); ``qat_train`` the
+    quantization-aware training that starts from it (``init: float``) or from scratch.
+
+    Choices on validation data: ``selection`` (paths such as ``fscale`` or ``qat_train.lr``)
+    for the fixed-range model at ``selection_bits``; ``r_max_selection`` for the dynamic-range
+    model at ``r_max_bits``."""
+
+    bits: list[int] = Field(default=[1, 2, 3, 4, 5, 8], min_length=1)
+    range_modes: list[Literal["fixed", "dynamic", "per_channel"]] = Field(default=["fixed", "dynamic"], min_length=1)
+    selection_bits: int = Field(default=2, ge=1, le=16)
+    selection: dict[str, list[int | float]] = Field(default_factory=lambda: {
+        "fscale": [0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0], "qat_train.lr": [0.003, 0.01, 0.03]})
+    r_max_bits: int = Field(default=4, ge=2, le=16, description="dynamic-range model whose pole cap is chosen")
+    r_max_selection: list[float] = Field(default=[0.95, 0.99, 0.999], min_length=1)
     grid_bits: list[int] = Field(default=[2, 3, 4], min_length=1, description="grids drawn against the unit circle")
     detail_bits: int = Field(default=2, ge=1, le=16, description="the model shown in detail")
 
@@ -88,8 +161,10 @@ class QATParams(BaselineParams):
             bad = [b for b in getattr(self, key) if not 1 <= b <= 16]
             if bad:
                 raise ValueError(f"{key}: bit widths must be in 1..16, got {bad}")
-        if any(f <= 0 for f in self.fscale_sweep):
-            raise ValueError(f"fscale_sweep: values must be > 0, got {self.fscale_sweep}")
+        if any(not 0 < r < 1 for r in self.r_max_selection):
+            raise ValueError(f"r_max_selection: pole caps must be in (0, 1), got {self.r_max_selection}")
+        _check_grid(ModelParams.model_validate(self.model_dump(include=set(ModelParams.model_fields))),
+                    self.selection, "selection")
         return self
 
 
@@ -129,7 +204,8 @@ class DeploymentParams(MappingParams):
     def checkpoint_key(self, *fields: str) -> str:
         """Text of the keys that define the deployed models plus ``fields``: a resumable sweep's
         checkpoint stays valid exactly as long as these are unchanged."""
-        keys = {"data", "model", "train", "qat_train", "init", "fscale", "seeds", "g_min_uS", "g_max_uS", *fields}
+        keys = {"data", "model", "train", "qat_train", "init", "fscale", "r_max", "seeds", "folds", "g_min_uS",
+                "g_max_uS", *fields}
         return self.model_dump_json(include=keys)
 
     @model_validator(mode="after")
@@ -158,6 +234,25 @@ CHAPTERS: dict[str, type[ChapterParams]] = {
 }
 
 
+def variant(cfg: ChapterParams, path: str, value: Any) -> ChapterParams:
+    """``cfg`` with the value at dotted key path ``path`` (``data.sample_rate``, ``fscale``) replaced,
+    validated as a whole like a parameter file: the unit of a one-at-a-time validation sweep."""
+    values = cfg.model_dump()
+    node = values
+    keys = path.split(".")
+    for key in keys[:-1]:
+        if not isinstance(node.get(key), dict):
+            raise ParamsError(f"cannot set {path!r}: {key!r} is not a group of parameters")
+        node = node[key]
+    if keys[-1] not in node:
+        raise ParamsError(f"cannot set {path!r}: no parameter {keys[-1]!r} there")
+    node[keys[-1]] = value
+    try:
+        return type(cfg).model_validate(values)
+    except ValidationError as err:
+        raise ParamsError(_describe(err, f"{path} = {value!r}")) from None
+
+
 def _describe(err: ValidationError, source: str) -> str:
     lines = [f"invalid parameters in {source}:"]
     for e in err.errors():
@@ -165,7 +260,7 @@ def _describe(err: ValidationError, source: str) -> str:
         msg = e["msg"]
         if e["type"] == "extra_forbidden":
             msg = "unknown parameter name"
-        lines.append(f"  - {key}: {msg} (got {e.get('input')!r})")
+        lines.append(f"  - {key}: {msg}" + (f" (got {e.get('input')!r})" if e["loc"] else ""))
     return "\n".join(lines)
 
 

@@ -17,12 +17,18 @@ crossbar stores after the complex -> real 2x2 expansion. Range modes decide ``fs
 * ``per_channel``: one range per channel h, the max over Re/Im of A_bar_h, B_bar_h, C_h.
 
 D stays in floating point (it is not part of the array's [[A_bar, B_bar], [C, 0]] matrix).
+
+**Stability.** Rounding Re and Im separately can put A_bar on or outside the unit circle (the
+grid corner fscale (1 + i) has modulus sqrt(2) fscale). With a pole cap ``r_max`` < 1,
+``quantize_pole`` first projects A_bar radially into |z| <= r_max and then takes the nearest
+grid point inside that disc: the quantized recurrence is stable by construction, on the same
+Cartesian grid that the crossbar stores. Without a cap, a
+pole with |A_bar| >= 1 raises ``UnstableSSMError`` (``check_stability``): one stop rule for
+every range mode, never a run kept with an unstable recurrence.
 """
 
 from __future__ import annotations
 
-import math
-import warnings
 from typing import Literal
 
 import torch
@@ -34,14 +40,15 @@ __all__ = [
     "QuantS4D",
     "RangeMode",
     "UnstableSSMError",
-    "UnstableSSMWarning",
     "check_stability",
     "complex_grid",
     "equalize_layer",
     "grid_levels",
+    "project_disc",
     "q_max",
     "quantize",
     "quantize_complex",
+    "quantize_pole",
     "quantize_ssm",
     "range_scales",
 ]
@@ -50,11 +57,7 @@ RangeMode = Literal["fixed", "dynamic", "per_channel"]
 
 
 class UnstableSSMError(RuntimeError):
-    """A (quantized) recurrence whose state grows over the sequence it is run on."""
-
-
-class UnstableSSMWarning(RuntimeWarning):
-    """Modes on or outside the unit circle that still stay bounded over the sequence length."""
+    """A (quantized) recurrence with a pole on or outside the unit circle: its state does not decay."""
 
 
 def q_max(bits: int) -> int:
@@ -73,21 +76,22 @@ def grid_levels(bits: int, fscale: float) -> Tensor:
 
 
 class _RoundSTE(torch.autograd.Function):
-    """Forward: the exact grid value. Backward: the gradient where |x| <= fscale, else 0."""
+    """Forward: the exact grid value (nearest, or toward zero). Backward: the gradient where
+    |x| <= fscale, else 0."""
 
     @staticmethod
-    def forward(ctx, x: Tensor, fscale: Tensor, qm: int) -> Tensor:
+    def forward(ctx, x: Tensor, fscale: Tensor, qm: int, toward_zero: bool = False) -> Tensor:
         x_c = torch.maximum(torch.minimum(x, fscale), -fscale)
         ctx.save_for_backward(x.abs() <= fscale)
         if qm == 0:  # binary
             return torch.where(x_c >= 0, fscale, -fscale).expand_as(x).clone()
         s = fscale / qm
-        return torch.round(x_c / s) * s
+        return (torch.trunc if toward_zero else torch.round)(x_c / s) * s
 
     @staticmethod
-    def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None]:
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None, None]:
         (inside,) = ctx.saved_tensors
-        return grad * inside, None, None
+        return grad * inside, None, None, None
 
 
 def complex_grid(bits: int, fscale: float) -> Tensor:
@@ -96,23 +100,66 @@ def complex_grid(bits: int, fscale: float) -> Tensor:
     return torch.complex(v[:, None].expand(len(v), len(v)), v[None, :].expand(len(v), len(v))).flatten()
 
 
-def quantize(x: Tensor, bits: int, fscale: Tensor | float) -> Tensor:
+def quantize(x: Tensor, bits: int, fscale: Tensor | float, toward_zero: bool = False) -> Tensor:
     """Quantize real ``x`` to the symmetric grid of ``bits`` over [-fscale, fscale], with STE.
 
     ``fscale`` is a positive float or a tensor broadcastable to x. The output holds exact grid
-    values (k * fscale / q_max); gradient: 1 inside the range, 0 outside it.
+    values (k * fscale / q_max), the nearest one or (``toward_zero``) the next one toward 0;
+    gradient: 1 inside the range, 0 outside it.
     """
     qm = q_max(bits)
     fscale = torch.as_tensor(fscale, dtype=x.dtype, device=x.device).detach()
     if (fscale <= 0).any():
         raise ValueError("fscale must be > 0")
-    return _RoundSTE.apply(x, fscale, 0 if bits == 1 else qm)
+    return _RoundSTE.apply(x, fscale, 0 if bits == 1 else qm, toward_zero)
 
 
-def quantize_complex(z: Tensor, bits: int, fscale_re: Tensor | float, fscale_im: Tensor | float | None = None) -> Tensor:
+def quantize_complex(z: Tensor, bits: int, fscale_re: Tensor | float, fscale_im: Tensor | float | None = None,
+                     toward_zero: bool = False) -> Tensor:
     """Quantize Re and Im of complex ``z`` separately (``fscale_im`` defaults to ``fscale_re``)."""
     fscale_im = fscale_re if fscale_im is None else fscale_im
-    return torch.complex(quantize(z.real, bits, fscale_re), quantize(z.imag, bits, fscale_im))
+    return torch.complex(quantize(z.real, bits, fscale_re, toward_zero), quantize(z.imag, bits, fscale_im, toward_zero))
+
+
+def project_disc(z: Tensor, r_max: float) -> Tensor:
+    """Radial projection of complex ``z`` into the closed disc |z| <= r_max (identity inside it)."""
+    mod = z.abs().clamp_min(torch.finfo(z.real.dtype).tiny)
+    return z * torch.clamp(r_max / mod, max=1.0)
+
+
+def quantize_pole(z: Tensor, bits: int, fscale_re: Tensor | float, fscale_im: Tensor | float, r_max: float) -> Tensor:
+    """Quantize poles ``z`` (complex) to the nearest grid point of modulus <= ``r_max`` < 1, with STE.
+
+    ``z`` is projected into the disc of radius ``r_max``; of the (up to) four grid points around
+    it (each part rounded down or up) the nearest one inside the disc is taken. That is plain
+    rounding wherever plain rounding stays inside, and a stable point always exists among the
+    four: the one rounded toward zero, whose modulus is at most |z|. The gradient passes straight
+    through where a part lies inside its range. The 1-bit grid has no zero level: if its point
+    lies outside the disc, no stable point exists and UnstableSSMError is raised.
+    """
+    if not 0 < r_max < 1:
+        raise ValueError(f"r_max must be in (0, 1), got {r_max}")
+    zp = project_disc(z, r_max)
+    bound = r_max * (1 + 8 * torch.finfo(zp.real.dtype).eps)  # a range taken from zp itself may exceed r_max by rounding
+    if bits == 1:
+        q = quantize_complex(zp, bits, fscale_re, fscale_im)
+        if (q.detach().abs() > bound).any():
+            raise UnstableSSMError(f"the 1-bit grid has no point inside |z| <= {r_max} (max |A_bar| "
+                                   f"{float(q.detach().abs().max()):.4f}); use a smaller range or more bits")
+        return q
+    qm = q_max(bits)
+    parts = []
+    for x, f in ((zp.real, fscale_re), (zp.imag, fscale_im)):
+        f = torch.as_tensor(f, dtype=x.dtype, device=x.device).detach()
+        level = (x.detach() / (f / qm)).clamp(-qm, qm)
+        parts.append((torch.stack([level.floor(), level.ceil()]) * (f / qm), x, f))  # (2, ...) values
+    (re, x_re, f_re), (im, x_im, f_im) = parts
+    cand = torch.complex(re[:, None].expand(2, 2, *re.shape[1:]), im[None, :].expand(2, 2, *im.shape[1:]))
+    dist = (cand - zp.detach()).abs().masked_fill(cand.abs() > bound, float("inf"))
+    best = dist.flatten(0, 1).argmin(0, keepdim=True)
+    q = cand.flatten(0, 1).gather(0, best)[0]
+    ste = lambda x, v, f: v + (x - x.detach()) * (x.detach().abs() <= f)  # noqa: E731 (value v, gradient of x)
+    return torch.complex(ste(x_re, q.real, f_re), ste(x_im, q.imag, f_im))
 
 
 def _max_abs(t: Tensor, dim: int | None = None) -> Tensor:
@@ -135,29 +182,33 @@ def range_scales(p: DiscreteSSM, mode: RangeMode, fscale: float) -> dict[str, tu
     raise ValueError(f"range mode must be 'fixed', 'dynamic' or 'per_channel', got {mode!r}")
 
 
-def quantize_ssm(p: DiscreteSSM, bits: int, mode: RangeMode = "fixed", fscale: float = 1.0) -> DiscreteSSM:
-    """Quantize A_bar, B_bar and C of ``p`` (D untouched). Shapes (H, N) complex, as in ``p``."""
-    scales = range_scales(p, mode, fscale)
-    q = {k: quantize_complex(getattr(p, k), bits, *scales[k]) for k in scales}
-    return DiscreteSSM(q["A_bar"], q["B_bar"], q["C"], p.D)
+def quantize_ssm(p: DiscreteSSM, bits: int, mode: RangeMode = "fixed", fscale: float = 1.0,
+                 r_max: float | None = None) -> DiscreteSSM:
+    """Quantize A_bar, B_bar and C of ``p`` (D untouched). Shapes (H, N) complex, as in ``p``.
 
-
-def check_stability(A_bar: Tensor, L: int, max_growth: float = 1e3, action: str = "raise") -> float:
-    """Largest |A_bar| and whether the state can grow over ``L`` steps.
-
-    A mode with |A_bar| > 1 amplifies its state by |A_bar|^L over the sequence. If that exceeds
-    ``max_growth``, raise UnstableSSMError (``action='raise'``) or warn; modes with
-    1 <= |A_bar| that stay under the bound get an UnstableSSMWarning. Returns max |A_bar|.
+    With a pole cap ``r_max``, A_bar is first projected into |z| <= r_max (its ranges are those
+    of the projected tensor) and rounded by ``quantize_pole``, so every pole stays inside.
     """
-    r = float(A_bar.detach().abs().max())
+    if r_max is not None:
+        p = p._replace(A_bar=project_disc(p.A_bar, r_max))
+    scales = range_scales(p, mode, fscale)
+    q = {k: quantize_complex(getattr(p, k), bits, *scales[k]) for k in ("B_bar", "C")}
+    A_bar = (quantize_complex(p.A_bar, bits, *scales["A_bar"]) if r_max is None
+             else quantize_pole(p.A_bar, bits, *scales["A_bar"], r_max))
+    return DiscreteSSM(A_bar, q["B_bar"], q["C"], p.D)
+
+
+def check_stability(A_bar: Tensor) -> float:
+    """Largest |A_bar|; raise UnstableSSMError if any mode has |A_bar| >= 1.
+
+    The stop rule of the whole book: a mode on the unit circle never forgets and one outside it
+    grows without bound, so such a recurrence is reported as unstable, never kept.
+    """
+    mod = A_bar.detach().abs()
+    r = float(mod.max()) if mod.numel() else 0.0
     if r >= 1:
-        growth = math.exp(L * math.log(r)) if r > 1 and L * math.log(r) < 700 else (math.inf if r > 1 else 1.0)
-        n_bad = int((A_bar.detach().abs() >= 1).sum())
-        msg = (f"{n_bad} mode(s) with |A_bar| >= 1 (max {r:.4f}): the state can grow by {growth:.3g}x "
-               f"over L = {L} steps")
-        if growth > max_growth and action == "raise":
-            raise UnstableSSMError(msg + "; choose a smaller fscale or more bits")
-        warnings.warn(msg, UnstableSSMWarning, stacklevel=2)
+        raise UnstableSSMError(f"{int((mod >= 1).sum())} of {mod.numel()} mode(s) with |A_bar| >= 1 (max {r:.4f}); "
+                               "use a pole cap r_max, a smaller fscale or more bits")
     return r
 
 
@@ -195,12 +246,15 @@ class QuantS4D(S4D):
     ones that the hardware would hold.
     """
 
-    def __init__(self, *args, bits: int, range_mode: RangeMode = "fixed", fscale: float = 1.0, **kwargs) -> None:
+    def __init__(self, *args, bits: int, range_mode: RangeMode = "fixed", fscale: float = 1.0,
+                 r_max: float | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         q_max(bits)  # validates bits
         if fscale <= 0:
             raise ValueError(f"fscale must be > 0, got {fscale}")
-        self.bits, self.range_mode, self.fscale = bits, range_mode, fscale
+        if r_max is not None and not 0 < r_max < 1:
+            raise ValueError(f"r_max must be in (0, 1), got {r_max}")
+        self.bits, self.range_mode, self.fscale, self.r_max = bits, range_mode, fscale, r_max
 
     def discrete(self) -> DiscreteSSM:
-        return quantize_ssm(self.discretize(), self.bits, self.range_mode, self.fscale)
+        return quantize_ssm(self.discretize(), self.bits, self.range_mode, self.fscale, self.r_max)

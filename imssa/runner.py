@@ -4,9 +4,11 @@
     python -m imssa.runner execute --chapter float_baseline --params my.yaml --profile paper
     python -m imssa.runner build --profile paper                # HTML from executed notebooks
 
-Each chapter's parameters are validated against its schema *before* papermill starts, so a bad
-file fails at once with the key named. Executed notebooks go to ``_build/executed/<profile>/``;
-the book is assembled there and built with execution off and warnings as errors.
+Chapters are MyST Markdown notebooks (``book/<chapter>.md``, jupytext), so their diffs read as
+text; the runner converts each to a notebook for papermill. Each chapter's parameters are
+validated against its schema *before* papermill starts, so a bad file fails at once with the key
+named. Executed notebooks go to ``_build/executed/<profile>/``; the book is assembled there and
+built with execution off and warnings as errors.
 """
 
 from __future__ import annotations
@@ -36,16 +38,19 @@ def executed_dir(profile: str) -> Path:
 
 def execute(chapter: str, params_file: Path, profile: str) -> Path:
     """Validate ``params_file`` for ``chapter``, then run the notebook with papermill."""
+    import jupytext
     import papermill
 
     values = read_yaml(params_file)
     validate_params(chapter, values, source=str(params_file))  # fail before any work
     root = project_root()
     out = executed_dir(profile) / f"{chapter}.ipynb"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    source = root / "_build" / "sources" / profile / f"{chapter}.ipynb"  # outside the book's folder
+    source.parent.mkdir(parents=True, exist_ok=True)
+    jupytext.write(jupytext.read(root / "book" / f"{chapter}.md"), source)
     t0 = time.perf_counter()
     papermill.execute_notebook(
-        str(root / "book" / f"{chapter}.ipynb"), str(out), parameters={"params": values},
+        str(source), str(out), parameters={"params": values},
         cwd=str(out.parent), kernel_name="python3", progress_bar=False, log_output=False,
     )
     print(f"executed {chapter} with {params_file} in {time.perf_counter() - t0:.0f} s -> {out}")

@@ -171,6 +171,8 @@ class S4D(nn.Module):
     parameters (A_bar, B_bar, C, D) that a deployment or quantization step consumes.
 
     Input and output: (batch, H, L). ``mode`` selects FFT convolution or the recurrence.
+    ``memoryless=True`` is the control without a recurrence: A_bar = 0, so y_t depends on u_t
+    alone (through 2 Re(sum_n C_n B_bar_n) + D).
     """
 
     def __init__(
@@ -181,8 +183,10 @@ class S4D(nn.Module):
         dt_min: float = 1e-3,
         dt_max: float = 1e-1,
         generator: torch.Generator | None = None,
+        memoryless: bool = False,
     ) -> None:
         super().__init__()
+        self.memoryless = memoryless
         if H < 1 or N < 1:
             raise ValueError(f"H and N must be >= 1, got H={H}, N={N}")
         if not 0 < dt_min <= dt_max:
@@ -216,9 +220,17 @@ class S4D(nn.Module):
         return torch.complex(-torch.exp(self.log_A_real), self.A_imag)
 
     def discretize(self) -> DiscreteSSM:
-        """Zero-order hold: A_bar = exp(dt A), B_bar = (A_bar - 1)/A * B. Shapes (H, N) complex."""
+        """Zero-order hold: A_bar = exp(dt A), B_bar = (A_bar - 1)/A * B. Shapes (H, N) complex.
+        A memoryless layer returns A_bar = 0."""
         A_bar, B_bar = zoh(self.continuous_A(), torch.view_as_complex(self.B), torch.exp(self.log_dt))
+        if self.memoryless:
+            A_bar = torch.zeros_like(A_bar)
         return DiscreteSSM(A_bar, B_bar, torch.view_as_complex(self.C), self.D)
+
+    def freeze(self) -> None:
+        """Stop training dt, A, B and C (the frozen-SSM control): only D stays learnable."""
+        for p in (*self.ssm_parameters(), self.C):
+            p.requires_grad_(False)
 
     def discrete(self) -> DiscreteSSM:
         """The discrete parameters this layer computes with; subclasses (quantized) override."""

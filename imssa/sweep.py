@@ -14,19 +14,25 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from .memory import memory_summary
 from .train import Run, TrainResult, restore_model, train_many
 
-__all__ = ["resumable_grid", "run_summary", "train_sweep"]
+__all__ = ["clip_answers", "learning_curves", "resumable_grid", "run_summary", "train_sweep"]
 
 
 def run_summary(run: Run, result: TrainResult, n_classes: int) -> dict[str, Any]:
-    """Accuracy, divergence and where the (quantized) eigenvalues of the first layer ended up."""
-    row: dict[str, Any] = {"accuracy": result.test_accuracy, "diverged": result.diverged is not None,
-                           "diverged_reason": result.diverged or ""}
-    if result.diverged is None:
+    """One row per run: split, fold, test and validation accuracy, test clips, failure (and why;
+    ``diverged``/``diverged_reason`` say the same for older readers of these tables), and the
+    poles and memory of the first layer's (quantized) recurrence (``memory.memory_summary``)."""
+    row: dict[str, Any] = {"split": run.data.split, "fold": run.data.fold, "accuracy": result.test_accuracy,
+                           "val_accuracy": result.val_accuracy, "n_test": len(result.test_true),
+                           "failure": result.failure, "failure_reason": result.diverged or "",
+                           "diverged": bool(result.failure), "diverged_reason": result.diverged or ""}
+    if not result.failure:
         with torch.no_grad():
-            A_bar = restore_model(run.model, result, n_classes).layers[0].discrete().A_bar.abs()
-        row |= {"max_abs_A_bar": float(A_bar.max()), "frac_abs_A_bar_ge_1": float((A_bar >= 1).float().mean())}
+            p = restore_model(run.model, result, n_classes).layers[0].discrete()
+        row |= ({"max_abs_A_bar": float(p.A_bar.abs().max()), "frac_abs_A_bar_ge_1": float((p.A_bar.abs() >= 1).double().mean())}
+                | memory_summary(p, run.data.sample_rate, run.data.length))
     return row
 
 
@@ -38,6 +44,29 @@ def train_sweep(points: list[dict[str, Any]], runs: list[Run], n_classes: int, w
         raise ValueError(f"{len(points)} points but {len(runs)} runs")
     results = train_many(runs, workers, desc=desc)
     return pd.DataFrame([p | run_summary(r, res, n_classes) for p, r, res in zip(points, runs, results)])
+
+
+def clip_answers(points: list[dict[str, Any]], runs: list[Run], workers: int = 1, desc: str = "answers") -> pd.DataFrame:
+    """Per-clip test answers of ``runs`` (trained or cached): one row per (run, test clip) with the
+    ``points`` labels, ``fold``, ``seed``, ``clip`` (file name), ``target`` and ``pred`` (class
+    indices into the digits) and ``correct``
+    (0/1), the input of ``imssa.stats``. Failed runs are left out (their failure is in
+    ``train_sweep``'s rows)."""
+    if len(points) != len(runs):
+        raise ValueError(f"{len(points)} points but {len(runs)} runs")
+    frames = []
+    for p, r, res in zip(points, runs, train_many(runs, workers, desc=desc)):
+        if res.failure:
+            continue
+        frames.append(pd.DataFrame({"fold": r.data.fold, "seed": r.train.seed, "clip": list(res.test_clips),
+                                    "target": res.test_true, "pred": res.test_pred}).assign(**p))
+        if "seed" in p and p["seed"] != r.train.seed:
+            raise ValueError(f"label seed {p['seed']} differs from the run's seed {r.train.seed}")
+    if not frames:
+        return pd.DataFrame(columns=["fold", "seed", "clip", "target", "pred", "correct", *(points[0] if points else {})])
+    out = pd.concat(frames, ignore_index=True)
+    out["correct"] = (out["target"] == out["pred"]).astype(int)
+    return out
 
 
 def resumable_grid(cells: list[dict[str, Any]], compute: Callable[[dict[str, Any]], list[dict[str, Any]]],
@@ -56,3 +85,12 @@ def resumable_grid(cells: list[dict[str, Any]], compute: Callable[[dict[str, Any
     table = pd.read_csv(checkpoint)
     wanted = {tuple(str(c[k]) for k in keys) for c in cells}
     return table[[tuple(r) in wanted for r in table[keys].astype(str).itertuples(index=False)]].reset_index(drop=True)
+
+
+def learning_curves(points: list[dict[str, Any]], runs: list[Run], workers: int = 1,
+                    progress: bool = True) -> pd.DataFrame:
+    """Per-epoch training loss and accuracies (``TrainResult.history``) of ``runs``, with their
+    ``points`` labels, ``fold`` and ``seed``: one row per run and epoch."""
+    frames = [res.history.assign(**({"fold": r.data.fold, "seed": r.train.seed} | p))
+              for p, r, res in zip(points, runs, train_many(runs, workers, desc="curves", progress=progress))]
+    return pd.concat(frames, ignore_index=True)

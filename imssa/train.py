@@ -60,11 +60,15 @@ class SpeechClassifier(nn.Module):
         H = cfg.H
         self.encoder = nn.Linear(1, H)
         q = {} if cfg.quant is None else {"bits": cfg.quant.bits, "range_mode": cfg.quant.range_mode,
-                                          "fscale": cfg.quant.fscale}
+                                          "fscale": cfg.quant.fscale, "r_max": cfg.quant.r_max}
         layer = functools.partial(QuantS4D, **q) if q else S4D
         self.layers = nn.ModuleList(
-            layer(H, cfg.N, cfg.init, cfg.dt_min, cfg.dt_max, generator=generator) for _ in range(cfg.depth)
+            layer(H, cfg.N, cfg.init, cfg.dt_min, cfg.dt_max, generator=generator, memoryless=cfg.ssm == "memoryless")
+            for _ in range(cfg.depth)
         )
+        if cfg.ssm == "frozen":
+            for lay in self.layers:
+                lay.freeze()
         self.mixers = nn.ModuleList(nn.Linear(H, H) for _ in range(cfg.depth - 1))
         self.dropout = nn.Dropout(cfg.dropout)
         self.decoder = nn.Linear(H, n_classes)
@@ -76,7 +80,8 @@ class SpeechClassifier(nn.Module):
         z = x
         for i, layer in enumerate(self.layers):
             p = layer.discrete()
-            check_stability(p.A_bar, L)  # a quantized model may leave the unit disc
+            if isinstance(layer, QuantS4D):  # zero-order hold keeps float poles inside; a grid need not
+                check_stability(p.A_bar)  # the stop rule
             if i == 0 and mode == "conv":  # encoder folded into the first convolution (same maths)
                 h = ssm_conv_affine(x, w, b, ssm_kernel(p.A_bar, p.B_bar, p.C, L), p.D)
             else:
@@ -100,10 +105,12 @@ class SpeechClassifier(nn.Module):
 
 
 def make_optimizer(model: SpeechClassifier, cfg: TrainConfig) -> torch.optim.Optimizer:
-    """AdamW; the SSM parameters (dt, A, B) in their own group with ``ssm_lr`` and no weight decay."""
+    """AdamW; the SSM parameters (dt, A, B) in their own group with ``ssm_lr`` and no weight decay.
+    Frozen parameters (``requires_grad`` False) are in no group."""
     ssm = {id(p) for layer in model.layers for p in layer.ssm_parameters()}
-    rest = [p for p in model.parameters() if id(p) not in ssm]
-    ssm_params = [p for p in model.parameters() if id(p) in ssm]
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    rest = [p for p in trainable if id(p) not in ssm]
+    ssm_params = [p for p in trainable if id(p) in ssm]
     return torch.optim.AdamW(
         [
             {"params": rest, "lr": cfg.lr, "weight_decay": cfg.weight_decay},
@@ -135,7 +142,12 @@ def load_splits(data: DataConfig, data_dir: str | Path | None = None) -> AudioSp
 
 @dataclass
 class TrainResult:
-    """What a training run leaves: weights, learning curves and test predictions."""
+    """What a training run leaves: weights, learning curves, validation and test predictions.
+
+    Selection code reads ``val_*`` only; ``test_*`` are for the final numbers. ``failure`` is ""
+    for a run that trained, else its cause: "unstable" (a pole reached the unit circle) or
+    "non-finite" (the loss overflowed); ``diverged`` then says when and why in words.
+    """
 
     state_dict: dict[str, Tensor]
     history: pd.DataFrame  # epoch, train_loss, train_accuracy, val_accuracy
@@ -144,6 +156,11 @@ class TrainResult:
     test_true: np.ndarray
     train_time_s: float
     diverged: str | None = None  # why training stopped early, if it did
+    val_accuracy: float = float("nan")
+    val_pred: np.ndarray | None = None
+    val_true: np.ndarray | None = None
+    test_clips: tuple[str, ...] = ()  # file names of the test clips, in the order of test_pred
+    failure: str = ""
 
 
 def train_model(data: dict[str, Any], model: dict[str, Any], train: dict[str, Any],
@@ -189,15 +206,18 @@ def _train(dcfg: DataConfig, mcfg: ModelConfig, tcfg: TrainConfig, start: dict[s
     steps = tcfg.epochs * ((n + tcfg.batch_size - 1) // tcfg.batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=[g["lr"] for g in opt.param_groups], total_steps=steps, pct_start=0.1)
-    rows, t0, diverged = [], time.perf_counter(), None
+    rows, t0, diverged, failure = [], time.perf_counter(), None, ""
     bar = tqdm(range(tcfg.epochs), desc=f"train seed {tcfg.seed}", disable=not progress)
     try:
         for epoch in bar:
             rows.append(_epoch(net, opt, sched, splits, tcfg, gen) | {"epoch": epoch + 1})
             bar.set_postfix(loss=f"{rows[-1]['train_loss']:.3f}", val=f"{rows[-1]['val_accuracy']:.3f}")
+        val_acc, val_pred = evaluate(net, splits.val, device=tcfg.device) if len(splits.val) else (float("nan"), None)
         test_acc, pred = evaluate(net, splits.test, device=tcfg.device)
     except (UnstableSSMError, FloatingPointError) as err:
         diverged = f"epoch {len(rows) + 1}: {err}"
+        failure = "unstable" if isinstance(err, UnstableSSMError) else "non-finite"
+        val_acc, val_pred = float("nan"), np.full(len(splits.val), -1)
         test_acc, pred = float("nan"), np.full(len(splits.test), -1)
     history = pd.DataFrame(rows, columns=["epoch", "train_loss", "train_accuracy", "val_accuracy"])
     return TrainResult(
@@ -208,6 +228,11 @@ def _train(dcfg: DataConfig, mcfg: ModelConfig, tcfg: TrainConfig, start: dict[s
         test_true=splits.test.y.numpy(),
         train_time_s=time.perf_counter() - t0,
         diverged=diverged,
+        val_accuracy=val_acc,
+        val_pred=val_pred,
+        val_true=splits.val.y.numpy(),
+        test_clips=tuple(Path(f).name for f in splits.test.meta["file"]),
+        failure=failure,
     )
 
 
@@ -274,15 +299,16 @@ def result_of(run: Run, progress: bool = False) -> TrainResult:
     return train_cached(run.data, run.model, run.train, progress=progress, init_from=run.init_from)
 
 
-def train_many(runs: list[Run], workers: int = 1, desc: str = "runs") -> list[TrainResult]:
+def train_many(runs: list[Run], workers: int = 1, desc: str = "runs", progress: bool = True) -> list[TrainResult]:
     """``train_cached`` for each run, with a progress bar. ``workers`` > 1 trains side by side in
     loky processes (each with its run's ``train.threads`` torch threads); results do not depend
     on ``workers``. Every finished run is in the cache at once, so an interrupted sweep resumes
     where it stopped."""
     if workers == 1:
-        return [result_of(r) for r in tqdm(runs, desc=desc)]
+        return [result_of(r) for r in tqdm(runs, desc=desc, disable=not progress)]
     jobs = (joblib.delayed(train_cached)(*r[:3], progress=False, init_from=r.init_from) for r in runs)
-    return list(tqdm(joblib.Parallel(n_jobs=workers, return_as="generator")(jobs), total=len(runs), desc=desc))
+    return list(tqdm(joblib.Parallel(n_jobs=workers, return_as="generator")(jobs), total=len(runs), desc=desc,
+                     disable=not progress))
 
 
 def train_seeds(data: DataConfig, model: ModelConfig, train: TrainConfig, seeds: list[int],

@@ -12,12 +12,30 @@ from imssa.params import DataConfig
 
 
 def test_fsdd_official_split(fsdd_root):
-    s = D.load_dataset(DataConfig(sample_rate=4000, duration_s=0.5, val_fraction=0.1), fsdd_root)
+    s = D.load_dataset(DataConfig(split="official", sample_rate=4000, duration_s=0.5, val_fraction=0.1), fsdd_root)
     assert (len(s.train), len(s.val), len(s.test)) == (486, 54, 60)
     assert s.test.meta["index"].max() == 4 and s.train.meta["index"].min() == 5
     assert s.train.x.shape == (486, 2000) and s.train.x.dtype.is_floating_point
     assert s.test.y.sum().item() == 30  # balanced: 30 "one" clips
     assert set(s.train.meta["file"]).isdisjoint(s.val.meta["file"])
+
+
+def test_loso_folds_hold_out_test_and_validation_speakers(fsdd_root):
+    tested, validated = [], []
+    for fold in range(6):
+        s = D.load_dataset(DataConfig(fold=fold, sample_rate=1000, duration_s=0.1), fsdd_root)
+        test, val, train = (set(part.meta["speaker"]) for part in (s.test, s.val, s.train))
+        assert len(test) == len(val) == 1 and len(train) == 4 and not (test | val) & train
+        assert (len(s.train), len(s.val), len(s.test)) == (400, 100, 100)
+        assert int(s.test.y.sum()) == 50  # 50 "one" clips of the test speaker
+        tested += test
+        validated += val
+    assert sorted(tested) == sorted(validated) == sorted(set(tested)) and len(tested) == 6
+    assert D.loso_speakers(["b", "a", "c"], 2) == ("c", "a")
+    with pytest.raises(ValueError, match="fold 6 out of range"):
+        D.load_dataset(DataConfig(fold=6, duration_s=0.1), fsdd_root)
+    with pytest.raises(ValueError, match="at least 3 speakers"):
+        D.loso_speakers(["a", "b"], 0)
 
 
 def test_fsdd_leave_speakers_out_and_seeded_validation(fsdd_root):
@@ -31,6 +49,8 @@ def test_fsdd_leave_speakers_out_and_seeded_validation(fsdd_root):
     assert list(other.val.meta["file"]) != list(s.val.meta["file"])
     with pytest.raises(ValueError, match="not in the data"):
         D.load_dataset(cfg.model_copy(update={"test_speakers": ["nobody"]}), fsdd_root)
+    by_speaker = D.load_dataset(cfg.model_copy(update={"val_speakers": ["lucas"]}), fsdd_root)
+    assert set(by_speaker.val.meta["speaker"]) == {"lucas"} and "lucas" not in set(by_speaker.train.meta["speaker"])
 
 
 def test_fsdd_copy_matches_manifest(fsdd_root):
@@ -115,13 +135,22 @@ def write_heidelberg(root, rate=48000):
 
 def test_heidelberg_layout_official_split(tmp_path):
     write_heidelberg(tmp_path / "heidelberg")
-    cfg = DataConfig(dataset="heidelberg", digits=[0, 1], sample_rate=8000, duration_s=0.2, val_fraction=0.5)
+    cfg = DataConfig(dataset="heidelberg", split="official", digits=[0, 1], sample_rate=8000, duration_s=0.2,
+                     val_fraction=0.5)
     s = D.load_dataset(cfg, tmp_path)
     assert len(s.test) == 2 and set(s.test.meta["speaker"]) == {"04"}
     assert len(s.train) + len(s.val) == 4 and len(s.val) == 2
     assert s.train.x.shape[1] == 1600 and set(s.train.meta["language"]) == {"english"}
     both = D.load_dataset(cfg.model_copy(update={"language": "both", "val_fraction": 0.0}), tmp_path)
     assert len(both.test) == 4 and len(both.val) == 0 and both.val.x.shape == (0, 1600)
+
+
+def test_heidelberg_leave_one_speaker_out(tmp_path):
+    write_heidelberg(tmp_path / "heidelberg")
+    cfg = DataConfig(dataset="heidelberg", digits=[0, 1], sample_rate=8000, duration_s=0.2, fold=2)
+    s = D.load_dataset(cfg, tmp_path)  # speakers 00, 01, 04: fold 2 tests 04, validates on 00
+    assert set(s.test.meta["speaker"]) == {"04"} and set(s.val.meta["speaker"]) == {"00"}
+    assert set(s.train.meta["speaker"]) == {"01"}
 
 
 def test_heidelberg_missing_and_misnamed(tmp_path):
@@ -131,3 +160,12 @@ def test_heidelberg_missing_and_misnamed(tmp_path):
     (tmp_path / "heidelberg" / "test_filenames.txt").write_text("speaker4_digit1.wav\n")
     with pytest.raises(D.AudioError, match="speaker4_digit1.wav"):
         D.list_heidelberg(tmp_path / "heidelberg")
+
+
+def test_fold_table_lists_every_fold(fsdd_root):
+    table = D.fold_table(DataConfig(digits=[0, 1]), fsdd_root)
+    assert len(table) == 6 and list(table["fold"]) == list(range(6))
+    assert (table["test_clips"] == 100).all() and (table["train_clips"] == 400).all()
+    assert set(table["test_speaker"]) == set(table["val_speaker"])
+    for row in table.itertuples():
+        assert row.test_speaker not in row.train_speakers and row.val_speaker not in row.train_speakers

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from imssa.params import CHAPTERS, DataConfig, ParamsError, load_params, validate_params
+from imssa.params import CHAPTERS, DataConfig, ModelParams, ParamsError, load_params, validate_params, variant
 from imssa.runner import main as runner_main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,7 +26,13 @@ def test_every_committed_parameter_file_is_valid(profile, chapter):
         ({"model": {"H": 2.5}}, "model.H", "valid integer"),
         ({"data": {"sample_rate": -8000}}, "data.sample_rate", "greater than 0"),
         ({"data": {"digits": [0, 0]}}, "data", "distinct"),
-        ({"data": {"split": "random"}}, "data.split", "'official' or 'leave_speakers_out'"),
+        ({"data": {"split": "random"}}, "data.split", "'loso', 'official' or 'leave_speakers_out'"),
+        ({"data": {"split": "official"}}, "(top level)", "folds: split 'official' has one fold"),
+        ({"data": {"split": "official", "fold": 2}}, "data", "fold belongs to split 'loso'"),
+        ({"data": {"test_speakers": ["theo"]}}, "data", "belong to split 'leave_speakers_out'"),
+        ({"folds": [0, 0]}, "(top level)", "must not repeat"),
+        ({"qat_bits": [0]}, "(top level)", "qat_bits"),
+        ({"r_max": 1.0}, "r_max", "less than 1"),
         ({"model": {"dt_min": 0.5, "dt_max": 0.1}}, "model", "dt_min"),
         ({"seeds": []}, "seeds", "at least 1"),
     ],
@@ -53,6 +59,8 @@ def test_yaml_scientific_notation_and_missing_file(tmp_path):
 def test_leave_speakers_out_needs_speakers():
     with pytest.raises(ValueError, match="test_speakers"):
         DataConfig(split="leave_speakers_out")
+    with pytest.raises(ValueError, match="both test_speakers and val_speakers"):
+        DataConfig(split="leave_speakers_out", test_speakers=["theo"], val_speakers=["theo"])
 
 
 def test_runner_fails_before_any_work(tmp_path, capsys):
@@ -65,12 +73,32 @@ def test_runner_fails_before_any_work(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("profile", ["paper", "ci"])
-def test_qat_chapter_reuses_the_baseline_models(profile):
-    """The QAT chapter fine-tunes the baseline chapter's float models: same data, model, training."""
+def test_chapters_share_the_model_parameters(profile):
+    """Every chapter that trains or deploys models repeats the shared keys (task, float model,
+    training, seeds, folds, QAT) unchanged, so they all use the same cached runs."""
     base = load_params("float_baseline", ROOT / "params" / profile / "float_baseline.yaml")
-    qat = load_params("fixed_range_qat", ROOT / "params" / profile / "fixed_range_qat.yaml")
-    assert (qat.data, qat.model, qat.train) == (base.data, base.model, base.train)
-    assert set(base.seeds) >= set(qat.seeds)
+    shared = set(ModelParams.model_fields) - {"profile"}
+    for chapter in ("fixed_range_qat", "crossbar_mapping", "hardware_deployment"):
+        other = load_params(chapter, ROOT / "params" / profile / f"{chapter}.yaml")
+        assert {k: getattr(other, k) for k in shared} == {k: getattr(base, k) for k in shared}, chapter
+
+
+@pytest.mark.parametrize("profile", ["paper", "ci"])
+def test_the_main_task_holds_speakers_out(profile):
+    base = load_params("float_baseline", ROOT / "params" / profile / "float_baseline.yaml")
+    assert base.data.split == "loso"
+
+
+def test_variant_changes_one_parameter_and_validates_it():
+    cfg = validate_params("fixed_range_qat", {})
+    assert variant(cfg, "data.sample_rate", 1000).data.sample_rate == 1000
+    assert variant(cfg, "fscale", 0.9).fscale == 0.9 and cfg.fscale != 0.9
+    with pytest.raises(ParamsError, match="no parameter 'sampl_rate'"):
+        variant(cfg, "data.sampl_rate", 1000)
+    with pytest.raises(ParamsError, match="greater than 0"):
+        variant(cfg, "train.lr", -1.0)
+    with pytest.raises(ParamsError, match="selection.model.M"):
+        validate_params("float_baseline", {"selection": {"model.M": [8]}})
 
 
 def test_qat_parameters_reject_impossible_bits():

@@ -1,12 +1,10 @@
 """Quantizer: levels, clipping, straight-through gradient, idempotence; quantized S4D; stability."""
 
-import warnings
-
 import pytest
 import torch
 
-from imssa.quant import (QuantS4D, UnstableSSMError, UnstableSSMWarning, check_stability, grid_levels,
-                         q_max, quantize, quantize_ssm, range_scales)
+from imssa.quant import (QuantS4D, UnstableSSMError, check_stability, complex_grid, grid_levels, project_disc,
+                         q_max, quantize, quantize_complex, quantize_pole, quantize_ssm, range_scales)
 from imssa.s4d import DiscreteSSM, ssm_conv, ssm_kernel, ssm_recurrent
 
 
@@ -74,7 +72,7 @@ def test_quantized_model_conv_equals_recurrence(bits, mode):
     z = torch.complex128
     p = DiscreteSSM(0.2 * p.A_bar.to(z), p.B_bar.to(z), p.C.to(z), p.D.double())
     q = quantize_ssm(p, bits, mode, fscale=0.7)
-    assert check_stability(q.A_bar, 2000) < 1
+    assert check_stability(q.A_bar) < 1
     u = torch.randn(2, 4, 2000, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     y_conv = ssm_conv(u, ssm_kernel(q.A_bar, q.B_bar, q.C, 2000), q.D)
     y_rec = ssm_recurrent(u, *q)
@@ -100,9 +98,72 @@ def test_qat_gradients_reach_the_continuous_parameters():
 
 def test_stability_check():
     stable = torch.tensor([[0.5 + 0.5j, 0.7 + 0.0j]])
-    assert check_stability(stable, 4000) == pytest.approx(0.7071, abs=1e-4)
-    ternary_corner = torch.tensor([[1.0 + 1.0j]])  # |1 + i| > 1: fscale = 1 at 2 bits
-    with pytest.raises(UnstableSSMError, match="4000 steps"):
-        check_stability(ternary_corner, 4000)
-    with pytest.warns(UnstableSSMWarning):
-        check_stability(torch.tensor([[1.0 + 0.0j]]), 4000)  # an integrator: bounded growth
+    assert check_stability(stable) == pytest.approx(0.7071, abs=1e-4)
+    ternary_corner = torch.tensor([[1.0 + 1.0j, 0.1 + 0j]])  # |1 + i| > 1: fscale = 1 at 2 bits
+    with pytest.raises(UnstableSSMError, match="1 of 2 mode"):
+        check_stability(ternary_corner)
+    with pytest.raises(UnstableSSMError):  # an integrator never forgets: the same stop rule
+        check_stability(torch.tensor([[1.0 + 0.0j]]))
+
+
+def test_rounding_toward_zero_never_grows():
+    x = torch.linspace(-1.2, 1.2, 2001, dtype=torch.float64)
+    q = quantize(x, 3, 1.0, toward_zero=True)
+    assert torch.all(q.abs() <= x.abs().clamp(max=1.0) + 1e-12)
+    assert set(torch.unique(q).tolist()) <= set(grid_levels(3, 1.0).tolist())
+
+
+def test_projection_into_the_disc():
+    z = torch.tensor([0.3 + 0.4j, 3.0 + 4.0j, 0j], dtype=torch.complex128)
+    p = project_disc(z, 0.9)
+    assert torch.allclose(p, torch.tensor([0.3 + 0.4j, 0.54 + 0.72j, 0j], dtype=torch.complex128))
+
+
+@pytest.mark.parametrize("bits, fscale", [(2, 1.0), (2, 0.8), (3, 1.0), (4, 0.9), (8, 1.0)])
+def test_pole_cap_keeps_every_grid_point_inside(bits, fscale):
+    """Every pole of the unit square maps to a grid point of modulus <= r_max, and points that
+    plain rounding already keeps inside are left alone."""
+    g = torch.Generator().manual_seed(bits)
+    z = torch.complex(torch.rand(5000, generator=g, dtype=torch.float64) * 2 - 1,
+                      torch.rand(5000, generator=g, dtype=torch.float64) * 2 - 1)
+    r_max = 0.97
+    q = quantize_pole(z, bits, fscale, fscale, r_max)
+    assert q.abs().max() <= r_max + 1e-12
+    grid = complex_grid(bits, fscale)
+    assert torch.all((q[:, None] - grid[None, :]).abs().min(1).values < 1e-9)  # on the grid
+    plain = quantize_complex(project_disc(z, r_max), bits, fscale)
+    keep = plain.abs() <= r_max
+    assert torch.equal(q[keep], plain[keep])
+    toward_zero = quantize_complex(project_disc(z, r_max), bits, fscale, toward_zero=True)
+    zp = project_disc(z, r_max)
+    assert torch.all((q - zp).abs() <= (toward_zero - zp).abs() + 1e-12)  # never worse than truncation
+
+
+def test_pole_cap_takes_the_nearest_stable_neighbour():
+    z = torch.tensor([0.7 + 0.68j], dtype=torch.complex128)  # rounds to the corner 0.95 (1 + i), outside
+    q = quantize_pole(z, 2, 0.95, 0.95, 0.97)
+    assert torch.allclose(q, torch.tensor([0.95 + 0j], dtype=torch.complex128))  # not 0 (truncation)
+
+
+def test_pole_cap_keeps_the_top_level_when_the_range_is_the_cap():
+    """Dynamic ranges are taken from the projected poles, so the top level can equal r_max up to
+    float32 rounding: that level must stay usable, not fall to zero."""
+    z = torch.tensor([[0.999 + 0.01j, 0.2 + 0.3j]], dtype=torch.complex64)
+    zp = project_disc(z, 0.99)
+    f_re, f_im = zp.real.abs().max(), zp.imag.abs().max()
+    q = quantize_pole(z, 2, f_re, f_im, 0.99)
+    assert q[0, 0].real == f_re and q.abs().max() < 1
+
+
+def test_pole_cap_makes_dynamic_ranges_stable_and_passes_gradients():
+    A = torch.tensor([[0.99 + 0.0j, 0.7 + 0.7j, 0.0 + 0.995j, 0.2 + 0.1j]], dtype=torch.complex128)
+    p = DiscreteSSM(A, torch.ones_like(A), torch.ones_like(A), torch.ones(1, dtype=torch.float64))
+    with pytest.raises(UnstableSSMError):
+        check_stability(quantize_ssm(p, 2, "dynamic").A_bar)  # corners (0.99, 0.995) leave the disc
+    for bits in (2, 3, 5, 8):
+        assert check_stability(quantize_ssm(p, bits, "dynamic", r_max=0.99).A_bar) <= 0.99
+    with pytest.raises(UnstableSSMError, match="1-bit grid"):
+        quantize_ssm(p, 1, "dynamic", r_max=0.99)
+    z = torch.tensor([0.8 + 0.8j], dtype=torch.complex128, requires_grad=True)
+    quantize_pole(z, 3, 1.0, 1.0, 0.95).abs().sum().backward()
+    assert torch.isfinite(z.grad).all() and z.grad.abs().sum() > 0

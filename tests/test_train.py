@@ -2,10 +2,10 @@
 
 import torch
 
-from imssa.params import DataConfig, ModelConfig, TrainConfig
+from imssa.params import DataConfig, ModelConfig, QuantConfig, TrainConfig
 from imssa.train import SpeechClassifier, make_optimizer, restore_model, train_cached, train_model
 
-DATA = DataConfig(sample_rate=2000, duration_s=0.1, val_fraction=0.1)
+DATA = DataConfig(split="official", sample_rate=2000, duration_s=0.1, val_fraction=0.1)
 MODEL = ModelConfig(H=4, N=2)
 TRAIN = TrainConfig(epochs=2, batch_size=64)
 
@@ -16,6 +16,35 @@ def test_training_is_deterministic(fsdd_root):
     assert all(torch.equal(a.state_dict[k], b.state_dict[k]) for k in a.state_dict)
     assert a.history.equals(b.history) and list(a.history.columns[:2]) == ["epoch", "train_loss"]
     assert len(a.test_pred) == 60 and 0 <= a.test_accuracy <= 1
+    assert len(a.val_pred) == 54 and a.val_accuracy == a.history["val_accuracy"].iloc[-1]
+    assert len(a.test_clips) == 60 and a.test_clips[0].endswith(".wav") and a.failure == ""
+
+
+def test_controls_memoryless_and_frozen(fsdd_root):
+    memoryless = SpeechClassifier(ModelConfig(H=4, N=3, ssm="memoryless"), 2)
+    p = memoryless.layers[0].discrete()
+    assert torch.all(p.A_bar == 0) and torch.any(p.B_bar != 0)
+    frozen = train_model(DATA.model_dump(), MODEL.model_copy(update={"ssm": "frozen"}).model_dump(),
+                         TRAIN.model_dump(), progress=False)
+    init = SpeechClassifier(MODEL.model_copy(update={"ssm": "frozen"}), 2,
+                            generator=torch.Generator().manual_seed(TRAIN.seed)).state_dict()
+    for name in ("log_dt", "log_A_real", "A_imag", "B", "C"):
+        assert torch.equal(frozen.state_dict[f"layers.0.{name}"], init[f"layers.0.{name}"])
+    assert not torch.equal(frozen.state_dict["layers.0.D"], init["layers.0.D"])  # D is learned
+    assert not torch.equal(frozen.state_dict["decoder.weight"], init["decoder.weight"])
+
+
+def test_unstable_quantized_run_is_reported_not_kept(fsdd_root):
+    """2-bit grid with fscale 1: its corner 1 + i lies outside the unit disc; without a pole cap the
+    run stops and says why, with the pole cap it trains."""
+    quant = QuantConfig(bits=2, range_mode="dynamic", fscale=1.0)
+    model = ModelConfig(H=4, N=4, dt_min=0.25, dt_max=0.25, quant=quant)  # a mode at 45 degrees
+    bad = train_model(DATA.model_dump(), model.model_dump(), TRAIN.model_dump(), progress=False)
+    assert bad.failure == "unstable" and "|A_bar| >= 1" in bad.diverged
+    assert bad.test_accuracy != bad.test_accuracy  # NaN, never a chance-level number
+    capped = model.model_copy(update={"quant": quant.model_copy(update={"r_max": 0.95})})
+    good = train_model(DATA.model_dump(), capped.model_dump(), TRAIN.model_dump(), progress=False)
+    assert good.failure == "" and 0 <= good.test_accuracy <= 1
 
 
 def test_cache_is_keyed_by_the_configuration(fsdd_root, tmp_path, monkeypatch):
@@ -36,6 +65,9 @@ def test_ssm_parameters_have_their_own_group():
     assert ssm["lr"] == 1e-3 and ssm["weight_decay"] == 0.0 and rest["weight_decay"] == 0.1
     assert len(ssm["params"]) == 2 * 4  # log_dt, log_A_real, A_imag, B per layer
     assert sum(p.numel() for g in opt.param_groups for p in g["params"]) == sum(p.numel() for p in net.parameters())
+    frozen = SpeechClassifier(ModelConfig(H=4, N=2, ssm="frozen"), 2)
+    rest, ssm = make_optimizer(frozen, TrainConfig()).param_groups
+    assert ssm["params"] == [] and all(p.requires_grad for p in rest["params"])
 
 
 def test_classifier_modes_agree_for_deep_models():

@@ -1,0 +1,58 @@
+"""Verdicts on the paper's noise claims, from the programming sweep of the deployment chapter.
+
+A claim names a bit width, a programming noise sigma (uS) and a criterion on the accuracy drop
+from sigma = 0, in points: "tolerates" (drop <= threshold) or "suffers" (drop >= threshold).
+The drop is paired by fold: each fold's model at sigma against the same model unprogrammed
+(sigma = 0), so speaker difficulty cancels. Its interval resamples folds, then programmings
+(``stats.realisation_summary``). The verdict is "holds" or "fails" only when the whole interval
+is on one side of the threshold, else "undecided".
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NamedTuple
+
+import pandas as pd
+
+from .stats import realisation_summary
+
+__all__ = ["NoiseClaim", "noise_claims", "verdict"]
+
+
+class NoiseClaim(NamedTuple):
+    text: str
+    bits: int
+    sigma_uS: float
+    kind: Literal["tolerates", "suffers"]
+    threshold_points: float
+
+
+def verdict(ci_low: float, ci_high: float, kind: str, threshold: float) -> str:
+    """'holds', 'fails' or 'undecided' for a drop interval [ci_low, ci_high] (points)."""
+    if kind == "tolerates":
+        return "holds" if ci_high <= threshold else ("fails" if ci_low > threshold else "undecided")
+    if kind == "suffers":
+        return "holds" if ci_low >= threshold else ("fails" if ci_high < threshold else "undecided")
+    raise ValueError(f"kind must be 'tolerates' or 'suffers', got {kind!r}")
+
+
+def noise_claims(rows: pd.DataFrame, claims: list[NoiseClaim], n_clips: int) -> pd.DataFrame:
+    """One row per claim: accuracy at sigma = 0 and at the claim's sigma, the paired drop (points)
+    with its interval, the failure share of the programmings at sigma, and the verdict. ``rows``:
+    one row per programming with ``bits``, ``sigma_uS``, ``fold``, ``realisation``, ``accuracy``."""
+    out = []
+    for c in claims:
+        model = rows[rows["bits"] == c.bits]
+        at0 = model[model["sigma_uS"] == 0].groupby("fold")["accuracy"].mean()
+        at = model[model["sigma_uS"] == c.sigma_uS]
+        if at0.empty or at.empty:
+            out.append(c._asdict() | {"verdict": "not in this sweep"})
+            continue
+        drops = at.assign(accuracy=100 * (at["fold"].map(at0) - at["accuracy"]), claim=c.text)
+        d = realisation_summary(drops, ["claim"], None).iloc[0]
+        fail = realisation_summary(at.assign(claim=c.text), ["claim"], n_clips).iloc[0]
+        out.append(c._asdict() | {"accuracy at 0": float(at0.mean()), "accuracy at sigma": float(fail["mean"]),
+                                  "drop (points)": d["mean"], "drop ci_low": d["ci_low"], "drop ci_high": d["ci_high"],
+                                  "failure share": fail["failure_share"],
+                                  "verdict": verdict(d["ci_low"], d["ci_high"], c.kind, c.threshold_points)})
+    return pd.DataFrame(out)

@@ -1,0 +1,112 @@
+"""The training runs of the book, built from a chapter's parameters: float models, their
+controls, and fixed- or dynamic-range QAT fine-tuned from them, one per (fold, seed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .config import DataConfig, QuantConfig
+from .params import ModelParams, variant
+from .data import AudioSplits
+from .train import Run, SpeechClassifier, load_splits, restore_model, result_of
+
+__all__ = ["comparison_runs", "control_run", "current_value", "float_finetune_run", "float_run", "fold_data",
+           "official", "one_at_a_time", "qat_run", "trained"]
+
+
+def fold_data(data: DataConfig, fold: int) -> DataConfig:
+    """The task of one fold: ``data`` with its ``fold`` set (leave-one-speaker-out), else ``data``."""
+    if data.split != "loso":
+        if fold != 0:
+            raise ValueError(f"split {data.split!r} has one fold (0), got fold {fold}")
+        return data
+    return data.model_copy(update={"fold": fold})
+
+
+def one_at_a_time(cfg: ModelParams, grid: dict[str, list[Any]]) -> list[tuple[str, Any, ModelParams]]:
+    """The points of a one-at-a-time sweep around ``cfg``: for each key path of ``grid`` (e.g.
+    ``data.sample_rate``) and each of its values, plus the value ``cfg`` already has, the
+    parameters with that one value changed. Returns (path, value, parameters) triples."""
+    points = []
+    for path, values in grid.items():
+        current = current_value(cfg, path)
+        for value in sorted(set(values) | {current}):
+            points.append((path, value, variant(cfg, path, value)))
+    return points
+
+
+def current_value(cfg: ModelParams, path: str) -> Any:
+    """The value at a dotted key path of the parameters (``train.lr``)."""
+    obj: Any = cfg
+    for key in path.split("."):
+        obj = getattr(obj, key)
+    return obj
+
+
+def float_run(cfg: ModelParams, seed: int, fold: int) -> Run:
+    """The float model of (``fold``, ``seed``): the baseline chapter's run, reused from the cache."""
+    return Run(fold_data(cfg.data, fold), cfg.model, cfg.train.model_copy(update={"seed": seed}))
+
+
+def control_run(cfg: ModelParams, ssm: str, seed: int, fold: int) -> Run:
+    """A control trained exactly like the float model: ``ssm`` = 'memoryless' (A_bar = 0) or 'frozen'
+    (S4D never trained), or 's4d' (the float model itself)."""
+    return Run(fold_data(cfg.data, fold), cfg.model.model_copy(update={"ssm": ssm}),
+               cfg.train.model_copy(update={"seed": seed}))
+
+
+def qat_run(cfg: ModelParams, bits: int, range_mode: str, seed: int, fold: int, fscale: float | None = None) -> Run:
+    """QAT of the chapter's model at ``bits`` / ``range_mode`` (``fscale`` defaults to the chapter's;
+    pole cap ``cfg.r_max``), from the float run of the same fold and seed (``cfg.init == 'float'``)
+    or from scratch."""
+    quant = QuantConfig(bits=bits, range_mode=range_mode, fscale=cfg.fscale if fscale is None else fscale,
+                        r_max=cfg.r_max)
+    model = cfg.model.model_copy(update={"quant": quant})
+    base = float_run(cfg, seed, fold)
+    train = cfg.qat_train.model_copy(update={"seed": seed})
+    return Run(base.data, model, train, None if cfg.init == "scratch" else (base.model, base.train))
+
+
+def float_finetune_run(cfg: ModelParams, seed: int, fold: int) -> Run:
+    """Control for the QAT runs: the float model fine-tuned with ``qat_train`` but no quantization,
+    so that both have seen the same number of training epochs."""
+    base = float_run(cfg, seed, fold)
+    return Run(base.data, cfg.model, cfg.qat_train.model_copy(update={"seed": seed}), (base.model, base.train))
+
+
+def official(cfg: ModelParams) -> ModelParams:
+    """``cfg`` on FSDD's official split (recordings 0-4 of every speaker tested): the secondary column."""
+    values = cfg.model_dump()
+    values["data"] |= {"split": "official", "fold": 0}
+    return type(cfg).model_validate(values | {"folds": [0]})
+
+
+def comparison_runs(cfg: ModelParams, controls: list[str], qat_bits: list[int],
+                    seeds: list[int] | None = None) -> tuple[list[dict[str, Any]], list[Run]]:
+    """The runs of the controls table on every fold of ``cfg`` and every seed (default ``cfg.seeds``):
+    the float S4D model, each control (``control_run``), and fixed-range QAT at each of ``qat_bits``.
+
+    Returns parallel lists of labels (``label``, ``model`` in {s4d, memoryless, frozen}, ``bits``
+    (None for float), ``range_mode``, ``seed``) and runs, for ``sweep.train_sweep``/``clip_answers``.
+    """
+    models: list[tuple[dict[str, Any], Any]] = [
+        ({"label": "float S4D", "model": "s4d", "bits": None, "range_mode": ""}, lambda s, f: float_run(cfg, s, f))]
+    for b in qat_bits:
+        models.append(({"label": f"{b}-bit S4D, fixed range", "model": "s4d", "bits": b, "range_mode": "fixed"},
+                       lambda s, f, b=b: qat_run(cfg, b, "fixed", s, f)))
+    for c in controls:
+        models.append(({"label": f"{c} control", "model": c, "bits": None, "range_mode": ""},
+                       lambda s, f, c=c: control_run(cfg, c, s, f)))
+    points, runs = [], []
+    for labels, make in models:
+        for fold in cfg.folds:
+            for seed in seeds if seeds is not None else cfg.seeds:
+                points.append(labels | {"seed": seed})
+                runs.append(make(seed, fold))
+    return points, runs
+
+
+def trained(run: Run, n_classes: int) -> tuple[SpeechClassifier, AudioSplits]:
+    """The trained classifier of ``run`` (from the cache, or trained now), in eval mode, and the
+    data splits of its fold."""
+    return restore_model(run.model, result_of(run), n_classes), load_splits(run.data)

@@ -1,0 +1,105 @@
+"""Choices made on validation data only: summaries of a sweep's validation scores and the rule
+that picks a candidate.
+
+Every run of the book has a validation speaker inside its training fold (``data.loso``), so a
+choice made here never sees a test clip. The functions refuse score columns that hold test
+results, so selection code cannot read them by mistake.
+
+**The rule** (``choose``). One parameter is varied at a time around the parameter file's value,
+the *incumbent*. The candidate with the highest mean validation accuracy over folds and seeds
+replaces the incumbent only if it beats it by more than one standard error of their paired
+differences (same folds and seeds): a change needs evidence beyond the noise of six validation
+speakers. A failed run counts at chance. Candidates beyond a stated budget (``limits``, e.g. a
+largest model size) are shown but never chosen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .params import ModelParams
+from .runs import current_value, one_at_a_time
+from .sweep import train_sweep
+from .train import Run
+
+__all__ = ["choices", "choose", "plateau_epoch", "validation_sweep"]
+
+#: what a validation sweep returns: validation scores and properties of the trained model, no test result
+VALIDATION_COLUMNS = ["parameter", "value", "fold", "seed", "val_accuracy", "failure", "max_abs_A_bar",
+                      "tau_median_ms", "kernel_memory_median_ms"]
+
+
+def _check_score(score: str) -> None:
+    if "test" in score or score == "accuracy":
+        raise ValueError(f"selection reads validation scores only, not {score!r}")
+
+
+def choose(rows: pd.DataFrame, incumbent: Any, limit: float | None = None, score: str = "val_accuracy",
+           chance: float = 0.5) -> dict[str, Any]:
+    """Apply the rule to one parameter's rows (columns ``value``, ``fold``, ``seed``, ``score``,
+    ``failure``). Returns the ``choice`` and the evidence: the best eligible candidate, its mean
+    gain over the incumbent and the standard error of that gain (paired over folds and seeds), and
+    whether the budget ``limit`` excluded a candidate with a higher mean (``budget_binds``)."""
+    _check_score(score)
+    failed = rows[score].isna() | (rows["failure"].fillna("") != "")
+    scored = rows.assign(_score=rows[score].where(~failed, chance))
+    table = scored.pivot_table(index=["fold", "seed"], columns="value", values="_score", aggfunc="mean")
+    if incumbent not in table.columns:
+        raise ValueError(f"the incumbent value {incumbent!r} was not run; values: {list(table.columns)}")
+    eligible = [v for v in table.columns if limit is None or v <= limit]
+    best = max(eligible, key=lambda v: (table[v].mean(), v == incumbent))  # ties keep the incumbent
+    unlimited = max(table.columns, key=lambda v: (table[v].mean(), v == incumbent))
+    diff = (table[best] - table[incumbent]).dropna()
+    se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else float("inf")
+    gain = float(diff.mean())
+    return {"choice": best if gain > se else incumbent, "best": best, "gain": gain, "se": se,
+            "budget_binds": unlimited != best, "mean": {v: float(table[v].mean()) for v in table.columns}}
+
+
+def choices(rows: pd.DataFrame, cfg: ModelParams, limits: dict[str, float] | None = None) -> pd.DataFrame:
+    """For each swept ``parameter`` of a one-at-a-time sweep (``validation_sweep``'s rows): the
+    parameter file's value (the incumbent), the best candidate within ``limits``, its gain over
+    the incumbent and the standard error of that gain (points), the choice of the rule
+    (``choose``), and whether the parameter file holds it. Values as text, for display."""
+    out = []
+    for path, part in rows.groupby("parameter", sort=False):
+        used = current_value(cfg, path)
+        c = choose(part, used, (limits or {}).get(path))
+        out.append({"parameter": path, "parameter file": f"{used:g}", "val. accuracy (file)": c["mean"][used],
+                    "best candidate": f"{c['best']:g}", "val. accuracy (best)": c["mean"][c["best"]],
+                    "gain (points)": 100 * c["gain"], "se (points)": 100 * c["se"],
+                    "budget": "" if (limits or {}).get(path) is None else f"<= {limits[path]:g}",
+                    "budget binds": c["budget_binds"],
+                    "validation choice": f"{c['choice']:g}", "agrees": bool(np.isclose(c["choice"], used))})
+    return pd.DataFrame(out)
+
+
+def validation_sweep(cfg: ModelParams, grid: dict[str, list[Any]], run_of: Callable[[ModelParams, int, int], Run],
+                     n_classes: int, workers: int = 1, desc: str = "selection") -> pd.DataFrame:
+    """Train the one-at-a-time variants of ``cfg`` (``runs.one_at_a_time``) on every fold and
+    selection seed, ``run_of(parameters, seed, fold)`` building each run, and return their
+    validation scores only (``VALIDATION_COLUMNS``): the table a choice may be made from."""
+    points, runs = [], []
+    for path, value, point_cfg in one_at_a_time(cfg, grid):
+        for fold in cfg.folds:
+            for seed in cfg.selection_seeds:
+                points.append({"parameter": path, "value": value, "seed": seed})
+                runs.append(run_of(point_cfg, seed, fold))
+    rows = train_sweep(points, runs, n_classes, workers, desc)
+    return rows.reindex(columns=VALIDATION_COLUMNS)
+
+
+def plateau_epoch(history: pd.DataFrame, tolerance: float = 0.01, score: str = "val_accuracy") -> int:
+    """First epoch from which the mean ``score`` curve (mean over runs per ``epoch``) stays within
+    ``tolerance`` of its final value: where the validation curve has settled."""
+    _check_score(score)
+    curve = history.groupby("epoch")[score].mean().sort_index()
+    if curve.empty:
+        raise ValueError("empty history")
+    ok = ((curve - curve.iloc[-1]).abs() <= tolerance).to_numpy()
+    first = len(ok) - int(np.argmin(ok[::-1])) if not ok.all() else 0  # after the last epoch outside the band
+    return int(curve.index[first])

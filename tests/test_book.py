@@ -1,0 +1,28 @@
+"""The book's sources: one MyST notebook per chapter, in the table of contents, with one
+parameter cell and short cells (QuantEcon style: imports aside, no cell over 15 lines)."""
+
+from pathlib import Path
+
+import jupytext
+import pytest
+import yaml
+
+from imssa.params import CHAPTERS
+
+BOOK = Path(__file__).resolve().parents[1] / "book"
+
+
+def test_every_chapter_is_in_the_table_of_contents():
+    toc = yaml.safe_load((BOOK / "_toc.yml").read_text())
+    assert [c["file"] for c in toc["chapters"]] == list(CHAPTERS)
+
+
+@pytest.mark.parametrize("chapter", list(CHAPTERS))
+def test_chapter_source(chapter):
+    nb = jupytext.read(BOOK / f"{chapter}.md")
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1 and tagged[0].source.strip() == "params = {}"
+    assert f'validate_params("{chapter}", params)' in code[1].source  # parameters checked before any work
+    too_long = [c.source.splitlines()[0] for c in code[2:] if len(c.source.splitlines()) > 15]
+    assert not too_long, f"cells over 15 lines: {too_long}"

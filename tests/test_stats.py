@@ -1,0 +1,101 @@
+"""Statistics over folds, seeds and clips: nested bootstrap, paired comparisons, failure shares."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from imssa.stats import (accuracy_table, bootstrap_accuracy, chance_failure, failure_share, mcnemar,
+                         paired_difference, paired_table, realisation_summary, wilson_interval)
+
+
+def answers(p_fold, seeds=2, clips=100, seed=0):
+    """Synthetic per-clip answers: fold f correct with probability p_fold[f]."""
+    rng = np.random.default_rng(seed)
+    rows = [{"fold": f, "seed": s, "clip": f"{f}_{c}", "correct": int(rng.random() < p)}
+            for f, p in enumerate(p_fold) for s in range(seeds) for c in range(clips)]
+    return pd.DataFrame(rows)
+
+
+def test_wilson_interval_matches_the_closed_form():
+    p, n, z = 50 / 60, 60, 1.959964
+    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z / (1 + z**2 / n) * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
+    low, high = wilson_interval(50, 60)
+    assert low == pytest.approx(centre - half, abs=1e-5) and high == pytest.approx(centre + half, abs=1e-5)
+    with pytest.raises(ValueError):
+        wilson_interval(61, 60)
+
+
+def test_bootstrap_interval_covers_speakers_not_only_clips():
+    same = bootstrap_accuracy(answers([0.8] * 6), seed=1)
+    spread = bootstrap_accuracy(answers([0.6, 1.0, 0.6, 1.0, 0.6, 1.0]), seed=1)
+    assert same["ci_low"] < same["estimate"] < same["ci_high"]
+    assert spread["estimate"] == pytest.approx(0.8, abs=0.03)
+    # the same mean, but speakers that differ widen the interval well beyond clip sampling
+    assert (spread["ci_high"] - spread["ci_low"]) > 1.5 * (same["ci_high"] - same["ci_low"])
+    assert (same["folds"], same["runs"], same["clips"]) == (6, 12, 600)
+
+
+def test_bootstrap_refuses_unbalanced_or_missing_answers():
+    a = answers([0.8] * 3)
+    with pytest.raises(ValueError, match="same clips"):
+        bootstrap_accuracy(a.drop(index=0))
+    with pytest.raises(ValueError, match="missing values"):
+        bootstrap_accuracy(a.assign(correct=a["correct"].where(a.index > 0)))
+    with pytest.raises(ValueError, match="columns"):
+        bootstrap_accuracy(a.drop(columns="seed"))
+
+
+def test_mcnemar_exact():
+    a = np.array([1] * 10 + [1] * 8 + [0] * 2)
+    b = np.array([1] * 10 + [0] * 8 + [1] * 2)
+    out = mcnemar(a, b)
+    assert (out["a_only"], out["b_only"]) == (8, 2)
+    assert out["p_mcnemar"] == pytest.approx(0.1094, abs=1e-3)  # 2 * P(Bin(10, 1/2) <= 2)
+    assert mcnemar(a, a)["p_mcnemar"] == 1.0
+
+
+def test_paired_difference_sees_what_unpaired_intervals_miss():
+    base = answers([0.7] * 6, seed=3)
+    better = base.copy()
+    flip = better.index[(better["correct"] == 0)][::6]  # fix one error in six: about +5 points
+    better.loc[flip, "correct"] = 1
+    d = paired_difference(better, base, seed=2)
+    assert d["estimate"] == pytest.approx((better["correct"].mean() - base["correct"].mean()), abs=1e-12)
+    assert d["ci_low"] > 0 and d["p_boot"] < 0.01 and d["b_only"] == 0 and d["p_mcnemar"] < 1e-6
+    assert paired_difference(base, better, seed=2)["estimate"] == pytest.approx(-d["estimate"])
+    none = paired_difference(base, base)
+    assert none["estimate"] == 0 and none["p_boot"] == 1.0
+    with pytest.raises(ValueError, match="only one of the two"):
+        paired_difference(base, base[base["fold"] < 5])
+
+
+def test_failure_share_counts_chance_level_runs():
+    assert chance_failure(0.5, 100) and chance_failure(0.55, 100) and not chance_failure(0.62, 100)
+    assert chance_failure(float("nan"), 100)
+    assert failure_share([0.95, 0.5, 0.97, 0.48], 100) == 0.5
+    with pytest.raises(ValueError):
+        failure_share([], 100)
+
+
+def test_tables_label_groups_and_verdicts():
+    base = answers([0.7] * 4, seed=5)
+    good = base.copy()
+    good.loc[good.index[good["correct"] == 0][::3], "correct"] = 1
+    both = pd.concat([base.assign(model="base"), good.assign(model="good")])
+    acc = accuracy_table(both, "model")
+    assert list(acc["model"]) == ["base", "good"] and acc["estimate"].iloc[1] > acc["estimate"].iloc[0]
+    pairs = paired_table(both, "model", [("good", "base"), ("base", "good"), ("base", "base")])
+    assert list(pairs["verdict"]) == ["good better", "good better", "no difference shown"]
+
+
+def test_realisation_summary_reports_failures_beside_the_mean():
+    rng = np.random.default_rng(0)
+    rows = pd.DataFrame([{"sigma": s, "fold": f, "realisation": r,
+                          "accuracy": (0.5 if (s > 0 and r % 2) else 0.95) + 0.01 * rng.standard_normal()}
+                         for s in (0.0, 10.0) for f in range(4) for r in range(10)])
+    out = realisation_summary(rows, ["sigma"], n_clips=100).set_index("sigma")
+    assert out.loc[0.0, "failure_share"] == 0 and out.loc[10.0, "failure_share"] == 0.5
+    assert out.loc[10.0, "mean"] == pytest.approx(0.725, abs=0.01)
+    assert out.loc[10.0, "ci_low"] < out.loc[10.0, "mean"] < out.loc[10.0, "ci_high"]
+    assert (out["folds"] == 4).all() and (out["programmings"] == 40).all()
