@@ -46,7 +46,8 @@ def execute(chapter: str, params_file: Path, profile: str) -> Path:
     root = project_root()
     out = executed_dir(profile) / f"{chapter}.ipynb"
     source = root / "_build" / "sources" / profile / f"{chapter}.ipynb"  # outside the book's folder
-    source.parent.mkdir(parents=True, exist_ok=True)
+    for folder in (source.parent, out.parent):
+        folder.mkdir(parents=True, exist_ok=True)
     jupytext.write(jupytext.read(root / "book" / f"{chapter}.md"), source)
     t0 = time.perf_counter()
     papermill.execute_notebook(

@@ -126,3 +126,22 @@ def test_hardware_chapters_map_the_qat_models(profile, chapter):
 def test_deployment_parameters_reject_impossible_values(values, key):
     with pytest.raises(ParamsError, match=key.replace(".", r"\.")):
         validate_params("hardware_deployment", values)
+
+
+def test_runner_executes_a_chapter_into_a_fresh_build_folder(tmp_path, monkeypatch):
+    """From a checkout with no _build/ yet: the MyST source is converted and papermill runs it."""
+    import shutil
+
+    from imssa import runner
+
+    root = tmp_path / "repo"
+    (root / "book").mkdir(parents=True)
+    shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
+    shutil.copy(ROOT / "book" / "s4d_first_principles.md", root / "book")
+    monkeypatch.chdir(root)
+    params = tmp_path / "p.yaml"
+    params.write_text("profile: ci\nH: 1\nN: 2\nL: 50\ninits: [lin]\n")
+    monkeypatch.setenv("IMSSA_RESULTS_DIR", str(tmp_path / "results"))
+    out = runner.execute("s4d_first_principles", params, "ci")
+    assert out == root / "_build" / "executed" / "ci" / "s4d_first_principles.ipynb" and out.is_file()
+    assert (tmp_path / "results" / "ci" / "s4d_first_principles" / "mode_agreement.csv").is_file()
