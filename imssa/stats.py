@@ -154,8 +154,9 @@ def paired_difference(a: pd.DataFrame, b: pd.DataFrame, n_boot: int = 4000, conf
                       seed: int = 0) -> dict[str, float]:
     """Accuracy of ``a`` minus accuracy of ``b`` on the same (fold, seed, clip) rows.
 
-    The interval and the two-sided bootstrap p-value come from the nested bootstrap of the
-    per-clip differences (folds, seeds, clips); the exact McNemar test on the pooled pairs is
+    The interval and the two-sided bootstrap p-value (never below 1/n_boot, its resolution) come
+    from the nested bootstrap of the per-clip differences (folds, seeds, clips); the exact McNemar
+    test on the pooled pairs is
     reported beside them (it treats every (seed, clip) pair as independent, so it is the more
     optimistic of the two). Rows must match one to one.
     """
@@ -163,7 +164,7 @@ def paired_difference(a: pd.DataFrame, b: pd.DataFrame, n_boot: int = 4000, conf
     cubes = _cube(m, "diff")
     boot = _nested_means(cubes, n_boot, np.random.default_rng(seed))
     alpha = (1 - confidence) / 2
-    p_boot = min(1.0, 2 * min(np.mean(boot <= 0), np.mean(boot >= 0)))
+    p_boot = min(1.0, max(2 * min(np.mean(boot <= 0), np.mean(boot >= 0)), 1 / n_boot))  # resolution: 1/n_boot
     return dict(estimate=float(np.mean([X.mean() for X in cubes])), ci_low=float(np.quantile(boot, alpha)),
                     ci_high=float(np.quantile(boot, 1 - alpha)), p_boot=float(p_boot), folds=len(cubes),
                     pairs=len(m), **mcnemar(m["correct_a"].to_numpy(), m["correct_b"].to_numpy()))
