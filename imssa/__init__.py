@@ -1,8 +1,12 @@
 """imssa: an executable study of IMSSA (S4D state-space models on memristive crossbars).
 
-Modules: ``s4d`` (the layer and its pure kernel/recurrence functions), ``data`` (FSDD and
-Heidelberg Digits), ``params`` (typed chapter parameters), ``train`` (classifier, training,
-cache), ``stats`` (uncertainty), ``results`` (tidy CSV), ``plots`` (figure style),
+Modules: ``s4d`` (the layer and its pure kernel/recurrence functions), ``memory`` (time
+constants and kernel memory in ms), ``data`` (FSDD, Heidelberg Digits, leave-one-speaker-out
+folds), ``config`` and ``params`` (typed run and chapter parameters), ``train`` (classifier,
+controls, training, cache), ``quant`` (fixed/dynamic-range QAT, pole cap), ``runs`` (the book's
+runs per fold and seed), ``selection`` (choices on validation data), ``stats`` (intervals and
+paired tests over folds, seeds and clips), ``crossbar``, ``devices``, ``analog``, ``deploy``
+(hardware), ``claims`` (verdicts on the paper's noise claims), ``sweep``, ``results``, ``plots``,
 ``paper`` (the paper's reference values), ``runner`` (papermill + jupyter-book).
 """
 

@@ -31,7 +31,8 @@ def run_summary(run: Run, result: TrainResult, n_classes: int) -> dict[str, Any]
     if not result.failure:
         with torch.no_grad():
             p = restore_model(run.model, result, n_classes).layers[0].discrete()
-        row |= ({"max_abs_A_bar": float(p.A_bar.abs().max()), "frac_abs_A_bar_ge_1": float((p.A_bar.abs() >= 1).double().mean())}
+        mod = p.A_bar.abs()
+        row |= ({"max_abs_A_bar": float(mod.max()), "frac_abs_A_bar_ge_1": float((mod >= 1).double().mean())}
                 | memory_summary(p, run.data.sample_rate, run.data.length))
     return row
 
@@ -49,19 +50,17 @@ def train_sweep(points: list[dict[str, Any]], runs: list[Run], n_classes: int, w
 def clip_answers(points: list[dict[str, Any]], runs: list[Run], workers: int = 1, desc: str = "answers") -> pd.DataFrame:
     """Per-clip test answers of ``runs`` (trained or cached): one row per (run, test clip) with the
     ``points`` labels, ``fold``, ``seed``, ``clip`` (file name), ``target`` and ``pred`` (class
-    indices into the digits) and ``correct``
-    (0/1), the input of ``imssa.stats``. Failed runs are left out (their failure is in
-    ``train_sweep``'s rows)."""
+    indices into the digits) and ``correct`` (0/1), the input of ``imssa.stats``. Failed runs are
+    left out (their failure is in ``train_sweep``'s rows)."""
     if len(points) != len(runs):
         raise ValueError(f"{len(points)} points but {len(runs)} runs")
     frames = []
     for p, r, res in zip(points, runs, train_many(runs, workers, desc=desc)):
-        if res.failure:
-            continue
-        frames.append(pd.DataFrame({"fold": r.data.fold, "seed": r.train.seed, "clip": list(res.test_clips),
-                                    "target": res.test_true, "pred": res.test_pred}).assign(**p))
         if "seed" in p and p["seed"] != r.train.seed:
             raise ValueError(f"label seed {p['seed']} differs from the run's seed {r.train.seed}")
+        if not res.failure:
+            frames.append(pd.DataFrame({"fold": r.data.fold, "seed": r.train.seed, "clip": list(res.test_clips),
+                                        "target": res.test_true, "pred": res.test_pred}).assign(**p))
     if not frames:
         return pd.DataFrame(columns=["fold", "seed", "clip", "target", "pred", "correct", *(points[0] if points else {})])
     out = pd.concat(frames, ignore_index=True)

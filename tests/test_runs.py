@@ -39,3 +39,23 @@ def test_comparison_runs_cover_every_model_fold_and_seed():
                                             "memoryless control", "frozen control"}
     assert {(r.data.fold, r.train.seed) for r in runs} == {(0, 0), (0, 1), (2, 0), (2, 1)}
     assert all(p["seed"] == r.train.seed for p, r in zip(points, runs))
+
+
+def test_clip_answers_and_run_rows_come_from_the_same_runs(fsdd_root, tmp_path, monkeypatch):
+    from imssa.sweep import clip_answers, train_sweep
+
+    monkeypatch.setenv("IMSSA_CACHE_DIR", str(tmp_path))
+    cfg = validate_params("float_baseline", {"data": {"sample_rate": 1000, "duration_s": 0.1}, "model": {"H": 2, "N": 2},
+                                             "train": {"epochs": 1}, "folds": [1], "seeds": [0]})
+    points, runs = comparison_runs(cfg, ["memoryless"], [])
+    rows = train_sweep(points, runs, 2)
+    answers = clip_answers(points, runs)
+    assert list(rows["split"]) == ["loso", "loso"] and list(rows["fold"]) == [1, 1]
+    assert {"val_accuracy", "tau_median_ms", "kernel_memory_median_ms", "diverged"} <= set(rows.columns)
+    assert len(answers) == 200 and set(answers["label"]) == {"float S4D", "memoryless control"}
+    assert (answers["correct"] == (answers["target"] == answers["pred"])).all()
+    per_run = answers.groupby("label")["correct"].mean()
+    assert per_run["float S4D"] == rows.set_index("label").loc["float S4D", "accuracy"]
+    assert rows.set_index("label").loc["memoryless control", "tau_max_ms"] == 0
+    with pytest.raises(ValueError, match="differs from the run's seed"):
+        clip_answers([{"seed": 5}], runs[:1])
