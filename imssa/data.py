@@ -269,14 +269,21 @@ def loso_speakers(speakers: list[str], fold: int) -> tuple[str, str]:
     return order[fold], order[(fold + 1) % len(order)]
 
 
+def _listing(cfg: DataConfig, data_dir: str | Path | None = None, download: bool = True) -> pd.DataFrame:
+    """The files of ``cfg.dataset`` (HD: of ``cfg.language``) holding ``cfg.digits``, one row each."""
+    if cfg.dataset == "fsdd":
+        meta = list_fsdd(fsdd_dir(data_dir, download))
+    else:
+        meta = list_heidelberg(data_root(data_dir) / "heidelberg")
+        if cfg.language != "both":
+            meta = meta[meta["language"] == cfg.language]
+    return meta[meta["digit"].isin(cfg.digits)].reset_index(drop=True)
+
+
 def fold_table(cfg: DataConfig, data_dir: str | Path | None = None) -> pd.DataFrame:
     """One row per leave-one-speaker-out fold of ``cfg``'s data: test, validation and training
     speakers and the number of clips of each (from the file listing; no audio is decoded)."""
-    if cfg.dataset == "fsdd":
-        meta = list_fsdd(fsdd_dir(data_dir))
-    else:
-        meta = list_heidelberg(data_root(data_dir) / "heidelberg")
-    meta = meta[meta["digit"].isin(cfg.digits)]
+    meta = _listing(cfg, data_dir)
     counts = meta["speaker"].value_counts()
     rows = []
     for fold in range(meta["speaker"].nunique()):
@@ -313,13 +320,7 @@ def load_dataset(cfg: DataConfig, data_dir: str | Path | None = None, download: 
     dataset's README), HD uses its file lists. Without validation speakers, validation is a
     stratified ``val_fraction`` of train, drawn with ``cfg.seed``.
     """
-    if cfg.dataset == "fsdd":
-        meta = list_fsdd(fsdd_dir(data_dir, download))
-    else:
-        meta = list_heidelberg(data_root(data_dir) / "heidelberg")
-        if cfg.language != "both":
-            meta = meta[meta["language"] == cfg.language]
-    meta = meta[meta["digit"].isin(cfg.digits)].reset_index(drop=True)
+    meta = _listing(cfg, data_dir, download)
     is_test, is_val = _speaker_masks(meta, cfg)
     if is_val is None:
         train_meta = meta[~is_test].reset_index(drop=True)

@@ -29,7 +29,6 @@ __all__ = [
     "paired_difference",
     "paired_table",
     "realisation_summary",
-    "summarize_by",
     "wilson_interval",
 ]
 
@@ -54,20 +53,6 @@ def accuracy_summary(accuracies: pd.Series | np.ndarray, n_test: int, confidence
     low, high = wilson_interval(int(round(acc.mean() * n_test)), n_test, confidence)
     return pd.Series({"runs": len(acc), "mean": acc.mean(), "std": acc.std(ddof=1) if len(acc) > 1 else 0.0,
                       "ci_low": low, "ci_high": high})
-
-
-def summarize_by(runs: pd.DataFrame, by: list[str], n_test: int, confidence: float = 0.95) -> pd.DataFrame:
-    """``accuracy_summary`` of the ``accuracy`` column per group of ``by``, one row per group.
-
-    Runs with a missing accuracy (failed) are left out of the statistics and counted in ``missing``.
-    """
-    rows = []
-    for key, group in runs.groupby(by, sort=True):
-        ok = group["accuracy"].dropna()
-        stats = accuracy_summary(ok, n_test, confidence).to_dict() if len(ok) else {"runs": 0}
-        rows.append(dict(zip(by, key if isinstance(key, tuple) else (key,))) | stats
-                    | {"missing": int(group["accuracy"].isna().sum())})
-    return pd.DataFrame(rows)
 
 
 # ------------------------------------------------------------------ nested bootstrap
