@@ -1,44 +1,80 @@
-"""Wall time of the full Fig. 4 sweep of the deployment chapter (paper profile), not a test.
+"""The Fig. 4 sweep of the deployment chapter: its wall time, and fast mode against step mode on it,
+side by side in one run (not a test).
 
-Runs the same cells as the chapter (every bit width x every sigma x every fold, ``realisations``
-programmings each, fast mode) on the cached QAT models, into a throw-away checkpoint, and prints
-the time.
-Needs the models in the cache: run the QAT chapter first (``make book``).
+1. The whole sweep on the default (paper-like) array: every bit width x sigma x model (fold and
+   seed), ``realisations`` programmings each, fast mode with the saturating periphery, as the
+   chapter runs it. Prints its wall time.
+2. Fast (saturating) against step mode (same converter ranges, ideal resolution) on the same
+   programmed arrays: ``--models`` models per bit width at every sigma of the sweep, one
+   programming each. Prints both times, their ratio, and whether every prediction agrees.
 
-    python benchmarks/bench_fig4.py [params/paper/hardware_deployment.yaml]
+Needs the QAT models in the cache (run the QAT or deployment chapter first).
+
+    python benchmarks/bench_fig4.py [params/paper/hardware_deployment.yaml] [--models 1]
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
 import tempfile
 import time
 from pathlib import Path
 
-from imssa.deploy import noise_rows
+import numpy as np
+
+from imssa.deploy import analog_run, calibrate_converters, deployed_weights, noise_rows
+from imssa.devices import DeviceConfig
 from imssa.params import load_params
 from imssa.runs import qat_run, trained
 from imssa.sweep import resumable_grid
 
 
 def main() -> None:
-    cfg = load_params("hardware_deployment", sys.argv[1] if len(sys.argv) > 1 else "params/paper/hardware_deployment.yaml")
-    models = {(b, f): trained(qat_run(cfg, b, "fixed", cfg.seeds[0], f), len(cfg.data.digits))
-              for b in cfg.fig4_bits for f in cfg.folds}
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("params", nargs="?", default="params/paper/hardware_deployment.yaml")
+    ap.add_argument("--models", type=int, default=1, help="models per bit width in the fast/step comparison")
+    a = ap.parse_args()
+    cfg = load_params("hardware_deployment", a.params)
+    keys = [(s, f) for f in cfg.folds for s in cfg.seeds]
+    models = {(b, s, f): trained(qat_run(cfg, b, "fixed", s, f), len(cfg.data.digits)) for b in cfg.fig4_bits for s, f in keys}
+    t0 = time.perf_counter()
+    window = DeviceConfig(g_min_uS=cfg.g_min_uS, g_max_uS=cfg.g_max_uS, g_phys_max_uS=cfg.g_phys_max_uS,
+                          noise_clip=cfg.noise_clips[0])
+    devs = {k: window.model_copy(update=calibrate_converters(net, sp.train.x, cfg.headroom)) for k, (net, sp) in models.items()}
+    dpe = cfg.devices_per_element[0]
 
     def cell(c: dict) -> list[dict]:
-        return [r | {"fold": f} for f in cfg.folds
-                for r in noise_rows(models[c["bits"], f][0], models[c["bits"], f][1].test, c["bits"], c["sigma_uS"],
-                                    cfg.g_min_uS, cfg.g_max_uS, cfg.realisations)]
+        return [r for s, f in keys for r in noise_rows(*[models[c["bits"], s, f][0], models[c["bits"], s, f][1].test],
+                                                        c["bits"], c["sigma_uS"], devs[c["bits"], s, f], cfg.realisations,
+                                                        "block", dpe)]
 
     cells = [{"bits": b, "sigma_uS": s} for b in cfg.fig4_bits for s in cfg.sigmas_uS]
     with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
         rows = resumable_grid(cells, cell, Path(tmp) / "fig4.csv", "Fig. 4")
-        wall = time.perf_counter() - t0
-    clips = len(models[cfg.fig4_bits[0], cfg.folds[0]][1].test)
-    print(f"Fig. 4 sweep ({cfg.profile}): {len(cells)} cells x {len(cfg.folds)} folds x {cfg.realisations} programmings "
-          f"x {clips} clips = {len(rows) * clips} evaluations in {wall:.1f} s")
+    wall = time.perf_counter() - t0
+    print(f"Fig. 4 sweep ({cfg.profile}, default array: block, {cfg.noise_clips[0]} clip, {dpe} devices, saturating): "
+          f"{len(cells)} cells x {len(keys)} models, {len(rows)} programmings in {wall:.1f} s")
+
+    t_fast = t_step = 0.0
+    agree = saturated = total = 0
+    for b in cfg.fig4_bits:
+        for s, f in keys[:a.models]:
+            net, sp = models[b, s, f]
+            for sigma in cfg.sigmas_uS:
+                W = deployed_weights(net, devs[b, s, f].model_copy(update={"sigma_uS": sigma}), 1,
+                                     seed=1000 * b + round(100 * sigma), devices_per_element=dpe)
+                t = time.perf_counter()
+                fast, sat = analog_run(net, sp.test, W, devs[b, s, f], mode="fast")
+                t_fast += time.perf_counter() - t
+                t = time.perf_counter()
+                step, _ = analog_run(net, sp.test, W, devs[b, s, f], mode="step")
+                t_step += time.perf_counter() - t
+                agree += int(np.array_equal(fast, step))
+                saturated += int(sat.sum())
+                total += 1
+    print(f"fast vs step on {total} programmings of the Fig. 4 workload ({saturated} saturated): "
+          f"fast {t_fast:.1f} s, step {t_step:.1f} s, fast is {t_step / t_fast:.1f}x faster; "
+          f"identical predictions on {agree} of {total}")
 
 
 if __name__ == "__main__":

@@ -6,8 +6,10 @@ folds), ``config`` and ``params`` (typed run and chapter parameters), ``train`` 
 controls, training, cache), ``quant`` (fixed/dynamic-range QAT, pole cap), ``runs`` (the book's
 runs per fold and seed), ``selection`` (choices on validation data), ``stats`` (intervals and
 paired tests over folds, seeds and clips), ``crossbar``, ``devices``, ``analog``, ``deploy``
-(hardware), ``claims`` (verdicts on the paper's noise claims), ``sweep``, ``results``, ``plots``,
-``paper`` (the paper's reference values), ``runner`` (papermill + jupyter-book).
+(hardware: device window, paper-like block layout with 8 or 16 devices per element, a periphery
+that saturates), ``margin`` (stability margin, first-order noise tolerance), ``claims`` (verdicts
+on the paper's noise claims), ``sweep``, ``results``, ``plots``, ``paper`` (the paper's reference
+values), ``runner`` (papermill + jupyter-book).
 """
 
 __version__ = "0.1.0"

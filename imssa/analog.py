@@ -13,6 +13,9 @@ Two modes:
   system linear and time-invariant, so each realisation has its own kernel
   K_k = 2 C_r A_r^k B_r, and the output is an FFT convolution. Same numbers as step mode when
   the periphery is ideal.
+* ``simulate_saturating``: fast mode with converters that saturate (ideal resolution, finite
+  range), exact: memoryless clipping is applied to the FFT result, and the (realisation,
+  channel) pairs whose state could leave the range are rerun in step mode.
 
 Shapes: R realisations, batch of B clips, H channels, n = 2N + 1. Conductances in uS.
 """
@@ -28,26 +31,41 @@ from .crossbar import from_conductance, split_combined
 from .devices import DeviceConfig, drift_factor
 from .s4d import ssm_conv, ssm_conv_affine
 
-__all__ = ["effective_weights", "fast_kernels", "program", "simulate_fast", "simulate_fast_encoded", "simulate_step"]
+__all__ = ["effective_weights", "fast_kernels", "program", "simulate_fast", "simulate_fast_encoded", "simulate_saturating",
+           "simulate_step", "state_gain"]
 
 
-def program(G_pos: Tensor, G_neg: Tensor, R: int, dev: DeviceConfig,
-            generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
-    """``R`` programmed copies of the target pairs (uS): G + N(0, sigma^2) clipped to
-    [g_min, g_max], a fraction of devices stuck at g_max or g_min, then drift (t/t0)^-nu.
-    Returns two tensors of shape (R, *G.shape)."""
+def program(G_pos: Tensor, G_neg: Tensor, R: int, dev: DeviceConfig, generator: torch.Generator | None = None,
+            used: Tensor | None = None, copies: int = 1) -> tuple[Tensor, Tensor]:
+    """``R`` programmed copies of the target pairs (uS). Returns two tensors of shape (R, *G.shape).
+
+    Each programmed device lands at G + N(0, sigma^2), clipped at ``dev.clip_uS`` (the physical
+    window by default, so noise crosses the mapping bounds), then a fraction is stuck at g_max or
+    g_min, then all drift by (t/t0)^-nu. ``copies`` devices per side carry each weight (their
+    currents add, and the periphery divides by ``copies``): the returned conductance is their mean,
+    so independent errors average. Where ``used`` (bool, G's shape) is False the cross-point is not
+    programmed: it holds ``dev.g_off_uS`` with spread ``dev.g_off_sigma_uS`` (0: no device at all).
+    """
+    if copies < 1:
+        raise ValueError(f"copies must be >= 1, got {copies}")
+    lo, hi = dev.clip_uS
     out = []
     for G in (G_pos, G_neg):
-        G = G.expand(R, *G.shape).clone()
+        G = G.expand(R, copies, *G.shape).clone()
         if dev.sigma_uS > 0:
             G += dev.sigma_uS * torch.randn(G.shape, generator=generator, dtype=G.dtype)
-        G.clamp_(dev.g_min_uS, dev.g_max_uS)
+        G.clamp_(lo, hi)
         if dev.stuck_at_gmax > 0 or dev.stuck_at_gmin > 0:
             r = torch.rand(G.shape, generator=generator, dtype=G.dtype)
             G = torch.where(r < dev.stuck_at_gmax, torch.full_like(G, dev.g_max_uS), G)
             low = (r >= dev.stuck_at_gmax) & (r < dev.stuck_at_gmax + dev.stuck_at_gmin)
             G = torch.where(low, torch.full_like(G, dev.g_min_uS), G)
-        out.append(G * drift_factor(dev))
+        if used is not None:
+            off = torch.full_like(G, dev.g_off_uS)
+            if dev.g_off_sigma_uS > 0:
+                off = (off + dev.g_off_sigma_uS * torch.randn(G.shape, generator=generator, dtype=G.dtype)).clamp(*dev.g_window_uS)
+            G = torch.where(used, G, off)
+        out.append(G.mean(1) * drift_factor(dev))
     return out[0], out[1]
 
 
@@ -78,13 +96,13 @@ def fast_kernels(W: Tensor, L: int) -> Tensor:
 
 
 def simulate_fast(u: Tensor, W: Tensor, D: Tensor) -> Tensor:
-    """Outputs y (R, B, H, L) for inputs u (B, H, L) of static arrays W (R, H, n, n), D (H,).
+    """Outputs y (R, B, H, L) for inputs u (B, H, L) of static arrays W (R, H, n, n), D (H,), with an
+    unbounded periphery (see ``simulate_saturating`` for one that saturates).
 
     The corner W[-1, -1] (a programmed zero) adds 2 W[-1, -1] u_{t+1} to y_t: the readout of
     y_t shares its VMM with the next input, so a noisy zero there leaks that input in.
     """
-    K = fast_kernels(W, u.shape[-1])  # (R, H, L)
-    return ssm_conv(u.unsqueeze(0), K.unsqueeze(1), D) + _corner_term(W, u)
+    return 2 * _readout(u, W) + D[:, None] * u
 
 
 def simulate_fast_encoded(x: Tensor, w: Tensor, b: Tensor, W: Tensor, D: Tensor) -> Tensor:
@@ -96,43 +114,169 @@ def simulate_fast_encoded(x: Tensor, w: Tensor, b: Tensor, W: Tensor, D: Tensor)
     return ssm_conv_affine(x, w, b, K, D) + _corner_term(W, u)
 
 
+def _readout(u: Tensor, W: Tensor) -> Tensor:
+    """Readout y'_t = C_r x_t + W[-1, -1] u_{t+1} of the unbounded linear system, (R, B, H, L)."""
+    K = fast_kernels(W, u.shape[-1]) / 2  # (R, H, L)
+    return ssm_conv(u.unsqueeze(0), K.unsqueeze(1), torch.zeros(u.shape[-2], dtype=u.dtype)) + _corner_term(W, u) / 2
+
+
 def _corner_term(W: Tensor, u: Tensor) -> Tensor:
     u_next = torch.nn.functional.pad(u[..., 1:], (0, 1))
     return 2 * W[..., -1, -1][:, None, :, None].to(u.dtype) * u_next
 
 
-def _quantize_uniform(v: Tensor, bits: int | None, v_max: float) -> Tensor:
-    """Clip to [-v_max, v_max] and round to 2^bits - 1 evenly spaced levels (None: no converter)."""
+def state_gain(W: Tensor, L: int) -> tuple[Tensor, Tensor]:
+    """Gains from input to state over L steps, for W (..., H, n, n), each of shape (..., H), max over
+    the state components i of h_k = (A_r^k B_r)_i:
+
+    * l1 gain, sum_{k<L} |h_k|: a state never exceeds it times max_t |u_t|;
+    * step gain, max_{k<L} |sum_{j<=k} h_j|: the largest state a constant input of 1 produces.
+
+    Computed as in ``fast_kernels``: A^(jm) (A^r B) for r < m, j < ceil(L/m). Non-finite for a
+    diverging recurrence."""
+    A_r, B_r, _ = split_combined(W)
+    m = max(1, math.ceil(math.sqrt(L)))
+    right = [B_r]
+    for _ in range(m - 1):
+        right.append((A_r @ right[-1].unsqueeze(-1)).squeeze(-1))
+    right = torch.stack(right, -1)  # (..., 2N, m): A^r B
+    A_m = torch.linalg.matrix_power(A_r, m)
+    P = torch.eye(A_r.shape[-1], dtype=A_r.dtype).expand_as(A_r)
+    l1, total, step = torch.zeros_like(B_r), torch.zeros_like(B_r), torch.zeros_like(B_r)
+    for j in range(math.ceil(L / m)):
+        h = P @ right[..., :min(m, L - j * m)]  # (..., 2N, m'): h_k for k = jm ... jm + m' - 1
+        l1 = l1 + h.abs().sum(-1)
+        partial = total.unsqueeze(-1) + h.cumsum(-1)
+        step = torch.maximum(step, partial.abs().amax(-1))
+        total = partial[..., -1]
+        P = P @ A_m
+    return l1.amax(-1), step.amax(-1)
+
+
+def simulate_saturating(x: Tensor, w: Tensor, b: Tensor, W: Tensor, D: Tensor,
+                        dev: DeviceConfig) -> tuple[Tensor, Tensor]:
+    """Fast mode with a periphery that saturates, for channel inputs u_h = w_h x + b_h of one signal
+    x (B, L) (see ``simulate_fast_encoded``): outputs y (R, B, H, L) and, per realisation, whether
+    any converter saturated (R,), bool. Same numbers as ``simulate_step`` on u with ``dev``'s ranges
+    and ideal resolution (``dev`` must have no converter bits and no read noise).
+
+    DAC clipping of the input and ADC clipping of the readout are memoryless, so they are applied
+    to the fast (FFT) result exactly. A clipped *state* feeds back, which the linear model cannot
+    follow: every (realisation, channel) whose state could leave the range is rerun in step mode,
+    channel by channel, in float64, and replaces the fast result. "Could leave" is a bound from
+    ``state_gain``: |x_t| <= |w_h| l1 max|x| + |b_h| step (the constant part of u_h = w_h x + b_h
+    cannot do worse than a constant input), or l1 max|u| where the DAC clips u; it is infinite for
+    a diverging recurrence, so every unstable channel is rerun.
+    """
+    if dev.dac_bits is not None or dev.adc_bits is not None or dev.read_noise > 0:
+        raise ValueError("fast mode models static non-idealities only: converter bits and read noise need mode='step'")
+    dac = math.inf if dev.dac_range is None else dev.dac_range
+    adc = math.inf if dev.adc_range is None else dev.adc_range
+    u = w[:, None] * x.unsqueeze(1) + b[:, None]  # (B, H, L)
+    clip_in = bool((u.abs() > dac).any())
+    u_in = u.clamp(-dac, dac) if clip_in else u
+    y, saturated = [], []
+    for W_r in W.split(1):  # one realisation at a time: (B, H, 2L) spectra stay in cache
+        if clip_in:  # the encoded FFT needs an affine input: transform every channel instead
+            ro = _readout(u_in, W_r.to(u.dtype))
+        else:
+            K = fast_kernels(W_r, x.shape[-1]).unsqueeze(1).to(x.dtype) / 2
+            ro = ssm_conv_affine(x, w, b, K, torch.zeros_like(w)) + _corner_term(W_r, u) / 2
+        saturated.append((ro.abs() > adc).flatten(1).any(1) | clip_in)
+        y.append(2 * ro.clamp(-adc, adc) + D[:, None] * u)
+    y, saturated = torch.cat(y), torch.cat(saturated)
+    l1, step_gain = state_gain(W, x.shape[-1])  # (R, H)
+    if clip_in:
+        bound = l1 * u_in.abs().amax((0, 2)).to(W.dtype)
+    else:
+        bound = l1 * (w.abs() * x.abs().max()).to(W.dtype) + step_gain * b.abs().to(W.dtype)
+    r_idx, h_idx = torch.nonzero(~(bound <= min(dac, adc)), as_tuple=True)
+    if len(r_idx):
+        peaks: dict[str, Tensor] = {}
+        u64 = u.double()[:, h_idx]
+        y_step = simulate_step(u64, W[r_idx, h_idx].unsqueeze(0).double(), D[h_idx].double(), dev, peaks=peaks)[0]
+        y[r_idx, :, h_idx] = y_step.permute(1, 0, 2).to(y.dtype)  # (P, B, L)
+        hit = (peaks["adc_channel"] > adc) | (peaks["dac_channel"] > dac)  # (P,)
+        saturated[r_idx[hit]] = True
+    return y, saturated
+
+
+def _quantize_uniform(v: Tensor, bits: int | None, v_max: float | None) -> Tensor:
+    """Clip to [-v_max, v_max] (None: no limit) and round to 2^bits - 1 evenly spaced levels
+    (None: no rounding)."""
+    if v_max is None:
+        if bits is not None:
+            raise ValueError("a converter with a resolution needs its range (dac_range/adc_range)")
+        return v
+    v = v.clamp(-v_max, v_max)
     if bits is None:
         return v
     step = 2 * v_max / (2**bits - 1)
-    return torch.round(v.clamp(-v_max, v_max) / step) * step
+    return torch.round(v / step) * step
 
 
 def simulate_step(u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig = DeviceConfig(),
-                  generator: torch.Generator | None = None, peaks: dict[str, float] | None = None) -> Tensor:
+                  generator: torch.Generator | None = None, peaks: dict[str, Tensor] | None = None) -> Tensor:
     """Step-by-step analog recurrence with periphery non-idealities. Returns y (R, B, H, L).
 
     u: (B, H, L) inputs; W: (R, H, n, n) effective weights of the programmed arrays; D: (H,).
-    Each step: inputs [x; u] through the DAC (``dac_bits`` over +-``dac_range``), one VMM,
-    additive read noise on every output (std ``read_noise`` x ``adc_range``, fresh each step),
-    the ADC (``adc_bits`` over +-``adc_range``). State and readout share the converters.
-    ``peaks``, if given, receives the largest |DAC input| and |ADC input| seen (for calibration).
+    Each step: inputs [x; u] through the DAC (saturating at +-``dac_range``, ``dac_bits`` levels),
+    one VMM, additive read noise on every output (std ``read_noise`` x ``adc_range``, fresh each
+    step), the ADC (saturating at +-``adc_range``, ``adc_bits`` levels). State and readout share
+    the converters. ``peaks``, if given, receives the largest |DAC input| and |ADC input| before
+    clipping, per realisation (``dac``, ``adc``: (R,)) and per channel (``*_channel``: (H,)).
     """
     dac_bits, dac_range, adc_bits, adc_range = dev.dac_bits, dev.dac_range, dev.adc_bits, dev.adc_range
+    if dev.read_noise > 0 and adc_range is None:
+        raise ValueError("read noise is a fraction of the ADC range: set adc_range")
     R, (B, H, L), n = W.shape[0], u.shape, W.shape[-1]
+    blocks = _blocks(W)
     v = u.new_zeros(R, B, H, n)
     readout = []
+    peak_dac, peak_adc = u.new_zeros(R, H), u.new_zeros(R, H)
     for t in range(L + 1):  # step t reads out y'_{t-1}
         v[..., -1] = u[..., t] if t < L else 0.0
-        out = torch.einsum("rhij,rbhj->rbhi", W, _quantize_uniform(v, dac_bits, dac_range))
         if peaks is not None:
-            peaks["dac"] = max(peaks.get("dac", 0.0), float(v.abs().max()))
-            peaks["adc"] = max(peaks.get("adc", 0.0), float(out.abs().max()))
+            peak_dac = torch.maximum(peak_dac, v.abs().amax((1, 3)))
+        v_in = _quantize_uniform(v, dac_bits, dac_range)
+        out = torch.einsum("rhij,rbhj->rbhi", W, v_in) if blocks is None else _vmm_blocks(blocks, v_in)
+        if peaks is not None:
+            peak_adc = torch.maximum(peak_adc, out.abs().amax((1, 3)))
         if dev.read_noise > 0:
             out = out + dev.read_noise * adc_range * torch.randn(out.shape, generator=generator, dtype=out.dtype)
         out = _quantize_uniform(out, adc_bits, adc_range)
         if t > 0:
             readout.append(out[..., -1])
         v = torch.cat([out[..., :-1], v[..., -1:]], -1)
+    if peaks is not None:
+        peaks.update(dac=peak_dac.amax(1), adc=peak_adc.amax(1), dac_channel=peak_dac.amax(0), adc_channel=peak_adc.amax(0))
     return 2 * torch.stack(readout, -1) + D[:, None] * u
+
+
+def _blocks(W: Tensor) -> tuple[Tensor, ...] | None:
+    """The non-zero parts of combined matrices W (R, H, n, n) whose modes do not couple (block layout
+    without devices on structural zeros): the four entries of each 2x2 block of A_r, B_r and C_r in
+    pairs, and the corner, each (R, 1, H, N) (corner (R, 1, H)); None if any other entry is non-zero."""
+    n = W.shape[-1]
+    N = (n - 1) // 2
+    i = torch.arange(N) * 2
+    mask = torch.zeros(n, n, dtype=torch.bool)
+    for di in (0, 1):
+        for dj in (0, 1):
+            mask[i + di, i + dj] = True
+    mask[:-1, -1] = mask[-1, :-1] = mask[-1, -1] = True
+    if (W[..., ~mask] != 0).any():
+        return None
+    e = lambda rows, cols: W[..., rows, cols].unsqueeze(1)  # noqa: E731
+    return (e(i, i), e(i, i + 1), e(i + 1, i), e(i + 1, i + 1), e(i, -1), e(i + 1, -1), e(-1, i), e(-1, i + 1),
+            W[..., -1, -1].unsqueeze(1))
+
+
+def _vmm_blocks(blocks: tuple[Tensor, ...], v: Tensor) -> Tensor:
+    """``einsum('rhij,rbhj->rbhi', W, v)`` for W given as ``_blocks``: O(n) per step instead of O(n^2)."""
+    a00, a01, a10, a11, b0, b1, c0, c1, corner = blocks
+    x0, x1, u = v[..., 0:-1:2], v[..., 1:-1:2], v[..., -1:]
+    new0 = a00 * x0 + a01 * x1 + b0 * u
+    new1 = a10 * x0 + a11 * x1 + b1 * u
+    ro = (c0 * x0 + c1 * x1).sum(-1, keepdim=True) + corner.unsqueeze(-1) * u
+    return torch.cat([torch.stack([new0, new1], -1).flatten(-2), ro], -1)

@@ -2,8 +2,8 @@
 
 A claim names a bit width, a programming noise sigma (uS) and a criterion on the accuracy drop
 from sigma = 0, in points: "tolerates" (drop <= threshold) or "suffers" (drop >= threshold).
-The drop is paired by fold: each fold's model at sigma against the same model unprogrammed
-(sigma = 0), so speaker difficulty cancels. Its interval resamples folds, then programmings
+The drop is paired by model: each (seed, fold) model at sigma against the same model
+unprogrammed (sigma = 0), so speaker difficulty and training luck cancel. Its interval resamples folds, then programmings
 (``stats.realisation_summary``). The verdict is "holds" or "fails" only when the whole interval
 is on one side of the threshold, else "undecided".
 """
@@ -16,7 +16,11 @@ import pandas as pd
 
 from .stats import realisation_summary
 
-__all__ = ["NoiseClaim", "noise_claims", "verdict"]
+__all__ = ["CLAIM_COLUMNS", "NoiseClaim", "noise_claims", "paper_pattern", "verdict"]
+
+#: Columns of ``noise_claims`` (NaN where a claim's bit width or sigma is not in the sweep).
+CLAIM_COLUMNS = ["text", "bits", "sigma_uS", "kind", "threshold_points", "accuracy at 0", "accuracy at sigma",
+                 "drop (points)", "drop ci_low", "drop ci_high", "failure share", "verdict"]
 
 
 class NoiseClaim(NamedTuple):
@@ -39,20 +43,38 @@ def verdict(ci_low: float, ci_high: float, kind: str, threshold: float) -> str:
 def noise_claims(rows: pd.DataFrame, claims: list[NoiseClaim], n_clips: int) -> pd.DataFrame:
     """One row per claim: accuracy at sigma = 0 and at the claim's sigma, the paired drop (points)
     with its interval, the failure share of the programmings at sigma, and the verdict. ``rows``:
-    one row per programming with ``bits``, ``sigma_uS``, ``fold``, ``realisation``, ``accuracy``."""
+    one row per programming with ``bits``, ``sigma_uS``, ``fold``, ``realisation``, ``accuracy`` and,
+    where several seeds were trained per fold, ``seed``."""
+    key = ["seed", "fold"] if "seed" in rows.columns else ["fold"]
     out = []
     for c in claims:
         model = rows[rows["bits"] == c.bits]
-        at0 = model[model["sigma_uS"] == 0].groupby("fold")["accuracy"].mean()
+        at0 = model[model["sigma_uS"] == 0].groupby(key)["accuracy"].mean()
         at = model[model["sigma_uS"] == c.sigma_uS]
         if at0.empty or at.empty:
             out.append(c._asdict() | {"verdict": "not in this sweep"})
             continue
-        drops = at.assign(accuracy=100 * (at["fold"].map(at0) - at["accuracy"]), claim=c.text)
+        ref = at.set_index(key).index.map(at0).to_numpy(dtype=float)
+        drops = at.assign(accuracy=100 * (ref - at["accuracy"].to_numpy(dtype=float)), claim=c.text)
         d = realisation_summary(drops, ["claim"], None).iloc[0]
         fail = realisation_summary(at.assign(claim=c.text), ["claim"], n_clips).iloc[0]
         out.append(c._asdict() | {"accuracy at 0": float(at0.mean()), "accuracy at sigma": float(fail["mean"]),
                                   "drop (points)": d["mean"], "drop ci_low": d["ci_low"], "drop ci_high": d["ci_high"],
                                   "failure share": fail["failure_share"],
                                   "verdict": verdict(d["ci_low"], d["ci_high"], c.kind, c.threshold_points)})
-    return pd.DataFrame(out)
+    return pd.DataFrame(out).reindex(columns=CLAIM_COLUMNS)
+
+
+def paper_pattern(claims: pd.DataFrame, config: str) -> pd.DataFrame:
+    """Which pairs of configurations reproduce both claims at once: one row per (configuration of the
+    'tolerates' claim, configuration of the 'suffers' claim), e.g. the pole caps of the 2-bit and
+    the 5-bit model, with both verdicts and ``both_hold``. ``claims``: ``noise_claims`` rows with a
+    column ``config`` naming the configuration each was measured on."""
+    if config not in claims.columns:
+        raise ValueError(f"claims lack the column {config!r}")
+    cols = [config, "verdict"]
+    tol = claims.loc[claims["kind"] == "tolerates", cols].rename(columns=lambda c: f"tolerates: {c}")
+    suf = claims.loc[claims["kind"] == "suffers", cols].rename(columns=lambda c: f"suffers: {c}")
+    pairs = tol.merge(suf, how="cross")
+    pairs["both_hold"] = (pairs["tolerates: verdict"] == "holds") & (pairs["suffers: verdict"] == "holds")
+    return pairs

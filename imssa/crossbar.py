@@ -29,6 +29,7 @@ from .s4d import DiscreteSSM
 __all__ = [
     "Layout",
     "combined_matrix",
+    "device_map",
     "expand_complex",
     "from_conductance",
     "layout",
@@ -106,9 +107,10 @@ def from_conductance(G_pos: Tensor, G_neg: Tensor, fscale: float, g_min: float, 
 
 @dataclass(frozen=True)
 class Layout:
-    """Placement of H channel blocks (n inputs x 2n columns, G+ and G- side by side) on arrays of
-    ``rows`` x ``cols`` cross-points. A block larger than one array is split into sub-blocks whose
-    partial column currents are summed in the periphery."""
+    """Placement of H channel blocks (``copies`` x n input rows x 2n columns, G+ and G- side by side)
+    on arrays of ``rows`` x ``cols`` cross-points. A block larger than one array is split into
+    sub-blocks whose partial column currents are summed in the periphery. ``kind``: 'block' programs
+    only the cross-points a mode uses (the rest hold no programmed device), 'dense' all of them."""
 
     H: int
     n: int
@@ -118,11 +120,27 @@ class Layout:
     col_tiles_per_block: int
     blocks_per_array: int
     arrays: int
+    copies: int = 1
+    kind: str = "dense"
+
+    @property
+    def devices_per_element(self) -> int:
+        """Devices per complex element of A_bar: 2 x 2 real entries, a pair each, ``copies`` times."""
+        return 8 * self.copies
+
+    @property
+    def cross_points(self) -> int:
+        """Cross-points the channel blocks occupy (programmed or not)."""
+        return self.H * self.copies * self.n * 2 * self.n
 
     @property
     def devices(self) -> int:
-        """Devices programmed: every cross-point of every block (zeros sit at g_min)."""
-        return self.H * self.n * 2 * self.n
+        """Programmed devices: every cross-point of every block (dense), or only the 2x2 blocks of
+        A_r, the column B_r and the row C_r (block: 8N real entries per channel), 2 per pair,
+        ``copies`` pairs per entry."""
+        N = (self.n - 1) // 2
+        entries = self.n * self.n if self.kind == "dense" else 8 * N
+        return self.H * entries * 2 * self.copies
 
     @property
     def utilisation(self) -> float:
@@ -131,7 +149,7 @@ class Layout:
 
     def describe(self) -> str:
         """How the blocks sit on the arrays, in one or two sentences (for the book's prose)."""
-        block = f"Each channel is an {self.n} x {2 * self.n} block"
+        block = f"Each channel is a {self.copies * self.n} x {2 * self.n} block"
         if self.blocks_per_array:
             return (f"{block}; {self.blocks_per_array} of them fit on one {self.rows} x {self.cols} array along its "
                     f"diagonal, on distinct rows and columns, so channels never mix: {self.arrays} arrays hold "
@@ -142,26 +160,45 @@ class Layout:
                          f"{self.col_tiles_per_block} arrays driven by the same input rows, each delivering complete "
                          "output currents for its columns")
         if self.row_tiles_per_block > 1:
-            parts.append(f"its {self.n} rows exceed the array's {self.rows}, so they are split over "
+            parts.append(f"its {self.copies * self.n} rows exceed the array's {self.rows}, so they are split over "
                          f"{self.row_tiles_per_block} arrays whose partial column currents are summed in the periphery")
         return (f"{block}, larger than one {self.rows} x {self.cols} array: " + "; ".join(parts) +
                 f". Each channel takes {self.row_tiles_per_block * self.col_tiles_per_block} arrays of its own, "
                 f"{self.arrays} in all.")
 
 
-def layout(H: int, n: int, rows: int = 64, cols: int = 64) -> Layout:
+def layout(H: int, n: int, rows: int = 64, cols: int = 64, kind: str = "dense", devices_per_element: int = 8) -> Layout:
     """Block-diagonal placement of the H per-channel matrices (n = 2N+1) on rows x cols arrays.
 
-    Blocks that fit are packed along the diagonal of an array (distinct rows and columns, so
+    Each input line is repeated ``devices_per_element / 8`` times (duplicate devices whose currents
+    add). Blocks that fit are packed along the diagonal of an array (distinct rows and columns, so
     channels do not mix); larger blocks are tiled over several arrays.
     """
     if min(H, n, rows, cols) < 1:
         raise ValueError(f"H, n, rows and cols must be >= 1, got {H}, {n}, {rows}, {cols}")
-    r_tiles, c_tiles = math.ceil(n / rows), math.ceil(2 * n / cols)
+    if kind not in ("dense", "block"):
+        raise ValueError(f"kind must be 'dense' or 'block', got {kind!r}")
+    if devices_per_element < 8 or devices_per_element % 8:
+        raise ValueError(f"devices_per_element must be a multiple of 8, got {devices_per_element}")
+    copies = devices_per_element // 8
+    r_tiles, c_tiles = math.ceil(copies * n / rows), math.ceil(2 * n / cols)
     if r_tiles == 1 and c_tiles == 1:
-        per_array = min(rows // n, cols // (2 * n))
+        per_array = min(rows // (copies * n), cols // (2 * n))
         arrays = math.ceil(H / per_array)
     else:
         per_array = 0
         arrays = H * r_tiles * c_tiles
-    return Layout(H, n, rows, cols, r_tiles, c_tiles, per_array, arrays)
+    return Layout(H, n, rows, cols, r_tiles, c_tiles, per_array, arrays, copies, kind)
+
+
+def device_map(G_pos: Tensor, G_neg: Tensor, used: Tensor | None = None, copies: int = 1) -> Tensor:
+    """The cross-points of one channel's block as the array holds them, (copies n, 2n), uS: input j
+    drives rows j copies ... (j+1) copies - 1, output i is read on columns 2i (G+) and 2i+1 (G-).
+    G_pos, G_neg, used: (n, n) for one channel (outputs x inputs). Cross-points with no
+    programmed device (``used`` False) are NaN."""
+    if G_pos.shape != G_neg.shape or G_pos.dim() != 2 or G_pos.shape[0] != G_pos.shape[1]:
+        raise ValueError(f"expected two (n, n) conductance matrices, got {tuple(G_pos.shape)} and {tuple(G_neg.shape)}")
+    if used is not None:
+        G_pos, G_neg = (torch.where(used, G, torch.full_like(G, math.nan)) for G in (G_pos, G_neg))
+    cols = torch.stack([G_pos.T, G_neg.T], -1).flatten(-2)  # (inputs, 2 outputs)
+    return cols.repeat_interleave(copies, 0)

@@ -6,55 +6,73 @@ runs on R programmed arrays (``imssa.analog``). Single-layer classifiers, as in 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .analog import effective_weights, program, simulate_fast_encoded, simulate_step
+from .analog import _blocks, effective_weights, program, simulate_saturating, simulate_step
 from .crossbar import combined_matrix, structural_mask, to_conductance
 from .data import AudioSet
 from .devices import DeviceConfig
 from .quant import QuantS4D
+from .stats import chance_failure
 from .train import SpeechClassifier
 
-__all__ = ["analog_accuracy", "analog_predictions", "calibrate_converters", "deployed_weights", "noise_rows", "realisation_rows",
-           "spectral_radius"]
+#: Devices per complex element of A_bar: one or two differential pairs per real entry.
+DEVICES_PER_ELEMENT = (8, 16)
+
+__all__ = ["DEVICES_PER_ELEMENT", "analog_accuracy", "analog_predictions", "analog_run", "calibrate_converters",
+           "deployed_weights", "failure_cause", "noise_rows", "realisation_rows", "spectral_radius"]
 
 
 @torch.no_grad()
 def deployed_weights(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int,
-                     layout: Literal["dense", "block"] = "dense") -> Tensor:
+                     layout: Literal["dense", "block"] = "block", devices_per_element: int = 16) -> Tensor:
     """Effective combined matrices (R, H, 2N+1, 2N+1) of ``R`` programmings of the first layer.
 
-    ``dense``: every entry of the combined matrix is a programmed device pair, structural zeros
-    included (at g_min, and as noisy as any other). ``block``: only the entries a mode can use
-    (``crossbar.structural_mask``) are devices; structural zeros are exactly 0 (no device there).
+    ``block`` (the paper's mapping): only the entries a mode can use (``crossbar.structural_mask``:
+    its 2x2 block of A_bar, its B_bar and C entries) are programmed devices; the other cross-points
+    are left unprogrammed (``dev.g_off_uS``: no device, or a high-resistance state with its spread).
+    ``dense``: every entry of the combined matrix is a programmed pair, structural zeros included
+    (at g_min, as noisy as any other). ``devices_per_element``: devices per complex element of
+    A_bar, 8 (one differential pair per real entry) or 16 (two, the paper's 4 x 4 block; their
+    errors average).
     """
     layer = net.layers[0]
     if not isinstance(layer, QuantS4D):
         raise TypeError("deployment maps quantized weights: train the model with a QuantConfig")
     if layout not in ("dense", "block"):
         raise ValueError(f"layout must be 'dense' or 'block', got {layout!r}")
+    if devices_per_element not in DEVICES_PER_ELEMENT:
+        raise ValueError(f"devices_per_element must be one of {DEVICES_PER_ELEMENT}, got {devices_per_element!r}")
     W = combined_matrix(layer.discrete()).double()
     G_pos, G_neg = to_conductance(W, layer.bits, layer.fscale, dev.g_min_uS, dev.g_max_uS)
-    G_pos, G_neg = program(G_pos, G_neg, R, dev, generator=torch.Generator().manual_seed(seed))
-    W_eff = effective_weights(G_pos, G_neg, layer.fscale, dev.g_min_uS, dev.g_max_uS)
-    if layout == "block":
-        W_eff = W_eff * structural_mask(W.shape[0], layer.N)
-    return W_eff
+    used = structural_mask(W.shape[0], layer.N) if layout == "block" else None
+    G_pos, G_neg = program(G_pos, G_neg, R, dev, generator=torch.Generator().manual_seed(seed), used=used,
+                           copies=devices_per_element // 8)
+    return effective_weights(G_pos, G_neg, layer.fscale, dev.g_min_uS, dev.g_max_uS)
 
 
 def spectral_radius(W: Tensor, squarings: int = 12) -> Tensor:
     """Spectral radius of the state matrix A_r of each array, max over channels: (R,).
 
-    Estimated as ||A^k||^(1/k) with k = 2^squarings (4096 by default, longer than the sequences
-    used here) by repeated, rescaled squaring: robust where an eigenvalue solver may not converge,
-    and an upper bound that is within a factor dim^(1/k) (< 0.1%) of the true radius. Above 1,
-    programming noise has made that realisation's recurrence unstable.
+    Where modes do not couple (block layout, no device off the blocks) it is exact, from the
+    eigenvalues (tr +- sqrt(tr^2 - 4 det)) / 2 of each 2x2 block. Otherwise it is estimated as
+    ||A^k||^(1/k) with k = 2^squarings (4096 by default, longer than the sequences used here) by
+    repeated, rescaled squaring: robust where an eigenvalue solver may not converge, and an upper
+    bound within a factor dim^(1/k) (< 0.1%) of the true radius. Above 1, programming noise has
+    made that realisation's recurrence unstable.
     """
+    blocks = _blocks(W.double())
+    if blocks is not None:
+        a00, a01, a10, a11 = (t[:, 0] for t in blocks[:4])
+        tr, det = a00 + a11, a00 * a11 - a01 * a10
+        root = torch.sqrt((tr**2 - 4 * det).to(torch.complex128))
+        lam = torch.stack([(tr + root) / 2, (tr - root) / 2], -1).abs()
+        return lam.flatten(1).amax(-1)
     A = W[..., :-1, :-1].double()
     log_norm = torch.zeros(A.shape[:-2], dtype=A.dtype)
     for _ in range(squarings):
@@ -72,22 +90,35 @@ def _inputs(net: SpeechClassifier, x: Tensor) -> Tensor:
 
 
 @torch.no_grad()
-def calibrate_converters(net: SpeechClassifier, x: Tensor, W: Tensor, margin: float = 1.1) -> tuple[float, float]:
-    """DAC and ADC full scales from an ideal run on calibration clips ``x`` (B, L), e.g. from the
-    training set: the largest |input| and |output| seen, times ``margin``."""
-    peaks: dict[str, float] = {}
-    simulate_step(_inputs(net, x), W[:1], net.layers[0].discrete().D.double(), peaks=peaks)
-    return margin * peaks["dac"], margin * peaks["adc"]
+def calibrate_converters(net: SpeechClassifier, x: Tensor, margin: float = 1.1, clips: int = 64) -> dict[str, float]:
+    """DAC and ADC full scales from the ideal array on calibration clips ``x`` (B, L), e.g. the
+    training set: the largest |input| (the clip's and the fed-back state's) and |output| seen in a
+    step-mode run on ``clips`` of them, evenly spaced through ``x`` (so that every speaker is
+    represented), times ``margin``. Returns {'dac_range': ..., 'adc_range': ...}, to update a
+    ``DeviceConfig`` with."""
+    if margin <= 0 or clips < 1:
+        raise ValueError(f"need margin > 0 and clips >= 1, got margin={margin}, clips={clips}")
+    x = x[torch.linspace(0, len(x) - 1, min(clips, len(x))).round().long()]
+    layer = net.layers[0]
+    W = combined_matrix(layer.discrete()).double().unsqueeze(0)
+    peaks: dict[str, Tensor] = {}
+    simulate_step(_inputs(net, x), W, layer.discrete().D.double(), peaks=peaks)
+    return {"dac_range": margin * float(peaks["dac"].max()), "adc_range": margin * float(peaks["adc"].max())}
 
 
 @torch.no_grad()
-def analog_predictions(net: SpeechClassifier, data: AudioSet, W: Tensor, dev: DeviceConfig = DeviceConfig(),
-                       mode: str = "fast", chunk: int = 8, seed: int = 0) -> np.ndarray:
-    """Predicted classes of every clip of ``data`` on each of the R arrays in W: shape (R, clips).
+def analog_run(net: SpeechClassifier, data: AudioSet, W: Tensor, dev: DeviceConfig = DeviceConfig(),
+               mode: str = "fast", chunk: int | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Predicted classes of every clip of ``data`` on each of the R arrays in W, (R, clips), and
+    whether each array's periphery saturated, (R,) bool.
 
-    ``mode='fast'`` (static non-idealities only) or ``'step'`` (also DAC/ADC and read noise).
-    Realisations are processed ``chunk`` at a time to bound memory.
+    ``mode='fast'``: static non-idealities, with ``dev``'s converter ranges (saturation) but ideal
+    resolution (``analog.simulate_saturating``); ``'step'``: also converter bits and read noise.
+    Realisations are processed ``chunk`` at a time to bound memory (default: all of them in fast
+    mode, which convolves one at a time and reruns the channels that may saturate together; 8 in
+    step mode).
     """
+    chunk = chunk or (len(W) if mode == "fast" else 8)
     if len(net.layers) != 1:
         raise ValueError("deployment simulates single-layer classifiers")
     if mode not in ("fast", "step"):
@@ -95,40 +126,77 @@ def analog_predictions(net: SpeechClassifier, data: AudioSet, W: Tensor, dev: De
     layer = net.layers[0]
     D = layer.discrete().D.double()
     w, b, x = net.encoder.weight[:, 0], net.encoder.bias, data.x  # fast mode: float32 convolution
-    u = _inputs(net, data.x) if mode == "step" else None  # step mode: the channel inputs, float64
+    u = _inputs(net, data.x).float() if mode == "step" else None  # step mode: float32, far below converter steps
     gen = torch.Generator().manual_seed(seed)
-    preds = []
+    preds, saturated = [], []
     for W_c in W.split(chunk):
         if mode == "fast":
-            y = simulate_fast_encoded(x, w, b, W_c, D.float())
+            y, sat = simulate_saturating(x, w, b, W_c, D.float(), dev)
         else:
-            y = simulate_step(u, W_c, D, dev, generator=gen)
+            peaks: dict[str, Tensor] = {}
+            y = simulate_step(u, W_c.float(), D.float(), dev, generator=gen, peaks=peaks)
+            sat = _over(peaks["adc"], dev.adc_range) | _over(peaks["dac"], dev.dac_range)
         preds.append(net.decoder(F.gelu(y).mean(-1).float()).argmax(-1))  # (r, B)
-    return torch.cat(preds).numpy()
+        saturated.append(sat)
+    return torch.cat(preds).numpy(), torch.cat(saturated).numpy()
+
+
+def _over(peak: Tensor, limit: float | None) -> Tensor:
+    return peak > limit if limit is not None else torch.zeros_like(peak, dtype=torch.bool)
+
+
+def analog_predictions(net: SpeechClassifier, data: AudioSet, W: Tensor, dev: DeviceConfig = DeviceConfig(),
+                       mode: str = "fast", chunk: int | None = None, seed: int = 0) -> np.ndarray:
+    """Predicted classes (R, clips) of ``analog_run``."""
+    return analog_run(net, data, W, dev, mode, chunk, seed)[0]
 
 
 def analog_accuracy(net: SpeechClassifier, data: AudioSet, W: Tensor, dev: DeviceConfig = DeviceConfig(),
-                    mode: str = "fast", chunk: int = 8, seed: int = 0) -> np.ndarray:
+                    mode: str = "fast", chunk: int | None = None, seed: int = 0) -> np.ndarray:
     """Test accuracy (fraction) of each of the R arrays in W, shape (R,) (see ``analog_predictions``)."""
     pred = analog_predictions(net, data, W, dev, mode, chunk, seed)
     return (pred == data.y.numpy()).mean(-1)
 
 
+def failure_cause(accuracy: float, n_clips: int, spectral_radius: float, saturated: bool, dev: DeviceConfig) -> str:
+    """Why a programming scores at chance (``stats.chance_failure``), '' if it does not: 'unstable'
+    (spectral radius >= 1), else 'saturated' (a converter clipped), else the non-idealities present
+    that can silence it without either ('stuck devices', 'converter rounding', 'read noise', joined
+    by ' + '; the chapters separate them with runs that switch one off), else 'weight error'
+    (programming noise alone, with a stable recurrence)."""
+    if not chance_failure(accuracy, n_clips):
+        return ""
+    if spectral_radius >= 1:
+        return "unstable"
+    if saturated:
+        return "saturated"
+    present = [name for name, on in (("stuck devices", dev.stuck_at_gmax + dev.stuck_at_gmin > 0),
+                                     ("converter rounding", dev.dac_bits is not None or dev.adc_bits is not None),
+                                     ("read noise", dev.read_noise > 0)) if on]
+    return " + ".join(present) or "weight error"
+
+
 def realisation_rows(net: SpeechClassifier, data: AudioSet, dev: DeviceConfig, R: int, seed: int,
-                     mode: str = "fast", layout: Literal["dense", "block"] = "dense") -> list[dict[str, float]]:
-    """Program ``R`` arrays with ``dev`` and return one row per realisation: its test accuracy and
-    the spectral radius of its state matrix (> 1: the noisy recurrence is unstable)."""
-    W = deployed_weights(net, dev, R, seed, layout)
-    acc = analog_accuracy(net, data, W, dev, mode=mode, seed=seed)
+                     mode: str = "fast", layout: Literal["dense", "block"] = "block",
+                     devices_per_element: int = 16) -> list[dict[str, Any]]:
+    """Program ``R`` arrays with ``dev`` and return one row per realisation: its test accuracy, the
+    spectral radius of its state matrix (> 1: the noisy recurrence is unstable), whether the
+    periphery saturated, and the cause of a chance-level score (``failure_cause``)."""
+    W = deployed_weights(net, dev, R, seed, layout, devices_per_element)
+    pred, sat = analog_run(net, data, W, dev, mode=mode, seed=seed)
+    acc = (pred == data.y.numpy()).mean(-1)
     rho = spectral_radius(W)
-    return [{"realisation": r, "accuracy": float(a), "spectral_radius": float(p)}
-            for r, (a, p) in enumerate(zip(acc, rho))]
+    return [{"realisation": r, "accuracy": float(a), "spectral_radius": float(p), "saturated": bool(s),
+             "failure": failure_cause(float(a), len(data), float(p), bool(s), dev)}
+            for r, (a, p, s) in enumerate(zip(acc, rho, sat))]
 
 
-def noise_rows(net: SpeechClassifier, data: AudioSet, bits: int, sigma_uS: float, g_min_uS: float,
-               g_max_uS: float, R: int, layout: Literal["dense", "block"] = "dense") -> list[dict[str, float]]:
-    """One point of the programming-noise sweep (the paper's Fig. 4): ``R`` programmings with
-    noise ``sigma_uS`` on [g_min_uS, g_max_uS], fast mode, seeded by (bits, sigma) so that the
-    chapter, its levers and the benchmark draw the same realisations."""
-    dev = DeviceConfig(g_min_uS=g_min_uS, g_max_uS=g_max_uS, sigma_uS=sigma_uS)
-    return realisation_rows(net, data, dev, R, seed=1000 * bits + round(100 * sigma_uS), layout=layout)
+def noise_rows(net: SpeechClassifier, data: AudioSet, bits: int, sigma_uS: float, dev: DeviceConfig, R: int,
+               layout: Literal["dense", "block"] = "block", devices_per_element: int = 16) -> list[dict[str, Any]]:
+    """One point of the programming-noise sweep (the paper's Fig. 4): ``R`` programmings of ``dev``
+    (range, window, clipping rule, converter ranges) with noise ``sigma_uS``, fast mode, seeded by
+    (bits, sigma) so that every variant of the sweep draws the same noise (paired comparisons).
+    At sigma = 0 every programming is the same: one is computed and R rows are not."""
+    noisy = dev.model_copy(update={"sigma_uS": sigma_uS})
+    return realisation_rows(net, data, noisy, R if sigma_uS > 0 else 1, seed=1000 * bits + round(100 * sigma_uS),
+                            layout=layout, devices_per_element=devices_per_element)

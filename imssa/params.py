@@ -23,6 +23,7 @@ __all__ = [
     "DataConfig",
     "FirstPrinciplesParams",
     "MappingParams",
+    "MarginParams",
     "ModelConfig",
     "QATParams",
     "QuantConfig",
@@ -186,18 +187,38 @@ class MappingParams(QATParams):
         return self
 
 
-class DeploymentParams(MappingParams):
+class ArrayParams(MappingParams):
+    """What the chapters that program noisy arrays share besides the mapping: the physical window,
+    how much headroom the converters' range leaves in fast-mode sweeps, and the devices per element."""
+
+    g_phys_max_uS: float = Field(default=150.0, gt=0, description="top of the physical conductance window, uS")
+    headroom: float = Field(default=2.0, ge=1, description=(
+        "converter range in fast-mode sweeps, in units of the largest ideal input/output on training clips"))
+    devices_per_element: list[Literal[8, 16]] = Field(default=[16, 8], min_length=1, description=(
+        "devices per complex element of A_bar (16: the paper's 4 x 4 block); the first is the default"))
+
+    @model_validator(mode="after")
+    def _check_window(self) -> ArrayParams:
+        if self.g_phys_max_uS < self.g_max_uS:
+            raise ValueError(f"g_phys_max_uS ({self.g_phys_max_uS}) must be >= g_max_uS ({self.g_max_uS})")
+        return self
+
+
+class DeploymentParams(ArrayParams):
     """Chapter 'Deployment under hardware noise': the QAT models (same keys as the QAT chapter),
     programmed with noise onto arrays of conductance range [g_min_uS, g_max_uS]."""
 
     fig4_bits: list[int] = Field(default=[2, 3, 4, 5, 8], min_length=1)
     sigmas_uS: list[float] = Field(default=[0.0, 1.0, 2.5, 5.0, 7.5, 10.0, 15.0, 20.0], min_length=1)
-    realisations: int = Field(default=25, ge=1, description="programmings per point (fast mode)")
+    realisations: int = Field(default=3, ge=1, description="programmings per trained model and point (fast mode)")
+    noise_clips: list[Literal["physical", "mapping"]] = Field(default=["physical", "mapping"], min_length=1,
+                                                                description="clipping rules drawn; the first is the default")
     stuck_fractions: list[float] = Field(default=[0.0, 0.001, 0.01, 0.02, 0.05], min_length=1)
     read_noises: list[float] = Field(default=[0.005, 0.01, 0.02], min_length=1)
     converter_bits: list[int] = Field(default=[4, 6, 8], min_length=1)
-    step_realisations: int = Field(default=4, ge=1, description="realisations per step-mode point")
-    block_bits: list[int] = Field(default=[2, 5], description="bit widths re-run with the block layout")
+    step_realisations: int = Field(default=3, ge=1, description="programmings per trained model in step mode")
+    dense_bits: list[int] = Field(default=[2, 5], description=(
+        "bit widths re-run with the first simulator: dense layout, mapping-range clipping, 8 devices, no saturation"))
     gmax_sweep_uS: list[float] = Field(default=[100.0, 200.0, 400.0], description="g_max tried at the paper's sigma")
     emulation: DeviceConfig = PRESETS["hfox_1t1r_like"]
 
@@ -205,23 +226,55 @@ class DeploymentParams(MappingParams):
         """Text of the keys that define the deployed models plus ``fields``: a resumable sweep's
         checkpoint stays valid exactly as long as these are unchanged."""
         keys = {"data", "model", "train", "qat_train", "init", "fscale", "r_max", "seeds", "folds", "g_min_uS",
-                "g_max_uS", *fields}
+                "g_max_uS", "g_phys_max_uS", "headroom", *fields}
         return self.model_dump_json(include=keys)
 
     @model_validator(mode="after")
     def _check_deploy(self) -> DeploymentParams:
         if any(s < 0 for s in self.sigmas_uS):
             raise ValueError(f"sigmas_uS must be >= 0, got {self.sigmas_uS}")
+        if 0.0 not in self.sigmas_uS:
+            raise ValueError("sigmas_uS must include 0.0: every drop is paired with the unprogrammed model")
         if any(not 0 <= f <= 0.5 for f in self.stuck_fractions):
             raise ValueError(f"stuck_fractions must be in [0, 0.5], got {self.stuck_fractions}")
         if any(r < 0 for r in self.read_noises):
             raise ValueError(f"read_noises must be >= 0, got {self.read_noises}")
-        if any(not 1 <= b <= 24 for b in self.converter_bits + self.fig4_bits + self.block_bits):
+        if any(not 1 <= b <= 24 for b in self.converter_bits + self.fig4_bits + self.dense_bits):
             raise ValueError("bit widths must be in 1..24")
         if any(g <= self.g_min_uS for g in self.gmax_sweep_uS):
             raise ValueError(f"gmax_sweep_uS values must exceed g_min_uS ({self.g_min_uS})")
-        if not set(self.block_bits) <= set(self.fig4_bits):
-            raise ValueError("block_bits must be a subset of fig4_bits")
+        if not set(self.dense_bits) <= set(self.fig4_bits):
+            raise ValueError("dense_bits must be a subset of fig4_bits")
+        return self
+
+
+class MarginParams(ArrayParams):
+    """Chapter 'The stability margin': QAT models at ``margin_bits`` x pole caps ``margin_r_max``
+    (fscale = r_max, so that every grid holds a pole at the cap), each programmed with noise."""
+
+    margin_bits: list[int] = Field(default=[2, 3, 5, 8], min_length=1)
+    margin_r_max: list[float] = Field(default=[0.85, 0.95, 0.99, 0.999], min_length=1)
+    margin_seeds: list[int] = Field(default=[0], min_length=1, description="training seeds of the margin models")
+    margin_sigmas_uS: list[float] = Field(default=[0.0, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 20.0], min_length=2)
+    margin_realisations: int = Field(default=2, ge=1, description="programmings per model and sigma")
+    p_fail: float = Field(default=0.1, gt=0, lt=1, description="instability probability that defines the predicted sigma*")
+
+    def checkpoint_key(self, *fields: str) -> str:
+        """Text of the keys that define the margin models and their programming, plus ``fields``."""
+        keys = {"data", "model", "train", "qat_train", "init", "folds", "g_min_uS", "g_max_uS", "g_phys_max_uS",
+                "headroom", "margin_seeds", *fields}
+        return self.model_dump_json(include=keys)
+
+    @model_validator(mode="after")
+    def _check_margin(self) -> MarginParams:
+        if any(not 0 < r < 1 for r in self.margin_r_max):
+            raise ValueError(f"margin_r_max: pole caps must be in (0, 1), got {self.margin_r_max}")
+        if any(not 1 <= b <= 16 for b in self.margin_bits):
+            raise ValueError(f"margin_bits must be in 1..16, got {self.margin_bits}")
+        if 0.0 not in self.margin_sigmas_uS or any(s < 0 for s in self.margin_sigmas_uS):
+            raise ValueError(f"margin_sigmas_uS must be >= 0 and include 0.0, got {self.margin_sigmas_uS}")
+        if not set(self.margin_seeds) <= set(self.seeds):
+            raise ValueError("margin_seeds must be a subset of seeds (their float models start the QAT)")
         return self
 
 
@@ -231,6 +284,7 @@ CHAPTERS: dict[str, type[ChapterParams]] = {
     "fixed_range_qat": QATParams,
     "crossbar_mapping": MappingParams,
     "hardware_deployment": DeploymentParams,
+    "stability_margin": MarginParams,
 }
 
 

@@ -67,6 +67,13 @@ def qat_run(cfg: ModelParams, bits: int, range_mode: str, seed: int, fold: int, 
     return Run(base.data, model, train, None if cfg.init == "scratch" else (base.model, base.train))
 
 
+def margin_run(cfg: ModelParams, bits: int, r_max: float, seed: int, fold: int) -> Run:
+    """Fixed-range QAT at ``bits`` with pole cap ``r_max`` and fscale = r_max, so that every grid
+    holds a pole on the real axis at the cap (the stability-margin study), from the float run of
+    the same fold and seed."""
+    return qat_run(variant(cfg, "r_max", r_max), bits, "fixed", seed, fold, fscale=r_max)
+
+
 def float_finetune_run(cfg: ModelParams, seed: int, fold: int) -> Run:
     """Control for the QAT runs: the float model fine-tuned with ``qat_train`` but no quantization,
     so that both have seen the same number of training epochs."""

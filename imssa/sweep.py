@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import joblib
 import pandas as pd
 import torch
 from tqdm import tqdm
@@ -69,21 +70,37 @@ def clip_answers(points: list[dict[str, Any]], runs: list[Run], workers: int = 1
 
 
 def resumable_grid(cells: list[dict[str, Any]], compute: Callable[[dict[str, Any]], list[dict[str, Any]]],
-                   checkpoint: Path, desc: str = "grid") -> pd.DataFrame:
+                   checkpoint: Path, desc: str = "grid", workers: int = 1) -> pd.DataFrame:
     """Evaluate ``compute(cell)`` for every cell, appending its rows to ``checkpoint`` (CSV) as soon
     as the cell finishes. Cells whose key values are already in the checkpoint are skipped, so an
-    interrupted sweep resumes where it stopped. Returns the rows of all ``cells``."""
+    interrupted sweep resumes where it stopped. ``workers`` > 1 evaluates cells side by side in
+    loky processes with one torch thread each (``compute`` must then seed its own randomness, so
+    that the rows do not depend on which process ran them). Returns the rows of all ``cells`` in
+    the order of ``cells`` (an empty text field reads back as '', not as a missing value)."""
     keys = list(cells[0]) if cells else []
-    done = pd.read_csv(checkpoint) if checkpoint.is_file() else pd.DataFrame(columns=keys)
-    have = {tuple(row) for row in done[keys].astype(str).itertuples(index=False)} if len(done) else set()
-    for cell in tqdm(cells, desc=desc):
-        if tuple(str(cell[k]) for k in keys) in have:
-            continue
-        rows = pd.DataFrame([cell | row for row in compute(cell)])
-        rows.to_csv(checkpoint, mode="a", header=not checkpoint.is_file(), index=False)
-    table = pd.read_csv(checkpoint)
-    wanted = {tuple(str(c[k]) for k in keys) for c in cells}
-    return table[[tuple(r) in wanted for r in table[keys].astype(str).itertuples(index=False)]].reset_index(drop=True)
+    read = lambda: pd.read_csv(checkpoint, keep_default_na=False, na_values=["NaN", "nan"])  # noqa: E731
+    key_of = lambda values: tuple("" if v is None else str(v) for v in values)  # noqa: E731
+    done = read() if checkpoint.is_file() else pd.DataFrame(columns=keys)
+    have = {key_of(row) for row in done[keys].itertuples(index=False)} if len(done) else set()
+    todo = [c for c in cells if key_of(c[k] for k in keys) not in have]
+    if workers > 1:
+        jobs = (joblib.delayed(_one_thread)(compute, c) for c in todo)
+        results = joblib.Parallel(n_jobs=workers, return_as="generator_unordered")(jobs)
+    else:
+        results = ((c, compute(c)) for c in todo)
+    for cell, rows in tqdm(results, total=len(todo), desc=desc):
+        pd.DataFrame([cell | row for row in rows]).to_csv(checkpoint, mode="a", header=not checkpoint.is_file(), index=False)
+    if not checkpoint.is_file():
+        return pd.DataFrame(columns=keys)
+    table = read()
+    order = {key_of(c[k] for k in keys): i for i, c in enumerate(cells)}
+    rank = pd.Series([order.get(key_of(r), -1) for r in table[keys].itertuples(index=False)], index=table.index)
+    return table[rank >= 0].iloc[rank[rank >= 0].argsort(kind="stable")].reset_index(drop=True)
+
+
+def _one_thread(compute: Callable[[dict[str, Any]], list[dict[str, Any]]], cell: dict[str, Any]):
+    torch.set_num_threads(1)
+    return cell, compute(cell)
 
 
 def learning_curves(points: list[dict[str, Any]], runs: list[Run], workers: int = 1,

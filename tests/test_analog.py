@@ -49,7 +49,7 @@ def test_fast_mode_matches_step_mode_on_each_noisy_realisation():
 
 def test_programming_is_seeded_clipped_and_faulty_at_the_asked_rate():
     G = torch.full((200, 200), 50.0, dtype=torch.float64)
-    noisy = DeviceConfig(g_min_uS=G_MIN, g_max_uS=G_MAX, sigma_uS=80.0)
+    noisy = DeviceConfig(g_min_uS=G_MIN, g_max_uS=G_MAX, sigma_uS=80.0, noise_clip="mapping")
     a = program(G, G, 2, noisy, generator=torch.Generator().manual_seed(0))
     b = program(G, G, 2, noisy, generator=torch.Generator().manual_seed(0))
     assert torch.equal(a[0], b[0]) and a[0].min() >= G_MIN and a[0].max() <= G_MAX
@@ -77,7 +77,7 @@ def test_converters_and_read_noise_change_the_output():
     u = torch.randn(1, 3, 100, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     ideal = simulate_step(u, W, q.D)
     coarse = simulate_step(u, W, q.D, DeviceConfig(dac_bits=4, dac_range=3.0, adc_bits=4, adc_range=3.0))
-    noisy = simulate_step(u, W, q.D, DeviceConfig(read_noise=0.01), generator=torch.Generator().manual_seed(0))
+    noisy = simulate_step(u, W, q.D, DeviceConfig(read_noise=0.01, adc_range=3.0), generator=torch.Generator().manual_seed(0))
     assert 0 < ((coarse - ideal).norm() / ideal.norm()) < 1
     assert 0 < ((noisy - ideal).norm() / ideal.norm()) < 0.5
 
@@ -116,6 +116,8 @@ def test_block_layout_keeps_structural_zeros_exact():
     off = ~structural_mask(2, 3)
     assert (dense[:, off] != 0).any() and (block[:, off] == 0).all()
     assert torch.equal(block[:, ~off], dense[:, ~off])  # same programming where devices exist
+    with pytest.raises(ValueError, match="devices_per_element"):
+        deployed_weights(net, dev, R=1, seed=0, devices_per_element=12)
 
 
 def test_spectral_radius_estimate():
@@ -129,6 +131,12 @@ def test_spectral_radius_estimate():
     assert torch.allclose(spectral_radius(W), exact, rtol=2e-3)
     W[0] = 0.0  # a zero state matrix has radius 0, without NaN
     assert spectral_radius(W)[0] == 0.0
+    from imssa.crossbar import structural_mask  # block layout: exact, from the 2x2 blocks
+
+    q = quantized_model(2, H=3, N=4)
+    blocky = arrays(q, 2, R=3, sigma_uS=9.0) * structural_mask(3, 4)
+    exact = torch.linalg.eigvals(blocky[..., :-1, :-1]).abs().amax(-1).amax(-1)
+    assert torch.allclose(spectral_radius(blocky), exact, rtol=1e-10)
 
 
 @pytest.mark.parametrize("L", [1, 7, 50, 101])
@@ -145,3 +153,130 @@ def test_fast_kernels_match_explicit_powers_and_encoded_inputs(L):
     w, b = torch.randn(3, generator=g, dtype=torch.float64), torch.randn(3, generator=g, dtype=torch.float64)
     u = w[:, None] * x.unsqueeze(1) + b[:, None]
     assert torch.allclose(simulate_fast_encoded(x, w, b, W, q.D), simulate_fast(u, W, q.D), atol=1e-10)
+
+
+def test_noise_is_clipped_at_the_physical_window_not_the_mapping_range():
+    G = torch.full((400, 400), 10.0, dtype=torch.float64)  # every device at g_min = 10 uS (a zero weight)
+    window = DeviceConfig(g_min_uS=10.0, g_max_uS=100.0, g_phys_max_uS=150.0, sigma_uS=3.0)
+    mapping = window.model_copy(update={"noise_clip": "mapping"})
+    gen = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    phys = program(G, G, 1, window, generator=gen())[0]
+    clipped = program(G, G, 1, mapping, generator=gen())[0]
+    assert phys.min() < 10.0 and phys.mean() == pytest.approx(10.0, abs=0.02)  # unbiased, two-sided
+    assert phys.std() == pytest.approx(3.0, rel=0.02)
+    assert clipped.min() == 10.0 and clipped.mean() > 11.0  # one-sided: biased up, less spread
+    wide = program(G, G, 1, window.model_copy(update={"sigma_uS": 40.0}), generator=gen())[0]
+    assert wide.min() == 0.0 and wide.max() <= 150.0  # the physical window still bounds it
+    with pytest.raises(ValueError, match="inside the physical window"):
+        DeviceConfig(g_max_uS=100.0, g_phys_max_uS=90.0)
+
+
+def test_duplicate_devices_average_their_errors_and_unused_cross_points_hold_g_off():
+    G = torch.full((300, 300), 50.0, dtype=torch.float64)
+    dev = DeviceConfig(g_min_uS=10.0, g_max_uS=100.0, sigma_uS=4.0)
+    one = program(G, G, 1, dev, generator=torch.Generator().manual_seed(0))[0]
+    two = program(G, G, 1, dev, generator=torch.Generator().manual_seed(0), copies=2)[0]
+    assert one.std() == pytest.approx(4.0, rel=0.03) and two.std() == pytest.approx(4.0 / 2**0.5, rel=0.03)
+    used = torch.zeros(300, 300, dtype=torch.bool)
+    used[:150] = True
+    none = program(G, G, 1, dev, generator=torch.Generator().manual_seed(0), used=used)[0]
+    assert (none[0, 150:] == 0).all() and (none[0, :150] != 0).all()
+    hrs = dev.model_copy(update={"g_off_uS": 1.0, "g_off_sigma_uS": 0.2})
+    off = program(G, G, 1, hrs, generator=torch.Generator().manual_seed(0), used=used)[0][0, 150:]
+    assert off.mean() == pytest.approx(1.0, abs=0.01) and off.std() == pytest.approx(0.2, rel=0.05)
+    with pytest.raises(ValueError, match="copies"):
+        program(G, G, 1, dev, copies=0)
+
+
+def test_state_gain_is_the_l1_norm_of_the_state_impulse_response():
+    from imssa.analog import state_gain
+
+    q = quantized_model(2)
+    W = arrays(q, 2, R=2, sigma_uS=8.0)
+    A, B = W[..., :-1, :-1], W[..., :-1, -1]
+    for L in (1, 9, 40):
+        h = torch.stack([(torch.linalg.matrix_power(A, k) @ B.unsqueeze(-1))[..., 0] for k in range(L)], -1)
+        l1, step = state_gain(W, L)
+        assert torch.allclose(l1, h.abs().sum(-1).amax(-1), rtol=1e-10)
+        assert torch.allclose(step, h.cumsum(-1).abs().amax(-1).amax(-1), rtol=1e-10)
+
+
+def test_saturating_fast_mode_equals_step_mode_on_every_realisation_unstable_ones_included():
+    from imssa.analog import simulate_saturating
+    from imssa.deploy import spectral_radius
+
+    q = quantized_model(2)
+    W = arrays(q, 2, R=6, sigma_uS=12.0)
+    W[0, 1, :-1, :-1] *= 1.1 / float(spectral_radius(W[:1]))  # realisation 0: one channel pushed outside the unit circle
+    rho = spectral_radius(W)
+    assert rho[0] > 1 and (rho[1:] < 1).any()
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(3, 300, generator=g, dtype=torch.float64)
+    w, b = torch.randn(3, generator=g, dtype=torch.float64), 0.3 * torch.randn(3, generator=g, dtype=torch.float64)
+    u = w[:, None] * x.unsqueeze(1) + b[:, None]
+    peak = simulate_step(u, W[1:2], q.D).abs().max()
+    dev = DeviceConfig(dac_range=float(u.abs().max()) * 0.9, adc_range=float(peak) * 2)  # clips inputs too
+    y_fast, saturated = simulate_saturating(x, w, b, W, q.D, dev)
+    peaks: dict = {}
+    y_step = simulate_step(u, W, q.D, dev, peaks=peaks)
+    assert torch.allclose(y_fast, y_step, rtol=1e-9, atol=1e-9)
+    assert saturated.tolist() == ((peaks["adc"] > dev.adc_range) | (peaks["dac"] > dev.dac_range)).tolist()
+    assert saturated[0] and y_step[0].abs().max() <= 2 * dev.adc_range + (q.D.abs().max() * u.abs().max()) + 1e-9
+    unbounded = simulate_saturating(x, w, b, W, q.D, DeviceConfig())[0]  # no ranges: the linear system
+    assert torch.allclose(unbounded, simulate_fast(u, W, q.D), atol=1e-9) and unbounded[0].abs().max() > y_fast[0].abs().max()
+    with pytest.raises(ValueError, match="step"):
+        simulate_saturating(x, w, b, W, q.D, DeviceConfig(adc_bits=6, adc_range=1.0))
+
+
+def test_step_mode_uses_the_block_structure_without_changing_a_number():
+    from imssa.analog import _blocks
+    from imssa.crossbar import structural_mask
+
+    q = quantized_model(2, H=3, N=4)
+    W = arrays(q, 2, R=2, sigma_uS=6.0) * structural_mask(3, 4)  # block layout: no device off the blocks
+    assert _blocks(W) is not None and _blocks(arrays(q, 2, R=2, sigma_uS=6.0)) is None
+    u = torch.randn(2, 3, 150, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
+    dev = DeviceConfig(dac_bits=6, dac_range=3.0, adc_bits=6, adc_range=3.0, read_noise=0.01)
+    W_dense = W.clone()
+    W_dense[0, 0, 0, 3] = 1e-300  # one tiny coupling forces the general VMM
+    assert _blocks(W_dense) is None
+    a = simulate_step(u, W, q.D, dev, generator=torch.Generator().manual_seed(0))
+    b = simulate_step(u, W_dense, q.D, dev, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(a, b, atol=1e-12)
+
+
+def test_a_chance_level_programming_carries_its_cause():
+    from imssa.deploy import failure_cause
+
+    ideal, faulty = DeviceConfig(), DeviceConfig(stuck_at_gmax=0.01)
+    assert failure_cause(0.95, 100, 1.2, True, faulty) == ""  # not at chance: no cause
+    assert failure_cause(0.5, 100, 1.2, True, faulty) == "unstable"
+    assert failure_cause(0.5, 100, 0.9, True, faulty) == "saturated"
+    assert failure_cause(0.5, 100, 0.9, False, faulty) == "stuck devices"
+    assert failure_cause(0.5, 100, 0.9, False, ideal) == "weight error"
+    periphery = faulty.model_copy(update={"adc_bits": 6, "adc_range": 1.0, "read_noise": 0.01})
+    assert failure_cause(0.5, 100, 0.9, False, periphery) == "stuck devices + converter rounding + read noise"
+
+
+def test_deployed_rows_report_saturation_and_agree_between_modes():
+    from imssa.config import ModelConfig, QuantConfig
+    from imssa.data import AudioSet
+    from imssa.deploy import analog_run, calibrate_converters, deployed_weights, realisation_rows
+    from imssa.train import SpeechClassifier
+
+    torch.manual_seed(0)
+    net = SpeechClassifier(ModelConfig(H=4, N=3, quant=QuantConfig(bits=2, fscale=0.6)), 2).eval()
+    x = torch.randn(12, 150)
+    data = AudioSet(x, torch.arange(12) % 2, None, 1000)
+    dev = DeviceConfig(g_min_uS=10.0, g_max_uS=100.0, g_phys_max_uS=150.0, sigma_uS=25.0)
+    dev = dev.model_copy(update=calibrate_converters(net, x, margin=1.5))
+    W = deployed_weights(net, dev, R=6, seed=2)
+    fast, sat_fast = analog_run(net, data, W, dev, mode="fast")
+    step, sat_step = analog_run(net, data, W, dev, mode="step")
+    assert (fast == step).mean() > 0.95 and sat_fast.any() and (sat_fast == sat_step).all()
+    rows = realisation_rows(net, data, dev, R=6, seed=2)
+    assert [r["saturated"] for r in rows] == sat_fast.tolist()
+    assert all(r["failure"] in ("", "unstable", "saturated", "weight error") for r in rows)
+    failed = [r for r in rows if r["failure"]]
+    assert failed and all(r["failure"] == ("unstable" if r["spectral_radius"] >= 1 else "saturated" if r["saturated"]
+                                           else "weight error") for r in failed)

@@ -72,6 +72,26 @@ def test_layout_packing_and_tiling():
     assert (big.row_tiles_per_block, big.col_tiles_per_block, big.arrays) == (1, 2, 64)
     with pytest.raises(ValueError):
         layout(H=0, n=3)
+    paper = layout(H=32, n=33, rows=64, cols=64, kind="block", devices_per_element=16)  # 66 x 66: 2 x 2 arrays
+    assert (paper.row_tiles_per_block, paper.col_tiles_per_block, paper.arrays) == (2, 2, 128)
+    assert paper.devices == 32 * (8 * 16) * 2 * 2 == int(structural_mask(32, 16).sum()) * 2 * 2
+    assert paper.devices_per_element == 16 and paper.cross_points == 32 * 66 * 66
+    with pytest.raises(ValueError, match="multiple of 8"):
+        layout(H=1, n=3, devices_per_element=12)
+
+
+def test_device_map_puts_inputs_on_rows_and_pairs_on_adjacent_columns():
+    from imssa.crossbar import device_map
+
+    G_pos = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    G_neg = -G_pos
+    used = torch.tensor([[True, False], [True, True]])
+    m = device_map(G_pos, G_neg, used, copies=2)
+    assert m.shape == (4, 4)
+    assert m[0].tolist() == [1.0, -1.0, 3.0, -3.0] and torch.equal(m[0], m[1])  # input 0, duplicated row
+    assert torch.isnan(m[2, :2]).all() and m[2, 2:].tolist() == [4.0, -4.0]  # output 0 of input 1 unused
+    with pytest.raises(ValueError, match="n, n"):
+        device_map(G_pos[:1], G_neg[:1])
 
 
 def test_structural_mask_covers_every_weight_a_model_can_have():

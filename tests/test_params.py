@@ -78,7 +78,7 @@ def test_chapters_share_the_model_parameters(profile):
     training, seeds, folds, QAT) unchanged, so they all use the same cached runs."""
     base = load_params("float_baseline", ROOT / "params" / profile / "float_baseline.yaml")
     shared = set(ModelParams.model_fields) - {"profile"}
-    for chapter in ("fixed_range_qat", "crossbar_mapping", "hardware_deployment"):
+    for chapter in ("fixed_range_qat", "crossbar_mapping", "hardware_deployment", "stability_margin"):
         other = load_params(chapter, ROOT / "params" / profile / f"{chapter}.yaml")
         assert {k: getattr(other, k) for k in shared} == {k: getattr(base, k) for k in shared}, chapter
 
@@ -109,7 +109,7 @@ def test_qat_parameters_reject_impossible_bits():
 
 
 @pytest.mark.parametrize("profile", ["paper", "ci"])
-@pytest.mark.parametrize("chapter", ["crossbar_mapping", "hardware_deployment"])
+@pytest.mark.parametrize("chapter", ["crossbar_mapping", "hardware_deployment", "stability_margin"])
 def test_hardware_chapters_map_the_qat_models(profile, chapter):
     """The hardware chapters deploy the QAT chapter's cached models: every QAT key is the same."""
     qat = load_params("fixed_range_qat", ROOT / "params" / profile / "fixed_range_qat.yaml")
@@ -122,7 +122,12 @@ def test_hardware_chapters_map_the_qat_models(profile, chapter):
                                          ({"g_min_uS": 50.0, "g_max_uS": 40.0}, "g_min_uS"),
                                          ({"emulation": {"sigma_uS": -2.0}}, "emulation.sigma_uS"),
                                          ({"emulation": {"stuck_at_gmx": 0.1}}, "emulation.stuck_at_gmx"),
-                                         ({"realisations": 0}, "realisations")])
+                                         ({"realisations": 0}, "realisations"),
+                                         ({"sigmas_uS": [1.0, 5.0]}, "include 0.0"),
+                                         ({"g_phys_max_uS": 90.0}, "g_phys_max_uS"),
+                                         ({"devices_per_element": [12]}, "devices_per_element"),
+                                         ({"noise_clips": ["hard"]}, "noise_clips"),
+                                         ({"emulation": {"g_phys_max_uS": 50.0}}, "inside the physical window")])
 def test_deployment_parameters_reject_impossible_values(values, key):
     with pytest.raises(ParamsError, match=key.replace(".", r"\.")):
         validate_params("hardware_deployment", values)
@@ -145,3 +150,20 @@ def test_runner_executes_a_chapter_into_a_fresh_build_folder(tmp_path, monkeypat
     out = runner.execute("s4d_first_principles", params, "ci")
     assert out == root / "_build" / "executed" / "ci" / "s4d_first_principles.ipynb" and out.is_file()
     assert (tmp_path / "results" / "ci" / "s4d_first_principles" / "mode_agreement.csv").is_file()
+
+
+@pytest.mark.parametrize("values, key", [({"margin_r_max": [0.9, 1.0]}, "pole caps"),
+                                         ({"margin_sigmas_uS": [1.0, 2.0]}, "include 0.0"),
+                                         ({"margin_seeds": [7]}, "subset of seeds"),
+                                         ({"headroom": 0.5}, "headroom")])
+def test_margin_parameters_reject_impossible_values(values, key):
+    with pytest.raises(ParamsError, match=key):
+        validate_params("stability_margin", values)
+
+
+@pytest.mark.parametrize("profile", ["paper", "ci"])
+def test_array_chapters_share_the_device_window(profile):
+    dep = load_params("hardware_deployment", ROOT / "params" / profile / "hardware_deployment.yaml")
+    mar = load_params("stability_margin", ROOT / "params" / profile / "stability_margin.yaml")
+    for key in ("g_min_uS", "g_max_uS", "g_phys_max_uS", "headroom", "devices_per_element"):
+        assert getattr(dep, key) == getattr(mar, key), key

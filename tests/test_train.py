@@ -1,5 +1,6 @@
 """Training: determinism, the optimizer groups, the cache keyed by the configuration."""
 
+import pandas as pd
 import torch
 
 from imssa.params import DataConfig, ModelConfig, QuantConfig, TrainConfig
@@ -105,3 +106,17 @@ def test_resumable_grid_skips_finished_cells(tmp_path):
     full = resumable_grid(cells, compute, tmp_path / "fig.csv")  # resumes: only the new cell runs
     assert calls == [0.0, 2.5, 5.0] and len(full) == 6
     assert list(full.columns) == ["bits", "sigma", "realisation", "accuracy"]
+    assert full["sigma"].tolist() == [0.0, 0.0, 2.5, 2.5, 5.0, 5.0]  # the order of the cells
+
+
+def _square_rows(cell):
+    return [{"realisation": r, "value": cell["x"] ** 2 + r} for r in range(3)]
+
+
+def test_resumable_grid_in_parallel_gives_the_serial_table(tmp_path):
+    from imssa.sweep import resumable_grid
+
+    cells = [{"x": float(x)} for x in range(6)]
+    serial = resumable_grid(cells, _square_rows, tmp_path / "a.csv")
+    parallel = resumable_grid(cells, _square_rows, tmp_path / "b.csv", workers=2)
+    pd.testing.assert_frame_equal(serial, parallel)

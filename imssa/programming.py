@@ -1,0 +1,86 @@
+"""Programming sweeps: each cell of a sweep programs the arrays of every trained (seed, fold) model.
+
+A cell is a dict: ``bits`` (and ``r_max`` for the stability-margin models) names the models; keys
+that are ``DeviceConfig`` fields (``sigma_uS``, ``noise_clip``, ``stuck_at_gmax``, ``g_max_uS``,
+``read_noise``, ``adc_bits``, ...) change the device; ``layout``, ``devices_per_element`` and
+``periphery`` ('saturating': converter ranges at ``headroom`` times the ideal peaks; 'calibrated':
+ranges with a 10% margin, for step mode with converters; 'unbounded') place it. Cells run in
+worker processes (``sweep.resumable_grid``): each worker loads a model from the model cache once
+(``deployable``), instead of receiving every model with every cell.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from .data import AudioSet
+from .deploy import calibrate_converters, noise_rows, realisation_rows
+from .devices import DeviceConfig
+from .margin import pole_radii
+from .params import ArrayParams
+from .runs import margin_run, qat_run, trained
+from .train import SpeechClassifier
+
+__all__ = ["LABEL_KEYS", "PERIPHERIES", "deployable", "sweep_cell"]
+
+#: Converter range of a periphery, as the margin over the ideal array's peaks on training clips
+#: (None: ``headroom`` of the parameters; 'unbounded': no saturation at all).
+PERIPHERIES: dict[str, float | None] = {"saturating": None, "calibrated": 1.1, "unbounded": None}
+
+
+def deployable(cfg: ArrayParams, bits: int, seed: int, fold: int, r_max: float | None = None,
+               periphery: str = "saturating") -> tuple[SpeechClassifier, AudioSet, dict[str, float]]:
+    """The trained model (QAT chapter's, or the margin study's at ``r_max``), its test clips and its
+    converter ranges for ``periphery`` ({} if unbounded). Cached per process."""
+    if periphery not in PERIPHERIES:
+        raise ValueError(f"periphery must be one of {sorted(PERIPHERIES)}, got {periphery!r}")
+    return _deployable(cfg.model_dump_json(), type(cfg), bits, seed, fold, r_max, periphery)
+
+
+@functools.lru_cache(maxsize=256)
+def _deployable(cfg_json: str, kind: type, bits: int, seed: int, fold: int, r_max: float | None,
+                periphery: str) -> tuple[SpeechClassifier, AudioSet, dict[str, float]]:
+    cfg = kind.model_validate_json(cfg_json)
+    run = qat_run(cfg, bits, "fixed", seed, fold) if r_max is None else margin_run(cfg, bits, r_max, seed, fold)
+    net, splits = trained(run, len(cfg.data.digits))
+    if periphery == "unbounded":
+        return net, splits.test, {}
+    margin = PERIPHERIES[periphery] or cfg.headroom
+    return net, splits.test, calibrate_converters(net, splits.train.x, margin)
+
+
+#: Cell keys that only label a cell (kept in its rows, ignored by ``sweep_cell``).
+LABEL_KEYS = frozenset({"variant", "sweep", "value", "array"})
+_PLACEMENT = frozenset({"bits", "r_max", "layout", "devices_per_element", "periphery"})
+
+
+def sweep_cell(cfg: ArrayParams, cell: dict[str, Any], keys: list[tuple[int, int]], realisations: int,
+               mode: str = "fast", seed: int | None = None, device: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """One row per programming of every model ``keys`` = [(seed, fold), ...] under ``cell``.
+
+    The device is the parameters' window (g_min, g_max, g_phys_max), updated by ``device`` (e.g. an
+    emulation preset), then by the periphery's converter ranges, then by the cell's own device
+    keys. With ``sigma_uS`` in the cell the noise draws are seeded by (bits, sigma), shared by every
+    cell with the same pair (``deploy.noise_rows``); otherwise by ``seed``. Rows carry ``seed``,
+    ``fold`` and ``max_abs_A_bar`` (the model's largest pole radius).
+    """
+    unknown = set(cell) - set(DeviceConfig.model_fields) - _PLACEMENT - LABEL_KEYS
+    if unknown:
+        raise ValueError(f"unknown keys in sweep cell: {sorted(unknown)}")
+    if "sigma_uS" not in cell and seed is None:
+        raise ValueError("a cell without sigma_uS needs a seed")
+    own = {k: v for k, v in cell.items() if k in DeviceConfig.model_fields and k != "sigma_uS"}
+    place = {"layout": cell.get("layout", "block"), "devices_per_element": cell.get("devices_per_element", 16)}
+    window = {"g_min_uS": cfg.g_min_uS, "g_max_uS": cfg.g_max_uS, "g_phys_max_uS": cfg.g_phys_max_uS}
+    rows = []
+    for s, f in keys:
+        net, test, ranges = deployable(cfg, cell["bits"], s, f, cell.get("r_max"), cell.get("periphery", "saturating"))
+        dev = DeviceConfig(**(window | (device or {}) | ranges | own))
+        if "sigma_uS" in cell:
+            new = noise_rows(net, test, cell["bits"], cell["sigma_uS"], dev, realisations, **place)
+        else:
+            new = realisation_rows(net, test, dev, realisations, seed, mode=mode, **place)
+        radius = float(pole_radii(net).max())
+        rows += [r | {"seed": s, "fold": f, "max_abs_A_bar": radius} for r in new]
+    return rows
