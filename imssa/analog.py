@@ -22,7 +22,9 @@ Shapes: R realisations, batch of B clips, H channels, n = 2N + 1. Conductances i
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 
 import torch
 from torch import Tensor
@@ -32,7 +34,7 @@ from .devices import DeviceConfig, drift_factor
 from .s4d import ssm_conv, ssm_conv_affine
 
 __all__ = ["effective_weights", "fast_kernels", "program", "simulate_fast", "simulate_fast_encoded", "simulate_saturating",
-           "simulate_step", "state_gain"]
+           "simulate_step", "state_gain", "flush_subnormals"]
 
 
 def program(G_pos: Tensor, G_neg: Tensor, R: int, dev: DeviceConfig, generator: torch.Generator | None = None,
@@ -153,6 +155,26 @@ def state_gain(W: Tensor, L: int) -> tuple[Tensor, Tensor]:
     return l1.amax(-1), step.amax(-1)
 
 
+@contextlib.contextmanager
+def flush_subnormals() -> Iterator[None]:
+    """Flush subnormal floats to zero inside the block (CPU): decaying states and kernel powers
+    reach them within a few hundred steps, and arithmetic on them is up to 100x slower. Values
+    below 1e-38 (float32) or 1e-308 (float64) change nothing here."""
+    global _flush_depth
+    if _flush_depth == 0:
+        torch.set_flush_denormal(True)
+    _flush_depth += 1
+    try:
+        yield
+    finally:
+        _flush_depth -= 1
+        if _flush_depth == 0:
+            torch.set_flush_denormal(False)
+
+
+_flush_depth = 0  # nesting depth of flush_subnormals: only the outermost block switches the mode
+
+
 def simulate_saturating(x: Tensor, w: Tensor, b: Tensor, W: Tensor, D: Tensor,
                         dev: DeviceConfig) -> tuple[Tensor, Tensor]:
     """Fast mode with a periphery that saturates, for channel inputs u_h = w_h x + b_h of one signal
@@ -163,13 +185,18 @@ def simulate_saturating(x: Tensor, w: Tensor, b: Tensor, W: Tensor, D: Tensor,
     DAC clipping of the input and ADC clipping of the readout are memoryless, so they are applied
     to the fast (FFT) result exactly. A clipped *state* feeds back, which the linear model cannot
     follow: every (realisation, channel) whose state could leave the range is rerun in step mode,
-    channel by channel, in float64, and replaces the fast result. "Could leave" is a bound from
+    channel by channel, in the precision of x, and replaces the fast result. "Could leave" is a bound from
     ``state_gain``: |x_t| <= |w_h| l1 max|x| + |b_h| step (the constant part of u_h = w_h x + b_h
     cannot do worse than a constant input), or l1 max|u| where the DAC clips u; it is infinite for
     a diverging recurrence, so every unstable channel is rerun.
     """
     if dev.dac_bits is not None or dev.adc_bits is not None or dev.read_noise > 0:
         raise ValueError("fast mode models static non-idealities only: converter bits and read noise need mode='step'")
+    with flush_subnormals():
+        return _saturating(x, w, b, W, D, dev)
+
+
+def _saturating(x: Tensor, w: Tensor, b: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig) -> tuple[Tensor, Tensor]:
     dac = math.inf if dev.dac_range is None else dev.dac_range
     adc = math.inf if dev.adc_range is None else dev.adc_range
     u = w[:, None] * x.unsqueeze(1) + b[:, None]  # (B, H, L)
@@ -193,8 +220,7 @@ def simulate_saturating(x: Tensor, w: Tensor, b: Tensor, W: Tensor, D: Tensor,
     r_idx, h_idx = torch.nonzero(~(bound <= min(dac, adc)), as_tuple=True)
     if len(r_idx):
         peaks: dict[str, Tensor] = {}
-        u64 = u.double()[:, h_idx]
-        y_step = simulate_step(u64, W[r_idx, h_idx].unsqueeze(0).double(), D[h_idx].double(), dev, peaks=peaks)[0]
+        y_step = simulate_step(u[:, h_idx], W[r_idx, h_idx].unsqueeze(0).to(x.dtype), D[h_idx].to(x.dtype), dev, peaks=peaks)[0]
         y[r_idx, :, h_idx] = y_step.permute(1, 0, 2).to(y.dtype)  # (P, B, L)
         hit = (peaks["adc_channel"] > adc) | (peaks["dac_channel"] > dac)  # (P,)
         saturated[r_idx[hit]] = True
@@ -226,9 +252,15 @@ def simulate_step(u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig = DeviceCon
     the converters. ``peaks``, if given, receives the largest |DAC input| and |ADC input| before
     clipping, per realisation (``dac``, ``adc``: (R,)) and per channel (``*_channel``: (H,)).
     """
-    dac_bits, dac_range, adc_bits, adc_range = dev.dac_bits, dev.dac_range, dev.adc_bits, dev.adc_range
-    if dev.read_noise > 0 and adc_range is None:
+    if dev.read_noise > 0 and dev.adc_range is None:
         raise ValueError("read noise is a fraction of the ADC range: set adc_range")
+    with flush_subnormals():
+        return _step(u, W, D, dev, generator, peaks)
+
+
+def _step(u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig, generator: torch.Generator | None,
+          peaks: dict[str, Tensor] | None) -> Tensor:
+    dac_bits, dac_range, adc_bits, adc_range = dev.dac_bits, dev.dac_range, dev.adc_bits, dev.adc_range
     R, (B, H, L), n = W.shape[0], u.shape, W.shape[-1]
     blocks = _blocks(W)
     v = u.new_zeros(R, B, H, n)
@@ -276,7 +308,8 @@ def _vmm_blocks(blocks: tuple[Tensor, ...], v: Tensor) -> Tensor:
     """``einsum('rhij,rbhj->rbhi', W, v)`` for W given as ``_blocks``: O(n) per step instead of O(n^2)."""
     a00, a01, a10, a11, b0, b1, c0, c1, corner = blocks
     x0, x1, u = v[..., 0:-1:2], v[..., 1:-1:2], v[..., -1:]
-    new0 = a00 * x0 + a01 * x1 + b0 * u
-    new1 = a10 * x0 + a11 * x1 + b1 * u
-    ro = (c0 * x0 + c1 * x1).sum(-1, keepdim=True) + corner.unsqueeze(-1) * u
-    return torch.cat([torch.stack([new0, new1], -1).flatten(-2), ro], -1)
+    out = torch.empty_like(v)
+    out[..., 0:-1:2] = a00 * x0 + a01 * x1 + b0 * u
+    out[..., 1:-1:2] = a10 * x0 + a11 * x1 + b1 * u
+    out[..., -1] = (c0 * x0 + c1 * x1).sum(-1) + corner * u[..., 0]
+    return out

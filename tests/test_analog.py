@@ -280,3 +280,15 @@ def test_deployed_rows_report_saturation_and_agree_between_modes():
     failed = [r for r in rows if r["failure"]]
     assert failed and all(r["failure"] == ("unstable" if r["spectral_radius"] >= 1 else "saturated" if r["saturated"]
                                            else "weight error") for r in failed)
+
+
+def test_subnormals_are_flushed_inside_the_block_only():
+    from imssa.analog import flush_subnormals
+
+    tiny = torch.tensor([1e-310], dtype=torch.float64)
+    assert (tiny * 1.0).item() != 0.0
+    with flush_subnormals():
+        with flush_subnormals():
+            pass
+        assert (tiny * 1.0).item() == 0.0  # still flushed after the nested block
+    assert (tiny * 1.0).item() != 0.0
