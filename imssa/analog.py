@@ -29,12 +29,12 @@ from collections.abc import Iterator
 import torch
 from torch import Tensor
 
-from .crossbar import from_conductance, split_combined
+from .crossbar import from_conductance, split_combined, structural_mask
 from .devices import DeviceConfig, drift_factor
 from .s4d import ssm_conv, ssm_conv_affine
 
 __all__ = ["effective_weights", "fast_kernels", "program", "simulate_fast", "simulate_fast_encoded", "simulate_saturating",
-           "simulate_step", "state_gain", "flush_subnormals"]
+           "simulate_step", "state_gain", "flush_subnormals", "mode_blocks"]
 
 
 def program(G_pos: Tensor, G_neg: Tensor, R: int, dev: DeviceConfig, generator: torch.Generator | None = None,
@@ -111,20 +111,26 @@ def simulate_fast_encoded(x: Tensor, w: Tensor, b: Tensor, W: Tensor, D: Tensor)
     """``simulate_fast`` for channel inputs u_h = w_h x + b_h of one signal x (B, L): the FFT of x
     is taken once instead of per channel (``s4d.ssm_conv_affine``). Returns (R, B, H, L).
     The kernels are computed in W's precision, the convolution in x's (float32 halves its cost)."""
-    K = fast_kernels(W, x.shape[-1]).unsqueeze(1).to(x.dtype)  # (R, 1, H, L)
-    u = w[:, None] * x.unsqueeze(1) + b[:, None]
-    return ssm_conv_affine(x, w, b, K, D) + _corner_term(W, u)
+    return 2 * _readout_encoded(x, w, b, W) + D[:, None] * (w[:, None] * x.unsqueeze(1) + b[:, None])
 
 
 def _readout(u: Tensor, W: Tensor) -> Tensor:
     """Readout y'_t = C_r x_t + W[-1, -1] u_{t+1} of the unbounded linear system, (R, B, H, L)."""
-    K = fast_kernels(W, u.shape[-1]) / 2  # (R, H, L)
-    return ssm_conv(u.unsqueeze(0), K.unsqueeze(1), torch.zeros(u.shape[-2], dtype=u.dtype)) + _corner_term(W, u) / 2
+    K = fast_kernels(W, u.shape[-1]) / 2  # (R, H, L): the readout's own impulse response
+    return ssm_conv(u.unsqueeze(0), K.unsqueeze(1), torch.zeros(u.shape[-2], dtype=u.dtype)) + _corner_term(W, u)
+
+
+def _readout_encoded(x: Tensor, w: Tensor, b: Tensor, W: Tensor) -> Tensor:
+    """``_readout`` for u_h = w_h x + b_h, with one FFT of x (``s4d.ssm_conv_affine``)."""
+    K = fast_kernels(W, x.shape[-1]).unsqueeze(1).to(x.dtype) / 2  # (R, 1, H, L)
+    u = w[:, None] * x.unsqueeze(1) + b[:, None]
+    return ssm_conv_affine(x, w, b, K, torch.zeros_like(w)) + _corner_term(W, u)
 
 
 def _corner_term(W: Tensor, u: Tensor) -> Tensor:
+    """W[-1, -1] u_{t+1}: the corner's leak of the next input into the readout, (R, B, H, L)."""
     u_next = torch.nn.functional.pad(u[..., 1:], (0, 1))
-    return 2 * W[..., -1, -1][:, None, :, None].to(u.dtype) * u_next
+    return W[..., -1, -1][:, None, :, None].to(u.dtype) * u_next
 
 
 def state_gain(W: Tensor, L: int) -> tuple[Tensor, Tensor]:
@@ -204,11 +210,8 @@ def _saturating(x: Tensor, w: Tensor, b: Tensor, W: Tensor, D: Tensor, dev: Devi
     u_in = u.clamp(-dac, dac) if clip_in else u
     y, saturated = [], []
     for W_r in W.split(1):  # one realisation at a time: (B, H, 2L) spectra stay in cache
-        if clip_in:  # the encoded FFT needs an affine input: transform every channel instead
-            ro = _readout(u_in, W_r.to(u.dtype))
-        else:
-            K = fast_kernels(W_r, x.shape[-1]).unsqueeze(1).to(x.dtype) / 2
-            ro = ssm_conv_affine(x, w, b, K, torch.zeros_like(w)) + _corner_term(W_r, u) / 2
+        # the encoded FFT needs an affine input: where the DAC clips, transform every channel instead
+        ro = _readout(u_in, W_r.to(u.dtype)) if clip_in else _readout_encoded(x, w, b, W_r)
         saturated.append((ro.abs() > adc).flatten(1).any(1) | clip_in)
         y.append(2 * ro.clamp(-adc, adc) + D[:, None] * u)
     y, saturated = torch.cat(y), torch.cat(saturated)
@@ -262,7 +265,7 @@ def _step(u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig, generator: torch.G
           peaks: dict[str, Tensor] | None) -> Tensor:
     dac_bits, dac_range, adc_bits, adc_range = dev.dac_bits, dev.dac_range, dev.adc_bits, dev.adc_range
     R, (B, H, L), n = W.shape[0], u.shape, W.shape[-1]
-    blocks = _blocks(W)
+    blocks = mode_blocks(W)
     v = u.new_zeros(R, B, H, n)
     readout = []
     peak_dac, peak_adc = u.new_zeros(R, H), u.new_zeros(R, H)
@@ -285,27 +288,24 @@ def _step(u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig, generator: torch.G
     return 2 * torch.stack(readout, -1) + D[:, None] * u
 
 
-def _blocks(W: Tensor) -> tuple[Tensor, ...] | None:
+def mode_blocks(W: Tensor) -> tuple[Tensor, ...] | None:
     """The non-zero parts of combined matrices W (R, H, n, n) whose modes do not couple (block layout
     without devices on structural zeros): the four entries of each 2x2 block of A_r, B_r and C_r in
-    pairs, and the corner, each (R, 1, H, N) (corner (R, 1, H)); None if any other entry is non-zero."""
-    n = W.shape[-1]
-    N = (n - 1) // 2
-    i = torch.arange(N) * 2
-    mask = torch.zeros(n, n, dtype=torch.bool)
-    for di in (0, 1):
-        for dj in (0, 1):
-            mask[i + di, i + dj] = True
-    mask[:-1, -1] = mask[-1, :-1] = mask[-1, -1] = True
+    pairs, and the corner, each (R, 1, H, N) (corner (R, 1, H)); None if any other entry
+    (``crossbar.structural_mask``, the corner aside) is non-zero."""
+    N = (W.shape[-1] - 1) // 2
+    mask = structural_mask(1, N)[0]
+    mask[-1, -1] = True  # the corner is a programmed zero in both layouts
     if (W[..., ~mask] != 0).any():
         return None
+    i = torch.arange(N) * 2
     e = lambda rows, cols: W[..., rows, cols].unsqueeze(1)  # noqa: E731
     return (e(i, i), e(i, i + 1), e(i + 1, i), e(i + 1, i + 1), e(i, -1), e(i + 1, -1), e(-1, i), e(-1, i + 1),
             W[..., -1, -1].unsqueeze(1))
 
 
 def _vmm_blocks(blocks: tuple[Tensor, ...], v: Tensor) -> Tensor:
-    """``einsum('rhij,rbhj->rbhi', W, v)`` for W given as ``_blocks``: O(n) per step instead of O(n^2)."""
+    """``einsum('rhij,rbhj->rbhi', W, v)`` for W given as ``mode_blocks``: O(n) per step instead of O(n^2)."""
     a00, a01, a10, a11, b0, b1, c0, c1, corner = blocks
     x0, x1, u = v[..., 0:-1:2], v[..., 1:-1:2], v[..., -1:]
     out = torch.empty_like(v)

@@ -33,6 +33,7 @@ __all__ = [
     "expand_complex",
     "from_conductance",
     "layout",
+    "pairs_per_weight",
     "split_combined",
     "structural_mask",
     "to_conductance",
@@ -167,6 +168,16 @@ class Layout:
                 f"{self.arrays} in all.")
 
 
+def pairs_per_weight(devices_per_element: int) -> int:
+    """Differential pairs carrying each real weight when a complex element of A_bar (a 2x2 real
+    block, one pair per entry) gets ``devices_per_element`` devices: 8 -> 1, 16 -> 2 (the paper's
+    4 x 4 block). Raises ValueError unless it is a positive multiple of 8."""
+    if isinstance(devices_per_element, bool) or not isinstance(devices_per_element, int) \
+            or devices_per_element < 8 or devices_per_element % 8:
+        raise ValueError(f"devices_per_element must be a multiple of 8, got {devices_per_element!r}")
+    return devices_per_element // 8
+
+
 def layout(H: int, n: int, rows: int = 64, cols: int = 64, kind: str = "dense", devices_per_element: int = 8) -> Layout:
     """Block-diagonal placement of the H per-channel matrices (n = 2N+1) on rows x cols arrays.
 
@@ -178,9 +189,7 @@ def layout(H: int, n: int, rows: int = 64, cols: int = 64, kind: str = "dense", 
         raise ValueError(f"H, n, rows and cols must be >= 1, got {H}, {n}, {rows}, {cols}")
     if kind not in ("dense", "block"):
         raise ValueError(f"kind must be 'dense' or 'block', got {kind!r}")
-    if devices_per_element < 8 or devices_per_element % 8:
-        raise ValueError(f"devices_per_element must be a multiple of 8, got {devices_per_element}")
-    copies = devices_per_element // 8
+    copies = pairs_per_weight(devices_per_element)
     r_tiles, c_tiles = math.ceil(copies * n / rows), math.ceil(2 * n / cols)
     if r_tiles == 1 and c_tiles == 1:
         per_array = min(rows // (copies * n), cols // (2 * n))

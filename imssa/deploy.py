@@ -13,18 +13,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .analog import _blocks, effective_weights, program, simulate_saturating, simulate_step
-from .crossbar import combined_matrix, structural_mask, to_conductance
+from .analog import effective_weights, mode_blocks, program, simulate_saturating, simulate_step
+from .crossbar import combined_matrix, pairs_per_weight, structural_mask, to_conductance
 from .data import AudioSet
 from .devices import DeviceConfig
 from .quant import QuantS4D
 from .stats import chance_failure
 from .train import SpeechClassifier
 
-#: Devices per complex element of A_bar: one or two differential pairs per real entry.
-DEVICES_PER_ELEMENT = (8, 16)
-
-__all__ = ["DEVICES_PER_ELEMENT", "analog_accuracy", "analog_predictions", "analog_run", "calibrate_converters",
+__all__ = ["analog_accuracy", "analog_predictions", "analog_run", "calibrate_converters",
            "deployed_weights", "failure_cause", "noise_rows", "realisation_rows", "spectral_radius"]
 
 
@@ -38,21 +35,20 @@ def deployed_weights(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int
     are left unprogrammed (``dev.g_off_uS``: no device, or a high-resistance state with its spread).
     ``dense``: every entry of the combined matrix is a programmed pair, structural zeros included
     (at g_min, as noisy as any other). ``devices_per_element``: devices per complex element of
-    A_bar, 8 (one differential pair per real entry) or 16 (two, the paper's 4 x 4 block; their
-    errors average).
+    A_bar, 8 (one differential pair per real entry), 16 (two, the paper's 4 x 4 block; their
+    errors average) or any multiple of 8 (``crossbar.pairs_per_weight``).
     """
     layer = net.layers[0]
     if not isinstance(layer, QuantS4D):
         raise TypeError("deployment maps quantized weights: train the model with a QuantConfig")
     if layout not in ("dense", "block"):
         raise ValueError(f"layout must be 'dense' or 'block', got {layout!r}")
-    if devices_per_element not in DEVICES_PER_ELEMENT:
-        raise ValueError(f"devices_per_element must be one of {DEVICES_PER_ELEMENT}, got {devices_per_element!r}")
+    copies = pairs_per_weight(devices_per_element)
     W = combined_matrix(layer.discrete()).double()
     G_pos, G_neg = to_conductance(W, layer.bits, layer.fscale, dev.g_min_uS, dev.g_max_uS)
     used = structural_mask(W.shape[0], layer.N) if layout == "block" else None
     G_pos, G_neg = program(G_pos, G_neg, R, dev, generator=torch.Generator().manual_seed(seed), used=used,
-                           copies=devices_per_element // 8)
+                           copies=copies)
     return effective_weights(G_pos, G_neg, layer.fscale, dev.g_min_uS, dev.g_max_uS)
 
 
@@ -66,7 +62,7 @@ def spectral_radius(W: Tensor, squarings: int = 12) -> Tensor:
     bound within a factor dim^(1/k) (< 0.1%) of the true radius. Above 1, programming noise has
     made that realisation's recurrence unstable.
     """
-    blocks = _blocks(W.double())
+    blocks = mode_blocks(W.double())
     if blocks is not None:
         a00, a01, a10, a11 = (t[:, 0] for t in blocks[:4])
         tr, det = a00 + a11, a00 * a11 - a01 * a10
@@ -99,10 +95,9 @@ def calibrate_converters(net: SpeechClassifier, x: Tensor, margin: float = 1.1, 
     if margin <= 0 or clips < 1:
         raise ValueError(f"need margin > 0 and clips >= 1, got margin={margin}, clips={clips}")
     x = x[torch.linspace(0, len(x) - 1, min(clips, len(x))).round().long()]
-    layer = net.layers[0]
-    W = combined_matrix(layer.discrete()).double().unsqueeze(0)
+    ideal = net.layers[0].discrete()
     peaks: dict[str, Tensor] = {}
-    simulate_step(_inputs(net, x), W, layer.discrete().D.double(), peaks=peaks)
+    simulate_step(_inputs(net, x), combined_matrix(ideal).double().unsqueeze(0), ideal.D.double(), peaks=peaks)
     return {"dac_range": margin * float(peaks["dac"].max()), "adc_range": margin * float(peaks["adc"].max())}
 
 

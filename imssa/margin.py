@@ -26,6 +26,7 @@ import torch
 from scipy.optimize import brentq
 from scipy.stats import norm, rice
 
+from .crossbar import pairs_per_weight
 from .stats import failure_share
 
 __all__ = ["instability_probability", "pole_radii", "predicted_sigma_star", "sigma_star", "weight_noise_std"]
@@ -41,11 +42,10 @@ def pole_radii(net: torch.nn.Module) -> np.ndarray:
 def weight_noise_std(sigma_uS: float, fscale: float, g_min_uS: float, g_max_uS: float, devices_per_element: int = 8) -> float:
     """Standard deviation of one real weight's error: sqrt(2 / copies) sigma fscale / (g_max - g_min),
     with copies = devices_per_element / 8 differential pairs per entry."""
-    if devices_per_element % 8 or devices_per_element < 8:
-        raise ValueError(f"devices_per_element must be a multiple of 8, got {devices_per_element}")
+    copies = pairs_per_weight(devices_per_element)
     if g_max_uS <= g_min_uS or sigma_uS < 0 or fscale <= 0:
         raise ValueError("need g_max_uS > g_min_uS, sigma_uS >= 0 and fscale > 0")
-    return float(np.sqrt(2 / (devices_per_element // 8)) * sigma_uS * fscale / (g_max_uS - g_min_uS))
+    return float(np.sqrt(2 / copies) * sigma_uS * fscale / (g_max_uS - g_min_uS))
 
 
 def instability_probability(radii: np.ndarray, s: float) -> float:

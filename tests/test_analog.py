@@ -229,17 +229,17 @@ def test_saturating_fast_mode_equals_step_mode_on_every_realisation_unstable_one
 
 
 def test_step_mode_uses_the_block_structure_without_changing_a_number():
-    from imssa.analog import _blocks
+    from imssa.analog import mode_blocks
     from imssa.crossbar import structural_mask
 
     q = quantized_model(2, H=3, N=4)
     W = arrays(q, 2, R=2, sigma_uS=6.0) * structural_mask(3, 4)  # block layout: no device off the blocks
-    assert _blocks(W) is not None and _blocks(arrays(q, 2, R=2, sigma_uS=6.0)) is None
+    assert mode_blocks(W) is not None and mode_blocks(arrays(q, 2, R=2, sigma_uS=6.0)) is None
     u = torch.randn(2, 3, 150, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
     dev = DeviceConfig(dac_bits=6, dac_range=3.0, adc_bits=6, adc_range=3.0, read_noise=0.01)
     W_dense = W.clone()
     W_dense[0, 0, 0, 3] = 1e-300  # one tiny coupling forces the general VMM
-    assert _blocks(W_dense) is None
+    assert mode_blocks(W_dense) is None
     a = simulate_step(u, W, q.D, dev, generator=torch.Generator().manual_seed(0))
     b = simulate_step(u, W_dense, q.D, dev, generator=torch.Generator().manual_seed(0))
     assert torch.allclose(a, b, atol=1e-12)
