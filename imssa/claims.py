@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from typing import Literal, NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from .stats import realisation_summary
 
-__all__ = ["CLAIM_COLUMNS", "NoiseClaim", "noise_claims", "paper_pattern", "verdict"]
+__all__ = ["CLAIM_COLUMNS", "NoiseClaim", "noise_claims", "noise_model_verdict", "paper_pattern", "reference_region", "verdict"]
 
 #: Columns of ``noise_claims`` (NaN where a claim's bit width or sigma is not in the sweep).
 CLAIM_COLUMNS = ["text", "bits", "sigma_uS", "kind", "threshold_points", "accuracy at 0", "accuracy at sigma",
@@ -78,3 +79,43 @@ def paper_pattern(claims: pd.DataFrame, config: str) -> pd.DataFrame:
     pairs = tol.merge(suf, how="cross")
     pairs["both_hold"] = (pairs["tolerates: verdict"] == "holds") & (pairs["suffers: verdict"] == "holds")
     return pairs
+
+
+def reference_region(drops: pd.DataFrame, by: list[str], target_points: float, n_clips: int,
+                     tolerance_points: float = 3.0) -> pd.DataFrame:
+    """Which settings reproduce a reported accuracy drop: per group of ``by`` (e.g. one grid cell of
+    device parameters), the mean drop (points, ``drop_points`` of ``stats.drops_from``) with its
+    interval over folds and programmings, the mean accuracy and failure share, and ``reproduces``:
+    whether the mean lies within ``tolerance_points`` of ``target_points`` (e.g. the paper's
+    software-to-hardware gap) and the interval contains it. The first condition keeps a cell whose
+    interval is merely wide from counting as a match."""
+    d = realisation_summary(drops.assign(accuracy=drops["drop_points"]), by, None)
+    acc = realisation_summary(drops, by, n_clips)[by + ["mean", "failure_share"]].rename(columns={"mean": "accuracy"})
+    d = d.rename(columns={"mean": "drop_points", "ci_low": "drop_ci_low", "ci_high": "drop_ci_high"}).merge(acc, on=by)
+    d["reproduces"] = ((d["drop_ci_low"] <= target_points) & (target_points <= d["drop_ci_high"])
+                       & ((d["drop_points"] - target_points).abs() <= tolerance_points))
+    return d
+
+
+def noise_model_verdict(contrasts: pd.DataFrame, model: str = "gaussian", rel_tol: float = 0.2, abs_tol: float = 2.0) -> str:
+    """Whether a constant noise ``model`` of matched error predicts the accuracy under each
+    technology's state-dependent noise, as a sentence per noise scale and a verdict: it predicts
+    where every mean difference (``stats.paired_contrast`` rows of the chapter, with
+    ``state_dependent_drop_points``) is within ``abs_tol`` points or ``rel_tol`` of the drop the
+    state-dependent noise causes, whichever is larger."""
+    rows = contrasts[contrasts["a"] == model]
+    if rows.empty:
+        raise ValueError(f"no contrasts for the noise model {model!r}")
+    parts = []
+    for scale, part in rows.groupby("sigma_scale", sort=True):
+        below, above = int((part["ci_high"] < 0).sum()), int((part["ci_low"] > 0).sum())
+        parts.append(f"at {scale:g}x the technologies' noise (state-dependent drops "
+                     f"{part['state_dependent_drop_points'].min():.1f} to {part['state_dependent_drop_points'].max():.1f} points), "
+                     f"differences {part['difference_points'].min():+.1f} to {part['difference_points'].max():+.1f} points; "
+                     f"{below} of {len(part)} intervals lie below zero ({model} pessimistic), {above} above (optimistic)")
+    allowed = np.maximum(abs_tol, rel_tol * rows["state_dependent_drop_points"].abs())
+    ok = bool((rows["difference_points"].abs() <= allowed).all())
+    verdict = (f"**The {model} model predicts the accuracy** within {abs_tol:g} points or {100 * rel_tol:g}% of the drop"
+               if ok else f"**The {model} model does not predict the accuracy** within {abs_tol:g} points or "
+               f"{100 * rel_tol:g}% of the drop in every case")
+    return f"{model.capitalize()} noise of the same error against the state-dependent noise: " + "; ".join(parts) + f". {verdict}."

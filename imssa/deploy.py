@@ -17,17 +17,24 @@ from .analog import effective_weights, mode_blocks, program, simulate_saturating
 from .crossbar import combined_matrix, pairs_per_weight, structural_mask, to_conductance
 from .data import AudioSet
 from .devices import DeviceConfig
-from .quant import QuantS4D
+from .quant import QuantS4D, q_max
 from .stats import chance_failure
 from .train import SpeechClassifier
 
 __all__ = ["analog_accuracy", "analog_predictions", "analog_run", "calibrate_converters",
-           "deployed_weights", "failure_cause", "noise_rows", "realisation_rows", "spectral_radius"]
+           "deployed_weights", "fits", "target_conductances", "failure_cause", "noise_rows", "realisation_rows", "spectral_radius"]
+
+
+def fits(dev: DeviceConfig, bits: int) -> bool:
+    """Whether a device with ``dev.states`` conductance states can hold a ``bits``-bit model's levels
+    (q_max + 1 per device of a differential pair; analog devices hold any)."""
+    return dev.states is None or q_max(bits) + 1 <= dev.states
 
 
 @torch.no_grad()
 def deployed_weights(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int,
-                     layout: Literal["dense", "block"] = "block", devices_per_element: int = 16) -> Tensor:
+                     layout: Literal["dense", "block"] = "block", devices_per_element: int = 16,
+                     stats: dict[str, Tensor] | None = None) -> Tensor:
     """Effective combined matrices (R, H, 2N+1, 2N+1) of ``R`` programmings of the first layer.
 
     ``block`` (the paper's mapping): only the entries a mode can use (``crossbar.structural_mask``:
@@ -37,19 +44,49 @@ def deployed_weights(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int
     (at g_min, as noisy as any other). ``devices_per_element``: devices per complex element of
     A_bar, 8 (one differential pair per real entry), 16 (two, the paper's 4 x 4 block; their
     errors average) or any multiple of 8 (``crossbar.pairs_per_weight``).
+
+    The arrays are read ``dev.t_s`` after programming; with ``dev.drift_compensation`` the
+    periphery multiplies each array's outputs by alpha = mean|W(0)| / mean|W(t)| (its mean
+    |readout| for one-hot inputs right after programming over that at t; one factor per
+    realisation and layer, as a global drift compensation does). ``stats`` receives
+    ``analog.program``'s ``pulses`` (R,) and, with compensation, ``alpha`` (R,). A device with
+    ``dev.states`` states cannot hold a model that needs more conductance levels: ValueError.
     """
     layer = net.layers[0]
     if not isinstance(layer, QuantS4D):
         raise TypeError("deployment maps quantized weights: train the model with a QuantConfig")
     if layout not in ("dense", "block"):
         raise ValueError(f"layout must be 'dense' or 'block', got {layout!r}")
+    if not fits(dev, layer.bits):
+        raise ValueError(f"a device with {dev.states} conductance states cannot hold the {layer.bits}-bit model, "
+                         f"which needs {q_max(layer.bits) + 1} levels per device")
     copies = pairs_per_weight(devices_per_element)
     W = combined_matrix(layer.discrete()).double()
     G_pos, G_neg = to_conductance(W, layer.bits, layer.fscale, dev.g_min_uS, dev.g_max_uS)
     used = structural_mask(W.shape[0], layer.N) if layout == "block" else None
+    stats = {} if stats is None else stats
     G_pos, G_neg = program(G_pos, G_neg, R, dev, generator=torch.Generator().manual_seed(seed), used=used,
-                           copies=copies)
-    return effective_weights(G_pos, G_neg, layer.fscale, dev.g_min_uS, dev.g_max_uS)
+                           copies=copies, stats=stats)
+    W = effective_weights(G_pos, G_neg, layer.fscale, dev.g_min_uS, dev.g_max_uS)
+    if dev.drift_compensation:
+        W0 = effective_weights(*stats["G_t0"], layer.fscale, dev.g_min_uS, dev.g_max_uS)
+        alpha = W0.abs().flatten(1).mean(1) / W.abs().flatten(1).mean(1).clamp_min(1e-12)
+        stats["alpha"] = alpha
+        W = W * alpha[:, None, None, None]
+    return W
+
+
+@torch.no_grad()
+def target_conductances(net: SpeechClassifier, dev: DeviceConfig, layout: Literal["dense", "block"] = "block") -> Tensor:
+    """Target conductances (uS) of every programmed device of the first layer, both sides of each
+    pair, flattened (one copy per entry: copies share their targets)."""
+    layer = net.layers[0]
+    W = combined_matrix(layer.discrete()).double()
+    G_pos, G_neg = to_conductance(W, layer.bits, layer.fscale, dev.g_min_uS, dev.g_max_uS)
+    if layout == "block":
+        used = structural_mask(W.shape[0], layer.N)
+        return torch.cat([G_pos[used], G_neg[used]])
+    return torch.cat([G_pos.flatten(), G_neg.flatten()])
 
 
 def spectral_radius(W: Tensor, squarings: int = 12) -> Tensor:
@@ -176,14 +213,16 @@ def realisation_rows(net: SpeechClassifier, data: AudioSet, dev: DeviceConfig, R
                      devices_per_element: int = 16) -> list[dict[str, Any]]:
     """Program ``R`` arrays with ``dev`` and return one row per realisation: its test accuracy, the
     spectral radius of its state matrix (> 1: the noisy recurrence is unstable), whether the
-    periphery saturated, and the cause of a chance-level score (``failure_cause``)."""
-    W = deployed_weights(net, dev, R, seed, layout, devices_per_element)
+    periphery saturated, the cause of a chance-level score (``failure_cause``), and the mean
+    programming pulses per device (1 without write-verify)."""
+    stats: dict[str, Tensor] = {}
+    W = deployed_weights(net, dev, R, seed, layout, devices_per_element, stats=stats)
     pred, sat = analog_run(net, data, W, dev, mode=mode, seed=seed)
     acc = (pred == data.y.numpy()).mean(-1)
     rho = spectral_radius(W)
     return [{"realisation": r, "accuracy": float(a), "spectral_radius": float(p), "saturated": bool(s),
-             "failure": failure_cause(float(a), len(data), float(p), bool(s), dev)}
-            for r, (a, p, s) in enumerate(zip(acc, rho, sat))]
+             "failure": failure_cause(float(a), len(data), float(p), bool(s), dev), "pulses_per_device": float(n)}
+            for r, (a, p, s, n) in enumerate(zip(acc, rho, sat, stats["pulses"]))]
 
 
 def noise_rows(net: SpeechClassifier, data: AudioSet, bits: int, sigma_uS: float, dev: DeviceConfig, R: int,
@@ -191,7 +230,8 @@ def noise_rows(net: SpeechClassifier, data: AudioSet, bits: int, sigma_uS: float
     """One point of the programming-noise sweep (the paper's Fig. 4): ``R`` programmings of ``dev``
     (range, window, clipping rule, converter ranges) with noise ``sigma_uS``, fast mode, seeded by
     (bits, sigma) so that every variant of the sweep draws the same noise (paired comparisons).
-    At sigma = 0 every programming is the same: one is computed and R rows are not."""
+    Where every programming is the same (sigma = 0 and nothing else random, ``DeviceConfig.stochastic``)
+    one is computed."""
     noisy = dev.model_copy(update={"sigma_uS": sigma_uS})
-    return realisation_rows(net, data, noisy, R if sigma_uS > 0 else 1, seed=1000 * bits + round(100 * sigma_uS),
+    return realisation_rows(net, data, noisy, R if noisy.stochastic else 1, seed=1000 * bits + round(100 * sigma_uS),
                             layout=layout, devices_per_element=devices_per_element)

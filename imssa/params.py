@@ -14,7 +14,7 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from .config import DataConfig, ModelConfig, QuantConfig, Strict, TrainConfig
-from .devices import PRESETS, DeviceConfig
+from .devices import PRESETS, TECHNOLOGIES, DeviceConfig
 
 __all__ = [
     "BaselineParams",
@@ -278,6 +278,78 @@ class MarginParams(ArrayParams):
         return self
 
 
+class TechnologyParams(ArrayParams):
+    """Chapter 'Open question 1: device technologies': the QAT chapter's models (same keys) at
+    ``tech_bits``, programmed with each technology preset of ``imssa.devices.PRESETS``; noise
+    models, write-verify and time for ``study_bits``; the inverse question for ``inverse_bits`` on
+    the deployment chapter's emulated array (``inverse_base``)."""
+
+    technologies: list[str] = Field(default=list(TECHNOLOGIES), min_length=1, description="PRESETS names compared")
+    tech_bits: list[int] = Field(default=[1, 2, 4], min_length=1, description="bit widths deployed on every technology")
+    study_bits: list[int] = Field(default=[2, 4], min_length=1, description="bit widths of the noise, write-verify and time studies")
+    tech_realisations: int = Field(default=3, ge=1, description="programmings per trained model and condition")
+    tech_seed: int = Field(default=11, description="seed of the programming draws, shared by every condition (paired)")
+    noise_technologies: list[str] = Field(default=["rram_wan2022", "pcm_joshi2020", "stt_mram_binary"], description=(
+        "technologies whose state-dependent noise is compared with constant noise at matched error"))
+    noise_scales: list[float] = Field(default=[1.0, 4.0], min_length=1, description=(
+        "factors on each technology's programming noise (sigma_scale) at which the noise models are compared"))
+    noise_shapes: list[Literal["gaussian", "laplace", "student_t"]] = Field(default=["gaussian", "laplace", "student_t"],
+                                                                          min_length=1)
+    noise_matches: list[Literal["rms", "mean_abs"]] = Field(default=["rms", "mean_abs"], min_length=1, description=(
+        "how the constant noise is matched: same root-mean-square or same mean absolute conductance error"))
+    write_verify_technology: str = Field(default="rram_single_pulse", description="PRESETS name: one pulse's error, no verify")
+    write_verify_tolerances_uS: list[float] = Field(default=[8.0, 4.0, 2.0, 1.0, 0.5], min_length=1)
+    time_technologies: list[str] = Field(default=["pcm_joshi2020", "rram_wan2022"], description="technologies that age")
+    times_s: list[float] = Field(default=[1.0, 60.0, 3600.0, 86400.0, 2592000.0, 31536000.0], min_length=1, description=(
+        "times after programming, s"))
+    inverse_bits: int = Field(default=2, ge=1, le=16, description="the model whose hardware gap the paper reports")
+    inverse_base: str = Field(default="hfox_1t1r_like", description=(
+        "PRESETS name of the array the inverse grid varies (its own noise, yield, read noise and converters replaced)"))
+    inverse_sigmas_uS: list[float] = Field(default=[0.0, 2.5, 5.0, 7.5, 10.0, 15.0, 20.0], min_length=2)
+    inverse_stuck_fractions: list[float] = Field(default=[0.0, 0.002, 0.01, 0.03, 0.1], min_length=1, description=(
+        "fraction of stuck devices, split evenly between g_max and g_min"))
+    inverse_step_sigmas_uS: list[float] = Field(default=[0.0, 10.0], min_length=1, description=(
+        "sigmas of the step-mode grid (read noise x converter bits), at the base array's stuck fraction"))
+    inverse_read_noises: list[float] = Field(default=[0.0, 0.002, 0.005, 0.02], min_length=1, description="fraction of the ADC range")
+    inverse_converter_bits: list[int] = Field(default=[5, 6, 8], min_length=1, description="ADC resolution (DAC: the base's)")
+    inverse_step_realisations: int = Field(default=1, ge=1, description="programmings per model in the step-mode grid")
+    inverse_tolerance_points: float = Field(default=3.0, gt=0, description=(
+        "a cell reproduces the paper's drop when its mean is this close and its interval contains it"))
+
+    def checkpoint_key(self, *fields: str) -> str:
+        """Text of the keys that define the deployed models plus ``fields``, and of every device
+        preset: a changed preset starts a new checkpoint."""
+        keys = {"data", "model", "train", "qat_train", "init", "fscale", "r_max", "seeds", "folds", "headroom",
+                "devices_per_element", "tech_seed", *fields}
+        presets = ",".join(f"{name}:{dev.model_dump_json()}" for name, dev in sorted(PRESETS.items()))
+        return self.model_dump_json(include=keys) + presets
+
+    @model_validator(mode="after")
+    def _check_technologies(self) -> TechnologyParams:
+        names = [*self.technologies, *self.noise_technologies, *self.time_technologies, self.write_verify_technology,
+                 self.inverse_base]
+        unknown = sorted({n for n in names if n not in PRESETS})
+        if unknown:
+            raise ValueError(f"unknown technologies {unknown}; known: {sorted(PRESETS)}")
+        if not set(self.study_bits) <= set(self.tech_bits) or self.inverse_bits not in self.tech_bits:
+            raise ValueError("study_bits and inverse_bits must be among tech_bits (their models are trained there)")
+        if any(not 1 <= b <= 16 for b in self.tech_bits):
+            raise ValueError(f"tech_bits must be in 1..16, got {self.tech_bits}")
+        if any(x <= 0 for x in self.noise_scales):
+            raise ValueError(f"noise_scales must be > 0, got {self.noise_scales}")
+        if any(t <= 0 for t in self.write_verify_tolerances_uS) or any(t < 0 for t in self.times_s):
+            raise ValueError("write_verify_tolerances_uS must be > 0 and times_s >= 0")
+        if 0.0 not in self.inverse_sigmas_uS or 0.0 not in self.inverse_step_sigmas_uS:
+            raise ValueError("inverse_sigmas_uS and inverse_step_sigmas_uS must include 0.0")
+        if any(s < 0 for s in self.inverse_sigmas_uS + self.inverse_step_sigmas_uS):
+            raise ValueError("inverse sigmas must be >= 0")
+        if any(not 0 <= f <= 1 for f in self.inverse_stuck_fractions) or any(r < 0 for r in self.inverse_read_noises):
+            raise ValueError("inverse_stuck_fractions must be in [0, 1] and inverse_read_noises >= 0")
+        if any(not 1 <= b <= 24 for b in self.inverse_converter_bits):
+            raise ValueError(f"inverse_converter_bits must be in 1..24, got {self.inverse_converter_bits}")
+        return self
+
+
 CHAPTERS: dict[str, type[ChapterParams]] = {
     "s4d_first_principles": FirstPrinciplesParams,
     "float_baseline": BaselineParams,
@@ -285,6 +357,7 @@ CHAPTERS: dict[str, type[ChapterParams]] = {
     "crossbar_mapping": MappingParams,
     "hardware_deployment": DeploymentParams,
     "stability_margin": MarginParams,
+    "device_technologies": TechnologyParams,
 }
 
 

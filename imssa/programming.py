@@ -1,10 +1,15 @@
 """Programming sweeps: each cell of a sweep programs the arrays of every trained (seed, fold) model.
 
-A cell is a dict: ``bits`` (and ``r_max`` for the stability-margin models) names the models; keys
-that are ``DeviceConfig`` fields (``sigma_uS``, ``noise_clip``, ``stuck_at_gmax``, ``g_max_uS``,
-``read_noise``, ``adc_bits``, ...) change the device; ``layout``, ``devices_per_element`` and
-``periphery`` ('saturating': converter ranges at ``headroom`` times the ideal peaks; 'calibrated':
-ranges with a 10% margin, for step mode with converters; 'unbounded') place it. Cells run in
+A cell is a dict: ``bits`` (and ``r_max`` for the stability-margin models) names the models;
+``technology`` (a ``devices.PRESETS`` name) replaces the parameters' conductance window by a whole
+device preset; keys that are ``DeviceConfig`` fields (``sigma_uS``, ``noise_clip``,
+``stuck_at_gmax``, ``g_max_uS``, ``read_noise``, ``adc_bits``, ``t_s``, ...) change the device;
+``noise_model`` other than 'state-dependent' replaces the programming noise by a constant one of the
+same error over the model's targets ('gaussian', 'laplace', 'student_t'; matched by ``match``, 'rms'
+or 'mean_abs'; ``devices.matched_noise``);
+``layout``, ``devices_per_element`` and ``periphery`` ('saturating': converter ranges at ``headroom``
+times the ideal peaks; 'calibrated': ranges with a 10% margin, for step mode with converters;
+'unbounded') place it. Cells run in
 worker processes (``sweep.resumable_grid``): each worker loads a model from the model cache once
 (``deployable``), instead of receiving every model with every cell.
 """
@@ -15,8 +20,8 @@ import functools
 from typing import Any
 
 from .data import AudioSet
-from .deploy import calibrate_converters, noise_rows, realisation_rows
-from .devices import DeviceConfig
+from .deploy import calibrate_converters, noise_rows, realisation_rows, target_conductances
+from .devices import DeviceConfig, matched_noise, technology
 from .margin import pole_radii
 from .params import ArrayParams
 from .runs import margin_run, qat_run, trained
@@ -52,32 +57,42 @@ def _deployable(cfg_json: str, kind: type, bits: int, seed: int, fold: int, r_ma
 
 #: Cell keys that only label a cell (kept in its rows, ignored by ``sweep_cell``).
 LABEL_KEYS = frozenset({"variant", "sweep", "value", "array"})
-_PLACEMENT = frozenset({"bits", "r_max", "layout", "devices_per_element", "periphery"})
+_PLACEMENT = frozenset({"bits", "r_max", "layout", "devices_per_element", "periphery", "technology", "noise_model",
+                        "match"})
+_NOISE_MODELS = ("state-dependent", "gaussian", "laplace", "student_t")
 
 
 def sweep_cell(cfg: ArrayParams, cell: dict[str, Any], keys: list[tuple[int, int]], realisations: int,
                mode: str = "fast", seed: int | None = None, device: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """One row per programming of every model ``keys`` = [(seed, fold), ...] under ``cell``.
 
-    The device is the parameters' window (g_min, g_max, g_phys_max), updated by ``device`` (e.g. an
-    emulation preset), then by the periphery's converter ranges, then by the cell's own device
-    keys. With ``sigma_uS`` in the cell the noise draws are seeded by (bits, sigma), shared by every
-    cell with the same pair (``deploy.noise_rows``); otherwise by ``seed``. Rows carry ``seed``,
-    ``fold`` and ``max_abs_A_bar`` (the model's largest pole radius).
+    The device is the parameters' window (g_min, g_max, g_phys_max), or the cell's ``technology``,
+    updated by ``device`` (e.g. an emulation preset), then by the periphery's converter ranges, then
+    by the cell's own device keys. With ``sigma_uS`` in a fast-mode cell the noise draws are seeded
+    by (bits, sigma), shared by every cell with the same pair (``deploy.noise_rows``); otherwise by
+    ``seed``, so that cells differing in anything but the draws see the same ones (paired). Rows
+    carry ``seed``, ``fold`` and ``max_abs_A_bar`` (the model's largest pole radius).
     """
     unknown = set(cell) - set(DeviceConfig.model_fields) - _PLACEMENT - LABEL_KEYS
     if unknown:
         raise ValueError(f"unknown keys in sweep cell: {sorted(unknown)}")
-    if "sigma_uS" not in cell and seed is None:
-        raise ValueError("a cell without sigma_uS needs a seed")
-    own = {k: v for k, v in cell.items() if k in DeviceConfig.model_fields and k != "sigma_uS"}
+    noise_model = cell.get("noise_model", "state-dependent")
+    if noise_model not in _NOISE_MODELS:
+        raise ValueError(f"noise_model must be one of {_NOISE_MODELS}, got {noise_model!r}")
+    by_sigma = "sigma_uS" in cell and mode == "fast"
+    if not by_sigma and seed is None:
+        raise ValueError("a cell without sigma_uS, or in step mode, needs a seed")
+    own = {k: v for k, v in cell.items() if k in DeviceConfig.model_fields and not (by_sigma and k == "sigma_uS")}
     place = {"layout": cell.get("layout", "block"), "devices_per_element": cell.get("devices_per_element", 16)}
-    window = {"g_min_uS": cfg.g_min_uS, "g_max_uS": cfg.g_max_uS, "g_phys_max_uS": cfg.g_phys_max_uS}
+    window = ({"g_min_uS": cfg.g_min_uS, "g_max_uS": cfg.g_max_uS, "g_phys_max_uS": cfg.g_phys_max_uS}
+              if "technology" not in cell else technology(cell["technology"]).model_dump())
     rows = []
     for s, f in keys:
         net, test, ranges = deployable(cfg, cell["bits"], s, f, cell.get("r_max"), cell.get("periphery", "saturating"))
         dev = DeviceConfig(**(window | (device or {}) | ranges | own))
-        if "sigma_uS" in cell:
+        if noise_model != "state-dependent":
+            dev = matched_noise(dev, target_conductances(net, dev, place["layout"]), noise_model, cell.get("match", "rms"))
+        if by_sigma:
             new = noise_rows(net, test, cell["bits"], cell["sigma_uS"], dev, realisations, **place)
         else:
             new = realisation_rows(net, test, dev, realisations, seed, mode=mode, **place)

@@ -15,12 +15,17 @@ Input is a tidy frame of per-clip answers with columns ``fold``, ``seed``, ``cli
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from scipy.stats import binomtest
 
 __all__ = [
     "accuracy_summary",
+    "drop_summary",
+    "drops_from",
+    "paired_contrast",
     "accuracy_table",
     "bootstrap_accuracy",
     "chance_failure",
@@ -224,3 +229,45 @@ def realisation_summary(rows: pd.DataFrame, by: list[str], n_clips: int | None, 
                       "programmings": int(len(group))}
                    | ({} if n_clips is None else {"failure_share": failure_share(group["accuracy"], n_clips)}))
     return pd.DataFrame(out)
+
+
+def drops_from(rows: pd.DataFrame, reference: pd.DataFrame, key: tuple[str, ...] = ("bits", "seed", "fold")) -> pd.DataFrame:
+    """``rows`` (one per programming, column ``accuracy``) with ``drop_points``: 100 x (the same
+    model's ``reference`` accuracy - its accuracy), paired by model ``key``. ``reference`` holds one
+    or more rows per model (averaged), e.g. the model on an ideal array."""
+    key = [k for k in key if k in rows.columns]
+    ref = reference.groupby(key)["accuracy"].mean()
+    missing = rows.set_index(key).index.difference(ref.index)
+    if len(missing):
+        raise ValueError(f"no reference accuracy for models {list(missing)[:3]}")
+    return rows.assign(drop_points=100 * (rows.set_index(key).index.map(ref).to_numpy(float) - rows["accuracy"].to_numpy(float)))
+
+
+def paired_contrast(rows: pd.DataFrame, column: str, a: Any, b: Any, by: list[str],
+                    key: tuple[str, ...] = ("seed", "fold", "realisation"), n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Accuracy under ``column == a`` minus under ``column == b`` (points), paired on the same model
+    and programming draw ``key``, per group of ``by``: mean with a nested-bootstrap interval over
+    folds, then programmings (``realisation_summary``). Rows of a group without a partner are an error."""
+    key = [k for k in key if k in rows.columns]
+    out = []
+    for group, part in rows.groupby(by, sort=True):
+        A = part[part[column] == a].set_index(key)["accuracy"]
+        B = part[part[column] == b].set_index(key)["accuracy"]
+        if A.empty or B.empty or not A.index.sort_values().equals(B.index.sort_values()):
+            raise ValueError(f"{column}={a!r} and {column}={b!r} are not paired in group {group}")
+        diff = (100 * (A - B.loc[A.index])).rename("accuracy").reset_index()
+        s = realisation_summary(diff.assign(_g=0), ["_g"], None, n_boot, seed).iloc[0]
+        out.append(dict(zip(by, group if isinstance(group, tuple) else (group,)))
+                   | {"a": a, "b": b, "difference_points": s["mean"], "ci_low": s["ci_low"], "ci_high": s["ci_high"],
+                      "programmings": int(s["programmings"])})
+    return pd.DataFrame(out)
+
+
+def drop_summary(rows: pd.DataFrame, reference: pd.DataFrame, by: list[str], n_clips: int) -> pd.DataFrame:
+    """Per group of ``by``: the accuracy summary of ``realisation_summary`` (mean, interval over folds
+    then programmings, failure share) and the paired drop from each model's ``reference`` accuracy
+    (``drops_from``; points, with its interval): ``drop_points``, ``drop_ci_low``, ``drop_ci_high``."""
+    acc = realisation_summary(rows, by, n_clips)
+    drops = drops_from(rows, reference)
+    drop = realisation_summary(drops.assign(accuracy=drops["drop_points"]), by, None)[by + ["mean", "ci_low", "ci_high"]]
+    return acc.merge(drop.rename(columns={"mean": "drop_points", "ci_low": "drop_ci_low", "ci_high": "drop_ci_high"}), on=by)

@@ -76,8 +76,12 @@ def resumable_grid(cells: list[dict[str, Any]], compute: Callable[[dict[str, Any
     interrupted sweep resumes where it stopped. ``workers`` > 1 evaluates cells side by side in
     loky processes with one torch thread each (``compute`` must then seed its own randomness, so
     that the rows do not depend on which process ran them). Returns the rows of all ``cells`` in
-    the order of ``cells`` (an empty text field reads back as '', not as a missing value)."""
+    the order of ``cells`` (an empty text field reads back as '', not as a missing value). Every
+    cell has the same keys."""
     keys = list(cells[0]) if cells else []
+    odd = [c for c in cells if set(c) != set(keys)]
+    if odd:  # a missing key would make cells collide in the checkpoint and columns disagree in the CSV
+        raise ValueError(f"every cell must have the same keys {keys}; this one differs: {odd[0]}")
     read = lambda: pd.read_csv(checkpoint, keep_default_na=False, na_values=["NaN", "nan"])  # noqa: E731
     key_of = lambda values: tuple("" if v is None else str(v) for v in values)  # noqa: E731
     done = read() if checkpoint.is_file() else pd.DataFrame(columns=keys)

@@ -5,7 +5,7 @@ import torch
 
 from imssa.analog import effective_weights, program, simulate_fast, simulate_step
 from imssa.crossbar import combined_matrix, to_conductance
-from imssa.devices import PRESETS, DeviceConfig
+from imssa.devices import PRESETS, DeviceConfig, LogLinear
 from imssa.quant import quantize_ssm
 from imssa.s4d import DiscreteSSM, ssm_recurrent
 
@@ -57,7 +57,7 @@ def test_programming_is_seeded_clipped_and_faulty_at_the_asked_rate():
     stuck = program(G, G, 1, faulty, generator=torch.Generator().manual_seed(0))[0]
     assert (stuck == G_MAX).double().mean() == pytest.approx(0.1, abs=0.01)
     assert (stuck == G_MIN).double().mean() == pytest.approx(0.05, abs=0.01)
-    drifted = program(G, G, 1, DeviceConfig(drift_nu=0.1, drift_t_s=100.0))[0]
+    drifted = program(G, G, 1, DeviceConfig(drift_nu_mean=LogLinear(a=0.1), t_s=99.0))[0]
     assert torch.allclose(drifted, G * 100.0**-0.1)
 
 

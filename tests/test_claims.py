@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imssa.claims import NoiseClaim, noise_claims, verdict
+from imssa.claims import NoiseClaim, noise_claims, noise_model_verdict, reference_region, verdict
 
 
 def test_verdict_needs_the_whole_interval_on_one_side():
@@ -61,3 +61,30 @@ def test_paper_pattern_crosses_the_configurations_of_both_claims():
     assert hold[["tolerates: r_max", "suffers: r_max"]].values.tolist() == [[0.85, 0.999]]
     with pytest.raises(ValueError, match="column"):
         paper_pattern(claims, "bits")
+
+
+def test_reference_region_marks_the_settings_whose_drop_interval_holds_the_target():
+    rng = np.random.default_rng(0)
+    rows = pd.DataFrame([{"sigma_uS": s, "fold": f, "realisation": r, "drop_points": d + rng.normal(0, 1)}
+                         for s, d in ((0.0, 0.0), (10.0, 13.0), (20.0, 30.0)) for f in range(6) for r in range(3)])
+    wide = pd.DataFrame([{"sigma_uS": 30.0, "fold": f, "realisation": r, "drop_points": 5.0 + 20 * (-1) ** f}
+                         for f in range(6) for r in range(3)])  # mean 5 points off, interval wide enough to hold 13.37
+    rows = pd.concat([rows, wide])
+    rows["accuracy"] = 0.75 - rows["drop_points"] / 100
+    region = reference_region(rows, ["sigma_uS"], 13.37, n_clips=100).set_index("sigma_uS")
+    assert list(region["reproduces"]) == [False, True, False, False]
+    assert region.loc[30.0, "drop_ci_low"] <= 13.37 <= region.loc[30.0, "drop_ci_high"]
+    assert region.loc[10.0, "drop_ci_low"] <= 13.37 <= region.loc[10.0, "drop_ci_high"]
+    assert region.loc[20.0, "accuracy"] == pytest.approx(rows[rows["sigma_uS"] == 20.0]["accuracy"].mean())
+
+
+def test_noise_model_verdict_compares_the_difference_with_the_drop_it_should_predict():
+    def rows(diffs, drops):
+        return pd.DataFrame([{"a": "gaussian", "sigma_scale": k, "difference_points": d, "ci_low": d - 1, "ci_high": d + 1,
+                              "state_dependent_drop_points": dr} for (k, d), dr in zip(diffs, drops)])
+    good = noise_model_verdict(rows([(1.0, 0.5), (4.0, -3.0)], [1.0, 20.0]))  # 3 points of a 20-point drop: within 20%
+    assert "predicts the accuracy" in good and "does not" not in good and "1 of 1 intervals lie below zero" in good
+    bad = noise_model_verdict(rows([(1.0, 0.5), (4.0, -8.0)], [1.0, 20.0]))
+    assert "does not predict" in bad
+    with pytest.raises(ValueError, match="no contrasts"):
+        noise_model_verdict(rows([(1.0, 0.5)], [1.0]), model="laplace")

@@ -78,7 +78,7 @@ def test_chapters_share_the_model_parameters(profile):
     training, seeds, folds, QAT) unchanged, so they all use the same cached runs."""
     base = load_params("float_baseline", ROOT / "params" / profile / "float_baseline.yaml")
     shared = set(ModelParams.model_fields) - {"profile"}
-    for chapter in ("fixed_range_qat", "crossbar_mapping", "hardware_deployment", "stability_margin"):
+    for chapter in ("fixed_range_qat", "crossbar_mapping", "hardware_deployment", "stability_margin", "device_technologies"):
         other = load_params(chapter, ROOT / "params" / profile / f"{chapter}.yaml")
         assert {k: getattr(other, k) for k in shared} == {k: getattr(base, k) for k in shared}, chapter
 
@@ -109,7 +109,7 @@ def test_qat_parameters_reject_impossible_bits():
 
 
 @pytest.mark.parametrize("profile", ["paper", "ci"])
-@pytest.mark.parametrize("chapter", ["crossbar_mapping", "hardware_deployment", "stability_margin"])
+@pytest.mark.parametrize("chapter", ["crossbar_mapping", "hardware_deployment", "stability_margin", "device_technologies"])
 def test_hardware_chapters_map_the_qat_models(profile, chapter):
     """The hardware chapters deploy the QAT chapter's cached models: every QAT key is the same."""
     qat = load_params("fixed_range_qat", ROOT / "params" / profile / "fixed_range_qat.yaml")
@@ -167,3 +167,14 @@ def test_array_chapters_share_the_device_window(profile):
     mar = load_params("stability_margin", ROOT / "params" / profile / "stability_margin.yaml")
     for key in ("g_min_uS", "g_max_uS", "g_phys_max_uS", "headroom", "devices_per_element"):
         assert getattr(dep, key) == getattr(mar, key), key
+
+
+@pytest.mark.parametrize("values, hint", [({"technologies": ["flash"]}, "unknown technologies \\['flash'\\]"),
+                                          ({"inverse_base": "sram"}, "unknown technologies"),
+                                          ({"study_bits": [8]}, "study_bits and inverse_bits must be among tech_bits"),
+                                          ({"inverse_sigmas_uS": [5.0, 10.0]}, "must include 0.0"),
+                                          ({"write_verify_tolerances_uS": [0.0]}, "write_verify_tolerances_uS"),
+                                          ({"noise_matches": ["median"]}, "noise_matches")])
+def test_technology_parameters_reject_impossible_values(values, hint):
+    with pytest.raises(ParamsError, match=hint):
+        validate_params("device_technologies", values)

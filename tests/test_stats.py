@@ -4,8 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imssa.stats import (accuracy_table, bootstrap_accuracy, chance_failure, failure_share, mcnemar,
-                         paired_difference, paired_table, realisation_summary, wilson_interval)
+from imssa.stats import (accuracy_table, bootstrap_accuracy, chance_failure, drop_summary, drops_from, failure_share,
+                         mcnemar, paired_contrast, paired_difference, paired_table, realisation_summary,
+                         wilson_interval)
 
 
 def answers(p_fold, seeds=2, clips=100, seed=0):
@@ -99,3 +100,29 @@ def test_realisation_summary_reports_failures_beside_the_mean():
     assert out.loc[10.0, "mean"] == pytest.approx(0.725, abs=0.01)
     assert out.loc[10.0, "ci_low"] < out.loc[10.0, "mean"] < out.loc[10.0, "ci_high"]
     assert (out["folds"] == 4).all() and (out["programmings"] == 40).all()
+
+
+def _programmings(shift_b=0.0):
+    rng = np.random.default_rng(1)
+    rows = []
+    for f in range(4):
+        for r in range(3):
+            base = 0.8 + rng.normal(0, 0.05)  # a draw shared by both conditions: pairing removes it
+            rows += [{"bits": 2, "seed": 0, "fold": f, "realisation": r, "noise": "a", "accuracy": base},
+                     {"bits": 2, "seed": 0, "fold": f, "realisation": r, "noise": "b", "accuracy": base - shift_b}]
+    return pd.DataFrame(rows)
+
+
+def test_paired_contrast_and_drops_are_paired_on_model_and_draw():
+    rows = _programmings(0.05)
+    c = paired_contrast(rows, "noise", "a", "b", ["bits"]).iloc[0]
+    assert c["difference_points"] == pytest.approx(5.0) and c["ci_low"] == pytest.approx(5.0) and c["ci_high"] == pytest.approx(5.0)
+    with pytest.raises(ValueError, match="not paired"):
+        paired_contrast(rows.iloc[1:], "noise", "a", "b", ["bits"])
+    ref = pd.DataFrame([{"bits": 2, "seed": 0, "fold": f, "accuracy": 0.9} for f in range(4)])
+    drops = drops_from(rows, ref)
+    assert np.allclose(drops["drop_points"], 100 * (0.9 - rows["accuracy"]))
+    table = drop_summary(rows, ref, ["noise"], n_clips=100).set_index("noise")
+    assert table.loc["b", "drop_points"] - table.loc["a", "drop_points"] == pytest.approx(5.0)
+    with pytest.raises(ValueError, match="no reference accuracy"):
+        drops_from(rows, ref[ref["fold"] < 2])

@@ -1,6 +1,7 @@
 """Training: determinism, the optimizer groups, the cache keyed by the configuration."""
 
 import pandas as pd
+import pytest
 import torch
 
 from imssa.params import DataConfig, ModelConfig, QuantConfig, TrainConfig
@@ -107,6 +108,9 @@ def test_resumable_grid_skips_finished_cells(tmp_path):
     assert calls == [0.0, 2.5, 5.0] and len(full) == 6
     assert list(full.columns) == ["bits", "sigma", "realisation", "accuracy"]
     assert full["sigma"].tolist() == [0.0, 0.0, 2.5, 2.5, 5.0, 5.0]  # the order of the cells
+    with pytest.raises(ValueError, match="same keys"):  # else {"bits": 2} would collide with every sigma
+        resumable_grid([{"bits": 2}, {"bits": 2, "sigma": 1.0}], compute, tmp_path / "other.csv")
+    assert not (tmp_path / "other.csv").exists()
 
 
 def _square_rows(cell):
