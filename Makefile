@@ -17,7 +17,7 @@ ifdef IMSSA_CACHE_DIR
 override export IMSSA_CACHE_DIR := $(abspath $(IMSSA_CACHE_DIR))
 endif
 
-.PHONY: book chapter test unit notebooks nbval bench clean
+.PHONY: book chapter results test unit notebooks nbval bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[book,test]'
 	touch $@
 
-## book: execute every chapter with params/$(PROFILE)/ and build the HTML (default profile: paper)
+## book: execute the chapters whose source, params or library changed (params/$(PROFILE)/), build the HTML
 book: $(STAMP)
 	$(RUN) execute --profile $(PROFILE)
 	$(RUN) build --profile $(PROFILE)
@@ -36,6 +36,10 @@ chapter: $(STAMP)
 	test -n "$(CH)" -a -n "$(PARAMS)" || { echo "usage: make chapter CH=<chapter> PARAMS=<file.yaml>"; exit 2; }
 	$(RUN) execute --profile $(PROFILE) --chapter $(CH) --params $(PARAMS)
 	$(RUN) build --profile $(PROFILE)
+
+## results: one archive of every chapter's CSVs, the params, package versions and git revision
+results: $(STAMP)
+	$(RUN) archive --profile $(PROFILE)
 
 ## test: unit tests, then the ci profile executed by papermill and re-executed by nbval
 test: unit notebooks nbval

@@ -415,11 +415,18 @@ _Loader.add_implicit_resolver(
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Parse a parameter file; a missing file or a non-mapping is a ParamsError."""
+    """Parse a parameter file; a missing file, malformed YAML (named with its file, line and column)
+    or a non-mapping is a ParamsError."""
     path = Path(path)
     if not path.is_file():
         raise ParamsError(f"parameter file not found: {path}")
-    values = yaml.load(path.read_text(), Loader=_Loader) or {}
+    try:
+        values = yaml.load(path.read_text(), Loader=_Loader) or {}
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        what = " ".join(str(x) for x in (getattr(err, "context", None), getattr(err, "problem", None)) if x) or str(err)
+        raise ParamsError(f"{path}{where}: malformed YAML: {what}") from None
     if not isinstance(values, dict):
         raise ParamsError(f"{path}: expected a mapping of parameter names to values")
     return values

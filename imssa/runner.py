@@ -3,17 +3,25 @@
     python -m imssa.runner execute --profile ci                 # every chapter, params/ci/*.yaml
     python -m imssa.runner execute --chapter float_baseline --params my.yaml --profile paper
     python -m imssa.runner build --profile paper                # HTML from executed notebooks
+    python -m imssa.runner execute --profile paper --force      # rerun even chapters that are up to date
+    python -m imssa.runner archive --profile paper              # results, params, versions, git revision
 
 Chapters are MyST Markdown notebooks (``book/<chapter>.md``, jupytext), so their diffs read as
 text; the runner converts each to a notebook for papermill. Each chapter's parameters are
 validated against its schema *before* papermill starts, so a bad file fails at once with the key
 named. Executed notebooks go to ``_build/executed/<profile>/``; the book is assembled there and
 built with execution off and warnings as errors.
+
+Execution is incremental: a chapter is rerun only when its *stamp* changed, a digest of its MyST
+source, its parameter values, the library's source (every ``imssa/*.py``) and ``pyproject.toml``
+(the pinned dependencies), or when its executed notebook or results are missing.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -36,8 +44,37 @@ def executed_dir(profile: str) -> Path:
     return project_root() / "_build" / "executed" / profile
 
 
-def execute(chapter: str, params_file: Path, profile: str) -> Path:
-    """Validate ``params_file`` for ``chapter``, then run the notebook with papermill."""
+def stamp(chapter: str, values: dict, root: Path | None = None) -> str:
+    """Digest of everything a chapter's output depends on in this checkout: its MyST source, its
+    parameter ``values`` (not the file's comments), the library's source and the dependency pins."""
+    root = root or project_root()
+    h = hashlib.sha256()
+    h.update((root / "book" / f"{chapter}.md").read_bytes())
+    h.update(json.dumps(values, sort_keys=True, default=str).encode())
+    for path in sorted((Path(__file__).parent).rglob("*.py")):
+        h.update(path.name.encode() + path.read_bytes())
+    if (root / "pyproject.toml").is_file():
+        h.update((root / "pyproject.toml").read_bytes())
+    return h.hexdigest()
+
+
+def _stamp_file(profile: str, chapter: str) -> Path:
+    return executed_dir(profile) / ".stamps" / f"{chapter}.sha256"
+
+
+def up_to_date(chapter: str, values: dict, profile: str) -> bool:
+    """Whether the executed notebook and results of ``chapter`` exist and were made from exactly
+    this source, these parameters and this library (``stamp``)."""
+    from .results import results_dir
+
+    f = _stamp_file(profile, chapter)
+    return (f.is_file() and (executed_dir(profile) / f"{chapter}.ipynb").is_file()
+            and any(results_dir(profile, chapter).glob("*.csv")) and f.read_text() == stamp(chapter, values))
+
+
+def execute(chapter: str, params_file: Path, profile: str, force: bool = True) -> Path:
+    """Validate ``params_file`` for ``chapter``, then run the notebook with papermill, unless
+    ``force`` is False and the chapter is ``up_to_date``."""
     import jupytext
     import papermill
 
@@ -45,6 +82,9 @@ def execute(chapter: str, params_file: Path, profile: str) -> Path:
     validate_params(chapter, values, source=str(params_file))  # fail before any work
     root = project_root()
     out = executed_dir(profile) / f"{chapter}.ipynb"
+    if not force and up_to_date(chapter, values, profile):
+        print(f"up to date: {chapter} ({params_file})")
+        return out
     source = root / "_build" / "sources" / profile / f"{chapter}.ipynb"  # outside the book's folder
     for folder in (source.parent, out.parent):
         folder.mkdir(parents=True, exist_ok=True)
@@ -55,6 +95,8 @@ def execute(chapter: str, params_file: Path, profile: str) -> Path:
         cwd=str(out.parent), kernel_name="python3", progress_bar=False, log_output=False,
     )
     print(f"executed {chapter} with {params_file} in {time.perf_counter() - t0:.0f} s -> {out}")
+    _stamp_file(profile, chapter).parent.mkdir(parents=True, exist_ok=True)
+    _stamp_file(profile, chapter).write_text(stamp(chapter, values, root))
     return out
 
 
@@ -64,7 +106,7 @@ def build(profile: str) -> Path:
     src = executed_dir(profile)
     for chapter in chapters():
         if not (src / f"{chapter}.ipynb").is_file():
-            execute(chapter, root / "params" / profile / f"{chapter}.yaml", profile)
+            execute(chapter, root / "params" / profile / f"{chapter}.yaml", profile, force=False)
     for name in BOOK_FILES:
         shutil.copy(root / "book" / name, src / name)
     jb = Path(sys.executable).parent / "jupyter-book"
@@ -74,13 +116,48 @@ def build(profile: str) -> Path:
     return html
 
 
+def archive(profile: str) -> Path:
+    """One archive of a profile's results: ``_build/results-<profile>.tar.gz`` holding every
+    chapter's CSVs (``results/<profile>/``, checkpoints left out), the parameter files used, the
+    installed package versions and the git revision (with ``-dirty`` if the tree had changes)."""
+    import io
+    import tarfile
+    from importlib.metadata import distributions
+
+    from .results import results_dir
+
+    root = project_root()
+    base = results_dir(profile, "_").parent
+    csvs = sorted(p for p in base.rglob("*.csv") if not p.name.startswith("."))
+    if not csvs:
+        raise ParamsError(f"no results for profile {profile!r} in {base}: execute the chapters first")
+    versions = "\n".join(sorted(f"{d.metadata['Name']}=={d.version}" for d in distributions())) + "\n"
+    git = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=root, capture_output=True, text=True)
+    revision = (git.stdout.strip() if git.returncode == 0 else "unknown (not a git checkout)") + "\n"
+    out = root / "_build" / f"results-{profile}.tar.gz"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(out, "w:gz") as tar:
+        for path in csvs:
+            tar.add(path, arcname=f"results/{profile}/{path.relative_to(base)}")
+        for path in sorted((root / "params" / profile).glob("*.yaml")):
+            tar.add(path, arcname=f"params/{profile}/{path.name}")
+        for name, text in (("versions.txt", versions), ("git_revision.txt", revision)):
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    print(f"results ({profile}, {len(csvs)} tables) -> {out}")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m imssa.runner", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("action", choices=["execute", "build"])
+    ap.add_argument("action", choices=["execute", "build", "archive"])
     ap.add_argument("--profile", default="paper", help="results/<profile>, _build/executed/<profile>")
     ap.add_argument("--chapter", choices=chapters(), help="one chapter (default: all)")
     ap.add_argument("--params", type=Path, help="parameter file (default: params/<profile>/<chapter>.yaml)")
+    ap.add_argument("--force", action="store_true", help="execute even the chapters that are up to date")
     args = ap.parse_args(argv)
     os.environ.setdefault("TQDM_MININTERVAL", "5")  # progress bars: a few lines in the book, not hundreds
     for var in ("IMSSA_DATA_DIR", "IMSSA_CACHE_DIR", "IMSSA_RESULTS_DIR"):  # kernels run elsewhere
@@ -94,9 +171,11 @@ def main(argv: list[str] | None = None) -> int:
             for c, f in files.items():  # validate every file before running any chapter
                 validate_params(c, read_yaml(f), source=str(f))
             for c, f in files.items():
-                execute(c, f, args.profile)
-        else:
+                execute(c, f, args.profile, force=args.force)
+        elif args.action == "build":
             build(args.profile)
+        else:
+            archive(args.profile)
     except ParamsError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -56,6 +56,17 @@ def test_yaml_scientific_notation_and_missing_file(tmp_path):
         load_params("float_baseline", f)
 
 
+@pytest.mark.parametrize("text, line", [("train:\n  lr: 0.01\n   epochs: 3\n", 3), ("seeds: [0, 1\nfolds: [0]\n", 2),
+                                        ("data:\n\tsplit: loso\n", 2)])
+def test_malformed_yaml_names_the_file_and_line_and_exits_2(tmp_path, capsys, text, line):
+    f = tmp_path / "broken.yaml"
+    f.write_text(text)
+    with pytest.raises(ParamsError, match=f"broken.yaml, line {line}, column \\d+: malformed YAML"):
+        load_params("float_baseline", f)
+    assert runner_main(["execute", "--chapter", "float_baseline", "--params", str(f)]) == 2
+    assert f"broken.yaml, line {line}" in capsys.readouterr().err
+
+
 def test_leave_speakers_out_needs_speakers():
     with pytest.raises(ValueError, match="test_speakers"):
         DataConfig(split="leave_speakers_out")
@@ -151,6 +162,21 @@ def test_runner_executes_a_chapter_into_a_fresh_build_folder(tmp_path, monkeypat
     assert out == root / "_build" / "executed" / "ci" / "s4d_first_principles.ipynb" and out.is_file()
     assert (tmp_path / "results" / "ci" / "s4d_first_principles" / "mode_agreement.csv").is_file()
 
+    import papermill  # unchanged: not executed again; a changed source, parameter or forced run: executed
+
+    calls = []
+    monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **k: calls.append(a))
+    runner.execute("s4d_first_principles", params, "ci", force=False)
+    assert calls == []
+    params.write_text("profile: ci\nH: 1\nN: 2\nL: 60\ninits: [lin]\n")
+    runner.execute("s4d_first_principles", params, "ci", force=False)
+    assert len(calls) == 1
+    runner.execute("s4d_first_principles", params, "ci", force=False)
+    (root / "book" / "s4d_first_principles.md").write_text((root / "book" / "s4d_first_principles.md").read_text() + "\n")
+    runner.execute("s4d_first_principles", params, "ci", force=False)
+    runner.execute("s4d_first_principles", params, "ci")  # forced
+    assert len(calls) == 3
+
 
 @pytest.mark.parametrize("values, key", [({"margin_r_max": [0.9, 1.0]}, "pole caps"),
                                          ({"margin_sigmas_uS": [1.0, 2.0]}, "include 0.0"),
@@ -178,3 +204,22 @@ def test_array_chapters_share_the_device_window(profile):
 def test_technology_parameters_reject_impossible_values(values, hint):
     with pytest.raises(ParamsError, match=hint):
         validate_params("device_technologies", values)
+
+
+def test_results_archive_holds_tables_params_versions_and_revision(tmp_path, monkeypatch):
+    import tarfile
+
+    from imssa import runner
+
+    monkeypatch.setenv("IMSSA_RESULTS_DIR", str(tmp_path / "results"))
+    with pytest.raises(ParamsError, match="no results for profile 'ci'"):
+        runner.archive("ci")
+    table = tmp_path / "results" / "ci" / "float_baseline"
+    table.mkdir(parents=True)
+    (table / "accuracy.csv").write_text("a\n1\n")
+    (table / ".sweep-abc.partial.csv").write_text("a\n1\n")
+    out = runner.archive("ci")
+    names = tarfile.open(out).getnames()
+    assert "results/ci/float_baseline/accuracy.csv" in names and not any("partial" in n for n in names)
+    assert {"versions.txt", "git_revision.txt", "params/ci/float_baseline.yaml"} <= set(names)
+    assert b"torch==" in tarfile.open(out).extractfile("versions.txt").read()
