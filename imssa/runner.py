@@ -9,8 +9,9 @@
 Chapters are MyST Markdown notebooks (``book/<chapter>.md``, jupytext), so their diffs read as
 text; the runner converts each to a notebook for papermill. Each chapter's parameters are
 validated against its schema *before* papermill starts, so a bad file fails at once with the key
-named. Executed notebooks go to ``_build/executed/<profile>/``; the book is assembled there and
-built with execution off and warnings as errors.
+named. Executed notebooks go to ``_build/executed/<profile>/``; the book is assembled from copies
+cleaned for the reader in ``_build/book/<profile>/`` and built with execution off and warnings as
+errors (HTML in ``_build/book/<profile>/_build/html/``).
 
 Execution is incremental: a chapter is rerun only when its *stamp* changed, a digest of its MyST
 source, its parameter values, the library's source (every ``imssa/*.py``) and ``pyproject.toml``
@@ -100,18 +101,42 @@ def execute(chapter: str, params_file: Path, profile: str, force: bool = True) -
     return out
 
 
+def for_reader(nb: dict) -> dict:
+    """A copy of an executed notebook for the HTML book: progress and warnings written to stderr
+    are dropped (so sweeps leave no output boxes), and the parameter cells (the chapter's and the
+    one papermill injects) are removed from the page. The executed notebook itself, which nbval
+    checks, is left as it is."""
+    nb = json.loads(json.dumps(nb))
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        cell["outputs"] = [o for o in cell.get("outputs", []) if not (o["output_type"] == "stream" and o["name"] == "stderr")]
+        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+        if {"parameters", "injected-parameters"} & set(tags) and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    return nb
+
+
+def book_dir(profile: str) -> Path:
+    return project_root() / "_build" / "book" / profile
+
+
 def build(profile: str) -> Path:
-    """Assemble the book from the executed notebooks (running missing chapters) and build HTML."""
+    """Assemble the book from the executed notebooks (running missing chapters), cleaned for the
+    reader (``for_reader``), and build the HTML."""
     root = project_root()
-    src = executed_dir(profile)
+    src, dst = executed_dir(profile), book_dir(profile)
+    dst.mkdir(parents=True, exist_ok=True)
     for chapter in chapters():
         if not (src / f"{chapter}.ipynb").is_file():
             execute(chapter, root / "params" / profile / f"{chapter}.yaml", profile, force=False)
+        nb = for_reader(json.loads((src / f"{chapter}.ipynb").read_text()))
+        (dst / f"{chapter}.ipynb").write_text(json.dumps(nb, indent=1))
     for name in BOOK_FILES:
-        shutil.copy(root / "book" / name, src / name)
+        shutil.copy(root / "book" / name, dst / name)
     jb = Path(sys.executable).parent / "jupyter-book"
-    subprocess.run([str(jb), "build", str(src), "-W", "-n", "--keep-going"], check=True, cwd=root)
-    html = src / "_build" / "html"
+    subprocess.run([str(jb), "build", str(dst), "-W", "-n", "--keep-going"], check=True, cwd=root)
+    html = dst / "_build" / "html"
     print(f"book ({profile}) -> {html / 'index.html'}")
     return html
 

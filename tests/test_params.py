@@ -223,3 +223,20 @@ def test_results_archive_holds_tables_params_versions_and_revision(tmp_path, mon
     assert "results/ci/float_baseline/accuracy.csv" in names and not any("partial" in n for n in names)
     assert {"versions.txt", "git_revision.txt", "params/ci/float_baseline.yaml"} <= set(names)
     assert b"torch==" in tarfile.open(out).extractfile("versions.txt").read()
+
+
+def test_the_reader_copy_drops_progress_and_hides_parameter_cells():
+    from imssa.runner import for_reader
+
+    nb = {"cells": [
+        {"cell_type": "code", "metadata": {"tags": ["parameters"]}, "outputs": [], "source": "params = {}"},
+        {"cell_type": "code", "metadata": {"tags": ["injected-parameters"]}, "outputs": [], "source": "params = {1}"},
+        {"cell_type": "code", "metadata": {}, "source": "sweep()", "outputs": [
+            {"output_type": "stream", "name": "stderr", "text": "sweep: 50%"},
+            {"output_type": "stream", "name": "stdout", "text": "kept"}]},
+        {"cell_type": "markdown", "metadata": {}, "source": "text"}]}
+    out = for_reader(nb)
+    assert [c["metadata"].get("tags") for c in out["cells"][:2]] == [["parameters", "remove-cell"],
+                                                                    ["injected-parameters", "remove-cell"]]
+    assert out["cells"][2]["outputs"] == [{"output_type": "stream", "name": "stdout", "text": "kept"}]
+    assert nb["cells"][2]["outputs"][0]["name"] == "stderr"  # the executed notebook is not touched
