@@ -30,7 +30,7 @@ book: $(STAMP)
 	$(RUN) execute --profile $(PROFILE)
 	$(RUN) build --profile $(PROFILE)
 
-## chapter: rerun one chapter with any parameter file, then rebuild the HTML
+## chapter: rerun one chapter with a parameter file holding only the keys it changes, then rebuild the HTML
 ##   make chapter CH=float_baseline PARAMS=my.yaml [PROFILE=paper]
 chapter: $(STAMP)
 	test -n "$(CH)" -a -n "$(PARAMS)" || { echo "usage: make chapter CH=<chapter> PARAMS=<file.yaml>"; exit 2; }

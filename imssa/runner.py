@@ -1,7 +1,8 @@
 """Execute the book's chapters with papermill and build the HTML with jupyter-book.
 
     python -m imssa.runner execute --profile ci                 # every chapter, params/ci/*.yaml
-    python -m imssa.runner execute --chapter float_baseline --params my.yaml --profile paper
+    python -m imssa.runner execute --chapter float_baseline --params my.yaml --profile paper   # my.yaml: only
+                                                                # the keys it changes, over params/paper/
     python -m imssa.runner build --profile paper                # HTML from executed notebooks
     python -m imssa.runner execute --profile paper --force      # rerun even chapters that are up to date
     python -m imssa.runner archive --profile paper              # results, params, versions, git revision
@@ -45,6 +46,27 @@ def executed_dir(profile: str) -> Path:
     return project_root() / "_build" / "executed" / profile
 
 
+def merge(base: dict, override: dict) -> dict:
+    """``override`` laid over ``base``: groups of parameters (mappings) merge key by key, any other
+    value (lists included) replaces the base's."""
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def chapter_values(chapter: str, params_file: Path, profile: str) -> dict:
+    """The parameters a chapter runs with: ``params_file`` merged over the profile's file for that
+    chapter (``params/<profile>/<chapter>.yaml``, when it exists), so that a reader's file need hold
+    only the keys it changes. Validated as a whole before anything runs."""
+    base_file = project_root() / "params" / profile / f"{chapter}.yaml"
+    values = read_yaml(params_file)
+    if base_file.is_file() and base_file.resolve() != Path(params_file).resolve():
+        values = merge(read_yaml(base_file), values)
+    validate_params(chapter, values, source=f"{params_file} over {base_file}" if base_file.is_file() else str(params_file))
+    return values
+
+
 def stamp(chapter: str, values: dict, root: Path | None = None) -> str:
     """Digest of everything a chapter's output depends on in this checkout: its MyST source, its
     parameter ``values`` (not the file's comments), the library's source and the dependency pins."""
@@ -79,8 +101,7 @@ def execute(chapter: str, params_file: Path, profile: str, force: bool = True) -
     import jupytext
     import papermill
 
-    values = read_yaml(params_file)
-    validate_params(chapter, values, source=str(params_file))  # fail before any work
+    values = chapter_values(chapter, params_file, profile)  # fail before any work
     root = project_root()
     out = executed_dir(profile) / f"{chapter}.ipynb"
     if not force and up_to_date(chapter, values, profile):
@@ -194,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
             todo = [args.chapter] if args.chapter else chapters()
             files = {c: args.params or root / "params" / args.profile / f"{c}.yaml" for c in todo}
             for c, f in files.items():  # validate every file before running any chapter
-                validate_params(c, read_yaml(f), source=str(f))
+                chapter_values(c, f, args.profile)
             for c, f in files.items():
                 execute(c, f, args.profile, force=args.force)
         elif args.action == "build":

@@ -240,3 +240,18 @@ def test_the_reader_copy_drops_progress_and_hides_parameter_cells():
                                                                     ["injected-parameters", "remove-cell"]]
     assert out["cells"][2]["outputs"] == [{"output_type": "stream", "name": "stdout", "text": "kept"}]
     assert nb["cells"][2]["outputs"][0]["name"] == "stderr"  # the executed notebook is not touched
+
+
+def test_a_reader_file_holds_only_the_keys_it_changes(tmp_path):
+    from imssa.runner import chapter_values, merge
+
+    assert merge({"a": 1, "g": {"x": 1, "y": [1, 2]}}, {"g": {"y": [3]}, "b": 2}) == {"a": 1, "g": {"x": 1, "y": [3]}, "b": 2}
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("train:\n  epochs: 3\n")
+    values = chapter_values("float_baseline", mine, "ci")
+    base = load_params("float_baseline", ROOT / "params" / "ci" / "float_baseline.yaml")
+    cfg = validate_params("float_baseline", values)
+    assert cfg.train.epochs == 3 and cfg.train.lr == base.train.lr and cfg.folds == base.folds and cfg.profile == "ci"
+    mine.write_text("train:\n  epochs: -1\n")
+    with pytest.raises(ParamsError, match="mine.yaml over .*float_baseline.yaml"):
+        chapter_values("float_baseline", mine, "ci")
