@@ -22,7 +22,7 @@ endif
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[book,test]'
+	$(PY) -m pip install --quiet -e '.[book,test,cluster]'
 	touch $@
 
 ## book: execute the chapters whose source, params or library changed (params/$(PROFILE)/), build the HTML

@@ -6,7 +6,9 @@ interrupted sweep, rerun, retrains only what is missing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ from tqdm import tqdm
 from .memory import memory_summary
 from .train import Run, TrainResult, restore_model, train_many
 
-__all__ = ["clip_answers", "learning_curves", "resumable_grid", "run_summary", "train_sweep"]
+__all__ = ["clip_answers", "cluster", "learning_curves", "resumable_grid", "run_summary", "train_sweep"]
 
 
 def run_summary(run: Run, result: TrainResult, n_classes: int) -> dict[str, Any]:
@@ -77,7 +79,8 @@ def resumable_grid(cells: list[dict[str, Any]], compute: Callable[[dict[str, Any
     loky processes with one torch thread each (``compute`` must then seed its own randomness, so
     that the rows do not depend on which process ran them). Returns the rows of all ``cells`` in
     the order of ``cells`` (an empty text field reads back as '', not as a missing value). Every
-    cell has the same keys."""
+    cell has the same keys. With ``$IMSSA_DASK_SCHEDULER`` set, the cells run on that dask cluster
+    instead (``cluster``), with the same rows."""
     keys = list(cells[0]) if cells else []
     odd = [c for c in cells if set(c) != set(keys)]
     if odd:  # a missing key would make cells collide in the checkpoint and columns disagree in the CSV
@@ -87,19 +90,38 @@ def resumable_grid(cells: list[dict[str, Any]], compute: Callable[[dict[str, Any
     done = read() if checkpoint.is_file() else pd.DataFrame(columns=keys)
     have = {key_of(row) for row in done[keys].itertuples(index=False)} if len(done) else set()
     todo = [c for c in cells if key_of(c[k] for k in keys) not in have]
-    if workers > 1:
-        jobs = (joblib.delayed(_one_thread)(compute, c) for c in todo)
-        results = joblib.Parallel(n_jobs=workers, return_as="generator_unordered")(jobs)
-    else:
-        results = ((c, compute(c)) for c in todo)
-    for cell, rows in tqdm(results, total=len(todo), desc=desc):
-        pd.DataFrame([cell | row for row in rows]).to_csv(checkpoint, mode="a", header=not checkpoint.is_file(), index=False)
+    with cluster() as client:
+        if client is not None or workers > 1:
+            jobs = (joblib.delayed(_one_thread)(compute, c) for c in todo)
+            results = joblib.Parallel(n_jobs=-1 if client is not None else workers, return_as="generator_unordered")(jobs)
+        else:
+            results = ((c, compute(c)) for c in todo)
+        for cell, rows in tqdm(results, total=len(todo), desc=desc):
+            pd.DataFrame([cell | row for row in rows]).to_csv(checkpoint, mode="a", header=not checkpoint.is_file(), index=False)
     if not checkpoint.is_file():
         return pd.DataFrame(columns=keys)
     table = read()
     order = {key_of(c[k] for k in keys): i for i, c in enumerate(cells)}
     rank = pd.Series([order.get(key_of(r), -1) for r in table[keys].itertuples(index=False)], index=table.index)
     return table[rank >= 0].iloc[rank[rank >= 0].argsort(kind="stable")].reset_index(drop=True)
+
+
+@contextlib.contextmanager
+def cluster(address: str | None = None) -> Iterator[Any]:
+    """joblib work inside this block runs on the dask.distributed scheduler at ``address`` (default:
+    ``$IMSSA_DASK_SCHEDULER``) through joblib's dask backend, and the block receives the client;
+    without an address it runs locally and receives None."""
+    address = address or os.environ.get("IMSSA_DASK_SCHEDULER")
+    if not address:
+        yield None
+        return
+    try:
+        from distributed import Client
+    except ImportError as err:  # pragma: no cover - the 'cluster' extra
+        raise RuntimeError("IMSSA_DASK_SCHEDULER is set but dask.distributed is not installed: "
+                           "pip install -e '.[cluster]'") from err
+    with Client(address) as client, joblib.parallel_config(backend="dask"):
+        yield client
 
 
 def _one_thread(compute: Callable[[dict[str, Any]], list[dict[str, Any]]], cell: dict[str, Any]):

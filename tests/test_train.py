@@ -124,3 +124,33 @@ def test_resumable_grid_in_parallel_gives_the_serial_table(tmp_path):
     serial = resumable_grid(cells, _square_rows, tmp_path / "a.csv")
     parallel = resumable_grid(cells, _square_rows, tmp_path / "b.csv", workers=2)
     pd.testing.assert_frame_equal(serial, parallel)
+
+
+def _noisy_rows(cell):
+    g = torch.Generator().manual_seed(int(cell["x"]))  # each cell seeds its own draws
+    return [{"realisation": r, "value": float(torch.randn(3, generator=g).sum())} for r in range(2)]
+
+
+def test_resumable_grid_on_a_local_dask_cluster_gives_the_local_table(tmp_path, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    from imssa.sweep import resumable_grid
+
+    cells = [{"x": float(x)} for x in range(8)]
+    local = resumable_grid(cells, _noisy_rows, tmp_path / "local.csv")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
+                                  processes=True) as lc:
+        monkeypatch.setenv("IMSSA_DASK_SCHEDULER", lc.scheduler_address)
+        remote = resumable_grid(cells, _noisy_rows, tmp_path / "remote.csv")
+        where = resumable_grid(cells, _on_dask_worker, tmp_path / "where.csv")
+    pd.testing.assert_frame_equal(local, remote)
+    assert where["on_worker"].all()  # the cells did run on the cluster's workers
+
+
+def _on_dask_worker(cell):
+    from distributed import get_worker
+
+    try:
+        get_worker()
+        return [{"on_worker": True}]
+    except ValueError:
+        return [{"on_worker": False}]
