@@ -107,18 +107,20 @@ def _write(target: Tensor, dev: DeviceConfig, generator: torch.Generator | None)
 def _age(G: Tensor, target: Tensor, dev: DeviceConfig, generator: torch.Generator | None) -> Tensor:
     """Conductances ``dev.t_s`` after programming: drift by ((t + t0) / t0)^-nu with nu = |mean(g) +
     std(g) z| per device, g = G_target / g_max; relaxation, a Gaussian spread that grows from the
-    programmed value (``devices.relaxation_sigma_uS``); 1/f read noise, relative std
-    Q_s(g) sqrt(ln((t + t0 + t_read) / (2 t_read))) with g = G / g_max; floored at 0 uS."""
-    if dev.t_s == 0:
+    programmed value (``devices.relaxation_sigma_uS``); 1/f read noise accumulated up to the read at
+    t + t0 (so also at t = 0, as in aihwkit's PCM model), relative std
+    Q_s(g) sqrt(ln((t + t0 + t_read) / (2 t_read))) with g = G_programmed / g_max; floored at 0 uS."""
+    if dev.t_s == 0 and dev.read_1f_q == 0:
         return G
-    g = target / dev.g_max_uS
-    if dev.drifts:
+    programmed, g = G, target / dev.g_max_uS
+    if dev.t_s > 0 and dev.drifts:
         nu = (dev.drift_nu_mean(g) + dev.drift_nu_std(g) * torch.randn(G.shape, generator=generator, dtype=G.dtype)).abs()
         G = G * drift_factor(dev, nu)
-    if dev.relaxation:
+    if dev.t_s > 0 and dev.relaxation:
         G = G + relaxation_sigma_uS(dev, target, dev.t_s) * torch.randn(G.shape, generator=generator, dtype=G.dtype)
     if dev.read_1f_q > 0:
-        q = (dev.read_1f_q / (G.abs() / dev.g_max_uS).clamp_min(1e-7) ** dev.read_1f_exponent).clamp(max=dev.read_1f_q_max)
+        q = (dev.read_1f_q / (programmed.abs() / dev.g_max_uS).clamp_min(1e-7) ** dev.read_1f_exponent).clamp(
+            max=dev.read_1f_q_max)
         t = dev.t_s + dev.t0_s
         G = G + G.abs() * q * math.sqrt(math.log((t + dev.t_read_s) / (2 * dev.t_read_s))) * torch.randn(
             G.shape, generator=generator, dtype=G.dtype)

@@ -12,10 +12,11 @@ A ``DeviceConfig`` says how conductances are programmed, how they evolve and how
   range (``'mapping'``); optionally iterative write-verify to a tolerance;
 * the conductance and spread of cross-points left unprogrammed; the fractions of devices stuck at
   g_max or g_min;
-* time after programming ``t_s``: drift G(t) = G(t0) (t / t0)^-nu with nu drawn per device from a
+* time after programming ``t_s``: drift G(t) = G(0) ((t + t0) / t0)^-nu with nu drawn per device from a
   folded normal whose mean and spread depend on g (``drift_nu_mean``, ``drift_nu_std``); 1/f read
-  noise accumulated up to t; relaxation, a spread that grows from the programmed value (given at
-  a few times, interpolated in ln t); a global drift compensation in the periphery;
+  noise accumulated up to the read at t + t0; relaxation, a spread that grows from the programmed
+  value (given at a few times, interpolated in ln t); a global drift compensation in the periphery
+  (one factor per realisation and layer, from an idealised, noise-free reference read);
 * cycle-to-cycle read noise on the output currents; DAC/ADC resolution and saturation range.
 
 Technologies are presets of this one type (``PRESETS``), never code branches: every value carries
@@ -147,7 +148,7 @@ class DeviceConfig(Strict):
         """Whether two programmings can differ (random programming, yield, spread of unprogrammed
         cross-points, or ageing); cycle-to-cycle read noise is not a property of a programming."""
         return bool((self.sigma_scale > 0 and (self.sigma_uS > 0 or self.sigma_poly_uS)) or self.stuck_at_gmax > 0 or self.stuck_at_gmin > 0
-                    or self.g_off_sigma_uS > 0 or (self.t_s > 0 and (self.drifts or self.read_1f_q > 0 or self.relaxation)))
+                    or self.g_off_sigma_uS > 0 or self.read_1f_q > 0 or (self.t_s > 0 and (self.drifts or bool(self.relaxation))))
 
     @property
     def drifts(self) -> bool:
@@ -261,14 +262,15 @@ _RRAM_WAN2022 = DeviceConfig(
     sigma_poly_uS=[0.348, 16.030, -43.853, 45.393, -16.815],  # spread 1 s after write-verify, uS, g = G / 40 uS
                              #   (Wan et al. 2022, fit in aihwkit ReRamWan2022NoiseModel): 0.35 uS at g = 0,
                              #   2.3 uS at its peak, 1.1 uS at g = 1
-    relaxation=[             # spread after 1 s, 1 day and 2 days (same source); held after 2 days (ASSUMPTION:
+    relaxation=[             # spread after 1 s, 1 day and 2 days (same source); between them interpolated in ln t
+                             #   (ASSUMPTION: the source has these three fits only); held after 2 days (ASSUMPTION:
         RelaxationPoint(t_s=1.0, sigma_poly_uS=[0.348, 16.030, -43.853, 45.393, -16.815]),  # the data end
         RelaxationPoint(t_s=86400.0, sigma_poly_uS=[0.701, 22.086, -50.773, 47.095, -16.458]),  # there; the
         RelaxationPoint(t_s=172800.0, sigma_poly_uS=[0.782, 20.274, -43.507, 37.062, -11.934])],  # peak
                              #   spread does not grow from day 1 to day 2, and Wan et al. report long-term
                              #   retention loss as slower than early relaxation)
-    stuck_at_gmax=0.001,     # 99.8% device yield of HfO2 1T1R arrays (Li, Hu et al., Nat. Electron. 1, 52 (2018)),
-    stuck_at_gmin=0.001)     #   split evenly between the stuck states (ASSUMPTION)
+    stuck_at_gmax=0.001,     # ASSUMPTION: the 99.8% yield of another HfO2 1T1R chip (Li, Hu et al., Nat. Electron. 1,
+    stuck_at_gmin=0.001)     #   52 (2018)), split evenly between the stuck states
                              # read noise: the source has no per-device data (aihwkit's fit carries none); it is a
                              #   periphery parameter here (read_noise, swept in the inverse grid of the chapter)
 
@@ -289,13 +291,15 @@ PRESETS: dict[str, DeviceConfig] = {
         stuck_at_gmin=0.001,     #   split evenly between the two stuck states (ASSUMPTION)
         read_noise=0.005,        # ASSUMPTION: 0.5% of the ADC range per read
         dac_bits=8,              # ASSUMPTION
-        adc_bits=6),             # 5-8 bit VMM output precision of such arrays (Li, Hu et al. 2018); the
+        adc_bits=6),             # ASSUMPTION, informed by the 5-8 bit effective VMM output precision of such arrays
+                                 #   (Li, Hu et al. 2018), which is not an ADC resolution; the
                                  #   converter ranges are calibrated per model (deploy.calibrate_converters)
     "rram_wan2022": _RRAM_WAN2022,
     "rram_single_pulse": _RRAM_WAN2022.model_copy(update=dict(
-        sigma_uS=single_pulse_sigma_uS(_WAN_TOL_US, _WAN_PULSES),  # 6.8 uS: one pulse's error for which
-        sigma_poly_uS=[],        #   write-verify at +-1 uS needs 8.52 pulses (derived above, ASSUMPTION: independent
-        relaxation=[],           #   pulses); relaxation is left to rram_wan2022, whose spread already includes it
+        sigma_uS=single_pulse_sigma_uS(_WAN_TOL_US, _WAN_PULSES),  # ASSUMPTION: 6.8 uS, one pulse's error for which
+        sigma_poly_uS=[],        #   write-verify at +-1 uS would need 8.52 pulses if every pulse were an independent
+        relaxation=[],           #   draw; NeuRRAM ramps its pulses, so this is a model, not a measurement. No
+                                 #   relaxation: the write-verify study reads right after programming
         write_verify_max_pulses=pulses_to_converge(_WAN_PULSES, _WAN_CONVERGED))),  # 37 pulses: 99% converge
     "pcm_joshi2020": DeviceConfig(
         g_min_uS=0.0,            # differential PCM pair on [0, 25 uS]: the statistical PCM model of Nandakumar et al.
@@ -313,11 +317,13 @@ PRESETS: dict[str, DeviceConfig] = {
         g_max_uS=1.0,            #   Sci. Adv. 6, eabb2958 (2020)) at sub-uS conductance (read currents below 10 nA:
         g_phys_max_uS=1.2,       #   Fuller et al., Science 364, 570 (2019)); window above g_max ASSUMPTION
         states=1000,             # up to 1000 discrete states (Tang et al., IEDM 2018)
+        g_off_uS=0.5,            # ASSUMPTION: no zero-conductance state; an unused cross-point sits at g_min
+        g_off_sigma_uS=0.001,    #   with the programming spread
         sigma_uS=0.001),         # ASSUMPTION: closed-loop programming lands within about two update steps of
                                  #   0.2% of the range (the step of aihwkit's EcRamPresetDevice, fit to Tang et al.
                                  #   2018): std 0.2% of 0.5 uS; symmetric; no retention loss modelled (ASSUMPTION)
     "stt_mram_binary": DeviceConfig(
-        g_min_uS=40.0,           # ASSUMPTION: antiparallel state; on/off (TMR) ratio 2.5, between the about 2 of
+        g_min_uS=40.0,           # ASSUMPTION: antiparallel state; G_P / G_AP = 2.5 (TMR 150%), between the about 2 of
         g_max_uS=100.0,          #   MRAM in-memory arrays (Jung et al., Nature 601, 211 (2022); Doevenspeck et al.,
                                  #   VLSI 2021) and the about 3 of Grollier et al., Nat. Electron. 3, 360 (2020)
                                  #   (as reported in secondary summaries); R_P = 10 kOhm (ASSUMPTION)
@@ -325,6 +331,8 @@ PRESETS: dict[str, DeviceConfig] = {
         states=2,                # binary: parallel and antiparallel
         sigma_poly_uS=[0.0, 4.0],  # device-to-device spread 4% of G (sigma/mu of 3.3-4.1%, Doevenspeck et al. 2021,
                                  #   secondary summary; ASSUMPTION), g = G / 100 uS
+        g_off_uS=40.0,           # an MTJ has no zero state: an unused cross-point holds an antiparallel device
+        g_off_sigma_uS=1.6,      #   with its 4% spread (ASSUMPTION, as above)
         stuck_at_gmax=0.001,     # ASSUMPTION: 99.8% yield, as the RRAM arrays
         stuck_at_gmin=0.001),
 }

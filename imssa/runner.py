@@ -155,6 +155,8 @@ def build(profile: str) -> Path:
         (dst / f"{chapter}.ipynb").write_text(json.dumps(nb, indent=1))
     for name in BOOK_FILES:
         shutil.copy(root / "book" / name, dst / name)
+    if (root / "book" / "_static").is_dir():  # the book's CSS (code lines wrap), picked up by Jupyter Book
+        shutil.copytree(root / "book" / "_static", dst / "_static", dirs_exist_ok=True)
     jb = Path(sys.executable).parent / "jupyter-book"
     subprocess.run([str(jb), "build", str(dst), "-W", "-n", "--keep-going"], check=True, cwd=root)
     html = dst / "_build" / "html"

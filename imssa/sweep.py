@@ -20,7 +20,7 @@ from tqdm import tqdm
 from .memory import memory_summary
 from .train import Run, TrainResult, restore_model, train_many
 
-__all__ = ["clip_answers", "cluster", "learning_curves", "resumable_grid", "run_summary", "train_sweep"]
+__all__ = ["clip_answers", "cluster", "learning_curves", "resumable_grid", "run_summary", "train_all", "train_sweep"]
 
 
 def run_summary(run: Run, result: TrainResult, n_classes: int) -> dict[str, Any]:
@@ -46,7 +46,7 @@ def train_sweep(points: list[dict[str, Any]], runs: list[Run], n_classes: int, w
     ``run_summary``. ``points`` and ``runs`` are parallel lists."""
     if len(points) != len(runs):
         raise ValueError(f"{len(points)} points but {len(runs)} runs")
-    results = train_many(runs, workers, desc=desc)
+    results = train_all(runs, workers, desc=desc)
     return pd.DataFrame([p | run_summary(r, res, n_classes) for p, r, res in zip(points, runs, results)])
 
 
@@ -58,7 +58,7 @@ def clip_answers(points: list[dict[str, Any]], runs: list[Run], workers: int = 1
     if len(points) != len(runs):
         raise ValueError(f"{len(points)} points but {len(runs)} runs")
     frames = []
-    for p, r, res in zip(points, runs, train_many(runs, workers, desc=desc)):
+    for p, r, res in zip(points, runs, train_all(runs, workers, desc=desc)):
         if "seed" in p and p["seed"] != r.train.seed:
             raise ValueError(f"label seed {p['seed']} differs from the run's seed {r.train.seed}")
         if not res.failure:
@@ -106,6 +106,15 @@ def resumable_grid(cells: list[dict[str, Any]], compute: Callable[[dict[str, Any
     return table[rank >= 0].iloc[rank[rank >= 0].argsort(kind="stable")].reset_index(drop=True)
 
 
+def train_all(runs: list[Run], workers: int = 1, desc: str = "runs", progress: bool = True) -> list[TrainResult]:
+    """``train.train_many``, every run a task on the dask cluster named by ``$IMSSA_DASK_SCHEDULER``
+    when there is one (``cluster``), else on ``workers`` local processes. Same results either way:
+    each run is seeded. The workers write the model cache, so on a real cluster ``IMSSA_CACHE_DIR``
+    must be a folder they share with this process."""
+    with cluster() as client:
+        return train_many(runs, workers if client is None else max(workers, 2), desc=desc, progress=progress)
+
+
 @contextlib.contextmanager
 def cluster(address: str | None = None) -> Iterator[Any]:
     """joblib work inside this block runs on the dask.distributed scheduler at ``address`` (default:
@@ -134,5 +143,5 @@ def learning_curves(points: list[dict[str, Any]], runs: list[Run], workers: int 
     """Per-epoch training loss and accuracies (``TrainResult.history``) of ``runs``, with their
     ``points`` labels, ``fold`` and ``seed``: one row per run and epoch."""
     frames = [res.history.assign(**({"fold": r.data.fold, "seed": r.train.seed} | p))
-              for p, r, res in zip(points, runs, train_many(runs, workers, desc="curves", progress=progress))]
+              for p, r, res in zip(points, runs, train_all(runs, workers, desc="curves", progress=progress))]
     return pd.concat(frames, ignore_index=True)

@@ -79,12 +79,14 @@ def test_reference_region_marks_the_settings_whose_drop_interval_holds_the_targe
 
 
 def test_noise_model_verdict_compares_the_difference_with_the_drop_it_should_predict():
-    def rows(diffs, drops):
-        return pd.DataFrame([{"a": "gaussian", "sigma_scale": k, "difference_points": d, "ci_low": d - 1, "ci_high": d + 1,
+    def rows(diffs, drops, half=1.0):
+        return pd.DataFrame([{"a": "gaussian", "sigma_scale": k, "difference_points": d, "ci_low": d - half, "ci_high": d + half,
                               "state_dependent_drop_points": dr} for (k, d), dr in zip(diffs, drops)])
-    good = noise_model_verdict(rows([(1.0, 0.5), (4.0, -3.0)], [1.0, 20.0]))  # 3 points of a 20-point drop: within 20%
-    assert "predicts the accuracy" in good and "does not" not in good and "1 of 1 intervals lie below zero" in good
-    bad = noise_model_verdict(rows([(1.0, 0.5), (4.0, -8.0)], [1.0, 20.0]))
+    good = noise_model_verdict(rows([(1.0, 0.5), (4.0, -2.0)], [1.0, 20.0]))  # band: 2 and 4 points
+    assert "predicts the accuracy" in good and "1 of 1 intervals lie below zero" in good
+    bad = noise_model_verdict(rows([(1.0, 0.5), (4.0, -8.0)], [1.0, 20.0]))  # [-9, -7] wholly outside +-4
     assert "does not predict" in bad
+    unsure = noise_model_verdict(rows([(1.0, 0.5), (4.0, -5.0)], [1.0, 20.0], half=3.0))  # [-8, -2] straddles -4
+    assert "Undecided" in unsure
     with pytest.raises(ValueError, match="no contrasts"):
         noise_model_verdict(rows([(1.0, 0.5)], [1.0]), model="laplace")

@@ -31,7 +31,7 @@ def net(bits=2, seed=0):
 
 def test_state_dependent_noise_follows_the_pcm_polynomial():
     G = levels([5.0, 12.5, 25.0])
-    dev = PCM.model_copy(update={"g_phys_max_uS": 1e3})  # no clipping near these levels
+    dev = PCM.model_copy(update={"g_phys_max_uS": 1e3, "read_1f_q": 0.0})  # no clipping, no read noise
     out = program(G, G, 1, dev, generator=torch.Generator().manual_seed(0))[0][0]
     measured = (out - G).std(1)
     expected = torch.tensor([0.26348 + 1.9650 * g - 1.1731 * g**2 for g in (0.2, 0.5, 1.0)], dtype=torch.float64)
@@ -50,7 +50,7 @@ def test_noise_shapes_have_unit_variance_and_their_mean_absolute_value(shape):
 
 @pytest.mark.parametrize("match", ["rms", "mean_abs"])
 def test_matched_constant_noise_has_the_same_error_over_the_targets(match):
-    dev = PCM.model_copy(update={"g_phys_max_uS": 1e3, "g_min_uS": 2.0})
+    dev = PCM.model_copy(update={"g_phys_max_uS": 1e3, "g_min_uS": 2.0, "read_1f_q": 0.0})
     G = torch.cat([levels([2.0], 30000), levels([25.0], 10000)], 1)  # mostly low targets, as a sparse model
     errors = {}
     for shape in ("state", "gaussian", "laplace"):
@@ -105,6 +105,9 @@ def test_pcm_drift_exponent_and_read_noise_follow_the_model():
     rel = program(G, G, 1, noisy, generator=torch.Generator().manual_seed(6))[0][0] / G - 1
     q = min(0.0088 / 1.0**0.65, 0.2) * math.sqrt(math.log((t + 20.0 + 250e-9) / (2 * 250e-9)))
     assert float(rel[0].std()) == pytest.approx(q, rel=0.03)
+    at_read = program(G, G, 1, noisy.model_copy(update={"t_s": 0.0}), generator=torch.Generator().manual_seed(6))[0][0] / G - 1
+    q0 = 0.0088 * math.sqrt(math.log((20.0 + 250e-9) / (2 * 250e-9)))  # read at t0 = 20 s, as in aihwkit
+    assert float(at_read[0].std()) == pytest.approx(q0, rel=0.03)
 
 
 def test_relaxation_grows_from_the_programmed_spread_and_is_held_after_the_data():
@@ -174,7 +177,8 @@ def test_presets_are_valid_data_with_a_table():
 def test_sigma_scale_multiplies_the_whole_programming_noise():
     G = torch.tensor([0.0, 12.5, 25.0], dtype=torch.float64)
     assert torch.allclose(programming_sigma_uS(PCM.model_copy(update={"sigma_scale": 4.0}), G), 4 * programming_sigma_uS(PCM, G))
-    silent = PCM.model_copy(update={"sigma_scale": 0.0})
+    silent = PCM.model_copy(update={"sigma_scale": 0.0, "read_1f_q": 0.0})
+    assert PCM.model_copy(update={"sigma_scale": 0.0}).stochastic  # its 1/f read noise still differs per read
     assert not silent.stochastic and torch.equal(program(G, G, 2, silent)[0], G.expand(2, 3))
     matched = matched_noise(PCM.model_copy(update={"sigma_scale": 4.0}), G)
     assert matched.sigma_scale == 1.0 and matched.sigma_uS == pytest.approx(4 * float(programming_sigma_uS(PCM, G).pow(2).mean().sqrt()))

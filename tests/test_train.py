@@ -154,3 +154,21 @@ def _on_dask_worker(cell):
         return [{"on_worker": True}]
     except ValueError:
         return [{"on_worker": False}]
+
+
+def test_training_on_a_local_dask_cluster_gives_the_local_models(fsdd_root, tmp_path, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    from imssa.sweep import train_all
+    from imssa.train import Run
+
+    runs = [Run(DATA, MODEL, TRAIN.model_copy(update={"seed": s})) for s in (0, 1)]
+    monkeypatch.setenv("IMSSA_CACHE_DIR", str(tmp_path / "local"))
+    local = train_all(runs, workers=1, progress=False)
+    monkeypatch.setenv("IMSSA_CACHE_DIR", str(tmp_path / "shared"))  # the workers inherit it: a shared cache
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None) as lc:
+        monkeypatch.setenv("IMSSA_DASK_SCHEDULER", lc.scheduler_address)
+        remote = train_all(runs, workers=1, progress=False)
+    for a, b in zip(local, remote):
+        assert list(a.test_pred) == list(b.test_pred)
+        assert all(torch.equal(a.state_dict[k], b.state_dict[k]) for k in a.state_dict)
+    assert any((tmp_path / "shared").rglob("*.pkl"))  # the cluster's workers filled the shared cache
