@@ -15,7 +15,7 @@ from typing import Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
-from .stats import realisation_summary
+from .stats import drop_interval, realisation_summary
 
 __all__ = ["CLAIM_COLUMNS", "NoiseClaim", "noise_claims", "noise_model_verdict", "paper_pattern", "reference_region", "verdict"]
 
@@ -89,11 +89,10 @@ def reference_region(drops: pd.DataFrame, by: list[str], target_points: float, n
     (``drop_p2_5``, ``drop_p97_5``: where one chip's drop falls), the mean accuracy and failure
     share, and ``reproduces``: the reported ``target_points`` is a plausible single chip (inside the
     central 95%) and a typical one (the mean within ``tolerance_points``)."""
-    d = realisation_summary(drops.assign(accuracy=drops["drop_points"]), by, None)
-    acc = realisation_summary(drops, by, n_clips)[by + ["mean", "failure_share"]].rename(columns={"mean": "accuracy"})
+    acc = realisation_summary(drops, by, n_clips)
     spread = drops.groupby(by)["drop_points"].quantile([0.025, 0.975]).unstack().set_axis(["drop_p2_5", "drop_p97_5"], axis=1)
-    d = d.rename(columns={"mean": "drop_points", "ci_low": "drop_ci_low", "ci_high": "drop_ci_high"}).merge(acc, on=by)
-    d = d.merge(spread.reset_index(), on=by)
+    d = drop_interval(drops, by).merge(acc[[*by, "folds", "programmings", "mean", "failure_share"]], on=by)
+    d = d.rename(columns={"mean": "accuracy"}).merge(spread.reset_index(), on=by)
     d["reproduces"] = ((d["drop_p2_5"] <= target_points) & (target_points <= d["drop_p97_5"])
                        & ((d["drop_points"] - target_points).abs() <= tolerance_points))
     return d

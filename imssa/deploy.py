@@ -61,9 +61,7 @@ def deployed_weights(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int
         raise ValueError(f"a device with {dev.states} conductance states cannot hold the {layer.bits}-bit model, "
                          f"which needs {q_max(layer.bits) + 1} levels per device")
     copies = pairs_per_weight(devices_per_element)
-    W = combined_matrix(layer.discrete()).double()
-    G_pos, G_neg = to_conductance(W, layer.bits, layer.fscale, dev.g_min_uS, dev.g_max_uS)
-    used = structural_mask(W.shape[0], layer.N) if layout == "block" else None
+    G_pos, G_neg, used = _targets(layer, dev, layout)
     stats = {} if stats is None else stats
     G_pos, G_neg = program(G_pos, G_neg, R, dev, generator=torch.Generator().manual_seed(seed), used=used,
                            copies=copies, stats=stats)
@@ -80,13 +78,18 @@ def deployed_weights(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int
 def target_conductances(net: SpeechClassifier, dev: DeviceConfig, layout: Literal["dense", "block"] = "block") -> Tensor:
     """Target conductances (uS) of every programmed device of the first layer, both sides of each
     pair, flattened (one copy per entry: copies share their targets)."""
-    layer = net.layers[0]
-    W = combined_matrix(layer.discrete()).double()
-    G_pos, G_neg = to_conductance(W, layer.bits, layer.fscale, dev.g_min_uS, dev.g_max_uS)
-    if layout == "block":
-        used = structural_mask(W.shape[0], layer.N)
+    G_pos, G_neg, used = _targets(net.layers[0], dev, layout)
+    if used is not None:
         return torch.cat([G_pos[used], G_neg[used]])
     return torch.cat([G_pos.flatten(), G_neg.flatten()])
+
+
+def _targets(layer: QuantS4D, dev: DeviceConfig, layout: str) -> tuple[Tensor, Tensor, Tensor | None]:
+    """Target pair (G+, G-) (H, n, n) in uS of a quantized layer's combined matrices, and the mask of
+    programmed cross-points (block layout; None: dense, all of them)."""
+    W = combined_matrix(layer.discrete()).double()
+    G_pos, G_neg = to_conductance(W, layer.bits, layer.fscale, dev.g_min_uS, dev.g_max_uS)
+    return G_pos, G_neg, structural_mask(W.shape[0], layer.N) if layout == "block" else None
 
 
 def spectral_radius(W: Tensor, squarings: int = 12) -> Tensor:

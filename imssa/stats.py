@@ -23,6 +23,7 @@ from scipy.stats import binomtest
 
 __all__ = [
     "accuracy_summary",
+    "drop_interval",
     "drop_summary",
     "drops_from",
     "paired_contrast",
@@ -263,11 +264,15 @@ def paired_contrast(rows: pd.DataFrame, column: str, a: Any, b: Any, by: list[st
     return pd.DataFrame(out)
 
 
+def drop_interval(drops: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Per group of ``by``: the mean of ``drops_from``'s ``drop_points`` with its interval over folds
+    then programmings (``realisation_summary``), as ``drop_points``, ``drop_ci_low``, ``drop_ci_high``."""
+    d = realisation_summary(drops.assign(accuracy=drops["drop_points"]), by, None)[by + ["mean", "ci_low", "ci_high"]]
+    return d.rename(columns={"mean": "drop_points", "ci_low": "drop_ci_low", "ci_high": "drop_ci_high"})
+
+
 def drop_summary(rows: pd.DataFrame, reference: pd.DataFrame, by: list[str], n_clips: int) -> pd.DataFrame:
     """Per group of ``by``: the accuracy summary of ``realisation_summary`` (mean, interval over folds
     then programmings, failure share) and the paired drop from each model's ``reference`` accuracy
-    (``drops_from``; points, with its interval): ``drop_points``, ``drop_ci_low``, ``drop_ci_high``."""
-    acc = realisation_summary(rows, by, n_clips)
-    drops = drops_from(rows, reference)
-    drop = realisation_summary(drops.assign(accuracy=drops["drop_points"]), by, None)[by + ["mean", "ci_low", "ci_high"]]
-    return acc.merge(drop.rename(columns={"mean": "drop_points", "ci_low": "drop_ci_low", "ci_high": "drop_ci_high"}), on=by)
+    (``drop_interval`` of ``drops_from``): ``drop_points``, ``drop_ci_low``, ``drop_ci_high``."""
+    return realisation_summary(rows, by, n_clips).merge(drop_interval(drops_from(rows, reference), by), on=by)

@@ -90,7 +90,7 @@ def resumable_grid(cells: list[dict[str, Any]], compute: Callable[[dict[str, Any
     done = read() if checkpoint.is_file() else pd.DataFrame(columns=keys)
     have = {key_of(row) for row in done[keys].itertuples(index=False)} if len(done) else set()
     todo = [c for c in cells if key_of(c[k] for k in keys) not in have]
-    with cluster() as client:
+    with cluster() if todo else contextlib.nullcontext() as client:  # no connection when nothing is left to do
         if client is not None or workers > 1:
             jobs = (joblib.delayed(_one_thread)(compute, c) for c in todo)
             results = joblib.Parallel(n_jobs=-1 if client is not None else workers, return_as="generator_unordered")(jobs)
