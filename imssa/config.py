@@ -75,6 +75,35 @@ class QuantConfig(Strict):
         "pole cap: A_bar is projected into the disc |z| <= r_max and rounded to a grid point inside it "
         "(see quant.quantize_pole); None: plain rounding, and a pole on or outside the unit circle stops the run"))
     equalize: bool = Field(default=True, description="rescale B, C and the input gain to fill the range first")
+    bits_A: int | None = Field(default=None, ge=1, le=16, description="bits of A_bar (mixed precision); None: ``bits``")
+    bits_B: int | None = Field(default=None, ge=1, le=16, description="bits of B_bar; None: ``bits``")
+    bits_C: int | None = Field(default=None, ge=1, le=16, description="bits of C; None: ``bits``")
+    pole_penalty: float = Field(default=0.0, ge=0, description=(
+        "weight of the hinge penalty sum_n max(0, |A_bar_n| - pole_target)^2 / H on the quantized poles "
+        "(quant.pole_penalty); its zero set is max|A_bar| <= pole_target"))
+    pole_target: float | None = Field(default=None, gt=0, lt=1, description="radius the pole penalty pushes below")
+    noise_sigma_uS: float = Field(default=0.0, ge=0, description=(
+        "noise-aware QAT: programming noise std per device, uS, injected into the quantized weights of every "
+        "training forward pass (never at evaluation)"))
+    noise_window_uS: float = Field(default=90.0, gt=0, description="g_max - g_min of the target array, uS")
+    noise_pairs: int = Field(default=2, ge=1, description="differential pairs per real weight on the target array")
+
+    @model_validator(mode="after")
+    def _check_strategy(self) -> QuantConfig:
+        if (self.pole_penalty > 0) != (self.pole_target is not None):
+            raise ValueError("pole_penalty > 0 and pole_target go together: give both or neither")
+        return self
+
+    @property
+    def bits_per_matrix(self) -> tuple[int, int, int]:
+        """Bits of (A_bar, B_bar, C)."""
+        return tuple(self.bits if b is None else b for b in (self.bits_A, self.bits_B, self.bits_C))  # type: ignore[return-value]
+
+    @property
+    def weight_noise(self) -> float:
+        """Std of each real part's training noise as a fraction of the array's mapping scale:
+        sqrt(2 / pairs) sigma / (g_max - g_min) (two devices per pair, ``noise_pairs`` pairs averaged)."""
+        return (2 / self.noise_pairs) ** 0.5 * self.noise_sigma_uS / self.noise_window_uS
 
 
 class ModelConfig(Strict):
@@ -113,3 +142,4 @@ class TrainConfig(Strict):
     seed: int = 0
     device: str = "cpu"
     threads: int = Field(default=1, ge=1, description="torch threads of one training run")
+

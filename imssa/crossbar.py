@@ -30,6 +30,7 @@ __all__ = [
     "Layout",
     "combined_matrix",
     "device_map",
+    "entry_grid",
     "expand_complex",
     "from_conductance",
     "layout",
@@ -80,25 +81,65 @@ def split_combined(W: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     return W[..., :-1, :-1], W[..., :-1, -1], W[..., -1, :-1]
 
 
-def to_conductance(W: Tensor, bits: int, fscale: float, g_min: float, g_max: float) -> tuple[Tensor, Tensor]:
-    """Differential pair (G+, G-) in uS for weights on the fixed grid of ``bits`` and ``fscale``.
+def to_conductance(W: Tensor, bits: int | Tensor, fscale: float | Tensor, g_min: float, g_max: float,
+                   array_scale: float | Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """Differential pair (G+, G-) in uS for weights on the grid of ``bits`` and ``fscale``.
 
     Each weight's level |k| = |W| / s (s = fscale / q_max; binary: |W| = fscale, level 1) maps to
-    g_min + |k| / q_max (g_max - g_min). Raises ValueError for weights off the grid or out of range.
+    g_min + |k| / q_max (fscale / array_scale) (g_max - g_min): with one fixed range
+    (``array_scale`` = ``fscale``, the default) the top level is g_max. ``bits`` and ``fscale`` may
+    be tensors broadcastable to W, one grid per entry (mixed precision, ranges per tensor or
+    channel: ``entry_grid``), and ``array_scale`` the weight that g_max - g_min stands for on each
+    channel's block, broadcastable to W (e.g. (H, 1, 1)); a range below it uses part of the window.
+    Raises ValueError for weights off their grid or out of range.
     """
     if not 0 <= g_min < g_max:
         raise ValueError(f"need 0 <= g_min < g_max (uS), got g_min={g_min}, g_max={g_max}")
-    qm = q_max(bits)
+    if isinstance(bits, int):
+        qm: int | Tensor = q_max(bits)
+    else:
+        if (bits < 1).any():
+            raise ValueError("bits must be >= 1")
+        qm = torch.where(bits == 1, 1, 2 ** (bits - 1) - 1).to(W.dtype)
     level = W.abs() / fscale * qm
-    tol = max(1e-4, 4 * qm * torch.finfo(torch.float32).eps)  # trained weights arrive in float32
+    qmax = float(qm if isinstance(qm, int) else qm.max())
+    tol = max(1e-4, 4 * qmax * torch.finfo(torch.float32).eps)  # trained weights arrive in float32
+    where = f"the range fscale={fscale}" if isinstance(fscale, float) else "their per-entry range"
     if (level > qm + tol).any():
-        raise ValueError(f"weights exceed the range fscale={fscale}: max |W| = {float(W.abs().max()):.4g}")
+        raise ValueError(f"weights exceed {where}: max |W| / range = {float((level / qm).max()):.4g}")
     if (level - level.round()).abs().max() > tol:  # level 0 (a structural zero) is always allowed
-        raise ValueError(f"weights are not on the {bits}-bit grid of fscale={fscale}; quantize them first")
-    g = g_min + level.round() / qm * (g_max - g_min)
+        raise ValueError(f"weights are not on the {bits if isinstance(bits, int) else 'per-entry'}-bit grid of "
+                         f"{where}; quantize them first")
+    frac = level.round() / qm
+    if array_scale is not None:
+        share = fscale / array_scale
+        if (torch.as_tensor(share) > 1 + tol).any():
+            raise ValueError("a range exceeds its array scale: the array scale is the largest range of the block")
+        frac = frac * share
+    g = g_min + frac * (g_max - g_min)
     G_pos = torch.where(W > 0, g, torch.full_like(g, g_min))
     G_neg = torch.where(W < 0, g, torch.full_like(g, g_min))
     return G_pos, G_neg
+
+
+def entry_grid(ranges: dict[str, tuple[Tensor, Tensor]], bits: tuple[int, int, int], H: int, N: int
+               ) -> tuple[Tensor, Tensor]:
+    """Per entry of the combined matrix (H, 2N+1, 2N+1): the range (fscale of its grid) and its bits.
+
+    ``ranges`` maps A_bar, B_bar, C to (Re, Im) ranges (scalars or (H, 1), ``quant.range_scales``);
+    ``bits`` = (bits_A, bits_B, bits_C). Structural zeros get the largest range of their channel
+    (any value works: their level is 0) and bits 2.
+    """
+    def part(key: str, values: tuple[Tensor, Tensor]) -> Tensor:
+        re, im = (torch.as_tensor(v, dtype=torch.float64).reshape(-1, 1).expand(H, N) for v in values)
+        return torch.complex(re, im)
+
+    fs = combined_matrix(DiscreteSSM(*(part(k, ranges[k]) for k in ("A_bar", "B_bar", "C")),
+                                     torch.ones(H, dtype=torch.float64))).abs()
+    ones = torch.ones(H, N, dtype=torch.complex128) * (1 + 1j)
+    b = combined_matrix(DiscreteSSM(*(ones * k for k in bits), torch.ones(H, dtype=torch.float64))).abs().round()
+    top = fs.flatten(1).amax(1)[:, None, None].expand_as(fs)
+    return torch.where(fs > 0, fs, top), torch.where(b > 0, b, 2).long()
 
 
 def from_conductance(G_pos: Tensor, G_neg: Tensor, fscale: float, g_min: float, g_max: float) -> Tensor:

@@ -14,14 +14,14 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .analog import effective_weights, mode_blocks, program, simulate_saturating, simulate_step
-from .crossbar import combined_matrix, pairs_per_weight, structural_mask, to_conductance
+from .crossbar import combined_matrix, entry_grid, pairs_per_weight, structural_mask, to_conductance
 from .data import AudioSet
 from .devices import DeviceConfig
 from .quant import QuantS4D, q_max
 from .stats import chance_failure
 from .train import SpeechClassifier
 
-__all__ = ["analog_accuracy", "analog_predictions", "analog_run", "calibrate_converters",
+__all__ = ["analog_accuracy", "array_scale", "analog_predictions", "analog_run", "calibrate_converters",
            "deployed_weights", "fits", "target_conductances", "failure_cause", "noise_rows", "realisation_rows", "spectral_radius"]
 
 
@@ -65,9 +65,9 @@ def deployed_weights(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int
     stats = {} if stats is None else stats
     G_pos, G_neg = program(G_pos, G_neg, R, dev, generator=torch.Generator().manual_seed(seed), used=used,
                            copies=copies, stats=stats)
-    W = effective_weights(G_pos, G_neg, layer.fscale, dev.g_min_uS, dev.g_max_uS)
+    W = effective_weights(G_pos, G_neg, array_scale(layer), dev.g_min_uS, dev.g_max_uS)
     if dev.drift_compensation:
-        W0 = effective_weights(*stats["G_t0"], layer.fscale, dev.g_min_uS, dev.g_max_uS)
+        W0 = effective_weights(*stats["G_t0"], array_scale(layer), dev.g_min_uS, dev.g_max_uS)
         alpha = W0.abs().flatten(1).mean(1) / W.abs().flatten(1).mean(1).clamp_min(1e-12)
         stats["alpha"] = alpha
         W = W * alpha[:, None, None, None]
@@ -88,8 +88,18 @@ def _targets(layer: QuantS4D, dev: DeviceConfig, layout: str) -> tuple[Tensor, T
     """Target pair (G+, G-) (H, n, n) in uS of a quantized layer's combined matrices, and the mask of
     programmed cross-points (block layout; None: dense, all of them)."""
     W = combined_matrix(layer.discrete()).double()
-    G_pos, G_neg = to_conductance(W, layer.bits, layer.fscale, dev.g_min_uS, dev.g_max_uS)
+    if layer.range_mode == "fixed" and len(set(layer.bits_per_matrix)) == 1:  # one grid, one range
+        G_pos, G_neg = to_conductance(W, layer.bits, layer.fscale, dev.g_min_uS, dev.g_max_uS)
+    else:
+        ranges, bits = entry_grid(layer.ranges(), layer.bits_per_matrix, W.shape[0], layer.N)
+        G_pos, G_neg = to_conductance(W, bits, ranges, dev.g_min_uS, dev.g_max_uS, array_scale(layer))
     return G_pos, G_neg, structural_mask(W.shape[0], layer.N) if layout == "block" else None
+
+
+def array_scale(layer: QuantS4D) -> float | Tensor:
+    """The weight g_max - g_min stands for, per channel block: a float (fixed range) or (H, 1, 1)."""
+    S = layer.array_scale()
+    return S if isinstance(S, float) else S.double()[:, None, None]
 
 
 def spectral_radius(W: Tensor, squarings: int = 12) -> Tensor:

@@ -14,6 +14,7 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from .config import DataConfig, ModelConfig, QuantConfig, Strict, TrainConfig
+from .cost import CostConstants
 from .devices import PRESETS, TECHNOLOGIES, DeviceConfig
 
 __all__ = [
@@ -26,6 +27,8 @@ __all__ = [
     "MarginParams",
     "ModelConfig",
     "QATParams",
+    "Strategy",
+    "StrategyParams",
     "QuantConfig",
     "ParamsError",
     "TrainConfig",
@@ -350,6 +353,86 @@ class TechnologyParams(ArrayParams):
         return self
 
 
+
+class Strategy(Strict):
+    """One way to quantize, train and place the S4D layer.
+
+    ``r_max`` None and ``devices_per_element`` None take the chapter's values (its pole cap and the
+    first of its ``devices_per_element``). ``training``: 'qat' fine-tunes the float model of the
+    same fold and seed with quantization in the loop; 'ptq' quantizes it once, untrained.
+    """
+
+    name: str = Field(min_length=1)
+    bits_A: int = Field(default=2, ge=1, le=16)
+    bits_B: int = Field(default=2, ge=1, le=16)
+    bits_C: int = Field(default=2, ge=1, le=16)
+    range_mode: Literal["fixed", "dynamic", "per_channel"] = "fixed"
+    r_max: float | None = Field(default=None, gt=0, lt=1)
+    pole_penalty: float = Field(default=0.0, ge=0)
+    pole_target: float | None = Field(default=None, gt=0, lt=1)
+    noise_aware_sigma_uS: float = Field(default=0.0, ge=0, description="programming noise injected in training, uS")
+    training: Literal["qat", "ptq"] = "qat"
+    devices_per_element: Literal[8, 16] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Strategy:
+        if (self.pole_penalty > 0) != (self.pole_target is not None):
+            raise ValueError(f"strategy {self.name!r}: pole_penalty > 0 and pole_target go together")
+        if self.training == "ptq" and (self.pole_penalty > 0 or self.noise_aware_sigma_uS > 0):
+            raise ValueError(f"strategy {self.name!r}: post-training quantization has no training to penalise or "
+                             "inject noise into")
+        return self
+
+    @property
+    def bits(self) -> tuple[int, int, int]:
+        """(bits_A, bits_B, bits_C)."""
+        return self.bits_A, self.bits_B, self.bits_C
+
+
+class StrategyParams(ArrayParams):
+    """Chapter 'Open question 2: quantization strategy': every ``strategies`` entry trained (or, for
+    PTQ, quantized) for each of ``folds`` x ``strategy_seeds``, programmed ``strategy_realisations``
+    times at each of ``strategy_sigmas_uS`` on the deployment chapter's default array (physical
+    window, saturating converters, fast mode), scored on validation and test clips, and costed with
+    ``imssa.cost``. ``baseline`` names plain fixed-range QAT, against which every strategy is paired."""
+
+    strategies: list[Strategy] = Field(min_length=2)
+    baseline: str = Field(default="plain QAT 2-bit", description="name of the plain-QAT strategy the others are paired with")
+    strategy_seeds: list[int] = Field(default=[0], min_length=1, description="training seeds per fold")
+    strategy_sigmas_uS: list[float] = Field(default=[0.0, 5.0, 10.0, 15.0, 20.0], min_length=2, description=(
+        "programming noise levels, uS (the paper's Fig. 4 range); must include 0"))
+    strategy_realisations: int = Field(default=3, ge=1, description="programmings per model and noise level")
+    hardware_seed: int = Field(default=21, description="seed of the programming draws, shared by every strategy (paired)")
+    adc_bits: int = Field(default=6, ge=1, le=16, description=(
+        "ADC resolution of the cost model (the emulated array's 6 bits; Li, Hu et al., Nat. Electron. 1, 52 (2018))"))
+    cost: CostConstants = CostConstants()
+    tie_points: float = Field(default=1.0, ge=0, description=(
+        "strategies within this many points of the best validation accuracy under hardware are tied; "
+        "the least energy wins"))
+
+    @model_validator(mode="after")
+    def _check_strategies(self) -> StrategyParams:
+        names = [s.name for s in self.strategies]
+        if len(set(names)) != len(names):
+            raise ValueError(f"strategy names must be distinct, got {names}")
+        base = {s.name: s for s in self.strategies}.get(self.baseline)
+        if base is None:
+            raise ValueError(f"baseline {self.baseline!r} is not among the strategies {names}")
+        if base.training != "qat" or base.noise_aware_sigma_uS or base.pole_penalty:
+            raise ValueError(f"baseline {self.baseline!r} must be plain QAT (no noise, no penalty)")
+        if 0.0 not in self.strategy_sigmas_uS or any(x < 0 for x in self.strategy_sigmas_uS):
+            raise ValueError(f"strategy_sigmas_uS must be >= 0 and include 0.0, got {self.strategy_sigmas_uS}")
+        if any(s.devices_per_element is not None and s.devices_per_element not in (8, 16) for s in self.strategies):
+            raise ValueError("devices_per_element must be 8 or 16")
+        return self
+
+    def checkpoint_key(self, *fields: str) -> str:
+        """Text of the keys that define the models and their programming, plus ``fields``."""
+        keys = {"data", "model", "train", "qat_train", "init", "fscale", "r_max", "folds", "headroom", "g_min_uS",
+                "g_max_uS", "g_phys_max_uS", "devices_per_element", "strategy_seeds", "hardware_seed", *fields}
+        return self.model_dump_json(include=keys)
+
+
 CHAPTERS: dict[str, type[ChapterParams]] = {
     "s4d_first_principles": FirstPrinciplesParams,
     "float_baseline": BaselineParams,
@@ -358,6 +441,7 @@ CHAPTERS: dict[str, type[ChapterParams]] = {
     "hardware_deployment": DeploymentParams,
     "stability_margin": MarginParams,
     "device_technologies": TechnologyParams,
+    "quantization_strategy": StrategyParams,
 }
 
 

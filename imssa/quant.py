@@ -44,6 +44,7 @@ __all__ = [
     "complex_grid",
     "equalize_layer",
     "grid_levels",
+    "pole_penalty",
     "project_disc",
     "q_max",
     "quantize",
@@ -182,20 +183,30 @@ def range_scales(p: DiscreteSSM, mode: RangeMode, fscale: float) -> dict[str, tu
     raise ValueError(f"range mode must be 'fixed', 'dynamic' or 'per_channel', got {mode!r}")
 
 
-def quantize_ssm(p: DiscreteSSM, bits: int, mode: RangeMode = "fixed", fscale: float = 1.0,
+def quantize_ssm(p: DiscreteSSM, bits: int | tuple[int, int, int], mode: RangeMode = "fixed", fscale: float = 1.0,
                  r_max: float | None = None) -> DiscreteSSM:
     """Quantize A_bar, B_bar and C of ``p`` (D untouched). Shapes (H, N) complex, as in ``p``.
 
+    ``bits``: one width for all three, or (bits_A, bits_B, bits_C) for mixed precision; every
+    matrix keeps the range of ``mode`` (with a fixed range, one fscale, so a coarser grid is a
+    subset of the conductance window's levels only where it nests in the finer one).
     With a pole cap ``r_max``, A_bar is first projected into |z| <= r_max (its ranges are those
     of the projected tensor) and rounded by ``quantize_pole``, so every pole stays inside.
     """
+    bits_A, bits_B, bits_C = (bits, bits, bits) if isinstance(bits, int) else bits
     if r_max is not None:
         p = p._replace(A_bar=project_disc(p.A_bar, r_max))
     scales = range_scales(p, mode, fscale)
-    q = {k: quantize_complex(getattr(p, k), bits, *scales[k]) for k in ("B_bar", "C")}
-    A_bar = (quantize_complex(p.A_bar, bits, *scales["A_bar"]) if r_max is None
-             else quantize_pole(p.A_bar, bits, *scales["A_bar"], r_max))
+    q = {k: quantize_complex(getattr(p, k), b, *scales[k]) for k, b in (("B_bar", bits_B), ("C", bits_C))}
+    A_bar = (quantize_complex(p.A_bar, bits_A, *scales["A_bar"]) if r_max is None
+             else quantize_pole(p.A_bar, bits_A, *scales["A_bar"], r_max))
     return DiscreteSSM(A_bar, q["B_bar"], q["C"], p.D)
+
+
+def pole_penalty(A_bar: Tensor, target: float) -> Tensor:
+    """Hinge penalty on poles outside the disc of radius ``target``: sum_n max(0, |A_bar_n| - target)^2
+    divided by the number of channels (A_bar: (H, N) complex). Zero exactly when max|A_bar| <= target."""
+    return torch.relu(A_bar.abs() - target).pow(2).sum() / A_bar.shape[0]
 
 
 def check_stability(A_bar: Tensor) -> float:
@@ -246,15 +257,68 @@ class QuantS4D(S4D):
     ones that the hardware would hold.
     """
 
+    #: Poles of a noisy training forward pass are held inside this radius, so that the sequence
+    #: kernel stays finite (on hardware such a draw would be an unstable realisation).
+    NOISY_POLE_LIMIT = 0.999
+
     def __init__(self, *args, bits: int, range_mode: RangeMode = "fixed", fscale: float = 1.0,
-                 r_max: float | None = None, **kwargs) -> None:
+                 r_max: float | None = None, bits_per_matrix: tuple[int, int, int] | None = None,
+                 weight_noise: float = 0.0, pole_penalty: float = 0.0, pole_target: float | None = None,
+                 **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        q_max(bits)  # validates bits
+        bits_per_matrix = (bits, bits, bits) if bits_per_matrix is None else tuple(bits_per_matrix)
+        for b in (bits, *bits_per_matrix):
+            q_max(b)  # validates bits
         if fscale <= 0:
             raise ValueError(f"fscale must be > 0, got {fscale}")
         if r_max is not None and not 0 < r_max < 1:
             raise ValueError(f"r_max must be in (0, 1), got {r_max}")
-        self.bits, self.range_mode, self.fscale, self.r_max = bits, range_mode, fscale, r_max
+        if weight_noise < 0 or pole_penalty < 0 or (pole_penalty > 0 and not 0 < (pole_target or 0) < 1):
+            raise ValueError(f"need weight_noise >= 0, pole_penalty >= 0 and, with a penalty, pole_target in (0, 1); "
+                             f"got {weight_noise}, {pole_penalty}, {pole_target}")
+        self.range_mode, self.fscale, self.r_max = range_mode, fscale, r_max
+        self.bits_per_matrix: tuple[int, int, int] = bits_per_matrix  # type: ignore[assignment]
+        self.bits = max(bits_per_matrix)  # the widest grid: the levels a device must hold
+        self.weight_noise, self.pole_weight, self.pole_target = weight_noise, pole_penalty, pole_target
+
+    def ranges(self) -> dict[str, tuple[Tensor, Tensor]]:
+        """(Re, Im) ranges of A_bar, B_bar, C under the layer's range mode (``range_scales``)."""
+        p = self.discretize()
+        if self.r_max is not None:
+            p = p._replace(A_bar=project_disc(p.A_bar, self.r_max))
+        return range_scales(p, self.range_mode, self.fscale)
+
+    def array_scale(self) -> float | Tensor:
+        """The weight that g_max - g_min stands for on the array: ``fscale`` with a fixed range (a
+        float); otherwise, per channel, the largest range of its A_bar, B_bar and C, (H,) (one
+        column gain per channel in the periphery; a smaller range uses part of the window)."""
+        if self.range_mode == "fixed":
+            return float(self.fscale)
+        H = self.D.shape[0]
+        parts = [f.detach().expand(H, -1) if f.dim() == 2 else f.detach().reshape(1, 1).expand(H, 1)
+                 for pair in self.ranges().values() for f in pair]
+        return torch.cat(parts, 1).amax(1)
 
     def discrete(self) -> DiscreteSSM:
-        return quantize_ssm(self.discretize(), self.bits, self.range_mode, self.fscale, self.r_max)
+        q = quantize_ssm(self.discretize(), self.bits_per_matrix, self.range_mode, self.fscale, self.r_max)
+        if not (self.training and self.weight_noise > 0):
+            return q
+        S = self.array_scale()
+        std = self.weight_noise * (S if isinstance(S, float) else S.unsqueeze(-1))
+        noisy = {k: getattr(q, k) + std * torch.complex(torch.randn_like(getattr(q, k).real),
+                                                        torch.randn_like(getattr(q, k).real))
+                 for k in ("A_bar", "B_bar", "C")}
+        return DiscreteSSM(project_disc(noisy["A_bar"], self.NOISY_POLE_LIMIT), noisy["B_bar"], noisy["C"], q.D)
+
+    def penalty(self) -> Tensor:
+        """The pole penalty (``pole_penalty``) times its weight; 0 without one. Its value is that of
+        the quantized poles (what the array holds) and its gradient that of the float poles (after
+        the cap's projection): the clipped straight-through estimator would block it for every part
+        beyond the range, which is where slow poles sit."""
+        if self.pole_weight == 0:
+            return self.D.new_zeros(())
+        p = self.discretize()
+        A_float = p.A_bar if self.r_max is None else project_disc(p.A_bar, self.r_max)
+        A_q = quantize_ssm(p, self.bits_per_matrix, self.range_mode, self.fscale, self.r_max).A_bar
+        A_bar = A_float + (A_q - A_float).detach()
+        return self.pole_weight * pole_penalty(A_bar, self.pole_target)  # type: ignore[arg-type]

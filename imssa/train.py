@@ -59,8 +59,10 @@ class SpeechClassifier(nn.Module):
         super().__init__()
         H = cfg.H
         self.encoder = nn.Linear(1, H)
-        q = {} if cfg.quant is None else {"bits": cfg.quant.bits, "range_mode": cfg.quant.range_mode,
-                                          "fscale": cfg.quant.fscale, "r_max": cfg.quant.r_max}
+        qc = cfg.quant
+        q = {} if qc is None else {"bits": qc.bits, "range_mode": qc.range_mode, "fscale": qc.fscale, "r_max": qc.r_max,
+                                   "bits_per_matrix": qc.bits_per_matrix, "weight_noise": qc.weight_noise,
+                                   "pole_penalty": qc.pole_penalty, "pole_target": qc.pole_target}
         layer = functools.partial(QuantS4D, **q) if q else S4D
         self.layers = nn.ModuleList(
             layer(H, cfg.N, cfg.init, cfg.dt_min, cfg.dt_max, generator=generator, memoryless=cfg.ssm == "memoryless")
@@ -102,6 +104,11 @@ class SpeechClassifier(nn.Module):
 
     def forward(self, x: Tensor, mode: Mode = "conv") -> Tensor:
         return self.decoder(self.features(x, mode).mean(-1))
+
+    def penalty(self) -> Tensor:
+        """Training regulariser added to the loss: the layers' pole penalties (0 without any)."""
+        return sum((layer.penalty() for layer in self.layers if isinstance(layer, QuantS4D)),
+                   self.decoder.bias.new_zeros(()))
 
 
 def make_optimizer(model: SpeechClassifier, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -245,7 +252,7 @@ def _epoch(net: SpeechClassifier, opt: torch.optim.Optimizer, sched: Any, splits
     for idx in torch.randperm(n, generator=gen).split(tcfg.batch_size):
         x, y = splits.train.x[idx].to(tcfg.device), splits.train.y[idx].to(tcfg.device)
         logits = net(x)
-        loss = F.cross_entropy(logits, y)
+        loss = F.cross_entropy(logits, y) + net.penalty()
         if not torch.isfinite(loss):
             raise FloatingPointError("non-finite training loss")
         opt.zero_grad()

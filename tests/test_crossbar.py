@@ -109,3 +109,35 @@ def test_float32_weights_at_full_scale_map_onto_the_top_level(bits):
     W = quantize(x, bits, 0.6).double()  # float32 grid values, as a trained model holds them
     G_pos, G_neg = to_conductance(W, bits, 0.6, g_min=10.0, g_max=100.0)
     assert G_pos.max() == pytest.approx(100.0) and G_neg.max() == pytest.approx(100.0)
+
+
+def test_per_entry_grids_and_array_scales_map_to_their_share_of_the_window():
+    W = torch.tensor([[0.6, -0.2], [0.3, 0.0]], dtype=torch.float64)
+    bits = torch.tensor([[2, 3], [4, 2]])  # q_max 1, 3, 7, 1
+    f = torch.tensor([[0.6, 0.6], [0.7, 0.6]], dtype=torch.float64)
+    G_pos, G_neg = to_conductance(W, bits, f, 10.0, 100.0, array_scale=0.7)
+    assert G_pos[0, 0].item() == pytest.approx(10 + 0.6 / 0.7 * 90)  # top of a 0.6 range on a 0.7 array
+    assert G_neg[0, 1].item() == pytest.approx(10 + 1 / 3 * 0.6 / 0.7 * 90)
+    assert G_pos[1, 0].item() == pytest.approx(10 + 3 / 7 * 90)  # level 3 of 7 on the full range
+    assert G_pos[1, 1].item() == G_neg[1, 1].item() == 10.0
+    with pytest.raises(ValueError, match="array scale"):
+        to_conductance(W, bits, f, 10.0, 100.0, array_scale=0.5)
+    with pytest.raises(ValueError, match="grid"):
+        to_conductance(W * 0.9, bits, f, 10.0, 100.0, array_scale=0.7)
+
+
+@pytest.mark.parametrize("quant", [dict(bits=2, range_mode="per_channel"), dict(bits=2, range_mode="dynamic"),
+                                   dict(bits=4, bits_A=2, bits_B=4, bits_C=3)])
+def test_ideal_deployment_of_every_grid_reproduces_the_quantized_matrix(quant):
+    from imssa.config import ModelConfig, QuantConfig
+    from imssa.deploy import deployed_weights
+    from imssa.devices import DeviceConfig
+    from imssa.train import SpeechClassifier
+
+    torch.manual_seed(0)
+    qc = QuantConfig(fscale=0.6, r_max=0.95, **quant)
+    net = SpeechClassifier(ModelConfig(H=3, N=4, quant=qc), 2).eval()
+    net.equalize_ranges(0.6)
+    W = deployed_weights(net, DeviceConfig(g_min_uS=5.0, g_max_uS=95.0), R=1, seed=0)[0]
+    with torch.no_grad():
+        assert torch.allclose(W, combined_matrix(net.layers[0].discrete()).double(), atol=1e-6)

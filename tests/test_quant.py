@@ -1,5 +1,7 @@
 """Quantizer: levels, clipping, straight-through gradient, idempotence; quantized S4D; stability."""
 
+import math
+
 import pytest
 import torch
 
@@ -167,3 +169,60 @@ def test_pole_cap_makes_dynamic_ranges_stable_and_passes_gradients():
     z = torch.tensor([0.8 + 0.8j], dtype=torch.complex128, requires_grad=True)
     quantize_pole(z, 3, 1.0, 1.0, 0.95).abs().sum().backward()
     assert torch.isfinite(z.grad).all() and z.grad.abs().sum() > 0
+
+
+def test_mixed_precision_puts_each_matrix_on_its_own_grid():
+    from imssa.quant import quantize_ssm
+    from imssa.s4d import DiscreteSSM
+
+    g = torch.Generator().manual_seed(0)
+    z = lambda: torch.complex(torch.rand(4, 8, generator=g, dtype=torch.float64) - 0.5,  # noqa: E731
+                              torch.rand(4, 8, generator=g, dtype=torch.float64) - 0.5)
+    p = DiscreteSSM(z(), z(), z(), torch.ones(4, dtype=torch.float64))
+    q = quantize_ssm(p, (2, 4, 3), "fixed", fscale=0.5)
+    for t, qm in ((q.A_bar, 1), (q.B_bar, 7), (q.C, 3)):
+        level = torch.view_as_real(t) / 0.5 * qm
+        assert torch.allclose(level, level.round()) and level.abs().max() <= qm
+    assert len(torch.unique(torch.view_as_real(q.A_bar))) <= 3 < len(torch.unique(torch.view_as_real(q.B_bar)))
+    assert torch.equal(quantize_ssm(p, (2, 2, 2), "fixed", 0.5).A_bar, quantize_ssm(p, 2, "fixed", 0.5).A_bar)
+
+
+def test_noise_aware_qat_perturbs_training_passes_only_at_the_configured_std():
+    from imssa.quant import QuantS4D
+
+    torch.manual_seed(0)
+    layer = QuantS4D(8, 16, bits=2, fscale=0.6, r_max=0.95, weight_noise=0.05)
+    layer.eval()
+    clean = layer.discrete()
+    assert torch.equal(clean.B_bar, layer.discrete().B_bar)  # evaluation: no noise, deterministic
+    layer.train()
+    draws = torch.stack([layer.discrete().B_bar - clean.B_bar for _ in range(200)])
+    assert torch.view_as_real(draws).std().item() == pytest.approx(0.05 * 0.6, rel=0.05)
+    assert max(layer.discrete().A_bar.abs().max().item() for _ in range(50)) <= QuantS4D.NOISY_POLE_LIMIT + 1e-12
+    with pytest.raises(ValueError, match="weight_noise"):
+        QuantS4D(2, 2, bits=2, weight_noise=-1.0)
+
+
+def test_pole_penalty_is_zero_exactly_inside_its_target_and_pulls_poles_in():
+    from imssa.config import QuantConfig
+    from imssa.quant import QuantS4D, pole_penalty
+
+    A = torch.tensor([[0.6 + 0.6j, 0.3 + 0j]], dtype=torch.complex128)
+    assert pole_penalty(A, 0.9).item() == 0.0
+    assert pole_penalty(A, 0.7).item() == pytest.approx((0.72 ** 0.5 - 0.7) ** 2)
+    torch.manual_seed(0)
+    layer = QuantS4D(4, 8, bits=2, fscale=0.6, r_max=0.95, pole_penalty=1.0, pole_target=0.7)
+    with torch.no_grad():  # A_bar = 0.95 exp(i pi/4): Re and Im beyond the range, rounded to the corner 0.6 (1 + i)
+        layer.log_dt.fill_(math.log(0.1))
+        layer.log_A_real.fill_(math.log(0.5))
+        layer.A_imag.fill_(math.pi / 4 / 0.1)
+    assert torch.allclose(layer.discrete().A_bar.abs(), torch.tensor(0.72 ** 0.5))
+    pen = layer.penalty()
+    assert pen.item() == pytest.approx(8 * (0.72 ** 0.5 - 0.7) ** 2)  # 8 modes per channel, summed / H
+    pen.backward()
+    assert layer.log_A_real.grad.abs().sum() > 0  # the gradient reaches the float poles outside the range
+    assert QuantS4D(4, 8, bits=2).penalty().item() == 0.0
+    with pytest.raises(ValueError, match="go together"):
+        QuantConfig(pole_penalty=1.0)
+    assert QuantConfig(bits=2, bits_B=4).bits_per_matrix == (2, 4, 2)
+    assert QuantConfig(noise_sigma_uS=9.0, noise_window_uS=90.0, noise_pairs=2).weight_noise == pytest.approx(0.1)

@@ -1,0 +1,96 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from imssa.params import ParamsError, Strategy, load_params, validate_params
+from imssa.runs import qat_run
+from imssa.strategy import pareto_front, recommend, strategy_quant, strategy_run, works_at
+
+
+def test_pareto_front_keeps_exactly_the_undominated_points():
+    t = pd.DataFrame({"strategy": list("abcdef"), "energy": [1.0, 2.0, 2.0, 3.0, 0.5, np.nan],
+                      "acc": [0.80, 0.90, 0.85, 0.90, 0.70, 0.99]})
+    assert pareto_front(t, "energy", "acc").tolist() == [True, True, False, False, True, False]
+
+
+def test_recommendation_takes_the_best_validation_accuracy_and_breaks_ties_by_energy():
+    t = pd.DataFrame({"strategy": ["plain", "noisy", "wide"], "accuracy_hardware_val": [0.80, 0.905, 0.91],
+                      "energy_pJ_per_inference": [1.0, 1.0, 5.0]})
+    assert recommend(t) == "noisy"  # within 1 point of the best, and cheaper
+    assert recommend(t, tie_points=0.0) == "wide"
+    with pytest.raises(ValueError, match="no strategy"):
+        recommend(t.assign(accuracy_hardware_val=np.nan))
+
+
+def test_works_at_is_the_largest_sigma_whose_interval_clears_chance():
+    rng = np.random.default_rng(0)
+    rows = [{"strategy": "s", "sigma_uS": s, "fold": f, "realisation": r, "accuracy": a + rng.normal(0, 0.01)}
+            for s, a in [(0.0, 0.9), (10.0, 0.8), (20.0, 0.5)] for f in range(6) for r in range(3)]
+    df = pd.DataFrame(rows)
+    assert works_at(df, "s") == 10.0
+    assert works_at(df.assign(accuracy=0.4), "s") is None
+    with pytest.raises(ValueError, match="no hardware rows"):
+        works_at(df, "other")
+
+
+def test_strategies_are_validated_before_any_work():
+    with pytest.raises(ValueError, match="no training"):
+        Strategy(name="x", training="ptq", noise_aware_sigma_uS=5.0)
+    with pytest.raises(ValueError, match="go together"):
+        Strategy(name="x", pole_penalty=1.0)
+    cfg = load_params("quantization_strategy", "params/ci/quantization_strategy.yaml")
+    values = cfg.model_dump()
+    with pytest.raises(ParamsError, match="baseline"):
+        validate_params("quantization_strategy", values | {"baseline": "nope"})
+    with pytest.raises(ParamsError, match="distinct"):
+        validate_params("quantization_strategy", values | {"strategies": values["strategies"][:2] * 2})
+    with pytest.raises(ParamsError, match="include 0"):
+        validate_params("quantization_strategy", values | {"strategy_sigmas_uS": [5.0, 10.0]})
+
+
+def test_plain_qat_is_the_qat_chapters_run_and_options_change_only_their_key():
+    cfg = load_params("quantization_strategy", "params/ci/quantization_strategy.yaml")
+    plain = Strategy(name="p")
+    assert strategy_run(cfg, plain, 0, 0) == qat_run(cfg, 2, "fixed", 0, 0)  # shared model cache
+    mixed = strategy_quant(cfg, Strategy(name="m", bits_A=2, bits_B=4, bits_C=4))
+    assert mixed.bits_per_matrix == (2, 4, 4) and mixed.bits == 4
+    noisy = strategy_quant(cfg, Strategy(name="n", noise_aware_sigma_uS=10.0, devices_per_element=8))
+    assert noisy.noise_pairs == 1 and noisy.noise_window_uS == cfg.g_max_uS - cfg.g_min_uS
+    assert noisy.weight_noise == pytest.approx(2 ** 0.5 * 10.0 / (cfg.g_max_uS - cfg.g_min_uS))
+    assert strategy_run(cfg, Strategy(name="f", training="ptq"), 0, 0).model.quant is None
+
+
+def test_gap_recovery_is_the_paired_gain_over_the_baselines_gap():
+    from imssa.strategy import gap_recovery
+
+    rows, soft = [], []
+    for f in range(4):
+        for name, sw, hw in (("plain", 0.9, 0.6), ("best", 0.9, 0.8)):
+            soft.append({"strategy": name, "seed": 0, "fold": f, "accuracy": sw})
+            rows += [{"strategy": name, "sigma_uS": 15.0, "seed": 0, "fold": f, "realisation": r, "accuracy": hw}
+                     for r in range(3)]
+    g = gap_recovery(pd.DataFrame(rows), pd.DataFrame(soft), "plain", "best", 15.0)
+    assert g["gap_points"] == pytest.approx(30.0) and g["best_gap_points"] == pytest.approx(10.0)
+    assert g["recovered_points"] == pytest.approx(20.0) and g["recovered_share"] == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="need hardware rows"):
+        gap_recovery(pd.DataFrame(rows), pd.DataFrame(soft), "plain", "best", 5.0)
+
+
+def test_families_name_the_question_each_strategy_answers():
+    from imssa.strategy import family
+
+    base = Strategy(name="b")
+    got = [family(s, base) for s in (base, Strategy(name="p", training="ptq"), Strategy(name="n", noise_aware_sigma_uS=5.0),
+                                      Strategy(name="c", r_max=0.8), Strategy(name="r", range_mode="dynamic"),
+                                      Strategy(name="m", bits_A=4), Strategy(name="d", devices_per_element=8),
+                                      Strategy(name="w", bits_A=4, bits_B=4, bits_C=4))]
+    assert got == ["baseline", "floor", "noise-aware", "stability", "range mode", "mixed precision", "devices", "bit width"]
+
+
+def test_cost_sensitivity_refuses_unknown_constants_before_any_work():
+    from imssa.cost import CostConstants
+    from imssa.strategy import cost_sensitivity
+
+    cfg = load_params("quantization_strategy", "params/ci/quantization_strategy.yaml")
+    with pytest.raises(ValueError, match="unknown cost constants"):
+        cost_sensitivity(cfg, cfg.strategies[0], 0, 0, 6, CostConstants(), {"adc_bitz": [4]})
