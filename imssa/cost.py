@@ -1,23 +1,27 @@
 """First-order hardware cost of one S4D layer: energy and latency per time step and per inference,
 on memristive arrays and, for comparison, on a digital multiply-accumulate (MAC) unit.
 
-Analog, per time step (every channel's combined matrix read once, ``crossbar.Layout``):
+Analog, per time step, with bit-serial inputs as in ISAAC: each ``dac_bits``-bit input is applied
+one bit per array cycle, and every cycle reads the array and converts its outputs (the periphery
+shifts and adds the partial results):
 
-* array read: sum over cross-points of G V^2 t_read, with V = V_read sqrt(``input_activity``)
-  (the mean square input over the DAC's full scale; 1 is an upper bound), G the programmed
-  target conductances and, where a block leaves cross-points unprogrammed, g_off;
-* DAC: one conversion per input line and array it drives, ``dac_bits`` x ``dac_J_per_bit``;
-* ADC: one conversion per differential output (and per row tile whose partial sums the periphery
-  adds), Walden figure of merit: E = FOM_W 2^bits;
-* digital periphery: encoder (H multiply-adds), D u (H), GELU (H table reads), mean pooling (H
-  adds), and for ranges other than one fixed range a column gain per output (H (2N+1) multiplies).
+* array read, per cycle: sum over cross-points of G V_read^2 t_read x ``input_activity`` (the share
+  of input bits that are 1), G the programmed target conductances and, where a block leaves
+  cross-points unprogrammed, g_off;
+* DAC, per cycle: one 1-bit conversion per input line and array it drives;
+* ADC, per cycle: one conversion per differential output (ASSUMPTION: the G+ and G- column currents
+  are subtracted before conversion), and per row tile whose partial sums the periphery adds;
+  Walden figure of merit: E = FOM_W 2^bits;
+* digital periphery, per step: encoder (H multiply-adds), D u (H), GELU (H table reads), mean
+  pooling (H adds), and for ranges other than one fixed range a column gain per output
+  (H (2N+1) multiplies).
 
 Digital, per time step: the same kernel (8N real weights per channel: A_bar's 2x2 blocks, B_bar,
 C) as MACs of ``bits``-bit weights with ``activation_bits``-bit activations into a 32-bit
 accumulator, every weight read from SRAM and the state read and written, plus the same periphery.
 
-Per inference: L steps plus the decoder (H x classes MACs). Latency per step: analog, the read
-plus the ADC conversions an array's converters do one after another; digital, the MACs on
+Per inference: L steps plus the decoder (H x classes MACs). Latency per step: analog, ``dac_bits``
+cycles of one read plus the ADC conversions an array's converters do one after another; digital, the MACs on
 ``digital_macs_per_cycle`` lanes at ``digital_clock_Hz``.
 
 Every constant of ``CostConstants`` carries its source or is labelled ASSUMPTION. Energies are in
@@ -50,14 +54,14 @@ class CostConstants(Strict):
         "full-scale read voltage on a row, V. ASSUMPTION: of the order of the bit-line swings of RRAM "
         "compute macros, small enough for a linear I-V; not taken from a measured array"))
     t_read_s: float = Field(default=100e-9, gt=0, description="read (integration) time of one array cycle, s (ISAAC: 100 ns)")
-    input_activity: float = Field(default=1.0, gt=0, le=1, description=(
-        "mean square row voltage over V_read^2. ASSUMPTION: 1, every row at full scale (an upper bound)"))
+    input_activity: float = Field(default=0.5, gt=0, le=1, description=(
+        "share of input bits that are 1, i.e. of rows driven in a cycle. ASSUMPTION: 0.5 (1 is an upper bound)"))
     g_off_uS: float = Field(default=0.0, ge=0, description="conductance of an unprogrammed cross-point, uS (no device)")
-    dac_bits: int = Field(default=8, ge=1, le=16, description="input resolution (the emulated array's DAC: 8 bits)")
+    dac_bits: int = Field(default=8, ge=1, le=16, description=(
+        "input resolution, applied bit-serially: one array cycle per bit (the emulated array's DAC: 8 bits)"))
     dac_J_per_bit: float = Field(default=0.39e-12, gt=0, description=(
-        "J per 1-bit DAC conversion: ISAAC's 8 x 128 one-bit DACs draw 4 mW at a 100 ns cycle. "
-        "ASSUMPTION: a b-bit input costs b such conversions (bit-serial)"))
-    adc_fom_J_per_step: float = Field(default=6.5e-15, gt=0, description=(
+        "J per 1-bit DAC conversion: ISAAC's 8 x 128 one-bit DACs draw 4 mW at a 100 ns cycle"))
+    adc_fom_J_per_conversion_step: float = Field(default=6.5e-15, gt=0, description=(
         "Walden figure of merit, J per conversion step: ISAAC's 8-bit 1.2 GS/s ADCs, 16 mW for 8 (Kull et al., "
         "ISSCC 2013), i.e. 1.67 pJ per conversion / 2^8, taken at its nominal resolution. The best published "
         "Walden FOMs are near 2 fJ (ISSCC 2013, B. Jonsson's survey)"))
@@ -77,7 +81,7 @@ def adc_energy_J(bits: int, c: CostConstants) -> float:
     """Energy of one conversion at ``bits``: FOM_W 2^bits (Walden)."""
     if bits < 1:
         raise ValueError(f"ADC bits must be >= 1, got {bits}")
-    return c.adc_fom_J_per_step * 2.0**bits
+    return c.adc_fom_J_per_conversion_step * 2.0**bits
 
 
 def mult_energy_J(bits_a: int, bits_b: int, c: CostConstants) -> float:
@@ -132,18 +136,18 @@ def analog_cost(G_uS: Tensor, layout: Layout, N: int, L: int, classes: int, adc_
         raise ValueError(f"{len(G_uS)} conductances for a layout of {layout.devices} programmed devices")
     if (G_uS < 0).any():
         raise ValueError("conductances must be >= 0 uS")
-    H, n = layout.H, layout.n
+    H, n, cycles = layout.H, layout.n, c.dac_bits
     v2 = c.v_read_V**2 * c.input_activity
     unprogrammed = layout.cross_points - layout.devices
     array_J = (float(G_uS.double().sum()) + unprogrammed * c.g_off_uS) * 1e-6 * v2 * c.t_read_s
     dac_conv = H * n * layout.col_tiles_per_block
     adc_conv = H * n * layout.row_tiles_per_block
-    step = {"array": array_J,
-            "dac": dac_conv * c.dac_bits * c.dac_J_per_bit,
-            "adc": adc_conv * adc_energy_J(adc_bits, c)} | periphery_ops(H, N, column_gains, c)
+    step = {"array": cycles * array_J,
+            "dac": cycles * dac_conv * c.dac_J_per_bit,
+            "adc": cycles * adc_conv * adc_energy_J(adc_bits, c)} | periphery_ops(H, N, column_gains, c)
     decoder_J = H * classes * (mult_energy_J(c.activation_bits, c.activation_bits, c) + c.add32_J)
     total_step, breakdown = _per_inference(step, L, decoder_J)
-    latency = c.t_read_s + math.ceil(adc_conv / layout.arrays / c.adcs_per_array) / c.adc_rate_Hz
+    latency = cycles * (c.t_read_s + math.ceil(adc_conv / layout.arrays / c.adcs_per_array) / c.adc_rate_Hz)
     return CostEstimate(total_step * 1e12, sum(breakdown.values()), latency * 1e6, breakdown)
 
 

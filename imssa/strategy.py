@@ -28,8 +28,9 @@ from .runs import float_run, qat_run
 from .stats import chance_failure, realisation_summary
 from .train import Run, SpeechClassifier, evaluate, load_splits, restore_model, result_of
 
-__all__ = ["Strategy", "draw_seed", "cost_breakdown", "cost_sensitivity", "family", "gap_recovery", "hardware_rows", "pareto_front", "recommend",
-           "software_row", "strategy_cost", "strategy_model", "strategy_quant", "strategy_run", "works_at"]
+__all__ = ["Strategy", "converter_rows", "cost_breakdown", "cost_corners", "draw_seed", "energy_verdict", "family", "fold_speakers", "gap_recovery", "gap_verdict", "hardware_rows",
+           "nested_recommendation", "pareto_front", "ptq_ablation", "recommend", "software_row", "strategy_cost",
+           "strategy_gaps", "strategy_model", "strategy_quant", "strategy_run", "works_at"]
 
 
 def _devices(cfg: Any, s: Strategy) -> int:
@@ -124,7 +125,8 @@ def hardware_rows(cfg: Any, s: Strategy, seed: int, fold: int, sigmas_uS: list[f
     ``cfg.headroom`` times the ideal peaks on training clips (computed once per model), programming
     noise sigma, fast mode, block layout with the strategy's devices per element. Draws are seeded
     by ``draw_seed``. A model whose training failed gives one row per sigma and split with accuracy
-    NaN and its failure."""
+    NaN and its failure; a programming at chance of a model already at chance in software carries
+    'at chance in software' as its cause."""
     net, data, failure = strategy_model(cfg, s, seed, fold)
     if net is None:
         return [{"sigma_uS": x, "split": sp, "realisation": 0, "accuracy": float("nan"), "spectral_radius": float("nan"),
@@ -132,22 +134,31 @@ def hardware_rows(cfg: Any, s: Strategy, seed: int, fold: int, sigmas_uS: list[f
                 for sp in splits for x in sigmas_uS]
     window = {"g_min_uS": cfg.g_min_uS, "g_max_uS": cfg.g_max_uS, "g_phys_max_uS": cfg.g_phys_max_uS}
     ranges = calibrate_converters(net, data.train.x, cfg.headroom)
+    at_chance = {sp: chance_failure(*_score(net, _split(data, sp))) for sp in splits}
     rows = []
     for sp in splits:
         for x in sigmas_uS:
             dev = DeviceConfig(**window, sigma_uS=x, **ranges)
             new = realisation_rows(net, _split(data, sp), dev, realisations if dev.stochastic else 1,
                                    draw_seed(base_seed, x, sp), layout="block", devices_per_element=_devices(cfg, s))
-            rows += [{"sigma_uS": x, "split": sp} | r for r in new]
+            rows += [{"sigma_uS": x, "split": sp} | r | ({"failure": "at chance in software"}
+                                                          if r["failure"] and at_chance[sp] else {}) for r in new]
     return rows
 
 
-def _analog(cfg: Any, s: Strategy, net: SpeechClassifier, adc_bits: int, c: CostConstants, g_scale: float = 1.0):
-    """The analog cost estimate of one model of ``s`` (conductances times ``g_scale``) and its layout."""
+def _score(net: SpeechClassifier, data: AudioSet) -> tuple[float, int]:
+    return evaluate(net, data)[0], len(data)
+
+
+def _analog(cfg: Any, s: Strategy, net: SpeechClassifier, adc_bits: int, c: CostConstants,
+            array_size: int | None = None):
+    """The analog cost estimate of one model of ``s`` and its layout (on ``array_size`` square
+    arrays, default the chapter's rows x cols)."""
     d = _devices(cfg, s)
-    lay = layout(cfg.model.H, 2 * cfg.model.N + 1, cfg.rows, cfg.cols, kind="block", devices_per_element=d)
+    rows, cols = (cfg.rows, cfg.cols) if array_size is None else (array_size, array_size)
+    lay = layout(cfg.model.H, 2 * cfg.model.N + 1, rows, cols, kind="block", devices_per_element=d)
     dev = DeviceConfig(g_min_uS=cfg.g_min_uS, g_max_uS=cfg.g_max_uS, g_phys_max_uS=cfg.g_phys_max_uS)
-    G = device_conductances(target_conductances(net, dev, "block"), pairs_per_weight(d)) * g_scale
+    G = device_conductances(target_conductances(net, dev, "block"), pairs_per_weight(d))
     est = analog_cost(G, lay, cfg.model.N, cfg.data.length, len(cfg.data.digits), adc_bits, c,
                       column_gains=s.range_mode != "fixed")
     return est, lay
@@ -188,35 +199,58 @@ def cost_breakdown(cfg: Any, s: Strategy, seed: int, fold: int, adc_bits: int, c
                          for k, v in est.breakdown_pJ_per_inference.items()])
 
 
-def cost_sensitivity(cfg: Any, s: Strategy, seed: int, fold: int, adc_bits: int, c: CostConstants,
-                     changes: dict[str, list[Any]]) -> pd.DataFrame:
-    """Analog and digital energy per inference of one model of ``s`` with one constant changed at a
-    time: ``changes`` maps a ``CostConstants`` field, 'adc_bits' or 'g_scale' (a factor on every
-    conductance, i.e. a scaled window) to the values to try. One row per (constant, value)."""
-    unknown = set(changes) - set(CostConstants.model_fields) - {"adc_bits", "g_scale"}
+def cost_corners(cfg: Any, s: Strategy, seed: int, fold: int, adc_bits: int, c: CostConstants,
+                 corners: dict[str, list[Any]]) -> pd.DataFrame:
+    """Analog and digital energy per inference of one model of ``s`` at every combination of the
+    values in ``corners`` (all others as in ``c``): keys are ``CostConstants`` fields, 'adc_bits'
+    or 'array_size' (square arrays of that many rows). One row per combination, with the ratio
+    analog / digital, so that a verdict can be checked against the whole range of constants."""
+    import itertools
+
+    unknown = set(corners) - set(CostConstants.model_fields) - {"adc_bits", "array_size"}
     if unknown:
         raise ValueError(f"unknown cost constants {sorted(unknown)}")
     net = strategy_model(cfg, s, seed, fold)[0]
     if net is None:
         raise ValueError(f"strategy {s.name!r} has no model for fold {fold}, seed {seed}")
     out = []
-    for name, values in changes.items():
-        for v in values:
-            cc = c.model_copy(update={name: v}) if name in CostConstants.model_fields else c
-            cc = CostConstants.model_validate(cc.model_dump())  # validate the changed value
-            analog = _analog(cfg, s, net, v if name == "adc_bits" else adc_bits, cc, v if name == "g_scale" else 1.0)[0]
-            digital = digital_cost(cfg.model.H, cfg.model.N, s.bits, cfg.data.length, len(cfg.data.digits), cc)
-            out.append({"constant": name, "value": v, "analog_pJ_per_inference": analog.energy_pJ_per_inference,
-                        "digital_pJ_per_inference": digital.energy_pJ_per_inference,
-                        "analog_over_digital": analog.energy_pJ_per_inference / digital.energy_pJ_per_inference})
+    for values in itertools.product(*corners.values()):
+        point = dict(zip(corners, values))
+        cc = CostConstants.model_validate(c.model_dump() | {k: v for k, v in point.items() if k in CostConstants.model_fields})
+        analog = _analog(cfg, s, net, point.get("adc_bits", adc_bits), cc, point.get("array_size"))[0]
+        digital = digital_cost(cfg.model.H, cfg.model.N, s.bits, cfg.data.length, len(cfg.data.digits), cc)
+        out.append(point | {"analog_pJ_per_inference": analog.energy_pJ_per_inference,
+                            "digital_pJ_per_inference": digital.energy_pJ_per_inference,
+                            "analog_over_digital": analog.energy_pJ_per_inference / digital.energy_pJ_per_inference})
     return pd.DataFrame(out)
 
 
-def pareto_front(table: pd.DataFrame, cost: str, accuracy: str) -> pd.Series:
+def ptq_ablation(cfg: Any, keys: list[tuple[int, int]], variants: dict[str, tuple[int, int, int]]) -> pd.DataFrame:
+    """Post-training quantization of the float models of ``keys`` with (bits_A, bits_B, bits_C) per
+    variant, on the chapter's fixed range and pole cap: test accuracy and the share of modes whose
+    B_bar or C rounds to zero (such a mode no longer reaches the output). 16 bits is as good as
+    exact, so a 16-bit variant isolates the range and the cap from the rounding."""
+    rows = []
+    for label, bits in variants.items():
+        s = Strategy(name=label, training="ptq", bits_A=bits[0], bits_B=bits[1], bits_C=bits[2])
+        for seed, fold in keys:
+            net, splits, _ = strategy_model(cfg, s, seed, fold)
+            with torch.no_grad():
+                q = net.layers[0].discrete()
+            rows.append({"variant": label, "bits_A": bits[0], "bits_B": bits[1], "bits_C": bits[2], "seed": seed,
+                         "fold": fold, "accuracy": evaluate(net, splits.test)[0],
+                         "silent_mode_share": float(((q.B_bar == 0) | (q.C == 0)).double().mean())})
+    return pd.DataFrame(rows)
+
+
+def pareto_front(table: pd.DataFrame, cost: str, accuracy: str, n_clips: int | None = None) -> pd.Series:
     """True for the rows no other row dominates: none is at most as costly and at least as accurate,
-    and strictly better in one of the two. Rows with a missing value are never on the front."""
+    and strictly better in one of the two. Rows with a missing value, and with ``n_clips`` the rows
+    not significantly above chance on that many clips (``stats.chance_failure``), are never on it."""
     c, a = table[cost].to_numpy(float), table[accuracy].to_numpy(float)
     ok = np.isfinite(c) & np.isfinite(a)
+    if n_clips is not None:
+        ok &= np.array([np.isfinite(x) and not chance_failure(float(x), n_clips) for x in a])
     front = []
     for i in range(len(table)):
         dominated = ok & (c <= c[i]) & (a >= a[i]) & ((c < c[i]) | (a > a[i]))
@@ -260,10 +294,10 @@ def family(s: Strategy, baseline: Strategy) -> str:
         return "floor"
     if s.noise_aware_sigma_uS > 0:
         return "noise-aware"
-    if s.pole_penalty > 0 or (s.r_max is not None and s.r_max != baseline.r_max):
-        return "stability"
     if s.range_mode != "fixed":
         return "range mode"
+    if s.pole_penalty > 0 or (s.r_max is not None and s.r_max != baseline.r_max):
+        return "stability"
     if len(set(s.bits)) > 1:
         return "mixed precision"
     if s.devices_per_element is not None and s.devices_per_element != baseline.devices_per_element:
@@ -300,3 +334,98 @@ def gap_recovery(hardware: pd.DataFrame, software: pd.DataFrame, baseline: str, 
             "recovered_points": float(won["difference_points"]), "recovered_ci_low": float(won["ci_low"]),
             "recovered_ci_high": float(won["ci_high"]),
             "recovered_share": float(won["difference_points"] / base["drop_points"]) if base["drop_points"] > 0 else float("nan")}
+
+
+def nested_recommendation(val_table: pd.DataFrame, test_table: pd.DataFrame, speakers: dict[int, tuple[str, str]],
+                          tie_points: float = 1.0) -> pd.DataFrame:
+    """The recommendation rule applied once per test fold without that fold's speaker.
+
+    The pooled rule (``recommend``) sees every speaker's clips through some fold's validation set,
+    also the speakers that other folds test on. Here, for test fold k, the rule only sees the
+    validation rows of folds whose validation speaker is not fold k's test speaker, and the chosen
+    strategy is scored on fold k's test clips. ``val_table`` and ``test_table``: one row per
+    (strategy, fold) with ``accuracy`` (under hardware) and ``energy_pJ_per_inference``;
+    ``speakers``: fold -> (test speaker, validation speaker). One row per test fold: the choice and
+    its test accuracy."""
+    rows = []
+    for fold, (test_speaker, _) in sorted(speakers.items()):
+        seen = [f for f, (_, v) in speakers.items() if v != test_speaker]
+        pooled = (val_table[val_table["fold"].isin(seen)].groupby("strategy", sort=False)
+                  .agg(accuracy_hardware_val=("accuracy", "mean"), energy_pJ_per_inference=("energy_pJ_per_inference", "first"))
+                  .reset_index())
+        choice = recommend(pooled, tie_points=tie_points)
+        hit = test_table[(test_table["fold"] == fold) & (test_table["strategy"] == choice)]["accuracy"]
+        rows.append({"fold": fold, "test_speaker": test_speaker, "choice": choice,
+                     "accuracy": float(hit.mean()) if len(hit) else float("nan")})
+    return pd.DataFrame(rows)
+
+
+def strategy_gaps(hardware: pd.DataFrame, software: pd.DataFrame, sigma_uS: float) -> pd.DataFrame:
+    """Each strategy's own software-to-hardware gap at ``sigma_uS`` (points: its software accuracy
+    minus its accuracy under hardware, per model, then the interval over folds and programmings)."""
+    from .stats import drop_interval, drops_from
+
+    rows = hardware[hardware["sigma_uS"] == sigma_uS].dropna(subset=["accuracy"])
+    out = []
+    for name, part in rows.groupby("strategy", sort=False):
+        ref = software[software["strategy"] == name].dropna(subset=["accuracy"])
+        d = drop_interval(drops_from(part, ref, key=("seed", "fold")).assign(_g=0), ["_g"]).iloc[0]
+        out.append({"strategy": name, "sigma_uS": sigma_uS, "gap_points": float(d["drop_points"]),
+                    "gap_ci_low": float(d["drop_ci_low"]), "gap_ci_high": float(d["drop_ci_high"])})
+    return pd.DataFrame(out)
+
+
+def converter_rows(cfg: Any, s: Strategy, seed: int, fold: int, sigma_uS: float, realisations: int, base_seed: int,
+                   dac_bits: int, adc_bits: int, margin: float) -> list[dict[str, Any]]:
+    """The converters' own effect: the test programmings of ``hardware_rows`` at ``sigma_uS`` (same
+    draws) with converter ranges at ``margin`` times the ideal peaks on training clips, once with
+    ideal resolution (fast mode) and once in step mode with a ``dac_bits`` DAC and an ``adc_bits``
+    ADC over the same ranges. One row per programming with ``converters`` naming the case."""
+    net, data, failure = strategy_model(cfg, s, seed, fold)
+    if net is None:
+        return [{"converters": k, "realisation": 0, "accuracy": float("nan"), "failure": failure}
+                for k in ("ideal resolution", "rounding")]
+    window = {"g_min_uS": cfg.g_min_uS, "g_max_uS": cfg.g_max_uS, "g_phys_max_uS": cfg.g_phys_max_uS}
+    ranges = calibrate_converters(net, data.train.x, margin)
+    out = []
+    for label, extra, mode in (("ideal resolution", {}, "fast"),
+                               ("rounding", {"dac_bits": dac_bits, "adc_bits": adc_bits}, "step")):
+        dev = DeviceConfig(**window, sigma_uS=sigma_uS, **ranges, **extra)
+        rows = realisation_rows(net, data.test, dev, realisations if dev.stochastic else 1,
+                                draw_seed(base_seed, sigma_uS, "test"), mode=mode, layout="block",
+                                devices_per_element=_devices(cfg, s))
+        out += [{"converters": label} | {k: r[k] for k in ("realisation", "accuracy", "failure")} for r in rows]
+    return out
+
+
+def energy_verdict(corners: pd.DataFrame) -> str:
+    """'analog cheaper', 'digital cheaper' or 'depends on the constants': whether the ratio analog /
+    digital of ``cost_corners`` stays on one side of 1 over every combination."""
+    r = corners["analog_over_digital"]
+    if (r < 1).all():
+        return "analog cheaper"
+    if (r > 1).all():
+        return "digital cheaper"
+    return "depends on the constants"
+
+
+def fold_speakers(cfg: Any, seed: int) -> dict[int, tuple[str, str]]:
+    """fold -> (test speaker, validation speaker) of every fold of ``cfg``, read from its splits."""
+    out = {}
+    for fold in cfg.folds:
+        splits = load_splits(float_run(cfg, seed, fold).data)
+        out[fold] = (str(splits.test.meta["speaker"].iloc[0]), str(splits.val.meta["speaker"].iloc[0]))
+    return out
+
+
+def gap_verdict(gap: dict[str, float], goal_share: float = 0.5) -> str:
+    """One sentence on ``gap_recovery``'s result: whether the baseline's gap and the gain are
+    resolved (their intervals exclude zero) and whether the gain reaches ``goal_share`` of the gap
+    with its interval above zero (the only way the goal counts as met)."""
+    gap_ok = gap["gap_ci_low"] > 0
+    gain_ok = gap["recovered_ci_low"] > 0
+    met = gain_ok and gap_ok and gap["recovered_share"] >= goal_share
+    parts = ["the gap is resolved" if gap_ok else "the gap itself is not resolved (its interval includes 0)",
+             "the gain is resolved" if gain_ok else "the gain is not resolved (its interval includes 0)",
+             f"the goal of {100 * goal_share:.0f}% is {'met' if met else 'not met'}"]
+    return "; ".join(parts) + "."

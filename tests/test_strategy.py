@@ -11,6 +11,16 @@ def test_pareto_front_keeps_exactly_the_undominated_points():
     t = pd.DataFrame({"strategy": list("abcdef"), "energy": [1.0, 2.0, 2.0, 3.0, 0.5, np.nan],
                       "acc": [0.80, 0.90, 0.85, 0.90, 0.70, 0.99]})
     assert pareto_front(t, "energy", "acc").tolist() == [True, True, False, False, True, False]
+    assert pareto_front(t.assign(acc=[0.8, 0.9, 0.85, 0.9, 0.52, 0.99]), "energy", "acc", n_clips=100).tolist() == [
+        True, True, False, False, False, False]  # 0.52 on 100 clips is not above chance
+
+
+def test_energy_verdict_needs_one_side_of_parity_over_every_corner():
+    from imssa.strategy import energy_verdict
+
+    assert energy_verdict(pd.DataFrame({"analog_over_digital": [0.5, 0.9]})) == "analog cheaper"
+    assert energy_verdict(pd.DataFrame({"analog_over_digital": [1.5, 1.1]})) == "digital cheaper"
+    assert energy_verdict(pd.DataFrame({"analog_over_digital": [0.8, 1.6]})) == "depends on the constants"
 
 
 def test_recommendation_takes_the_best_validation_accuracy_and_breaks_ties_by_energy():
@@ -87,10 +97,43 @@ def test_families_name_the_question_each_strategy_answers():
     assert got == ["baseline", "floor", "noise-aware", "stability", "range mode", "mixed precision", "devices", "bit width"]
 
 
-def test_cost_sensitivity_refuses_unknown_constants_before_any_work():
+def test_cost_corners_refuse_unknown_constants_before_any_work():
     from imssa.cost import CostConstants
-    from imssa.strategy import cost_sensitivity
+    from imssa.strategy import cost_corners
 
     cfg = load_params("quantization_strategy", "params/ci/quantization_strategy.yaml")
     with pytest.raises(ValueError, match="unknown cost constants"):
-        cost_sensitivity(cfg, cfg.strategies[0], 0, 0, 6, CostConstants(), {"adc_bitz": [4]})
+        cost_corners(cfg, cfg.strategies[0], 0, 0, 6, CostConstants(), {"adc_bitz": [4]})
+
+
+def test_nested_recommendation_never_sees_the_test_speaker():
+    from imssa.strategy import nested_recommendation
+
+    speakers = {0: ("a", "b"), 1: ("b", "c"), 2: ("c", "a")}
+    # strategy "x" looks best only on the validation clips of speaker a (fold 2's validation set)
+    val = pd.DataFrame([{"strategy": s, "fold": f, "accuracy": acc, "energy_pJ_per_inference": 1.0}
+                        for f in range(3) for s, acc in (("x", 0.99 if f == 2 else 0.6), ("y", 0.8))])
+    test = pd.DataFrame([{"strategy": s, "fold": f, "accuracy": 0.5 + 0.1 * f} for f in range(3) for s in ("x", "y")])
+    got = nested_recommendation(val, test, speakers)
+    assert got.set_index("fold")["choice"].to_dict() == {0: "y", 1: "x", 2: "x"}
+    assert got["accuracy"].tolist() == pytest.approx([0.5, 0.6, 0.7])
+
+
+def test_each_strategys_own_gap_is_software_minus_hardware():
+    from imssa.strategy import strategy_gaps
+
+    hw = pd.DataFrame([{"strategy": s, "sigma_uS": 10.0, "seed": 0, "fold": f, "realisation": r, "accuracy": a}
+                       for s, a in (("p", 0.7), ("q", 0.85)) for f in range(3) for r in range(2)])
+    sw = pd.DataFrame([{"strategy": s, "seed": 0, "fold": f, "accuracy": 0.9} for s in ("p", "q") for f in range(3)])
+    g = strategy_gaps(hw, sw, 10.0).set_index("strategy")["gap_points"]
+    assert g["p"] == pytest.approx(20.0) and g["q"] == pytest.approx(5.0)
+
+
+def test_gap_verdict_counts_the_goal_only_when_gap_and_gain_are_resolved():
+    from imssa.strategy import gap_verdict
+
+    g = {"gap_ci_low": 5.0, "recovered_ci_low": 1.0, "recovered_share": 0.6}
+    assert gap_verdict(g).endswith("the goal of 50% is met.")
+    assert "not met" in gap_verdict(g | {"recovered_ci_low": -1.0})
+    assert "gap itself is not resolved" in gap_verdict(g | {"gap_ci_low": -2.0})
+    assert "not met" in gap_verdict(g | {"recovered_share": 0.4})
