@@ -1,6 +1,7 @@
 """The book's sources: one MyST notebook per chapter, in the table of contents, with one
 parameter cell and short cells (QuantEcon style: imports aside, no cell over 15 lines)."""
 
+import re
 from pathlib import Path
 
 import jupytext
@@ -26,3 +27,21 @@ def test_chapter_source(chapter):
     assert f'validate_params("{chapter}", params)' in code[1].source  # parameters checked before any work
     too_long = [c.source.splitlines()[0] for c in code[2:] if len(c.source.splitlines()) > 15]
     assert not too_long, f"cells over 15 lines: {too_long}"
+
+
+def test_every_figure_has_a_caption_and_a_unique_name():
+    names = []
+    for chapter in CHAPTERS:
+        for cell in jupytext.read(BOOK / f"{chapter}.md").cells:
+            if cell.cell_type != "code":
+                continue
+            draws = re.search(r"\bsns\.\w*(plot|heatmap)|plt\.subplots|\.plot(\.\w+)?\(", cell.source)
+            assert not draws or "plt.show()" in cell.source, f"{chapter}: a figure not shown: {cell.source[:60]}"
+            if "plt.show()" not in cell.source:
+                continue
+            figure = cell.metadata.get("mystnb", {}).get("figure", {})
+            first = cell.source.splitlines()[0]
+            assert len(figure.get("caption", "").split()) >= 8, f"{chapter}: figure without a caption: {first}"
+            assert figure.get("name", "").startswith("fig-"), f"{chapter}: figure without a fig- name: {first}"
+            names.append(figure["name"])
+    assert len(names) == len(set(names)), f"figure names repeat: {sorted(n for n in names if names.count(n) > 1)}"
