@@ -43,5 +43,6 @@ def test_every_figure_has_a_caption_and_a_unique_name():
             first = cell.source.splitlines()[0]
             assert len(figure.get("caption", "").split()) >= 8, f"{chapter}: figure without a caption: {first}"
             assert figure.get("name", "").startswith("fig-"), f"{chapter}: figure without a fig- name: {first}"
+            assert cell.source.rstrip().endswith("plt.show()"), f"{chapter}: output after the figure: {first}"
             names.append(figure["name"])
     assert len(names) == len(set(names)), f"figure names repeat: {sorted(n for n in names if names.count(n) > 1)}"
