@@ -17,7 +17,7 @@ ifdef IMSSA_CACHE_DIR
 override export IMSSA_CACHE_DIR := $(abspath $(IMSSA_CACHE_DIR))
 endif
 
-.PHONY: book chapter results test unit notebooks nbval bench clean
+.PHONY: book chapter results test unit notebooks browser nbval bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,12 +41,16 @@ chapter: $(STAMP)
 results: $(STAMP)
 	$(RUN) archive --profile $(PROFILE)
 
-## test: unit tests, then the ci profile executed by papermill and re-executed by nbval
-test: unit notebooks nbval
+## test: unit tests, then the ci profile executed by papermill, its pages opened in headless Chromium, and nbval
+test: unit notebooks browser nbval
 
 # pytest exits 5 when it collects nothing: that is a failure here, said so in words.
 unit: $(STAMP)
-	$(PY) -m pytest tests -q || { rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests"; exit $$rc; }
+	$(PY) -m pytest tests -q -m "not browser" || { rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests"; exit $$rc; }
+
+# The ci book built from the executed chapters and opened page by page in headless Chromium.
+browser: $(STAMP)
+	$(PY) -m pytest tests -q -m browser
 
 notebooks: $(STAMP)
 	$(RUN) execute --profile ci
