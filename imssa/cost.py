@@ -116,6 +116,11 @@ def periphery_ops(H: int, N: int, column_gains: bool, c: CostConstants) -> dict[
     return ops
 
 
+def _decoder_J(H: int, classes: int, c: CostConstants) -> float:
+    """The decoder, once per inference: H x classes multiply-adds at the activations' width, J."""
+    return H * classes * (mult_energy_J(c.activation_bits, c.activation_bits, c) + c.add32_J)
+
+
 def _per_inference(step: dict[str, float], L: int, decoder_J: float) -> tuple[float, dict[str, float]]:
     """Energy per step (J) and the per-inference breakdown (pJ): L steps plus the decoder."""
     per_inf = {k: v * L for k, v in step.items()} | {"decoder": decoder_J}
@@ -145,7 +150,7 @@ def analog_cost(G_uS: Tensor, layout: Layout, N: int, L: int, classes: int, adc_
     step = {"array": cycles * array_J,
             "dac": cycles * dac_conv * c.dac_J_per_bit,
             "adc": cycles * adc_conv * adc_energy_J(adc_bits, c)} | periphery_ops(H, N, column_gains, c)
-    decoder_J = H * classes * (mult_energy_J(c.activation_bits, c.activation_bits, c) + c.add32_J)
+    decoder_J = _decoder_J(H, classes, c)
     total_step, breakdown = _per_inference(step, L, decoder_J)
     latency = cycles * (c.t_read_s + math.ceil(adc_conv / layout.arrays / c.adcs_per_array) / c.adc_rate_Hz)
     return CostEstimate(total_step * 1e12, sum(breakdown.values()), latency * 1e6, breakdown)
@@ -166,7 +171,7 @@ def digital_cost(H: int, N: int, bits: tuple[int, int, int], L: int, classes: in
             "weight_reads": H * sum(k * b for b, k in counts.items()) * c.sram_J_per_bit,
             "state_reads_writes": H * 2 * (2 * N) * c.activation_bits * c.sram_J_per_bit} \
         | periphery_ops(H, N, False, c)
-    decoder_J = H * classes * (mult_energy_J(c.activation_bits, c.activation_bits, c) + c.add32_J)
+    decoder_J = _decoder_J(H, classes, c)
     total_step, breakdown = _per_inference(step, L, decoder_J)
     latency = math.ceil(macs / c.digital_macs_per_cycle) / c.digital_clock_Hz
     return CostEstimate(total_step * 1e12, sum(breakdown.values()), latency * 1e6, breakdown)

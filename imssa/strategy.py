@@ -37,6 +37,16 @@ def _devices(cfg: Any, s: Strategy) -> int:
     return s.devices_per_element or cfg.devices_per_element[0]
 
 
+def _window(cfg: Any) -> dict[str, float]:
+    """The chapter's conductance window (uS): mapping range and physical top."""
+    return {"g_min_uS": cfg.g_min_uS, "g_max_uS": cfg.g_max_uS, "g_phys_max_uS": cfg.g_phys_max_uS}
+
+
+def _digital(cfg: Any, s: Strategy, c: CostConstants):
+    """The digital MAC unit's cost of ``s``'s kernel at its bits (``cost.digital_cost``)."""
+    return digital_cost(cfg.model.H, cfg.model.N, s.bits, cfg.data.length, len(cfg.data.digits), c)
+
+
 def strategy_quant(cfg: Any, s: Strategy) -> QuantConfig:
     """The QuantConfig of ``s`` under the chapter's ``fscale``, pole cap and conductance window.
     Uniform bits leave bits_A/B/C unset, so plain QAT is the QAT chapter's configuration (and run)."""
@@ -132,7 +142,7 @@ def hardware_rows(cfg: Any, s: Strategy, seed: int, fold: int, sigmas_uS: list[f
         return [{"sigma_uS": x, "split": sp, "realisation": 0, "accuracy": float("nan"), "spectral_radius": float("nan"),
                  "saturated": False, "failure": failure, "pulses_per_device": float("nan")}
                 for sp in splits for x in sigmas_uS]
-    window = {"g_min_uS": cfg.g_min_uS, "g_max_uS": cfg.g_max_uS, "g_phys_max_uS": cfg.g_phys_max_uS}
+    window = _window(cfg)
     ranges = calibrate_converters(net, data.train.x, cfg.headroom)
     at_chance = {sp: chance_failure(*_score(net, _split(data, sp))) for sp in splits}
     rows = []
@@ -157,7 +167,7 @@ def _analog(cfg: Any, s: Strategy, net: SpeechClassifier, adc_bits: int, c: Cost
     d = _devices(cfg, s)
     rows, cols = (cfg.rows, cfg.cols) if array_size is None else (array_size, array_size)
     lay = layout(cfg.model.H, 2 * cfg.model.N + 1, rows, cols, kind="block", devices_per_element=d)
-    dev = DeviceConfig(g_min_uS=cfg.g_min_uS, g_max_uS=cfg.g_max_uS, g_phys_max_uS=cfg.g_phys_max_uS)
+    dev = DeviceConfig(**_window(cfg))
     G = device_conductances(target_conductances(net, dev, "block"), pairs_per_weight(d))
     est = analog_cost(G, lay, cfg.model.N, cfg.data.length, len(cfg.data.digits), adc_bits, c,
                       column_gains=s.range_mode != "fixed")
@@ -179,7 +189,7 @@ def strategy_cost(cfg: Any, s: Strategy, keys: list[tuple[int, int]], adc_bits: 
         latency = est.latency_us_per_step
     if lay is None:
         lay = layout(cfg.model.H, 2 * cfg.model.N + 1, cfg.rows, cfg.cols, kind="block", devices_per_element=_devices(cfg, s))
-    digital = digital_cost(cfg.model.H, cfg.model.N, s.bits, cfg.data.length, len(cfg.data.digits), c)
+    digital = _digital(cfg, s, c)
     return {"strategy": s.name, "devices": lay.devices, "arrays": lay.arrays, "utilisation": lay.utilisation,
             "adc_bits": adc_bits, "energy_pJ_per_inference": float(np.mean(energies)) if energies else float("nan"),
             "latency_us_per_step": latency, "digital_energy_pJ_per_inference": digital.energy_pJ_per_inference,
@@ -193,7 +203,7 @@ def cost_breakdown(cfg: Any, s: Strategy, seed: int, fold: int, adc_bits: int, c
     if net is None:
         raise ValueError(f"strategy {s.name!r} has no model for fold {fold}, seed {seed}")
     analog = _analog(cfg, s, net, adc_bits, c)[0]
-    digital = digital_cost(cfg.model.H, cfg.model.N, s.bits, cfg.data.length, len(cfg.data.digits), c)
+    digital = _digital(cfg, s, c)
     return pd.DataFrame([{"design": design, "component": k, "energy_pJ_per_inference": v}
                          for design, est in (("analog", analog), ("digital", digital))
                          for k, v in est.breakdown_pJ_per_inference.items()])
@@ -218,7 +228,7 @@ def cost_corners(cfg: Any, s: Strategy, seed: int, fold: int, adc_bits: int, c: 
         point = dict(zip(corners, values))
         cc = CostConstants.model_validate(c.model_dump() | {k: v for k, v in point.items() if k in CostConstants.model_fields})
         analog = _analog(cfg, s, net, point.get("adc_bits", adc_bits), cc, point.get("array_size"))[0]
-        digital = digital_cost(cfg.model.H, cfg.model.N, s.bits, cfg.data.length, len(cfg.data.digits), cc)
+        digital = _digital(cfg, s, cc)
         out.append(point | {"analog_pJ_per_inference": analog.energy_pJ_per_inference,
                             "digital_pJ_per_inference": digital.energy_pJ_per_inference,
                             "analog_over_digital": analog.energy_pJ_per_inference / digital.energy_pJ_per_inference})
@@ -315,25 +325,20 @@ def gap_recovery(hardware: pd.DataFrame, software: pd.DataFrame, baseline: str, 
     programmings), the best strategy's own gap, the paired difference best - baseline under
     hardware (points, interval; same models' folds, same draws) and its share of the baseline's gap.
     """
-    from .stats import drop_interval, drops_from, paired_contrast
+    from .stats import paired_contrast
 
     rows = hardware[(hardware["sigma_uS"] == sigma_uS) & hardware["strategy"].isin([baseline, best])]
     rows = rows.dropna(subset=["accuracy"])
     if set(rows["strategy"]) != {baseline, best}:
         raise ValueError(f"need hardware rows of {baseline!r} and {best!r} at sigma {sigma_uS}")
-    gaps = {}
-    for name in (baseline, best):
-        part = rows[rows["strategy"] == name]
-        ref = software[software["strategy"] == name].dropna(subset=["accuracy"])
-        d = drop_interval(drops_from(part, ref, key=("seed", "fold")).assign(_g=0), ["_g"]).iloc[0]
-        gaps[name] = d
+    gaps = strategy_gaps(rows, software, sigma_uS).set_index("strategy")
     won = paired_contrast(rows, "strategy", best, baseline, by=["sigma_uS"]).iloc[0]
-    base = gaps[baseline]
-    return {"sigma_uS": sigma_uS, "gap_points": float(base["drop_points"]), "gap_ci_low": float(base["drop_ci_low"]),
-            "gap_ci_high": float(base["drop_ci_high"]), "best_gap_points": float(gaps[best]["drop_points"]),
+    base = gaps.loc[baseline]
+    return {"sigma_uS": sigma_uS, "gap_points": float(base["gap_points"]), "gap_ci_low": float(base["gap_ci_low"]),
+            "gap_ci_high": float(base["gap_ci_high"]), "best_gap_points": float(gaps.loc[best, "gap_points"]),
             "recovered_points": float(won["difference_points"]), "recovered_ci_low": float(won["ci_low"]),
             "recovered_ci_high": float(won["ci_high"]),
-            "recovered_share": float(won["difference_points"] / base["drop_points"]) if base["drop_points"] > 0 else float("nan")}
+            "recovered_share": float(won["difference_points"] / base["gap_points"]) if base["gap_points"] > 0 else float("nan")}
 
 
 def nested_recommendation(val_table: pd.DataFrame, test_table: pd.DataFrame, speakers: dict[int, tuple[str, str]],
@@ -385,7 +390,7 @@ def converter_rows(cfg: Any, s: Strategy, seed: int, fold: int, sigma_uS: float,
     if net is None:
         return [{"converters": k, "realisation": 0, "accuracy": float("nan"), "failure": failure}
                 for k in ("ideal resolution", "rounding")]
-    window = {"g_min_uS": cfg.g_min_uS, "g_max_uS": cfg.g_max_uS, "g_phys_max_uS": cfg.g_phys_max_uS}
+    window = _window(cfg)
     ranges = calibrate_converters(net, data.train.x, margin)
     out = []
     for label, extra, mode in (("ideal resolution", {}, "fast"),
