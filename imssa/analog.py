@@ -34,7 +34,7 @@ from .devices import DeviceConfig, drift_factor, programming_sigma_uS, relaxatio
 from .s4d import ssm_conv, ssm_conv_affine
 
 __all__ = ["effective_weights", "fast_kernels", "program", "simulate_fast", "simulate_fast_encoded", "simulate_saturating",
-           "simulate_step", "state_gain", "flush_subnormals", "mode_blocks"]
+           "simulate_saturating_inputs", "simulate_step", "state_gain", "flush_subnormals", "mode_blocks"]
 
 
 def program(G_pos: Tensor, G_neg: Tensor, R: int, dev: DeviceConfig, generator: torch.Generator | None = None,
@@ -261,9 +261,10 @@ def simulate_saturating(x: Tensor, w: Tensor, b: Tensor, W: Tensor, D: Tensor,
 def _saturating(x: Tensor, w: Tensor, b: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig) -> tuple[Tensor, Tensor]:
     dac = math.inf if dev.dac_range is None else dev.dac_range
     adc = math.inf if dev.adc_range is None else dev.adc_range
+    dac_in = dac if dev.dac_input_range is None else dev.dac_input_range
     u = w[:, None] * x.unsqueeze(1) + b[:, None]  # (B, H, L)
-    clip_in = bool((u.abs() > dac).any())
-    u_in = u.clamp(-dac, dac) if clip_in else u
+    clip_in = bool((u.abs() > dac_in).any())
+    u_in = u.clamp(-dac_in, dac_in) if clip_in else u
     y, saturated = [], []
     for W_r in W.split(1):  # one realisation at a time: (B, H, 2L) spectra stay in cache
         # the encoded FFT needs an affine input: where the DAC clips, transform every channel instead
@@ -281,8 +282,46 @@ def _saturating(x: Tensor, w: Tensor, b: Tensor, W: Tensor, D: Tensor, dev: Devi
         peaks: dict[str, Tensor] = {}
         y_step = simulate_step(u[:, h_idx], W[r_idx, h_idx].unsqueeze(0).to(x.dtype), D[h_idx].to(x.dtype), dev, peaks=peaks)[0]
         y[r_idx, :, h_idx] = y_step.permute(1, 0, 2).to(y.dtype)  # (P, B, L)
-        hit = (peaks["adc_channel"] > adc) | (peaks["dac_channel"] > dac)  # (P,)
+        hit = (peaks["adc_channel"] > adc) | peaks["dac_over_channel"]  # (P,)
         saturated[r_idx[hit]] = True
+    return y, saturated
+
+
+def simulate_saturating_inputs(u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig) -> tuple[Tensor, Tensor]:
+    """``simulate_saturating`` for arbitrary inputs: u (R, B, H, L), one input per realisation (a
+    deeper layer's input is the previous layer's noisy output), or (B, H, L) shared. Returns y
+    (R, B, H, L) and per realisation whether a converter saturated (R,). Same rule: memoryless
+    clipping on the FFT result, step-mode rerun of every (realisation, channel) whose state bound
+    l1 max|u_h| could leave the range."""
+    if dev.dac_bits is not None or dev.adc_bits is not None or dev.read_noise > 0:
+        raise ValueError("fast mode models static non-idealities only: converter bits and read noise need mode='step'")
+    R = W.shape[0]
+    u = u.expand(R, *u.shape[-3:]) if u.dim() == 3 else u
+    if u.shape[0] != R:
+        raise ValueError(f"inputs for {u.shape[0]} realisations, arrays for {R}")
+    dac = math.inf if dev.dac_range is None else dev.dac_range
+    adc = math.inf if dev.adc_range is None else dev.adc_range
+    dac_in = dac if dev.dac_input_range is None else dev.dac_input_range
+    with flush_subnormals():
+        u_in = u.clamp(-dac_in, dac_in)
+        saturated = (u.abs() > dac_in).flatten(1).any(1)
+        y = []
+        for r in range(R):
+            K = (fast_kernels(W[r:r + 1], u.shape[-1]) / 2).to(u.dtype)  # kernels in W's precision
+            ro = ssm_conv(u_in[r], K[0], torch.zeros(u.shape[-2], dtype=u.dtype)) + _corner_term(W[r:r + 1], u_in[r])[0]
+            saturated[r] |= bool((ro.abs() > adc).any())
+            y.append(2 * ro.clamp(-adc, adc) + D[:, None].to(u.dtype) * u[r])
+        y = torch.stack(y)
+        l1, _ = state_gain(W, u.shape[-1])  # (R, H)
+        bound = l1 * u_in.abs().amax((1, 3)).to(W.dtype)
+        r_idx, h_idx = torch.nonzero(~(bound <= min(dac, adc)), as_tuple=True)
+        if len(r_idx):
+            peaks: dict[str, Tensor] = {}
+            y_step = simulate_step(u[r_idx, :, h_idx].permute(1, 0, 2), W[r_idx, h_idx].unsqueeze(0).to(u.dtype),
+                                   D[h_idx].to(u.dtype), dev, peaks=peaks)[0]  # (B, P, L)
+            y[r_idx, :, h_idx] = y_step.permute(1, 0, 2)
+            hit = (peaks["adc_channel"] > adc) | peaks["dac_over_channel"]
+            saturated[r_idx[hit]] = True
     return y, saturated
 
 
@@ -304,12 +343,15 @@ def simulate_step(u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig = DeviceCon
                   generator: torch.Generator | None = None, peaks: dict[str, Tensor] | None = None) -> Tensor:
     """Step-by-step analog recurrence with periphery non-idealities. Returns y (R, B, H, L).
 
-    u: (B, H, L) inputs; W: (R, H, n, n) effective weights of the programmed arrays; D: (H,).
+    u: (B, H, L) inputs, or (R, B, H, L), one per realisation; W: (R, H, n, n) effective weights of
+    the programmed arrays; D: (H,).
     Each step: inputs [x; u] through the DAC (saturating at +-``dac_range``, ``dac_bits`` levels),
     one VMM, additive read noise on every output (std ``read_noise`` x ``adc_range``, fresh each
     step), the ADC (saturating at +-``adc_range``, ``adc_bits`` levels). State and readout share
     the converters. ``peaks``, if given, receives the largest |DAC input| and |ADC input| before
-    clipping, per realisation (``dac``, ``adc``: (R,)) and per channel (``*_channel``: (H,)).
+    clipping, per realisation (``dac``, ``adc``: (R,)) and per channel (``*_channel``: (H,)); the DAC's
+    per row group (``dac_state``, ``dac_input``: (R,)) and whether it clipped (``dac_over``: (R,),
+    ``dac_over_channel``: (H,)). ``dev.dac_input_range`` gives the input row a full scale of its own.
     """
     if dev.read_noise > 0 and dev.adc_range is None:
         raise ValueError("read noise is a fraction of the ADC range: set adc_range")
@@ -320,16 +362,25 @@ def simulate_step(u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig = DeviceCon
 def _step(u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig, generator: torch.Generator | None,
           peaks: dict[str, Tensor] | None) -> Tensor:
     dac_bits, dac_range, adc_bits, adc_range = dev.dac_bits, dev.dac_range, dev.adc_bits, dev.adc_range
-    R, (B, H, L), n = W.shape[0], u.shape, W.shape[-1]
+    in_range = dac_range if dev.dac_input_range is None else dev.dac_input_range
+    R, (B, H, L), n = W.shape[0], u.shape[-3:], W.shape[-1]
     blocks = mode_blocks(W)
     v = u.new_zeros(R, B, H, n)
     readout = []
     peak_dac, peak_adc = u.new_zeros(R, H), u.new_zeros(R, H)
+    peak_state, peak_input = u.new_zeros(R, H), u.new_zeros(R, H)
+    split = dev.dac_input_range is not None
     for t in range(L + 1):  # step t reads out y'_{t-1}
         v[..., -1] = u[..., t] if t < L else 0.0
         if peaks is not None:
+            peak_state = torch.maximum(peak_state, v[..., :-1].abs().amax((1, 3)))
+            peak_input = torch.maximum(peak_input, v[..., -1].abs().amax(1))
             peak_dac = torch.maximum(peak_dac, v.abs().amax((1, 3)))
-        v_in = _quantize_uniform(v, dac_bits, dac_range)
+        if split:  # the input row has a DAC range of its own
+            v_in = torch.cat([_quantize_uniform(v[..., :-1], dac_bits, dac_range),
+                              _quantize_uniform(v[..., -1:], dac_bits, in_range)], -1)
+        else:
+            v_in = _quantize_uniform(v, dac_bits, dac_range)
         out = torch.einsum("rhij,rbhj->rbhi", W, v_in) if blocks is None else _vmm_blocks(blocks, v_in)
         if peaks is not None:
             peak_adc = torch.maximum(peak_adc, out.abs().amax((1, 3)))
@@ -340,7 +391,12 @@ def _step(u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig, generator: torch.G
             readout.append(out[..., -1])
         v = torch.cat([out[..., :-1], v[..., -1:]], -1)
     if peaks is not None:
-        peaks.update(dac=peak_dac.amax(1), adc=peak_adc.amax(1), dac_channel=peak_dac.amax(0), adc_channel=peak_adc.amax(0))
+        over = peak_dac > (math.inf if dac_range is None else dac_range)
+        if split:  # clipping is per row group: the states against dac_range, the input against its own
+            over = (peak_state > (math.inf if dac_range is None else dac_range)) | (peak_input > in_range)
+        peaks.update(dac=peak_dac.amax(1), adc=peak_adc.amax(1), dac_channel=peak_dac.amax(0), adc_channel=peak_adc.amax(0),
+                     dac_state=peak_state.amax(1), dac_input=peak_input.amax(1), dac_over=over.any(1),
+                     dac_over_channel=over.any(0))
     return 2 * torch.stack(readout, -1) + D[:, None] * u
 
 
@@ -349,6 +405,8 @@ def mode_blocks(W: Tensor) -> tuple[Tensor, ...] | None:
     without devices on structural zeros): the four entries of each 2x2 block of A_r, B_r and C_r in
     pairs, and the corner, each (R, 1, H, N) (corner (R, 1, H)); None if any other entry
     (``crossbar.structural_mask``, the corner aside) is non-zero."""
+    if W.shape[-1] % 2 == 0:  # an odd number of real states (the real variant): no 2x2 pairing
+        return None
     N = (W.shape[-1] - 1) // 2
     mask = structural_mask(1, N)[0]
     mask[-1, -1] = True  # the corner is a programmed zero in both layouts

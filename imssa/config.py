@@ -60,6 +60,12 @@ class DataConfig(Strict):
         return self
 
     @property
+    def n_classes(self) -> int:
+        """Classes of the task: one per digit; Heidelberg Digits with both languages has one per
+        digit and language (its 20 classes: German digit d is class d + len(digits))."""
+        return len(self.digits) * (2 if self.dataset == "heidelberg" and self.language == "both" else 1)
+
+    @property
     def length(self) -> int:
         """Sequence length L in samples."""
         return round(self.sample_rate * self.duration_s)
@@ -111,24 +117,33 @@ class ModelConfig(Strict):
 
     ``ssm`` selects the layer or a control: ``s4d`` (trained), ``memoryless`` (A_bar = 0, so
     each step sees only its own input; B_bar, C, D still trained), ``frozen`` (S4D initialised
-    as usual and never trained: dt, A, B, C fixed; encoder, D and decoder learned).
+    as usual and never trained: dt, A, B, C fixed; encoder, D and decoder learned), ``s4d_real``
+    (the real-valued diagonal variant: N real modes with S4D-Real's ``init: real``, A_n = -(n+1)).
     """
 
     H: int = Field(default=32, ge=1, description="channels (model width)")
     N: int = Field(default=8, ge=1, description="complex modes per channel (real state 2N)")
     depth: int = Field(default=1, ge=1)
-    init: Literal["lin", "inv"] = "lin"
+    init: Literal["lin", "inv", "real"] = "lin"
     dt_min: float = Field(default=1e-3, gt=0)
     dt_max: float = Field(default=1e-1, gt=0)
     dropout: float = Field(default=0.0, ge=0, lt=1)
-    ssm: Literal["s4d", "memoryless", "frozen"] = "s4d"
+    ssm: Literal["s4d", "memoryless", "frozen", "s4d_real"] = "s4d"
     quant: QuantConfig | None = None
 
     @model_validator(mode="after")
     def _check(self) -> ModelConfig:
         if self.dt_min > self.dt_max:
             raise ValueError(f"dt_min ({self.dt_min}) must be <= dt_max ({self.dt_max})")
+        if (self.ssm == "s4d_real") != (self.init == "real"):
+            raise ValueError(f"ssm 's4d_real' goes with init 'real' (S4D-Real) and only it; got ssm={self.ssm!r}, "
+                             f"init={self.init!r}")
         return self
+
+    @property
+    def real(self) -> bool:
+        """Whether the layers are the real-valued variant."""
+        return self.ssm == "s4d_real"
 
 
 class TrainConfig(Strict):

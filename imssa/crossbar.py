@@ -57,9 +57,17 @@ def expand_complex(A_bar: Tensor, B_bar: Tensor, C: Tensor) -> tuple[Tensor, Ten
     return A_r, B_r, C_r
 
 
-def combined_matrix(p: DiscreteSSM) -> Tensor:
-    """Per-channel W = [[A_r, B_r], [C_r, 0]], shape (H, 2N+1, 2N+1): [x_t; y'_{t-1}] = W [x_{t-1}; u_t]."""
-    A_r, B_r, C_r = expand_complex(p.A_bar, p.B_bar, p.C)
+def combined_matrix(p: DiscreteSSM, real: bool = False) -> Tensor:
+    """Per-channel W = [[A_r, B_r], [C_r, 0]], shape (H, 2N+1, 2N+1): [x_t; y'_{t-1}] = W [x_{t-1}; u_t].
+
+    ``real``: the real-valued variant (imaginary parts zero), whose N real modes need no expansion:
+    A_r = diag(A_bar), B_r = B_bar, C_r = C, shape (H, N+1, N+1)."""
+    if real:
+        if any(bool((t.imag != 0).any()) for t in (p.A_bar, p.B_bar, p.C) if t.is_complex()):
+            raise ValueError("real=True maps a real-valued SSM; these parameters have imaginary parts")
+        A_r, B_r, C_r = torch.diag_embed(p.A_bar.real), p.B_bar.real, p.C.real
+    else:
+        A_r, B_r, C_r = expand_complex(p.A_bar, p.B_bar, p.C)
     H, n = A_r.shape[0], A_r.shape[-1] + 1
     W = A_r.new_zeros(H, n, n)
     W[:, :-1, :-1] = A_r
@@ -68,12 +76,13 @@ def combined_matrix(p: DiscreteSSM) -> Tensor:
     return W
 
 
-def structural_mask(H: int, N: int) -> Tensor:
+def structural_mask(H: int, N: int, real: bool = False) -> Tensor:
     """True where the combined matrix of any S4D layer can be non-zero: the 2x2 diagonal blocks
     of A_r, the column B_r and the row C_r. Shape (H, 2N+1, 2N+1), bool. Everything else is a
-    structural zero: modes never couple, and the corner is 0."""
-    ones = torch.ones(H, N, dtype=torch.complex128) * (1 + 1j)
-    return combined_matrix(DiscreteSSM(ones, ones, ones, torch.ones(H, dtype=torch.float64))) != 0
+    structural zero: modes never couple, and the corner is 0. ``real``: the real-valued variant's
+    diagonal A_r, column and row, (H, N+1, N+1)."""
+    ones = torch.ones(H, N, dtype=torch.complex128) * (1 if real else 1 + 1j)
+    return combined_matrix(DiscreteSSM(ones, ones, ones, torch.ones(H, dtype=torch.float64)), real) != 0
 
 
 def split_combined(W: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -164,6 +173,7 @@ class Layout:
     arrays: int
     copies: int = 1
     kind: str = "dense"
+    real: bool = False  # the real-valued variant: n = N + 1, a diagonal A_r
 
     @property
     def devices_per_element(self) -> int:
@@ -178,11 +188,21 @@ class Layout:
     @property
     def devices(self) -> int:
         """Programmed devices: every cross-point of every block (dense), or only the 2x2 blocks of
-        A_r, the column B_r and the row C_r (block: 8N real entries per channel), 2 per pair,
-        ``copies`` pairs per entry."""
-        N = (self.n - 1) // 2
-        entries = self.n * self.n if self.kind == "dense" else 8 * N
+        A_r, the column B_r and the row C_r (block: 8N real entries per channel; 3N for the real
+        variant's diagonal), 2 per pair, ``copies`` pairs per entry."""
+        N = self.states if self.real else self.states // 2
+        entries = self.n * self.n if self.kind == "dense" else (3 if self.real else 8) * N
         return self.H * entries * 2 * self.copies
+
+    @property
+    def states(self) -> int:
+        """Real state dimensions per channel (n - 1)."""
+        return self.n - 1
+
+    @property
+    def devices_per_state(self) -> float:
+        """Programmed devices per real state dimension of the layer."""
+        return self.devices / (self.H * self.states)
 
     @property
     def utilisation(self) -> float:
@@ -219,8 +239,10 @@ def pairs_per_weight(devices_per_element: int) -> int:
     return devices_per_element // 8
 
 
-def layout(H: int, n: int, rows: int = 64, cols: int = 64, kind: str = "dense", devices_per_element: int = 8) -> Layout:
-    """Block-diagonal placement of the H per-channel matrices (n = 2N+1) on rows x cols arrays.
+def layout(H: int, n: int, rows: int = 64, cols: int = 64, kind: str = "dense", devices_per_element: int = 8,
+           real: bool = False) -> Layout:
+    """Block-diagonal placement of the H per-channel matrices (n = 2N+1; N+1 for the ``real``
+    variant) on rows x cols arrays.
 
     Each input line is repeated ``devices_per_element / 8`` times (duplicate devices whose currents
     add). Blocks that fit are packed along the diagonal of an array (distinct rows and columns, so
@@ -238,7 +260,7 @@ def layout(H: int, n: int, rows: int = 64, cols: int = 64, kind: str = "dense", 
     else:
         per_array = 0
         arrays = H * r_tiles * c_tiles
-    return Layout(H, n, rows, cols, r_tiles, c_tiles, per_array, arrays, copies, kind)
+    return Layout(H, n, rows, cols, r_tiles, c_tiles, per_array, arrays, copies, kind, real)
 
 
 def device_map(G_pos: Tensor, G_neg: Tensor, used: Tensor | None = None, copies: int = 1) -> Tensor:

@@ -136,6 +136,8 @@ def _load_set(meta: pd.DataFrame, cfg: DataConfig) -> AudioSet:
     x = np.stack(clips) if clips else np.zeros((0, cfg.length), dtype=np.float32)
     label = {d: i for i, d in enumerate(cfg.digits)}
     y = np.array([label[d] for d in meta["digit"]], dtype=np.int64)
+    if cfg.n_classes > len(cfg.digits):  # HD, both languages: German digits are classes of their own
+        y = y + len(cfg.digits) * (meta["language"] == "german").to_numpy(dtype=np.int64)
     return AudioSet(torch.from_numpy(x), torch.from_numpy(y), meta.reset_index(drop=True), cfg.sample_rate)
 
 

@@ -1,7 +1,10 @@
 """Deploying a trained (quantized) classifier: its S4D layer on simulated crossbars, the rest digital.
 
 The encoder, D u, GELU, mean pooling and decoder stay in the digital periphery; the recurrence
-runs on R programmed arrays (``imssa.analog``). Single-layer classifiers, as in the paper.
+runs on R programmed arrays (``imssa.analog``). A single layer, as in the paper, through
+``deployed_weights`` / ``analog_run``; a stack of ``depth`` layers through ``stack_weights`` /
+``stack_run``: every S4D layer on arrays of its own, GELU, the position-wise mixing and the residual
+in the digital periphery between them, a DAC and an ADC at every array boundary.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .analog import effective_weights, mode_blocks, program, simulate_saturating, simulate_step
+from .analog import effective_weights, mode_blocks, program, simulate_saturating, simulate_saturating_inputs, simulate_step
 from .crossbar import combined_matrix, entry_grid, pairs_per_weight, structural_mask, to_conductance
 from .data import AudioSet
 from .devices import DeviceConfig
@@ -21,8 +24,9 @@ from .quant import QuantS4D, q_max
 from .stats import chance_failure
 from .train import SpeechClassifier
 
-__all__ = ["analog_accuracy", "array_scale", "analog_predictions", "analog_run", "calibrate_converters",
-           "deployed_weights", "fits", "target_conductances", "failure_cause", "noise_rows", "realisation_rows", "spectral_radius"]
+__all__ = ["analog_accuracy", "array_scale", "analog_predictions", "analog_run", "calibrate_converters", "calibrate_layers",
+           "deployed_weights", "fits", "ideal_weights", "target_conductances", "failure_cause", "noise_rows", "realisation_rows",
+           "spectral_radius", "stack_realisation_rows", "stack_run", "stack_weights"]
 
 
 def fits(dev: DeviceConfig, bits: int) -> bool:
@@ -34,8 +38,10 @@ def fits(dev: DeviceConfig, bits: int) -> bool:
 @torch.no_grad()
 def deployed_weights(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int,
                      layout: Literal["dense", "block"] = "block", devices_per_element: int = 16,
-                     stats: dict[str, Tensor] | None = None) -> Tensor:
-    """Effective combined matrices (R, H, 2N+1, 2N+1) of ``R`` programmings of the first layer.
+                     stats: dict[str, Tensor] | None = None, layer: int = 0) -> Tensor:
+    """Effective combined matrices (R, H, 2N+1, 2N+1) of ``R`` programmings of layer ``layer`` (the
+    first by default; N+1 rows for the real-valued variant). Each layer draws from its own seed
+    (``layer_seed``), so the layers of a stack are programmed independently.
 
     ``block`` (the paper's mapping): only the entries a mode can use (``crossbar.structural_mask``:
     its 2x2 block of A_bar, its B_bar and C entries) are programmed devices; the other cross-points
@@ -52,9 +58,7 @@ def deployed_weights(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int
     ``analog.program``'s ``pulses`` (R,) and, with compensation, ``alpha`` (R,). A device with
     ``dev.states`` states cannot hold a model that needs more conductance levels: ValueError.
     """
-    layer = net.layers[0]
-    if not isinstance(layer, QuantS4D):
-        raise TypeError("deployment maps quantized weights: train the model with a QuantConfig")
+    index, layer = layer, _layer(net, layer)
     if layout not in ("dense", "block"):
         raise ValueError(f"layout must be 'dense' or 'block', got {layout!r}")
     if not fits(dev, layer.bits):
@@ -63,8 +67,8 @@ def deployed_weights(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int
     copies = pairs_per_weight(devices_per_element)
     G_pos, G_neg, used = _targets(layer, dev, layout)
     stats = {} if stats is None else stats
-    G_pos, G_neg = program(G_pos, G_neg, R, dev, generator=torch.Generator().manual_seed(seed), used=used,
-                           copies=copies, stats=stats)
+    G_pos, G_neg = program(G_pos, G_neg, R, dev, generator=torch.Generator().manual_seed(layer_seed(seed, index)),
+                           used=used, copies=copies, stats=stats)
     W = effective_weights(G_pos, G_neg, array_scale(layer), dev.g_min_uS, dev.g_max_uS)
     if dev.drift_compensation:
         W0 = effective_weights(*stats["G_t0"], array_scale(layer), dev.g_min_uS, dev.g_max_uS)
@@ -72,6 +76,27 @@ def deployed_weights(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int
         stats["alpha"] = alpha
         W = W * alpha[:, None, None, None]
     return W
+
+
+def layer_seed(seed: int, layer: int) -> int:
+    """Seed of the programming draws of layer ``layer`` of a stack; ``seed`` itself for the first."""
+    return seed + 1_000_003 * layer
+
+
+def _layer(net: SpeechClassifier, index: int) -> QuantS4D:
+    if not 0 <= index < len(net.layers):
+        raise ValueError(f"layer {index} out of range: the model has {len(net.layers)}")
+    layer = net.layers[index]
+    if not isinstance(layer, QuantS4D):
+        raise TypeError("deployment maps quantized weights: train the model with a QuantConfig")
+    return layer
+
+
+@torch.no_grad()
+def ideal_weights(net: SpeechClassifier, layer: int = 0) -> Tensor:
+    """The combined matrices of layer ``layer`` on an ideal array (its quantized weights), (1, H, n, n)."""
+    lay = _layer(net, layer)
+    return combined_matrix(lay.discrete(), lay.real).double().unsqueeze(0)
 
 
 @torch.no_grad()
@@ -87,13 +112,15 @@ def target_conductances(net: SpeechClassifier, dev: DeviceConfig, layout: Litera
 def _targets(layer: QuantS4D, dev: DeviceConfig, layout: str) -> tuple[Tensor, Tensor, Tensor | None]:
     """Target pair (G+, G-) (H, n, n) in uS of a quantized layer's combined matrices, and the mask of
     programmed cross-points (block layout; None: dense, all of them)."""
-    W = combined_matrix(layer.discrete()).double()
+    W = combined_matrix(layer.discrete(), layer.real).double()
     if layer.range_mode == "fixed" and len(set(layer.bits_per_matrix)) == 1:  # one grid, one range
         G_pos, G_neg = to_conductance(W, layer.bits, layer.fscale, dev.g_min_uS, dev.g_max_uS)
+    elif layer.real:
+        raise ValueError("the real-valued variant is mapped with one fixed range and one bit width")
     else:
         ranges, bits = entry_grid(layer.ranges(), layer.bits_per_matrix, W.shape[0], layer.N)
         G_pos, G_neg = to_conductance(W, bits, ranges, dev.g_min_uS, dev.g_max_uS, array_scale(layer))
-    return G_pos, G_neg, structural_mask(W.shape[0], layer.N) if layout == "block" else None
+    return G_pos, G_neg, structural_mask(W.shape[0], layer.N, layer.real) if layout == "block" else None
 
 
 def array_scale(layer: QuantS4D) -> float | Tensor:
@@ -147,7 +174,8 @@ def calibrate_converters(net: SpeechClassifier, x: Tensor, margin: float = 1.1, 
     x = x[torch.linspace(0, len(x) - 1, min(clips, len(x))).round().long()]
     ideal = net.layers[0].discrete()
     peaks: dict[str, Tensor] = {}
-    simulate_step(_inputs(net, x), combined_matrix(ideal).double().unsqueeze(0), ideal.D.double(), peaks=peaks)
+    simulate_step(_inputs(net, x), combined_matrix(ideal, net.layers[0].real).double().unsqueeze(0), ideal.D.double(),
+                  peaks=peaks)
     return {"dac_range": margin * float(peaks["dac"].max()), "adc_range": margin * float(peaks["adc"].max())}
 
 
@@ -203,13 +231,14 @@ def analog_accuracy(net: SpeechClassifier, data: AudioSet, W: Tensor, dev: Devic
     return (pred == data.y.numpy()).mean(-1)
 
 
-def failure_cause(accuracy: float, n_clips: int, spectral_radius: float, saturated: bool, dev: DeviceConfig) -> str:
+def failure_cause(accuracy: float, n_clips: int, spectral_radius: float, saturated: bool, dev: DeviceConfig,
+                  chance: float = 0.5) -> str:
     """Why a programming scores at chance (``stats.chance_failure``), '' if it does not: 'unstable'
     (spectral radius >= 1), else 'saturated' (a converter clipped), else the non-idealities present
     that can silence it without either ('stuck devices', 'converter rounding', 'read noise', joined
     by ' + '; the chapters separate them with runs that switch one off), else 'weight error'
-    (programming noise alone, with a stable recurrence)."""
-    if not chance_failure(accuracy, n_clips):
+    (programming noise alone, with a stable recurrence). ``chance``: the chance level (1 / classes)."""
+    if not chance_failure(accuracy, n_clips, chance):
         return ""
     if spectral_radius >= 1:
         return "unstable"
@@ -248,3 +277,160 @@ def noise_rows(net: SpeechClassifier, data: AudioSet, bits: int, sigma_uS: float
     noisy = dev.model_copy(update={"sigma_uS": sigma_uS})
     return realisation_rows(net, data, noisy, R if noisy.stochastic else 1, seed=1000 * bits + round(100 * sigma_uS),
                             layout=layout, devices_per_element=devices_per_element)
+
+
+# --- stacks of layers ------------------------------------------------------------------------------
+
+
+#: Full scale given to a converter whose calibration saw only zeros (a layer whose quantized B_bar or
+#: C is all zero): whatever noise adds there is clipped to nothing, as a periphery calibrated on it would.
+SILENT_RANGE = 1e-9
+
+
+def _gelu_mix(net: SpeechClassifier, i: int, y: Tensor, z: Tensor | None) -> Tensor:
+    """The digital periphery after layer i: GELU, then (i > 0) the position-wise mix and the residual.
+    y, z: (..., H, L)."""
+    h = F.gelu(y)
+    if i == 0:
+        return h
+    mix = net.mixers[i - 1]
+    return z + (h.transpose(-1, -2) @ mix.weight.T.to(h.dtype) + mix.bias.to(h.dtype)).transpose(-1, -2)
+
+
+@torch.no_grad()
+def calibrate_layers(net: SpeechClassifier, x: Tensor, margin: float = 1.1, clips: int = 64) -> list[dict[str, float]]:
+    """``calibrate_converters`` for every layer of a stack: each layer's DAC (state rows and input row
+    apart: a deeper layer's input, the previous layer's output, is on another scale than its state)
+    and ADC full scales, from an ideal step-mode run of the whole stack on ``clips`` of ``x`` (B, L),
+    times ``margin``. A converter that saw only zeros (a silent layer) gets ``SILENT_RANGE``."""
+    if margin <= 0 or clips < 1:
+        raise ValueError(f"need margin > 0 and clips >= 1, got margin={margin}, clips={clips}")
+    x = x[torch.linspace(0, len(x) - 1, min(clips, len(x))).round().long()]
+    u, z, out = _inputs(net, x), None, []
+    for i, layer in enumerate(net.layers):
+        peaks: dict[str, Tensor] = {}
+        y = simulate_step(u, ideal_weights(net, i), layer.discrete().D.double(), peaks=peaks)[0]
+        out.append({key: margin * max(float(peaks[name].max()), SILENT_RANGE)
+                    for key, name in (("dac_range", "dac_state"), ("dac_input_range", "dac_input"), ("adc_range", "adc"))})
+        z = _gelu_mix(net, i, y, z)
+        u = z
+    return out
+
+
+@torch.no_grad()
+def stack_weights(net: SpeechClassifier, devs: list[DeviceConfig], R: int, seed: int,
+                  layout: Literal["dense", "block"] = "block", devices_per_element: int = 16,
+                  stats: list[dict[str, Tensor]] | None = None) -> list[Tensor]:
+    """``deployed_weights`` of every layer (``devs``: one DeviceConfig per layer), each from its own
+    seed (``layer_seed``): a list of (R, H, n, n). ``stats``, if given, receives one dict per layer."""
+    if len(devs) != len(net.layers):
+        raise ValueError(f"one DeviceConfig per layer: {len(net.layers)} layers, {len(devs)} configs")
+    out = []
+    for i, dev in enumerate(devs):
+        st: dict[str, Tensor] = {}
+        out.append(deployed_weights(net, dev, R, seed, layout, devices_per_element, stats=st, layer=i))
+        if stats is not None:
+            stats.append(st)
+    return out
+
+
+@torch.no_grad()
+def stack_run(net: SpeechClassifier, x: Tensor, Ws: list[Tensor], devs: list[DeviceConfig], mode: str = "fast",
+              seed: int = 0, dtype: torch.dtype = torch.float32, chunk: int = 1,
+              reference: list[Tensor] | None = None) -> dict[str, Tensor]:
+    """Run clips ``x`` (B, L) through a stack whose layer i runs on the programmed arrays ``Ws[i]``
+    (R, H, n, n) with periphery ``devs[i]``; between layers the digital GELU, mix and residual.
+
+    ``mode='fast'``: each layer is linear and time-invariant on its arrays, so it is convolved with
+    its realisation's kernels, converters saturating (``analog.simulate_saturating_inputs``); 'step':
+    the step-by-step loop with converter bits and read noise (``analog.simulate_step``), in ``dtype``.
+    Realisations go ``chunk`` at a time. Returns ``logits`` (R, B, classes), ``saturated`` (R,) and,
+    with ``reference`` (one (1, B, H, L) output per layer, e.g. ``stack_run(...)['outputs']`` of the
+    ideal arrays), ``error`` (R, depth): each layer's relative RMS output error ||y_i - y_i*|| / ||y_i*||
+    (accumulated through the stack), and ``local_error`` (R, depth): that of layer i's arrays alone,
+    against ideal arrays fed the same (noisy) input. Without ``reference`` and R = 1, ``outputs``:
+    each layer's S4D output y_i (1, B, H, L)."""
+    if mode not in ("fast", "step"):
+        raise ValueError(f"mode must be 'fast' or 'step', got {mode!r}")
+    if not (len(Ws) == len(devs) == len(net.layers)):
+        raise ValueError(f"one array set and one DeviceConfig per layer: {len(net.layers)} layers, {len(Ws)} arrays, "
+                         f"{len(devs)} configs")
+    R = Ws[0].shape[0]
+    gen = torch.Generator().manual_seed(seed)
+    ideal = [ideal_weights(net, i) for i in range(len(net.layers))] if reference is not None else None
+    logits, saturated, errors, local, outputs = [], [], [], [], []
+    for start in range(0, R, chunk):
+        sl = slice(start, min(R, start + chunk))
+        r = sl.stop - sl.start
+        z, sat = None, torch.zeros(r, dtype=torch.bool)
+        err, loc = [], []
+        for i, (W, dev) in enumerate(zip(Ws, devs)):
+            D = net.layers[i].discrete().D
+            u = _inputs(net, x).to(dtype) if i == 0 else z
+            y, s = _layer_out(net, x if i == 0 else None, u, W[sl], D, dev, mode, gen, dtype)
+            sat |= s
+            if reference is not None:
+                ref = reference[i].to(y.dtype)
+                err.append(_relative(y, ref))
+                ideal_y = _layer_out(net, x if i == 0 else None, u, ideal[i].expand(r, -1, -1, -1), D,
+                                     DeviceConfig(), "fast", gen, dtype)[0]
+                loc.append(_relative(y, ideal_y))
+            elif R == 1:
+                outputs.append(y)
+            z = _gelu_mix(net, i, y, z)
+        logits.append(net.decoder(z.mean(-1).float()))
+        saturated.append(sat)
+        if reference is not None:
+            errors.append(torch.stack(err, -1))
+            local.append(torch.stack(loc, -1))
+    out = {"logits": torch.cat(logits), "saturated": torch.cat(saturated)}
+    if reference is not None:
+        out |= {"error": torch.cat(errors), "local_error": torch.cat(local)}
+    if outputs:
+        out["outputs"] = outputs
+    return out
+
+
+def _relative(y: Tensor, ref: Tensor) -> Tensor:
+    """Relative RMS error per realisation: ||y - ref|| / ||ref|| over clips, channels and time, (R,)."""
+    return (y - ref).flatten(1).norm(dim=1).double() / ref.flatten(1).norm(dim=1).double().clamp_min(1e-30)
+
+
+def _layer_out(net: SpeechClassifier, x: Tensor | None, u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig,
+               mode: str, gen: torch.Generator, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+    """One layer on its arrays W (r, H, n, n): outputs (r, B, H, L) and saturation (r,). The first
+    layer in fast mode convolves the encoder's single signal ``x`` (``simulate_saturating``)."""
+    if mode == "step":
+        peaks: dict[str, Tensor] = {}
+        y = simulate_step(u, W.to(dtype), D.to(dtype), dev, generator=gen, peaks=peaks)
+        return y, _over(peaks["adc"], dev.adc_range) | peaks["dac_over"]
+    if x is not None:
+        return simulate_saturating(x.to(dtype), net.encoder.weight[:, 0].to(dtype), net.encoder.bias.to(dtype), W,
+                                   D.to(dtype), dev)
+    return simulate_saturating_inputs(u, W, D.to(u.dtype), dev)
+
+
+def stack_realisation_rows(net: SpeechClassifier, data: AudioSet, devs: list[DeviceConfig], R: int, seed: int,
+                           reference: list[Tensor] | None = None, mode: str = "fast",
+                           layout: Literal["dense", "block"] = "block", devices_per_element: int = 16
+                           ) -> list[dict[str, Any]]:
+    """``realisation_rows`` for a stack: program every layer ``R`` times (``stack_weights``), run the
+    clips of ``data`` (``stack_run``) and return one row per realisation with its accuracy, the
+    largest spectral radius over the layers, saturation, the failure cause (``failure_cause``) and,
+    with ``reference`` (the ideal stack's per-layer outputs on ``data``), the relative output error
+    of every layer, accumulated (``error_<i>``) and local (``local_error_<i>``), i = 1 .. depth."""
+    Ws = stack_weights(net, devs, R, seed, layout, devices_per_element)
+    out = stack_run(net, data.x, Ws, devs, mode, seed, reference=reference)
+    acc = (out["logits"].argmax(-1).numpy() == data.y.numpy()).mean(-1)
+    rho = torch.stack([spectral_radius(W) for W in Ws], -1).amax(-1)
+    rows = []
+    for r in range(R):
+        row = {"realisation": r, "accuracy": float(acc[r]), "spectral_radius": float(rho[r]),
+               "saturated": bool(out["saturated"][r]),
+               "failure": failure_cause(float(acc[r]), len(data), float(rho[r]), bool(out["saturated"][r]), devs[0],
+                                        1 / net.decoder.out_features)}
+        if reference is not None:
+            row |= {f"error_{i + 1}": float(out["error"][r, i]) for i in range(len(Ws))}
+            row |= {f"local_error_{i + 1}": float(out["local_error"][r, i]) for i in range(len(Ws))}
+        rows.append(row)
+    return rows

@@ -110,6 +110,9 @@ class DeviceConfig(Strict):
     dac_bits: int | None = Field(default=None, ge=1, le=24, description="None: ideal DAC")
     dac_range: float | None = Field(default=None, gt=0, description=(
         "full scale of the DAC, in state units: inputs saturate there; None: never saturates"))
+    dac_input_range: float | None = Field(default=None, gt=0, description=(
+        "full scale of the DAC of the input row u_t, if it differs from the state rows' (a deeper layer's "
+        "input, the previous layer's output, is not on the state's scale); None: dac_range"))
     adc_bits: int | None = Field(default=None, ge=1, le=24, description="None: ideal ADC")
     adc_range: float | None = Field(default=None, gt=0, description=(
         "full scale of the ADC (and TIA), in state units: outputs saturate there; None: never saturates"))

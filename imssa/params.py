@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
 from pydantic import Field, ValidationError, model_validator
@@ -27,13 +27,17 @@ __all__ = [
     "MarginParams",
     "ModelConfig",
     "QATParams",
+    "ScaleParams",
     "Strategy",
     "StrategyParams",
     "QuantConfig",
     "ParamsError",
     "TrainConfig",
     "CHAPTERS",
+    "chapter_file_values",
     "load_params",
+    "merge",
+    "shared_values",
     "read_yaml",
     "validate_params",
     "variant",
@@ -45,8 +49,9 @@ class ParamsError(ValueError):
 
 
 class ChapterParams(Strict):
-    """Fields every chapter has."""
+    """Fields every chapter has. ``reads_results``: the chapter reads other chapters' results."""
 
+    reads_results: ClassVar[bool] = False
     profile: Literal["paper", "ci", "custom"] = "custom"
 
 
@@ -145,14 +150,14 @@ class QATParams(ModelParams):
     (the same as the baseline chapter's, so its cached runs are reused); ``qat_train`` the
     quantization-aware training that starts from it (``init: float``) or from scratch.
 
-    Choices on validation data: ``selection`` (paths such as ``fscale`` or ``qat_train.lr``)
+    Choices on validation data: ``qat_selection`` (paths such as ``fscale`` or ``qat_train.lr``)
     for the fixed-range model at ``selection_bits``; ``r_max_selection`` for the dynamic-range
     model at ``r_max_bits``."""
 
     bits: list[int] = Field(default=[1, 2, 3, 4, 5, 8], min_length=1)
     range_modes: list[Literal["fixed", "dynamic", "per_channel"]] = Field(default=["fixed", "dynamic"], min_length=1)
     selection_bits: int = Field(default=2, ge=1, le=16)
-    selection: dict[str, list[int | float]] = Field(default_factory=lambda: {
+    qat_selection: dict[str, list[int | float]] = Field(default_factory=lambda: {
         "fscale": [0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0], "qat_train.lr": [0.003, 0.01, 0.03]})
     r_max_bits: int = Field(default=4, ge=2, le=16, description="dynamic-range model whose pole cap is chosen")
     r_max_selection: list[float] = Field(default=[0.95, 0.99, 0.999], min_length=1)
@@ -168,7 +173,7 @@ class QATParams(ModelParams):
         if any(not 0 < r < 1 for r in self.r_max_selection):
             raise ValueError(f"r_max_selection: pole caps must be in (0, 1), got {self.r_max_selection}")
         _check_grid(ModelParams.model_validate(self.model_dump(include=set(ModelParams.model_fields))),
-                    self.selection, "selection")
+                    self.qat_selection, "qat_selection")
         return self
 
 
@@ -433,6 +438,95 @@ class StrategyParams(ArrayParams):
         return self.model_dump_json(include=keys)
 
 
+class ScaleParams(ArrayParams):
+    """Chapter 'Open question 3: depth and scale'. Every model is fixed-range QAT (the chapter's
+    ``fscale`` and pole cap on every layer) fine-tuned from the float model of the same fold, seed
+    and architecture, on the folds ``scale_folds`` (a subset of ``folds``) x ``scale_seeds``:
+
+    * depth: ``depths`` x ``depth_bits`` on the main task, every layer on arrays of its own;
+    * state size: ``state_sizes`` complex modes at ``state_bits``, at depth 1;
+    * ten digits: ``ten_digits`` (the full FSDD task, speakers held out as in the main task),
+      float and ``ten_bits``, at depth 1 and at each fold's best depth, trained with
+      ``ten_train`` / ``ten_qat_train``; the best depth is chosen per fold among ``ten_depths`` on
+      that fold's validation speaker from the ten-digit float models (``tie_points``: the
+      shallower within), so no fold's choice sees its test speaker;
+    * real-valued variant: S4D-Real with ``real_N`` real modes (default 2 N, the complex model's
+      real state size) at ``real_bits``, on the main task and on ten digits, at depth 1.
+
+    Every model is programmed ``scale_realisations`` times at each of ``scale_sigmas_uS`` (ten-digit
+    models: ``ten_sigmas_uS``) on the deployment chapter's array (physical window, converter ranges at ``headroom`` times the ideal
+    peaks of each layer, block layout, the first of ``devices_per_element``), fast mode; the
+    depth models also in step mode with ``converter_dac_bits`` / ``converter_adc_bits`` at
+    ``converter_sigma_uS``."""
+
+    scale_folds: list[int] = Field(default=[0, 1, 2], min_length=1, description="folds of this chapter (of ``folds``)")
+    scale_seeds: list[int] = Field(default=[0], min_length=1, description="training seeds per fold")
+    depths: list[int] = Field(default=[1, 2, 3, 4], min_length=1)
+    depth_bits: list[int] = Field(default=[2], min_length=1)
+    state_sizes: list[int] = Field(default=[2, 4, 8, 16, 32, 64], min_length=1, description="complex modes N")
+    state_bits: int = Field(default=2, ge=2, le=16)
+    ten_digits: list[int] = Field(default=list(range(10)), min_length=3)
+    ten_bits: list[int] = Field(default=[2, 4], min_length=1)
+    ten_depths: list[int] = Field(default=[1, 2, 3, 4], min_length=1, description="depths the ten-digit choice weighs")
+    ten_train: TrainConfig = TrainConfig(epochs=10, lr=0.01, ssm_lr=0.01)
+    ten_qat_train: TrainConfig = TrainConfig(epochs=10, lr=0.01, ssm_lr=0.01)
+    real_N: int | None = Field(default=None, ge=1, description="real modes of the real-valued variant; None: 2 N")
+    real_bits: int = Field(default=2, ge=2, le=16)
+    heidelberg_language: Literal["english", "german", "both"] = "both"
+    scale_sigmas_uS: list[float] = Field(default=[0.0, 5.0, 10.0, 15.0, 20.0], min_length=2)
+    ten_sigmas_uS: list[float] = Field(default=[0.0, 15.0], min_length=2, description=(
+        "noise levels of the ten-digit models (main-task models take scale_sigmas_uS)"))
+    scale_realisations: int = Field(default=3, ge=1)
+    scale_hardware_seed: int = Field(default=31, description="seed of the programming draws, shared by every model")
+    converter_sigma_uS: float = Field(default=15.0, ge=0)
+    converter_dac_bits: int = Field(default=8, ge=1, le=24)
+    converter_adc_bits: int = Field(default=6, ge=1, le=24)
+    tie_points: float = Field(default=1.0, ge=0, description="validation accuracies within this many points are tied")
+
+    @model_validator(mode="after")
+    def _check_scale(self) -> ScaleParams:
+        if not set(self.scale_folds) <= set(self.folds) or len(set(self.scale_folds)) != len(self.scale_folds):
+            raise ValueError(f"scale_folds {self.scale_folds} must be distinct folds of {self.folds}")
+        if 1 not in self.ten_depths:
+            raise ValueError(f"ten_depths must include 1 (the paper's depth), got {self.ten_depths}")
+        for key in ("depths", "state_sizes", "ten_depths"):
+            values = getattr(self, key)
+            if any(v < 1 for v in values) or len(set(values)) != len(values):
+                raise ValueError(f"{key} must be distinct integers >= 1, got {values}")
+        if self.model.depth not in self.depths or self.model.N not in self.state_sizes:
+            raise ValueError(f"depths must include model.depth ({self.model.depth}) and state_sizes model.N "
+                             f"({self.model.N}): the main model is the shared point of every sweep")
+        if any(not 2 <= b <= 16 for b in self.depth_bits + self.ten_bits):
+            raise ValueError("depth_bits and ten_bits must be in 2..16")
+        if any(d < 0 or d > 9 for d in self.ten_digits) or len(set(self.ten_digits)) != len(self.ten_digits):
+            raise ValueError(f"ten_digits must be distinct digits 0..9, got {self.ten_digits}")
+        if 0.0 not in self.scale_sigmas_uS or any(x < 0 for x in self.scale_sigmas_uS):
+            raise ValueError(f"scale_sigmas_uS must be >= 0 and include 0.0, got {self.scale_sigmas_uS}")
+        if 0.0 not in self.ten_sigmas_uS or any(x < 0 for x in self.ten_sigmas_uS):
+            raise ValueError(f"ten_sigmas_uS must be >= 0 and include 0.0, got {self.ten_sigmas_uS}")
+        if self.converter_sigma_uS not in set(self.scale_sigmas_uS) & set(self.ten_sigmas_uS):
+            raise ValueError("converter_sigma_uS must be one of scale_sigmas_uS and of ten_sigmas_uS (the step-mode "
+                             "check is paired with it, and the chapter's summary reads every task there)")
+        return self
+
+    def checkpoint_key(self, *fields: str) -> str:
+        """Text of the keys that define the models and their programming, plus ``fields``."""
+        keys = {"data", "model", "train", "qat_train", "init", "fscale", "r_max", "headroom", "g_min_uS", "g_max_uS",
+                "g_phys_max_uS", "devices_per_element", "scale_seeds", "scale_hardware_seed", "ten_digits", "ten_train",
+                "heidelberg_language",
+                "ten_qat_train", "real_N", "ten_sigmas_uS", *fields}
+        return self.model_dump_json(include=keys)
+
+
+class ReportParams(ChapterParams):
+    """Chapter 'Reproduction report': built from the results CSVs of every other chapter of the
+    same profile (``imssa.report``), so it is rerun whenever they change."""
+
+    reads_results: ClassVar[bool] = True
+    tolerance_points: float = Field(default=2.0, ge=0, description=(
+        "an accuracy loss up to this many points counts as 'little' (ternary weights, fixed range)"))
+
+
 CHAPTERS: dict[str, type[ChapterParams]] = {
     "s4d_first_principles": FirstPrinciplesParams,
     "float_baseline": BaselineParams,
@@ -442,6 +536,8 @@ CHAPTERS: dict[str, type[ChapterParams]] = {
     "stability_margin": MarginParams,
     "device_technologies": TechnologyParams,
     "quantization_strategy": StrategyParams,
+    "depth_scale": ScaleParams,
+    "reproduction_report": ReportParams,
 }
 
 
@@ -516,7 +612,52 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return values
 
 
-def load_params(chapter: str, path: str | Path) -> ChapterParams:
-    """Read a YAML parameter file and validate it for ``chapter``."""
+#: The file beside a profile's chapter files that holds the settings several chapters share.
+SHARED_FILE = "_shared.yaml"
+
+
+def merge(base: dict, override: dict) -> dict:
+    """``override`` laid over ``base``: groups of parameters (mappings) merge key by key, any other
+    value (lists included) replaces the base's."""
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def shared_values(folder: str | Path) -> dict[str, Any]:
+    """The settings shared by several chapters of a profile (``<folder>/_shared.yaml``; {} without
+    one). A key that no chapter knows is a ParamsError naming the file."""
+    path = Path(folder) / SHARED_FILE
+    if not path.is_file():
+        return {}
     values = read_yaml(path)
+    known = set().union(*(cls.model_fields for cls in CHAPTERS.values()))
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ParamsError(f"{path}: no chapter has the parameters {unknown}")
+    return values
+
+
+def chapter_file_values(chapter: str, path: str | Path) -> dict[str, Any]:
+    """The values of a chapter's parameter file laid over its profile's shared settings
+    (``_shared.yaml`` in the same folder; only the keys this chapter's schema has). A chapter file
+    may not set a shared key again: then one edit could leave two chapters disagreeing."""
+    if chapter not in CHAPTERS:
+        raise ParamsError(f"unknown chapter {chapter!r}; known: {sorted(CHAPTERS)}")
+    path = Path(path)
+    values = read_yaml(path)
+    shared = shared_values(path.parent)
+    again = sorted(set(shared) & set(values))
+    if again:
+        raise ParamsError(f"{path}: {again} are set in {path.parent / SHARED_FILE}, which every chapter shares; "
+                          "change them there (or in a reader's file laid over the chapter's)")
+    fields = CHAPTERS[chapter].model_fields
+    return merge({k: v for k, v in shared.items() if k in fields}, values)
+
+
+def load_params(chapter: str, path: str | Path) -> ChapterParams:
+    """Read a chapter's YAML parameter file, with its profile's shared settings
+    (``chapter_file_values``), and validate it for ``chapter``."""
+    values = chapter_file_values(chapter, path)
     return validate_params(chapter, values, source=str(path))

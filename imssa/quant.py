@@ -276,6 +276,8 @@ class QuantS4D(S4D):
         if weight_noise < 0 or pole_penalty < 0 or (pole_penalty > 0 and not 0 < (pole_target or 0) < 1):
             raise ValueError(f"need weight_noise >= 0, pole_penalty >= 0 and, with a penalty, pole_target in (0, 1); "
                              f"got {weight_noise}, {pole_penalty}, {pole_target}")
+        if self.real and min(bits, *bits_per_matrix) < 2:
+            raise ValueError("the real-valued variant needs >= 2 bits: the 1-bit grid has no zero for its imaginary parts")
         self.range_mode, self.fscale, self.r_max = range_mode, fscale, r_max
         self.bits_per_matrix: tuple[int, int, int] = bits_per_matrix  # type: ignore[assignment]
         self.bits = max(bits_per_matrix)  # the widest grid: the levels a device must hold

@@ -31,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-from .params import CHAPTERS, ParamsError, read_yaml, validate_params
+from .params import CHAPTERS, ParamsError, chapter_file_values, merge, read_yaml, validate_params
 from .results import project_root
 
 BOOK_FILES = ("_config.yml", "_toc.yml", "intro.md")
@@ -46,36 +46,39 @@ def executed_dir(profile: str) -> Path:
     return project_root() / "_build" / "executed" / profile
 
 
-def merge(base: dict, override: dict) -> dict:
-    """``override`` laid over ``base``: groups of parameters (mappings) merge key by key, any other
-    value (lists included) replaces the base's."""
-    out = dict(base)
-    for key, value in override.items():
-        out[key] = merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
-
-
 def chapter_values(chapter: str, params_file: Path, profile: str) -> dict:
-    """The parameters a chapter runs with: ``params_file`` merged over the profile's file for that
-    chapter (``params/<profile>/<chapter>.yaml``, when it exists), so that a reader's file need hold
-    only the keys it changes. Validated as a whole before anything runs."""
+    """The parameters a chapter runs with: the profile's file for that chapter
+    (``params/<profile>/<chapter>.yaml``, laid over the profile's shared settings ``_shared.yaml``),
+    with ``params_file`` laid over it when that is a reader's file, so that it need hold only the keys
+    it changes. Validated as a whole before anything runs."""
     base_file = project_root() / "params" / profile / f"{chapter}.yaml"
-    values = read_yaml(params_file)
-    if base_file.is_file() and base_file.resolve() != Path(params_file).resolve():
-        values = merge(read_yaml(base_file), values)
-    validate_params(chapter, values, source=f"{params_file} over {base_file}" if base_file.is_file() else str(params_file))
+    if Path(params_file).resolve() == base_file.resolve():
+        values, source = chapter_file_values(chapter, params_file), str(params_file)
+    else:
+        values = read_yaml(params_file)
+        if base_file.is_file():
+            values = merge(chapter_file_values(chapter, base_file), values)
+        source = f"{params_file} over {base_file}" if base_file.is_file() else str(params_file)
+    validate_params(chapter, values, source=source)
     return values
 
 
 def stamp(chapter: str, values: dict, root: Path | None = None) -> str:
     """Digest of everything a chapter's output depends on in this checkout: its MyST source, its
-    parameter ``values`` (not the file's comments), the library's source and the dependency pins."""
+    parameter ``values`` (not the file's comments), the library's source, the dependency pins and,
+    for a chapter that reads other chapters' results (the report), their CSVs."""
     root = root or project_root()
     h = hashlib.sha256()
     h.update((root / "book" / f"{chapter}.md").read_bytes())
     h.update(json.dumps(values, sort_keys=True, default=str).encode())
     for path in sorted((Path(__file__).parent).rglob("*.py")):
         h.update(path.name.encode() + path.read_bytes())
+    if CHAPTERS[chapter].reads_results:  # the report: every other chapter's tables of this profile
+        from .results import results_dir
+
+        base = results_dir(str(values.get("profile", "custom")), chapter).parent
+        for path in sorted(p for p in base.rglob("*.csv") if p.parent.name != chapter and not p.name.startswith(".")):
+            h.update(str(path.relative_to(base)).encode() + path.read_bytes())
     if (root / "pyproject.toml").is_file():
         h.update((root / "pyproject.toml").read_bytes())
     return h.hexdigest()

@@ -38,9 +38,10 @@ __all__ = [
     "ssm_kernel",
     "ssm_recurrent",
     "vandermonde_powers",
+    "powers",
 ]
 
-Init = Literal["lin", "inv"]
+Init = Literal["lin", "inv", "real"]
 
 
 class DiscreteSSM(NamedTuple):
@@ -56,16 +57,27 @@ def vandermonde_powers(A_bar: Tensor, L: int) -> tuple[Tensor, Tensor]:
     """Powers of A_bar in two factors, A_bar^(j*m + r) = outer[..., j] * inner[..., r].
 
     Returns ``(outer, inner)`` of shapes (..., J) and (..., m) with m = ceil(sqrt(L)),
-    J = ceil(L / m). Built with cumulative products, so A_bar = 0 (a quantized mode) is exact
-    and nothing of size (..., L) is materialised.
+    J = ceil(L / m). Nothing of size (..., L) is materialised; see ``powers``.
     """
     m = max(1, math.ceil(math.sqrt(L)))
     J = math.ceil(L / m)
-    ones = torch.ones_like(A_bar).unsqueeze(-1)
-    inner = torch.cat([ones, torch.cumprod(A_bar.unsqueeze(-1).expand(*A_bar.shape, m - 1), -1)], -1)
+    inner = powers(A_bar, m)
     A_m = inner[..., -1] * A_bar  # A_bar^m
-    outer = torch.cat([ones, torch.cumprod(A_m.unsqueeze(-1).expand(*A_bar.shape, J - 1), -1)], -1)
-    return outer, inner
+    return powers(A_m, J), inner
+
+
+def powers(z: Tensor, n: int) -> Tensor:
+    """z^0, ..., z^(n-1) along a new last axis, (..., n), as exp(k log z); z = 0 (a quantized mode)
+    gives 1, 0, 0, ... exactly. Unlike a cumulative product, the gradient stays finite where the
+    powers underflow (strongly damped modes, e.g. S4D-Real's A_n = -(n+1)). Values below the
+    smallest normal float count as 0: their powers are below it too, and the gradient of log z
+    would overflow there."""
+    real = z.real.dtype if z.is_complex() else z.dtype
+    k = torch.arange(n, dtype=real, device=z.device)
+    zero = z.abs() < torch.finfo(real).tiny
+    log_z = torch.log(torch.where(zero, torch.ones_like(z), z))
+    p = torch.exp(log_z.unsqueeze(-1) * k)
+    return torch.where(zero.unsqueeze(-1), (k == 0).to(p.dtype), p)
 
 
 def ssm_kernel(A_bar: Tensor, B_bar: Tensor, C: Tensor, L: int) -> Tensor:
@@ -149,16 +161,19 @@ def init_A(H: int, N: int, init: Init = "lin") -> tuple[Tensor, Tensor]:
     """Diagonal initialisation of A = -exp(log_A_real) + i A_imag, returned as (log_A_real, A_imag).
 
     Shapes (H, N), N complex modes (a real state of size 2N). Following the S4D paper:
-    ``lin``: A_n = -1/2 + i pi n;  ``inv``: A_n = -1/2 + i (2N/pi) (2N/(2n+1) - 1).
+    ``lin``: A_n = -1/2 + i pi n;  ``inv``: A_n = -1/2 + i (2N/pi) (2N/(2n+1) - 1);
+    ``real`` (S4D-Real, for the real-valued variant): A_n = -(n + 1), no imaginary part.
     """
     n = torch.arange(N, dtype=torch.float32)
+    if init == "real":
+        return torch.log(n + 1).expand(H, N).clone(), torch.zeros(H, N)
     if init == "lin":
         imag = math.pi * n
     elif init == "inv":
         N_real = 2 * N
         imag = N_real / math.pi * (N_real / (2 * n + 1) - 1)
     else:
-        raise ValueError(f"init must be 'lin' or 'inv', got {init!r}")
+        raise ValueError(f"init must be 'lin', 'inv' or 'real', got {init!r}")
     log_A_real = torch.full((H, N), math.log(0.5))
     return log_A_real, imag.expand(H, N).clone()
 
@@ -173,6 +188,10 @@ class S4D(nn.Module):
     Input and output: (batch, H, L). ``mode`` selects FFT convolution or the recurrence.
     ``memoryless=True`` is the control without a recurrence: A_bar = 0, so y_t depends on u_t
     alone (through 2 Re(sum_n C_n B_bar_n) + D).
+
+    ``real=True`` is the real-valued diagonal variant (S4D-Real): N real modes, A = -exp(log_A_real)
+    with no imaginary part (never trained), and B, C real (their imaginary halves are held at zero),
+    so y = 2 C x + D u and the state has N (not 2N) real dimensions. It uses ``init='real'``.
     """
 
     def __init__(
@@ -184,9 +203,13 @@ class S4D(nn.Module):
         dt_max: float = 1e-1,
         generator: torch.Generator | None = None,
         memoryless: bool = False,
+        real: bool = False,
     ) -> None:
         super().__init__()
-        self.memoryless = memoryless
+        self.memoryless, self.real = memoryless, real
+        if real != (init == "real"):
+            raise ValueError(f"the real-valued variant goes with init='real' (S4D-Real) and only it; got real={real}, "
+                             f"init={init!r}")
         if H < 1 or N < 1:
             raise ValueError(f"H and N must be >= 1, got H={H}, N={N}")
         if not 0 < dt_min <= dt_max:
@@ -198,7 +221,9 @@ class S4D(nn.Module):
         C = torch.randn(H, N, 2, generator=g) * math.sqrt(0.5)
         self.log_dt = nn.Parameter(log_dt)
         self.log_A_real = nn.Parameter(log_A_real)
-        self.A_imag = nn.Parameter(A_imag)
+        self.A_imag = nn.Parameter(A_imag, requires_grad=not real)
+        if real:  # imaginary halves at zero, and masked in ``_complex``
+            B[..., 1], C[..., 1] = 0.0, 0.0
         self.B = nn.Parameter(B.clone())
         self.C = nn.Parameter(C)
         self.D = nn.Parameter(torch.randn(H, generator=g))
@@ -211,6 +236,10 @@ class S4D(nn.Module):
     def N(self) -> int:
         return self.A_imag.shape[1]
 
+    def _complex(self, x: Tensor) -> Tensor:
+        """A stored (H, N, 2) parameter as complex (H, N); its real part only for the real variant."""
+        return torch.complex(x[..., 0], torch.zeros_like(x[..., 0])) if self.real else torch.view_as_complex(x)
+
     def ssm_parameters(self) -> list[nn.Parameter]:
         """The SSM parameters (dt, A, B), trained in their own optimizer group (own lr, no decay)."""
         return [self.log_dt, self.log_A_real, self.A_imag, self.B]
@@ -222,10 +251,10 @@ class S4D(nn.Module):
     def discretize(self) -> DiscreteSSM:
         """Zero-order hold: A_bar = exp(dt A), B_bar = (A_bar - 1)/A * B. Shapes (H, N) complex.
         A memoryless layer returns A_bar = 0."""
-        A_bar, B_bar = zoh(self.continuous_A(), torch.view_as_complex(self.B), torch.exp(self.log_dt))
+        A_bar, B_bar = zoh(self.continuous_A(), self._complex(self.B), torch.exp(self.log_dt))
         if self.memoryless:
             A_bar = torch.zeros_like(A_bar)
-        return DiscreteSSM(A_bar, B_bar, torch.view_as_complex(self.C), self.D)
+        return DiscreteSSM(A_bar, B_bar, self._complex(self.C), self.D)
 
     def freeze(self) -> None:
         """Stop training dt, A, B and C (the frozen-SSM control): only D stays learnable."""

@@ -65,7 +65,8 @@ class SpeechClassifier(nn.Module):
                                    "pole_penalty": qc.pole_penalty, "pole_target": qc.pole_target}
         layer = functools.partial(QuantS4D, **q) if q else S4D
         self.layers = nn.ModuleList(
-            layer(H, cfg.N, cfg.init, cfg.dt_min, cfg.dt_max, generator=generator, memoryless=cfg.ssm == "memoryless")
+            layer(H, cfg.N, cfg.init, cfg.dt_min, cfg.dt_max, generator=generator, memoryless=cfg.ssm == "memoryless",
+                  real=cfg.real)
             for _ in range(cfg.depth)
         )
         if cfg.ssm == "frozen":
@@ -203,7 +204,7 @@ def _train(dcfg: DataConfig, mcfg: ModelConfig, tcfg: TrainConfig, start: dict[s
     splits = load_splits(dcfg)
     gen = torch.Generator().manual_seed(tcfg.seed)
     torch.manual_seed(tcfg.seed)
-    net = SpeechClassifier(mcfg, len(splits.digits), generator=gen).to(tcfg.device)
+    net = SpeechClassifier(mcfg, dcfg.n_classes, generator=gen).to(tcfg.device)
     if start is not None:
         net.load_state_dict(start)
     if mcfg.quant is not None and mcfg.quant.equalize:

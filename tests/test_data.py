@@ -6,6 +6,7 @@ import zipfile
 import numpy as np
 import pytest
 import soundfile
+import torch
 
 from imssa import data as D
 from imssa.params import DataConfig
@@ -143,6 +144,9 @@ def test_heidelberg_layout_official_split(tmp_path):
     assert s.train.x.shape[1] == 1600 and set(s.train.meta["language"]) == {"english"}
     both = D.load_dataset(cfg.model_copy(update={"language": "both", "val_fraction": 0.0}), tmp_path)
     assert len(both.test) == 4 and len(both.val) == 0 and both.val.x.shape == (0, 1600)
+    german = torch.tensor((both.test.meta["language"] == "german").to_numpy())  # HD's classes: digit x language
+    assert both.test.y[german].tolist() == [2, 3] and both.test.y[~german].tolist() == [0, 1]
+    assert cfg.n_classes == 2 and cfg.model_copy(update={"language": "both"}).n_classes == 4
 
 
 def test_heidelberg_leave_one_speaker_out(tmp_path):

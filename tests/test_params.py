@@ -255,3 +255,30 @@ def test_a_reader_file_holds_only_the_keys_it_changes(tmp_path):
     mine.write_text("train:\n  epochs: -1\n")
     with pytest.raises(ParamsError, match="mine.yaml over .*float_baseline.yaml"):
         chapter_values("float_baseline", mine, "ci")
+
+
+def test_shared_settings_are_written_once_and_reach_every_chapter_that_has_them(tmp_path):
+    from imssa.params import SHARED_FILE, chapter_file_values
+
+    (tmp_path / SHARED_FILE).write_text("fscale: 0.5\ntrain:\n  epochs: 3\n")
+    (tmp_path / "fixed_range_qat.yaml").write_text("profile: ci\n")
+    (tmp_path / "s4d_first_principles.yaml").write_text("profile: ci\nN: 4\n")
+    cfg = load_params("fixed_range_qat", tmp_path / "fixed_range_qat.yaml")
+    assert cfg.fscale == 0.5 and cfg.train.epochs == 3 and cfg.train.lr == 0.01  # defaults under the shared keys
+    assert chapter_file_values("s4d_first_principles", tmp_path / "s4d_first_principles.yaml") == {"profile": "ci", "N": 4}
+    (tmp_path / "fixed_range_qat.yaml").write_text("profile: ci\nfscale: 0.9\n")
+    with pytest.raises(ParamsError, match=r"\['fscale'\] are set in .*_shared.yaml"):
+        load_params("fixed_range_qat", tmp_path / "fixed_range_qat.yaml")
+    (tmp_path / SHARED_FILE).write_text("fscael: 0.5\n")
+    with pytest.raises(ParamsError, match=r"_shared.yaml: no chapter has the parameters \['fscael'\]"):
+        load_params("s4d_first_principles", tmp_path / "s4d_first_principles.yaml")
+
+
+@pytest.mark.parametrize("profile", ["paper", "ci"])
+def test_no_chapter_file_repeats_a_shared_setting(profile):
+    from imssa.params import chapter_file_values, shared_values
+
+    shared = shared_values(ROOT / "params" / profile)
+    assert {"data", "model", "train", "qat_train", "fscale", "g_min_uS"} <= set(shared)
+    for chapter in CHAPTERS:
+        chapter_file_values(chapter, ROOT / "params" / profile / f"{chapter}.yaml")  # raises on a repeated key

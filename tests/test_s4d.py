@@ -118,3 +118,16 @@ def test_frequency_response_is_the_dtft_of_the_kernel():
     omega = 2 * math.pi * torch.arange(L // 2 + 1, dtype=torch.float64) / L
     H = frequency_response(A_bar, B_bar, C, D, omega)
     assert torch.allclose(H, torch.fft.rfft(K, n=L) + D[:, None], atol=1e-9)
+
+
+def test_powers_are_exact_at_zero_and_keep_finite_gradients_where_they_underflow():
+    from imssa.s4d import powers
+
+    z = torch.tensor([0.0, 1e-40, 1e-30, 0.04, 0.6 + 0.7j, -0.9], dtype=torch.complex64, requires_grad=True)
+    p = powers(z, 45)
+    explicit = torch.stack([z.detach() ** k for k in range(45)], -1)
+    explicit[0, 0] = 1.0
+    assert torch.allclose(p.detach(), explicit, rtol=1e-4, atol=1e-30)
+    assert p[0].tolist() == [1.0] + [0.0] * 44  # a quantized mode at 0: exact
+    p.real.sum().backward()
+    assert torch.isfinite(torch.view_as_real(z.grad)).all()

@@ -1,0 +1,347 @@
+"""Depth and scale (open question 3): the models of a sweep over depth, state size, task and
+state type, their programmed stacks, and the rules that read the sweep.
+
+A ``Spec`` names one architecture on one task: ``task`` ('binary', the main task; 'ten', every
+FSDD digit; 'heidelberg', Heidelberg Digits' classes), ``ssm`` ('complex' S4D or 'real', the
+S4D-Real variant), ``depth``, ``N`` and ``bits`` (None: the float model). ``spec_params`` turns it
+into chapter parameters, so every run comes from the same builders as the other chapters
+(``runs.float_run`` / ``runs.qat_run``) and shares their cache where the architecture is theirs.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any, Literal, NamedTuple
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .crossbar import Layout, layout
+from .data import data_root
+from .deploy import calibrate_layers, ideal_weights, stack_realisation_rows, stack_run
+from .devices import DeviceConfig
+from .params import ScaleParams
+from .runs import float_run, qat_run
+from .stats import chance_failure
+from .train import AudioSplits, Run, SpeechClassifier, evaluate, load_splits, restore_model, result_of
+
+__all__ = ["Spec", "best_depth", "select", "error_summary", "interval_verdict", "ten_table", "with_layer_error", "cells", "depth_specs", "real_specs", "runs_of", "spec_of", "state_specs", "ten_specs", "converter_rows", "hardware_rows", "heidelberg_present", "largest_single_array",
+           "layer_errors", "model_of", "spec_layout", "spec_params", "spec_run", "software_row", "state_layouts"]
+
+Task = Literal["binary", "ten", "heidelberg"]
+
+
+class Spec(NamedTuple):
+    """One model of the chapter: task, state type, depth, complex modes (real modes for 'real') and
+    bits (None: float)."""
+
+    task: Task
+    ssm: Literal["complex", "real"]
+    depth: int
+    N: int
+    bits: int | None
+
+
+def depth_specs(cfg: ScaleParams) -> list[Spec]:
+    """The depth sweep on the main task: float and ``depth_bits`` at every depth, N = model.N."""
+    return [Spec("binary", "complex", d, cfg.model.N, b) for d in cfg.depths for b in [None, *cfg.depth_bits]]
+
+
+def state_specs(cfg: ScaleParams) -> list[Spec]:
+    """The state-size sweep on the main task: float and ``state_bits`` at every N, depth model.depth."""
+    return [Spec("binary", "complex", cfg.model.depth, N, b) for N in cfg.state_sizes for b in (None, cfg.state_bits)]
+
+
+def real_specs(cfg: ScaleParams, tasks: tuple[Task, ...] = ("binary", "ten")) -> list[Spec]:
+    """Real-valued against complex, float and ``real_bits``, at depth 1 on each of ``tasks``: S4D-Real
+    with ``real_N`` (default 2 N) real modes beside the complex model with N modes."""
+    real_N = cfg.real_N or 2 * cfg.model.N
+    return [Spec(t, ssm, 1, real_N if ssm == "real" else cfg.model.N, b)
+            for t in tasks for ssm in ("complex", "real") for b in (None, cfg.real_bits)]
+
+
+def ten_specs(cfg: ScaleParams, depth: int | None = None, float_only: bool = False) -> list[Spec]:
+    """Ten digits at ``depth`` (default: every one of ``ten_depths``): the float model and, unless
+    ``float_only``, ``ten_bits``."""
+    bits = [None] if float_only else [None, *cfg.ten_bits]
+    return [Spec("ten", "complex", d, cfg.model.N, b) for d in ([depth] if depth else cfg.ten_depths) for b in bits]
+
+
+def cells(cfg: ScaleParams, specs: list[Spec], folds: list[int] | None = None) -> list[dict[str, Any]]:
+    """One cell per distinct spec x seed x fold (``scale_seeds`` x ``folds``, default ``scale_folds``),
+    as a dict of the spec's fields, ``seed`` and ``fold``: the unit of the chapter's resumable grids."""
+    out, seen = [], set()
+    for spec in specs:
+        for fold in folds if folds is not None else cfg.scale_folds:
+            for seed in cfg.scale_seeds:
+                if (spec, seed, fold) not in seen:
+                    seen.add((spec, seed, fold))
+                    out.append(spec._asdict() | {"seed": seed, "fold": fold})
+    return out
+
+
+def spec_of(cell: dict[str, Any]) -> Spec:
+    """The Spec of a cell (bits read back from a CSV may be '' or NaN for a float model)."""
+    bits = cell["bits"]
+    bits = None if bits is None or bits == "" or (isinstance(bits, float) and np.isnan(bits)) else int(bits)
+    return Spec(cell["task"], cell["ssm"], int(cell["depth"]), int(cell["N"]), bits)
+
+
+def select(table: pd.DataFrame, specs: list[Spec]) -> pd.DataFrame:
+    """The rows of ``table`` (columns task, ssm, depth, N, bits; bits NaN or '' for float) whose
+    model is one of ``specs``."""
+    keep = set(specs)
+    fields = list(Spec._fields)
+    mask = [spec_of(dict(zip(fields, values))) in keep for values in table[fields].itertuples(index=False)]
+    return table[np.asarray(mask, dtype=bool)]
+
+
+def runs_of(cfg: ScaleParams, grid: list[dict[str, Any]]) -> list[Run]:
+    """The training runs of ``grid``'s cells, floats first (QAT starts from them, so a worker
+    never trains a float model that another is already training)."""
+    order = sorted(grid, key=lambda c: spec_of(c).bits is not None)
+    return [spec_run(cfg, spec_of(c), c["seed"], c["fold"]) for c in order]
+
+
+def spec_params(cfg: ScaleParams, spec: Spec) -> ScaleParams:
+    """The chapter's parameters with the model and task of ``spec``: ``model.depth``/``N`` (and
+    S4D-Real's ``ssm``/``init``), and for ten digits ``data.digits``, ``train``, ``qat_train`` from
+    ``ten_*``; Heidelberg Digits on its official split (its test speakers partly unseen in training)."""
+    values = cfg.model_dump()
+    values["model"] |= {"depth": spec.depth, "N": spec.N}
+    if spec.ssm == "real":
+        values["model"] |= {"ssm": "s4d_real", "init": "real"}
+    if spec.task in ("ten", "heidelberg"):
+        values["train"], values["qat_train"] = cfg.ten_train.model_dump(), cfg.ten_qat_train.model_dump()
+        values["data"]["digits"] = cfg.ten_digits
+    if spec.task == "heidelberg":
+        values["data"] |= {"dataset": "heidelberg", "language": cfg.heidelberg_language, "split": "official", "fold": 0}
+        values |= {"folds": [0], "scale_folds": [0]}
+    values["depths"] = sorted(set(cfg.depths) | {spec.depth})
+    values["state_sizes"] = sorted(set(cfg.state_sizes) | {spec.N})
+    return ScaleParams.model_validate(values)
+
+
+def spec_run(cfg: ScaleParams, spec: Spec, seed: int, fold: int) -> Run:
+    """The training run of ``spec`` for (fold, seed): the float model, or fixed-range QAT at
+    ``spec.bits`` fine-tuned from it (the chapter's fscale and pole cap on every layer)."""
+    c = spec_params(cfg, spec)
+    return float_run(c, seed, fold) if spec.bits is None else qat_run(c, spec.bits, "fixed", seed, fold)
+
+
+def model_of(cfg: ScaleParams, spec: Spec, seed: int, fold: int) -> tuple[SpeechClassifier | None, AudioSplits, str]:
+    """The trained classifier of ``spec`` (eval mode; from the model cache, trained if missing), its
+    fold's splits and its training failure ('' if none; the model is then None)."""
+    return _model(cfg.model_dump_json(), tuple(spec), seed, fold)
+
+
+@functools.lru_cache(maxsize=4)
+def _model(cfg_json: str, spec: tuple, seed: int, fold: int) -> tuple[SpeechClassifier | None, AudioSplits, str]:
+    cfg, spec = ScaleParams.model_validate_json(cfg_json), Spec(*spec)
+    run = spec_run(cfg, spec, seed, fold)
+    result, splits = result_of(run), load_splits(run.data)
+    if result.failure:
+        return None, splits, result.failure
+    return restore_model(run.model, result, run.data.n_classes), splits, ""
+
+
+def software_row(cfg: ScaleParams, spec: Spec, seed: int, fold: int) -> dict[str, Any]:
+    """Validation and test accuracy of ``spec``'s model in software (quantized weights, digital),
+    its largest pole radius over the layers and, for a failed or chance-level model, the cause."""
+    net, splits, failure = model_of(cfg, spec, seed, fold)
+    row = {"val_accuracy": float("nan"), "accuracy": float("nan"), "max_abs_A_bar": float("nan"), "failure": failure,
+           "test_clips": len(splits.test)}
+    if net is None:
+        return row
+    acc, pred = evaluate(net, splits.test)
+    if chance_failure(acc, len(pred), 1 / spec_params(cfg, spec).data.n_classes):
+        row["failure"] = "constant output" if len(np.unique(pred)) == 1 else "chance"
+    with torch.no_grad():
+        radius = max(float(layer.discrete().A_bar.abs().max()) for layer in net.layers)
+    return row | {"val_accuracy": evaluate(net, splits.val)[0], "accuracy": acc, "max_abs_A_bar": radius}
+
+
+def draw_seed(base: int, sigma_uS: float) -> int:
+    """Seed of the programming draws at one noise level: the same for every model (paired)."""
+    return base * 100_000 + round(100 * sigma_uS)
+
+
+def _sigmas(cfg: ScaleParams, spec: Spec) -> list[float]:
+    return cfg.scale_sigmas_uS if spec.task == "binary" else cfg.ten_sigmas_uS
+
+
+def _window(cfg: ScaleParams) -> dict[str, float]:
+    return {"g_min_uS": cfg.g_min_uS, "g_max_uS": cfg.g_max_uS, "g_phys_max_uS": cfg.g_phys_max_uS}
+
+
+def hardware_rows(cfg: ScaleParams, spec: Spec, seed: int, fold: int, errors: bool = False) -> list[dict[str, Any]]:
+    """One row per programming of ``spec``'s quantized model of (fold, seed) at each of
+    ``cfg.scale_sigmas_uS`` (``cfg.ten_sigmas_uS`` for a ten-digit model) on its test clips: every layer on arrays of its own (physical window,
+    converter ranges ``cfg.headroom`` times that layer's ideal peaks on training clips, block layout,
+    the first of ``devices_per_element``), fast mode, draws seeded by ``draw_seed`` and ``layer_seed``.
+    With ``errors``: each layer's relative output error against the ideal stack, accumulated
+    (``error_i``) and of that layer alone (``local_error_i``). A model whose training failed gives one
+    row per sigma with accuracy NaN and its failure."""
+    if spec.bits is None:
+        raise ValueError("hardware rows need a quantized model (bits)")
+    net, data, failure = model_of(cfg, spec, seed, fold)
+    if net is None:
+        return [{"sigma_uS": x, "realisation": 0, "accuracy": float("nan"), "spectral_radius": float("nan"),
+                 "saturated": False, "failure": failure} for x in _sigmas(cfg, spec)]
+    ranges = calibrate_layers(net, data.train.x, cfg.headroom)
+    reference = stack_run(net, data.test.x, [ideal_weights(net, i) for i in range(len(net.layers))],
+                          [DeviceConfig()] * len(net.layers))["outputs"] if errors else None
+    rows = []
+    for x in _sigmas(cfg, spec):
+        devs = [DeviceConfig(**_window(cfg), sigma_uS=x, **r) for r in ranges]
+        R = cfg.scale_realisations if devs[0].stochastic else 1
+        new = stack_realisation_rows(net, data.test, devs, R, draw_seed(cfg.scale_hardware_seed, x), reference,
+                                     devices_per_element=cfg.devices_per_element[0])
+        rows += [{"sigma_uS": x} | r for r in new]
+    if errors:  # the same columns for every depth (a resumable grid appends them to one file)
+        pad = {f"{kind}_{i}": float("nan") for i in range(1, max(cfg.depths) + 1) for kind in ("error", "local_error")}
+        rows = [pad | r for r in rows]
+    return rows
+
+
+def converter_rows(cfg: ScaleParams, spec: Spec, seed: int, fold: int) -> list[dict[str, Any]]:
+    """The converter check of ``spec``'s model: the programmings of ``hardware_rows`` at
+    ``cfg.converter_sigma_uS`` (the same draws) in step mode, once with ideal resolution and once
+    with ``converter_dac_bits`` / ``converter_adc_bits`` at every array boundary; one row per
+    programming and periphery ('ideal resolution' / 'converters'), test clips."""
+    net, data, failure = model_of(cfg, spec, seed, fold)
+    if net is None:
+        return []
+    ranges = calibrate_layers(net, data.train.x, cfg.headroom)
+    x = cfg.converter_sigma_uS
+    rows = []
+    for name, bits in (("ideal resolution", {}),
+                       ("converters", {"dac_bits": cfg.converter_dac_bits, "adc_bits": cfg.converter_adc_bits})):
+        devs = [DeviceConfig(**_window(cfg), sigma_uS=x, **r, **bits) for r in ranges]
+        R = cfg.scale_realisations if devs[0].stochastic else 1
+        new = stack_realisation_rows(net, data.test, devs, R, draw_seed(cfg.scale_hardware_seed, x), mode="step",
+                                     devices_per_element=cfg.devices_per_element[0])
+        rows += [{"periphery": name, "sigma_uS": x} | r for r in new]
+    return rows
+
+
+def layer_errors(rows: pd.DataFrame) -> pd.DataFrame:
+    """Long table of the per-layer output errors in ``rows`` (columns ``error_<i>`` and
+    ``local_error_<i>`` from ``hardware_rows(errors=True)``): one row per programming and layer,
+    with ``layer``, ``error`` (accumulated) and ``local_error`` (that layer's arrays alone)."""
+    acc = [c for c in rows.columns if c.startswith("error_")]
+    if not acc:
+        raise ValueError("no per-layer error columns (error_<i>) in the rows")
+    rows = _numeric_errors(rows)
+    keep = [c for c in rows.columns if not c.startswith(("error_", "local_error_"))]
+    out = []
+    for c in acc:
+        i = int(c.split("_")[1])
+        part = rows[keep + [c, f"local_error_{i}"]].rename(columns={c: "error", f"local_error_{i}": "local_error"})
+        out.append(part.assign(layer=i).dropna(subset=["error"]))
+    return pd.concat(out, ignore_index=True)
+
+
+def _numeric_errors(rows: pd.DataFrame) -> pd.DataFrame:
+    """The error columns as floats (a checkpoint reads the padding of shallower stacks back as '')."""
+    cols = [c for c in rows.columns if c.startswith(("error_", "local_error_"))]
+    return rows.assign(**{c: pd.to_numeric(rows[c].replace("", np.nan)) for c in cols})
+
+
+def with_layer_error(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` of ``hardware_rows(errors=True)`` with ``layer_error``: the relative error of the last
+    layer's output (the stack's, accumulated through every layer), per programming."""
+    rows = _numeric_errors(rows)
+    return rows.assign(layer_error=[r[f"error_{int(d)}"] for d, (_, r) in zip(rows["depth"], rows.iterrows())])
+
+
+def best_depth(val: pd.DataFrame, tie_points: float) -> pd.DataFrame:
+    """Each fold's best depth from validation accuracies ``val`` (columns fold, depth, val_accuracy;
+    averaged over seeds): the shallowest depth within ``tie_points`` of the fold's best. One row per
+    fold: ``fold``, ``best_depth``, ``val_accuracy``. Reads validation accuracy only."""
+    if val["val_accuracy"].isna().all():
+        raise ValueError("no validation accuracy to choose a depth from")
+    mean = val.groupby(["fold", "depth"])["val_accuracy"].mean().reset_index()
+    rows = []
+    for fold, part in mean.groupby("fold"):
+        top = part["val_accuracy"].max()
+        pick = part[part["val_accuracy"] >= top - tie_points / 100].sort_values("depth").iloc[0]
+        rows.append({"fold": fold, "best_depth": int(pick["depth"]), "val_accuracy": float(pick["val_accuracy"])})
+    return pd.DataFrame(rows)
+
+
+def spec_layout(cfg: ScaleParams, N: int, real: bool = False) -> Layout:
+    """Block layout of one layer with ``N`` complex modes (real modes for ``real``) on the chapter's
+    rows x cols arrays, with the first of ``devices_per_element``."""
+    return layout(cfg.model.H, (N if real else 2 * N) + 1, cfg.rows, cfg.cols, kind="block",
+                  devices_per_element=cfg.devices_per_element[0], real=real)
+
+
+def state_layouts(cfg: ScaleParams, sizes: list[int] | None = None) -> pd.DataFrame:
+    """For each state size N (default ``cfg.state_sizes``): the block layout of one layer: arrays,
+    utilisation, programmed devices, devices per real state, arrays per channel block, and whether
+    one channel's block fits a single rows x cols array."""
+    rows = []
+    for N in sizes or cfg.state_sizes:
+        lay = spec_layout(cfg, N)
+        rows.append({"N": N, "n": lay.n, "arrays": lay.arrays, "utilisation": lay.utilisation, "devices": lay.devices,
+                     "devices_per_state": lay.devices_per_state, "channels_per_array": lay.blocks_per_array,
+                     "arrays_per_channel": lay.row_tiles_per_block * lay.col_tiles_per_block,
+                     "block_fits_one_array": lay.blocks_per_array > 0})
+    return pd.DataFrame(rows)
+
+
+def largest_single_array(cfg: ScaleParams, limit: int = 4096) -> int:
+    """The largest N whose channel block (2 x (2N+1) rows with the default devices per element,
+    2 (2N+1) columns) fits one rows x cols array; 0 if not even N = 1 fits."""
+    best = 0
+    for N in range(1, limit + 1):
+        if spec_layout(cfg, N).blocks_per_array == 0:
+            break
+        best = N
+    return best
+
+
+def heidelberg_present(data_dir: str | Path | None = None) -> bool:
+    """Whether Heidelberg Digits' files are under ``<data>/heidelberg`` (its two file lists)."""
+    try:
+        folder = data_root(data_dir) / "heidelberg"
+    except FileNotFoundError:
+        return False
+    return folder.is_dir() and any(folder.glob("*_filenames.txt"))
+
+
+def interval_verdict(low: float, high: float, a: str, b: str) -> str:
+    """'<a> better' when an interval of a - b lies above 0, '<b> better' below, else 'no difference shown'."""
+    if np.isnan(low) or np.isnan(high):
+        return "not measured"
+    return f"{a} better" if low > 0 else (f"{b} better" if high < 0 else "no difference shown")
+
+
+def error_summary(long: pd.DataFrame) -> pd.DataFrame:
+    """Per depth, noise level and layer (``layer_errors``' long table): the mean relative output
+    error accumulated through the stack, the mean error of the layer's own arrays (``local_error``),
+    and the share of the accumulated error the layer inherited from the layers below,
+    1 - local / accumulated (0 for the first layer; near 1: the layer mostly passes errors on)."""
+    g = long.groupby(["depth", "sigma_uS", "layer"], as_index=False)[["error", "local_error"]].mean()
+    return g.assign(inherited_share=1 - g["local_error"] / g["error"].where(g["error"] > 0))
+
+
+def ten_table(software: pd.DataFrame, hardware: pd.DataFrame, chosen: pd.DataFrame) -> pd.DataFrame:
+    """The ten-digit results as one long table: for each fold, its models at depth 1 and at its best
+    depth (``chosen``, from ``best_depth``), as ``depth_role`` 'depth 1' / 'best depth' (a fold whose
+    best depth is 1 appears under both). Float models from ``software`` (``model`` 'float', sigma NaN,
+    one row per fold and seed); quantized ones from ``hardware`` (``model`` '<b>-bit', one row per
+    programming and noise level; sigma 0 is the ideal array)."""
+    best = dict(zip(chosen["fold"], chosen["best_depth"]))
+    if set(software["fold"]) - set(best):
+        raise ValueError(f"no best depth for folds {sorted(set(software['fold']) - set(best))}")
+    floats = software[software["bits"].isna()].assign(model="float", sigma_uS=np.nan, realisation=0)
+    quant = hardware.assign(model=[f"{int(b)}-bit" for b in hardware["bits"]])
+    both = pd.concat([floats, quant], ignore_index=True)
+    parts = [both[both["depth"] == 1].assign(depth_role="depth 1"),
+             both[both["depth"] == both["fold"].map(best)].assign(depth_role="best depth")]
+    cols = ["model", "depth_role", "depth", "bits", "sigma_uS", "seed", "fold", "realisation", "accuracy", "failure"]
+    return pd.concat(parts, ignore_index=True)[cols]
