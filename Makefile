@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PROFILE ?= paper
-RUN := $(PY) -m imssa.runner
+RUN := $(PY) -m imssa.study.runner
 
 # Relative data/cache paths are meant from the checkout; notebooks run in other folders.
 ifdef IMSSA_DATA_DIR

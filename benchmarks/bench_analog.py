@@ -18,11 +18,11 @@ import time
 
 import torch
 
-from imssa.analog import effective_weights, program, simulate_fast_encoded, simulate_step
-from imssa.crossbar import combined_matrix, to_conductance
-from imssa.devices import DeviceConfig
-from imssa.quant import quantize_ssm
-from imssa.s4d import DiscreteSSM
+from imssa.hardware.analog import effective_weights, program, simulate_fast_encoded, simulate_step
+from imssa.hardware.crossbar import combined_matrix, to_conductance
+from imssa.hardware.devices import DeviceConfig
+from imssa.model.quant import quantize_ssm
+from imssa.model.s4d import DiscreteSSM
 
 
 def workload(R: int, B: int, H: int, N: int, L: int):

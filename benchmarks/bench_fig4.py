@@ -25,11 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from imssa.deploy import analog_run, calibrate_converters, deployed_weights, noise_rows
-from imssa.devices import DeviceConfig
-from imssa.params import load_params
-from imssa.runs import qat_run, trained
-from imssa.sweep import resumable_grid
+from imssa.hardware.deploy import analog_run, calibrate_converters, deployed_weights, noise_rows
+from imssa.hardware.devices import DeviceConfig
+from imssa.study.params import load_params
+from imssa.study.runs import qat_run, trained
+from imssa.study.sweep import resumable_grid
 
 
 def main() -> None:

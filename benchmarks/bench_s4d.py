@@ -16,7 +16,7 @@ import time
 
 import torch
 
-from imssa.s4d import S4D, ssm_conv
+from imssa.model.s4d import S4D, ssm_conv
 
 
 def vandermonde_forward(layer: S4D, u: torch.Tensor) -> torch.Tensor:

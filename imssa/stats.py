@@ -10,7 +10,7 @@ variation, not only the finite test set. Paired comparisons resample the *differ
 configurations on the same clips and seeds, which removes the shared difficulty of each clip.
 
 Input is a tidy frame of per-clip answers with columns ``fold``, ``seed``, ``clip`` and
-``correct`` (0/1), one row per clip and run (see ``imssa.sweep.clip_answers``).
+``correct`` (0/1), one row per clip and run (see ``imssa.study.sweep.clip_answers``).
 """
 
 from __future__ import annotations

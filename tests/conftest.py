@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from imssa.data import data_root
+from imssa.data.audio import data_root
 
 
 @pytest.fixture(scope="session")

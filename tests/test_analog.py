@@ -3,11 +3,11 @@
 import pytest
 import torch
 
-from imssa.analog import effective_weights, program, simulate_fast, simulate_step
-from imssa.crossbar import combined_matrix, to_conductance
-from imssa.devices import PRESETS, DeviceConfig, LogLinear
-from imssa.quant import quantize_ssm
-from imssa.s4d import DiscreteSSM, ssm_recurrent
+from imssa.hardware.analog import effective_weights, program, simulate_fast, simulate_step
+from imssa.hardware.crossbar import combined_matrix, to_conductance
+from imssa.hardware.devices import PRESETS, DeviceConfig, LogLinear
+from imssa.model.quant import quantize_ssm
+from imssa.model.s4d import DiscreteSSM, ssm_recurrent
 
 G_MIN, G_MAX, FSCALE = 1.0, 101.0, 0.6
 
@@ -83,10 +83,10 @@ def test_converters_and_read_noise_change_the_output():
 
 
 def test_ideal_deployment_reproduces_the_digital_accuracy():
-    from imssa.config import ModelConfig, QuantConfig
-    from imssa.data import AudioSet
-    from imssa.deploy import analog_accuracy, deployed_weights
-    from imssa.train import SpeechClassifier, evaluate
+    from imssa.model.config import ModelConfig, QuantConfig
+    from imssa.data.audio import AudioSet
+    from imssa.hardware.deploy import analog_accuracy, deployed_weights
+    from imssa.model.train import SpeechClassifier, evaluate
 
     torch.manual_seed(0)
     net = SpeechClassifier(ModelConfig(H=4, N=3, quant=QuantConfig(bits=2, fscale=0.6)), 2).eval()
@@ -104,10 +104,10 @@ def test_ideal_deployment_reproduces_the_digital_accuracy():
 
 
 def test_block_layout_keeps_structural_zeros_exact():
-    from imssa.config import ModelConfig, QuantConfig
-    from imssa.crossbar import structural_mask
-    from imssa.deploy import deployed_weights
-    from imssa.train import SpeechClassifier
+    from imssa.model.config import ModelConfig, QuantConfig
+    from imssa.hardware.crossbar import structural_mask
+    from imssa.hardware.deploy import deployed_weights
+    from imssa.model.train import SpeechClassifier
 
     torch.manual_seed(0)
     net = SpeechClassifier(ModelConfig(H=2, N=3, quant=QuantConfig(bits=2, fscale=0.6)), 2)
@@ -121,7 +121,7 @@ def test_block_layout_keeps_structural_zeros_exact():
 
 
 def test_spectral_radius_estimate():
-    from imssa.deploy import spectral_radius
+    from imssa.hardware.deploy import spectral_radius
 
     g = torch.Generator().manual_seed(0)
     A = torch.randn(3, 2, 6, 6, generator=g, dtype=torch.float64) * 0.3
@@ -131,7 +131,7 @@ def test_spectral_radius_estimate():
     assert torch.allclose(spectral_radius(W), exact, rtol=2e-3)
     W[0] = 0.0  # a zero state matrix has radius 0, without NaN
     assert spectral_radius(W)[0] == 0.0
-    from imssa.crossbar import structural_mask  # block layout: exact, from the 2x2 blocks
+    from imssa.hardware.crossbar import structural_mask  # block layout: exact, from the 2x2 blocks
 
     q = quantized_model(2, H=3, N=4)
     blocky = arrays(q, 2, R=3, sigma_uS=9.0) * structural_mask(3, 4)
@@ -141,7 +141,7 @@ def test_spectral_radius_estimate():
 
 @pytest.mark.parametrize("L", [1, 7, 50, 101])
 def test_fast_kernels_match_explicit_powers_and_encoded_inputs(L):
-    from imssa.analog import fast_kernels, simulate_fast_encoded
+    from imssa.hardware.analog import fast_kernels, simulate_fast_encoded
 
     q = quantized_model(2)
     W = arrays(q, 2, R=2, sigma_uS=8.0)
@@ -189,7 +189,7 @@ def test_duplicate_devices_average_their_errors_and_unused_cross_points_hold_g_o
 
 
 def test_state_gain_is_the_l1_norm_of_the_state_impulse_response():
-    from imssa.analog import state_gain
+    from imssa.hardware.analog import state_gain
 
     q = quantized_model(2)
     W = arrays(q, 2, R=2, sigma_uS=8.0)
@@ -202,8 +202,8 @@ def test_state_gain_is_the_l1_norm_of_the_state_impulse_response():
 
 
 def test_saturating_fast_mode_equals_step_mode_on_every_realisation_unstable_ones_included():
-    from imssa.analog import simulate_saturating
-    from imssa.deploy import spectral_radius
+    from imssa.hardware.analog import simulate_saturating
+    from imssa.hardware.deploy import spectral_radius
 
     q = quantized_model(2)
     W = arrays(q, 2, R=6, sigma_uS=12.0)
@@ -229,8 +229,8 @@ def test_saturating_fast_mode_equals_step_mode_on_every_realisation_unstable_one
 
 
 def test_step_mode_uses_the_block_structure_without_changing_a_number():
-    from imssa.analog import mode_blocks
-    from imssa.crossbar import structural_mask
+    from imssa.hardware.analog import mode_blocks
+    from imssa.hardware.crossbar import structural_mask
 
     q = quantized_model(2, H=3, N=4)
     W = arrays(q, 2, R=2, sigma_uS=6.0) * structural_mask(3, 4)  # block layout: no device off the blocks
@@ -246,7 +246,7 @@ def test_step_mode_uses_the_block_structure_without_changing_a_number():
 
 
 def test_a_chance_level_programming_carries_its_cause():
-    from imssa.deploy import failure_cause
+    from imssa.hardware.deploy import failure_cause
 
     ideal, faulty = DeviceConfig(), DeviceConfig(stuck_at_gmax=0.01)
     assert failure_cause(0.95, 100, 1.2, True, faulty) == ""  # not at chance: no cause
@@ -259,10 +259,10 @@ def test_a_chance_level_programming_carries_its_cause():
 
 
 def test_deployed_rows_report_saturation_and_agree_between_modes():
-    from imssa.config import ModelConfig, QuantConfig
-    from imssa.data import AudioSet
-    from imssa.deploy import analog_run, calibrate_converters, deployed_weights, realisation_rows
-    from imssa.train import SpeechClassifier
+    from imssa.model.config import ModelConfig, QuantConfig
+    from imssa.data.audio import AudioSet
+    from imssa.hardware.deploy import analog_run, calibrate_converters, deployed_weights, realisation_rows
+    from imssa.model.train import SpeechClassifier
 
     torch.manual_seed(0)
     net = SpeechClassifier(ModelConfig(H=4, N=3, quant=QuantConfig(bits=2, fscale=0.6)), 2).eval()
@@ -283,7 +283,7 @@ def test_deployed_rows_report_saturation_and_agree_between_modes():
 
 
 def test_subnormals_are_flushed_inside_the_block_only():
-    from imssa.analog import flush_subnormals
+    from imssa.hardware.analog import flush_subnormals
 
     tiny = torch.tensor([1e-310], dtype=torch.float64)
     assert (tiny * 1.0).item() != 0.0

@@ -8,7 +8,7 @@ import jupytext
 import pytest
 import yaml
 
-from imssa.params import CHAPTERS
+from imssa.study.params import CHAPTERS
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imssa.claims import NoiseClaim, noise_claims, noise_model_verdict, reference_region, verdict
+from imssa.study.claims import NoiseClaim, noise_claims, noise_model_verdict, reference_region, verdict
 
 
 def test_verdict_needs_the_whole_interval_on_one_side():
@@ -49,7 +49,7 @@ def test_noise_claims_pair_by_seed_and_fold_when_seeds_differ():
 
 
 def test_paper_pattern_crosses_the_configurations_of_both_claims():
-    from imssa.claims import paper_pattern
+    from imssa.study.claims import paper_pattern
 
     claims = pd.DataFrame([{"kind": "tolerates", "r_max": 0.85, "verdict": "holds"},
                            {"kind": "tolerates", "r_max": 0.999, "verdict": "fails"},

@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from imssa.cost import CostConstants, adc_energy_J, analog_cost, device_conductances, digital_cost, mult_energy_J
-from imssa.crossbar import layout
+from imssa.hardware.cost import CostConstants, adc_energy_J, analog_cost, device_conductances, digital_cost, mult_energy_J
+from imssa.hardware.crossbar import layout
 
 C = CostConstants()
 

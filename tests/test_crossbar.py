@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from imssa.crossbar import (combined_matrix, expand_complex, from_conductance, layout, split_combined,
+from imssa.hardware.crossbar import (combined_matrix, expand_complex, from_conductance, layout, split_combined,
                             structural_mask, to_conductance)
-from imssa.quant import quantize_ssm
-from imssa.s4d import DiscreteSSM, ssm_recurrent
+from imssa.model.quant import quantize_ssm
+from imssa.model.s4d import DiscreteSSM, ssm_recurrent
 
 
 def random_ssm(H=3, N=4, seed=0):
@@ -81,7 +81,7 @@ def test_layout_packing_and_tiling():
 
 
 def test_device_map_puts_inputs_on_rows_and_pairs_on_adjacent_columns():
-    from imssa.crossbar import device_map
+    from imssa.hardware.crossbar import device_map
 
     G_pos = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
     G_neg = -G_pos
@@ -103,7 +103,7 @@ def test_structural_mask_covers_every_weight_a_model_can_have():
 
 @pytest.mark.parametrize("bits", [8, 12])
 def test_float32_weights_at_full_scale_map_onto_the_top_level(bits):
-    from imssa.quant import quantize
+    from imssa.model.quant import quantize
 
     x = torch.linspace(-1, 1, 101, dtype=torch.float32)
     W = quantize(x, bits, 0.6).double()  # float32 grid values, as a trained model holds them
@@ -129,10 +129,10 @@ def test_per_entry_grids_and_array_scales_map_to_their_share_of_the_window():
 @pytest.mark.parametrize("quant", [dict(bits=2, range_mode="per_channel"), dict(bits=2, range_mode="dynamic"),
                                    dict(bits=4, bits_A=2, bits_B=4, bits_C=3)])
 def test_ideal_deployment_of_every_grid_reproduces_the_quantized_matrix(quant):
-    from imssa.config import ModelConfig, QuantConfig
-    from imssa.deploy import deployed_weights
-    from imssa.devices import DeviceConfig
-    from imssa.train import SpeechClassifier
+    from imssa.model.config import ModelConfig, QuantConfig
+    from imssa.hardware.deploy import deployed_weights
+    from imssa.hardware.devices import DeviceConfig
+    from imssa.model.train import SpeechClassifier
 
     torch.manual_seed(0)
     qc = QuantConfig(fscale=0.6, r_max=0.95, **quant)

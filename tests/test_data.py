@@ -8,8 +8,8 @@ import pytest
 import soundfile
 import torch
 
-from imssa import data as D
-from imssa.params import DataConfig
+from imssa.data import audio as D
+from imssa.study.params import DataConfig
 
 
 def test_fsdd_official_split(fsdd_root):

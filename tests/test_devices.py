@@ -8,13 +8,13 @@ import pytest
 import torch
 from scipy.stats import norm
 
-from imssa.analog import program
-from imssa.config import ModelConfig, QuantConfig
-from imssa.deploy import deployed_weights, fits, noise_rows, target_conductances
-from imssa.devices import (MEAN_ABS, PRESETS, TECHNOLOGIES, DeviceConfig, LogLinear, RelaxationPoint, matched_noise,
+from imssa.hardware.analog import program
+from imssa.model.config import ModelConfig, QuantConfig
+from imssa.hardware.deploy import deployed_weights, fits, noise_rows, target_conductances
+from imssa.hardware.devices import (MEAN_ABS, PRESETS, TECHNOLOGIES, DeviceConfig, LogLinear, RelaxationPoint, matched_noise,
                            preset_table, programming_sigma_uS, pulses_to_converge, relaxation_sigma_uS,
                            single_pulse_sigma_uS, standard_noise, technology)
-from imssa.train import SpeechClassifier
+from imssa.model.train import SpeechClassifier
 
 PCM = PRESETS["pcm_joshi2020"]
 
@@ -147,7 +147,7 @@ def test_a_binary_device_holds_two_level_models_only():
 
 
 def test_stuck_devices_make_every_programming_differ_even_without_noise():
-    from imssa.data import AudioSet
+    from imssa.data.audio import AudioSet
 
     import pandas as pd
 

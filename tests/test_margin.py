@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import torch
 
-from imssa.margin import instability_probability, predicted_sigma_star, sigma_star, weight_noise_std
+from imssa.hardware.margin import instability_probability, predicted_sigma_star, sigma_star, weight_noise_std
 
 
 def test_weight_noise_scales_with_sigma_fscale_range_and_copies():

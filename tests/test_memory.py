@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from imssa.memory import describe_memory, kernel_memory_ms, memory_summary, time_constants_ms
-from imssa.s4d import DiscreteSSM
+from imssa.model.memory import describe_memory, kernel_memory_ms, memory_summary, time_constants_ms
+from imssa.model.s4d import DiscreteSSM
 
 
 def test_time_constants():

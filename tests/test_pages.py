@@ -30,7 +30,7 @@ def _chromium() -> str:
 @pytest.fixture(scope="module")
 def pages() -> list[Path]:
     """Build the ci book from the executed notebooks (no execution) and list its chapter pages."""
-    subprocess.run([sys.executable, "-m", "imssa.runner", "build", "--profile", "ci"], cwd=ROOT, check=True)
+    subprocess.run([sys.executable, "-m", "imssa.study.runner", "build", "--profile", "ci"], cwd=ROOT, check=True)
     SHOTS.mkdir(parents=True, exist_ok=True)
     found = sorted(p for p in HTML.glob("*.html")
                    if p.stem not in ("genindex", "search") and "</body>" in p.read_text())  # index.html only redirects

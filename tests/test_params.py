@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from imssa.params import CHAPTERS, DataConfig, ModelParams, ParamsError, load_params, validate_params, variant
-from imssa.runner import main as runner_main
+from imssa.study.params import CHAPTERS, DataConfig, ModelParams, ParamsError, load_params, validate_params, variant
+from imssa.study.runner import main as runner_main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -148,7 +148,7 @@ def test_runner_executes_a_chapter_into_a_fresh_build_folder(tmp_path, monkeypat
     """From a checkout with no _build/ yet: the MyST source is converted and papermill runs it."""
     import shutil
 
-    from imssa import runner
+    from imssa.study import runner
 
     root = tmp_path / "repo"
     (root / "book").mkdir(parents=True)
@@ -209,7 +209,7 @@ def test_technology_parameters_reject_impossible_values(values, hint):
 def test_results_archive_holds_tables_params_versions_and_revision(tmp_path, monkeypatch):
     import tarfile
 
-    from imssa import runner
+    from imssa.study import runner
 
     monkeypatch.setenv("IMSSA_RESULTS_DIR", str(tmp_path / "results"))
     with pytest.raises(ParamsError, match="no results for profile 'ci'"):
@@ -226,7 +226,7 @@ def test_results_archive_holds_tables_params_versions_and_revision(tmp_path, mon
 
 
 def test_the_reader_copy_drops_progress_and_hides_parameter_cells():
-    from imssa.runner import for_reader
+    from imssa.study.runner import for_reader
 
     nb = {"cells": [
         {"cell_type": "code", "metadata": {"tags": ["parameters"]}, "outputs": [], "source": "params = {}"},
@@ -243,7 +243,7 @@ def test_the_reader_copy_drops_progress_and_hides_parameter_cells():
 
 
 def test_a_reader_file_holds_only_the_keys_it_changes(tmp_path):
-    from imssa.runner import chapter_values, merge
+    from imssa.study.runner import chapter_values, merge
 
     assert merge({"a": 1, "g": {"x": 1, "y": [1, 2]}}, {"g": {"y": [3]}, "b": 2}) == {"a": 1, "g": {"x": 1, "y": [3]}, "b": 2}
     mine = tmp_path / "mine.yaml"
@@ -258,7 +258,7 @@ def test_a_reader_file_holds_only_the_keys_it_changes(tmp_path):
 
 
 def test_shared_settings_are_written_once_and_reach_every_chapter_that_has_them(tmp_path):
-    from imssa.params import SHARED_FILE, chapter_file_values
+    from imssa.study.params import SHARED_FILE, chapter_file_values
 
     (tmp_path / SHARED_FILE).write_text("fscale: 0.5\ntrain:\n  epochs: 3\n")
     (tmp_path / "fixed_range_qat.yaml").write_text("profile: ci\n")
@@ -276,7 +276,7 @@ def test_shared_settings_are_written_once_and_reach_every_chapter_that_has_them(
 
 @pytest.mark.parametrize("profile", ["paper", "ci"])
 def test_no_chapter_file_repeats_a_shared_setting(profile):
-    from imssa.params import chapter_file_values, shared_values
+    from imssa.study.params import chapter_file_values, shared_values
 
     shared = shared_values(ROOT / "params" / profile)
     assert {"data", "model", "train", "qat_train", "fscale", "g_min_uS"} <= set(shared)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from imssa.params import validate_params
-from imssa.programming import deployable, sweep_cell
+from imssa.study.params import validate_params
+from imssa.study.programming import deployable, sweep_cell
 
 
 def test_sweep_cells_reject_unknown_keys_and_unseeded_cells_before_any_work():

@@ -5,9 +5,9 @@ import math
 import pytest
 import torch
 
-from imssa.quant import (QuantS4D, UnstableSSMError, check_stability, complex_grid, grid_levels, project_disc,
+from imssa.model.quant import (QuantS4D, UnstableSSMError, check_stability, complex_grid, grid_levels, project_disc,
                          q_max, quantize, quantize_complex, quantize_pole, quantize_ssm, range_scales)
-from imssa.s4d import DiscreteSSM, ssm_conv, ssm_kernel, ssm_recurrent
+from imssa.model.s4d import DiscreteSSM, ssm_conv, ssm_kernel, ssm_recurrent
 
 
 @pytest.mark.parametrize("bits, levels", [(1, 2), (2, 3), (3, 7), (4, 15), (8, 255)])
@@ -172,8 +172,8 @@ def test_pole_cap_makes_dynamic_ranges_stable_and_passes_gradients():
 
 
 def test_mixed_precision_puts_each_matrix_on_its_own_grid():
-    from imssa.quant import quantize_ssm
-    from imssa.s4d import DiscreteSSM
+    from imssa.model.quant import quantize_ssm
+    from imssa.model.s4d import DiscreteSSM
 
     g = torch.Generator().manual_seed(0)
     z = lambda: torch.complex(torch.rand(4, 8, generator=g, dtype=torch.float64) - 0.5,  # noqa: E731
@@ -188,7 +188,7 @@ def test_mixed_precision_puts_each_matrix_on_its_own_grid():
 
 
 def test_noise_aware_qat_perturbs_training_passes_only_at_the_configured_std():
-    from imssa.quant import QuantS4D
+    from imssa.model.quant import QuantS4D
 
     torch.manual_seed(0)
     layer = QuantS4D(8, 16, bits=2, fscale=0.6, r_max=0.95, weight_noise=0.05)
@@ -204,8 +204,8 @@ def test_noise_aware_qat_perturbs_training_passes_only_at_the_configured_std():
 
 
 def test_pole_penalty_is_zero_exactly_inside_its_target_and_pulls_poles_in():
-    from imssa.config import QuantConfig
-    from imssa.quant import QuantS4D, pole_penalty
+    from imssa.model.config import QuantConfig
+    from imssa.model.quant import QuantS4D, pole_penalty
 
     A = torch.tensor([[0.6 + 0.6j, 0.3 + 0j]], dtype=torch.complex128)
     assert pole_penalty(A, 0.9).item() == 0.0

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from imssa import report as R
+from imssa.study import report as R
 
 
 def write(root, chapter, name, rows):

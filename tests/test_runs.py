@@ -2,8 +2,8 @@
 
 import pytest
 
-from imssa.params import validate_params
-from imssa.runs import comparison_runs, control_run, float_run, fold_data, official, one_at_a_time, qat_run
+from imssa.study.params import validate_params
+from imssa.study.runs import comparison_runs, control_run, float_run, fold_data, official, one_at_a_time, qat_run
 
 
 def test_runs_of_a_fold_share_the_task_and_the_float_start():
@@ -42,7 +42,7 @@ def test_comparison_runs_cover_every_model_fold_and_seed():
 
 
 def test_clip_answers_and_run_rows_come_from_the_same_runs(fsdd_root, tmp_path, monkeypatch):
-    from imssa.sweep import clip_answers, train_sweep
+    from imssa.study.sweep import clip_answers, train_sweep
 
     monkeypatch.setenv("IMSSA_CACHE_DIR", str(tmp_path))
     cfg = validate_params("float_baseline", {"data": {"sample_rate": 1000, "duration_s": 0.1}, "model": {"H": 2, "N": 2},

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from imssa.s4d import S4D, frequency_response, init_A, ssm_conv, ssm_conv_affine, ssm_kernel, ssm_recurrent
+from imssa.model.s4d import S4D, frequency_response, init_A, ssm_conv, ssm_conv_affine, ssm_kernel, ssm_recurrent
 
 
 def random_ssm(H, N, dtype, seed=0, radius=0.999):
@@ -121,7 +121,7 @@ def test_frequency_response_is_the_dtft_of_the_kernel():
 
 
 def test_powers_are_exact_at_zero_and_keep_finite_gradients_where_they_underflow():
-    from imssa.s4d import powers
+    from imssa.model.s4d import powers
 
     z = torch.tensor([0.0, 1e-40, 1e-30, 0.04, 0.6 + 0.7j, -0.9], dtype=torch.complex64, requires_grad=True)
     p = powers(z, 45)

@@ -7,15 +7,15 @@ import pandas as pd
 import pytest
 import torch
 
-from imssa import scale
-from imssa.analog import simulate_saturating_inputs, simulate_step
-from imssa.config import ModelConfig, QuantConfig
-from imssa.crossbar import combined_matrix, layout, structural_mask
-from imssa.deploy import (calibrate_converters, calibrate_layers, deployed_weights, ideal_weights, stack_realisation_rows,
+from imssa.study import scale
+from imssa.hardware.analog import simulate_saturating_inputs, simulate_step
+from imssa.model.config import ModelConfig, QuantConfig
+from imssa.hardware.crossbar import combined_matrix, layout, structural_mask
+from imssa.hardware.deploy import (calibrate_converters, calibrate_layers, deployed_weights, ideal_weights, stack_realisation_rows,
                           stack_run, stack_weights)
-from imssa.devices import DeviceConfig
-from imssa.params import ParamsError, validate_params
-from imssa.train import SpeechClassifier
+from imssa.hardware.devices import DeviceConfig
+from imssa.study.params import ParamsError, validate_params
+from imssa.model.train import SpeechClassifier
 
 
 def stack(depth=3, real=False, bits=3, H=4, N=4, classes=3, seed=0):
@@ -44,7 +44,7 @@ def test_multi_layer_step_and_fast_mode_equal_the_digital_model_on_ideal_arrays(
         assert len(out["outputs"]) == 3 and out["outputs"][0].shape == (1, 4, 4, 300)
     step64 = stack_run(net, x, ideal, [DeviceConfig()] * 3, "step", dtype=torch.float64)
     z = None  # rebuild the last block's output from the per-layer outputs: the stack's own features
-    from imssa.deploy import _gelu_mix
+    from imssa.hardware.deploy import _gelu_mix
     for i, y in enumerate(step64["outputs"]):
         z = _gelu_mix(net, i, y[0], z)
     assert (z - features).abs().max() / features.abs().max() < 1e-5
@@ -155,7 +155,7 @@ def test_real_variant_trains_only_real_parts():
 
 
 def test_stack_rows_carry_every_layer_error_and_the_cause_at_the_task_chance_level():
-    from imssa.data import AudioSet
+    from imssa.data.audio import AudioSet
     net = stack(depth=2, classes=10)
     x = torch.randn(6, 150, generator=torch.Generator().manual_seed(0))
     data = AudioSet(x, torch.arange(6) % 10, pd.DataFrame({"file": [""] * 6}), 1000)

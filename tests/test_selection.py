@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
-from imssa.params import validate_params
-from imssa.selection import choices, choose, plateau_epoch
+from imssa.study.params import validate_params
+from imssa.study.selection import choices, choose, plateau_epoch
 
 
 def sweep(gains, noise=0.0, folds=6):

@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 import torch
 
-from imssa.params import DataConfig, ModelConfig, QuantConfig, TrainConfig
-from imssa.train import SpeechClassifier, make_optimizer, restore_model, train_cached, train_model
+from imssa.study.params import DataConfig, ModelConfig, QuantConfig, TrainConfig
+from imssa.model.train import SpeechClassifier, make_optimizer, restore_model, train_cached, train_model
 
 DATA = DataConfig(split="official", sample_rate=2000, duration_s=0.1, val_fraction=0.1)
 MODEL = ModelConfig(H=4, N=2)
@@ -93,7 +93,7 @@ def test_range_equalisation_preserves_the_function_and_fills_the_range():
 
 
 def test_resumable_grid_skips_finished_cells(tmp_path):
-    from imssa.sweep import resumable_grid
+    from imssa.study.sweep import resumable_grid
 
     calls = []
 
@@ -118,7 +118,7 @@ def _square_rows(cell):
 
 
 def test_resumable_grid_in_parallel_gives_the_serial_table(tmp_path):
-    from imssa.sweep import resumable_grid
+    from imssa.study.sweep import resumable_grid
 
     cells = [{"x": float(x)} for x in range(6)]
     serial = resumable_grid(cells, _square_rows, tmp_path / "a.csv")
@@ -133,7 +133,7 @@ def _noisy_rows(cell):
 
 def test_resumable_grid_on_a_local_dask_cluster_gives_the_local_table(tmp_path, monkeypatch):
     distributed = pytest.importorskip("distributed")
-    from imssa.sweep import resumable_grid
+    from imssa.study.sweep import resumable_grid
 
     cells = [{"x": float(x)} for x in range(8)]
     local = resumable_grid(cells, _noisy_rows, tmp_path / "local.csv")
@@ -158,8 +158,8 @@ def _on_dask_worker(cell):
 
 def test_training_on_a_local_dask_cluster_gives_the_local_models(fsdd_root, tmp_path, monkeypatch):
     distributed = pytest.importorskip("distributed")
-    from imssa.sweep import train_all
-    from imssa.train import Run
+    from imssa.study.sweep import train_all
+    from imssa.model.train import Run
 
     runs = [Run(DATA, MODEL, TRAIN.model_copy(update={"seed": s})) for s in (0, 1)]
     monkeypatch.setenv("IMSSA_CACHE_DIR", str(tmp_path / "local"))

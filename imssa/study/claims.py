@@ -15,7 +15,7 @@ from typing import Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
-from .stats import drop_interval, realisation_summary
+from ..stats import drop_interval, realisation_summary
 
 __all__ = ["CLAIM_COLUMNS", "NoiseClaim", "noise_claims", "noise_model_verdict", "paper_pattern", "reference_region", "verdict"]
 

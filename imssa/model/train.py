@@ -28,8 +28,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm import tqdm
 
-from .data import AudioSet, AudioSplits, load_dataset
-from .config import DataConfig, ModelConfig, TrainConfig
+from ..data.audio import AudioSet, AudioSplits, load_dataset
+from ..data.config import DataConfig
+from .config import ModelConfig, TrainConfig
 from .quant import QuantS4D, UnstableSSMError, check_stability, equalize_layer
 from .s4d import S4D, apply_ssm, ssm_conv_affine, ssm_kernel
 
@@ -276,8 +277,10 @@ def cache_dir() -> Path:
 def code_digest() -> str:
     """SHA-256 of the library modules a trained model depends on: a code change means a retrain."""
     h = hashlib.sha256()
-    for name in ("s4d.py", "quant.py", "data.py", "config.py", "train.py"):
-        h.update((Path(__file__).parent / name).read_bytes())
+    package = Path(__file__).parents[1]
+    for name in ("schema.py", "data/config.py", "data/audio.py", "model/config.py", "model/s4d.py", "model/quant.py",
+                 "model/train.py"):
+        h.update((package / name).read_bytes())
     return h.hexdigest()[:16]
 
 

@@ -1,7 +1,7 @@
 """Simulation of the S4D recurrence on a memristive crossbar, vectorised over noise realisations.
 
 The array holds, per channel h, the combined matrix W_h = [[A_r, B_r], [C_r, 0]] of
-``imssa.crossbar`` as differential conductance pairs. Each time step is one vector-matrix
+``imssa.hardware.crossbar`` as differential conductance pairs. Each time step is one vector-matrix
 multiplication: the periphery drives [x_{t-1}; u_t] as voltages (DAC), reads the column
 currents (TIA + ADC) and obtains [x_t; y'_{t-1}]; the state goes back through the DAC.
 The channel output is y_t = 2 y'_t + D u_t, with D applied digitally.
@@ -31,7 +31,7 @@ from torch import Tensor
 
 from .crossbar import from_conductance, split_combined, structural_mask
 from .devices import DeviceConfig, drift_factor, programming_sigma_uS, relaxation_sigma_uS, standard_noise
-from .s4d import ssm_conv, ssm_conv_affine
+from ..model.s4d import ssm_conv, ssm_conv_affine
 
 __all__ = ["effective_weights", "fast_kernels", "program", "simulate_fast", "simulate_fast_encoded", "simulate_saturating",
            "simulate_saturating_inputs", "simulate_step", "state_gain", "flush_subnormals", "mode_blocks"]

@@ -24,7 +24,7 @@ import pandas as pd
 from .params import ModelParams
 from .runs import current_value, one_at_a_time
 from .sweep import train_sweep
-from .train import Run
+from ..model.train import Run
 
 __all__ = ["choices", "choose", "plateau_epoch", "validation_sweep"]
 

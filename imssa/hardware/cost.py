@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pydantic import Field
 from torch import Tensor
 
-from .config import Strict
+from ..schema import Strict
 from .crossbar import Layout
 
 __all__ = ["CostConstants", "CostEstimate", "adc_energy_J", "analog_cost", "device_conductances", "digital_cost",

@@ -16,17 +16,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from .config import QuantConfig
-from .cost import CostConstants, analog_cost, device_conductances, digital_cost
-from .crossbar import layout, pairs_per_weight
-from .data import AudioSet, AudioSplits
-from .deploy import calibrate_converters, realisation_rows, target_conductances
-from .devices import DeviceConfig
+from ..model.config import QuantConfig
+from ..hardware.cost import CostConstants, analog_cost, device_conductances, digital_cost
+from ..hardware.crossbar import layout, pairs_per_weight
+from ..data.audio import AudioSet, AudioSplits
+from ..hardware.deploy import calibrate_converters, realisation_rows, target_conductances
+from ..hardware.devices import DeviceConfig
 from .params import Strategy
-from .quant import UnstableSSMError
+from ..model.quant import UnstableSSMError
 from .runs import float_run, qat_run
-from .stats import chance_failure, realisation_summary
-from .train import Run, SpeechClassifier, evaluate, load_splits, restore_model, result_of
+from ..stats import chance_failure, realisation_summary
+from ..model.train import Run, SpeechClassifier, evaluate, load_splits, restore_model, result_of
 
 __all__ = ["Strategy", "converter_rows", "cost_breakdown", "cost_corners", "draw_seed", "energy_verdict", "family", "fold_speakers", "gap_recovery", "gap_verdict", "hardware_rows",
            "nested_recommendation", "pareto_front", "ptq_ablation", "recommend", "software_row", "strategy_cost",
@@ -325,7 +325,7 @@ def gap_recovery(hardware: pd.DataFrame, software: pd.DataFrame, baseline: str, 
     programmings), the best strategy's own gap, the paired difference best - baseline under
     hardware (points, interval; same models' folds, same draws) and its share of the baseline's gap.
     """
-    from .stats import paired_contrast
+    from ..stats import paired_contrast
 
     rows = hardware[(hardware["sigma_uS"] == sigma_uS) & hardware["strategy"].isin([baseline, best])]
     rows = rows.dropna(subset=["accuracy"])
@@ -368,7 +368,7 @@ def nested_recommendation(val_table: pd.DataFrame, test_table: pd.DataFrame, spe
 def strategy_gaps(hardware: pd.DataFrame, software: pd.DataFrame, sigma_uS: float) -> pd.DataFrame:
     """Each strategy's own software-to-hardware gap at ``sigma_uS`` (points: its software accuracy
     minus its accuracy under hardware, per model, then the interval over folds and programmings)."""
-    from .stats import drop_interval, drops_from
+    from ..stats import drop_interval, drops_from
 
     rows = hardware[hardware["sigma_uS"] == sigma_uS].dropna(subset=["accuracy"])
     out = []

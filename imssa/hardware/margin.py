@@ -27,7 +27,7 @@ from scipy.optimize import brentq
 from scipy.stats import norm, rice
 
 from .crossbar import pairs_per_weight
-from .stats import failure_share
+from ..stats import failure_share
 
 __all__ = ["instability_probability", "pole_radii", "predicted_sigma_star", "sigma_star", "weight_noise_std"]
 

@@ -17,8 +17,8 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from .memory import memory_summary
-from .train import Run, TrainResult, restore_model, train_many
+from ..model.memory import memory_summary
+from ..model.train import Run, TrainResult, restore_model, train_many
 
 __all__ = ["clip_answers", "cluster", "learning_curves", "resumable_grid", "run_summary", "train_all", "train_sweep"]
 

@@ -18,14 +18,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .crossbar import Layout, layout
-from .data import data_root
-from .deploy import calibrate_layers, ideal_weights, stack_realisation_rows, stack_run
-from .devices import DeviceConfig
+from ..hardware.crossbar import Layout, layout
+from ..data.audio import data_root
+from ..hardware.deploy import calibrate_layers, ideal_weights, stack_realisation_rows, stack_run
+from ..hardware.devices import DeviceConfig
 from .params import ScaleParams
 from .runs import float_run, qat_run
-from .stats import chance_failure
-from .train import AudioSplits, Run, SpeechClassifier, evaluate, load_splits, restore_model, result_of
+from ..stats import chance_failure
+from ..model.train import AudioSplits, Run, SpeechClassifier, evaluate, load_splits, restore_model, result_of
 
 __all__ = ["Spec", "best_depth", "select", "error_summary", "interval_verdict", "ten_table", "with_layer_error", "cells", "depth_specs", "real_specs", "runs_of", "spec_of", "state_specs", "ten_specs", "converter_rows", "hardware_rows", "heidelberg_present", "largest_single_array",
            "layer_errors", "model_of", "spec_layout", "spec_params", "spec_run", "software_row", "state_layouts"]

@@ -1,7 +1,7 @@
 """Deploying a trained (quantized) classifier: its S4D layer on simulated crossbars, the rest digital.
 
 The encoder, D u, GELU, mean pooling and decoder stay in the digital periphery; the recurrence
-runs on R programmed arrays (``imssa.analog``). A single layer, as in the paper, through
+runs on R programmed arrays (``imssa.hardware.analog``). A single layer, as in the paper, through
 ``deployed_weights`` / ``analog_run``; a stack of ``depth`` layers through ``stack_weights`` /
 ``stack_run``: every S4D layer on arrays of its own, GELU, the position-wise mixing and the residual
 in the digital periphery between them, a DAC and an ADC at every array boundary.
@@ -18,11 +18,11 @@ from torch import Tensor
 
 from .analog import effective_weights, mode_blocks, program, simulate_saturating, simulate_saturating_inputs, simulate_step
 from .crossbar import combined_matrix, entry_grid, pairs_per_weight, structural_mask, to_conductance
-from .data import AudioSet
+from ..data.audio import AudioSet
 from .devices import DeviceConfig
-from .quant import QuantS4D, q_max
-from .stats import chance_failure
-from .train import SpeechClassifier
+from ..model.quant import QuantS4D, q_max
+from ..stats import chance_failure
+from ..model.train import SpeechClassifier
 
 __all__ = ["analog_accuracy", "array_scale", "analog_predictions", "analog_run", "calibrate_converters", "calibrate_layers",
            "deployed_weights", "fits", "ideal_weights", "target_conductances", "failure_cause", "noise_rows", "realisation_rows",

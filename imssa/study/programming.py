@@ -19,13 +19,13 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from .data import AudioSet
-from .deploy import calibrate_converters, noise_rows, realisation_rows, target_conductances
-from .devices import DeviceConfig, matched_noise, technology
-from .margin import pole_radii
+from ..data.audio import AudioSet
+from ..hardware.deploy import calibrate_converters, noise_rows, realisation_rows, target_conductances
+from ..hardware.devices import DeviceConfig, matched_noise, technology
+from ..hardware.margin import pole_radii
 from .params import ArrayParams
 from .runs import margin_run, qat_run, trained
-from .train import SpeechClassifier
+from ..model.train import SpeechClassifier
 
 __all__ = ["LABEL_KEYS", "PERIPHERIES", "deployable", "sweep_cell"]
 

@@ -13,9 +13,11 @@ from typing import Any, ClassVar, Literal
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from .config import DataConfig, ModelConfig, QuantConfig, Strict, TrainConfig
-from .cost import CostConstants
-from .devices import PRESETS, TECHNOLOGIES, DeviceConfig
+from ..data.config import DataConfig
+from ..model.config import ModelConfig, QuantConfig, TrainConfig
+from ..schema import Strict
+from ..hardware.cost import CostConstants
+from ..hardware.devices import PRESETS, TECHNOLOGIES, DeviceConfig
 
 __all__ = [
     "BaselineParams",
@@ -288,7 +290,7 @@ class MarginParams(ArrayParams):
 
 class TechnologyParams(ArrayParams):
     """Chapter 'Open question 1: device technologies': the QAT chapter's models (same keys) at
-    ``tech_bits``, programmed with each technology preset of ``imssa.devices.PRESETS``; noise
+    ``tech_bits``, programmed with each technology preset of ``imssa.hardware.devices.PRESETS``; noise
     models, write-verify and time for ``study_bits``; the inverse question for ``inverse_bits`` on
     the deployment chapter's emulated array (``inverse_base``)."""
 
@@ -399,7 +401,7 @@ class StrategyParams(ArrayParams):
     PTQ, quantized) for each of ``folds`` x ``strategy_seeds``, programmed ``strategy_realisations``
     times at each of ``strategy_sigmas_uS`` on the deployment chapter's default array (physical
     window, saturating converters, fast mode), scored on validation and test clips, and costed with
-    ``imssa.cost``. ``baseline`` names plain fixed-range QAT, against which every strategy is paired."""
+    ``imssa.hardware.cost``. ``baseline`` names plain fixed-range QAT, against which every strategy is paired."""
 
     strategies: list[Strategy] = Field(min_length=2)
     baseline: str = Field(default="plain QAT 2-bit", description="name of the plain-QAT strategy the others are paired with")
@@ -520,7 +522,7 @@ class ScaleParams(ArrayParams):
 
 class ReportParams(ChapterParams):
     """Chapter 'Reproduction report': built from the results CSVs of every other chapter of the
-    same profile (``imssa.report``), so it is rerun whenever they change."""
+    same profile (``imssa.study.report``), so it is rerun whenever they change."""
 
     reads_results: ClassVar[bool] = True
     tolerance_points: float = Field(default=2.0, ge=0, description=(

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .quant import q_max
-from .s4d import DiscreteSSM
+from ..model.quant import q_max
+from ..model.s4d import DiscreteSSM
 
 __all__ = [
     "Layout",

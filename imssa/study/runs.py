@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import DataConfig, QuantConfig
+from ..data.config import DataConfig
+from ..model.config import QuantConfig
 from .params import ModelParams, variant
-from .data import AudioSplits
-from .train import Run, SpeechClassifier, load_splits, restore_model, result_of
+from ..data.audio import AudioSplits
+from ..model.train import Run, SpeechClassifier, load_splits, restore_model, result_of
 
 __all__ = ["comparison_runs", "control_run", "current_value", "float_finetune_run", "float_run", "fold_data",
            "official", "one_at_a_time", "qat_run", "trained"]

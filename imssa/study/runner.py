@@ -1,11 +1,11 @@
 """Execute the book's chapters with papermill and build the HTML with jupyter-book.
 
-    python -m imssa.runner execute --profile ci                 # every chapter, params/ci/*.yaml
-    python -m imssa.runner execute --chapter float_baseline --params my.yaml --profile paper   # my.yaml: only
+    python -m imssa.study.runner execute --profile ci                 # every chapter, params/ci/*.yaml
+    python -m imssa.study.runner execute --chapter float_baseline --params my.yaml --profile paper   # my.yaml: only
                                                                 # the keys it changes, over params/paper/
-    python -m imssa.runner build --profile paper                # HTML from executed notebooks
-    python -m imssa.runner execute --profile paper --force      # rerun even chapters that are up to date
-    python -m imssa.runner archive --profile paper              # results, params, versions, git revision
+    python -m imssa.study.runner build --profile paper                # HTML from executed notebooks
+    python -m imssa.study.runner execute --profile paper --force      # rerun even chapters that are up to date
+    python -m imssa.study.runner archive --profile paper              # results, params, versions, git revision
 
 Chapters are MyST Markdown notebooks (``book/<chapter>.md``, jupytext), so their diffs read as
 text; the runner converts each to a notebook for papermill. Each chapter's parameters are
@@ -38,7 +38,7 @@ BOOK_FILES = ("_config.yml", "_toc.yml", "intro.md")
 
 
 def chapters() -> list[str]:
-    """Chapter names in book order (the order of imssa.params.CHAPTERS)."""
+    """Chapter names in book order (the order of imssa.study.params.CHAPTERS)."""
     return list(CHAPTERS)
 
 
@@ -71,8 +71,8 @@ def stamp(chapter: str, values: dict, root: Path | None = None) -> str:
     h = hashlib.sha256()
     h.update((root / "book" / f"{chapter}.md").read_bytes())
     h.update(json.dumps(values, sort_keys=True, default=str).encode())
-    for path in sorted((Path(__file__).parent).rglob("*.py")):
-        h.update(path.name.encode() + path.read_bytes())
+    for path in sorted((Path(__file__).parents[1]).rglob("*.py")):
+        h.update(path.relative_to(Path(__file__).parents[1]).as_posix().encode() + path.read_bytes())
     if CHAPTERS[chapter].reads_results:  # the report: every other chapter's tables of this profile
         from .results import results_dir
 
@@ -202,7 +202,7 @@ def archive(profile: str) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m imssa.runner", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m imssa.study.runner", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("action", choices=["execute", "build", "archive"])
     ap.add_argument("--profile", default="paper", help="results/<profile>, _build/executed/<profile>")

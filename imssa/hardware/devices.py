@@ -32,7 +32,7 @@ import torch
 from pydantic import Field, model_validator
 from torch import Tensor
 
-from .config import Strict
+from ..schema import Strict
 
 __all__ = ["DeviceConfig", "LogLinear", "PRESETS", "RelaxationPoint", "MEAN_ABS", "TECHNOLOGIES", "drift_factor", "matched_noise",
            "programming_sigma_uS", "pulses_to_converge", "relaxation_sigma_uS", "single_pulse_sigma_uS", "standard_noise",

@@ -5,7 +5,7 @@ Each ``Claim`` names the chapter and table it reads and a rule that turns the ta
 figure, its interval and a verdict: 'reproduced', 'partly', 'not reproduced' or 'explained' (the
 claim does not hold here and the book demonstrates why), with a one-line reason. Open questions
 get 'answered' and our answer. A table that is missing gives 'not run' and names the chapter to
-execute. The paper's figures come from ``imssa.paper`` and are only shown beside ours.
+execute. The paper's figures come from ``imssa.study.paper`` and are only shown beside ours.
 """
 
 from __future__ import annotations

@@ -1,0 +1,4 @@
+"""Model: the S4D layer and its pure kernel and recurrence functions (``s4d``, complex and real
+variants), quantization-aware training (``quant``), the classifier, training loop and model cache
+(``train``), time constants and kernel memory (``memory``) and the run configurations
+(``config``). Knows nothing of hardware; imports ``imssa.data`` and the foundation."""
