@@ -229,3 +229,12 @@ def test_heidelberg_is_reported_absent_without_its_file_lists(tmp_path):
     assert not scale.heidelberg_present(tmp_path)
     (tmp_path / "heidelberg" / "train_filenames.txt").write_text("")
     assert scale.heidelberg_present(tmp_path)
+
+
+def test_instability_share_and_the_any_layer_prediction():
+    rows = pd.DataFrame({"depth": [1] * 4 + [2] * 4 + [1], "sigma_uS": [15.0] * 8 + [0.0],
+                         "failure": ["unstable", "", "", ""] + ["unstable", "unstable", "", ""] + ["unstable"]})
+    t = scale.instability(rows, "depth").set_index("depth")
+    assert t.loc[1, "unstable_share"] == 0.25 and t.loc[2, "unstable_share"] == 0.5  # sigma = 0 left out
+    assert t.loc[2, "predicted_from_depth_1"] == pytest.approx(1 - 0.75**2)
+    assert "predicted_from_depth_1" not in scale.instability(rows.rename(columns={"depth": "N"}), "N")

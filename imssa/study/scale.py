@@ -27,7 +27,7 @@ from .runs import float_run, qat_run
 from ..stats import chance_failure
 from ..model.train import AudioSplits, Run, SpeechClassifier, evaluate, load_splits, restore_model, result_of
 
-__all__ = ["Spec", "best_depth", "select", "error_summary", "interval_verdict", "ten_table", "with_layer_error", "cells", "depth_specs", "real_specs", "runs_of", "spec_of", "state_specs", "ten_specs", "converter_rows", "hardware_rows", "heidelberg_present", "largest_single_array",
+__all__ = ["Spec", "best_depth", "instability", "select", "error_summary", "interval_verdict", "ten_table", "with_layer_error", "cells", "depth_specs", "real_specs", "runs_of", "spec_of", "state_specs", "ten_specs", "converter_rows", "hardware_rows", "heidelberg_present", "largest_single_array",
            "layer_errors", "model_of", "spec_layout", "spec_params", "spec_run", "software_row", "state_layouts"]
 
 Task = Literal["binary", "ten", "heidelberg"]
@@ -345,3 +345,19 @@ def ten_table(software: pd.DataFrame, hardware: pd.DataFrame, chosen: pd.DataFra
              both[both["depth"] == both["fold"].map(best)].assign(depth_role="best depth")]
     cols = ["model", "depth_role", "depth", "bits", "sigma_uS", "seed", "fold", "realisation", "accuracy", "failure"]
     return pd.concat(parts, ignore_index=True)[cols]
+
+
+def instability(rows: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Share of programmings whose recurrence is unstable (``failure`` 'unstable': spectral radius
+    >= 1 in some layer) per value of ``by`` and noise level, among the noisy ones (sigma > 0).
+
+    With ``by='depth'`` it is set beside a first-order prediction: a stack is unstable when any of
+    its layers is, so with the one-layer share p at that sigma a depth-d stack fails with
+    1 - (1 - p)^d (its layers drawing independently and alike)."""
+    noisy = rows[rows["sigma_uS"] > 0]
+    out = (noisy.assign(unstable=noisy["failure"] == "unstable").groupby([by, "sigma_uS"], as_index=False)
+           .agg(unstable_share=("unstable", "mean"), programmings=("unstable", "size")))
+    if by == "depth":
+        p1 = out[out["depth"] == 1].set_index("sigma_uS")["unstable_share"]
+        out["predicted_from_depth_1"] = [1 - (1 - p1.get(x, np.nan)) ** d for d, x in zip(out["depth"], out["sigma_uS"])]
+    return out
