@@ -1,6 +1,6 @@
 """The built ci book opened in headless Chromium, page by page (``make browser``, after the ci
 chapters are executed): its title, every image loaded, math rendered (no raw ``\\(`` or ``$$``
-left in the text) and no error output. Screenshots go to ``_build/screenshots/`` (ignored)."""
+left in the text), no Markdown table left as raw text and no error output. Screenshots go to ``_build/screenshots/`` (ignored)."""
 
 import re
 import shutil
@@ -65,6 +65,8 @@ def test_every_page_renders(pages):
         text = re.sub(r"<[^>]+>", " ", text)
         assert "\\(" not in text and "$$" not in text, f"{page.name}: raw math left in the text"
         assert "Traceback" not in text and 'class="output stderr"' not in dom, f"{page.name}: error output"
+        # a pipe table rendered as a paragraph: its |---| rule turned into an em dash (code cells keep ---)
+        assert not re.search(r"\|\s*—\s*\|", text), f"{page.name}: a Markdown table left as raw text"
         if "\\(" in page.read_text() or "math notranslate" in page.read_text():
             assert "mjx-container" in dom, f"{page.name}: math not typeset"
         assert (SHOTS / (page.stem + ".png")).stat().st_size > 0
