@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import Tensor
@@ -277,14 +277,24 @@ def _saturating(x: Tensor, w: Tensor, b: Tensor, W: Tensor, D: Tensor, dev: Devi
         bound = l1 * u_in.abs().amax((0, 2)).to(W.dtype)
     else:
         bound = l1 * (w.abs() * x.abs().max()).to(W.dtype) + step_gain * b.abs().to(W.dtype)
-    r_idx, h_idx = torch.nonzero(~(bound <= min(dac, adc)), as_tuple=True)
-    if len(r_idx):
-        peaks: dict[str, Tensor] = {}
-        y_step = simulate_step(u[:, h_idx], W[r_idx, h_idx].unsqueeze(0).to(x.dtype), D[h_idx].to(x.dtype), dev, peaks=peaks)[0]
-        y[r_idx, :, h_idx] = y_step.permute(1, 0, 2).to(y.dtype)  # (P, B, L)
-        hit = (peaks["adc_channel"] > adc) | peaks["dac_over_channel"]  # (P,)
-        saturated[r_idx[hit]] = True
+    _rerun_leaving(y, saturated, W, D, dev, bound, min(dac, adc), lambda r_idx, h_idx: u[:, h_idx])
     return y, saturated
+
+
+def _rerun_leaving(y: Tensor, saturated: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig, bound: Tensor, limit: float,
+                   inputs: Callable[[Tensor, Tensor], Tensor]) -> None:
+    """Rerun in step mode, in place, every (realisation, channel) whose state ``bound`` (R, H) may exceed
+    ``limit``: its outputs replace ``y`` (R, B, H, L) and a converter that clipped marks ``saturated``.
+    ``inputs(r_idx, h_idx)`` gives those pairs' inputs, (B, P, L)."""
+    r_idx, h_idx = torch.nonzero(~(bound <= limit), as_tuple=True)
+    if not len(r_idx):
+        return
+    u = inputs(r_idx, h_idx)
+    peaks: dict[str, Tensor] = {}
+    y_step = simulate_step(u, W[r_idx, h_idx].unsqueeze(0).to(u.dtype), D[h_idx].to(u.dtype), dev, peaks=peaks)[0]
+    y[r_idx, :, h_idx] = y_step.permute(1, 0, 2).to(y.dtype)  # (P, B, L)
+    hit = (peaks["adc_channel"] > (math.inf if dev.adc_range is None else dev.adc_range)) | peaks["dac_over_channel"]
+    saturated[r_idx[hit]] = True
 
 
 def simulate_saturating_inputs(u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig) -> tuple[Tensor, Tensor]:
@@ -314,14 +324,8 @@ def simulate_saturating_inputs(u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfi
         y = torch.stack(y)
         l1, _ = state_gain(W, u.shape[-1])  # (R, H)
         bound = l1 * u_in.abs().amax((1, 3)).to(W.dtype)
-        r_idx, h_idx = torch.nonzero(~(bound <= min(dac, adc)), as_tuple=True)
-        if len(r_idx):
-            peaks: dict[str, Tensor] = {}
-            y_step = simulate_step(u[r_idx, :, h_idx].permute(1, 0, 2), W[r_idx, h_idx].unsqueeze(0).to(u.dtype),
-                                   D[h_idx].to(u.dtype), dev, peaks=peaks)[0]  # (B, P, L)
-            y[r_idx, :, h_idx] = y_step.permute(1, 0, 2)
-            hit = (peaks["adc_channel"] > adc) | peaks["dac_over_channel"]
-            saturated[r_idx[hit]] = True
+        _rerun_leaving(y, saturated, W, D, dev, bound, min(dac, adc),
+                       lambda r_idx, h_idx: u[r_idx, :, h_idx].permute(1, 0, 2))
     return y, saturated
 
 

@@ -162,21 +162,14 @@ def _inputs(net: SpeechClassifier, x: Tensor) -> Tensor:
     return (net.encoder.weight[:, 0, None] * x.unsqueeze(1) + net.encoder.bias[:, None]).double()
 
 
-@torch.no_grad()
 def calibrate_converters(net: SpeechClassifier, x: Tensor, margin: float = 1.1, clips: int = 64) -> dict[str, float]:
     """DAC and ADC full scales from the ideal array on calibration clips ``x`` (B, L), e.g. the
     training set: the largest |input| (the clip's and the fed-back state's) and |output| seen in a
     step-mode run on ``clips`` of them, evenly spaced through ``x`` (so that every speaker is
     represented), times ``margin``. Returns {'dac_range': ..., 'adc_range': ...}, to update a
-    ``DeviceConfig`` with."""
-    if margin <= 0 or clips < 1:
-        raise ValueError(f"need margin > 0 and clips >= 1, got margin={margin}, clips={clips}")
-    x = x[torch.linspace(0, len(x) - 1, min(clips, len(x))).round().long()]
-    ideal = net.layers[0].discrete()
-    peaks: dict[str, Tensor] = {}
-    simulate_step(_inputs(net, x), combined_matrix(ideal, net.layers[0].real).double().unsqueeze(0), ideal.D.double(),
-                  peaks=peaks)
-    return {"dac_range": margin * float(peaks["dac"].max()), "adc_range": margin * float(peaks["adc"].max())}
+    ``DeviceConfig`` with: the first layer of ``calibrate_layers``, with one DAC range for all rows."""
+    first = calibrate_layers(net, x, margin, clips, layers=1)[0]
+    return {"dac_range": max(first["dac_range"], first["dac_input_range"]), "adc_range": first["adc_range"]}
 
 
 @torch.no_grad()
@@ -287,32 +280,24 @@ def noise_rows(net: SpeechClassifier, data: AudioSet, bits: int, sigma_uS: float
 SILENT_RANGE = 1e-9
 
 
-def _gelu_mix(net: SpeechClassifier, i: int, y: Tensor, z: Tensor | None) -> Tensor:
-    """The digital periphery after layer i: GELU, then (i > 0) the position-wise mix and the residual.
-    y, z: (..., H, L)."""
-    h = F.gelu(y)
-    if i == 0:
-        return h
-    mix = net.mixers[i - 1]
-    return z + (h.transpose(-1, -2) @ mix.weight.T.to(h.dtype) + mix.bias.to(h.dtype)).transpose(-1, -2)
-
-
 @torch.no_grad()
-def calibrate_layers(net: SpeechClassifier, x: Tensor, margin: float = 1.1, clips: int = 64) -> list[dict[str, float]]:
-    """``calibrate_converters`` for every layer of a stack: each layer's DAC (state rows and input row
-    apart: a deeper layer's input, the previous layer's output, is on another scale than its state)
-    and ADC full scales, from an ideal step-mode run of the whole stack on ``clips`` of ``x`` (B, L),
-    times ``margin``. A converter that saw only zeros (a silent layer) gets ``SILENT_RANGE``."""
+def calibrate_layers(net: SpeechClassifier, x: Tensor, margin: float = 1.1, clips: int = 64,
+                     layers: int | None = None) -> list[dict[str, float]]:
+    """Converter full scales for the first ``layers`` layers of a stack (default: all): each layer's
+    DAC (state rows and input row apart: a deeper layer's input, the previous layer's output, is on
+    another scale than its state) and ADC, the largest values an ideal step-mode run of the stack sees
+    on ``clips`` of ``x`` (B, L), evenly spaced through them, times ``margin``. A converter that saw
+    only zeros (a silent layer) gets ``SILENT_RANGE``."""
     if margin <= 0 or clips < 1:
         raise ValueError(f"need margin > 0 and clips >= 1, got margin={margin}, clips={clips}")
     x = x[torch.linspace(0, len(x) - 1, min(clips, len(x))).round().long()]
     u, z, out = _inputs(net, x), None, []
-    for i, layer in enumerate(net.layers):
+    for i, layer in enumerate(net.layers[:layers]):
         peaks: dict[str, Tensor] = {}
         y = simulate_step(u, ideal_weights(net, i), layer.discrete().D.double(), peaks=peaks)[0]
         out.append({key: margin * max(float(peaks[name].max()), SILENT_RANGE)
                     for key, name in (("dac_range", "dac_state"), ("dac_input_range", "dac_input"), ("adc_range", "adc"))})
-        z = _gelu_mix(net, i, y, z)
+        z = net.between_layers(i, y, z)
         u = z
     return out
 
@@ -377,7 +362,7 @@ def stack_run(net: SpeechClassifier, x: Tensor, Ws: list[Tensor], devs: list[Dev
                 loc.append(_relative(y, ideal_y))
             elif R == 1:
                 outputs.append(y)
-            z = _gelu_mix(net, i, y, z)
+            z = net.between_layers(i, y, z)
         logits.append(net.decoder(z.mean(-1).float()))
         saturated.append(sat)
         if reference is not None:

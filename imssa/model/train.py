@@ -90,9 +90,18 @@ class SpeechClassifier(nn.Module):
                 h = ssm_conv_affine(x, w, b, ssm_kernel(p.A_bar, p.B_bar, p.C, L), p.D)
             else:
                 h = apply_ssm(w[:, None] * x.unsqueeze(1) + b[:, None] if i == 0 else z, p, mode)
-            h = self.dropout(F.gelu(h))
-            z = h if i == 0 else z + self.mixers[i - 1](h.transpose(1, 2)).transpose(1, 2)
+            z = self.between_layers(i, h, z)
         return z
+
+    def between_layers(self, i: int, y: Tensor, z: Tensor | None) -> Tensor:
+        """The digital periphery after S4D layer i: GELU (and dropout), then, for i > 0, the
+        position-wise mix added to the residual stream ``z``. y, z: (..., H, L), any float dtype
+        (a deployed stack runs it on (R, B, H, L) in the simulation's precision)."""
+        h = self.dropout(F.gelu(y))
+        if i == 0:
+            return h
+        mix = self.mixers[i - 1]
+        return z + F.linear(h.transpose(-1, -2), mix.weight.to(h.dtype), mix.bias.to(h.dtype)).transpose(-1, -2)
 
     @torch.no_grad()
     def equalize_ranges(self, fscale: float) -> None:

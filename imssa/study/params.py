@@ -207,6 +207,11 @@ class ArrayParams(MappingParams):
     devices_per_element: list[Literal[8, 16]] = Field(default=[16, 8], min_length=1, description=(
         "devices per complex element of A_bar (16: the paper's 4 x 4 block); the first is the default"))
 
+    @property
+    def window(self) -> dict[str, float]:
+        """The conductance window (uS) as ``DeviceConfig`` keys: mapping range and physical top."""
+        return {"g_min_uS": self.g_min_uS, "g_max_uS": self.g_max_uS, "g_phys_max_uS": self.g_phys_max_uS}
+
     @model_validator(mode="after")
     def _check_window(self) -> ArrayParams:
         if self.g_phys_max_uS < self.g_max_uS:

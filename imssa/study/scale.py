@@ -172,10 +172,6 @@ def _sigmas(cfg: ScaleParams, spec: Spec) -> list[float]:
     return cfg.scale_sigmas_uS if spec.task == "binary" else cfg.ten_sigmas_uS
 
 
-def _window(cfg: ScaleParams) -> dict[str, float]:
-    return {"g_min_uS": cfg.g_min_uS, "g_max_uS": cfg.g_max_uS, "g_phys_max_uS": cfg.g_phys_max_uS}
-
-
 def hardware_rows(cfg: ScaleParams, spec: Spec, seed: int, fold: int, errors: bool = False) -> list[dict[str, Any]]:
     """One row per programming of ``spec``'s quantized model of (fold, seed) at each of
     ``cfg.scale_sigmas_uS`` (``cfg.ten_sigmas_uS`` for a ten-digit model) on its test clips: every layer on arrays of its own (physical window,
@@ -195,7 +191,7 @@ def hardware_rows(cfg: ScaleParams, spec: Spec, seed: int, fold: int, errors: bo
                           [DeviceConfig()] * len(net.layers))["outputs"] if errors else None
     rows = []
     for x in _sigmas(cfg, spec):
-        devs = [DeviceConfig(**_window(cfg), sigma_uS=x, **r) for r in ranges]
+        devs = [DeviceConfig(**cfg.window, sigma_uS=x, **r) for r in ranges]
         R = cfg.scale_realisations if devs[0].stochastic else 1
         new = stack_realisation_rows(net, data.test, devs, R, draw_seed(cfg.scale_hardware_seed, x), reference,
                                      devices_per_element=cfg.devices_per_element[0])
@@ -219,7 +215,7 @@ def converter_rows(cfg: ScaleParams, spec: Spec, seed: int, fold: int) -> list[d
     rows = []
     for name, bits in (("ideal resolution", {}),
                        ("converters", {"dac_bits": cfg.converter_dac_bits, "adc_bits": cfg.converter_adc_bits})):
-        devs = [DeviceConfig(**_window(cfg), sigma_uS=x, **r, **bits) for r in ranges]
+        devs = [DeviceConfig(**cfg.window, sigma_uS=x, **r, **bits) for r in ranges]
         R = cfg.scale_realisations if devs[0].stochastic else 1
         new = stack_realisation_rows(net, data.test, devs, R, draw_seed(cfg.scale_hardware_seed, x), mode="step",
                                      devices_per_element=cfg.devices_per_element[0])

@@ -37,11 +37,6 @@ def _devices(cfg: Any, s: Strategy) -> int:
     return s.devices_per_element or cfg.devices_per_element[0]
 
 
-def _window(cfg: Any) -> dict[str, float]:
-    """The chapter's conductance window (uS): mapping range and physical top."""
-    return {"g_min_uS": cfg.g_min_uS, "g_max_uS": cfg.g_max_uS, "g_phys_max_uS": cfg.g_phys_max_uS}
-
-
 def _digital(cfg: Any, s: Strategy, c: CostConstants):
     """The digital MAC unit's cost of ``s``'s kernel at its bits (``cost.digital_cost``)."""
     return digital_cost(cfg.model.H, cfg.model.N, s.bits, cfg.data.length, len(cfg.data.digits), c)
@@ -142,7 +137,7 @@ def hardware_rows(cfg: Any, s: Strategy, seed: int, fold: int, sigmas_uS: list[f
         return [{"sigma_uS": x, "split": sp, "realisation": 0, "accuracy": float("nan"), "spectral_radius": float("nan"),
                  "saturated": False, "failure": failure, "pulses_per_device": float("nan")}
                 for sp in splits for x in sigmas_uS]
-    window = _window(cfg)
+    window = cfg.window
     ranges = calibrate_converters(net, data.train.x, cfg.headroom)
     at_chance = {sp: chance_failure(*_score(net, _split(data, sp))) for sp in splits}
     rows = []
@@ -167,7 +162,7 @@ def _analog(cfg: Any, s: Strategy, net: SpeechClassifier, adc_bits: int, c: Cost
     d = _devices(cfg, s)
     rows, cols = (cfg.rows, cfg.cols) if array_size is None else (array_size, array_size)
     lay = layout(cfg.model.H, 2 * cfg.model.N + 1, rows, cols, kind="block", devices_per_element=d)
-    dev = DeviceConfig(**_window(cfg))
+    dev = DeviceConfig(**cfg.window)
     G = device_conductances(target_conductances(net, dev, "block"), pairs_per_weight(d))
     est = analog_cost(G, lay, cfg.model.N, cfg.data.length, len(cfg.data.digits), adc_bits, c,
                       column_gains=s.range_mode != "fixed")
@@ -390,7 +385,7 @@ def converter_rows(cfg: Any, s: Strategy, seed: int, fold: int, sigma_uS: float,
     if net is None:
         return [{"converters": k, "realisation": 0, "accuracy": float("nan"), "failure": failure}
                 for k in ("ideal resolution", "rounding")]
-    window = _window(cfg)
+    window = cfg.window
     ranges = calibrate_converters(net, data.train.x, margin)
     out = []
     for label, extra, mode in (("ideal resolution", {}, "fast"),
