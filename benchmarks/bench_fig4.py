@@ -28,6 +28,7 @@ import numpy as np
 from imssa.hardware.deploy import analog_run, calibrate_converters, deployed_weights, noise_rows
 from imssa.hardware.devices import DeviceConfig
 from imssa.study.params import load_params
+from imssa.study.programming import model_draw_seed
 from imssa.study.runs import qat_run, trained
 from imssa.study.sweep import resumable_grid
 
@@ -49,8 +50,8 @@ def main() -> None:
 
     def cell(c: dict) -> list[dict]:
         return [r for s, f in keys for r in noise_rows(*[models[c["bits"], s, f][0], models[c["bits"], s, f][1].test],
-                                                        c["bits"], c["sigma_uS"], devs[c["bits"], s, f], cfg.realisations,
-                                                        "block", dpe)]
+                                                        c["sigma_uS"], devs[c["bits"], s, f], cfg.realisations,
+                                                        model_draw_seed(c, s, f), "block", dpe)]
 
     cells = [{"bits": b, "sigma_uS": s} for b in cfg.fig4_bits for s in cfg.sigmas_uS]
     with tempfile.TemporaryDirectory() as tmp:

@@ -141,3 +141,34 @@ def test_ideal_deployment_of_every_grid_reproduces_the_quantized_matrix(quant):
     W = deployed_weights(net, DeviceConfig(g_min_uS=5.0, g_max_uS=95.0), R=1, seed=0)[0]
     with torch.no_grad():
         assert torch.allclose(W, combined_matrix(net.layers[0].discrete()).double(), atol=1e-6)
+
+
+def test_real_pole_zeros_leave_the_off_diagonal_of_real_modes_unprogrammed():
+    """With ``real_poles`` the entries -b, b of modes with b = 0 are structural zeros: under noise they
+    stay exactly 0, and every other entry is what the plain block mask gives for the same seed."""
+    from imssa.hardware.analog import effective_weights, program
+    from imssa.hardware.crossbar import real_pole_mask
+    from imssa.hardware.devices import DeviceConfig
+
+    p = quantize_ssm(random_ssm(H=3, N=4), 3, "fixed", 0.6)
+    A_bar = p.A_bar.clone()
+    A_bar[:, :2] = A_bar[:, :2].real.to(A_bar.dtype)  # modes 0 and 1: real poles
+    A_bar[0, 3] = 0.0  # a pole at 0 counts too; mode 2 stays complex
+    p = DiscreteSSM(A_bar, p.B_bar, p.C, p.D)
+    W = combined_matrix(p)
+    extra = real_pole_mask(A_bar)
+    assert extra.shape == (3, 9, 9) and int(extra.sum()) == 2 * (2 * 3 + 1)
+    assert bool(extra[:, 0, 1].all() and extra[:, 3, 2].all()) and not bool(extra[:, 4, 5].any())
+    assert not bool((W[extra] != 0).any())  # only entries that are 0 become structural zeros
+    plain, zeros = structural_mask(3, 4), structural_mask(3, 4, real_poles=A_bar)
+    assert torch.equal(zeros, plain & ~extra)
+    assert torch.equal(structural_mask(3, 4, True, A_bar), structural_mask(3, 4, True))  # diagonal already
+    dev = DeviceConfig(g_min_uS=10.0, g_max_uS=100.0, sigma_uS=3.0)
+    G = to_conductance(W, 3, 0.6, dev.g_min_uS, dev.g_max_uS)
+    out = {}
+    for name, used in (("plain", plain), ("zeros", zeros)):
+        Gp, Gn = program(*G, 4, dev, generator=torch.Generator().manual_seed(7), used=used)
+        out[name] = effective_weights(Gp, Gn, 0.6, dev.g_min_uS, dev.g_max_uS)
+    assert (out["plain"][:, extra] != 0).all()  # programmed at g_min on both sides: noisy zeros
+    assert (out["zeros"][:, extra] == 0).all()  # unprogrammed: exact zeros
+    assert torch.equal(out["zeros"][:, ~extra], out["plain"][:, ~extra])

@@ -155,8 +155,8 @@ def test_stuck_devices_make_every_programming_differ_even_without_noise():
                     pd.DataFrame({"file": ["c"] * 6}), 1000)
     dev = DeviceConfig(g_min_uS=10.0, g_max_uS=100.0, stuck_at_gmax=0.2)
     assert dev.stochastic and not DeviceConfig().stochastic
-    assert len(noise_rows(net(), data, 2, 0.0, dev, 3)) == 3
-    assert len(noise_rows(net(), data, 2, 0.0, DeviceConfig(), 3)) == 1
+    assert len(noise_rows(net(), data, 0.0, dev, 3, seed=2)) == 3
+    assert len(noise_rows(net(), data, 0.0, DeviceConfig(), 3, seed=2)) == 1
 
 
 def test_presets_are_valid_data_with_a_table():

@@ -1,11 +1,60 @@
-"""Stability margin: the first-order eigenvalue shift, its prediction of sigma*, and sigma* measured."""
+"""Stability margin: the exact instability law of a programmed mode (complex, real, near-real; full
+block, structural zeros, single entry) against Monte Carlo, its prediction of sigma*, and sigma* measured."""
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from scipy.stats import norm, rice
 
-from imssa.hardware.margin import instability_probability, predicted_sigma_star, sigma_star, weight_noise_std
+from imssa.hardware.margin import (instability_probability, mode_instability, pole_radii, pole_values,
+                                   predicted_sigma_star, sigma_star, weight_noise_std)
+
+torch.set_num_threads(1)
+
+N_MC = 200_000
+RADII = [0.8, 0.9, 0.95, 0.99]
+NOISE = [0.005, 0.01, 0.026, 0.05]
+ANGLE = 0.7  # a complex pole: |b| = r sin 0.7 >= 0.5 >> s
+
+
+@pytest.fixture(scope="module")
+def unit_errors():
+    """One seeded draw of N_MC standard 2x2 error matrices, scaled by s in each test (shared draws)."""
+    return np.random.default_rng(0).standard_normal((N_MC, 2, 2))
+
+
+def spectral_radius_2x2(M):
+    """max |eigenvalue| of (n, 2, 2) real matrices, from trace and determinant."""
+    T, D = M[:, 0, 0] + M[:, 1, 1], M[:, 0, 0] * M[:, 1, 1] - M[:, 0, 1] * M[:, 1, 0]
+    d = np.sqrt((T * T / 4 - D).astype(complex))
+    return np.maximum(np.abs(T / 2 + d), np.abs(T / 2 - d))
+
+
+def block_mc(pole, s, E, zeros=False):
+    """Monte Carlo share of programmed blocks [[a, -b], [b, a]] + s E that are unstable; ``zeros``: the
+    off-diagonal entries unprogrammed (exact zeros)."""
+    a, b = pole.real, pole.imag
+    M = np.array([[a, -b], [b, a]]) + s * E
+    if zeros:
+        M[:, 0, 1] = M[:, 1, 0] = 0.0
+    return float((spectral_radius_2x2(M) > 1).mean())
+
+
+def tolerance(p):
+    """4 Monte Carlo standard errors of a share p over N_MC draws, plus 1e-5 (2 events in 200k) for p ~ 0."""
+    return 4 * np.sqrt(p * (1 - p) / N_MC) + 1e-5
+
+
+def grid_cases():
+    for r in RADII:
+        for s in NOISE:
+            yield "complex", r * np.exp(1j * ANGLE), r, s
+            yield "real", complex(r, 0.0), r, s
+            yield "near-real", complex(np.sqrt(r * r - s * s), s), r, s  # |b| = s: neither limit holds
+    yield "real, negative", complex(-0.95, 0.0), 0.95, 0.026
+
+
 
 
 def test_weight_noise_scales_with_sigma_fscale_range_and_copies():
@@ -15,15 +64,64 @@ def test_weight_noise_scales_with_sigma_fscale_range_and_copies():
         weight_noise_std(1.0, 0.6, 10.0, 100.0, 12)
 
 
-def test_first_order_shift_matches_monte_carlo_on_a_2x2_block():
-    rng = np.random.default_rng(0)
-    r, s, n = 0.9, 0.05, 200_000
-    theta = 0.7
-    a, b = r * np.cos(theta), r * np.sin(theta)
-    E = rng.normal(0, s, size=(n, 2, 2))
-    M = np.array([[a, -b], [b, a]]) + E
-    radius = np.abs(np.linalg.eigvals(M)).max(-1)
-    assert (radius > 1).mean() == pytest.approx(instability_probability([r], s), abs=0.01)
+def test_exact_law_matches_monte_carlo_of_programmed_2x2_blocks(unit_errors):
+    """Complex (b = r sin 0.7), real (b = 0, full 2x2 block) and near-real (|b| = s) poles at radii
+    0.8 ... 0.99 and s = 0.005 ... 0.05, each against 200k seeded programmed blocks.
+
+    Tolerance: |MC - P| <= 4 SE + 1e-5 with SE = sqrt(P (1 - P) / 200k), i.e. a relative tolerance of
+    4 / sqrt(200k P) (2.7% at P = 0.1, 9% at P = 0.01) and an absolute floor of 2 events in 200k. The
+    law is exact for Gaussian errors (no first-order term is dropped; its only numerical step, a
+    40-point Gauss-Laguerre rule, is accurate to ~1e-15), so the Monte Carlo error is all the
+    tolerance needs. (The first-order Rice law is off by up to 10% even for the complex poles, and by
+    a factor 25 for real ones: see the next test.)"""
+    for kind, pole, r, s in grid_cases():
+        p = instability_probability(np.array([pole]), s)
+        mc = block_mc(pole, s, unit_errors)
+        assert abs(mc - p) <= tolerance(p), (kind, r, s, mc, p)
+
+
+def test_a_real_pole_in_a_full_block_is_far_less_stable_than_the_rice_law_says(unit_errors):
+    """The known case: a real pole at 0.95 in a full 2x2 block, s = 0.026. a I + E has a double
+    eigenvalue, split at first order (a + eig(E)): MC ~ 0.08, where the Rice law of a complex pair
+    (the old formula) gives ~ 0.003. Tolerance as above (4 SE + 1e-5)."""
+    pole, s = np.array([0.95 + 0j]), 0.026
+    M = np.diag([0.95, 0.95]) + s * unit_errors
+    mc = float((np.abs(np.linalg.eigvals(M)).max(-1) > 1).mean())
+    p = instability_probability(pole, s)
+    assert mc == pytest.approx(0.08, abs=0.003) and abs(mc - p) <= tolerance(p)
+    assert instability_probability(pole, s, method="rice") == pytest.approx(0.0034, abs=3e-4)
+    assert instability_probability([0.95], s) < 0.004  # radii alone: read as complex pairs
+
+
+def test_real_mapping_and_real_zeros_are_gaussian_tails(unit_errors):
+    """S4D-Real (one entry a + e) and a real pole with unprogrammed off-diagonals (diag(a + e1, a + e2))
+    against the same Monte Carlo draws; tolerance 4 SE + 1e-5. real_zeros leaves complex modes alone."""
+    for r in RADII:
+        for s in NOISE:
+            single = float((np.abs(r + s * unit_errors[:, 0, 0]) > 1).mean())
+            p = instability_probability(np.array([r]), s, real_mapping=True)
+            assert abs(single - p) <= tolerance(p), (r, s, single, p)
+            p = instability_probability(np.array([r + 0j]), s, real_zeros=True)
+            mc = block_mc(complex(r, 0), s, unit_errors, zeros=True)
+            assert abs(mc - p) <= tolerance(p), (r, s, mc, p)
+    assert instability_probability([-0.99], 0.01, real_mapping=True) == pytest.approx(norm.sf(1.0))
+    z = np.array([0.9 * np.exp(0.7j)])
+    assert instability_probability(z, 0.03, real_zeros=True) == instability_probability(z, 0.03)
+    with pytest.raises(ValueError, match="imaginary"):
+        instability_probability(z, 0.03, real_mapping=True)
+
+
+def test_radii_read_as_complex_pairs_and_the_rice_method_is_the_old_formula():
+    r, s = np.array([[0.9, 0.97], [0.5, 0.99]]), np.array([[0.02], [0.03]])  # s broadcasts per row
+    p = mode_instability(r, s)
+    assert p.shape == (2, 2) and np.array_equal(p, mode_instability(1j * r, s))
+    old = rice.sf(1 / (s / np.sqrt(2)), r / (s / np.sqrt(2)))
+    assert np.allclose(mode_instability(r, s, method="rice"), old, rtol=1e-12, atol=1e-300)
+    assert np.all(p <= old) and np.allclose(p, old, rtol=0.1)  # rho^2 shrinks a complex pair a little
+    with pytest.raises(ValueError, match="radii"):
+        mode_instability([-0.5], 0.01)
+    with pytest.raises(ValueError, match="method"):
+        mode_instability([0.5], 0.01, method="first")
 
 
 def test_instability_probability_combines_modes_and_is_monotone():
@@ -42,6 +140,35 @@ def test_predicted_sigma_star_grows_with_the_margin_and_with_duplicate_devices()
     assert instability_probability(far, s) == pytest.approx(0.1, abs=1e-4)
 
 
+def test_predicted_sigma_star_of_real_poles_and_their_options():
+    """At one radius, real poles in full blocks tolerate less noise than complex pairs; structural zeros
+    on their off-diagonals buy most of it back; the real-valued mapping (one entry) the most. Fast
+    enough for a 32 x 16 layer inside the root search."""
+    import time
+
+    r = 0.97
+    rng = np.random.default_rng(0)
+    poles = r * np.exp(1j * rng.uniform(0.3, np.pi - 0.3, (32, 16)))
+    real = np.full((32, 16), r + 0j)
+    t0 = time.perf_counter()
+    s_complex = predicted_sigma_star(poles, 0.6, 10, 100)
+    assert time.perf_counter() - t0 < 1.0
+    s_real, s_zeros = (predicted_sigma_star(real, 0.6, 10, 100, real_zeros=z) for z in (False, True))
+    s_single = predicted_sigma_star(real.real, 0.6, 10, 100, real_mapping=True)
+    assert s_real < s_zeros < s_single and s_real < s_complex
+
+
+def test_pole_values_are_the_quantized_poles_of_the_first_layer():
+    from imssa.model.config import ModelConfig, QuantConfig
+    from imssa.model.train import SpeechClassifier
+
+    torch.manual_seed(0)
+    net = SpeechClassifier(ModelConfig(H=3, N=4, quant=QuantConfig(bits=3, fscale=0.6, r_max=0.95)), 2).eval()
+    lam = pole_values(net)
+    assert lam.shape == (3, 4) and lam.dtype == np.complex128
+    assert np.array_equal(np.abs(lam), pole_radii(net)) and np.abs(lam).max() <= 0.95 + 1e-6
+
+
 def test_sigma_star_is_the_last_sigma_before_a_drop_or_failures():
     rows = []
     for fold in range(3):
@@ -50,7 +177,8 @@ def test_sigma_star_is_the_last_sigma_before_a_drop_or_failures():
         for sigma, acc in [(0.0, 0.95), (1.0, 0.5), (2.0, 0.95)]:  # a failure at 1 uS stops it there
             rows.append({"bits": 5, "seed": 0, "fold": fold, "sigma_uS": sigma, "accuracy": acc})
     out = sigma_star(pd.DataFrame(rows), ["bits"], n_clips=100).set_index("bits")
-    assert out.loc[2, "sigma_star_uS"] == 2.0 and out.loc[2, "sigma_fail_uS"] == 5.0 and out.loc[2, "fails_by"] == "drop"
+    assert out.loc[2, "sigma_star_uS"] == 2.0 and out.loc[2, "sigma_fail_uS"] == 5.0
+    assert out.loc[2, "fails_by"] == "drop"
     assert out.loc[5, "sigma_star_uS"] == 0.0 and out.loc[5, "fails_by"] == "drop and failures"
     with pytest.raises(ValueError, match="columns"):
         sigma_star(pd.DataFrame(rows).drop(columns="seed"), ["bits"], 100)

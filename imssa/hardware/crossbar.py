@@ -35,6 +35,7 @@ __all__ = [
     "from_conductance",
     "layout",
     "pairs_per_weight",
+    "real_pole_mask",
     "split_combined",
     "structural_mask",
     "to_conductance",
@@ -76,13 +77,32 @@ def combined_matrix(p: DiscreteSSM, real: bool = False) -> Tensor:
     return W
 
 
-def structural_mask(H: int, N: int, real: bool = False) -> Tensor:
+def structural_mask(H: int, N: int, real: bool = False, real_poles: Tensor | None = None) -> Tensor:
     """True where the combined matrix of any S4D layer can be non-zero: the 2x2 diagonal blocks
     of A_r, the column B_r and the row C_r. Shape (H, 2N+1, 2N+1), bool. Everything else is a
     structural zero: modes never couple, and the corner is 0. ``real``: the real-valued variant's
-    diagonal A_r, column and row, (H, N+1, N+1)."""
+    diagonal A_r, column and row, (H, N+1, N+1).
+
+    ``real_poles``: the layer's (quantized) A_bar, (H, N) complex: the two off-diagonal entries
+    -b, b of every mode whose imaginary part b is exactly 0 become structural zeros too
+    (``real_pole_mask``; no effect with ``real``, whose A_r is diagonal already)."""
     ones = torch.ones(H, N, dtype=torch.complex128) * (1 if real else 1 + 1j)
-    return combined_matrix(DiscreteSSM(ones, ones, ones, torch.ones(H, dtype=torch.float64)), real) != 0
+    mask = combined_matrix(DiscreteSSM(ones, ones, ones, torch.ones(H, dtype=torch.float64)), real) != 0
+    return mask if real_poles is None or real else mask & ~real_pole_mask(real_poles)
+
+
+def real_pole_mask(A_bar: Tensor) -> Tensor:
+    """True at the off-diagonal cross-points (2n, 2n+1) and (2n+1, 2n) of the combined matrix of the
+    modes n with Im A_bar_n == 0 exactly (real poles): A_bar (H, N) complex, result (H, 2N+1, 2N+1)
+    bool. Left unprogrammed, they hold an exact zero instead of a noisy one: the block of a real
+    pole a becomes diag(a + e1, a + e2) (``margin``'s ``real_zeros``)."""
+    H, N = A_bar.shape
+    zero = (A_bar.imag == 0) if A_bar.is_complex() else torch.ones(H, N, dtype=torch.bool)
+    out = torch.zeros(H, 2 * N + 1, 2 * N + 1, dtype=torch.bool, device=A_bar.device)
+    n = torch.arange(N, device=A_bar.device)
+    out[:, 2 * n, 2 * n + 1] = zero
+    out[:, 2 * n + 1, 2 * n] = zero
+    return out
 
 
 def split_combined(W: Tensor) -> tuple[Tensor, Tensor, Tensor]:

@@ -22,6 +22,7 @@ from ..data.audio import AudioSet
 from .devices import DeviceConfig
 from ..model.quant import QuantS4D, q_max
 from ..stats import chance_failure
+from ..seeds import draw_seed
 from ..model.train import SpeechClassifier
 
 __all__ = ["analog_accuracy", "array_scale", "analog_predictions", "analog_run", "calibrate_converters", "calibrate_layers",
@@ -79,8 +80,9 @@ def deployed_weights(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int
 
 
 def layer_seed(seed: int, layer: int) -> int:
-    """Seed of the programming draws of layer ``layer`` of a stack; ``seed`` itself for the first."""
-    return seed + 1_000_003 * layer
+    """Seed of the programming draws of layer ``layer`` of a stack (``seeds.draw_seed``); ``seed``
+    itself for the first, so that a single layer and the first layer of a stack draw alike."""
+    return seed if layer == 0 else draw_seed(seed, "layer", layer)
 
 
 def _layer(net: SpeechClassifier, index: int) -> QuantS4D:
@@ -260,15 +262,15 @@ def realisation_rows(net: SpeechClassifier, data: AudioSet, dev: DeviceConfig, R
             for r, (a, p, s, n) in enumerate(zip(acc, rho, sat, stats["pulses"]))]
 
 
-def noise_rows(net: SpeechClassifier, data: AudioSet, bits: int, sigma_uS: float, dev: DeviceConfig, R: int,
+def noise_rows(net: SpeechClassifier, data: AudioSet, sigma_uS: float, dev: DeviceConfig, R: int, seed: int,
                layout: Literal["dense", "block"] = "block", devices_per_element: int = 16) -> list[dict[str, Any]]:
     """One point of the programming-noise sweep (the paper's Fig. 4): ``R`` programmings of ``dev``
-    (range, window, clipping rule, converter ranges) with noise ``sigma_uS``, fast mode, seeded by
-    (bits, sigma) so that every variant of the sweep draws the same noise (paired comparisons).
-    Where every programming is the same (sigma = 0 and nothing else random, ``DeviceConfig.stochastic``)
-    one is computed."""
+    (range, window, clipping rule, converter ranges) with noise ``sigma_uS``, fast mode, drawn from
+    ``seed`` (``seeds.draw_seed`` of the model and the noise level: every model its own draws,
+    every variant of one model the same ones). Where every programming is the same (sigma = 0 and
+    nothing else random, ``DeviceConfig.stochastic``) one is computed."""
     noisy = dev.model_copy(update={"sigma_uS": sigma_uS})
-    return realisation_rows(net, data, noisy, R if noisy.stochastic else 1, seed=1000 * bits + round(100 * sigma_uS),
+    return realisation_rows(net, data, noisy, R if noisy.stochastic else 1, seed=seed,
                             layout=layout, devices_per_element=devices_per_element)
 
 

@@ -22,6 +22,11 @@ class QuantConfig(Strict):
     bits: int = Field(default=2, ge=1, le=16)
     range_mode: Literal["fixed", "dynamic", "per_channel"] = "fixed"
     fscale: float = Field(default=0.7, gt=0, description="full-scale value of the fixed range")
+    scale_rule: Literal["max_abs", "mse"] = Field(default="max_abs", description=(
+        "range of the 'dynamic' / 'per_channel' modes: max|x| of the tensor (channel), or 'mse', the range "
+        "minimising its quantization error on the grid (quant.mse_scale; ternary: TWN's); 'fixed' uses fscale"))
+    scale_factor: float = Field(default=1.0, gt=0, description=(
+        "multiplier of the scale rule's range (a validation choice, as fscale is for the fixed range)"))
     r_max: float | None = Field(default=None, gt=0, lt=1, description=(
         "pole cap: A_bar is projected into the disc |z| <= r_max and rounded to a grid point inside it "
         "(see quant.quantize_pole); None: plain rounding, and a pole on or outside the unit circle stops the run"))
@@ -43,6 +48,9 @@ class QuantConfig(Strict):
     def _check_strategy(self) -> QuantConfig:
         if (self.pole_penalty > 0) != (self.pole_target is not None):
             raise ValueError("pole_penalty > 0 and pole_target go together: give both or neither")
+        if self.range_mode == "fixed" and (self.scale_rule != "max_abs" or self.scale_factor != 1.0):
+            raise ValueError("scale_rule and scale_factor set the ranges of 'dynamic' and 'per_channel'; the fixed "
+                             "range is fscale (leave them at 'max_abs' and 1.0)")
         return self
 
     @property

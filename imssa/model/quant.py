@@ -13,8 +13,16 @@ crossbar stores after the complex -> real 2x2 expansion. Range modes decide ``fs
 
 * ``fixed``: the paper's method, one constant ``fscale`` shared by Re/Im of A_bar, B_bar and C,
   so one conductance range holds every kernel parameter;
-* ``dynamic``: conventional QAT, fscale = max|x| per tensor, separately for Re and Im;
-* ``per_channel``: one range per channel h, the max over Re/Im of A_bar_h, B_bar_h, C_h.
+* ``dynamic``: conventional QAT, one fscale per tensor, separately for Re and Im;
+* ``per_channel``: one range per channel h, shared by Re/Im of A_bar_h, B_bar_h, C_h.
+
+The scale rule decides the range of the two adaptive modes (``range_scales``): ``max_abs`` (the
+default) takes max|x| of the tensor or channel; ``mse`` fits the range that minimises the
+quantization error sum (x - Q(x))^2 on the grid (``mse_scale``; per channel, of A_bar, B_bar and C
+together, each on its own grid). At 2 bits max-abs rounds every value below half the largest to
+zero; the fitted ternary range is TWN's (Li et al. 2016; ``twn_scale``, its closed form). Either
+rule's range may be multiplied by ``scale_factor`` (chosen on validation data, as fscale is for the
+fixed range).
 
 D stays in floating point (it is not part of the array's [[A_bar, B_bar], [C, 0]] matrix).
 
@@ -44,6 +52,7 @@ __all__ = [
     "complex_grid",
     "equalize_layer",
     "grid_levels",
+    "mse_scale",
     "pole_penalty",
     "project_disc",
     "q_max",
@@ -52,9 +61,14 @@ __all__ = [
     "quantize_pole",
     "quantize_ssm",
     "range_scales",
+    "ScaleRule",
+    "SCALE_RULES",
+    "twn_scale",
 ]
 
 RangeMode = Literal["fixed", "dynamic", "per_channel"]
+ScaleRule = Literal["max_abs", "mse"]
+SCALE_RULES: tuple[str, ...] = ("max_abs", "mse")
 
 
 class UnstableSSMError(RuntimeError):
@@ -168,35 +182,132 @@ def _max_abs(t: Tensor, dim: int | None = None) -> Tensor:
     return torch.clamp(m, min=torch.finfo(t.dtype).tiny)
 
 
-def range_scales(p: DiscreteSSM, mode: RangeMode, fscale: float) -> dict[str, tuple[Tensor, Tensor]]:
-    """fscale (Re, Im) for each of A_bar, B_bar, C under a range mode; detached, no gradient."""
+#: Candidate ranges of the MSE fit: k / MSE_CANDIDATES of max|x|, k = 1..MSE_CANDIDATES, then
+#: MSE_ITERATIONS Lloyd steps from the best one.
+MSE_CANDIDATES = 64
+MSE_ITERATIONS = 8
+
+
+def _unit_levels(x: Tensor, f: Tensor, bits: int) -> Tensor:
+    """Grid value / f of each x on the grid of ``bits`` over [-f, f] (nearest level): in [-1, 1]."""
+    if bits == 1:
+        return torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
+    qm = q_max(bits)
+    return torch.clamp(torch.round(x / (f / qm)), -qm, qm) / qm
+
+
+@torch.no_grad()
+def _fit_mse(segments: list[tuple[Tensor, int]]) -> Tensor:
+    """The range f (R,) in (0, max|x|] minimising sum_i ||x_i - Q_bits_i(x_i; f)||^2 per row, for
+    segments x_i (R, n_i) that share one range, each on the grid of its own ``bits_i``.
+
+    A deterministic search over MSE_CANDIDATES fractions of the rows' max|x| (vectorised), then
+    Lloyd steps: with the levels u of the current f fixed, the error is quadratic in f with minimum
+    sum(u x) / sum(u^2) (for ternary: the mean |x| over |x| > f/2, TWN's scale), clamped to max|x|;
+    re-rounding at the new f cannot raise it, so each step keeps or lowers the error.
+    """
+    xs = [(x.detach(), b) for x, b in segments]
+    smax = torch.stack([x.abs().amax(1) for x, _ in xs]).amax(0).clamp_min(torch.finfo(xs[0][0].dtype).tiny)  # (R,)
+    fr = torch.arange(1, MSE_CANDIDATES + 1, dtype=smax.dtype, device=smax.device) / MSE_CANDIDATES
+    f = (fr[:, None] * smax[None, :]).unsqueeze(-1)  # (K, R, 1)
+    err = sum((x - _unit_levels(x, f, b) * f).square().sum(-1) for x, b in xs)  # (K, R)
+    f = f.squeeze(-1).gather(0, err.argmin(0, keepdim=True))[0]  # (R,)
+    for _ in range(MSE_ITERATIONS):
+        u = [(_unit_levels(x, f[:, None], b), x) for x, b in xs]
+        num = sum((ui * x).sum(-1) for ui, x in u)
+        den = sum(ui.square().sum(-1) for ui, _ in u)
+        f = torch.where(den > 0, num / torch.where(den > 0, den, 1), f).clamp(min=smax * 1e-6, max=smax)
+    return f
+
+
+def mse_scale(x: Tensor, bits: int, dim: int | None = None) -> Tensor:
+    """The range (fscale) minimising the quantization error of real ``x`` on the grid of ``bits``;
+    one per tensor (``dim`` None, a scalar) or reduced over ``dim`` (one per remaining index, as
+    ``amax(dim)``). Detached, never above max|x|. See ``_fit_mse``."""
+    q_max(bits)  # validates bits
+    if dim is None:
+        return _fit_mse([(x.reshape(1, -1), bits)])[0]
+    rows = x.movedim(dim, -1)
+    return _fit_mse([(rows.reshape(-1, rows.shape[-1]), bits)]).reshape(rows.shape[:-1])
+
+
+def twn_scale(x: Tensor, dim: int | None = None) -> Tensor:
+    """TWN's ternary range (Li et al. 2016): threshold delta = 0.7 mean|x|, scale = the mean of |x|
+    over |x| > delta; per tensor or reduced over ``dim``. A closed-form approximation of the
+    ternary ``mse_scale`` (exact for its threshold; TWN's 0.7 is fitted to uniform/normal weights)."""
+    a = x.detach().abs()
+    mean = a.mean() if dim is None else a.mean(dim, keepdim=True)
+    keep = a > 0.7 * mean
+    s = (a * keep).sum() / keep.sum().clamp_min(1) if dim is None else (a * keep).sum(dim) / keep.sum(dim).clamp_min(1)
+    return s.clamp_min(torch.finfo(x.dtype).tiny)
+
+
+def _check_rule(mode: str, scale_rule: str, scale_factor: float) -> None:
+    if scale_rule not in SCALE_RULES:
+        raise ValueError(f"scale_rule must be one of {SCALE_RULES}, got {scale_rule!r}")
+    if not scale_factor > 0:
+        raise ValueError(f"scale_factor must be > 0, got {scale_factor!r}")
+    if mode == "fixed" and (scale_rule != "max_abs" or scale_factor != 1.0):
+        raise ValueError("scale_rule and scale_factor set the ranges of 'dynamic' and 'per_channel'; the fixed "
+                         "range is fscale (leave them at 'max_abs' and 1.0)")
+
+
+def range_scales(p: DiscreteSSM, mode: RangeMode, fscale: float, bits: int | tuple[int, int, int] | None = None,
+                 scale_rule: ScaleRule = "max_abs", scale_factor: float = 1.0) -> dict[str, tuple[Tensor, Tensor]]:
+    """fscale (Re, Im) for each of A_bar, B_bar, C under a range mode; detached, no gradient.
+
+    ``fixed``: ``fscale`` everywhere. ``dynamic``: per tensor, Re and Im apart; ``per_channel``: one
+    (H, 1) range over Re/Im of A_bar_h, B_bar_h, C_h. Their range is ``scale_rule``'s (``max_abs``:
+    max|x|; ``mse``: the fitted range of ``mse_scale``, which needs ``bits``, one width or
+    (bits_A, bits_B, bits_C)) times ``scale_factor``. The fit assumes plain rounding; under a pole
+    cap the caller passes the projected A_bar (as ``quantize_ssm`` does) and ``quantize_pole`` then
+    rounds on the fitted grid, moving only the corners outside the disc.
+    """
+    if mode not in ("fixed", "dynamic", "per_channel"):
+        raise ValueError(f"range mode must be 'fixed', 'dynamic' or 'per_channel', got {mode!r}")
+    _check_rule(mode, scale_rule, scale_factor)
     parts = {"A_bar": p.A_bar, "B_bar": p.B_bar, "C": p.C}
     if mode == "fixed":
         f = torch.tensor(fscale, dtype=p.A_bar.real.dtype, device=p.A_bar.device)
         return {k: (f, f) for k in parts}
+    if scale_rule == "mse":
+        if bits is None:
+            raise ValueError("scale_rule 'mse' fits the range to the grid: give bits")
+        nbits = dict(zip(parts, (bits, bits, bits) if isinstance(bits, int) else bits))
     if mode == "dynamic":
-        return {k: (_max_abs(v.real), _max_abs(v.imag)) for k, v in parts.items()}
-    if mode == "per_channel":
-        stacked = torch.cat([torch.view_as_real(v).flatten(1) for v in parts.values()], 1)  # (H, 6N)
-        f = _max_abs(stacked, dim=1).unsqueeze(-1)  # (H, 1)
-        return {k: (f, f) for k in parts}
-    raise ValueError(f"range mode must be 'fixed', 'dynamic' or 'per_channel', got {mode!r}")
+        if scale_rule == "max_abs":
+            out = {k: (_max_abs(v.real), _max_abs(v.imag)) for k, v in parts.items()}
+        else:
+            out = {k: (mse_scale(v.real, nbits[k]), mse_scale(v.imag, nbits[k])) for k, v in parts.items()}
+    else:
+        if scale_rule == "max_abs":
+            stacked = torch.cat([torch.view_as_real(v.resolve_conj()).flatten(1) for v in parts.values()], 1)  # (H, 6N)
+            f = _max_abs(stacked, dim=1).unsqueeze(-1)  # (H, 1)
+        else:
+            segments = [(torch.view_as_real(v.resolve_conj()).flatten(1), nbits[k]) for k, v in parts.items()]
+            f = _fit_mse(segments).unsqueeze(-1)  # (H, 1): A_bar, B_bar, C together, each on its own grid
+        out = {k: (f, f) for k in parts}
+    if scale_factor != 1.0:
+        out = {k: (re * scale_factor, im * scale_factor) for k, (re, im) in out.items()}
+    return out
 
 
 def quantize_ssm(p: DiscreteSSM, bits: int | tuple[int, int, int], mode: RangeMode = "fixed", fscale: float = 1.0,
-                 r_max: float | None = None) -> DiscreteSSM:
+                 r_max: float | None = None, scale_rule: ScaleRule = "max_abs", scale_factor: float = 1.0
+                 ) -> DiscreteSSM:
     """Quantize A_bar, B_bar and C of ``p`` (D untouched). Shapes (H, N) complex, as in ``p``.
 
     ``bits``: one width for all three, or (bits_A, bits_B, bits_C) for mixed precision; every
     matrix keeps the range of ``mode`` (with a fixed range, one fscale, so a coarser grid is a
     subset of the conductance window's levels only where it nests in the finer one).
+    ``scale_rule`` and ``scale_factor`` set the adaptive modes' ranges (``range_scales``).
     With a pole cap ``r_max``, A_bar is first projected into |z| <= r_max (its ranges are those
     of the projected tensor) and rounded by ``quantize_pole``, so every pole stays inside.
     """
     bits_A, bits_B, bits_C = (bits, bits, bits) if isinstance(bits, int) else bits
     if r_max is not None:
         p = p._replace(A_bar=project_disc(p.A_bar, r_max))
-    scales = range_scales(p, mode, fscale)
+    scales = range_scales(p, mode, fscale, (bits_A, bits_B, bits_C), scale_rule, scale_factor)
     q = {k: quantize_complex(getattr(p, k), b, *scales[k]) for k, b in (("B_bar", bits_B), ("C", bits_C))}
     A_bar = (quantize_complex(p.A_bar, bits_A, *scales["A_bar"]) if r_max is None
              else quantize_pole(p.A_bar, bits_A, *scales["A_bar"], r_max))
@@ -264,7 +375,7 @@ class QuantS4D(S4D):
     def __init__(self, *args, bits: int, range_mode: RangeMode = "fixed", fscale: float = 1.0,
                  r_max: float | None = None, bits_per_matrix: tuple[int, int, int] | None = None,
                  weight_noise: float = 0.0, pole_penalty: float = 0.0, pole_target: float | None = None,
-                 **kwargs) -> None:
+                 scale_rule: ScaleRule = "max_abs", scale_factor: float = 1.0, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         bits_per_matrix = (bits, bits, bits) if bits_per_matrix is None else tuple(bits_per_matrix)
         for b in (bits, *bits_per_matrix):
@@ -276,19 +387,25 @@ class QuantS4D(S4D):
         if weight_noise < 0 or pole_penalty < 0 or (pole_penalty > 0 and not 0 < (pole_target or 0) < 1):
             raise ValueError(f"need weight_noise >= 0, pole_penalty >= 0 and, with a penalty, pole_target in (0, 1); "
                              f"got {weight_noise}, {pole_penalty}, {pole_target}")
+        _check_rule(range_mode, scale_rule, scale_factor)
         if self.real and min(bits, *bits_per_matrix) < 2:
             raise ValueError("the real-valued variant needs >= 2 bits: the 1-bit grid has no zero for its imaginary parts")
         self.range_mode, self.fscale, self.r_max = range_mode, fscale, r_max
         self.bits_per_matrix: tuple[int, int, int] = bits_per_matrix  # type: ignore[assignment]
         self.bits = max(bits_per_matrix)  # the widest grid: the levels a device must hold
         self.weight_noise, self.pole_weight, self.pole_target = weight_noise, pole_penalty, pole_target
+        self.scale_rule, self.scale_factor = scale_rule, scale_factor
+
+    def _quantize(self, p: DiscreteSSM) -> DiscreteSSM:
+        return quantize_ssm(p, self.bits_per_matrix, self.range_mode, self.fscale, self.r_max, self.scale_rule,
+                            self.scale_factor)
 
     def ranges(self) -> dict[str, tuple[Tensor, Tensor]]:
-        """(Re, Im) ranges of A_bar, B_bar, C under the layer's range mode (``range_scales``)."""
+        """(Re, Im) ranges of A_bar, B_bar, C under the layer's range mode and scale rule (``range_scales``)."""
         p = self.discretize()
         if self.r_max is not None:
             p = p._replace(A_bar=project_disc(p.A_bar, self.r_max))
-        return range_scales(p, self.range_mode, self.fscale)
+        return range_scales(p, self.range_mode, self.fscale, self.bits_per_matrix, self.scale_rule, self.scale_factor)
 
     def array_scale(self) -> float | Tensor:
         """The weight that g_max - g_min stands for on the array: ``fscale`` with a fixed range (a
@@ -302,7 +419,7 @@ class QuantS4D(S4D):
         return torch.cat(parts, 1).amax(1)
 
     def discrete(self) -> DiscreteSSM:
-        q = quantize_ssm(self.discretize(), self.bits_per_matrix, self.range_mode, self.fscale, self.r_max)
+        q = self._quantize(self.discretize())
         if not (self.training and self.weight_noise > 0):
             return q
         S = self.array_scale()
@@ -321,6 +438,6 @@ class QuantS4D(S4D):
             return self.D.new_zeros(())
         p = self.discretize()
         A_float = p.A_bar if self.r_max is None else project_disc(p.A_bar, self.r_max)
-        A_q = quantize_ssm(p, self.bits_per_matrix, self.range_mode, self.fscale, self.r_max).A_bar
+        A_q = self._quantize(p).A_bar
         A_bar = A_float + (A_q - A_float).detach()
         return self.pole_weight * pole_penalty(A_bar, self.pole_target)  # type: ignore[arg-type]

@@ -63,7 +63,8 @@ class SpeechClassifier(nn.Module):
         qc = cfg.quant
         q = {} if qc is None else {"bits": qc.bits, "range_mode": qc.range_mode, "fscale": qc.fscale, "r_max": qc.r_max,
                                    "bits_per_matrix": qc.bits_per_matrix, "weight_noise": qc.weight_noise,
-                                   "pole_penalty": qc.pole_penalty, "pole_target": qc.pole_target}
+                                   "pole_penalty": qc.pole_penalty, "pole_target": qc.pole_target,
+                                   "scale_rule": qc.scale_rule, "scale_factor": qc.scale_factor}
         layer = functools.partial(QuantS4D, **q) if q else S4D
         self.layers = nn.ModuleList(
             layer(H, cfg.N, cfg.init, cfg.dt_min, cfg.dt_max, generator=generator, memoryless=cfg.ssm == "memoryless",

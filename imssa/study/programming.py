@@ -20,6 +20,7 @@ import functools
 from typing import Any
 
 from ..data.audio import AudioSet
+from ..seeds import draw_seed
 from ..hardware.deploy import calibrate_converters, noise_rows, realisation_rows, target_conductances
 from ..hardware.devices import DeviceConfig, matched_noise, technology
 from ..hardware.margin import pole_radii
@@ -62,6 +63,13 @@ _PLACEMENT = frozenset({"bits", "r_max", "layout", "devices_per_element", "perip
 _NOISE_MODELS = ("state-dependent", "gaussian", "laplace", "student_t")
 
 
+def model_draw_seed(cell: dict[str, Any], seed: int, fold: int, base: int | None = None) -> int:
+    """Seed of the programmings of the QAT model (``cell['bits']``, ``cell['r_max']``) of training
+    ``seed`` and ``fold`` at the cell's ``sigma_uS`` (``seeds.draw_seed``); the cell's other keys
+    (variants of that model) do not enter. ``base``: a further seed of the sweep."""
+    return draw_seed("qat model", cell["bits"], cell.get("r_max"), seed, fold, cell.get("sigma_uS"), base)
+
+
 def sweep_cell(cfg: ArrayParams, cell: dict[str, Any], keys: list[tuple[int, int]], realisations: int,
                mode: str = "fast", seed: int | None = None, device: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """One row per programming of every model ``keys`` = [(seed, fold), ...] under ``cell``.
@@ -93,9 +101,10 @@ def sweep_cell(cfg: ArrayParams, cell: dict[str, Any], keys: list[tuple[int, int
         if noise_model != "state-dependent":
             dev = matched_noise(dev, target_conductances(net, dev, place["layout"]), noise_model, cell.get("match", "rms"))
         if by_sigma:
-            new = noise_rows(net, test, cell["bits"], cell["sigma_uS"], dev, realisations, **place)
+            new = noise_rows(net, test, cell["sigma_uS"], dev, realisations, model_draw_seed(cell, s, f), **place)
         else:
-            new = realisation_rows(net, test, dev, realisations, seed, mode=mode, **place)
+            new = realisation_rows(net, test, dev, realisations, model_draw_seed(cell, s, f, seed), mode=mode,
+                                   **place)
         radius = float(pole_radii(net).max())
         rows += [r | {"seed": s, "fold": f, "max_abs_A_bar": radius} for r in new]
     return rows

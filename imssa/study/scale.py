@@ -20,6 +20,7 @@ import torch
 
 from ..hardware.crossbar import Layout, layout
 from ..data.audio import data_root
+from ..seeds import draw_seed
 from ..hardware.deploy import calibrate_layers, ideal_weights, stack_realisation_rows, stack_run
 from ..hardware.devices import DeviceConfig
 from .params import ScaleParams
@@ -163,9 +164,11 @@ def software_row(cfg: ScaleParams, spec: Spec, seed: int, fold: int) -> dict[str
     return row | {"val_accuracy": evaluate(net, splits.val)[0], "accuracy": acc, "max_abs_A_bar": radius}
 
 
-def draw_seed(base: int, sigma_uS: float) -> int:
-    """Seed of the programming draws at one noise level: the same for every model (paired)."""
-    return base * 100_000 + round(100 * sigma_uS)
+def spec_draw_seed(base: int, spec: Spec, seed: int, fold: int, sigma_uS: float) -> int:
+    """Seed of the programmings of ``spec``'s model of training ``seed`` and ``fold`` at one noise
+    level (``seeds.draw_seed``): every model its own draws; its periphery variants
+    (``converter_rows``) share them; layers beyond the first draw from ``deploy.layer_seed``."""
+    return draw_seed("scale model", *spec, seed, fold, sigma_uS, base)
 
 
 def _sigmas(cfg: ScaleParams, spec: Spec) -> list[float]:
@@ -176,7 +179,7 @@ def hardware_rows(cfg: ScaleParams, spec: Spec, seed: int, fold: int, errors: bo
     """One row per programming of ``spec``'s quantized model of (fold, seed) at each of
     ``cfg.scale_sigmas_uS`` (``cfg.ten_sigmas_uS`` for a ten-digit model) on its test clips: every layer on arrays of its own (physical window,
     converter ranges ``cfg.headroom`` times that layer's ideal peaks on training clips, block layout,
-    the first of ``devices_per_element``), fast mode, draws seeded by ``draw_seed`` and ``layer_seed``.
+    the first of ``devices_per_element``), fast mode, draws seeded by ``spec_draw_seed`` and ``layer_seed``.
     With ``errors``: each layer's relative output error against the ideal stack, accumulated
     (``error_i``) and of that layer alone (``local_error_i``). A model whose training failed gives one
     row per sigma with accuracy NaN and its failure."""
@@ -193,7 +196,7 @@ def hardware_rows(cfg: ScaleParams, spec: Spec, seed: int, fold: int, errors: bo
     for x in _sigmas(cfg, spec):
         devs = [DeviceConfig(**cfg.window, sigma_uS=x, **r) for r in ranges]
         R = cfg.scale_realisations if devs[0].stochastic else 1
-        new = stack_realisation_rows(net, data.test, devs, R, draw_seed(cfg.scale_hardware_seed, x), reference,
+        new = stack_realisation_rows(net, data.test, devs, R, spec_draw_seed(cfg.scale_hardware_seed, spec, seed, fold, x), reference,
                                      devices_per_element=cfg.devices_per_element[0])
         rows += [{"sigma_uS": x} | r for r in new]
     if errors:  # the same columns for every depth (a resumable grid appends them to one file)
@@ -217,7 +220,7 @@ def converter_rows(cfg: ScaleParams, spec: Spec, seed: int, fold: int) -> list[d
                        ("converters", {"dac_bits": cfg.converter_dac_bits, "adc_bits": cfg.converter_adc_bits})):
         devs = [DeviceConfig(**cfg.window, sigma_uS=x, **r, **bits) for r in ranges]
         R = cfg.scale_realisations if devs[0].stochastic else 1
-        new = stack_realisation_rows(net, data.test, devs, R, draw_seed(cfg.scale_hardware_seed, x), mode="step",
+        new = stack_realisation_rows(net, data.test, devs, R, spec_draw_seed(cfg.scale_hardware_seed, spec, seed, fold, x), mode="step",
                                      devices_per_element=cfg.devices_per_element[0])
         rows += [{"periphery": name, "sigma_uS": x} | r for r in new]
     return rows

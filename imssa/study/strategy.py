@@ -25,11 +25,12 @@ from ..hardware.devices import DeviceConfig
 from .params import Strategy
 from ..model.quant import UnstableSSMError
 from .runs import float_run, qat_run
+from ..seeds import draw_seed
 from ..stats import chance_failure, realisation_summary
 from ..model.train import Run, SpeechClassifier, evaluate, load_splits, restore_model, result_of
 
-__all__ = ["Strategy", "converter_rows", "cost_breakdown", "cost_corners", "draw_seed", "energy_verdict", "family", "fold_speakers", "gap_recovery", "gap_verdict", "hardware_rows",
-           "nested_recommendation", "pareto_front", "ptq_ablation", "recommend", "software_row", "strategy_cost",
+__all__ = ["Strategy", "converter_rows", "cost_breakdown", "cost_corners", "energy_verdict", "family", "fold_speakers", "gap_recovery", "gap_verdict", "hardware_rows",
+           "nested_recommendation", "pareto_front", "ptq_ablation", "recommend", "software_row", "strategy_cost", "strategy_draw_seed",
            "strategy_gaps", "strategy_model", "strategy_quant", "strategy_run", "works_at"]
 
 
@@ -117,10 +118,11 @@ def _split(splits: AudioSplits, split: str) -> AudioSet:
     return splits.val if split == "val" else splits.test
 
 
-def draw_seed(seed: int, sigma_uS: float, split: str) -> int:
-    """Seed of the programming draws at one noise level and split: the same for every strategy and
-    model, so that strategies with the same layout meet the same draws (paired comparisons)."""
-    return seed * 100_000 + round(100 * sigma_uS) * 10 + (split == "test")
+def strategy_draw_seed(base: int, s: Strategy, seed: int, fold: int, sigma_uS: float, split: str) -> int:
+    """Seed of the programmings of strategy ``s``'s model of training ``seed`` and ``fold`` at one
+    noise level and split (``seeds.draw_seed``): each strategy is a model of its own and draws its
+    own noise; the periphery variants of one model (``converter_rows``) share it."""
+    return draw_seed("strategy model", s.name, seed, fold, sigma_uS, split, base)
 
 
 def hardware_rows(cfg: Any, s: Strategy, seed: int, fold: int, sigmas_uS: list[float], realisations: int,
@@ -129,7 +131,7 @@ def hardware_rows(cfg: Any, s: Strategy, seed: int, fold: int, sigmas_uS: list[f
     of ``splits``: the chapter's window (g_min, g_max, g_phys_max), converter ranges at
     ``cfg.headroom`` times the ideal peaks on training clips (computed once per model), programming
     noise sigma, fast mode, block layout with the strategy's devices per element. Draws are seeded
-    by ``draw_seed``. A model whose training failed gives one row per sigma and split with accuracy
+    by ``strategy_draw_seed``. A model whose training failed gives one row per sigma and split with accuracy
     NaN and its failure; a programming at chance of a model already at chance in software carries
     'at chance in software' as its cause."""
     net, data, failure = strategy_model(cfg, s, seed, fold)
@@ -145,7 +147,7 @@ def hardware_rows(cfg: Any, s: Strategy, seed: int, fold: int, sigmas_uS: list[f
         for x in sigmas_uS:
             dev = DeviceConfig(**window, sigma_uS=x, **ranges)
             new = realisation_rows(net, _split(data, sp), dev, realisations if dev.stochastic else 1,
-                                   draw_seed(base_seed, x, sp), layout="block", devices_per_element=_devices(cfg, s))
+                                   strategy_draw_seed(base_seed, s, seed, fold, x, sp), layout="block", devices_per_element=_devices(cfg, s))
             rows += [{"sigma_uS": x, "split": sp} | r | ({"failure": "at chance in software"}
                                                           if r["failure"] and at_chance[sp] else {}) for r in new]
     return rows
@@ -392,7 +394,7 @@ def converter_rows(cfg: Any, s: Strategy, seed: int, fold: int, sigma_uS: float,
                                ("rounding", {"dac_bits": dac_bits, "adc_bits": adc_bits}, "step")):
         dev = DeviceConfig(**window, sigma_uS=sigma_uS, **ranges, **extra)
         rows = realisation_rows(net, data.test, dev, realisations if dev.stochastic else 1,
-                                draw_seed(base_seed, sigma_uS, "test"), mode=mode, layout="block",
+                                strategy_draw_seed(base_seed, s, seed, fold, sigma_uS, "test"), mode=mode, layout="block",
                                 devices_per_element=_devices(cfg, s))
         out += [{"converters": label} | {k: r[k] for k in ("realisation", "accuracy", "failure")} for r in rows]
     return out
