@@ -39,7 +39,7 @@ def fits(dev: DeviceConfig, bits: int) -> bool:
 @torch.no_grad()
 def deployed_weights(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int,
                      layout: Literal["dense", "block"] = "block", devices_per_element: int = 16,
-                     stats: dict[str, Tensor] | None = None, layer: int = 0) -> Tensor:
+                     stats: dict[str, Tensor] | None = None, layer: int = 0, real_zeros: bool = False) -> Tensor:
     """Effective combined matrices (R, H, 2N+1, 2N+1) of ``R`` programmings of layer ``layer`` (the
     first by default; N+1 rows for the real-valued variant). Each layer draws from its own seed
     (``layer_seed``), so the layers of a stack are programmed independently.
@@ -50,7 +50,10 @@ def deployed_weights(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int
     ``dense``: every entry of the combined matrix is a programmed pair, structural zeros included
     (at g_min, as noisy as any other). ``devices_per_element``: devices per complex element of
     A_bar, 8 (one differential pair per real entry), 16 (two, the paper's 4 x 4 block; their
-    errors average) or any multiple of 8 (``crossbar.pairs_per_weight``).
+    errors average) or any multiple of 8 (``crossbar.pairs_per_weight``). ``real_zeros`` (block
+    layout only): the off-diagonal cross-points of the modes whose quantized pole is real (Im A_bar
+    = 0 exactly) are left unprogrammed too (``crossbar.real_pole_mask``), so a real pole's block is
+    diag(a + e1, a + e2); the draws of every other cross-point are those without it.
 
     The arrays are read ``dev.t_s`` after programming; with ``dev.drift_compensation`` the
     periphery multiplies each array's outputs by alpha = mean|W(0)| / mean|W(t)| (its mean
@@ -66,7 +69,7 @@ def deployed_weights(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int
         raise ValueError(f"a device with {dev.states} conductance states cannot hold the {layer.bits}-bit model, "
                          f"which needs {q_max(layer.bits) + 1} levels per device")
     copies = pairs_per_weight(devices_per_element)
-    G_pos, G_neg, used = _targets(layer, dev, layout)
+    G_pos, G_neg, used = _targets(layer, dev, layout, real_zeros)
     stats = {} if stats is None else stats
     G_pos, G_neg = program(G_pos, G_neg, R, dev, generator=torch.Generator().manual_seed(layer_seed(seed, index)),
                            used=used, copies=copies, stats=stats)
@@ -102,18 +105,24 @@ def ideal_weights(net: SpeechClassifier, layer: int = 0) -> Tensor:
 
 
 @torch.no_grad()
-def target_conductances(net: SpeechClassifier, dev: DeviceConfig, layout: Literal["dense", "block"] = "block") -> Tensor:
+def target_conductances(net: SpeechClassifier, dev: DeviceConfig, layout: Literal["dense", "block"] = "block",
+                        real_zeros: bool = False) -> Tensor:
     """Target conductances (uS) of every programmed device of the first layer, both sides of each
-    pair, flattened (one copy per entry: copies share their targets)."""
-    G_pos, G_neg, used = _targets(net.layers[0], dev, layout)
+    pair, flattened (one copy per entry: copies share their targets; ``real_zeros`` as in
+    ``deployed_weights``)."""
+    G_pos, G_neg, used = _targets(net.layers[0], dev, layout, real_zeros)
     if used is not None:
         return torch.cat([G_pos[used], G_neg[used]])
     return torch.cat([G_pos.flatten(), G_neg.flatten()])
 
 
-def _targets(layer: QuantS4D, dev: DeviceConfig, layout: str) -> tuple[Tensor, Tensor, Tensor | None]:
+def _targets(layer: QuantS4D, dev: DeviceConfig, layout: str,
+             real_zeros: bool = False) -> tuple[Tensor, Tensor, Tensor | None]:
     """Target pair (G+, G-) (H, n, n) in uS of a quantized layer's combined matrices, and the mask of
-    programmed cross-points (block layout; None: dense, all of them)."""
+    programmed cross-points (block layout; None: dense, all of them). ``real_zeros``: the
+    off-diagonal cross-points of real poles are not programmed either (``crossbar.structural_mask``)."""
+    if real_zeros and layout != "block":
+        raise ValueError("real_zeros leaves cross-points unprogrammed: it needs the block layout")
     W = combined_matrix(layer.discrete(), layer.real).double()
     if layer.range_mode == "fixed" and len(set(layer.bits_per_matrix)) == 1:  # one grid, one range
         G_pos, G_neg = to_conductance(W, layer.bits, layer.fscale, dev.g_min_uS, dev.g_max_uS)
@@ -122,7 +131,10 @@ def _targets(layer: QuantS4D, dev: DeviceConfig, layout: str) -> tuple[Tensor, T
     else:
         ranges, bits = entry_grid(layer.ranges(), layer.bits_per_matrix, W.shape[0], layer.N)
         G_pos, G_neg = to_conductance(W, bits, ranges, dev.g_min_uS, dev.g_max_uS, array_scale(layer))
-    return G_pos, G_neg, structural_mask(W.shape[0], layer.N, layer.real) if layout == "block" else None
+    if layout != "block":
+        return G_pos, G_neg, None
+    real_poles = layer.discrete().A_bar if real_zeros else None
+    return G_pos, G_neg, structural_mask(W.shape[0], layer.N, layer.real, real_poles=real_poles)
 
 
 def array_scale(layer: QuantS4D) -> float | Tensor:
@@ -247,13 +259,13 @@ def failure_cause(accuracy: float, n_clips: int, spectral_radius: float, saturat
 
 def realisation_rows(net: SpeechClassifier, data: AudioSet, dev: DeviceConfig, R: int, seed: int,
                      mode: str = "fast", layout: Literal["dense", "block"] = "block",
-                     devices_per_element: int = 16) -> list[dict[str, Any]]:
+                     devices_per_element: int = 16, real_zeros: bool = False) -> list[dict[str, Any]]:
     """Program ``R`` arrays with ``dev`` and return one row per realisation: its test accuracy, the
     spectral radius of its state matrix (> 1: the noisy recurrence is unstable), whether the
     periphery saturated, the cause of a chance-level score (``failure_cause``), and the mean
-    programming pulses per device (1 without write-verify)."""
+    programming pulses per device (1 without write-verify). ``real_zeros``: ``deployed_weights``."""
     stats: dict[str, Tensor] = {}
-    W = deployed_weights(net, dev, R, seed, layout, devices_per_element, stats=stats)
+    W = deployed_weights(net, dev, R, seed, layout, devices_per_element, stats=stats, real_zeros=real_zeros)
     pred, sat = analog_run(net, data, W, dev, mode=mode, seed=seed)
     acc = (pred == data.y.numpy()).mean(-1)
     rho = spectral_radius(W)
@@ -263,15 +275,17 @@ def realisation_rows(net: SpeechClassifier, data: AudioSet, dev: DeviceConfig, R
 
 
 def noise_rows(net: SpeechClassifier, data: AudioSet, sigma_uS: float, dev: DeviceConfig, R: int, seed: int,
-               layout: Literal["dense", "block"] = "block", devices_per_element: int = 16) -> list[dict[str, Any]]:
+               layout: Literal["dense", "block"] = "block", devices_per_element: int = 16,
+               real_zeros: bool = False) -> list[dict[str, Any]]:
     """One point of the programming-noise sweep (the paper's Fig. 4): ``R`` programmings of ``dev``
     (range, window, clipping rule, converter ranges) with noise ``sigma_uS``, fast mode, drawn from
     ``seed`` (``seeds.draw_seed`` of the model and the noise level: every model its own draws,
     every variant of one model the same ones). Where every programming is the same (sigma = 0 and
-    nothing else random, ``DeviceConfig.stochastic``) one is computed."""
+    nothing else random, ``DeviceConfig.stochastic``) one is computed. ``real_zeros``:
+    ``deployed_weights``."""
     noisy = dev.model_copy(update={"sigma_uS": sigma_uS})
     return realisation_rows(net, data, noisy, R if noisy.stochastic else 1, seed=seed,
-                            layout=layout, devices_per_element=devices_per_element)
+                            layout=layout, devices_per_element=devices_per_element, real_zeros=real_zeros)
 
 
 # --- stacks of layers ------------------------------------------------------------------------------

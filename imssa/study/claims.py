@@ -17,7 +17,31 @@ import pandas as pd
 
 from ..stats import drop_interval, realisation_summary
 
-__all__ = ["CLAIM_COLUMNS", "NoiseClaim", "noise_claims", "noise_model_verdict", "paper_pattern", "reference_region", "verdict"]
+__all__ = ["DEFAULT_ARRAY", "DEFAULT_ARRAY_LABEL", "array_label", "failure_cells", "CLAIM_COLUMNS", "NoiseClaim", "noise_claims", "noise_model_verdict", "paper_pattern", "reference_region", "verdict"]
+
+#: The book's default array, the paper-like one on which the paper's noise claims are judged: the
+#: paper's block layout (one 4 x 4 block of devices per complex element: 16 devices), noise
+#: clipped at the physical window only, and the saturating periphery. The deployment chapter and
+#: the report both name it by this constant, never by position in a table.
+DEFAULT_ARRAY = {"layout": "block", "noise_clip": "physical", "devices_per_element": 16, "periphery": "saturating"}
+
+
+def array_label(layout: str, noise_clip: str, devices_per_element: int, periphery: str) -> str:
+    """The readable name of one version of the array, e.g. 'block, physical clip, 16 devices, saturating'."""
+    return f"{layout}, {noise_clip} clip, {int(devices_per_element)} devices, {periphery}"
+
+
+DEFAULT_ARRAY_LABEL = array_label(**DEFAULT_ARRAY)
+
+
+def failure_cells(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Failed programmings by cause in each cell of ``by`` (e.g. array, bits, sigma): one row per
+    cell and cause with ``failed`` (count) and ``programmings`` (all programmings of the cell).
+    ``rows``: one row per programming with ``failure`` ('' when it worked)."""
+    total = rows.groupby(by).size().rename("programmings")
+    failed = rows[rows["failure"] != ""].groupby([*by, "failure"]).size().rename("failed").reset_index()
+    return failed.merge(total.reset_index(), on=by)
+
 
 #: Columns of ``noise_claims`` (NaN where a claim's bit width or sigma is not in the sweep).
 CLAIM_COLUMNS = ["text", "bits", "sigma_uS", "kind", "threshold_points", "accuracy at 0", "accuracy at sigma",

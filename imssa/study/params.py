@@ -94,6 +94,14 @@ class ModelParams(ChapterParams):
     init: Literal["float", "scratch"] = "float"
     fscale: float = Field(default=0.7, gt=0, description="the fixed range shared by Re/Im of A_bar, B_bar, C")
     r_max: float | None = Field(default=None, gt=0, lt=1, description="pole cap of every quantized model")
+    adaptive_scale_rule: Literal["max_abs", "mse"] = Field(default="mse", description=(
+        "scale of the dynamic and per-channel ranges: each tensor's (channel's) max-abs, or the scale that "
+        "minimises its quantization error (TWN's fitted threshold and scale at 2 bits); the fixed range "
+        "keeps fscale"))
+
+    def scale_rule(self, range_mode: str) -> Literal["max_abs", "mse"]:
+        """The scale rule of a quantized model with ``range_mode``: the fixed range has none of its own."""
+        return "max_abs" if range_mode == "fixed" else self.adaptive_scale_rule
 
     @model_validator(mode="after")
     def _check_folds(self) -> ModelParams:

@@ -7,9 +7,10 @@ device preset; keys that are ``DeviceConfig`` fields (``sigma_uS``, ``noise_clip
 ``noise_model`` other than 'state-dependent' replaces the programming noise by a constant one of the
 same error over the model's targets ('gaussian', 'laplace', 'student_t'; matched by ``match``, 'rms'
 or 'mean_abs'; ``devices.matched_noise``);
-``layout``, ``devices_per_element`` and ``periphery`` ('saturating': converter ranges at ``headroom``
-times the ideal peaks; 'calibrated': ranges with a 10% margin, for step mode with converters;
-'unbounded') place it. Cells run in
+``layout``, ``devices_per_element``, ``real_zeros`` (the off-diagonal cross-points of real poles
+left unprogrammed, ``deploy.deployed_weights``; False by default) and ``periphery`` ('saturating':
+converter ranges at ``headroom`` times the ideal peaks; 'calibrated': ranges with a 10% margin, for
+step mode with converters; 'unbounded') place it. Cells run in
 worker processes (``sweep.resumable_grid``): each worker loads a model from the model cache once
 (``deployable``), instead of receiving every model with every cell.
 """
@@ -21,14 +22,15 @@ from typing import Any
 
 from ..data.audio import AudioSet
 from ..seeds import draw_seed
-from ..hardware.deploy import calibrate_converters, noise_rows, realisation_rows, target_conductances
+from ..hardware.deploy import (calibrate_converters, deployed_weights, noise_rows, realisation_rows, spectral_radius,
+                               target_conductances)
 from ..hardware.devices import DeviceConfig, matched_noise, technology
 from ..hardware.margin import pole_radii
 from .params import ArrayParams
 from .runs import margin_run, qat_run, trained
 from ..model.train import SpeechClassifier
 
-__all__ = ["LABEL_KEYS", "PERIPHERIES", "deployable", "sweep_cell"]
+__all__ = ["LABEL_KEYS", "PERIPHERIES", "deployable", "radius_cell", "sweep_cell"]
 
 #: Converter range of a periphery, as the margin over the ideal array's peaks on training clips
 #: (None: ``headroom`` of the parameters; 'unbounded': no saturation at all).
@@ -59,7 +61,7 @@ def _deployable(cfg_json: str, kind: type, bits: int, seed: int, fold: int, r_ma
 #: Cell keys that only label a cell (kept in its rows, ignored by ``sweep_cell``).
 LABEL_KEYS = frozenset({"variant", "sweep", "value", "array"})
 _PLACEMENT = frozenset({"bits", "r_max", "layout", "devices_per_element", "periphery", "technology", "noise_model",
-                        "match"})
+                        "match", "real_zeros"})
 _NOISE_MODELS = ("state-dependent", "gaussian", "laplace", "student_t")
 
 
@@ -81,25 +83,15 @@ def sweep_cell(cfg: ArrayParams, cell: dict[str, Any], keys: list[tuple[int, int
     ``seed``, so that cells differing in anything but the draws see the same ones (paired). Rows
     carry ``seed``, ``fold`` and ``max_abs_A_bar`` (the model's largest pole radius).
     """
-    unknown = set(cell) - set(DeviceConfig.model_fields) - _PLACEMENT - LABEL_KEYS
-    if unknown:
-        raise ValueError(f"unknown keys in sweep cell: {sorted(unknown)}")
-    noise_model = cell.get("noise_model", "state-dependent")
-    if noise_model not in _NOISE_MODELS:
-        raise ValueError(f"noise_model must be one of {_NOISE_MODELS}, got {noise_model!r}")
+    noise_model = _check_cell(cell)
     by_sigma = "sigma_uS" in cell and mode == "fast"
     if not by_sigma and seed is None:
         raise ValueError("a cell without sigma_uS, or in step mode, needs a seed")
-    own = {k: v for k, v in cell.items() if k in DeviceConfig.model_fields and not (by_sigma and k == "sigma_uS")}
-    place = {"layout": cell.get("layout", "block"), "devices_per_element": cell.get("devices_per_element", 16)}
-    window = ({"g_min_uS": cfg.g_min_uS, "g_max_uS": cfg.g_max_uS, "g_phys_max_uS": cfg.g_phys_max_uS}
-              if "technology" not in cell else technology(cell["technology"]).model_dump())
+    place = _placement(cell)
     rows = []
     for s, f in keys:
         net, test, ranges = deployable(cfg, cell["bits"], s, f, cell.get("r_max"), cell.get("periphery", "saturating"))
-        dev = DeviceConfig(**(window | (device or {}) | ranges | own))
-        if noise_model != "state-dependent":
-            dev = matched_noise(dev, target_conductances(net, dev, place["layout"]), noise_model, cell.get("match", "rms"))
+        dev = _device(cfg, cell, net, ranges, device, by_sigma, noise_model, place)
         if by_sigma:
             new = noise_rows(net, test, cell["sigma_uS"], dev, realisations, model_draw_seed(cell, s, f), **place)
         else:
@@ -108,3 +100,54 @@ def sweep_cell(cfg: ArrayParams, cell: dict[str, Any], keys: list[tuple[int, int
         radius = float(pole_radii(net).max())
         rows += [r | {"seed": s, "fold": f, "max_abs_A_bar": radius} for r in new]
     return rows
+
+
+def radius_cell(cfg: ArrayParams, cell: dict[str, Any], keys: list[tuple[int, int]], realisations: int,
+                device: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The spectral radius of every programming that ``sweep_cell`` makes of a fast-mode cell with
+    ``sigma_uS``, without running a clip: one row per programming (``seed``, ``fold``,
+    ``realisation``, ``spectral_radius``). The device, the placement and the draws
+    (``model_draw_seed``) are the sweep's, so the radii are the sweep's, and cells that differ only
+    in ``real_zeros`` are paired on the same draws."""
+    noise_model = _check_cell(cell)
+    if "sigma_uS" not in cell:
+        raise ValueError("radius_cell takes the cells of a sigma sweep: the cell needs sigma_uS")
+    place, rows = _placement(cell), []
+    for s, f in keys:
+        net = deployable(cfg, cell["bits"], s, f, cell.get("r_max"), "unbounded")[0]  # ranges: no effect on W
+        dev = _device(cfg, cell, net, {}, device, True, noise_model, place)
+        dev = dev.model_copy(update={"sigma_uS": cell["sigma_uS"]})
+        W = deployed_weights(net, dev, realisations if dev.stochastic else 1, model_draw_seed(cell, s, f), **place)
+        rows += [{"seed": s, "fold": f, "realisation": r, "spectral_radius": float(rho)}
+                 for r, rho in enumerate(spectral_radius(W).tolist())]
+    return rows
+
+
+def _check_cell(cell: dict[str, Any]) -> str:
+    """Reject unknown keys; the cell's noise model."""
+    unknown = set(cell) - set(DeviceConfig.model_fields) - _PLACEMENT - LABEL_KEYS
+    if unknown:
+        raise ValueError(f"unknown keys in sweep cell: {sorted(unknown)}")
+    noise_model = cell.get("noise_model", "state-dependent")
+    if noise_model not in _NOISE_MODELS:
+        raise ValueError(f"noise_model must be one of {_NOISE_MODELS}, got {noise_model!r}")
+    return noise_model
+
+
+def _placement(cell: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments that place a cell's model on the arrays (``deploy.realisation_rows``)."""
+    return {"layout": cell.get("layout", "block"), "devices_per_element": cell.get("devices_per_element", 16),
+            "real_zeros": bool(cell.get("real_zeros", False))}
+
+
+def _device(cfg: ArrayParams, cell: dict[str, Any], net: SpeechClassifier, ranges: dict[str, float],
+            device: dict[str, Any] | None, by_sigma: bool, noise_model: str, place: dict[str, Any]) -> DeviceConfig:
+    """A cell's device (``sweep_cell``), without the cell's ``sigma_uS`` where ``by_sigma``."""
+    own = {k: v for k, v in cell.items() if k in DeviceConfig.model_fields and not (by_sigma and k == "sigma_uS")}
+    window = ({"g_min_uS": cfg.g_min_uS, "g_max_uS": cfg.g_max_uS, "g_phys_max_uS": cfg.g_phys_max_uS}
+              if "technology" not in cell else technology(cell["technology"]).model_dump())
+    dev = DeviceConfig(**(window | (device or {}) | ranges | own))
+    if noise_model != "state-dependent":
+        targets = target_conductances(net, dev, place["layout"], place["real_zeros"])
+        dev = matched_noise(dev, targets, noise_model, cell.get("match", "rms"))
+    return dev

@@ -1,14 +1,33 @@
-"""Where a chapter's tidy CSV files go: ``results/<profile>/<chapter>/`` under the project root."""
+"""Where a chapter's tidy CSV files go: ``results/<profile>/<chapter>/`` under the project root,
+and which code wrote them (provenance).
+
+Every table ``save_table`` writes carries two text columns, the same on every row:
+``code_revision`` (the checkout's git revision, ``+dirty`` when tracked files under imssa/, book/
+or params/ have uncommitted changes, 'unknown' outside a git checkout) and ``library_digest``
+(``library_digest()``: SHA-256 over the imssa package's sources). ``version_flag`` tells whether a
+table read back was written by the current library.
+"""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import subprocess
 from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["checkpoint_path", "project_root", "results_dir", "save_table"]
+__all__ = ["PROVENANCE_COLUMNS", "checkpoint_path", "code_revision", "git_revision", "library_digest",
+           "project_root", "provenance", "read_table", "results_dir", "save_table", "source_digest", "version_flag"]
+
+#: The columns ``save_table`` adds to every table.
+PROVENANCE_COLUMNS = ("code_revision", "library_digest")
+
+#: The folders whose uncommitted changes to tracked files make a revision ``+dirty``.
+_DIRTY_PATHS = ("imssa", "book", "params")
+
+_PACKAGE = Path(__file__).resolve().parents[1]
 
 
 def project_root(start: Path | None = None) -> Path:
@@ -25,6 +44,50 @@ def project_root(start: Path | None = None) -> Path:
     return start
 
 
+def source_digest(package: Path) -> str:
+    """16 hex characters of SHA-256 over the ``*.py`` files under ``package`` (sorted by their
+    path relative to it; each file's path and bytes enter, so a renamed, added, removed or edited
+    file changes the digest). Uncached: see ``library_digest`` for imssa's own, once per process."""
+    h = hashlib.sha256()
+    for path in sorted(package.rglob("*.py"), key=lambda p: p.relative_to(package).as_posix()):
+        data = path.read_bytes()
+        h.update(f"{path.relative_to(package).as_posix()}\0{len(data)}\0".encode() + data)
+    return h.hexdigest()[:16]
+
+
+@functools.cache
+def library_digest() -> str:
+    """``source_digest`` of the imssa package this process imported (all its modules, unlike
+    ``imssa.model.train.code_digest``, which covers only what a trained model depends on)."""
+    return source_digest(_PACKAGE)
+
+
+def git_revision(root: Path, dirty_paths: tuple[str, ...] = _DIRTY_PATHS) -> str:
+    """``git rev-parse HEAD`` of the checkout at ``root``, with ``+dirty`` when ``git status
+    --porcelain`` reports changes to tracked files under ``dirty_paths`` (relative to ``root``);
+    'unknown' when ``root`` is not in a git checkout or git is missing."""
+    def git(*args: str) -> subprocess.CompletedProcess[str] | None:
+        try:
+            return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.SubprocessError):
+            return None
+
+    head = git("rev-parse", "HEAD")
+    if head is None or head.returncode != 0 or not head.stdout.strip():
+        return "unknown"
+    status = git("status", "--porcelain", "--untracked-files=no", "--", *dirty_paths)
+    dirty = status is None or status.returncode != 0 or bool(status.stdout.strip())
+    return head.stdout.strip() + ("+dirty" if dirty else "")
+
+
+@functools.cache
+def code_revision() -> str:
+    """``git_revision`` of the checkout holding the imported imssa package, once per process;
+    'unknown' for an installed package (no imssa pyproject.toml above it)."""
+    root = project_root(_PACKAGE)
+    return git_revision(root) if (root / "pyproject.toml").is_file() else "unknown"
+
+
 def results_dir(profile: str, chapter: str) -> Path:
     """``$IMSSA_RESULTS_DIR`` or ``<project root>/results``, then ``<profile>/<chapter>``; created."""
     base = Path(os.environ.get("IMSSA_RESULTS_DIR") or project_root() / "results")
@@ -34,10 +97,57 @@ def results_dir(profile: str, chapter: str) -> Path:
 
 
 def save_table(df: pd.DataFrame, profile: str, chapter: str, name: str) -> Path:
-    """Write ``df`` as tidy CSV ``<name>.csv`` in the chapter's results folder; returns the path."""
+    """Write ``df`` (n rows x k columns) as tidy CSV ``<name>.csv`` in the chapter's results folder,
+    with the two ``PROVENANCE_COLUMNS`` appended (n rows x k + 2 columns; ``code_revision()`` and
+    ``library_digest()`` on every row); returns the path. Columns of those names already in ``df``
+    (a table read back and saved again) are overwritten: the file names the code that wrote it.
+    ``df`` itself is not changed."""
     path = results_dir(profile, chapter) / f"{name}.csv"
-    df.to_csv(path, index=False)
+    out = df.drop(columns=[c for c in PROVENANCE_COLUMNS if c in df.columns])
+    out = out.assign(code_revision=code_revision(), library_digest=library_digest())
+    out.to_csv(path, index=False)
     return path
+
+
+def read_table(profile: str, chapter: str, name: str) -> pd.DataFrame | None:
+    """The table ``save_table`` wrote (``PROVENANCE_COLUMNS`` read as text, so that a digest of
+    digits only stays text), or None when the chapter has not written it."""
+    path = results_dir(profile, chapter) / f"{name}.csv"
+    return pd.read_csv(path, dtype={c: str for c in PROVENANCE_COLUMNS}) if path.is_file() else None
+
+
+def provenance(table: pd.DataFrame) -> dict[str, tuple[str, ...]]:
+    """The distinct values, in order of first appearance, of each ``PROVENANCE_COLUMNS`` column
+    that ``table`` holds: ``{"code_revision": (rev, ...), "library_digest": (digest, ...)}``; a
+    missing value reads 'unknown'; a column the table lacks is absent (``{}``: written before
+    provenance)."""
+    return {c: tuple(dict.fromkeys(_text(table[c]))) for c in PROVENANCE_COLUMNS if c in table.columns}
+
+
+def version_flag(table: pd.DataFrame, current: str | None = None) -> str:
+    """'' when every row's ``library_digest`` equals ``current`` (default ``library_digest()``),
+    else 'written by <rev> (library <digest>), current <current>' naming each distinct
+    (revision, digest) pair of the other rows, joined by '; '. A table without the
+    ``PROVENANCE_COLUMNS`` gives 'no provenance (written before provenance)'."""
+    if not set(PROVENANCE_COLUMNS) <= set(table.columns):
+        return "no provenance (written before provenance)"
+    current = library_digest() if current is None else current
+    pairs = pd.DataFrame({"rev": _text(table["code_revision"]), "lib": _text(table["library_digest"])})
+    other = pairs[pairs["lib"] != current].drop_duplicates()
+    if other.empty:
+        return ""
+    written = "; ".join(f"written by {_short(r.rev)} (library {r.lib})" for r in other.itertuples())
+    return f"{written}, current {current}"
+
+
+def _text(column: pd.Series) -> list[str]:
+    return ["unknown" if pd.isna(v) else str(v) for v in column]
+
+
+def _short(revision: str) -> str:
+    """A git revision's first 12 characters, keeping a ``+dirty`` suffix; other text unchanged."""
+    sha, plus, rest = revision.partition("+")
+    return sha[:12] + plus + rest if len(sha) == 40 else revision
 
 
 def checkpoint_path(profile: str, chapter: str, name: str, config: str) -> Path:

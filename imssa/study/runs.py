@@ -58,10 +58,10 @@ def control_run(cfg: ModelParams, ssm: str, seed: int, fold: int) -> Run:
 
 def qat_run(cfg: ModelParams, bits: int, range_mode: str, seed: int, fold: int, fscale: float | None = None) -> Run:
     """QAT of the chapter's model at ``bits`` / ``range_mode`` (``fscale`` defaults to the chapter's;
-    pole cap ``cfg.r_max``), from the float run of the same fold and seed (``cfg.init == 'float'``)
+    pole cap ``cfg.r_max``; the adaptive ranges' scale rule ``cfg.adaptive_scale_rule``), from the float run of the same fold and seed (``cfg.init == 'float'``)
     or from scratch."""
     quant = QuantConfig(bits=bits, range_mode=range_mode, fscale=cfg.fscale if fscale is None else fscale,
-                        r_max=cfg.r_max)
+                        r_max=cfg.r_max, scale_rule=cfg.scale_rule(range_mode))
     model = cfg.model.model_copy(update={"quant": quant})
     base = float_run(cfg, seed, fold)
     train = cfg.qat_train.model_copy(update={"seed": seed})

@@ -1,9 +1,18 @@
 """Choices made on validation data only: summaries of a sweep's validation scores and the rule
 that picks a candidate.
 
-Every run of the book has a validation speaker inside its training fold (``data.loso``), so a
-choice made here never sees a test clip. The functions refuse score columns that hold test
-results, so selection code cannot read them by mistake.
+Every run of the book has a validation speaker inside its training fold (``data.loso``), and
+the functions refuse score columns that hold test results, so selection code cannot read them by
+mistake.
+
+**Global and nested choices.** Fold k tests speaker k and validates on speaker k+1 (cyclically,
+``data.audio.loso_speakers``): the speaker that fold k+1 tests. A choice averaged over every fold
+(``choices``, the *global* choice) has therefore scored every test speaker, as another fold's
+validation speaker, before it is fixed. The choice behind one fold's test number is made
+*nested* (``nested_choices``): by the same rule on the rows of the folds ``nested_folds`` leaves,
+every fold but the fold itself and the fold whose validation speaker is its test speaker (four of
+six folds). The rule's standard error needs two folds: with fewer left (e.g. two folds run),
+the nested choice is the incumbent, with se = inf.
 
 **The rule** (``choose``). One parameter is varied at a time around the parameter file's value,
 the *incumbent*. The candidate with the highest mean validation accuracy over folds and seeds
@@ -15,7 +24,7 @@ largest model size) are shown but never chosen.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -26,7 +35,7 @@ from .runs import current_value, one_at_a_time
 from .sweep import train_sweep
 from ..model.train import Run
 
-__all__ = ["choices", "choose", "plateau_epoch", "validation_sweep"]
+__all__ = ["choices", "choose", "nested_choices", "nested_folds", "plateau_epoch", "validation_sweep"]
 
 #: what a validation sweep returns: validation scores and properties of the trained model, no test result
 VALIDATION_COLUMNS = ["parameter", "value", "fold", "seed", "val_accuracy", "failure", "max_abs_A_bar",
@@ -75,6 +84,45 @@ def choices(rows: pd.DataFrame, cfg: ModelParams, limits: dict[str, float] | Non
                     "budget": "" if (limits or {}).get(path) is None else f"<= {limits[path]:g}",
                     "budget binds": c["budget_binds"],
                     "validation choice": f"{c['choice']:g}", "agrees": bool(np.isclose(c["choice"], used))})
+    return pd.DataFrame(out)
+
+
+def nested_folds(fold: int, speakers: Mapping[int, tuple[str, str]]) -> list[int]:
+    """The folds whose validation scores may decide the choice behind ``fold``'s test number.
+
+    ``speakers`` maps each fold run to its (test speaker, validation speaker), as
+    ``data.audio.loso_speakers`` gives them (or ``fold_table``'s columns). Left out: ``fold``
+    itself and every fold whose validation speaker is ``fold``'s test speaker, so no fold that
+    scores that speaker decides. Sorted."""
+    if fold not in speakers:
+        raise ValueError(f"fold {fold} has no (test, validation) speakers; folds: {sorted(speakers)}")
+    test = speakers[fold][0]
+    return sorted(g for g, (_, val) in speakers.items() if g != fold and val != test)
+
+
+def nested_choices(rows: pd.DataFrame, cfg: ModelParams, speakers: Mapping[int, tuple[str, str]],
+                   limits: dict[str, float] | None = None) -> pd.DataFrame:
+    """One row per (swept ``parameter``, fold of ``rows``): the global choice (all folds, as
+    ``choices``), the nested choice (``choose`` on the rows of ``nested_folds(fold, speakers)``
+    only; the incumbent, gain NaN and se inf, when fewer than two folds are left), the nested
+    gain and se (points), whether the two agree (``nested = global``), and what the fold's test
+    number uses (``test_uses``), for test runs built from ``cfg``: 'nested choice' where the
+    parameter file holds it, else 'parameter file'. Values as text, for display."""
+    out = []
+    for path, part in rows.groupby("parameter", sort=False):
+        used, limit = current_value(cfg, path), (limits or {}).get(path)
+        overall = choose(part, used, limit)["choice"]
+        for fold in sorted(part["fold"].unique()):
+            keep = nested_folds(int(fold), speakers)
+            inner = part[part["fold"].isin(keep)]
+            c = (choose(inner, used, limit) if inner["fold"].nunique() >= 2
+                 else {"choice": used, "gain": float("nan"), "se": float("inf")})
+            out.append({"parameter": path, "fold": int(fold), "test speaker": speakers[int(fold)][0],
+                        "nested folds": ", ".join(map(str, keep)), "parameter file": f"{used:g}",
+                        "global choice": f"{overall:g}", "nested choice": f"{c['choice']:g}",
+                        "gain (points)": 100 * c["gain"], "se (points)": 100 * c["se"],
+                        "nested = global": bool(np.isclose(c["choice"], overall)),
+                        "test_uses": "nested choice" if np.isclose(c["choice"], used) else "parameter file"})
     return pd.DataFrame(out)
 
 

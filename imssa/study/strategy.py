@@ -48,7 +48,7 @@ def strategy_quant(cfg: Any, s: Strategy) -> QuantConfig:
     Uniform bits leave bits_A/B/C unset, so plain QAT is the QAT chapter's configuration (and run)."""
     uniform = len(set(s.bits)) == 1
     return QuantConfig(bits=max(s.bits), range_mode=s.range_mode, fscale=cfg.fscale,
-                       r_max=cfg.r_max if s.r_max is None else s.r_max,
+                       r_max=cfg.r_max if s.r_max is None else s.r_max, scale_rule=cfg.scale_rule(s.range_mode),
                        bits_A=None if uniform else s.bits_A, bits_B=None if uniform else s.bits_B,
                        bits_C=None if uniform else s.bits_C, pole_penalty=s.pole_penalty, pole_target=s.pole_target,
                        noise_sigma_uS=s.noise_aware_sigma_uS, noise_window_uS=cfg.g_max_uS - cfg.g_min_uS,
