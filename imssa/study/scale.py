@@ -28,7 +28,7 @@ from .runs import float_run, qat_run
 from ..stats import chance_failure
 from ..model.train import AudioSplits, Run, SpeechClassifier, evaluate, load_splits, restore_model, result_of
 
-__all__ = ["Spec", "best_depth", "instability", "select", "error_summary", "interval_verdict", "ten_table", "with_layer_error", "cells", "depth_specs", "real_specs", "runs_of", "spec_of", "state_specs", "ten_specs", "converter_rows", "hardware_rows", "heidelberg_present", "largest_single_array",
+__all__ = ["Spec", "best_depth", "instability", "select", "error_summary", "ten_table", "with_layer_error", "cells", "depth_specs", "real_specs", "runs_of", "spec_of", "state_specs", "ten_specs", "converter_rows", "hardware_rows", "heidelberg_present", "largest_single_array",
            "layer_errors", "model_of", "spec_layout", "spec_params", "spec_run", "software_row", "state_layouts"]
 
 Task = Literal["binary", "ten", "heidelberg"]
@@ -310,13 +310,6 @@ def heidelberg_present(data_dir: str | Path | None = None) -> bool:
     except FileNotFoundError:
         return False
     return folder.is_dir() and any(folder.glob("*_filenames.txt"))
-
-
-def interval_verdict(low: float, high: float, a: str, b: str) -> str:
-    """'<a> better' when an interval of a - b lies above 0, '<b> better' below, else 'no difference shown'."""
-    if np.isnan(low) or np.isnan(high):
-        return "not measured"
-    return f"{a} better" if low > 0 else (f"{b} better" if high < 0 else "no difference shown")
 
 
 def error_summary(long: pd.DataFrame) -> pd.DataFrame:

@@ -11,8 +11,8 @@ mistake.
 validation speaker, before it is fixed. The choice behind one fold's test number is made
 *nested* (``nested_choices``): by the same rule on the rows of the folds ``nested_folds`` leaves,
 every fold but the fold itself and the fold whose validation speaker is its test speaker (four of
-six folds). The rule's standard error needs two folds: with fewer left (e.g. two folds run),
-the nested choice is the incumbent, with se = inf.
+six folds). The rule's standard error needs two folds (seeds do not stand in for speakers):
+with fewer left (e.g. two folds run) the nested choice is the incumbent, with se = inf.
 
 **The rule** (``choose``). One parameter is varied at a time around the parameter file's value,
 the *incumbent*. The candidate with the highest mean validation accuracy over folds and seeds
