@@ -292,3 +292,28 @@ def test_subnormals_are_flushed_inside_the_block_only():
             pass
         assert (tiny * 1.0).item() == 0.0  # still flushed after the nested block
     assert (tiny * 1.0).item() != 0.0
+
+
+def test_real_zeros_leave_the_real_poles_off_diagonals_unprogrammed_and_nothing_else():
+    """``real_zeros``: under noise (and no spread at unprogrammed cross-points) the two off-diagonal
+    entries of every mode with a real quantized pole are exactly 0; every other entry is the one
+    programmed without the option from the same seed; off by default; block layout only."""
+    from imssa.model.config import ModelConfig, QuantConfig
+    from imssa.hardware.crossbar import real_pole_mask
+    from imssa.hardware.deploy import deployed_weights, target_conductances
+    from imssa.model.train import SpeechClassifier
+
+    torch.manual_seed(0)
+    net = SpeechClassifier(ModelConfig(H=2, N=4, quant=QuantConfig(bits=3, fscale=0.6)), 2).eval()
+    A_bar = net.layers[0].discrete().A_bar.detach()
+    zeros = real_pole_mask(A_bar)
+    assert (A_bar.imag == 0).any() and (A_bar.imag != 0).any()  # both kinds of mode
+    dev = DeviceConfig(g_min_uS=10.0, g_max_uS=100.0, sigma_uS=5.0, g_off_sigma_uS=0.0)
+    full, cut = (deployed_weights(net, dev, R=3, seed=1, real_zeros=z) for z in (False, True))
+    assert (full[:, zeros] != 0).all() and (cut[:, zeros] == 0).all()
+    assert torch.equal(cut[:, ~zeros], full[:, ~zeros])
+    assert torch.equal(deployed_weights(net, dev, R=3, seed=1), full)  # the default leaves them programmed
+    n_full, n_cut = (len(target_conductances(net, dev, real_zeros=z)) for z in (False, True))
+    assert n_full - n_cut == 2 * int(zeros.sum())  # two devices (G+, G-) fewer per cross-point
+    with pytest.raises(ValueError, match="block layout"):
+        deployed_weights(net, dev, R=1, seed=0, layout="dense", real_zeros=True)

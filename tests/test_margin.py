@@ -182,3 +182,30 @@ def test_sigma_star_is_the_last_sigma_before_a_drop_or_failures():
     assert out.loc[5, "sigma_star_uS"] == 0.0 and out.loc[5, "fails_by"] == "drop and failures"
     with pytest.raises(ValueError, match="columns"):
         sigma_star(pd.DataFrame(rows).drop(columns="seed"), ["bits"], 100)
+
+
+def test_the_law_predicts_the_unstable_share_of_deployed_arrays_with_and_without_real_zeros():
+    """End to end through the mapping: a 5-bit model (fscale = r_max = 0.9: six real poles at the cap
+    and two complex ones) programmed 4000 times by ``deploy.deployed_weights`` (16 devices per
+    element, constant noise, a window wide enough that nothing clips), full blocks and real zeros on
+    the same draws; the share with spectral radius > 1 against ``instability_probability`` with
+    ``weight_noise_std``. Tolerance 4 SE + 1e-5 over 4000 programmings."""
+    from imssa.hardware.deploy import deployed_weights, spectral_radius
+    from imssa.hardware.devices import DeviceConfig
+    from imssa.model.config import ModelConfig, QuantConfig
+    from imssa.model.train import SpeechClassifier
+
+    torch.manual_seed(0)
+    net = SpeechClassifier(ModelConfig(H=2, N=4, quant=QuantConfig(bits=5, fscale=0.9, r_max=0.9)), 2).eval()
+    lam, R = pole_values(net), 4000
+    assert (lam.imag == 0).sum() >= 4 and (lam.imag != 0).any()
+    for sigma in (4.0, 6.0):
+        dev = DeviceConfig(g_min_uS=50.0, g_max_uS=140.0, g_phys_max_uS=400.0, sigma_uS=sigma)
+        s = weight_noise_std(sigma, 0.9, 50.0, 140.0, 16)
+        shares = {}
+        for zeros in (False, True):
+            W = deployed_weights(net, dev, R, seed=0, devices_per_element=16, real_zeros=zeros)
+            shares[zeros] = float((spectral_radius(W) > 1).double().mean())
+            p = instability_probability(lam, s, real_zeros=zeros)
+            assert abs(shares[zeros] - p) <= 4 * np.sqrt(p * (1 - p) / R) + 1e-5, (sigma, zeros, shares, p)
+        assert shares[True] < shares[False]
