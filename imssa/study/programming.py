@@ -78,10 +78,12 @@ def sweep_cell(cfg: ArrayParams, cell: dict[str, Any], keys: list[tuple[int, int
 
     The device is the parameters' window (g_min, g_max, g_phys_max), or the cell's ``technology``,
     updated by ``device`` (e.g. an emulation preset), then by the periphery's converter ranges, then
-    by the cell's own device keys. With ``sigma_uS`` in a fast-mode cell the noise draws are seeded
-    by (bits, sigma), shared by every cell with the same pair (``deploy.noise_rows``); otherwise by
-    ``seed``, so that cells differing in anything but the draws see the same ones (paired). Rows
-    carry ``seed``, ``fold`` and ``max_abs_A_bar`` (the model's largest pole radius).
+    by the cell's own device keys. The draws of each model come from ``model_draw_seed``: every
+    model (bits, pole cap, training seed, fold) its own, every variant of one model (array,
+    clipping rule, technology, periphery, layout, ``real_zeros``) the same ones, so that comparing
+    variants stays paired; ``seed`` (needed in step mode or without ``sigma_uS``) enters too.
+    Rows carry ``seed``, ``fold`` and ``max_abs_A_bar`` (the model's largest pole radius). The cell
+    is checked (``_check_cell``) before any model is loaded.
     """
     noise_model = _check_cell(cell)
     by_sigma = "sigma_uS" in cell and mode == "fast"
@@ -124,10 +126,12 @@ def radius_cell(cfg: ArrayParams, cell: dict[str, Any], keys: list[tuple[int, in
 
 
 def _check_cell(cell: dict[str, Any]) -> str:
-    """Reject unknown keys; the cell's noise model."""
+    """Reject unknown keys, technologies and noise models before any work; the cell's noise model."""
     unknown = set(cell) - set(DeviceConfig.model_fields) - _PLACEMENT - LABEL_KEYS
     if unknown:
         raise ValueError(f"unknown keys in sweep cell: {sorted(unknown)}")
+    if "technology" in cell:
+        technology(cell["technology"])  # raises for an unknown name
     noise_model = cell.get("noise_model", "state-dependent")
     if noise_model not in _NOISE_MODELS:
         raise ValueError(f"noise_model must be one of {_NOISE_MODELS}, got {noise_model!r}")
