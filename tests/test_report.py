@@ -169,3 +169,16 @@ def test_rows_written_by_another_version_are_flagged(results):
     assert row(R.report_table("custom"), RECURRENCE)["version"] == "current (abc)"
     pd.read_csv(path).assign(library_digest="0" * 12).to_csv(path, index=False)
     assert "abc" in row(R.report_table("custom"), RECURRENCE)["version"]
+
+
+def test_models_that_answer_alike_or_at_chance_decide_nothing(results):
+    write(results, "float_baseline", "paired", [
+        {"a": "float S4D", "b": "memoryless control", "estimate": 0.0, "ci_low": 0.0, "ci_high": 0.0,
+         "a_only": 0, "b_only": 0}])
+    r = row(R.report_table("custom"), RECURRENCE)
+    assert r["verdict"] == "not resolved" and "alike" in r["reason"]
+    write(results, "device_technologies", "technology_summary", [
+        {"technology": t, "bits": 2, "failure_share": share, "drop_points": 0.0, "drop_ci_low": -0.5,
+         "drop_ci_high": 0.5} for t, share in (("rram", 0.0), ("pcm", 1.0))])
+    r = row(R.report_table("custom"), "which device technologies suit the method?")
+    assert r["verdict"] == "open" and r["ours"] == "1 of 2 presets keep 2-bit accuracy" and "pcm" in r["reason"]

@@ -174,9 +174,13 @@ def _difference(a: str, b: str, what: str) -> Callable[[dict[str, pd.DataFrame],
         est, lo, hi = (100 * float(row[k]) for k in ("estimate", "ci_low", "ci_high"))
         verdict = difference_verdict(c.test, lo, hi, tol, c.same_setting)
         bound = "0" if c.test == "superiority" else f"-{tol:g}"
+        alike = row.get("a_only", 1) == 0 and row.get("b_only", 1) == 0
+        if alike:  # no clip tells the two apart: e.g. both at chance, a cause and not a verdict
+            verdict = "not resolved"
         return Finding(f"{est:+.1f} points", lo, hi, verdict,
                        f"{what}: {a} - {b}, paired on the same clips; {c.test}: the lower end must exceed "
-                       f"{bound} points; {c.setting}")
+                       f"{bound} points" + ("; the two answer every clip alike (both at chance?), so the "
+                                            "comparison decides nothing" if alike else "") + f"; {c.setting}")
     return rule
 
 
@@ -214,14 +218,17 @@ def _one_array(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Finding:
 def _technologies(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Finding:
     s = t["technology_summary"]
     two = s[(s["bits"] == 2) & (s["technology"] != "ideal")].sort_values("drop_points")
+    chance = two[two["failure_share"] >= 0.5]["technology"].tolist() if "failure_share" in two else []
+    two = two[~two["technology"].isin(chance)]  # no drop from a model at chance shows a tolerance
     keep = two[two["drop_ci_high"] <= tol]["technology"].tolist()
     lose = two[two["drop_ci_low"] > tol]["technology"].tolist()
     open_ = [f"{r.technology} ({r.drop_points:.1f} [{r.drop_ci_low:.1f}, {r.drop_ci_high:.1f}])"
              for r in two.itertuples() if r.technology not in keep + lose]
-    verdict = "answered" if not open_ else "open"
-    return Finding(f"{len(keep)} of {len(two)} presets keep 2-bit accuracy", np.nan, np.nan, verdict,
+    verdict = "answered" if not open_ and not chance else "open"
+    return Finding(f"{len(keep)} of {len(two) + len(chance)} presets keep 2-bit accuracy", np.nan, np.nan, verdict,
                    f"drop within {tol:g} points (whole interval): {', '.join(keep) or 'none'}; beyond it: "
-                   f"{', '.join(lose) or 'none'}; not resolved (drop in points): {', '.join(open_) or 'none'}")
+                   f"{', '.join(lose) or 'none'}; not resolved (drop in points): {', '.join(open_) or 'none'}"
+                   + (f"; most programmings at chance, so no tolerance is shown: {', '.join(chance)}" if chance else ""))
 
 
 def _strategy(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Finding:
