@@ -282,3 +282,20 @@ def test_no_chapter_file_repeats_a_shared_setting(profile):
     assert {"data", "model", "train", "qat_train", "fscale", "g_min_uS"} <= set(shared)
     for chapter in CHAPTERS:
         chapter_file_values(chapter, ROOT / "params" / profile / f"{chapter}.yaml")  # raises on a repeated key
+
+
+def test_a_checkpoint_key_covers_every_field_but_the_worker_count():
+    from imssa.study.params import ModelParams
+    base = validate_params("hardware_deployment", {})
+    assert base.checkpoint_key() == base.model_copy(update={"workers": 2}).checkpoint_key()
+    for name, value in [("realisations", 5), ("fold_choices", {0: {"train.lr": 0.03}}), ("adaptive_scale_rule", "max_abs"),
+                        ("selection_seeds", [1]), ("emulation", base.emulation.model_copy(update={"g_max_uS": 90.0}))]:
+        assert base.model_copy(update={name: value}).checkpoint_key() != base.checkpoint_key(), name
+    assert ModelParams.NOT_IN_RESULTS == {"workers"}
+
+
+def test_a_checkpoint_file_changes_with_the_library_code(monkeypatch):
+    from imssa.study import results
+    first = results.checkpoint_path("ci", "x", "grid", "{}")
+    monkeypatch.setattr(results, "library_digest", lambda: "another version")
+    assert results.checkpoint_path("ci", "x", "grid", "{}") != first

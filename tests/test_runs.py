@@ -59,3 +59,29 @@ def test_clip_answers_and_run_rows_come_from_the_same_runs(fsdd_root, tmp_path, 
     assert rows.set_index("label").loc["memoryless control", "tau_max_ms"] == 0
     with pytest.raises(ValueError, match="differs from the run's seed"):
         clip_answers([{"seed": 5}], runs[:1])
+
+
+def test_a_fold_s_choices_reach_its_runs_only_and_never_the_sweep_around_the_file():
+    cfg = validate_params("fixed_range_qat", {"folds": [0, 1], "fold_choices": {0: {"train.lr": 0.03,
+                                                                                   "train.epochs": 7}}})
+    assert float_run(cfg, 0, 0).train.lr == 0.03 and float_run(cfg, 0, 0).train.epochs == 7
+    assert float_run(cfg, 0, 1).train == float_run(validate_params("fixed_range_qat", {"folds": [0, 1]}), 0, 1).train
+    assert control_run(cfg, "memoryless", 0, 0).train.lr == 0.03  # a control is trained like the float model
+    qat = qat_run(cfg, 2, "fixed", 0, 0)
+    assert qat.init_from == (float_run(cfg, 0, 0).model, float_run(cfg, 0, 0).train)  # the fold's own float start
+    assert qat.train.lr == cfg.qat_train.lr  # train.lr is the float model's, not QAT's
+    for _, _, point in one_at_a_time(cfg, {"train.ssm_lr": [0.003]}):
+        assert point.fold_choices == {} and float_run(point, 0, 0).train.lr == cfg.train.lr
+    assert official(cfg).fold_choices == {}
+
+
+@pytest.mark.parametrize("choices, hint", [
+    ({7: {"train.lr": 0.03}}, "not among folds"),
+    ({0: {"workers": 2}}, "only what a trained model depends on"),
+    ({0: {"data.fold": 1}}, "not data.fold"),
+    ({0: {"train.lr": -1.0}}, "train.lr"),
+    ({0: {"train.nonsense": 1}}, "no parameter"),
+])
+def test_impossible_fold_choices_are_refused(choices, hint):
+    with pytest.raises(ValueError, match=hint):
+        validate_params("float_baseline", {"fold_choices": choices})

@@ -5,7 +5,7 @@ import pytest
 
 from imssa.study.params import validate_params
 from imssa.data.audio import loso_speakers
-from imssa.study.selection import choices, choose, nested_choices, nested_folds, plateau_epoch
+from imssa.study.selection import choices, choose, nested_choices, nested_folds, nested_summary, plateau_epoch
 
 SPEAKERS = ["george", "jackson", "lucas", "nicolas", "theo", "yweweler"]
 LOSO = {f: loso_speakers(SPEAKERS, f) for f in range(6)}  # fold k tests speaker k, validates on k+1
@@ -100,6 +100,21 @@ def test_a_fold_s_own_scores_never_decide_its_choice_and_two_folds_keep_the_incu
     two = nested_choices(rows, cfg, {f: LOSO[f] for f in (0, 3)}).set_index("fold")
     assert (two["nested choice"] == "4000").all() and (two["global choice"] == "2000").all()
     assert two["se (points)"].eq(float("inf")).all() and two["gain (points)"].isna().all()
+
+
+def test_a_fold_choice_in_the_file_makes_that_fold_use_its_nested_choice():
+    cfg = validate_params("float_baseline", {"data": {"sample_rate": 4000}})
+    rows = planted(favoured_by=[2])  # fold 0's nested choice is 2000, the file's value 4000
+    assert nested_choices(rows, cfg, LOSO).set_index("fold").loc[0, "test_uses"] == "parameter file"
+    assert "data.sample_rate on fold 0 (nested 2000, used 4000)" in nested_summary(nested_choices(rows, cfg, LOSO))
+    held = validate_params("float_baseline", {"data": {"sample_rate": 4000},
+                                              "fold_choices": {0: {"data.sample_rate": 2000}}})
+    table = nested_choices(rows, held, LOSO).set_index("fold")
+    assert table.loc[0, "fold value"] == "2000" and table.loc[0, "test_uses"] == "nested choice"
+    assert table.loc[0, "parameter file"] == "4000" and table.loc[1, "fold value"] == "4000"
+    wrong = validate_params("float_baseline", {"data": {"sample_rate": 4000},
+                                               "fold_choices": {2: {"data.sample_rate": 2000}}})
+    assert nested_choices(rows, wrong, LOSO).set_index("fold").loc[2, "test_uses"] == "parameter file"  # own fold
 
 
 def test_plateau_epoch():

@@ -37,6 +37,8 @@ __all__ = [
     "TrainConfig",
     "CHAPTERS",
     "chapter_file_values",
+    "fold_params",
+    "global_params",
     "load_params",
     "merge",
     "shared_values",
@@ -99,6 +101,23 @@ class ModelParams(ChapterParams):
         "minimises its quantization error (TWN's fitted threshold and scale at 2 bits); the fixed range "
         "keeps fscale"))
 
+    fold_choices: dict[int, dict[str, int | float]] = Field(default_factory=dict, description=(
+        "per fold, the parameter values (dotted paths, e.g. train.lr) of its nested choice where it differs from "
+        "this file's: the choice behind that fold's test numbers, made without its test speaker "
+        "(selection.nested_choices checks that this holds the nested choice)"))
+
+    #: keys that cannot change a result, left out of ``checkpoint_key``
+    NOT_IN_RESULTS: ClassVar[frozenset[str]] = frozenset({"workers"})
+    #: first parts of the paths ``fold_choices`` may set: what a trained model depends on
+    FOLD_CHOICE_ROOTS: ClassVar[frozenset[str]] = frozenset(
+        {"data", "model", "train", "qat_train", "fscale", "r_max", "adaptive_scale_rule"})
+
+    def checkpoint_key(self) -> str:
+        """Text of the whole configuration but ``NOT_IN_RESULTS``: a resumable sweep's checkpoint
+        (``results.checkpoint_path``, which adds the library's digest) stays valid exactly as long as
+        none of it changes, so no new field can silently reuse a stale checkpoint."""
+        return self.model_dump_json(exclude=set(self.NOT_IN_RESULTS))
+
     def scale_rule(self, range_mode: str) -> Literal["max_abs", "mse"]:
         """The scale rule of a quantized model with ``range_mode``: the fixed range has none of its own."""
         return "max_abs" if range_mode == "fixed" else self.adaptive_scale_rule
@@ -109,6 +128,17 @@ class ModelParams(ChapterParams):
             raise ValueError(f"folds and seeds must not repeat, got folds {self.folds}, seeds {self.seeds}")
         if self.data.split != "loso" and self.folds != [0]:
             raise ValueError(f"folds: split {self.data.split!r} has one fold, [0]; got {self.folds}")
+        for fold, values in self.fold_choices.items():
+            if fold not in self.folds:
+                raise ValueError(f"fold_choices names fold {fold}, which is not among folds {self.folds}")
+            for path, value in values.items():
+                if path.split(".")[0] not in self.FOLD_CHOICE_ROOTS or path == "data.fold":
+                    raise ValueError(f"fold_choices.{fold}.{path}: a fold may set only what a trained model "
+                                     f"depends on (paths under {sorted(self.FOLD_CHOICE_ROOTS)}, not data.fold)")
+                try:
+                    variant(self.model_copy(update={"fold_choices": {}}), path, value)
+                except ParamsError as err:
+                    raise ValueError(f"fold_choices.{fold}.{path} = {value!r}: {err}") from None
         return self
 
 
@@ -245,12 +275,6 @@ class DeploymentParams(ArrayParams):
     gmax_sweep_uS: list[float] = Field(default=[100.0, 200.0, 400.0], description="g_max tried at the paper's sigma")
     emulation: DeviceConfig = PRESETS["hfox_1t1r_like"]
 
-    def checkpoint_key(self, *fields: str) -> str:
-        """Text of the keys that define the deployed models plus ``fields``: a resumable sweep's
-        checkpoint stays valid exactly as long as these are unchanged."""
-        keys = {"data", "model", "train", "qat_train", "init", "fscale", "r_max", "seeds", "folds", "g_min_uS",
-                "g_max_uS", "g_phys_max_uS", "headroom", *fields}
-        return self.model_dump_json(include=keys)
 
     @model_validator(mode="after")
     def _check_deploy(self) -> DeploymentParams:
@@ -282,11 +306,6 @@ class MarginParams(ArrayParams):
     margin_realisations: int = Field(default=2, ge=1, description="programmings per model and sigma")
     p_fail: float = Field(default=0.1, gt=0, lt=1, description="instability probability that defines the predicted sigma*")
 
-    def checkpoint_key(self, *fields: str) -> str:
-        """Text of the keys that define the margin models and their programming, plus ``fields``."""
-        keys = {"data", "model", "train", "qat_train", "init", "folds", "g_min_uS", "g_max_uS", "g_phys_max_uS",
-                "headroom", "margin_seeds", *fields}
-        return self.model_dump_json(include=keys)
 
     @model_validator(mode="after")
     def _check_margin(self) -> MarginParams:
@@ -339,13 +358,11 @@ class TechnologyParams(ArrayParams):
     inverse_tolerance_points: float = Field(default=3.0, gt=0, description=(
         "a cell reproduces the paper's drop when its mean is this close and its interval contains it"))
 
-    def checkpoint_key(self, *fields: str) -> str:
-        """Text of the keys that define the deployed models plus ``fields``, and of every device
-        preset: a changed preset starts a new checkpoint."""
-        keys = {"data", "model", "train", "qat_train", "init", "fscale", "r_max", "seeds", "folds", "headroom",
-                "devices_per_element", "tech_seed", *fields}
+    def checkpoint_key(self) -> str:
+        """The whole configuration (``ModelParams.checkpoint_key``) and every device preset: a changed
+        preset starts a new checkpoint."""
         presets = ",".join(f"{name}:{dev.model_dump_json()}" for name, dev in sorted(PRESETS.items()))
-        return self.model_dump_json(include=keys) + presets
+        return super().checkpoint_key() + presets
 
     @model_validator(mode="after")
     def _check_technologies(self) -> TechnologyParams:
@@ -446,11 +463,6 @@ class StrategyParams(ArrayParams):
             raise ValueError("devices_per_element must be 8 or 16")
         return self
 
-    def checkpoint_key(self, *fields: str) -> str:
-        """Text of the keys that define the models and their programming, plus ``fields``."""
-        keys = {"data", "model", "train", "qat_train", "init", "fscale", "r_max", "folds", "headroom", "g_min_uS",
-                "g_max_uS", "g_phys_max_uS", "devices_per_element", "strategy_seeds", "hardware_seed", *fields}
-        return self.model_dump_json(include=keys)
 
 
 class ScaleParams(ArrayParams):
@@ -524,13 +536,6 @@ class ScaleParams(ArrayParams):
                              "check is paired with it, and the chapter's summary reads every task there)")
         return self
 
-    def checkpoint_key(self, *fields: str) -> str:
-        """Text of the keys that define the models and their programming, plus ``fields``."""
-        keys = {"data", "model", "train", "qat_train", "init", "fscale", "r_max", "headroom", "g_min_uS", "g_max_uS",
-                "g_phys_max_uS", "devices_per_element", "scale_seeds", "scale_hardware_seed", "ten_digits", "ten_train",
-                "heidelberg_language",
-                "ten_qat_train", "real_N", "ten_sigmas_uS", *fields}
-        return self.model_dump_json(include=keys)
 
 
 class ReportParams(ChapterParams):
@@ -554,6 +559,23 @@ CHAPTERS: dict[str, type[ChapterParams]] = {
     "depth_scale": ScaleParams,
     "reproduction_report": ReportParams,
 }
+
+
+def global_params(cfg: ModelParams) -> ModelParams:
+    """``cfg`` with the file's values on every fold (no ``fold_choices``): what a validation sweep
+    varies around, and the configuration the global choice is checked against."""
+    return cfg.model_copy(update={"fold_choices": {}})
+
+
+def fold_params(cfg: ModelParams, fold: int) -> ModelParams:
+    """The parameters behind ``fold``'s runs: ``cfg`` with that fold's ``fold_choices`` applied
+    and ``fold_choices`` emptied (so applying it twice changes nothing)."""
+    values = cfg.model_dump()
+    choices, values["fold_choices"] = values["fold_choices"].get(fold, {}), {}
+    out = type(cfg).model_validate(values)
+    for path, value in choices.items():
+        out = variant(out, path, value)
+    return out
 
 
 def variant(cfg: ChapterParams, path: str, value: Any) -> ChapterParams:

@@ -152,6 +152,7 @@ def _short(revision: str) -> str:
 
 def checkpoint_path(profile: str, chapter: str, name: str, config: str) -> Path:
     """Where a resumable sweep appends its finished cells: one file per configuration text
-    ``config`` (a changed parameter starts a new file, never mixes with old rows)."""
-    digest = hashlib.sha256(config.encode()).hexdigest()[:12]
+    ``config`` and version of the library (``library_digest``): a changed parameter or changed code
+    starts a new file, never mixes with old rows."""
+    digest = hashlib.sha256((config + library_digest()).encode()).hexdigest()[:12]
     return results_dir(profile, chapter) / f".{name}-{digest}.partial.csv"

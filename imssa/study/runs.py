@@ -7,7 +7,7 @@ from typing import Any
 
 from ..data.config import DataConfig
 from ..model.config import QuantConfig
-from .params import ModelParams, variant
+from .params import ModelParams, fold_params, global_params, variant
 from ..data.audio import AudioSplits
 from ..model.train import Run, SpeechClassifier, load_splits, restore_model, result_of
 
@@ -27,7 +27,9 @@ def fold_data(data: DataConfig, fold: int) -> DataConfig:
 def one_at_a_time(cfg: ModelParams, grid: dict[str, list[Any]]) -> list[tuple[str, Any, ModelParams]]:
     """The points of a one-at-a-time sweep around ``cfg``: for each key path of ``grid`` (e.g.
     ``data.sample_rate``) and each of its values, plus the value ``cfg`` already has, the
-    parameters with that one value changed. Returns (path, value, parameters) triples."""
+    parameters with that one value changed. The sweep is around the file's values on every fold:
+    ``cfg``'s ``fold_choices`` are left out. Returns (path, value, parameters) triples."""
+    cfg = global_params(cfg)
     points = []
     for path, values in grid.items():
         current = current_value(cfg, path)
@@ -45,13 +47,16 @@ def current_value(cfg: ModelParams, path: str) -> Any:
 
 
 def float_run(cfg: ModelParams, seed: int, fold: int) -> Run:
-    """The float model of (``fold``, ``seed``): the baseline chapter's run, reused from the cache."""
+    """The float model of (``fold``, ``seed``), with that fold's choices (``params.fold_params``):
+    the baseline chapter's run, reused from the cache."""
+    cfg = fold_params(cfg, fold)
     return Run(fold_data(cfg.data, fold), cfg.model, cfg.train.model_copy(update={"seed": seed}))
 
 
 def control_run(cfg: ModelParams, ssm: str, seed: int, fold: int) -> Run:
     """A control trained exactly like the float model: ``ssm`` = 'memoryless' (A_bar = 0) or 'frozen'
     (S4D never trained), or 's4d' (the float model itself)."""
+    cfg = fold_params(cfg, fold)
     return Run(fold_data(cfg.data, fold), cfg.model.model_copy(update={"ssm": ssm}),
                cfg.train.model_copy(update={"seed": seed}))
 
@@ -59,7 +64,8 @@ def control_run(cfg: ModelParams, ssm: str, seed: int, fold: int) -> Run:
 def qat_run(cfg: ModelParams, bits: int, range_mode: str, seed: int, fold: int, fscale: float | None = None) -> Run:
     """QAT of the chapter's model at ``bits`` / ``range_mode`` (``fscale`` defaults to the chapter's;
     pole cap ``cfg.r_max``; the adaptive ranges' scale rule ``cfg.adaptive_scale_rule``), from the float run of the same fold and seed (``cfg.init == 'float'``)
-    or from scratch."""
+    or from scratch. The fold's choices (``params.fold_params``) apply to both."""
+    cfg = fold_params(cfg, fold)
     quant = QuantConfig(bits=bits, range_mode=range_mode, fscale=cfg.fscale if fscale is None else fscale,
                         r_max=cfg.r_max, scale_rule=cfg.scale_rule(range_mode))
     model = cfg.model.model_copy(update={"quant": quant})
@@ -78,6 +84,7 @@ def margin_run(cfg: ModelParams, bits: int, r_max: float, seed: int, fold: int) 
 def float_finetune_run(cfg: ModelParams, seed: int, fold: int) -> Run:
     """Control for the QAT runs: the float model fine-tuned with ``qat_train`` but no quantization,
     so that both have seen the same number of training epochs."""
+    cfg = fold_params(cfg, fold)
     base = float_run(cfg, seed, fold)
     return Run(base.data, cfg.model, cfg.qat_train.model_copy(update={"seed": seed}), (base.model, base.train))
 
@@ -86,7 +93,7 @@ def official(cfg: ModelParams) -> ModelParams:
     """``cfg`` on FSDD's official split (recordings 0-4 of every speaker tested): the secondary column."""
     values = cfg.model_dump()
     values["data"] |= {"split": "official", "fold": 0}
-    return type(cfg).model_validate(values | {"folds": [0]})
+    return type(cfg).model_validate(values | {"folds": [0], "fold_choices": {}})
 
 
 def comparison_runs(cfg: ModelParams, controls: list[str], qat_bits: list[int],

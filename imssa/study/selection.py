@@ -30,12 +30,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .params import ModelParams
+from .params import ModelParams, fold_params
 from .runs import current_value, one_at_a_time
 from .sweep import train_sweep
 from ..model.train import Run
 
-__all__ = ["choices", "choose", "nested_choices", "nested_folds", "plateau_epoch", "validation_sweep"]
+__all__ = ["choices", "choose", "nested_choices", "nested_folds", "nested_summary", "plateau_epoch", "validation_sweep"]
 
 #: what a validation sweep returns: validation scores and properties of the trained model, no test result
 VALIDATION_COLUMNS = ["parameter", "value", "fold", "seed", "val_accuracy", "failure", "max_abs_A_bar",
@@ -105,9 +105,10 @@ def nested_choices(rows: pd.DataFrame, cfg: ModelParams, speakers: Mapping[int, 
     """One row per (swept ``parameter``, fold of ``rows``): the global choice (all folds, as
     ``choices``), the nested choice (``choose`` on the rows of ``nested_folds(fold, speakers)``
     only; the incumbent, gain NaN and se inf, when fewer than two folds are left), the nested
-    gain and se (points), whether the two agree (``nested = global``), and what the fold's test
-    number uses (``test_uses``), for test runs built from ``cfg``: 'nested choice' where the
-    parameter file holds it, else 'parameter file'. Values as text, for display."""
+    gain and se (points), whether the two agree (``nested = global``), the value the fold's test
+    runs use (``fold value``: the file's, or its ``fold_choices`` for that fold) and whether that
+    is the nested choice (``test_uses``: 'nested choice', else 'parameter file'). Values as text,
+    for display."""
     out = []
     for path, part in rows.groupby("parameter", sort=False):
         used, limit = current_value(cfg, path), (limits or {}).get(path)
@@ -117,13 +118,34 @@ def nested_choices(rows: pd.DataFrame, cfg: ModelParams, speakers: Mapping[int, 
             inner = part[part["fold"].isin(keep)]
             c = (choose(inner, used, limit) if inner["fold"].nunique() >= 2
                  else {"choice": used, "gain": float("nan"), "se": float("inf")})
+            own = current_value(fold_params(cfg, int(fold)), path) if int(fold) in cfg.folds else used
             out.append({"parameter": path, "fold": int(fold), "test speaker": speakers[int(fold)][0],
                         "nested folds": ", ".join(map(str, keep)), "parameter file": f"{used:g}",
                         "global choice": f"{overall:g}", "nested choice": f"{c['choice']:g}",
                         "gain (points)": 100 * c["gain"], "se (points)": 100 * c["se"],
-                        "nested = global": bool(np.isclose(c["choice"], overall)),
-                        "test_uses": "nested choice" if np.isclose(c["choice"], used) else "parameter file"})
+                        "nested = global": bool(np.isclose(c["choice"], overall)), "fold value": f"{own:g}",
+                        "test_uses": "nested choice" if np.isclose(c["choice"], own) else "parameter file"})
     return pd.DataFrame(out)
+
+
+def nested_summary(nested: pd.DataFrame) -> str:
+    """What a ``nested_choices`` table says, in sentences: how many nested choices differ from the
+    global one, every (parameter, fold) whose test runs do not use the nested choice, and how many
+    nested choices had fewer than two folds to decide on."""
+    moved = nested[nested["test_uses"] != "nested choice"]
+    short = int(nested["se (points)"].eq(float("inf")).sum())
+    where = "; ".join(f"{r['parameter']} on fold {r['fold']} (nested {r['nested choice']}, used {r['fold value']})"
+                      for _, r in moved.iterrows())
+    text = f"{int((~nested['nested = global']).sum())} of {len(nested)} (parameter, fold) nested choices differ " \
+           "from the global one. "
+    text += (f"The fold's runs do not use the nested choice for {where}: the test numbers of these folds use "
+             "a choice that has seen the test speaker." if where else
+             "Every fold's runs use its nested choice (the file's value, or its fold_choices): each fold's "
+             "test numbers use a choice made without its test speaker.")
+    if short:
+        text += (f" For {short} of them fewer than two folds were left to decide on, so the rule kept the "
+                 "parameter file's value.")
+    return text
 
 
 def validation_sweep(cfg: ModelParams, grid: dict[str, list[Any]], run_of: Callable[[ModelParams, int, int], Run],
