@@ -84,17 +84,6 @@ def test_runner_fails_before_any_work(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("profile", ["paper", "ci"])
-def test_chapters_share_the_model_parameters(profile):
-    """Every chapter that trains or deploys models repeats the shared keys (task, float model,
-    training, seeds, folds, QAT) unchanged, so they all use the same cached runs."""
-    base = load_params("float_baseline", ROOT / "params" / profile / "float_baseline.yaml")
-    shared = set(ModelParams.model_fields) - {"profile"}
-    for chapter in ("fixed_range_qat", "crossbar_mapping", "hardware_deployment", "stability_margin", "device_technologies"):
-        other = load_params(chapter, ROOT / "params" / profile / f"{chapter}.yaml")
-        assert {k: getattr(other, k) for k in shared} == {k: getattr(base, k) for k in shared}, chapter
-
-
-@pytest.mark.parametrize("profile", ["paper", "ci"])
 def test_the_main_task_holds_speakers_out(profile):
     base = load_params("float_baseline", ROOT / "params" / profile / "float_baseline.yaml")
     assert base.data.split == "loso"
@@ -119,26 +108,20 @@ def test_qat_parameters_reject_impossible_bits():
         validate_params("fixed_range_qat", {"fscale": -1.0})
 
 
-@pytest.mark.parametrize("profile", ["paper", "ci"])
-@pytest.mark.parametrize("chapter", ["crossbar_mapping", "hardware_deployment", "stability_margin", "device_technologies"])
-def test_hardware_chapters_map_the_qat_models(profile, chapter):
-    """The hardware chapters deploy the QAT chapter's cached models: every QAT key is the same."""
-    qat = load_params("fixed_range_qat", ROOT / "params" / profile / "fixed_range_qat.yaml")
-    later = load_params(chapter, ROOT / "params" / profile / f"{chapter}.yaml")
-    shared = set(type(qat).model_fields) - {"profile"}
-    assert {k: getattr(later, k) for k in shared} == {k: getattr(qat, k) for k in shared}
-
-
 @pytest.mark.parametrize("values, key", [({"sigmas_uS": [0.0, -1.0]}, "sigmas_uS"),
                                          ({"g_min_uS": 50.0, "g_max_uS": 40.0}, "g_min_uS"),
-                                         ({"emulation": {"sigma_uS": -2.0}}, "emulation.sigma_uS"),
-                                         ({"emulation": {"stuck_at_gmx": 0.1}}, "emulation.stuck_at_gmx"),
+                                         ({"emulation": {"preset": "hfox_1t1r_like", "overrides": {"sigma_uS": -2.0}}},
+                                          "emulation: sigma_uS: Input should be greater"),
+                                         ({"emulation": {"preset": "hfox_1t1r_like", "overrides": {"stuck_at_gmx": 0.1}}},
+                                          "unknown device keys \\['stuck_at_gmx'\\]"),
+                                         ({"emulation": {"preset": "hfox_like"}}, "unknown preset 'hfox_like'"),
                                          ({"realisations": 0}, "realisations"),
                                          ({"sigmas_uS": [1.0, 5.0]}, "include 0.0"),
                                          ({"g_phys_max_uS": 90.0}, "g_phys_max_uS"),
                                          ({"devices_per_element": [12]}, "devices_per_element"),
                                          ({"noise_clips": ["hard"]}, "noise_clips"),
-                                         ({"emulation": {"g_phys_max_uS": 50.0}}, "inside the physical window")])
+                                         ({"emulation": {"preset": "hfox_1t1r_like", "overrides": {"g_phys_max_uS": 50.0}}},
+                                          "inside the physical window")])
 def test_deployment_parameters_reject_impossible_values(values, key):
     with pytest.raises(ParamsError, match=key.replace(".", r"\.")):
         validate_params("hardware_deployment", values)
@@ -185,14 +168,6 @@ def test_runner_executes_a_chapter_into_a_fresh_build_folder(tmp_path, monkeypat
 def test_margin_parameters_reject_impossible_values(values, key):
     with pytest.raises(ParamsError, match=key):
         validate_params("stability_margin", values)
-
-
-@pytest.mark.parametrize("profile", ["paper", "ci"])
-def test_array_chapters_share_the_device_window(profile):
-    dep = load_params("hardware_deployment", ROOT / "params" / profile / "hardware_deployment.yaml")
-    mar = load_params("stability_margin", ROOT / "params" / profile / "stability_margin.yaml")
-    for key in ("g_min_uS", "g_max_uS", "g_phys_max_uS", "headroom", "devices_per_element"):
-        assert getattr(dep, key) == getattr(mar, key), key
 
 
 @pytest.mark.parametrize("values, hint", [({"technologies": ["flash"]}, "unknown technologies \\['flash'\\]"),
@@ -289,7 +264,7 @@ def test_a_checkpoint_key_covers_every_field_but_the_worker_count():
     base = validate_params("hardware_deployment", {})
     assert base.checkpoint_key() == base.model_copy(update={"workers": 2}).checkpoint_key()
     for name, value in [("realisations", 5), ("fold_choices", {0: {"train.lr": 0.03}}), ("adaptive_scale_rule", "max_abs"),
-                        ("selection_seeds", [1]), ("emulation", base.emulation.model_copy(update={"g_max_uS": 90.0}))]:
+                        ("selection_seeds", [1]), ("emulation", base.emulation.model_copy(update={"overrides": {"read_noise": 0.0}}))]:
         assert base.model_copy(update={name: value}).checkpoint_key() != base.checkpoint_key(), name
     assert ModelParams.NOT_IN_RESULTS == {"workers"}
 
@@ -299,3 +274,25 @@ def test_a_checkpoint_file_changes_with_the_library_code(monkeypatch):
     first = results.checkpoint_path("ci", "x", "grid", "{}")
     monkeypatch.setattr(results, "library_digest", lambda: "another version")
     assert results.checkpoint_path("ci", "x", "grid", "{}") != first
+
+
+def test_the_emulated_array_takes_the_shared_window_unless_it_overrides_it():
+    from imssa.hardware.devices import PRESETS
+    base = validate_params("hardware_deployment", {})
+    assert base.emulation_device() == PRESETS["hfox_1t1r_like"].model_copy(update=base.window)
+    wide = validate_params("hardware_deployment", {"g_max_uS": 120.0, "g_phys_max_uS": 180.0})
+    assert (wide.emulation_device().g_max_uS, wide.emulation_device().g_phys_max_uS) == (120.0, 180.0)
+    assert wide.emulation_device().sigma_uS == PRESETS["hfox_1t1r_like"].sigma_uS  # the rest is the preset's
+    own = validate_params("hardware_deployment", {"g_max_uS": 120.0, "g_phys_max_uS": 180.0, "emulation": {
+        "preset": "hfox_1t1r_like", "overrides": {"g_max_uS": 90.0, "adc_bits": 8}}})
+    assert own.emulation_device().g_max_uS == 90.0 and own.emulation_device().adc_bits == 8
+
+
+@pytest.mark.parametrize("profile", ["paper", "ci"])
+def test_every_key_the_chapters_share_is_written_in_the_shared_file(profile):
+    """The float, QAT, mapping and array keys come from ``_shared.yaml`` (which no chapter file may
+    repeat), never from a schema default that a chapter's class could change: so the chapters
+    that train or deploy models use the same cached runs and the same array."""
+    from imssa.study.params import ArrayParams, shared_values
+    missing = set(ArrayParams.model_fields) - {"profile"} - set(shared_values(ROOT / "params" / profile))
+    assert not missing, f"{profile}/_shared.yaml does not set {sorted(missing)}"

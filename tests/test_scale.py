@@ -153,14 +153,25 @@ def test_real_variant_trains_only_real_parts():
     assert lay.A_imag.grad is None and (lay.B.grad[..., 1] == 0).all() and (lay.C.grad[..., 1] == 0).all()
 
 
-def test_stack_rows_carry_every_layer_error_and_the_cause_at_the_task_chance_level():
+def test_stack_rows_carry_every_layer_error_and_the_cause_at_the_task_chance_level(monkeypatch):
     from imssa.data.audio import AudioSet
+    from imssa.hardware import deploy
     net = stack(depth=2, classes=10)
-    x = torch.randn(6, 150, generator=torch.Generator().manual_seed(0))
-    data = AudioSet(x, torch.arange(6) % 10, pd.DataFrame({"file": [""] * 6}), 1000)
-    ref = stack_run(net, x, [ideal_weights(net, i) for i in range(2)], [DeviceConfig()] * 2)["outputs"]
-    rows = stack_realisation_rows(net, data, [DeviceConfig(sigma_uS=5.0)] * 2, 3, seed=1, reference=ref)
-    assert len(rows) == 3 and {"error_1", "error_2", "local_error_2", "spectral_radius", "failure"} <= set(rows[0])
+    x = torch.randn(20, 150, generator=torch.Generator().manual_seed(0))
+    ideal = stack_run(net, x, [ideal_weights(net, i) for i in range(2)], [DeviceConfig()] * 2)
+    y = ideal["logits"].reshape(-1, 10).argmax(-1)  # labels the ideal stack gets right
+    data = AudioSet(x, y, pd.DataFrame({"file": [""] * 20}), 1000)
+    chances = []
+    judged = deploy.failure_cause
+    monkeypatch.setattr(deploy, "failure_cause", lambda *a: chances.append(a[-1]) or judged(*a))
+    dev = DeviceConfig(g_min_uS=10.0, g_max_uS=100.0, stuck_at_gmax=0.3)  # stuck devices push a pole out
+    rows = stack_realisation_rows(net, data, [dev] * 2, 6, seed=1, reference=ideal["outputs"])
+    assert len(rows) == 6 and {"error_1", "error_2", "local_error_2", "spectral_radius", "failure"} <= set(rows[0])
+    assert chances == [pytest.approx(0.1)] * 6  # ten classes: chance is 1/10, not 1/2
+    assert [r["failure"] for r in rows].count("unstable") >= 1
+    assert all((r["failure"] == "unstable") == (r["spectral_radius"] >= 1 and r["accuracy"] < 0.1 + 1e-9)
+               for r in rows)
+    assert all(r["failure"] == "" for r in rows if r["accuracy"] == 1.0)
 
 
 def test_best_depth_takes_the_shallowest_within_the_tie_and_reads_validation_only():
@@ -180,7 +191,8 @@ def test_largest_single_array_and_layouts():
     assert scale.largest_single_array(big) == 31
     lay = scale.state_layouts(cfg, [2, 15, 16, 64]).set_index("N")
     assert lay.loc[15, "block_fits_one_array"] and not lay.loc[16, "block_fits_one_array"]
-    assert lay.loc[64, "arrays_per_channel"] == 25  # ceil(258 / 64) row and column tiles and lay.loc[2, "channels_per_array"] == 6
+    assert lay.loc[64, "arrays_per_channel"] == 25  # ceil(258 / 64) row and column tiles
+    assert lay.loc[2, "channels_per_array"] == 6  # 10 x 10 blocks along the diagonal of 64 x 64
 
 
 def test_ten_table_puts_each_fold_at_depth_one_and_at_its_own_best_depth():

@@ -35,8 +35,8 @@ from torch import Tensor
 from ..schema import Strict
 
 __all__ = ["DeviceConfig", "LogLinear", "PRESETS", "RelaxationPoint", "MEAN_ABS", "TECHNOLOGIES", "drift_factor", "matched_noise",
-           "programming_sigma_uS", "pulses_to_converge", "relaxation_sigma_uS", "single_pulse_sigma_uS", "standard_noise",
-           "preset_table", "technology"]
+           "programming_sigma_uS", "preset_device", "pulses_to_converge", "relaxation_sigma_uS", "single_pulse_sigma_uS", "standard_noise",
+           "preset_table", "technology", "WINDOW_KEYS"]
 
 
 class LogLinear(Strict):
@@ -232,6 +232,21 @@ def technology(name: str) -> DeviceConfig:
     if name not in PRESETS:
         raise ValueError(f"unknown technology {name!r}; known: {sorted(PRESETS)}")
     return PRESETS[name]
+
+
+#: the keys of a device's conductance window, in uS: mapping range and physical top
+WINDOW_KEYS = ("g_min_uS", "g_max_uS", "g_phys_max_uS")
+
+
+def preset_device(name: str, window: dict[str, float] | None = None, **overrides: object) -> DeviceConfig:
+    """The preset ``name`` (``technology``) composed with a study's settings: its conductance
+    window (``WINDOW_KEYS``, uS) replaced by ``window`` (None keeps the preset's), then any
+    ``DeviceConfig`` keys of ``overrides`` (the window's too, explicitly), validated as a whole."""
+    odd = set(window or {}) - set(WINDOW_KEYS)
+    unknown = set(overrides) - set(DeviceConfig.model_fields)
+    if odd or unknown:
+        raise ValueError(f"unknown device keys: {sorted(odd | unknown)}")
+    return DeviceConfig.model_validate(technology(name).model_dump() | (window or {}) | overrides)
 
 
 def single_pulse_sigma_uS(tol_uS: float, mean_pulses: float) -> float:

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ..data.config import DataConfig
 from ..model.config import ModelConfig, QuantConfig, TrainConfig
 from ..schema import Strict
 from ..hardware.cost import CostConstants
-from ..hardware.devices import PRESETS, TECHNOLOGIES, DeviceConfig
+from ..hardware.devices import PRESETS, TECHNOLOGIES, DeviceConfig, preset_device
 
 __all__ = [
     "BaselineParams",
@@ -34,6 +34,7 @@ __all__ = [
     "StrategyParams",
     "QuantConfig",
     "ParamsError",
+    "PresetChoice",
     "TrainConfig",
     "CHAPTERS",
     "chapter_file_values",
@@ -105,6 +106,14 @@ class ModelParams(ChapterParams):
         "per fold, the parameter values (dotted paths, e.g. train.lr) of its nested choice where it differs from "
         "this file's: the choice behind that fold's test numbers, made without its test speaker "
         "(selection.nested_choices checks that this holds the nested choice)"))
+
+    @field_validator("fold_choices", mode="before")
+    @classmethod
+    def _fold_numbers(cls, value: Any) -> Any:
+        """Folds as numbers also where the values came through JSON (papermill), whose keys are text."""
+        if isinstance(value, dict):
+            return {int(k) if isinstance(k, str) and k.isdigit() else k: v for k, v in value.items()}
+        return value
 
     #: keys that cannot change a result, left out of ``checkpoint_key``
     NOT_IN_RESULTS: ClassVar[frozenset[str]] = frozenset({"workers"})
@@ -245,6 +254,11 @@ class ArrayParams(MappingParams):
     devices_per_element: list[Literal[8, 16]] = Field(default=[16, 8], min_length=1, description=(
         "devices per complex element of A_bar (16: the paper's 4 x 4 block); the first is the default"))
 
+    def device(self, choice: PresetChoice) -> DeviceConfig:
+        """The device of a preset ``choice``: its preset on this array's ``window``, then its
+        overrides (``devices.preset_device``)."""
+        return preset_device(choice.preset, self.window, **choice.overrides)
+
     @property
     def window(self) -> dict[str, float]:
         """The conductance window (uS) as ``DeviceConfig`` keys: mapping range and physical top."""
@@ -254,6 +268,24 @@ class ArrayParams(MappingParams):
     def _check_window(self) -> ArrayParams:
         if self.g_phys_max_uS < self.g_max_uS:
             raise ValueError(f"g_phys_max_uS ({self.g_phys_max_uS}) must be >= g_max_uS ({self.g_max_uS})")
+        return self
+
+
+class PresetChoice(Strict):
+    """A device named by its preset (``imssa.hardware.devices.PRESETS``, where every value has its
+    source or is labelled an ASSUMPTION) with ``overrides`` (``DeviceConfig`` keys). Its conductance
+    window is the chapter's shared array unless ``overrides`` sets it (``ArrayParams.device``)."""
+
+    preset: str
+    overrides: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_preset(self) -> PresetChoice:
+        if self.preset not in PRESETS:
+            raise ValueError(f"unknown preset {self.preset!r}; known: {sorted(PRESETS)}")
+        unknown = set(self.overrides) - set(DeviceConfig.model_fields)
+        if unknown:
+            raise ValueError(f"overrides: unknown device keys {sorted(unknown)}")
         return self
 
 
@@ -273,11 +305,22 @@ class DeploymentParams(ArrayParams):
     dense_bits: list[int] = Field(default=[2, 5], description=(
         "bit widths re-run with the first simulator: dense layout, mapping-range clipping, 8 devices, no saturation"))
     gmax_sweep_uS: list[float] = Field(default=[100.0, 200.0, 400.0], description="g_max tried at the paper's sigma")
-    emulation: DeviceConfig = PRESETS["hfox_1t1r_like"]
+    emulation: PresetChoice = PresetChoice(preset="hfox_1t1r_like")
 
+
+    def emulation_device(self) -> DeviceConfig:
+        """The emulated array: ``emulation``'s preset on this chapter's window (``device``)."""
+        return self.device(self.emulation)
 
     @model_validator(mode="after")
     def _check_deploy(self) -> DeploymentParams:
+        try:
+            self.emulation_device()
+        except ValidationError as err:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'device'}: {e['msg']}" for e in err.errors())
+            raise ValueError(f"emulation: {problems}") from None
+        except ValueError as err:
+            raise ValueError(f"emulation: {err}") from None
         if any(s < 0 for s in self.sigmas_uS):
             raise ValueError(f"sigmas_uS must be >= 0, got {self.sigmas_uS}")
         if 0.0 not in self.sigmas_uS:
