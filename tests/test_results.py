@@ -84,3 +84,21 @@ def test_revision_is_dirty_only_for_tracked_changes_under_the_study_folders(tmp_
     assert R.git_revision(tmp_path) == head
     (tmp_path / "imssa" / "m.py").write_text("x = 2\n")
     assert R.git_revision(tmp_path) == head + "+dirty"
+
+
+def test_compare_results_tells_identical_from_close_from_different(tmp_path):
+    from imssa.study.results import compare_results
+    before, after = tmp_path / "a" / "ci" / "ch", tmp_path / "b" / "ci" / "ch"
+    before.mkdir(parents=True), after.mkdir(parents=True)
+    table = pd.DataFrame({"x": [0.5, 0.25], "ok": [True, False], "label": ["u", "v"], "code_revision": ["r1", "r1"]})
+    for name, other in [("same", table.assign(code_revision="r2")), ("close", table.assign(x=[0.5 + 1e-12, 0.25])),
+                        ("far", table.assign(x=[0.6, 0.25])), ("text", table.assign(label=["u", "w"])),
+                        ("flag", table.assign(ok=[True, True]))]:
+        table.to_csv(before / f"{name}.csv", index=False)
+        other.to_csv(after / f"{name}.csv", index=False)
+    table.to_csv(before / "gone.csv", index=False)
+    out = compare_results(tmp_path / "a", tmp_path / "b", atol=1e-9).set_index("table")["status"].to_dict()
+    assert out == {"ci/ch/same.csv": "identical", "ci/ch/close.csv": "within tolerance", "ci/ch/far.csv": "different",
+                   "ci/ch/text.csv": "different", "ci/ch/flag.csv": "different", "ci/ch/gone.csv": "missing"}
+    assert compare_results(tmp_path / "a", tmp_path / "b", ignore=("label",)).set_index("table").loc[
+        "ci/ch/text.csv", "status"] == "identical"

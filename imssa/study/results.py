@@ -16,9 +16,10 @@ import os
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["PROVENANCE_COLUMNS", "checkpoint_path", "code_revision", "git_revision", "library_digest",
+__all__ = ["PROVENANCE_COLUMNS", "checkpoint_path", "code_revision", "compare_results", "git_revision", "library_digest",
            "project_root", "provenance", "read_table", "results_dir", "save_table", "source_digest", "version_flag"]
 
 #: The columns ``save_table`` adds to every table.
@@ -156,3 +157,37 @@ def checkpoint_path(profile: str, chapter: str, name: str, config: str) -> Path:
     starts a new file, never mixes with old rows."""
     digest = hashlib.sha256((config + library_digest()).encode()).hexdigest()[:12]
     return results_dir(profile, chapter) / f".{name}-{digest}.partial.csv"
+
+
+def compare_results(before: Path, after: Path, rtol: float = 0.0, atol: float = 0.0,
+                    ignore: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Every results CSV under ``before`` (``<profile>/<chapter>/<table>.csv``) against the same
+    file under ``after``, the ``PROVENANCE_COLUMNS`` and the columns ``ignore`` left out (e.g. the
+    report's ``version``, which names the commit): one row per table (``table``, its
+    path relative to the folders) with ``status`` 'identical' (same columns, rows and text),
+    'within tolerance' (numbers within ``rtol``/``atol`` of each other, everything else the same),
+    'different' (with ``max_abs_diff`` over the numeric columns where their shapes agree) or
+    'missing' (not under ``after``), and tables only under ``after`` as 'new'."""
+    names = {p.relative_to(before) for p in Path(before).rglob("*.csv") if not p.name.startswith(".")}
+    names |= {p.relative_to(after) for p in Path(after).rglob("*.csv") if not p.name.startswith(".")}
+    rows = []
+    for name in sorted(names):
+        a, b = Path(before) / name, Path(after) / name
+        if not a.is_file() or not b.is_file():
+            rows.append({"table": str(name), "status": "missing" if a.is_file() else "new", "max_abs_diff": float("nan")})
+            continue
+        x, y = (pd.read_csv(f, keep_default_na=False, na_values=["NaN", "nan"]) for f in (a, b))
+        x, y = (t.drop(columns=[c for c in (*PROVENANCE_COLUMNS, *ignore) if c in t.columns]) for t in (x, y))
+        diff, status = float("nan"), "different"
+        if list(x.columns) == list(y.columns) and x.shape == y.shape:
+            number = lambda c: pd.api.types.is_numeric_dtype(c) and not pd.api.types.is_bool_dtype(c)  # noqa: E731
+            num = [c for c in x.columns if number(x[c]) and number(y[c])]
+            rest = [c for c in x.columns if c not in num]
+            diff = float((x[num].astype(float) - y[num].astype(float)).abs().max().max()) if num and len(x) else 0.0
+            same_text = x[rest].astype(str).equals(y[rest].astype(str))
+            if same_text and x[num].equals(y[num]):
+                status = "identical"
+            elif same_text and all(np.allclose(x[c], y[c], rtol=rtol, atol=atol, equal_nan=True) for c in num):
+                status = "within tolerance"
+        rows.append({"table": str(name), "status": status, "max_abs_diff": diff})
+    return pd.DataFrame(rows, columns=["table", "status", "max_abs_diff"])

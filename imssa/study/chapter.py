@@ -1,0 +1,52 @@
+"""A chapter of the book as one object: its name, its validated parameters, and where its tables
+and resumable sweeps go, so that a chapter's cells name a table or a sweep once.
+
+    ch = Chapter("hardware_deployment", params)   # validated; the figure style set
+    ch.save(table, "fig4")                        # results/<profile>/hardware_deployment/fig4.csv
+    rows = ch.grid("fig4", cells, compute)        # checkpointed under the whole configuration
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .params import ChapterParams, ModelParams, validate_params
+from .plots import set_style
+from .results import checkpoint_path, save_table
+from .sweep import resumable_grid
+
+__all__ = ["Chapter"]
+
+
+class Chapter:
+    """Chapter ``name`` with the parameters ``params`` (the values papermill injects, validated by
+    ``validate_params``; a bad value fails here, before any work). ``cfg``: the parameters."""
+
+    def __init__(self, name: str, params: dict[str, Any] | None = None) -> None:
+        self.name = name
+        self.cfg: ChapterParams = validate_params(name, params or {})
+        set_style()
+
+    def save(self, table: pd.DataFrame, name: str) -> Path:
+        """Write ``table`` as ``<name>.csv`` in this chapter's results folder of its profile, with
+        the provenance columns (``results.save_table``); returns the path."""
+        return save_table(table, self.cfg.profile, self.name, name)
+
+    def grid(self, name: str, cells: list[dict[str, Any]], compute: Callable[[dict[str, Any]], list[dict[str, Any]]],
+             desc: str | None = None, depends_on: str = "") -> pd.DataFrame:
+        """``sweep.resumable_grid`` of ``cells`` with its checkpoint ``name`` in this chapter's
+        results folder, keyed by the whole configuration (``checkpoint_key``), the library's
+        version and ``depends_on`` (text of what ``compute`` reads beyond the configuration and
+        the cells, e.g. a value the chapter chose earlier), side by side on the parameters'
+        ``workers``; ``desc`` labels the progress bar."""
+        if not isinstance(self.cfg, ModelParams):
+            raise TypeError(f"chapter {self.name!r} runs no models: it has no resumable sweeps")
+        path = checkpoint_path(self.cfg.profile, self.name, name, self.cfg.checkpoint_key() + depends_on)
+        return resumable_grid(cells, compute, path, desc or name, workers=self.cfg.workers)
+
+    def __repr__(self) -> str:
+        return f"Chapter({self.name!r}, profile={self.cfg.profile!r})"

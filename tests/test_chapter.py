@@ -1,0 +1,32 @@
+"""The chapter object: parameters validated first, tables and sweeps filed under the chapter."""
+
+import pandas as pd
+import pytest
+
+from imssa.study.chapter import Chapter
+from imssa.study.params import ParamsError
+
+
+def test_a_chapter_files_its_tables_and_checkpoints_under_its_own_name(tmp_path, monkeypatch):
+    monkeypatch.setenv("IMSSA_RESULTS_DIR", str(tmp_path))
+    ch = Chapter("hardware_deployment", {"profile": "ci"})
+    assert ch.save(pd.DataFrame({"a": [1]}), "t") == tmp_path / "ci" / "hardware_deployment" / "t.csv"
+    calls = []
+    rows = ch.grid("g", [{"k": 1}, {"k": 2}], lambda c: calls.append(c["k"]) or [{"v": 10 * c["k"]}])
+    assert list(rows["v"]) == [10, 20] and calls == [1, 2]
+    again = ch.grid("g", [{"k": 1}, {"k": 2}], lambda c: calls.append(c["k"]) or [{"v": 0}])
+    assert list(again["v"]) == [10, 20] and calls == [1, 2]  # resumed from the checkpoint
+    other = Chapter("hardware_deployment", {"profile": "ci", "realisations": 5})
+    assert list(other.grid("g", [{"k": 1}], lambda c: [{"v": -1}])["v"]) == [-1]  # another configuration
+    assert list(ch.grid("g", [{"k": 1}], lambda c: [{"v": -2}], depends_on="x")["v"]) == [-2]
+    checkpoints = list((tmp_path / "ci" / "hardware_deployment").glob(".g-*.partial.csv"))
+    assert len(checkpoints) == 3
+
+
+def test_a_chapter_refuses_bad_parameters_and_sweeps_without_models():
+    with pytest.raises(ParamsError, match="realisations"):
+        Chapter("hardware_deployment", {"realisations": 0})
+    with pytest.raises(ParamsError, match="unknown chapter"):
+        Chapter("no_such_chapter", {})
+    with pytest.raises(TypeError, match="runs no models"):
+        Chapter("s4d_first_principles", {}).grid("g", [{"k": 1}], lambda c: [])
