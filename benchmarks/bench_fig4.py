@@ -29,7 +29,7 @@ from imssa.hardware.deploy import analog_run, calibrate_converters, deployed_wei
 from imssa.hardware.devices import DeviceConfig
 from imssa.study.params import load_params
 from imssa.study.programming import model_draw_seed
-from imssa.study.runs import qat_run, trained
+from imssa.study.runs import qat_spec, load_trained
 from imssa.study.sweep import resumable_grid
 
 
@@ -41,7 +41,7 @@ def main() -> None:
     a = ap.parse_args()
     cfg = load_params("hardware_deployment", a.params)
     keys = [(s, f) for f in cfg.folds for s in cfg.seeds]
-    models = {(b, s, f): trained(qat_run(cfg, b, "fixed", s, f), len(cfg.data.digits)) for b in cfg.fig4_bits for s, f in keys}
+    models = {(b, s, f): load_trained(qat_spec(cfg, b, "fixed", s, f), len(cfg.data.digits)) for b in cfg.fig4_bits for s, f in keys}
     t0 = time.perf_counter()
     window = DeviceConfig(g_min_uS=cfg.g_min_uS, g_max_uS=cfg.g_max_uS, g_phys_max_uS=cfg.g_phys_max_uS,
                           noise_clip=cfg.noise_clips[0])

@@ -24,7 +24,10 @@ def test_chapter_source(chapter):
     code = [c for c in nb.cells if c.cell_type == "code"]
     tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1 and tagged[0].source.strip() == "params = {}"
-    assert f'validate_params("{chapter}", params)' in code[1].source  # parameters checked before any work
+    assert f'ch = Chapter("{chapter}", params)' in code[1].source  # parameters checked before any work
+    source = "\n".join(c.source for c in code)
+    # tables and sweeps go through the chapter object, which names the chapter and derives the checkpoint
+    assert not re.search(r"\b(save_table|resumable_grid|checkpoint_path)\(|\bCHAPTER\b", source), chapter
     too_long = [c.source.splitlines()[0] for c in code[2:] if len(c.source.splitlines()) > 15]
     assert not too_long, f"cells over 15 lines: {too_long}"
 

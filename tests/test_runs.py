@@ -3,16 +3,16 @@
 import pytest
 
 from imssa.study.params import validate_params
-from imssa.study.runs import comparison_runs, control_run, float_run, fold_data, official, one_at_a_time, qat_run
+from imssa.study.runs import comparison_specs, control_spec, float_spec, fold_data, official, one_at_a_time, qat_spec
 
 
 def test_runs_of_a_fold_share_the_task_and_the_float_start():
     cfg = validate_params("fixed_range_qat", {"r_max": 0.99, "fscale": 0.6})
-    base, q = float_run(cfg, 1, 3), qat_run(cfg, 2, "dynamic", 1, 3)
+    base, q = float_spec(cfg, 1, 3), qat_spec(cfg, 2, "dynamic", 1, 3)
     assert base.data.fold == q.data.fold == 3 and base.train.seed == q.train.seed == 1
     assert q.init_from == (base.model, base.train)  # fine-tuned from that float model
     assert q.model.quant.r_max == 0.99 and q.model.quant.range_mode == "dynamic" and q.model.quant.fscale == 0.6
-    control = control_run(cfg, "memoryless", 1, 3)
+    control = control_spec(cfg, "memoryless", 1, 3)
     assert control.model.ssm == "memoryless" and control.train == base.train and control.data == base.data
     with pytest.raises(ValueError, match="one fold"):
         fold_data(official(cfg).data, 2)
@@ -33,7 +33,7 @@ def test_one_at_a_time_includes_the_current_value():
 
 def test_comparison_runs_cover_every_model_fold_and_seed():
     cfg = validate_params("float_baseline", {"folds": [0, 2], "seeds": [0, 1]})
-    points, runs = comparison_runs(cfg, ["memoryless", "frozen"], [2, 4])
+    points, runs = comparison_specs(cfg, ["memoryless", "frozen"], [2, 4])
     assert len(points) == len(runs) == 5 * 2 * 2
     assert {p["label"] for p in points} == {"float S4D", "2-bit S4D, fixed range", "4-bit S4D, fixed range",
                                             "memoryless control", "frozen control"}
@@ -47,7 +47,7 @@ def test_clip_answers_and_run_rows_come_from_the_same_runs(fsdd_root, tmp_path, 
     monkeypatch.setenv("IMSSA_CACHE_DIR", str(tmp_path))
     cfg = validate_params("float_baseline", {"data": {"sample_rate": 1000, "duration_s": 0.1}, "model": {"H": 2, "N": 2},
                                              "train": {"epochs": 1}, "folds": [1], "seeds": [0]})
-    points, runs = comparison_runs(cfg, ["memoryless"], [])
+    points, runs = comparison_specs(cfg, ["memoryless"], [])
     rows = train_sweep(points, runs, 2)
     answers = clip_answers(points, runs)
     assert list(rows["split"]) == ["loso", "loso"] and list(rows["fold"]) == [1, 1]
@@ -63,14 +63,14 @@ def test_clip_answers_and_run_rows_come_from_the_same_runs(fsdd_root, tmp_path, 
 def test_a_fold_s_choices_reach_its_runs_only_and_never_the_sweep_around_the_file():
     cfg = validate_params("fixed_range_qat", {"folds": [0, 1], "fold_choices": {0: {"train.lr": 0.03,
                                                                                    "train.epochs": 7}}})
-    assert float_run(cfg, 0, 0).train.lr == 0.03 and float_run(cfg, 0, 0).train.epochs == 7
-    assert float_run(cfg, 0, 1).train == float_run(validate_params("fixed_range_qat", {"folds": [0, 1]}), 0, 1).train
-    assert control_run(cfg, "memoryless", 0, 0).train.lr == 0.03  # a control is trained like the float model
-    qat = qat_run(cfg, 2, "fixed", 0, 0)
-    assert qat.init_from == (float_run(cfg, 0, 0).model, float_run(cfg, 0, 0).train)  # the fold's own float start
+    assert float_spec(cfg, 0, 0).train.lr == 0.03 and float_spec(cfg, 0, 0).train.epochs == 7
+    assert float_spec(cfg, 0, 1).train == float_spec(validate_params("fixed_range_qat", {"folds": [0, 1]}), 0, 1).train
+    assert control_spec(cfg, "memoryless", 0, 0).train.lr == 0.03  # a control is trained like the float model
+    qat = qat_spec(cfg, 2, "fixed", 0, 0)
+    assert qat.init_from == (float_spec(cfg, 0, 0).model, float_spec(cfg, 0, 0).train)  # the fold's own float start
     assert qat.train.lr == cfg.qat_train.lr  # train.lr is the float model's, not QAT's
     for _, _, point in one_at_a_time(cfg, {"train.ssm_lr": [0.003]}):
-        assert point.fold_choices == {} and float_run(point, 0, 0).train.lr == cfg.train.lr
+        assert point.fold_choices == {} and float_spec(point, 0, 0).train.lr == cfg.train.lr
     assert official(cfg).fold_choices == {}
     as_json = validate_params("fixed_range_qat", {"folds": [0, 1], "fold_choices": {"0": {"train.lr": 0.03}}})
     assert as_json.fold_choices == {0: {"train.lr": 0.03}}  # papermill passes the folds as text

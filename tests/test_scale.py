@@ -211,15 +211,15 @@ def test_ten_table_puts_each_fold_at_depth_one_and_at_its_own_best_depth():
 
 def test_specs_become_the_chapters_runs():
     cfg = validate_params("depth_scale", {"scale_folds": [0, 1]})
-    deep = scale.spec_run(cfg, scale.Spec("binary", "complex", 4, cfg.model.N, 2), 0, 1)
+    deep = scale.run_spec(cfg, scale.Spec("binary", "complex", 4, cfg.model.N, 2), 0, 1)
     assert deep.model.depth == 4 and deep.model.quant.bits == 2 and deep.init_from[0].depth == 4
-    ten = scale.spec_run(cfg, scale.Spec("ten", "real", 1, 32, None), 0, 0)
+    ten = scale.run_spec(cfg, scale.Spec("ten", "real", 1, 32, None), 0, 0)
     assert ten.data.digits == cfg.ten_digits and ten.model.ssm == "s4d_real" and ten.train == cfg.ten_train
-    main = scale.spec_run(cfg, scale.Spec("binary", "complex", 1, cfg.model.N, None), 0, 0)
+    main = scale.run_spec(cfg, scale.Spec("binary", "complex", 1, cfg.model.N, None), 0, 0)
     assert main.model == cfg.model and main.train == cfg.train.model_copy(update={"seed": 0})  # the shared main model
     grid = scale.cells(cfg, scale.depth_specs(cfg) + scale.state_specs(cfg))
     assert len(grid) == len({tuple(c.values()) for c in grid})  # the main model once, not per sweep
-    runs = scale.runs_of(cfg, grid)
+    runs = scale.run_specs(cfg, grid)
     assert all(r.init_from is None for r in runs[: len(runs) // 2])
     sel = scale.select(pd.DataFrame(grid), scale.state_specs(cfg))
     assert len(sel) == 2 * len(cfg.state_sizes) * 2

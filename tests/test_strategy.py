@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 
 from imssa.study.params import ParamsError, Strategy, load_params, validate_params
-from imssa.study.runs import qat_run
-from imssa.study.strategy import pareto_front, recommend, strategy_quant, strategy_run, works_at
+from imssa.study.runs import qat_spec
+from imssa.study.strategy import pareto_front, recommend, strategy_quant, strategy_spec, works_at
 
 
 def test_pareto_front_keeps_exactly_the_undominated_points():
@@ -61,13 +61,13 @@ def test_strategies_are_validated_before_any_work():
 def test_plain_qat_is_the_qat_chapters_run_and_options_change_only_their_key():
     cfg = load_params("quantization_strategy", "params/ci/quantization_strategy.yaml")
     plain = Strategy(name="p")
-    assert strategy_run(cfg, plain, 0, 0) == qat_run(cfg, 2, "fixed", 0, 0)  # shared model cache
+    assert strategy_spec(cfg, plain, 0, 0) == qat_spec(cfg, 2, "fixed", 0, 0)  # shared model cache
     mixed = strategy_quant(cfg, Strategy(name="m", bits_A=2, bits_B=4, bits_C=4))
     assert mixed.bits_per_matrix == (2, 4, 4) and mixed.bits == 4
     noisy = strategy_quant(cfg, Strategy(name="n", noise_aware_sigma_uS=10.0, devices_per_element=8))
     assert noisy.noise_pairs == 1 and noisy.noise_window_uS == cfg.g_max_uS - cfg.g_min_uS
     assert noisy.weight_noise == pytest.approx(2 ** 0.5 * 10.0 / (cfg.g_max_uS - cfg.g_min_uS))
-    assert strategy_run(cfg, Strategy(name="f", training="ptq"), 0, 0).model.quant is None
+    assert strategy_spec(cfg, Strategy(name="f", training="ptq"), 0, 0).model.quant is None
 
 
 def test_gap_recovery_is_the_paired_gain_over_the_baselines_gap():

@@ -9,10 +9,10 @@ from ..data.config import DataConfig
 from ..model.config import QuantConfig
 from .params import ModelParams, fold_params, global_params, variant
 from ..data.audio import AudioSplits
-from ..model.train import Run, SpeechClassifier, load_splits, restore_model, result_of
+from ..model.train import Run, SpeechClassifier, load_splits, restore_model, train_or_load
 
-__all__ = ["comparison_runs", "control_run", "current_value", "float_finetune_run", "float_run", "fold_data",
-           "official", "one_at_a_time", "qat_run", "trained"]
+__all__ = ["comparison_specs", "control_spec", "current_value", "float_finetune_spec", "float_spec", "fold_data",
+           "official", "one_at_a_time", "qat_spec", "load_trained"]
 
 
 def fold_data(data: DataConfig, fold: int) -> DataConfig:
@@ -46,14 +46,14 @@ def current_value(cfg: ModelParams, path: str) -> Any:
     return obj
 
 
-def float_run(cfg: ModelParams, seed: int, fold: int) -> Run:
+def float_spec(cfg: ModelParams, seed: int, fold: int) -> Run:
     """The float model of (``fold``, ``seed``), with that fold's choices (``params.fold_params``):
     the baseline chapter's run, reused from the cache."""
     cfg = fold_params(cfg, fold)
     return Run(fold_data(cfg.data, fold), cfg.model, cfg.train.model_copy(update={"seed": seed}))
 
 
-def control_run(cfg: ModelParams, ssm: str, seed: int, fold: int) -> Run:
+def control_spec(cfg: ModelParams, ssm: str, seed: int, fold: int) -> Run:
     """A control trained exactly like the float model: ``ssm`` = 'memoryless' (A_bar = 0) or 'frozen'
     (S4D never trained), or 's4d' (the float model itself)."""
     cfg = fold_params(cfg, fold)
@@ -61,7 +61,7 @@ def control_run(cfg: ModelParams, ssm: str, seed: int, fold: int) -> Run:
                cfg.train.model_copy(update={"seed": seed}))
 
 
-def qat_run(cfg: ModelParams, bits: int, range_mode: str, seed: int, fold: int, fscale: float | None = None) -> Run:
+def qat_spec(cfg: ModelParams, bits: int, range_mode: str, seed: int, fold: int, fscale: float | None = None) -> Run:
     """QAT of the chapter's model at ``bits`` / ``range_mode`` (``fscale`` defaults to the chapter's;
     pole cap ``cfg.r_max``; the adaptive ranges' scale rule ``cfg.adaptive_scale_rule``), from the float run of the same fold and seed (``cfg.init == 'float'``)
     or from scratch. The fold's choices (``params.fold_params``) apply to both."""
@@ -69,23 +69,23 @@ def qat_run(cfg: ModelParams, bits: int, range_mode: str, seed: int, fold: int, 
     quant = QuantConfig(bits=bits, range_mode=range_mode, fscale=cfg.fscale if fscale is None else fscale,
                         r_max=cfg.r_max, scale_rule=cfg.scale_rule(range_mode))
     model = cfg.model.model_copy(update={"quant": quant})
-    base = float_run(cfg, seed, fold)
+    base = float_spec(cfg, seed, fold)
     train = cfg.qat_train.model_copy(update={"seed": seed})
     return Run(base.data, model, train, None if cfg.init == "scratch" else (base.model, base.train))
 
 
-def margin_run(cfg: ModelParams, bits: int, r_max: float, seed: int, fold: int) -> Run:
+def margin_spec(cfg: ModelParams, bits: int, r_max: float, seed: int, fold: int) -> Run:
     """Fixed-range QAT at ``bits`` with pole cap ``r_max`` and fscale = r_max, so that every grid
     holds a pole on the real axis at the cap (the stability-margin study), from the float run of
     the same fold and seed."""
-    return qat_run(variant(cfg, "r_max", r_max), bits, "fixed", seed, fold, fscale=r_max)
+    return qat_spec(variant(cfg, "r_max", r_max), bits, "fixed", seed, fold, fscale=r_max)
 
 
-def float_finetune_run(cfg: ModelParams, seed: int, fold: int) -> Run:
+def float_finetune_spec(cfg: ModelParams, seed: int, fold: int) -> Run:
     """Control for the QAT runs: the float model fine-tuned with ``qat_train`` but no quantization,
     so that both have seen the same number of training epochs."""
     cfg = fold_params(cfg, fold)
-    base = float_run(cfg, seed, fold)
+    base = float_spec(cfg, seed, fold)
     return Run(base.data, cfg.model, cfg.qat_train.model_copy(update={"seed": seed}), (base.model, base.train))
 
 
@@ -96,22 +96,22 @@ def official(cfg: ModelParams) -> ModelParams:
     return type(cfg).model_validate(values | {"folds": [0], "fold_choices": {}})
 
 
-def comparison_runs(cfg: ModelParams, controls: list[str], qat_bits: list[int],
+def comparison_specs(cfg: ModelParams, controls: list[str], qat_bits: list[int],
                     seeds: list[int] | None = None) -> tuple[list[dict[str, Any]], list[Run]]:
     """The runs of the controls table on every fold of ``cfg`` and every seed (default ``cfg.seeds``):
-    the float S4D model, each control (``control_run``), and fixed-range QAT at each of ``qat_bits``.
+    the float S4D model, each control (``control_spec``), and fixed-range QAT at each of ``qat_bits``.
 
     Returns parallel lists of labels (``label``, ``model`` in {s4d, memoryless, frozen}, ``bits``
     (None for float), ``range_mode``, ``seed``) and runs, for ``sweep.train_sweep``/``clip_answers``.
     """
     models: list[tuple[dict[str, Any], Any]] = [
-        ({"label": "float S4D", "model": "s4d", "bits": None, "range_mode": ""}, lambda s, f: float_run(cfg, s, f))]
+        ({"label": "float S4D", "model": "s4d", "bits": None, "range_mode": ""}, lambda s, f: float_spec(cfg, s, f))]
     for b in qat_bits:
         models.append(({"label": f"{b}-bit S4D, fixed range", "model": "s4d", "bits": b, "range_mode": "fixed"},
-                       lambda s, f, b=b: qat_run(cfg, b, "fixed", s, f)))
+                       lambda s, f, b=b: qat_spec(cfg, b, "fixed", s, f)))
     for c in controls:
         models.append(({"label": f"{c} control", "model": c, "bits": None, "range_mode": ""},
-                       lambda s, f, c=c: control_run(cfg, c, s, f)))
+                       lambda s, f, c=c: control_spec(cfg, c, s, f)))
     points, runs = [], []
     for labels, make in models:
         for fold in cfg.folds:
@@ -121,7 +121,7 @@ def comparison_runs(cfg: ModelParams, controls: list[str], qat_bits: list[int],
     return points, runs
 
 
-def trained(run: Run, n_classes: int) -> tuple[SpeechClassifier, AudioSplits]:
+def load_trained(run: Run, n_classes: int) -> tuple[SpeechClassifier, AudioSplits]:
     """The trained classifier of ``run`` (from the cache, or trained now), in eval mode, and the
     data splits of its fold."""
-    return restore_model(run.model, result_of(run), n_classes), load_splits(run.data)
+    return restore_model(run.model, train_or_load(run), n_classes), load_splits(run.data)

@@ -5,7 +5,7 @@ A ``Spec`` names one architecture on one task: ``task`` ('binary', the main task
 FSDD digit; 'heidelberg', Heidelberg Digits' classes), ``ssm`` ('complex' S4D or 'real', the
 S4D-Real variant), ``depth``, ``N`` and ``bits`` (None: the float model). ``spec_params`` turns it
 into chapter parameters, so every run comes from the same builders as the other chapters
-(``runs.float_run`` / ``runs.qat_run``) and shares their cache where the architecture is theirs.
+(``runs.float_spec`` / ``runs.qat_spec``) and shares their cache where the architecture is theirs.
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from ..seeds import draw_seed
 from ..hardware.deploy import calibrate_layers, ideal_weights, stack_realisation_rows, stack_run
 from ..hardware.devices import DeviceConfig
 from .params import ScaleParams
-from .runs import float_run, qat_run
+from .runs import float_spec, qat_spec
 from ..stats import chance_failure
-from ..model.train import AudioSplits, Run, SpeechClassifier, evaluate, load_splits, restore_model, result_of
+from ..model.train import AudioSplits, Run, SpeechClassifier, evaluate, load_splits, restore_model, train_or_load
 
-__all__ = ["Spec", "best_depth", "instability", "select", "error_summary", "ten_table", "with_layer_error", "cells", "depth_specs", "real_specs", "runs_of", "spec_of", "state_specs", "ten_specs", "converter_rows", "hardware_rows", "heidelberg_present", "largest_single_array",
-           "layer_errors", "model_of", "spec_layout", "spec_params", "spec_run", "software_row", "state_layouts"]
+__all__ = ["Spec", "best_depth", "instability", "select", "error_summary", "ten_table", "with_layer_error", "cells", "depth_specs", "real_specs", "run_specs", "spec_of", "state_specs", "ten_specs", "converter_rows", "hardware_rows", "heidelberg_present", "largest_single_array",
+           "layer_errors", "model_of", "spec_layout", "spec_params", "run_spec", "software_row", "state_layouts"]
 
 Task = Literal["binary", "ten", "heidelberg"]
 
@@ -99,11 +99,11 @@ def select(table: pd.DataFrame, specs: list[Spec]) -> pd.DataFrame:
     return table[np.asarray(mask, dtype=bool)]
 
 
-def runs_of(cfg: ScaleParams, grid: list[dict[str, Any]]) -> list[Run]:
+def run_specs(cfg: ScaleParams, grid: list[dict[str, Any]]) -> list[Run]:
     """The training runs of ``grid``'s cells, floats first (QAT starts from them, so a worker
     never trains a float model that another is already training)."""
     order = sorted(grid, key=lambda c: spec_of(c).bits is not None)
-    return [spec_run(cfg, spec_of(c), c["seed"], c["fold"]) for c in order]
+    return [run_spec(cfg, spec_of(c), c["seed"], c["fold"]) for c in order]
 
 
 def spec_params(cfg: ScaleParams, spec: Spec) -> ScaleParams:
@@ -125,11 +125,11 @@ def spec_params(cfg: ScaleParams, spec: Spec) -> ScaleParams:
     return ScaleParams.model_validate(values)
 
 
-def spec_run(cfg: ScaleParams, spec: Spec, seed: int, fold: int) -> Run:
+def run_spec(cfg: ScaleParams, spec: Spec, seed: int, fold: int) -> Run:
     """The training run of ``spec`` for (fold, seed): the float model, or fixed-range QAT at
     ``spec.bits`` fine-tuned from it (the chapter's fscale and pole cap on every layer)."""
     c = spec_params(cfg, spec)
-    return float_run(c, seed, fold) if spec.bits is None else qat_run(c, spec.bits, "fixed", seed, fold)
+    return float_spec(c, seed, fold) if spec.bits is None else qat_spec(c, spec.bits, "fixed", seed, fold)
 
 
 def model_of(cfg: ScaleParams, spec: Spec, seed: int, fold: int) -> tuple[SpeechClassifier | None, AudioSplits, str]:
@@ -141,8 +141,8 @@ def model_of(cfg: ScaleParams, spec: Spec, seed: int, fold: int) -> tuple[Speech
 @functools.lru_cache(maxsize=4)
 def _model(cfg_json: str, spec: tuple, seed: int, fold: int) -> tuple[SpeechClassifier | None, AudioSplits, str]:
     cfg, spec = ScaleParams.model_validate_json(cfg_json), Spec(*spec)
-    run = spec_run(cfg, spec, seed, fold)
-    result, splits = result_of(run), load_splits(run.data)
+    run = run_spec(cfg, spec, seed, fold)
+    result, splits = train_or_load(run), load_splits(run.data)
     if result.failure:
         return None, splits, result.failure
     return restore_model(run.model, result, run.data.n_classes), splits, ""

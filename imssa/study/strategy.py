@@ -24,14 +24,14 @@ from ..hardware.deploy import calibrate_converters, realisation_rows, target_con
 from ..hardware.devices import DeviceConfig
 from .params import Strategy
 from ..model.quant import UnstableSSMError
-from .runs import float_run, qat_run
+from .runs import float_spec, qat_spec
 from ..seeds import draw_seed
 from ..stats import chance_failure, realisation_summary
-from ..model.train import Run, SpeechClassifier, evaluate, load_splits, restore_model, result_of
+from ..model.train import Run, SpeechClassifier, evaluate, load_splits, restore_model, train_or_load
 
 __all__ = ["Strategy", "converter_rows", "cost_breakdown", "cost_corners", "energy_verdict", "family", "fold_speakers", "gap_recovery", "gap_verdict", "hardware_rows",
            "nested_recommendation", "pareto_front", "ptq_ablation", "recommend", "software_row", "strategy_cost", "strategy_draw_seed",
-           "strategy_gaps", "strategy_model", "strategy_quant", "strategy_run", "works_at"]
+           "strategy_gaps", "strategy_model", "strategy_quant", "strategy_spec", "works_at"]
 
 
 def _devices(cfg: Any, s: Strategy) -> int:
@@ -55,12 +55,12 @@ def strategy_quant(cfg: Any, s: Strategy) -> QuantConfig:
                        noise_pairs=pairs_per_weight(_devices(cfg, s)) if s.noise_aware_sigma_uS else 2)
 
 
-def strategy_run(cfg: Any, s: Strategy, seed: int, fold: int) -> Run:
+def strategy_spec(cfg: Any, s: Strategy, seed: int, fold: int) -> Run:
     """The training run of ``s`` for (fold, seed): QAT from the float run of the same fold and seed
-    (``runs.qat_run``'s schedule), or, for 'ptq', the float run itself."""
+    (``runs.qat_spec``'s schedule), or, for 'ptq', the float run itself."""
     if s.training == "ptq":
-        return float_run(cfg, seed, fold)
-    base = qat_run(cfg, max(s.bits), s.range_mode, seed, fold)
+        return float_spec(cfg, seed, fold)
+    base = qat_spec(cfg, max(s.bits), s.range_mode, seed, fold)
     return base._replace(model=base.model.model_copy(update={"quant": strategy_quant(cfg, s)}))
 
 
@@ -75,8 +75,8 @@ def strategy_model(cfg: Any, s: Strategy, seed: int, fold: int) -> tuple[SpeechC
 @functools.lru_cache(maxsize=4)
 def _model(cfg_json: str, kind: type, s_json: str, seed: int, fold: int) -> tuple[SpeechClassifier | None, AudioSplits, str]:
     cfg, s = kind.model_validate_json(cfg_json), Strategy.model_validate_json(s_json)
-    run = strategy_run(cfg, s, seed, fold)
-    result, splits = result_of(run), load_splits(run.data)
+    run = strategy_spec(cfg, s, seed, fold)
+    result, splits = train_or_load(run), load_splits(run.data)
     if result.failure:
         return None, splits, result.failure
     n_classes = len(cfg.data.digits)
@@ -415,7 +415,7 @@ def fold_speakers(cfg: Any, seed: int) -> dict[int, tuple[str, str]]:
     """fold -> (test speaker, validation speaker) of every fold of ``cfg``, read from its splits."""
     out = {}
     for fold in cfg.folds:
-        splits = load_splits(float_run(cfg, seed, fold).data)
+        splits = load_splits(float_spec(cfg, seed, fold).data)
         out[fold] = (str(splits.test.meta["speaker"].iloc[0]), str(splits.val.meta["speaker"].iloc[0]))
     return out
 
