@@ -29,7 +29,8 @@ from imssa.hardware.deploy import analog_run, calibrate_converters, deployed_wei
 from imssa.hardware.devices import DeviceConfig
 from imssa.study.params import load_params
 from imssa.study.programming import model_draw_seed
-from imssa.study.runs import qat_spec, load_trained
+from imssa.study.deployed import load_model
+from imssa.study.runs import qat_spec
 from imssa.study.sweep import resumable_grid
 
 
@@ -41,11 +42,11 @@ def main() -> None:
     a = ap.parse_args()
     cfg = load_params("hardware_deployment", a.params)
     keys = [(s, f) for f in cfg.folds for s in cfg.seeds]
-    models = {(b, s, f): load_trained(qat_spec(cfg, b, "fixed", s, f), len(cfg.data.digits)) for b in cfg.fig4_bits for s, f in keys}
+    models = {(b, s, f): load_model(qat_spec(cfg, b, "fixed", s, f), len(cfg.data.digits)) for b in cfg.fig4_bits for s, f in keys}
     t0 = time.perf_counter()
     window = DeviceConfig(g_min_uS=cfg.g_min_uS, g_max_uS=cfg.g_max_uS, g_phys_max_uS=cfg.g_phys_max_uS,
                           noise_clip=cfg.noise_clips[0])
-    devs = {k: window.model_copy(update=calibrate_converters(net, sp.train.x, cfg.headroom)) for k, (net, sp) in models.items()}
+    devs = {k: window.model_copy(update=calibrate_converters(net, sp.train.x, cfg.headroom)) for k, (net, sp, _) in models.items()}
     dpe = cfg.devices_per_element[0]
 
     def cell(c: dict) -> list[dict]:
@@ -64,7 +65,7 @@ def main() -> None:
     agree = saturated = 0
     for b in cfg.fig4_bits:
         for s, f in keys[:a.models]:
-            net, sp = models[b, s, f]
+            net, sp, _ = models[b, s, f]
             for sigma in cfg.sigmas_uS:
                 W = deployed_weights(net, devs[b, s, f].model_copy(update={"sigma_uS": sigma}), 1,
                                      seed=1000 * b + round(100 * sigma), devices_per_element=dpe)

@@ -27,7 +27,8 @@ from ..hardware.deploy import (calibrate_converters, deployed_weights, noise_row
 from ..hardware.devices import DeviceConfig, matched_noise, technology
 from ..hardware.margin import pole_radii
 from .params import ArrayParams
-from .runs import margin_spec, qat_spec, load_trained
+from .deployed import load_model
+from .runs import margin_spec, qat_spec
 from ..model.train import SpeechClassifier
 
 __all__ = ["LABEL_KEYS", "PERIPHERIES", "deployable", "radius_cell", "sweep_cell"]
@@ -51,7 +52,7 @@ def _deployable(cfg_json: str, kind: type, bits: int, seed: int, fold: int, r_ma
                 periphery: str) -> tuple[SpeechClassifier, AudioSet, dict[str, float]]:
     cfg = kind.model_validate_json(cfg_json)
     run = qat_spec(cfg, bits, "fixed", seed, fold) if r_max is None else margin_spec(cfg, bits, r_max, seed, fold)
-    net, splits = load_trained(run, len(cfg.data.digits))
+    net, splits, _ = load_model(run, len(cfg.data.digits))
     if periphery == "unbounded":
         return net, splits.test, {}
     margin = PERIPHERIES[periphery] or cfg.headroom

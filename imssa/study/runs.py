@@ -8,11 +8,10 @@ from typing import Any
 from ..data.config import DataConfig
 from ..model.config import QuantConfig
 from .params import ModelParams, fold_params, global_params, variant
-from ..data.audio import AudioSplits
-from ..model.train import Run, SpeechClassifier, load_splits, restore_model, train_or_load
+from ..model.train import Run
 
 __all__ = ["comparison_specs", "control_spec", "current_value", "float_finetune_spec", "float_spec", "fold_data",
-           "official", "one_at_a_time", "qat_spec", "load_trained"]
+           "official", "one_at_a_time", "qat_spec"]
 
 
 def fold_data(data: DataConfig, fold: int) -> DataConfig:
@@ -119,9 +118,3 @@ def comparison_specs(cfg: ModelParams, controls: list[str], qat_bits: list[int],
                 points.append(labels | {"seed": seed})
                 runs.append(make(seed, fold))
     return points, runs
-
-
-def load_trained(run: Run, n_classes: int) -> tuple[SpeechClassifier, AudioSplits]:
-    """The trained classifier of ``run`` (from the cache, or trained now), in eval mode, and the
-    data splits of its fold."""
-    return restore_model(run.model, train_or_load(run), n_classes), load_splits(run.data)

@@ -10,13 +10,11 @@ into chapter parameters, so every run comes from the same builders as the other 
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
-import torch
 
 from ..hardware.crossbar import Layout, layout
 from ..data.audio import data_root
@@ -25,8 +23,8 @@ from ..hardware.deploy import calibrate_layers, ideal_weights, stack_realisation
 from ..hardware.devices import DeviceConfig
 from .params import ScaleParams
 from .runs import float_spec, qat_spec
-from ..stats import chance_failure
-from ..model.train import AudioSplits, Run, SpeechClassifier, evaluate, load_splits, restore_model, train_or_load
+from ..model.train import Run
+from .deployed import TrainedModel, load_model, software_row as deployed_software_row
 
 __all__ = ["Spec", "best_depth", "instability", "select", "error_summary", "ten_table", "with_layer_error", "cells", "depth_specs", "real_specs", "run_specs", "spec_of", "state_specs", "ten_specs", "converter_rows", "hardware_rows", "heidelberg_present", "largest_single_array",
            "layer_errors", "model_of", "spec_layout", "spec_params", "run_spec", "software_row", "state_layouts"]
@@ -132,36 +130,16 @@ def run_spec(cfg: ScaleParams, spec: Spec, seed: int, fold: int) -> Run:
     return float_spec(c, seed, fold) if spec.bits is None else qat_spec(c, spec.bits, "fixed", seed, fold)
 
 
-def model_of(cfg: ScaleParams, spec: Spec, seed: int, fold: int) -> tuple[SpeechClassifier | None, AudioSplits, str]:
-    """The trained classifier of ``spec`` (eval mode; from the model cache, trained if missing), its
-    fold's splits and its training failure ('' if none; the model is then None)."""
-    return _model(cfg.model_dump_json(), tuple(spec), seed, fold)
-
-
-@functools.lru_cache(maxsize=4)
-def _model(cfg_json: str, spec: tuple, seed: int, fold: int) -> tuple[SpeechClassifier | None, AudioSplits, str]:
-    cfg, spec = ScaleParams.model_validate_json(cfg_json), Spec(*spec)
+def model_of(cfg: ScaleParams, spec: Spec, seed: int, fold: int) -> TrainedModel:
+    """The trained classifier of ``spec`` (eval mode; ``deployed.load_model``), its fold's splits
+    and its training failure ('' if none; the model is then None)."""
     run = run_spec(cfg, spec, seed, fold)
-    result, splits = train_or_load(run), load_splits(run.data)
-    if result.failure:
-        return None, splits, result.failure
-    return restore_model(run.model, result, run.data.n_classes), splits, ""
+    return load_model(run, run.data.n_classes)
 
 
 def software_row(cfg: ScaleParams, spec: Spec, seed: int, fold: int) -> dict[str, Any]:
-    """Validation and test accuracy of ``spec``'s model in software (quantized weights, digital),
-    its largest pole radius over the layers and, for a failed or chance-level model, the cause."""
-    net, splits, failure = model_of(cfg, spec, seed, fold)
-    row = {"val_accuracy": float("nan"), "accuracy": float("nan"), "max_abs_A_bar": float("nan"), "failure": failure,
-           "test_clips": len(splits.test)}
-    if net is None:
-        return row
-    acc, pred = evaluate(net, splits.test)
-    if chance_failure(acc, len(pred), 1 / spec_params(cfg, spec).data.n_classes):
-        row["failure"] = "constant output" if len(np.unique(pred)) == 1 else "chance"
-    with torch.no_grad():
-        radius = max(float(layer.discrete().A_bar.abs().max()) for layer in net.layers)
-    return row | {"val_accuracy": evaluate(net, splits.val)[0], "accuracy": acc, "max_abs_A_bar": radius}
+    """``deployed.software_row`` of ``spec``'s model for (fold, seed)."""
+    return deployed_software_row(model_of(cfg, spec, seed, fold))
 
 
 def spec_draw_seed(base: int, spec: Spec, seed: int, fold: int, sigma_uS: float) -> int:

@@ -10,7 +10,6 @@ chapter's verdicts, on validation data wherever they choose something.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import numpy as np
@@ -23,11 +22,11 @@ from ..data.audio import AudioSet, AudioSplits
 from ..hardware.deploy import calibrate_converters, realisation_rows, target_conductances
 from ..hardware.devices import DeviceConfig
 from .params import Strategy
-from ..model.quant import UnstableSSMError
 from .runs import float_spec, qat_spec
 from ..seeds import draw_seed
 from ..stats import chance_failure, realisation_summary
-from ..model.train import Run, SpeechClassifier, evaluate, load_splits, restore_model, train_or_load
+from ..model.train import Run, SpeechClassifier, evaluate, load_splits
+from .deployed import TrainedModel, load_model, software_row as deployed_software_row
 
 __all__ = ["Strategy", "converter_rows", "cost_breakdown", "cost_corners", "energy_verdict", "family", "fold_speakers", "gap_recovery", "gap_verdict", "hardware_rows",
            "nested_recommendation", "pareto_front", "ptq_ablation", "recommend", "software_row", "strategy_cost", "strategy_draw_seed",
@@ -64,52 +63,21 @@ def strategy_spec(cfg: Any, s: Strategy, seed: int, fold: int) -> Run:
     return base._replace(model=base.model.model_copy(update={"quant": strategy_quant(cfg, s)}))
 
 
-def strategy_model(cfg: Any, s: Strategy, seed: int, fold: int) -> tuple[SpeechClassifier | None, AudioSplits, str]:
+def strategy_model(cfg: Any, s: Strategy, seed: int, fold: int) -> TrainedModel:
     """The quantized classifier of ``s`` for (fold, seed) in eval mode, the fold's splits and the
-    failure ('' or 'unstable' / 'non-finite'; the model is then None). QAT models come from the
-    model cache (trained if missing); PTQ quantizes the cached float model after the same range
-    equalisation QAT starts with."""
-    return _model(cfg.model_dump_json(), type(cfg), s.model_dump_json(), seed, fold)
-
-
-@functools.lru_cache(maxsize=4)
-def _model(cfg_json: str, kind: type, s_json: str, seed: int, fold: int) -> tuple[SpeechClassifier | None, AudioSplits, str]:
-    cfg, s = kind.model_validate_json(cfg_json), Strategy.model_validate_json(s_json)
-    run = strategy_spec(cfg, s, seed, fold)
-    result, splits = train_or_load(run), load_splits(run.data)
-    if result.failure:
-        return None, splits, result.failure
-    n_classes = len(cfg.data.digits)
+    failure ('' or 'unstable' / 'non-finite'; the model is then None), from ``deployed.load_model``:
+    QAT models from the model cache (trained if missing); PTQ quantizes the cached float model
+    after the same range equalisation QAT starts with."""
+    run, n_classes = strategy_spec(cfg, s, seed, fold), len(cfg.data.digits)
     if s.training == "qat":
-        return restore_model(run.model, result, n_classes), splits, ""
-    model = run.model.model_copy(update={"quant": strategy_quant(cfg, s)})
-    net = SpeechClassifier(model, n_classes)
-    net.load_state_dict(result.state_dict)
-    net.equalize_ranges(cfg.fscale)
-    net.eval()
-    try:
-        with torch.no_grad():
-            net(splits.val.x[:1])
-    except UnstableSSMError:
-        return None, splits, "unstable"
-    return net, splits, ""
+        return load_model(run, n_classes)
+    return load_model(run, n_classes, ptq=strategy_quant(cfg, s), fscale=cfg.fscale)
 
 
 def software_row(cfg: Any, s: Strategy, seed: int, fold: int) -> dict[str, Any]:
-    """Validation and test accuracy of ``s``'s model in software, its largest pole radius and, for a
-    model that failed in training or scores at chance on test clips, the cause: the training failure,
-    else 'constant output' (one class for every clip) or 'chance' (``stats.chance_failure``)."""
-    net, splits, failure = strategy_model(cfg, s, seed, fold)
-    row = {"strategy": s.name, "seed": seed, "fold": fold, "val_accuracy": float("nan"), "accuracy": float("nan"),
-           "max_abs_A_bar": float("nan"), "failure": failure}
-    if net is None:
-        return row
-    acc, pred = evaluate(net, splits.test)
-    if chance_failure(acc, len(pred)):
-        row["failure"] = "constant output" if len(np.unique(pred)) == 1 else "chance"
-    with torch.no_grad():
-        radius = float(net.layers[0].discrete().A_bar.abs().max())
-    return row | {"val_accuracy": evaluate(net, splits.val)[0], "accuracy": acc, "max_abs_A_bar": radius}
+    """``deployed.software_row`` of ``s``'s model for (fold, seed), labelled with the strategy,
+    the seed and the fold."""
+    return {"strategy": s.name, "seed": seed, "fold": fold} | deployed_software_row(strategy_model(cfg, s, seed, fold))
 
 
 def _split(splits: AudioSplits, split: str) -> AudioSet:

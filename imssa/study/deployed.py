@@ -1,0 +1,98 @@
+"""Trained models as the hardware chapters take them: one cached loader and one software row.
+
+``load_model`` restores the classifier of a run specification (``runs.*_spec``) from the model
+cache (training it if missing), or, for post-training quantization, quantizes the float model's
+weights; ``software_row`` scores it in software (quantized weights, digital). The strategy, scale
+and programming sweeps all start here, so a model is loaded one way and scored one way.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+
+from ..data.audio import AudioSplits
+from ..model.config import QuantConfig
+from ..model.quant import UnstableSSMError
+from ..model.train import Run, SpeechClassifier, evaluate, load_splits, restore_model, train_or_load
+from ..stats import chance_failure
+
+__all__ = ["TrainedModel", "load_model", "software_row"]
+
+
+class TrainedModel(NamedTuple):
+    """A trained classifier in eval mode (``net``), the data splits of its fold, and why it cannot
+    be deployed ('' if it can): its training failure ('unstable', 'non-finite') or, after
+    post-training quantization, 'unstable'. ``net`` is None exactly when ``failure`` is set."""
+
+    net: SpeechClassifier | None
+    splits: AudioSplits
+    failure: str
+
+
+class _Key:
+    """A run (and quantization) hashed by its configuration text, for the loader's cache."""
+
+    def __init__(self, run: Run, ptq: QuantConfig | None, fscale: float | None) -> None:
+        self.run, self.ptq, self.fscale = run, ptq, fscale
+        parts = [run.data, run.model, run.train, *(run.init_from or ()), ptq]
+        self.text = "|".join("" if p is None else p.model_dump_json() for p in parts) + f"|{fscale}"
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Key) and other.text == self.text
+
+
+def load_model(run: Run, n_classes: int, ptq: QuantConfig | None = None,
+               fscale: float | None = None) -> TrainedModel:
+    """The trained classifier of ``run`` with ``n_classes`` outputs (from the model cache, trained
+    now if missing), its fold's splits and its failure. With ``ptq``: ``run`` is a float run whose
+    weights are quantized with ``ptq`` after the range equalisation QAT starts from
+    (``equalize_ranges(fscale)``); a quantized recurrence with a pole on or outside the unit circle
+    fails as 'unstable'. Cached per process (the most recent 256 models)."""
+    if ptq is not None and fscale is None:
+        raise ValueError("post-training quantization needs the fscale of its range equalisation")
+    return _load(_Key(run, ptq, fscale), n_classes)
+
+
+@functools.lru_cache(maxsize=256)
+def _load(key: _Key, n_classes: int) -> TrainedModel:
+    run = key.run
+    result, splits = train_or_load(run), load_splits(run.data)
+    if result.failure:
+        return TrainedModel(None, splits, result.failure)
+    if key.ptq is None:
+        return TrainedModel(restore_model(run.model, result, n_classes), splits, "")
+    net = SpeechClassifier(run.model.model_copy(update={"quant": key.ptq}), n_classes)
+    net.load_state_dict(result.state_dict)
+    net.equalize_ranges(key.fscale)
+    net.eval()
+    try:
+        with torch.no_grad():
+            net(splits.val.x[:1])
+    except UnstableSSMError:
+        return TrainedModel(None, splits, "unstable")
+    return TrainedModel(net, splits, "")
+
+
+def software_row(model: TrainedModel) -> dict[str, Any]:
+    """Validation and test accuracy of ``model`` in software, its largest pole radius over the
+    layers (``max_abs_A_bar``), its number of test clips and, for a model that failed or scores
+    at chance on its test clips (``stats.chance_failure`` at 1 / classes), the cause: the failure,
+    else 'constant output' (one class for every clip) or 'chance'."""
+    net, splits, failure = model
+    row = {"val_accuracy": float("nan"), "accuracy": float("nan"), "max_abs_A_bar": float("nan"),
+           "failure": failure, "test_clips": len(splits.test)}
+    if net is None:
+        return row
+    acc, pred = evaluate(net, splits.test)
+    if chance_failure(acc, len(pred), 1 / net.decoder.out_features):
+        row["failure"] = "constant output" if len(np.unique(pred)) == 1 else "chance"
+    with torch.no_grad():
+        radius = max(float(layer.discrete().A_bar.abs().max()) for layer in net.layers)
+    return row | {"val_accuracy": evaluate(net, splits.val)[0], "accuracy": acc, "max_abs_A_bar": radius}

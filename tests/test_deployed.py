@@ -1,0 +1,71 @@
+"""The deployed-model layer: one cached loader (trained, failed or post-training quantized) and
+one software row whose chance level is the task's."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from imssa.data.audio import AudioSet, AudioSplits
+from imssa.model.config import ModelConfig, QuantConfig, TrainConfig
+from imssa.model.train import Run, SpeechClassifier, TrainResult
+from imssa.data.config import DataConfig
+from imssa.study import deployed
+
+
+def fake(monkeypatch, classes=10, failure="", clips=30, labels=None):
+    """Patch the loader's training and data: a random classifier, ``clips`` clips per split."""
+    model = ModelConfig(H=2, N=2)
+    torch.manual_seed(0)
+    net = SpeechClassifier(model, classes).eval()
+    x = torch.randn(clips, 40, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        pred = net(x).argmax(-1)
+    y = pred if labels is None else labels(pred)
+    part = AudioSet(x, y, pd.DataFrame({"file": [""] * clips}), 1000)
+    splits = AudioSplits(part, part, part, tuple(range(classes)))
+    calls = []
+    result = TrainResult(net.state_dict(), pd.DataFrame(), 0.0, np.zeros(0), np.zeros(0), 0.0, failure=failure)
+    monkeypatch.setattr(deployed, "train_or_load", lambda run: calls.append(run) or result)
+    monkeypatch.setattr(deployed, "load_splits", lambda data: splits)
+    deployed._load.cache_clear()
+    return Run(DataConfig(), model, TrainConfig()), calls
+
+
+def test_a_model_is_loaded_once_and_scored_at_the_task_chance_level(monkeypatch):
+    run, calls = fake(monkeypatch)  # labels = its own answers: accuracy 1
+    first, again = deployed.load_model(run, 10), deployed.load_model(run, 10)
+    assert first.net is again.net and len(calls) == 1 and first.failure == ""
+    other = run._replace(train=run.train.model_copy(update={"seed": 3}))
+    assert deployed.load_model(other, 10).net is not first.net and len(calls) == 2
+    row = deployed.software_row(first)
+    assert row["accuracy"] == 1.0 and row["failure"] == "" and row["test_clips"] == 30
+    assert 0 < row["max_abs_A_bar"] < 1
+
+
+def test_a_model_below_the_ten_class_chance_gets_its_cause(monkeypatch):
+    # every clip labelled (answer + 1) mod 10 but 9 of 30: 30% is above 1/10 (and below 1/2) ...
+    run, _ = fake(monkeypatch, labels=lambda p: torch.where(torch.arange(30) < 9, p, (p + 1) % 10))
+    assert deployed.software_row(deployed.load_model(run, 10))["failure"] == ""  # ... not chance
+    run, _ = fake(monkeypatch, labels=lambda p: (p + 1) % 10)  # never right
+    assert deployed.software_row(deployed.load_model(run, 10))["failure"] in ("chance", "constant output")
+
+
+def test_a_failed_run_has_no_model_and_a_row_that_says_why(monkeypatch):
+    run, _ = fake(monkeypatch, failure="non-finite")
+    model = deployed.load_model(run, 10)
+    assert model.net is None and model.failure == "non-finite"
+    row = deployed.software_row(model)
+    assert row["failure"] == "non-finite" and np.isnan(row["accuracy"])
+
+
+def test_post_training_quantization_needs_its_range_and_reports_an_unstable_pole(monkeypatch):
+    run, _ = fake(monkeypatch)
+    ptq = QuantConfig(bits=2, range_mode="fixed", fscale=0.6)
+    with pytest.raises(ValueError, match="fscale"):
+        deployed.load_model(run, 10, ptq=ptq)
+    q = deployed.load_model(run, 10, ptq=ptq, fscale=0.6)
+    assert q.failure == "" and q.net is not deployed.load_model(run, 10).net
+    assert q.net.layers[0].bits == 2 and q.net.layers[0].fscale == 0.6
+    wide = deployed.load_model(run, 10, ptq=QuantConfig(bits=2, range_mode="fixed", fscale=1.0), fscale=1.0)
+    assert wide.failure == "unstable" and wide.net is None  # the grid holds |A_bar| = sqrt(2), no cap
