@@ -44,7 +44,7 @@ __all__ = [
     "restore_model",
     "train_cached",
     "Run",
-    "train_or_load",
+    "result_of",
     "train_many",
     "train_model",
     "train_seeds",
@@ -315,7 +315,7 @@ class Run(NamedTuple):
     init_from: tuple[ModelConfig, TrainConfig] | None = None
 
 
-def train_or_load(run: Run, progress: bool = False) -> TrainResult:
+def result_of(run: Run, progress: bool = False) -> TrainResult:
     """The result of one run: from the cache, or trained now (and then cached)."""
     return train_cached(run.data, run.model, run.train, progress=progress, init_from=run.init_from)
 
@@ -326,7 +326,7 @@ def train_many(runs: list[Run], workers: int = 1, desc: str = "runs", progress: 
     on ``workers``. Every finished run is in the cache at once, so an interrupted sweep resumes
     where it stopped."""
     if workers == 1:
-        return [train_or_load(r) for r in tqdm(runs, desc=desc, disable=not progress)]
+        return [result_of(r) for r in tqdm(runs, desc=desc, disable=not progress)]
     jobs = (joblib.delayed(train_cached)(*r[:3], progress=False, init_from=r.init_from) for r in runs)
     return list(tqdm(joblib.Parallel(n_jobs=workers, return_as="generator")(jobs), total=len(runs), desc=desc,
                      disable=not progress))
