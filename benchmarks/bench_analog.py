@@ -18,7 +18,9 @@ import time
 
 import torch
 
-from imssa.hardware.analog import effective_weights, program, simulate_fast_encoded, simulate_step
+from imssa.hardware.analog import effective_weights, simulate_fast_encoded, simulate_step
+
+from imssa.hardware.conductance import program
 from imssa.hardware.crossbar import combined_matrix, to_conductance
 from imssa.hardware.devices import DeviceConfig
 from imssa.model.quant import quantize_ssm

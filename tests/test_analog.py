@@ -3,7 +3,9 @@
 import pytest
 import torch
 
-from imssa.hardware.analog import effective_weights, program, simulate_fast, simulate_step
+from imssa.hardware.analog import effective_weights, simulate_fast, simulate_step
+
+from imssa.hardware.conductance import program
 from imssa.hardware.crossbar import combined_matrix, to_conductance
 from imssa.hardware.devices import PRESETS, DeviceConfig, LogLinear
 from imssa.model.quant import quantize_ssm

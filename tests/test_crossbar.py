@@ -146,7 +146,8 @@ def test_ideal_deployment_of_every_grid_reproduces_the_quantized_matrix(quant):
 def test_real_pole_zeros_leave_the_off_diagonal_of_real_modes_unprogrammed():
     """With ``real_poles`` the entries -b, b of modes with b = 0 are structural zeros: under noise they
     stay exactly 0, and every other entry is what the plain block mask gives for the same seed."""
-    from imssa.hardware.analog import effective_weights, program
+    from imssa.hardware.analog import effective_weights
+    from imssa.hardware.conductance import program
     from imssa.hardware.crossbar import real_pole_mask
     from imssa.hardware.devices import DeviceConfig
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 from scipy.stats import norm
 
-from imssa.hardware.analog import program
+from imssa.hardware.conductance import program
 from imssa.model.config import ModelConfig, QuantConfig
 from imssa.hardware.deploy import deployed_weights, fits, noise_rows, target_conductances
 from imssa.hardware.devices import (MEAN_ABS, PRESETS, TECHNOLOGIES, DeviceConfig, LogLinear, RelaxationPoint, matched_noise,

@@ -260,7 +260,6 @@ def test_no_chapter_file_repeats_a_shared_setting(profile):
 
 
 def test_a_checkpoint_key_covers_every_field_but_the_worker_count():
-    from imssa.study.params import ModelParams
     base = validate_params("hardware_deployment", {})
     assert base.checkpoint_key() == base.model_copy(update={"workers": 2}).checkpoint_key()
     for name, value in [("realisations", 5), ("fold_choices", {0: {"train.lr": 0.03}}), ("adaptive_scale_rule", "max_abs"),

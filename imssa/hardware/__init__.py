@@ -1,4 +1,5 @@
-"""Hardware: device physics as typed data with presets (``devices``), the crossbar mapping and
+"""Hardware: device parameters as typed data with presets (``devices``), how a
+conductance is written and ages (``conductance``), the crossbar mapping and
 layouts (``crossbar``), the analog simulation in step and fast mode (``analog``), deployment of one
 layer or a stack (``deploy``), the stability margin (``margin``) and the energy and latency model
 (``cost``). Takes plain tensors or trained models; imports ``imssa.model``, ``imssa.data`` and the

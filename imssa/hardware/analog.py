@@ -17,6 +17,9 @@ Two modes:
   range), exact: memoryless clipping is applied to the FFT result, and the (realisation,
   channel) pairs whose state could leave the range are rerun in step mode.
 
+The programmed conductances come from ``conductance.program`` (the device physics: writing and
+ageing); this module only simulates the array they form.
+
 Shapes: R realisations, batch of B clips, H channels, n = 2N + 1. Conductances in uS.
 """
 
@@ -30,101 +33,11 @@ import torch
 from torch import Tensor
 
 from .crossbar import from_conductance, split_combined, structural_mask
-from .devices import DeviceConfig, drift_factor, programming_sigma_uS, relaxation_sigma_uS, standard_noise
+from .devices import DeviceConfig
 from ..model.s4d import ssm_conv, ssm_conv_affine
 
-__all__ = ["effective_weights", "fast_kernels", "program", "simulate_fast", "simulate_fast_encoded", "simulate_saturating",
+__all__ = ["effective_weights", "fast_kernels", "simulate_fast", "simulate_fast_encoded", "simulate_saturating",
            "simulate_saturating_inputs", "simulate_step", "state_gain", "flush_subnormals", "mode_blocks"]
-
-
-def program(G_pos: Tensor, G_neg: Tensor, R: int, dev: DeviceConfig, generator: torch.Generator | None = None,
-            used: Tensor | None = None, copies: int = 1, stats: dict[str, Tensor] | None = None) -> tuple[Tensor, Tensor]:
-    """``R`` programmed copies of the target pairs (uS), as read ``dev.t_s`` after programming.
-    Returns two tensors of shape (R, *G.shape).
-
-    Each programmed device lands at G + sigma(G) z (``devices.programming_sigma_uS``, z of
-    ``dev.noise_shape``), clipped at ``dev.clip_uS`` (the physical window by default, so noise
-    crosses the mapping bounds); with write-verify, devices outside the tolerance are pulsed again
-    (each pulse a fresh draw) up to ``write_verify_max_pulses``. Then a fraction is stuck at g_max or
-    g_min. Then time passes (``_age``): drift, relaxation, 1/f read noise. ``copies`` devices per
-    side carry each weight (their currents add, and the periphery divides by ``copies``): the
-    returned conductance is their mean, so independent errors average. Where ``used`` (bool, G's
-    shape) is False the cross-point is not programmed: it holds ``dev.g_off_uS`` with spread
-    ``dev.g_off_sigma_uS`` (0: no device at all). ``stats``, if given, receives ``pulses``, the mean
-    number of programming pulses per programmed device (R,), and ``G_t0``, the pair as programmed
-    (before time passes).
-    """
-    if copies < 1:
-        raise ValueError(f"copies must be >= 1, got {copies}")
-    out, programmed, pulses = [], [], []
-    for G in (G_pos, G_neg):
-        target = G.expand(R, copies, *G.shape)
-        G, n = _write(target, dev, generator)
-        if dev.stuck_at_gmax > 0 or dev.stuck_at_gmin > 0:
-            r = torch.rand(G.shape, generator=generator, dtype=G.dtype)
-            high, low = r < dev.stuck_at_gmax, (r >= dev.stuck_at_gmax) & (r < dev.stuck_at_gmax + dev.stuck_at_gmin)
-            G = torch.where(high, torch.full_like(G, dev.g_max_uS), G)
-            G = torch.where(low, torch.full_like(G, dev.g_min_uS), G)
-            if dev.write_verify_tol_uS is not None:  # a stuck device outside the tolerance uses every pulse
-                failed = (high | low) & ((G - target).abs() > dev.write_verify_tol_uS)
-                n = torch.where(failed, torch.full_like(n, dev.write_verify_max_pulses), n)
-        G_t = _age(G, target, dev, generator)
-        if used is not None:
-            off = torch.full_like(G, dev.g_off_uS)
-            if dev.g_off_sigma_uS > 0:
-                off = (off + dev.g_off_sigma_uS * torch.randn(G.shape, generator=generator, dtype=G.dtype)).clamp(*dev.g_window_uS)
-            G, G_t = torch.where(used, G, off), torch.where(used, G_t, off)
-            n = n * used
-        out.append(G_t.mean(1))
-        programmed.append(G.mean(1))
-        pulses.append(n.flatten(1).sum(1))
-    if stats is not None:
-        count = 2 * copies * (G_pos.numel() if used is None else int(used.sum()))
-        stats.update(pulses=(pulses[0] + pulses[1]) / max(count, 1), G_t0=(programmed[0], programmed[1]))
-    return out[0], out[1]
-
-
-def _write(target: Tensor, dev: DeviceConfig, generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
-    """Programmed conductances (``target``'s shape) and the pulses each device took."""
-    lo, hi = dev.clip_uS
-    G = target.clone()
-    if dev.sigma_scale > 0 and (dev.sigma_uS > 0 or dev.sigma_poly_uS):
-        sigma = programming_sigma_uS(dev, target)
-        G = (target + sigma * standard_noise(G.shape, dev.noise_shape, generator, G.dtype)).clamp(lo, hi)
-    else:
-        G = G.clamp(lo, hi)
-    n = torch.ones_like(G)
-    if dev.write_verify_tol_uS is not None and dev.sigma_scale > 0 and (dev.sigma_uS > 0 or dev.sigma_poly_uS):
-        for _ in range(dev.write_verify_max_pulses - 1):
-            bad = (G - target).abs() > dev.write_verify_tol_uS
-            if not bad.any():
-                break
-            again = (target + sigma * standard_noise(G.shape, dev.noise_shape, generator, G.dtype)).clamp(lo, hi)
-            G, n = torch.where(bad, again, G), n + bad
-    return G, n
-
-
-def _age(G: Tensor, target: Tensor, dev: DeviceConfig, generator: torch.Generator | None) -> Tensor:
-    """Conductances ``dev.t_s`` after programming: drift by ((t + t0) / t0)^-nu with nu = |mean(g) +
-    std(g) z| per device, g = G_target / g_max; relaxation, a Gaussian spread that grows from the
-    programmed value (``devices.relaxation_sigma_uS``); 1/f read noise accumulated up to the read at
-    t + t0 (so also at t = 0, as in aihwkit's PCM model), relative std
-    Q_s(g) sqrt(ln((t + t0 + t_read) / (2 t_read))) with g = G_programmed / g_max; floored at 0 uS."""
-    if dev.t_s == 0 and dev.read_1f_q == 0:
-        return G
-    programmed, g = G, target / dev.g_max_uS
-    if dev.t_s > 0 and dev.drifts:
-        nu = (dev.drift_nu_mean(g) + dev.drift_nu_std(g) * torch.randn(G.shape, generator=generator, dtype=G.dtype)).abs()
-        G = G * drift_factor(dev, nu)
-    if dev.t_s > 0 and dev.relaxation:
-        G = G + relaxation_sigma_uS(dev, target, dev.t_s) * torch.randn(G.shape, generator=generator, dtype=G.dtype)
-    if dev.read_1f_q > 0:
-        q = (dev.read_1f_q / (programmed.abs() / dev.g_max_uS).clamp_min(1e-7) ** dev.read_1f_exponent).clamp(
-            max=dev.read_1f_q_max)
-        t = dev.t_s + dev.t0_s
-        G = G + G.abs() * q * math.sqrt(math.log((t + dev.t_read_s) / (2 * dev.t_read_s))) * torch.randn(
-            G.shape, generator=generator, dtype=G.dtype)
-    return G.clamp_min(0.0)
 
 
 def effective_weights(G_pos: Tensor, G_neg: Tensor, fscale: float, g_min: float, g_max: float) -> Tensor:

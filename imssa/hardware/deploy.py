@@ -16,7 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .analog import effective_weights, mode_blocks, program, simulate_saturating, simulate_saturating_inputs, simulate_step
+from .analog import effective_weights, mode_blocks, simulate_saturating, simulate_saturating_inputs, simulate_step
+
+from .conductance import program
 from .crossbar import combined_matrix, entry_grid, pairs_per_weight, structural_mask, to_conductance
 from ..data.audio import AudioSet
 from .devices import DeviceConfig
