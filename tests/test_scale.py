@@ -40,11 +40,11 @@ def test_multi_layer_step_and_fast_mode_equal_the_digital_model_on_ideal_arrays(
     ideal = [ideal_weights(net, i) for i in range(3)]
     for mode in ("step", "fast"):
         out = stack_run(net, x, ideal, [DeviceConfig()] * 3, mode)
-        assert (out["logits"][0].double() - digital).abs().max() / digital.abs().max() < 1e-5, mode
-        assert len(out["outputs"]) == 3 and out["outputs"][0].shape == (1, 4, 4, 300)
+        assert (out.logits[0].double() - digital).abs().max() / digital.abs().max() < 1e-5, mode
+        assert len(out.outputs) == 3 and out.outputs[0].shape == (1, 4, 4, 300)
     step64 = stack_run(net, x, ideal, [DeviceConfig()] * 3, "step", dtype=torch.float64)
     z = None  # rebuild the last block's output from the per-layer outputs: the stack's own features
-    for i, y in enumerate(step64["outputs"]):
+    for i, y in enumerate(step64.outputs):
         z = net.between_layers(i, y[0], z)
     assert (z - features).abs().max() / features.abs().max() < 1e-5
 
@@ -53,15 +53,15 @@ def test_layer_errors_vanish_on_ideal_arrays_and_grow_with_noise():
     net = stack()
     x = torch.randn(3, 200, generator=torch.Generator().manual_seed(5))
     ideal = [ideal_weights(net, i) for i in range(3)]
-    ref = stack_run(net, x, ideal, [DeviceConfig()] * 3)["outputs"]
+    ref = stack_run(net, x, ideal, [DeviceConfig()] * 3).outputs
     same = stack_run(net, x, [w.expand(2, -1, -1, -1) for w in ideal], [DeviceConfig()] * 3, reference=ref)
-    assert same["error"].abs().max() < 1e-5 and same["local_error"].abs().max() < 1e-5
+    assert same.error.abs().max() < 1e-5 and same.local_error.abs().max() < 1e-5
     errs = []
     for sigma in (2.0, 10.0):
         devs = [DeviceConfig(sigma_uS=sigma)] * 3
         out = stack_run(net, x, stack_weights(net, devs, 4, seed=9), devs, reference=ref)
-        assert out["error"].shape == (4, 3) and (out["error"][:, 0] == out["local_error"][:, 0]).all()
-        errs.append(out["error"].mean(0))
+        assert out.error.shape == (4, 3) and (out.error[:, 0] == out.local_error[:, 0]).all()
+        errs.append(out.error.mean(0))
     assert (errs[1] > errs[0]).all()
 
 
@@ -159,13 +159,13 @@ def test_stack_rows_carry_every_layer_error_and_the_cause_at_the_task_chance_lev
     net = stack(depth=2, classes=10)
     x = torch.randn(20, 150, generator=torch.Generator().manual_seed(0))
     ideal = stack_run(net, x, [ideal_weights(net, i) for i in range(2)], [DeviceConfig()] * 2)
-    y = ideal["logits"].reshape(-1, 10).argmax(-1)  # labels the ideal stack gets right
+    y = ideal.logits.reshape(-1, 10).argmax(-1)  # labels the ideal stack gets right
     data = AudioSet(x, y, pd.DataFrame({"file": [""] * 20}), 1000)
     chances = []
     judged = deploy.failure_cause
     monkeypatch.setattr(deploy, "failure_cause", lambda *a: chances.append(a[-1]) or judged(*a))
     dev = DeviceConfig(g_min_uS=10.0, g_max_uS=100.0, stuck_at_gmax=0.3)  # stuck devices push a pole out
-    rows = stack_realisation_rows(net, data, [dev] * 2, 6, seed=1, reference=ideal["outputs"])
+    rows = stack_realisation_rows(net, data, [dev] * 2, 6, seed=1, reference=ideal.outputs)
     assert len(rows) == 6 and {"error_1", "error_2", "local_error_2", "spectral_radius", "failure"} <= set(rows[0])
     assert chances == [pytest.approx(0.1)] * 6  # ten classes: chance is 1/10, not 1/2
     assert [r["failure"] for r in rows].count("unstable") >= 1

@@ -9,6 +9,8 @@ in the digital periphery between them, a DAC and an ADC at every array boundary.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from typing import Any, Literal
 
 import numpy as np
@@ -27,7 +29,7 @@ from ..stats import chance_failure
 from ..seeds import draw_seed
 from ..model.train import SpeechClassifier
 
-__all__ = ["analog_accuracy", "array_scale", "analog_predictions", "analog_run", "calibrate_converters", "calibrate_layers",
+__all__ = ["StackOutput", "analog_accuracy", "array_scale", "analog_predictions", "analog_run", "calibrate_converters", "calibrate_layers",
            "deployed_weights", "fits", "ideal_weights", "target_conductances", "failure_cause", "noise_rows", "realisation_rows",
            "spectral_radius", "stack_realisation_rows", "stack_run", "stack_weights"]
 
@@ -337,19 +339,32 @@ def stack_weights(net: SpeechClassifier, devs: list[DeviceConfig], R: int, seed:
     return out
 
 
+@dataclass(frozen=True)
+class StackOutput:
+    """What ``stack_run`` returns: ``logits`` (R, B, classes) and ``saturated`` (R,) always;
+    with a ``reference``, ``error`` and ``local_error`` (R, depth), else None; with neither a
+    reference nor more than one realisation, ``outputs`` (one (1, B, H, L) per layer), else None."""
+
+    logits: Tensor
+    saturated: Tensor
+    error: Tensor | None = None
+    local_error: Tensor | None = None
+    outputs: list[Tensor] | None = None
+
+
 @torch.no_grad()
 def stack_run(net: SpeechClassifier, x: Tensor, Ws: list[Tensor], devs: list[DeviceConfig], mode: str = "fast",
               seed: int = 0, dtype: torch.dtype = torch.float32, chunk: int = 1,
-              reference: list[Tensor] | None = None) -> dict[str, Tensor]:
+              reference: list[Tensor] | None = None) -> StackOutput:
     """Run clips ``x`` (B, L) through a stack whose layer i runs on the programmed arrays ``Ws[i]``
     (R, H, n, n) with periphery ``devs[i]``; between layers the digital GELU, mix and residual.
 
     ``mode='fast'``: each layer is linear and time-invariant on its arrays, so it is convolved with
     its realisation's kernels, converters saturating (``analog.simulate_saturating_inputs``); 'step':
     the step-by-step loop with converter bits and read noise (``analog.simulate_step``), in ``dtype``.
-    Realisations go ``chunk`` at a time. Returns ``logits`` (R, B, classes), ``saturated`` (R,) and,
-    with ``reference`` (one (1, B, H, L) output per layer, e.g. ``stack_run(...)['outputs']`` of the
-    ideal arrays), ``error`` (R, depth): each layer's relative RMS output error ||y_i - y_i*|| / ||y_i*||
+    Realisations go ``chunk`` at a time. Returns a ``StackOutput``: ``logits`` (R, B, classes),
+    ``saturated`` (R,) and, with ``reference`` (one (1, B, H, L) output per layer, e.g.
+    ``stack_run(...).outputs`` of the ideal arrays), ``error`` (R, depth): each layer's relative RMS output error ||y_i - y_i*|| / ||y_i*||
     (accumulated through the stack), and ``local_error`` (R, depth): that of layer i's arrays alone,
     against ideal arrays fed the same (noisy) input. Without ``reference`` and R = 1, ``outputs``:
     each layer's S4D output y_i (1, B, H, L)."""
@@ -386,12 +401,9 @@ def stack_run(net: SpeechClassifier, x: Tensor, Ws: list[Tensor], devs: list[Dev
         if reference is not None:
             errors.append(torch.stack(err, -1))
             local.append(torch.stack(loc, -1))
-    out = {"logits": torch.cat(logits), "saturated": torch.cat(saturated)}
-    if reference is not None:
-        out |= {"error": torch.cat(errors), "local_error": torch.cat(local)}
-    if outputs:
-        out["outputs"] = outputs
-    return out
+    return StackOutput(torch.cat(logits), torch.cat(saturated),
+                       torch.cat(errors) if reference is not None else None,
+                       torch.cat(local) if reference is not None else None, outputs or None)
 
 
 def _relative(y: Tensor, ref: Tensor) -> Tensor:
@@ -424,16 +436,16 @@ def stack_realisation_rows(net: SpeechClassifier, data: AudioSet, devs: list[Dev
     of every layer, accumulated (``error_<i>``) and local (``local_error_<i>``), i = 1 .. depth."""
     Ws = stack_weights(net, devs, R, seed, layout, devices_per_element)
     out = stack_run(net, data.x, Ws, devs, mode, seed, reference=reference)
-    acc = (out["logits"].argmax(-1).numpy() == data.y.numpy()).mean(-1)
+    acc = (out.logits.argmax(-1).numpy() == data.y.numpy()).mean(-1)
     rho = torch.stack([spectral_radius(W) for W in Ws], -1).amax(-1)
     rows = []
     for r in range(R):
         row = {"realisation": r, "accuracy": float(acc[r]), "spectral_radius": float(rho[r]),
-               "saturated": bool(out["saturated"][r]),
-               "failure": failure_cause(float(acc[r]), len(data), float(rho[r]), bool(out["saturated"][r]), devs[0],
+               "saturated": bool(out.saturated[r]),
+               "failure": failure_cause(float(acc[r]), len(data), float(rho[r]), bool(out.saturated[r]), devs[0],
                                         1 / net.decoder.out_features)}
         if reference is not None:
-            row |= {f"error_{i + 1}": float(out["error"][r, i]) for i in range(len(Ws))}
-            row |= {f"local_error_{i + 1}": float(out["local_error"][r, i]) for i in range(len(Ws))}
+            row |= {f"error_{i + 1}": float(out.error[r, i]) for i in range(len(Ws))}
+            row |= {f"local_error_{i + 1}": float(out.local_error[r, i]) for i in range(len(Ws))}
         rows.append(row)
     return rows

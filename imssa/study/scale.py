@@ -169,7 +169,7 @@ def hardware_rows(cfg: ScaleParams, spec: Spec, seed: int, fold: int, errors: bo
                  "saturated": False, "failure": failure} for x in _sigmas(cfg, spec)]
     ranges = calibrate_layers(net, data.train.x, cfg.headroom)
     reference = stack_run(net, data.test.x, [ideal_weights(net, i) for i in range(len(net.layers))],
-                          [DeviceConfig()] * len(net.layers))["outputs"] if errors else None
+                          [DeviceConfig()] * len(net.layers)).outputs if errors else None
     rows = []
     for x in _sigmas(cfg, spec):
         devs = [DeviceConfig(**cfg.window, sigma_uS=x, **r) for r in ranges]
