@@ -31,7 +31,7 @@ def test_every_committed_parameter_file_is_valid(profile, chapter):
         ({"data": {"split": "official", "fold": 2}}, "data", "fold belongs to split 'loso'"),
         ({"data": {"test_speakers": ["theo"]}}, "data", "belong to split 'leave_speakers_out'"),
         ({"folds": [0, 0]}, "(top level)", "must not repeat"),
-        ({"qat_bits": [0]}, "(top level)", "qat_bits"),
+        ({"qat_bits": [0]}, "qat_bits.0", "greater than or equal to 1"),
         ({"r_max": 1.0}, "r_max", "less than 1"),
         ({"model": {"dt_min": 0.5, "dt_max": 0.1}}, "model", "dt_min"),
         ({"seeds": []}, "seeds", "at least 1"),
@@ -102,8 +102,17 @@ def test_variant_changes_one_parameter_and_validates_it():
 
 
 def test_qat_parameters_reject_impossible_bits():
-    with pytest.raises(ParamsError, match="bit widths must be in 1..16"):
+    with pytest.raises(ParamsError, match=r"bits.0: Input should be greater than or equal to 1"):
         validate_params("fixed_range_qat", {"bits": [0, 2]})
+    with pytest.raises(ParamsError, match=r"grid_bits.1: Input should be less than or equal to 16"):
+        validate_params("fixed_range_qat", {"grid_bits": [2, 17]})
+    for chapter, key in [("hardware_deployment", "sigmas_uS"), ("stability_margin", "margin_sigmas_uS"),
+                         ("quantization_strategy", "strategy_sigmas_uS"), ("depth_scale", "scale_sigmas_uS"),
+                         ("device_technologies", "inverse_step_sigmas_uS")]:
+        with pytest.raises(ParamsError, match=f"{key}: Value error, must include 0.0"):
+            validate_params(chapter, {key: [5.0, 10.0]})
+        with pytest.raises(ParamsError, match=f"{key}.1: Input should be greater than or equal to 0"):
+            validate_params(chapter, {key: [0.0, -1.0]})
     with pytest.raises(ParamsError, match="fscale"):
         validate_params("fixed_range_qat", {"fscale": -1.0})
 

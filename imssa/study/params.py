@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 
 from ..data.config import DataConfig
 from ..model.config import ModelConfig, QuantConfig, TrainConfig
@@ -33,7 +33,10 @@ __all__ = [
     "Strategy",
     "StrategyParams",
     "QuantConfig",
+    "ConverterBits",
+    "ModelBits",
     "ParamsError",
+    "SigmaSweep",
     "PresetChoice",
     "TrainConfig",
     "CHAPTERS",
@@ -47,6 +50,20 @@ __all__ = [
     "validate_params",
     "variant",
 ]
+
+
+def _with_zero(values: list[float]) -> list[float]:
+    if 0.0 not in values:
+        raise ValueError("must include 0.0: every drop is paired with the unprogrammed model")
+    return values
+
+
+#: a quantized model's bit width
+ModelBits = Annotated[int, Field(ge=1, le=16)]
+#: a converter's resolution in bits
+ConverterBits = Annotated[int, Field(ge=1, le=24)]
+#: programming-noise levels in uS of a sweep: each >= 0, and 0 among them (the paired reference)
+SigmaSweep = Annotated[list[Annotated[float, Field(ge=0)]], AfterValidator(_with_zero)]
 
 
 class ParamsError(ValueError):
@@ -178,13 +195,11 @@ class BaselineParams(ModelParams):
     selection_limits: dict[str, float] = Field(default_factory=lambda: {"model.N": 16}, description=(
         "hardware and compute budgets: candidates above are shown but never chosen"))
     controls: list[Literal["memoryless", "frozen"]] = Field(default=["memoryless", "frozen"])
-    qat_bits: list[int] = Field(default=[2], description="fixed-range QAT models compared with the controls")
+    qat_bits: list[ModelBits] = Field(default=[2], description="fixed-range QAT models compared with the controls")
     official_seeds: list[int] = Field(default=[0], description="the official split as a secondary column; [] skips it")
 
     @model_validator(mode="after")
     def _check_selection(self) -> BaselineParams:
-        if any(not 1 <= b <= 16 for b in self.qat_bits):
-            raise ValueError(f"qat_bits: bit widths must be in 1..16, got {self.qat_bits}")
         _check_grid(ModelParams.model_validate(self.model_dump(include=set(ModelParams.model_fields))),
                     self.selection, "selection")
         if set(self.deployed_selection) - set(self.selection) or (self.deployed_selection and not self.qat_bits):
@@ -203,22 +218,18 @@ class QATParams(ModelParams):
     for the fixed-range model at ``selection_bits``; ``r_max_selection`` for the dynamic-range
     model at ``r_max_bits``."""
 
-    bits: list[int] = Field(default=[1, 2, 3, 4, 5, 8], min_length=1)
+    bits: list[ModelBits] = Field(default=[1, 2, 3, 4, 5, 8], min_length=1)
     range_modes: list[Literal["fixed", "dynamic", "per_channel"]] = Field(default=["fixed", "dynamic"], min_length=1)
-    selection_bits: int = Field(default=2, ge=1, le=16)
+    selection_bits: ModelBits = 2
     qat_selection: dict[str, list[int | float]] = Field(default_factory=lambda: {
         "fscale": [0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0], "qat_train.lr": [0.003, 0.01, 0.03]})
     r_max_bits: int = Field(default=4, ge=2, le=16, description="dynamic-range model whose pole cap is chosen")
     r_max_selection: list[float] = Field(default=[0.95, 0.99, 0.999], min_length=1)
-    grid_bits: list[int] = Field(default=[2, 3, 4], min_length=1, description="grids drawn against the unit circle")
-    detail_bits: int = Field(default=2, ge=1, le=16, description="the model shown in detail")
+    grid_bits: list[ModelBits] = Field(default=[2, 3, 4], min_length=1, description="grids drawn against the unit circle")
+    detail_bits: ModelBits = Field(default=2, description="the model shown in detail")
 
     @model_validator(mode="after")
     def _check_bits(self) -> QATParams:
-        for key in ("bits", "grid_bits"):
-            bad = [b for b in getattr(self, key) if not 1 <= b <= 16]
-            if bad:
-                raise ValueError(f"{key}: bit widths must be in 1..16, got {bad}")
         if any(not 0 < r < 1 for r in self.r_max_selection):
             raise ValueError(f"r_max_selection: pole caps must be in (0, 1), got {self.r_max_selection}")
         _check_grid(ModelParams.model_validate(self.model_dump(include=set(ModelParams.model_fields))),
@@ -230,7 +241,7 @@ class MappingParams(QATParams):
     """Chapter 'Mapping S4D onto a crossbar': the QAT chapter's model (same keys, so the cached
     QAT runs are reused) at ``bits``/``fscale``, mapped onto arrays of ``rows`` x ``cols``."""
 
-    map_bits: int = Field(default=2, ge=1, le=16, description="bit width of the model mapped")
+    map_bits: ModelBits = Field(default=2, description="bit width of the model mapped")
     g_min_uS: float = Field(default=10.0, ge=0, description="conductance of level 0, uS")
     g_max_uS: float = Field(default=100.0, gt=0, description="conductance of the top level, uS")
     rows: int = Field(default=64, ge=1, description="array rows (inputs)")
@@ -293,16 +304,16 @@ class DeploymentParams(ArrayParams):
     """Chapter 'Deployment under hardware noise': the QAT models (same keys as the QAT chapter),
     programmed with noise onto arrays of conductance range [g_min_uS, g_max_uS]."""
 
-    fig4_bits: list[int] = Field(default=[2, 3, 4, 5, 8], min_length=1)
-    sigmas_uS: list[float] = Field(default=[0.0, 1.0, 2.5, 5.0, 7.5, 10.0, 15.0, 20.0], min_length=1)
+    fig4_bits: list[ModelBits] = Field(default=[2, 3, 4, 5, 8], min_length=1)
+    sigmas_uS: SigmaSweep = Field(default=[0.0, 1.0, 2.5, 5.0, 7.5, 10.0, 15.0, 20.0], min_length=1)
     realisations: int = Field(default=3, ge=1, description="programmings per trained model and point (fast mode)")
     noise_clips: list[Literal["physical", "mapping"]] = Field(default=["physical", "mapping"], min_length=1,
                                                                 description="clipping rules drawn; the first is the default")
     stuck_fractions: list[float] = Field(default=[0.0, 0.001, 0.01, 0.02, 0.05], min_length=1)
     read_noises: list[float] = Field(default=[0.005, 0.01, 0.02], min_length=1)
-    converter_bits: list[int] = Field(default=[4, 6, 8], min_length=1)
+    converter_bits: list[ConverterBits] = Field(default=[4, 6, 8], min_length=1)
     step_realisations: int = Field(default=3, ge=1, description="programmings per trained model in step mode")
-    dense_bits: list[int] = Field(default=[2, 5], description=(
+    dense_bits: list[ModelBits] = Field(default=[2, 5], description=(
         "bit widths re-run with the first simulator: dense layout, mapping-range clipping, 8 devices, no saturation"))
     gmax_sweep_uS: list[float] = Field(default=[100.0, 200.0, 400.0], description="g_max tried at the paper's sigma")
     emulation: PresetChoice = PresetChoice(preset="hfox_1t1r_like")
@@ -321,16 +332,10 @@ class DeploymentParams(ArrayParams):
             raise ValueError(f"emulation: {problems}") from None
         except ValueError as err:
             raise ValueError(f"emulation: {err}") from None
-        if any(s < 0 for s in self.sigmas_uS):
-            raise ValueError(f"sigmas_uS must be >= 0, got {self.sigmas_uS}")
-        if 0.0 not in self.sigmas_uS:
-            raise ValueError("sigmas_uS must include 0.0: every drop is paired with the unprogrammed model")
         if any(not 0 <= f <= 0.5 for f in self.stuck_fractions):
             raise ValueError(f"stuck_fractions must be in [0, 0.5], got {self.stuck_fractions}")
         if any(r < 0 for r in self.read_noises):
             raise ValueError(f"read_noises must be >= 0, got {self.read_noises}")
-        if any(not 1 <= b <= 24 for b in self.converter_bits + self.fig4_bits + self.dense_bits):
-            raise ValueError("bit widths must be in 1..24")
         if any(g <= self.g_min_uS for g in self.gmax_sweep_uS):
             raise ValueError(f"gmax_sweep_uS values must exceed g_min_uS ({self.g_min_uS})")
         if not set(self.dense_bits) <= set(self.fig4_bits):
@@ -342,10 +347,10 @@ class MarginParams(ArrayParams):
     """Chapter 'The stability margin': QAT models at ``margin_bits`` x pole caps ``margin_r_max``
     (fscale = r_max, so that every grid holds a pole at the cap), each programmed with noise."""
 
-    margin_bits: list[int] = Field(default=[2, 3, 5, 8], min_length=1)
+    margin_bits: list[ModelBits] = Field(default=[2, 3, 5, 8], min_length=1)
     margin_r_max: list[float] = Field(default=[0.85, 0.95, 0.99, 0.999], min_length=1)
     margin_seeds: list[int] = Field(default=[0], min_length=1, description="training seeds of the margin models")
-    margin_sigmas_uS: list[float] = Field(default=[0.0, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 20.0], min_length=2)
+    margin_sigmas_uS: SigmaSweep = Field(default=[0.0, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 20.0], min_length=2)
     margin_realisations: int = Field(default=2, ge=1, description="programmings per model and sigma")
     p_fail: float = Field(default=0.1, gt=0, lt=1, description="instability probability that defines the predicted sigma*")
 
@@ -354,10 +359,6 @@ class MarginParams(ArrayParams):
     def _check_margin(self) -> MarginParams:
         if any(not 0 < r < 1 for r in self.margin_r_max):
             raise ValueError(f"margin_r_max: pole caps must be in (0, 1), got {self.margin_r_max}")
-        if any(not 1 <= b <= 16 for b in self.margin_bits):
-            raise ValueError(f"margin_bits must be in 1..16, got {self.margin_bits}")
-        if 0.0 not in self.margin_sigmas_uS or any(s < 0 for s in self.margin_sigmas_uS):
-            raise ValueError(f"margin_sigmas_uS must be >= 0 and include 0.0, got {self.margin_sigmas_uS}")
         if not set(self.margin_seeds) <= set(self.seeds):
             raise ValueError("margin_seeds must be a subset of seeds (their float models start the QAT)")
         return self
@@ -370,8 +371,8 @@ class TechnologyParams(ArrayParams):
     the deployment chapter's emulated array (``inverse_base``)."""
 
     technologies: list[str] = Field(default=list(TECHNOLOGIES), min_length=1, description="PRESETS names compared")
-    tech_bits: list[int] = Field(default=[1, 2, 4], min_length=1, description="bit widths deployed on every technology")
-    study_bits: list[int] = Field(default=[2, 4], min_length=1, description="bit widths of the noise, write-verify and time studies")
+    tech_bits: list[ModelBits] = Field(default=[1, 2, 4], min_length=1, description="bit widths deployed on every technology")
+    study_bits: list[ModelBits] = Field(default=[2, 4], min_length=1, description="bit widths of the noise, write-verify and time studies")
     tech_realisations: int = Field(default=3, ge=1, description="programmings per trained model and condition")
     tech_seed: int = Field(default=11, description="seed of the programming draws, shared by every condition (paired)")
     noise_technologies: list[str] = Field(default=["rram_wan2022", "pcm_joshi2020", "stt_mram_binary"], description=(
@@ -387,16 +388,16 @@ class TechnologyParams(ArrayParams):
     time_technologies: list[str] = Field(default=["pcm_joshi2020", "rram_wan2022"], description="technologies that age")
     times_s: list[float] = Field(default=[1.0, 60.0, 3600.0, 86400.0, 2592000.0, 31536000.0], min_length=1, description=(
         "times after programming, s"))
-    inverse_bits: int = Field(default=2, ge=1, le=16, description="the model whose hardware gap the paper reports")
+    inverse_bits: ModelBits = Field(default=2, description="the model whose hardware gap the paper reports")
     inverse_base: str = Field(default="hfox_1t1r_like", description=(
         "PRESETS name of the array the inverse grid varies (its own noise, yield, read noise and converters replaced)"))
-    inverse_sigmas_uS: list[float] = Field(default=[0.0, 2.5, 5.0, 7.5, 10.0, 15.0, 20.0], min_length=2)
+    inverse_sigmas_uS: SigmaSweep = Field(default=[0.0, 2.5, 5.0, 7.5, 10.0, 15.0, 20.0], min_length=2)
     inverse_stuck_fractions: list[float] = Field(default=[0.0, 0.002, 0.01, 0.03, 0.1], min_length=1, description=(
         "fraction of stuck devices, split evenly between g_max and g_min"))
-    inverse_step_sigmas_uS: list[float] = Field(default=[0.0, 10.0], min_length=1, description=(
+    inverse_step_sigmas_uS: SigmaSweep = Field(default=[0.0, 10.0], min_length=1, description=(
         "sigmas of the step-mode grid (read noise x converter bits), at the base array's stuck fraction"))
     inverse_read_noises: list[float] = Field(default=[0.0, 0.002, 0.005, 0.02], min_length=1, description="fraction of the ADC range")
-    inverse_converter_bits: list[int] = Field(default=[5, 6, 8], min_length=1, description="ADC resolution (DAC: the base's)")
+    inverse_converter_bits: list[ConverterBits] = Field(default=[5, 6, 8], min_length=1, description="ADC resolution (DAC: the base's)")
     inverse_step_realisations: int = Field(default=1, ge=1, description="programmings per model in the step-mode grid")
     inverse_tolerance_points: float = Field(default=3.0, gt=0, description=(
         "a cell reproduces the paper's drop when its mean is this close and its interval contains it"))
@@ -416,20 +417,12 @@ class TechnologyParams(ArrayParams):
             raise ValueError(f"unknown technologies {unknown}; known: {sorted(PRESETS)}")
         if not set(self.study_bits) <= set(self.tech_bits) or self.inverse_bits not in self.tech_bits:
             raise ValueError("study_bits and inverse_bits must be among tech_bits (their models are trained there)")
-        if any(not 1 <= b <= 16 for b in self.tech_bits):
-            raise ValueError(f"tech_bits must be in 1..16, got {self.tech_bits}")
         if any(x <= 0 for x in self.noise_scales):
             raise ValueError(f"noise_scales must be > 0, got {self.noise_scales}")
         if any(t <= 0 for t in self.write_verify_tolerances_uS) or any(t < 0 for t in self.times_s):
             raise ValueError("write_verify_tolerances_uS must be > 0 and times_s >= 0")
-        if 0.0 not in self.inverse_sigmas_uS or 0.0 not in self.inverse_step_sigmas_uS:
-            raise ValueError("inverse_sigmas_uS and inverse_step_sigmas_uS must include 0.0")
-        if any(s < 0 for s in self.inverse_sigmas_uS + self.inverse_step_sigmas_uS):
-            raise ValueError("inverse sigmas must be >= 0")
         if any(not 0 <= f <= 1 for f in self.inverse_stuck_fractions) or any(r < 0 for r in self.inverse_read_noises):
             raise ValueError("inverse_stuck_fractions must be in [0, 1] and inverse_read_noises >= 0")
-        if any(not 1 <= b <= 24 for b in self.inverse_converter_bits):
-            raise ValueError(f"inverse_converter_bits must be in 1..24, got {self.inverse_converter_bits}")
         return self
 
 
@@ -443,9 +436,9 @@ class Strategy(Strict):
     """
 
     name: str = Field(min_length=1)
-    bits_A: int = Field(default=2, ge=1, le=16)
-    bits_B: int = Field(default=2, ge=1, le=16)
-    bits_C: int = Field(default=2, ge=1, le=16)
+    bits_A: ModelBits = 2
+    bits_B: ModelBits = 2
+    bits_C: ModelBits = 2
     range_mode: Literal["fixed", "dynamic", "per_channel"] = "fixed"
     r_max: float | None = Field(default=None, gt=0, lt=1)
     pole_penalty: float = Field(default=0.0, ge=0)
@@ -479,11 +472,11 @@ class StrategyParams(ArrayParams):
     strategies: list[Strategy] = Field(min_length=2)
     baseline: str = Field(default="plain QAT 2-bit", description="name of the plain-QAT strategy the others are paired with")
     strategy_seeds: list[int] = Field(default=[0], min_length=1, description="training seeds per fold")
-    strategy_sigmas_uS: list[float] = Field(default=[0.0, 5.0, 10.0, 15.0, 20.0], min_length=2, description=(
+    strategy_sigmas_uS: SigmaSweep = Field(default=[0.0, 5.0, 10.0, 15.0, 20.0], min_length=2, description=(
         "programming noise levels, uS (the paper's Fig. 4 range); must include 0"))
     strategy_realisations: int = Field(default=3, ge=1, description="programmings per model and noise level")
     hardware_seed: int = Field(default=21, description="seed of the programming draws, shared by every strategy (paired)")
-    adc_bits: int = Field(default=6, ge=1, le=16, description=(
+    adc_bits: ModelBits = Field(default=6, description=(
         "ADC resolution of the cost model (the emulated array's 6 bits; Li, Hu et al., Nat. Electron. 1, 52 (2018))"))
     cost: CostConstants = CostConstants()
     tie_points: float = Field(default=1.0, ge=0, description=(
@@ -500,8 +493,6 @@ class StrategyParams(ArrayParams):
             raise ValueError(f"baseline {self.baseline!r} is not among the strategies {names}")
         if base.training != "qat" or base.noise_aware_sigma_uS or base.pole_penalty:
             raise ValueError(f"baseline {self.baseline!r} must be plain QAT (no noise, no penalty)")
-        if 0.0 not in self.strategy_sigmas_uS or any(x < 0 for x in self.strategy_sigmas_uS):
-            raise ValueError(f"strategy_sigmas_uS must be >= 0 and include 0.0, got {self.strategy_sigmas_uS}")
         if any(s.devices_per_element is not None and s.devices_per_element not in (8, 16) for s in self.strategies):
             raise ValueError("devices_per_element must be 8 or 16")
         return self
@@ -532,25 +523,25 @@ class ScaleParams(ArrayParams):
     scale_folds: list[int] = Field(default=[0, 1, 2], min_length=1, description="folds of this chapter (of ``folds``)")
     scale_seeds: list[int] = Field(default=[0], min_length=1, description="training seeds per fold")
     depths: list[int] = Field(default=[1, 2, 3, 4], min_length=1)
-    depth_bits: list[int] = Field(default=[2], min_length=1)
+    depth_bits: list[ModelBits] = Field(default=[2], min_length=1)
     state_sizes: list[int] = Field(default=[2, 4, 8, 16, 32, 64], min_length=1, description="complex modes N")
     state_bits: int = Field(default=2, ge=2, le=16)
     ten_digits: list[int] = Field(default=list(range(10)), min_length=3)
-    ten_bits: list[int] = Field(default=[2, 4], min_length=1)
+    ten_bits: list[ModelBits] = Field(default=[2, 4], min_length=1)
     ten_depths: list[int] = Field(default=[1, 2, 3, 4], min_length=1, description="depths the ten-digit choice weighs")
     ten_train: TrainConfig = TrainConfig(epochs=10, lr=0.01, ssm_lr=0.01)
     ten_qat_train: TrainConfig = TrainConfig(epochs=10, lr=0.01, ssm_lr=0.01)
     real_N: int | None = Field(default=None, ge=1, description="real modes of the real-valued variant; None: 2 N")
     real_bits: int = Field(default=2, ge=2, le=16)
     heidelberg_language: Literal["english", "german", "both"] = "both"
-    scale_sigmas_uS: list[float] = Field(default=[0.0, 5.0, 10.0, 15.0, 20.0], min_length=2)
-    ten_sigmas_uS: list[float] = Field(default=[0.0, 15.0], min_length=2, description=(
+    scale_sigmas_uS: SigmaSweep = Field(default=[0.0, 5.0, 10.0, 15.0, 20.0], min_length=2)
+    ten_sigmas_uS: SigmaSweep = Field(default=[0.0, 15.0], min_length=2, description=(
         "noise levels of the ten-digit models (main-task models take scale_sigmas_uS)"))
     scale_realisations: int = Field(default=3, ge=1)
     scale_hardware_seed: int = Field(default=31, description="seed of the programming draws, shared by every model")
     converter_sigma_uS: float = Field(default=15.0, ge=0)
-    converter_dac_bits: int = Field(default=8, ge=1, le=24)
-    converter_adc_bits: int = Field(default=6, ge=1, le=24)
+    converter_dac_bits: ConverterBits = 8
+    converter_adc_bits: ConverterBits = 6
     tie_points: float = Field(default=1.0, ge=0, description="validation accuracies within this many points are tied")
 
     @model_validator(mode="after")
@@ -570,10 +561,6 @@ class ScaleParams(ArrayParams):
             raise ValueError("depth_bits and ten_bits must be in 2..16")
         if any(d < 0 or d > 9 for d in self.ten_digits) or len(set(self.ten_digits)) != len(self.ten_digits):
             raise ValueError(f"ten_digits must be distinct digits 0..9, got {self.ten_digits}")
-        if 0.0 not in self.scale_sigmas_uS or any(x < 0 for x in self.scale_sigmas_uS):
-            raise ValueError(f"scale_sigmas_uS must be >= 0 and include 0.0, got {self.scale_sigmas_uS}")
-        if 0.0 not in self.ten_sigmas_uS or any(x < 0 for x in self.ten_sigmas_uS):
-            raise ValueError(f"ten_sigmas_uS must be >= 0 and include 0.0, got {self.ten_sigmas_uS}")
         if self.converter_sigma_uS not in set(self.scale_sigmas_uS) & set(self.ten_sigmas_uS):
             raise ValueError("converter_sigma_uS must be one of scale_sigmas_uS and of ten_sigmas_uS (the step-mode "
                              "check is paired with it, and the chapter's summary reads every task there)")
