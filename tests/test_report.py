@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from imssa.study import report as R
-from imssa.study.claims import DEFAULT_ARRAY, DEFAULT_ARRAY_LABEL, array_label
+from imssa.study.claims import DEFAULT_ARRAY, DEFAULT_ARRAY_LABEL, PAPER_NOISE_CLAIMS, array_label
 
 
 def write(root, chapter, name, rows):
@@ -53,11 +53,11 @@ def noise_tables(results, verdict, causes, other_cell_causes=None):
     assert decoy < DEFAULT_ARRAY_LABEL  # the old rule took the first row: this one
     claim = {"bits": 2, "sigma_uS": 15.0, "threshold_points": 2.0}
     write(results, "hardware_deployment", "claims", [
-        {"text": "2-bit tolerates sigma = 15 uS", "array": decoy, "verdict": "holds", "drop (points)": 0.0,
+        {"text": PAPER_NOISE_CLAIMS[0].text, "array": decoy, "verdict": "holds", "drop (points)": 0.0,
          "drop ci_low": 0.0, "drop ci_high": 1.0, "failure share": 0.0, **claim},
-        {"text": "2-bit tolerates sigma = 15 uS", "array": DEFAULT_ARRAY_LABEL, "verdict": verdict,
+        {"text": PAPER_NOISE_CLAIMS[0].text, "array": DEFAULT_ARRAY_LABEL, "verdict": verdict,
          "drop (points)": 10.0, "drop ci_low": 5.0, "drop ci_high": 15.0, "failure share": 0.3, **claim},
-        {"text": "5-bit suffers at sigma = 5 uS", "array": DEFAULT_ARRAY_LABEL, "verdict": "undecided",
+        {"text": PAPER_NOISE_CLAIMS[1].text, "array": DEFAULT_ARRAY_LABEL, "verdict": "undecided",
          "drop (points)": 4.0, "drop ci_low": 1.0, "drop ci_high": 8.0, "threshold_points": 5.0,
          "failure share": 0.1, "bits": 5, "sigma_uS": 5.0}])
     cells = [{"array": DEFAULT_ARRAY_LABEL, "bits": 2, "sigma_uS": 15.0, "failure": k, "failed": v,

@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from ..stats import drop_interval, realisation_summary
+from .paper import PAPER
 
-__all__ = ["DEFAULT_ARRAY", "DEFAULT_ARRAY_LABEL", "array_label", "failure_cells", "CLAIM_COLUMNS", "NoiseClaim", "noise_claims", "noise_model_verdict", "paper_pattern", "reference_region", "verdict"]
+__all__ = ["ALL_NON_IDEALITIES", "EMULATION_VARIANTS", "PAPER_NOISE_CLAIMS", "DEFAULT_ARRAY", "DEFAULT_ARRAY_LABEL", "array_label", "failure_cells", "CLAIM_COLUMNS", "NoiseClaim", "noise_claims", "noise_model_verdict", "paper_pattern", "reference_region", "verdict"]
 
 #: The book's default array, the paper-like one on which the paper's noise claims are judged: the
 #: paper's block layout (one 4 x 4 block of devices per complex element: 16 devices), noise
@@ -54,6 +55,25 @@ class NoiseClaim(NamedTuple):
     sigma_uS: float
     kind: Literal["tolerates", "suffers"]
     threshold_points: float
+
+
+#: The paper's two noise claims, with the drop (points) that counts as tolerating or suffering:
+#: the deployment chapter judges them and the report reads them by these texts.
+PAPER_NOISE_CLAIMS = (
+    NoiseClaim(f"2-bit tolerates sigma = {PAPER['sigma_tolerated_2bit_uS'][0]:g} uS", 2,
+               PAPER["sigma_tolerated_2bit_uS"][0], "tolerates", 2.0),
+    NoiseClaim(f"5-bit suffers at sigma = {PAPER['sigma_degrades_5bit_uS'][0]:g} uS", 5,
+               PAPER["sigma_degrades_5bit_uS"][0], "suffers", 5.0))
+
+#: The emulation factorial of the deployment chapter: the emulated array with every non-ideality
+#: (``ALL_NON_IDEALITIES``, the row the report compares with the paper's hardware accuracy), and
+#: with each switched off in turn (device keys set to their ideal value).
+ALL_NON_IDEALITIES = "all non-idealities"
+EMULATION_VARIANTS: dict[str, dict[str, float | None]] = {
+    ALL_NON_IDEALITIES: {}, "without programming noise": {"sigma_uS": 0.0},
+    "without stuck devices": {"stuck_at_gmax": 0.0, "stuck_at_gmin": 0.0}, "without read noise": {"read_noise": 0.0},
+    "with ideal converters": {"dac_bits": None, "adc_bits": None},
+    "without read noise, ideal converters": {"read_noise": 0.0, "dac_bits": None, "adc_bits": None}}
 
 
 def verdict(ci_low: float, ci_high: float, kind: str, threshold: float) -> str:

@@ -30,9 +30,10 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
-from .claims import DEFAULT_ARRAY_LABEL
+from .claims import ALL_NON_IDEALITIES, DEFAULT_ARRAY_LABEL, PAPER_NOISE_CLAIMS, NoiseClaim
 from .paper import PAPER
 from .results import project_root, provenance, read_table, version_flag
+from .runs import comparison_label, qat_label
 
 __all__ = ["CLAIMS", "Claim", "Finding", "REPORT_COLUMNS", "TESTS", "VERDICTS", "difference_verdict", "report_table"]
 
@@ -126,15 +127,16 @@ _MECHANISMS = {"unstable": "noise pushing a pole past the unit circle (chapter '
 _NOISE_WORDS = {"holds": True, "fails": False}
 
 
-def _noise_claim(prefix: str) -> Callable[[dict[str, pd.DataFrame], float, Claim], Finding]:
-    """A noise claim of the deployment chapter (``claims.csv``) on the default array
+def _noise_claim(claim: NoiseClaim) -> Callable[[dict[str, pd.DataFrame], float, Claim], Finding]:
+    """The noise ``claim`` (one of ``claims.PAPER_NOISE_CLAIMS``, found by its text in the deployment
+    chapter's ``claims.csv``) on the default array
     (``claims.DEFAULT_ARRAY_LABEL``, by name): the paired drop from the unprogrammed model with its
     interval. A claim that fails where most failed programmings *of the claim's own cell* (array,
     bits, sigma; ``failure_causes.csv``: one row per cell and cause with the count ``failed``) share
     one demonstrated cause is 'explained' by it."""
     def rule(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Finding:
         claims = t["claims"]
-        mine = claims[(claims["array"] == DEFAULT_ARRAY_LABEL) & claims["text"].str.startswith(prefix)]
+        mine = claims[(claims["array"] == DEFAULT_ARRAY_LABEL) & (claims["text"] == claim.text)]
         if mine.empty:
             return Finding("", np.nan, np.nan, "not run", f"the sweep has no row for the default array "
                            f"'{DEFAULT_ARRAY_LABEL}'")
@@ -270,20 +272,20 @@ _ARRAY = ("our array is emulated (programming noise, stuck devices, read noise a
 
 CLAIMS: list[Claim] = [
     Claim("claim", "2-bit model, software accuracy", "95.06%", "fixed_range_qat", ("qat_summary",), "agreement",
-          False, _FSDD, _agreement("qat_summary", "label", "2-bit fixed", ("estimate", "ci_low", "ci_high"),
+          False, _FSDD, _agreement("qat_summary", "label", qat_label(2, "fixed"), ("estimate", "ci_low", "ci_high"),
                                    "software_2bit_accuracy",
                                    lambda r: f"{int(r['folds'])} held-out speakers x {int(r['runs']) // int(r['folds'])} seeds")),
     Claim("claim", "2-bit model, hardware accuracy", "81.69%", "hardware_deployment", ("emulation_summary",),
           "agreement", False, f"{_FSDD}; {_ARRAY}",
-          _agreement("emulation_summary", "variant", "all non-idealities", ("mean", "ci_low", "ci_high"),
+          _agreement("emulation_summary", "variant", ALL_NON_IDEALITIES, ("mean", "ci_low", "ci_high"),
                      "hardware_2bit_accuracy",
                      lambda r: f"{int(r['programmings'])} programmings over {int(r['folds'])} held-out speakers")),
     Claim("claim", "the 2-bit model tolerates programming noise sigma = 15 uS", "15 uS", "hardware_deployment",
-          ("claims", "failure_causes"), "noise", False, _ARRAY, _noise_claim("2-bit tolerates")),
+          ("claims", "failure_causes"), "noise", False, _ARRAY, _noise_claim(PAPER_NOISE_CLAIMS[0])),
     Claim("claim", "the 5-bit model degrades already at sigma = 5 uS", "5 uS", "hardware_deployment",
-          ("claims", "failure_causes"), "noise", False, _ARRAY, _noise_claim("5-bit suffers")),
+          ("claims", "failure_causes"), "noise", False, _ARRAY, _noise_claim(PAPER_NOISE_CLAIMS[1])),
     Claim("claim", "ternary (2-bit) weights suffice", "95.06% at 2 bits", "float_baseline", ("paired",),
-          "non-inferiority", False, _FSDD, _difference("2-bit S4D, fixed range", "float S4D", "ternary against float")),
+          "non-inferiority", False, _FSDD, _difference(comparison_label(2), comparison_label(), "ternary against float")),
     Claim("claim", "the fixed range costs little accuracy", "(qualitative)", "fixed_range_qat", ("cost_of_fixing",),
           "non-inferiority", False, _FSDD, _fixed_range),
     Claim("claim", "one array computes the whole kernel: state update and readout in one VMM", "(qualitative)",
@@ -292,7 +294,7 @@ CLAIMS: list[Claim] = [
           _one_array),
     Claim("check", "the recurrence carries the task (control, implicit in the paper)", "(implicit)", "float_baseline",
           ("paired",), "superiority", False, _FSDD,
-          _difference("float S4D", "memoryless control", "float S4D against A_bar = 0")),
+          _difference(comparison_label(), comparison_label(control="memoryless"), "float S4D against A_bar = 0")),
     Claim("open question", "which device technologies suit the method?", "(open)", "device_technologies",
           ("technology_summary",), "open", False, _ARRAY, _technologies),
     Claim("open question", "the optimal quantization strategy for accuracy and hardware efficiency", "(open)",

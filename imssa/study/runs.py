@@ -10,7 +10,7 @@ from ..model.config import QuantConfig
 from .params import ModelParams, fold_params, global_params, variant
 from ..model.train import Run
 
-__all__ = ["comparison_specs", "control_spec", "current_value", "float_finetune_spec", "float_spec", "fold_data",
+__all__ = ["comparison_specs", "comparison_label", "qat_label", "control_spec", "current_value", "float_finetune_spec", "float_spec", "fold_data",
            "official", "one_at_a_time", "qat_spec"]
 
 
@@ -95,6 +95,20 @@ def official(cfg: ModelParams) -> ModelParams:
     return type(cfg).model_validate(values | {"folds": [0], "fold_choices": {}})
 
 
+def comparison_label(bits: int | None = None, control: str | None = None) -> str:
+    """The label of a model of the controls table: the float S4D model (no argument), fixed-range
+    QAT at ``bits`` ('2-bit S4D, fixed range'), or a ``control`` ('memoryless control')."""
+    if bits is not None and control is not None:
+        raise ValueError("a control has no bit width")
+    return "float S4D" if bits is None and control is None else (
+        f"{control} control" if control is not None else f"{bits}-bit S4D, fixed range")
+
+
+def qat_label(bits: int, range_mode: str) -> str:
+    """The label of a QAT model in the QAT chapter's tables (``qat_summary``): '2-bit fixed'."""
+    return f"{bits}-bit {range_mode}"
+
+
 def comparison_specs(cfg: ModelParams, controls: list[str], qat_bits: list[int],
                     seeds: list[int] | None = None) -> tuple[list[dict[str, Any]], list[Run]]:
     """The runs of the controls table on every fold of ``cfg`` and every seed (default ``cfg.seeds``):
@@ -104,12 +118,12 @@ def comparison_specs(cfg: ModelParams, controls: list[str], qat_bits: list[int],
     (None for float), ``range_mode``, ``seed``) and runs, for ``sweep.train_sweep``/``clip_answers``.
     """
     models: list[tuple[dict[str, Any], Any]] = [
-        ({"label": "float S4D", "model": "s4d", "bits": None, "range_mode": ""}, lambda s, f: float_spec(cfg, s, f))]
+        ({"label": comparison_label(), "model": "s4d", "bits": None, "range_mode": ""}, lambda s, f: float_spec(cfg, s, f))]
     for b in qat_bits:
-        models.append(({"label": f"{b}-bit S4D, fixed range", "model": "s4d", "bits": b, "range_mode": "fixed"},
+        models.append(({"label": comparison_label(b), "model": "s4d", "bits": b, "range_mode": "fixed"},
                        lambda s, f, b=b: qat_spec(cfg, b, "fixed", s, f)))
     for c in controls:
-        models.append(({"label": f"{c} control", "model": c, "bits": None, "range_mode": ""},
+        models.append(({"label": comparison_label(control=c), "model": c, "bits": None, "range_mode": ""},
                        lambda s, f, c=c: control_spec(cfg, c, s, f)))
     points, runs = [], []
     for labels, make in models:
