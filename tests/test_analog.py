@@ -87,7 +87,7 @@ def test_converters_and_read_noise_change_the_output():
 def test_ideal_deployment_reproduces_the_digital_accuracy():
     from imssa.model.config import ModelConfig, QuantConfig
     from imssa.data.audio import AudioSet
-    from imssa.hardware.deploy import analog_accuracy, deployed_weights
+    from imssa.hardware.deploy import deployed_weights, stack_run
     from imssa.model.train import SpeechClassifier, evaluate
 
     torch.manual_seed(0)
@@ -99,7 +99,7 @@ def test_ideal_deployment_reproduces_the_digital_accuracy():
     y[::2] = 1 - y[::2]
     data = AudioSet(x, y, None, 1000)
     W = deployed_weights(net, DeviceConfig(g_min_uS=1.0, g_max_uS=101.0), R=2, seed=0)
-    acc = analog_accuracy(net, data, W)
+    acc = (stack_run(net, x, [W], [DeviceConfig(g_min_uS=1.0, g_max_uS=101.0)]).logits.argmax(-1) == y).double().mean(-1)
     assert acc.tolist() == [evaluate(net, data)[0]] * 2 == [0.5, 0.5]
     noisy = deployed_weights(net, DeviceConfig(sigma_uS=30.0), R=3, seed=0)
     assert noisy.shape == (3, 4, 7, 7) and not torch.equal(noisy[0], noisy[1])
@@ -263,7 +263,7 @@ def test_a_chance_level_programming_carries_its_cause():
 def test_deployed_rows_report_saturation_and_agree_between_modes():
     from imssa.model.config import ModelConfig, QuantConfig
     from imssa.data.audio import AudioSet
-    from imssa.hardware.deploy import analog_run, calibrate_converters, deployed_weights, realisation_rows
+    from imssa.hardware.deploy import calibrate_converters, deployed_weights, realisation_rows, stack_run
     from imssa.model.train import SpeechClassifier
 
     torch.manual_seed(0)
@@ -273,10 +273,11 @@ def test_deployed_rows_report_saturation_and_agree_between_modes():
     dev = DeviceConfig(g_min_uS=10.0, g_max_uS=100.0, g_phys_max_uS=150.0, sigma_uS=25.0)
     dev = dev.model_copy(update=calibrate_converters(net, x, margin=1.5))
     W = deployed_weights(net, dev, R=6, seed=2)
-    fast, sat_fast = analog_run(net, data, W, dev, mode="fast")
-    step, sat_step = analog_run(net, data, W, dev, mode="step")
-    assert (fast == step).mean() > 0.95 and sat_fast.any() and (sat_fast == sat_step).all()
-    rows = realisation_rows(net, data, dev, R=6, seed=2)
+    fast, step = (stack_run(net, x, [W], [dev], mode, chunk=6) for mode in ("fast", "step"))
+    sat_fast, sat_step = fast.saturated, step.saturated
+    agree = (fast.logits.argmax(-1) == step.logits.argmax(-1)).double().mean()
+    assert agree > 0.95 and sat_fast.any() and (sat_fast == sat_step).all()
+    rows = realisation_rows(net, data, [dev], R=6, seed=2)
     assert [r["saturated"] for r in rows] == sat_fast.tolist()
     assert all(r["failure"] in ("", "unstable", "saturated", "weight error") for r in rows)
     failed = [r for r in rows if r["failure"]]

@@ -11,7 +11,7 @@ from imssa.study import scale
 from imssa.hardware.analog import simulate_saturating_inputs, simulate_step
 from imssa.model.config import ModelConfig, QuantConfig
 from imssa.hardware.crossbar import combined_matrix, layout, structural_mask
-from imssa.hardware.deploy import (calibrate_converters, calibrate_layers, deployed_weights, ideal_weights, stack_realisation_rows,
+from imssa.hardware.deploy import (calibrate_converters, calibrate_layers, deployed_weights, ideal_weights, realisation_rows,
                           stack_run, stack_weights)
 from imssa.hardware.devices import DeviceConfig
 from imssa.study.params import ParamsError, validate_params
@@ -165,7 +165,7 @@ def test_stack_rows_carry_every_layer_error_and_the_cause_at_the_task_chance_lev
     judged = deploy.failure_cause
     monkeypatch.setattr(deploy, "failure_cause", lambda *a: chances.append(a[-1]) or judged(*a))
     dev = DeviceConfig(g_min_uS=10.0, g_max_uS=100.0, stuck_at_gmax=0.3)  # stuck devices push a pole out
-    rows = stack_realisation_rows(net, data, [dev] * 2, 6, seed=1, reference=ideal.outputs)
+    rows = realisation_rows(net, data, [dev] * 2, 6, seed=1, reference=ideal.outputs)
     assert len(rows) == 6 and {"error_1", "error_2", "local_error_2", "spectral_radius", "failure"} <= set(rows[0])
     assert chances == [pytest.approx(0.1)] * 6  # ten classes: chance is 1/10, not 1/2
     assert [r["failure"] for r in rows].count("unstable") >= 1

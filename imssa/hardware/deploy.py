@@ -1,10 +1,11 @@
 """Deploying a trained (quantized) classifier: its S4D layer on simulated crossbars, the rest digital.
 
 The encoder, D u, GELU, mean pooling and decoder stay in the digital periphery; the recurrence
-runs on R programmed arrays (``imssa.hardware.analog``). A single layer, as in the paper, through
-``deployed_weights`` / ``analog_run``; a stack of ``depth`` layers through ``stack_weights`` /
-``stack_run``: every S4D layer on arrays of its own, GELU, the position-wise mixing and the residual
-in the digital periphery between them, a DAC and an ADC at every array boundary.
+runs on R programmed arrays (``imssa.hardware.analog``). One path for every depth: a single layer,
+as in the paper, is a stack of depth 1. ``stack_weights`` programs every layer (``deployed_weights``
+per layer), ``stack_run`` runs clips through them (every S4D layer on arrays of its own, GELU, the
+position-wise mixing and the residual in the digital periphery between them, a DAC and an ADC at
+every array boundary) and ``realisation_rows`` scores each programming.
 """
 
 from __future__ import annotations
@@ -13,9 +14,7 @@ from dataclasses import dataclass
 
 from typing import Any, Literal
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from .analog import effective_weights, mode_blocks, simulate_saturating, simulate_saturating_inputs, simulate_step
@@ -29,9 +28,9 @@ from ..stats import chance_failure
 from ..seeds import draw_seed
 from ..model.train import SpeechClassifier
 
-__all__ = ["StackOutput", "analog_accuracy", "array_scale", "analog_predictions", "analog_run", "calibrate_converters", "calibrate_layers",
+__all__ = ["StackOutput", "array_scale", "calibrate_converters", "calibrate_layers",
            "deployed_weights", "fits", "ideal_weights", "target_conductances", "failure_cause", "noise_rows", "realisation_rows",
-           "spectral_radius", "stack_realisation_rows", "stack_run", "stack_weights"]
+           "spectral_radius", "stack_run", "stack_weights"]
 
 
 def fits(dev: DeviceConfig, bits: int) -> bool:
@@ -190,56 +189,8 @@ def calibrate_converters(net: SpeechClassifier, x: Tensor, margin: float = 1.1, 
     return {"dac_range": max(first["dac_range"], first["dac_input_range"]), "adc_range": first["adc_range"]}
 
 
-@torch.no_grad()
-def analog_run(net: SpeechClassifier, data: AudioSet, W: Tensor, dev: DeviceConfig = DeviceConfig(),
-               mode: str = "fast", chunk: int | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Predicted classes of every clip of ``data`` on each of the R arrays in W, (R, clips), and
-    whether each array's periphery saturated, (R,) bool.
-
-    ``mode='fast'``: static non-idealities, with ``dev``'s converter ranges (saturation) but ideal
-    resolution (``analog.simulate_saturating``); ``'step'``: also converter bits and read noise.
-    Realisations are processed ``chunk`` at a time to bound memory (default: all of them in fast
-    mode, which convolves one at a time and reruns the channels that may saturate together; 8 in
-    step mode).
-    """
-    chunk = chunk or (len(W) if mode == "fast" else 8)
-    if len(net.layers) != 1:
-        raise ValueError("deployment simulates single-layer classifiers")
-    if mode not in ("fast", "step"):
-        raise ValueError(f"mode must be 'fast' or 'step', got {mode!r}")
-    layer = net.layers[0]
-    D = layer.discrete().D.double()
-    w, b, x = net.encoder.weight[:, 0], net.encoder.bias, data.x  # fast mode: float32 convolution
-    u = _inputs(net, data.x).float() if mode == "step" else None  # step mode: float32, far below converter steps
-    gen = torch.Generator().manual_seed(seed)
-    preds, saturated = [], []
-    for W_c in W.split(chunk):
-        if mode == "fast":
-            y, sat = simulate_saturating(x, w, b, W_c, D.float(), dev)
-        else:
-            peaks: dict[str, Tensor] = {}
-            y = simulate_step(u, W_c.float(), D.float(), dev, generator=gen, peaks=peaks)
-            sat = _over(peaks["adc"], dev.adc_range) | _over(peaks["dac"], dev.dac_range)
-        preds.append(net.decoder(F.gelu(y).mean(-1).float()).argmax(-1))  # (r, B)
-        saturated.append(sat)
-    return torch.cat(preds).numpy(), torch.cat(saturated).numpy()
-
-
 def _over(peak: Tensor, limit: float | None) -> Tensor:
     return peak > limit if limit is not None else torch.zeros_like(peak, dtype=torch.bool)
-
-
-def analog_predictions(net: SpeechClassifier, data: AudioSet, W: Tensor, dev: DeviceConfig = DeviceConfig(),
-                       mode: str = "fast", chunk: int | None = None, seed: int = 0) -> np.ndarray:
-    """Predicted classes (R, clips) of ``analog_run``."""
-    return analog_run(net, data, W, dev, mode, chunk, seed)[0]
-
-
-def analog_accuracy(net: SpeechClassifier, data: AudioSet, W: Tensor, dev: DeviceConfig = DeviceConfig(),
-                    mode: str = "fast", chunk: int | None = None, seed: int = 0) -> np.ndarray:
-    """Test accuracy (fraction) of each of the R arrays in W, shape (R,) (see ``analog_predictions``)."""
-    pred = analog_predictions(net, data, W, dev, mode, chunk, seed)
-    return (pred == data.y.numpy()).mean(-1)
 
 
 def failure_cause(accuracy: float, n_clips: int, spectral_radius: float, saturated: bool, dev: DeviceConfig,
@@ -261,23 +212,6 @@ def failure_cause(accuracy: float, n_clips: int, spectral_radius: float, saturat
     return " + ".join(present) or "weight error"
 
 
-def realisation_rows(net: SpeechClassifier, data: AudioSet, dev: DeviceConfig, R: int, seed: int,
-                     mode: str = "fast", layout: Literal["dense", "block"] = "block",
-                     devices_per_element: int = 16, real_zeros: bool = False) -> list[dict[str, Any]]:
-    """Program ``R`` arrays with ``dev`` and return one row per realisation: its test accuracy, the
-    spectral radius of its state matrix (> 1: the noisy recurrence is unstable), whether the
-    periphery saturated, the cause of a chance-level score (``failure_cause``), and the mean
-    programming pulses per device (1 without write-verify). ``real_zeros``: ``deployed_weights``."""
-    stats: dict[str, Tensor] = {}
-    W = deployed_weights(net, dev, R, seed, layout, devices_per_element, stats=stats, real_zeros=real_zeros)
-    pred, sat = analog_run(net, data, W, dev, mode=mode, seed=seed)
-    acc = (pred == data.y.numpy()).mean(-1)
-    rho = spectral_radius(W)
-    return [{"realisation": r, "accuracy": float(a), "spectral_radius": float(p), "saturated": bool(s),
-             "failure": failure_cause(float(a), len(data), float(p), bool(s), dev), "pulses_per_device": float(n)}
-            for r, (a, p, s, n) in enumerate(zip(acc, rho, sat, stats["pulses"]))]
-
-
 def noise_rows(net: SpeechClassifier, data: AudioSet, sigma_uS: float, dev: DeviceConfig, R: int, seed: int,
                layout: Literal["dense", "block"] = "block", devices_per_element: int = 16,
                real_zeros: bool = False) -> list[dict[str, Any]]:
@@ -288,7 +222,7 @@ def noise_rows(net: SpeechClassifier, data: AudioSet, sigma_uS: float, dev: Devi
     nothing else random, ``DeviceConfig.stochastic``) one is computed. ``real_zeros``:
     ``deployed_weights``."""
     noisy = dev.model_copy(update={"sigma_uS": sigma_uS})
-    return realisation_rows(net, data, noisy, R if noisy.stochastic else 1, seed=seed,
+    return realisation_rows(net, data, [noisy] * len(net.layers), R if noisy.stochastic else 1, seed=seed,
                             layout=layout, devices_per_element=devices_per_element, real_zeros=real_zeros)
 
 
@@ -325,7 +259,7 @@ def calibrate_layers(net: SpeechClassifier, x: Tensor, margin: float = 1.1, clip
 @torch.no_grad()
 def stack_weights(net: SpeechClassifier, devs: list[DeviceConfig], R: int, seed: int,
                   layout: Literal["dense", "block"] = "block", devices_per_element: int = 16,
-                  stats: list[dict[str, Tensor]] | None = None) -> list[Tensor]:
+                  stats: list[dict[str, Tensor]] | None = None, real_zeros: bool = False) -> list[Tensor]:
     """``deployed_weights`` of every layer (``devs``: one DeviceConfig per layer), each from its own
     seed (``layer_seed``): a list of (R, H, n, n). ``stats``, if given, receives one dict per layer."""
     if len(devs) != len(net.layers):
@@ -333,7 +267,8 @@ def stack_weights(net: SpeechClassifier, devs: list[DeviceConfig], R: int, seed:
     out = []
     for i, dev in enumerate(devs):
         st: dict[str, Tensor] = {}
-        out.append(deployed_weights(net, dev, R, seed, layout, devices_per_element, stats=st, layer=i))
+        out.append(deployed_weights(net, dev, R, seed, layout, devices_per_element, stats=st, layer=i,
+                                    real_zeros=real_zeros))
         if stats is not None:
             stats.append(st)
     return out
@@ -425,25 +360,33 @@ def _layer_out(net: SpeechClassifier, x: Tensor | None, u: Tensor, W: Tensor, D:
     return simulate_saturating_inputs(u, W, D.to(u.dtype), dev)
 
 
-def stack_realisation_rows(net: SpeechClassifier, data: AudioSet, devs: list[DeviceConfig], R: int, seed: int,
-                           reference: list[Tensor] | None = None, mode: str = "fast",
-                           layout: Literal["dense", "block"] = "block", devices_per_element: int = 16
-                           ) -> list[dict[str, Any]]:
-    """``realisation_rows`` for a stack: program every layer ``R`` times (``stack_weights``), run the
-    clips of ``data`` (``stack_run``) and return one row per realisation with its accuracy, the
-    largest spectral radius over the layers, saturation, the failure cause (``failure_cause``) and,
-    with ``reference`` (the ideal stack's per-layer outputs on ``data``), the relative output error
-    of every layer, accumulated (``error_<i>``) and local (``local_error_<i>``), i = 1 .. depth."""
-    Ws = stack_weights(net, devs, R, seed, layout, devices_per_element)
-    out = stack_run(net, data.x, Ws, devs, mode, seed, reference=reference)
+def realisation_rows(net: SpeechClassifier, data: AudioSet, devs: list[DeviceConfig], R: int, seed: int,
+                     reference: list[Tensor] | None = None, mode: str = "fast",
+                     layout: Literal["dense", "block"] = "block", devices_per_element: int = 16,
+                     real_zeros: bool = False, chunk: int | None = None) -> list[dict[str, Any]]:
+    """Program every layer of ``net`` ``R`` times (``stack_weights``; ``devs``: one DeviceConfig
+    per layer, ``[dev]`` for a single layer), run the clips of ``data`` (``stack_run``, ``chunk``
+    realisations at a time: default all in fast mode, 8 in step mode) and return one row per
+    realisation: its accuracy, the largest spectral radius over the layers (> 1: a noisy recurrence
+    is unstable), whether a converter saturated, the failure cause (``failure_cause`` at 1 /
+    classes), the mean programming pulses per device (1 without write-verify) and, with
+    ``reference`` (the ideal stack's per-layer outputs on ``data``), the relative output error of
+    every layer, accumulated (``error_<i>``) and local (``local_error_<i>``), i = 1 .. depth.
+    ``real_zeros``: ``deployed_weights``."""
+    stats: list[dict[str, Tensor]] = []
+    Ws = stack_weights(net, devs, R, seed, layout, devices_per_element, stats=stats, real_zeros=real_zeros)
+    out = stack_run(net, data.x, Ws, devs, mode, seed, chunk=chunk or (R if mode == "fast" else 8),
+                    reference=reference)
     acc = (out.logits.argmax(-1).numpy() == data.y.numpy()).mean(-1)
     rho = torch.stack([spectral_radius(W) for W in Ws], -1).amax(-1)
+    pulses = torch.stack([st["pulses"] for st in stats], -1).mean(-1)
     rows = []
     for r in range(R):
         row = {"realisation": r, "accuracy": float(acc[r]), "spectral_radius": float(rho[r]),
                "saturated": bool(out.saturated[r]),
                "failure": failure_cause(float(acc[r]), len(data), float(rho[r]), bool(out.saturated[r]), devs[0],
-                                        1 / net.decoder.out_features)}
+                                        1 / net.decoder.out_features),
+               "pulses_per_device": float(pulses[r])}
         if reference is not None:
             row |= {f"error_{i + 1}": float(out.error[r, i]) for i in range(len(Ws))}
             row |= {f"local_error_{i + 1}": float(out.local_error[r, i]) for i in range(len(Ws))}

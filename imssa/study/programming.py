@@ -98,7 +98,7 @@ def sweep_cell(cfg: ArrayParams, cell: dict[str, Any], keys: list[tuple[int, int
         if by_sigma:
             new = noise_rows(net, test, cell["sigma_uS"], dev, realisations, model_draw_seed(cell, s, f), **place)
         else:
-            new = realisation_rows(net, test, dev, realisations, model_draw_seed(cell, s, f, seed), mode=mode,
+            new = realisation_rows(net, test, [dev], realisations, model_draw_seed(cell, s, f, seed), mode=mode,
                                    **place)
         radius = float(pole_radii(net).max())
         rows += [r | {"seed": s, "fold": f, "max_abs_A_bar": radius} for r in new]

@@ -19,7 +19,7 @@ import pandas as pd
 from ..hardware.crossbar import Layout, layout
 from ..data.audio import data_root
 from ..seeds import draw_seed
-from ..hardware.deploy import calibrate_layers, ideal_weights, stack_realisation_rows, stack_run
+from ..hardware.deploy import calibrate_layers, ideal_weights, realisation_rows, stack_run
 from ..hardware.devices import DeviceConfig
 from .params import ScaleParams
 from .runs import float_spec, qat_spec
@@ -174,7 +174,7 @@ def hardware_rows(cfg: ScaleParams, spec: Spec, seed: int, fold: int, errors: bo
     for x in _sigmas(cfg, spec):
         devs = [DeviceConfig(**cfg.window, sigma_uS=x, **r) for r in ranges]
         R = cfg.scale_realisations if devs[0].stochastic else 1
-        new = stack_realisation_rows(net, data.test, devs, R, spec_draw_seed(cfg.scale_hardware_seed, spec, seed, fold, x), reference,
+        new = realisation_rows(net, data.test, devs, R, spec_draw_seed(cfg.scale_hardware_seed, spec, seed, fold, x), reference,
                                      devices_per_element=cfg.devices_per_element[0])
         rows += [{"sigma_uS": x} | r for r in new]
     if errors:  # the same columns for every depth (a resumable grid appends them to one file)
@@ -198,7 +198,7 @@ def converter_rows(cfg: ScaleParams, spec: Spec, seed: int, fold: int) -> list[d
                        ("converters", {"dac_bits": cfg.converter_dac_bits, "adc_bits": cfg.converter_adc_bits})):
         devs = [DeviceConfig(**cfg.window, sigma_uS=x, **r, **bits) for r in ranges]
         R = cfg.scale_realisations if devs[0].stochastic else 1
-        new = stack_realisation_rows(net, data.test, devs, R, spec_draw_seed(cfg.scale_hardware_seed, spec, seed, fold, x), mode="step",
+        new = realisation_rows(net, data.test, devs, R, spec_draw_seed(cfg.scale_hardware_seed, spec, seed, fold, x), mode="step",
                                      devices_per_element=cfg.devices_per_element[0])
         rows += [{"periphery": name, "sigma_uS": x} | r for r in new]
     return rows

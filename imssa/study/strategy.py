@@ -114,7 +114,7 @@ def hardware_rows(cfg: Any, s: Strategy, seed: int, fold: int, sigmas_uS: list[f
     for sp in splits:
         for x in sigmas_uS:
             dev = DeviceConfig(**window, sigma_uS=x, **ranges)
-            new = realisation_rows(net, _split(data, sp), dev, realisations if dev.stochastic else 1,
+            new = realisation_rows(net, _split(data, sp), [dev], realisations if dev.stochastic else 1,
                                    strategy_draw_seed(base_seed, s, seed, fold, x, sp), layout="block", devices_per_element=_devices(cfg, s))
             rows += [{"sigma_uS": x, "split": sp} | r | ({"failure": "at chance in software"}
                                                           if r["failure"] and at_chance[sp] else {}) for r in new]
@@ -361,7 +361,7 @@ def converter_rows(cfg: Any, s: Strategy, seed: int, fold: int, sigma_uS: float,
     for label, extra, mode in (("ideal resolution", {}, "fast"),
                                ("rounding", {"dac_bits": dac_bits, "adc_bits": adc_bits}, "step")):
         dev = DeviceConfig(**window, sigma_uS=sigma_uS, **ranges, **extra)
-        rows = realisation_rows(net, data.test, dev, realisations if dev.stochastic else 1,
+        rows = realisation_rows(net, data.test, [dev], realisations if dev.stochastic else 1,
                                 strategy_draw_seed(base_seed, s, seed, fold, sigma_uS, "test"), mode=mode, layout="block",
                                 devices_per_element=_devices(cfg, s))
         out += [{"converters": label} | {k: r[k] for k in ("realisation", "accuracy", "failure")} for r in rows]
