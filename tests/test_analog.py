@@ -271,7 +271,7 @@ def test_deployed_rows_report_saturation_and_agree_between_modes():
     x = torch.randn(12, 150)
     data = AudioSet(x, torch.arange(12) % 2, None, 1000)
     dev = DeviceConfig(g_min_uS=10.0, g_max_uS=100.0, g_phys_max_uS=150.0, sigma_uS=25.0)
-    dev = dev.model_copy(update=calibrate_converters(net, x, margin=1.5))
+    dev = dev.model_copy(update=calibrate_converters(net, x, headroom=1.5))
     W = deployed_weights(net, dev, R=6, seed=2)
     fast, step = (stack_run(net, x, [W], [dev], mode, chunk=6) for mode in ("fast", "step"))
     sat_fast, sat_step = fast.saturated, step.saturated

@@ -179,13 +179,13 @@ def _inputs(net: SpeechClassifier, x: Tensor) -> Tensor:
     return (net.encoder.weight[:, 0, None] * x.unsqueeze(1) + net.encoder.bias[:, None]).double()
 
 
-def calibrate_converters(net: SpeechClassifier, x: Tensor, margin: float = 1.1, clips: int = 64) -> dict[str, float]:
+def calibrate_converters(net: SpeechClassifier, x: Tensor, headroom: float = 1.1, clips: int = 64) -> dict[str, float]:
     """DAC and ADC full scales from the ideal array on calibration clips ``x`` (B, L), e.g. the
     training set: the largest |input| (the clip's and the fed-back state's) and |output| seen in a
     step-mode run on ``clips`` of them, evenly spaced through ``x`` (so that every speaker is
-    represented), times ``margin``. Returns {'dac_range': ..., 'adc_range': ...}, to update a
+    represented), times ``headroom``. Returns {'dac_range': ..., 'adc_range': ...}, to update a
     ``DeviceConfig`` with: the first layer of ``calibrate_layers``, with one DAC range for all rows."""
-    first = calibrate_layers(net, x, margin, clips, layers=1)[0]
+    first = calibrate_layers(net, x, headroom, clips, layers=1)[0]
     return {"dac_range": max(first["dac_range"], first["dac_input_range"]), "adc_range": first["adc_range"]}
 
 
@@ -235,21 +235,21 @@ SILENT_RANGE = 1e-9
 
 
 @torch.no_grad()
-def calibrate_layers(net: SpeechClassifier, x: Tensor, margin: float = 1.1, clips: int = 64,
+def calibrate_layers(net: SpeechClassifier, x: Tensor, headroom: float = 1.1, clips: int = 64,
                      layers: int | None = None) -> list[dict[str, float]]:
     """Converter full scales for the first ``layers`` layers of a stack (default: all): each layer's
     DAC (state rows and input row apart: a deeper layer's input, the previous layer's output, is on
     another scale than its state) and ADC, the largest values an ideal step-mode run of the stack sees
-    on ``clips`` of ``x`` (B, L), evenly spaced through them, times ``margin``. A converter that saw
+    on ``clips`` of ``x`` (B, L), evenly spaced through them, times ``headroom``. A converter that saw
     only zeros (a silent layer) gets ``SILENT_RANGE``."""
-    if margin <= 0 or clips < 1:
-        raise ValueError(f"need margin > 0 and clips >= 1, got margin={margin}, clips={clips}")
+    if headroom <= 0 or clips < 1:
+        raise ValueError(f"need headroom > 0 and clips >= 1, got headroom={headroom}, clips={clips}")
     x = x[torch.linspace(0, len(x) - 1, min(clips, len(x))).round().long()]
     u, z, out = _inputs(net, x), None, []
     for i, layer in enumerate(net.layers[:layers]):
         peaks: dict[str, Tensor] = {}
         y = simulate_step(u, ideal_weights(net, i), layer.discrete().D.double(), peaks=peaks)[0]
-        out.append({key: margin * max(float(peaks[name].max()), SILENT_RANGE)
+        out.append({key: headroom * max(float(peaks[name].max()), SILENT_RANGE)
                     for key, name in (("dac_range", "dac_state"), ("dac_input_range", "dac_input"), ("adc_range", "adc"))})
         z = net.between_layers(i, y, z)
         u = z

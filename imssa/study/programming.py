@@ -9,7 +9,7 @@ same error over the model's targets ('gaussian', 'laplace', 'student_t'; matched
 or 'mean_abs'; ``devices.matched_noise``);
 ``layout``, ``devices_per_element``, ``real_zeros`` (the off-diagonal cross-points of real poles
 left unprogrammed, ``deploy.deployed_weights``; False by default) and ``periphery`` ('saturating':
-converter ranges at ``headroom`` times the ideal peaks; 'calibrated': ranges with a 10% margin, for
+converter ranges at ``headroom`` times the ideal peaks; 'calibrated': ranges with 10% headroom, for
 step mode with converters; 'unbounded') place it. Cells run in
 worker processes (``sweep.resumable_grid``): each worker loads a model from the model cache once
 (``deployable``), instead of receiving every model with every cell.
@@ -33,7 +33,7 @@ from ..model.train import SpeechClassifier
 
 __all__ = ["LABEL_KEYS", "PERIPHERIES", "deployable", "radius_cell", "sweep_cell"]
 
-#: Converter range of a periphery, as the margin over the ideal array's peaks on training clips
+#: Converter range of a periphery, as the headroom over the ideal array's peaks on training clips
 #: (None: ``headroom`` of the parameters; 'unbounded': no saturation at all).
 PERIPHERIES: dict[str, float | None] = {"saturating": None, "calibrated": 1.1, "unbounded": None}
 
@@ -55,8 +55,8 @@ def _deployable(cfg_json: str, kind: type, bits: int, seed: int, fold: int, r_ma
     net, splits, _ = load_model(run, len(cfg.data.digits))
     if periphery == "unbounded":
         return net, splits.test, {}
-    margin = PERIPHERIES[periphery] or cfg.headroom
-    return net, splits.test, calibrate_converters(net, splits.train.x, margin)
+    headroom = PERIPHERIES[periphery] or cfg.headroom
+    return net, splits.test, calibrate_converters(net, splits.train.x, headroom)
 
 
 #: Cell keys that only label a cell (kept in its rows, ignored by ``sweep_cell``).

@@ -346,9 +346,9 @@ def strategy_gaps(hardware: pd.DataFrame, software: pd.DataFrame, sigma_uS: floa
 
 
 def converter_rows(cfg: Any, s: Strategy, seed: int, fold: int, sigma_uS: float, realisations: int, base_seed: int,
-                   dac_bits: int, adc_bits: int, margin: float) -> list[dict[str, Any]]:
+                   dac_bits: int, adc_bits: int, headroom: float) -> list[dict[str, Any]]:
     """The converters' own effect: the test programmings of ``hardware_rows`` at ``sigma_uS`` (same
-    draws) with converter ranges at ``margin`` times the ideal peaks on training clips, once with
+    draws) with converter ranges at ``headroom`` times the ideal peaks on training clips, once with
     ideal resolution (fast mode) and once in step mode with a ``dac_bits`` DAC and an ``adc_bits``
     ADC over the same ranges. One row per programming with ``converters`` naming the case."""
     net, data, failure = strategy_model(cfg, s, seed, fold)
@@ -356,7 +356,7 @@ def converter_rows(cfg: Any, s: Strategy, seed: int, fold: int, sigma_uS: float,
         return [{"converters": k, "realisation": 0, "accuracy": float("nan"), "failure": failure}
                 for k in ("ideal resolution", "rounding")]
     window = cfg.window
-    ranges = calibrate_converters(net, data.train.x, margin)
+    ranges = calibrate_converters(net, data.train.x, headroom)
     out = []
     for label, extra, mode in (("ideal resolution", {}, "fast"),
                                ("rounding", {"dac_bits": dac_bits, "adc_bits": adc_bits}, "step")):
