@@ -30,3 +30,16 @@ def test_a_chapter_refuses_bad_parameters_and_sweeps_without_models():
         Chapter("no_such_chapter", {})
     with pytest.raises(TypeError, match="runs no models"):
         Chapter("s4d_first_principles", {}).grid("g", [{"k": 1}], lambda c: [])
+
+
+def test_a_chapter_trains_what_is_missing_and_loads_every_model_under_its_key(monkeypatch):
+    from imssa.study import chapter as module
+    trained, loaded = [], []
+    monkeypatch.setattr(module, "train_all", lambda runs, workers, desc: trained.append((runs, workers)))
+    monkeypatch.setattr(module, "load_model", lambda run, n: loaded.append((run, n)) or f"model of {run}")
+    ch = Chapter("hardware_deployment", {"workers": 2})
+    from imssa.study.runs import qat_spec
+    specs = {("a", 0): qat_spec(ch.cfg, 2, "fixed", 0, 0), ("b", 1): qat_spec(ch.cfg, 4, "fixed", 0, 1)}
+    models = ch.models(specs)
+    assert list(models) == list(specs) and models[("a", 0)] == f"model of {specs[('a', 0)]}"
+    assert trained == [(list(specs.values()), 2)] and [n for _, n in loaded] == [2, 2]

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from imssa.study import scale
+from imssa.study import scale, scale_summaries
 from imssa.hardware.analog import simulate_saturating_inputs, simulate_step
 from imssa.model.config import ModelConfig, QuantConfig
 from imssa.hardware.crossbar import combined_matrix, layout, structural_mask
@@ -177,11 +177,11 @@ def test_stack_rows_carry_every_layer_error_and_the_cause_at_the_task_chance_lev
 def test_best_depth_takes_the_shallowest_within_the_tie_and_reads_validation_only():
     val = pd.DataFrame({"fold": [0, 0, 0, 1, 1, 1], "depth": [1, 2, 4, 1, 2, 4],
                         "val_accuracy": [0.80, 0.805, 0.79, 0.70, 0.75, 0.78], "accuracy": [0.1] * 6})
-    chosen = scale.best_depth(val, tie_points=1.0)
+    chosen = scale_summaries.best_depth(val, tie_points=1.0)
     assert chosen.set_index("fold")["best_depth"].to_dict() == {0: 1, 1: 4}
-    assert scale.best_depth(val, tie_points=4.0).set_index("fold")["best_depth"].to_dict() == {0: 1, 1: 2}
+    assert scale_summaries.best_depth(val, tie_points=4.0).set_index("fold")["best_depth"].to_dict() == {0: 1, 1: 2}
     with pytest.raises(ValueError, match="no validation accuracy"):
-        scale.best_depth(val.assign(val_accuracy=np.nan), 1.0)
+        scale_summaries.best_depth(val.assign(val_accuracy=np.nan), 1.0)
 
 
 def test_largest_single_array_and_layouts():
@@ -200,13 +200,13 @@ def test_ten_table_puts_each_fold_at_depth_one_and_at_its_own_best_depth():
                          "accuracy": [0.5, 0.6, 0.55, 0.52], "failure": ""})
     hw = pd.DataFrame({"depth": [1, 2, 1], "bits": [2, 2, 2], "seed": 0, "fold": [0, 0, 1], "sigma_uS": 0.0,
                        "realisation": 0, "accuracy": [0.4, 0.5, 0.45], "failure": ""})
-    t = scale.ten_table(soft, hw, pd.DataFrame({"fold": [0, 1], "best_depth": [2, 1]}))
+    t = scale_summaries.ten_table(soft, hw, pd.DataFrame({"fold": [0, 1], "best_depth": [2, 1]}))
     best = t[t["depth_role"] == "best depth"]
     assert sorted(zip(best["fold"], best["depth"], best["model"])) == [(0, 2, "2-bit"), (0, 2, "float"), (1, 1, "2-bit"),
                                                                         (1, 1, "float")]
     assert len(t[t["depth_role"] == "depth 1"]) == 4
     with pytest.raises(ValueError, match="no best depth for folds \\[1\\]"):
-        scale.ten_table(soft, hw, pd.DataFrame({"fold": [0], "best_depth": [2]}))
+        scale_summaries.ten_table(soft, hw, pd.DataFrame({"fold": [0], "best_depth": [2]}))
 
 
 def test_specs_become_the_chapters_runs():
@@ -245,7 +245,7 @@ def test_heidelberg_is_reported_absent_without_its_file_lists(tmp_path):
 def test_instability_share_and_the_any_layer_prediction():
     rows = pd.DataFrame({"depth": [1] * 4 + [2] * 4 + [1], "sigma_uS": [15.0] * 8 + [0.0],
                          "failure": ["unstable", "", "", ""] + ["unstable", "unstable", "", ""] + ["unstable"]})
-    t = scale.instability(rows, "depth").set_index("depth")
+    t = scale_summaries.instability(rows, "depth").set_index("depth")
     assert t.loc[1, "unstable_share"] == 0.25 and t.loc[2, "unstable_share"] == 0.5  # sigma = 0 left out
     assert t.loc[2, "predicted_from_depth_1"] == pytest.approx(1 - 0.75**2)
-    assert "predicted_from_depth_1" not in scale.instability(rows.rename(columns={"depth": "N"}), "N")
+    assert "predicted_from_depth_1" not in scale_summaries.instability(rows.rename(columns={"depth": "N"}), "N")

@@ -4,7 +4,8 @@ import pytest
 
 from imssa.study.params import ParamsError, Strategy, load_params, validate_params
 from imssa.study.runs import qat_spec
-from imssa.study.strategy import pareto_front, recommend, strategy_quant, strategy_spec, works_at
+from imssa.study.strategy import strategy_quant, strategy_spec
+from imssa.study.strategy_verdicts import pareto_front, recommend, works_at
 
 
 def test_pareto_front_keeps_exactly_the_undominated_points():
@@ -16,7 +17,7 @@ def test_pareto_front_keeps_exactly_the_undominated_points():
 
 
 def test_energy_verdict_needs_one_side_of_parity_over_every_corner():
-    from imssa.study.strategy import energy_verdict
+    from imssa.study.strategy_cost import energy_verdict
 
     assert energy_verdict(pd.DataFrame({"analog_over_digital": [0.5, 0.9]})) == "analog cheaper"
     assert energy_verdict(pd.DataFrame({"analog_over_digital": [1.5, 1.1]})) == "digital cheaper"
@@ -71,7 +72,7 @@ def test_plain_qat_is_the_qat_chapters_run_and_options_change_only_their_key():
 
 
 def test_gap_recovery_is_the_paired_gain_over_the_baselines_gap():
-    from imssa.study.strategy import gap_recovery
+    from imssa.study.strategy_verdicts import gap_recovery
 
     rows, soft = [], []
     for f in range(4):
@@ -87,7 +88,7 @@ def test_gap_recovery_is_the_paired_gain_over_the_baselines_gap():
 
 
 def test_families_name_the_question_each_strategy_answers():
-    from imssa.study.strategy import family
+    from imssa.study.strategy_verdicts import family
 
     base = Strategy(name="b")
     got = [family(s, base) for s in (base, Strategy(name="p", training="ptq"), Strategy(name="n", noise_aware_sigma_uS=5.0),
@@ -99,7 +100,7 @@ def test_families_name_the_question_each_strategy_answers():
 
 def test_cost_corners_refuse_unknown_constants_before_any_work():
     from imssa.hardware.cost import CostConstants
-    from imssa.study.strategy import cost_corners
+    from imssa.study.strategy_cost import cost_corners
 
     cfg = load_params("quantization_strategy", "params/ci/quantization_strategy.yaml")
     with pytest.raises(ValueError, match="unknown cost constants"):
@@ -107,7 +108,7 @@ def test_cost_corners_refuse_unknown_constants_before_any_work():
 
 
 def test_nested_recommendation_never_sees_the_test_speaker():
-    from imssa.study.strategy import nested_recommendation
+    from imssa.study.strategy_verdicts import nested_recommendation
 
     speakers = {0: ("a", "b"), 1: ("b", "c"), 2: ("c", "a")}
     # strategy "x" looks best only on the validation clips of speaker a (fold 2's validation set)
@@ -120,7 +121,7 @@ def test_nested_recommendation_never_sees_the_test_speaker():
 
 
 def test_each_strategys_own_gap_is_software_minus_hardware():
-    from imssa.study.strategy import strategy_gaps
+    from imssa.study.strategy_verdicts import strategy_gaps
 
     hw = pd.DataFrame([{"strategy": s, "sigma_uS": 10.0, "seed": 0, "fold": f, "realisation": r, "accuracy": a}
                        for s, a in (("p", 0.7), ("q", 0.85)) for f in range(3) for r in range(2)])
@@ -130,7 +131,7 @@ def test_each_strategys_own_gap_is_software_minus_hardware():
 
 
 def test_gap_verdict_counts_the_goal_only_when_gap_and_gain_are_resolved():
-    from imssa.study.strategy import gap_verdict
+    from imssa.study.strategy_verdicts import gap_verdict
 
     g = {"gap_ci_low": 5.0, "recovered_ci_low": 1.0, "recovered_share": 0.6}
     assert gap_verdict(g).endswith("the goal of 50% is met.")

@@ -2,6 +2,7 @@
 and resumable sweeps go, so that a chapter's cells name a table or a sweep once.
 
     ch = Chapter("hardware_deployment", params)   # validated; the figure style set
+    models = ch.models(specs)                     # trained where missing, then loaded
     ch.save(table, "fig4")                        # results/<profile>/hardware_deployment/fig4.csv
     rows = ch.grid("fig4", cells, compute)        # checkpointed under the whole configuration
 """
@@ -14,10 +15,12 @@ from typing import Any
 
 import pandas as pd
 
+from ..model.train import Run
+from .deployed import TrainedModel, load_model
 from .params import ChapterParams, ModelParams, validate_params
 from .plots import set_style
 from .results import checkpoint_path, save_table
-from .sweep import resumable_grid
+from .sweep import resumable_grid, train_all
 
 __all__ = ["Chapter"]
 
@@ -47,6 +50,15 @@ class Chapter:
             raise TypeError(f"chapter {self.name!r} runs no models: it has no resumable sweeps")
         path = checkpoint_path(self.cfg.profile, self.name, name, self.cfg.checkpoint_key() + depends_on)
         return resumable_grid(cells, compute, path, desc or name, workers=self.cfg.workers)
+
+    def models(self, specs: dict[Any, Run], desc: str = "models") -> dict[Any, TrainedModel]:
+        """The trained models of the run specifications ``specs`` (any keys), trained first where
+        the model cache lacks them, side by side on the parameters' ``workers``
+        (``sweep.train_all``), then loaded (``deployed.load_model``) under the same keys."""
+        if not isinstance(self.cfg, ModelParams):
+            raise TypeError(f"chapter {self.name!r} runs no models")
+        train_all(list(specs.values()), workers=self.cfg.workers, desc=desc)
+        return {k: load_model(run, run.data.n_classes) for k, run in specs.items()}
 
     def __repr__(self) -> str:
         return f"Chapter({self.name!r}, profile={self.cfg.profile!r})"

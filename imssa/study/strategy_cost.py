@@ -1,0 +1,109 @@
+"""The hardware cost of a quantization strategy: devices, arrays, analog and digital energy and
+latency per inference (``imssa.hardware.cost``), over the strategy's trained models, and the
+verdict on energy across the range of cost constants."""
+
+from __future__ import annotations
+
+from typing import Any
+import numpy as np
+import pandas as pd
+from ..hardware.cost import CostConstants, analog_cost, device_conductances, digital_cost
+from ..hardware.crossbar import layout, pairs_per_weight
+from ..hardware.deploy import target_conductances
+from ..hardware.devices import DeviceConfig
+from .params import Strategy
+from ..model.train import SpeechClassifier
+from .strategy import _devices, strategy_model
+
+__all__ = ["cost_breakdown", "cost_corners", "energy_verdict", "strategy_cost"]
+
+
+def _digital(cfg: Any, s: Strategy, c: CostConstants):
+    """The digital MAC unit's cost of ``s``'s kernel at its bits (``cost.digital_cost``)."""
+    return digital_cost(cfg.model.H, cfg.model.N, s.bits, cfg.data.length, len(cfg.data.digits), c)
+
+
+def _analog(cfg: Any, s: Strategy, net: SpeechClassifier, adc_bits: int, c: CostConstants,
+            array_size: int | None = None):
+    """The analog cost estimate of one model of ``s`` and its layout (on ``array_size`` square
+    arrays, default the chapter's rows x cols)."""
+    d = _devices(cfg, s)
+    rows, cols = (cfg.rows, cfg.cols) if array_size is None else (array_size, array_size)
+    lay = layout(cfg.model.H, 2 * cfg.model.N + 1, rows, cols, kind="block", devices_per_element=d)
+    dev = DeviceConfig(**cfg.window)
+    G = device_conductances(target_conductances(net, dev, "block"), pairs_per_weight(d))
+    est = analog_cost(G, lay, cfg.model.N, cfg.data.length, len(cfg.data.digits), adc_bits, c,
+                      column_gains=s.range_mode != "fixed")
+    return est, lay
+
+
+def strategy_cost(cfg: Any, s: Strategy, keys: list[tuple[int, int]], adc_bits: int, c: CostConstants
+                  ) -> dict[str, Any]:
+    """Hardware cost of ``s``: devices, arrays and utilisation of its layout, and the analog energy
+    (mean over the models of ``keys``: the read energy depends on the programmed conductances) and
+    latency, beside the digital MAC unit's at the same bits. Energies in pJ per inference."""
+    energies, latency, lay = [], float("nan"), None
+    for seed, fold in keys:
+        net = strategy_model(cfg, s, seed, fold)[0]
+        if net is None:
+            continue
+        est, lay = _analog(cfg, s, net, adc_bits, c)
+        energies.append(est.energy_pJ_per_inference)
+        latency = est.latency_us_per_step
+    if lay is None:
+        lay = layout(cfg.model.H, 2 * cfg.model.N + 1, cfg.rows, cfg.cols, kind="block", devices_per_element=_devices(cfg, s))
+    digital = _digital(cfg, s, c)
+    return {"strategy": s.name, "devices": lay.devices, "arrays": lay.arrays, "utilisation": lay.utilisation,
+            "adc_bits": adc_bits, "energy_pJ_per_inference": float(np.mean(energies)) if energies else float("nan"),
+            "latency_us_per_step": latency, "digital_energy_pJ_per_inference": digital.energy_pJ_per_inference,
+            "digital_latency_us_per_step": digital.latency_us_per_step}
+
+
+def cost_breakdown(cfg: Any, s: Strategy, seed: int, fold: int, adc_bits: int, c: CostConstants) -> pd.DataFrame:
+    """Energy per inference by component (pJ), analog and digital, of one model of ``s``: one row
+    per (design, component)."""
+    net = strategy_model(cfg, s, seed, fold)[0]
+    if net is None:
+        raise ValueError(f"strategy {s.name!r} has no model for fold {fold}, seed {seed}")
+    analog = _analog(cfg, s, net, adc_bits, c)[0]
+    digital = _digital(cfg, s, c)
+    return pd.DataFrame([{"design": design, "component": k, "energy_pJ_per_inference": v}
+                         for design, est in (("analog", analog), ("digital", digital))
+                         for k, v in est.breakdown_pJ_per_inference.items()])
+
+
+def cost_corners(cfg: Any, s: Strategy, seed: int, fold: int, adc_bits: int, c: CostConstants,
+                 corners: dict[str, list[Any]]) -> pd.DataFrame:
+    """Analog and digital energy per inference of one model of ``s`` at every combination of the
+    values in ``corners`` (all others as in ``c``): keys are ``CostConstants`` fields, 'adc_bits'
+    or 'array_size' (square arrays of that many rows). One row per combination, with the ratio
+    analog / digital, so that a verdict can be checked against the whole range of constants."""
+    import itertools
+
+    unknown = set(corners) - set(CostConstants.model_fields) - {"adc_bits", "array_size"}
+    if unknown:
+        raise ValueError(f"unknown cost constants {sorted(unknown)}")
+    net = strategy_model(cfg, s, seed, fold)[0]
+    if net is None:
+        raise ValueError(f"strategy {s.name!r} has no model for fold {fold}, seed {seed}")
+    out = []
+    for values in itertools.product(*corners.values()):
+        point = dict(zip(corners, values))
+        cc = CostConstants.model_validate(c.model_dump() | {k: v for k, v in point.items() if k in CostConstants.model_fields})
+        analog = _analog(cfg, s, net, point.get("adc_bits", adc_bits), cc, point.get("array_size"))[0]
+        digital = _digital(cfg, s, cc)
+        out.append(point | {"analog_pJ_per_inference": analog.energy_pJ_per_inference,
+                            "digital_pJ_per_inference": digital.energy_pJ_per_inference,
+                            "analog_over_digital": analog.energy_pJ_per_inference / digital.energy_pJ_per_inference})
+    return pd.DataFrame(out)
+
+
+def energy_verdict(corners: pd.DataFrame) -> str:
+    """'analog cheaper', 'digital cheaper' or 'depends on the constants': whether the ratio analog /
+    digital of ``cost_corners`` stays on one side of 1 over every combination."""
+    r = corners["analog_over_digital"]
+    if (r < 1).all():
+        return "analog cheaper"
+    if (r > 1).all():
+        return "digital cheaper"
+    return "depends on the constants"

@@ -1,0 +1,153 @@
+"""The quantization-strategy chapter's verdicts: the Pareto front of accuracy against cost, where a
+strategy still works, the recommendation made on validation data (pooled and nested), the family
+of a strategy, and how much of the baseline's hardware gap a strategy recovers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from .params import Strategy
+from ..stats import chance_failure, realisation_summary
+
+__all__ = ["family", "gap_recovery", "gap_verdict", "nested_recommendation", "pareto_front",
+           "recommend", "strategy_gaps", "works_at"]
+
+
+def pareto_front(table: pd.DataFrame, cost: str, accuracy: str, n_clips: int | None = None) -> pd.Series:
+    """True for the rows no other row dominates: none is at most as costly and at least as accurate,
+    and strictly better in one of the two. Rows with a missing value, and with ``n_clips`` the rows
+    not significantly above chance on that many clips (``stats.chance_failure``), are never on it."""
+    c, a = table[cost].to_numpy(float), table[accuracy].to_numpy(float)
+    ok = np.isfinite(c) & np.isfinite(a)
+    if n_clips is not None:
+        ok &= np.array([np.isfinite(x) and not chance_failure(float(x), n_clips) for x in a])
+    front = []
+    for i in range(len(table)):
+        dominated = ok & (c <= c[i]) & (a >= a[i]) & ((c < c[i]) | (a > a[i]))
+        front.append(bool(ok[i] and not dominated.any()))
+    return pd.Series(front, index=table.index, name="pareto")
+
+
+def works_at(rows: pd.DataFrame, strategy: str, chance: float = 0.5) -> float | None:
+    """The largest sigma (uS) at which ``strategy`` still works at all: its accuracy's interval over
+    folds then programmings (``stats.realisation_summary``) lies wholly above ``chance``. ``rows``:
+    hardware rows with ``strategy``, ``sigma_uS``, ``fold``, ``realisation``, ``accuracy``. None if
+    it works at no sigma."""
+    part = rows[rows["strategy"] == strategy].dropna(subset=["accuracy"])
+    if part.empty:
+        raise ValueError(f"no hardware rows for strategy {strategy!r}")
+    summary = realisation_summary(part, ["sigma_uS"], None)
+    working = summary[summary["ci_low"] > chance]["sigma_uS"]
+    return float(working.max()) if len(working) else None
+
+
+def recommend(table: pd.DataFrame, accuracy: str = "accuracy_hardware_val", energy: str = "energy_pJ_per_inference",
+              tie_points: float = 1.0) -> str:
+    """The strategy to recommend: the highest validation accuracy under hardware; strategies within
+    ``tie_points`` points of it are tied, and the one of them with the least energy wins (then the
+    first listed). ``table``: one row per strategy with ``strategy``, ``accuracy`` and ``energy``."""
+    t = table.dropna(subset=[accuracy])
+    if t.empty:
+        raise ValueError(f"no strategy has a {accuracy!r} value")
+    best = t[accuracy].max()
+    tied = t[t[accuracy] >= best - tie_points / 100]
+    return str(tied.sort_values(energy, kind="stable").iloc[0]["strategy"])
+
+
+def family(s: Strategy, baseline: Strategy) -> str:
+    """The question a strategy answers, for grouping figures: 'floor' (PTQ), 'noise-aware',
+    'stability' (pole cap or penalty), 'range mode', 'mixed precision', 'devices', 'bit width'
+    (uniform bits, fixed range); the baseline is 'baseline'."""
+    if s.name == baseline.name:
+        return "baseline"
+    if s.training == "ptq":
+        return "floor"
+    if s.noise_aware_sigma_uS > 0:
+        return "noise-aware"
+    if s.range_mode != "fixed":
+        return "range mode"
+    if s.pole_penalty > 0 or (s.r_max is not None and s.r_max != baseline.r_max):
+        return "stability"
+    if len(set(s.bits)) > 1:
+        return "mixed precision"
+    if s.devices_per_element is not None and s.devices_per_element != baseline.devices_per_element:
+        return "devices"
+    return "bit width"
+
+
+def gap_recovery(hardware: pd.DataFrame, software: pd.DataFrame, baseline: str, best: str, sigma_uS: float
+                 ) -> dict[str, float]:
+    """How much of plain QAT's software-to-hardware gap ``best`` wins back at ``sigma_uS``.
+
+    ``hardware``: programmings (``strategy``, ``sigma_uS``, ``seed``, ``fold``, ``realisation``,
+    ``accuracy``); ``software``: one row per model (``strategy``, ``seed``, ``fold``, ``accuracy``).
+    Returns the baseline's gap (software minus hardware, points, interval over folds then
+    programmings), the best strategy's own gap, the paired difference best - baseline under
+    hardware (points, interval; same models' folds, same draws) and its share of the baseline's gap.
+    """
+    from ..stats import paired_contrast
+
+    rows = hardware[(hardware["sigma_uS"] == sigma_uS) & hardware["strategy"].isin([baseline, best])]
+    rows = rows.dropna(subset=["accuracy"])
+    if set(rows["strategy"]) != {baseline, best}:
+        raise ValueError(f"need hardware rows of {baseline!r} and {best!r} at sigma {sigma_uS}")
+    gaps = strategy_gaps(rows, software, sigma_uS).set_index("strategy")
+    won = paired_contrast(rows, "strategy", best, baseline, by=["sigma_uS"]).iloc[0]
+    base = gaps.loc[baseline]
+    return {"sigma_uS": sigma_uS, "gap_points": float(base["gap_points"]), "gap_ci_low": float(base["gap_ci_low"]),
+            "gap_ci_high": float(base["gap_ci_high"]), "best_gap_points": float(gaps.loc[best, "gap_points"]),
+            "recovered_points": float(won["difference_points"]), "recovered_ci_low": float(won["ci_low"]),
+            "recovered_ci_high": float(won["ci_high"]),
+            "recovered_share": float(won["difference_points"] / base["gap_points"]) if base["gap_points"] > 0 else float("nan")}
+
+
+def nested_recommendation(val_table: pd.DataFrame, test_table: pd.DataFrame, speakers: dict[int, tuple[str, str]],
+                          tie_points: float = 1.0) -> pd.DataFrame:
+    """The recommendation rule applied once per test fold without that fold's speaker.
+
+    The pooled rule (``recommend``) sees every speaker's clips through some fold's validation set,
+    also the speakers that other folds test on. Here, for test fold k, the rule only sees the
+    validation rows of folds whose validation speaker is not fold k's test speaker, and the chosen
+    strategy is scored on fold k's test clips. ``val_table`` and ``test_table``: one row per
+    (strategy, fold) with ``accuracy`` (under hardware) and ``energy_pJ_per_inference``;
+    ``speakers``: fold -> (test speaker, validation speaker). One row per test fold: the choice and
+    its test accuracy."""
+    rows = []
+    for fold, (test_speaker, _) in sorted(speakers.items()):
+        seen = [f for f, (_, v) in speakers.items() if v != test_speaker]
+        pooled = (val_table[val_table["fold"].isin(seen)].groupby("strategy", sort=False)
+                  .agg(accuracy_hardware_val=("accuracy", "mean"), energy_pJ_per_inference=("energy_pJ_per_inference", "first"))
+                  .reset_index())
+        choice = recommend(pooled, tie_points=tie_points)
+        hit = test_table[(test_table["fold"] == fold) & (test_table["strategy"] == choice)]["accuracy"]
+        rows.append({"fold": fold, "test_speaker": test_speaker, "choice": choice,
+                     "accuracy": float(hit.mean()) if len(hit) else float("nan")})
+    return pd.DataFrame(rows)
+
+
+def strategy_gaps(hardware: pd.DataFrame, software: pd.DataFrame, sigma_uS: float) -> pd.DataFrame:
+    """Each strategy's own software-to-hardware gap at ``sigma_uS`` (points: its software accuracy
+    minus its accuracy under hardware, per model, then the interval over folds and programmings)."""
+    from ..stats import drop_interval, drops_from
+
+    rows = hardware[hardware["sigma_uS"] == sigma_uS].dropna(subset=["accuracy"])
+    out = []
+    for name, part in rows.groupby("strategy", sort=False):
+        ref = software[software["strategy"] == name].dropna(subset=["accuracy"])
+        d = drop_interval(drops_from(part, ref, key=("seed", "fold")).assign(_g=0), ["_g"]).iloc[0]
+        out.append({"strategy": name, "sigma_uS": sigma_uS, "gap_points": float(d["drop_points"]),
+                    "gap_ci_low": float(d["drop_ci_low"]), "gap_ci_high": float(d["drop_ci_high"])})
+    return pd.DataFrame(out)
+
+
+def gap_verdict(gap: dict[str, float], goal_share: float = 0.5) -> str:
+    """One sentence on ``gap_recovery``'s result: whether the baseline's gap and the gain are
+    resolved (their intervals exclude zero) and whether the gain reaches ``goal_share`` of the gap
+    with its interval above zero (the only way the goal counts as met)."""
+    gap_ok = gap["gap_ci_low"] > 0
+    gain_ok = gap["recovered_ci_low"] > 0
+    met = gain_ok and gap_ok and gap["recovered_share"] >= goal_share
+    parts = ["the gap is resolved" if gap_ok else "the gap itself is not resolved (its interval includes 0)",
+             "the gain is resolved" if gain_ok else "the gain is not resolved (its interval includes 0)",
+             f"the goal of {100 * goal_share:.0f}% is {'met' if met else 'not met'}"]
+    return "; ".join(parts) + "."
