@@ -304,3 +304,15 @@ def test_every_key_the_chapters_share_is_written_in_the_shared_file(profile):
     from imssa.study.params import ArrayParams, shared_values
     missing = set(ArrayParams.model_fields) - {"profile"} - set(shared_values(ROOT / "params" / profile))
     assert not missing, f"{profile}/_shared.yaml does not set {sorted(missing)}"
+
+
+@pytest.mark.parametrize("profile", ["paper", "ci"])
+def test_the_shared_file_holds_only_keys_that_several_chapters_have(profile):
+    """A key only one chapter has is that chapter's own and lives in its file (the QAT chapter's
+    bit widths and selection grids, the mapping chapter's check length)."""
+    from imssa.study.params import shared_values
+    owners = {key: [c for c, schema in CHAPTERS.items() if key in schema.model_fields]
+              for key in shared_values(ROOT / "params" / profile)}
+    alone = {k: v for k, v in owners.items() if len(v) < 2}
+    assert not alone, f"{profile}/_shared.yaml holds chapter keys: {alone}"
+    assert "bits" not in CHAPTERS["hardware_deployment"].model_fields  # composed from the array, not from QAT

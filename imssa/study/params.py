@@ -237,28 +237,18 @@ class QATParams(ModelParams):
         return self
 
 
-class MappingParams(QATParams):
-    """Chapter 'Mapping S4D onto a crossbar': the QAT chapter's model (same keys, so the cached
-    QAT runs are reused) at ``bits``/``fscale``, mapped onto arrays of ``rows`` x ``cols``."""
+class ArrayParams(ModelParams):
+    """What every chapter that maps models onto crossbars shares (written once in ``_shared.yaml``):
+    the bit width of the model it maps, the mapping range [g_min_uS, g_max_uS], the array size, the
+    physical window, how much headroom the converters' range leaves in fast-mode sweeps, and the
+    devices per element. The chapters that use an array compose it from this, not from the QAT
+    chapter's own keys."""
 
     map_bits: ModelBits = Field(default=2, description="bit width of the model mapped")
     g_min_uS: float = Field(default=10.0, ge=0, description="conductance of level 0, uS")
     g_max_uS: float = Field(default=100.0, gt=0, description="conductance of the top level, uS")
     rows: int = Field(default=64, ge=1, description="array rows (inputs)")
     cols: int = Field(default=64, ge=1, description="array columns (outputs)")
-    check_length: int = Field(default=500, ge=1, description="steps of the exactness check")
-
-    @model_validator(mode="after")
-    def _check_range(self) -> MappingParams:
-        if self.g_min_uS >= self.g_max_uS:
-            raise ValueError(f"g_min_uS ({self.g_min_uS}) must be < g_max_uS ({self.g_max_uS})")
-        return self
-
-
-class ArrayParams(MappingParams):
-    """What the chapters that program noisy arrays share besides the mapping: the physical window,
-    how much headroom the converters' range leaves in fast-mode sweeps, and the devices per element."""
-
     g_phys_max_uS: float = Field(default=150.0, gt=0, description="top of the physical conductance window, uS")
     headroom: float = Field(default=2.0, ge=1, description=(
         "converter range in fast-mode sweeps, in units of the largest ideal input/output on training clips"))
@@ -277,9 +267,18 @@ class ArrayParams(MappingParams):
 
     @model_validator(mode="after")
     def _check_window(self) -> ArrayParams:
+        if self.g_min_uS >= self.g_max_uS:
+            raise ValueError(f"g_min_uS ({self.g_min_uS}) must be < g_max_uS ({self.g_max_uS})")
         if self.g_phys_max_uS < self.g_max_uS:
             raise ValueError(f"g_phys_max_uS ({self.g_phys_max_uS}) must be >= g_max_uS ({self.g_max_uS})")
         return self
+
+
+class MappingParams(ArrayParams):
+    """Chapter 'Mapping S4D onto a crossbar': the QAT chapter's model at ``map_bits``/``fscale``
+    (the shared keys, so the cached QAT runs are reused), mapped onto arrays of ``rows`` x ``cols``."""
+
+    check_length: int = Field(default=500, ge=1, description="steps of the exactness check")
 
 
 class PresetChoice(Strict):
