@@ -69,3 +69,18 @@ def test_post_training_quantization_needs_its_range_and_reports_an_unstable_pole
     assert q.net.layers[0].bits == 2 and q.net.layers[0].fscale == 0.6
     wide = deployed.load_model(run, 10, ptq=QuantConfig(bits=2, range_mode="fixed", fscale=1.0), fscale=1.0)
     assert wide.failure == "unstable" and wide.net is None  # the grid holds |A_bar| = sqrt(2), no cap
+
+
+def test_a_failed_model_s_rows_have_the_columns_of_a_programmed_one():
+    """A resumable grid appends rows to one CSV: a failed model's rows must line up with the rest."""
+    from imssa.hardware.devices import DeviceConfig
+    torch.manual_seed(0)
+    net = SpeechClassifier(ModelConfig(H=2, N=2, quant=QuantConfig(bits=2, fscale=0.6)), 2).eval()
+    x = torch.randn(8, 60, generator=torch.Generator().manual_seed(2))
+    data = AudioSet(x, torch.arange(8) % 2, pd.DataFrame({"file": [""] * 8}), 1000)
+    seeds = []
+    rows = deployed.programmed_rows(net, data, lambda s: [DeviceConfig(sigma_uS=s)], [0.0, 5.0], 3,
+                                    lambda s: seeds.append(s) or int(10 * s))
+    assert [r["sigma_uS"] for r in rows] == [0.0, 5.0, 5.0, 5.0] and seeds == [0.0, 5.0]  # one at sigma = 0
+    failed = deployed.failed_rows("unstable", [0.0, 5.0])
+    assert all(list(f) == list(rows[0]) for f in failed) and {f["failure"] for f in failed} == {"unstable"}

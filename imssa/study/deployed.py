@@ -1,4 +1,5 @@
-"""Trained models as the hardware chapters take them: one cached loader and one software row.
+"""Trained models as the hardware chapters take them: one cached loader and one software row, and
+the rows of its programmings.
 
 ``load_model`` restores the classifier of a run specification (``runs.*_spec``) from the model
 cache (training it if missing), or, for post-training quantization, quantizes the float model's
@@ -9,18 +10,22 @@ and programming sweeps all start here, so a model is loaded one way and scored o
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
 import torch
+from torch import Tensor
 
-from ..data.audio import AudioSplits
+from ..data.audio import AudioSet, AudioSplits
+from ..hardware.deploy import realisation_rows
+from ..hardware.devices import DeviceConfig
 from ..model.config import QuantConfig
 from ..model.quant import UnstableSSMError
 from ..model.train import Run, SpeechClassifier, evaluate, load_splits, restore_model, result_of
 from ..stats import chance_failure
 
-__all__ = ["TrainedModel", "load_model", "software_row"]
+__all__ = ["TrainedModel", "failed_rows", "load_model", "programmed_rows", "software_row"]
 
 
 class TrainedModel(NamedTuple):
@@ -96,3 +101,28 @@ def software_row(model: TrainedModel) -> dict[str, Any]:
     with torch.no_grad():
         radius = max(float(layer.discrete().A_bar.abs().max()) for layer in net.layers)
     return row | {"val_accuracy": evaluate(net, splits.val)[0], "accuracy": acc, "max_abs_A_bar": radius}
+
+
+def programmed_rows(net: SpeechClassifier, data: AudioSet, devices_at: Callable[[float], list[DeviceConfig]],
+                    sigmas_uS: list[float], realisations: int, seed_at: Callable[[float], int],
+                    reference: list[Tensor] | None = None, mode: str = "fast",
+                    devices_per_element: int = 16) -> list[dict[str, Any]]:
+    """One row per programming of ``net`` at each of ``sigmas_uS`` (uS) on the clips ``data``:
+    every layer on its own arrays with the devices ``devices_at(sigma)`` (one per layer), block
+    layout, ``realisations`` programmings (one where nothing is random) drawn from
+    ``seed_at(sigma)``, scored by ``deploy.realisation_rows`` (``reference``: the per-layer
+    errors); each row led by its ``sigma_uS``. The sweeps of the strategy and scale chapters."""
+    rows = []
+    for x in sigmas_uS:
+        devs = devices_at(x)
+        R = realisations if devs[0].stochastic else 1
+        rows += [{"sigma_uS": x} | r for r in realisation_rows(net, data, devs, R, seed_at(x), reference, mode,
+                                                               "block", devices_per_element)]
+    return rows
+
+
+def failed_rows(failure: str, sigmas_uS: list[float]) -> list[dict[str, Any]]:
+    """The rows ``programmed_rows`` gives a model that cannot be deployed: one per sigma, with the
+    same columns, accuracy NaN and the model's ``failure``."""
+    return [{"sigma_uS": x, "realisation": 0, "accuracy": float("nan"), "spectral_radius": float("nan"),
+             "saturated": False, "failure": failure, "pulses_per_device": float("nan")} for x in sigmas_uS]

@@ -20,12 +20,12 @@ import pandas as pd
 from ..hardware.crossbar import Layout, layout
 from ..data.audio import data_root
 from ..seeds import draw_seed
-from ..hardware.deploy import calibrate_layers, ideal_weights, realisation_rows, stack_run
+from ..hardware.deploy import calibrate_layers, ideal_weights, stack_run
 from ..hardware.devices import DeviceConfig
 from .params import ScaleParams
 from .runs import float_spec, qat_spec
 from ..model.train import Run
-from .deployed import TrainedModel, load_model, software_row as deployed_software_row
+from .deployed import TrainedModel, failed_rows, load_model, programmed_rows, software_row as deployed_software_row
 
 __all__ = ["Spec", "select", "cells", "depth_specs", "real_specs", "run_specs", "spec_of", "state_specs", "ten_specs", "converter_rows", "hardware_rows", "heidelberg_present", "largest_single_array", "model_of", "spec_layout", "spec_params", "run_spec", "software_row", "state_layouts"]
 
@@ -165,18 +165,15 @@ def hardware_rows(cfg: ScaleParams, spec: Spec, seed: int, fold: int, errors: bo
         raise ValueError("hardware rows need a quantized model (bits)")
     net, data, failure = model_of(cfg, spec, seed, fold)
     if net is None:
-        return [{"sigma_uS": x, "realisation": 0, "accuracy": float("nan"), "spectral_radius": float("nan"),
-                 "saturated": False, "failure": failure} for x in _sigmas(cfg, spec)]
-    ranges = calibrate_layers(net, data.train.x, cfg.headroom)
-    reference = stack_run(net, data.test.x, [ideal_weights(net, i) for i in range(len(net.layers))],
-                          [DeviceConfig()] * len(net.layers)).outputs if errors else None
-    rows = []
-    for x in _sigmas(cfg, spec):
-        devs = [DeviceConfig(**cfg.window, sigma_uS=x, **r) for r in ranges]
-        R = cfg.scale_realisations if devs[0].stochastic else 1
-        new = realisation_rows(net, data.test, devs, R, spec_draw_seed(cfg.scale_hardware_seed, spec, seed, fold, x), reference,
-                                     devices_per_element=cfg.devices_per_element[0])
-        rows += [{"sigma_uS": x} | r for r in new]
+        rows = failed_rows(failure, _sigmas(cfg, spec))
+    else:
+        ranges = calibrate_layers(net, data.train.x, cfg.headroom)
+        reference = stack_run(net, data.test.x, [ideal_weights(net, i) for i in range(len(net.layers))],
+                              [DeviceConfig()] * len(net.layers)).outputs if errors else None
+        rows = programmed_rows(net, data.test, lambda x: [DeviceConfig(**cfg.window, sigma_uS=x, **r) for r in ranges],
+                               _sigmas(cfg, spec), cfg.scale_realisations,
+                               lambda x: spec_draw_seed(cfg.scale_hardware_seed, spec, seed, fold, x), reference,
+                               devices_per_element=cfg.devices_per_element[0])
     if errors:  # the same columns for every depth (a resumable grid appends them to one file)
         pad = {f"{kind}_{i}": float("nan") for i in range(1, max(cfg.depths) + 1) for kind in ("error", "local_error")}
         rows = [pad | r for r in rows]
@@ -192,15 +189,14 @@ def converter_rows(cfg: ScaleParams, spec: Spec, seed: int, fold: int) -> list[d
     if net is None:
         return []
     ranges = calibrate_layers(net, data.train.x, cfg.headroom)
-    x = cfg.converter_sigma_uS
     rows = []
     for name, bits in (("ideal resolution", {}),
                        ("converters", {"dac_bits": cfg.converter_dac_bits, "adc_bits": cfg.converter_adc_bits})):
-        devs = [DeviceConfig(**cfg.window, sigma_uS=x, **r, **bits) for r in ranges]
-        R = cfg.scale_realisations if devs[0].stochastic else 1
-        new = realisation_rows(net, data.test, devs, R, spec_draw_seed(cfg.scale_hardware_seed, spec, seed, fold, x), mode="step",
-                                     devices_per_element=cfg.devices_per_element[0])
-        rows += [{"periphery": name, "sigma_uS": x} | r for r in new]
+        new = programmed_rows(net, data.test, lambda x: [DeviceConfig(**cfg.window, sigma_uS=x, **r, **bits) for r in ranges],
+                              [cfg.converter_sigma_uS], cfg.scale_realisations,
+                              lambda x: spec_draw_seed(cfg.scale_hardware_seed, spec, seed, fold, x), mode="step",
+                              devices_per_element=cfg.devices_per_element[0])
+        rows += [{"periphery": name} | r for r in new]
     return rows
 
 

@@ -18,14 +18,14 @@ import torch
 from ..model.config import QuantConfig
 from ..hardware.crossbar import pairs_per_weight
 from ..data.audio import AudioSet, AudioSplits
-from ..hardware.deploy import calibrate_converters, realisation_rows
+from ..hardware.deploy import calibrate_converters
 from ..hardware.devices import DeviceConfig
 from .params import Strategy
 from .runs import float_spec, qat_spec
 from ..seeds import draw_seed
 from ..stats import chance_failure
 from ..model.train import Run, SpeechClassifier, evaluate, load_splits
-from .deployed import TrainedModel, load_model, software_row as deployed_software_row
+from .deployed import TrainedModel, failed_rows, load_model, programmed_rows, software_row as deployed_software_row
 
 __all__ = ["Strategy", "converter_rows", "fold_speakers", "hardware_rows", "ptq_ablation", "software_row",
            "strategy_draw_seed", "strategy_model", "strategy_quant", "strategy_spec"]
@@ -97,20 +97,16 @@ def hardware_rows(cfg: Any, s: Strategy, seed: int, fold: int, sigmas_uS: list[f
     'at chance in software' as its cause."""
     net, data, failure = strategy_model(cfg, s, seed, fold)
     if net is None:
-        return [{"sigma_uS": x, "split": sp, "realisation": 0, "accuracy": float("nan"), "spectral_radius": float("nan"),
-                 "saturated": False, "failure": failure, "pulses_per_device": float("nan")}
-                for sp in splits for x in sigmas_uS]
-    window = cfg.window
+        return [{"sigma_uS": r["sigma_uS"], "split": sp} | r for sp in splits for r in failed_rows(failure, sigmas_uS)]
     ranges = calibrate_converters(net, data.train.x, cfg.headroom)
-    at_chance = {sp: chance_failure(*_score(net, _split(data, sp))) for sp in splits}
     rows = []
     for sp in splits:
-        for x in sigmas_uS:
-            dev = DeviceConfig(**window, sigma_uS=x, **ranges)
-            new = realisation_rows(net, _split(data, sp), [dev], realisations if dev.stochastic else 1,
-                                   strategy_draw_seed(base_seed, s, seed, fold, x, sp), layout="block", devices_per_element=_devices(cfg, s))
-            rows += [{"sigma_uS": x, "split": sp} | r | ({"failure": "at chance in software"}
-                                                          if r["failure"] and at_chance[sp] else {}) for r in new]
+        at_chance = chance_failure(*_score(net, _split(data, sp)))
+        new = programmed_rows(net, _split(data, sp), lambda x: [DeviceConfig(**cfg.window, sigma_uS=x, **ranges)],
+                              sigmas_uS, realisations, lambda x: strategy_draw_seed(base_seed, s, seed, fold, x, sp),
+                              devices_per_element=_devices(cfg, s))
+        rows += [{"sigma_uS": r["sigma_uS"], "split": sp} | r
+                 | ({"failure": "at chance in software"} if r["failure"] and at_chance else {}) for r in new]
     return rows
 
 
@@ -146,15 +142,13 @@ def converter_rows(cfg: Any, s: Strategy, seed: int, fold: int, sigma_uS: float,
     if net is None:
         return [{"converters": k, "realisation": 0, "accuracy": float("nan"), "failure": failure}
                 for k in ("ideal resolution", "rounding")]
-    window = cfg.window
     ranges = calibrate_converters(net, data.train.x, headroom)
     out = []
     for label, extra, mode in (("ideal resolution", {}, "fast"),
                                ("rounding", {"dac_bits": dac_bits, "adc_bits": adc_bits}, "step")):
-        dev = DeviceConfig(**window, sigma_uS=sigma_uS, **ranges, **extra)
-        rows = realisation_rows(net, data.test, [dev], realisations if dev.stochastic else 1,
-                                strategy_draw_seed(base_seed, s, seed, fold, sigma_uS, "test"), mode=mode, layout="block",
-                                devices_per_element=_devices(cfg, s))
+        rows = programmed_rows(net, data.test, lambda x: [DeviceConfig(**cfg.window, sigma_uS=x, **ranges, **extra)],
+                               [sigma_uS], realisations, lambda x: strategy_draw_seed(base_seed, s, seed, fold, x, "test"),
+                               mode=mode, devices_per_element=_devices(cfg, s))
         out += [{"converters": label} | {k: r[k] for k in ("realisation", "accuracy", "failure")} for r in rows]
     return out
 
