@@ -32,6 +32,20 @@ def test_chapter_source(chapter):
     assert not too_long, f"cells over 15 lines: {too_long}"
 
 
+#: code lines over 100 characters a chapter may still hold (a ratchet: the limit is 100, these
+#: chapters predate it; lower a number when a chapter loses long lines, never raise one)
+LONG_LINES_LEFT = {"s4d_first_principles": 0, "float_baseline": 27, "fixed_range_qat": 32, "crossbar_mapping": 20,
+                   "hardware_deployment": 40, "stability_margin": 0, "device_technologies": 47,
+                   "quantization_strategy": 55, "depth_scale": 49, "reproduction_report": 0}
+
+
+@pytest.mark.parametrize("chapter", list(CHAPTERS))
+def test_code_lines_stay_within_100_characters_or_the_chapter_s_remaining_allowance(chapter):
+    code = [c for c in jupytext.read(BOOK / f"{chapter}.md").cells if c.cell_type == "code"]
+    long = [line for c in code for line in c.source.splitlines() if len(line) > 100]
+    assert len(long) <= LONG_LINES_LEFT.get(chapter, 0), f"{chapter}: {len(long)} lines over 100: {long[:3]}"
+
+
 def test_every_figure_has_a_caption_and_a_unique_name():
     names = []
     for chapter in CHAPTERS:

@@ -1,6 +1,7 @@
 """The reproduction report: one rule per kind of test on small tables, the vocabulary, the default
 array by name, failure causes in the claim's own cell, and 'not run' for missing tables."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -182,3 +183,18 @@ def test_models_that_answer_alike_or_at_chance_decide_nothing(results):
          "drop_ci_high": 0.5} for t, share in (("rram", 0.0), ("pcm", 1.0))])
     r = row(R.report_table("custom"), "which device technologies suit the method?")
     assert r["verdict"] == "open" and r["ours"] == "1 of 2 presets keep 2-bit accuracy" and "pcm" in r["reason"]
+
+
+def test_the_report_tables_in_markdown_keep_the_rows_of_their_kind_and_their_sources():
+    table = pd.DataFrame([
+        {"kind": "claim", "claim": "c1", "paper": "95%", "test": "agreement", "ours": 0.9, "ci_low": 0.8,
+         "ci_high": 0.95, "verdict": "consistent", "reason": "r1", "params": "params/ci/a.yaml",
+         "csv": "results/ci/a/x.csv, results/ci/a/y.csv", "version": "current (abc)"},
+        {"kind": "open question", "claim": "q1", "paper": "(open)", "test": "open", "ours": "", "ci_low": np.nan,
+         "ci_high": np.nan, "verdict": "open", "reason": "r2", "params": "params/ci/b.yaml",
+         "csv": "results/ci/b/z.csv", "version": "current (abc)"}])
+    claims = R.claims_markdown(table, ["claim"]).splitlines()
+    assert len(claims) == 3 and "| c1 | 95% | agreement | 0.9 | [0.8, 0.95] | **consistent** | r1 |" == claims[2]
+    assert R.claims_markdown(table, ["open question"]).splitlines()[2].startswith("| q1 | (open) | open |  |  |")
+    sources = R.sources_markdown(table).splitlines()
+    assert sources[2] == "| c1 | `params/ci/a.yaml` | `results/ci/a/x.csv`<br>`results/ci/a/y.csv` | current (abc) |"

@@ -35,7 +35,8 @@ from .paper import PAPER
 from .results import project_root, provenance, read_table, version_flag
 from .runs import comparison_label, qat_label
 
-__all__ = ["CLAIMS", "Claim", "Finding", "REPORT_COLUMNS", "TESTS", "VERDICTS", "difference_verdict", "report_table"]
+__all__ = ["CLAIMS", "Claim", "Finding", "REPORT_COLUMNS", "TESTS", "VERDICTS", "claims_markdown", "difference_verdict",
+           "report_table", "sources_markdown"]
 
 REPORT_COLUMNS = ["kind", "claim", "paper", "test", "ours", "ci_low", "ci_high", "verdict", "reason", "params", "csv",
                   "version"]
@@ -336,3 +337,25 @@ def report_table(profile: str, tolerance_points: float = 2.0, claims: list[Claim
         rows.append({"kind": c.kind, "claim": c.claim, "paper": c.paper, "test": c.test, **f._asdict(),
                      "params": params, "csv": csv, "version": version})
     return pd.DataFrame(rows, columns=REPORT_COLUMNS)
+
+
+def _interval_text(r: Any) -> str:
+    return "" if pd.isna(r.ci_low) else f"[{r.ci_low:.3g}, {r.ci_high:.3g}]"
+
+
+def claims_markdown(table: pd.DataFrame, kinds: list[str]) -> str:
+    """The rows of ``report_table``'s ``table`` whose ``kind`` is in ``kinds``, as a Markdown table:
+    claim, paper, test, ours, interval, verdict (bold), why."""
+    lines = ["| claim | paper | test | ours | interval | verdict | why |", "|---|---|---|---|---|---|---|"]
+    lines += [f"| {r.claim} | {r.paper} | {r.test} | {r.ours} | {_interval_text(r)} | **{r.verdict}** | {r.reason} |"
+              for r in table[table["kind"].isin(kinds)].itertuples()]
+    return "\n".join(lines)
+
+
+def sources_markdown(table: pd.DataFrame) -> str:
+    """Where each row of ``report_table``'s ``table`` comes from, as a Markdown table: the claim,
+    its parameter files, its results tables (one per line) and the version that wrote them."""
+    lines = ["| claim | parameters | tables | version |", "|---|---|---|---|"]
+    lines += [f"| {r.claim} | `{r.params}` | " + "<br>".join(f"`{c}`" for c in r.csv.split(", ")) + f" | {r.version} |"
+              for r in table.itertuples()]
+    return "\n".join(lines)
