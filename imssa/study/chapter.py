@@ -46,19 +46,21 @@ class Chapter:
         version and ``depends_on`` (text of what ``compute`` reads beyond the configuration and
         the cells, e.g. a value the chapter chose earlier), side by side on the parameters'
         ``workers``; ``desc`` labels the progress bar."""
-        if not isinstance(self.cfg, ModelParams):
-            raise TypeError(f"chapter {self.name!r} runs no models: it has no resumable sweeps")
-        path = checkpoint_path(self.cfg.profile, self.name, name, self.cfg.checkpoint_key() + depends_on)
-        return resumable_grid(cells, compute, path, desc or name, workers=self.cfg.workers)
+        cfg = self._model_params()
+        path = checkpoint_path(cfg.profile, self.name, name, cfg.checkpoint_key() + depends_on)
+        return resumable_grid(cells, compute, path, desc or name, workers=cfg.workers)
 
     def models(self, specs: dict[Any, Run], desc: str = "models") -> dict[Any, TrainedModel]:
         """The trained models of the run specifications ``specs`` (any keys), trained first where
         the model cache lacks them, side by side on the parameters' ``workers``
         (``sweep.train_all``), then loaded (``deployed.load_model``) under the same keys."""
-        if not isinstance(self.cfg, ModelParams):
-            raise TypeError(f"chapter {self.name!r} runs no models")
-        train_all(list(specs.values()), workers=self.cfg.workers, desc=desc)
+        train_all(list(specs.values()), workers=self._model_params().workers, desc=desc)
         return {k: load_model(run, run.data.n_classes) for k, run in specs.items()}
+
+    def _model_params(self) -> ModelParams:
+        if not isinstance(self.cfg, ModelParams):
+            raise TypeError(f"chapter {self.name!r} runs no models: it has no resumable sweeps")
+        return self.cfg
 
     def __repr__(self) -> str:
         return f"Chapter({self.name!r}, profile={self.cfg.profile!r})"

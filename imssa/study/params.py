@@ -162,7 +162,7 @@ class ModelParams(ChapterParams):
                     raise ValueError(f"fold_choices.{fold}.{path}: a fold may set only what a trained model "
                                      f"depends on (paths under {sorted(self.FOLD_CHOICE_ROOTS)}, not data.fold)")
                 try:
-                    variant(self.model_copy(update={"fold_choices": {}}), path, value)
+                    variant(global_params(self), path, value)
                 except ParamsError as err:
                     raise ValueError(f"fold_choices.{fold}.{path} = {value!r}: {err}") from None
         return self
@@ -599,10 +599,8 @@ def global_params(cfg: ModelParams) -> ModelParams:
 def fold_params(cfg: ModelParams, fold: int) -> ModelParams:
     """The parameters behind ``fold``'s runs: ``cfg`` with that fold's ``fold_choices`` applied
     and ``fold_choices`` emptied (so applying it twice changes nothing)."""
-    values = cfg.model_dump()
-    choices, values["fold_choices"] = values["fold_choices"].get(fold, {}), {}
-    out = type(cfg).model_validate(values)
-    for path, value in choices.items():
+    out = global_params(cfg)
+    for path, value in cfg.fold_choices.get(fold, {}).items():
         out = variant(out, path, value)
     return out
 
