@@ -4,6 +4,7 @@ import io
 import zipfile
 
 import numpy as np
+import pandas as pd
 import pytest
 import soundfile
 import torch
@@ -173,3 +174,38 @@ def test_fold_table_lists_every_fold(fsdd_root):
     assert set(table["test_speaker"]) == set(table["val_speaker"])
     for row in table.itertuples():
         assert row.test_speaker not in row.train_speakers and row.val_speaker not in row.train_speakers
+
+
+def test_order_task_holds_every_pair_in_both_orders_and_speakers_apart(fsdd_root):
+    cfg = DataConfig(task="order", fold=2, sample_rate=1000, duration_s=0.3, gap_s=0.02, pairs_per_clip=2)
+    s = D.load_dataset(cfg, fsdd_root)
+    assert cfg.length == 2 * 300 + 3 * 20 and s.train.x.shape == (800, 660) and cfg.n_classes == 2
+    assert (len(s.val), len(s.test)) == (200, 200)  # 50 clips x 2 partners x 2 orders per speaker
+    for part in (s.train, s.val, s.test):
+        m = part.meta
+        assert int(part.y.sum()) == len(part) // 2
+        forward = set(zip(m.loc[m["order"] == 0, "file"], m.loc[m["order"] == 0, "file_2"]))
+        backward = set(zip(m.loc[m["order"] == 1, "file_2"], m.loc[m["order"] == 1, "file"]))
+        assert forward == backward and len(forward) == len(part) // 2  # each pair once per order
+        assert m["clip"].is_unique
+        first = m.loc[m["order"] == 0, "file"].map(lambda f: f.name[0])
+        assert (first == "0").all()  # order 0: the zero first
+    test, val, train = (set(p.meta["speaker"]) for p in (s.test, s.val, s.train))
+    assert len(test) == len(val) == 1 and not (test | val) & train and len(train) == 4
+    # the sequence: gap, word, gap, word, gap
+    m, x = s.test.meta, s.test.x[0].numpy()
+    word = D.read_audio(m["file"][0], 1000, 0.3, "rms")
+    second = D.read_audio(m["file_2"][0], 1000, 0.3, "rms")
+    assert np.array_equal(x[20:320], word) and np.array_equal(x[340:640], second)
+    assert not x[:20].any() and not x[320:340].any() and not x[640:].any()
+
+
+def test_order_task_options_are_checked():
+    with pytest.raises(ValueError, match="pairs two FSDD digits"):
+        DataConfig(task="order", digits=[0, 1, 2])
+    with pytest.raises(ValueError, match="belong to task 'order'"):
+        DataConfig(gap_s=0.1)
+    one_speaker = pd.DataFrame({"file": ["a", "b"], "digit": [0, 1], "speaker": ["s", "s"], "index": [0, 1]})
+    assert len(D.order_pairs(one_speaker, [0, 1], 1)) == 2
+    with pytest.raises(ValueError, match="the order task needs one and 2"):
+        D.order_pairs(one_speaker, [0, 1], 2)

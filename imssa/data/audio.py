@@ -46,6 +46,7 @@ __all__ = [
     "list_fsdd",
     "list_heidelberg",
     "load_dataset",
+    "order_pairs",
     "loso_speakers",
     "read_audio",
 ]
@@ -131,14 +132,51 @@ def read_audio(path: Path, sample_rate: int, duration_s: float, normalize: str) 
     return out
 
 
+def order_pairs(meta: pd.DataFrame, digits: list[int], pairs_per_clip: int) -> pd.DataFrame:
+    """The sequences of the order task from one listing: per speaker, clip i of ``digits[0]``
+    (clips in index order) with clips i, ..., i + pairs_per_clip - 1 (cyclically) of ``digits[1]``,
+    each pair in both orders. One row per sequence: ``file`` and ``file_2`` (first and second word),
+    ``speaker``, ``order`` (0: digits[0] first) and ``clip`` (the two file names). Raises if a speaker
+    has fewer than ``pairs_per_clip`` clips of ``digits[1]`` or none of ``digits[0]``."""
+    rows = []
+    for speaker, own in meta.groupby("speaker", sort=True):
+        first, second = (own[own["digit"] == d].sort_values("index")["file"].tolist() for d in digits)
+        if not first or len(second) < pairs_per_clip:
+            raise ValueError(f"speaker {speaker!r} has {len(first)} clips of digit {digits[0]} and {len(second)} of "
+                             f"{digits[1]}; the order task needs one and {pairs_per_clip}")
+        for i, a in enumerate(first):
+            for s in range(pairs_per_clip):
+                b = second[(i + s) % len(second)]
+                for order, (u, v) in enumerate(((a, b), (b, a))):
+                    rows.append({"file": u, "file_2": v, "speaker": speaker, "order": order,
+                                 "clip": f"{Path(u).name}+{Path(v).name}"})
+    return pd.DataFrame(rows)
+
+
 def _load_set(meta: pd.DataFrame, cfg: DataConfig) -> AudioSet:
+    if cfg.task == "order":
+        return _load_order_set(meta, cfg)
     clips = [read_audio(f, cfg.sample_rate, cfg.duration_s, cfg.normalize) for f in meta["file"]]
     x = np.stack(clips) if clips else np.zeros((0, cfg.length), dtype=np.float32)
     label = {d: i for i, d in enumerate(cfg.digits)}
     y = np.array([label[d] for d in meta["digit"]], dtype=np.int64)
     if cfg.n_classes > len(cfg.digits):  # HD, both languages: German digits are classes of their own
         y = y + len(cfg.digits) * (meta["language"] == "german").to_numpy(dtype=np.int64)
-    return AudioSet(torch.from_numpy(x), torch.from_numpy(y), meta.reset_index(drop=True), cfg.sample_rate)
+    meta = meta.reset_index(drop=True).assign(clip=[Path(f).name for f in meta["file"]])
+    return AudioSet(torch.from_numpy(x), torch.from_numpy(y), meta, cfg.sample_rate)
+
+
+def _load_order_set(meta: pd.DataFrame, cfg: DataConfig) -> AudioSet:
+    """The order task's sequences of the clips in ``meta``: gap, word, gap, word, gap (each word
+    read once)."""
+    pairs = order_pairs(meta, cfg.digits, cfg.pairs_per_clip)
+    words = {f: read_audio(f, cfg.sample_rate, cfg.duration_s, cfg.normalize) for f in sorted(set(pairs["file"]))}
+    gap = np.zeros(cfg.gap_length, dtype=np.float32)
+    x = np.zeros((len(pairs), cfg.length), dtype=np.float32)
+    for i, (u, v) in enumerate(zip(pairs["file"], pairs["file_2"])):
+        x[i] = np.concatenate([gap, words[u], gap, words[v], gap])
+    y = np.array(pairs["order"], dtype=np.int64)
+    return AudioSet(torch.from_numpy(x), torch.from_numpy(y), pairs, cfg.sample_rate)
 
 
 # ---------------------------------------------------------------------------- FSDD

@@ -21,6 +21,14 @@ class DataConfig(Strict):
       and validation are both speaker-disjoint from training.
     * ``leave_speakers_out``: the named ``test_speakers`` (and ``val_speakers``) held out.
     * ``official``: FSDD's recordings 0-4 (HD's file lists) as test; the same speakers train.
+
+    Tasks: ``digits`` (the main task: one clip, its digit is the class) or ``order`` (the memory
+    task): two words of one speaker, one clip of ``digits[0]`` and one of ``digits[1]``, each
+    cropped or padded to ``duration_s``, with ``gap_s`` of silence before, between and after them;
+    the class is the order (0: ``digits[0]`` first). Every pair of clips appears in both orders, so
+    a model whose features are pooled over time and reach back at most gap_s * sample_rate + 1
+    samples sees the same frames in both orders and is at chance by construction. Each clip of ``digits[0]``
+    is paired with ``pairs_per_clip`` clips of ``digits[1]`` of the same speaker.
     """
 
     dataset: Literal["fsdd", "heidelberg"] = "fsdd"
@@ -35,6 +43,9 @@ class DataConfig(Strict):
     val_speakers: list[str] = Field(default_factory=list, description="leave_speakers_out: validation speakers")
     val_fraction: float = Field(default=0.1, ge=0, lt=1, description="official (or no val_speakers): share of train")
     seed: int = 0
+    task: Literal["digits", "order"] = "digits"
+    gap_s: float = Field(default=0.0, ge=0, description="order task: seconds of silence after each word")
+    pairs_per_clip: int = Field(default=1, ge=1, description="order task: partners of each digits[0] clip")
 
     @model_validator(mode="after")
     def _check(self) -> DataConfig:
@@ -47,17 +58,30 @@ class DataConfig(Strict):
                              f"{self.val_speakers}")
         if self.split != "leave_speakers_out" and (self.test_speakers or self.val_speakers):
             raise ValueError(f"test_speakers / val_speakers belong to split 'leave_speakers_out', not {self.split!r}")
+        if self.task == "order" and (len(self.digits) != 2 or self.dataset != "fsdd"):
+            raise ValueError(f"task 'order' pairs two FSDD digits (one of each per sequence), got dataset "
+                             f"{self.dataset!r} and digits {self.digits}")
+        if self.task != "order" and (self.gap_s != 0.0 or self.pairs_per_clip != 1):
+            raise ValueError("gap_s and pairs_per_clip belong to task 'order'")
         if self.split != "loso" and self.fold != 0:
             raise ValueError(f"fold belongs to split 'loso', not {self.split!r}")
         return self
 
     @property
     def n_classes(self) -> int:
-        """Classes of the task: one per digit; Heidelberg Digits with both languages has one per
+        """Classes of the task: the two orders of task 'order'; else one per digit; Heidelberg Digits with both languages has one per
         digit and language (its 20 classes: German digit d is class d + len(digits))."""
+        if self.task == "order":
+            return 2
         return len(self.digits) * (2 if self.dataset == "heidelberg" and self.language == "both" else 1)
 
     @property
     def length(self) -> int:
-        """Sequence length L in samples."""
-        return round(self.sample_rate * self.duration_s)
+        """Sequence length L in samples (task 'order': two words and three gaps)."""
+        word = round(self.sample_rate * self.duration_s)
+        return 2 * word + 3 * self.gap_length if self.task == "order" else word
+
+    @property
+    def gap_length(self) -> int:
+        """Samples of one gap of silence of task 'order'."""
+        return round(self.sample_rate * self.gap_s)

@@ -71,7 +71,9 @@ class ModelConfig(Strict):
     ``ssm`` selects the layer or a control: ``s4d`` (trained), ``memoryless`` (A_bar = 0, so
     each step sees only its own input; B_bar, C, D still trained), ``frozen`` (S4D initialised
     as usual and never trained: dt, A, B, C fixed; encoder, D and decoder learned), ``s4d_real``
-    (the real-valued diagonal variant: N real modes with S4D-Real's ``init: real``, A_n = -(n+1)).
+    (the real-valued diagonal variant: N real modes with S4D-Real's ``init: real``, A_n = -(n+1)),
+    ``fir`` (no state: ``taps`` free causal taps per channel and D, ``imssa.model.fir``; with a
+    ``quant``, the taps on the fixed range of ``bits`` and ``fscale``; N, init and dt unused).
     """
 
     H: int = Field(default=32, ge=1, description="channels (model width)")
@@ -81,7 +83,8 @@ class ModelConfig(Strict):
     dt_min: float = Field(default=1e-3, gt=0)
     dt_max: float = Field(default=1e-1, gt=0)
     dropout: float = Field(default=0.0, ge=0, lt=1)
-    ssm: Literal["s4d", "memoryless", "frozen", "s4d_real"] = "s4d"
+    ssm: Literal["s4d", "memoryless", "frozen", "s4d_real", "fir"] = "s4d"
+    taps: int | None = Field(default=None, ge=1, description="taps per channel of ssm 'fir' (and only it)")
     quant: QuantConfig | None = None
 
     @model_validator(mode="after")
@@ -91,6 +94,13 @@ class ModelConfig(Strict):
         if (self.ssm == "s4d_real") != (self.init == "real"):
             raise ValueError(f"ssm 's4d_real' goes with init 'real' (S4D-Real) and only it; got ssm={self.ssm!r}, "
                              f"init={self.init!r}")
+        if (self.ssm == "fir") != (self.taps is not None):
+            raise ValueError(f"taps go with ssm 'fir' and only it; got ssm={self.ssm!r}, taps={self.taps}")
+        if self.ssm == "fir" and self.quant is not None:
+            plain = QuantConfig(bits=self.quant.bits, fscale=self.quant.fscale, equalize=self.quant.equalize)
+            if self.quant != plain:
+                raise ValueError("an FIR bank has taps, no pole: its quant takes bits, fscale and equalize only "
+                                 "(fixed range, no cap, no per-matrix bits, penalty or noise)")
         return self
 
     @property

@@ -16,9 +16,11 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from .fir import FIRBank
 from .s4d import DiscreteSSM, ssm_kernel
 
-__all__ = ["describe_memory", "kernel_memory_ms", "memory_summary", "mode_table", "time_constants_ms"]
+__all__ = ["describe_memory", "kernel_memory_ms", "layer_memory", "memory_summary", "mode_table",
+           "time_constants_ms"]
 
 
 def time_constants_ms(A_bar: Tensor, sample_rate: float) -> Tensor:
@@ -66,6 +68,18 @@ def memory_summary(p: DiscreteSSM, sample_rate: float, L: int) -> dict[str, floa
         "share_A_bar_zero": float((p.A_bar[used] == 0).double().mean()) if tau.size else 1.0,
         "kernel_memory_median_ms": float(kernel_memory_ms(K, sample_rate).median()),
     }
+
+
+@torch.no_grad()
+def layer_memory(layer: torch.nn.Module, sample_rate: float, L: int) -> dict[str, float]:
+    """``memory_summary`` of an S4D layer's ``discrete()`` parameters; for an FIR bank (no modes)
+    the same keys with the time constants NaN and the kernel memory of its taps."""
+    if isinstance(layer, FIRBank):
+        K = layer.kernel(L)
+        return {"modes_used": 0, "tau_median_ms": float("nan"), "tau_max_ms": float("nan"),
+                "share_A_bar_zero": float("nan"),
+                "kernel_memory_median_ms": float(kernel_memory_ms(K, sample_rate).median())}
+    return memory_summary(layer.discrete(), sample_rate, L)
 
 
 @torch.no_grad()

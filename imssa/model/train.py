@@ -31,6 +31,7 @@ from tqdm import tqdm
 from ..data.audio import AudioSet, AudioSplits, load_dataset
 from ..data.config import DataConfig
 from .config import ModelConfig, TrainConfig
+from .fir import FIRBank, QuantFIR, equalize_fir
 from .quant import QuantS4D, UnstableSSMError, check_stability, equalize_layer
 from .s4d import S4D, apply_ssm, ssm_conv_affine, ssm_kernel
 
@@ -65,12 +66,16 @@ class SpeechClassifier(nn.Module):
                                    "bits_per_matrix": qc.bits_per_matrix, "weight_noise": qc.weight_noise,
                                    "pole_penalty": qc.pole_penalty, "pole_target": qc.pole_target,
                                    "scale_rule": qc.scale_rule, "scale_factor": qc.scale_factor}
-        layer = functools.partial(QuantS4D, **q) if q else S4D
-        self.layers = nn.ModuleList(
-            layer(H, cfg.N, cfg.init, cfg.dt_min, cfg.dt_max, generator=generator, memoryless=cfg.ssm == "memoryless",
-                  real=cfg.real)
-            for _ in range(cfg.depth)
-        )
+        if cfg.ssm == "fir":
+            fir = functools.partial(QuantFIR, bits=qc.bits, fscale=qc.fscale) if qc is not None else FIRBank
+            self.layers = nn.ModuleList(fir(H, cfg.taps, generator) for _ in range(cfg.depth))
+        else:
+            layer = functools.partial(QuantS4D, **q) if q else S4D
+            self.layers = nn.ModuleList(
+                layer(H, cfg.N, cfg.init, cfg.dt_min, cfg.dt_max, generator=generator,
+                      memoryless=cfg.ssm == "memoryless", real=cfg.real)
+                for _ in range(cfg.depth)
+            )
         if cfg.ssm == "frozen":
             for lay in self.layers:
                 lay.freeze()
@@ -84,6 +89,11 @@ class SpeechClassifier(nn.Module):
         L = x.shape[-1]
         z = x
         for i, layer in enumerate(self.layers):
+            if isinstance(layer, FIRBank):  # a delay line: the same product in both modes
+                K = layer.kernel(L)
+                h = ssm_conv_affine(x, w, b, K, layer.D) if i == 0 else layer(z)
+                z = self.between_layers(i, h, z)
+                continue
             p = layer.discrete()
             if isinstance(layer, QuantS4D):  # zero-order hold keeps float poles inside; a grid need not
                 check_stability(p.A_bar)  # the stop rule
@@ -109,7 +119,8 @@ class SpeechClassifier(nn.Module):
         """Function-preserving rescaling of B, C, D (and the encoder, for the first layer's input
         gain) so the discrete parameters fill [-fscale, fscale]; see ``quant.equalize_layer``."""
         for i, layer in enumerate(self.layers):
-            g = equalize_layer(layer, fscale, input_gain=i == 0)
+            equalize = equalize_fir if isinstance(layer, FIRBank) else equalize_layer
+            g = equalize(layer, fscale, input_gain=i == 0)
             if i == 0:
                 self.encoder.weight.div_(g.unsqueeze(-1))
                 self.encoder.bias.div_(g)
@@ -178,7 +189,7 @@ class TrainResult:
     val_accuracy: float = float("nan")
     val_pred: np.ndarray | None = None
     val_true: np.ndarray | None = None
-    test_clips: tuple[str, ...] = ()  # file names of the test clips, in the order of test_pred
+    test_clips: tuple[str, ...] = ()  # names of the test clips (meta "clip"), in the order of test_pred
     failure: str = ""
 
 
@@ -250,7 +261,7 @@ def _train(dcfg: DataConfig, mcfg: ModelConfig, tcfg: TrainConfig, start: dict[s
         val_accuracy=val_acc,
         val_pred=val_pred,
         val_true=splits.val.y.numpy(),
-        test_clips=tuple(Path(f).name for f in splits.test.meta["file"]),
+        test_clips=tuple(splits.test.meta["clip"]),
         failure=failure,
     )
 
@@ -289,7 +300,7 @@ def code_digest() -> str:
     h = hashlib.sha256()
     package = Path(__file__).parents[1]
     for name in ("schema.py", "data/config.py", "data/audio.py", "model/config.py", "model/s4d.py", "model/quant.py",
-                 "model/train.py"):
+                 "model/fir.py", "model/train.py"):
         h.update((package / name).read_bytes())
     return h.hexdigest()[:16]
 

@@ -21,6 +21,7 @@ from ..data.audio import AudioSet, AudioSplits
 from ..hardware.deploy import realisation_rows
 from ..hardware.devices import DeviceConfig
 from ..model.config import QuantConfig
+from ..model.fir import FIRBank
 from ..model.quant import UnstableSSMError
 from ..model.train import Run, SpeechClassifier, evaluate, load_splits, restore_model, result_of
 from ..stats import chance_failure
@@ -99,7 +100,8 @@ def software_row(model: TrainedModel) -> dict[str, Any]:
     if chance_failure(acc, len(pred), 1 / net.decoder.out_features):
         row["failure"] = "constant output" if len(np.unique(pred)) == 1 else "chance"
     with torch.no_grad():
-        radius = max(float(layer.discrete().A_bar.abs().max()) for layer in net.layers)
+        radius = max((float(layer.discrete().A_bar.abs().max()) for layer in net.layers
+                      if not isinstance(layer, FIRBank)), default=float("nan"))  # an FIR bank has no pole
     return row | {"val_accuracy": evaluate(net, splits.val)[0], "accuracy": acc, "max_abs_A_bar": radius}
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from ..model.memory import memory_summary
+from ..model.memory import layer_memory
 from ..model.train import Run, TrainResult, restore_model, train_many
 
 __all__ = ["clip_answers", "cluster", "learning_curves", "resumable_grid", "run_summary", "train_all", "train_sweep"]
@@ -26,17 +26,18 @@ __all__ = ["clip_answers", "cluster", "learning_curves", "resumable_grid", "run_
 def run_summary(run: Run, result: TrainResult, n_classes: int) -> dict[str, Any]:
     """One row per run: split, fold, test and validation accuracy, test clips, failure (and why;
     ``diverged``/``diverged_reason`` say the same for older readers of these tables), and the
-    poles and memory of the first layer's (quantized) recurrence (``memory.memory_summary``)."""
+    poles and memory of the first layer's (quantized) recurrence (``memory.layer_memory``; an FIR
+    bank has no pole: NaN)."""
     row: dict[str, Any] = {"split": run.data.split, "fold": run.data.fold, "accuracy": result.test_accuracy,
                            "val_accuracy": result.val_accuracy, "n_test": len(result.test_true),
                            "failure": result.failure, "failure_reason": result.diverged or "",
                            "diverged": bool(result.failure), "diverged_reason": result.diverged or ""}
     if not result.failure:
+        layer = restore_model(run.model, result, n_classes).layers[0]
         with torch.no_grad():
-            p = restore_model(run.model, result, n_classes).layers[0].discrete()
-        mod = p.A_bar.abs()
+            mod = layer.discrete().A_bar.abs() if run.model.ssm != "fir" else torch.full((1,), float("nan"))
         row |= ({"max_abs_A_bar": float(mod.max()), "frac_abs_A_bar_ge_1": float((mod >= 1).double().mean())}
-                | memory_summary(p, run.data.sample_rate, run.data.length))
+                | layer_memory(layer, run.data.sample_rate, run.data.length))
     return row
 
 
