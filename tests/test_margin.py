@@ -209,3 +209,19 @@ def test_the_law_predicts_the_unstable_share_of_deployed_arrays_with_and_without
             p = instability_probability(lam, s, real_zeros=zeros)
             assert abs(shares[zeros] - p) <= 4 * np.sqrt(p * (1 - p) / R) + 1e-5, (sigma, zeros, shares, p)
         assert shares[True] < shares[False]
+
+
+def test_longest_memory_is_where_a_mode_reaches_the_failure_share():
+    from imssa.hardware.margin import longest_memory_ms, mode_instability
+
+    taus = [longest_memory_ms(s, 2000.0) for s in (0.005, 0.01, 0.02, 0.04)]
+    assert all(a > b for a, b in zip(taus, taus[1:]))  # more noise, shorter memory
+    assert taus[0] * 0.005 == pytest.approx(taus[1] * 0.01, rel=0.15)  # tau* ~ 1 / (f_s z s)
+    tau = longest_memory_ms(0.02, 2000.0, p_fail=0.1)
+    r = np.exp(-1000.0 / (2000.0 * tau))
+    assert mode_instability(np.array([1j * r]), 0.02)[0] == pytest.approx(0.1, rel=1e-6)
+    assert longest_memory_ms(0.02, 2000.0, kind="real") < tau  # a real pole splits at first order
+    assert longest_memory_ms(0.02, 2000.0, modes=100) < tau
+    assert longest_memory_ms(0.0, 2000.0) == np.inf
+    with pytest.raises(ValueError, match="kind"):
+        longest_memory_ms(0.02, 2000.0, kind="polar")

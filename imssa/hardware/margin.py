@@ -66,8 +66,8 @@ from scipy.stats import norm, rice
 from .crossbar import pairs_per_weight
 from ..stats import failure_share
 
-__all__ = ["instability_probability", "mode_instability", "pole_radii", "pole_values", "predicted_sigma_star",
-           "sigma_star", "weight_noise_std"]
+__all__ = ["instability_probability", "longest_memory_ms", "mode_instability", "pole_radii", "pole_values",
+           "predicted_sigma_star", "sigma_star", "weight_noise_std"]
 
 _LAGUERRE = np.polynomial.laguerre.laggauss(40)  # nodes, weights of int_0^inf e^-u f(u) du
 
@@ -208,6 +208,32 @@ def predicted_sigma_star(poles: np.ndarray, fscale: float, g_min_uS: float, g_ma
     if excess(1e-9) >= 0:
         return 0.0
     return float(brentq(excess, 1e-9, sigma_max_uS, xtol=1e-4))
+
+
+def longest_memory_ms(s: float, sample_rate: float, p_fail: float = 0.1, modes: int = 1,
+                      kind: Literal["complex", "real"] = "complex") -> float:
+    """The longest time constant (ms) that ``modes`` programmed modes of one radius r can keep when
+    each real entry of their blocks carries an error of std ``s`` (weight units,
+    ``weight_noise_std``) and the chance that any of them leaves the unit circle may be at most
+    ``p_fail``: tau = -1000 / (sample_rate ln r*), with r* the radius at which
+    1 - (1 - P_mode(r))^modes = p_fail (``mode_instability``, exact law). ``kind``: a complex pair far
+    from the real axis (lambda = i r) or a real pole (lambda = r, its 2x2 block programmed in full).
+    At first order a complex pole's radius moves by s / sqrt(2) (one standard deviation), so a mode
+    keeps its memory only while its distance to the circle, 1 - r ~ 1 / (f_s tau), exceeds a few
+    s: tau* ~ 1 / (f_s z s) for a z of a few. s = 0: inf."""
+    if not 0 < p_fail < 1 or modes < 1 or sample_rate <= 0 or s < 0:
+        raise ValueError("need 0 < p_fail < 1, modes >= 1, sample_rate > 0 and s >= 0")
+    if kind not in ("complex", "real"):
+        raise ValueError(f"kind must be 'complex' or 'real', got {kind!r}")
+    if s == 0:
+        return float("inf")
+    per_mode = -np.expm1(np.log1p(-p_fail) / modes)
+    pole = (lambda r: np.array([1j * r])) if kind == "complex" else (lambda r: np.array([r + 0j]))
+    excess = lambda r: float(mode_instability(pole(r), s)[0]) - per_mode  # noqa: E731
+    if excess(0.0) >= 0:
+        return 0.0
+    r_star = float(brentq(excess, 0.0, 1.0 - 1e-15, xtol=1e-14))
+    return float(-1000.0 / (sample_rate * np.log(r_star))) if r_star > 0 else 0.0
 
 
 def sigma_star(rows: pd.DataFrame, by: list[str], n_clips: int, max_drop_points: float = 2.0,

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, Field, ValidationError, field_validator, mo
 
 from ..data.config import DataConfig
 from ..model.config import ModelConfig, QuantConfig, TrainConfig
+from ..model.spectral import SpectralConfig
 from ..schema import Strict
 from ..hardware.cost import CostConstants
 from ..hardware.devices import PRESETS, TECHNOLOGIES, DeviceConfig, preset_device
@@ -27,6 +28,9 @@ __all__ = [
     "FirstPrinciplesParams",
     "MappingParams",
     "MarginParams",
+    "MemoryModel",
+    "MemoryParams",
+    "OrderTask",
     "ModelConfig",
     "QATParams",
     "ScaleParams",
@@ -363,6 +367,79 @@ class MarginParams(ArrayParams):
         return self
 
 
+class OrderTask(Strict):
+    """The memory task (``DataConfig`` task 'order'): two words of one speaker in either order."""
+
+    duration_s: float = Field(default=0.5, gt=0, description="s per word: each clip cropped or padded to this")
+    gap_s: float = Field(default=0.05, gt=0, description="s of silence before, between and after the words")
+    pairs_per_clip: int = Field(default=1, ge=1, description="partners of each clip of the first digit")
+
+
+class MemoryModel(Strict):
+    """One model family of chapter 'What the state remembers', trained on the memory task like the
+    S4D models (folds, ``memory_seeds``, the schedule chosen on validation speakers). ``bits`` None:
+    float; else the paper's fixed-range QAT from the float S4D model of the same fold and seed, at
+    ``fscale`` and pole cap ``r_max`` (None: the shared values), with ``bits_A`` bits for A_bar
+    alone (mixed precision; None: ``bits``)."""
+
+    name: str = Field(min_length=1)
+    ssm: Literal["s4d", "memoryless", "fir"] = "s4d"
+    taps: int | None = Field(default=None, ge=1, description="taps of ssm 'fir'")
+    bits: ModelBits | None = None
+    bits_A: ModelBits | None = None
+    fscale: float | None = Field(default=None, gt=0)
+    r_max: float | None = Field(default=None, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _check_model(self) -> MemoryModel:
+        if (self.ssm == "fir") != (self.taps is not None):
+            raise ValueError(f"{self.name}: taps go with ssm 'fir' and only it")
+        if self.bits is None and (self.bits_A is not None or self.fscale is not None or self.r_max is not None):
+            raise ValueError(f"{self.name}: bits_A, fscale and r_max describe a quantized model: give bits")
+        if self.ssm != "s4d" and self.bits is not None:
+            raise ValueError(f"{self.name}: the quantized models of the memory task are S4D models")
+        return self
+
+
+class MemoryParams(ArrayParams):
+    """Chapter 'What the state remembers': controls without a state on the main task (FIR banks of
+    ``fir_taps`` taps, float and at ``fir_bits``, the spectral baseline), the memory task
+    (``order``) with the models ``memory_models``, and their memory under programming noise."""
+
+    fir_taps: list[Annotated[int, Field(ge=1)]] = Field(default=[4, 16, 64], min_length=1)
+    fir_bits: ModelBits = Field(default=2, description="bits of the quantized FIR banks (fixed range fscale)")
+    spectral: SpectralConfig = SpectralConfig()
+    spectral_poolings: list[Literal["frames", "mean"]] = Field(default=["frames", "mean"], min_length=1)
+    order: OrderTask = OrderTask()
+    memory_selection: dict[str, list[int | float]] = Field(default_factory=lambda: {"train.epochs": [30, 60]},
+                                                           description="schedule of the memory task's float S4D model, "
+                                                                       "chosen one at a time on validation speakers")
+    memory_models: list[MemoryModel] = Field(default_factory=lambda: [MemoryModel(name="float S4D")], min_length=1)
+    memory_seeds: list[int] = Field(default=[0], min_length=1, description="training seeds of this chapter's models")
+    memory_sigmas_uS: SigmaSweep = Field(default=[0.0, 1.0, 2.5, 5.0, 10.0, 15.0], min_length=2)
+    memory_realisations: int = Field(default=2, ge=1, description="programmings per model and sigma")
+    p_fail: float = Field(default=0.1, gt=0, lt=1, description="failure share that defines the longest memory")
+
+    def order_data(self) -> DataConfig:
+        """The memory task: ``data`` with task 'order' and ``order``'s settings."""
+        return DataConfig(**(self.data.model_dump() | {"task": "order"} | self.order.model_dump()))
+
+    @model_validator(mode="after")
+    def _check_memory(self) -> MemoryParams:
+        names = [m.name for m in self.memory_models]
+        if len(set(names)) != len(names):
+            raise ValueError(f"memory_models: names must be distinct, got {names}")
+        if not set(self.memory_seeds) <= set(self.seeds):
+            raise ValueError("memory_seeds must be a subset of seeds (the main task's float models are shared)")
+        try:
+            order = self.order_data()
+        except ValidationError as err:
+            raise ValueError(f"order: {err.errors()[0]['msg']}") from None
+        base = self.model_dump(include=set(ModelParams.model_fields)) | {"data": order.model_dump()}
+        _check_grid(ModelParams.model_validate(base), self.memory_selection, "memory_selection")
+        return self
+
+
 class TechnologyParams(ArrayParams):
     """Chapter 'Open question 1: device technologies': the QAT chapter's models (same keys) at
     ``tech_bits``, programmed with each technology preset of ``imssa.hardware.devices.PRESETS``; noise
@@ -583,6 +660,7 @@ CHAPTERS: dict[str, type[ChapterParams]] = {
     "crossbar_mapping": MappingParams,
     "hardware_deployment": DeploymentParams,
     "stability_margin": MarginParams,
+    "state_memory": MemoryParams,
     "device_technologies": TechnologyParams,
     "quantization_strategy": StrategyParams,
     "depth_scale": ScaleParams,

@@ -1,0 +1,461 @@
+"""Chapter 'What the state remembers': controls without a state, a task that needs one, and the
+memory a programmed array can hold.
+
+* Main task: learned FIR banks (``fir_spec``: float, and fixed-range QAT from the float bank) and
+  the spectral baseline (``spectral_answers``) against the S4D models, paired on the same clips.
+* Memory task (``MemoryParams.order_data``): the models of ``memory_models`` (``memory_spec``),
+  with the float S4D model's schedule chosen per fold on validation speakers without the fold's
+  test speaker (``nested_schedule``).
+* Programming noise: ``programmed_rows`` programs a trained model (an S4D layer on the arrays of
+  ``hardware.deploy``, an FIR bank on a delay line, ``hardware.delay_line``) at one sigma, each
+  model with its own draws (``seeds.draw_seed``), devices per element a paired variant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..hardware.delay_line import calibrate_delay_line, delay_line_rows
+from ..hardware.deploy import calibrate_converters, noise_rows
+from ..hardware.margin import longest_memory_ms, sigma_star, weight_noise_std
+from ..hardware.devices import DeviceConfig
+from ..model.config import QuantConfig
+from ..model.fir import QuantFIR
+from ..model.spectral import spectral_cached
+from ..model.train import Run
+from ..seeds import draw_seed
+from ..stats import accuracy_table, chance_failure, holm_family, paired_contrast, realisation_summary
+from .deployed import TrainedModel, load_model
+from .params import MemoryModel, MemoryParams, ModelParams, fold_params, global_params, variant
+from .runs import comparison_label, control_spec, float_spec, fold_data, qat_spec
+from .selection import choose, nested_folds
+
+__all__ = ["FLOAT_S4D", "MEMORY_TASK_COLUMNS", "chapter_conclusion", "fir_label", "fir_spec", "main_noise_cell", "main_task_specs",
+           "main_noise_contrasts", "main_noise_text", "memory_base", "memory_pairs", "memory_sigma_star", "memory_spec",
+           "memory_summary_table", "memory_task_table", "memory_theory", "memory_verdict", "nested_schedule",
+           "noise_answer", "noise_cell", "noise_summary", "programmed_rows", "schedule_table", "slowest_mode_ms",
+           "spectral_answers", "spectral_label", "state_verdict"]
+
+
+def fir_label(taps: int, bits: int | None) -> str:
+    """The label of an FIR control in the controls table: 'FIR 16 taps' or 'FIR 16 taps, 2-bit'."""
+    return f"FIR {taps} taps" + ("" if bits is None else f", {bits}-bit")
+
+
+def spectral_label(pooling: str) -> str:
+    """The label of the spectral baseline with ``pooling`` ('frames' or 'mean')."""
+    return f"log-mel + logistic regression ({pooling})"
+
+
+def fir_spec(cfg: ModelParams, taps: int, bits: int | None, seed: int, fold: int) -> Run:
+    """The FIR bank of ``taps`` taps on ``cfg``'s task, trained exactly like the float S4D model
+    (``cfg.train``, the fold's choices); with ``bits``, the paper's fixed-range QAT (``fscale``,
+    ``qat_train``) fine-tuned from that float bank of the same fold and seed."""
+    cfg = fold_params(cfg, fold)
+    model = cfg.model.model_copy(update={"ssm": "fir", "taps": taps})
+    base = Run(fold_data(cfg.data, fold), model, cfg.train.model_copy(update={"seed": seed}))
+    if bits is None:
+        return base
+    quant = QuantConfig(bits=bits, fscale=cfg.fscale)
+    return Run(base.data, model.model_copy(update={"quant": quant}),
+               cfg.qat_train.model_copy(update={"seed": seed}), (base.model, base.train))
+
+
+def main_task_specs(cfg: MemoryParams) -> dict[str, Callable[[int, int], Run]]:
+    """The main task's models of the controls table, by label: the float and ternary
+    (``fir_bits``) S4D models and the memoryless control of the baseline chapter, and the FIR
+    bank of each of ``fir_taps`` in float and at ``fir_bits``; each a function (seed, fold) -> Run."""
+    b = cfg.fir_bits
+    specs: dict[str, Callable[[int, int], Run]] = {
+        comparison_label(): lambda s, f: float_spec(cfg, s, f),
+        comparison_label(b): lambda s, f: qat_spec(cfg, b, "fixed", s, f),
+        comparison_label(control="memoryless"): lambda s, f: control_spec(cfg, "memoryless", s, f)}
+    for taps in cfg.fir_taps:
+        for bits in (None, b):
+            specs[fir_label(taps, bits)] = lambda s, f, t=taps, q=bits: fir_spec(cfg, t, q, s, f)
+    return specs
+
+
+def memory_base(cfg: MemoryParams) -> ModelParams:
+    """The parameters of the memory task: the file's values (no main-task ``fold_choices``) on
+    ``cfg.order_data()``. Its validation sweep varies around these."""
+    base = ModelParams.model_validate(cfg.model_dump(include=set(ModelParams.model_fields)))
+    return global_params(base).model_copy(update={"data": cfg.order_data()})
+
+
+#: the float S4D model of the memory task, whose schedule the validation sweep chooses
+FLOAT_S4D = MemoryModel(name="float S4D")
+
+
+def memory_spec(cfg: MemoryParams, m: MemoryModel, seed: int, fold: int,
+                schedule: Mapping[int, Mapping[str, Any]] | None = None, base: ModelParams | None = None) -> Run:
+    """The run of model family ``m`` on the memory task for (``fold``, ``seed``), with the fold's
+    ``schedule`` (``nested_schedule``: {fold: {path: value}}) applied to the float S4D model that
+    a quantized family starts from; the float controls (memoryless, FIR) are trained the same way.
+    ``base``: the memory task's parameters to start from (default ``memory_base(cfg)``; a
+    validation sweep passes its variants)."""
+    base = memory_base(cfg) if base is None else base
+    for path, value in (schedule or {}).get(fold, {}).items():
+        base = variant(base, path, value)
+    data, train = fold_data(base.data, fold), base.train.model_copy(update={"seed": seed})
+    model = base.model.model_copy(update={"ssm": m.ssm, "taps": m.taps})
+    if m.bits is None:
+        return Run(data, model, train)
+    quant = QuantConfig(bits=m.bits, bits_A=m.bits_A, fscale=cfg.fscale if m.fscale is None else m.fscale,
+                        r_max=cfg.r_max if m.r_max is None else m.r_max)
+    return Run(data, model.model_copy(update={"quant": quant}), base.qat_train.model_copy(update={"seed": seed}),
+               (model, train))
+
+
+def nested_schedule(rows: pd.DataFrame, cfg: ModelParams, speakers: Mapping[int, tuple[str, str]]
+                    ) -> dict[int, dict[str, Any]]:
+    """Per fold of ``rows`` (a ``selection.validation_sweep`` of ``cfg``), the values that differ
+    from ``cfg``'s of each swept parameter's nested choice (``selection.choose`` on the folds of
+    ``selection.nested_folds``: never the fold's test speaker; fewer than two folds: the file's
+    value). Values keep their type (an epoch count stays an int)."""
+    out: dict[int, dict[str, Any]] = {}
+    for path, part in rows.groupby("parameter", sort=False):
+        used = _value(cfg, path)
+        for fold in sorted(int(f) for f in part["fold"].unique()):
+            inner = part[part["fold"].isin(nested_folds(fold, speakers))]
+            choice = choose(inner, used)["choice"] if inner["fold"].nunique() >= 2 else used
+            if choice != used:
+                out.setdefault(fold, {})[path] = type(used)(choice)
+    return out
+
+
+def _value(cfg: ModelParams, path: str) -> Any:
+    obj: Any = cfg
+    for key in path.split("."):
+        obj = getattr(obj, key)
+    return obj
+
+
+def spectral_answers(cfg: MemoryParams, data: ModelParams, pooling: str, seeds: list[int]) -> pd.DataFrame:
+    """Per-clip test answers of the spectral baseline with ``pooling`` on every fold of ``data``'s
+    task (the format of ``sweep.clip_answers``). The baseline has no random seed: its answers are
+    repeated under each of ``seeds`` so that it pairs with seeded models on (fold, seed, clip)."""
+    spectral = cfg.spectral.model_copy(update={"pooling": pooling})
+    frames = []
+    for fold in data.folds:
+        res = spectral_cached(fold_data(data.data, fold), spectral)
+        for seed in seeds:
+            frames.append(pd.DataFrame({"fold": fold, "seed": seed, "clip": list(res.test_clips),
+                                        "target": res.test_true, "pred": res.test_pred}))
+    out = pd.concat(frames, ignore_index=True)
+    return out.assign(correct=(out["target"] == out["pred"]).astype(int))
+
+
+def slowest_mode_ms(spectral_radius: float, sample_rate: float) -> float:
+    """Time constant (ms) of a programmed recurrence's slowest mode from its spectral radius rho:
+    -1000 / (f_s ln rho); inf for rho >= 1 (unstable), 0 for rho = 0 (no recurrence)."""
+    if spectral_radius >= 1:
+        return float("inf")
+    return 0.0 if spectral_radius <= 0 else float(-1000.0 / (sample_rate * np.log(spectral_radius)))
+
+
+#: the columns of the memory task's table, one row per trained model
+MEMORY_TASK_COLUMNS = ["model", "bits", "bits_A", "fscale", "r_max", "a_grid", "fold", "seed", "split", "accuracy",
+                       "val_accuracy", "memory_ms", "tau_max_ms", "failure"]
+
+
+def programmed_rows(cfg: MemoryParams, model: TrainedModel, identity: tuple[Any, ...], sigma_uS: float,
+                    devices_per_element: int, sample_rate: float) -> list[dict[str, Any]]:
+    """``cfg.memory_realisations`` programmings of a trained model at ``sigma_uS`` on the chapter's
+    array (its conductance window, converters saturating at ``headroom`` times the ideal peaks on
+    training clips, block layout, fast mode), scored on its test clips: one row each with
+    ``deploy.realisation_rows``' columns and ``slowest_mode_ms``. An S4D model goes on the
+    arrays of ``hardware.deploy``, an FIR bank on a delay line. The draws come from
+    ``identity`` (the model: task, family, seed, fold) and sigma; ``devices_per_element`` is a
+    variant of the placement and meets the same draws."""
+    net, splits, failure = model
+    if net is None:
+        return [{"realisation": 0, "accuracy": float("nan"), "spectral_radius": float("nan"), "saturated": False,
+                 "failure": failure, "pulses_per_device": float("nan"), "slowest_mode_ms": float("nan")}]
+    window = {"g_min_uS": cfg.g_min_uS, "g_max_uS": cfg.g_max_uS, "g_phys_max_uS": cfg.g_phys_max_uS}
+    seed = draw_seed("state memory", identity, sigma_uS)
+    if isinstance(net.layers[0], QuantFIR):
+        dev = DeviceConfig(**window | calibrate_delay_line(net, splits.train.x, cfg.headroom), sigma_uS=sigma_uS)
+        rows = delay_line_rows(net, splits.test, dev, cfg.memory_realisations, seed, devices_per_element)
+    else:
+        dev = DeviceConfig(**window | calibrate_converters(net, splits.train.x, cfg.headroom))
+        rows = noise_rows(net, splits.test, sigma_uS, dev, cfg.memory_realisations, seed, "block",
+                          devices_per_element)
+    return [r | {"slowest_mode_ms": slowest_mode_ms(r["spectral_radius"], sample_rate)} for r in rows]
+
+
+def schedule_table(schedule: Mapping[int, Mapping[str, Any]], base: ModelParams, grid: Mapping[str, Any],
+                   folds: list[int]) -> pd.DataFrame:
+    """One row per (fold, swept parameter): the file's value and the value the fold's runs use
+    (its nested choice, ``nested_schedule``)."""
+    return pd.DataFrame([{"fold": f, "parameter": path, "parameter file": _value(base, path),
+                          "fold value": schedule.get(f, {}).get(path, _value(base, path))}
+                         for f in folds for path in grid])
+
+
+def memory_task_table(rows: pd.DataFrame, cfg: MemoryParams) -> pd.DataFrame:
+    """``MEMORY_TASK_COLUMNS`` of a ``sweep.train_sweep`` of the memory models (column ``model``):
+    each family's bits, A_bar bits, range, cap and grid ('cartesian'; '' for a float model) beside
+    the run's accuracy and its memory (kernel memory ``memory_ms``, slowest mode ``tau_max_ms``)."""
+    spec = {m.name: m for m in cfg.memory_models}
+    out = rows.assign(
+        bits=[spec[n].bits for n in rows["model"]],
+        bits_A=[(spec[n].bits_A or spec[n].bits) for n in rows["model"]],
+        fscale=[(spec[n].fscale or cfg.fscale) if spec[n].bits else np.nan for n in rows["model"]],
+        r_max=[(spec[n].r_max or cfg.r_max) if spec[n].bits else np.nan for n in rows["model"]],
+        a_grid=["cartesian" if spec[n].bits else "" for n in rows["model"]],
+        memory_ms=rows.get("kernel_memory_median_ms", np.nan))
+    return out.reindex(columns=MEMORY_TASK_COLUMNS)
+
+
+def _paper_models(cfg: MemoryParams) -> list[MemoryModel]:
+    """The quantized families that follow the paper's recipe: the shared range and cap, one width."""
+    return [m for m in cfg.memory_models if m.bits is not None and m.bits_A is None and m.fscale is None
+            and m.r_max is None]
+
+
+def _chance_cause(name: str, memory_ms: float, cfg: MemoryParams) -> str:
+    """Why a family of the memory task is at chance: by construction (its features reach back no
+    further than the gap, or they are pooled without order), or its memory against the gap."""
+    gap_ms, reach = 1000 * cfg.order.gap_s, cfg.order_data().gap_length + 1
+    spec = {m.name: m for m in cfg.memory_models}.get(name)
+    if spec is not None and spec.ssm == "memoryless":
+        return "by construction: each feature sees one sample, and the mean over time ignores the order"
+    if spec is not None and spec.ssm == "fir" and spec.taps is not None and spec.taps <= reach:
+        return f"by construction: {spec.taps} taps reach back no further than the {gap_ms:g} ms gap"
+    if spec is None and name == spectral_label("mean"):
+        return "the mean over frames ignores their order (up to the frames that straddle a gap)"
+    if np.isfinite(memory_ms) and memory_ms < gap_ms:
+        return f"kernel memory {memory_ms:.1f} ms, shorter than the {gap_ms:g} ms gap the state must bridge"
+    return f"not explained here: kernel memory {memory_ms:.1f} ms spans the {gap_ms:g} ms gap"
+
+
+def memory_summary_table(answers: pd.DataFrame, task_table: pd.DataFrame, cfg: MemoryParams) -> pd.DataFrame:
+    """One row per family of the memory task (column ``model`` of ``answers``, the spectral
+    baseline included): ``stats.fold_accuracy`` (estimate, 95% interval over folds), the mean
+    ``memory_ms`` and ``tau_max_ms`` of its runs, the runs that failed in training and, where the
+    interval reaches chance, the cause (``at_chance``). A family whose every run failed has no
+    answers: its row carries the failure as its cause."""
+    chance = 1 / cfg.order_data().n_classes
+    acc = accuracy_table(answers, "model")
+    mem = task_table.groupby("model", sort=False).agg(memory_ms=("memory_ms", "mean"), tau_max_ms=("tau_max_ms", "mean"),
+                                                      failed_runs=("failure", lambda f: int((f != "").sum())))
+    out = acc.merge(mem.reset_index(), on="model", how="outer")
+    failed = task_table[task_table["failure"] != ""].groupby("model")["failure"].first()
+    out["at_chance"] = [
+        (failed.get(r.model, "all runs failed") if pd.isna(r.estimate) else
+         _chance_cause(r.model, r.memory_ms, cfg) if r.ci_low <= chance else "") for r in out.itertuples()]
+    order = [m.name for m in cfg.memory_models] + [x for x in acc["model"] if x not in mem.index]
+    return out.set_index("model").reindex(order).reset_index()
+
+
+def memory_pairs(cfg: MemoryParams) -> list[tuple[str, str]]:
+    """The memory task's planned comparisons: every quantized family against the float S4D model,
+    and every other design against the paper's narrowest model (``_paper_models``)."""
+    quantized = [m.name for m in cfg.memory_models if m.bits is not None]
+    pairs = [(q, FLOAT_S4D.name) for q in quantized]
+    paper = sorted(_paper_models(cfg), key=lambda m: m.bits or 0)
+    if paper:
+        pairs += [(q, paper[0].name) for q in quantized if q != paper[0].name and
+                  q not in {m.name for m in paper}]
+    return pairs
+
+
+def _state(low: float, high: float, chance: float, near: float = 0.05) -> str:
+    """'above chance' (interval above), 'at chance' (interval below chance + ``near``), or 'not resolved'."""
+    if low > chance:
+        return "above chance"
+    return "at chance" if high < chance + near else "not resolved"
+
+
+def memory_verdict(summary: pd.DataFrame, paired: pd.DataFrame, cfg: MemoryParams) -> dict[str, Any]:
+    """Whether the paper's fixed-range QAT keeps the memory task (its narrowest model's interval
+    against chance, ``_state``), whether the float S4D model learns it, which designs keep it, and
+    the fewest bits of A_bar among the quantized families above chance; with sentences."""
+    chance = 1 / cfg.order_data().n_classes
+    s = summary.set_index("model")
+    state = {m: _state(r.ci_low, r.ci_high, chance) if pd.notna(r.estimate) else "failed" for m, r in s.iterrows()}
+    paper = sorted(_paper_models(cfg), key=lambda m: m.bits or 0)
+    name = paper[0].name if paper else ""
+    kept = [m for m in cfg.memory_models if m.bits is not None and state.get(m.name) == "above chance"]
+    bits_A = min(((m.bits_A or m.bits) for m in kept), default=None)
+    fmt = lambda m: f"{s.loc[m, 'estimate']:.1%} [{s.loc[m, 'ci_low']:.1%}, {s.loc[m, 'ci_high']:.1%}]"  # noqa: E731
+    text = (f"The float S4D model is {state.get(FLOAT_S4D.name, 'not run')} on the memory task "
+            f"({fmt(FLOAT_S4D.name) if FLOAT_S4D.name in s.index else 'no runs'}). ")
+    if name:
+        m0 = paper[0]
+        text += (f"The paper's method, fixed-range QAT at {m0.bits} bits with f_scale = {cfg.fscale:g} shared by "
+                 f"A_bar, B_bar and C and the pole cap {cfg.r_max:g}, is {state[name]} ({fmt(name)}). ")
+    text += ("Quantized families above chance: " + (", ".join(f"{m.name} ({fmt(m.name)})" for m in kept) or "none")
+             + ". ")
+    if bits_A is not None:
+        text += (f"The fewest bits of A_bar among them is {bits_A}; Q-S5 (Abreu et al., 2024) finds that S5's "
+                 "recurrent weights need at least 8 bits on its long-range tasks (digital, no noise).")
+    return {"paper_model": name, "paper_state": state.get(name, ""), "float_state": state.get(FLOAT_S4D.name, ""),
+            "kept": ", ".join(m.name for m in kept), "fewest_bits_A": bits_A, "text": text}
+
+
+def state_verdict(paired: pd.DataFrame, s4d: str, fir_taps: list[int], sample_rate: float,
+                  tolerance_points: float = 2.0, alpha: float = 0.05) -> dict[str, Any]:
+    """Does the main task need a state? From the controls' planned comparisons (``paired_table``
+    rows with ``a`` = the float S4D model ``s4d``; ``b`` its float FIR banks and the spectral
+    baseline): 'does not need a state' if a stateless control is better (Holm) or matches it
+    (interval within +-``tolerance_points``), 'needs a state' if the S4D model beats every one,
+    else 'not resolved'. With the shortest control that matches or beats it and a paragraph."""
+    rows = paired[paired["a"] == s4d]
+    if rows.empty:
+        raise ValueError(f"no comparison of {s4d!r} with a control")
+    tol = tolerance_points / 100
+    better = rows[(rows["p_holm"] <= alpha) & (rows["estimate"] < 0)]
+    match = rows[(rows["ci_low"] > -tol) & (rows["ci_high"] < tol)]
+    beaten = rows[(rows["p_holm"] <= alpha) & (rows["estimate"] > 0)]
+    rivals = pd.concat([better, match]).drop_duplicates("b")
+    verdict = ("does not need a state" if len(rivals) else "needs a state" if len(beaten) == len(rows)
+               else "not resolved")
+    ms = {fir_label(t, None): 1000 * t / sample_rate for t in fir_taps}
+    firs = [b for b in rivals["b"] if b in ms]
+    shortest = min(firs, key=ms.get) if firs else (rivals["b"].iloc[0] if len(rivals) else "")
+    each = "; ".join(f"{r.b}: {100 * r.estimate:+.1f} points [{100 * r.ci_low:+.1f}, {100 * r.ci_high:+.1f}], "
+                     f"p_holm {r.p_holm:.3g}" for r in rows.itertuples())
+    text = f"The float S4D model minus each stateless control, paired on the same clips: {each}. "
+    if verdict == "does not need a state":
+        what = f"{shortest} ({ms[shortest]:g} ms of taps)" if shortest in ms else shortest
+        text += (f"A control without a state, {what}, {'beats' if shortest in set(better['b']) else 'matches'} "
+                 "the S4D model: the main task does not test a state-space model. It tests a filter bank, and the "
+                 "paper's accuracy claims on such a task say how well the array filters, not how well it remembers.")
+    elif verdict == "needs a state":
+        text += "The S4D model beats every control without a state: on the main task the recurrence's memory matters."
+    else:
+        text += ("Not resolved: no control is shown better or equal within "
+                 f"{tolerance_points:g} points, and the S4D model is not shown better than every one.")
+    return {"verdict": verdict, "shortest_rival": shortest, "text": text}
+
+
+def noise_cell(cfg: MemoryParams, m: MemoryModel, cell: Mapping[str, Any],
+               schedule: Mapping[int, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The programmings of family ``m`` of the memory task at ``cell``'s ``sigma_uS`` and
+    ``devices_per_element`` on every (seed, fold) (``programmed_rows``), each row with its ``seed``
+    and ``fold``."""
+    rate = cfg.order_data().sample_rate
+    rows = []
+    for fold in cfg.folds:
+        for seed in cfg.memory_seeds:
+            model = load_model(memory_spec(cfg, m, seed, fold, schedule), cfg.order_data().n_classes)
+            rows += [r | {"seed": seed, "fold": fold} for r in programmed_rows(
+                cfg, model, ("order", m.name, seed, fold), cell["sigma_uS"], cell["devices_per_element"], rate)]
+    return rows
+
+
+def main_noise_cell(cfg: MemoryParams, cell: Mapping[str, Any], spec_of: Any) -> list[dict[str, Any]]:
+    """``noise_cell`` for a model of the main task, ``spec_of(seed, fold)`` building its run
+    (``cell['label']`` names it in the draws' identity)."""
+    rows = []
+    for fold in cfg.folds:
+        for seed in cfg.memory_seeds:
+            model = load_model(spec_of(seed, fold), cfg.data.n_classes)
+            rows += [r | {"seed": seed, "fold": fold} for r in programmed_rows(
+                cfg, model, ("main", cell["label"], seed, fold), cell["sigma_uS"], cell["devices_per_element"],
+                cfg.data.sample_rate)]
+    return rows
+
+
+def memory_theory(cfg: MemoryParams, fscales: list[float]) -> pd.DataFrame:
+    """The longest memory (ms, ``margin.longest_memory_ms`` at ``p_fail``) one complex or one real
+    mode can keep at each sigma > 0 of ``memory_sigmas_uS``, per range ``fscales`` and device count,
+    on the chapter's window and the memory task's sample rate; with the entry error ``s``."""
+    rate, rows = cfg.order_data().sample_rate, []
+    for f in fscales:
+        for d in cfg.devices_per_element:
+            for x in (x for x in cfg.memory_sigmas_uS if x > 0):
+                s = weight_noise_std(x, f, cfg.g_min_uS, cfg.g_max_uS, d)
+                rows.append({"fscale": f, "devices_per_element": d, "sigma_uS": x, "s": s,
+                             "longest_complex_ms": longest_memory_ms(s, rate, cfg.p_fail),
+                             "longest_real_ms": longest_memory_ms(s, rate, cfg.p_fail, kind="real")})
+    return pd.DataFrame(rows)
+
+
+def noise_summary(noise: pd.DataFrame, n_clips: int) -> pd.DataFrame:
+    """Per (model, devices per element, sigma): ``stats.realisation_summary`` of the programmings
+    (mean accuracy, 95% interval over folds, failure share), the share of unstable programmings and
+    the median slowest-mode time constant (ms) of the stable ones."""
+    by = ["model", "devices_per_element", "sigma_uS"]
+    ok = noise.dropna(subset=["accuracy"])
+    out = realisation_summary(ok, by, n_clips)
+    extra = ok.groupby(by).agg(unstable_share=("spectral_radius", lambda r: float((r >= 1).mean())),
+                               slowest_mode_ms=("slowest_mode_ms",
+                                                lambda t: float(np.median(t[np.isfinite(t)])) if np.isfinite(t).any()
+                                                else float("nan")))
+    return out.merge(extra.reset_index(), on=by)
+
+
+def memory_sigma_star(noise: pd.DataFrame, n_clips: int, chance: float) -> pd.DataFrame:
+    """``margin.sigma_star`` per (model, devices per element) over the models that work at sigma = 0
+    (mean accuracy there significantly above ``chance``); the others get no sigma* (``works``
+    False): a model at chance has no accuracy to lose."""
+    at0 = noise[noise["sigma_uS"] == 0].groupby(["model", "seed", "fold"])["accuracy"].mean()
+    works = at0.apply(lambda a: not chance_failure(a, n_clips, chance)).rename("works").reset_index()
+    ok = noise.merge(works[works["works"]][["model", "seed", "fold"]], on=["model", "seed", "fold"])
+    stars = sigma_star(ok, ["model", "devices_per_element"], n_clips) if len(ok) else pd.DataFrame(
+        columns=["model", "devices_per_element", "sigma_star_uS", "sigma_fail_uS", "fails_by"])
+    counts = works.groupby("model")["works"].agg(models="size", working="sum").reset_index()
+    return counts.merge(stars, on="model", how="left")
+
+
+def noise_answer(at_noise: pd.DataFrame, theory: pd.DataFrame, cfg: MemoryParams,
+                 levels: tuple[float, ...] = (5.0, 10.0, 15.0)) -> dict[str, Any]:
+    """Item 4's answer in numbers: at each of ``levels`` (uS) in the sweep, the theory's longest
+    memory of one complex mode (shared fscale, the first device count), the measured median slowest
+    mode over the quantized families' stable programmings, and the families whose memory-task
+    accuracy stays above chance (interval over folds above it) at the largest level."""
+    chance, d0 = 1 / cfg.order_data().n_classes, cfg.devices_per_element[0]
+    swept = [x for x in levels if x in cfg.memory_sigmas_uS] or [max(cfg.memory_sigmas_uS)]
+    th = theory[(theory["fscale"] == cfg.fscale) & (theory["devices_per_element"] == d0)].set_index("sigma_uS")
+    ours = at_noise[at_noise["devices_per_element"] == d0]
+    parts = [f"{x:g} uS: theory {th.loc[x, 'longest_complex_ms']:.1f} ms (one complex mode, f_scale {cfg.fscale:g}), "
+             f"measured median slowest mode {ours[ours['sigma_uS'] == x]['slowest_mode_ms'].median():.1f} ms"
+             for x in swept if x in th.index]
+    top = ours[ours["sigma_uS"] == swept[-1]]
+    above = top[top["ci_low"] > chance]
+    text = (f"With {d0} devices per element, the longest memory a deployed S4D mode keeps: " + "; ".join(parts) + ". "
+            + (f"At {swept[-1]:g} uS, above chance on the memory task: "
+               + ", ".join(f"{r.model} ({r.mean:.1%} [{r.ci_low:.1%}, {r.ci_high:.1%}])" for r in above.itertuples())
+               if len(above) else f"At {swept[-1]:g} uS no design keeps the memory task above chance") + ".")
+    return {"sigma_uS": swept[-1], "above_chance": ", ".join(above["model"]), "text": text,
+            "theory_ms": "; ".join(f"{x:g}: {th.loc[x, 'longest_complex_ms']:.2f}" for x in swept if x in th.index)}
+
+
+def main_noise_contrasts(main: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """Each ternary FIR bank minus the ternary S4D model ``reference`` on the main task, per sigma
+    and device count (``stats.paired_contrast``, paired on fold; every model its own draws), one
+    family with Holm's correction (``stats.holm_family``)."""
+    ok = main.dropna(subset=["accuracy"])
+    parts = [paired_contrast(ok[ok["label"].isin([a, reference])], "label", a, reference,
+                             ["sigma_uS", "devices_per_element"]) for a in ok["label"].unique() if a != reference]
+    return holm_family(pd.concat(parts, ignore_index=True), "ternary FIR banks against the ternary S4D model")
+
+
+def main_noise_text(contrasts: pd.DataFrame, reference: str) -> str:
+    """The FIR-on-array comparison in sentences: per FIR bank, its difference at the largest sigma."""
+    top = contrasts[contrasts["sigma_uS"] == contrasts["sigma_uS"].max()]
+    return (f"At {top['sigma_uS'].iloc[0]:g} uS, each ternary FIR bank minus the {reference}: " + "; ".join(
+        f"{r.a} {r.difference_points:+.1f} points [{r.ci_low:+.1f}, {r.ci_high:+.1f}], "
+        f"{'resolved' if r.resolved else 'not resolved'} (p_holm {r.p_holm:.3g})" for r in top.itertuples()) + ".")
+
+
+def chapter_conclusion(state: Mapping[str, Any], memory: Mapping[str, Any], noise: Mapping[str, Any]) -> str:
+    """The chapter's closing paragraph from its three verdicts (``state_verdict``,
+    ``memory_verdict``, ``noise_answer``)."""
+    main = {"does not need a state": "The main task does not need a state: the paper's accuracy figures on it, "
+                                     "in software and on the array, measure a filter bank.",
+            "needs a state": "The main task needs a state: the S4D model beats every control without one.",
+            "not resolved": "Whether the main task needs a state is not resolved at this power."}[state["verdict"]]
+    paper = {"above chance": "keeps the memory task above chance", "at chance": "loses the memory task (at chance)",
+             "not resolved": "is not resolved against chance on the memory task",
+             "failed": "failed in training on the memory task"}.get(memory["paper_state"], "was not run")
+    return (f"{main} On the task that needs memory, the paper's method {paper}"
+            + (f"; designs that keep it: {memory['kept']}." if memory["kept"] else "; no quantized design keeps it.")
+            + f" Under programming noise: {noise['text']}")

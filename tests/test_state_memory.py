@@ -1,0 +1,126 @@
+"""Chapter 'What the state remembers': its run specifications, schedule and verdicts."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from imssa.data.audio import loso_speakers
+from imssa.study import state_memory as sm
+from imssa.study.params import MemoryModel, load_params
+
+SPEAKERS = ["george", "jackson", "lucas", "nicolas", "theo", "yweweler"]
+LOSO = {f: loso_speakers(SPEAKERS, f) for f in range(6)}
+CFG = load_params("state_memory", "params/paper/state_memory.yaml")
+
+
+def paired(rows):
+    """A paired table with a = float S4D: (b, estimate, ci_low, ci_high, p_holm) per row."""
+    return pd.DataFrame([{"a": "float S4D", "b": b, "estimate": e, "ci_low": lo, "ci_high": hi, "p_holm": p}
+                         for b, e, lo, hi, p in rows])
+
+
+def test_a_stateless_control_that_matches_or_beats_the_s4d_model_says_the_task_needs_no_state():
+    fir = sm.fir_label(16, None)
+    beats = sm.state_verdict(paired([(sm.fir_label(4, None), 0.10, 0.05, 0.15, 0.01), (fir, -0.03, -0.05, -0.01, 0.02)]),
+                             "float S4D", [4, 16], 2000)
+    assert beats["verdict"] == "does not need a state" and beats["shortest_rival"] == fir
+    assert "8 ms of taps" in beats["text"] and "beats" in beats["text"]
+    matches = sm.state_verdict(paired([(fir, 0.002, -0.01, 0.015, 0.9)]), "float S4D", [16], 2000)
+    assert matches["verdict"] == "does not need a state" and "matches" in matches["text"]
+    needs = sm.state_verdict(paired([(fir, 0.2, 0.1, 0.3, 0.01)]), "float S4D", [16], 2000)
+    assert needs["verdict"] == "needs a state"
+    wide = sm.state_verdict(paired([(fir, 0.02, -0.1, 0.14, 0.5)]), "float S4D", [16], 2000)
+    assert wide["verdict"] == "not resolved"
+    with pytest.raises(ValueError, match="no comparison"):
+        sm.state_verdict(paired([(fir, 0.2, 0.1, 0.3, 0.01)]), "2-bit S4D", [16], 2000)
+
+
+def test_the_nested_schedule_never_uses_the_fold_s_test_speaker():
+    base = sm.memory_base(CFG)
+    rows = pd.DataFrame([{"parameter": "train.epochs", "value": v, "fold": f, "seed": 0, "failure": "",
+                          "val_accuracy": 0.7 + (0.2 if v == 60 and f == 1 else 0.0)} for v in (30, 60) for f in range(6)])
+    schedule = sm.nested_schedule(rows, base, LOSO)
+    # fold 1 is the only fold where 60 epochs help: its validation speaker is fold 2's test speaker,
+    # so every fold whose nested folds include fold 1 sees a gain, but with one fold it is within the noise
+    assert schedule == {}
+    rows.loc[(rows["value"] == 60), "val_accuracy"] += 0.05
+    schedule = sm.nested_schedule(rows, base, LOSO)
+    assert set(schedule) == set(range(6)) and schedule[0] == {"train.epochs": 60}
+    assert isinstance(schedule[0]["train.epochs"], int)
+    # 60 epochs help on every fold but fold 1, where they hurt: only the folds that do not see fold 1's
+    # validation speaker (folds 1 and 2: nested_folds) choose them
+    gain = {f: (-0.3 if f == 1 else 0.05) + 0.001 * f for f in range(6)}
+    rows["val_accuracy"] = [0.7 + (gain[f] if v == 60 else 0.0) for v, f in zip(rows["value"], rows["fold"])]
+    assert sorted(sm.nested_schedule(rows, base, LOSO)) == [1, 2]
+    table = sm.schedule_table(schedule, base, {"train.epochs": [30, 60]}, [0, 1])
+    assert table["fold value"].tolist() == [60, 60] and table["parameter file"].tolist() == [30, 30]
+
+
+def test_memory_runs_start_from_the_scheduled_float_model_on_the_order_task():
+    paper = next(m for m in CFG.memory_models if m.name == "2-bit, fixed range (paper)")
+    circle = next(m for m in CFG.memory_models if m.bits_A == 8)
+    run = sm.memory_spec(CFG, paper, 0, 2, {2: {"train.epochs": 60}})
+    assert run.data.task == "order" and run.data.fold == 2 and run.data.gap_s == CFG.order.gap_s
+    assert run.init_from[1].epochs == 60 and run.model.quant.fscale == CFG.fscale and run.model.quant.r_max == CFG.r_max
+    assert sm.memory_spec(CFG, paper, 0, 3, {2: {"train.epochs": 60}}).init_from[1].epochs == CFG.train.epochs
+    q = sm.memory_spec(CFG, circle, 0, 2).model.quant
+    assert (q.bits, q.bits_A, q.fscale, q.r_max) == (2, 8, 1.0, 0.999)
+    # the main task's nested choices (fold_choices) are the main task's: they do not reach the memory task
+    assert sm.memory_spec(CFG, sm.FLOAT_S4D, 0, 0).train.lr == CFG.train.lr != CFG.fold_choices[0]["train.lr"]
+    fir = sm.fir_spec(CFG, 16, 2, 0, 0)
+    assert fir.model.ssm == "fir" and fir.model.taps == 16 and fir.init_from[0].quant is None
+    assert fir.train.lr == CFG.qat_train.lr and fir.init_from[1].lr == CFG.fold_choices[0]["train.lr"]
+    with pytest.raises(ValueError, match="give bits"):
+        MemoryModel(name="x", r_max=0.9)
+    with pytest.raises(ValueError, match="taps go with"):
+        MemoryModel(name="x", ssm="fir")
+
+
+def test_memory_comparisons_and_causes_of_chance():
+    pairs = sm.memory_pairs(CFG)
+    quantized = [m.name for m in CFG.memory_models if m.bits is not None]
+    assert pairs[:len(quantized)] == [(q, "float S4D") for q in quantized]
+    assert ("2-bit, range and cap at the circle", "2-bit, fixed range (paper)") in pairs
+    assert ("8-bit, fixed range (paper)", "2-bit, fixed range (paper)") not in pairs  # the paper's own widths
+    assert "by construction" in sm._chance_cause("memoryless", 0.0, CFG)
+    assert "64 taps reach back" in sm._chance_cause("FIR 64 taps", 31.0, CFG)
+    assert "shorter than the 50 ms gap" in sm._chance_cause("2-bit, fixed range (paper)", 2.0, CFG)
+    assert "not explained" in sm._chance_cause("float S4D", 200.0, CFG)
+
+
+def answers(model, correct_share, folds=6, clips=100):
+    rng = np.random.default_rng(len(model))
+    return pd.DataFrame([{"model": model, "fold": f, "seed": 0, "clip": str(c), "target": 0,
+                          "pred": int(rng.random() > correct_share), "correct": 0}
+                         for f in range(folds) for c in range(clips)]).assign(
+        correct=lambda d: (d["pred"] == d["target"]).astype(int))
+
+
+def test_memory_summary_and_verdict_say_which_families_keep_the_task():
+    names = ["float S4D", "memoryless", "2-bit, fixed range (paper)", "2-bit, 8-bit A_bar, range and cap at the circle"]
+    shares = [0.9, 0.5, 0.5, 0.8]
+    ans = pd.concat([answers(n, s) for n, s in zip(names, shares)], ignore_index=True)
+    task = pd.DataFrame([{"model": n, "memory_ms": m, "tau_max_ms": m, "failure": ""}
+                         for n, m in zip(names, [200.0, 0.0, 2.0, 150.0])]
+                        + [{"model": "8-bit, fixed range (paper)", "memory_ms": np.nan, "tau_max_ms": np.nan,
+                            "failure": "unstable"}])
+    summary = sm.memory_summary_table(ans, task, CFG)
+    s = summary.set_index("model")
+    assert s.loc["memoryless", "at_chance"].startswith("by construction")
+    assert "shorter than" in s.loc["2-bit, fixed range (paper)", "at_chance"]
+    assert s.loc["float S4D", "at_chance"] == "" and s.loc["8-bit, fixed range (paper)", "at_chance"] == "unstable"
+    v = sm.memory_verdict(summary, None, CFG)
+    assert v["paper_state"] == "at chance" and v["float_state"] == "above chance"
+    assert v["kept"] == names[3] and v["fewest_bits_A"] == 8
+    assert "f_scale = 0.6" in v["text"] and "Q-S5" in v["text"]
+
+
+def test_slowest_mode_and_theory():
+    assert sm.slowest_mode_ms(1.2, 2000) == np.inf and sm.slowest_mode_ms(0.0, 2000) == 0.0
+    assert sm.slowest_mode_ms(np.exp(-1 / 20), 2000) == pytest.approx(10.0)
+    th = sm.memory_theory(CFG, [0.6, 1.0])
+    assert len(th) == 2 * len(CFG.devices_per_element) * (len(CFG.memory_sigmas_uS) - 1)
+    a = th.set_index(["fscale", "devices_per_element", "sigma_uS"])
+    assert a.loc[(0.6, 16, 5.0), "longest_complex_ms"] > a.loc[(1.0, 16, 5.0), "longest_complex_ms"]
+    assert a.loc[(0.6, 16, 5.0), "longest_complex_ms"] > a.loc[(0.6, 16, 15.0), "longest_complex_ms"]
+    assert (a["longest_real_ms"] < a["longest_complex_ms"]).all()
