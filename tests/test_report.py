@@ -198,3 +198,40 @@ def test_the_report_tables_in_markdown_keep_the_rows_of_their_kind_and_their_sou
     assert R.claims_markdown(table, ["open question"]).splitlines()[2].startswith("| q1 | (open) | open |  |  |")
     sources = R.sources_markdown(table).splitlines()
     assert sources[2] == "| c1 | `params/ci/a.yaml` | `results/ci/a/x.csv`<br>`results/ci/a/y.csv` | current (abc) |"
+
+
+NEEDS_STATE = "the main task needs a state (controls: learned FIR banks, a log-mel baseline)"
+KEEPS_MEMORY = "fixed-range QAT keeps the memory a state-space model exists for"
+MEMORY_NOISE = "how much memory does a programmed array keep under programming noise?"
+
+
+@pytest.mark.parametrize("verdict, expected", [("needs a state", "consistent"),
+                                               ("does not need a state", "not consistent"),
+                                               ("not resolved", "not resolved")])
+def test_the_state_rows_follow_the_chapter_s_verdicts(results, verdict, expected):
+    write(results, "state_memory", "state_verdict", [{"verdict": verdict, "shortest_rival": "FIR 4 taps",
+                                                      "text": "..."}])
+    write(results, "state_memory", "controls_paired", [
+        {"a": "float S4D", "b": "FIR 4 taps", "estimate": 0.01, "ci_low": -0.02, "ci_high": 0.04},
+        {"a": "float S4D", "b": "FIR 64 taps", "estimate": -0.01, "ci_low": -0.03, "ci_high": 0.01},
+        {"a": "2-bit S4D, fixed range", "b": "FIR 4 taps, 2-bit", "estimate": -0.3, "ci_low": -0.4, "ci_high": -0.2}])
+    r = row(R.report_table("custom"), NEEDS_STATE)
+    assert r["verdict"] == expected and "against FIR 64 taps" in r["ours"] and r["ci_low"] == pytest.approx(-3.0)
+
+
+@pytest.mark.parametrize("state, expected", [("above chance", "consistent"), ("at chance", "not consistent"),
+                                             ("not resolved", "not resolved")])
+def test_the_memory_rows_read_the_paper_model_and_the_noise_answer(results, state, expected):
+    paper = "2-bit, fixed range (paper)"
+    write(results, "state_memory", "memory_verdict", [{"paper_model": paper, "paper_state": state,
+                                                       "float_state": "above chance", "kept": ""}])
+    write(results, "state_memory", "memory_summary", [{"model": paper, "estimate": 0.5, "ci_low": 0.45,
+                                                       "ci_high": 0.56}])
+    write(results, "state_memory", "memory_noise_answer", [{"sigma_uS": 15.0, "above_chance": "",
+                                                            "theory_ms": "15: 5.40"}])
+    write(results, "state_memory", "memory_noise_summary", [
+        {"model": paper, "sigma_uS": 15.0, "ci_low": 0.45, "ci_high": 0.54 if state == "at chance" else 0.7}])
+    t = R.report_table("custom")
+    assert row(t, KEEPS_MEMORY)["verdict"] == expected and paper in row(t, KEEPS_MEMORY)["ours"]
+    assert row(t, MEMORY_NOISE)["verdict"] == ("answered" if state == "at chance" else "open")
+    assert "15: 5.40" in row(t, MEMORY_NOISE)["ours"]

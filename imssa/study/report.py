@@ -267,6 +267,44 @@ def _depth_scale(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Finding:
                    + ", ".join(f"{m} {v:.3f}" for m, v in q.items()) + f" at {sigma:g} uS; {rc}")
 
 
+def _needs_state(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Finding:
+    v = t["state_verdict"].iloc[0]
+    p = t["controls_paired"]
+    rows = p[p["a"] == comparison_label()]
+    closest = rows.loc[rows["estimate"].idxmin()]
+    word = {"needs a state": _agrees(True, c.same_setting), "does not need a state": _agrees(False, c.same_setting)}
+    return Finding(f"{100 * closest['estimate']:+.1f} points against {closest['b']}", 100 * float(closest["ci_low"]),
+                   100 * float(closest["ci_high"]), word.get(v["verdict"], "not resolved"),
+                   f"float S4D minus its closest control without a state, paired; {v['verdict']}"
+                   + (f" ({v['shortest_rival']} matches or beats it)" if v["verdict"] == "does not need a state" else "")
+                   + f"; {c.setting}")
+
+
+def _keeps_memory(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Finding:
+    v = t["memory_verdict"].iloc[0]
+    s = t["memory_summary"].set_index("model")
+    name = v["paper_model"]
+    row = s.loc[name]
+    word = {"above chance": _agrees(True, c.same_setting), "at chance": _agrees(False, c.same_setting)}
+    kept = v["kept"] if isinstance(v["kept"], str) and v["kept"] else "none"
+    return Finding(f"{_pct(row['estimate'])} ({name})", 100 * float(row["ci_low"]), 100 * float(row["ci_high"]),
+                   word.get(v["paper_state"], "not resolved"),
+                   f"the paper's method on a task that needs memory is {v['paper_state']}; the float S4D model is "
+                   f"{v['float_state']}; quantized designs above chance: {kept}; {c.setting}")
+
+
+def _memory_noise(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Finding:
+    a = t["memory_noise_answer"].iloc[0]
+    s = t["memory_noise_summary"]
+    top = s[s["sigma_uS"] == a["sigma_uS"]]
+    decided = bool(((top["ci_low"] > 0.5) | (top["ci_high"] < 0.55)).all())
+    above = a["above_chance"] if isinstance(a["above_chance"], str) and a["above_chance"] else "none"
+    return Finding(f"longest memory (ms) by sigma (uS), theory: {a['theory_ms']}", np.nan, np.nan,
+                   "answered" if decided else "open",
+                   f"above chance on the memory task at {a['sigma_uS']:g} uS: {above}"
+                   + ("" if decided else "; some intervals span chance") + f"; {c.setting}")
+
+
 _FSDD = "our task is FSDD zero/one with speakers held out, not the paper's Heidelberg Digits"
 _ARRAY = ("our array is emulated (programming noise, stuck devices, read noise and converters with assumed "
           "parameters), not the paper's chip")
@@ -296,6 +334,14 @@ CLAIMS: list[Claim] = [
     Claim("check", "the recurrence carries the task (control, implicit in the paper)", "(implicit)", "float_baseline",
           ("paired",), "superiority", False, _FSDD,
           _difference(comparison_label(), comparison_label(control="memoryless"), "float S4D against A_bar = 0")),
+    Claim("check", "the main task needs a state (controls: learned FIR banks, a log-mel baseline)", "(implicit)",
+          "state_memory", ("state_verdict", "controls_paired"), "superiority", False, _FSDD, _needs_state),
+    Claim("check", "fixed-range QAT keeps the memory a state-space model exists for", "(implicit)", "state_memory",
+          ("memory_verdict", "memory_summary"), "superiority", False,
+          "our memory task (two FSDD words of one speaker in either order, speakers held out) is ours, not the "
+          "paper's", _keeps_memory),
+    Claim("open question", "how much memory does a programmed array keep under programming noise?", "(open)",
+          "state_memory", ("memory_noise_answer", "memory_noise_summary"), "open", False, _ARRAY, _memory_noise),
     Claim("open question", "which device technologies suit the method?", "(open)", "device_technologies",
           ("technology_summary",), "open", False, _ARRAY, _technologies),
     Claim("open question", "the optimal quantization strategy for accuracy and hardware efficiency", "(open)",
