@@ -365,3 +365,45 @@ def test_bad_scale_rules_raise():
     c = QuantConfig(range_mode="per_channel", scale_rule="mse", scale_factor=1.2)
     assert (c.scale_rule, c.scale_factor) == ("mse", 1.2)
     assert (QuantConfig().scale_rule, QuantConfig().scale_factor) == ("max_abs", 1.0)
+
+
+def test_log_radius_grid_holds_octave_time_constants_under_the_cap():
+    from imssa.model.config import QuantConfig
+    from imssa.model.quant import POLAR_STORAGE_BITS, log_radius_grid, quantize_log_radius
+
+    radii, angles = log_radius_grid(4, 0.99)
+    assert torch.allclose(radii, torch.tensor([0.0, 0.99**4, 0.99**2, 0.99], dtype=torch.float64))
+    assert torch.allclose(angles, torch.tensor([-torch.pi / 2, 0.0, torch.pi / 2, torch.pi], dtype=torch.float64))
+    z = torch.polar(torch.tensor([0.995, 0.985, 0.96, 0.1]), torch.tensor([0.1, 1.4, 3.0, -1.2])).to(torch.complex64)
+    q = quantize_log_radius(z, 4, 0.99)
+    # 0.995 -> the cap; 0.985 (decay 1.5x the cap's) -> 0.99^2 on the log scale; 0.96 -> 0.99^4; 0.1 -> 0
+    assert torch.allclose(q.abs(), torch.tensor([0.99, 0.99**2, 0.99**4, 0.0]), atol=1e-6)
+    assert torch.allclose(torch.angle(q[:3]), torch.tensor([0.0, torch.pi / 2, torch.pi]), atol=1e-6)
+    z.requires_grad_(False)
+    zr = z.clone().requires_grad_(True)
+    quantize_log_radius(zr, 4, 0.99).real.sum().backward()
+    assert torch.allclose(zr.grad[1:], torch.ones(3, dtype=torch.complex64))  # straight through inside the cap
+    with pytest.raises(ValueError, match="pole cap"):
+        log_radius_grid(4, 1.0)
+    cfg = QuantConfig(bits=2, bits_A=8, fscale=1.0, r_max=0.999, a_grid="log_radius")
+    assert cfg.bits_per_matrix == (POLAR_STORAGE_BITS, 2, 2) and cfg.polar_bits == 8
+    with pytest.raises(ValueError, match="needs range_mode 'fixed' and a pole cap"):
+        QuantConfig(bits=2, a_grid="log_radius")
+
+
+def test_a_log_radius_model_keeps_its_poles_on_the_codebook_and_maps_onto_the_array():
+    from imssa.hardware.deploy import ideal_weights, target_conductances
+    from imssa.model.config import QuantConfig
+    from imssa.hardware.devices import DeviceConfig
+    from imssa.model.quant import log_radius_grid
+    from imssa.model.train import SpeechClassifier
+    from imssa.study.params import ModelConfig
+
+    q = QuantConfig(bits=2, bits_A=6, fscale=1.0, r_max=0.999, a_grid="log_radius")
+    net = SpeechClassifier(ModelConfig(H=3, N=4, quant=q), 2, torch.Generator().manual_seed(0))
+    A = net.layers[0].discrete().A_bar.detach()
+    radii, _ = log_radius_grid(6, 0.999)
+    nearest = (A.abs().double().unsqueeze(-1) - radii).abs().min(-1).values
+    assert nearest.max() < 1e-4 and A.abs().max() < 1  # on the codebook up to the storage grid's step
+    G = target_conductances(net, DeviceConfig(g_min_uS=10.0, g_max_uS=100.0))
+    assert G.min() >= 10.0 and G.max() <= 100.0 and ideal_weights(net).shape == (1, 3, 9, 9)

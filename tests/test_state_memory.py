@@ -124,3 +124,13 @@ def test_slowest_mode_and_theory():
     assert a.loc[(0.6, 16, 5.0), "longest_complex_ms"] > a.loc[(1.0, 16, 5.0), "longest_complex_ms"]
     assert a.loc[(0.6, 16, 5.0), "longest_complex_ms"] > a.loc[(0.6, 16, 15.0), "longest_complex_ms"]
     assert (a["longest_real_ms"] < a["longest_complex_ms"]).all()
+
+
+def test_pole_precision_is_half_the_distance_to_the_circle_in_conductance():
+    assert sm.pole_precision_uS(0.99, 1.0, 10.0, 100.0) == pytest.approx(0.45)
+    assert sm.pole_precision_uS(0.99, 0.5, 10.0, 100.0) == pytest.approx(0.9)
+    assert np.isnan(sm.pole_precision_uS(1.0, 1.0, 10.0, 100.0))
+    polar = next(m for m in CFG.memory_models if m.a_grid == "log_radius")
+    assert sm.memory_spec(CFG, polar, 0, 0).model.quant.polar_bits == 8
+    with pytest.raises(ValueError, match="give bits"):
+        MemoryModel(name="x", a_grid="log_radius")

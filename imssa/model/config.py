@@ -12,6 +12,7 @@ from pydantic import Field, model_validator
 
 from ..data.config import DataConfig
 from ..schema import Strict
+from .quant import POLAR_STORAGE_BITS
 
 __all__ = ["DataConfig", "ModelConfig", "QuantConfig", "Strict", "TrainConfig"]
 
@@ -32,6 +33,9 @@ class QuantConfig(Strict):
         "(see quant.quantize_pole); None: plain rounding, and a pole on or outside the unit circle stops the run"))
     equalize: bool = Field(default=True, description="rescale B, C and the input gain to fill the range first")
     bits_A: int | None = Field(default=None, ge=1, le=16, description="bits of A_bar (mixed precision); None: ``bits``")
+    a_grid: Literal["cartesian", "log_radius"] = Field(default="cartesian", description=(
+        "grid of A_bar: Re and Im on the fixed range's grid, or the pole on a log-radius codebook of bits_A bits "
+        "(quant.log_radius_grid; fixed range and a pole cap only), its parts held on a fine storage grid"))
     bits_B: int | None = Field(default=None, ge=1, le=16, description="bits of B_bar; None: ``bits``")
     bits_C: int | None = Field(default=None, ge=1, le=16, description="bits of C; None: ``bits``")
     pole_penalty: float = Field(default=0.0, ge=0, description=(
@@ -51,12 +55,21 @@ class QuantConfig(Strict):
         if self.range_mode == "fixed" and (self.scale_rule != "max_abs" or self.scale_factor != 1.0):
             raise ValueError("scale_rule and scale_factor set the ranges of 'dynamic' and 'per_channel'; the fixed "
                              "range is fscale (leave them at 'max_abs' and 1.0)")
+        if self.a_grid == "log_radius" and (self.range_mode != "fixed" or self.r_max is None):
+            raise ValueError("a_grid 'log_radius' needs range_mode 'fixed' and a pole cap r_max")
         return self
 
     @property
     def bits_per_matrix(self) -> tuple[int, int, int]:
-        """Bits of (A_bar, B_bar, C)."""
-        return tuple(self.bits if b is None else b for b in (self.bits_A, self.bits_B, self.bits_C))  # type: ignore[return-value]
+        """Bits of the grids (A_bar, B_bar, C) the array holds: a log-radius A_bar is stored on
+        ``quant.POLAR_STORAGE_BITS`` bits."""
+        bits = tuple(self.bits if b is None else b for b in (self.bits_A, self.bits_B, self.bits_C))
+        return (POLAR_STORAGE_BITS, *bits[1:]) if self.a_grid == "log_radius" else bits  # type: ignore[return-value]
+
+    @property
+    def polar_bits(self) -> int | None:
+        """Bits of A_bar's log-radius codebook (None: the Cartesian grid)."""
+        return (self.bits_A or self.bits) if self.a_grid == "log_radius" else None
 
     @property
     def weight_noise(self) -> float:

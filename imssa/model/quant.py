@@ -33,6 +33,15 @@ grid point inside that disc: the quantized recurrence is stable by construction,
 Cartesian grid that the crossbar stores. Without a cap, a
 pole with |A_bar| >= 1 raises ``UnstableSSMError`` (``check_stability``): one stop rule for
 every range mode, never a run kept with an unstable recurrence.
+
+**A log-radius grid for A_bar** (``a_grid='log_radius'``, fixed range with a cap only). A Cartesian
+grid of step fscale / q_max holds few radii near the unit circle, where slow modes live. The
+log-radius grid places the pole itself on a polar codebook of ``bits_A`` bits
+(``log_radius_grid``): radius levels r_max^(2^j), j = 0 .. 2^b_r - 2, and 0 (time constants an
+octave apart from the longest the cap allows), at 2^b_t angles k 2 pi / 2^b_t, with
+b_r = ceil(bits_A / 2) and b_t = bits_A - b_r. The array still stores the pole's Cartesian parts:
+they are held on the ``POLAR_STORAGE_BITS``-bit grid of the fixed range (analog conductances to
+the simulation), and how finely a device must hold them is the chapter's question.
 """
 
 from __future__ import annotations
@@ -52,6 +61,9 @@ __all__ = [
     "complex_grid",
     "equalize_layer",
     "grid_levels",
+    "log_radius_grid",
+    "POLAR_STORAGE_BITS",
+    "quantize_log_radius",
     "mse_scale",
     "pole_penalty",
     "project_disc",
@@ -175,6 +187,45 @@ def quantize_pole(z: Tensor, bits: int, fscale_re: Tensor | float, fscale_im: Te
     q = cand.flatten(0, 1).gather(0, best)[0]
     ste = lambda x, v, f: v + (x - x.detach()) * (x.detach().abs() <= f)  # noqa: E731 (value v, gradient of x)
     return torch.complex(ste(x_re, q.real, f_re), ste(x_im, q.imag, f_im))
+
+
+#: bits of the Cartesian grid on which the array holds a log-radius pole's parts (fine enough to be analog)
+POLAR_STORAGE_BITS = 16
+
+
+def log_radius_grid(bits: int, r_max: float) -> tuple[Tensor, Tensor]:
+    """The polar codebook of ``bits`` bits under the cap ``r_max``: radii (ascending, 0 first) and
+    angles in (-pi, pi] (float64). See the module's docstring."""
+    q_max(bits)
+    if not 0 < r_max < 1:
+        raise ValueError(f"a log-radius grid needs a pole cap r_max in (0, 1), got {r_max}")
+    b_r = (bits + 1) // 2
+    J = 2**b_r - 1
+    radii = torch.exp(torch.log(torch.tensor(r_max, dtype=torch.float64)) * 2.0 ** torch.arange(J))
+    M = 2 ** (bits - b_r)
+    angles = torch.remainder(torch.arange(M, dtype=torch.float64) * 2 * torch.pi / M + torch.pi, 2 * torch.pi) - torch.pi
+    angles = torch.where(angles <= -torch.pi + 1e-12, torch.full_like(angles, torch.pi), angles)
+    return torch.cat([torch.zeros(1, dtype=torch.float64), radii.flip(0)]), angles.sort().values
+
+
+def quantize_log_radius(z: Tensor, bits: int, r_max: float) -> Tensor:
+    """Poles ``z`` (complex) on the log-radius codebook of ``bits`` bits under ``r_max``, with a
+    straight-through gradient: the decay per step -ln|z| is rounded on the log scale to a level
+    -ln r_max 2^j (beyond the fastest level's half octave: radius 0), the angle to the nearest of
+    the grid's angles. ``z`` is first projected into |z| <= r_max."""
+    radii, angles = log_radius_grid(bits, r_max)
+    zp = project_disc(z, r_max)
+    u0 = -torch.log(torch.tensor(r_max, dtype=torch.float64))
+    u = -torch.log(zp.detach().abs().double().clamp_min(torch.finfo(torch.float64).tiny))
+    octave = torch.log2(u / u0)
+    J = len(radii) - 1
+    j = octave.round().clamp(0, J - 1).long()
+    r = torch.where(octave > J - 0.5, torch.zeros_like(u), radii[1:].flip(0)[j])
+    step = 2 * torch.pi / len(angles)
+    theta = torch.angle(zp.detach()).double()
+    k = torch.round(theta / step)
+    q = torch.polar(r, k * step).to(zp.dtype)
+    return zp + (q - zp).detach()
 
 
 def _max_abs(t: Tensor, dim: int | None = None) -> Tensor:
@@ -375,7 +426,8 @@ class QuantS4D(S4D):
     def __init__(self, *args, bits: int, range_mode: RangeMode = "fixed", fscale: float = 1.0,
                  r_max: float | None = None, bits_per_matrix: tuple[int, int, int] | None = None,
                  weight_noise: float = 0.0, pole_penalty: float = 0.0, pole_target: float | None = None,
-                 scale_rule: ScaleRule = "max_abs", scale_factor: float = 1.0, **kwargs) -> None:
+                 scale_rule: ScaleRule = "max_abs", scale_factor: float = 1.0, polar_bits: int | None = None,
+                 **kwargs) -> None:
         super().__init__(*args, **kwargs)
         bits_per_matrix = (bits, bits, bits) if bits_per_matrix is None else tuple(bits_per_matrix)
         for b in (bits, *bits_per_matrix):
@@ -395,8 +447,13 @@ class QuantS4D(S4D):
         self.bits = max(bits_per_matrix)  # the widest grid: the levels a device must hold
         self.weight_noise, self.pole_weight, self.pole_target = weight_noise, pole_penalty, pole_target
         self.scale_rule, self.scale_factor = scale_rule, scale_factor
+        if polar_bits is not None and (range_mode != "fixed" or r_max is None or self.real):
+            raise ValueError("a log-radius grid (polar_bits) needs the fixed range, a pole cap and complex modes")
+        self.polar_bits = polar_bits  # bits of A_bar's log-radius codebook; None: the Cartesian grid
 
     def _quantize(self, p: DiscreteSSM) -> DiscreteSSM:
+        if self.polar_bits is not None:  # the pole on its codebook, then its parts on the storage grid
+            p = p._replace(A_bar=quantize_log_radius(p.A_bar, self.polar_bits, self.r_max))  # type: ignore[arg-type]
         return quantize_ssm(p, self.bits_per_matrix, self.range_mode, self.fscale, self.r_max, self.scale_rule,
                             self.scale_factor)
 

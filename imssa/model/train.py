@@ -65,7 +65,8 @@ class SpeechClassifier(nn.Module):
         q = {} if qc is None else {"bits": qc.bits, "range_mode": qc.range_mode, "fscale": qc.fscale, "r_max": qc.r_max,
                                    "bits_per_matrix": qc.bits_per_matrix, "weight_noise": qc.weight_noise,
                                    "pole_penalty": qc.pole_penalty, "pole_target": qc.pole_target,
-                                   "scale_rule": qc.scale_rule, "scale_factor": qc.scale_factor}
+                                   "scale_rule": qc.scale_rule, "scale_factor": qc.scale_factor,
+                                   "polar_bits": qc.polar_bits}
         if cfg.ssm == "fir":
             fir = functools.partial(QuantFIR, bits=qc.bits, fscale=qc.fscale) if qc is not None else FIRBank
             self.layers = nn.ModuleList(fir(H, cfg.taps, generator) for _ in range(cfg.depth))

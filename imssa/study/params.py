@@ -380,7 +380,8 @@ class MemoryModel(Strict):
     S4D models (folds, ``memory_seeds``, the schedule chosen on validation speakers). ``bits`` None:
     float; else the paper's fixed-range QAT from the float S4D model of the same fold and seed, at
     ``fscale`` and pole cap ``r_max`` (None: the shared values), with ``bits_A`` bits for A_bar
-    alone (mixed precision; None: ``bits``)."""
+    alone (mixed precision; None: ``bits``) on ``a_grid`` (the Cartesian grid, or the pole on a
+    log-radius codebook of bits_A bits, ``quant.log_radius_grid``)."""
 
     name: str = Field(min_length=1)
     ssm: Literal["s4d", "memoryless", "fir"] = "s4d"
@@ -389,13 +390,15 @@ class MemoryModel(Strict):
     bits_A: ModelBits | None = None
     fscale: float | None = Field(default=None, gt=0)
     r_max: float | None = Field(default=None, gt=0, lt=1)
+    a_grid: Literal["cartesian", "log_radius"] = "cartesian"
 
     @model_validator(mode="after")
     def _check_model(self) -> MemoryModel:
         if (self.ssm == "fir") != (self.taps is not None):
             raise ValueError(f"{self.name}: taps go with ssm 'fir' and only it")
-        if self.bits is None and (self.bits_A is not None or self.fscale is not None or self.r_max is not None):
-            raise ValueError(f"{self.name}: bits_A, fscale and r_max describe a quantized model: give bits")
+        if self.bits is None and (self.bits_A is not None or self.fscale is not None or self.r_max is not None
+                                  or self.a_grid != "cartesian"):
+            raise ValueError(f"{self.name}: bits_A, fscale, r_max and a_grid describe a quantized model: give bits")
         if self.ssm != "s4d" and self.bits is not None:
             raise ValueError(f"{self.name}: the quantized models of the memory task are S4D models")
         return self
@@ -431,6 +434,9 @@ class MemoryParams(ArrayParams):
             raise ValueError(f"memory_models: names must be distinct, got {names}")
         if not set(self.memory_seeds) <= set(self.seeds):
             raise ValueError("memory_seeds must be a subset of seeds (the main task's float models are shared)")
+        for m in self.memory_models:
+            if m.a_grid == "log_radius" and (m.r_max or self.r_max) is None:
+                raise ValueError(f"memory_models: {m.name} has a log-radius grid, which needs a pole cap r_max")
         try:
             order = self.order_data()
         except ValidationError as err:

@@ -37,7 +37,7 @@ from .selection import choose, nested_folds
 __all__ = ["FLOAT_S4D", "MEMORY_TASK_COLUMNS", "chapter_conclusion", "fir_label", "fir_spec", "main_noise_cell", "main_task_specs",
            "main_noise_contrasts", "main_noise_text", "memory_base", "memory_pairs", "memory_sigma_star", "memory_spec",
            "memory_summary_table", "memory_task_table", "memory_theory", "memory_verdict", "nested_schedule",
-           "noise_answer", "noise_cell", "noise_summary", "programmed_rows", "schedule_table", "slowest_mode_ms",
+           "noise_answer", "noise_cell", "noise_summary", "pole_precision_uS", "programmed_rows", "schedule_table", "slowest_mode_ms",
            "spectral_answers", "spectral_label", "state_verdict"]
 
 
@@ -106,7 +106,7 @@ def memory_spec(cfg: MemoryParams, m: MemoryModel, seed: int, fold: int,
     if m.bits is None:
         return Run(data, model, train)
     quant = QuantConfig(bits=m.bits, bits_A=m.bits_A, fscale=cfg.fscale if m.fscale is None else m.fscale,
-                        r_max=cfg.r_max if m.r_max is None else m.r_max)
+                        r_max=cfg.r_max if m.r_max is None else m.r_max, a_grid=m.a_grid)
     return Run(data, model.model_copy(update={"quant": quant}), base.qat_train.model_copy(update={"seed": seed}),
                (model, train))
 
@@ -160,7 +160,18 @@ def slowest_mode_ms(spectral_radius: float, sample_rate: float) -> float:
 
 #: the columns of the memory task's table, one row per trained model
 MEMORY_TASK_COLUMNS = ["model", "bits", "bits_A", "fscale", "r_max", "a_grid", "fold", "seed", "split", "accuracy",
-                       "val_accuracy", "memory_ms", "tau_max_ms", "failure"]
+                       "val_accuracy", "memory_ms", "tau_max_ms", "max_abs_A_bar", "precision_uS", "failure"]
+
+
+def pole_precision_uS(radius: float, fscale: float, g_min_uS: float, g_max_uS: float) -> float:
+    """The conductance change (uS) of one part of a pole of radius ``radius`` that moves its time
+    constant by half: tau ~ 1 / (f_s (1 - r)) at first order, so a radius error of (1 - r) / 2,
+    which is (1 - r) / 2 (g_max - g_min) / fscale on a pair mapped with range ``fscale``. A device
+    must hold the part to better than this (programming noise sigma well below it) for the mode
+    to keep its memory. NaN for a radius outside [0, 1)."""
+    if not 0 <= radius < 1 or not fscale > 0 or g_max_uS <= g_min_uS:
+        return float("nan")
+    return 0.5 * (1 - radius) * (g_max_uS - g_min_uS) / fscale
 
 
 def programmed_rows(cfg: MemoryParams, model: TrainedModel, identity: tuple[Any, ...], sigma_uS: float,
@@ -199,16 +210,20 @@ def schedule_table(schedule: Mapping[int, Mapping[str, Any]], base: ModelParams,
 
 def memory_task_table(rows: pd.DataFrame, cfg: MemoryParams) -> pd.DataFrame:
     """``MEMORY_TASK_COLUMNS`` of a ``sweep.train_sweep`` of the memory models (column ``model``):
-    each family's bits, A_bar bits, range, cap and grid ('cartesian'; '' for a float model) beside
-    the run's accuracy and its memory (kernel memory ``memory_ms``, slowest mode ``tau_max_ms``)."""
+    each family's bits, A_bar bits, range, cap and grid ('' for a float model) beside the run's
+    accuracy, its memory (kernel memory ``memory_ms``, slowest mode ``tau_max_ms``) and the
+    conductance precision its slowest pole needs (``pole_precision_uS`` at the family's range, the
+    shared one for a float S4D model; NaN without a pole)."""
     spec = {m.name: m for m in cfg.memory_models}
     out = rows.assign(
         bits=[spec[n].bits for n in rows["model"]],
         bits_A=[(spec[n].bits_A or spec[n].bits) for n in rows["model"]],
         fscale=[(spec[n].fscale or cfg.fscale) if spec[n].bits else np.nan for n in rows["model"]],
         r_max=[(spec[n].r_max or cfg.r_max) if spec[n].bits else np.nan for n in rows["model"]],
-        a_grid=["cartesian" if spec[n].bits else "" for n in rows["model"]],
+        a_grid=[spec[n].a_grid if spec[n].bits else "" for n in rows["model"]],
         memory_ms=rows.get("kernel_memory_median_ms", np.nan))
+    out["precision_uS"] = [pole_precision_uS(r, cfg.fscale if np.isnan(f) else f, cfg.g_min_uS, cfg.g_max_uS)
+                           for r, f in zip(out.get("max_abs_A_bar", np.nan * out["fscale"]), out["fscale"])]
     return out.reindex(columns=MEMORY_TASK_COLUMNS)
 
 
@@ -237,12 +252,15 @@ def _chance_cause(name: str, memory_ms: float, cfg: MemoryParams) -> str:
 def memory_summary_table(answers: pd.DataFrame, task_table: pd.DataFrame, cfg: MemoryParams) -> pd.DataFrame:
     """One row per family of the memory task (column ``model`` of ``answers``, the spectral
     baseline included): ``stats.fold_accuracy`` (estimate, 95% interval over folds), the mean
-    ``memory_ms`` and ``tau_max_ms`` of its runs, the runs that failed in training and, where the
+    ``memory_ms`` and ``tau_max_ms`` of its runs, the median conductance precision its slowest
+    pole needs (``precision_uS``), the runs that failed in training and, where the
     interval reaches chance, the cause (``at_chance``). A family whose every run failed has no
     answers: its row carries the failure as its cause."""
     chance = 1 / cfg.order_data().n_classes
     acc = accuracy_table(answers, "model")
+    task_table = task_table.reindex(columns=MEMORY_TASK_COLUMNS)
     mem = task_table.groupby("model", sort=False).agg(memory_ms=("memory_ms", "mean"), tau_max_ms=("tau_max_ms", "mean"),
+                                                      precision_uS=("precision_uS", "median"),
                                                       failed_runs=("failure", lambda f: int((f != "").sum())))
     out = acc.merge(mem.reset_index(), on="model", how="outer")
     failed = task_table[task_table["failure"] != ""].groupby("model")["failure"].first()
@@ -292,6 +310,10 @@ def memory_verdict(summary: pd.DataFrame, paired: pd.DataFrame, cfg: MemoryParam
                  f"A_bar, B_bar and C and the pole cap {cfg.r_max:g}, is {state[name]} ({fmt(name)}). ")
     text += ("Quantized families above chance: " + (", ".join(f"{m.name} ({fmt(m.name)})" for m in kept) or "none")
              + ". ")
+    need = s["precision_uS"].dropna() if "precision_uS" in s else pd.Series(dtype=float)
+    if len(need):
+        text += ("To keep its slowest mode's time constant within 50%, a device must hold that pole's "
+                 "parts to within " + ", ".join(f"{v:.2g} uS ({m})" for m, v in need.items()) + ". ")
     if bits_A is not None:
         text += (f"The fewest bits of A_bar among them is {bits_A}; Q-S5 (Abreu et al., 2024) finds that S5's "
                  "recurrent weights need at least 8 bits on its long-range tasks (digital, no noise).")
