@@ -134,3 +134,18 @@ def test_pole_precision_is_half_the_distance_to_the_circle_in_conductance():
     assert sm.memory_spec(CFG, polar, 0, 0).model.quant.polar_bits == 8
     with pytest.raises(ValueError, match="give bits"):
         MemoryModel(name="x", a_grid="log_radius")
+
+
+def test_fir_on_the_array_is_paired_on_folds_and_a_failed_model_drops_its_fold():
+    def rows(label, acc, folds=range(6)):
+        return [{"label": label, "sigma_uS": x, "devices_per_element": 16, "seed": 0, "fold": f, "realisation": r,
+                 "accuracy": acc + 0.01 * f} for x in (0.0, 15.0) for f in folds for r in range(2)]
+    main = pd.DataFrame(rows("2-bit S4D, fixed range", 0.8) + rows("FIR 4 taps, 2-bit", 0.9)
+                        + rows("FIR 16 taps, 2-bit", 0.7, folds=range(5)))
+    out = sm.main_noise_contrasts(main, "2-bit S4D, fixed range")
+    assert len(out) == 4
+    d = out.set_index(["a", "sigma_uS"])["difference_points"]
+    assert d[("FIR 4 taps, 2-bit", 15.0)] == pytest.approx(10.0) and d[("FIR 16 taps, 2-bit", 0.0)] == pytest.approx(-10.0)
+    assert out.set_index(["a", "sigma_uS"]).loc[("FIR 16 taps, 2-bit", 15.0), "folds"] == 5
+    assert out["family"].str.contains("Holm").all() and "p_holm" in out
+    assert "FIR 4 taps, 2-bit +10.0 points" in sm.main_noise_text(out, "2-bit S4D, fixed range")

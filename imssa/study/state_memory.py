@@ -453,10 +453,15 @@ def noise_answer(at_noise: pd.DataFrame, theory: pd.DataFrame, cfg: MemoryParams
 def main_noise_contrasts(main: pd.DataFrame, reference: str) -> pd.DataFrame:
     """Each ternary FIR bank minus the ternary S4D model ``reference`` on the main task, per sigma
     and device count (``stats.paired_contrast``, paired on fold; every model its own draws), one
-    family with Holm's correction (``stats.holm_family``)."""
+    family with Holm's correction (``stats.holm_family``). Programmings of a model that failed in
+    training (accuracy NaN) leave out their fold for both sides."""
+    key = ["sigma_uS", "devices_per_element", "seed", "fold", "realisation"]
     ok = main.dropna(subset=["accuracy"])
-    parts = [paired_contrast(ok[ok["label"].isin([a, reference])], "label", a, reference,
-                             ["sigma_uS", "devices_per_element"]) for a in ok["label"].unique() if a != reference]
+    parts = []
+    for a in (x for x in ok["label"].unique() if x != reference):
+        both = ok[ok["label"] == a][key].merge(ok[ok["label"] == reference][key], on=key)
+        rows = ok[ok["label"].isin([a, reference])].merge(both, on=key)
+        parts.append(paired_contrast(rows, "label", a, reference, ["sigma_uS", "devices_per_element"]))
     return holm_family(pd.concat(parts, ignore_index=True), "ternary FIR banks against the ternary S4D model")
 
 
