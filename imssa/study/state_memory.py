@@ -315,8 +315,11 @@ def memory_verdict(summary: pd.DataFrame, paired: pd.DataFrame, cfg: MemoryParam
         text += ("To keep its slowest mode's time constant within 50%, a device must hold that pole's "
                  "parts to within " + ", ".join(f"{v:.2g} uS ({m})" for m, v in need.items()) + ". ")
     if bits_A is not None:
-        text += (f"The fewest bits of A_bar among them is {bits_A}; Q-S5 (Abreu et al., 2024) finds that S5's "
-                 "recurrent weights need at least 8 bits on its long-range tasks (digital, no noise).")
+        text += (f"The fewest bits of A_bar among them is {bits_A}. ")
+    text += ("For comparison (digital, no programming noise): Q-S5 (Abreu et al., arXiv 2406.09477) finds that "
+             "S5's recurrent weights need at least 8 bits on sMNIST and the Long Range Arena while the other "
+             "parameters go lower, and a study of small S4D models for edge AI (arXiv 2506.12480) finds the state "
+             "matrix the most sensitive part and proposes heterogeneous precision.")
     return {"paper_model": name, "paper_state": state.get(name, ""), "float_state": state.get(FLOAT_S4D.name, ""),
             "kept": ", ".join(m.name for m in kept), "fewest_bits_A": bits_A, "text": text}
 
