@@ -34,9 +34,9 @@ def test_chapter_source(chapter):
 
 #: code lines over 100 characters a chapter may still hold (a ratchet: the limit is 100, these
 #: chapters predate it; lower a number when a chapter loses long lines, never raise one)
-LONG_LINES_LEFT = {"s4d_first_principles": 0, "float_baseline": 0, "fixed_range_qat": 20, "crossbar_mapping": 15,
-                   "hardware_deployment": 26, "stability_margin": 0, "device_technologies": 34,
-                   "quantization_strategy": 36, "depth_scale": 34, "reproduction_report": 0}
+LONG_LINES_LEFT = {"s4d_first_principles": 0, "float_baseline": 0, "fixed_range_qat": 0, "crossbar_mapping": 0,
+                   "hardware_deployment": 0, "stability_margin": 0, "device_technologies": 0,
+                   "quantization_strategy": 2, "depth_scale": 0, "reproduction_report": 0}
 
 
 @pytest.mark.parametrize("chapter", list(CHAPTERS))
