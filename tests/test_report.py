@@ -211,12 +211,13 @@ MEMORY_NOISE = "how much memory does a programmed array keep under programming n
 def test_the_state_rows_follow_the_chapter_s_verdicts(results, verdict, expected):
     write(results, "state_memory", "state_verdict", [{"verdict": verdict, "shortest_rival": "FIR 4 taps",
                                                       "text": "..."}])
-    write(results, "state_memory", "controls_paired", [
-        {"a": "float S4D", "b": "FIR 4 taps", "estimate": 0.01, "ci_low": -0.02, "ci_high": 0.04},
-        {"a": "float S4D", "b": "FIR 64 taps", "estimate": -0.01, "ci_low": -0.03, "ci_high": 0.01},
-        {"a": "2-bit S4D, fixed range", "b": "FIR 4 taps, 2-bit", "estimate": -0.3, "ci_low": -0.4, "ci_high": -0.2}])
+    write(results, "state_memory", "state_controls", [
+        {"control": "FIR 4 taps", "control_minus_s4d": -0.01, "simultaneous_low": -0.04, "simultaneous_high": 0.02,
+         "level": 0.99},
+        {"control": "FIR 64 taps", "control_minus_s4d": 0.01, "simultaneous_low": -0.03, "simultaneous_high": 0.05,
+         "level": 0.99}])
     r = row(R.report_table("custom"), NEEDS_STATE)
-    assert r["verdict"] == expected and "against FIR 64 taps" in r["ours"] and r["ci_low"] == pytest.approx(-3.0)
+    assert r["verdict"] == expected and "FIR 64 taps - float S4D" in r["ours"] and r["ci_low"] == pytest.approx(-3.0)
 
 
 @pytest.mark.parametrize("state, expected", [("above chance", "consistent"), ("at chance", "not consistent"),

@@ -13,26 +13,35 @@ LOSO = {f: loso_speakers(SPEAKERS, f) for f in range(6)}
 CFG = load_params("state_memory", "params/paper/state_memory.yaml")
 
 
-def paired(rows):
-    """A paired table with a = float S4D: (b, estimate, ci_low, ci_high, p_holm) per row."""
-    return pd.DataFrame([{"a": "float S4D", "b": b, "estimate": e, "ci_low": lo, "ci_high": hi, "p_holm": p}
-                         for b, e, lo, hi, p in rows])
+def clips(label, correct_by_fold):
+    """Answers of ``label``: 100 clips per fold, the first ``correct_by_fold[f]`` of them right."""
+    return pd.DataFrame([{"label": label, "fold": f, "seed": 0, "clip": str(c), "correct": int(c < k)}
+                         for f, k in enumerate(correct_by_fold) for c in range(100)])
+
+
+def planned(answers, pairs):
+    from imssa.stats import paired_table
+    return paired_table(answers, "label", pairs)
 
 
 def test_a_stateless_control_that_matches_or_beats_the_s4d_model_says_the_task_needs_no_state():
-    fir = sm.fir_label(16, None)
-    beats = sm.state_verdict(paired([(sm.fir_label(4, None), 0.10, 0.05, 0.15, 0.01), (fir, -0.03, -0.05, -0.01, 0.02)]),
-                             "float S4D", [4, 16], 2000)
-    assert beats["verdict"] == "does not need a state" and beats["shortest_rival"] == fir
-    assert "8 ms of taps" in beats["text"] and "beats" in beats["text"]
-    matches = sm.state_verdict(paired([(fir, 0.002, -0.01, 0.015, 0.9)]), "float S4D", [16], 2000)
-    assert matches["verdict"] == "does not need a state" and "matches" in matches["text"]
-    needs = sm.state_verdict(paired([(fir, 0.2, 0.1, 0.3, 0.01)]), "float S4D", [16], 2000)
+    s4d, fir4, fir16 = "float S4D", sm.fir_label(4, None), sm.fir_label(16, None)
+    base = [90, 85, 95, 80, 92, 88]
+    worse = clips(fir4, [k - 30 + (f % 2) for f, k in enumerate(base)])
+    ans = pd.concat([clips(s4d, base), worse, clips(fir16, [k + 1 for k in base])], ignore_index=True)
+    v = sm.state_verdict(ans, planned(ans, [(s4d, fir4), (s4d, fir16)]), s4d, [fir4, fir16], [4, 16], 2000)
+    assert v["verdict"] == "does not need a state" and v["shortest_rival"] == fir16 and "8 ms of taps" in v["text"]
+    t = v["table"].set_index("control")
+    assert t.loc[fir4, "s4d_better"] and not t.loc[fir4, "matches"] and t.loc[fir16, "level"] == pytest.approx(0.975)
+    ans = pd.concat([clips(s4d, base), worse], ignore_index=True)
+    needs = sm.state_verdict(ans, planned(ans, [(s4d, fir4)]), s4d, [fir4], [4], 2000)
     assert needs["verdict"] == "needs a state"
-    wide = sm.state_verdict(paired([(fir, 0.02, -0.1, 0.14, 0.5)]), "float S4D", [16], 2000)
-    assert wide["verdict"] == "not resolved"
-    with pytest.raises(ValueError, match="no comparison"):
-        sm.state_verdict(paired([(fir, 0.2, 0.1, 0.3, 0.01)]), "2-bit S4D", [16], 2000)
+    noisy = clips(fir16, [k + (25 if f % 2 else -25) for f, k in enumerate(base)])
+    ans = pd.concat([clips(s4d, base), noisy], ignore_index=True)
+    wide = sm.state_verdict(ans, planned(ans, [(s4d, fir16)]), s4d, [fir16], [16], 2000)
+    assert wide["verdict"] == "not resolved" and "Six held-out speakers" in wide["text"]
+    with pytest.raises(ValueError, match="no planned comparison"):
+        sm.state_verdict(ans, planned(ans, [(s4d, fir16)]), s4d, [fir4], [4], 2000)
 
 
 def test_the_nested_schedule_never_uses_the_fold_s_test_speaker():
