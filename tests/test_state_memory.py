@@ -95,6 +95,7 @@ def test_memory_comparisons_and_causes_of_chance():
     assert "64 taps reach back" in sm._chance_cause("FIR 64 taps", 31.0, CFG)
     assert "shorter than the 50 ms gap" in sm._chance_cause("2-bit, fixed range (paper)", 2.0, CFG)
     assert "not explained" in sm._chance_cause("float S4D", 200.0, CFG)
+    assert "every pole rounds to 0" in sm._chance_cause("2-bit, range and cap at the circle", 0.0, CFG, 0.0)
 
 
 def answers(model, correct_share, folds=6, clips=100):
@@ -138,11 +139,14 @@ def test_slowest_mode_and_theory():
 def test_pole_precision_is_half_the_distance_to_the_circle_in_conductance():
     assert sm.pole_precision_uS(0.99, 1.0, 10.0, 100.0) == pytest.approx(0.45)
     assert sm.pole_precision_uS(0.99, 0.5, 10.0, 100.0) == pytest.approx(0.9)
-    assert np.isnan(sm.pole_precision_uS(1.0, 1.0, 10.0, 100.0))
+    assert np.isnan(sm.pole_precision_uS(1.0, 1.0, 10.0, 100.0)) and np.isnan(sm.pole_precision_uS(0.0, 1.0, 10, 100))
     polar = next(m for m in CFG.memory_models if m.a_grid == "log_radius")
     assert sm.memory_spec(CFG, polar, 0, 0).model.quant.polar_bits == 8
     with pytest.raises(ValueError, match="give bits"):
         MemoryModel(name="x", a_grid="log_radius")
+    from imssa.study.params import MemoryParams
+    with pytest.raises(ValueError, match="not quantized families"):
+        MemoryParams(memory_noise_models=["float S4D"])
 
 
 def test_fir_on_the_array_is_paired_on_folds_and_a_failed_model_drops_its_fold():

@@ -418,6 +418,8 @@ class MemoryParams(ArrayParams):
                                                            description="schedule of the memory task's float S4D model, "
                                                                        "chosen one at a time on validation speakers")
     memory_models: list[MemoryModel] = Field(default_factory=lambda: [MemoryModel(name="float S4D")], min_length=1)
+    memory_noise_models: list[str] | None = Field(default=None, description=(
+        "names of memory_models programmed under noise (quantized S4D families); None: every quantized one"))
     memory_seeds: list[int] = Field(default=[0], min_length=1, description="training seeds of this chapter's models")
     memory_sigmas_uS: SigmaSweep = Field(default=[0.0, 1.0, 2.5, 5.0, 10.0, 15.0], min_length=2)
     memory_realisations: int = Field(default=2, ge=1, description="programmings per model and sigma")
@@ -434,6 +436,10 @@ class MemoryParams(ArrayParams):
             raise ValueError(f"memory_models: names must be distinct, got {names}")
         if not set(self.memory_seeds) <= set(self.seeds):
             raise ValueError("memory_seeds must be a subset of seeds (the main task's float models are shared)")
+        quantized = {m.name for m in self.memory_models if m.bits is not None}
+        if self.memory_noise_models is not None and not set(self.memory_noise_models) <= quantized:
+            raise ValueError(f"memory_noise_models {sorted(set(self.memory_noise_models) - quantized)} are not "
+                             f"quantized families of memory_models")
         for m in self.memory_models:
             if m.a_grid == "log_radius" and (m.r_max or self.r_max) is None:
                 raise ValueError(f"memory_models: {m.name} has a log-radius grid, which needs a pole cap r_max")

@@ -169,8 +169,8 @@ def pole_precision_uS(radius: float, fscale: float, g_min_uS: float, g_max_uS: f
     constant by half: tau ~ 1 / (f_s (1 - r)) at first order, so a radius error of (1 - r) / 2,
     which is (1 - r) / 2 (g_max - g_min) / fscale on a pair mapped with range ``fscale``. A device
     must hold the part to better than this (programming noise sigma well below it) for the mode
-    to keep its memory. NaN for a radius outside [0, 1)."""
-    if not 0 <= radius < 1 or not fscale > 0 or g_max_uS <= g_min_uS:
+    to keep its memory. NaN for a radius outside (0, 1) (radius 0: no memory to keep)."""
+    if not 0 < radius < 1 or not fscale > 0 or g_max_uS <= g_min_uS:
         return float("nan")
     return 0.5 * (1 - radius) * (g_max_uS - g_min_uS) / fscale
 
@@ -234,7 +234,7 @@ def _paper_models(cfg: MemoryParams) -> list[MemoryModel]:
             and m.r_max is None]
 
 
-def _chance_cause(name: str, memory_ms: float, cfg: MemoryParams) -> str:
+def _chance_cause(name: str, memory_ms: float, cfg: MemoryParams, radius: float = float("nan")) -> str:
     """Why a family of the memory task is at chance: by construction (its features reach back no
     further than the gap, or they are pooled without order), or its memory against the gap."""
     gap_ms, reach = 1000 * cfg.order.gap_s, cfg.order_data().gap_length + 1
@@ -243,6 +243,8 @@ def _chance_cause(name: str, memory_ms: float, cfg: MemoryParams) -> str:
         return "by construction: each feature sees one sample, and the mean over time ignores the order"
     if spec is not None and spec.ssm == "fir" and spec.taps is not None and spec.taps <= reach:
         return f"by construction: {spec.taps} taps reach back no further than the {gap_ms:g} ms gap"
+    if spec is not None and spec.bits is not None and radius == 0:
+        return "by construction: every pole rounds to 0 (the grid holds no other point inside the pole cap)"
     if spec is None and name == spectral_label("mean"):
         return "the mean over frames ignores their order (up to the frames that straddle a gap)"
     if np.isfinite(memory_ms) and memory_ms < gap_ms:
@@ -261,13 +263,15 @@ def memory_summary_table(answers: pd.DataFrame, task_table: pd.DataFrame, cfg: M
     acc = accuracy_table(answers, "model")
     task_table = task_table.reindex(columns=MEMORY_TASK_COLUMNS)
     mem = task_table.groupby("model", sort=False).agg(memory_ms=("memory_ms", "mean"), tau_max_ms=("tau_max_ms", "mean"),
+                                                      max_abs_A_bar=("max_abs_A_bar", "mean"),
                                                       precision_uS=("precision_uS", "median"),
                                                       failed_runs=("failure", lambda f: int((f != "").sum())))
     out = acc.merge(mem.reset_index(), on="model", how="outer")
     failed = task_table[task_table["failure"] != ""].groupby("model")["failure"].first()
     out["at_chance"] = [
         (failed.get(r.model, "all runs failed") if pd.isna(r.estimate) else
-         _chance_cause(r.model, r.memory_ms, cfg) if r.ci_low <= chance else "") for r in out.itertuples()]
+         _chance_cause(r.model, r.memory_ms, cfg, r.max_abs_A_bar) if r.ci_low <= chance else "")
+        for r in out.itertuples()]
     order = [m.name for m in cfg.memory_models] + [x for x in acc["model"] if x not in mem.index]
     return out.set_index("model").reindex(order).reset_index()
 
