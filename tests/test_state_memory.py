@@ -162,3 +162,13 @@ def test_fir_on_the_array_is_paired_on_folds_and_a_failed_model_drops_its_fold()
     assert out.set_index(["a", "sigma_uS"]).loc[("FIR 16 taps, 2-bit", 15.0), "folds"] == 5
     assert out["family"].str.contains("Holm").all() and "p_holm" in out
     assert "FIR 4 taps, 2-bit +10.0 points" in sm.main_noise_text(out, "2-bit S4D, fixed range")
+
+
+def test_the_noise_that_still_holds_a_memory_inverts_the_theory():
+    from imssa.hardware.margin import longest_memory_ms, weight_noise_std
+
+    x = sm.sigma_for_memory_uS(50.0, 1.0, CFG, 16)
+    s = weight_noise_std(x, 1.0, CFG.g_min_uS, CFG.g_max_uS, 16)
+    assert longest_memory_ms(s, CFG.order_data().sample_rate, CFG.p_fail) == pytest.approx(50.0, rel=1e-4)
+    assert sm.sigma_for_memory_uS(50.0, 0.6, CFG, 16) > x > sm.sigma_for_memory_uS(50.0, 1.0, CFG, 8)
+    assert sm.sigma_for_memory_uS(100.0, 1.0, CFG, 16) < x

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import brentq
 
 from ..hardware.delay_line import calibrate_delay_line, delay_line_rows
 from ..hardware.deploy import calibrate_converters, noise_rows
@@ -38,7 +39,7 @@ from .selection import choose, nested_folds
 __all__ = ["FLOAT_S4D", "MEMORY_TASK_COLUMNS", "chapter_conclusion", "fir_label", "fir_spec", "main_noise_cell", "main_task_specs",
            "main_noise_contrasts", "main_noise_text", "memory_base", "memory_pairs", "memory_sigma_star", "memory_spec",
            "memory_summary_table", "memory_task_table", "memory_theory", "memory_verdict", "nested_schedule",
-           "noise_answer", "noise_cell", "noise_summary", "pole_precision_uS", "programmed_rows", "schedule_table", "slowest_mode_ms",
+           "noise_answer", "noise_cell", "noise_summary", "pole_precision_uS", "programmed_rows", "schedule_table", "sigma_for_memory_uS", "slowest_mode_ms",
            "spectral_answers", "spectral_label", "state_verdict"]
 
 
@@ -452,27 +453,50 @@ def memory_sigma_star(noise: pd.DataFrame, n_clips: int, chance: float) -> pd.Da
     return counts.merge(stars, on="model", how="left")
 
 
-def noise_answer(at_noise: pd.DataFrame, theory: pd.DataFrame, cfg: MemoryParams,
+def sigma_for_memory_uS(tau_ms: float, fscale: float, cfg: MemoryParams, devices_per_element: int) -> float:
+    """The largest programming noise sigma (uS) at which one complex mode of time constant
+    ``tau_ms`` can still be held (``margin.longest_memory_ms`` >= tau_ms at ``p_fail``) on the
+    chapter's window with range ``fscale``: the inverse of ``memory_theory``'s curve."""
+    if tau_ms <= 0:
+        return float("inf")
+    rate = cfg.order_data().sample_rate
+    per_uS = weight_noise_std(1.0, fscale, cfg.g_min_uS, cfg.g_max_uS, devices_per_element)  # s is linear in sigma
+    return float(brentq(lambda x: longest_memory_ms(x * per_uS, rate, cfg.p_fail) - tau_ms, 1e-6, 1e4, xtol=1e-6))
+
+
+def noise_answer(at_noise: pd.DataFrame, theory: pd.DataFrame, summary: pd.DataFrame, cfg: MemoryParams,
                  levels: tuple[float, ...] = (5.0, 10.0, 15.0)) -> dict[str, Any]:
-    """Item 4's answer in numbers: at each of ``levels`` (uS) in the sweep, the theory's longest
-    memory of one complex mode (shared fscale, the first device count), the measured median slowest
-    mode over the quantized families' stable programmings, and the families whose memory-task
-    accuracy stays above chance (interval over folds above it) at the largest level."""
+    """Item 4's answer in numbers, for the first device count: at each of ``levels`` (uS) in the
+    sweep, the theory's longest memory of one complex mode at each range of the programmed
+    families, and each family's share of unstable programmings beside its slowest software mode
+    (``summary``'s ``tau_max_ms``: a family whose modes are slower than the theory allows is expected
+    to fail); the noise at which the memory task's gap can still be bridged; and the families whose
+    memory-task accuracy stays above chance (interval over folds above it) at the largest level."""
     chance, d0 = 1 / cfg.order_data().n_classes, cfg.devices_per_element[0]
     swept = [x for x in levels if x in cfg.memory_sigmas_uS] or [max(cfg.memory_sigmas_uS)]
-    th = theory[(theory["fscale"] == cfg.fscale) & (theory["devices_per_element"] == d0)].set_index("sigma_uS")
+    th = theory[theory["devices_per_element"] == d0].set_index(["fscale", "sigma_uS"])["longest_complex_ms"]
     ours = at_noise[at_noise["devices_per_element"] == d0]
-    parts = [f"{x:g} uS: theory {th.loc[x, 'longest_complex_ms']:.1f} ms (one complex mode, f_scale {cfg.fscale:g}), "
-             f"measured median slowest mode {ours[ours['sigma_uS'] == x]['slowest_mode_ms'].median():.1f} ms"
-             for x in swept if x in th.index]
+    tau = summary.set_index("model")["tau_max_ms"]
+    fscales = sorted(set(theory["fscale"]))
+    parts = []
+    for x in swept:
+        limits = ", ".join(f"{th[(f, x)]:.1f} ms at f_scale {f:g}" for f in fscales if (f, x) in th.index)
+        at = ours[ours["sigma_uS"] == x]
+        shares = ", ".join(f"{r.model} (slowest mode {tau.get(r.model, np.nan):.3g} ms): {r.unstable_share:.0%}"
+                           for r in at.itertuples())
+        parts.append(f"at {x:g} uS the theory keeps at most {limits}; unstable programmings: {shares}")
+    gap_ms = 1000 * cfg.order.gap_s
+    bridge = ", ".join(f"{sigma_for_memory_uS(gap_ms, f, cfg, d0):.2g} uS at f_scale {f:g}" for f in fscales)
     top = ours[ours["sigma_uS"] == swept[-1]]
     above = top[top["ci_low"] > chance]
-    text = (f"With {d0} devices per element, the longest memory a deployed S4D mode keeps: " + "; ".join(parts) + ". "
+    text = (f"With {d0} devices per element, " + "; ".join(parts) + ". "
+            f"Bridging the {gap_ms:g} ms gap with one complex mode needs sigma at most {bridge}. "
             + (f"At {swept[-1]:g} uS, above chance on the memory task: "
                + ", ".join(f"{r.model} ({r.mean:.1%} [{r.ci_low:.1%}, {r.ci_high:.1%}])" for r in above.itertuples())
                if len(above) else f"At {swept[-1]:g} uS no design keeps the memory task above chance") + ".")
-    return {"sigma_uS": swept[-1], "above_chance": ", ".join(above["model"]), "text": text,
-            "theory_ms": "; ".join(f"{x:g}: {th.loc[x, 'longest_complex_ms']:.2f}" for x in swept if x in th.index)}
+    first = fscales[0] if fscales else cfg.fscale
+    return {"sigma_uS": swept[-1], "above_chance": ", ".join(above["model"]), "text": text, "bridge_uS": bridge,
+            "theory_ms": "; ".join(f"{x:g}: {th[(first, x)]:.2f}" for x in swept if (first, x) in th.index)}
 
 
 def main_noise_contrasts(main: pd.DataFrame, reference: str) -> pd.DataFrame:
