@@ -172,3 +172,13 @@ def test_the_noise_that_still_holds_a_memory_inverts_the_theory():
     assert longest_memory_ms(s, CFG.order_data().sample_rate, CFG.p_fail) == pytest.approx(50.0, rel=1e-4)
     assert sm.sigma_for_memory_uS(50.0, 0.6, CFG, 16) > x > sm.sigma_for_memory_uS(50.0, 1.0, CFG, 8)
     assert sm.sigma_for_memory_uS(100.0, 1.0, CFG, 16) < x
+
+
+def test_every_quantized_family_has_its_quantization_for_qat_and_ptq():
+    for m in CFG.memory_models:
+        if m.bits is None:
+            with pytest.raises(ValueError, match="float family"):
+                sm.family_quant(CFG, m)
+            continue
+        q = sm.family_quant(CFG, m)
+        assert sm.memory_spec(CFG, m, 0, 1).model.quant == q and q.fscale == (m.fscale or CFG.fscale)

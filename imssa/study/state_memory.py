@@ -31,15 +31,15 @@ from ..model.train import Run
 from ..seeds import draw_seed
 from ..stats import (accuracy_table, chance_failure, holm_family, paired_contrast, paired_difference,
                      realisation_summary)
-from .deployed import TrainedModel, load_model
+from .deployed import TrainedModel, load_model, software_row
 from .params import MemoryModel, MemoryParams, ModelParams, fold_params, global_params, variant
 from .runs import comparison_label, control_spec, float_spec, fold_data, qat_spec
 from .selection import choose, nested_folds
 
-__all__ = ["FLOAT_S4D", "MEMORY_TASK_COLUMNS", "chapter_conclusion", "fir_label", "fir_spec", "main_noise_cell", "main_task_specs",
+__all__ = ["FLOAT_S4D", "MEMORY_TASK_COLUMNS", "chapter_conclusion", "family_quant", "fir_label", "fir_spec", "main_noise_cell", "main_task_specs",
            "main_noise_contrasts", "main_noise_text", "memory_base", "memory_pairs", "memory_sigma_star", "memory_spec",
            "memory_summary_table", "memory_task_table", "memory_theory", "memory_verdict", "nested_schedule",
-           "noise_answer", "noise_cell", "noise_summary", "pole_precision_uS", "programmed_rows", "schedule_table", "sigma_for_memory_uS", "slowest_mode_ms",
+           "noise_answer", "noise_cell", "noise_summary", "pole_precision_uS", "programmed_rows", "ptq_rows", "schedule_table", "sigma_for_memory_uS", "slowest_mode_ms",
            "spectral_answers", "spectral_label", "state_verdict"]
 
 
@@ -107,10 +107,37 @@ def memory_spec(cfg: MemoryParams, m: MemoryModel, seed: int, fold: int,
     model = base.model.model_copy(update={"ssm": m.ssm, "taps": m.taps})
     if m.bits is None:
         return Run(data, model, train)
-    quant = QuantConfig(bits=m.bits, bits_A=m.bits_A, fscale=cfg.fscale if m.fscale is None else m.fscale,
-                        r_max=cfg.r_max if m.r_max is None else m.r_max, a_grid=m.a_grid)
-    return Run(data, model.model_copy(update={"quant": quant}), base.qat_train.model_copy(update={"seed": seed}),
-               (model, train))
+    return Run(data, model.model_copy(update={"quant": family_quant(cfg, m)}),
+               base.qat_train.model_copy(update={"seed": seed}), (model, train))
+
+
+def family_quant(cfg: MemoryParams, m: MemoryModel) -> QuantConfig:
+    """The quantization of a quantized family: its bits, A_bar bits and grid, its range and cap or
+    the shared ones."""
+    if m.bits is None:
+        raise ValueError(f"{m.name} is a float family")
+    return QuantConfig(bits=m.bits, bits_A=m.bits_A, fscale=cfg.fscale if m.fscale is None else m.fscale,
+                       r_max=cfg.r_max if m.r_max is None else m.r_max, a_grid=m.a_grid)
+
+
+def ptq_rows(cfg: MemoryParams, schedule: Mapping[int, Mapping[str, Any]]) -> pd.DataFrame:
+    """Where a quantized family loses the memory task: each family's quantization applied to the
+    float S4D model of every (seed, fold) after training (post-training quantization, after the
+    range equalisation QAT starts from: ``deployed.load_model`` with ``ptq``), scored in software
+    beside the family's QAT model. One row per (family, seed, fold): ``ptq_accuracy`` (NaN with
+    ``ptq_failure`` 'unstable' where rounding puts a pole on the circle) and ``qat_accuracy``."""
+    rows = []
+    for m in (m for m in cfg.memory_models if m.bits is not None):
+        q = family_quant(cfg, m)
+        for fold in cfg.folds:
+            for seed in cfg.memory_seeds:
+                base = memory_spec(cfg, FLOAT_S4D, seed, fold, schedule)
+                ptq = software_row(load_model(base, 2, ptq=q, fscale=q.fscale))
+                qat = software_row(load_model(memory_spec(cfg, m, seed, fold, schedule), 2))
+                rows.append({"model": m.name, "seed": seed, "fold": fold, "ptq_accuracy": ptq["accuracy"],
+                             "ptq_failure": ptq["failure"], "ptq_max_abs_A_bar": ptq["max_abs_A_bar"],
+                             "qat_accuracy": qat["accuracy"]})
+    return pd.DataFrame(rows)
 
 
 def nested_schedule(rows: pd.DataFrame, cfg: ModelParams, speakers: Mapping[int, tuple[str, str]]
