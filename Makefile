@@ -56,11 +56,11 @@ notebooks: $(STAMP)
 	$(RUN) execute --profile ci
 
 # nbval re-executes with an empty model cache and no sweep checkpoints: it must retrain and
-# recompute every output.
+# recompute every output, in book order (the report reads every chapter before it).
 nbval: $(STAMP)
 	cache=$$(mktemp -d); trap 'rm -rf "$$cache"' EXIT; \
 	IMSSA_CACHE_DIR=$$cache/models IMSSA_RESULTS_DIR=$$cache/results $(PY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-env \
-	  --nbval-sanitize-with book/nbval_sanitize.cfg _build/executed/ci/*.ipynb
+	  --nbval-sanitize-with book/nbval_sanitize.cfg $$($(RUN) list --profile ci)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_s4d.py

@@ -63,3 +63,17 @@ def test_every_figure_has_a_caption_and_a_unique_name():
             assert cell.source.rstrip().endswith("plt.show()"), f"{chapter}: output after the figure: {first}"
             names.append(figure["name"])
     assert len(names) == len(set(names)), f"figure names repeat: {sorted(n for n in names if names.count(n) > 1)}"
+
+
+def test_nbval_validates_the_report_after_every_chapter_it_reads(capsys):
+    """nbval re-executes into empty results: the report must come after the chapters it reads,
+    so the Makefile passes the notebooks in book order (runner ``list``), not in file-name order."""
+    from pathlib import Path
+
+    from imssa.study.report import CLAIMS
+    from imssa.study.runner import main
+
+    assert main(["list", "--profile", "ci"]) == 0
+    order = [Path(line).stem for line in capsys.readouterr().out.split()]
+    assert order[-1] == "reproduction_report" and {c.chapter for c in CLAIMS} <= set(order[:-1])
+    assert "$$($(RUN) list --profile ci)" in (Path(__file__).parents[1] / "Makefile").read_text()

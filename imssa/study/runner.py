@@ -204,7 +204,9 @@ def archive(profile: str) -> Path:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m imssa.study.runner", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("action", choices=["execute", "build", "archive"])
+    ap.add_argument("action", choices=["execute", "build", "archive", "list"], help=(
+        "list: the executed notebooks of --profile in book order, one path per line (nbval validates them "
+        "in this order, so that the report runs after every chapter it reads)"))
     ap.add_argument("--profile", default="paper", help="results/<profile>, _build/executed/<profile>")
     ap.add_argument("--chapter", choices=chapters(), help="one chapter (default: all)")
     ap.add_argument("--params", type=Path, help="parameter file (default: params/<profile>/<chapter>.yaml)")
@@ -223,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
                 chapter_values(c, f, args.profile)
             for c, f in files.items():
                 execute(c, f, args.profile, force=args.force)
+        elif args.action == "list":
+            print("\n".join(str((executed_dir(args.profile) / f"{c}.ipynb").relative_to(root)) for c in chapters()))
         elif args.action == "build":
             build(args.profile)
         else:
