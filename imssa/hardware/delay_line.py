@@ -25,7 +25,7 @@ from ..model.train import SpeechClassifier
 from .analog import effective_weights
 from .conductance import program
 from .crossbar import pairs_per_weight, to_conductance
-from .deploy import failure_cause
+from .deploy import _inputs, failure_cause
 from .devices import DeviceConfig
 
 __all__ = ["calibrate_delay_line", "delay_line_rows", "delay_line_run", "programmed_taps", "tap_conductances"]
@@ -53,10 +53,6 @@ def programmed_taps(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int,
     G_pos, G_neg = program(G_pos, G_neg, R, dev, torch.Generator().manual_seed(seed),
                            copies=pairs_per_weight(devices_per_element), stats=stats)
     return effective_weights(G_pos, G_neg, _bank(net).fscale, dev.g_min_uS, dev.g_max_uS), stats["pulses"]
-
-
-def _inputs(net: SpeechClassifier, x: Tensor) -> Tensor:
-    return (net.encoder.weight[:, 0, None] * x.unsqueeze(1) + net.encoder.bias[:, None]).double()
 
 
 @torch.no_grad()

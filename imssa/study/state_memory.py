@@ -33,10 +33,10 @@ from ..stats import (accuracy_table, chance_failure, holm_family, paired_contras
                      realisation_summary)
 from .deployed import TrainedModel, load_model, software_row
 from .params import MemoryModel, MemoryParams, ModelParams, fold_params, global_params, variant
-from .runs import comparison_label, control_spec, float_spec, fold_data, qat_spec
+from .runs import comparison_label, control_spec, current_value, float_spec, fold_data, qat_spec
 from .selection import choose, nested_folds
 
-__all__ = ["FLOAT_S4D", "MEMORY_TASK_COLUMNS", "chapter_conclusion", "family_quant", "fir_label", "fir_spec", "main_noise_cell", "main_task_specs",
+__all__ = ["FLOAT_S4D", "MEMORY_TASK_COLUMNS", "chapter_conclusion", "family_quant", "fir_label", "fir_spec", "main_task_specs",
            "main_noise_contrasts", "main_noise_text", "memory_base", "memory_pairs", "memory_sigma_star", "memory_spec",
            "memory_summary_table", "memory_task_table", "memory_theory", "memory_verdict", "nested_schedule",
            "noise_answer", "noise_cell", "noise_summary", "pole_precision_uS", "programmed_rows", "ptq_rows", "schedule_table", "sigma_for_memory_uS", "slowest_mode_ms",
@@ -148,20 +148,13 @@ def nested_schedule(rows: pd.DataFrame, cfg: ModelParams, speakers: Mapping[int,
     value). Values keep their type (an epoch count stays an int)."""
     out: dict[int, dict[str, Any]] = {}
     for path, part in rows.groupby("parameter", sort=False):
-        used = _value(cfg, path)
+        used = current_value(cfg, path)
         for fold in sorted(int(f) for f in part["fold"].unique()):
             inner = part[part["fold"].isin(nested_folds(fold, speakers))]
             choice = choose(inner, used)["choice"] if inner["fold"].nunique() >= 2 else used
             if choice != used:
                 out.setdefault(fold, {})[path] = type(used)(choice)
     return out
-
-
-def _value(cfg: ModelParams, path: str) -> Any:
-    obj: Any = cfg
-    for key in path.split("."):
-        obj = getattr(obj, key)
-    return obj
 
 
 def spectral_answers(cfg: MemoryParams, data: ModelParams, pooling: str, seeds: list[int]) -> pd.DataFrame:
@@ -232,8 +225,8 @@ def schedule_table(schedule: Mapping[int, Mapping[str, Any]], base: ModelParams,
                    folds: list[int]) -> pd.DataFrame:
     """One row per (fold, swept parameter): the file's value and the value the fold's runs use
     (its nested choice, ``nested_schedule``)."""
-    return pd.DataFrame([{"fold": f, "parameter": path, "parameter file": _value(base, path),
-                          "fold value": schedule.get(f, {}).get(path, _value(base, path))}
+    return pd.DataFrame([{"fold": f, "parameter": path, "parameter file": current_value(base, path),
+                          "fold value": schedule.get(f, {}).get(path, current_value(base, path))}
                          for f in folds for path in grid])
 
 
@@ -410,31 +403,20 @@ def state_verdict(answers: pd.DataFrame, paired: pd.DataFrame, s4d: str, control
     return {"verdict": verdict, "shortest_rival": shortest, "table": table, "text": text}
 
 
-def noise_cell(cfg: MemoryParams, m: MemoryModel, cell: Mapping[str, Any],
-               schedule: Mapping[int, Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The programmings of family ``m`` of the memory task at ``cell``'s ``sigma_uS`` and
-    ``devices_per_element`` on every (seed, fold) (``programmed_rows``), each row with its ``seed``
-    and ``fold``."""
-    rate = cfg.order_data().sample_rate
+def noise_cell(cfg: MemoryParams, task: str, label: str, spec_of: Callable[[int, int], Run],
+               cell: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The programmings of one model family at ``cell``'s ``sigma_uS`` and ``devices_per_element``
+    on every (seed, fold) of ``memory_seeds`` x ``folds`` (``programmed_rows``), each row with its
+    ``seed`` and ``fold``. ``task`` ('main' or 'order') and ``label`` name the family in the draws'
+    identity; ``spec_of(seed, fold)`` builds its run."""
+    data = cfg.order_data() if task == "order" else cfg.data
     rows = []
     for fold in cfg.folds:
         for seed in cfg.memory_seeds:
-            model = load_model(memory_spec(cfg, m, seed, fold, schedule), cfg.order_data().n_classes)
+            model = load_model(spec_of(seed, fold), data.n_classes)
             rows += [r | {"seed": seed, "fold": fold} for r in programmed_rows(
-                cfg, model, ("order", m.name, seed, fold), cell["sigma_uS"], cell["devices_per_element"], rate)]
-    return rows
-
-
-def main_noise_cell(cfg: MemoryParams, cell: Mapping[str, Any], spec_of: Any) -> list[dict[str, Any]]:
-    """``noise_cell`` for a model of the main task, ``spec_of(seed, fold)`` building its run
-    (``cell['label']`` names it in the draws' identity)."""
-    rows = []
-    for fold in cfg.folds:
-        for seed in cfg.memory_seeds:
-            model = load_model(spec_of(seed, fold), cfg.data.n_classes)
-            rows += [r | {"seed": seed, "fold": fold} for r in programmed_rows(
-                cfg, model, ("main", cell["label"], seed, fold), cell["sigma_uS"], cell["devices_per_element"],
-                cfg.data.sample_rate)]
+                cfg, model, (task, label, seed, fold), cell["sigma_uS"], cell["devices_per_element"],
+                data.sample_rate)]
     return rows
 
 
