@@ -24,7 +24,7 @@ def test_analog_energy_is_the_sum_of_its_components_by_hand():
     G = torch.full((lay.devices,), 40.0, dtype=torch.float64)
     c = C.model_copy(update={"input_activity": 0.5, "g_off_uS": 0.0})
     est = analog_cost(G, lay, N, L, classes, adc_bits=6, c=c)
-    n, cycles = 2 * N + 1, c.dac_bits  # bit-serial: one array read and conversion per input bit
+    n, cycles = 2 * N + 1, c.dac_bits - 1  # bit-serial: one array read and conversion per magnitude bit
     array = cycles * lay.devices * 40e-6 * 0.2**2 * 0.5 * 100e-9
     dac = cycles * H * n * c.dac_J_per_bit
     adc = cycles * H * n * c.adc_fom_J_per_conversion_step * 64
@@ -33,7 +33,7 @@ def test_analog_energy_is_the_sum_of_its_components_by_hand():
     assert est.breakdown_pJ_per_inference["adc"] == pytest.approx(adc * L * 1e12)
     assert "column_gains" not in est.breakdown_pJ_per_inference
     assert est.energy_pJ_per_inference == pytest.approx(sum(est.breakdown_pJ_per_inference.values()))
-    assert est.latency_us_per_step == pytest.approx(cycles * (100e-9 + math.ceil(H * n / lay.arrays) / c.adc_rate_Hz) * 1e6)
+    assert est.latency_us_per_step == pytest.approx((cycles * 100e-9 + math.ceil(cycles * H * n / lay.arrays) / c.adc_rate_Hz) * 1e6)
     gains = analog_cost(G, lay, N, L, classes, 6, c, column_gains=True)
     assert gains.energy_pJ_per_inference > est.energy_pJ_per_inference
     lower = analog_cost(G / 2, lay, N, L, classes, 6, c)

@@ -33,6 +33,7 @@ import torch
 from torch import Tensor
 
 from .crossbar import from_conductance, split_combined, structural_mask
+from . import periphery
 from .devices import DeviceConfig
 from ..model.s4d import ssm_conv, ssm_conv_affine
 
@@ -165,8 +166,9 @@ def simulate_saturating(x: Tensor, w: Tensor, b: Tensor, W: Tensor, D: Tensor,
     cannot do worse than a constant input), or l1 max|u| where the DAC clips u; it is infinite for
     a diverging recurrence, so every unstable channel is rerun.
     """
-    if dev.dac_bits is not None or dev.adc_bits is not None or dev.read_noise > 0:
-        raise ValueError("fast mode models static non-idealities only: converter bits and read noise need mode='step'")
+    if dev.needs_step:
+        raise ValueError("fast mode models static non-idealities only: converter bits, read noise, offsets, "
+                         "bit-serial inputs and per-column ranges need mode='step'")
     with flush_subnormals():
         return _saturating(x, w, b, W, D, dev)
 
@@ -206,7 +208,7 @@ def _rerun_leaving(y: Tensor, saturated: Tensor, W: Tensor, D: Tensor, dev: Devi
     peaks: dict[str, Tensor] = {}
     y_step = simulate_step(u, W[r_idx, h_idx].unsqueeze(0).to(u.dtype), D[h_idx].to(u.dtype), dev, peaks=peaks)[0]
     y[r_idx, :, h_idx] = y_step.permute(1, 0, 2).to(y.dtype)  # (P, B, L)
-    hit = (peaks["adc_channel"] > (math.inf if dev.adc_range is None else dev.adc_range)) | peaks["dac_over_channel"]
+    hit = peaks["adc_over_channel"] | peaks["dac_over_channel"]
     saturated[r_idx[hit]] = True
 
 
@@ -216,8 +218,9 @@ def simulate_saturating_inputs(u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfi
     (R, B, H, L) and per realisation whether a converter saturated (R,). Same rule: memoryless
     clipping on the FFT result, step-mode rerun of every (realisation, channel) whose state bound
     l1 max|u_h| could leave the range."""
-    if dev.dac_bits is not None or dev.adc_bits is not None or dev.read_noise > 0:
-        raise ValueError("fast mode models static non-idealities only: converter bits and read noise need mode='step'")
+    if dev.needs_step:
+        raise ValueError("fast mode models static non-idealities only: converter bits, read noise, offsets, "
+                         "bit-serial inputs and per-column ranges need mode='step'")
     R = W.shape[0]
     u = u.expand(R, *u.shape[-3:]) if u.dim() == 3 else u
     if u.shape[0] != R:
@@ -242,79 +245,116 @@ def simulate_saturating_inputs(u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfi
     return y, saturated
 
 
-def _quantize_uniform(v: Tensor, bits: int | None, v_max: float | None) -> Tensor:
-    """Clip to [-v_max, v_max] (None: no limit) and round to 2^bits - 1 evenly spaced levels
-    (None: no rounding)."""
-    if v_max is None:
-        if bits is not None:
-            raise ValueError("a converter with a resolution needs its range (dac_range/adc_range)")
-        return v
-    v = v.clamp(-v_max, v_max)
-    if bits is None:
-        return v
-    step = 2 * v_max / (2**bits - 1)
-    return torch.round(v / step) * step
-
-
 def simulate_step(u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig = DeviceConfig(),
-                  generator: torch.Generator | None = None, peaks: dict[str, Tensor] | None = None) -> Tensor:
+                  generator: torch.Generator | None = None, peaks: dict[str, Tensor] | None = None,
+                  read_var: Tensor | None = None) -> Tensor:
     """Step-by-step analog recurrence with periphery non-idealities. Returns y (R, B, H, L).
 
     u: (B, H, L) inputs, or (R, B, H, L), one per realisation; W: (R, H, n, n) effective weights of
-    the programmed arrays; D: (H,).
-    Each step: inputs [x; u] through the DAC (saturating at +-``dac_range``, ``dac_bits`` levels),
-    one VMM, additive read noise on every output (std ``read_noise`` x ``adc_range``, fresh each
-    step), the ADC (saturating at +-``adc_range``, ``adc_bits`` levels). State and readout share
-    the converters. ``peaks``, if given, receives the largest |DAC input| and |ADC input| before
-    clipping, per realisation (``dac``, ``adc``: (R,)) and per channel (``*_channel``: (H,)); the DAC's
-    per row group (``dac_state``, ``dac_input``: (R,)) and whether it clipped (``dac_over``: (R,),
-    ``dac_over_channel``: (H,)). ``dev.dac_input_range`` gives the input row a full scale of its own.
+    the programmed arrays; D: (H,). Each step: [x; u] through the DAC (``periphery.quantize`` at
+    ``dac_bits`` with the row's full scale: ``dac_range``, ``dac_input_range`` for the input row, or
+    ``row_ranges``), one VMM per array cycle (one cycle for multi-level inputs; bit-serially, one per
+    magnitude bit, its partial sums shift-added after conversion), read noise (additive, std
+    ``read_noise`` x ``adc_range``; or per device, std ``read_noise_device`` sqrt(sum_j S_ij v_j^2)
+    with ``read_var`` S (R, H, n, n), the squared conductances in weight units, ``deploy``), the
+    column's offset and gain error (``periphery.draw_converter_errors``, drawn once per call from
+    ``generator``), the ADC (``adc_bits``, ``adc_range`` or ``column_ranges``) and the digital
+    affine correction. A state's ADC output is its next DAC input.
+
+    ``peaks``, if given, receives the largest |DAC input| before clipping per (channel, row)
+    (``dac_row``: (H, n)) and |ADC input| per (channel, column) (``adc_column``; bit-serial:
+    ``partial_column``, one bit's partial sum), per realisation (``dac``, ``adc``: (R,)), per channel
+    (``*_channel``: (H,)), per row group (``dac_state``, ``dac_input``: (R,)); whether a converter
+    clipped (``dac_over``, ``adc_over``: (R,); ``*_over_channel``: (H,)); and the conversions made
+    per clip and step (``adc_conversions``, ``dac_conversions``: 0-dim), counted as they happen.
     """
     if dev.read_noise > 0 and dev.adc_range is None:
         raise ValueError("read noise is a fraction of the ADC range: set adc_range")
+    if dev.read_noise_device > 0 and read_var is None:
+        raise ValueError("per-device read noise needs read_var, the arrays' squared conductances")
     with flush_subnormals():
-        return _step(u, W, D, dev, generator, peaks)
+        return _step(u, W, D, dev, generator, peaks, read_var)
 
 
 def _step(u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig, generator: torch.Generator | None,
-          peaks: dict[str, Tensor] | None) -> Tensor:
-    dac_bits, dac_range, adc_bits, adc_range = dev.dac_bits, dev.dac_range, dev.adc_bits, dev.adc_range
-    in_range = dac_range if dev.dac_input_range is None else dev.dac_input_range
+          peaks: dict[str, Tensor] | None, read_var: Tensor | None) -> Tensor:
     R, (B, H, L), n = W.shape[0], u.shape[-3:], W.shape[-1]
-    blocks = mode_blocks(W)
+    rg = periphery.ranges(dev, H, n, u.dtype)
+    if dev.input_encoding == "bit_serial" and rg.dac is None:
+        raise ValueError("bit-serial inputs need DAC ranges (dac_range or row_ranges)")
+    errors = periphery.draw_converter_errors(dev, R, H, n, rg.adc, generator, u.dtype)
+    vmm = _vmm(W)
+    var = _vmm(read_var) if dev.read_noise_device > 0 else None
+    noise_std = dev.read_noise * dev.adc_range if dev.read_noise > 0 else 0.0
+
+    def convert(out: Tensor, drive: Tensor, full_scale: Tensor | float | None) -> Tensor:
+        if noise_std:
+            out = out + noise_std * torch.randn(out.shape, generator=generator, dtype=out.dtype)
+        if var is not None:
+            std = dev.read_noise_device * var(drive * drive).clamp_min(0).sqrt()
+            out = out + std * torch.randn(out.shape, generator=generator, dtype=out.dtype)
+        if errors is not None:
+            out = errors.read(out)
+        out = periphery.quantize(out, dev.adc_bits, full_scale)
+        return out if errors is None else errors.correct(out)
+
     v = u.new_zeros(R, B, H, n)
     readout = []
-    peak_dac, peak_adc = u.new_zeros(R, H), u.new_zeros(R, H)
-    peak_state, peak_input = u.new_zeros(R, H), u.new_zeros(R, H)
-    split = dev.dac_input_range is not None
+    peak_row, peak_col = u.new_zeros(R, H, n), u.new_zeros(R, H, n)
+    adc_count = dac_count = 0
     for t in range(L + 1):  # step t reads out y'_{t-1}
         v[..., -1] = u[..., t] if t < L else 0.0
-        if peaks is not None:
-            peak_state = torch.maximum(peak_state, v[..., :-1].abs().amax((1, 3)))
-            peak_input = torch.maximum(peak_input, v[..., -1].abs().amax(1))
-            peak_dac = torch.maximum(peak_dac, v.abs().amax((1, 3)))
-        if split:  # the input row has a DAC range of its own
-            v_in = torch.cat([_quantize_uniform(v[..., :-1], dac_bits, dac_range),
-                              _quantize_uniform(v[..., -1:], dac_bits, in_range)], -1)
-        else:
-            v_in = _quantize_uniform(v, dac_bits, dac_range)
-        out = torch.einsum("rhij,rbhj->rbhi", W, v_in) if blocks is None else _vmm_blocks(blocks, v_in)
-        if peaks is not None:
-            peak_adc = torch.maximum(peak_adc, out.abs().amax((1, 3)))
-        if dev.read_noise > 0:
-            out = out + dev.read_noise * adc_range * torch.randn(out.shape, generator=generator, dtype=out.dtype)
-        out = _quantize_uniform(out, adc_bits, adc_range)
+        peak_row = torch.maximum(peak_row, v.abs().amax(1))
+        v_in = periphery.quantize(v, dev.dac_bits, rg.dac)
+        if dev.input_encoding == "multi_level":
+            out = vmm(v_in)
+            peak_col = torch.maximum(peak_col, out.abs().amax(1))
+            out = convert(out, v_in, rg.adc)
+            adc_count, dac_count = adc_count + H * n, dac_count + H * n
+        else:  # one bipolar pulse per magnitude bit: a row whose bit is 1 is driven at its full scale
+            top = periphery.levels(dev.dac_bits)
+            code = torch.round(v_in / (rg.dac / top))
+            sign, magnitude = code.sign(), code.abs()
+            out = torch.zeros_like(v)
+            for bit in range(periphery.input_cycles(dev)):
+                drive = sign * torch.remainder(torch.floor(magnitude / 2**bit), 2) * rg.dac
+                partial = vmm(drive)
+                peak_col = torch.maximum(peak_col, partial.abs().amax(1))
+                out = out + 2**bit * convert(partial, drive, rg.partial)
+                adc_count, dac_count = adc_count + H * n, dac_count + H * n
+            out = out / top
         if t > 0:
             readout.append(out[..., -1])
         v = torch.cat([out[..., :-1], v[..., -1:]], -1)
     if peaks is not None:
-        over = peak_dac > (math.inf if dac_range is None else dac_range)
-        if split:  # clipping is per row group: the states against dac_range, the input against its own
-            over = (peak_state > (math.inf if dac_range is None else dac_range)) | (peak_input > in_range)
-        peaks.update(dac=peak_dac.amax(1), adc=peak_adc.amax(1), dac_channel=peak_dac.amax(0), adc_channel=peak_adc.amax(0),
-                     dac_state=peak_state.amax(1), dac_input=peak_input.amax(1), dac_over=over.any(1),
-                     dac_over_channel=over.any(0))
+        peaks.update(_peak_summary(peak_row, peak_col, rg, dev.input_encoding == "bit_serial"))
+        peaks.update(adc_conversions=torch.tensor(adc_count / (L + 1)), dac_conversions=torch.tensor(dac_count / (L + 1)))
     return 2 * torch.stack(readout, -1) + D[:, None] * u
+
+
+def _vmm(W: Tensor) -> Callable[[Tensor], Tensor]:
+    """v (R, B, H, n) -> W v per channel: through ``mode_blocks`` (O(n)) where the modes do not couple."""
+    blocks = mode_blocks(W)
+    if blocks is None:
+        return lambda v: torch.einsum("rhij,rbhj->rbhi", W, v)
+    return lambda v: _vmm_blocks(blocks, v)
+
+
+def _peak_summary(peak_row: Tensor, peak_col: Tensor, rg: periphery.Ranges, bit_serial: bool) -> dict[str, Tensor]:
+    """``simulate_step``'s ``peaks`` from the largest |DAC input| per (R, H, row) and |ADC input| per
+    (R, H, column), and the converters' ranges."""
+    def over(peak: Tensor, limit: Tensor | float | None) -> Tensor:
+        if limit is None:
+            return torch.zeros_like(peak, dtype=torch.bool)
+        return peak > torch.as_tensor(limit, dtype=peak.dtype)
+    dac_over = over(peak_row, rg.dac)
+    adc_over = over(peak_col, rg.partial if bit_serial else rg.adc)
+    return {"dac_row": peak_row.amax(0), ("partial_column" if bit_serial else "adc_column"): peak_col.amax(0),
+            "dac": peak_row.amax((1, 2)), "adc": peak_col.amax((1, 2)),
+            "dac_channel": peak_row.amax((0, 2)), "adc_channel": peak_col.amax((0, 2)),
+            "dac_state": peak_row[..., :-1].amax((1, 2)), "dac_input": peak_row[..., -1].amax(1),
+            "dac_over": dac_over.flatten(1).any(1), "adc_over": adc_over.flatten(1).any(1),
+            "dac_over_channel": dac_over.any(2).any(0), "adc_over_channel": adc_over.any(2).any(0)}
 
 
 def mode_blocks(W: Tensor) -> tuple[Tensor, ...] | None:

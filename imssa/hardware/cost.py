@@ -1,17 +1,19 @@
 """First-order hardware cost of one S4D layer: energy and latency per time step and per inference,
 on memristive arrays and, for comparison, on a digital multiply-accumulate (MAC) unit.
 
-Analog, per time step, with bit-serial inputs as in ISAAC: each ``dac_bits``-bit input is applied
-one bit per array cycle, and every cycle reads the array and converts its outputs (the periphery
-shifts and adds the partial results):
+Analog, per time step, with the periphery the simulator runs (``periphery``): bit-serial inputs as
+in ISAAC (the ``dac_bits``-bit sign-magnitude code applied one magnitude bit per array cycle, every
+cycle's outputs converted, the periphery shifting and adding the partial results) or multi-level
+inputs (one cycle, one multi-level DAC conversion per row):
 
 * array read, per cycle: sum over cross-points of G V_read^2 t_read x ``input_activity`` (the share
   of input bits that are 1), G the programmed target conductances and, where a block leaves
   cross-points unprogrammed, g_off;
-* DAC, per cycle: one 1-bit conversion per input line and array it drives;
+* DAC, per cycle: one conversion per input line (ASSUMPTION: one driver serves every column tile
+  of its row), 1-bit bit-serially, ``dac_energy_J`` multi-level;
 * ADC, per cycle: one conversion per differential output (ASSUMPTION: the G+ and G- column currents
-  are subtracted before conversion), and per row tile whose partial sums the periphery adds;
-  Walden figure of merit: E = FOM_W 2^bits;
+  are subtracted before conversion, and the row tiles' bit lines are joined, so a column is
+  converted once: what the simulator does); Walden figure of merit: E = FOM_W 2^bits;
 * digital periphery, per step: encoder (H multiply-adds), D u (H), GELU (H table reads), mean
   pooling (H adds), and for ranges other than one fixed range a column gain per output
   (H (2N+1) multiplies).
@@ -20,8 +22,8 @@ Digital, per time step: the same kernel (8N real weights per channel: A_bar's 2x
 C) as MACs of ``bits``-bit weights with ``activation_bits``-bit activations into a 32-bit
 accumulator, every weight read from SRAM and the state read and written, plus the same periphery.
 
-Per inference: L steps plus the decoder (H x classes MACs). Latency per step: analog, ``dac_bits``
-cycles of one read plus the ADC conversions an array's converters do one after another; digital, the MACs on
+Per inference: L steps plus the decoder (H x classes MACs). Latency per step: analog, its cycles of
+one read each plus the ADC conversions an array's converters do one after another; digital, the MACs on
 ``digital_macs_per_cycle`` lanes at ``digital_clock_Hz``.
 
 Every constant of ``CostConstants`` carries its source or is labelled ASSUMPTION. Energies are in
@@ -38,8 +40,10 @@ from torch import Tensor
 
 from ..schema import Strict
 from .crossbar import Layout
+from .devices import DeviceConfig
+from .periphery import conversions_per_step, input_cycles, levels
 
-__all__ = ["CostConstants", "CostEstimate", "adc_energy_J", "analog_cost", "device_conductances", "digital_cost",
+__all__ = ["CostConstants", "CostEstimate", "adc_energy_J", "analog_cost", "dac_energy_J", "device_conductances", "digital_cost",
            "mult_energy_J", "periphery_ops"]
 
 
@@ -57,8 +61,9 @@ class CostConstants(Strict):
     input_activity: float = Field(default=0.5, gt=0, le=1, description=(
         "share of input bits that are 1, i.e. of rows driven in a cycle. ASSUMPTION: 0.5 (1 is an upper bound)"))
     g_off_uS: float = Field(default=0.0, ge=0, description="conductance of an unprogrammed cross-point, uS (no device)")
-    dac_bits: int = Field(default=8, ge=1, le=16, description=(
-        "input resolution, applied bit-serially: one array cycle per bit (the emulated array's DAC: 8 bits)"))
+    dac_bits: int = Field(default=8, ge=2, le=16, description=(
+        "input resolution of the default periphery, applied bit-serially: a sign-magnitude code, one array "
+        "cycle per magnitude bit (the emulated array's DAC: 8 bits, 7 cycles)"))
     dac_J_per_bit: float = Field(default=0.39e-12, gt=0, description=(
         "J per 1-bit DAC conversion: ISAAC's 8 x 128 one-bit DACs draw 4 mW at a 100 ns cycle"))
     adc_fom_J_per_conversion_step: float = Field(default=6.5e-15, gt=0, description=(
@@ -128,31 +133,54 @@ def _per_inference(step: dict[str, float], L: int, decoder_J: float) -> tuple[fl
     return total_step, {k: v * 1e12 for k, v in per_inf.items()}
 
 
+def dac_energy_J(bits: int, encoding: str, c: CostConstants) -> float:
+    """Energy of one DAC conversion: a 1-bit pulse bit-serially (``dac_J_per_bit``); a multi-level
+    ``bits``-bit conversion costs 2^(bits-1) - 1 such units (ASSUMPTION: a binary-weighted driver
+    of the code's magnitude, one unit per LSB; no source here, it sets the multi-level DAC's share)."""
+    if encoding == "bit_serial":
+        return c.dac_J_per_bit
+    return c.dac_J_per_bit * levels(bits)
+
+
 def analog_cost(G_uS: Tensor, layout: Layout, N: int, L: int, classes: int, adc_bits: int, c: CostConstants,
-                column_gains: bool = False) -> CostEstimate:
+                column_gains: bool = False, periphery: DeviceConfig | None = None) -> CostEstimate:
     """Cost of one layer on memristive arrays. ``G_uS``: target conductances of every programmed
     device, one entry per copy of a weight (``deploy.target_conductances`` repeated ``copies``
     times); ``layout``: the placement (arrays, cross-points, tiles); ``N`` complex modes; ``L``
     steps per inference; ``classes`` decoder outputs; ``column_gains``: a range other than one fixed
-    range needs a digital gain per output."""
+    range needs a digital gain per output.
+
+    ``periphery``: the simulated converters (``DeviceConfig``: ``dac_bits``, ``input_encoding``,
+    per-column ranges, calibration), whose conversions are counted by the simulator's own rule
+    (``periphery.conversions_per_step``); default bit-serial ``c.dac_bits`` inputs as ISAAC, with
+    ``adc_bits``. Per-column ranges add a gain per channel after the readout; the affine correction
+    a subtraction and a multiply per converted column."""
     if L < 1 or classes < 1:
         raise ValueError(f"need L >= 1 and classes >= 1, got {L}, {classes}")
     if len(G_uS) != layout.devices:
         raise ValueError(f"{len(G_uS)} conductances for a layout of {layout.devices} programmed devices")
     if (G_uS < 0).any():
         raise ValueError("conductances must be >= 0 uS")
-    H, n, cycles = layout.H, layout.n, c.dac_bits
+    dev = periphery or DeviceConfig(dac_bits=c.dac_bits, adc_bits=adc_bits, input_encoding="bit_serial")
+    if dev.dac_bits is None or dev.adc_bits is None:
+        raise ValueError("the cost of a periphery needs its converters' widths (dac_bits and adc_bits)")
+    H, n = layout.H, layout.n
+    conv = conversions_per_step(dev, H, n)
+    cycles = input_cycles(dev)
     v2 = c.v_read_V**2 * c.input_activity
     unprogrammed = layout.cross_points - layout.devices
     array_J = (float(G_uS.double().sum()) + unprogrammed * c.g_off_uS) * 1e-6 * v2 * c.t_read_s
-    dac_conv = H * n * layout.col_tiles_per_block
-    adc_conv = H * n * layout.row_tiles_per_block
+    mult = mult_energy_J(c.activation_bits, c.activation_bits, c)
     step = {"array": cycles * array_J,
-            "dac": cycles * dac_conv * c.dac_J_per_bit,
-            "adc": cycles * adc_conv * adc_energy_J(adc_bits, c)} | periphery_ops(H, N, column_gains, c)
+            "dac": conv["dac"] * dac_energy_J(dev.dac_bits, dev.input_encoding, c),
+            "adc": conv["adc"] * adc_energy_J(dev.adc_bits, c)} | periphery_ops(H, N, column_gains, c)
+    if dev.per_column:
+        step["readout_gains"] = H * mult
+    if dev.calibration_reads:
+        step["affine_correction"] = conv["adc"] * (mult + c.add32_J)
     decoder_J = _decoder_J(H, classes, c)
     total_step, breakdown = _per_inference(step, L, decoder_J)
-    latency = cycles * (c.t_read_s + math.ceil(adc_conv / layout.arrays / c.adcs_per_array) / c.adc_rate_Hz)
+    latency = cycles * c.t_read_s + math.ceil(conv["adc"] / layout.arrays / c.adcs_per_array) / c.adc_rate_Hz
     return CostEstimate(total_step * 1e12, sum(breakdown.values()), latency * 1e6, breakdown)
 
 

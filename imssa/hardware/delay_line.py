@@ -71,8 +71,9 @@ def delay_line_run(net: SpeechClassifier, x: Tensor, taps: Tensor, dev: DeviceCo
     """Logits (R, B, classes) of clips ``x`` (B, L) through the programmed ``taps`` (R, H, T), and
     per programming whether a converter clipped (R,). Inputs clip at ``dev.dac_input_range`` (else
     ``dac_range``), column outputs at ``adc_range``; ideal resolution and no read noise (fast mode)."""
-    if dev.dac_bits is not None or dev.adc_bits is not None or dev.read_noise > 0:
-        raise ValueError("the delay line runs in fast mode: converter bits and read noise are not modelled")
+    if dev.needs_step:
+        raise ValueError("the delay line runs in fast mode: converter bits, read noise, offsets, bit-serial "
+                         "inputs and per-column ranges are not modelled")
     bank = _bank(net)
     dac = dev.dac_input_range or dev.dac_range or math.inf
     adc = dev.adc_range or math.inf

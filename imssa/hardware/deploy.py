@@ -19,6 +19,7 @@ from torch import Tensor
 
 from .analog import effective_weights, mode_blocks, simulate_saturating, simulate_saturating_inputs, simulate_step
 
+from . import verify, wires
 from .conductance import program
 from .crossbar import combined_matrix, entry_grid, pairs_per_weight, structural_mask, to_conductance
 from ..data.audio import AudioSet
@@ -74,15 +75,67 @@ def deployed_weights(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int
     copies = pairs_per_weight(devices_per_element)
     G_pos, G_neg, used = _targets(layer, dev, layout, real_zeros)
     stats = {} if stats is None else stats
-    G_pos, G_neg = program(G_pos, G_neg, R, dev, generator=torch.Generator().manual_seed(layer_seed(seed, index)),
-                           used=used, copies=copies, stats=stats)
+    targets = G_pos, G_neg
+    gen = torch.Generator().manual_seed(layer_seed(seed, index))
+    G_pos, G_neg = program(G_pos, G_neg, R, dev, generator=gen, used=used, copies=copies, stats=stats)
     W = effective_weights(G_pos, G_neg, array_scale(layer), dev.g_min_uS, dev.g_max_uS)
+    if dev.verify_tolerance is not None:
+        W, (G_pos, G_neg) = _verify(W, (G_pos, G_neg), targets, layer, dev, gen, used, copies, stats)
+    if dev.wire_resistance_ohm > 0:  # IR drop: the effective conductances of every block, once per programming
+        W = wires.ir_drop_weights(G_pos, G_neg, copies, dev.wire_resistance_ohm, array_scale(layer), dev.g_min_uS,
+                                  dev.g_max_uS, dev.channels_per_array)
+        if dev.drift_compensation:
+            raise ValueError("wire resistance with drift compensation is not modelled")
+    if dev.read_noise_device > 0:  # squared conductances in weight units: the per-device read noise's weights
+        scale = array_scale(layer) / (dev.g_max_uS - dev.g_min_uS)
+        stats["read_var"] = scale**2 * (G_pos**2 + G_neg**2) / copies
     if dev.drift_compensation:
         W0 = effective_weights(*stats["G_t0"], array_scale(layer), dev.g_min_uS, dev.g_max_uS)
         alpha = W0.abs().flatten(1).mean(1) / W.abs().flatten(1).mean(1).clamp_min(1e-12)
         stats["alpha"] = alpha
         W = W * alpha[:, None, None, None]
     return W
+
+
+def _verify(W: Tensor, G: tuple[Tensor, Tensor], targets: tuple[Tensor, Tensor], layer: QuantS4D, dev: DeviceConfig,
+            gen: torch.Generator, used: Tensor | None, copies: int,
+            stats: dict[str, Tensor]) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+    """The check after programming (``dev.verify_tolerance``): every channel's impulse response over
+    ``verify_steps`` steps is measured (ASSUMPTION: exactly, e.g. averaged over many reads) and compared
+    with its target's (``verify.channel_errors``); failing channels (unstable, or a relative error
+    above the tolerance) are reprogrammed with fresh draws, up to ``verify_rounds`` rounds. The first
+    programming is the one without the check, so the two are paired. ``stats`` gains
+    ``verify_rounds`` (R,: rounds that reprogrammed something), ``reprogrammed`` (R,: channel
+    reprogrammings), ``failing`` (R,: channels still failing at the end), and ``pulses`` counts the
+    extra pulses (per programmed device, as ``program``)."""
+    target_W = ideal_weights_of(layer)
+    R, H = W.shape[:2]
+    rounds, redone = torch.zeros(R), torch.zeros(R)
+    pulses = stats["pulses"].clone()
+    G_t0 = stats.get("G_t0")
+    for _ in range(dev.verify_rounds):
+        bad = verify.failing_channels(W, target_W, dev.verify_tolerance, dev.verify_steps)  # (R, H)
+        if not bad.any():
+            break
+        again: dict[str, Tensor] = {}
+        new = program(*targets, R, dev, generator=gen, used=used, copies=copies, stats=again)
+        where = bad[:, :, None, None]
+        G = tuple(torch.where(where, g_new, g_old) for g_new, g_old in zip(new, G))
+        if G_t0 is not None:
+            G_t0 = tuple(torch.where(where, g_new, g_old) for g_new, g_old in zip(again["G_t0"], G_t0))
+        pulses = pulses + again["pulses"] * bad.double().mean(1)  # the reprogrammed channels' share of devices
+        rounds, redone = rounds + bad.any(1), redone + bad.sum(1)
+        W = effective_weights(*G, array_scale(layer), dev.g_min_uS, dev.g_max_uS)
+    failing = verify.failing_channels(W, target_W, dev.verify_tolerance, dev.verify_steps).sum(1)
+    stats.update(pulses=pulses, verify_rounds=rounds, reprogrammed=redone, failing=failing.double())
+    if G_t0 is not None:
+        stats["G_t0"] = G_t0
+    return W, G
+
+
+def ideal_weights_of(layer: QuantS4D) -> Tensor:
+    """A quantized layer's combined matrices on an ideal array, (1, H, n, n), float64."""
+    return combined_matrix(layer.discrete(), layer.real).double().unsqueeze(0)
 
 
 def layer_seed(seed: int, layer: int) -> int:
@@ -103,8 +156,7 @@ def _layer(net: SpeechClassifier, index: int) -> QuantS4D:
 @torch.no_grad()
 def ideal_weights(net: SpeechClassifier, layer: int = 0) -> Tensor:
     """The combined matrices of layer ``layer`` on an ideal array (its quantized weights), (1, H, n, n)."""
-    lay = _layer(net, layer)
-    return combined_matrix(lay.discrete(), lay.real).double().unsqueeze(0)
+    return ideal_weights_of(_layer(net, layer))
 
 
 @torch.no_grad()
@@ -179,18 +231,18 @@ def _inputs(net: SpeechClassifier, x: Tensor) -> Tensor:
     return (net.encoder.weight[:, 0, None] * x.unsqueeze(1) + net.encoder.bias[:, None]).double()
 
 
-def calibrate_converters(net: SpeechClassifier, x: Tensor, headroom: float = 1.1, clips: int = 64) -> dict[str, float]:
+def calibrate_converters(net: SpeechClassifier, x: Tensor, headroom: float = 1.1, clips: int = 64,
+                         per_column: bool = False, bit_serial_dac_bits: int | None = None) -> dict[str, Any]:
     """DAC and ADC full scales from the ideal array on calibration clips ``x`` (B, L), e.g. the
     training set: the largest |input| (the clip's and the fed-back state's) and |output| seen in a
     step-mode run on ``clips`` of them, evenly spaced through ``x`` (so that every speaker is
     represented), times ``headroom``. Returns {'dac_range': ..., 'adc_range': ...}, to update a
-    ``DeviceConfig`` with: the first layer of ``calibrate_layers``, with one DAC range for all rows."""
-    first = calibrate_layers(net, x, headroom, clips, layers=1)[0]
-    return {"dac_range": max(first["dac_range"], first["dac_input_range"]), "adc_range": first["adc_range"]}
-
-
-def _over(peak: Tensor, limit: float | None) -> Tensor:
-    return peak > limit if limit is not None else torch.zeros_like(peak, dtype=torch.bool)
+    ``DeviceConfig`` with: the first layer of ``calibrate_layers``, with one DAC range for all rows;
+    ``per_column`` and ``bit_serial_dac_bits`` add that function's per-row and per-column lists."""
+    first = calibrate_layers(net, x, headroom, clips, layers=1, per_column=per_column,
+                             bit_serial_dac_bits=bit_serial_dac_bits)[0]
+    merged = {"dac_range": max(first["dac_range"], first["dac_input_range"]), "adc_range": first["adc_range"]}
+    return merged | {k: v for k, v in first.items() if k in ("row_ranges", "column_ranges", "partial_ranges")}
 
 
 def failure_cause(accuracy: float, n_clips: int, spectral_radius: float, saturated: bool, dev: DeviceConfig,
@@ -236,21 +288,46 @@ SILENT_RANGE = 1e-9
 
 @torch.no_grad()
 def calibrate_layers(net: SpeechClassifier, x: Tensor, headroom: float = 1.1, clips: int = 64,
-                     layers: int | None = None) -> list[dict[str, float]]:
+                     layers: int | None = None, per_column: bool = False,
+                     bit_serial_dac_bits: int | None = None) -> list[dict[str, Any]]:
     """Converter full scales for the first ``layers`` layers of a stack (default: all): each layer's
     DAC (state rows and input row apart: a deeper layer's input, the previous layer's output, is on
     another scale than its state) and ADC, the largest values an ideal step-mode run of the stack sees
     on ``clips`` of ``x`` (B, L), evenly spaced through them, times ``headroom``. A converter that saw
-    only zeros (a silent layer) gets ``SILENT_RANGE``."""
+    only zeros (a silent layer) gets ``SILENT_RANGE``.
+
+    ``per_column``: also ``row_ranges`` and ``column_ranges`` (H x n lists, ``DeviceConfig``), each
+    row's and column's own peak times ``headroom``, state i's row and column sharing the larger of
+    the two (``periphery``); ``adc_range`` stays the layer's largest, the reference of read noise.
+    ``bit_serial_dac_bits``: also ``partial_ranges``, the peaks of one input bit's partial sums in a
+    second ideal run whose inputs are applied bit-serially at that width through these DAC ranges."""
     if headroom <= 0 or clips < 1:
         raise ValueError(f"need headroom > 0 and clips >= 1, got headroom={headroom}, clips={clips}")
     x = x[torch.linspace(0, len(x) - 1, min(clips, len(x))).round().long()]
     u, z, out = _inputs(net, x), None, []
     for i, layer in enumerate(net.layers[:layers]):
         peaks: dict[str, Tensor] = {}
-        y = simulate_step(u, ideal_weights(net, i), layer.discrete().D.double(), peaks=peaks)[0]
-        out.append({key: headroom * max(float(peaks[name].max()), SILENT_RANGE)
-                    for key, name in (("dac_range", "dac_state"), ("dac_input_range", "dac_input"), ("adc_range", "adc"))})
+        W, D = ideal_weights(net, i), layer.discrete().D.double()
+        y = simulate_step(u, W, D, peaks=peaks)[0]
+        ranges: dict[str, Any] = {key: headroom * max(float(peaks[name].max()), SILENT_RANGE)
+                                  for key, name in (("dac_range", "dac_state"), ("dac_input_range", "dac_input"),
+                                                    ("adc_range", "adc"))}
+        if per_column or bit_serial_dac_bits is not None:
+            rows, cols = peaks["dac_row"].clone(), peaks["adc_column"].clone()
+            shared = torch.maximum(rows[:, :-1], cols[:, :-1])  # a state's ADC drives its DAC: one range
+            rows[:, :-1], cols[:, :-1] = shared, shared
+            rows, cols = (headroom * t.clamp_min(SILENT_RANGE) for t in (rows, cols))
+            if per_column:
+                ranges |= {"row_ranges": rows.tolist(), "column_ranges": cols.tolist()}
+            if bit_serial_dac_bits is not None:
+                dev = DeviceConfig(dac_bits=bit_serial_dac_bits, input_encoding="bit_serial",
+                                   **({"row_ranges": rows.tolist()} if per_column else
+                                      {k: ranges[k] for k in ("dac_range", "dac_input_range")}))
+                bit_peaks: dict[str, Tensor] = {}
+                simulate_step(u, W, D, dev, peaks=bit_peaks)
+                partial = headroom * bit_peaks["partial_column"].clamp_min(SILENT_RANGE)
+                ranges["partial_ranges"] = (partial if per_column else partial.max().expand_as(partial)).tolist()
+        out.append(ranges)
         z = net.between_layers(i, y, z)
         u = z
     return out
@@ -290,7 +367,7 @@ class StackOutput:
 @torch.no_grad()
 def stack_run(net: SpeechClassifier, x: Tensor, Ws: list[Tensor], devs: list[DeviceConfig], mode: str = "fast",
               seed: int = 0, dtype: torch.dtype = torch.float32, chunk: int = 1,
-              reference: list[Tensor] | None = None) -> StackOutput:
+              reference: list[Tensor] | None = None, read_vars: list[Tensor | None] | None = None) -> StackOutput:
     """Run clips ``x`` (B, L) through a stack whose layer i runs on the programmed arrays ``Ws[i]``
     (R, H, n, n) with periphery ``devs[i]``; between layers the digital GELU, mix and residual.
 
@@ -302,7 +379,9 @@ def stack_run(net: SpeechClassifier, x: Tensor, Ws: list[Tensor], devs: list[Dev
     ``stack_run(...).outputs`` of the ideal arrays), ``error`` (R, depth): each layer's relative RMS output error ||y_i - y_i*|| / ||y_i*||
     (accumulated through the stack), and ``local_error`` (R, depth): that of layer i's arrays alone,
     against ideal arrays fed the same (noisy) input. Without ``reference`` and R = 1, ``outputs``:
-    each layer's S4D output y_i (1, B, H, L)."""
+    each layer's S4D output y_i (1, B, H, L). ``read_vars``: per layer, the arrays' squared
+    conductances in weight units (R, H, n, n) for per-device read noise (``deployed_weights``'s
+    ``stats['read_var']``), or None."""
     if mode not in ("fast", "step"):
         raise ValueError(f"mode must be 'fast' or 'step', got {mode!r}")
     if not (len(Ws) == len(devs) == len(net.layers)):
@@ -320,7 +399,8 @@ def stack_run(net: SpeechClassifier, x: Tensor, Ws: list[Tensor], devs: list[Dev
         for i, (W, dev) in enumerate(zip(Ws, devs)):
             D = net.layers[i].discrete().D
             u = _inputs(net, x).to(dtype) if i == 0 else z
-            y, s = _layer_out(net, x if i == 0 else None, u, W[sl], D, dev, mode, gen, dtype)
+            var = None if read_vars is None or read_vars[i] is None else read_vars[i][sl]
+            y, s = _layer_out(net, x if i == 0 else None, u, W[sl], D, dev, mode, gen, dtype, var)
             sat |= s
             if reference is not None:
                 ref = reference[i].to(y.dtype)
@@ -347,13 +427,15 @@ def _relative(y: Tensor, ref: Tensor) -> Tensor:
 
 
 def _layer_out(net: SpeechClassifier, x: Tensor | None, u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig,
-               mode: str, gen: torch.Generator, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+               mode: str, gen: torch.Generator, dtype: torch.dtype,
+               read_var: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """One layer on its arrays W (r, H, n, n): outputs (r, B, H, L) and saturation (r,). The first
     layer in fast mode convolves the encoder's single signal ``x`` (``simulate_saturating``)."""
     if mode == "step":
         peaks: dict[str, Tensor] = {}
-        y = simulate_step(u, W.to(dtype), D.to(dtype), dev, generator=gen, peaks=peaks)
-        return y, _over(peaks["adc"], dev.adc_range) | peaks["dac_over"]
+        y = simulate_step(u, W.to(dtype), D.to(dtype), dev, generator=gen, peaks=peaks,
+                          read_var=None if read_var is None else read_var.to(dtype))
+        return y, peaks["adc_over"] | peaks["dac_over"]
     if x is not None:
         return simulate_saturating(x.to(dtype), net.encoder.weight[:, 0].to(dtype), net.encoder.bias.to(dtype), W,
                                    D.to(dtype), dev)
@@ -375,8 +457,11 @@ def realisation_rows(net: SpeechClassifier, data: AudioSet, devs: list[DeviceCon
     ``real_zeros``: ``deployed_weights``."""
     stats: list[dict[str, Tensor]] = []
     Ws = stack_weights(net, devs, R, seed, layout, devices_per_element, stats=stats, real_zeros=real_zeros)
+    if mode == "fast" and any(dev.needs_step for dev in devs):
+        raise ValueError("this periphery (converter bits, read noise, offsets, bit-serial inputs or per-column "
+                         "ranges) needs mode='step'")
     out = stack_run(net, data.x, Ws, devs, mode, seed, chunk=chunk or (R if mode == "fast" else 8),
-                    reference=reference)
+                    reference=reference, read_vars=[st.get("read_var") for st in stats])
     acc = (out.logits.argmax(-1).numpy() == data.y.numpy()).mean(-1)
     rho = torch.stack([spectral_radius(W) for W in Ws], -1).amax(-1)
     pulses = torch.stack([st["pulses"] for st in stats], -1).mean(-1)
@@ -387,6 +472,8 @@ def realisation_rows(net: SpeechClassifier, data: AudioSet, devs: list[DeviceCon
                "failure": failure_cause(float(acc[r]), len(data), float(rho[r]), bool(out.saturated[r]), devs[0],
                                         1 / net.decoder.out_features),
                "pulses_per_device": float(pulses[r])}
+        if "reprogrammed" in stats[0]:
+            row |= {key: float(sum(st[key][r] for st in stats)) for key in ("verify_rounds", "reprogrammed", "failing")}
         if reference is not None:
             row |= {f"error_{i + 1}": float(out.error[r, i]) for i in range(len(Ws))}
             row |= {f"local_error_{i + 1}": float(out.local_error[r, i]) for i in range(len(Ws))}

@@ -115,7 +115,79 @@ class DeviceConfig(Strict):
         "input, the previous layer's output, is not on the state's scale); None: dac_range"))
     adc_bits: int | None = Field(default=None, ge=1, le=24, description="None: ideal ADC")
     adc_range: float | None = Field(default=None, gt=0, description=(
-        "full scale of the ADC (and TIA), in state units: outputs saturate there; None: never saturates"))
+        "full scale of the ADC (and TIA), in state units: outputs saturate there; None: never saturates. "
+        "With per-column ranges it is the layer's reference: the largest column's, and the scale of read_noise"))
+    verify_tolerance: float | None = Field(default=None, gt=0, description=(
+        "verify after programming: a channel whose measured impulse response (verify_steps steps) is "
+        "further than this relative L2 error from its target's, or whose recurrence is unstable, is "
+        "reprogrammed (all its devices, fresh draws), up to verify_rounds times; None: no check"))
+    verify_rounds: int = Field(default=5, ge=1, description="reprogramming rounds of the check after programming")
+    verify_steps: int = Field(default=256, ge=1, description="length of the impulse response the check measures")
+    wire_resistance_ohm: float = Field(default=0.0, ge=0, description=(
+        "resistance of one wire segment between neighbouring cross-points, Ohm (IR drop, ``wires``); 0: ideal wires"))
+    channels_per_array: int = Field(default=1, ge=1, description=(
+        "channel blocks packed along the diagonal of one array (their wires pass the blocks before them); "
+        "enters only with wire resistance"))
+    row_ranges: list[list[float]] | None = Field(default=None, description=(
+        "per-row DAC full scales (H x n: every channel's state rows, then its input row), in state units; "
+        "None: dac_range (and dac_input_range) for every row. Set by periphery.calibrate_columns"))
+    column_ranges: list[list[float]] | None = Field(default=None, description=(
+        "per-column ADC full scales (H x n: every channel's state columns, then its readout), in state units; "
+        "a state's column and row share one range, so its ADC code drives its DAC unchanged"))
+    partial_ranges: list[list[float]] | None = Field(default=None, description=(
+        "bit-serial inputs: the ADC full scale of one input bit's partial sum per column (H x n), state units; "
+        "None: adc_range for every column"))
+    input_encoding: Literal["multi_level", "bit_serial"] = Field(default="multi_level", description=(
+        "multi_level: one dac_bits-bit voltage per row and step, one conversion per column; bit_serial: "
+        "the dac_bits-bit sign-magnitude code applied one magnitude bit per array cycle (bipolar pulses, "
+        "dac_bits - 1 cycles), every cycle's partial sums converted and shift-added digitally (as ISAAC)"))
+    adc_offset_sigma: float = Field(default=0.0, ge=0, description=(
+        "ADC/TIA offset std per column and programming, fraction of the column's full scale"))
+    adc_gain_sigma: float = Field(default=0.0, ge=0, description=(
+        "ADC/TIA relative gain error std per column and programming (gain 1 + e)"))
+    calibration_reads: int = Field(default=0, ge=0, description=(
+        "per-column affine correction after programming: reads of a zero input (offset) and of a reference "
+        "current at half the column's full scale (gain), averaged; 0: no correction"))
+    read_noise_model: Literal["additive", "device"] = Field(default="additive", description=(
+        "additive: output noise of std read_noise x adc_range, whatever the column carries; device: every "
+        "device's conductance fluctuates per read with relative std read_noise_device, so a column's noise "
+        "grows with its conductances and drive voltages (sqrt of sum G^2 V^2)"))
+    read_noise_device: float = Field(default=0.0, ge=0, description=(
+        "relative std of one device's conductance in one read (read_noise_model='device')"))
+
+    @model_validator(mode="after")
+    def _check_converters(self) -> DeviceConfig:
+        for name in ("dac_bits", "adc_bits"):
+            bits = getattr(self, name)
+            if bits is not None and bits < 2:
+                raise ValueError(f"{name} must be >= 2 (a signed mid-tread converter), got {bits}")
+        shapes = {name: (len(v), {len(r) for r in v}) for name in ("row_ranges", "column_ranges", "partial_ranges")
+                  if (v := getattr(self, name)) is not None}
+        if len({(h, tuple(w)) for h, w in shapes.values()}) > 1 or any(len(w) != 1 for _, w in shapes.values()):
+            raise ValueError(f"row_ranges, column_ranges and partial_ranges must all be H x n, got {shapes}")
+        for name in shapes:
+            if min(min(r) for r in getattr(self, name)) <= 0:
+                raise ValueError(f"{name} must be > 0 everywhere")
+        if self.input_encoding == "bit_serial" and self.dac_bits is None:
+            raise ValueError("bit_serial inputs need dac_bits: the number of bits applied one after another")
+        if self.read_noise_model == "additive" and self.read_noise_device > 0:
+            raise ValueError("read_noise_device is the 'device' read-noise model's: set read_noise_model='device'")
+        if self.calibration_reads and self.adc_offset_sigma == 0 and self.adc_gain_sigma == 0:
+            raise ValueError("calibration_reads corrects offsets and gain errors: set adc_offset_sigma or adc_gain_sigma")
+        return self
+
+    @property
+    def needs_step(self) -> bool:
+        """Whether the periphery has anything only step mode simulates: converter resolution, read noise,
+        offsets and gain errors, bit-serial inputs or per-column ranges."""
+        return bool(self.dac_bits is not None or self.adc_bits is not None or self.read_noise > 0
+                    or self.read_noise_device > 0 or self.adc_offset_sigma > 0 or self.adc_gain_sigma > 0
+                    or self.input_encoding == "bit_serial" or self.per_column)
+
+    @property
+    def per_column(self) -> bool:
+        """Whether the converters have per-row and per-column ranges (``row_ranges``, ``column_ranges``)."""
+        return self.column_ranges is not None
 
     @model_validator(mode="after")
     def _check(self) -> DeviceConfig:

@@ -34,29 +34,33 @@ from ..model.train import SpeechClassifier
 __all__ = ["LABEL_KEYS", "PERIPHERIES", "deployable", "radius_cell", "sweep_cell"]
 
 #: Converter range of a periphery, as the headroom over the ideal array's peaks on training clips
-#: (None: ``headroom`` of the parameters; 'unbounded': no saturation at all).
-PERIPHERIES: dict[str, float | None] = {"saturating": None, "calibrated": 1.1, "unbounded": None}
+#: (None: ``headroom`` of the parameters; 'unbounded': no saturation at all). 'per_column': a range
+#: per row and column (``deploy.calibrate_layers``), the others one per layer.
+PERIPHERIES: dict[str, float | None] = {"saturating": None, "calibrated": 1.1, "per_column": 1.1, "unbounded": None}
 
 
 def deployable(cfg: ArrayParams, bits: int, seed: int, fold: int, r_max: float | None = None,
-               periphery: str = "saturating") -> tuple[SpeechClassifier, AudioSet, dict[str, float]]:
+               periphery: str = "saturating", bit_serial_dac_bits: int | None = None
+               ) -> tuple[SpeechClassifier, AudioSet, dict[str, Any]]:
     """The trained model (QAT chapter's, or the margin study's at ``r_max``), its test clips and its
-    converter ranges for ``periphery`` ({} if unbounded). Cached per process."""
+    converter ranges for ``periphery`` ({} if unbounded; with ``bit_serial_dac_bits``, also the
+    ranges of bit-serial partial sums). Cached per process."""
     if periphery not in PERIPHERIES:
         raise ValueError(f"periphery must be one of {sorted(PERIPHERIES)}, got {periphery!r}")
-    return _deployable(cfg.model_dump_json(), type(cfg), bits, seed, fold, r_max, periphery)
+    return _deployable(cfg.model_dump_json(), type(cfg), bits, seed, fold, r_max, periphery, bit_serial_dac_bits)
 
 
 @functools.lru_cache(maxsize=256)
 def _deployable(cfg_json: str, kind: type, bits: int, seed: int, fold: int, r_max: float | None,
-                periphery: str) -> tuple[SpeechClassifier, AudioSet, dict[str, float]]:
+                periphery: str, bit_serial_dac_bits: int | None) -> tuple[SpeechClassifier, AudioSet, dict[str, Any]]:
     cfg = kind.model_validate_json(cfg_json)
     run = qat_spec(cfg, bits, "fixed", seed, fold) if r_max is None else margin_spec(cfg, bits, r_max, seed, fold)
     net, splits, _ = load_model(run, len(cfg.data.digits))
     if periphery == "unbounded":
         return net, splits.test, {}
     headroom = PERIPHERIES[periphery] or cfg.headroom
-    return net, splits.test, calibrate_converters(net, splits.train.x, headroom)
+    return net, splits.test, calibrate_converters(net, splits.train.x, headroom, per_column=periphery == "per_column",
+                                                  bit_serial_dac_bits=bit_serial_dac_bits)
 
 
 #: Cell keys that only label a cell (kept in its rows, ignored by ``sweep_cell``).
@@ -93,7 +97,8 @@ def sweep_cell(cfg: ArrayParams, cell: dict[str, Any], keys: list[tuple[int, int
     place = _placement(cell)
     rows = []
     for s, f in keys:
-        net, test, ranges = deployable(cfg, cell["bits"], s, f, cell.get("r_max"), cell.get("periphery", "saturating"))
+        net, test, ranges = deployable(cfg, cell["bits"], s, f, cell.get("r_max"), cell.get("periphery", "saturating"),
+                                       _bit_serial_bits(cell, device))
         dev = _device(cfg, cell, net, ranges, device, by_sigma, noise_model, place)
         if by_sigma:
             new = noise_rows(net, test, cell["sigma_uS"], dev, realisations, model_draw_seed(cell, s, f), **place)
@@ -124,6 +129,12 @@ def radius_cell(cfg: ArrayParams, cell: dict[str, Any], keys: list[tuple[int, in
         rows += [{"seed": s, "fold": f, "realisation": r, "spectral_radius": float(rho)}
                  for r, rho in enumerate(spectral_radius(W).tolist())]
     return rows
+
+
+def _bit_serial_bits(cell: dict[str, Any], device: dict[str, Any] | None) -> int | None:
+    """The DAC width of a cell whose inputs are bit-serial (its own keys over ``device``), else None."""
+    merged = (device or {}) | cell
+    return merged.get("dac_bits") if merged.get("input_encoding") == "bit_serial" else None
 
 
 def _check_cell(cell: dict[str, Any]) -> str:

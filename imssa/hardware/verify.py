@@ -1,0 +1,57 @@
+"""The check after programming: measure each channel's response and decide which to reprogram.
+
+A chip can apply an impulse to a channel's input row and read its readout for a few hundred steps:
+that is the channel's kernel K_k = 2 C_r A_r^k B_r (``analog.fast_kernels``), the whole of what the
+channel computes from its input (D u is digital). ``channel_errors`` compares it with the target's,
+``failing_channels`` marks the channels to reprogram: unstable ones (spectral radius >= 1, whose
+response grows) and those further than a tolerance from their target. ``deploy.deployed_weights``
+runs the loop (``DeviceConfig.verify_tolerance``).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from .analog import fast_kernels, mode_blocks
+
+__all__ = ["SILENT_FRACTION", "channel_errors", "channel_radius", "failing_channels"]
+
+#: Floor of the norm a channel's kernel error is divided by, as a fraction of the layer's largest
+#: target kernel norm: a silent channel (its quantized B_bar or C zero, its kernel ~1e-17 from
+#: rounding) is judged by an absolute error on the layer's scale, not by a ratio to nothing.
+SILENT_FRACTION = 1e-3
+
+
+def channel_errors(W: Tensor, target: Tensor, steps: int) -> Tensor:
+    """Relative L2 error ||K - K*|| / ||K*|| of each channel's kernel over ``steps`` steps, for
+    programmed arrays W (R, H, n, n) against the target's combined matrices (1, H, n, n): (R, H).
+    Infinite where the response overflows. A channel whose target kernel is (numerically) silent is
+    compared against ``SILENT_FRACTION`` of the layer's largest target kernel norm instead of its own."""
+    K = fast_kernels(W.double(), steps)
+    K_star = fast_kernels(target.double(), steps)
+    ref = K_star.norm(dim=-1)
+    floor = SILENT_FRACTION * ref.amax(-1, keepdim=True).clamp_min(torch.finfo(ref.dtype).tiny)
+    err = (K - K_star).norm(dim=-1) / torch.maximum(ref, floor)
+    return torch.nan_to_num(err, nan=torch.inf)
+
+
+def channel_radius(W: Tensor) -> Tensor:
+    """Spectral radius of each channel's state matrix A_r, (R, H): exact from the 2x2 blocks where the
+    modes do not couple, else from the eigenvalues."""
+    blocks = mode_blocks(W.double())
+    if blocks is not None:
+        a00, a01, a10, a11 = (t[:, 0] for t in blocks[:4])
+        tr, det = a00 + a11, a00 * a11 - a01 * a10
+        root = torch.sqrt((tr**2 - 4 * det).to(torch.complex128))
+        return torch.stack([(tr + root) / 2, (tr - root) / 2], -1).abs().amax((-2, -1))
+    A = W[..., :-1, :-1].double()
+    return torch.linalg.eigvals(A).abs().amax(-1)
+
+
+def failing_channels(W: Tensor, target: Tensor, tolerance: float, steps: int) -> Tensor:
+    """Channels to reprogram, (R, H) bool: unstable (radius >= 1) or with a kernel error above
+    ``tolerance`` (``channel_errors``)."""
+    if tolerance <= 0 or steps < 1:
+        raise ValueError(f"need tolerance > 0 and steps >= 1, got {tolerance}, {steps}")
+    return (channel_radius(W) >= 1) | (channel_errors(W, target, steps) > tolerance)
