@@ -254,9 +254,10 @@ def simulate_step(u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig = DeviceCon
     the programmed arrays; D: (H,). Each step: [x; u] through the DAC (``periphery.quantize`` at
     ``dac_bits`` with the row's full scale: ``dac_range``, ``dac_input_range`` for the input row, or
     ``row_ranges``), one VMM per array cycle (one cycle for multi-level inputs; bit-serially, one per
-    magnitude bit, its partial sums shift-added after conversion), read noise (additive, std
-    ``read_noise`` x ``adc_range``; or per device, std ``read_noise_device`` sqrt(sum_j S_ij v_j^2)
-    with ``read_var`` S (R, H, n, n), the squared conductances in weight units, ``deploy``), the
+    magnitude bit, its partial sums shift-added after conversion), read noise (``read_noise_model``:
+    additive, std ``read_noise`` x ``adc_range``; column, ``read_noise`` x the column's full scale;
+    device, std ``read_noise_device`` sqrt(sum_j S_ij v_j^2) with ``read_var`` S (R, H, n, n), the
+    squared conductances in weight units, ``deploy``), the
     column's offset and gain error (``periphery.draw_converter_errors``, drawn once per call from
     ``generator``), the ADC (``adc_bits``, ``adc_range`` or ``column_ranges``) and the digital
     affine correction. A state's ADC output is its next DAC input.
@@ -285,11 +286,11 @@ def _step(u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig, generator: torch.G
     errors = periphery.draw_converter_errors(dev, R, H, n, rg.adc, generator, u.dtype)
     vmm = _vmm(W)
     var = _vmm(read_var) if dev.read_noise_device > 0 else None
-    noise_std = dev.read_noise * dev.adc_range if dev.read_noise > 0 else 0.0
 
     def convert(out: Tensor, drive: Tensor, full_scale: Tensor | float | None) -> Tensor:
-        if noise_std:
-            out = out + noise_std * torch.randn(out.shape, generator=generator, dtype=out.dtype)
+        if dev.read_noise > 0:  # additive: the layer's full scale; column: the converting column's own
+            scale = full_scale if dev.read_noise_model == "column" else dev.adc_range
+            out = out + dev.read_noise * scale * torch.randn(out.shape, generator=generator, dtype=out.dtype)
         if var is not None:
             std = dev.read_noise_device * var(drive * drive).clamp_min(0).sqrt()
             out = out + std * torch.randn(out.shape, generator=generator, dtype=out.dtype)

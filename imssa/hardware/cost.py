@@ -66,6 +66,10 @@ class CostConstants(Strict):
         "cycle per magnitude bit (the emulated array's DAC: 8 bits, 7 cycles)"))
     dac_J_per_bit: float = Field(default=0.39e-12, gt=0, description=(
         "J per 1-bit DAC conversion: ISAAC's 8 x 128 one-bit DACs draw 4 mW at a 100 ns cycle"))
+    dac_level_J: float = Field(default=0.39e-12, gt=0, description=(
+        "J per LSB of magnitude of one multi-level DAC conversion, which costs 2^(bits-1) - 1 of them "
+        "(ASSUMPTION: a binary-weighted driver, each unit as a 1-bit pulse; no source: it sets the multi-level "
+        "DAC's share, so the chapter shows the energy with it 10x lower too)"))
     adc_fom_J_per_conversion_step: float = Field(default=6.5e-15, gt=0, description=(
         "Walden figure of merit, J per conversion step: ISAAC's 8-bit 1.2 GS/s ADCs, 16 mW for 8 (Kull et al., "
         "ISSCC 2013), i.e. 1.67 pJ per conversion / 2^8, taken at its nominal resolution. The best published "
@@ -135,11 +139,10 @@ def _per_inference(step: dict[str, float], L: int, decoder_J: float) -> tuple[fl
 
 def dac_energy_J(bits: int, encoding: str, c: CostConstants) -> float:
     """Energy of one DAC conversion: a 1-bit pulse bit-serially (``dac_J_per_bit``); a multi-level
-    ``bits``-bit conversion costs 2^(bits-1) - 1 such units (ASSUMPTION: a binary-weighted driver
-    of the code's magnitude, one unit per LSB; no source here, it sets the multi-level DAC's share)."""
+    ``bits``-bit conversion 2^(bits-1) - 1 units of ``dac_level_J`` (ASSUMPTION, see there)."""
     if encoding == "bit_serial":
         return c.dac_J_per_bit
-    return c.dac_J_per_bit * levels(bits)
+    return c.dac_level_J * levels(bits)
 
 
 def analog_cost(G_uS: Tensor, layout: Layout, N: int, L: int, classes: int, adc_bits: int, c: CostConstants,

@@ -29,7 +29,7 @@ from ..stats import chance_failure
 from ..seeds import draw_seed
 from ..model.train import SpeechClassifier
 
-__all__ = ["StackOutput", "array_scale", "calibrate_converters", "calibrate_layers",
+__all__ = ["CHECK_COLUMNS", "StackOutput", "array_scale", "calibrate_converters", "calibrate_layers",
            "deployed_weights", "fits", "ideal_weights", "target_conductances", "failure_cause", "noise_rows", "realisation_rows",
            "spectral_radius", "stack_run", "stack_weights"]
 
@@ -442,6 +442,11 @@ def _layer_out(net: SpeechClassifier, x: Tensor | None, u: Tensor, W: Tensor, D:
     return simulate_saturating_inputs(u, W, D.to(u.dtype), dev)
 
 
+#: The check after programming's columns of ``realisation_rows`` and the ``stats`` keys they sum.
+CHECK_COLUMNS = {"check_rounds": "verify_rounds", "channels_reprogrammed": "reprogrammed",
+                 "channels_failing": "failing"}
+
+
 def realisation_rows(net: SpeechClassifier, data: AudioSet, devs: list[DeviceConfig], R: int, seed: int,
                      reference: list[Tensor] | None = None, mode: str = "fast",
                      layout: Literal["dense", "block"] = "block", devices_per_element: int = 16,
@@ -451,7 +456,9 @@ def realisation_rows(net: SpeechClassifier, data: AudioSet, devs: list[DeviceCon
     realisations at a time: default all in fast mode, 8 in step mode) and return one row per
     realisation: its accuracy, the largest spectral radius over the layers (> 1: a noisy recurrence
     is unstable), whether a converter saturated, the failure cause (``failure_cause`` at 1 /
-    classes), the mean programming pulses per device (1 without write-verify) and, with
+    classes), the mean programming pulses per device (1 without write-verify), the check after
+    programming's rounds, channel reprogrammings and channels still failing, summed over the layers
+    (0 without the check; ``deployed_weights``) and, with
     ``reference`` (the ideal stack's per-layer outputs on ``data``), the relative output error of
     every layer, accumulated (``error_<i>``) and local (``local_error_<i>``), i = 1 .. depth.
     ``real_zeros``: ``deployed_weights``."""
@@ -472,8 +479,8 @@ def realisation_rows(net: SpeechClassifier, data: AudioSet, devs: list[DeviceCon
                "failure": failure_cause(float(acc[r]), len(data), float(rho[r]), bool(out.saturated[r]), devs[0],
                                         1 / net.decoder.out_features),
                "pulses_per_device": float(pulses[r])}
-        if "reprogrammed" in stats[0]:
-            row |= {key: float(sum(st[key][r] for st in stats)) for key in ("verify_rounds", "reprogrammed", "failing")}
+        row |= {name: float(sum(st[key][r] for st in stats if key in st))  # 0 without the check after programming
+                for name, key in CHECK_COLUMNS.items()}
         if reference is not None:
             row |= {f"error_{i + 1}": float(out.error[r, i]) for i in range(len(Ws))}
             row |= {f"local_error_{i + 1}": float(out.local_error[r, i]) for i in range(len(Ws))}

@@ -148,10 +148,12 @@ class DeviceConfig(Strict):
     calibration_reads: int = Field(default=0, ge=0, description=(
         "per-column affine correction after programming: reads of a zero input (offset) and of a reference "
         "current at half the column's full scale (gain), averaged; 0: no correction"))
-    read_noise_model: Literal["additive", "device"] = Field(default="additive", description=(
-        "additive: output noise of std read_noise x adc_range, whatever the column carries; device: every "
-        "device's conductance fluctuates per read with relative std read_noise_device, so a column's noise "
-        "grows with its conductances and drive voltages (sqrt of sum G^2 V^2)"))
+    read_noise_model: Literal["additive", "column", "device"] = Field(default="additive", description=(
+        "additive: output noise of std read_noise x adc_range (the layer's), whatever the column carries; "
+        "column: std read_noise x the column's own ADC full scale (a TIA whose gain is set per column, its "
+        "input-referred noise scaling with its range: ASSUMPTION); device: every device's conductance "
+        "fluctuates per read with relative std read_noise_device, so a column's noise grows with its "
+        "conductances and drive voltages (sqrt of sum G^2 V^2)"))
     read_noise_device: float = Field(default=0.0, ge=0, description=(
         "relative std of one device's conductance in one read (read_noise_model='device')"))
 
@@ -170,7 +172,7 @@ class DeviceConfig(Strict):
                 raise ValueError(f"{name} must be > 0 everywhere")
         if self.input_encoding == "bit_serial" and self.dac_bits is None:
             raise ValueError("bit_serial inputs need dac_bits: the number of bits applied one after another")
-        if self.read_noise_model == "additive" and self.read_noise_device > 0:
+        if self.read_noise_model != "device" and self.read_noise_device > 0:
             raise ValueError("read_noise_device is the 'device' read-noise model's: set read_noise_model='device'")
         if self.calibration_reads and self.adc_offset_sigma == 0 and self.adc_gain_sigma == 0:
             raise ValueError("calibration_reads corrects offsets and gain errors: set adc_offset_sigma or adc_gain_sigma")

@@ -148,11 +148,12 @@ def affine_estimates(gain: Tensor, offset: Tensor, dev: DeviceConfig, full_scale
                      generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
     """Per-column estimates of gain and offset from ``dev.calibration_reads`` reads each of a zero
     input and of a reference current at half the column's ``full_scale`` (H, n), through the same
-    read noise (additive model) and ADC as inference, averaged: offset_hat = mean(read_0),
+    read noise (additive or per-column model; the per-device model adds none to a reference current)
+    and ADC as inference, averaged: offset_hat = mean(read_0),
     gain_hat = (mean(read_ref) - offset_hat) / ref - 1. Exact without read noise and ADC rounding."""
     k = dev.calibration_reads
     ref = full_scale / 2
-    noise_std = dev.read_noise * (dev.adc_range or 0.0)
+    noise_std = dev.read_noise * (full_scale if dev.read_noise_model == "column" else (dev.adc_range or 0.0))
 
     def reads(value: Tensor) -> Tensor:
         out = (1 + gain) * value + offset

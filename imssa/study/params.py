@@ -24,6 +24,8 @@ __all__ = [
     "BaselineParams",
     "ModelParams",
     "DeploymentParams",
+    "EmulationParams",
+    "PeripheryParams",
     "DataConfig",
     "FirstPrinciplesParams",
     "MappingParams",
@@ -65,7 +67,7 @@ def _with_zero(values: list[float]) -> list[float]:
 #: a quantized model's bit width
 ModelBits = Annotated[int, Field(ge=1, le=16)]
 #: a converter's resolution in bits
-ConverterBits = Annotated[int, Field(ge=1, le=24)]
+ConverterBits = Annotated[int, Field(ge=2, le=24)]
 #: programming-noise levels in uS of a sweep: each >= 0, and 0 among them (the paired reference)
 SigmaSweep = Annotated[list[Annotated[float, Field(ge=0)]], AfterValidator(_with_zero)]
 
@@ -303,7 +305,28 @@ class PresetChoice(Strict):
         return self
 
 
-class DeploymentParams(ArrayParams):
+class EmulationParams(ArrayParams):
+    """A chapter that runs the emulated array: a device preset (``emulation``) on the shared window."""
+
+    emulation: PresetChoice = PresetChoice(preset="hfox_1t1r_like")
+
+    def emulation_device(self) -> DeviceConfig:
+        """The emulated array: ``emulation``'s preset on this chapter's window (``device``)."""
+        return self.device(self.emulation)
+
+    @model_validator(mode="after")
+    def _check_emulation(self) -> EmulationParams:
+        try:
+            self.emulation_device()
+        except ValidationError as err:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'device'}: {e['msg']}" for e in err.errors())
+            raise ValueError(f"emulation: {problems}") from None
+        except ValueError as err:
+            raise ValueError(f"emulation: {err}") from None
+        return self
+
+
+class DeploymentParams(EmulationParams):
     """Chapter 'Deployment under hardware noise': the QAT models (same keys as the QAT chapter),
     programmed with noise onto arrays of conductance range [g_min_uS, g_max_uS]."""
 
@@ -319,22 +342,9 @@ class DeploymentParams(ArrayParams):
     dense_bits: list[ModelBits] = Field(default=[2, 5], description=(
         "bit widths re-run with the first simulator: dense layout, mapping-range clipping, 8 devices, no saturation"))
     gmax_sweep_uS: list[float] = Field(default=[100.0, 200.0, 400.0], description="g_max tried at the paper's sigma")
-    emulation: PresetChoice = PresetChoice(preset="hfox_1t1r_like")
-
-
-    def emulation_device(self) -> DeviceConfig:
-        """The emulated array: ``emulation``'s preset on this chapter's window (``device``)."""
-        return self.device(self.emulation)
 
     @model_validator(mode="after")
     def _check_deploy(self) -> DeploymentParams:
-        try:
-            self.emulation_device()
-        except ValidationError as err:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'device'}: {e['msg']}" for e in err.errors())
-            raise ValueError(f"emulation: {problems}") from None
-        except ValueError as err:
-            raise ValueError(f"emulation: {err}") from None
         if any(not 0 <= f <= 0.5 for f in self.stuck_fractions):
             raise ValueError(f"stuck_fractions must be in [0, 0.5], got {self.stuck_fractions}")
         if any(r < 0 for r in self.read_noises):
@@ -344,6 +354,40 @@ class DeploymentParams(ArrayParams):
         if not set(self.dense_bits) <= set(self.fig4_bits):
             raise ValueError("dense_bits must be a subset of fig4_bits")
         return self
+
+
+class PeripheryParams(EmulationParams):
+    """Chapter 'A periphery a chip designer accepts': the deployment chapter's mapped models on its
+    emulated array, under periphery designs (``periphery_designs.DESIGN_BASE``), a converter sweep,
+    the check after programming over a noise sweep, wire resistance, and technologies."""
+
+    step_realisations: int = Field(default=3, ge=1, description="programmings per trained model in step mode")
+    adc_offset_sigma: float = Field(default=0.01, gt=0, description=(
+        "ADC/TIA offset std per column, fraction of its full scale (ASSUMPTION)"))
+    adc_gain_sigma: float = Field(default=0.02, gt=0, description="ADC/TIA relative gain error std per column (ASSUMPTION)")
+    calibration_reads: int = Field(default=16, ge=1, description="reads per reference of the affine correction")
+    read_noise_device: float = Field(default=0.02, gt=0, description=(
+        "per-device relative conductance fluctuation per read (ASSUMPTION)"))
+    converter_bits: list[ConverterBits] = Field(default=[4, 6, 8], min_length=1, description="DAC = ADC widths swept")
+    verify_tolerance: float = Field(default=0.2, gt=0, description=(
+        "relative kernel error above which the check after programming reprograms a channel"))
+    verify_rounds: int = Field(default=5, ge=1, description="reprogramming rounds of the check")
+    verify_sigmas_uS: SigmaSweep = Field(default=[0.0, 5.0, 10.0, 15.0, 20.0], min_length=2)
+    verify_realisations: int = Field(default=3, ge=1, description="programmings per model and sigma (fast mode)")
+    pulse_time_s: float = Field(default=1e-6, gt=0, description=(
+        "time of one programming pulse with its verify read, s (ASSUMPTION: of the order of RRAM write-verify "
+        "loops; not measured here)"))
+    wire_resistance_ohm: list[Annotated[float, Field(gt=0)]] = Field(default=[1.0, 5.0], min_length=1, description=(
+        "wire resistance per segment between cross-points, Ohm (ASSUMPTION: a few Ohm for minimum-pitch copper "
+        "lines at deeply scaled nodes; swept)"))
+    channels_per_array: list[Annotated[int, Field(ge=1)]] = Field(default=[1, 8], min_length=1, description=(
+        "channel blocks along one array's diagonal in the IR-drop runs: 1 is the default layout"))
+    ir_realisations: int = Field(default=1, ge=1, description="programmings per model in the IR-drop runs")
+    ir_check_sizes: list[Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=2, max_length=2)]] = Field(
+        default=[[4, 3], [16, 16], [33, 66]], min_length=1, description=(
+        "array sizes (rows, columns) on which the nodal solve is checked against badcrossbar"))
+    technology_scales: list[Annotated[float, Field(gt=0)]] = Field(default=[1.0, 4.0], min_length=1, description=(
+        "factors on each technology's programming noise (sigma_scale) under the best periphery"))
 
 
 class MarginParams(ArrayParams):
@@ -671,6 +715,7 @@ CHAPTERS: dict[str, type[ChapterParams]] = {
     "fixed_range_qat": QATParams,
     "crossbar_mapping": MappingParams,
     "hardware_deployment": DeploymentParams,
+    "periphery": PeripheryParams,
     "stability_margin": MarginParams,
     "state_memory": MemoryParams,
     "device_technologies": TechnologyParams,

@@ -1,0 +1,306 @@
+"""The periphery chapter's designs, their cells and the rules that read their rows.
+
+A design is a set of ``sweep_cell`` keys on top of the emulated array (the deployment chapter's
+preset, ``PeripheryParams.emulation``), in step mode. The designs form a ladder: each is compared
+with the one it changes (``DESIGN_BASE``), paired on the same models and programmings (the draws of
+``programming.model_draw_seed`` do not depend on a design's keys), and the family of these planned
+comparisons is Holm-corrected. ``energy_rows`` prices each design with ``cost.analog_cost`` from the
+same ``DeviceConfig`` the simulator ran.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..hardware.cost import CostConstants, analog_cost, device_conductances, digital_cost
+from ..hardware.crossbar import layout, pairs_per_weight
+from ..hardware.deploy import target_conductances
+from ..hardware.devices import DeviceConfig
+from ..stats import drops_from, holm_family, paired_contrast, realisation_summary
+from .params import PeripheryParams
+from .programming import deployable
+
+__all__ = ["uniform_cells", "column_levels", "DESIGN_BASE", "LAYER", "BEST", "design_cells", "design_contrasts", "design_device", "design_keys",
+           "design_summary", "energy_rows", "periphery_keys", "ir_check_rows", "contrast_words", "paired_by_sigma",
+           "periphery_conclusion", "technology_cells", "verify_summary", "verify_sigma_star"]
+
+#: The design the deployment chapter emulates (its "all non-idealities" row): one converter range per layer.
+LAYER = "one range per layer"
+#: The design every later change is made to: per-column ranges, noise per column, offsets corrected.
+BEST = "per column, offsets corrected"
+
+#: Each design, the design it changes (None: the first), in the chapter's order.
+DESIGN_BASE: dict[str, str | None] = {
+    LAYER: None,
+    "per-column ranges": LAYER,
+    "per column, noise per column": "per-column ranges",
+    "per column, offsets and gain errors": "per column, noise per column",
+    BEST: "per column, offsets and gain errors",
+    "bit-serial inputs": BEST,
+    "per-device read noise": BEST,
+    "verify after programming": BEST,
+}
+
+
+def design_keys(cfg: PeripheryParams) -> dict[str, dict[str, Any]]:
+    """The ``sweep_cell`` keys of every design of ``DESIGN_BASE``, from the chapter's parameters."""
+    column = {"periphery": "per_column"}
+    noise = column | {"read_noise_model": "column"}
+    offsets = noise | {"adc_offset_sigma": cfg.adc_offset_sigma, "adc_gain_sigma": cfg.adc_gain_sigma}
+    best = offsets | {"calibration_reads": cfg.calibration_reads}
+    return {LAYER: {"periphery": "calibrated"}, "per-column ranges": column, "per column, noise per column": noise,
+            "per column, offsets and gain errors": offsets, BEST: best,
+            "bit-serial inputs": best | {"input_encoding": "bit_serial"},
+            "per-device read noise": best | {"read_noise_model": "device", "read_noise": 0.0,
+                                             "read_noise_device": cfg.read_noise_device},
+            "verify after programming": best | {"verify_tolerance": cfg.verify_tolerance,
+                                                "verify_rounds": cfg.verify_rounds}}
+
+
+def design_cells(cfg: PeripheryParams, designs: list[str] | None = None) -> list[dict[str, Any]]:
+    """One step-mode cell per design (``variant``: its name) of the chapter's mapped model."""
+    keys = design_keys(cfg)
+    unknown = set(designs or []) - set(keys)
+    if unknown:
+        raise ValueError(f"unknown designs {sorted(unknown)}; known: {list(keys)}")
+    cells = [{"bits": cfg.map_bits, "layout": "block", "variant": name} | keys[name] for name in (designs or keys)]
+    return uniform_cells(cells, cfg.emulation_device())
+
+
+def uniform_cells(cells: list[dict[str, Any]], dev: DeviceConfig = DeviceConfig()) -> list[dict[str, Any]]:
+    """``cells`` with the same keys each (as a resumable grid needs): a ``DeviceConfig`` key that some
+    cell sets and another does not is filled in with ``dev``'s value, which that cell ran with anyway."""
+    keys = list(dict.fromkeys(k for c in cells for k in c))
+    odd = [k for k in keys if any(k not in c for c in cells) and k not in DeviceConfig.model_fields]
+    if odd:
+        raise ValueError(f"keys {odd} are missing from some cells and are not device keys")
+    return [{k: c.get(k, getattr(dev, k, None)) for k in keys} for c in cells]
+
+
+#: The emulated device's keys that belong to the periphery (converters, read noise), not to the devices.
+_PERIPHERY_FIELDS = ("read_noise", "dac_bits", "adc_bits")
+
+
+def design_device(cfg: PeripheryParams) -> dict[str, Any]:
+    """The emulated array (``cfg.emulation_device``) as ``sweep_cell``'s ``device``."""
+    return cfg.emulation_device().model_dump()
+
+
+def periphery_keys(cfg: PeripheryParams) -> dict[str, Any]:
+    """Only the emulated array's converters and read noise, to put in front of another device (a
+    technology preset brings its own window and noise)."""
+    dev = cfg.emulation_device()
+    return {k: getattr(dev, k) for k in _PERIPHERY_FIELDS}
+
+
+def column_levels(cfg: PeripheryParams, keys: list[tuple[int, int]]) -> pd.DataFrame:
+    """How many of the ADC's levels each column's signal spans (its ideal peak on the calibration
+    clips over the LSB) with one range per layer and with per-column ranges, at the emulated
+    array's ADC width: per model, the median and the 10th percentile over the state columns, and
+    the readout's median. One row per (seed, fold, ranges)."""
+    from ..hardware.periphery import levels
+
+    top = levels(cfg.emulation_device().adc_bits)
+    out = []
+    for seed, fold in keys:
+        column = deployable(cfg, cfg.map_bits, seed, fold, None, "per_column")[2]
+        layer = deployable(cfg, cfg.map_bits, seed, fold, None, "calibrated")[2]
+        peak = np.array(column["column_ranges"])  # headroom x peak; the headroom cancels in the ratio below
+        for name, full in (("one range per layer", layer["adc_range"]), ("per column", peak)):
+            used = top * peak / full
+            out.append({"seed": seed, "fold": fold, "ranges": name,
+                        "state_levels_median": float(np.median(used[:, :-1])),
+                        "state_levels_p10": float(np.percentile(used[:, :-1], 10)),
+                        "readout_levels_median": float(np.median(used[:, -1]))})
+    return pd.DataFrame(out)
+
+
+def design_summary(rows: pd.DataFrame, software: pd.DataFrame, n_test: int) -> pd.DataFrame:
+    """Per design (``variant``): accuracy over folds (``realisation_summary``), the paired gap to the
+    same model in software (points, interval over folds), the failure share and the failures by cause.
+    ``software``: one row per model (``seed``, ``fold``, ``accuracy``)."""
+    acc = realisation_summary(rows, ["variant"], n_test).set_index("variant")
+    gaps = drops_from(rows, software, key=("seed", "fold"))
+    gap = realisation_summary(gaps.assign(accuracy=gaps["drop_points"]), ["variant"], None).set_index("variant")
+    out = acc[["mean", "ci_low", "ci_high", "failure_share", "programmings"]].join(
+        gap[["mean", "ci_low", "ci_high"]].rename(columns=lambda c: f"gap_{c}_points".replace("_mean", "")))
+    causes = (rows[rows["failure"] != ""].groupby("variant")["failure"]
+              .agg(lambda f: "; ".join(f"{k}: {v}" for k, v in f.value_counts().items())))
+    out["failures by cause"] = causes.reindex(out.index).fillna("")
+    order = [d for d in DESIGN_BASE if d in out.index] + [d for d in out.index if d not in DESIGN_BASE]
+    return out.loc[order]
+
+
+def design_contrasts(rows: pd.DataFrame, base: dict[str, str | None] | None = None,
+                     family: str = "periphery designs") -> pd.DataFrame:
+    """Each design minus the design it changes (``DESIGN_BASE``), paired on model and programming
+    (``stats.paired_contrast``): difference (points), t interval over folds, the t test's p and the
+    exact sign-flip p (whose floor is 2 / 2^folds), Holm's adjustment of the t test's p over this
+    family (``stats.holm_family``, as every chapter: the t interval is the one whose coverage was
+    checked at 3 and 6 folds), and the words the evidence allows (``contrast_words``)."""
+    base = DESIGN_BASE if base is None else base
+    pairs = [(d, b) for d, b in base.items() if b is not None and {d, b} <= set(rows["variant"])]
+    out = pd.concat([paired_contrast(rows.assign(all="all"), "variant", d, b, ["all"]) for d, b in pairs])
+    out = out.drop(columns="all").rename(columns={"a": "design", "b": "changed from"})
+    out = holm_family(out.reset_index(drop=True), family)
+    out["reading"] = [contrast_words(r.ci_low, r.ci_high, r.p_holm) for r in out.itertuples()]
+    return out
+
+
+def contrast_words(ci_low: float, ci_high: float, p_holm: float, alpha: float = 0.05) -> str:
+    """'raises accuracy' / 'lowers accuracy' where the interval excludes 0 and Holm's p is below
+    ``alpha``; else 'not resolved' (never 'no difference': the interval may be wide)."""
+    if np.isnan(ci_low) or np.isnan(p_holm):
+        return "not resolved (too few folds)"
+    if p_holm < alpha and ci_low > 0:
+        return "raises accuracy"
+    if p_holm < alpha and ci_high < 0:
+        return "lowers accuracy"
+    return "not resolved"
+
+
+def energy_rows(cfg: PeripheryParams, designs: list[str], seed: int, fold: int,
+                c: CostConstants = CostConstants()) -> pd.DataFrame:
+    """Energy per inference (pJ) and latency per step (us) of every design, from the same
+    ``DeviceConfig`` the simulator runs (the emulated array with the design's keys: its converter
+    widths, input encoding, per-column ranges and correction), for the model (``seed``, ``fold``),
+    beside the digital MAC unit at the model's bits; ADC, DAC and array parts apart."""
+    net = deployable(cfg, cfg.map_bits, seed, fold, None, "unbounded")[0]
+    H, N = cfg.model.H, cfg.model.N
+    lay = layout(H, 2 * N + 1, cfg.rows, cfg.cols, kind="block", devices_per_element=cfg.devices_per_element[0])
+    emulated = cfg.emulation_device()
+    G = device_conductances(target_conductances(net, emulated, "block"), pairs_per_weight(cfg.devices_per_element[0]))
+    keys = design_keys(cfg)
+    digital = digital_cost(H, N, (cfg.map_bits,) * 3, cfg.data.length, len(cfg.data.digits), c)
+    out = []
+    for name in designs:
+        k = keys[name]
+        bit_serial = emulated.dac_bits if k.get("input_encoding") == "bit_serial" else None
+        ranges = deployable(cfg, cfg.map_bits, seed, fold, None, k["periphery"], bit_serial)[2]
+        dev = DeviceConfig.model_validate(emulated.model_dump() | ranges | {f: v for f, v in k.items()
+                                                                           if f in DeviceConfig.model_fields})
+        est = analog_cost(G, lay, N, cfg.data.length, len(cfg.data.digits), dev.adc_bits, c, periphery=dev)
+        parts = est.breakdown_pJ_per_inference
+        out.append({"variant": name, "energy_pJ_per_inference": est.energy_pJ_per_inference,
+                    "adc_pJ": parts["adc"], "dac_pJ": parts["dac"], "array_pJ": parts["array"],
+                    "digital_periphery_pJ": est.energy_pJ_per_inference - parts["adc"] - parts["dac"] - parts["array"],
+                    "latency_us_per_step": est.latency_us_per_step,
+                    "digital_pJ_per_inference": digital.energy_pJ_per_inference,
+                    "analog_over_digital": est.energy_pJ_per_inference / digital.energy_pJ_per_inference})
+    return pd.DataFrame(out)
+
+
+def ir_check_rows(sizes: list[tuple[int, int]], r_ohm: list[float], seed: int = 0) -> pd.DataFrame:
+    """The nodal solve (``wires.effective_conductance``) against ``badcrossbar`` on random arrays of
+    the given (rows, columns), conductances uniform on [10, 150] uS, read voltages on [-0.2, 0.2] V:
+    the largest relative output-current error, and the largest relative current loss to IR drop."""
+    import logging
+
+    import badcrossbar
+
+    from ..hardware.wires import effective_conductance
+
+    logging.getLogger().setLevel(logging.WARNING)  # badcrossbar logs every solve at INFO
+    rng = np.random.default_rng(seed)
+    out = []
+    for M, N in sizes:
+        G = rng.uniform(10e-6, 150e-6, (M, N))
+        V = rng.uniform(-0.2, 0.2, (M, 4))
+        for r in r_ohm:
+            ref = badcrossbar.compute(V, 1 / G, r_i=r).currents.output  # (4, N)
+            ours = (effective_conductance(G, r).T @ V).T
+            ideal = (G.T @ V).T
+            out.append({"rows": M, "cols": N, "r_ohm": r,
+                        "max_rel_error_vs_badcrossbar": float(np.abs(ours - ref).max() / np.abs(ref).max()),
+                        "max_rel_ir_drop": float(np.abs(ours - ideal).max() / np.abs(ideal).max())})
+    return pd.DataFrame(out)
+
+
+def verify_summary(rows: pd.DataFrame, n_test: int, cfg: PeripheryParams, seed: int, fold: int,
+                   c: CostConstants = CostConstants()) -> pd.DataFrame:
+    """Per variant and sigma of the check's sweep: accuracy over folds and failure share
+    (``realisation_summary``), and per programming the mean channel reprogrammings, channels still
+    failing, pulses per device and the time programming takes: every pulse one after another at
+    ``cfg.pulse_time_s`` (ASSUMPTION: one device at a time, an upper bound) plus, per round of the
+    check, one impulse response of ``verify_steps`` array reads of ``c.t_read_s`` (the channels in
+    parallel)."""
+    lay = layout(cfg.model.H, 2 * cfg.model.N + 1, cfg.rows, cfg.cols, kind="block",
+                 devices_per_element=cfg.devices_per_element[0])
+    steps = DeviceConfig().verify_steps
+    checked = rows["verify_tolerance"].astype(str) != ""  # the rows of cells with the check
+    rows = rows.assign(programming_time_s=rows["pulses_per_device"] * lay.devices * cfg.pulse_time_s
+                       + (rows["check_rounds"] + 1) * steps * c.t_read_s * checked)
+    acc = realisation_summary(rows, ["variant", "sigma_uS"], n_test).set_index(["variant", "sigma_uS"])
+    means = rows.groupby(["variant", "sigma_uS"])[["channels_reprogrammed", "channels_failing", "pulses_per_device",
+                                                   "programming_time_s"]].mean()
+    return acc[["mean", "ci_low", "ci_high", "failure_share"]].join(means).reset_index()
+
+
+def verify_sigma_star(rows: pd.DataFrame, n_test: int) -> pd.DataFrame:
+    """The measured noise tolerance sigma* of each variant (``margin.sigma_star``: largest sigma with
+    a mean drop of at most 2 points and fewer than 10% failed programmings)."""
+    from ..hardware.margin import sigma_star
+
+    return sigma_star(rows, ["variant"], n_test)
+
+
+def paired_by_sigma(rows: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
+    """Variant ``a`` minus ``b`` per sigma > 0, paired on model and programming (points), with the
+    t interval over folds, the t test's and the exact sign-flip p, Holm's p (of the t test) over the
+    sigmas and the words it allows."""
+    part = rows[rows["variant"].isin([a, b]) & (rows["sigma_uS"] > 0)]
+    out = holm_family(paired_contrast(part, "variant", a, b, ["sigma_uS"]), f"{a} against {b}, per sigma")
+    out["reading"] = [contrast_words(r.ci_low, r.ci_high, r.p_holm) for r in out.itertuples()]
+    return out
+
+
+def technology_cells(cfg: PeripheryParams) -> list[dict[str, Any]]:
+    """Step-mode cells of every technology of the technologies chapter (``devices.TECHNOLOGIES``),
+    its programming noise scaled by each of ``cfg.technology_scales``, under the design ``BEST``."""
+    from ..hardware.devices import TECHNOLOGIES
+
+    best = design_keys(cfg)[BEST]
+    return [{"bits": cfg.map_bits, "layout": "block", "technology": t, "sigma_scale": s,
+             "variant": f"{t}, noise x{s:g}"} | best for t in TECHNOLOGIES for s in cfg.technology_scales]
+
+
+
+def _span(mean: float, low: float, high: float) -> str:
+    return f"{mean:.1f} [{low:.1f}, {high:.1f}]"
+
+
+def periphery_conclusion(summary: pd.DataFrame, contrasts: pd.DataFrame, widths: pd.DataFrame,
+                         check: pd.DataFrame, wires: pd.DataFrame) -> pd.DataFrame:
+    """The chapter's findings in words, each with the numbers it rests on (points; intervals over
+    folds): the emulated gap to software with one range per layer and with the design ``BEST``; the
+    changes of the ladder that are resolved after Holm; per-column ranges at every converter width;
+    the check's effect on the failure share at the largest sigma; the largest effect of wire
+    resistance."""
+    rows = []
+    for name in (LAYER, BEST):
+        if name in summary.index:
+            s = summary.loc[name]
+            rows.append({"finding": f"gap to software, {name}",
+                         "evidence": f"{_span(s['gap_points'], s['gap_ci_low_points'], s['gap_ci_high_points'])} points; "
+                                     f"{100 * s['failure_share']:.0f}% of programmings failed"})
+    for r in contrasts.itertuples():
+        rows.append({"finding": f"{r.design} (against {r._2}): {r.reading}",
+                     "evidence": f"{_span(r.difference_points, r.ci_low, r.ci_high)} points, Holm p {r.p_holm:.3g}"})
+    for r in widths.itertuples():
+        rows.append({"finding": f"{r.design} against one range: {r.reading}",
+                     "evidence": f"{_span(r.difference_points, r.ci_low, r.ci_high)} points, Holm p {r.p_holm:.3g}"})
+    top = check["sigma_uS"].max()
+    at = check[check["sigma_uS"] == top].set_index("variant")
+    if {"as programmed", "checked"} <= set(at.index):
+        rows.append({"finding": f"the check after programming at sigma = {top:g} uS",
+                     "evidence": f"failure share {100 * at.loc['as programmed', 'failure_share']:.0f}% -> "
+                                 f"{100 * at.loc['checked', 'failure_share']:.0f}%, "
+                                 f"{at.loc['checked', 'channels_reprogrammed']:.1f} channel reprogrammings per programming, "
+                                 f"{at.loc['checked', 'programming_time_s'] * 1e3:.1f} ms of programming"})
+    w = wires.iloc[wires["difference_points"].abs().argmax()]
+    rows.append({"finding": f"largest effect of wire resistance ({w['design']}): {w['reading']}",
+                 "evidence": f"{_span(w['difference_points'], w['ci_low'], w['ci_high'])} points"})
+    return pd.DataFrame(rows)
