@@ -177,3 +177,38 @@ def test_a_periphery_that_needs_step_mode_is_refused_in_fast_mode():
         DeviceConfig(row_ranges=[[1.0, 1.0]], column_ranges=[[1.0, 1.0, 1.0]])
     with pytest.raises(ValueError, match="calibration_reads"):
         DeviceConfig(calibration_reads=4)
+
+
+def test_column_read_noise_scales_with_each_column_s_own_full_scale():
+    W = torch.zeros(1, 1, 3, 3, dtype=torch.float64)
+    u = torch.zeros(1, 1, 4000, dtype=torch.float64)
+    cols = [[1.0, 1.0, 0.5]]  # the readout column has full scale 0.5
+    ranges = {"row_ranges": [[1.0, 1.0, 1.0]], "column_ranges": cols, "adc_range": 1.0}
+    for model, expected in (("column", 2 * 0.01 * 0.5), ("additive", 2 * 0.01 * 1.0)):
+        dev = DeviceConfig(read_noise=0.01, read_noise_model=model, **ranges)
+        y = simulate_step(u, W, torch.zeros(1, dtype=torch.float64), dev, generator=torch.Generator().manual_seed(0))
+        assert y[0, 0, 0, :-1].std().item() == pytest.approx(expected, rel=0.05)
+
+
+def test_the_straight_through_converter_rounds_forward_and_passes_gradients_only_inside_its_range():
+    from imssa.hardware.aware import ste_quantize
+    v = torch.tensor([-3.0, -0.4, 0.26, 2.5], requires_grad=True)
+    q = ste_quantize(v, 3, 2.0)
+    assert torch.equal(q.detach(), periphery.quantize(v.detach(), 3, 2.0))
+    q.sum().backward()
+    assert v.grad.tolist() == [0.0, 1.0, 1.0, 0.0]
+
+
+def test_the_converter_aware_forward_pass_is_the_step_simulator():
+    from imssa.hardware.aware import converter_logits
+    from imssa.hardware.deploy import stack_run
+    net, x = model(), clips(L=120)
+    ranges = calibrate_converters(net, x, headroom=1.1, clips=len(x))
+    for dev in (DeviceConfig(), DeviceConfig(dac_bits=6, adc_bits=5, **ranges),
+                DeviceConfig(dac_bits=6, adc_bits=5, **calibrate_converters(net, x, 1.1, len(x), per_column=True))):
+        with torch.no_grad():
+            ours = converter_logits(net, x.double(), dev)
+        ref = stack_run(net, x, [ideal_weights(net)], [dev], "step", dtype=torch.float64).logits[0]
+        assert torch.allclose(ours.double(), ref.double(), atol=1e-5)
+    with torch.no_grad():
+        assert torch.allclose(converter_logits(net, x, DeviceConfig()), net(x), atol=1e-4)  # no converters

@@ -135,7 +135,7 @@ def test_fixed_range_and_one_array_rules(results):
     t = R.report_table("custom")
     fixed = row(t, "the fixed range costs little accuracy")
     assert fixed["verdict"] == "not resolved" and "4-bit -1.0 (not resolved)" in fixed["reason"]
-    one = R.CLAIMS[6].claim
+    one = next(c.claim for c in R.CLAIMS if c.chapter == "crossbar_mapping")
     assert row(t, one)["verdict"] == "not consistent" and "2 64 x 64 arrays" in row(t, one)["reason"]
     write(results, "crossbar_mapping", "layout", layout(1, 1))
     assert R.report_table("custom").set_index("claim").loc[one, "verdict"] == "reproduced"
@@ -236,3 +236,22 @@ def test_the_memory_rows_read_the_paper_model_and_the_noise_answer(results, stat
     assert row(t, KEEPS_MEMORY)["verdict"] == expected and paper in row(t, KEEPS_MEMORY)["ours"]
     assert row(t, MEMORY_NOISE)["verdict"] == ("answered" if state == "at chance" else "open")
     assert "15: 5.40" in row(t, MEMORY_NOISE)["ours"]
+
+
+PERIPHERY_GAP = "the emulated gap depends on the converter design: per column against one range per layer"
+PERIPHERY_HW = "2-bit model, hardware accuracy, with per-column converters and offsets corrected"
+
+
+@pytest.mark.parametrize("low, high, expected", [(2.0, 30.0, "consistent"), (-3.0, 10.0, "not resolved"),
+                                                 (-20.0, -1.0, "not consistent")])
+def test_the_periphery_rows_read_the_headline_contrast_and_the_best_design(results, low, high, expected):
+    from imssa.study.periphery_designs import BEST, LAYER
+    write(results, "periphery", "headline", [{"a": BEST, "b": LAYER, "difference_points": (low + high) / 2,
+                                              "ci_low": low, "ci_high": high, "programmings": 36, "folds": 6}])
+    write(results, "periphery", "design_summary", [
+        {"variant": LAYER, "mean": 0.6, "ci_low": 0.5, "ci_high": 0.7, "programmings": 36, "folds": 6},
+        {"variant": BEST, "mean": 0.9, "ci_low": 0.80, "ci_high": 0.85, "programmings": 36, "folds": 6}])
+    t = R.report_table("custom")
+    assert row(t, PERIPHERY_GAP)["verdict"] == expected and row(t, PERIPHERY_GAP)["ci_low"] == low
+    hw = row(t, PERIPHERY_HW)
+    assert hw["ours"] == "90.0%" and hw["verdict"] == "consistent" and "inside" in hw["reason"]

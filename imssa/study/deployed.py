@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from ..data.audio import AudioSet, AudioSplits
-from ..hardware.deploy import realisation_rows
+from ..hardware.deploy import CHECK_COLUMNS, realisation_rows
 from ..hardware.devices import DeviceConfig
 from ..model.config import QuantConfig
 from ..model.fir import FIRBank
@@ -127,4 +127,5 @@ def failed_rows(failure: str, sigmas_uS: list[float]) -> list[dict[str, Any]]:
     """The rows ``programmed_rows`` gives a model that cannot be deployed: one per sigma, with the
     same columns, accuracy NaN and the model's ``failure``."""
     return [{"sigma_uS": x, "realisation": 0, "accuracy": float("nan"), "spectral_radius": float("nan"),
-             "saturated": False, "failure": failure, "pulses_per_device": float("nan")} for x in sigmas_uS]
+             "saturated": False, "failure": failure, "pulses_per_device": float("nan")}
+            | {name: float("nan") for name in CHECK_COLUMNS} for x in sigmas_uS]

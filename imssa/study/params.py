@@ -386,8 +386,19 @@ class PeripheryParams(EmulationParams):
     ir_check_sizes: list[Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=2, max_length=2)]] = Field(
         default=[[4, 3], [16, 16], [33, 66]], min_length=1, description=(
         "array sizes (rows, columns) on which the nodal solve is checked against badcrossbar"))
-    technology_scales: list[Annotated[float, Field(gt=0)]] = Field(default=[1.0, 4.0], min_length=1, description=(
+    technology_scales: list[Annotated[float, Field(gt=0)]] = Field(default=[4.0], min_length=1, description=(
         "factors on each technology's programming noise (sigma_scale) under the best periphery"))
+    aware_epochs: int = Field(default=2, ge=1, description="epochs of converter-aware fine-tuning")
+    aware_lr: float = Field(default=1e-2, gt=0, description="its learning rate (AdamW)")
+    aware_batch_size: int = Field(default=32, ge=1)
+    aware_seeds: list[int] = Field(default=[0], min_length=1, description=(
+        "training seeds whose models are fine-tuned converter-aware (every fold): a cut to fit the time"))
+
+    @model_validator(mode="after")
+    def _check_aware(self) -> PeripheryParams:
+        if not set(self.aware_seeds) <= set(self.seeds):
+            raise ValueError(f"aware_seeds {self.aware_seeds} must be among the seeds {self.seeds}")
+        return self
 
 
 class MarginParams(ArrayParams):

@@ -23,7 +23,7 @@ from ..stats import drops_from, holm_family, paired_contrast, realisation_summar
 from .params import PeripheryParams
 from .programming import deployable
 
-__all__ = ["uniform_cells", "column_levels", "DESIGN_BASE", "LAYER", "BEST", "design_cells", "design_contrasts", "design_device", "design_keys",
+__all__ = ["aware_software", "headline_contrast", "uniform_cells", "column_levels", "DESIGN_BASE", "LAYER", "BEST", "design_cells", "design_contrasts", "design_device", "design_keys",
            "design_summary", "energy_rows", "periphery_keys", "ir_check_rows", "contrast_words", "paired_by_sigma",
            "periphery_conclusion", "technology_cells", "verify_summary", "verify_sigma_star"]
 
@@ -42,6 +42,7 @@ DESIGN_BASE: dict[str, str | None] = {
     "bit-serial inputs": BEST,
     "per-device read noise": BEST,
     "verify after programming": BEST,
+    "converter-aware QAT": LAYER,
 }
 
 
@@ -57,7 +58,8 @@ def design_keys(cfg: PeripheryParams) -> dict[str, dict[str, Any]]:
             "per-device read noise": best | {"read_noise_model": "device", "read_noise": 0.0,
                                              "read_noise_device": cfg.read_noise_device},
             "verify after programming": best | {"verify_tolerance": cfg.verify_tolerance,
-                                                "verify_rounds": cfg.verify_rounds}}
+                                                "verify_rounds": cfg.verify_rounds},
+            "converter-aware QAT": {"periphery": "calibrated", "converter_aware": True}}
 
 
 def design_cells(cfg: PeripheryParams, designs: list[str] | None = None) -> list[dict[str, Any]]:
@@ -70,14 +72,21 @@ def design_cells(cfg: PeripheryParams, designs: list[str] | None = None) -> list
     return uniform_cells(cells, cfg.emulation_device())
 
 
+#: Cell keys other than device keys that ``uniform_cells`` fills in, with the value a cell without them has.
+CELL_DEFAULTS: dict[str, Any] = {"converter_aware": False}
+
+
 def uniform_cells(cells: list[dict[str, Any]], dev: DeviceConfig = DeviceConfig()) -> list[dict[str, Any]]:
     """``cells`` with the same keys each (as a resumable grid needs): a ``DeviceConfig`` key that some
-    cell sets and another does not is filled in with ``dev``'s value, which that cell ran with anyway."""
+    cell sets and another does not is filled in with ``dev``'s value, which that cell ran with anyway
+    (``CELL_DEFAULTS`` for the others that have one)."""
     keys = list(dict.fromkeys(k for c in cells for k in c))
-    odd = [k for k in keys if any(k not in c for c in cells) and k not in DeviceConfig.model_fields]
+    odd = [k for k in keys if any(k not in c for c in cells) and k not in DeviceConfig.model_fields
+           and k not in CELL_DEFAULTS]
     if odd:
         raise ValueError(f"keys {odd} are missing from some cells and are not device keys")
-    return [{k: c.get(k, getattr(dev, k, None)) for k in keys} for c in cells]
+    fill = lambda c, k: c[k] if k in c else CELL_DEFAULTS[k] if k in CELL_DEFAULTS else getattr(dev, k)  # noqa: E731
+    return [{k: fill(c, k) for k in keys} for c in cells]
 
 
 #: The emulated device's keys that belong to the periphery (converters, read noise), not to the devices.
@@ -125,7 +134,7 @@ def design_summary(rows: pd.DataFrame, software: pd.DataFrame, n_test: int) -> p
     acc = realisation_summary(rows, ["variant"], n_test).set_index("variant")
     gaps = drops_from(rows, software, key=("seed", "fold"))
     gap = realisation_summary(gaps.assign(accuracy=gaps["drop_points"]), ["variant"], None).set_index("variant")
-    out = acc[["mean", "ci_low", "ci_high", "failure_share", "programmings"]].join(
+    out = acc[["mean", "ci_low", "ci_high", "failure_share", "folds", "programmings"]].join(
         gap[["mean", "ci_low", "ci_high"]].rename(columns=lambda c: f"gap_{c}_points".replace("_mean", "")))
     causes = (rows[rows["failure"] != ""].groupby("variant")["failure"]
               .agg(lambda f: "; ".join(f"{k}: {v}" for k, v in f.value_counts().items())))
@@ -143,10 +152,46 @@ def design_contrasts(rows: pd.DataFrame, base: dict[str, str | None] | None = No
     checked at 3 and 6 folds), and the words the evidence allows (``contrast_words``)."""
     base = DESIGN_BASE if base is None else base
     pairs = [(d, b) for d, b in base.items() if b is not None and {d, b} <= set(rows["variant"])]
-    out = pd.concat([paired_contrast(rows.assign(all="all"), "variant", d, b, ["all"]) for d, b in pairs])
+    out = pd.concat([paired_contrast(_common(rows, d, b).assign(all="all"), "variant", d, b, ["all"])
+                     for d, b in pairs])
     out = out.drop(columns="all").rename(columns={"a": "design", "b": "changed from"})
     out = holm_family(out.reset_index(drop=True), family)
     out["reading"] = [contrast_words(r.ci_low, r.ci_high, r.p_holm) for r in out.itertuples()]
+    return out
+
+
+def _common(rows: pd.DataFrame, a: str, b: str, key: tuple[str, ...] = ("seed", "fold", "realisation")
+            ) -> pd.DataFrame:
+    """The rows of variants ``a`` and ``b`` on the programmings (``key``) both have: a design run on
+    fewer models (converter-aware QAT: ``aware_seeds``) is compared on those models only."""
+    part = rows[rows["variant"].isin([a, b])]
+    both = part.groupby(list(key))["variant"].transform("nunique") == 2
+    return part[both]
+
+
+def aware_software(cfg: PeripheryParams, keys: list[tuple[int, int]]) -> pd.DataFrame:
+    """The software (digital, ideal-array) test accuracy of every converter-aware model (the models
+    of ``cfg.aware_seeds``) beside its plain QAT model's: what fine-tuning for the converters gives
+    up where there are none. One row per (seed, fold)."""
+    from ..model.train import evaluate
+
+    out = []
+    for seed, fold in keys:
+        if seed not in cfg.aware_seeds:
+            continue
+        plain, test, _ = deployable(cfg, cfg.map_bits, seed, fold, None, "unbounded")
+        aware = deployable(cfg, cfg.map_bits, seed, fold, None, "unbounded", None, True)[0]
+        out.append({"seed": seed, "fold": fold, "plain_qat": evaluate(plain, test)[0],
+                    "converter_aware": evaluate(aware, test)[0]})
+    return pd.DataFrame(out)
+
+
+def headline_contrast(rows: pd.DataFrame) -> pd.DataFrame:
+    """The chapter's headline: ``BEST`` minus ``LAYER`` (points), paired on model and programming,
+    with its t interval over folds, the t test's and the exact sign-flip p: a family of one planned
+    comparison, so no correction. The report reads it."""
+    out = paired_contrast(rows.assign(all="all"), "variant", BEST, LAYER, ["all"]).drop(columns="all")
+    out["reading"] = [contrast_words(r.ci_low, r.ci_high, r.p_t) for r in out.itertuples()]
     return out
 
 

@@ -20,16 +20,19 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from torch import Tensor
+
 from ..data.audio import AudioSet
 from ..seeds import draw_seed
 from ..hardware.deploy import (calibrate_converters, deployed_weights, noise_rows, realisation_rows, spectral_radius,
                                target_conductances)
 from ..hardware.devices import DeviceConfig, matched_noise, technology
+from ..hardware.aware import finetune
 from ..hardware.margin import pole_radii
 from .params import ArrayParams
 from .deployed import load_model
 from .runs import margin_spec, qat_spec
-from ..model.train import SpeechClassifier
+from ..model.train import Run, SpeechClassifier
 
 __all__ = ["LABEL_KEYS", "PERIPHERIES", "deployable", "radius_cell", "sweep_cell"]
 
@@ -40,22 +43,28 @@ PERIPHERIES: dict[str, float | None] = {"saturating": None, "calibrated": 1.1, "
 
 
 def deployable(cfg: ArrayParams, bits: int, seed: int, fold: int, r_max: float | None = None,
-               periphery: str = "saturating", bit_serial_dac_bits: int | None = None
+               periphery: str = "saturating", bit_serial_dac_bits: int | None = None, converter_aware: bool = False
                ) -> tuple[SpeechClassifier, AudioSet, dict[str, Any]]:
     """The trained model (QAT chapter's, or the margin study's at ``r_max``), its test clips and its
     converter ranges for ``periphery`` ({} if unbounded; with ``bit_serial_dac_bits``, also the
-    ranges of bit-serial partial sums). Cached per process."""
+    ranges of bit-serial partial sums). ``converter_aware``: the QAT model fine-tuned with the
+    emulated array's converters in the forward pass (``converter_aware_model``; the parameters
+    must be a periphery chapter's). Cached per process."""
     if periphery not in PERIPHERIES:
         raise ValueError(f"periphery must be one of {sorted(PERIPHERIES)}, got {periphery!r}")
-    return _deployable(cfg.model_dump_json(), type(cfg), bits, seed, fold, r_max, periphery, bit_serial_dac_bits)
+    return _deployable(cfg.model_dump_json(), type(cfg), bits, seed, fold, r_max, periphery, bit_serial_dac_bits,
+                       converter_aware)
 
 
 @functools.lru_cache(maxsize=256)
 def _deployable(cfg_json: str, kind: type, bits: int, seed: int, fold: int, r_max: float | None,
-                periphery: str, bit_serial_dac_bits: int | None) -> tuple[SpeechClassifier, AudioSet, dict[str, Any]]:
+                periphery: str, bit_serial_dac_bits: int | None,
+                converter_aware: bool) -> tuple[SpeechClassifier, AudioSet, dict[str, Any]]:
     cfg = kind.model_validate_json(cfg_json)
     run = qat_spec(cfg, bits, "fixed", seed, fold) if r_max is None else margin_spec(cfg, bits, r_max, seed, fold)
     net, splits, _ = load_model(run, len(cfg.data.digits))
+    if converter_aware:
+        net = converter_aware_model(cfg, run, net, splits.train.x)
     if periphery == "unbounded":
         return net, splits.test, {}
     headroom = PERIPHERIES[periphery] or cfg.headroom
@@ -63,10 +72,27 @@ def _deployable(cfg_json: str, kind: type, bits: int, seed: int, fold: int, r_ma
                                                   bit_serial_dac_bits=bit_serial_dac_bits)
 
 
+def converter_aware_model(cfg: ArrayParams, run: Run, net: SpeechClassifier, train_x: Tensor) -> SpeechClassifier:
+    """``net`` (the QAT model of ``run``) fine-tuned with the emulated array's converters in the
+    forward pass (``aware.finetune``): its DAC and ADC widths over one range per layer, calibrated
+    on ``train_x`` with 10% headroom (as step mode); ``cfg`` must carry the fine-tuning's settings
+    (``aware_epochs``, ``aware_lr``, ``aware_batch_size``: a periphery chapter's parameters)."""
+    if not hasattr(cfg, "aware_epochs"):
+        raise ValueError("converter-aware models need a periphery chapter's parameters (aware_epochs, aware_lr)")
+    emulated = cfg.emulation_device()
+    dev = DeviceConfig(dac_bits=emulated.dac_bits, adc_bits=emulated.adc_bits,
+                       **calibrate_converters(net, train_x, PERIPHERIES["calibrated"]))
+    state = finetune(run.data, run.model, net.state_dict(), dev, cfg.aware_epochs, cfg.aware_lr, cfg.aware_batch_size,
+                     run.train.seed)
+    tuned = SpeechClassifier(run.model, len(cfg.data.digits))
+    tuned.load_state_dict(state)
+    return tuned.eval()
+
+
 #: Cell keys that only label a cell (kept in its rows, ignored by ``sweep_cell``).
 LABEL_KEYS = frozenset({"variant", "sweep", "value", "array"})
 _PLACEMENT = frozenset({"bits", "r_max", "layout", "devices_per_element", "periphery", "technology", "noise_model",
-                        "match", "real_zeros"})
+                        "match", "real_zeros", "converter_aware"})
 _NOISE_MODELS = ("state-dependent", "gaussian", "laplace", "student_t")
 
 
@@ -98,7 +124,7 @@ def sweep_cell(cfg: ArrayParams, cell: dict[str, Any], keys: list[tuple[int, int
     rows = []
     for s, f in keys:
         net, test, ranges = deployable(cfg, cell["bits"], s, f, cell.get("r_max"), cell.get("periphery", "saturating"),
-                                       _bit_serial_bits(cell, device))
+                                       _bit_serial_bits(cell, device), bool(cell.get("converter_aware", False)))
         dev = _device(cfg, cell, net, ranges, device, by_sigma, noise_model, place)
         if by_sigma:
             new = noise_rows(net, test, cell["sigma_uS"], dev, realisations, model_draw_seed(cell, s, f), **place)

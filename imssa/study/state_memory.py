@@ -21,7 +21,7 @@ import pandas as pd
 from scipy.optimize import brentq
 
 from ..hardware.delay_line import calibrate_delay_line, delay_line_rows
-from ..hardware.deploy import calibrate_converters, noise_rows
+from ..hardware.deploy import CHECK_COLUMNS, calibrate_converters, noise_rows
 from ..hardware.margin import longest_memory_ms, sigma_star, weight_noise_std
 from ..hardware.devices import DeviceConfig
 from ..model.config import QuantConfig
@@ -208,7 +208,8 @@ def programmed_rows(cfg: MemoryParams, model: TrainedModel, identity: tuple[Any,
     net, splits, failure = model
     if net is None:
         return [{"realisation": 0, "accuracy": float("nan"), "spectral_radius": float("nan"), "saturated": False,
-                 "failure": failure, "pulses_per_device": float("nan"), "slowest_mode_ms": float("nan")}]
+                 "failure": failure, "pulses_per_device": float("nan")} | {name: float("nan") for name in CHECK_COLUMNS}
+                | {"slowest_mode_ms": float("nan")}]
     window = {"g_min_uS": cfg.g_min_uS, "g_max_uS": cfg.g_max_uS, "g_phys_max_uS": cfg.g_phys_max_uS}
     seed = draw_seed("state memory", identity, sigma_uS)
     if isinstance(net.layers[0], QuantFIR):

@@ -136,17 +136,21 @@ def converter_rows(cfg: Any, s: Strategy, seed: int, fold: int, sigma_uS: float,
                    dac_bits: int, adc_bits: int, headroom: float) -> list[dict[str, Any]]:
     """The converters' own effect: the test programmings of ``hardware_rows`` at ``sigma_uS`` (same
     draws) with converter ranges at ``headroom`` times the ideal peaks on training clips, once with
-    ideal resolution (fast mode) and once in step mode with a ``dac_bits`` DAC and an ``adc_bits``
-    ADC over the same ranges. One row per programming with ``converters`` naming the case."""
+    ideal resolution (fast mode), once in step mode with a ``dac_bits`` DAC and an ``adc_bits``
+    ADC over the same ranges (one per layer), and once with those converters' ranges per row and
+    column (``deploy.calibrate_layers``, the periphery chapter's design). One row per programming
+    with ``converters`` naming the case."""
     net, data, failure = strategy_model(cfg, s, seed, fold)
     if net is None:
         return [{"converters": k, "realisation": 0, "accuracy": float("nan"), "failure": failure}
                 for k in ("ideal resolution", "rounding")]
     ranges = calibrate_converters(net, data.train.x, headroom)
+    columns = calibrate_converters(net, data.train.x, headroom, per_column=True)
+    bits = {"dac_bits": dac_bits, "adc_bits": adc_bits}
     out = []
-    for label, extra, mode in (("ideal resolution", {}, "fast"),
-                               ("rounding", {"dac_bits": dac_bits, "adc_bits": adc_bits}, "step")):
-        rows = programmed_rows(net, data.test, lambda x: [DeviceConfig(**cfg.window, sigma_uS=x, **ranges, **extra)],
+    for label, extra, mode in (("ideal resolution", ranges, "fast"), ("rounding", ranges | bits, "step"),
+                               ("rounding, per-column ranges", columns | bits, "step")):
+        rows = programmed_rows(net, data.test, lambda x: [DeviceConfig(**cfg.window, sigma_uS=x, **extra)],
                                [sigma_uS], realisations, lambda x: strategy_draw_seed(base_seed, s, seed, fold, x, "test"),
                                mode=mode, devices_per_element=_devices(cfg, s))
         out += [{"converters": label} | {k: r[k] for k in ("realisation", "accuracy", "failure")} for r in rows]

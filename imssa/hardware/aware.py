@@ -1,0 +1,125 @@
+"""Converter-aware fine-tuning: the periphery's rounding and clipping in the training forward pass.
+
+The FFT convolution that trains the S4D layers cannot hold a converter inside the recurrence (the
+state is rounded at every step, a non-linear, stateful operation). ``converter_logits`` therefore
+runs the layer step by step, as the array does: [x_{t-1}; u_t] through the DAC, one VMM with the
+quantized combined matrix W = [[A_r, B_r], [C_r, 0]], the ADC, the state fed back; every
+converter is a clipped straight-through estimator (the forward pass rounds and clips, the
+backward pass passes the gradient inside the range and blocks it outside). It is differentiable in
+the layer's quantized weights (themselves straight-through, ``QuantS4D.discrete``) and in the
+digital parts (encoder, D, decoder). ``finetune`` fine-tunes a trained QAT model with it for a
+few epochs and is cached under its whole configuration and the code it depends on.
+
+Programming noise, stuck devices and read noise are not in the forward pass: this is the
+converter-aware variant of QAT only, to be compared with plain QAT on the emulated array.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import joblib
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from . import periphery
+from .analog import _vmm_blocks, mode_blocks
+from .crossbar import combined_matrix
+from .devices import DeviceConfig
+from ..data.config import DataConfig
+from ..model.config import ModelConfig
+from ..model.quant import QuantS4D
+from ..model.train import SpeechClassifier, cache_dir, code_digest, load_splits
+
+__all__ = ["converter_logits", "finetune", "ste_quantize"]
+
+
+def ste_quantize(v: Tensor, bits: int | None, full_scale: Tensor | float | None) -> Tensor:
+    """``periphery.quantize`` in the forward pass; the gradient of clipping (1 inside the range,
+    0 outside) in the backward pass, rounding passed straight through."""
+    if full_scale is None:
+        return v
+    fs = torch.as_tensor(full_scale, dtype=v.dtype)
+    clipped = torch.minimum(torch.maximum(v, -fs), fs)
+    if bits is None:
+        return clipped
+    return clipped + (periphery.quantize(clipped.detach(), bits, full_scale) - clipped.detach())
+
+
+def converter_logits(net: SpeechClassifier, x: Tensor, dev: DeviceConfig) -> Tensor:
+    """Logits (B, classes) of clips ``x`` (B, L) through ``net`` whose single S4D layer runs step by
+    step behind ``dev``'s converters (its bits and its ranges: one per layer or per row and column),
+    differentiably (``ste_quantize``). Multi-level inputs, no read noise."""
+    if len(net.layers) != 1 or not isinstance(net.layers[0], QuantS4D) or net.layers[0].real:
+        raise ValueError("converter-aware fine-tuning takes one complex QuantS4D layer")
+    if dev.input_encoding != "multi_level":
+        raise ValueError("converter-aware fine-tuning models multi-level inputs only")
+    layer = net.layers[0]
+    q = layer.discrete()
+    W = combined_matrix(q, False).unsqueeze(0).to(x.dtype)  # (1, H, n, n), in the clips' precision
+    blocks = mode_blocks(W)
+    if blocks is None:
+        raise ValueError("the layer's combined matrix couples its modes: not an S4D layer")
+    B, L = x.shape
+    H, n = W.shape[1], W.shape[-1]
+    rg = periphery.ranges(dev, H, n, x.dtype)
+    u = (net.encoder.weight[:, 0, None].to(x.dtype) * x.unsqueeze(1)
+         + net.encoder.bias[:, None].to(x.dtype))  # (B, H, L)
+    state = u.new_zeros(1, B, H, n - 1)
+    readout = []
+    for t in range(L + 1):  # step t reads out y'_{t-1}
+        u_t = u[None, :, :, t:t + 1] if t < L else u.new_zeros(1, B, H, 1)
+        v = ste_quantize(torch.cat([state, u_t], -1), dev.dac_bits, rg.dac)
+        out = ste_quantize(_vmm_blocks(blocks, v), dev.adc_bits, rg.adc)
+        if t > 0:
+            readout.append(out[..., -1])
+        state = out[..., :-1]
+    y = 2 * torch.stack(readout, -1)[0] + q.D.real[:, None].to(x.dtype) * u
+    return net.decoder(net.between_layers(0, y, None).mean(-1).float())
+
+
+def finetune(data: DataConfig, model: ModelConfig, state_dict: dict[str, Tensor], dev: DeviceConfig,
+             epochs: int, lr: float, batch_size: int, seed: int) -> dict[str, Tensor]:
+    """The weights of the trained model (``model``, ``state_dict``) after ``epochs`` epochs of AdamW at
+    ``lr`` on its fold's training clips with the converters of ``dev`` in the forward pass
+    (``converter_logits``), seeded by ``seed``; cached under the configuration, the starting weights
+    and the code (``code_digest`` and this module's and the periphery's sources)."""
+    if epochs < 1 or lr <= 0 or batch_size < 1:
+        raise ValueError(f"need epochs >= 1, lr > 0, batch_size >= 1, got {epochs}, {lr}, {batch_size}")
+    start = hashlib.sha256(b"".join(v.numpy().tobytes() for v in state_dict.values())).hexdigest()[:16]
+    memory = joblib.Memory(cache_dir(), verbose=0)
+    fn = memory.cache(_finetune, ignore=["state_dict"])
+    return fn(data.model_dump(), model.model_dump(), state_dict, start, dev.model_dump(), epochs, lr, batch_size,
+              seed, code=_code())
+
+
+def _code() -> str:
+    here = Path(__file__).parent
+    text = b"".join((here / name).read_bytes() for name in ("aware.py", "periphery.py", "analog.py", "crossbar.py"))
+    return code_digest() + hashlib.sha256(text).hexdigest()[:16]
+
+
+def _finetune(data: dict[str, Any], model: dict[str, Any], state_dict: dict[str, Tensor], start: str,
+              dev: dict[str, Any], epochs: int, lr: float, batch_size: int, seed: int,
+              code: str = "") -> dict[str, Tensor]:
+    dcfg, mcfg, device = DataConfig(**data), ModelConfig(**model), DeviceConfig(**dev)
+    splits = load_splits(dcfg)
+    torch.manual_seed(seed)
+    net = SpeechClassifier(mcfg, dcfg.n_classes, generator=torch.Generator().manual_seed(seed))
+    net.load_state_dict(state_dict)
+    net.train()
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=0.0)
+    gen = torch.Generator().manual_seed(seed)
+    x, y = splits.train.x, splits.train.y
+    for _ in range(epochs):
+        order = torch.randperm(len(y), generator=gen)
+        for i in range(0, len(y), batch_size):
+            idx = order[i:i + batch_size]
+            loss = F.cross_entropy(converter_logits(net, x[idx], device), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return {k: v.detach().clone() for k, v in net.state_dict().items()}
