@@ -26,13 +26,16 @@ its source or is labelled an ASSUMPTION.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import torch
 from pydantic import Field, model_validator
 from torch import Tensor
 
 from ..schema import Strict
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["DeviceConfig", "LogLinear", "PRESETS", "RelaxationPoint", "MEAN_ABS", "TECHNOLOGIES", "drift_factor", "matched_noise",
            "programming_sigma_uS", "preset_device", "pulses_to_converge", "relaxation_sigma_uS", "single_pulse_sigma_uS", "standard_noise",
