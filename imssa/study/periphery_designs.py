@@ -108,8 +108,11 @@ def periphery_keys(cfg: PeripheryParams) -> dict[str, Any]:
 def column_levels(cfg: PeripheryParams, keys: list[tuple[int, int]]) -> pd.DataFrame:
     """How many of the ADC's levels each column's signal spans (its ideal peak on the calibration
     clips over the LSB) with one range per layer and with per-column ranges, at the emulated
-    array's ADC width: per model, the median and the 10th percentile over the state columns, and
-    the readout's median. One row per (seed, fold, ranges)."""
+    array's ADC width. Per model: the share of state columns that are silent (a mode whose quantized
+    B_bar or C is zero never carries a signal: its range is ``deploy.SILENT_RANGE``), the median and
+    10th percentile over the active state columns, and the readout column's median over channels.
+    One row per (seed, fold, ranges)."""
+    from ..hardware.deploy import SILENT_RANGE
     from ..hardware.periphery import levels
 
     top = levels(cfg.emulation_device().adc_bits)
@@ -118,11 +121,14 @@ def column_levels(cfg: PeripheryParams, keys: list[tuple[int, int]]) -> pd.DataF
         column = deployable(cfg, cfg.map_bits, seed, fold, None, "per_column")[2]
         layer = deployable(cfg, cfg.map_bits, seed, fold, None, "calibrated")[2]
         peak = np.array(column["column_ranges"])  # headroom x peak; the headroom cancels in the ratio below
+        states = peak[:, :-1]
+        active = states > 2 * SILENT_RANGE  # the headroom times SILENT_RANGE marks a silent column
         for name, full in (("one range per layer", layer["adc_range"]), ("per column", peak)):
             used = top * peak / full
-            out.append({"seed": seed, "fold": fold, "ranges": name,
-                        "state_levels_median": float(np.median(used[:, :-1])),
-                        "state_levels_p10": float(np.percentile(used[:, :-1], 10)),
+            on = used[:, :-1][active]
+            out.append({"seed": seed, "fold": fold, "ranges": name, "silent_state_share": float(1 - active.mean()),
+                        "active_state_levels_median": float(np.median(on)) if on.size else float("nan"),
+                        "active_state_levels_p10": float(np.percentile(on, 10)) if on.size else float("nan"),
                         "readout_levels_median": float(np.median(used[:, -1]))})
     return pd.DataFrame(out)
 
