@@ -139,6 +139,8 @@ def test_the_check_after_programming_reprograms_only_failing_channels_and_counts
     assert torch.equal(checked_stats["failing"], after.sum(1).double())
     assert (checked_stats["pulses"] >= plain_stats["pulses"]).all() and (checked_stats["pulses"] > 1).any()
     assert (checked_stats["reprogrammed"] >= before.sum(1)).all()
+    # one pulse per device without write-verify: each reprogrammed channel adds its 1/H of the devices
+    assert torch.allclose(checked_stats["pulses"], 1 + checked_stats["reprogrammed"].double() / 6)
 
 
 def test_the_nodal_solve_agrees_with_badcrossbar_and_reduces_to_the_devices_without_wires():

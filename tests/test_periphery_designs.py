@@ -23,8 +23,6 @@ def test_every_design_changes_only_what_the_ladder_says_and_all_cells_share_thei
     assert changed["bit-serial inputs"] == {"input_encoding"}
     assert "verify_tolerance" in changed["verify after programming"] <= {"verify_tolerance", "verify_rounds"}
     assert cells[P.LAYER]["read_noise"] == CFG.emulation_device().read_noise  # filled from the emulated array
-    with pytest.raises(ValueError, match="not device keys"):
-        P.uniform_cells([{"a": 1}, {"b": 2}])
     with pytest.raises(ValueError, match="unknown designs"):
         P.design_cells(CFG, ["no such design"])
 

@@ -108,9 +108,29 @@ def test_resumable_grid_skips_finished_cells(tmp_path):
     assert calls == [0.0, 2.5, 5.0] and len(full) == 6
     assert list(full.columns) == ["bits", "sigma", "realisation", "accuracy"]
     assert full["sigma"].tolist() == [0.0, 0.0, 2.5, 2.5, 5.0, 5.0]  # the order of the cells
-    with pytest.raises(ValueError, match="same keys"):  # else {"bits": 2} would collide with every sigma
+    with pytest.raises(ValueError, match="no default"):  # else {"bits": 2} would collide with every sigma
         resumable_grid([{"bits": 2}, {"bits": 2, "sigma": 1.0}], compute, tmp_path / "other.csv")
     assert not (tmp_path / "other.csv").exists()
+    # with a default the short cell is the one it stands for: it is already done
+    again = resumable_grid([{"bits": 2}, {"bits": 2, "sigma": 2.5}], compute, tmp_path / "fig.csv",
+                           defaults={"sigma": 5.0})
+    assert calls == [0.0, 2.5, 5.0] and again["sigma"].tolist() == [5.0, 5.0, 2.5, 2.5]
+
+
+def test_resumable_grid_keeps_the_union_of_the_columns_its_cells_return(tmp_path):
+    from imssa.study.sweep import resumable_grid
+
+    def compute(cell):  # the second cell returns a column the first does not, and in another order
+        extra = {"rounds": 3.0} if cell["check"] else {}
+        return [extra | {"accuracy": 0.5 + cell["check"]}]
+
+    path = tmp_path / "grid.csv"
+    resumable_grid([{"check": 0}], compute, path)
+    both = resumable_grid([{"check": 0}, {"check": 1}], compute, path)
+    assert list(both.columns) == ["check", "accuracy", "rounds"]
+    assert both["accuracy"].tolist() == [0.5, 1.5] and both["rounds"].isna().tolist() == [True, False]
+    resumable_grid([{"check": 2}], lambda c: [{"rounds": 1.0, "accuracy": 9.0}], path)  # columns in another order
+    assert pd.read_csv(path).set_index("check").loc[2, "accuracy"] == 9.0
 
 
 def _square_rows(cell):

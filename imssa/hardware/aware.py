@@ -42,11 +42,10 @@ def ste_quantize(v: Tensor, bits: int | None, full_scale: Tensor | float | None)
     0 outside) in the backward pass, rounding passed straight through."""
     if full_scale is None:
         return v
-    fs = torch.as_tensor(full_scale, dtype=v.dtype)
-    clipped = torch.minimum(torch.maximum(v, -fs), fs)
+    clipped = v.clamp(-full_scale, full_scale)
     if bits is None:
         return clipped
-    return clipped + (periphery.quantize(clipped.detach(), bits, full_scale) - clipped.detach())
+    return clipped + (periphery.round_to_levels(clipped.detach(), bits, full_scale) - clipped.detach())
 
 
 def converter_logits(net: SpeechClassifier, x: Tensor, dev: DeviceConfig) -> Tensor:

@@ -31,12 +31,13 @@ def program(G_pos: Tensor, G_neg: Tensor, R: int, dev: DeviceConfig, generator: 
     returned conductance is their mean, so independent errors average. Where ``used`` (bool, G's
     shape) is False the cross-point is not programmed: it holds ``dev.g_off_uS`` with spread
     ``dev.g_off_sigma_uS`` (0: no device at all). ``stats``, if given, receives ``pulses``, the mean
-    number of programming pulses per programmed device (R,), and ``G_t0``, the pair as programmed
+    number of programming pulses per programmed device (R,), ``device_pulses``, the pulses of each
+    cross-point (both sides and all copies, (R, *G.shape)), and ``G_t0``, the pair as programmed
     (before time passes).
     """
     if copies < 1:
         raise ValueError(f"copies must be >= 1, got {copies}")
-    out, programmed, pulses = [], [], []
+    out, programmed, pulses, per_point = [], [], [], []
     for G in (G_pos, G_neg):
         target = G.expand(R, copies, *G.shape)
         G, n = write(target, dev, generator)
@@ -58,9 +59,11 @@ def program(G_pos: Tensor, G_neg: Tensor, R: int, dev: DeviceConfig, generator: 
         out.append(G_t.mean(1))
         programmed.append(G.mean(1))
         pulses.append(n.flatten(1).sum(1))
+        per_point.append(n.sum(1))
     if stats is not None:
         count = 2 * copies * (G_pos.numel() if used is None else int(used.sum()))
-        stats.update(pulses=(pulses[0] + pulses[1]) / max(count, 1), G_t0=(programmed[0], programmed[1]))
+        stats.update(pulses=(pulses[0] + pulses[1]) / max(count, 1), device_pulses=per_point[0] + per_point[1],
+                     G_t0=(programmed[0], programmed[1]))
     return out[0], out[1]
 
 

@@ -25,7 +25,7 @@ from ..model.train import SpeechClassifier
 from .analog import effective_weights
 from .conductance import program
 from .crossbar import pairs_per_weight, to_conductance
-from .deploy import CHECK_COLUMNS, _inputs, failure_cause
+from .deploy import _inputs, failure_cause
 from .devices import DeviceConfig
 
 __all__ = ["calibrate_delay_line", "delay_line_rows", "delay_line_run", "programmed_taps", "tap_conductances"]
@@ -105,4 +105,4 @@ def delay_line_rows(net: SpeechClassifier, data: AudioSet, dev: DeviceConfig, R:
     chance = 1 / net.decoder.out_features
     return [{"realisation": r, "accuracy": float(acc[r]), "spectral_radius": 0.0, "saturated": bool(saturated[r]),
              "failure": failure_cause(float(acc[r]), len(data), 0.0, bool(saturated[r]), dev, chance),
-             "pulses_per_device": float(pulses[r])} | {name: 0.0 for name in CHECK_COLUMNS} for r in range(R)]
+             "pulses_per_device": float(pulses[r])} for r in range(R)]

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
-from .analog import effective_weights, mode_blocks, simulate_saturating, simulate_saturating_inputs, simulate_step
+from .analog import effective_weights, simulate_saturating, simulate_saturating_inputs, simulate_step
 
 from . import verify, wires
 from .conductance import program
@@ -109,25 +109,28 @@ def _verify(W: Tensor, G: tuple[Tensor, Tensor], targets: tuple[Tensor, Tensor],
     reprogrammings), ``failing`` (R,: channels still failing at the end), and ``pulses`` counts the
     extra pulses (per programmed device, as ``program``)."""
     target_W = ideal_weights_of(layer)
-    R, H = W.shape[:2]
+    check = lambda W: verify.failing_channels(W, target_W, dev.verify_tolerance, dev.verify_steps)  # noqa: E731
+    R = W.shape[0]
     rounds, redone = torch.zeros(R), torch.zeros(R)
     pulses = stats["pulses"].clone()
+    devices = 2 * copies * (targets[0].numel() if used is None else int(used.sum()))  # per programming
     G_t0 = stats.get("G_t0")
+    bad = check(W)  # (R, H)
     for _ in range(dev.verify_rounds):
-        bad = verify.failing_channels(W, target_W, dev.verify_tolerance, dev.verify_steps)  # (R, H)
         if not bad.any():
             break
+        r, h = bad.nonzero(as_tuple=True)  # only the failing channels are programmed again
         again: dict[str, Tensor] = {}
-        new = program(*targets, R, dev, generator=gen, used=used, copies=copies, stats=again)
-        where = bad[:, :, None, None]
-        G = tuple(torch.where(where, g_new, g_old) for g_new, g_old in zip(new, G))
+        new = program(targets[0][h], targets[1][h], 1, dev, generator=gen, used=None if used is None else used[h],
+                      copies=copies, stats=again)
+        G = tuple(g.index_put((r, h), g_new[0]) for g, g_new in zip(G, new))
         if G_t0 is not None:
-            G_t0 = tuple(torch.where(where, g_new, g_old) for g_new, g_old in zip(again["G_t0"], G_t0))
-        pulses = pulses + again["pulses"] * bad.double().mean(1)  # the reprogrammed channels' share of devices
+            G_t0 = tuple(g.index_put((r, h), g_new[0]) for g, g_new in zip(G_t0, again["G_t0"]))
+        pulses = pulses.index_add(0, r, again["device_pulses"][0].flatten(1).sum(1) / devices)
         rounds, redone = rounds + bad.any(1), redone + bad.sum(1)
         W = effective_weights(*G, array_scale(layer), dev.g_min_uS, dev.g_max_uS)
-    failing = verify.failing_channels(W, target_W, dev.verify_tolerance, dev.verify_steps).sum(1)
-    stats.update(pulses=pulses, verify_rounds=rounds, reprogrammed=redone, failing=failing.double())
+        bad = check(W)
+    stats.update(pulses=pulses, verify_rounds=rounds, reprogrammed=redone, failing=bad.sum(1).double())
     if G_t0 is not None:
         stats["G_t0"] = G_t0
     return W, G
@@ -198,32 +201,10 @@ def array_scale(layer: QuantS4D) -> float | Tensor:
     return S if isinstance(S, float) else S.double()[:, None, None]
 
 
-def spectral_radius(W: Tensor, squarings: int = 12) -> Tensor:
-    """Spectral radius of the state matrix A_r of each array, max over channels: (R,).
-
-    Where modes do not couple (block layout, no device off the blocks) it is exact, from the
-    eigenvalues (tr +- sqrt(tr^2 - 4 det)) / 2 of each 2x2 block. Otherwise it is estimated as
-    ||A^k||^(1/k) with k = 2^squarings (4096 by default, longer than the sequences used here) by
-    repeated, rescaled squaring: robust where an eigenvalue solver may not converge, and an upper
-    bound within a factor dim^(1/k) (< 0.1%) of the true radius. Above 1, programming noise has
-    made that realisation's recurrence unstable.
-    """
-    blocks = mode_blocks(W.double())
-    if blocks is not None:
-        a00, a01, a10, a11 = (t[:, 0] for t in blocks[:4])
-        tr, det = a00 + a11, a00 * a11 - a01 * a10
-        root = torch.sqrt((tr**2 - 4 * det).to(torch.complex128))
-        lam = torch.stack([(tr + root) / 2, (tr - root) / 2], -1).abs()
-        return lam.flatten(1).amax(-1)
-    A = W[..., :-1, :-1].double()
-    log_norm = torch.zeros(A.shape[:-2], dtype=A.dtype)
-    for _ in range(squarings):
-        scale = A.abs().amax((-2, -1)).clamp_min(torch.finfo(A.dtype).tiny)
-        log_norm = 2 * (log_norm + scale.log())
-        A = A / scale[..., None, None]
-        A = A @ A
-    log_rho = (log_norm + torch.linalg.matrix_norm(A).clamp_min(torch.finfo(A.dtype).tiny).log()) / 2**squarings
-    return log_rho.exp().amax(-1)
+def spectral_radius(W: Tensor) -> Tensor:
+    """Spectral radius of the state matrix A_r of each array, the largest over its channels
+    (``verify.channel_radius``): (R,). Above 1, that realisation's recurrence is unstable."""
+    return verify.channel_radius(W).amax(-1)
 
 
 def _inputs(net: SpeechClassifier, x: Tensor) -> Tensor:

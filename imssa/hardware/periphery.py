@@ -28,7 +28,7 @@ from torch import Tensor
 from .devices import DeviceConfig
 
 __all__ = ["ConverterErrors", "Ranges", "affine_estimates", "conversions_per_step", "draw_converter_errors",
-           "input_cycles", "levels", "quantize", "ranges"]
+           "input_cycles", "levels", "quantize", "ranges", "round_to_levels"]
 
 
 def levels(bits: int) -> int:
@@ -45,10 +45,13 @@ def quantize(v: Tensor, bits: int | None, full_scale: float | Tensor | None) -> 
         if bits is not None:
             raise ValueError("a converter with a resolution needs its range (dac_range/adc_range)")
         return v
-    v = torch.minimum(torch.maximum(v, -torch.as_tensor(full_scale, dtype=v.dtype)),
-                      torch.as_tensor(full_scale, dtype=v.dtype))
-    if bits is None:
-        return v
+    v = v.clamp(-full_scale, full_scale)
+    return v if bits is None else round_to_levels(v, bits, full_scale)
+
+
+def round_to_levels(v: Tensor, bits: int, full_scale: float | Tensor) -> Tensor:
+    """``v`` (already inside +-``full_scale``) rounded to the nearest of the converter's levels
+    k full_scale / (2^(bits-1) - 1), k integer."""
     step = full_scale / levels(bits)
     return torch.round(v / step) * step
 

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from ..data.audio import AudioSet, AudioSplits
-from ..hardware.deploy import CHECK_COLUMNS, realisation_rows
+from ..hardware.deploy import realisation_rows
 from ..hardware.devices import DeviceConfig
 from ..model.config import QuantConfig
 from ..model.fir import FIRBank
@@ -26,7 +26,7 @@ from ..model.quant import UnstableSSMError
 from ..model.train import Run, SpeechClassifier, evaluate, load_splits, restore_model, result_of
 from ..stats import chance_failure
 
-__all__ = ["TrainedModel", "failed_rows", "load_model", "programmed_rows", "software_row"]
+__all__ = ["TrainedModel", "failed_row", "failed_rows", "load_model", "programmed_rows", "software_row"]
 
 
 class TrainedModel(NamedTuple):
@@ -123,9 +123,15 @@ def programmed_rows(net: SpeechClassifier, data: AudioSet, devices_at: Callable[
     return rows
 
 
+def failed_row(failure: str) -> dict[str, Any]:
+    """The row of a programming of a model that cannot be deployed: ``deploy.realisation_rows``'
+    columns (the check after programming's aside, empty in a grid), accuracy NaN and the model's
+    ``failure``."""
+    return {"realisation": 0, "accuracy": float("nan"), "spectral_radius": float("nan"), "saturated": False,
+            "failure": failure, "pulses_per_device": float("nan")}
+
+
 def failed_rows(failure: str, sigmas_uS: list[float]) -> list[dict[str, Any]]:
-    """The rows ``programmed_rows`` gives a model that cannot be deployed: one per sigma, with the
-    same columns, accuracy NaN and the model's ``failure``."""
-    return [{"sigma_uS": x, "realisation": 0, "accuracy": float("nan"), "spectral_radius": float("nan"),
-             "saturated": False, "failure": failure, "pulses_per_device": float("nan")}
-            | {name: float("nan") for name in CHECK_COLUMNS} for x in sigmas_uS]
+    """The rows ``programmed_rows`` gives a model that cannot be deployed: one ``failed_row`` per
+    sigma, led by its ``sigma_uS``."""
+    return [{"sigma_uS": x} | failed_row(failure) for x in sigmas_uS]

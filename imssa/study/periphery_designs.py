@@ -22,10 +22,12 @@ from ..hardware.devices import DeviceConfig
 from ..stats import drops_from, holm_family, paired_contrast, realisation_summary
 from .params import PeripheryParams
 from .programming import deployable
+from .sweep import fill_cells
 
-__all__ = ["aware_software", "headline_contrast", "uniform_cells", "column_levels", "DESIGN_BASE", "LAYER", "BEST", "design_cells", "design_contrasts", "design_device", "design_keys",
-           "design_summary", "energy_rows", "periphery_keys", "ir_check_rows", "contrast_words", "paired_by_sigma",
-           "periphery_conclusion", "technology_cells", "verify_summary", "verify_sigma_star"]
+__all__ = ["BEST", "CELL_DEFAULTS", "DESIGN_BASE", "LAYER", "aware_software", "cell_defaults", "column_levels",
+           "contrast_words", "design_cells", "design_contrasts", "design_keys", "design_summary", "energy_rows",
+           "headline_contrast", "ir_check_rows", "paired_by_sigma", "periphery_conclusion", "periphery_keys",
+           "technology_cells", "verify_summary"]
 
 #: The design the deployment chapter emulates (its "all non-idealities" row): one converter range per layer.
 LAYER = "one range per layer"
@@ -69,33 +71,21 @@ def design_cells(cfg: PeripheryParams, designs: list[str] | None = None) -> list
     if unknown:
         raise ValueError(f"unknown designs {sorted(unknown)}; known: {list(keys)}")
     cells = [{"bits": cfg.map_bits, "layout": "block", "variant": name} | keys[name] for name in (designs or keys)]
-    return uniform_cells(cells, cfg.emulation_device())
+    return fill_cells(cells, cell_defaults(cfg.emulation_device()))
 
 
-#: Cell keys other than device keys that ``uniform_cells`` fills in, with the value a cell without them has.
+#: Cell keys other than device keys that a cell without them runs with (``cell_defaults``).
 CELL_DEFAULTS: dict[str, Any] = {"converter_aware": False}
 
 
-def uniform_cells(cells: list[dict[str, Any]], dev: DeviceConfig = DeviceConfig()) -> list[dict[str, Any]]:
-    """``cells`` with the same keys each (as a resumable grid needs): a ``DeviceConfig`` key that some
-    cell sets and another does not is filled in with ``dev``'s value, which that cell ran with anyway
-    (``CELL_DEFAULTS`` for the others that have one)."""
-    keys = list(dict.fromkeys(k for c in cells for k in c))
-    odd = [k for k in keys if any(k not in c for c in cells) and k not in DeviceConfig.model_fields
-           and k not in CELL_DEFAULTS]
-    if odd:
-        raise ValueError(f"keys {odd} are missing from some cells and are not device keys")
-    fill = lambda c, k: c[k] if k in c else CELL_DEFAULTS[k] if k in CELL_DEFAULTS else getattr(dev, k)  # noqa: E731
-    return [{k: fill(c, k) for k in keys} for c in cells]
+def cell_defaults(dev: DeviceConfig) -> dict[str, Any]:
+    """The value every cell key has where a cell does not set it (``sweep.fill_cells``): a device
+    key ``dev``'s own, the others ``CELL_DEFAULTS``."""
+    return dev.model_dump() | CELL_DEFAULTS
 
 
 #: The emulated device's keys that belong to the periphery (converters, read noise), not to the devices.
 _PERIPHERY_FIELDS = ("read_noise", "dac_bits", "adc_bits")
-
-
-def design_device(cfg: PeripheryParams) -> dict[str, Any]:
-    """The emulated array (``cfg.emulation_device``) as ``sweep_cell``'s ``device``."""
-    return cfg.emulation_device().model_dump()
 
 
 def periphery_keys(cfg: PeripheryParams) -> dict[str, Any]:
@@ -288,14 +278,6 @@ def verify_summary(rows: pd.DataFrame, n_test: int, cfg: PeripheryParams, seed: 
     means = rows.groupby(["variant", "sigma_uS"])[["channels_reprogrammed", "channels_failing", "pulses_per_device",
                                                    "programming_time_s"]].mean()
     return acc[["mean", "ci_low", "ci_high", "failure_share"]].join(means).reset_index()
-
-
-def verify_sigma_star(rows: pd.DataFrame, n_test: int) -> pd.DataFrame:
-    """The measured noise tolerance sigma* of each variant (``margin.sigma_star``: largest sigma with
-    a mean drop of at most 2 points and fewer than 10% failed programmings)."""
-    from ..hardware.margin import sigma_star
-
-    return sigma_star(rows, ["variant"], n_test)
 
 
 def paired_by_sigma(rows: pd.DataFrame, a: str, b: str) -> pd.DataFrame:

@@ -29,7 +29,7 @@ from ..hardware.deploy import (calibrate_converters, deployed_weights, noise_row
 from ..hardware.devices import DeviceConfig, matched_noise, technology
 from ..hardware.aware import finetune
 from ..hardware.margin import pole_radii
-from .params import ArrayParams
+from .params import ArrayParams, PeripheryParams
 from .deployed import load_model
 from .runs import margin_spec, qat_spec
 from ..model.train import Run, SpeechClassifier
@@ -64,6 +64,9 @@ def _deployable(cfg_json: str, kind: type, bits: int, seed: int, fold: int, r_ma
     run = qat_spec(cfg, bits, "fixed", seed, fold) if r_max is None else margin_spec(cfg, bits, r_max, seed, fold)
     net, splits, _ = load_model(run, len(cfg.data.digits))
     if converter_aware:
+        if not isinstance(cfg, PeripheryParams):
+            raise ValueError(f"converter-aware models are the periphery chapter's (its aware_* settings), "
+                             f"not {kind.__name__}'s")
         net = converter_aware_model(cfg, run, net, splits.train.x)
     if periphery == "unbounded":
         return net, splits.test, {}
@@ -72,13 +75,11 @@ def _deployable(cfg_json: str, kind: type, bits: int, seed: int, fold: int, r_ma
                                                   bit_serial_dac_bits=bit_serial_dac_bits)
 
 
-def converter_aware_model(cfg: ArrayParams, run: Run, net: SpeechClassifier, train_x: Tensor) -> SpeechClassifier:
+def converter_aware_model(cfg: PeripheryParams, run: Run, net: SpeechClassifier, train_x: Tensor) -> SpeechClassifier:
     """``net`` (the QAT model of ``run``) fine-tuned with the emulated array's converters in the
     forward pass (``aware.finetune``): its DAC and ADC widths over one range per layer, calibrated
-    on ``train_x`` with 10% headroom (as step mode); ``cfg`` must carry the fine-tuning's settings
-    (``aware_epochs``, ``aware_lr``, ``aware_batch_size``: a periphery chapter's parameters)."""
-    if not hasattr(cfg, "aware_epochs"):
-        raise ValueError("converter-aware models need a periphery chapter's parameters (aware_epochs, aware_lr)")
+    on ``train_x`` with 10% headroom (as step mode), for ``cfg``'s ``aware_epochs`` epochs at
+    ``aware_lr`` in batches of ``aware_batch_size``."""
     emulated = cfg.emulation_device()
     dev = DeviceConfig(dac_bits=emulated.dac_bits, adc_bits=emulated.adc_bits,
                        **calibrate_converters(net, train_x, PERIPHERIES["calibrated"]))

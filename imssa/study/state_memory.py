@@ -21,7 +21,7 @@ import pandas as pd
 from scipy.optimize import brentq
 
 from ..hardware.delay_line import calibrate_delay_line, delay_line_rows
-from ..hardware.deploy import CHECK_COLUMNS, calibrate_converters, noise_rows
+from ..hardware.deploy import calibrate_converters, noise_rows
 from ..hardware.margin import longest_memory_ms, sigma_star, weight_noise_std
 from ..hardware.devices import DeviceConfig
 from ..model.config import QuantConfig
@@ -31,7 +31,7 @@ from ..model.train import Run
 from ..seeds import draw_seed
 from ..stats import (accuracy_table, chance_failure, holm_family, paired_contrast, paired_difference,
                      realisation_summary)
-from .deployed import TrainedModel, load_model, software_row
+from .deployed import TrainedModel, failed_row, load_model, software_row
 from .params import MemoryModel, MemoryParams, ModelParams, fold_params, global_params, variant
 from .runs import comparison_label, control_spec, current_value, float_spec, fold_data, qat_spec
 from .selection import choose, nested_folds
@@ -207,9 +207,7 @@ def programmed_rows(cfg: MemoryParams, model: TrainedModel, identity: tuple[Any,
     variant of the placement and meets the same draws."""
     net, splits, failure = model
     if net is None:
-        return [{"realisation": 0, "accuracy": float("nan"), "spectral_radius": float("nan"), "saturated": False,
-                 "failure": failure, "pulses_per_device": float("nan")} | {name: float("nan") for name in CHECK_COLUMNS}
-                | {"slowest_mode_ms": float("nan")}]
+        return [failed_row(failure) | {"slowest_mode_ms": float("nan")}]
     window = {"g_min_uS": cfg.g_min_uS, "g_max_uS": cfg.g_max_uS, "g_phys_max_uS": cfg.g_phys_max_uS}
     seed = draw_seed("state memory", identity, sigma_uS)
     if isinstance(net.layers[0], QuantFIR):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,8 @@ from tqdm import tqdm
 from ..model.memory import layer_memory
 from ..model.train import Run, TrainResult, restore_model, train_many
 
-__all__ = ["clip_answers", "cluster", "learning_curves", "resumable_grid", "run_summary", "train_all", "train_sweep"]
+__all__ = ["clip_answers", "cluster", "fill_cells", "learning_curves", "resumable_grid", "run_summary", "train_all",
+           "train_sweep"]
 
 
 def run_summary(run: Run, result: TrainResult, n_classes: int) -> dict[str, Any]:
@@ -72,20 +73,35 @@ def clip_answers(points: list[dict[str, Any]], runs: list[Run], workers: int = 1
     return out
 
 
+def fill_cells(cells: list[dict[str, Any]], defaults: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """``cells`` with the same keys each, in the order they first appear: a key that some cell sets
+    and another does not is filled in from ``defaults`` (the value that cell runs with anyway, e.g.
+    a device's own setting). A missing key without a default is a ValueError: it would make cells
+    collide in a checkpoint and their columns disagree."""
+    defaults = defaults or {}
+    keys = list(dict.fromkeys(k for c in cells for k in c))
+    odd = [k for k in keys if k not in defaults and any(k not in c for c in cells)]
+    if odd:
+        example = next(c for c in cells if any(k not in c for k in odd))
+        raise ValueError(f"keys {odd} are missing from some cells and have no default; e.g. {example}")
+    return [{k: c[k] if k in c else defaults[k] for k in keys} for c in cells]
+
+
 def resumable_grid(cells: list[dict[str, Any]], compute: Callable[[dict[str, Any]], list[dict[str, Any]]],
-                   checkpoint: Path, desc: str = "grid", workers: int = 1) -> pd.DataFrame:
+                   checkpoint: Path, desc: str = "grid", workers: int = 1,
+                   defaults: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Evaluate ``compute(cell)`` for every cell, appending its rows to ``checkpoint`` (CSV) as soon
     as the cell finishes. Cells whose key values are already in the checkpoint are skipped, so an
     interrupted sweep resumes where it stopped. ``workers`` > 1 evaluates cells side by side in
     loky processes with one torch thread each (``compute`` must then seed its own randomness, so
     that the rows do not depend on which process ran them). Returns the rows of all ``cells`` in
-    the order of ``cells`` (an empty text field reads back as '', not as a missing value). Every
-    cell has the same keys. With ``$IMSSA_DASK_SCHEDULER`` set, the cells run on that dask cluster
-    instead (``cluster``), with the same rows."""
+    the order of ``cells`` (an empty text field reads back as '', not as a missing value). The cells
+    are completed by ``fill_cells`` with ``defaults`` first; rows of different cells may have
+    different columns (the checkpoint holds their union, a row's missing columns empty). With
+    ``$IMSSA_DASK_SCHEDULER`` set, the cells run on that dask cluster instead (``cluster``), with
+    the same rows."""
+    cells = fill_cells(cells, defaults)
     keys = list(cells[0]) if cells else []
-    odd = [c for c in cells if set(c) != set(keys)]
-    if odd:  # a missing key would make cells collide in the checkpoint and columns disagree in the CSV
-        raise ValueError(f"every cell must have the same keys {keys}; this one differs: {odd[0]}")
     read = lambda: pd.read_csv(checkpoint, keep_default_na=False, na_values=["NaN", "nan"])  # noqa: E731
     key_of = lambda values: tuple("" if v is None else str(v) for v in values)  # noqa: E731
     done = read() if checkpoint.is_file() else pd.DataFrame(columns=keys)
@@ -98,13 +114,32 @@ def resumable_grid(cells: list[dict[str, Any]], compute: Callable[[dict[str, Any
         else:
             results = ((c, compute(c)) for c in todo)
         for cell, rows in tqdm(results, total=len(todo), desc=desc):
-            pd.DataFrame([cell | row for row in rows]).to_csv(checkpoint, mode="a", header=not checkpoint.is_file(), index=False)
+            _append(checkpoint, pd.DataFrame([cell | row for row in rows]))
     if not checkpoint.is_file():
         return pd.DataFrame(columns=keys)
     table = read()
     order = {key_of(c[k] for k in keys): i for i, c in enumerate(cells)}
     rank = pd.Series([order.get(key_of(r), -1) for r in table[keys].itertuples(index=False)], index=table.index)
     return table[rank >= 0].iloc[rank[rank >= 0].argsort(kind="stable")].reset_index(drop=True)
+
+
+def _append(checkpoint: Path, frame: pd.DataFrame) -> None:
+    """Append ``frame`` to the CSV ``checkpoint`` under its header's columns. A column the header
+    lacks rewrites the file with the union (through a temporary file, so a kill leaves the old one);
+    a row's missing columns are written as NaN (read back as missing, not as text)."""
+    if not checkpoint.is_file():
+        frame.to_csv(checkpoint, index=False)
+        return
+    header = list(pd.read_csv(checkpoint, nrows=0).columns)
+    if set(frame.columns) <= set(header):
+        frame.reindex(columns=header, fill_value="NaN").to_csv(checkpoint, mode="a", header=False, index=False)
+        return
+    union = header + [c for c in frame.columns if c not in header]
+    old = pd.read_csv(checkpoint, dtype=str, keep_default_na=False)  # as written, text untouched
+    tmp = checkpoint.with_suffix(".tmp")
+    pd.concat([old.reindex(columns=union, fill_value="NaN"), frame.reindex(columns=union, fill_value="NaN")],
+              ignore_index=True).to_csv(tmp, index=False)
+    tmp.replace(checkpoint)
 
 
 def train_all(runs: list[Run], workers: int = 1, desc: str = "runs", progress: bool = True) -> list[TrainResult]:
