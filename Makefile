@@ -17,7 +17,7 @@ ifdef IMSSA_CACHE_DIR
 override export IMSSA_CACHE_DIR := $(abspath $(IMSSA_CACHE_DIR))
 endif
 
-.PHONY: book chapter results test unit notebooks browser nbval bench clean
+.PHONY: book chapter results profile test unit notebooks browser nbval bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ chapter: $(STAMP)
 ## results: one archive of every chapter's CSVs, the params, package versions and git revision
 results: $(STAMP)
 	$(RUN) archive --profile $(PROFILE)
+
+## profile: every chapter (or CH=<chapter>) executed under py-spy; top functions in _build/profile/$(PROFILE)/
+profile: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[profile]'
+	$(RUN) profile --profile $(PROFILE) $(if $(CH),--chapter $(CH))
 
 ## test: unit tests, then the ci profile executed by papermill, its pages opened in headless Chromium, and nbval
 test: unit notebooks browser nbval

@@ -316,3 +316,17 @@ def test_the_shared_file_holds_only_keys_that_several_chapters_have(profile):
     alone = {k: v for k, v in owners.items() if len(v) < 2}
     assert not alone, f"{profile}/_shared.yaml holds chapter keys: {alone}"
     assert "bits" not in CHAPTERS["hardware_deployment"].model_fields  # composed from the array, not from QAT
+
+
+def test_the_build_reports_each_chapter_with_the_rest_estimated_from_the_previous_run(tmp_path, monkeypatch):
+    from imssa.study import runner
+
+    monkeypatch.chdir(tmp_path)  # not a checkout: the build folder lands here
+    assert runner.previous_times("ci") == {}
+    runner.record_time("ci", "a", 65.04)
+    runner.record_time("ci", "b", 3600.0)
+    assert runner.previous_times("ci") == {"a": 65.0, "b": 3600.0}
+    line = runner.progress_line(1, 3, "first", 12.4, 70.0, ["a", "b", "new"], runner.previous_times("ci"))
+    assert line == ("[1/3] first: ran in 0:00:12; elapsed 0:01:10; rest ~1:01:05 by the previous run's times "
+                    "(1 chapter without one)")
+    assert runner.progress_line(3, 3, "b", None, 4000.0, [], {}) == "[3/3] b: up to date; elapsed 1:06:40; nothing left"

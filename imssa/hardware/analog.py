@@ -87,7 +87,7 @@ def simulate_fast_encoded(x: Tensor, w: Tensor, b: Tensor, W: Tensor, D: Tensor)
 def _readout(u: Tensor, W: Tensor) -> Tensor:
     """Readout y'_t = C_r x_t + W[-1, -1] u_{t+1} of the unbounded linear system, (R, B, H, L)."""
     K = fast_kernels(W, u.shape[-1]) / 2  # (R, H, L): the readout's own impulse response
-    return ssm_conv(u.unsqueeze(0), K.unsqueeze(1), torch.zeros(u.shape[-2], dtype=u.dtype)) + _corner_term(W, u)
+    return ssm_conv(u.unsqueeze(0), K.unsqueeze(1), u.new_zeros(u.shape[-2])) + _corner_term(W, u)
 
 
 def _readout_encoded(x: Tensor, w: Tensor, b: Tensor, W: Tensor) -> Tensor:
@@ -119,7 +119,7 @@ def state_gain(W: Tensor, L: int) -> tuple[Tensor, Tensor]:
         right.append((A_r @ right[-1].unsqueeze(-1)).squeeze(-1))
     right = torch.stack(right, -1)  # (..., 2N, m): A^r B
     A_m = torch.linalg.matrix_power(A_r, m)
-    P = torch.eye(A_r.shape[-1], dtype=A_r.dtype).expand_as(A_r)
+    P = torch.eye(A_r.shape[-1], dtype=A_r.dtype, device=A_r.device).expand_as(A_r)
     l1, total, step = torch.zeros_like(B_r), torch.zeros_like(B_r), torch.zeros_like(B_r)
     for j in range(math.ceil(L / m)):
         h = P @ right[..., :min(m, L - j * m)]  # (..., 2N, m'): h_k for k = jm ... jm + m' - 1
@@ -234,7 +234,7 @@ def simulate_saturating_inputs(u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfi
         y = []
         for r in range(R):
             K = (fast_kernels(W[r:r + 1], u.shape[-1]) / 2).to(u.dtype)  # kernels in W's precision
-            ro = ssm_conv(u_in[r], K[0], torch.zeros(u.shape[-2], dtype=u.dtype)) + _corner_term(W[r:r + 1], u_in[r])[0]
+            ro = ssm_conv(u_in[r], K[0], u.new_zeros(u.shape[-2])) + _corner_term(W[r:r + 1], u_in[r])[0]
             saturated[r] |= bool((ro.abs() > adc).any())
             y.append(2 * ro.clamp(-adc, adc) + D[:, None].to(u.dtype) * u[r])
         y = torch.stack(y)
@@ -280,20 +280,20 @@ def simulate_step(u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig = DeviceCon
 def _step(u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig, generator: torch.Generator | None,
           peaks: dict[str, Tensor] | None, read_var: Tensor | None) -> Tensor:
     R, (B, H, L), n = W.shape[0], u.shape[-3:], W.shape[-1]
-    rg = periphery.ranges(dev, H, n, u.dtype)
+    rg = periphery.ranges(dev, H, n, u.dtype, u.device)
     if dev.input_encoding == "bit_serial" and rg.dac is None:
         raise ValueError("bit-serial inputs need DAC ranges (dac_range or row_ranges)")
-    errors = periphery.draw_converter_errors(dev, R, H, n, rg.adc, generator, u.dtype)
+    errors = periphery.draw_converter_errors(dev, R, H, n, rg.adc, generator, u.dtype, u.device)
     vmm = _vmm(W)
     var = _vmm(read_var) if dev.read_noise_device > 0 else None
 
     def convert(out: Tensor, drive: Tensor, full_scale: Tensor | float | None) -> Tensor:
         if dev.read_noise > 0:  # additive: the layer's full scale; column: the converting column's own
             scale = full_scale if dev.read_noise_model == "column" else dev.adc_range
-            out = out + dev.read_noise * scale * torch.randn(out.shape, generator=generator, dtype=out.dtype)
+            out = out + dev.read_noise * scale * torch.randn(out.shape, generator=generator, dtype=out.dtype, device=out.device)
         if var is not None:
             std = dev.read_noise_device * var(drive * drive).clamp_min(0).sqrt()
-            out = out + std * torch.randn(out.shape, generator=generator, dtype=out.dtype)
+            out = out + std * torch.randn(out.shape, generator=generator, dtype=out.dtype, device=out.device)
         if errors is not None:
             out = errors.read(out)
         out = periphery.quantize(out, dev.adc_bits, full_scale)
@@ -329,7 +329,8 @@ def _step(u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig, generator: torch.G
         v = torch.cat([out[..., :-1], v[..., -1:]], -1)
     if peaks is not None:
         peaks.update(_peak_summary(peak_row, peak_col, rg, dev.input_encoding == "bit_serial"))
-        peaks.update(adc_conversions=torch.tensor(adc_count / (L + 1)), dac_conversions=torch.tensor(dac_count / (L + 1)))
+        peaks.update(adc_conversions=torch.tensor(adc_count / (L + 1), device=u.device),
+                     dac_conversions=torch.tensor(dac_count / (L + 1), device=u.device))
     return 2 * torch.stack(readout, -1) + D[:, None] * u
 
 
@@ -347,7 +348,7 @@ def _peak_summary(peak_row: Tensor, peak_col: Tensor, rg: periphery.Ranges, bit_
     def over(peak: Tensor, limit: Tensor | float | None) -> Tensor:
         if limit is None:
             return torch.zeros_like(peak, dtype=torch.bool)
-        return peak > torch.as_tensor(limit, dtype=peak.dtype)
+        return peak > torch.as_tensor(limit, dtype=peak.dtype, device=peak.device)
     dac_over = over(peak_row, rg.dac)
     adc_over = over(peak_col, rg.partial if bit_serial else rg.adc)
     return {"dac_row": peak_row.amax(0), ("partial_column" if bit_serial else "adc_column"): peak_col.amax(0),
@@ -366,11 +367,11 @@ def mode_blocks(W: Tensor) -> tuple[Tensor, ...] | None:
     if W.shape[-1] % 2 == 0:  # an odd number of real states (the real variant): no 2x2 pairing
         return None
     N = (W.shape[-1] - 1) // 2
-    mask = structural_mask(1, N)[0]
+    mask = structural_mask(1, N)[0].to(W.device)
     mask[-1, -1] = True  # the corner is a programmed zero in both layouts
     if (W[..., ~mask] != 0).any():
         return None
-    i = torch.arange(N) * 2
+    i = torch.arange(N, device=W.device) * 2
     e = lambda rows, cols: W[..., rows, cols].unsqueeze(1)  # noqa: E731
     return (e(i, i), e(i, i + 1), e(i + 1, i), e(i + 1, i + 1), e(i, -1), e(i + 1, -1), e(-1, i), e(-1, i + 1),
             W[..., -1, -1].unsqueeze(1))

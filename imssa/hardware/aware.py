@@ -64,7 +64,7 @@ def converter_logits(net: SpeechClassifier, x: Tensor, dev: DeviceConfig) -> Ten
         raise ValueError("the layer's combined matrix couples its modes: not an S4D layer")
     B, L = x.shape
     H, n = W.shape[1], W.shape[-1]
-    rg = periphery.ranges(dev, H, n, x.dtype)
+    rg = periphery.ranges(dev, H, n, x.dtype, x.device)
     u = (net.encoder.weight[:, 0, None].to(x.dtype) * x.unsqueeze(1)
          + net.encoder.bias[:, None].to(x.dtype))  # (B, H, L)
     state = u.new_zeros(1, B, H, n - 1)

@@ -42,7 +42,7 @@ def program(G_pos: Tensor, G_neg: Tensor, R: int, dev: DeviceConfig, generator: 
         target = G.expand(R, copies, *G.shape)
         G, n = write(target, dev, generator)
         if dev.stuck_at_gmax > 0 or dev.stuck_at_gmin > 0:
-            r = torch.rand(G.shape, generator=generator, dtype=G.dtype)
+            r = torch.rand(G.shape, generator=generator, dtype=G.dtype, device=G.device)
             high, low = r < dev.stuck_at_gmax, (r >= dev.stuck_at_gmax) & (r < dev.stuck_at_gmax + dev.stuck_at_gmin)
             G = torch.where(high, torch.full_like(G, dev.g_max_uS), G)
             G = torch.where(low, torch.full_like(G, dev.g_min_uS), G)
@@ -53,7 +53,7 @@ def program(G_pos: Tensor, G_neg: Tensor, R: int, dev: DeviceConfig, generator: 
         if used is not None:
             off = torch.full_like(G, dev.g_off_uS)
             if dev.g_off_sigma_uS > 0:
-                off = (off + dev.g_off_sigma_uS * torch.randn(G.shape, generator=generator, dtype=G.dtype)).clamp(*dev.g_window_uS)
+                off = (off + dev.g_off_sigma_uS * torch.randn(G.shape, generator=generator, dtype=G.dtype, device=G.device)).clamp(*dev.g_window_uS)
             G, G_t = torch.where(used, G, off), torch.where(used, G_t, off)
             n = n * used
         out.append(G_t.mean(1))
@@ -73,7 +73,7 @@ def write(target: Tensor, dev: DeviceConfig, generator: torch.Generator | None) 
     G = target.clone()
     if dev.sigma_scale > 0 and (dev.sigma_uS > 0 or dev.sigma_poly_uS):
         sigma = programming_sigma_uS(dev, target)
-        G = (target + sigma * standard_noise(G.shape, dev.noise_shape, generator, G.dtype)).clamp(lo, hi)
+        G = (target + sigma * standard_noise(G.shape, dev.noise_shape, generator, G.dtype, G.device)).clamp(lo, hi)
     else:
         G = G.clamp(lo, hi)
     n = torch.ones_like(G)
@@ -82,7 +82,7 @@ def write(target: Tensor, dev: DeviceConfig, generator: torch.Generator | None) 
             bad = (G - target).abs() > dev.write_verify_tol_uS
             if not bad.any():
                 break
-            again = (target + sigma * standard_noise(G.shape, dev.noise_shape, generator, G.dtype)).clamp(lo, hi)
+            again = (target + sigma * standard_noise(G.shape, dev.noise_shape, generator, G.dtype, G.device)).clamp(lo, hi)
             G, n = torch.where(bad, again, G), n + bad
     return G, n
 
@@ -97,14 +97,14 @@ def age(G: Tensor, target: Tensor, dev: DeviceConfig, generator: torch.Generator
         return G
     programmed, g = G, target / dev.g_max_uS
     if dev.t_s > 0 and dev.drifts:
-        nu = (dev.drift_nu_mean(g) + dev.drift_nu_std(g) * torch.randn(G.shape, generator=generator, dtype=G.dtype)).abs()
+        nu = (dev.drift_nu_mean(g) + dev.drift_nu_std(g) * torch.randn(G.shape, generator=generator, dtype=G.dtype, device=G.device)).abs()
         G = G * drift_factor(dev, nu)
     if dev.t_s > 0 and dev.relaxation:
-        G = G + relaxation_sigma_uS(dev, target, dev.t_s) * torch.randn(G.shape, generator=generator, dtype=G.dtype)
+        G = G + relaxation_sigma_uS(dev, target, dev.t_s) * torch.randn(G.shape, generator=generator, dtype=G.dtype, device=G.device)
     if dev.read_1f_q > 0:
         q = (dev.read_1f_q / (programmed.abs() / dev.g_max_uS).clamp_min(1e-7) ** dev.read_1f_exponent).clamp(
             max=dev.read_1f_q_max)
         t = dev.t_s + dev.t0_s
         G = G + G.abs() * q * math.sqrt(math.log((t + dev.t_read_s) / (2 * dev.t_read_s))) * torch.randn(
-            G.shape, generator=generator, dtype=G.dtype)
+            G.shape, generator=generator, dtype=G.dtype, device=G.device)
     return G.clamp_min(0.0)

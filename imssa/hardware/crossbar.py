@@ -86,9 +86,9 @@ def structural_mask(H: int, N: int, real: bool = False, real_poles: Tensor | Non
     ``real_poles``: the layer's (quantized) A_bar, (H, N) complex: the two off-diagonal entries
     -b, b of every mode whose imaginary part b is exactly 0 become structural zeros too
     (``real_pole_mask``; no effect with ``real``, whose A_r is diagonal already)."""
-    ones = torch.ones(H, N, dtype=torch.complex128) * (1 if real else 1 + 1j)
-    mask = combined_matrix(DiscreteSSM(ones, ones, ones, torch.ones(H, dtype=torch.float64)), real) != 0
-    return mask if real_poles is None or real else mask & ~real_pole_mask(real_poles)
+    ones = torch.ones(H, N, dtype=torch.complex128, device="cpu") * (1 if real else 1 + 1j)  # a layout: CPU
+    mask = combined_matrix(DiscreteSSM(ones, ones, ones, torch.ones(H, dtype=torch.float64, device="cpu")), real) != 0
+    return mask if real_poles is None or real else mask & ~real_pole_mask(real_poles).cpu()
 
 
 def real_pole_mask(A_bar: Tensor) -> Tensor:
@@ -97,7 +97,7 @@ def real_pole_mask(A_bar: Tensor) -> Tensor:
     bool. Left unprogrammed, they hold an exact zero instead of a noisy one: the block of a real
     pole a becomes diag(a + e1, a + e2) (``margin``'s ``real_zeros``)."""
     H, N = A_bar.shape
-    zero = (A_bar.imag == 0) if A_bar.is_complex() else torch.ones(H, N, dtype=torch.bool)
+    zero = (A_bar.imag == 0) if A_bar.is_complex() else torch.ones(H, N, dtype=torch.bool, device=A_bar.device)
     out = torch.zeros(H, 2 * N + 1, 2 * N + 1, dtype=torch.bool, device=A_bar.device)
     n = torch.arange(N, device=A_bar.device)
     out[:, 2 * n, 2 * n + 1] = zero
@@ -142,7 +142,7 @@ def to_conductance(W: Tensor, bits: int | Tensor, fscale: float | Tensor, g_min:
     frac = level.round() / qm
     if array_scale is not None:
         share = fscale / array_scale
-        if (torch.as_tensor(share) > 1 + tol).any():
+        if (torch.as_tensor(share, device="cpu") > 1 + tol).any():
             raise ValueError("a range exceeds its array scale: the array scale is the largest range of the block")
         frac = frac * share
     g = g_min + frac * (g_max - g_min)
@@ -160,13 +160,13 @@ def entry_grid(ranges: dict[str, tuple[Tensor, Tensor]], bits: tuple[int, int, i
     (any value works: their level is 0) and bits 2.
     """
     def part(key: str, values: tuple[Tensor, Tensor]) -> Tensor:
-        re, im = (torch.as_tensor(v, dtype=torch.float64).reshape(-1, 1).expand(H, N) for v in values)
+        re, im = (torch.as_tensor(v, dtype=torch.float64, device="cpu").reshape(-1, 1).expand(H, N) for v in values)
         return torch.complex(re, im)
 
     fs = combined_matrix(DiscreteSSM(*(part(k, ranges[k]) for k in ("A_bar", "B_bar", "C")),
-                                     torch.ones(H, dtype=torch.float64))).abs()
-    ones = torch.ones(H, N, dtype=torch.complex128) * (1 + 1j)
-    b = combined_matrix(DiscreteSSM(*(ones * k for k in bits), torch.ones(H, dtype=torch.float64))).abs().round()
+                                     torch.ones(H, dtype=torch.float64, device="cpu"))).abs()
+    ones = torch.ones(H, N, dtype=torch.complex128, device="cpu") * (1 + 1j)
+    b = combined_matrix(DiscreteSSM(*(ones * k for k in bits), torch.ones(H, dtype=torch.float64, device="cpu"))).abs().round()
     top = fs.flatten(1).amax(1)[:, None, None].expand_as(fs)
     return torch.where(fs > 0, fs, top), torch.where(b > 0, b, 2).long()
 

@@ -10,6 +10,7 @@ every array boundary) and ``realisation_rows`` scores each programming.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 from typing import Any, Literal
@@ -23,6 +24,7 @@ from . import verify, wires
 from .conductance import program
 from .crossbar import combined_matrix, entry_grid, pairs_per_weight, structural_mask, to_conductance
 from ..data.audio import AudioSet
+from ..device import compute_device, generator
 from .devices import DeviceConfig
 from ..model.quant import QuantS4D, q_max
 from ..stats import chance_failure
@@ -65,6 +67,8 @@ def deployed_weights(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int
     realisation and layer, as a global drift compensation does). ``stats`` receives
     ``analog.program``'s ``pulses`` (R,) and, with compensation, ``alpha`` (R,). A device with
     ``dev.states`` states cannot hold a model that needs more conductance levels: ValueError.
+    The draws and the arrays are on ``imssa.device.compute_device()`` (``$IMSSA_DEVICE``), whose
+    random stream they come from.
     """
     index, layer = layer, _layer(net, layer)
     if layout not in ("dense", "block"):
@@ -73,32 +77,36 @@ def deployed_weights(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int
         raise ValueError(f"a device with {dev.states} conductance states cannot hold the {layer.bits}-bit model, "
                          f"which needs {q_max(layer.bits) + 1} levels per device")
     copies = pairs_per_weight(devices_per_element)
-    G_pos, G_neg, used = _targets(layer, dev, layout, real_zeros)
+    device = compute_device()
+    G_pos, G_neg, used = (None if t is None else t.to(device) for t in _targets(layer, dev, layout, real_zeros))
+    scale = array_scale(layer)
+    scale = scale.to(device) if isinstance(scale, Tensor) else scale
     stats = {} if stats is None else stats
     targets = G_pos, G_neg
-    gen = torch.Generator().manual_seed(layer_seed(seed, index))
+    gen = generator(layer_seed(seed, index), device)
     G_pos, G_neg = program(G_pos, G_neg, R, dev, generator=gen, used=used, copies=copies, stats=stats)
-    W = effective_weights(G_pos, G_neg, array_scale(layer), dev.g_min_uS, dev.g_max_uS)
+    W = effective_weights(G_pos, G_neg, scale, dev.g_min_uS, dev.g_max_uS)
     if dev.verify_tolerance is not None:
-        W, (G_pos, G_neg) = _verify(W, (G_pos, G_neg), targets, layer, dev, gen, used, copies, stats)
+        W, (G_pos, G_neg) = _verify(W, (G_pos, G_neg), targets, ideal_weights_of(layer).to(device), scale, dev, gen,
+                                    used, copies, stats)
     if dev.wire_resistance_ohm > 0:  # IR drop: the effective conductances of every block, once per programming
-        W = wires.ir_drop_weights(G_pos, G_neg, copies, dev.wire_resistance_ohm, array_scale(layer), dev.g_min_uS,
+        W = wires.ir_drop_weights(G_pos, G_neg, copies, dev.wire_resistance_ohm, scale, dev.g_min_uS,
                                   dev.g_max_uS, dev.channels_per_array)
         if dev.drift_compensation:
             raise ValueError("wire resistance with drift compensation is not modelled")
     if dev.read_noise_device > 0:  # squared conductances in weight units: the per-device read noise's weights
-        scale = array_scale(layer) / (dev.g_max_uS - dev.g_min_uS)
-        stats["read_var"] = scale**2 * (G_pos**2 + G_neg**2) / copies
+        unit = scale / (dev.g_max_uS - dev.g_min_uS)
+        stats["read_var"] = unit**2 * (G_pos**2 + G_neg**2) / copies
     if dev.drift_compensation:
-        W0 = effective_weights(*stats["G_t0"], array_scale(layer), dev.g_min_uS, dev.g_max_uS)
+        W0 = effective_weights(*stats["G_t0"], scale, dev.g_min_uS, dev.g_max_uS)
         alpha = W0.abs().flatten(1).mean(1) / W.abs().flatten(1).mean(1).clamp_min(1e-12)
         stats["alpha"] = alpha
         W = W * alpha[:, None, None, None]
     return W
 
 
-def _verify(W: Tensor, G: tuple[Tensor, Tensor], targets: tuple[Tensor, Tensor], layer: QuantS4D, dev: DeviceConfig,
-            gen: torch.Generator, used: Tensor | None, copies: int,
+def _verify(W: Tensor, G: tuple[Tensor, Tensor], targets: tuple[Tensor, Tensor], target_W: Tensor,
+            scale: float | Tensor, dev: DeviceConfig, gen: torch.Generator, used: Tensor | None, copies: int,
             stats: dict[str, Tensor]) -> tuple[Tensor, tuple[Tensor, Tensor]]:
     """The check after programming (``dev.verify_tolerance``): every channel's impulse response over
     ``verify_steps`` steps is measured (ASSUMPTION: exactly, e.g. averaged over many reads) and compared
@@ -108,10 +116,9 @@ def _verify(W: Tensor, G: tuple[Tensor, Tensor], targets: tuple[Tensor, Tensor],
     ``verify_rounds`` (R,: rounds that reprogrammed something), ``reprogrammed`` (R,: channel
     reprogrammings), ``failing`` (R,: channels still failing at the end), and ``pulses`` counts the
     extra pulses (per programmed device, as ``program``)."""
-    target_W = ideal_weights_of(layer)
     check = lambda W: verify.failing_channels(W, target_W, dev.verify_tolerance, dev.verify_steps)  # noqa: E731
     R = W.shape[0]
-    rounds, redone = torch.zeros(R), torch.zeros(R)
+    rounds, redone = W.new_zeros(R, dtype=torch.float32), W.new_zeros(R, dtype=torch.float32)
     pulses = stats["pulses"].clone()
     devices = 2 * copies * (targets[0].numel() if used is None else int(used.sum()))  # per programming
     G_t0 = stats.get("G_t0")
@@ -128,7 +135,7 @@ def _verify(W: Tensor, G: tuple[Tensor, Tensor], targets: tuple[Tensor, Tensor],
             G_t0 = tuple(g.index_put((r, h), g_new[0]) for g, g_new in zip(G_t0, again["G_t0"]))
         pulses = pulses.index_add(0, r, again["device_pulses"][0].flatten(1).sum(1) / devices)
         rounds, redone = rounds + bad.any(1), redone + bad.sum(1)
-        W = effective_weights(*G, array_scale(layer), dev.g_min_uS, dev.g_max_uS)
+        W = effective_weights(*G, scale, dev.g_min_uS, dev.g_max_uS)
         bad = check(W)
     stats.update(pulses=pulses, verify_rounds=rounds, reprogrammed=redone, failing=bad.sum(1).double())
     if G_t0 is not None:
@@ -368,14 +375,17 @@ def stack_run(net: SpeechClassifier, x: Tensor, Ws: list[Tensor], devs: list[Dev
     if not (len(Ws) == len(devs) == len(net.layers)):
         raise ValueError(f"one array set and one DeviceConfig per layer: {len(net.layers)} layers, {len(Ws)} arrays, "
                          f"{len(devs)} configs")
-    R = Ws[0].shape[0]
-    gen = torch.Generator().manual_seed(seed)
+    R, device = Ws[0].shape[0], Ws[0].device
+    net, x = _on(net, device), x.to(device)
+    reference = None if reference is None else [ref.to(device) for ref in reference]
+    read_vars = None if read_vars is None else [None if v is None else v.to(device) for v in read_vars]
+    gen = generator(seed, device)
     ideal = [ideal_weights(net, i) for i in range(len(net.layers))] if reference is not None else None
     logits, saturated, errors, local, outputs = [], [], [], [], []
     for start in range(0, R, chunk):
         sl = slice(start, min(R, start + chunk))
         r = sl.stop - sl.start
-        z, sat = None, torch.zeros(r, dtype=torch.bool)
+        z, sat = None, torch.zeros(r, dtype=torch.bool, device=device)
         err, loc = [], []
         for i, (W, dev) in enumerate(zip(Ws, devs)):
             D = net.layers[i].discrete().D
@@ -400,6 +410,12 @@ def stack_run(net: SpeechClassifier, x: Tensor, Ws: list[Tensor], devs: list[Dev
     return StackOutput(torch.cat(logits), torch.cat(saturated),
                        torch.cat(errors) if reference is not None else None,
                        torch.cat(local) if reference is not None else None, outputs or None)
+
+
+def _on(net: SpeechClassifier, device: torch.device) -> SpeechClassifier:
+    """``net`` itself where its weights are on ``device``, else a copy there (the cached model stays)."""
+    here = next(net.parameters()).device
+    return net if here == device else copy.deepcopy(net).to(device)
 
 
 def _relative(y: Tensor, ref: Tensor) -> Tensor:
@@ -450,9 +466,9 @@ def realisation_rows(net: SpeechClassifier, data: AudioSet, devs: list[DeviceCon
                          "ranges) needs mode='step'")
     out = stack_run(net, data.x, Ws, devs, mode, seed, chunk=chunk or (R if mode == "fast" else 8),
                     reference=reference, read_vars=[st.get("read_var") for st in stats])
-    acc = (out.logits.argmax(-1).numpy() == data.y.numpy()).mean(-1)
-    rho = torch.stack([spectral_radius(W) for W in Ws], -1).amax(-1)
-    pulses = torch.stack([st["pulses"] for st in stats], -1).mean(-1)
+    acc = (out.logits.argmax(-1).cpu().numpy() == data.y.numpy()).mean(-1)
+    rho = torch.stack([spectral_radius(W) for W in Ws], -1).amax(-1).cpu()
+    pulses = torch.stack([st["pulses"] for st in stats], -1).mean(-1).cpu()
     rows = []
     for r in range(R):
         row = {"realisation": r, "accuracy": float(acc[r]), "spectral_radius": float(rho[r]),

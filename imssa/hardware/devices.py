@@ -208,7 +208,7 @@ class DeviceConfig(Strict):
         times = [p.t_s for p in self.relaxation]
         if times != sorted(set(times)):
             raise ValueError(f"relaxation points must have increasing t_s, got {times}")
-        g = torch.linspace(0, 1, 101, dtype=torch.float64)
+        g = torch.linspace(0, 1, 101, dtype=torch.float64, device="cpu")
         if self.sigma_poly_uS and (programming_sigma_uS(self, g * self.g_max_uS) < 0).any():
             raise ValueError(f"sigma_poly_uS {self.sigma_poly_uS} gives a negative std between g_min and g_max")
         return self
@@ -290,16 +290,19 @@ def matched_noise(dev: DeviceConfig, G_target: Tensor, shape: str = "gaussian", 
     return dev.model_copy(update={"sigma_uS": std, "sigma_poly_uS": [], "sigma_scale": 1.0, "noise_shape": shape})
 
 
-def standard_noise(shape: tuple[int, ...], kind: str, generator: torch.Generator | None, dtype: torch.dtype) -> Tensor:
-    """Zero-mean, unit-variance draws: Gaussian, Laplace, or Student-t with 3 degrees of freedom."""
+def standard_noise(shape: tuple[int, ...], kind: str, generator: torch.Generator | None, dtype: torch.dtype,
+                   device: torch.device | None = None) -> Tensor:
+    """Zero-mean, unit-variance draws on ``device`` (default: the generator's): Gaussian, Laplace, or
+    Student-t with 3 degrees of freedom."""
+    on = {"generator": generator, "dtype": dtype, "device": device or (generator.device if generator else None)}
     if kind == "gaussian":
-        return torch.randn(shape, generator=generator, dtype=dtype)
+        return torch.randn(shape, **on)
     if kind == "laplace":  # inverse CDF; variance 2 b^2 = 1
-        u = torch.rand(shape, generator=generator, dtype=dtype).clamp(1e-12, 1 - 1e-12) - 0.5
+        u = torch.rand(shape, **on).clamp(1e-12, 1 - 1e-12) - 0.5
         return -u.sign() * torch.log1p(-2 * u.abs()) / math.sqrt(2)
     if kind == "student_t":  # z / sqrt(chi2_3 / 3) has variance 3
-        z = torch.randn(shape, generator=generator, dtype=dtype)
-        chi2 = torch.randn((3, *shape), generator=generator, dtype=dtype).pow(2).sum(0)
+        z = torch.randn(shape, **on)
+        chi2 = torch.randn((3, *shape), **on).pow(2).sum(0)
         return z / torch.sqrt(chi2 / 3) / math.sqrt(3)
     raise ValueError(f"unknown noise shape {kind!r}")
 
@@ -444,9 +447,9 @@ def preset_table(names: list[str]) -> "pd.DataFrame":
     rows = []
     for name in names:
         d = technology(name)
-        ends = programming_sigma_uS(d, torch.tensor([d.g_min_uS, d.g_max_uS], dtype=torch.float64)).tolist()
+        ends = programming_sigma_uS(d, torch.tensor([d.g_min_uS, d.g_max_uS], dtype=torch.float64, device="cpu")).tolist()
         span = d.g_max_uS - d.g_min_uS
-        g = torch.tensor([d.g_min_uS, d.g_max_uS], dtype=torch.float64) / d.g_max_uS
+        g = torch.tensor([d.g_min_uS, d.g_max_uS], dtype=torch.float64, device="cpu") / d.g_max_uS
         rows.append({"technology": name, "g_min_uS": d.g_min_uS, "g_max_uS": d.g_max_uS,
                      "on_off_ratio": d.g_max_uS / d.g_min_uS if d.g_min_uS > 0 else math.inf,
                      "states": d.states or "analog", "sigma_at_g_min_uS": ends[0], "sigma_at_g_max_uS": ends[1],

@@ -83,13 +83,13 @@ class Ranges:
     partial: Tensor | float | None
 
 
-def ranges(dev: DeviceConfig, H: int, n: int, dtype: torch.dtype) -> Ranges:
-    """The ``Ranges`` of ``dev``: its per-row and per-column lists (H x n) where set, else one range
-    per layer (the input row's own ``dac_input_range`` where given)."""
+def ranges(dev: DeviceConfig, H: int, n: int, dtype: torch.dtype, device: torch.device | None = None) -> Ranges:
+    """The ``Ranges`` of ``dev`` (tensors on ``device``): its per-row and per-column lists (H x n)
+    where set, else one range per layer (the input row's own ``dac_input_range`` where given)."""
     def table(values: list[list[float]] | None) -> Tensor | None:
         if values is None:
             return None
-        t = torch.tensor(values, dtype=dtype)
+        t = torch.tensor(values, dtype=dtype, device=device)
         if t.shape != (H, n):
             raise ValueError(f"converter ranges of shape {tuple(t.shape)} for a layer of {H} channels x {n} lines")
         return t
@@ -99,7 +99,7 @@ def ranges(dev: DeviceConfig, H: int, n: int, dtype: torch.dtype) -> Ranges:
         raise ValueError("an ADC with a resolution needs its range (adc_range or column_ranges)")
     dac = table(dev.row_ranges)
     if dac is None and (dev.dac_range is not None or dev.dac_input_range is not None):
-        dac = torch.full((H, n), dev.dac_range or math.inf, dtype=dtype)
+        dac = torch.full((H, n), dev.dac_range or math.inf, dtype=dtype, device=device)
         dac[:, -1] = dev.dac_input_range or dev.dac_range or math.inf
     adc = table(dev.column_ranges)
     if adc is None:
@@ -129,7 +129,8 @@ class ConverterErrors:
 
 
 def draw_converter_errors(dev: DeviceConfig, R: int, H: int, n: int, adc: Tensor | float | None,
-                          generator: torch.Generator | None, dtype: torch.dtype) -> ConverterErrors | None:
+                          generator: torch.Generator | None, dtype: torch.dtype,
+                          device: torch.device | None = None) -> ConverterErrors | None:
     """Offsets (std ``adc_offset_sigma`` x the column's full scale ``adc``) and gain errors (std
     ``adc_gain_sigma``) of every column, drawn per programming, and their estimates from
     ``affine_estimates`` when ``dev.calibration_reads`` > 0. None without errors."""
@@ -138,9 +139,9 @@ def draw_converter_errors(dev: DeviceConfig, R: int, H: int, n: int, adc: Tensor
     if adc is None:
         raise ValueError("ADC offsets are a fraction of the ADC range: set adc_range")
     shape = (R, 1, H, n)
-    scale = torch.as_tensor(adc, dtype=dtype).expand(H, n)
-    gain = dev.adc_gain_sigma * torch.randn(shape, generator=generator, dtype=dtype)
-    offset = dev.adc_offset_sigma * scale * torch.randn(shape, generator=generator, dtype=dtype)
+    scale = torch.as_tensor(adc, dtype=dtype, device=device).expand(H, n)
+    gain = dev.adc_gain_sigma * torch.randn(shape, generator=generator, dtype=dtype, device=device)
+    offset = dev.adc_offset_sigma * scale * torch.randn(shape, generator=generator, dtype=dtype, device=device)
     if dev.calibration_reads == 0:
         return ConverterErrors(gain, offset, torch.zeros_like(gain), torch.zeros_like(offset))
     gain_hat, offset_hat = affine_estimates(gain, offset, dev, scale, generator)
@@ -161,7 +162,7 @@ def affine_estimates(gain: Tensor, offset: Tensor, dev: DeviceConfig, full_scale
     def reads(value: Tensor) -> Tensor:
         out = (1 + gain) * value + offset
         shape = (k, *out.shape)
-        out = out + noise_std * torch.randn(shape, generator=generator, dtype=out.dtype)
+        out = out + noise_std * torch.randn(shape, generator=generator, dtype=out.dtype, device=out.device)
         return quantize(out, dev.adc_bits, full_scale).mean(0)
 
     offset_hat = reads(torch.zeros_like(ref))

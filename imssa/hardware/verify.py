@@ -54,7 +54,7 @@ def channel_radius(W: Tensor, squarings: int = 12) -> Tensor:
         return torch.stack([(tr + root) / 2, (tr - root) / 2], -1).abs().amax((-2, -1))
     A = W[..., :-1, :-1].double()
     tiny = torch.finfo(A.dtype).tiny
-    log_norm = torch.zeros(A.shape[:-2], dtype=A.dtype)
+    log_norm = A.new_zeros(A.shape[:-2])
     for _ in range(squarings):
         scale = A.abs().amax((-2, -1)).clamp_min(tiny)
         log_norm = 2 * (log_norm + scale.log())

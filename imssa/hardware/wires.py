@@ -72,8 +72,8 @@ def block_conductances(G_pos: Tensor, G_neg: Tensor, copies: int) -> np.ndarray:
     row j, input column i; each copy holding the pair's mean, as ``conductance.program`` returns)."""
     n = G_pos.shape[-1]
     block = np.zeros((copies * n, 2 * n))
-    block[:, 0::2] = np.tile(G_pos.T.numpy(), (copies, 1))
-    block[:, 1::2] = np.tile(G_neg.T.numpy(), (copies, 1))
+    block[:, 0::2] = np.tile(G_pos.T.cpu().numpy(), (copies, 1))
+    block[:, 1::2] = np.tile(G_neg.T.cpu().numpy(), (copies, 1))
     return block
 
 
@@ -88,7 +88,7 @@ def ir_drop_weights(G_pos: Tensor, G_neg: Tensor, copies: int, r_ohm: float, fsc
     all of it in SuperLU, so the loop over blocks costs no measurable Python time."""
     R, H, n, _ = G_pos.shape
     scale = fscale if isinstance(fscale, float) else fscale.reshape(-1)
-    out = torch.empty(R, H, n, n, dtype=torch.float64)
+    out = torch.empty(R, H, n, n, dtype=torch.float64, device="cpu")
     for r in range(R):
         for h in range(H):
             k = h % channels_per_array
@@ -99,4 +99,4 @@ def ir_drop_weights(G_pos: Tensor, G_neg: Tensor, copies: int, r_ohm: float, fsc
             diff = summed[:, 0::2] - summed[:, 1::2]                # (inputs, outputs)
             s = scale if isinstance(scale, float) else float(scale[h])
             out[r, h] = torch.from_numpy(s * diff.T / (g_max_uS - g_min_uS))
-    return out
+    return out.to(G_pos.device)  # solved on the CPU (scipy), returned where the arrays are

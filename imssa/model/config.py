@@ -6,11 +6,12 @@ These are the keys of the model cache (``imssa.model.train.train_cached``); chap
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from ..data.config import DataConfig
+from ..device import device_name
 from ..schema import Strict
 from .quant import POLAR_STORAGE_BITS
 
@@ -131,6 +132,7 @@ class TrainConfig(Strict):
     ssm_lr: float = Field(default=1e-3, gt=0, description="lr of dt, A, B (no weight decay)")
     weight_decay: float = Field(default=0.01, ge=0)
     seed: int = 0
-    device: str = "cpu"
+    device: Annotated[str, AfterValidator(device_name)] = Field(default_factory=device_name, description=(
+        "torch device of the run (default $IMSSA_DEVICE or cpu, ``imssa.device``): part of the cache key"))
     threads: int = Field(default=1, ge=1, description="torch threads of one training run")
 

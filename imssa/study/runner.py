@@ -6,6 +6,7 @@
     python -m imssa.study.runner build --profile paper                # HTML from executed notebooks
     python -m imssa.study.runner execute --profile paper --force      # rerun even chapters that are up to date
     python -m imssa.study.runner archive --profile paper              # results, params, versions, git revision
+    python -m imssa.study.runner profile --profile paper --chapter periphery   # py-spy: its top functions
 
 Chapters are MyST Markdown notebooks (``book/<chapter>.md``, jupytext), so their diffs read as
 text; the runner converts each to a notebook for papermill. Each chapter's parameters are
@@ -119,10 +120,48 @@ def execute(chapter: str, params_file: Path, profile: str, force: bool = True) -
         str(source), str(out), parameters={"params": values},
         cwd=str(out.parent), kernel_name="python3", progress_bar=False, log_output=False,
     )
-    print(f"executed {chapter} with {params_file} in {time.perf_counter() - t0:.0f} s -> {out}")
+    took = time.perf_counter() - t0
+    print(f"executed {chapter} with {params_file} in {took:.0f} s -> {out}")
+    record_time(profile, chapter, took)
     _stamp_file(profile, chapter).parent.mkdir(parents=True, exist_ok=True)
     _stamp_file(profile, chapter).write_text(stamp(chapter, values, root))
     return out
+
+
+def _times_file(profile: str) -> Path:
+    return executed_dir(profile) / ".stamps" / "times.json"
+
+
+def previous_times(profile: str) -> dict[str, float]:
+    """Wall time in s of each chapter's last execution in this profile (``record_time``); {} if none."""
+    f = _times_file(profile)
+    return json.loads(f.read_text()) if f.is_file() else {}
+
+
+def record_time(profile: str, chapter: str, seconds: float) -> None:
+    """Keep ``seconds`` as ``chapter``'s last execution time in this profile (``previous_times``)."""
+    times = previous_times(profile) | {chapter: round(seconds, 1)}
+    _times_file(profile).parent.mkdir(parents=True, exist_ok=True)
+    _times_file(profile).write_text(json.dumps(times, indent=1, sort_keys=True))
+
+
+def _clock(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+def progress_line(i: int, n: int, chapter: str, took_s: float | None, elapsed_s: float, rest: list[str],
+                  previous: dict[str, float]) -> str:
+    """One line for chapter ``i`` of ``n`` of a build: its time (``took_s``; None: it was up to date),
+    the build's elapsed time, and an estimate of the rest, the ``previous`` times of the chapters
+    in ``rest`` (those still to run; chapters without a previous time are counted apart)."""
+    known = [previous[c] for c in rest if c in previous]
+    unknown = len(rest) - len(known)
+    done = "up to date" if took_s is None else f"ran in {_clock(took_s)}"
+    estimate = f"rest ~{_clock(sum(known))} by the previous run's times" if rest else "nothing left"
+    if unknown:
+        estimate += f" ({unknown} chapter{'s' if unknown > 1 else ''} without one)"
+    return f"[{i}/{n}] {chapter}: {done}; elapsed {_clock(elapsed_s)}; {estimate}"
 
 
 def for_reader(nb: dict) -> dict:
@@ -201,12 +240,42 @@ def archive(profile: str) -> Path:
     return out
 
 
+def profile(chapters_: list[str], profile_name: str, params: Path | None = None, top: int = 10) -> Path:
+    """Execute each chapter (forced) under py-spy (``profiling.py_spy_command``), its samples in
+    ``_build/profile/<profile>/<chapter>.txt``, and write the top functions by self time and the
+    library's by total time (``profiling.top_functions``) to ``top_functions.csv`` there."""
+    import pandas as pd
+
+    from .profiling import py_spy_command, top_functions
+
+    spy = shutil.which("py-spy", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    if spy is None:
+        raise ParamsError("py-spy is not installed: pip install -e '.[profile]' (or make profile)")
+    out_dir = project_root() / "_build" / "profile" / profile_name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tables = []
+    for chapter in chapters_:
+        raw = out_dir / f"{chapter}.txt"
+        command = [sys.executable, "-m", "imssa.study.runner", "execute", "--profile", profile_name, "--chapter",
+                   chapter, "--force", *(["--params", str(params)] if params else [])]
+        subprocess.run([spy, *py_spy_command(raw, command)[1:]], check=True)
+        for by, within in (("self_s", None), ("total_s", "imssa/")):
+            table = top_functions(raw, top, by=by, within=within)
+            tables.append(table.assign(chapter=chapter, ranked_by=by))
+            print(f"{chapter}, by {by}{' (library)' if within else ''}:\n{table.to_string(index=False)}")
+    path = out_dir / "top_functions.csv"
+    pd.concat(tables, ignore_index=True).to_csv(path, index=False)
+    print(f"profile ({profile_name}) -> {path}")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m imssa.study.runner", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("action", choices=["execute", "build", "archive", "list"], help=(
+    ap.add_argument("action", choices=["execute", "build", "archive", "list", "profile"], help=(
         "list: the executed notebooks of --profile in book order, one path per line (nbval validates them "
-        "in this order, so that the report runs after every chapter it reads)"))
+        "in this order, so that the report runs after every chapter it reads); profile: execute under py-spy "
+        "and list each chapter's top functions (_build/profile/<profile>/)"))
     ap.add_argument("--profile", default="paper", help="results/<profile>, _build/executed/<profile>")
     ap.add_argument("--chapter", choices=chapters(), help="one chapter (default: all)")
     ap.add_argument("--params", type=Path, help="parameter file (default: params/<profile>/<chapter>.yaml)")
@@ -223,10 +292,18 @@ def main(argv: list[str] | None = None) -> int:
             files = {c: args.params or root / "params" / args.profile / f"{c}.yaml" for c in todo}
             for c, f in files.items():  # validate every file before running any chapter
                 chapter_values(c, f, args.profile)
-            for c, f in files.items():
+            previous, start, order = previous_times(args.profile), time.perf_counter(), list(files)
+            for i, (c, f) in enumerate(files.items(), 1):
+                ran = args.force or not up_to_date(c, chapter_values(c, f, args.profile), args.profile)
+                t0 = time.perf_counter()
                 execute(c, f, args.profile, force=args.force)
+                line = progress_line(i, len(files), c, time.perf_counter() - t0 if ran else None,
+                                     time.perf_counter() - start, order[i:], previous)
+                print(line, flush=True)
         elif args.action == "list":
             print("\n".join(str((executed_dir(args.profile) / f"{c}.ipynb").relative_to(root)) for c in chapters()))
+        elif args.action == "profile":
+            profile([args.chapter] if args.chapter else chapters(), args.profile, args.params)
         elif args.action == "build":
             build(args.profile)
         else:
