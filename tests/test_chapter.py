@@ -37,7 +37,7 @@ def test_a_chapter_trains_what_is_missing_and_loads_every_model_under_its_key(mo
     trained, loaded = [], []
     monkeypatch.setattr(module, "train_all", lambda runs, workers, desc: trained.append((runs, workers)))
     monkeypatch.setattr(module, "load_model", lambda run, n: loaded.append((run, n)) or f"model of {run}")
-    ch = Chapter("hardware_deployment", {"workers": 2})
+    ch = Chapter("hardware_deployment", {"shared": {"workers": 2}})
     from imssa.study.runs import qat_spec
     specs = {("a", 0): qat_spec(ch.cfg, 2, "fixed", 0, 0), ("b", 1): qat_spec(ch.cfg, 4, "fixed", 0, 1)}
     models = ch.models(specs)

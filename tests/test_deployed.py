@@ -26,7 +26,7 @@ def fake(monkeypatch, classes=10, failure="", clips=30, labels=None):
     splits = AudioSplits(part, part, part, tuple(range(classes)))
     calls = []
     result = TrainResult(net.state_dict(), pd.DataFrame(), 0.0, np.zeros(0), np.zeros(0), 0.0, failure=failure)
-    monkeypatch.setattr(deployed, "result_of", lambda run: calls.append(run) or result)
+    monkeypatch.setattr(deployed, "train_or_load", lambda run: calls.append(run) or result)
     monkeypatch.setattr(deployed, "load_splits", lambda data: splits)
     deployed._load.cache_clear()
     return Run(DataConfig(), model, TrainConfig()), calls

@@ -21,20 +21,21 @@ def test_every_committed_parameter_file_is_valid(profile, chapter):
     "values, key, hint",
     [
         ({"epochs": 3}, "epochs", "unknown parameter name"),
-        ({"train": {"epochs": "ten"}}, "train.epochs", "valid integer"),
-        ({"train": {"epochs": 0}}, "train.epochs", "greater than or equal to 1"),
-        ({"model": {"H": 2.5}}, "model.H", "valid integer"),
-        ({"data": {"sample_rate": -8000}}, "data.sample_rate", "greater than 0"),
-        ({"data": {"digits": [0, 0]}}, "data", "distinct"),
-        ({"data": {"split": "random"}}, "data.split", "'loso', 'official' or 'leave_speakers_out'"),
-        ({"data": {"split": "official"}}, "(top level)", "folds: split 'official' has one fold"),
-        ({"data": {"split": "official", "fold": 2}}, "data", "fold belongs to split 'loso'"),
-        ({"data": {"test_speakers": ["theo"]}}, "data", "belong to split 'leave_speakers_out'"),
-        ({"folds": [0, 0]}, "(top level)", "must not repeat"),
+        ({"train": {"epochs": 3}}, "train", "a shared setting (_shared.yaml): give it under 'shared:'"),
+        ({"shared": {"train": {"epochs": "ten"}}}, "shared.train.epochs", "valid integer"),
+        ({"shared": {"train": {"epochs": 0}}}, "shared.train.epochs", "greater than or equal to 1"),
+        ({"shared": {"model": {"H": 2.5}}}, "shared.model.H", "valid integer"),
+        ({"shared": {"data": {"sample_rate": -8000}}}, "shared.data.sample_rate", "greater than 0"),
+        ({"shared": {"data": {"digits": [0, 0]}}}, "shared.data", "distinct"),
+        ({"shared": {"data": {"split": "random"}}}, "shared.data.split", "'loso', 'official' or 'leave_speakers_out'"),
+        ({"shared": {"data": {"split": "official"}}}, "shared", "folds: split 'official' has one fold"),
+        ({"shared": {"data": {"split": "official", "fold": 2}}}, "shared.data", "fold belongs to split 'loso'"),
+        ({"shared": {"data": {"test_speakers": ["theo"]}}}, "shared.data", "belong to split 'leave_speakers_out'"),
+        ({"shared": {"folds": [0, 0]}}, "shared", "must not repeat"),
         ({"qat_bits": [0]}, "qat_bits.0", "greater than or equal to 1"),
-        ({"r_max": 1.0}, "r_max", "less than 1"),
-        ({"model": {"dt_min": 0.5, "dt_max": 0.1}}, "model", "dt_min"),
-        ({"seeds": []}, "seeds", "at least 1"),
+        ({"shared": {"r_max": 1.0}}, "shared.r_max", "less than 1"),
+        ({"shared": {"model": {"dt_min": 0.5, "dt_max": 0.1}}}, "shared.model", "dt_min"),
+        ({"shared": {"seeds": []}}, "shared.seeds", "at least 1"),
     ],
 )
 def test_bad_values_name_the_key(values, key, hint):
@@ -46,9 +47,9 @@ def test_bad_values_name_the_key(values, key, hint):
 
 def test_yaml_scientific_notation_and_missing_file(tmp_path):
     f = tmp_path / "p.yaml"
-    f.write_text("train:\n  lr: 3e-3\n  ssm_lr: 1E-4\n")
+    f.write_text("shared:\n  train:\n    lr: 3e-3\n    ssm_lr: 1E-4\n")
     cfg = load_params("float_baseline", f)
-    assert cfg.train.lr == pytest.approx(3e-3) and cfg.train.ssm_lr == pytest.approx(1e-4)
+    assert cfg.shared.train.lr == pytest.approx(3e-3) and cfg.shared.train.ssm_lr == pytest.approx(1e-4)
     with pytest.raises(ParamsError, match="not found"):
         load_params("float_baseline", tmp_path / "nope.yaml")
     f.write_text("- 1\n- 2\n")
@@ -56,8 +57,8 @@ def test_yaml_scientific_notation_and_missing_file(tmp_path):
         load_params("float_baseline", f)
 
 
-@pytest.mark.parametrize("text, line", [("train:\n  lr: 0.01\n   epochs: 3\n", 3), ("seeds: [0, 1\nfolds: [0]\n", 2),
-                                        ("data:\n\tsplit: loso\n", 2)])
+@pytest.mark.parametrize("text, line", [("shared:\n  lr: 0.01\n   epochs: 3\n", 3), ("shared: {seeds: [0, 1\n", 2),
+                                        ("shared:\n\tsplit: loso\n", 2)])
 def test_malformed_yaml_names_the_file_and_line_and_exits_2(tmp_path, capsys, text, line):
     f = tmp_path / "broken.yaml"
     f.write_text(text)
@@ -76,23 +77,23 @@ def test_leave_speakers_out_needs_speakers():
 
 def test_runner_fails_before_any_work(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("train:\n  epochs: 2\n  epoch: 3\n")
+    bad.write_text("shared:\n  train:\n    epochs: 2\n    epoch: 3\n")
     assert runner_main(["execute", "--chapter", "float_baseline", "--params", str(bad)]) == 2
     err = capsys.readouterr().err
-    assert "train.epoch: unknown parameter name" in err
+    assert "shared.train.epoch: unknown parameter name" in err
     assert not list(tmp_path.glob("*.ipynb"))
 
 
 @pytest.mark.parametrize("profile", ["paper", "ci"])
 def test_the_main_task_holds_speakers_out(profile):
     base = load_params("float_baseline", ROOT / "params" / profile / "float_baseline.yaml")
-    assert base.data.split == "loso"
+    assert base.shared.data.split == "loso"
 
 
 def test_variant_changes_one_parameter_and_validates_it():
     cfg = validate_params("fixed_range_qat", {})
-    assert variant(cfg, "data.sample_rate", 1000).data.sample_rate == 1000
-    assert variant(cfg, "fscale", 0.9).fscale == 0.9 and cfg.fscale != 0.9
+    assert variant(cfg, "data.sample_rate", 1000).shared.data.sample_rate == 1000
+    assert variant(cfg, "fscale", 0.9).shared.fscale == 0.9 and cfg.shared.fscale != 0.9
     with pytest.raises(ParamsError, match="no parameter 'sampl_rate'"):
         variant(cfg, "data.sampl_rate", 1000)
     with pytest.raises(ParamsError, match="greater than 0"):
@@ -114,11 +115,11 @@ def test_qat_parameters_reject_impossible_bits():
         with pytest.raises(ParamsError, match=f"{key}.1: Input should be greater than or equal to 0"):
             validate_params(chapter, {key: [0.0, -1.0]})
     with pytest.raises(ParamsError, match="fscale"):
-        validate_params("fixed_range_qat", {"fscale": -1.0})
+        validate_params("fixed_range_qat", {"shared": {"fscale": -1.0}})
 
 
 @pytest.mark.parametrize("values, key", [({"sigmas_uS": [0.0, -1.0]}, "sigmas_uS"),
-                                         ({"g_min_uS": 50.0, "g_max_uS": 40.0}, "g_min_uS"),
+                                         ({"shared": {"g_min_uS": 50.0, "g_max_uS": 40.0}}, "g_min_uS"),
                                          ({"emulation": {"preset": "hfox_1t1r_like", "overrides": {"sigma_uS": -2.0}}},
                                           "emulation: sigma_uS: Input should be greater"),
                                          ({"emulation": {"preset": "hfox_1t1r_like", "overrides": {"stuck_at_gmx": 0.1}}},
@@ -126,8 +127,8 @@ def test_qat_parameters_reject_impossible_bits():
                                          ({"emulation": {"preset": "hfox_like"}}, "unknown preset 'hfox_like'"),
                                          ({"realisations": 0}, "realisations"),
                                          ({"sigmas_uS": [1.0, 5.0]}, "include 0.0"),
-                                         ({"g_phys_max_uS": 90.0}, "g_phys_max_uS"),
-                                         ({"devices_per_element": [12]}, "devices_per_element"),
+                                         ({"shared": {"g_phys_max_uS": 90.0}}, "g_phys_max_uS"),
+                                         ({"shared": {"devices_per_element": [12]}}, "devices_per_element"),
                                          ({"noise_clips": ["hard"]}, "noise_clips"),
                                          ({"emulation": {"preset": "hfox_1t1r_like", "overrides": {"g_phys_max_uS": 50.0}}},
                                           "inside the physical window")])
@@ -231,13 +232,17 @@ def test_a_reader_file_holds_only_the_keys_it_changes(tmp_path):
 
     assert merge({"a": 1, "g": {"x": 1, "y": [1, 2]}}, {"g": {"y": [3]}, "b": 2}) == {"a": 1, "g": {"x": 1, "y": [3]}, "b": 2}
     mine = tmp_path / "mine.yaml"
-    mine.write_text("train:\n  epochs: 3\n")
+    mine.write_text("shared:\n  train:\n    epochs: 3\n")
     values = chapter_values("float_baseline", mine, "ci")
     base = load_params("float_baseline", ROOT / "params" / "ci" / "float_baseline.yaml")
     cfg = validate_params("float_baseline", values)
-    assert cfg.train.epochs == 3 and cfg.train.lr == base.train.lr and cfg.folds == base.folds and cfg.profile == "ci"
-    mine.write_text("train:\n  epochs: -1\n")
+    assert cfg.shared.train.epochs == 3 and cfg.shared.train.lr == base.shared.train.lr
+    assert cfg.shared.folds == base.shared.folds and cfg.profile == "ci"
+    mine.write_text("shared:\n  train:\n    epochs: -1\n")
     with pytest.raises(ParamsError, match="mine.yaml over .*float_baseline.yaml"):
+        chapter_values("float_baseline", mine, "ci")
+    mine.write_text("train:\n  epochs: 3\n")  # a shared key outside 'shared': the message says where it goes
+    with pytest.raises(ParamsError, match="train: a shared setting .*under 'shared:'"):
         chapter_values("float_baseline", mine, "ci")
 
 
@@ -248,13 +253,16 @@ def test_shared_settings_are_written_once_and_reach_every_chapter_that_has_them(
     (tmp_path / "fixed_range_qat.yaml").write_text("profile: ci\n")
     (tmp_path / "s4d_first_principles.yaml").write_text("profile: ci\nN: 4\n")
     cfg = load_params("fixed_range_qat", tmp_path / "fixed_range_qat.yaml")
-    assert cfg.fscale == 0.5 and cfg.train.epochs == 3 and cfg.train.lr == 0.01  # defaults under the shared keys
+    assert cfg.shared.fscale == 0.5 and cfg.shared.train.epochs == 3 and cfg.shared.train.lr == 0.01  # defaults under the shared keys
     assert chapter_file_values("s4d_first_principles", tmp_path / "s4d_first_principles.yaml") == {"profile": "ci", "N": 4}
     (tmp_path / "fixed_range_qat.yaml").write_text("profile: ci\nfscale: 0.9\n")
-    with pytest.raises(ParamsError, match=r"\['fscale'\] are set in .*_shared.yaml"):
+    with pytest.raises(ParamsError, match=r"\['fscale'\] are shared settings, set in .*_shared.yaml"):
+        load_params("fixed_range_qat", tmp_path / "fixed_range_qat.yaml")
+    (tmp_path / "fixed_range_qat.yaml").write_text("profile: ci\nshared: {fscale: 0.9}\n")
+    with pytest.raises(ParamsError, match=r"'shared' is .*_shared.yaml"):
         load_params("fixed_range_qat", tmp_path / "fixed_range_qat.yaml")
     (tmp_path / SHARED_FILE).write_text("fscael: 0.5\n")
-    with pytest.raises(ParamsError, match=r"_shared.yaml: no chapter has the parameters \['fscael'\]"):
+    with pytest.raises(ParamsError, match=r"_shared.yaml: \['fscael'\] are not shared settings"):
         load_params("s4d_first_principles", tmp_path / "s4d_first_principles.yaml")
 
 
@@ -270,9 +278,12 @@ def test_no_chapter_file_repeats_a_shared_setting(profile):
 
 def test_a_checkpoint_key_covers_every_field_but_the_worker_count():
     base = validate_params("hardware_deployment", {})
-    assert base.checkpoint_key() == base.model_copy(update={"workers": 2}).checkpoint_key()
-    for name, value in [("realisations", 5), ("fold_choices", {0: {"train.lr": 0.03}}), ("adaptive_scale_rule", "max_abs"),
-                        ("selection_seeds", [1]), ("emulation", base.emulation.model_copy(update={"overrides": {"read_noise": 0.0}}))]:
+    shared = lambda **kw: base.model_copy(update={"shared": base.shared.model_copy(update=kw)})  # noqa: E731
+    assert base.checkpoint_key() == shared(workers=2).checkpoint_key()
+    for name, value in [("fold_choices", {0: {"train.lr": 0.03}}), ("adaptive_scale_rule", "max_abs"),
+                        ("selection_seeds", [1]), ("g_max_uS", 90.0)]:
+        assert shared(**{name: value}).checkpoint_key() != base.checkpoint_key(), name
+    for name, value in [("realisations", 5), ("emulation", base.emulation.model_copy(update={"overrides": {"read_noise": 0.0}}))]:
         assert base.model_copy(update={name: value}).checkpoint_key() != base.checkpoint_key(), name
     assert ModelParams.NOT_IN_RESULTS == {"workers"}
 
@@ -287,11 +298,11 @@ def test_a_checkpoint_file_changes_with_the_library_code(monkeypatch):
 def test_the_emulated_array_takes_the_shared_window_unless_it_overrides_it():
     from imssa.hardware.devices import PRESETS
     base = validate_params("hardware_deployment", {})
-    assert base.emulation_device() == PRESETS["hfox_1t1r_like"].model_copy(update=base.window)
-    wide = validate_params("hardware_deployment", {"g_max_uS": 120.0, "g_phys_max_uS": 180.0})
+    assert base.emulation_device() == PRESETS["hfox_1t1r_like"].model_copy(update=base.shared.window)
+    wide = validate_params("hardware_deployment", {"shared": {"g_max_uS": 120.0, "g_phys_max_uS": 180.0}})
     assert (wide.emulation_device().g_max_uS, wide.emulation_device().g_phys_max_uS) == (120.0, 180.0)
     assert wide.emulation_device().sigma_uS == PRESETS["hfox_1t1r_like"].sigma_uS  # the rest is the preset's
-    own = validate_params("hardware_deployment", {"g_max_uS": 120.0, "g_phys_max_uS": 180.0, "emulation": {
+    own = validate_params("hardware_deployment", {"shared": {"g_max_uS": 120.0, "g_phys_max_uS": 180.0}, "emulation": {
         "preset": "hfox_1t1r_like", "overrides": {"g_max_uS": 90.0, "adc_bits": 8}}})
     assert own.emulation_device().g_max_uS == 90.0 and own.emulation_device().adc_bits == 8
 
@@ -301,20 +312,18 @@ def test_every_key_the_chapters_share_is_written_in_the_shared_file(profile):
     """The float, QAT, mapping and array keys come from ``_shared.yaml`` (which no chapter file may
     repeat), never from a schema default that a chapter's class could change: so the chapters
     that train or deploy models use the same cached runs and the same array."""
-    from imssa.study.params import ArrayParams, shared_values
-    missing = set(ArrayParams.model_fields) - {"profile"} - set(shared_values(ROOT / "params" / profile))
+    from imssa.study.params import Shared, shared_values
+    missing = set(Shared.model_fields) - set(shared_values(ROOT / "params" / profile))
     assert not missing, f"{profile}/_shared.yaml does not set {sorted(missing)}"
 
 
-@pytest.mark.parametrize("profile", ["paper", "ci"])
-def test_the_shared_file_holds_only_keys_that_several_chapters_have(profile):
-    """A key only one chapter has is that chapter's own and lives in its file (the QAT chapter's
-    bit widths and selection grids, the mapping chapter's check length)."""
-    from imssa.study.params import shared_values
-    owners = {key: [c for c, schema in CHAPTERS.items() if key in schema.model_fields]
-              for key in shared_values(ROOT / "params" / profile)}
-    alone = {k: v for k, v in owners.items() if len(v) < 2}
-    assert not alone, f"{profile}/_shared.yaml holds chapter keys: {alone}"
+def test_no_chapter_has_an_own_key_of_a_shared_name_and_every_model_chapter_contains_the_shared_block():
+    """A key is either shared (``Shared``, in ``_shared.yaml``) or one chapter's own (in its file):
+    the QAT chapter's bit widths and selection grids, the mapping chapter's check length."""
+    from imssa.study.params import Shared
+    for chapter, schema in CHAPTERS.items():
+        assert not set(schema.model_fields) & (set(Shared.model_fields) - {"shared"}), chapter
+        assert ("shared" in schema.model_fields) == issubclass(schema, ModelParams), chapter
     assert "bits" not in CHAPTERS["hardware_deployment"].model_fields  # composed from the array, not from QAT
 
 

@@ -65,7 +65,7 @@ def test_energy_counts_the_designs_conversions_from_the_simulated_configuration(
     from imssa.model.train import SpeechClassifier
 
     torch.manual_seed(0)
-    net = SpeechClassifier(ModelConfig(H=CFG.model.H, N=CFG.model.N, quant=QuantConfig(bits=2, fscale=0.6)), 2).eval()
+    net = SpeechClassifier(ModelConfig(H=CFG.shared.model.H, N=CFG.shared.model.N, quant=QuantConfig(bits=2, fscale=0.6)), 2).eval()
     x = torch.randn(4, 100, generator=torch.Generator().manual_seed(0))
 
     def fake(cfg, bits, seed, fold, r_max, periphery, bit_serial=None):

@@ -73,7 +73,7 @@ def test_affine_input_convolution_matches_plain():
 
 def test_zoh_discretisation():
     layer = S4D(H=3, N=4).double()
-    A_bar, B_bar, C, D = layer.discretize()
+    A_bar, B_bar, C, D = layer.float_discrete()
     dt = torch.exp(layer.log_dt.detach().double())[:, None]
     A = torch.complex(-torch.exp(layer.log_A_real.detach()), layer.A_imag.detach()).to(torch.complex128)
     assert torch.allclose(A_bar, torch.exp(dt * A))

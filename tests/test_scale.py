@@ -187,7 +187,7 @@ def test_best_depth_takes_the_shallowest_within_the_tie_and_reads_validation_onl
 def test_largest_single_array_and_layouts():
     cfg = validate_params("depth_scale", {})
     assert scale.largest_single_array(cfg) == 15  # 2 (2N + 1) <= 64
-    big = validate_params("depth_scale", {"rows": 128, "cols": 128})
+    big = validate_params("depth_scale", {'shared': {'rows': 128, 'cols': 128}})
     assert scale.largest_single_array(big) == 31
     lay = scale.state_layouts(cfg, [2, 15, 16, 64]).set_index("N")
     assert lay.loc[15, "block_fits_one_array"] and not lay.loc[16, "block_fits_one_array"]
@@ -211,12 +211,12 @@ def test_ten_table_puts_each_fold_at_depth_one_and_at_its_own_best_depth():
 
 def test_specs_become_the_chapters_runs():
     cfg = validate_params("depth_scale", {"scale_folds": [0, 1]})
-    deep = scale.run_spec(cfg, scale.Spec("binary", "complex", 4, cfg.model.N, 2), 0, 1)
+    deep = scale.run_spec(cfg, scale.Spec("binary", "complex", 4, cfg.shared.model.N, 2), 0, 1)
     assert deep.model.depth == 4 and deep.model.quant.bits == 2 and deep.init_from[0].depth == 4
     ten = scale.run_spec(cfg, scale.Spec("ten", "real", 1, 32, None), 0, 0)
     assert ten.data.digits == cfg.ten_digits and ten.model.ssm == "s4d_real" and ten.train == cfg.ten_train
-    main = scale.run_spec(cfg, scale.Spec("binary", "complex", 1, cfg.model.N, None), 0, 0)
-    assert main.model == cfg.model and main.train == cfg.train.model_copy(update={"seed": 0})  # the shared main model
+    main = scale.run_spec(cfg, scale.Spec("binary", "complex", 1, cfg.shared.model.N, None), 0, 0)
+    assert main.model == cfg.shared.model and main.train == cfg.shared.train.model_copy(update={"seed": 0})  # the shared main model
     grid = scale.cells(cfg, scale.depth_specs(cfg) + scale.state_specs(cfg))
     assert len(grid) == len({tuple(c.values()) for c in grid})  # the main model once, not per sweep
     runs = scale.run_specs(cfg, grid)

@@ -46,7 +46,7 @@ def test_budget_and_failures():
 
 
 def test_choices_compare_validation_with_the_parameter_file():
-    cfg = validate_params("float_baseline", {"data": {"sample_rate": 4000}, "model": {"N": 16}})
+    cfg = validate_params("float_baseline", {'shared': {'data': {'sample_rate': 4000}, 'model': {'N': 16}}})
     rows = pd.concat([sweep({1000: 0.0, 2000: 0.1, 4000: 0.05}),
                       sweep({8: 0.0, 16: 0.05, 32: 0.1}).assign(parameter="model.N")])
     table = choices(rows, cfg, limits={"model.N": 16}).set_index("parameter")
@@ -76,7 +76,7 @@ def planted(favoured_by, folds=range(6), seeds=range(3)):
 
 
 def test_a_fold_s_nested_choice_ignores_the_fold_that_scores_its_test_speaker():
-    cfg = validate_params("float_baseline", {"data": {"sample_rate": 4000}})
+    cfg = validate_params("float_baseline", {'shared': {'data': {'sample_rate': 4000}}})
     rows = planted(favoured_by=[5])  # only fold 5, which validates on fold 0's test speaker, favours 2000
     assert choose(rows, 4000)["choice"] == 2000  # the global choice follows it
     table = nested_choices(rows, cfg, LOSO).set_index("fold")
@@ -91,7 +91,7 @@ def test_a_fold_s_nested_choice_ignores_the_fold_that_scores_its_test_speaker():
 
 
 def test_a_fold_s_own_scores_never_decide_its_choice_and_two_folds_keep_the_incumbent():
-    cfg = validate_params("float_baseline", {"data": {"sample_rate": 4000}})
+    cfg = validate_params("float_baseline", {'shared': {'data': {'sample_rate': 4000}}})
     table = nested_choices(planted(favoured_by=[2]), cfg, LOSO).set_index("fold")
     assert table.loc[2, "nested choice"] == "4000" and table.loc[3, "nested choice"] == "4000"  # own; validates on 3
     assert table.loc[0, "nested choice"] == "2000" and table.loc[0, "test_uses"] == "parameter file"
@@ -103,17 +103,15 @@ def test_a_fold_s_own_scores_never_decide_its_choice_and_two_folds_keep_the_incu
 
 
 def test_a_fold_choice_in_the_file_makes_that_fold_use_its_nested_choice():
-    cfg = validate_params("float_baseline", {"data": {"sample_rate": 4000}})
+    cfg = validate_params("float_baseline", {'shared': {'data': {'sample_rate': 4000}}})
     rows = planted(favoured_by=[2])  # fold 0's nested choice is 2000, the file's value 4000
     assert nested_choices(rows, cfg, LOSO).set_index("fold").loc[0, "test_uses"] == "parameter file"
     assert "data.sample_rate on fold 0 (nested 2000, used 4000)" in nested_summary(nested_choices(rows, cfg, LOSO))
-    held = validate_params("float_baseline", {"data": {"sample_rate": 4000},
-                                              "fold_choices": {0: {"data.sample_rate": 2000}}})
+    held = validate_params("float_baseline", {'shared': {'data': {'sample_rate': 4000}, 'fold_choices': {0: {'data.sample_rate': 2000}}}})
     table = nested_choices(rows, held, LOSO).set_index("fold")
     assert table.loc[0, "fold value"] == "2000" and table.loc[0, "test_uses"] == "nested choice"
     assert table.loc[0, "parameter file"] == "4000" and table.loc[1, "fold value"] == "4000"
-    wrong = validate_params("float_baseline", {"data": {"sample_rate": 4000},
-                                               "fold_choices": {2: {"data.sample_rate": 2000}}})
+    wrong = validate_params("float_baseline", {'shared': {'data': {'sample_rate': 4000}, 'fold_choices': {2: {'data.sample_rate': 2000}}}})
     assert nested_choices(rows, wrong, LOSO).set_index("fold").loc[2, "test_uses"] == "parameter file"  # own fold
 
 

@@ -70,15 +70,15 @@ def test_memory_runs_start_from_the_scheduled_float_model_on_the_order_task():
     circle = next(m for m in CFG.memory_models if m.bits_A == 8)
     run = sm.memory_spec(CFG, paper, 0, 2, {2: {"train.epochs": 60}})
     assert run.data.task == "order" and run.data.fold == 2 and run.data.gap_s == CFG.order.gap_s
-    assert run.init_from[1].epochs == 60 and run.model.quant.fscale == CFG.fscale and run.model.quant.r_max == CFG.r_max
-    assert sm.memory_spec(CFG, paper, 0, 3, {2: {"train.epochs": 60}}).init_from[1].epochs == CFG.train.epochs
+    assert run.init_from[1].epochs == 60 and run.model.quant.fscale == CFG.shared.fscale and run.model.quant.r_max == CFG.shared.r_max
+    assert sm.memory_spec(CFG, paper, 0, 3, {2: {"train.epochs": 60}}).init_from[1].epochs == CFG.shared.train.epochs
     q = sm.memory_spec(CFG, circle, 0, 2).model.quant
     assert (q.bits, q.bits_A, q.fscale, q.r_max) == (2, 8, 1.0, 0.999)
     # the main task's nested choices (fold_choices) are the main task's: they do not reach the memory task
-    assert sm.memory_spec(CFG, sm.FLOAT_S4D, 0, 0).train.lr == CFG.train.lr != CFG.fold_choices[0]["train.lr"]
+    assert sm.memory_spec(CFG, sm.FLOAT_S4D, 0, 0).train.lr == CFG.shared.train.lr != CFG.shared.fold_choices[0]["train.lr"]
     fir = sm.fir_spec(CFG, 16, 2, 0, 0)
     assert fir.model.ssm == "fir" and fir.model.taps == 16 and fir.init_from[0].quant is None
-    assert fir.train.lr == CFG.qat_train.lr and fir.init_from[1].lr == CFG.fold_choices[0]["train.lr"]
+    assert fir.train.lr == CFG.shared.qat_train.lr and fir.init_from[1].lr == CFG.shared.fold_choices[0]["train.lr"]
     with pytest.raises(ValueError, match="give bits"):
         MemoryModel(name="x", r_max=0.9)
     with pytest.raises(ValueError, match="taps go with"):
@@ -129,7 +129,7 @@ def test_slowest_mode_and_theory():
     assert sm.slowest_mode_ms(1.2, 2000) == np.inf and sm.slowest_mode_ms(0.0, 2000) == 0.0
     assert sm.slowest_mode_ms(np.exp(-1 / 20), 2000) == pytest.approx(10.0)
     th = sm.memory_theory(CFG, [0.6, 1.0])
-    assert len(th) == 2 * len(CFG.devices_per_element) * (len(CFG.memory_sigmas_uS) - 1)
+    assert len(th) == 2 * len(CFG.shared.devices_per_element) * (len(CFG.memory_sigmas_uS) - 1)
     a = th.set_index(["fscale", "devices_per_element", "sigma_uS"])
     assert a.loc[(0.6, 16, 5.0), "longest_complex_ms"] > a.loc[(1.0, 16, 5.0), "longest_complex_ms"]
     assert a.loc[(0.6, 16, 5.0), "longest_complex_ms"] > a.loc[(0.6, 16, 15.0), "longest_complex_ms"]
@@ -168,7 +168,7 @@ def test_the_noise_that_still_holds_a_memory_inverts_the_theory():
     from imssa.hardware.margin import longest_memory_ms, weight_noise_std
 
     x = sm.sigma_for_memory_uS(50.0, 1.0, CFG, 16)
-    s = weight_noise_std(x, 1.0, CFG.g_min_uS, CFG.g_max_uS, 16)
+    s = weight_noise_std(x, 1.0, CFG.shared.g_min_uS, CFG.shared.g_max_uS, 16)
     assert longest_memory_ms(s, CFG.order_data().sample_rate, CFG.p_fail) == pytest.approx(50.0, rel=1e-4)
     assert sm.sigma_for_memory_uS(50.0, 0.6, CFG, 16) > x > sm.sigma_for_memory_uS(50.0, 1.0, CFG, 8)
     assert sm.sigma_for_memory_uS(100.0, 1.0, CFG, 16) < x
@@ -181,4 +181,4 @@ def test_every_quantized_family_has_its_quantization_for_qat_and_ptq():
                 sm.family_quant(CFG, m)
             continue
         q = sm.family_quant(CFG, m)
-        assert sm.memory_spec(CFG, m, 0, 1).model.quant == q and q.fscale == (m.fscale or CFG.fscale)
+        assert sm.memory_spec(CFG, m, 0, 1).model.quant == q and q.fscale == (m.fscale or CFG.shared.fscale)

@@ -66,8 +66,8 @@ def test_plain_qat_is_the_qat_chapters_run_and_options_change_only_their_key():
     mixed = strategy_quant(cfg, Strategy(name="m", bits_A=2, bits_B=4, bits_C=4))
     assert mixed.bits_per_matrix == (2, 4, 4) and mixed.bits == 4
     noisy = strategy_quant(cfg, Strategy(name="n", noise_aware_sigma_uS=10.0, devices_per_element=8))
-    assert noisy.noise_pairs == 1 and noisy.noise_window_uS == cfg.g_max_uS - cfg.g_min_uS
-    assert noisy.weight_noise == pytest.approx(2 ** 0.5 * 10.0 / (cfg.g_max_uS - cfg.g_min_uS))
+    assert noisy.noise_pairs == 1 and noisy.noise_window_uS == cfg.shared.g_max_uS - cfg.shared.g_min_uS
+    assert noisy.weight_noise == pytest.approx(2 ** 0.5 * 10.0 / (cfg.shared.g_max_uS - cfg.shared.g_min_uS))
     assert strategy_spec(cfg, Strategy(name="f", training="ptq"), 0, 0).model.quant is None
 
 

@@ -42,7 +42,7 @@ def test_unstable_quantized_run_is_reported_not_kept(fsdd_root):
     quant = QuantConfig(bits=2, range_mode="dynamic", fscale=1.0)
     model = ModelConfig(H=4, N=4, dt_min=0.25, dt_max=0.25, quant=quant)  # a mode at 45 degrees
     bad = train_model(DATA.model_dump(), model.model_dump(), TRAIN.model_dump(), progress=False)
-    assert bad.failure == "unstable" and "|A_bar| >= 1" in bad.diverged
+    assert bad.failure == "unstable" and "|A_bar| >= 1" in bad.failure_reason
     assert bad.test_accuracy != bad.test_accuracy  # NaN, never a chance-level number
     capped = model.model_copy(update={"quant": quant.model_copy(update={"r_max": 0.95})})
     good = train_model(DATA.model_dump(), capped.model_dump(), TRAIN.model_dump(), progress=False)
@@ -87,7 +87,7 @@ def test_range_equalisation_preserves_the_function_and_fills_the_range():
     before = net(x)
     net.equalize_ranges(0.7)
     assert torch.allclose(net(x), before, rtol=1e-9, atol=1e-12)
-    p = net.layers[0].discretize()
+    p = net.layers[0].float_discrete()
     assert torch.allclose(p.B_bar.abs().amax(1), torch.full((4,), 0.7, dtype=torch.float64))
     assert torch.allclose(p.B_bar.abs(), p.C.abs())  # magnitude split evenly between B_bar and C
 

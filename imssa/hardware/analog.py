@@ -192,11 +192,11 @@ def _saturating(x: Tensor, w: Tensor, b: Tensor, W: Tensor, D: Tensor, dev: Devi
         bound = l1 * u_in.abs().amax((0, 2)).to(W.dtype)
     else:
         bound = l1 * (w.abs() * x.abs().max()).to(W.dtype) + step_gain * b.abs().to(W.dtype)
-    _rerun_leaving(y, saturated, W, D, dev, bound, min(dac, adc), lambda r_idx, h_idx: u[:, h_idx])
+    _rerun_saturating(y, saturated, W, D, dev, bound, min(dac, adc), lambda r_idx, h_idx: u[:, h_idx])
     return y, saturated
 
 
-def _rerun_leaving(y: Tensor, saturated: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig, bound: Tensor, limit: float,
+def _rerun_saturating(y: Tensor, saturated: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig, bound: Tensor, limit: float,
                    inputs: Callable[[Tensor, Tensor], Tensor]) -> None:
     """Rerun in step mode, in place, every (realisation, channel) whose state ``bound`` (R, H) may exceed
     ``limit``: its outputs replace ``y`` (R, B, H, L) and a converter that clipped marks ``saturated``.
@@ -240,7 +240,7 @@ def simulate_saturating_inputs(u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfi
         y = torch.stack(y)
         l1, _ = state_gain(W, u.shape[-1])  # (R, H)
         bound = l1 * u_in.abs().amax((1, 3)).to(W.dtype)
-        _rerun_leaving(y, saturated, W, D, dev, bound, min(dac, adc),
+        _rerun_saturating(y, saturated, W, D, dev, bound, min(dac, adc),
                        lambda r_idx, h_idx: u[r_idx, :, h_idx].permute(1, 0, 2))
     return y, saturated
 

@@ -396,7 +396,7 @@ def equalize_layer(layer: S4D, fscale: float, input_gain: bool = True) -> Tensor
     reaches |B_bar| = |C| = fscale. Without this, B_bar ~ dt B is far below a fixed range and
     rounds to zero. Returns the per-channel gain g, shape (H,); all ones without ``input_gain``.
     """
-    p = layer.discretize()
+    p = layer.float_discrete()
     b, c = p.B_bar.abs(), p.C.abs()
     prod = b * c
     if input_gain:
@@ -415,7 +415,7 @@ class QuantS4D(S4D):
     """S4D layer whose forward pass uses quantized A_bar, B_bar, C (QAT with the STE).
 
     The learnable continuous parameters (dt, A, B, C) stay in floating point underneath;
-    ``discretize()`` still returns the float discrete parameters, ``discrete()`` the quantized
+    ``float_discrete()`` still returns the float discrete parameters, ``discrete()`` the quantized
     ones that the hardware would hold.
     """
 
@@ -459,7 +459,7 @@ class QuantS4D(S4D):
 
     def ranges(self) -> dict[str, tuple[Tensor, Tensor]]:
         """(Re, Im) ranges of A_bar, B_bar, C under the layer's range mode and scale rule (``range_scales``)."""
-        p = self.discretize()
+        p = self.float_discrete()
         if self.r_max is not None:
             p = p._replace(A_bar=project_disc(p.A_bar, self.r_max))
         return range_scales(p, self.range_mode, self.fscale, self.bits_per_matrix, self.scale_rule, self.scale_factor)
@@ -476,7 +476,7 @@ class QuantS4D(S4D):
         return torch.cat(parts, 1).amax(1)
 
     def discrete(self) -> DiscreteSSM:
-        q = self._quantize(self.discretize())
+        q = self._quantize(self.float_discrete())
         if not (self.training and self.weight_noise > 0):
             return q
         S = self.array_scale()
@@ -493,7 +493,7 @@ class QuantS4D(S4D):
         beyond the range, which is where slow poles sit."""
         if self.pole_weight == 0:
             return self.D.new_zeros(())
-        p = self.discretize()
+        p = self.float_discrete()
         A_float = p.A_bar if self.r_max is None else project_disc(p.A_bar, self.r_max)
         A_q = self._quantize(p).A_bar
         A_bar = A_float + (A_q - A_float).detach()

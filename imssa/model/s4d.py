@@ -182,7 +182,7 @@ class S4D(nn.Module):
     """One S4D layer: H independent channels, N complex modes per channel.
 
     Learnable: ``log_dt`` (H,), ``log_A_real`` and ``A_imag`` (H, N), complex ``B`` and ``C``
-    (H, N) stored as real views, real ``D`` (H,). ``discretize()`` returns the discrete
+    (H, N) stored as real views, real ``D`` (H,). ``float_discrete()`` returns the discrete
     parameters (A_bar, B_bar, C, D) that a deployment or quantization step consumes.
 
     Input and output: (batch, H, L). ``mode`` selects FFT convolution or the recurrence.
@@ -248,7 +248,7 @@ class S4D(nn.Module):
         """A = -exp(log_A_real) + i A_imag, (H, N) complex."""
         return torch.complex(-torch.exp(self.log_A_real), self.A_imag)
 
-    def discretize(self) -> DiscreteSSM:
+    def float_discrete(self) -> DiscreteSSM:
         """Zero-order hold: A_bar = exp(dt A), B_bar = (A_bar - 1)/A * B. Shapes (H, N) complex.
         A memoryless layer returns A_bar = 0."""
         A_bar, B_bar = zoh(self.continuous_A(), self._complex(self.B), torch.exp(self.log_dt))
@@ -263,7 +263,7 @@ class S4D(nn.Module):
 
     def discrete(self) -> DiscreteSSM:
         """The discrete parameters this layer computes with; subclasses (quantized) override."""
-        return self.discretize()
+        return self.float_discrete()
 
     def forward(self, u: Tensor, mode: Literal["conv", "recurrent"] = "conv") -> Tensor:
         return apply_ssm(u, self.discrete(), mode)

@@ -45,10 +45,9 @@ __all__ = [
     "restore_model",
     "train_cached",
     "Run",
-    "result_of",
+    "train_or_load",
     "train_many",
     "train_model",
-    "train_seeds",
 ]
 
 Mode = Literal["conv", "recurrent"]
@@ -177,7 +176,7 @@ class TrainResult:
 
     Selection code reads ``val_*`` only; ``test_*`` are for the final numbers. ``failure`` is ""
     for a run that trained, else its cause: "unstable" (a pole reached the unit circle) or
-    "non-finite" (the loss overflowed); ``diverged`` then says when and why in words.
+    "non-finite" (the loss overflowed); ``failure_reason`` then says when and why in words.
     """
 
     state_dict: dict[str, Tensor]
@@ -186,7 +185,7 @@ class TrainResult:
     test_pred: np.ndarray
     test_true: np.ndarray
     train_time_s: float
-    diverged: str | None = None  # why training stopped early, if it did
+    failure_reason: str = ""  # why training stopped early, if it did
     val_accuracy: float = float("nan")
     val_pred: np.ndarray | None = None
     val_true: np.ndarray | None = None
@@ -204,14 +203,14 @@ def train_model(data: dict[str, Any], model: dict[str, Any], train: dict[str, An
     of a fresh initialisation: fine-tuning, e.g. QAT from a float checkpoint.
     ``code`` only enters the cache key (see ``code_digest``).
     A run whose loss turns non-finite or whose quantized recurrence leaves the unit disc stops
-    and is marked ``diverged`` (its accuracy is NaN, never a silent chance-level number).
+    and carries its ``failure`` and ``failure_reason`` (its accuracy is NaN, never a silent chance-level number).
     """
     dcfg, mcfg, tcfg = DataConfig(**data), ModelConfig(**model), TrainConfig(**train)
     start = None
     if init_from is not None:
         base = train_cached(dcfg, ModelConfig(**init_from["model"]), TrainConfig(**init_from["train"]), progress)
-        if base.diverged:
-            raise UnstableSSMError(f"cannot fine-tune from a diverged run: {base.diverged}")
+        if base.failure:
+            raise UnstableSSMError(f"cannot fine-tune from a failed run: {base.failure_reason}")
         start = base.state_dict
     threads = torch.get_num_threads()
     torch.set_num_threads(tcfg.threads)
@@ -237,7 +236,7 @@ def _train(dcfg: DataConfig, mcfg: ModelConfig, tcfg: TrainConfig, start: dict[s
     steps = tcfg.epochs * ((n + tcfg.batch_size - 1) // tcfg.batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=[g["lr"] for g in opt.param_groups], total_steps=steps, pct_start=0.1)
-    rows, t0, diverged, failure = [], time.perf_counter(), None, ""
+    rows, t0, reason, failure = [], time.perf_counter(), "", ""
     bar = tqdm(range(tcfg.epochs), desc=f"train seed {tcfg.seed}", disable=not progress)
     try:
         for epoch in bar:
@@ -246,7 +245,7 @@ def _train(dcfg: DataConfig, mcfg: ModelConfig, tcfg: TrainConfig, start: dict[s
         val_acc, val_pred = evaluate(net, splits.val, device=tcfg.device) if len(splits.val) else (float("nan"), None)
         test_acc, pred = evaluate(net, splits.test, device=tcfg.device)
     except (UnstableSSMError, FloatingPointError) as err:
-        diverged = f"epoch {len(rows) + 1}: {err}"
+        reason = f"epoch {len(rows) + 1}: {err}"
         failure = "unstable" if isinstance(err, UnstableSSMError) else "non-finite"
         val_acc, val_pred = float("nan"), np.full(len(splits.val), -1)
         test_acc, pred = float("nan"), np.full(len(splits.test), -1)
@@ -258,7 +257,7 @@ def _train(dcfg: DataConfig, mcfg: ModelConfig, tcfg: TrainConfig, start: dict[s
         test_pred=pred,
         test_true=splits.test.y.numpy(),
         train_time_s=time.perf_counter() - t0,
-        diverged=diverged,
+        failure_reason=reason,
         val_accuracy=val_acc,
         val_pred=val_pred,
         val_true=splits.val.y.numpy(),
@@ -327,7 +326,7 @@ class Run(NamedTuple):
     init_from: tuple[ModelConfig, TrainConfig] | None = None
 
 
-def result_of(run: Run, progress: bool = False) -> TrainResult:
+def train_or_load(run: Run, progress: bool = False) -> TrainResult:
     """The result of one run: from the cache, or trained now (and then cached)."""
     return train_cached(run.data, run.model, run.train, progress=progress, init_from=run.init_from)
 
@@ -338,17 +337,10 @@ def train_many(runs: list[Run], workers: int = 1, desc: str = "runs", progress: 
     on ``workers``. Every finished run is in the cache at once, so an interrupted sweep resumes
     where it stopped."""
     if workers == 1:
-        return [result_of(r) for r in tqdm(runs, desc=desc, disable=not progress)]
+        return [train_or_load(r) for r in tqdm(runs, desc=desc, disable=not progress)]
     jobs = (joblib.delayed(train_cached)(*r[:3], progress=False, init_from=r.init_from) for r in runs)
     return list(tqdm(joblib.Parallel(n_jobs=workers, return_as="generator")(jobs), total=len(runs), desc=desc,
                      disable=not progress))
-
-
-def train_seeds(data: DataConfig, model: ModelConfig, train: TrainConfig, seeds: list[int],
-                workers: int = 1) -> dict[int, TrainResult]:
-    """``train_many`` over seeds: {seed: result}."""
-    runs = [Run(data, model, train.model_copy(update={"seed": s})) for s in seeds]
-    return dict(zip(seeds, train_many(runs, workers, desc="seeds")))
 
 
 def restore_model(model: ModelConfig, result: TrainResult, n_classes: int) -> SpeechClassifier:

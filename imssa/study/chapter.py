@@ -49,13 +49,13 @@ class Chapter:
         do not set (``sweep.fill_cells``)."""
         cfg = self._model_params()
         path = checkpoint_path(cfg.profile, self.name, name, cfg.checkpoint_key() + depends_on)
-        return resumable_grid(cells, compute, path, desc or name, workers=cfg.workers, defaults=defaults)
+        return resumable_grid(cells, compute, path, desc or name, workers=cfg.shared.workers, defaults=defaults)
 
     def models(self, specs: dict[Any, Run], desc: str = "models") -> dict[Any, TrainedModel]:
         """The trained models of the run specifications ``specs`` (any keys), trained first where
         the model cache lacks them, side by side on the parameters' ``workers``
         (``sweep.train_all``), then loaded (``deployed.load_model``) under the same keys."""
-        train_all(list(specs.values()), workers=self._model_params().workers, desc=desc)
+        train_all(list(specs.values()), workers=self._model_params().shared.workers, desc=desc)
         return {k: load_model(run, run.data.n_classes) for k, run in specs.items()}
 
     def _model_params(self) -> ModelParams:

@@ -23,7 +23,7 @@ from ..hardware.devices import DeviceConfig
 from ..model.config import QuantConfig
 from ..model.fir import FIRBank
 from ..model.quant import UnstableSSMError
-from ..model.train import Run, SpeechClassifier, evaluate, load_splits, restore_model, result_of
+from ..model.train import Run, SpeechClassifier, evaluate, load_splits, restore_model, train_or_load
 from ..stats import chance_failure
 
 __all__ = ["TrainedModel", "failed_row", "failed_rows", "load_model", "programmed_rows", "software_row"]
@@ -69,7 +69,7 @@ def load_model(run: Run, n_classes: int, ptq: QuantConfig | None = None,
 @functools.lru_cache(maxsize=256)
 def _load(key: _Key, n_classes: int) -> TrainedModel:
     run = key.run
-    result, splits = result_of(run), load_splits(run.data)
+    result, splits = train_or_load(run), load_splits(run.data)
     if result.failure:
         return TrainedModel(None, splits, result.failure)
     if key.ptq is None:

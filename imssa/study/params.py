@@ -23,6 +23,7 @@ from ..hardware.devices import PRESETS, TECHNOLOGIES, DeviceConfig, preset_devic
 __all__ = [
     "BaselineParams",
     "ModelParams",
+    "Shared",
     "DeploymentParams",
     "EmulationParams",
     "PeripheryParams",
@@ -54,6 +55,7 @@ __all__ = [
     "shared_values",
     "read_yaml",
     "validate_params",
+    "replaced",
     "variant",
 ]
 
@@ -102,11 +104,16 @@ class FirstPrinciplesParams(ChapterParams):
         return self
 
 
-class ModelParams(ChapterParams):
-    """What every chapter that trains or deploys a classifier shares: the task (``data``; its
-    ``fold`` is set per run from ``folds``), the float model and its training, the seeds, and
-    the fixed-range QAT that starts from the float model (``qat_train``, ``fscale``, ``r_max``).
-    The chapters' files repeat these keys identically, so cached runs are shared (a test checks)."""
+class Shared(Strict):
+    """The settings every chapter that trains or deploys a classifier shares, written once in a
+    profile's ``_shared.yaml`` and contained by each such chapter as ``shared``: the task
+    (``data``, whose ``fold`` is set per run from ``folds``; ``seeds``, ``selection_seeds``, and
+    ``fold_choices``, the nested choices), the float model and its training (``model``, ``train``),
+    the fixed-range QAT recipe that starts from it (``qat_train``, ``init``, ``fscale``, ``r_max``,
+    ``adaptive_scale_rule``), the array (``map_bits``, the window [g_min_uS, g_max_uS] and its
+    physical top, ``rows`` x ``cols``, the fast-mode converters' ``headroom``,
+    ``devices_per_element``) and ``workers``. So every chapter maps the same models onto the same
+    array, and their cached runs are shared."""
 
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
@@ -124,11 +131,24 @@ class ModelParams(ChapterParams):
         "scale of the dynamic and per-channel ranges: each tensor's (channel's) max-abs, or the scale that "
         "minimises its quantization error (TWN's fitted threshold and scale at 2 bits); the fixed range "
         "keeps fscale"))
-
     fold_choices: dict[int, dict[str, int | float]] = Field(default_factory=dict, description=(
         "per fold, the parameter values (dotted paths, e.g. train.lr) of its nested choice where it differs from "
         "this file's: the choice behind that fold's test numbers, made without its test speaker "
         "(selection.nested_choices checks that this holds the nested choice)"))
+    map_bits: ModelBits = Field(default=2, description="bit width of the model mapped")
+    g_min_uS: float = Field(default=10.0, ge=0, description="conductance of level 0, uS")
+    g_max_uS: float = Field(default=100.0, gt=0, description="conductance of the top level, uS")
+    rows: int = Field(default=64, ge=1, description="array rows (inputs)")
+    cols: int = Field(default=64, ge=1, description="array columns (outputs)")
+    g_phys_max_uS: float = Field(default=150.0, gt=0, description="top of the physical conductance window, uS")
+    headroom: float = Field(default=2.0, ge=1, description=(
+        "converter range in fast-mode sweeps, in units of the largest ideal input/output on training clips"))
+    devices_per_element: list[Literal[8, 16]] = Field(default=[16, 8], min_length=1, description=(
+        "devices per complex element of A_bar (16: the paper's 4 x 4 block); the first is the default"))
+
+    #: first parts of the paths ``fold_choices`` may set: what a trained model depends on
+    FOLD_CHOICE_ROOTS: ClassVar[frozenset[str]] = frozenset(
+        {"data", "model", "train", "qat_train", "fscale", "r_max", "adaptive_scale_rule"})
 
     @field_validator("fold_choices", mode="before")
     @classmethod
@@ -138,28 +158,30 @@ class ModelParams(ChapterParams):
             return {int(k) if isinstance(k, str) and k.isdigit() else k: v for k, v in value.items()}
         return value
 
-    #: keys that cannot change a result, left out of ``checkpoint_key``
-    NOT_IN_RESULTS: ClassVar[frozenset[str]] = frozenset({"workers"})
-    #: first parts of the paths ``fold_choices`` may set: what a trained model depends on
-    FOLD_CHOICE_ROOTS: ClassVar[frozenset[str]] = frozenset(
-        {"data", "model", "train", "qat_train", "fscale", "r_max", "adaptive_scale_rule"})
-
-    def checkpoint_key(self) -> str:
-        """Text of the whole configuration but ``NOT_IN_RESULTS``: a resumable sweep's checkpoint
-        (``results.checkpoint_path``, which adds the library's digest) stays valid exactly as long as
-        none of it changes, so no new field can silently reuse a stale checkpoint."""
-        return self.model_dump_json(exclude=set(self.NOT_IN_RESULTS))
-
     def scale_rule(self, range_mode: str) -> Literal["max_abs", "mse"]:
         """The scale rule of a quantized model with ``range_mode``: the fixed range has none of its own."""
         return "max_abs" if range_mode == "fixed" else self.adaptive_scale_rule
 
+    def device(self, choice: PresetChoice) -> DeviceConfig:
+        """The device of a preset ``choice``: its preset on this array's ``window``, then its
+        overrides (``devices.preset_device``)."""
+        return preset_device(choice.preset, self.window, **choice.overrides)
+
+    @property
+    def window(self) -> dict[str, float]:
+        """The conductance window (uS) as ``DeviceConfig`` keys: mapping range and physical top."""
+        return {"g_min_uS": self.g_min_uS, "g_max_uS": self.g_max_uS, "g_phys_max_uS": self.g_phys_max_uS}
+
     @model_validator(mode="after")
-    def _check_folds(self) -> ModelParams:
+    def _check_shared(self) -> Shared:
         if len(set(self.folds)) != len(self.folds) or len(set(self.seeds)) != len(self.seeds):
             raise ValueError(f"folds and seeds must not repeat, got folds {self.folds}, seeds {self.seeds}")
         if self.data.split != "loso" and self.folds != [0]:
             raise ValueError(f"folds: split {self.data.split!r} has one fold, [0]; got {self.folds}")
+        if self.g_min_uS >= self.g_max_uS:
+            raise ValueError(f"g_min_uS ({self.g_min_uS}) must be < g_max_uS ({self.g_max_uS})")
+        if self.g_phys_max_uS < self.g_max_uS:
+            raise ValueError(f"g_phys_max_uS ({self.g_phys_max_uS}) must be >= g_max_uS ({self.g_max_uS})")
         for fold, values in self.fold_choices.items():
             if fold not in self.folds:
                 raise ValueError(f"fold_choices names fold {fold}, which is not among folds {self.folds}")
@@ -168,20 +190,36 @@ class ModelParams(ChapterParams):
                     raise ValueError(f"fold_choices.{fold}.{path}: a fold may set only what a trained model "
                                      f"depends on (paths under {sorted(self.FOLD_CHOICE_ROOTS)}, not data.fold)")
                 try:
-                    variant(global_params(self), path, value)
+                    replaced(self.model_copy(update={"fold_choices": {}}), path, value)
                 except ParamsError as err:
                     raise ValueError(f"fold_choices.{fold}.{path} = {value!r}: {err}") from None
         return self
 
 
-def _check_grid(cfg: ModelParams, grid: dict[str, list[Any]], name: str) -> None:
-    """Every key of a selection grid is a parameter path of ``cfg`` and every value is valid there."""
+class ModelParams(ChapterParams):
+    """A chapter that trains or deploys a classifier: it contains the ``Shared`` settings
+    (``shared``, from the profile's ``_shared.yaml``) beside its own keys (its own file)."""
+
+    shared: Shared = Shared()
+
+    #: keys of ``shared`` that cannot change a result, left out of ``checkpoint_key``
+    NOT_IN_RESULTS: ClassVar[frozenset[str]] = frozenset({"workers"})
+
+    def checkpoint_key(self) -> str:
+        """Text of the whole configuration but ``NOT_IN_RESULTS``: a resumable sweep's checkpoint
+        (``results.checkpoint_path``, which adds the library's digest) stays valid exactly as long as
+        none of it changes, so no new field can silently reuse a stale checkpoint."""
+        return self.model_dump_json(exclude={"shared": set(self.NOT_IN_RESULTS)})
+
+
+def _check_grid(shared: Shared, grid: dict[str, list[Any]], name: str) -> None:
+    """Every key of a selection grid is a path of the ``shared`` settings and every value is valid there."""
     for path, values in grid.items():
         if not values:
             raise ValueError(f"{name}.{path}: give at least one value")
         for value in values:
             try:
-                variant(cfg, path, value)
+                replaced(shared, path, value)
             except ParamsError as err:
                 raise ValueError(f"{name}.{path} = {value!r}: {err}") from None
 
@@ -206,8 +244,7 @@ class BaselineParams(ModelParams):
 
     @model_validator(mode="after")
     def _check_selection(self) -> BaselineParams:
-        _check_grid(ModelParams.model_validate(self.model_dump(include=set(ModelParams.model_fields))),
-                    self.selection, "selection")
+        _check_grid(global_params(self).shared, self.selection, "selection")
         if set(self.deployed_selection) - set(self.selection) or (self.deployed_selection and not self.qat_bits):
             raise ValueError(f"deployed_selection {self.deployed_selection} must be keys of selection, with qat_bits set")
         if set(self.selection_limits) - set(self.selection):
@@ -238,49 +275,11 @@ class QATParams(ModelParams):
     def _check_bits(self) -> QATParams:
         if any(not 0 < r < 1 for r in self.r_max_selection):
             raise ValueError(f"r_max_selection: pole caps must be in (0, 1), got {self.r_max_selection}")
-        _check_grid(ModelParams.model_validate(self.model_dump(include=set(ModelParams.model_fields))),
-                    self.qat_selection, "qat_selection")
+        _check_grid(global_params(self).shared, self.qat_selection, "qat_selection")
         return self
 
 
-class ArrayParams(ModelParams):
-    """What every chapter that maps models onto crossbars shares (written once in ``_shared.yaml``):
-    the bit width of the model it maps, the mapping range [g_min_uS, g_max_uS], the array size, the
-    physical window, how much headroom the converters' range leaves in fast-mode sweeps, and the
-    devices per element. The chapters that use an array compose it from this, not from the QAT
-    chapter's own keys."""
-
-    map_bits: ModelBits = Field(default=2, description="bit width of the model mapped")
-    g_min_uS: float = Field(default=10.0, ge=0, description="conductance of level 0, uS")
-    g_max_uS: float = Field(default=100.0, gt=0, description="conductance of the top level, uS")
-    rows: int = Field(default=64, ge=1, description="array rows (inputs)")
-    cols: int = Field(default=64, ge=1, description="array columns (outputs)")
-    g_phys_max_uS: float = Field(default=150.0, gt=0, description="top of the physical conductance window, uS")
-    headroom: float = Field(default=2.0, ge=1, description=(
-        "converter range in fast-mode sweeps, in units of the largest ideal input/output on training clips"))
-    devices_per_element: list[Literal[8, 16]] = Field(default=[16, 8], min_length=1, description=(
-        "devices per complex element of A_bar (16: the paper's 4 x 4 block); the first is the default"))
-
-    def device(self, choice: PresetChoice) -> DeviceConfig:
-        """The device of a preset ``choice``: its preset on this array's ``window``, then its
-        overrides (``devices.preset_device``)."""
-        return preset_device(choice.preset, self.window, **choice.overrides)
-
-    @property
-    def window(self) -> dict[str, float]:
-        """The conductance window (uS) as ``DeviceConfig`` keys: mapping range and physical top."""
-        return {"g_min_uS": self.g_min_uS, "g_max_uS": self.g_max_uS, "g_phys_max_uS": self.g_phys_max_uS}
-
-    @model_validator(mode="after")
-    def _check_window(self) -> ArrayParams:
-        if self.g_min_uS >= self.g_max_uS:
-            raise ValueError(f"g_min_uS ({self.g_min_uS}) must be < g_max_uS ({self.g_max_uS})")
-        if self.g_phys_max_uS < self.g_max_uS:
-            raise ValueError(f"g_phys_max_uS ({self.g_phys_max_uS}) must be >= g_max_uS ({self.g_max_uS})")
-        return self
-
-
-class MappingParams(ArrayParams):
+class MappingParams(ModelParams):
     """Chapter 'Mapping S4D onto a crossbar': the QAT chapter's model at ``map_bits``/``fscale``
     (the shared keys, so the cached QAT runs are reused), mapped onto arrays of ``rows`` x ``cols``."""
 
@@ -290,7 +289,7 @@ class MappingParams(ArrayParams):
 class PresetChoice(Strict):
     """A device named by its preset (``imssa.hardware.devices.PRESETS``, where every value has its
     source or is labelled an ASSUMPTION) with ``overrides`` (``DeviceConfig`` keys). Its conductance
-    window is the chapter's shared array unless ``overrides`` sets it (``ArrayParams.device``)."""
+    window is the chapter's shared array unless ``overrides`` sets it (``Shared.device``)."""
 
     preset: str
     overrides: dict[str, Any] = Field(default_factory=dict)
@@ -305,14 +304,14 @@ class PresetChoice(Strict):
         return self
 
 
-class EmulationParams(ArrayParams):
+class EmulationParams(ModelParams):
     """A chapter that runs the emulated array: a device preset (``emulation``) on the shared window."""
 
     emulation: PresetChoice = PresetChoice(preset="hfox_1t1r_like")
 
     def emulation_device(self) -> DeviceConfig:
         """The emulated array: ``emulation``'s preset on this chapter's window (``device``)."""
-        return self.device(self.emulation)
+        return self.shared.device(self.emulation)
 
     @model_validator(mode="after")
     def _check_emulation(self) -> EmulationParams:
@@ -349,8 +348,8 @@ class DeploymentParams(EmulationParams):
             raise ValueError(f"stuck_fractions must be in [0, 0.5], got {self.stuck_fractions}")
         if any(r < 0 for r in self.read_noises):
             raise ValueError(f"read_noises must be >= 0, got {self.read_noises}")
-        if any(g <= self.g_min_uS for g in self.gmax_sweep_uS):
-            raise ValueError(f"gmax_sweep_uS values must exceed g_min_uS ({self.g_min_uS})")
+        if any(g <= self.shared.g_min_uS for g in self.gmax_sweep_uS):
+            raise ValueError(f"gmax_sweep_uS values must exceed g_min_uS ({self.shared.g_min_uS})")
         if not set(self.dense_bits) <= set(self.fig4_bits):
             raise ValueError("dense_bits must be a subset of fig4_bits")
         return self
@@ -396,12 +395,12 @@ class PeripheryParams(EmulationParams):
 
     @model_validator(mode="after")
     def _check_aware(self) -> PeripheryParams:
-        if not set(self.aware_seeds) <= set(self.seeds):
-            raise ValueError(f"aware_seeds {self.aware_seeds} must be among the seeds {self.seeds}")
+        if not set(self.aware_seeds) <= set(self.shared.seeds):
+            raise ValueError(f"aware_seeds {self.aware_seeds} must be among the seeds {self.shared.seeds}")
         return self
 
 
-class MarginParams(ArrayParams):
+class MarginParams(ModelParams):
     """Chapter 'The stability margin': QAT models at ``margin_bits`` x pole caps ``margin_r_max``
     (fscale = r_max, so that every grid holds a pole at the cap), each programmed with noise."""
 
@@ -417,7 +416,7 @@ class MarginParams(ArrayParams):
     def _check_margin(self) -> MarginParams:
         if any(not 0 < r < 1 for r in self.margin_r_max):
             raise ValueError(f"margin_r_max: pole caps must be in (0, 1), got {self.margin_r_max}")
-        if not set(self.margin_seeds) <= set(self.seeds):
+        if not set(self.margin_seeds) <= set(self.shared.seeds):
             raise ValueError("margin_seeds must be a subset of seeds (their float models start the QAT)")
         return self
 
@@ -459,7 +458,7 @@ class MemoryModel(Strict):
         return self
 
 
-class MemoryParams(ArrayParams):
+class MemoryParams(ModelParams):
     """Chapter 'What the state remembers': controls without a state on the main task (FIR banks of
     ``fir_taps`` taps, float and at ``fir_bits``, the spectral baseline), the memory task
     (``order``) with the models ``memory_models``, and their memory under programming noise."""
@@ -482,32 +481,32 @@ class MemoryParams(ArrayParams):
 
     def order_data(self) -> DataConfig:
         """The memory task: ``data`` with task 'order' and ``order``'s settings."""
-        return DataConfig(**(self.data.model_dump() | {"task": "order"} | self.order.model_dump()))
+        return DataConfig(**(self.shared.data.model_dump() | {"task": "order"} | self.order.model_dump()))
 
     @model_validator(mode="after")
     def _check_memory(self) -> MemoryParams:
         names = [m.name for m in self.memory_models]
         if len(set(names)) != len(names):
             raise ValueError(f"memory_models: names must be distinct, got {names}")
-        if not set(self.memory_seeds) <= set(self.seeds):
+        if not set(self.memory_seeds) <= set(self.shared.seeds):
             raise ValueError("memory_seeds must be a subset of seeds (the main task's float models are shared)")
         quantized = {m.name for m in self.memory_models if m.bits is not None}
         if self.memory_noise_models is not None and not set(self.memory_noise_models) <= quantized:
             raise ValueError(f"memory_noise_models {sorted(set(self.memory_noise_models) - quantized)} are not "
                              f"quantized families of memory_models")
         for m in self.memory_models:
-            if m.a_grid == "log_radius" and (m.r_max or self.r_max) is None:
+            if m.a_grid == "log_radius" and (m.r_max or self.shared.r_max) is None:
                 raise ValueError(f"memory_models: {m.name} has a log-radius grid, which needs a pole cap r_max")
         try:
             order = self.order_data()
         except ValidationError as err:
             raise ValueError(f"order: {err.errors()[0]['msg']}") from None
-        base = self.model_dump(include=set(ModelParams.model_fields)) | {"data": order.model_dump()}
-        _check_grid(ModelParams.model_validate(base), self.memory_selection, "memory_selection")
+        shared = global_params(self).shared.model_copy(update={"data": order})
+        _check_grid(shared, self.memory_selection, "memory_selection")
         return self
 
 
-class TechnologyParams(ArrayParams):
+class TechnologyParams(ModelParams):
     """Chapter 'Open question 1: device technologies': the QAT chapter's models (same keys) at
     ``tech_bits``, programmed with each technology preset of ``imssa.hardware.devices.PRESETS``; noise
     models, write-verify and time for ``study_bits``; the inverse question for ``inverse_bits`` on
@@ -605,7 +604,7 @@ class Strategy(Strict):
         return self.bits_A, self.bits_B, self.bits_C
 
 
-class StrategyParams(ArrayParams):
+class StrategyParams(ModelParams):
     """Chapter 'Open question 2: quantization strategy': every ``strategies`` entry trained (or, for
     PTQ, quantized) for each of ``folds`` x ``strategy_seeds``, programmed ``strategy_realisations``
     times at each of ``strategy_sigmas_uS`` on the deployment chapter's default array (physical
@@ -642,7 +641,7 @@ class StrategyParams(ArrayParams):
 
 
 
-class ScaleParams(ArrayParams):
+class ScaleParams(ModelParams):
     """Chapter 'Open question 3: depth and scale'. Every model is fixed-range QAT (the chapter's
     ``fscale`` and pole cap on every layer) fine-tuned from the float model of the same fold, seed
     and architecture, on the folds ``scale_folds`` (a subset of ``folds``) x ``scale_seeds``:
@@ -689,17 +688,17 @@ class ScaleParams(ArrayParams):
 
     @model_validator(mode="after")
     def _check_scale(self) -> ScaleParams:
-        if not set(self.scale_folds) <= set(self.folds) or len(set(self.scale_folds)) != len(self.scale_folds):
-            raise ValueError(f"scale_folds {self.scale_folds} must be distinct folds of {self.folds}")
+        if not set(self.scale_folds) <= set(self.shared.folds) or len(set(self.scale_folds)) != len(self.scale_folds):
+            raise ValueError(f"scale_folds {self.scale_folds} must be distinct folds of {self.shared.folds}")
         if 1 not in self.ten_depths:
             raise ValueError(f"ten_depths must include 1 (the paper's depth), got {self.ten_depths}")
         for key in ("depths", "state_sizes", "ten_depths"):
             values = getattr(self, key)
             if any(v < 1 for v in values) or len(set(values)) != len(values):
                 raise ValueError(f"{key} must be distinct integers >= 1, got {values}")
-        if self.model.depth not in self.depths or self.model.N not in self.state_sizes:
-            raise ValueError(f"depths must include model.depth ({self.model.depth}) and state_sizes model.N "
-                             f"({self.model.N}): the main model is the shared point of every sweep")
+        if self.shared.model.depth not in self.depths or self.shared.model.N not in self.state_sizes:
+            raise ValueError(f"depths must include model.depth ({self.shared.model.depth}) and state_sizes model.N "
+                             f"({self.shared.model.N}): the main model is the shared point of every sweep")
         if any(not 2 <= b <= 16 for b in self.depth_bits + self.ten_bits):
             raise ValueError("depth_bits and ten_bits must be in 2..16")
         if any(d < 0 or d > 9 for d in self.ten_digits) or len(set(self.ten_digits)) != len(self.ten_digits):
@@ -737,24 +736,35 @@ CHAPTERS: dict[str, type[ChapterParams]] = {
 
 
 def global_params(cfg: ModelParams) -> ModelParams:
-    """``cfg`` with the file's values on every fold (no ``fold_choices``): what a validation sweep
-    varies around, and the configuration the global choice is checked against."""
-    return cfg.model_copy(update={"fold_choices": {}})
+    """``cfg`` with the file's values on every fold (no ``shared.fold_choices``): what a validation
+    sweep varies around, and the configuration the global choice is checked against."""
+    return cfg.model_copy(update={"shared": cfg.shared.model_copy(update={"fold_choices": {}})})
 
 
 def fold_params(cfg: ModelParams, fold: int) -> ModelParams:
     """The parameters behind ``fold``'s runs: ``cfg`` with that fold's ``fold_choices`` applied
     and ``fold_choices`` emptied (so applying it twice changes nothing)."""
     out = global_params(cfg)
-    for path, value in cfg.fold_choices.get(fold, {}).items():
+    for path, value in cfg.shared.fold_choices.get(fold, {}).items():
         out = variant(out, path, value)
     return out
 
 
-def variant(cfg: ChapterParams, path: str, value: Any) -> ChapterParams:
-    """``cfg`` with the value at dotted key path ``path`` (``data.sample_rate``, ``fscale``) replaced,
-    validated as a whole like a parameter file: the unit of a one-at-a-time validation sweep."""
-    values = cfg.model_dump()
+def variant(cfg: ModelParams, path: str, value: Any) -> ModelParams:
+    """``cfg`` with the shared setting at dotted path ``path`` (``data.sample_rate``, ``fscale``:
+    paths of ``Shared``, as selection grids and ``fold_choices`` name them) replaced, and the
+    chapter validated as a whole like a parameter file: the unit of a one-at-a-time validation sweep."""
+    shared = replaced(cfg.shared, path, value)
+    try:
+        return type(cfg).model_validate(cfg.model_dump() | {"shared": shared.model_dump()})
+    except ValidationError as err:
+        raise ParamsError(_describe(err, f"{path} = {value!r}")) from None
+
+
+def replaced(block: Strict, path: str, value: Any) -> Strict:
+    """A copy of the parameter block ``block`` with the value at dotted key path ``path`` replaced,
+    validated as a whole; an unknown path or an invalid value is a ParamsError."""
+    values = block.model_dump()
     node = values
     keys = path.split(".")
     for key in keys[:-1]:
@@ -765,7 +775,7 @@ def variant(cfg: ChapterParams, path: str, value: Any) -> ChapterParams:
         raise ParamsError(f"cannot set {path!r}: no parameter {keys[-1]!r} there")
     node[keys[-1]] = value
     try:
-        return type(cfg).model_validate(values)
+        return type(block).model_validate(values)
     except ValidationError as err:
         raise ParamsError(_describe(err, f"{path} = {value!r}")) from None
 
@@ -777,6 +787,8 @@ def _describe(err: ValidationError, source: str) -> str:
         msg = e["msg"]
         if e["type"] == "extra_forbidden":
             msg = "unknown parameter name"
+            if len(e["loc"]) == 1 and e["loc"][0] in Shared.model_fields:
+                msg = f"a shared setting (_shared.yaml): give it under 'shared:', e.g. shared: {{{e['loc'][0]}: ...}}"
         lines.append(f"  - {key}: {msg}" + (f" (got {e.get('input')!r})" if e["loc"] else ""))
     return "\n".join(lines)
 
@@ -836,34 +848,38 @@ def merge(base: dict, override: dict) -> dict:
 
 
 def shared_values(folder: str | Path) -> dict[str, Any]:
-    """The settings shared by several chapters of a profile (``<folder>/_shared.yaml``; {} without
-    one). A key that no chapter knows is a ParamsError naming the file."""
+    """The settings shared by the chapters of a profile (``<folder>/_shared.yaml``, the ``Shared``
+    block; {} without one). A key that ``Shared`` does not have is a ParamsError naming the file."""
     path = Path(folder) / SHARED_FILE
     if not path.is_file():
         return {}
     values = read_yaml(path)
-    known = set().union(*(cls.model_fields for cls in CHAPTERS.values()))
-    unknown = sorted(set(values) - known)
+    unknown = sorted(set(values) - set(Shared.model_fields))
     if unknown:
-        raise ParamsError(f"{path}: no chapter has the parameters {unknown}")
+        raise ParamsError(f"{path}: {unknown} are not shared settings; shared: {sorted(Shared.model_fields)}")
     return values
 
 
 def chapter_file_values(chapter: str, path: str | Path) -> dict[str, Any]:
-    """The values of a chapter's parameter file laid over its profile's shared settings
-    (``_shared.yaml`` in the same folder; only the keys this chapter's schema has). A chapter file
-    may not set a shared key again: then one edit could leave two chapters disagreeing."""
+    """The values of a chapter's parameter file, with its profile's shared settings (``_shared.yaml``
+    in the same folder) as its ``shared`` block where the chapter contains one. Beside a
+    ``_shared.yaml`` a chapter file may not set ``shared`` itself: then one edit could leave two
+    chapters disagreeing (a file alone in its folder may)."""
     if chapter not in CHAPTERS:
         raise ParamsError(f"unknown chapter {chapter!r}; known: {sorted(CHAPTERS)}")
     path = Path(path)
     values = read_yaml(path)
     shared = shared_values(path.parent)
-    again = sorted(set(shared) & set(values))
+    if "shared" in values and shared:
+        raise ParamsError(f"{path}: 'shared' is {path.parent / SHARED_FILE}, which every chapter shares; change it "
+                          "there (or in a reader's file laid over the chapter's)")
+    again = sorted(set(values) & set(Shared.model_fields) - set(CHAPTERS[chapter].model_fields))
     if again:
-        raise ParamsError(f"{path}: {again} are set in {path.parent / SHARED_FILE}, which every chapter shares; "
-                          "change them there (or in a reader's file laid over the chapter's)")
-    fields = CHAPTERS[chapter].model_fields
-    return merge({k: v for k, v in shared.items() if k in fields}, values)
+        raise ParamsError(f"{path}: {again} are shared settings, set in {path.parent / SHARED_FILE}; change them "
+                          "there (or under 'shared:' in a reader's file laid over the chapter's)")
+    if not issubclass(CHAPTERS[chapter], ModelParams) or not shared:
+        return values
+    return {"shared": shared} | values
 
 
 def load_params(chapter: str, path: str | Path) -> ChapterParams:

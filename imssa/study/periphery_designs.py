@@ -70,7 +70,7 @@ def design_cells(cfg: PeripheryParams, designs: list[str] | None = None) -> list
     unknown = set(designs or []) - set(keys)
     if unknown:
         raise ValueError(f"unknown designs {sorted(unknown)}; known: {list(keys)}")
-    cells = [{"bits": cfg.map_bits, "layout": "block", "variant": name} | keys[name] for name in (designs or keys)]
+    cells = [{"bits": cfg.shared.map_bits, "layout": "block", "variant": name} | keys[name] for name in (designs or keys)]
     return fill_cells(cells, cell_defaults(cfg.emulation_device()))
 
 
@@ -108,8 +108,8 @@ def column_levels(cfg: PeripheryParams, keys: list[tuple[int, int]]) -> pd.DataF
     top = levels(cfg.emulation_device().adc_bits)
     out = []
     for seed, fold in keys:
-        column = deployable(cfg, cfg.map_bits, seed, fold, None, "per_column")[2]
-        layer = deployable(cfg, cfg.map_bits, seed, fold, None, "calibrated")[2]
+        column = deployable(cfg, cfg.shared.map_bits, seed, fold, None, "per_column")[2]
+        layer = deployable(cfg, cfg.shared.map_bits, seed, fold, None, "calibrated")[2]
         peak = np.array(column["column_ranges"])  # headroom x peak; the headroom cancels in the ratio below
         states = peak[:, :-1]
         active = states > 2 * SILENT_RANGE  # the headroom times SILENT_RANGE marks a silent column
@@ -175,8 +175,8 @@ def aware_software(cfg: PeripheryParams, keys: list[tuple[int, int]]) -> pd.Data
     for seed, fold in keys:
         if seed not in cfg.aware_seeds:
             continue
-        plain, test, _ = deployable(cfg, cfg.map_bits, seed, fold, None, "unbounded")
-        aware = deployable(cfg, cfg.map_bits, seed, fold, None, "unbounded", None, True)[0]
+        plain, test, _ = deployable(cfg, cfg.shared.map_bits, seed, fold, None, "unbounded")
+        aware = deployable(cfg, cfg.shared.map_bits, seed, fold, None, "unbounded", None, True)[0]
         out.append({"seed": seed, "fold": fold, "plain_qat": evaluate(plain, test)[0],
                     "converter_aware": evaluate(aware, test)[0]})
     return pd.DataFrame(out)
@@ -209,21 +209,21 @@ def energy_rows(cfg: PeripheryParams, designs: list[str], seed: int, fold: int,
     ``DeviceConfig`` the simulator runs (the emulated array with the design's keys: its converter
     widths, input encoding, per-column ranges and correction), for the model (``seed``, ``fold``),
     beside the digital MAC unit at the model's bits; ADC, DAC and array parts apart."""
-    net = deployable(cfg, cfg.map_bits, seed, fold, None, "unbounded")[0]
-    H, N = cfg.model.H, cfg.model.N
-    lay = layout(H, 2 * N + 1, cfg.rows, cfg.cols, kind="block", devices_per_element=cfg.devices_per_element[0])
+    net = deployable(cfg, cfg.shared.map_bits, seed, fold, None, "unbounded")[0]
+    H, N = cfg.shared.model.H, cfg.shared.model.N
+    lay = layout(H, 2 * N + 1, cfg.shared.rows, cfg.shared.cols, kind="block", devices_per_element=cfg.shared.devices_per_element[0])
     emulated = cfg.emulation_device()
-    G = device_conductances(target_conductances(net, emulated, "block"), pairs_per_weight(cfg.devices_per_element[0]))
+    G = device_conductances(target_conductances(net, emulated, "block"), pairs_per_weight(cfg.shared.devices_per_element[0]))
     keys = design_keys(cfg)
-    digital = digital_cost(H, N, (cfg.map_bits,) * 3, cfg.data.length, len(cfg.data.digits), c)
+    digital = digital_cost(H, N, (cfg.shared.map_bits,) * 3, cfg.shared.data.length, len(cfg.shared.data.digits), c)
     out = []
     for name in designs:
         k = keys[name]
         bit_serial = emulated.dac_bits if k.get("input_encoding") == "bit_serial" else None
-        ranges = deployable(cfg, cfg.map_bits, seed, fold, None, k["periphery"], bit_serial)[2]
+        ranges = deployable(cfg, cfg.shared.map_bits, seed, fold, None, k["periphery"], bit_serial)[2]
         dev = DeviceConfig.model_validate(emulated.model_dump() | ranges | {f: v for f, v in k.items()
                                                                            if f in DeviceConfig.model_fields})
-        est = analog_cost(G, lay, N, cfg.data.length, len(cfg.data.digits), dev.adc_bits, c, periphery=dev)
+        est = analog_cost(G, lay, N, cfg.shared.data.length, len(cfg.shared.data.digits), dev.adc_bits, c, periphery=dev)
         parts = est.breakdown_pJ_per_inference
         out.append({"variant": name, "energy_pJ_per_inference": est.energy_pJ_per_inference,
                     "adc_pJ": parts["adc"], "dac_pJ": parts["dac"], "array_pJ": parts["array"],
@@ -268,8 +268,8 @@ def verify_summary(rows: pd.DataFrame, n_test: int, cfg: PeripheryParams, seed: 
     ``cfg.pulse_time_s`` (ASSUMPTION: one device at a time, an upper bound) plus, per round of the
     check, one impulse response of ``verify_steps`` array reads of ``c.t_read_s`` (the channels in
     parallel)."""
-    lay = layout(cfg.model.H, 2 * cfg.model.N + 1, cfg.rows, cfg.cols, kind="block",
-                 devices_per_element=cfg.devices_per_element[0])
+    lay = layout(cfg.shared.model.H, 2 * cfg.shared.model.N + 1, cfg.shared.rows, cfg.shared.cols, kind="block",
+                 devices_per_element=cfg.shared.devices_per_element[0])
     steps = DeviceConfig().verify_steps
     checked = rows["verify_tolerance"].astype(str) != ""  # the rows of cells with the check
     rows = rows.assign(programming_time_s=rows["pulses_per_device"] * lay.devices * cfg.pulse_time_s
@@ -296,7 +296,7 @@ def technology_cells(cfg: PeripheryParams) -> list[dict[str, Any]]:
     from ..hardware.devices import TECHNOLOGIES
 
     best = design_keys(cfg)[BEST]
-    return [{"bits": cfg.map_bits, "layout": "block", "technology": t, "sigma_scale": s,
+    return [{"bits": cfg.shared.map_bits, "layout": "block", "technology": t, "sigma_scale": s,
              "variant": f"{t}, noise x{s:g}"} | best for t in TECHNOLOGIES for s in cfg.technology_scales]
 
 

@@ -29,7 +29,7 @@ from ..hardware.deploy import (calibrate_converters, deployed_weights, noise_row
 from ..hardware.devices import DeviceConfig, matched_noise, technology
 from ..hardware.aware import finetune
 from ..hardware.margin import pole_radii
-from .params import ArrayParams, PeripheryParams
+from .params import ModelParams, PeripheryParams
 from .deployed import load_model
 from .runs import margin_spec, qat_spec
 from ..model.train import Run, SpeechClassifier
@@ -42,7 +42,7 @@ __all__ = ["LABEL_KEYS", "PERIPHERIES", "deployable", "radius_cell", "sweep_cell
 PERIPHERIES: dict[str, float | None] = {"saturating": None, "calibrated": 1.1, "per_column": 1.1, "unbounded": None}
 
 
-def deployable(cfg: ArrayParams, bits: int, seed: int, fold: int, r_max: float | None = None,
+def deployable(cfg: ModelParams, bits: int, seed: int, fold: int, r_max: float | None = None,
                periphery: str = "saturating", bit_serial_dac_bits: int | None = None, converter_aware: bool = False
                ) -> tuple[SpeechClassifier, AudioSet, dict[str, Any]]:
     """The trained model (QAT chapter's, or the margin study's at ``r_max``), its test clips and its
@@ -62,7 +62,7 @@ def _deployable(cfg_json: str, kind: type, bits: int, seed: int, fold: int, r_ma
                 converter_aware: bool) -> tuple[SpeechClassifier, AudioSet, dict[str, Any]]:
     cfg = kind.model_validate_json(cfg_json)
     run = qat_spec(cfg, bits, "fixed", seed, fold) if r_max is None else margin_spec(cfg, bits, r_max, seed, fold)
-    net, splits, _ = load_model(run, len(cfg.data.digits))
+    net, splits, _ = load_model(run, len(cfg.shared.data.digits))
     if converter_aware:
         if not isinstance(cfg, PeripheryParams):
             raise ValueError(f"converter-aware models are the periphery chapter's (its aware_* settings), "
@@ -70,7 +70,7 @@ def _deployable(cfg_json: str, kind: type, bits: int, seed: int, fold: int, r_ma
         net = converter_aware_model(cfg, run, net, splits.train.x)
     if periphery == "unbounded":
         return net, splits.test, {}
-    headroom = PERIPHERIES[periphery] or cfg.headroom
+    headroom = PERIPHERIES[periphery] or cfg.shared.headroom
     return net, splits.test, calibrate_converters(net, splits.train.x, headroom, per_column=periphery == "per_column",
                                                   bit_serial_dac_bits=bit_serial_dac_bits)
 
@@ -85,7 +85,7 @@ def converter_aware_model(cfg: PeripheryParams, run: Run, net: SpeechClassifier,
                        **calibrate_converters(net, train_x, PERIPHERIES["calibrated"]))
     state = finetune(run.data, run.model, net.state_dict(), dev, cfg.aware_epochs, cfg.aware_lr, cfg.aware_batch_size,
                      run.train.seed)
-    tuned = SpeechClassifier(run.model, len(cfg.data.digits))
+    tuned = SpeechClassifier(run.model, len(cfg.shared.data.digits))
     tuned.load_state_dict(state)
     return tuned.eval()
 
@@ -104,7 +104,7 @@ def model_draw_seed(cell: dict[str, Any], seed: int, fold: int, base: int | None
     return draw_seed("qat model", cell["bits"], cell.get("r_max"), seed, fold, cell.get("sigma_uS"), base)
 
 
-def sweep_cell(cfg: ArrayParams, cell: dict[str, Any], keys: list[tuple[int, int]], realisations: int,
+def sweep_cell(cfg: ModelParams, cell: dict[str, Any], keys: list[tuple[int, int]], realisations: int,
                mode: str = "fast", seed: int | None = None, device: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """One row per programming of every model ``keys`` = [(seed, fold), ...] under ``cell``.
 
@@ -137,7 +137,7 @@ def sweep_cell(cfg: ArrayParams, cell: dict[str, Any], keys: list[tuple[int, int
     return rows
 
 
-def radius_cell(cfg: ArrayParams, cell: dict[str, Any], keys: list[tuple[int, int]], realisations: int,
+def radius_cell(cfg: ModelParams, cell: dict[str, Any], keys: list[tuple[int, int]], realisations: int,
                 device: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """The spectral radius of every programming that ``sweep_cell`` makes of a fast-mode cell with
     ``sigma_uS``, without running a clip: one row per programming (``seed``, ``fold``,
@@ -183,11 +183,11 @@ def _placement(cell: dict[str, Any]) -> dict[str, Any]:
             "real_zeros": bool(cell.get("real_zeros", False))}
 
 
-def _device(cfg: ArrayParams, cell: dict[str, Any], net: SpeechClassifier, ranges: dict[str, float],
+def _device(cfg: ModelParams, cell: dict[str, Any], net: SpeechClassifier, ranges: dict[str, float],
             device: dict[str, Any] | None, by_sigma: bool, noise_model: str, place: dict[str, Any]) -> DeviceConfig:
     """A cell's device (``sweep_cell``), without the cell's ``sigma_uS`` where ``by_sigma``."""
     own = {k: v for k, v in cell.items() if k in DeviceConfig.model_fields and not (by_sigma and k == "sigma_uS")}
-    window = ({"g_min_uS": cfg.g_min_uS, "g_max_uS": cfg.g_max_uS, "g_phys_max_uS": cfg.g_phys_max_uS}
+    window = ({"g_min_uS": cfg.shared.g_min_uS, "g_max_uS": cfg.shared.g_max_uS, "g_phys_max_uS": cfg.shared.g_phys_max_uS}
               if "technology" not in cell else technology(cell["technology"]).model_dump())
     dev = DeviceConfig(**(window | (device or {}) | ranges | own))
     if noise_model != "state-dependent":

@@ -38,8 +38,8 @@ def one_at_a_time(cfg: ModelParams, grid: dict[str, list[Any]]) -> list[tuple[st
 
 
 def current_value(cfg: ModelParams, path: str) -> Any:
-    """The value at a dotted key path of the parameters (``train.lr``)."""
-    obj: Any = cfg
+    """The value at a dotted key path of the shared settings (``train.lr``)."""
+    obj: Any = cfg.shared
     for key in path.split("."):
         obj = getattr(obj, key)
     return obj
@@ -49,28 +49,28 @@ def float_spec(cfg: ModelParams, seed: int, fold: int) -> Run:
     """The float model of (``fold``, ``seed``), with that fold's choices (``params.fold_params``):
     the baseline chapter's run, reused from the cache."""
     cfg = fold_params(cfg, fold)
-    return Run(fold_data(cfg.data, fold), cfg.model, cfg.train.model_copy(update={"seed": seed}))
+    return Run(fold_data(cfg.shared.data, fold), cfg.shared.model, cfg.shared.train.model_copy(update={"seed": seed}))
 
 
 def control_spec(cfg: ModelParams, ssm: str, seed: int, fold: int) -> Run:
     """A control trained exactly like the float model: ``ssm`` = 'memoryless' (A_bar = 0) or 'frozen'
     (S4D never trained), or 's4d' (the float model itself)."""
     cfg = fold_params(cfg, fold)
-    return Run(fold_data(cfg.data, fold), cfg.model.model_copy(update={"ssm": ssm}),
-               cfg.train.model_copy(update={"seed": seed}))
+    return Run(fold_data(cfg.shared.data, fold), cfg.shared.model.model_copy(update={"ssm": ssm}),
+               cfg.shared.train.model_copy(update={"seed": seed}))
 
 
 def qat_spec(cfg: ModelParams, bits: int, range_mode: str, seed: int, fold: int, fscale: float | None = None) -> Run:
     """QAT of the chapter's model at ``bits`` / ``range_mode`` (``fscale`` defaults to the chapter's;
-    pole cap ``cfg.r_max``; the adaptive ranges' scale rule ``cfg.adaptive_scale_rule``), from the float run of the same fold and seed (``cfg.init == 'float'``)
+    pole cap ``cfg.shared.r_max``; the adaptive ranges' scale rule ``cfg.shared.adaptive_scale_rule``), from the float run of the same fold and seed (``cfg.shared.init == 'float'``)
     or from scratch. The fold's choices (``params.fold_params``) apply to both."""
     cfg = fold_params(cfg, fold)
-    quant = QuantConfig(bits=bits, range_mode=range_mode, fscale=cfg.fscale if fscale is None else fscale,
-                        r_max=cfg.r_max, scale_rule=cfg.scale_rule(range_mode))
-    model = cfg.model.model_copy(update={"quant": quant})
+    quant = QuantConfig(bits=bits, range_mode=range_mode, fscale=cfg.shared.fscale if fscale is None else fscale,
+                        r_max=cfg.shared.r_max, scale_rule=cfg.shared.scale_rule(range_mode))
+    model = cfg.shared.model.model_copy(update={"quant": quant})
     base = float_spec(cfg, seed, fold)
-    train = cfg.qat_train.model_copy(update={"seed": seed})
-    return Run(base.data, model, train, None if cfg.init == "scratch" else (base.model, base.train))
+    train = cfg.shared.qat_train.model_copy(update={"seed": seed})
+    return Run(base.data, model, train, None if cfg.shared.init == "scratch" else (base.model, base.train))
 
 
 def margin_spec(cfg: ModelParams, bits: int, r_max: float, seed: int, fold: int) -> Run:
@@ -85,14 +85,15 @@ def float_finetune_spec(cfg: ModelParams, seed: int, fold: int) -> Run:
     so that both have seen the same number of training epochs."""
     cfg = fold_params(cfg, fold)
     base = float_spec(cfg, seed, fold)
-    return Run(base.data, cfg.model, cfg.qat_train.model_copy(update={"seed": seed}), (base.model, base.train))
+    return Run(base.data, cfg.shared.model, cfg.shared.qat_train.model_copy(update={"seed": seed}), (base.model, base.train))
 
 
 def official(cfg: ModelParams) -> ModelParams:
     """``cfg`` on FSDD's official split (recordings 0-4 of every speaker tested): the secondary column."""
     values = cfg.model_dump()
-    values["data"] |= {"split": "official", "fold": 0}
-    return type(cfg).model_validate(values | {"folds": [0], "fold_choices": {}})
+    values["shared"]["data"] |= {"split": "official", "fold": 0}
+    values["shared"] |= {"folds": [0], "fold_choices": {}}
+    return type(cfg).model_validate(values)
 
 
 def comparison_label(bits: int | None = None, control: str | None = None) -> str:
@@ -111,7 +112,7 @@ def qat_label(bits: int, range_mode: str) -> str:
 
 def comparison_specs(cfg: ModelParams, controls: list[str], qat_bits: list[int],
                     seeds: list[int] | None = None) -> tuple[list[dict[str, Any]], list[Run]]:
-    """The runs of the controls table on every fold of ``cfg`` and every seed (default ``cfg.seeds``):
+    """The runs of the controls table on every fold of ``cfg`` and every seed (default ``cfg.shared.seeds``):
     the float S4D model, each control (``control_spec``), and fixed-range QAT at each of ``qat_bits``.
 
     Returns parallel lists of labels (``label``, ``model`` in {s4d, memoryless, frozen}, ``bits``
@@ -127,8 +128,8 @@ def comparison_specs(cfg: ModelParams, controls: list[str], qat_bits: list[int],
                        lambda s, f, c=c: control_spec(cfg, c, s, f)))
     points, runs = [], []
     for labels, make in models:
-        for fold in cfg.folds:
-            for seed in seeds if seeds is not None else cfg.seeds:
+        for fold in cfg.shared.folds:
+            for seed in seeds if seeds is not None else cfg.shared.seeds:
                 points.append(labels | {"seed": seed})
                 runs.append(make(seed, fold))
     return points, runs

@@ -45,19 +45,19 @@ class Spec(NamedTuple):
 
 def depth_specs(cfg: ScaleParams) -> list[Spec]:
     """The depth sweep on the main task: float and ``depth_bits`` at every depth, N = model.N."""
-    return [Spec("binary", "complex", d, cfg.model.N, b) for d in cfg.depths for b in [None, *cfg.depth_bits]]
+    return [Spec("binary", "complex", d, cfg.shared.model.N, b) for d in cfg.depths for b in [None, *cfg.depth_bits]]
 
 
 def state_specs(cfg: ScaleParams) -> list[Spec]:
     """The state-size sweep on the main task: float and ``state_bits`` at every N, depth model.depth."""
-    return [Spec("binary", "complex", cfg.model.depth, N, b) for N in cfg.state_sizes for b in (None, cfg.state_bits)]
+    return [Spec("binary", "complex", cfg.shared.model.depth, N, b) for N in cfg.state_sizes for b in (None, cfg.state_bits)]
 
 
 def real_specs(cfg: ScaleParams, tasks: tuple[Task, ...] = ("binary", "ten")) -> list[Spec]:
     """Real-valued against complex, float and ``real_bits``, at depth 1 on each of ``tasks``: S4D-Real
     with ``real_N`` (default 2 N) real modes beside the complex model with N modes."""
-    real_N = cfg.real_N or 2 * cfg.model.N
-    return [Spec(t, ssm, 1, real_N if ssm == "real" else cfg.model.N, b)
+    real_N = cfg.real_N or 2 * cfg.shared.model.N
+    return [Spec(t, ssm, 1, real_N if ssm == "real" else cfg.shared.model.N, b)
             for t in tasks for ssm in ("complex", "real") for b in (None, cfg.real_bits)]
 
 
@@ -65,7 +65,7 @@ def ten_specs(cfg: ScaleParams, depth: int | None = None, float_only: bool = Fal
     """Ten digits at ``depth`` (default: every one of ``ten_depths``): the float model and, unless
     ``float_only``, ``ten_bits``."""
     bits = [None] if float_only else [None, *cfg.ten_bits]
-    return [Spec("ten", "complex", d, cfg.model.N, b) for d in ([depth] if depth else cfg.ten_depths) for b in bits]
+    return [Spec("ten", "complex", d, cfg.shared.model.N, b) for d in ([depth] if depth else cfg.ten_depths) for b in bits]
 
 
 def cells(cfg: ScaleParams, specs: list[Spec], folds: list[int] | None = None) -> list[dict[str, Any]]:
@@ -109,15 +109,17 @@ def spec_params(cfg: ScaleParams, spec: Spec) -> ScaleParams:
     S4D-Real's ``ssm``/``init``), and for ten digits ``data.digits``, ``train``, ``qat_train`` from
     ``ten_*``; Heidelberg Digits on its official split (its test speakers partly unseen in training)."""
     values = cfg.model_dump()
-    values["model"] |= {"depth": spec.depth, "N": spec.N}
+    shared = values["shared"]
+    shared["model"] |= {"depth": spec.depth, "N": spec.N}
     if spec.ssm == "real":
-        values["model"] |= {"ssm": "s4d_real", "init": "real"}
+        shared["model"] |= {"ssm": "s4d_real", "init": "real"}
     if spec.task in ("ten", "heidelberg"):
-        values["train"], values["qat_train"] = cfg.ten_train.model_dump(), cfg.ten_qat_train.model_dump()
-        values["data"]["digits"] = cfg.ten_digits
+        shared["train"], shared["qat_train"] = cfg.ten_train.model_dump(), cfg.ten_qat_train.model_dump()
+        shared["data"]["digits"] = cfg.ten_digits
     if spec.task == "heidelberg":
-        values["data"] |= {"dataset": "heidelberg", "language": cfg.heidelberg_language, "split": "official", "fold": 0}
-        values |= {"folds": [0], "scale_folds": [0]}
+        shared["data"] |= {"dataset": "heidelberg", "language": cfg.heidelberg_language, "split": "official", "fold": 0}
+        shared["folds"] = [0]
+        values["scale_folds"] = [0]
     values["depths"] = sorted(set(cfg.depths) | {spec.depth})
     values["state_sizes"] = sorted(set(cfg.state_sizes) | {spec.N})
     return ScaleParams.model_validate(values)
@@ -156,7 +158,7 @@ def _sigmas(cfg: ScaleParams, spec: Spec) -> list[float]:
 def hardware_rows(cfg: ScaleParams, spec: Spec, seed: int, fold: int, errors: bool = False) -> list[dict[str, Any]]:
     """One row per programming of ``spec``'s quantized model of (fold, seed) at each of
     ``cfg.scale_sigmas_uS`` (``cfg.ten_sigmas_uS`` for a ten-digit model) on its test clips: every layer on arrays of its own (physical window,
-    converter ranges ``cfg.headroom`` times that layer's ideal peaks on training clips, block layout,
+    converter ranges ``cfg.shared.headroom`` times that layer's ideal peaks on training clips, block layout,
     the first of ``devices_per_element``), fast mode, draws seeded by ``spec_draw_seed`` and ``layer_seed``.
     With ``errors``: each layer's relative output error against the ideal stack, accumulated
     (``error_i``) and of that layer alone (``local_error_i``). A model whose training failed gives one
@@ -167,13 +169,13 @@ def hardware_rows(cfg: ScaleParams, spec: Spec, seed: int, fold: int, errors: bo
     if net is None:
         rows = failed_rows(failure, _sigmas(cfg, spec))
     else:
-        ranges = calibrate_layers(net, data.train.x, cfg.headroom)
+        ranges = calibrate_layers(net, data.train.x, cfg.shared.headroom)
         reference = stack_run(net, data.test.x, [ideal_weights(net, i) for i in range(len(net.layers))],
                               [DeviceConfig()] * len(net.layers)).outputs if errors else None
-        rows = programmed_rows(net, data.test, lambda x: [DeviceConfig(**cfg.window, sigma_uS=x, **r) for r in ranges],
+        rows = programmed_rows(net, data.test, lambda x: [DeviceConfig(**cfg.shared.window, sigma_uS=x, **r) for r in ranges],
                                _sigmas(cfg, spec), cfg.scale_realisations,
                                lambda x: spec_draw_seed(cfg.scale_hardware_seed, spec, seed, fold, x), reference,
-                               devices_per_element=cfg.devices_per_element[0])
+                               devices_per_element=cfg.shared.devices_per_element[0])
     if errors:  # the same columns for every depth (a resumable grid appends them to one file)
         pad = {f"{kind}_{i}": float("nan") for i in range(1, max(cfg.depths) + 1) for kind in ("error", "local_error")}
         rows = [pad | r for r in rows]
@@ -188,14 +190,14 @@ def converter_rows(cfg: ScaleParams, spec: Spec, seed: int, fold: int) -> list[d
     net, data, failure = model_of(cfg, spec, seed, fold)
     if net is None:
         return []
-    ranges = calibrate_layers(net, data.train.x, cfg.headroom)
+    ranges = calibrate_layers(net, data.train.x, cfg.shared.headroom)
     rows = []
     for name, bits in (("ideal resolution", {}),
                        ("converters", {"dac_bits": cfg.converter_dac_bits, "adc_bits": cfg.converter_adc_bits})):
-        new = programmed_rows(net, data.test, lambda x: [DeviceConfig(**cfg.window, sigma_uS=x, **r, **bits) for r in ranges],
+        new = programmed_rows(net, data.test, lambda x: [DeviceConfig(**cfg.shared.window, sigma_uS=x, **r, **bits) for r in ranges],
                               [cfg.converter_sigma_uS], cfg.scale_realisations,
                               lambda x: spec_draw_seed(cfg.scale_hardware_seed, spec, seed, fold, x), mode="step",
-                              devices_per_element=cfg.devices_per_element[0])
+                              devices_per_element=cfg.shared.devices_per_element[0])
         rows += [{"periphery": name} | r for r in new]
     return rows
 
@@ -203,8 +205,8 @@ def converter_rows(cfg: ScaleParams, spec: Spec, seed: int, fold: int) -> list[d
 def spec_layout(cfg: ScaleParams, N: int, real: bool = False) -> Layout:
     """Block layout of one layer with ``N`` complex modes (real modes for ``real``) on the chapter's
     rows x cols arrays, with the first of ``devices_per_element``."""
-    return layout(cfg.model.H, (N if real else 2 * N) + 1, cfg.rows, cfg.cols, kind="block",
-                  devices_per_element=cfg.devices_per_element[0], real=real)
+    return layout(cfg.shared.model.H, (N if real else 2 * N) + 1, cfg.shared.rows, cfg.shared.cols, kind="block",
+                  devices_per_element=cfg.shared.devices_per_element[0], real=real)
 
 
 def state_layouts(cfg: ScaleParams, sizes: list[int] | None = None) -> pd.DataFrame:

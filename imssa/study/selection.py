@@ -118,7 +118,7 @@ def nested_choices(rows: pd.DataFrame, cfg: ModelParams, speakers: Mapping[int, 
             inner = part[part["fold"].isin(keep)]
             c = (choose(inner, used, limit) if inner["fold"].nunique() >= 2
                  else {"choice": used, "gain": float("nan"), "se": float("inf")})
-            own = current_value(fold_params(cfg, int(fold)), path) if int(fold) in cfg.folds else used
+            own = current_value(fold_params(cfg, int(fold)), path) if int(fold) in cfg.shared.folds else used
             out.append({"parameter": path, "fold": int(fold), "test speaker": speakers[int(fold)][0],
                         "nested folds": ", ".join(map(str, keep)), "parameter file": f"{used:g}",
                         "global choice": f"{overall:g}", "nested choice": f"{c['choice']:g}",
@@ -155,8 +155,8 @@ def validation_sweep(cfg: ModelParams, grid: dict[str, list[Any]], run_of: Calla
     validation scores only (``VALIDATION_COLUMNS``): the table a choice may be made from."""
     points, runs = [], []
     for path, value, point_cfg in one_at_a_time(cfg, grid):
-        for fold in cfg.folds:
-            for seed in cfg.selection_seeds:
+        for fold in cfg.shared.folds:
+            for seed in cfg.shared.selection_seeds:
                 points.append({"parameter": path, "value": value, "seed": seed})
                 runs.append(run_of(point_cfg, seed, fold))
     rows = train_sweep(points, runs, n_classes, workers, desc)

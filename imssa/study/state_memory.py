@@ -55,16 +55,16 @@ def spectral_label(pooling: str) -> str:
 
 def fir_spec(cfg: ModelParams, taps: int, bits: int | None, seed: int, fold: int) -> Run:
     """The FIR bank of ``taps`` taps on ``cfg``'s task, trained exactly like the float S4D model
-    (``cfg.train``, the fold's choices); with ``bits``, the paper's fixed-range QAT (``fscale``,
+    (``cfg.shared.train``, the fold's choices); with ``bits``, the paper's fixed-range QAT (``fscale``,
     ``qat_train``) fine-tuned from that float bank of the same fold and seed."""
     cfg = fold_params(cfg, fold)
-    model = cfg.model.model_copy(update={"ssm": "fir", "taps": taps})
-    base = Run(fold_data(cfg.data, fold), model, cfg.train.model_copy(update={"seed": seed}))
+    model = cfg.shared.model.model_copy(update={"ssm": "fir", "taps": taps})
+    base = Run(fold_data(cfg.shared.data, fold), model, cfg.shared.train.model_copy(update={"seed": seed}))
     if bits is None:
         return base
-    quant = QuantConfig(bits=bits, fscale=cfg.fscale)
+    quant = QuantConfig(bits=bits, fscale=cfg.shared.fscale)
     return Run(base.data, model.model_copy(update={"quant": quant}),
-               cfg.qat_train.model_copy(update={"seed": seed}), (base.model, base.train))
+               cfg.shared.qat_train.model_copy(update={"seed": seed}), (base.model, base.train))
 
 
 def main_task_specs(cfg: MemoryParams) -> dict[str, Callable[[int, int], Run]]:
@@ -85,8 +85,9 @@ def main_task_specs(cfg: MemoryParams) -> dict[str, Callable[[int, int], Run]]:
 def memory_base(cfg: MemoryParams) -> ModelParams:
     """The parameters of the memory task: the file's values (no main-task ``fold_choices``) on
     ``cfg.order_data()``. Its validation sweep varies around these."""
-    base = ModelParams.model_validate(cfg.model_dump(include=set(ModelParams.model_fields)))
-    return global_params(base).model_copy(update={"data": cfg.order_data()})
+    base = ModelParams(profile=cfg.profile, shared=cfg.shared)
+    shared = global_params(base).shared
+    return base.model_copy(update={"shared": shared.model_copy(update={"data": cfg.order_data()})})
 
 
 #: the float S4D model of the memory task, whose schedule the validation sweep chooses
@@ -103,12 +104,13 @@ def memory_spec(cfg: MemoryParams, m: MemoryModel, seed: int, fold: int,
     base = memory_base(cfg) if base is None else base
     for path, value in (schedule or {}).get(fold, {}).items():
         base = variant(base, path, value)
-    data, train = fold_data(base.data, fold), base.train.model_copy(update={"seed": seed})
-    model = base.model.model_copy(update={"ssm": m.ssm, "taps": m.taps})
+    shared = base.shared
+    data, train = fold_data(shared.data, fold), shared.train.model_copy(update={"seed": seed})
+    model = shared.model.model_copy(update={"ssm": m.ssm, "taps": m.taps})
     if m.bits is None:
         return Run(data, model, train)
     return Run(data, model.model_copy(update={"quant": family_quant(cfg, m)}),
-               base.qat_train.model_copy(update={"seed": seed}), (model, train))
+               shared.qat_train.model_copy(update={"seed": seed}), (model, train))
 
 
 def family_quant(cfg: MemoryParams, m: MemoryModel) -> QuantConfig:
@@ -116,8 +118,8 @@ def family_quant(cfg: MemoryParams, m: MemoryModel) -> QuantConfig:
     the shared ones."""
     if m.bits is None:
         raise ValueError(f"{m.name} is a float family")
-    return QuantConfig(bits=m.bits, bits_A=m.bits_A, fscale=cfg.fscale if m.fscale is None else m.fscale,
-                       r_max=cfg.r_max if m.r_max is None else m.r_max, a_grid=m.a_grid)
+    return QuantConfig(bits=m.bits, bits_A=m.bits_A, fscale=cfg.shared.fscale if m.fscale is None else m.fscale,
+                       r_max=cfg.shared.r_max if m.r_max is None else m.r_max, a_grid=m.a_grid)
 
 
 def ptq_rows(cfg: MemoryParams, schedule: Mapping[int, Mapping[str, Any]]) -> pd.DataFrame:
@@ -129,7 +131,7 @@ def ptq_rows(cfg: MemoryParams, schedule: Mapping[int, Mapping[str, Any]]) -> pd
     rows = []
     for m in (m for m in cfg.memory_models if m.bits is not None):
         q = family_quant(cfg, m)
-        for fold in cfg.folds:
+        for fold in cfg.shared.folds:
             for seed in cfg.memory_seeds:
                 base = memory_spec(cfg, FLOAT_S4D, seed, fold, schedule)
                 ptq = software_row(load_model(base, 2, ptq=q, fscale=q.fscale))
@@ -208,13 +210,13 @@ def programmed_rows(cfg: MemoryParams, model: TrainedModel, identity: tuple[Any,
     net, splits, failure = model
     if net is None:
         return [failed_row(failure) | {"slowest_mode_ms": float("nan")}]
-    window = {"g_min_uS": cfg.g_min_uS, "g_max_uS": cfg.g_max_uS, "g_phys_max_uS": cfg.g_phys_max_uS}
+    window = {"g_min_uS": cfg.shared.g_min_uS, "g_max_uS": cfg.shared.g_max_uS, "g_phys_max_uS": cfg.shared.g_phys_max_uS}
     seed = draw_seed("state memory", identity, sigma_uS)
     if isinstance(net.layers[0], QuantFIR):
-        dev = DeviceConfig(**window | calibrate_delay_line(net, splits.train.x, cfg.headroom), sigma_uS=sigma_uS)
+        dev = DeviceConfig(**window | calibrate_delay_line(net, splits.train.x, cfg.shared.headroom), sigma_uS=sigma_uS)
         rows = delay_line_rows(net, splits.test, dev, cfg.memory_realisations, seed, devices_per_element)
     else:
-        dev = DeviceConfig(**window | calibrate_converters(net, splits.train.x, cfg.headroom))
+        dev = DeviceConfig(**window | calibrate_converters(net, splits.train.x, cfg.shared.headroom))
         rows = noise_rows(net, splits.test, sigma_uS, dev, cfg.memory_realisations, seed, "block",
                           devices_per_element)
     return [r | {"slowest_mode_ms": slowest_mode_ms(r["spectral_radius"], sample_rate)} for r in rows]
@@ -239,11 +241,11 @@ def memory_task_table(rows: pd.DataFrame, cfg: MemoryParams) -> pd.DataFrame:
     out = rows.assign(
         bits=[spec[n].bits for n in rows["model"]],
         bits_A=[(spec[n].bits_A or spec[n].bits) for n in rows["model"]],
-        fscale=[(spec[n].fscale or cfg.fscale) if spec[n].bits else np.nan for n in rows["model"]],
-        r_max=[(spec[n].r_max or cfg.r_max) if spec[n].bits else np.nan for n in rows["model"]],
+        fscale=[(spec[n].fscale or cfg.shared.fscale) if spec[n].bits else np.nan for n in rows["model"]],
+        r_max=[(spec[n].r_max or cfg.shared.r_max) if spec[n].bits else np.nan for n in rows["model"]],
         a_grid=[spec[n].a_grid if spec[n].bits else "" for n in rows["model"]],
         memory_ms=rows.get("kernel_memory_median_ms", np.nan))
-    out["precision_uS"] = [pole_precision_uS(r, cfg.fscale if np.isnan(f) else f, cfg.g_min_uS, cfg.g_max_uS)
+    out["precision_uS"] = [pole_precision_uS(r, cfg.shared.fscale if np.isnan(f) else f, cfg.shared.g_min_uS, cfg.shared.g_max_uS)
                            for r, f in zip(out.get("max_abs_A_bar", np.nan * out["fscale"]), out["fscale"])]
     return out.reindex(columns=MEMORY_TASK_COLUMNS)
 
@@ -331,8 +333,8 @@ def memory_verdict(summary: pd.DataFrame, paired: pd.DataFrame, cfg: MemoryParam
             f"({fmt(FLOAT_S4D.name) if FLOAT_S4D.name in s.index else 'no runs'}). ")
     if name:
         m0 = paper[0]
-        text += (f"The paper's method, fixed-range QAT at {m0.bits} bits with f_scale = {cfg.fscale:g} shared by "
-                 f"A_bar, B_bar and C and the pole cap {cfg.r_max:g}, is {state[name]} ({fmt(name)}). ")
+        text += (f"The paper's method, fixed-range QAT at {m0.bits} bits with f_scale = {cfg.shared.fscale:g} shared by "
+                 f"A_bar, B_bar and C and the pole cap {cfg.shared.r_max:g}, is {state[name]} ({fmt(name)}). ")
     text += ("Quantized families above chance: " + (", ".join(f"{m.name} ({fmt(m.name)})" for m in kept) or "none")
              + ". ")
     need = s["precision_uS"].dropna() if "precision_uS" in s else pd.Series(dtype=float)
@@ -408,9 +410,9 @@ def noise_cell(cfg: MemoryParams, task: str, label: str, spec_of: Callable[[int,
     on every (seed, fold) of ``memory_seeds`` x ``folds`` (``programmed_rows``), each row with its
     ``seed`` and ``fold``. ``task`` ('main' or 'order') and ``label`` name the family in the draws'
     identity; ``spec_of(seed, fold)`` builds its run."""
-    data = cfg.order_data() if task == "order" else cfg.data
+    data = cfg.order_data() if task == "order" else cfg.shared.data
     rows = []
-    for fold in cfg.folds:
+    for fold in cfg.shared.folds:
         for seed in cfg.memory_seeds:
             model = load_model(spec_of(seed, fold), data.n_classes)
             rows += [r | {"seed": seed, "fold": fold} for r in programmed_rows(
@@ -425,9 +427,9 @@ def memory_theory(cfg: MemoryParams, fscales: list[float]) -> pd.DataFrame:
     on the chapter's window and the memory task's sample rate; with the entry error ``s``."""
     rate, rows = cfg.order_data().sample_rate, []
     for f in fscales:
-        for d in cfg.devices_per_element:
+        for d in cfg.shared.devices_per_element:
             for x in (x for x in cfg.memory_sigmas_uS if x > 0):
-                s = weight_noise_std(x, f, cfg.g_min_uS, cfg.g_max_uS, d)
+                s = weight_noise_std(x, f, cfg.shared.g_min_uS, cfg.shared.g_max_uS, d)
                 rows.append({"fscale": f, "devices_per_element": d, "sigma_uS": x, "s": s,
                              "longest_complex_ms": longest_memory_ms(s, rate, cfg.p_fail),
                              "longest_real_ms": longest_memory_ms(s, rate, cfg.p_fail, kind="real")})
@@ -468,7 +470,7 @@ def sigma_for_memory_uS(tau_ms: float, fscale: float, cfg: MemoryParams, devices
     if tau_ms <= 0:
         return float("inf")
     rate = cfg.order_data().sample_rate
-    per_uS = weight_noise_std(1.0, fscale, cfg.g_min_uS, cfg.g_max_uS, devices_per_element)  # s is linear in sigma
+    per_uS = weight_noise_std(1.0, fscale, cfg.shared.g_min_uS, cfg.shared.g_max_uS, devices_per_element)  # s is linear in sigma
     return float(brentq(lambda x: longest_memory_ms(x * per_uS, rate, cfg.p_fail) - tau_ms, 1e-6, 1e4, xtol=1e-6))
 
 
@@ -480,7 +482,7 @@ def noise_answer(at_noise: pd.DataFrame, theory: pd.DataFrame, summary: pd.DataF
     (``summary``'s ``tau_max_ms``: a family whose modes are slower than the theory allows is expected
     to fail); the noise at which the memory task's gap can still be bridged; and the families whose
     memory-task accuracy stays above chance (interval over folds above it) at the largest level."""
-    chance, d0 = 1 / cfg.order_data().n_classes, cfg.devices_per_element[0]
+    chance, d0 = 1 / cfg.order_data().n_classes, cfg.shared.devices_per_element[0]
     swept = [x for x in levels if x in cfg.memory_sigmas_uS] or [max(cfg.memory_sigmas_uS)]
     th = theory[theory["devices_per_element"] == d0].set_index(["fscale", "sigma_uS"])["longest_complex_ms"]
     ours = at_noise[at_noise["devices_per_element"] == d0]
@@ -502,7 +504,7 @@ def noise_answer(at_noise: pd.DataFrame, theory: pd.DataFrame, summary: pd.DataF
             + (f"At {swept[-1]:g} uS, above chance on the memory task: "
                + ", ".join(f"{r.model} ({r.mean:.1%} [{r.ci_low:.1%}, {r.ci_high:.1%}])" for r in above.itertuples())
                if len(above) else f"At {swept[-1]:g} uS no design keeps the memory task above chance") + ".")
-    first = fscales[0] if fscales else cfg.fscale
+    first = fscales[0] if fscales else cfg.shared.fscale
     return {"sigma_uS": swept[-1], "above_chance": ", ".join(above["model"]), "text": text, "bridge_uS": bridge,
             "theory_ms": "; ".join(f"{x:g}: {th[(first, x)]:.2f}" for x in swept if (first, x) in th.index)}
 

@@ -32,18 +32,18 @@ __all__ = ["Strategy", "converter_rows", "fold_speakers", "hardware_rows", "ptq_
 
 
 def _devices(cfg: Any, s: Strategy) -> int:
-    return s.devices_per_element or cfg.devices_per_element[0]
+    return s.devices_per_element or cfg.shared.devices_per_element[0]
 
 
 def strategy_quant(cfg: Any, s: Strategy) -> QuantConfig:
     """The QuantConfig of ``s`` under the chapter's ``fscale``, pole cap and conductance window.
     Uniform bits leave bits_A/B/C unset, so plain QAT is the QAT chapter's configuration (and run)."""
     uniform = len(set(s.bits)) == 1
-    return QuantConfig(bits=max(s.bits), range_mode=s.range_mode, fscale=cfg.fscale,
-                       r_max=cfg.r_max if s.r_max is None else s.r_max, scale_rule=cfg.scale_rule(s.range_mode),
+    return QuantConfig(bits=max(s.bits), range_mode=s.range_mode, fscale=cfg.shared.fscale,
+                       r_max=cfg.shared.r_max if s.r_max is None else s.r_max, scale_rule=cfg.shared.scale_rule(s.range_mode),
                        bits_A=None if uniform else s.bits_A, bits_B=None if uniform else s.bits_B,
                        bits_C=None if uniform else s.bits_C, pole_penalty=s.pole_penalty, pole_target=s.pole_target,
-                       noise_sigma_uS=s.noise_aware_sigma_uS, noise_window_uS=cfg.g_max_uS - cfg.g_min_uS,
+                       noise_sigma_uS=s.noise_aware_sigma_uS, noise_window_uS=cfg.shared.g_max_uS - cfg.shared.g_min_uS,
                        noise_pairs=pairs_per_weight(_devices(cfg, s)) if s.noise_aware_sigma_uS else 2)
 
 
@@ -61,10 +61,10 @@ def strategy_model(cfg: Any, s: Strategy, seed: int, fold: int) -> TrainedModel:
     failure ('' or 'unstable' / 'non-finite'; the model is then None), from ``deployed.load_model``:
     QAT models from the model cache (trained if missing); PTQ quantizes the cached float model
     after the same range equalisation QAT starts with."""
-    run, n_classes = strategy_spec(cfg, s, seed, fold), len(cfg.data.digits)
+    run, n_classes = strategy_spec(cfg, s, seed, fold), len(cfg.shared.data.digits)
     if s.training == "qat":
         return load_model(run, n_classes)
-    return load_model(run, n_classes, ptq=strategy_quant(cfg, s), fscale=cfg.fscale)
+    return load_model(run, n_classes, ptq=strategy_quant(cfg, s), fscale=cfg.shared.fscale)
 
 
 def software_row(cfg: Any, s: Strategy, seed: int, fold: int) -> dict[str, Any]:
@@ -90,7 +90,7 @@ def hardware_rows(cfg: Any, s: Strategy, seed: int, fold: int, sigmas_uS: list[f
                   base_seed: int, splits: tuple[str, ...] = ("val", "test")) -> list[dict[str, Any]]:
     """One row per programming of ``s``'s model of (fold, seed) at each of ``sigmas_uS`` and on each
     of ``splits``: the chapter's window (g_min, g_max, g_phys_max), converter ranges at
-    ``cfg.headroom`` times the ideal peaks on training clips (computed once per model), programming
+    ``cfg.shared.headroom`` times the ideal peaks on training clips (computed once per model), programming
     noise sigma, fast mode, block layout with the strategy's devices per element. Draws are seeded
     by ``strategy_draw_seed``. A model whose training failed gives one row per sigma and split with accuracy
     NaN and its failure; a programming at chance of a model already at chance in software carries
@@ -98,11 +98,11 @@ def hardware_rows(cfg: Any, s: Strategy, seed: int, fold: int, sigmas_uS: list[f
     net, data, failure = strategy_model(cfg, s, seed, fold)
     if net is None:
         return [{"sigma_uS": r["sigma_uS"], "split": sp} | r for sp in splits for r in failed_rows(failure, sigmas_uS)]
-    ranges = calibrate_converters(net, data.train.x, cfg.headroom)
+    ranges = calibrate_converters(net, data.train.x, cfg.shared.headroom)
     rows = []
     for sp in splits:
         at_chance = chance_failure(*_score(net, _split(data, sp)))
-        new = programmed_rows(net, _split(data, sp), lambda x: [DeviceConfig(**cfg.window, sigma_uS=x, **ranges)],
+        new = programmed_rows(net, _split(data, sp), lambda x: [DeviceConfig(**cfg.shared.window, sigma_uS=x, **ranges)],
                               sigmas_uS, realisations, lambda x: strategy_draw_seed(base_seed, s, seed, fold, x, sp),
                               devices_per_element=_devices(cfg, s))
         rows += [{"sigma_uS": r["sigma_uS"], "split": sp} | r
@@ -150,7 +150,7 @@ def converter_rows(cfg: Any, s: Strategy, seed: int, fold: int, sigma_uS: float,
     out = []
     for label, extra, mode in (("ideal resolution", ranges, "fast"), ("rounding", ranges | bits, "step"),
                                ("rounding, per-column ranges", columns | bits, "step")):
-        rows = programmed_rows(net, data.test, lambda x: [DeviceConfig(**cfg.window, sigma_uS=x, **extra)],
+        rows = programmed_rows(net, data.test, lambda x: [DeviceConfig(**cfg.shared.window, sigma_uS=x, **extra)],
                                [sigma_uS], realisations, lambda x: strategy_draw_seed(base_seed, s, seed, fold, x, "test"),
                                mode=mode, devices_per_element=_devices(cfg, s))
         out += [{"converters": label} | {k: r[k] for k in ("realisation", "accuracy", "failure")} for r in rows]
@@ -160,7 +160,7 @@ def converter_rows(cfg: Any, s: Strategy, seed: int, fold: int, sigma_uS: float,
 def fold_speakers(cfg: Any, seed: int) -> dict[int, tuple[str, str]]:
     """fold -> (test speaker, validation speaker) of every fold of ``cfg``, read from its splits."""
     out = {}
-    for fold in cfg.folds:
+    for fold in cfg.shared.folds:
         splits = load_splits(float_spec(cfg, seed, fold).data)
         out[fold] = (str(splits.test.meta["speaker"].iloc[0]), str(splits.val.meta["speaker"].iloc[0]))
     return out

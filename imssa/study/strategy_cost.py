@@ -20,7 +20,7 @@ __all__ = ["cost_breakdown", "cost_corners", "energy_verdict", "strategy_cost"]
 
 def _digital(cfg: Any, s: Strategy, c: CostConstants):
     """The digital MAC unit's cost of ``s``'s kernel at its bits (``cost.digital_cost``)."""
-    return digital_cost(cfg.model.H, cfg.model.N, s.bits, cfg.data.length, len(cfg.data.digits), c)
+    return digital_cost(cfg.shared.model.H, cfg.shared.model.N, s.bits, cfg.shared.data.length, len(cfg.shared.data.digits), c)
 
 
 def _analog(cfg: Any, s: Strategy, net: SpeechClassifier, adc_bits: int, c: CostConstants,
@@ -28,11 +28,11 @@ def _analog(cfg: Any, s: Strategy, net: SpeechClassifier, adc_bits: int, c: Cost
     """The analog cost estimate of one model of ``s`` and its layout (on ``array_size`` square
     arrays, default the chapter's rows x cols)."""
     d = _devices(cfg, s)
-    rows, cols = (cfg.rows, cfg.cols) if array_size is None else (array_size, array_size)
-    lay = layout(cfg.model.H, 2 * cfg.model.N + 1, rows, cols, kind="block", devices_per_element=d)
-    dev = DeviceConfig(**cfg.window)
+    rows, cols = (cfg.shared.rows, cfg.shared.cols) if array_size is None else (array_size, array_size)
+    lay = layout(cfg.shared.model.H, 2 * cfg.shared.model.N + 1, rows, cols, kind="block", devices_per_element=d)
+    dev = DeviceConfig(**cfg.shared.window)
     G = device_conductances(target_conductances(net, dev, "block"), pairs_per_weight(d))
-    est = analog_cost(G, lay, cfg.model.N, cfg.data.length, len(cfg.data.digits), adc_bits, c,
+    est = analog_cost(G, lay, cfg.shared.model.N, cfg.shared.data.length, len(cfg.shared.data.digits), adc_bits, c,
                       column_gains=s.range_mode != "fixed")
     return est, lay
 
@@ -51,7 +51,7 @@ def strategy_cost(cfg: Any, s: Strategy, keys: list[tuple[int, int]], adc_bits: 
         energies.append(est.energy_pJ_per_inference)
         latency = est.latency_us_per_step
     if lay is None:
-        lay = layout(cfg.model.H, 2 * cfg.model.N + 1, cfg.rows, cfg.cols, kind="block", devices_per_element=_devices(cfg, s))
+        lay = layout(cfg.shared.model.H, 2 * cfg.shared.model.N + 1, cfg.shared.rows, cfg.shared.cols, kind="block", devices_per_element=_devices(cfg, s))
     digital = _digital(cfg, s, c)
     return {"strategy": s.name, "devices": lay.devices, "arrays": lay.arrays, "utilisation": lay.utilisation,
             "adc_bits": adc_bits, "energy_pJ_per_inference": float(np.mean(energies)) if energies else float("nan"),

@@ -25,14 +25,12 @@ __all__ = ["clip_answers", "cluster", "fill_cells", "learning_curves", "resumabl
 
 
 def run_summary(run: Run, result: TrainResult, n_classes: int) -> dict[str, Any]:
-    """One row per run: split, fold, test and validation accuracy, test clips, failure (and why;
-    ``diverged``/``diverged_reason`` say the same for older readers of these tables), and the
-    poles and memory of the first layer's (quantized) recurrence (``memory.layer_memory``; an FIR
+    """One row per run: split, fold, test and validation accuracy, test clips, ``failure`` and
+    ``failure_reason`` (why, in words), and the poles and memory of the first layer's (quantized) recurrence (``memory.layer_memory``; an FIR
     bank has no pole: NaN)."""
     row: dict[str, Any] = {"split": run.data.split, "fold": run.data.fold, "accuracy": result.test_accuracy,
                            "val_accuracy": result.val_accuracy, "n_test": len(result.test_true),
-                           "failure": result.failure, "failure_reason": result.diverged or "",
-                           "diverged": bool(result.failure), "diverged_reason": result.diverged or ""}
+                           "failure": result.failure, "failure_reason": result.failure_reason}
     if not result.failure:
         layer = restore_model(run.model, result, n_classes).layers[0]
         with torch.no_grad():
