@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import joblib
 import numpy as np
 import pandas as pd
+import torch
 
 from ..hardware.cost import CostConstants, analog_cost, device_conductances, digital_cost
 from ..hardware.crossbar import layout, pairs_per_weight
@@ -26,6 +28,7 @@ from .sweep import fill_cells
 
 __all__ = ["BEST", "CELL_DEFAULTS", "DESIGN_BASE", "LAYER", "aware_software", "cell_defaults", "column_levels",
            "contrast_words", "design_cells", "design_contrasts", "design_keys", "design_summary", "energy_rows",
+           "finetune_aware_models",
            "headline_contrast", "ir_check_rows", "paired_by_sigma", "periphery_conclusion", "periphery_keys",
            "technology_cells", "verify_summary"]
 
@@ -163,6 +166,24 @@ def _common(rows: pd.DataFrame, a: str, b: str, key: tuple[str, ...] = ("seed", 
     part = rows[rows["variant"].isin([a, b])]
     both = part.groupby(list(key))["variant"].transform("nunique") == 2
     return part[both]
+
+
+def finetune_aware_models(cfg: PeripheryParams, keys: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Fine-tune the converter-aware models (those of ``cfg.aware_seeds``, every fold of ``keys``)
+    side by side on ``cfg.shared.workers`` processes of one torch thread each, into the cache that
+    the designs' cells and ``aware_software`` read (``programming.converter_aware_model``): the
+    one design cell that needs them would otherwise fine-tune them one after another. Returns
+    their keys."""
+    todo = [(s, f) for s, f in keys if s in cfg.aware_seeds]
+    jobs = (joblib.delayed(_finetune_aware)(cfg.model_dump_json(), s, f) for s, f in todo)
+    joblib.Parallel(n_jobs=min(cfg.shared.workers, max(len(todo), 1)))(jobs)
+    return todo
+
+
+def _finetune_aware(cfg_json: str, seed: int, fold: int) -> None:
+    torch.set_num_threads(1)
+    cfg = PeripheryParams.model_validate_json(cfg_json)
+    deployable(cfg, cfg.shared.map_bits, seed, fold, None, "unbounded", None, True)
 
 
 def aware_software(cfg: PeripheryParams, keys: list[tuple[int, int]]) -> pd.DataFrame:

@@ -165,8 +165,8 @@ def spectral_answers(cfg: MemoryParams, data: ModelParams, pooling: str, seeds: 
     repeated under each of ``seeds`` so that it pairs with seeded models on (fold, seed, clip)."""
     spectral = cfg.spectral.model_copy(update={"pooling": pooling})
     frames = []
-    for fold in data.folds:
-        res = spectral_cached(fold_data(data.data, fold), spectral)
+    for fold in data.shared.folds:
+        res = spectral_cached(fold_data(data.shared.data, fold), spectral)
         for seed in seeds:
             frames.append(pd.DataFrame({"fold": fold, "seed": seed, "clip": list(res.test_clips),
                                         "target": res.test_true, "pred": res.test_pred}))
