@@ -243,7 +243,7 @@ def archive(profile: str) -> Path:
 def profile(chapters_: list[str], profile_name: str, params: Path | None = None, top: int = 10) -> Path:
     """Execute each chapter (forced) under py-spy (``profiling.py_spy_command``), its samples in
     ``_build/profile/<profile>/<chapter>.txt``, and write the top functions by self time and the
-    library's by total time (``profiling.top_functions``) to ``top_functions.csv`` there."""
+    library's by own time (``profiling.top_functions``) to ``top_functions.csv`` there."""
     import pandas as pd
 
     from .profiling import py_spy_command, top_functions
@@ -259,7 +259,7 @@ def profile(chapters_: list[str], profile_name: str, params: Path | None = None,
         command = [sys.executable, "-m", "imssa.study.runner", "execute", "--profile", profile_name, "--chapter",
                    chapter, "--force", *(["--params", str(params)] if params else [])]
         subprocess.run([spy, *py_spy_command(raw, command)[1:]], check=True)
-        for by, within in (("self_s", None), ("total_s", "imssa/")):
+        for by, within in (("self_s", None), ("own_s", "imssa/")):
             table = top_functions(raw, top, by=by, within=within)
             tables.append(table.assign(chapter=chapter, ranked_by=by))
             print(f"{chapter}, by {by}{' (library)' if within else ''}:\n{table.to_string(index=False)}")
