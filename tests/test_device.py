@@ -8,24 +8,14 @@ from imssa.data.audio import AudioSet
 from imssa.device import compute_device, device_name, generator
 from imssa.hardware.deploy import calibrate_converters, realisation_rows
 from imssa.hardware.devices import DeviceConfig
-from imssa.model.config import ModelConfig, QuantConfig, TrainConfig
-from imssa.model.train import SpeechClassifier
+from imssa.model.config import TrainConfig
+from test_periphery import WINDOW, model  # the same small quantized model
 
-WINDOW = {"g_min_uS": 10.0, "g_max_uS": 100.0, "g_phys_max_uS": 150.0}
 GPU = torch.cuda.is_available()
 #: CPU and GPU logits of the same arrays in float64 agree to this (absolute; the logits are O(1)):
 #: the two devices sum the same products in other orders, so they differ by a few ulps per step,
 #: accumulated over the recurrence's 200 steps.
 GPU_ATOL = 1e-9
-
-
-def model(H=4, N=3, seed=0):
-    torch.manual_seed(seed)
-    net = SpeechClassifier(ModelConfig(H=H, N=N, quant=QuantConfig(bits=2, fscale=0.6, r_max=0.95)), 2,
-                           generator=torch.Generator().manual_seed(seed)).eval()
-    with torch.no_grad():
-        net.equalize_ranges(0.6)
-    return net
 
 
 def data(B=6, L=200, seed=1):

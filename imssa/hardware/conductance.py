@@ -37,7 +37,7 @@ def program(G_pos: Tensor, G_neg: Tensor, R: int, dev: DeviceConfig, generator: 
     """
     if copies < 1:
         raise ValueError(f"copies must be >= 1, got {copies}")
-    out, programmed, pulses, per_point = [], [], [], []
+    out, programmed, per_point = [], [], []
     for G in (G_pos, G_neg):
         target = G.expand(R, copies, *G.shape)
         G, n = write(target, dev, generator)
@@ -58,11 +58,11 @@ def program(G_pos: Tensor, G_neg: Tensor, R: int, dev: DeviceConfig, generator: 
             n = n * used
         out.append(G_t.mean(1))
         programmed.append(G.mean(1))
-        pulses.append(n.flatten(1).sum(1))
         per_point.append(n.sum(1))
     if stats is not None:
         count = 2 * copies * (G_pos.numel() if used is None else int(used.sum()))
-        stats.update(pulses=(pulses[0] + pulses[1]) / max(count, 1), device_pulses=per_point[0] + per_point[1],
+        device_pulses = per_point[0] + per_point[1]
+        stats.update(pulses=device_pulses.flatten(1).sum(1) / max(count, 1), device_pulses=device_pulses,
                      G_t0=(programmed[0], programmed[1]))
     return out[0], out[1]
 
