@@ -146,6 +146,37 @@ def test_resumable_grid_in_parallel_gives_the_serial_table(tmp_path):
     pd.testing.assert_frame_equal(serial, parallel)
 
 
+def _model_rows(cell, models):
+    """Rows of each model on its own draws (as ``sweep_cell``): a model's rows do not depend on the others."""
+    rows = []
+    for seed, fold in models:
+        g = torch.Generator().manual_seed(100 * seed + fold + int(cell["x"]))
+        rows += [{"realisation": r, "value": float(torch.randn(2, generator=g).sum()), "seed": seed, "fold": fold}
+                 for r in range(2)]
+    return rows
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_grid_split_by_model_gives_the_table_of_whole_cells_and_resumes_per_model(tmp_path, workers):
+    from imssa.study.sweep import resumable_grid
+
+    cells, models = [{"x": float(x)} for x in range(3)], [(0, 0), (0, 1), (1, 0)]
+    whole = resumable_grid(cells, lambda c: _model_rows(c, models), tmp_path / "whole.csv")
+    path = tmp_path / "split.csv"
+    resumable_grid(cells[:2], _model_rows, path, workers=workers, models=models[1:])  # interrupted
+    calls = []
+
+    def counted(cell, some):
+        calls.append((cell["x"], *some))
+        return _model_rows(cell, some)
+
+    split = resumable_grid(cells, counted, path, models=models)
+    assert sorted(calls) == [(0.0, (0, 0)), (1.0, (0, 0)), (2.0, (0, 0)), (2.0, (0, 1)), (2.0, (1, 0))]
+    pd.testing.assert_frame_equal(split, whole)  # same rows, same order: cell, then model
+    with pytest.raises(ValueError, match="seed and fold"):
+        resumable_grid(cells, lambda c, m: [{"value": 1.0}], tmp_path / "bad.csv", models=models)
+
+
 def _noisy_rows(cell):
     g = torch.Generator().manual_seed(int(cell["x"]))  # each cell seeds its own draws
     return [{"realisation": r, "value": float(torch.randn(3, generator=g).sum())} for r in range(2)]

@@ -26,8 +26,10 @@ Shapes: R realisations, batch of B clips, H channels, n = 2N + 1. Conductances i
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 from collections.abc import Callable, Iterator
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
@@ -284,62 +286,98 @@ def _step(u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig, generator: torch.G
     if dev.input_encoding == "bit_serial" and rg.dac is None:
         raise ValueError("bit-serial inputs need DAC ranges (dac_range or row_ranges)")
     errors = periphery.draw_converter_errors(dev, R, H, n, rg.adc, generator, u.dtype, u.device)
-    vmm = _vmm(W)
-    var = _vmm(read_var) if dev.read_noise_device > 0 else None
+    lines = _Lines.of(W, read_var if dev.read_noise_device > 0 else None)
+    dac, adc, partial = (lines.put(r) for r in (rg.dac, rg.adc, rg.partial))
+    if errors is not None:
+        errors = periphery.ConverterErrors(*(lines.put(e) for e in dataclasses.astuple(errors)))
+
+    def noise(shape: torch.Size) -> Tensor:  # drawn in the arrays' line order, whatever the loop's
+        return lines.put(torch.randn(shape, generator=generator, dtype=u.dtype, device=u.device))
 
     def convert(out: Tensor, drive: Tensor, full_scale: Tensor | float | None) -> Tensor:
         if dev.read_noise > 0:  # additive: the layer's full scale; column: the converting column's own
             scale = full_scale if dev.read_noise_model == "column" else dev.adc_range
-            out = out + dev.read_noise * scale * torch.randn(out.shape, generator=generator, dtype=out.dtype, device=out.device)
-        if var is not None:
-            std = dev.read_noise_device * var(drive * drive).clamp_min(0).sqrt()
-            out = out + std * torch.randn(out.shape, generator=generator, dtype=out.dtype, device=out.device)
+            out = out + dev.read_noise * scale * noise(out.shape)
+        if lines.var is not None:
+            std = dev.read_noise_device * lines.var(drive * drive).clamp_min(0).sqrt()
+            out = out + std * noise(out.shape)
         if errors is not None:
             out = errors.read(out)
         out = periphery.quantize(out, dev.adc_bits, full_scale)
         return out if errors is None else errors.correct(out)
 
     v = u.new_zeros(R, B, H, n)
-    readout = []
+    readout = u.new_empty(R, B, H, L)
     peak_row, peak_col = u.new_zeros(R, H, n), u.new_zeros(R, H, n)
     adc_count = dac_count = 0
     for t in range(L + 1):  # step t reads out y'_{t-1}
         v[..., -1] = u[..., t] if t < L else 0.0
         peak_row = torch.maximum(peak_row, v.abs().amax(1))
-        v_in = periphery.quantize(v, dev.dac_bits, rg.dac)
+        v_in = periphery.quantize(v, dev.dac_bits, dac)
         if dev.input_encoding == "multi_level":
-            out = vmm(v_in)
+            out = lines.vmm(v_in)
             peak_col = torch.maximum(peak_col, out.abs().amax(1))
-            out = convert(out, v_in, rg.adc)
+            out = convert(out, v_in, adc)
             adc_count, dac_count = adc_count + H * n, dac_count + H * n
         else:  # one bipolar pulse per magnitude bit: a row whose bit is 1 is driven at its full scale
             top = periphery.levels(dev.dac_bits)
-            code = torch.round(v_in / (rg.dac / top))
+            code = torch.round(v_in / (dac / top))
             sign, magnitude = code.sign(), code.abs()
             out = torch.zeros_like(v)
             for bit in range(periphery.input_cycles(dev)):
-                drive = sign * torch.remainder(torch.floor(magnitude / 2**bit), 2) * rg.dac
-                partial = vmm(drive)
-                peak_col = torch.maximum(peak_col, partial.abs().amax(1))
-                out = out + 2**bit * convert(partial, drive, rg.partial)
+                drive = sign * torch.remainder(torch.floor(magnitude / 2**bit), 2) * dac
+                partial_sum = lines.vmm(drive)
+                peak_col = torch.maximum(peak_col, partial_sum.abs().amax(1))
+                out = out + 2**bit * convert(partial_sum, drive, partial)
                 adc_count, dac_count = adc_count + H * n, dac_count + H * n
             out = out / top
         if t > 0:
-            readout.append(out[..., -1])
-        v = torch.cat([out[..., :-1], v[..., -1:]], -1)
+            readout[..., t - 1] = out[..., -1]
+        v = out  # the states go back through the DAC; the input line is written over next step
     if peaks is not None:
-        peaks.update(_peak_summary(peak_row, peak_col, rg, dev.input_encoding == "bit_serial"))
-        peaks.update(adc_conversions=torch.tensor(adc_count / (L + 1), device=u.device),
+        summary = _peak_summary(lines.back(peak_row), lines.back(peak_col), rg, dev.input_encoding == "bit_serial")
+        peaks.update(summary, adc_conversions=torch.tensor(adc_count / (L + 1), device=u.device),
                      dac_conversions=torch.tensor(dac_count / (L + 1), device=u.device))
-    return 2 * torch.stack(readout, -1) + D[:, None] * u
+    return 2 * readout + D[:, None] * u
 
 
-def _vmm(W: Tensor) -> Callable[[Tensor], Tensor]:
-    """v (R, B, H, n) -> W v per channel: through ``mode_blocks`` (O(n)) where the modes do not couple."""
-    blocks = mode_blocks(W)
-    if blocks is None:
-        return lambda v: torch.einsum("rhij,rbhj->rbhi", W, v)
-    return lambda v: _vmm_blocks(blocks, v)
+class _Lines(NamedTuple):
+    """The order of the n lines (a row and the column of the same index) in ``_step``'s vectors,
+    with the VMMs in that order. Where the modes do not couple (``mode_blocks``, for the arrays and
+    for ``read_var`` where given), ``halves``: the first lines of all modes, then their second
+    lines, then the input line, so that the block VMM runs on contiguous halves; else the arrays'
+    own order. Only the memory layout differs: every element goes through the same operations, so
+    the outputs are bitwise equal."""
+
+    halves: bool
+    vmm: Callable[[Tensor], Tensor]
+    var: Callable[[Tensor], Tensor] | None
+
+    @classmethod
+    def of(cls, W: Tensor, read_var: Tensor | None) -> _Lines:
+        """The lines of arrays W (R, H, n, n) and, for per-device read noise, ``read_var`` (same shape)."""
+        blocks = mode_blocks(W)
+        var_blocks = None if read_var is None else mode_blocks(read_var)
+        if blocks is None or (read_var is not None and var_blocks is None):  # each its own VMM, in W's order
+            def own(M: Tensor, b: tuple[Tensor, ...] | None) -> Callable[[Tensor], Tensor]:
+                return (lambda v: torch.einsum("rhij,rbhj->rbhi", M, v)) if b is None else lambda v: _vmm_blocks(b, v)
+            return cls(False, own(W, blocks), None if read_var is None else own(read_var, var_blocks))
+        var = None if var_blocks is None else lambda v: _vmm_blocks(var_blocks, v, halves=True)
+        return cls(True, lambda v: _vmm_blocks(blocks, v, halves=True), var)
+
+    def put(self, t: Tensor | float | None) -> Tensor | float | None:
+        """A tensor (..., n) over the array lines, in the loop's order (floats and None unchanged)."""
+        if not isinstance(t, Tensor) or not self.halves:
+            return t
+        return torch.cat([t[..., 0:-1:2], t[..., 1:-1:2], t[..., -1:]], -1)  # 3x faster than a gather
+
+    def back(self, t: Tensor) -> Tensor:
+        """A tensor (..., n) in the loop's order, over the array lines again."""
+        if not self.halves:
+            return t
+        N, out = t.shape[-1] // 2, torch.empty_like(t)
+        out[..., 0:-1:2], out[..., 1:-1:2], out[..., -1] = t[..., :N], t[..., N:2 * N], t[..., -1]
+        return out
 
 
 def _peak_summary(peak_row: Tensor, peak_col: Tensor, rg: periphery.Ranges, bit_serial: bool) -> dict[str, Tensor]:
@@ -377,12 +415,16 @@ def mode_blocks(W: Tensor) -> tuple[Tensor, ...] | None:
             W[..., -1, -1].unsqueeze(1))
 
 
-def _vmm_blocks(blocks: tuple[Tensor, ...], v: Tensor) -> Tensor:
-    """``einsum('rhij,rbhj->rbhi', W, v)`` for W given as ``mode_blocks``: O(n) per step instead of O(n^2)."""
+def _vmm_blocks(blocks: tuple[Tensor, ...], v: Tensor, halves: bool = False) -> Tensor:
+    """``einsum('rhij,rbhj->rbhi', W, v)`` for W given as ``mode_blocks``: O(n) per step instead of O(n^2).
+    v (R, B, H, n) with each mode's two lines side by side (the arrays' order) or, ``halves``, all
+    first lines, then all second lines (``_Lines``); the input line last. Returns W v in v's order."""
     a00, a01, a10, a11, b0, b1, c0, c1, corner = blocks
-    x0, x1, u = v[..., 0:-1:2], v[..., 1:-1:2], v[..., -1:]
+    N = a00.shape[-1]
+    first, second = (slice(0, N), slice(N, 2 * N)) if halves else (slice(0, -1, 2), slice(1, -1, 2))
+    x0, x1, u = v[..., first], v[..., second], v[..., -1:]
     out = torch.empty_like(v)
-    out[..., 0:-1:2] = a00 * x0 + a01 * x1 + b0 * u
-    out[..., 1:-1:2] = a10 * x0 + a11 * x1 + b1 * u
+    out[..., first] = a00 * x0 + a01 * x1 + b0 * u
+    out[..., second] = a10 * x0 + a11 * x1 + b1 * u
     out[..., -1] = (c0 * x0 + c1 * x1).sum(-1) + corner * u[..., 0]
     return out

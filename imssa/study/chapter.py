@@ -39,17 +39,20 @@ class Chapter:
         the provenance columns (``results.save_table``); returns the path."""
         return save_table(table, self.cfg.profile, self.name, name)
 
-    def grid(self, name: str, cells: list[dict[str, Any]], compute: Callable[[dict[str, Any]], list[dict[str, Any]]],
-             desc: str | None = None, depends_on: str = "", defaults: dict[str, Any] | None = None) -> pd.DataFrame:
+    def grid(self, name: str, cells: list[dict[str, Any]], compute: Callable[..., list[dict[str, Any]]],
+             desc: str | None = None, depends_on: str = "", defaults: dict[str, Any] | None = None,
+             models: list[tuple[int, int]] | None = None) -> pd.DataFrame:
         """``sweep.resumable_grid`` of ``cells`` with its checkpoint ``name`` in this chapter's
         results folder, keyed by the whole configuration (``checkpoint_key``), the library's
         version and ``depends_on`` (text of what ``compute`` reads beyond the configuration and
         the cells, e.g. a value the chapter chose earlier), side by side on the parameters'
         ``workers``; ``desc`` labels the progress bar; ``defaults``: the value of a key some cells
-        do not set (``sweep.fill_cells``)."""
+        do not set (``sweep.fill_cells``); ``models``: one task per cell and model, ``compute(cell,
+        [model])`` (``resumable_grid``), for cells that cost more than a worker should run alone."""
         cfg = self._model_params()
         path = checkpoint_path(cfg.profile, self.name, name, cfg.checkpoint_key() + depends_on)
-        return resumable_grid(cells, compute, path, desc or name, workers=cfg.shared.workers, defaults=defaults)
+        return resumable_grid(cells, compute, path, desc or name, workers=cfg.shared.workers, defaults=defaults,
+                              models=models)
 
     def models(self, specs: dict[Any, Run], desc: str = "models") -> dict[Any, TrainedModel]:
         """The trained models of the run specifications ``specs`` (any keys), trained first where

@@ -85,9 +85,10 @@ def fill_cells(cells: list[dict[str, Any]], defaults: Mapping[str, Any] | None =
     return [{k: c[k] if k in c else defaults[k] for k in keys} for c in cells]
 
 
-def resumable_grid(cells: list[dict[str, Any]], compute: Callable[[dict[str, Any]], list[dict[str, Any]]],
+def resumable_grid(cells: list[dict[str, Any]], compute: Callable[..., list[dict[str, Any]]],
                    checkpoint: Path, desc: str = "grid", workers: int = 1,
-                   defaults: Mapping[str, Any] | None = None) -> pd.DataFrame:
+                   defaults: Mapping[str, Any] | None = None,
+                   models: list[tuple[int, int]] | None = None) -> pd.DataFrame:
     """Evaluate ``compute(cell)`` for every cell, appending its rows to ``checkpoint`` (CSV) as soon
     as the cell finishes. Cells whose key values are already in the checkpoint are skipped, so an
     interrupted sweep resumes where it stopped. ``workers`` > 1 evaluates cells side by side in
@@ -97,28 +98,50 @@ def resumable_grid(cells: list[dict[str, Any]], compute: Callable[[dict[str, Any
     are completed by ``fill_cells`` with ``defaults`` first; rows of different cells may have
     different columns (the checkpoint holds their union, a row's missing columns empty). With
     ``$IMSSA_DASK_SCHEDULER`` set, the cells run on that dask cluster instead (``cluster``), with
-    the same rows."""
+    the same rows.
+
+    ``models`` [(seed, fold), ...]: every (cell, model) is its own task, ``compute(cell, [model])``,
+    whose rows carry ``seed`` and ``fold``; a model's rows must not depend on the other models of
+    its cell (``programming.sweep_cell``: each model its own draws). The rows are those of
+    ``compute(cell, models)``, in its order (cell, then model), but no worker waits for a cell
+    that costs more than the others, and a resumed sweep redoes one model, not the cell."""
     cells = fill_cells(cells, defaults)
     keys = list(cells[0]) if cells else []
+    columns = keys + ([] if models is None else ["seed", "fold"])
+    tasks = [(c, None) for c in cells] if models is None else [(c, m) for c in cells for m in models]
     read = lambda: pd.read_csv(checkpoint, keep_default_na=False, na_values=["NaN", "nan"])  # noqa: E731
     key_of = lambda values: tuple("" if v is None else str(v) for v in values)  # noqa: E731
-    done = read() if checkpoint.is_file() else pd.DataFrame(columns=keys)
-    have = {key_of(row) for row in done[keys].itertuples(index=False)} if len(done) else set()
-    todo = [c for c in cells if key_of(c[k] for k in keys) not in have]
+    task_key = lambda c, m: key_of([c[k] for k in keys] + ([] if m is None else list(m)))  # noqa: E731
+    done = read() if checkpoint.is_file() else pd.DataFrame(columns=columns)
+    have = {key_of(row) for row in done[columns].itertuples(index=False)} if len(done) else set()
+    todo = [(c, m) for c, m in tasks if task_key(c, m) not in have]
     with cluster() if todo else contextlib.nullcontext() as client:  # no connection when nothing is left to do
         if client is not None or workers > 1:
-            jobs = (joblib.delayed(_one_thread)(compute, c) for c in todo)
+            jobs = (joblib.delayed(_one_thread)(compute, c, m) for c, m in todo)
             results = joblib.Parallel(n_jobs=-1 if client is not None else workers, return_as="generator_unordered")(jobs)
         else:
-            results = ((c, compute(c)) for c in todo)
-        for cell, rows in tqdm(results, total=len(todo), desc=desc):
-            _append(checkpoint, pd.DataFrame([cell | row for row in rows]))
+            results = ((c, m, _compute(compute, c, m)) for c, m in todo)
+        for cell, _, rows in tqdm(results, total=len(todo), desc=desc):
+            if rows:  # a task without rows (e.g. a model the cell leaves out) leaves the file as it is
+                _append(checkpoint, pd.DataFrame([cell | row for row in rows]))
     if not checkpoint.is_file():
         return pd.DataFrame(columns=keys)
     table = read()
-    order = {key_of(c[k] for k in keys): i for i, c in enumerate(cells)}
-    rank = pd.Series([order.get(key_of(r), -1) for r in table[keys].itertuples(index=False)], index=table.index)
+    order = {task_key(c, m): i for i, (c, m) in enumerate(tasks)}
+    rank = pd.Series([order.get(key_of(r), -1) for r in table[columns].itertuples(index=False)], index=table.index)
     return table[rank >= 0].iloc[rank[rank >= 0].argsort(kind="stable")].reset_index(drop=True)
+
+
+def _compute(compute: Callable[..., list[dict[str, Any]]], cell: dict[str, Any],
+             model: tuple[int, int] | None) -> list[dict[str, Any]]:
+    """One task of ``resumable_grid``: a cell, or one model of a cell (its rows checked for it)."""
+    if model is None:
+        return compute(cell)
+    rows = compute(cell, [model])
+    if any((row.get("seed"), row.get("fold")) != tuple(model) for row in rows):
+        raise ValueError(f"a grid split by model needs rows with that model's seed and fold {model}; "
+                         f"cell {cell} gave {[(r.get('seed'), r.get('fold')) for r in rows][:3]}")
+    return rows
 
 
 def _append(checkpoint: Path, frame: pd.DataFrame) -> None:
@@ -167,9 +190,9 @@ def cluster(address: str | None = None) -> Iterator[Any]:
         yield client
 
 
-def _one_thread(compute: Callable[[dict[str, Any]], list[dict[str, Any]]], cell: dict[str, Any]):
+def _one_thread(compute: Callable[..., list[dict[str, Any]]], cell: dict[str, Any], model: tuple[int, int] | None):
     torch.set_num_threads(1)
-    return cell, compute(cell)
+    return cell, model, _compute(compute, cell, model)
 
 
 def learning_curves(points: list[dict[str, Any]], runs: list[Run], workers: int = 1,
