@@ -24,7 +24,8 @@ def test_every_saved_table_names_the_code_that_wrote_it(results):
     assert (back["code_revision"] == R.code_revision()).all() and (back["library_digest"] == R.library_digest()).all()
     assert list(df.columns) == ["bits", "accuracy"]  # the caller's frame is untouched
     assert R.version_flag(R.read_table("custom", "chapter", "grid")) == ""
-    assert R.provenance(back) == {"code_revision": (R.code_revision(),), "library_digest": (R.library_digest(),)}
+    assert R.provenance(back) == {"code_revision": (R.code_revision(),), "library_digest": (R.library_digest(),),
+                                  "compute_device": ("cpu",)}
     assert R.read_table("custom", "chapter", "absent") is None
 
 
@@ -64,6 +65,15 @@ def test_version_flag_flags_rows_of_another_library():
     assert R.version_flag(pd.DataFrame({"x": [1]})) == "no provenance (written before provenance)"
     assert R.provenance(pd.DataFrame({"x": [1]})) == {}
     assert "library unknown" in R.version_flag(same.assign(library_digest=[cur, None]))
+
+
+def test_version_flag_flags_rows_of_another_device():
+    cur = R.library_digest()
+    table = pd.DataFrame({"x": [1, 2], "code_revision": "r", "library_digest": cur, "compute_device": ["cpu", "cuda:0"]})
+    assert R.version_flag(table) == "computed on cuda:0, here cpu"
+    assert R.version_flag(table, device="cuda:0") == "computed on cpu, here cuda:0"
+    assert R.version_flag(table.drop(columns="compute_device")) == ""  # written before the column: on the CPU
+    assert R.version_flag(table.assign(library_digest="feedbeef")).endswith(f"current {cur}; computed on cuda:0, here cpu")
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git missing")

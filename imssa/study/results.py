@@ -1,11 +1,12 @@
 """Where a chapter's tidy CSV files go: ``results/<profile>/<chapter>/`` under the project root,
 and which code wrote them (provenance).
 
-Every table ``save_table`` writes carries two text columns, the same on every row:
+Every table ``save_table`` writes carries three text columns, the same on every row:
 ``code_revision`` (the checkout's git revision, ``+dirty`` when tracked files under imssa/, book/
-or params/ have uncommitted changes, 'unknown' outside a git checkout) and ``library_digest``
-(``library_digest()``: SHA-256 over the imssa package's sources). ``version_flag`` tells whether a
-table read back was written by the current library.
+or params/ have uncommitted changes, 'unknown' outside a git checkout), ``library_digest``
+(``library_digest()``: SHA-256 over the imssa package's sources) and ``compute_device`` (the torch
+device of ``$IMSSA_DEVICE``: a device's draws are its own, so a GPU's table is not the CPU's).
+``version_flag`` tells whether a table read back was written by the current library, here.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..device import device_name
+
 __all__ = ["PROVENANCE_COLUMNS", "checkpoint_path", "code_revision", "compare_results", "git_revision", "library_digest",
            "project_root", "provenance", "read_table", "results_dir", "save_table", "source_digest", "version_flag"]
 
 #: The columns ``save_table`` adds to every table.
-PROVENANCE_COLUMNS = ("code_revision", "library_digest")
+PROVENANCE_COLUMNS = ("code_revision", "library_digest", "compute_device")
 
 #: The folders whose uncommitted changes to tracked files make a revision ``+dirty``.
 _DIRTY_PATHS = ("imssa", "book", "params")
@@ -99,13 +102,13 @@ def results_dir(profile: str, chapter: str) -> Path:
 
 def save_table(df: pd.DataFrame, profile: str, chapter: str, name: str) -> Path:
     """Write ``df`` (n rows x k columns) as tidy CSV ``<name>.csv`` in the chapter's results folder,
-    with the two ``PROVENANCE_COLUMNS`` appended (n rows x k + 2 columns; ``code_revision()`` and
-    ``library_digest()`` on every row); returns the path. Columns of those names already in ``df``
+    with the three ``PROVENANCE_COLUMNS`` appended (n rows x k + 3 columns; ``code_revision()``,
+    ``library_digest()`` and ``device.device_name()`` on every row); returns the path. Columns of those names already in ``df``
     (a table read back and saved again) are overwritten: the file names the code that wrote it.
     ``df`` itself is not changed."""
     path = results_dir(profile, chapter) / f"{name}.csv"
     out = df.drop(columns=[c for c in PROVENANCE_COLUMNS if c in df.columns])
-    out = out.assign(code_revision=code_revision(), library_digest=library_digest())
+    out = out.assign(code_revision=code_revision(), library_digest=library_digest(), compute_device=device_name())
     out.to_csv(path, index=False)
     return path
 
@@ -125,20 +128,27 @@ def provenance(table: pd.DataFrame) -> dict[str, tuple[str, ...]]:
     return {c: tuple(dict.fromkeys(_text(table[c]))) for c in PROVENANCE_COLUMNS if c in table.columns}
 
 
-def version_flag(table: pd.DataFrame, current: str | None = None) -> str:
-    """'' when every row's ``library_digest`` equals ``current`` (default ``library_digest()``),
-    else 'written by <rev> (library <digest>), current <current>' naming each distinct
-    (revision, digest) pair of the other rows, joined by '; '. A table without the
-    ``PROVENANCE_COLUMNS`` gives 'no provenance (written before provenance)'."""
-    if not set(PROVENANCE_COLUMNS) <= set(table.columns):
+def version_flag(table: pd.DataFrame, current: str | None = None, device: str | None = None) -> str:
+    """'' when every row's ``library_digest`` equals ``current`` (default ``library_digest()``) and
+    its ``compute_device`` equals ``device`` (default ``device.device_name()``), else 'written by
+    <rev> (library <digest>), current <current>' naming each distinct (revision, digest) pair of the
+    other rows, joined by '; ', and 'computed on <device>, here <device>' for rows of another
+    device. A table without ``code_revision`` and ``library_digest`` gives 'no provenance (written
+    before provenance)'; one without ``compute_device`` (written before the column) was computed
+    on the CPU."""
+    if not {"code_revision", "library_digest"} <= set(table.columns):
         return "no provenance (written before provenance)"
     current = library_digest() if current is None else current
+    device = device_name() if device is None else device
     pairs = pd.DataFrame({"rev": _text(table["code_revision"]), "lib": _text(table["library_digest"])})
     other = pairs[pairs["lib"] != current].drop_duplicates()
-    if other.empty:
-        return ""
-    written = "; ".join(f"written by {_short(r.rev)} (library {r.lib})" for r in other.itertuples())
-    return f"{written}, current {current}"
+    flags = [] if other.empty else [
+        "; ".join(f"written by {_short(r.rev)} (library {r.lib})" for r in other.itertuples()) + f", current {current}"]
+    devices = _text(table["compute_device"]) if "compute_device" in table.columns else ["cpu"] * len(table)
+    elsewhere = [d for d in dict.fromkeys(devices) if d != device]
+    if elsewhere:
+        flags.append(f"computed on {', '.join(elsewhere)}, here {device}")
+    return "; ".join(flags)
 
 
 def _text(column: pd.Series) -> list[str]:
