@@ -103,9 +103,9 @@ def results_dir(profile: str, chapter: str) -> Path:
 def save_table(df: pd.DataFrame, profile: str, chapter: str, name: str) -> Path:
     """Write ``df`` (n rows x k columns) as tidy CSV ``<name>.csv`` in the chapter's results folder,
     with the three ``PROVENANCE_COLUMNS`` appended (n rows x k + 3 columns; ``code_revision()``,
-    ``library_digest()`` and ``device.device_name()`` on every row); returns the path. Columns of those names already in ``df``
-    (a table read back and saved again) are overwritten: the file names the code that wrote it.
-    ``df`` itself is not changed."""
+    ``library_digest()`` and ``device.device_name()`` on every row); returns the path. Columns of
+    those names already in ``df`` (a table read back and saved again) are overwritten: the file
+    names the code that wrote it. ``df`` itself is not changed."""
     path = results_dir(profile, chapter) / f"{name}.csv"
     out = df.drop(columns=[c for c in PROVENANCE_COLUMNS if c in df.columns])
     out = out.assign(code_revision=code_revision(), library_digest=library_digest(), compute_device=device_name())

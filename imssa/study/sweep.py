@@ -120,8 +120,8 @@ def resumable_grid(cells: list[dict[str, Any]], compute: Callable[..., list[dict
             jobs = (joblib.delayed(_one_thread)(compute, c, m) for c, m in todo)
             results = joblib.Parallel(n_jobs=-1 if client is not None else workers, return_as="generator_unordered")(jobs)
         else:
-            results = ((c, m, _compute(compute, c, m)) for c, m in todo)
-        for cell, _, rows in tqdm(results, total=len(todo), desc=desc):
+            results = ((c, _compute(compute, c, m)) for c, m in todo)
+        for cell, rows in tqdm(results, total=len(todo), desc=desc):
             if rows:  # a task without rows (e.g. a model the cell leaves out) leaves the file as it is
                 _append(checkpoint, pd.DataFrame([cell | row for row in rows]))
     if not checkpoint.is_file():
@@ -192,7 +192,7 @@ def cluster(address: str | None = None) -> Iterator[Any]:
 
 def _one_thread(compute: Callable[..., list[dict[str, Any]]], cell: dict[str, Any], model: tuple[int, int] | None):
     torch.set_num_threads(1)
-    return cell, model, _compute(compute, cell, model)
+    return cell, _compute(compute, cell, model)
 
 
 def learning_curves(points: list[dict[str, Any]], runs: list[Run], workers: int = 1,
