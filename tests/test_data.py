@@ -71,6 +71,22 @@ def test_resampling_keeps_frequency_and_length(tmp_path):
     assert rms.shape == (4000,) and np.isclose(np.sqrt(np.mean(rms**2)), 1.0, rtol=1e-3)
 
 
+def test_read_audio_is_memoised_by_content(tmp_path):
+    """A second read of the same file comes from the memo with the same samples; a file written
+    again with other samples of the same length is decoded again."""
+    path = tmp_path / "tone.wav"
+    t = np.arange(4000) / 8000
+    soundfile.write(path, 0.5 * np.sin(2 * np.pi * 440 * t), 8000)
+    first = D.read_audio(path, 2000, 0.5, "none")
+    hits = D._decoded.cache_info().hits
+    again = D.read_audio(path, 2000, 0.5, "none")
+    assert D._decoded.cache_info().hits == hits + 1 and again.tobytes() == first.tobytes()
+    assert not again.flags.writeable  # shared: a caller cannot change what the next one reads
+    soundfile.write(path, 0.5 * np.sin(2 * np.pi * 220 * t), 8000)  # same size, other samples
+    changed = D.read_audio(path, 2000, 0.5, "none")
+    assert changed.shape == first.shape and not np.array_equal(changed, first)
+
+
 def test_corrupt_audio_names_the_file(tmp_path):
     bad = tmp_path / "0_bob_0.wav"
     bad.write_bytes(b"RIFF not really a wave file")
