@@ -223,5 +223,21 @@ def test_order_task_options_are_checked():
         DataConfig(gap_s=0.1)
     one_speaker = pd.DataFrame({"file": ["a", "b"], "digit": [0, 1], "speaker": ["s", "s"], "index": [0, 1]})
     assert len(D.order_pairs(one_speaker, [0, 1], 1)) == 2
-    with pytest.raises(ValueError, match="the order task needs one and 2"):
+    with pytest.raises(ValueError, match="the 2-class order task needs 1 and 2"):
         D.order_pairs(one_speaker, [0, 1], 2)
+
+
+def test_four_class_order_task_sequences_and_a_memoryless_ceiling(fsdd_root):
+    cfg = DataConfig(task="order", fold=2, sample_rate=1000, duration_s=0.3, gap_s=0.02, order_classes=4,
+                     front_end="logmel", hop_ms=10.0, frame_ms=32.0, n_mels=8)
+    s = D.load_dataset(cfg, fsdd_root)
+    assert s.test.x.shape == (200, 8, cfg.steps) and cfg.steps == 66 and cfg.n_classes == 4
+    assert np.bincount(s.test.y.numpy()).tolist() == [50, 50, 50, 50]
+    # XY and YX hold the same frames away from the words' edges: pooled over time, a model
+    # without memory scores their pairs alike, so it is at most 3/4 right by construction
+    m, x = s.test.meta, s.test.x
+    pairs = {(u, v): i for i, (u, v) in enumerate(zip(m["file"], m["file_2"]))}
+    for (u, v), i in pairs.items():
+        if m["order"][i] == 0:
+            j = pairs[(v, u)]
+            assert torch.allclose(x[i].mean(-1), x[j].mean(-1), atol=0.3)

@@ -201,8 +201,12 @@ def test_the_report_tables_in_markdown_keep_the_rows_of_their_kind_and_their_sou
 
 
 NEEDS_STATE = "the main task needs a state (controls: learned FIR banks, a log-mel baseline)"
-KEEPS_MEMORY = "fixed-range QAT keeps the memory a state-space model exists for"
-MEMORY_NOISE = "how much memory does a programmed array keep under programming noise?"
+KEEPS_MEMORY = ("the paper's fixed-range QAT (its range and cap, A_bar at most 8 bits, 2000 steps/s, fine-tuned) keeps "
+                "the memory a state-space model exists for")
+MEMORY_NOISE = "how much memory does a programmed array keep under programming noise? (the paper's method)"
+DESIGNS_KEEP = ("fixed-range QAT keeps the memory with the range and cap at the circle and enough bits of A_bar for "
+                "its step rate")
+DESIGN_NOISE = "which design keeps the memory under programming noise, at write-verified levels (0.5-4.5 uS) and at 15 uS?"
 
 
 @pytest.mark.parametrize("verdict, expected", [("needs a state", "consistent"),
@@ -255,3 +259,30 @@ def test_the_periphery_rows_read_the_headline_contrast_and_the_best_design(resul
     assert row(t, PERIPHERY_GAP)["verdict"] == expected and row(t, PERIPHERY_GAP)["ci_low"] == low
     hw = row(t, PERIPHERY_HW)
     assert hw["ours"] == "90.0%" and hw["verdict"] == "consistent" and "inside" in hw["reason"]
+
+
+@pytest.mark.parametrize("lows, expected", [((0.45, 0.8), "consistent"), ((0.45, 0.40), "not resolved")])
+def test_the_design_row_names_the_front_end_and_bits_that_keep_the_memory(results, lows, expected):
+    fes = ["waveform 2000/s", "log-mel 100/s"]
+    write(results, "memory_programming", "step_rates", [
+        {"task": "order", "front_end": fe, "model": m, "estimate": low + 0.05, "ci_low": low, "ci_high": low + 0.1}
+        for fe, low in zip(fes, lows) for m in ("chosen design", "float S4D")])
+    write(results, "memory_programming", "bits_needed", [{"front_end": fe, "fold": f, "bits_A": b}
+                                                         for fe, b in zip(fes, (12, 6)) for f in range(2)])
+    r = row(R.report_table("custom"), DESIGNS_KEEP)
+    assert r["verdict"] == expected and "A_bar at 6 bits" in r["reason"] and "A_bar at 12 bits" in r["reason"]
+    assert ("log-mel 100/s" in r["ours"]) == (expected == "consistent")
+
+
+def test_the_design_noise_row_reads_the_planned_family_and_sigma_star(results):
+    rows = [{"section": "noise", "front_end": "log-mel 100/s", "placement": p, "devices_per_element": d,
+             "sigma_uS": x, "b": "chance", "reading": "above chance" if (x <= 4.5 or p != "array") else "not resolved",
+             "ci_high": 30.0} for p in ("array", "digital A_bar") for d in (8, 16) for x in (0.5, 4.5, 15.0)]
+    write(results, "memory_programming", "planned", rows)
+    write(results, "memory_programming", "sigma_star", [
+        {"front_end": "log-mel 100/s", "placement": p, "devices_per_element": 16, "sigma_star_uS": s}
+        for p, s in (("array", 4.5), ("digital A_bar", 15.0))])
+    r = row(R.report_table("custom"), DESIGN_NOISE)
+    assert "A_bar on the array: above chance up to 4.5 uS" in r["reason"]
+    assert "A_bar digital: above chance up to 15 uS" in r["reason"]
+    assert r["verdict"] == "open" and "(array): 4.5 uS" in r["ours"] and "16 devices" in r["reason"]

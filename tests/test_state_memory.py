@@ -123,6 +123,8 @@ def test_memory_summary_and_verdict_say_which_families_keep_the_task():
     assert v["paper_state"] == "at chance" and v["float_state"] == "above chance"
     assert v["kept"] == names[3] and v["fewest_bits_A"] == 8
     assert "f_scale = 0.6" in v["text"] and "Q-S5" in v["text"]
+    # the verdict names what was tried: the grids, the step rate and the recipe
+    assert "at most 8 bits" in v["text"] and "2000 steps/s" in v["text"] and "fine-tune" in v["text"]
 
 
 def test_slowest_mode_and_theory():

@@ -44,6 +44,8 @@ __all__ = [
     "fsdd_dir",
     "fold_table",
     "fsdd_manifest_digest",
+    "front_end",
+    "log_mel_frames",
     "list_fsdd",
     "list_heidelberg",
     "load_dataset",
@@ -74,7 +76,7 @@ class AudioError(ValueError):
 
 @dataclass(frozen=True)
 class AudioSet:
-    """Waveforms ``x`` (n, L) float32, labels ``y`` (n,) int64, and per-clip metadata."""
+    """Inputs ``x`` float32: waveforms (n, L), or a front end's frames (n, features, steps); labels ``y`` (n,) int64, and per-clip metadata."""
 
     x: Tensor
     y: Tensor
@@ -150,25 +152,57 @@ def _decoded(data: bytes, path: str, sample_rate: int, duration_s: float, normal
     return out
 
 
-def order_pairs(meta: pd.DataFrame, digits: list[int], pairs_per_clip: int) -> pd.DataFrame:
+def order_pairs(meta: pd.DataFrame, digits: list[int], pairs_per_clip: int, classes: int = 2) -> pd.DataFrame:
     """The sequences of the order task from one listing: per speaker, clip i of ``digits[0]``
     (clips in index order) with clips i, ..., i + pairs_per_clip - 1 (cyclically) of ``digits[1]``,
-    each pair in both orders. One row per sequence: ``file`` and ``file_2`` (first and second word),
-    ``speaker``, ``order`` (0: digits[0] first) and ``clip`` (the two file names). Raises if a speaker
-    has fewer than ``pairs_per_clip`` clips of ``digits[1]`` or none of ``digits[0]``."""
+    each pair in both orders (classes 0: digits[0] first, 1: digits[1] first). With ``classes`` 4,
+    each such pair also gives XX (class 2: clip i of digits[0] and the next clip of digits[0]
+    after its partner's index, cyclically) and YY (class 3: the partner and the next clip of
+    digits[1]), so the four classes are balanced. One row per sequence: ``file`` and ``file_2``
+    (first and second word), ``speaker``, ``order`` (the class) and ``clip`` (the two file names).
+    Raises if a speaker has too few clips of a digit."""
+    if classes not in (2, 4):
+        raise ValueError(f"the order task has 2 or 4 classes, got {classes}")
     rows = []
     for speaker, own in meta.groupby("speaker", sort=True):
         first, second = (own[own["digit"] == d].sort_values("index")["file"].tolist() for d in digits)
-        if not first or len(second) < pairs_per_clip:
+        need = 1 if classes == 2 else 2  # XX and YY pair two different clips of one digit
+        if len(first) < need or len(second) < max(pairs_per_clip, need):
             raise ValueError(f"speaker {speaker!r} has {len(first)} clips of digit {digits[0]} and {len(second)} of "
-                             f"{digits[1]}; the order task needs one and {pairs_per_clip}")
+                             f"{digits[1]}; the {classes}-class order task needs {need} and "
+                             f"{max(pairs_per_clip, need)}")
         for i, a in enumerate(first):
             for s in range(pairs_per_clip):
                 b = second[(i + s) % len(second)]
-                for order, (u, v) in enumerate(((a, b), (b, a))):
+                pairs = [(a, b), (b, a)]
+                if classes == 4:
+                    pairs += [(a, first[(i + s + 1) % len(first)]), (b, second[(i + s + 1) % len(second)])]
+                for order, (u, v) in enumerate(pairs):
                     rows.append({"file": u, "file_2": v, "speaker": speaker, "order": order,
                                  "clip": f"{Path(u).name}+{Path(v).name}"})
     return pd.DataFrame(rows)
+
+
+def log_mel_frames(x: np.ndarray, cfg: DataConfig) -> np.ndarray:
+    """The ``logmel`` front end: clips ``x`` (n, L) float32 at ``cfg.sample_rate`` Hz to
+    (n, n_mels, steps) float32, ln(1e-5 + mel power) of a Hann-windowed frame of ``cfg.n_fft``
+    samples every ``cfg.hop_length``. Frame t covers samples (t + 1) hop - n_fft .. (t + 1) hop - 1
+    (zeros before the clip): it ends with its own hop, so step t depends on no later sample."""
+    if cfg.front_end != "logmel":
+        raise ValueError(f"log_mel_frames is the 'logmel' front end, not {cfg.front_end!r}")
+    import librosa  # imported here: the waveform front end needs none of it
+
+    hop, n_fft = cfg.hop_length, cfg.n_fft
+    x = np.asarray(x, dtype=np.float32)[..., : cfg.steps * hop]
+    padded = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(n_fft - hop, 0)])
+    mel = librosa.feature.melspectrogram(y=padded, sr=cfg.sample_rate, n_fft=n_fft, hop_length=hop, center=False,
+                                         n_mels=cfg.n_mels, fmin=0.0, fmax=cfg.sample_rate / 2, power=2.0)
+    return np.log(1e-5 + mel).astype(np.float32)
+
+
+def front_end(x: np.ndarray, cfg: DataConfig) -> np.ndarray:
+    """What the encoder receives: the waveform (n, L) itself, or the ``logmel`` frames (n, n_mels, steps)."""
+    return x if cfg.front_end == "waveform" else log_mel_frames(x, cfg)
 
 
 def _load_set(meta: pd.DataFrame, cfg: DataConfig) -> AudioSet:
@@ -181,20 +215,20 @@ def _load_set(meta: pd.DataFrame, cfg: DataConfig) -> AudioSet:
     if cfg.n_classes > len(cfg.digits):  # HD, both languages: German digits are classes of their own
         y = y + len(cfg.digits) * (meta["language"] == "german").to_numpy(dtype=np.int64)
     meta = meta.reset_index(drop=True).assign(clip=[Path(f).name for f in meta["file"]])
-    return AudioSet(torch.from_numpy(x), torch.from_numpy(y), meta, cfg.sample_rate)
+    return AudioSet(torch.from_numpy(front_end(x, cfg)), torch.from_numpy(y), meta, cfg.sample_rate)
 
 
 def _load_order_set(meta: pd.DataFrame, cfg: DataConfig) -> AudioSet:
     """The order task's sequences of the clips in ``meta``: gap, word, gap, word, gap (each word
     read once)."""
-    pairs = order_pairs(meta, cfg.digits, cfg.pairs_per_clip)
+    pairs = order_pairs(meta, cfg.digits, cfg.pairs_per_clip, cfg.order_classes)
     words = {f: read_audio(f, cfg.sample_rate, cfg.duration_s, cfg.normalize) for f in sorted(set(pairs["file"]))}
     gap = np.zeros(cfg.gap_length, dtype=np.float32)
     x = np.zeros((len(pairs), cfg.length), dtype=np.float32)
     for i, (u, v) in enumerate(zip(pairs["file"], pairs["file_2"])):
         x[i] = np.concatenate([gap, words[u], gap, words[v], gap])
     y = np.array(pairs["order"], dtype=np.int64)
-    return AudioSet(torch.from_numpy(x), torch.from_numpy(y), pairs, cfg.sample_rate)
+    return AudioSet(torch.from_numpy(front_end(x, cfg)), torch.from_numpy(y), pairs, cfg.sample_rate)
 
 
 # ---------------------------------------------------------------------------- FSDD

@@ -46,6 +46,11 @@ class DataConfig(Strict):
     task: Literal["digits", "order"] = "digits"
     gap_s: float = Field(default=0.0, ge=0, description="order task: seconds of silence after each word")
     pairs_per_clip: int = Field(default=1, ge=1, description="order task: partners of each digits[0] clip")
+    order_classes: Literal[2, 4] = Field(default=2, description="order task: 2 (XY, YX) or 4 (XY, YX, XX, YY)")
+    front_end: Literal["waveform", "logmel"] = "waveform"
+    hop_ms: float | None = Field(default=None, gt=0, description="logmel: ms between steps (a whole number of samples)")
+    frame_ms: float | None = Field(default=None, gt=0, description="logmel: ms of audio per step, ending at the step")
+    n_mels: int | None = Field(default=None, ge=1, description="logmel: mel bands (features per step)")
 
     @model_validator(mode="after")
     def _check(self) -> DataConfig:
@@ -61,18 +66,39 @@ class DataConfig(Strict):
         if self.task == "order" and (len(self.digits) != 2 or self.dataset != "fsdd"):
             raise ValueError(f"task 'order' pairs two FSDD digits (one of each per sequence), got dataset "
                              f"{self.dataset!r} and digits {self.digits}")
-        if self.task != "order" and (self.gap_s != 0.0 or self.pairs_per_clip != 1):
-            raise ValueError("gap_s and pairs_per_clip belong to task 'order'")
+        if self.task != "order" and (self.gap_s != 0.0 or self.pairs_per_clip != 1 or self.order_classes != 2):
+            raise ValueError("gap_s, pairs_per_clip and order_classes belong to task 'order'")
+        self._check_front_end()
         if self.split != "loso" and self.fold != 0:
             raise ValueError(f"fold belongs to split 'loso', not {self.split!r}")
         return self
+
+    def _check_front_end(self) -> None:
+        given = [k for k in ("hop_ms", "frame_ms", "n_mels") if getattr(self, k) is not None]
+        if self.front_end == "waveform":
+            if given:
+                raise ValueError(f"{', '.join(given)} belong to front_end 'logmel'")
+            return
+        if len(given) != 3:
+            raise ValueError("front_end 'logmel' needs hop_ms, frame_ms and n_mels")
+        hop = self.hop_ms * self.sample_rate / 1000  # type: ignore[operator]
+        if abs(hop - round(hop)) > 1e-9 or round(hop) < 1:
+            raise ValueError(f"hop_ms {self.hop_ms} is {hop:g} samples at {self.sample_rate} Hz: it must be a whole "
+                             "number of samples, at least one")
+        if self.frame_ms < self.hop_ms:  # type: ignore[operator]
+            raise ValueError(f"frame_ms ({self.frame_ms}) must be >= hop_ms ({self.hop_ms}): every sample in a frame")
+        if self.n_mels > self.n_fft // 2 + 1:  # type: ignore[operator]
+            raise ValueError(f"n_mels {self.n_mels} exceeds the {self.n_fft // 2 + 1} frequency bins of a "
+                             f"{self.frame_ms} ms frame at {self.sample_rate} Hz")
+        if self.steps < 1:
+            raise ValueError(f"a clip of {self.length} samples holds no hop of {self.hop_length} samples")
 
     @property
     def n_classes(self) -> int:
         """Classes of the task: the two orders of task 'order'; else one per digit; Heidelberg Digits with both languages has one per
         digit and language (its 20 classes: German digit d is class d + len(digits))."""
         if self.task == "order":
-            return 2
+            return self.order_classes
         return len(self.digits) * (2 if self.dataset == "heidelberg" and self.language == "both" else 1)
 
     @property
@@ -85,3 +111,28 @@ class DataConfig(Strict):
     def gap_length(self) -> int:
         """Samples of one gap of silence of task 'order'."""
         return round(self.sample_rate * self.gap_s)
+
+    @property
+    def hop_length(self) -> int:
+        """Samples per step of the recurrence (1 for the waveform)."""
+        return 1 if self.hop_ms is None else round(self.hop_ms * self.sample_rate / 1000)
+
+    @property
+    def n_fft(self) -> int:
+        """Samples per frame of the logmel front end (1 for the waveform)."""
+        return 1 if self.frame_ms is None else round(self.frame_ms * self.sample_rate / 1000)
+
+    @property
+    def step_rate(self) -> float:
+        """Steps of the recurrence per second, Hz (the waveform: ``sample_rate``)."""
+        return self.sample_rate / self.hop_length
+
+    @property
+    def steps(self) -> int:
+        """Steps per sequence: ``length`` samples in whole hops."""
+        return self.length // self.hop_length
+
+    @property
+    def features(self) -> int:
+        """Values per step that the encoder receives: 1 (waveform) or ``n_mels``."""
+        return 1 if self.n_mels is None else self.n_mels

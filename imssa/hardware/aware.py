@@ -56,6 +56,8 @@ def converter_logits(net: SpeechClassifier, x: Tensor, dev: DeviceConfig) -> Ten
         raise ValueError("converter-aware fine-tuning takes one complex QuantS4D layer")
     if dev.input_encoding != "multi_level":
         raise ValueError("converter-aware fine-tuning models multi-level inputs only")
+    if x.dim() != 2:
+        raise ValueError("converter-aware fine-tuning takes waveforms (B, L), not a front end's frames")
     layer = net.layers[0]
     q = layer.discrete()
     W = combined_matrix(q, False).unsqueeze(0).to(x.dtype)  # (1, H, n, n), in the clips' precision

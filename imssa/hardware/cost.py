@@ -43,7 +43,8 @@ from .crossbar import Layout
 from .devices import DeviceConfig
 from .periphery import conversions_per_step, input_cycles, levels
 
-__all__ = ["CostConstants", "CostEstimate", "adc_energy_J", "analog_cost", "dac_energy_J", "device_conductances", "digital_cost",
+__all__ = ["CostConstants", "CostEstimate", "adc_energy_J", "analog_cost", "dac_energy_J", "device_conductances", "digital_A_J",
+           "digital_cost", "front_end_J",
            "mult_energy_J", "periphery_ops"]
 
 
@@ -146,7 +147,8 @@ def dac_energy_J(bits: int, encoding: str, c: CostConstants) -> float:
 
 
 def analog_cost(G_uS: Tensor, layout: Layout, N: int, L: int, classes: int, adc_bits: int, c: CostConstants,
-                column_gains: bool = False, periphery: DeviceConfig | None = None) -> CostEstimate:
+                column_gains: bool = False, periphery: DeviceConfig | None = None,
+                digital_A_bits: int | None = None, front_end_J: float = 0.0) -> CostEstimate:
     """Cost of one layer on memristive arrays. ``G_uS``: target conductances of every programmed
     device, one entry per copy of a weight (``deploy.target_conductances`` repeated ``copies``
     times); ``layout``: the placement (arrays, cross-points, tiles); ``N`` complex modes; ``L``
@@ -157,10 +159,17 @@ def analog_cost(G_uS: Tensor, layout: Layout, N: int, L: int, classes: int, adc_
     per-column ranges, calibration), whose conversions are counted by the simulator's own rule
     (``periphery.conversions_per_step``); default bit-serial ``c.dac_bits`` inputs as ISAAC, with
     ``adc_bits``. Per-column ranges add a gain per channel after the readout; the affine correction
-    a subtraction and a multiply per converted column."""
+    a subtraction and a multiply per converted column.
+
+    ``digital_A_bits`` (the hybrid design): A_bar is held digitally at that width and ``G_uS`` holds
+    only the B_bar and C devices (their cross-points in A_bar's place are not programmed). The
+    array still converts the same lines each step (u and the state in, B_bar u and y out, the
+    state update done digitally in between), so the conversions are those of the full array;
+    A_bar x costs ``digital_A_J`` per step and its MACs' time on the digital unit is added to the
+    latency. ``front_end_J``: the front end's energy per step (``front_end_J``)."""
     if L < 1 or classes < 1:
         raise ValueError(f"need L >= 1 and classes >= 1, got {L}, {classes}")
-    if len(G_uS) != layout.devices:
+    if len(G_uS) != layout.devices and not (digital_A_bits is not None and len(G_uS) <= layout.devices):
         raise ValueError(f"{len(G_uS)} conductances for a layout of {layout.devices} programmed devices")
     if (G_uS < 0).any():
         raise ValueError("conductances must be >= 0 uS")
@@ -171,7 +180,7 @@ def analog_cost(G_uS: Tensor, layout: Layout, N: int, L: int, classes: int, adc_
     conv = conversions_per_step(dev, H, n)
     cycles = input_cycles(dev)
     v2 = c.v_read_V**2 * c.input_activity
-    unprogrammed = layout.cross_points - layout.devices
+    unprogrammed = layout.cross_points - len(G_uS)
     array_J = (float(G_uS.double().sum()) + unprogrammed * c.g_off_uS) * 1e-6 * v2 * c.t_read_s
     mult = mult_energy_J(c.activation_bits, c.activation_bits, c)
     step = {"array": cycles * array_J,
@@ -181,9 +190,15 @@ def analog_cost(G_uS: Tensor, layout: Layout, N: int, L: int, classes: int, adc_
         step["readout_gains"] = H * mult
     if dev.calibration_reads:
         step["affine_correction"] = conv["adc"] * (mult + c.add32_J)
+    if digital_A_bits is not None:
+        step["digital_A"] = digital_A_J(H, N, digital_A_bits, c)
+    if front_end_J:
+        step["front_end"] = front_end_J
     decoder_J = _decoder_J(H, classes, c)
     total_step, breakdown = _per_inference(step, L, decoder_J)
     latency = cycles * c.t_read_s + math.ceil(conv["adc"] / layout.arrays / c.adcs_per_array) / c.adc_rate_Hz
+    if digital_A_bits is not None:
+        latency += math.ceil(4 * N * H / c.digital_macs_per_cycle) / c.digital_clock_Hz
     return CostEstimate(total_step * 1e12, sum(breakdown.values()), latency * 1e6, breakdown)
 
 
@@ -206,6 +221,37 @@ def digital_cost(H: int, N: int, bits: tuple[int, int, int], L: int, classes: in
     total_step, breakdown = _per_inference(step, L, decoder_J)
     latency = math.ceil(macs / c.digital_macs_per_cycle) / c.digital_clock_Hz
     return CostEstimate(total_step * 1e12, sum(breakdown.values()), latency * 1e6, breakdown)
+
+
+def digital_A_J(H: int, N: int, bits_A: int, c: CostConstants) -> float:
+    """Energy per step of A_bar x held digitally (the hybrid design), J: per channel N complex
+    multiplications, 4N multiplies of ``bits_A``-bit weights by ``activation_bits`` activations with
+    32-bit adds, A_bar's 2N weights read from SRAM, the 2N-entry state read and written."""
+    if min(H, N, bits_A) < 1:
+        raise ValueError(f"need H, N, bits_A >= 1, got {H}, {N}, {bits_A}")
+    macs = 4 * N * (mult_energy_J(bits_A, c.activation_bits, c) + c.add32_J)
+    reads = 2 * N * bits_A * c.sram_J_per_bit + 2 * (2 * N) * c.activation_bits * c.sram_J_per_bit
+    return H * (macs + reads)
+
+
+def front_end_J(n_fft: int, hop: int, n_mels: int, c: CostConstants) -> float:
+    """Energy per step of a log-mel front end, J (0 for the waveform, ``n_fft`` = 1). Op counts of
+    a textbook frame: a window (n_fft multiplies), a radix-2 real FFT (n_fft/2 log2 n_fft complex
+    butterflies of 4 multiplies and 6 adds, a count not shared across frames), the power of
+    n_fft/2 + 1 bins (2 multiplies, 1 add), a mel filter bank (two weights per bin: ASSUMPTION,
+    triangular filters overlap by half) and a log per band (an 8-bit table read); each op priced
+    with ``c``'s 8-bit multiply and 32-bit add (Horowitz 2014), a 16-bit datapath as 4 such
+    multiplies (ASSUMPTION). ``hop`` only checks that a frame covers its step."""
+    if n_fft < 1 or hop < 1 or n_mels < 1 or hop > n_fft:
+        raise ValueError(f"need 1 <= hop <= n_fft and n_mels >= 1, got n_fft {n_fft}, hop {hop}, n_mels {n_mels}")
+    if n_fft == 1:
+        return 0.0
+    mul, add = 4 * c.mult8_J, c.add32_J
+    bins = n_fft // 2 + 1
+    butterflies = n_fft / 2 * math.log2(n_fft)
+    ops = (n_fft * mul + butterflies * (4 * mul + 6 * add) + bins * (2 * mul + add) + 2 * bins * (mul + add)
+           + n_mels * 8 * c.sram_J_per_bit)
+    return float(ops)
 
 
 def device_conductances(targets: Tensor, copies: int) -> Tensor:

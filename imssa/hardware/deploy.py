@@ -45,7 +45,8 @@ def fits(dev: DeviceConfig, bits: int) -> bool:
 @torch.no_grad()
 def deployed_weights(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int,
                      layout: Literal["dense", "block"] = "block", devices_per_element: int = 16,
-                     stats: dict[str, Tensor] | None = None, layer: int = 0, real_zeros: bool = False) -> Tensor:
+                     stats: dict[str, Tensor] | None = None, layer: int = 0, real_zeros: bool = False,
+                     digital_A: bool = False) -> Tensor:
     """Effective combined matrices (R, H, 2N+1, 2N+1) of ``R`` programmings of layer ``layer`` (the
     first by default; N+1 rows for the real-valued variant). Each layer draws from its own seed
     (``layer_seed``), so the layers of a stack are programmed independently.
@@ -64,8 +65,11 @@ def deployed_weights(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int
     The arrays are read ``dev.t_s`` after programming; with ``dev.drift_compensation`` the
     periphery multiplies each array's outputs by alpha = mean|W(0)| / mean|W(t)| (its mean
     |readout| for one-hot inputs right after programming over that at t; one factor per
-    realisation and layer, as a global drift compensation does). ``stats`` receives
-    ``analog.program``'s ``pulses`` (R,) and, with compensation, ``alpha`` (R,). A device with
+    realisation and layer, as a global drift compensation does). ``digital_A`` (the hybrid design):
+    A_bar is held digitally, exactly on its quantization grid, and only B_bar and C are programmed
+    devices; the A_bar block of every realisation is the ideal one (its cross-points are drawn as
+    usual, so B_bar and C meet the same draws as without it). ``stats`` receives
+    ``conductance.program``'s ``pulses`` (R,) and, with compensation, ``alpha`` (R,). A device with
     ``dev.states`` states cannot hold a model that needs more conductance levels: ValueError.
     The draws and the arrays are on ``imssa.device.compute_device()`` (``$IMSSA_DEVICE``), whose
     random stream they come from.
@@ -102,6 +106,12 @@ def deployed_weights(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int
         alpha = W0.abs().flatten(1).mean(1) / W.abs().flatten(1).mean(1).clamp_min(1e-12)
         stats["alpha"] = alpha
         W = W * alpha[:, None, None, None]
+    if digital_A:
+        if "read_var" in stats:  # no devices read for A_bar
+            stats["read_var"] = stats["read_var"].clone()
+            stats["read_var"][..., :-1, :-1] = 0
+        W = W.clone()
+        W[..., :-1, :-1] = ideal_weights_of(layer).to(device=W.device, dtype=W.dtype)[..., :-1, :-1]
     return W
 
 
@@ -171,11 +181,14 @@ def ideal_weights(net: SpeechClassifier, layer: int = 0) -> Tensor:
 
 @torch.no_grad()
 def target_conductances(net: SpeechClassifier, dev: DeviceConfig, layout: Literal["dense", "block"] = "block",
-                        real_zeros: bool = False) -> Tensor:
+                        real_zeros: bool = False, digital_A: bool = False) -> Tensor:
     """Target conductances (uS) of every programmed device of the first layer, both sides of each
     pair, flattened (one copy per entry: copies share their targets; ``real_zeros`` as in
-    ``deployed_weights``)."""
+    ``deployed_weights``; ``digital_A``: the B_bar and C devices only, the hybrid design's)."""
     G_pos, G_neg, used = _targets(net.layers[0], dev, layout, real_zeros)
+    if digital_A:
+        used = torch.ones_like(G_pos, dtype=torch.bool) if used is None else used.clone()
+        used[..., :-1, :-1] = False
     if used is not None:
         return torch.cat([G_pos[used], G_neg[used]])
     return torch.cat([G_pos.flatten(), G_neg.flatten()])
@@ -215,8 +228,8 @@ def spectral_radius(W: Tensor) -> Tensor:
 
 
 def _inputs(net: SpeechClassifier, x: Tensor) -> Tensor:
-    """The digital encoder's output u = w x + b, (B, H, L), float64."""
-    return (net.encoder.weight[:, 0, None] * x.unsqueeze(1) + net.encoder.bias[:, None]).double()
+    """The digital encoder's output u = W x + b, (B, H, L), float64 (``SpeechClassifier.encode``)."""
+    return net.encode(x).double()
 
 
 def calibrate_converters(net: SpeechClassifier, x: Tensor, headroom: float = 1.1, clips: int = 64,
@@ -254,16 +267,17 @@ def failure_cause(accuracy: float, n_clips: int, spectral_radius: float, saturat
 
 def noise_rows(net: SpeechClassifier, data: AudioSet, sigma_uS: float, dev: DeviceConfig, R: int, seed: int,
                layout: Literal["dense", "block"] = "block", devices_per_element: int = 16,
-               real_zeros: bool = False) -> list[dict[str, Any]]:
+               real_zeros: bool = False, digital_A: bool = False) -> list[dict[str, Any]]:
     """One point of the programming-noise sweep (the paper's Fig. 4): ``R`` programmings of ``dev``
     (range, window, clipping rule, converter ranges) with noise ``sigma_uS``, fast mode, drawn from
     ``seed`` (``seeds.draw_seed`` of the model and the noise level: every model its own draws,
     every variant of one model the same ones). Where every programming is the same (sigma = 0 and
-    nothing else random, ``DeviceConfig.stochastic``) one is computed. ``real_zeros``:
+    nothing else random, ``DeviceConfig.stochastic``) one is computed. ``real_zeros``, ``digital_A``:
     ``deployed_weights``."""
     noisy = dev.model_copy(update={"sigma_uS": sigma_uS})
     return realisation_rows(net, data, [noisy] * len(net.layers), R if noisy.stochastic else 1, seed=seed,
-                            layout=layout, devices_per_element=devices_per_element, real_zeros=real_zeros)
+                            layout=layout, devices_per_element=devices_per_element, real_zeros=real_zeros,
+                            digital_A=digital_A)
 
 
 # --- stacks of layers ------------------------------------------------------------------------------
@@ -324,7 +338,8 @@ def calibrate_layers(net: SpeechClassifier, x: Tensor, headroom: float = 1.1, cl
 @torch.no_grad()
 def stack_weights(net: SpeechClassifier, devs: list[DeviceConfig], R: int, seed: int,
                   layout: Literal["dense", "block"] = "block", devices_per_element: int = 16,
-                  stats: list[dict[str, Tensor]] | None = None, real_zeros: bool = False) -> list[Tensor]:
+                  stats: list[dict[str, Tensor]] | None = None, real_zeros: bool = False,
+                  digital_A: bool = False) -> list[Tensor]:
     """``deployed_weights`` of every layer (``devs``: one DeviceConfig per layer), each from its own
     seed (``layer_seed``): a list of (R, H, n, n). ``stats``, if given, receives one dict per layer."""
     if len(devs) != len(net.layers):
@@ -333,7 +348,7 @@ def stack_weights(net: SpeechClassifier, devs: list[DeviceConfig], R: int, seed:
     for i, dev in enumerate(devs):
         st: dict[str, Tensor] = {}
         out.append(deployed_weights(net, dev, R, seed, layout, devices_per_element, stats=st, layer=i,
-                                    real_zeros=real_zeros))
+                                    real_zeros=real_zeros, digital_A=digital_A))
         if stats is not None:
             stats.append(st)
     return out
@@ -391,12 +406,13 @@ def stack_run(net: SpeechClassifier, x: Tensor, Ws: list[Tensor], devs: list[Dev
             D = net.layers[i].discrete().D
             u = _inputs(net, x).to(dtype) if i == 0 else z
             var = None if read_vars is None or read_vars[i] is None else read_vars[i][sl]
-            y, s = _layer_out(net, x if i == 0 else None, u, W[sl], D, dev, mode, gen, dtype, var)
+            single = x if i == 0 and x.dim() == 2 else None  # a waveform's encoder folds into the convolution
+            y, s = _layer_out(net, single, u, W[sl], D, dev, mode, gen, dtype, var)
             sat |= s
             if reference is not None:
                 ref = reference[i].to(y.dtype)
                 err.append(_relative(y, ref))
-                ideal_y = _layer_out(net, x if i == 0 else None, u, ideal[i].expand(r, -1, -1, -1), D,
+                ideal_y = _layer_out(net, single, u, ideal[i].expand(r, -1, -1, -1), D,
                                      DeviceConfig(), "fast", gen, dtype)[0]
                 loc.append(_relative(y, ideal_y))
             elif R == 1:
@@ -447,7 +463,7 @@ CHECK_COLUMNS = {"check_rounds": "verify_rounds", "channels_reprogrammed": "repr
 def realisation_rows(net: SpeechClassifier, data: AudioSet, devs: list[DeviceConfig], R: int, seed: int,
                      reference: list[Tensor] | None = None, mode: str = "fast",
                      layout: Literal["dense", "block"] = "block", devices_per_element: int = 16,
-                     real_zeros: bool = False, chunk: int | None = None) -> list[dict[str, Any]]:
+                     real_zeros: bool = False, chunk: int | None = None, digital_A: bool = False) -> list[dict[str, Any]]:
     """Program every layer of ``net`` ``R`` times (``stack_weights``; ``devs``: one DeviceConfig
     per layer, ``[dev]`` for a single layer), run the clips of ``data`` (``stack_run``, ``chunk``
     realisations at a time: default all in fast mode, 8 in step mode) and return one row per
@@ -458,9 +474,10 @@ def realisation_rows(net: SpeechClassifier, data: AudioSet, devs: list[DeviceCon
     (0 without the check; ``deployed_weights``) and, with
     ``reference`` (the ideal stack's per-layer outputs on ``data``), the relative output error of
     every layer, accumulated (``error_<i>``) and local (``local_error_<i>``), i = 1 .. depth.
-    ``real_zeros``: ``deployed_weights``."""
+    ``real_zeros``, ``digital_A``: ``deployed_weights``."""
     stats: list[dict[str, Tensor]] = []
-    Ws = stack_weights(net, devs, R, seed, layout, devices_per_element, stats=stats, real_zeros=real_zeros)
+    Ws = stack_weights(net, devs, R, seed, layout, devices_per_element, stats=stats, real_zeros=real_zeros,
+                       digital_A=digital_A)
     if mode == "fast" and any(dev.needs_step for dev in devs):
         raise ValueError("this periphery (converter bits, read noise, offsets, bit-serial inputs or per-column "
                          "ranges) needs mode='step'")

@@ -46,6 +46,7 @@ the simulation), and how finely a device must hold them is the chapter's questio
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import torch
@@ -73,6 +74,7 @@ __all__ = [
     "quantize_pole",
     "quantize_ssm",
     "range_scales",
+    "slowest_grid_pole",
     "ScaleRule",
     "SCALE_RULES",
     "twn_scale",
@@ -206,6 +208,31 @@ def log_radius_grid(bits: int, r_max: float) -> tuple[Tensor, Tensor]:
     angles = torch.remainder(torch.arange(M, dtype=torch.float64) * 2 * torch.pi / M + torch.pi, 2 * torch.pi) - torch.pi
     angles = torch.where(angles <= -torch.pi + 1e-12, torch.full_like(angles, torch.pi), angles)
     return torch.cat([torch.zeros(1, dtype=torch.float64), radii.flip(0)]), angles.sort().values
+
+
+def slowest_grid_pole(bits: int, fscale: float, r_max: float, a_grid: str = "cartesian") -> dict[str, float]:
+    """The slowest poles a grid of A_bar holds inside the cap ``r_max``: ``radius`` (the largest
+    |z| of any grid point, at any angle) and ``real_radius`` (the largest real grid point: the
+    slowest pole near DC), each with its time constant in steps, -1 / ln r (``steps``,
+    ``real_steps``). Cartesian: Re and Im on the ``bits``-bit grid of range ``fscale``; log-radius:
+    the codebook of ``log_radius_grid`` (its slowest radius is r_max at every width; its angles
+    include 0)."""
+    if not 0 < r_max < 1:
+        raise ValueError(f"the pole cap r_max must be in (0, 1), got {r_max}")
+    if a_grid == "log_radius":
+        radius = real = float(log_radius_grid(bits, r_max)[0][-1])
+    elif a_grid == "cartesian":
+        levels = grid_levels(bits, fscale)
+        re = levels[(levels >= 0) & (levels <= r_max + 1e-12)]  # (K,) the Re parts inside the cap
+        im_room = torch.sqrt((r_max**2 - re**2).clamp_min(0))  # the largest |Im| each Re part allows
+        im = levels[levels >= 0]
+        best = im[torch.searchsorted(im, im_room + 1e-12, right=True) - 1]  # largest grid |Im| within it
+        radius = float(torch.sqrt(re**2 + best**2).max())
+        real = float(re.max())
+    else:
+        raise ValueError(f"a_grid must be 'cartesian' or 'log_radius', got {a_grid!r}")
+    steps = lambda r: float("inf") if r >= 1 else 0.0 if r <= 0 else -1.0 / math.log(r)  # noqa: E731
+    return {"radius": radius, "steps": steps(radius), "real_radius": real, "real_steps": steps(real)}
 
 
 def quantize_log_radius(z: Tensor, bits: int, r_max: float) -> Tensor:

@@ -74,6 +74,9 @@ def spectral_fit(data: dict, spectral: dict, seed: int = 0, code: str = "") -> T
     from sklearn.preprocessing import StandardScaler
 
     dcfg, scfg = DataConfig(**data), SpectralConfig(**spectral)
+    if dcfg.front_end != "waveform":
+        raise ValueError(f"the spectral baseline computes its own features from the waveform, not from front_end "
+                         f"{dcfg.front_end!r}")
     t0 = time.perf_counter()
     splits = load_splits(dcfg)
     if not len(splits.val):

@@ -1,6 +1,6 @@
 """Classifier, training loop, evaluation and a model cache keyed by the full configuration.
 
-Classifier: x (batch, L) -> linear encoder (1 -> H) -> depth x [S4D -> GELU] -> mean over time
+Classifier: x (batch, L), or a front end's frames (batch, F, L) -> linear encoder (1 or F -> H) -> depth x [S4D -> GELU] -> mean over time
 -> linear decoder (H -> classes). Layers after the first add a position-wise linear mix and a
 residual connection (a single layer, as in the paper's hardware demonstration, has neither).
 
@@ -54,12 +54,14 @@ Mode = Literal["conv", "recurrent"]
 
 
 class SpeechClassifier(nn.Module):
-    """Raw-waveform classifier around S4D layers. Input (batch, L), output logits (batch, classes)."""
+    """Classifier around S4D layers. Input: a waveform (batch, L), or with ``features`` > 1 a front
+    end's frames (batch, features, L) (``DataConfig.features``); output logits (batch, classes)."""
 
-    def __init__(self, cfg: ModelConfig, n_classes: int, generator: torch.Generator | None = None) -> None:
+    def __init__(self, cfg: ModelConfig, n_classes: int, generator: torch.Generator | None = None,
+                 features: int = 1) -> None:
         super().__init__()
         H = cfg.H
-        self.encoder = nn.Linear(1, H)
+        self.encoder = nn.Linear(features, H)
         qc = cfg.quant
         q = {} if qc is None else {"bits": qc.bits, "range_mode": qc.range_mode, "fscale": qc.fscale, "r_max": qc.r_max,
                                    "bits_per_matrix": qc.bits_per_matrix, "weight_noise": qc.weight_noise,
@@ -83,24 +85,32 @@ class SpeechClassifier(nn.Module):
         self.dropout = nn.Dropout(cfg.dropout)
         self.decoder = nn.Linear(H, n_classes)
 
+    def encode(self, x: Tensor) -> Tensor:
+        """The digital encoder's output u = W x + b, (batch, H, L), from a waveform (batch, L) or
+        frames (batch, F, L)."""
+        w, b = self.encoder.weight, self.encoder.bias
+        if x.dim() == 2:
+            return w[:, 0, None] * x.unsqueeze(1) + b[:, None]
+        return torch.einsum("hf,bfl->bhl", w, x) + b[:, None]
+
     def features(self, x: Tensor, mode: Mode = "conv") -> Tensor:
         """Hidden sequence after the last S4D block, (batch, H, L)."""
         w, b = self.encoder.weight[:, 0], self.encoder.bias
-        L = x.shape[-1]
+        L, fold = x.shape[-1], x.dim() == 2  # a waveform's encoder folds into the first convolution
         z = x
         for i, layer in enumerate(self.layers):
             if isinstance(layer, FIRBank):  # a delay line: the same product in both modes
                 K = layer.kernel(L)
-                h = ssm_conv_affine(x, w, b, K, layer.D) if i == 0 else layer(z)
+                h = (ssm_conv_affine(x, w, b, K, layer.D) if fold else layer(self.encode(x))) if i == 0 else layer(z)
                 z = self.between_layers(i, h, z)
                 continue
             p = layer.discrete()
             if isinstance(layer, QuantS4D):  # zero-order hold keeps float poles inside; a grid need not
                 check_stability(p.A_bar)  # the stop rule
-            if i == 0 and mode == "conv":  # encoder folded into the first convolution (same maths)
+            if i == 0 and mode == "conv" and fold:  # encoder folded into the first convolution (same maths)
                 h = ssm_conv_affine(x, w, b, ssm_kernel(p.A_bar, p.B_bar, p.C, L), p.D)
             else:
-                h = apply_ssm(w[:, None] * x.unsqueeze(1) + b[:, None] if i == 0 else z, p, mode)
+                h = apply_ssm(self.encode(x) if i == 0 else z, p, mode)
             z = self.between_layers(i, h, z)
         return z
 
@@ -226,7 +236,7 @@ def _train(dcfg: DataConfig, mcfg: ModelConfig, tcfg: TrainConfig, start: dict[s
     splits = load_splits(dcfg)
     gen = torch.Generator().manual_seed(tcfg.seed)
     torch.manual_seed(tcfg.seed)
-    net = SpeechClassifier(mcfg, dcfg.n_classes, generator=gen).to(tcfg.device)
+    net = SpeechClassifier(mcfg, dcfg.n_classes, generator=gen, features=dcfg.features).to(tcfg.device)
     if start is not None:
         net.load_state_dict(start)
     if mcfg.quant is not None and mcfg.quant.equalize:
@@ -344,8 +354,9 @@ def train_many(runs: list[Run], workers: int = 1, desc: str = "runs", progress: 
 
 
 def restore_model(model: ModelConfig, result: TrainResult, n_classes: int) -> SpeechClassifier:
-    """Rebuild the trained classifier from a TrainResult (CPU, eval mode)."""
-    net = SpeechClassifier(model, n_classes)
+    """Rebuild the trained classifier from a TrainResult (CPU, eval mode); its encoder's input
+    width (the front end's features) is read off the weights."""
+    net = SpeechClassifier(model, n_classes, features=result.state_dict["encoder.weight"].shape[1])
     net.load_state_dict(result.state_dict)
     return net.eval()
 

@@ -32,7 +32,10 @@ __all__ = [
     "MappingParams",
     "MarginParams",
     "MemoryModel",
+    "BitsSweep",
+    "FrontEndChoice",
     "MemoryParams",
+    "ProgrammedMemoryParams",
     "OrderTask",
     "ModelConfig",
     "QATParams",
@@ -445,11 +448,16 @@ class MemoryModel(Strict):
     fscale: float | None = Field(default=None, gt=0)
     r_max: float | None = Field(default=None, gt=0, lt=1)
     a_grid: Literal["cartesian", "log_radius"] = "cartesian"
+    recipe: Literal["fine_tune", "scratch"] = Field(default="fine_tune", description=(
+        "QAT fine-tuned from the float S4D model of the same fold and seed (qat_train), or trained from the "
+        "start with its grid and cap (the float model's schedule, train)"))
 
     @model_validator(mode="after")
     def _check_model(self) -> MemoryModel:
         if (self.ssm == "fir") != (self.taps is not None):
             raise ValueError(f"{self.name}: taps go with ssm 'fir' and only it")
+        if self.recipe != "fine_tune" and self.bits is None:
+            raise ValueError(f"{self.name}: a recipe describes a quantized model: give bits")
         if self.bits is None and (self.bits_A is not None or self.fscale is not None or self.r_max is not None
                                   or self.a_grid != "cartesian"):
             raise ValueError(f"{self.name}: bits_A, fscale, r_max and a_grid describe a quantized model: give bits")
@@ -503,6 +511,74 @@ class MemoryParams(ModelParams):
             raise ValueError(f"order: {err.errors()[0]['msg']}") from None
         shared = global_params(self).shared.model_copy(update={"data": order})
         _check_grid(shared, self.memory_selection, "memory_selection")
+        return self
+
+
+class FrontEndChoice(Strict):
+    """One front end of chapter 'Memory that survives programming': what a step of the recurrence
+    receives, hence its step rate (``DataConfig``'s ``front_end``, ``hop_ms``, ``frame_ms``, ``n_mels``)."""
+
+    name: str = Field(min_length=1)
+    front_end: Literal["waveform", "logmel"] = "waveform"
+    hop_ms: float | None = Field(default=None, gt=0)
+    frame_ms: float | None = Field(default=None, gt=0)
+    n_mels: int | None = Field(default=None, ge=1)
+
+    def data(self, base: DataConfig) -> DataConfig:
+        """``base`` with this front end (validated: a bad hop or band count fails here)."""
+        return DataConfig(**(base.model_dump() | self.model_dump(exclude={"name"})))
+
+
+class BitsSweep(Strict):
+    """A grid of designs at one front end: A_bar at each of ``bits_A`` on each of ``a_grids``, B_bar
+    and C at each of ``bits_BC``, on the designs' range and cap."""
+
+    front_end: str = Field(min_length=1, description="a name of front_ends")
+    bits_A: list[ModelBits] = Field(min_length=1)
+    a_grids: list[Literal["cartesian", "log_radius"]] = Field(default=["cartesian"], min_length=1)
+    bits_BC: list[ModelBits] = Field(min_length=1)
+
+
+class ProgrammedMemoryParams(MemoryParams):
+    """Chapter 'Memory that survives programming': on the memory task of chapter 'What the state
+    remembers' (``order``, ``memory_seeds``, the float S4D model's file schedule), the QAT recipe
+    (``recipe_bits_A``: fine-tuned against from the start), the bits A_bar needs (``bits_sweeps``),
+    the step rate (``front_ends``), A_bar held digitally, programming noise (``memory_sigmas_uS``,
+    ``memory_realisations`` programmings per model) and the four-class task. The designs hold
+    A_bar, B_bar and C on one fixed range ``design_fscale`` with the pole cap ``design_r_max``;
+    B_bar and C at ``design_bits`` unless a sweep says otherwise."""
+
+    front_ends: list[FrontEndChoice] = Field(min_length=1)
+    design_fscale: float = Field(default=1.0, gt=0)
+    design_r_max: float = Field(default=0.999, gt=0, lt=1)
+    design_bits: ModelBits = Field(default=8, description="bits of B_bar and C of the designs")
+    recipe_bits_A: list[ModelBits] = Field(default=[8, 16], min_length=1, description=(
+        "A_bar bits of the designs trained under both recipes, at the first front end"))
+    bits_sweeps: list[BitsSweep] = Field(min_length=1)
+    noise_front_ends: list[str] = Field(min_length=1, description="front ends whose chosen design is programmed")
+    four_class_front_end: str = Field(min_length=1, description="front end of the four-class temporal-order task")
+    tolerance_points: float = Field(default=2.0, ge=0, description=(
+        "the bits a design needs: the fewest bits of A_bar whose validation accuracy is within this of the float model's"))
+
+    @model_validator(mode="after")
+    def _check_programmed(self) -> ProgrammedMemoryParams:
+        names = [f.name for f in self.front_ends]
+        if len(set(names)) != len(names):
+            raise ValueError(f"front_ends: names must be distinct, got {names}")
+        used = [b.front_end for b in self.bits_sweeps] + self.noise_front_ends + [self.four_class_front_end]
+        if unknown := sorted(set(used) - set(names)):
+            raise ValueError(f"front ends {unknown} are not in front_ends {names}")
+        for f in self.front_ends:
+            for task in (self.shared.data, self.order_data()):
+                try:
+                    f.data(task)
+                except ValidationError as err:
+                    raise ValueError(f"front_ends: {f.name}: {err.errors()[0]['msg']}") from None
+        swept = {f for b in self.bits_sweeps for f in [b.front_end] if self.design_bits in b.bits_BC
+                 and "cartesian" in b.a_grids}
+        if missing := sorted(set(names) - swept):
+            raise ValueError(f"front ends {missing} have no Cartesian sweep at design_bits {self.design_bits}: "
+                             "the bits a design needs are chosen there")
         return self
 
 
@@ -728,6 +804,7 @@ CHAPTERS: dict[str, type[ChapterParams]] = {
     "periphery": PeripheryParams,
     "stability_margin": MarginParams,
     "state_memory": MemoryParams,
+    "memory_programming": ProgrammedMemoryParams,
     "device_technologies": TechnologyParams,
     "quantization_strategy": StrategyParams,
     "depth_scale": ScaleParams,

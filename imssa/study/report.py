@@ -307,6 +307,48 @@ def _memory_noise(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Finding:
                    + ("" if decided else "; some intervals span chance") + f"; {c.setting}")
 
 
+def _designs_keep_memory(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Finding:
+    """Chapter 'Memory that survives programming': the design chosen on validation at each front
+    end (fixed range 1, cap at the circle, fine-tuned QAT) on the memory task, against chance;
+    shown for the front end where its interval's lower end is highest."""
+    r = t["step_rates"]
+    chosen = r[(r["task"] == "order") & (r["model"] == "chosen design")]
+    bits = t["bits_needed"].groupby("front_end")["bits_A"].agg(lambda b: "/".join(str(int(x)) for x in sorted(set(b))))
+    best = chosen.loc[chosen["ci_low"].idxmax()]
+    kept = chosen[chosen["ci_low"] > 0.5]
+    word = _agrees(True, c.same_setting) if len(kept) else (
+        _agrees(False, c.same_setting) if (chosen["ci_high"] < 0.55).all() else "not resolved")
+    each = "; ".join(f"{x.front_end}: {_pct(x.estimate)} [{_pct(x.ci_low)}, {_pct(x.ci_high)}] with A_bar at "
+                     f"{bits.get(x.front_end, '?')} bits" for x in chosen.itertuples())
+    return Finding(f"{_pct(best['estimate'])} ({best['front_end']})", 100 * float(best["ci_low"]),
+                   100 * float(best["ci_high"]), word,
+                   f"fixed range 1 with the pole cap 0.999, B_bar and C at 8 bits, QAT fine-tuned from the float model, "
+                   f"A_bar at the fewest bits within 2 points of the float model on validation: {each}; {c.setting}")
+
+
+def _programmed_memory(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Finding:
+    """Chapter 'Memory that survives programming': the memory task under programming noise at the
+    levels write-verified devices reach and at the paper's, for each front end and placement of
+    A_bar (first device count): above chance (Holm) or not."""
+    fam = t["planned"]
+    fam = fam[(fam["section"] == "noise") & (fam["b"] == "chance")]
+    d0 = sorted(fam["devices_per_element"].unique())[-1]
+    fam = fam[fam["devices_per_element"] == d0]
+    parts, decided = [], True
+    for (fe, placement), part in fam.groupby(["front_end", "placement"], sort=False):
+        above = part[part["reading"] == "above chance"]["sigma_uS"]
+        top = part[part["sigma_uS"] == part["sigma_uS"].max()].iloc[0]
+        decided &= bool(top["reading"] != "not resolved" or top["ci_high"] < 5)
+        where = "on the array" if placement == "array" else "digital"
+        parts.append(f"{fe}, A_bar {where}: " + (f"above chance up to {above.max():g} uS" if len(above)
+                                                    else "above chance at no sigma > 0"))
+    stars = t["sigma_star"]
+    star = "; ".join(f"{r.front_end} ({r.placement}): {r.sigma_star_uS:g} uS" for r in
+                     stars[stars["devices_per_element"] == d0].itertuples() if pd.notna(r.sigma_star_uS))
+    return Finding(f"sigma* {star}" if star else "no sigma*", np.nan, np.nan, "answered" if decided else "open",
+                   f"{int(d0)} devices per element; " + "; ".join(parts) + f" (Holm over the chapter's family); {c.setting}")
+
+
 def _periphery_headline(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Finding:
     """The periphery chapter's headline contrast (per-column converters with offsets corrected
     minus one range per layer, points, paired), judged as a superiority test."""
@@ -355,12 +397,21 @@ CLAIMS: list[Claim] = [
           _difference(comparison_label(), comparison_label(control="memoryless"), "float S4D against A_bar = 0")),
     Claim("check", "the main task needs a state (controls: learned FIR banks, a log-mel baseline)", "(implicit)",
           "state_memory", ("state_verdict", "state_controls"), "superiority", False, _FSDD, _needs_state),
-    Claim("check", "fixed-range QAT keeps the memory a state-space model exists for", "(implicit)", "state_memory",
+    Claim("check", "the paper's fixed-range QAT (its range and cap, A_bar at most 8 bits, 2000 steps/s, fine-tuned) "
+          "keeps the memory a state-space model exists for", "(implicit)", "state_memory",
           ("memory_verdict", "memory_summary"), "superiority", False,
           "our memory task (two FSDD words of one speaker in either order, speakers held out) is ours, not the "
           "paper's", _keeps_memory),
-    Claim("open question", "how much memory does a programmed array keep under programming noise?", "(open)",
-          "state_memory", ("memory_noise_answer", "memory_noise_summary"), "open", False, _ARRAY, _memory_noise),
+    Claim("check", "fixed-range QAT keeps the memory with the range and cap at the circle and enough bits of A_bar "
+          "for its step rate", "(implicit)", "memory_programming", ("step_rates", "bits_needed"), "superiority", False,
+          "our memory task is ours, not the paper's; the step rates below 2000/s use a log-mel front end",
+          _designs_keep_memory),
+    Claim("open question", "how much memory does a programmed array keep under programming noise? (the paper's "
+          "method)", "(open)", "state_memory", ("memory_noise_answer", "memory_noise_summary"), "open", False, _ARRAY,
+          _memory_noise),
+    Claim("open question", "which design keeps the memory under programming noise, at write-verified levels "
+          "(0.5-4.5 uS) and at 15 uS?", "(open)", "memory_programming", ("planned", "sigma_star"), "open", False,
+          _ARRAY, _programmed_memory),
     Claim("open question", "which device technologies suit the method?", "(open)", "device_technologies",
           ("technology_summary",), "open", False, _ARRAY, _technologies),
     Claim("open question", "the optimal quantization strategy for accuracy and hardware efficiency", "(open)",

@@ -109,8 +109,10 @@ def memory_spec(cfg: MemoryParams, m: MemoryModel, seed: int, fold: int,
     model = shared.model.model_copy(update={"ssm": m.ssm, "taps": m.taps})
     if m.bits is None:
         return Run(data, model, train)
-    return Run(data, model.model_copy(update={"quant": family_quant(cfg, m)}),
-               shared.qat_train.model_copy(update={"seed": seed}), (model, train))
+    quantized = model.model_copy(update={"quant": family_quant(cfg, m)})
+    if m.recipe == "scratch":  # QAT from the start, on the float model's schedule
+        return Run(data, quantized, train)
+    return Run(data, quantized, shared.qat_train.model_copy(update={"seed": seed}), (model, train))
 
 
 def family_quant(cfg: MemoryParams, m: MemoryModel) -> QuantConfig:
@@ -199,14 +201,15 @@ def pole_precision_uS(radius: float, fscale: float, g_min_uS: float, g_max_uS: f
 
 
 def programmed_rows(cfg: MemoryParams, model: TrainedModel, identity: tuple[Any, ...], sigma_uS: float,
-                    devices_per_element: int, sample_rate: float) -> list[dict[str, Any]]:
+                    devices_per_element: int, sample_rate: float, digital_A: bool = False) -> list[dict[str, Any]]:
     """``cfg.memory_realisations`` programmings of a trained model at ``sigma_uS`` on the chapter's
     array (its conductance window, converters saturating at ``headroom`` times the ideal peaks on
     training clips, block layout, fast mode), scored on its test clips: one row each with
     ``deploy.realisation_rows``' columns and ``slowest_mode_ms``. An S4D model goes on the
     arrays of ``hardware.deploy``, an FIR bank on a delay line. The draws come from
     ``identity`` (the model: task, family, seed, fold) and sigma; ``devices_per_element`` is a
-    variant of the placement and meets the same draws."""
+    variant of the placement and meets the same draws, as does ``digital_A`` (A_bar held digitally,
+    ``deploy.deployed_weights``). ``sample_rate``: steps per second of the recurrence."""
     net, splits, failure = model
     if net is None:
         return [failed_row(failure) | {"slowest_mode_ms": float("nan")}]
@@ -218,7 +221,7 @@ def programmed_rows(cfg: MemoryParams, model: TrainedModel, identity: tuple[Any,
     else:
         dev = DeviceConfig(**window | calibrate_converters(net, splits.train.x, cfg.shared.headroom))
         rows = noise_rows(net, splits.test, sigma_uS, dev, cfg.memory_realisations, seed, "block",
-                          devices_per_element)
+                          devices_per_element, digital_A=digital_A)
     return [r | {"slowest_mode_ms": slowest_mode_ms(r["spectral_radius"], sample_rate)} for r in rows]
 
 
@@ -343,12 +346,27 @@ def memory_verdict(summary: pd.DataFrame, paired: pd.DataFrame, cfg: MemoryParam
                  "parts to within " + ", ".join(f"{v:.2g} uS ({m})" for m, v in need.items()) + ". ")
     if bits_A is not None:
         text += (f"The fewest bits of A_bar among them is {bits_A}. ")
+    text += _scope(cfg) + " "
     text += ("For comparison (digital, no programming noise): Q-S5 (Abreu et al., arXiv 2406.09477) finds that "
              "S5's recurrent weights need at least 8 bits on sMNIST and the Long Range Arena while the other "
              "parameters go lower, and a study of small S4D models for edge AI (arXiv 2506.12480) finds the state "
              "matrix the most sensitive part and proposes heterogeneous precision.")
     return {"paper_model": name, "paper_state": state.get(name, ""), "float_state": state.get(FLOAT_S4D.name, ""),
             "kept": ", ".join(m.name for m in kept), "fewest_bits_A": bits_A, "text": text}
+
+
+def _scope(cfg: MemoryParams) -> str:
+    """What the memory task's families tried, and so how far a verdict on them reaches."""
+    quantized = [m for m in cfg.memory_models if m.bits is not None]
+    if not quantized:
+        return ""
+    top = max((m.bits_A or m.bits) for m in quantized)  # type: ignore[type-var]
+    rate = cfg.order_data().step_rate
+    return (f"These families hold A_bar on grids of at most {top} bits, step the recurrence {rate:g} times per second "
+            "and fine-tune their QAT from the float model: where none keeps the task, what is shown is that A_bar "
+            f"needs more than {top} bits at {rate:g} steps/s with that recipe, not that quantization loses the "
+            "memory. Chapter 'Memory that survives programming' tries finer grids, lower step rates and QAT from "
+            "the start.")
 
 
 def state_verdict(answers: pd.DataFrame, paired: pd.DataFrame, s4d: str, controls: list[str], fir_taps: list[int],
@@ -503,7 +521,9 @@ def noise_answer(at_noise: pd.DataFrame, theory: pd.DataFrame, summary: pd.DataF
             f"Bridging the {gap_ms:g} ms gap with one complex mode needs sigma at most {bridge}. "
             + (f"At {swept[-1]:g} uS, above chance on the memory task: "
                + ", ".join(f"{r.model} ({r.mean:.1%} [{r.ci_low:.1%}, {r.ci_high:.1%}])" for r in above.itertuples())
-               if len(above) else f"At {swept[-1]:g} uS no design keeps the memory task above chance") + ".")
+               if len(above) else f"At {swept[-1]:g} uS none of this chapter's programmed designs keeps the memory task "
+                                  "above chance (the next chapter programs others: lower step rates, A_bar held "
+                                  "digitally)") + ".")
     first = fscales[0] if fscales else cfg.shared.fscale
     return {"sigma_uS": swept[-1], "above_chance": ", ".join(above["model"]), "text": text, "bridge_uS": bridge,
             "theory_ms": "; ".join(f"{x:g}: {th[(first, x)]:.2f}" for x in swept if (first, x) in th.index)}
@@ -543,5 +563,7 @@ def chapter_conclusion(state: Mapping[str, Any], memory: Mapping[str, Any], nois
              "not resolved": "is not resolved against chance on the memory task",
              "failed": "failed in training on the memory task"}.get(memory["paper_state"], "was not run")
     return (f"{main} On the task that needs memory, the paper's method {paper}"
-            + (f"; designs that keep it: {memory['kept']}." if memory["kept"] else "; no quantized design keeps it.")
+            + (f"; designs that keep it: {memory['kept']}." if memory["kept"] else
+               "; none of the quantized designs tried here keeps it (A_bar on at most the grids of memory_models, "
+               "at the audio rate, QAT fine-tuned from the float model: the next chapter goes further).")
             + f" Under programming noise: {noise['text']}")

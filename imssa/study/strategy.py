@@ -1,4 +1,4 @@
-"""Quantization strategies (``config.Strategy``, data), their models and their hardware rows.
+"""Quantization strategies (``params.Strategy``, data), their models and their hardware rows.
 
 A ``Strategy`` names how the S4D layer is quantized and trained (bits per matrix, range mode, pole
 cap or penalty, noise-aware QAT, or post-training quantization of the float model) and how many

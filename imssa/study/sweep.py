@@ -36,7 +36,7 @@ def run_summary(run: Run, result: TrainResult, n_classes: int) -> dict[str, Any]
         with torch.no_grad():
             mod = layer.discrete().A_bar.abs() if run.model.ssm != "fir" else torch.full((1,), float("nan"))
         row |= ({"max_abs_A_bar": float(mod.max()), "frac_abs_A_bar_ge_1": float((mod >= 1).double().mean())}
-                | layer_memory(layer, run.data.sample_rate, run.data.length))
+                | layer_memory(layer, run.data.step_rate, run.data.steps))
     return row
 
 
