@@ -237,3 +237,26 @@ def test_the_hybrid_on_frames_runs_in_both_modes_and_never_leaves_the_circle():
     rows = realisation_rows(net, data, [dev], 4, seed=3, digital_A=True)
     exact = float(net.layers[0].discrete().A_bar.detach().abs().max())  # A_bar digital: the trained poles, unmoved
     assert all(r["spectral_radius"] == pytest.approx(exact) for r in rows) and exact < 1
+
+
+def test_the_law_separates_only_where_every_lost_design_keeps_less_than_every_kept_one():
+    law = pd.DataFrame({"kept": [False, False, True, True], "retention_real": [0.0, 0.19, 0.27, 0.8],
+                        "retention_any": [0.4, 0.77, 0.7, 0.8]})
+    sep = mp.law_separation(law).set_index("form")
+    assert sep.loc["near DC", "separates"] and sep.loc["near DC", "lost_max_retention"] == pytest.approx(0.19)
+    assert not sep.loc["at any angle", "separates"] and sep.loc["at any angle", "kept_min_retention"] == 0.7
+
+
+def test_held_up_to_stops_at_the_first_sigma_not_shown_above_chance():
+    readings = {0.5: "above chance", 1.0: "above chance", 2.0: "not resolved", 5.0: "above chance"}
+    fam = pd.DataFrame([{"section": "noise", "b": "chance", "front_end": "f", "placement": "array",
+                         "devices_per_element": 16, "sigma_uS": x, "reading": r} for x, r in readings.items()])
+    assert mp.held_up_to(fam, "f", "array", 16) == 1.0  # not 5: the claim 'up to' holds below it too
+    assert mp.held_up_to(fam.assign(reading="not resolved"), "f", "array", 16) == 0.0
+
+
+def test_the_silence_between_the_words_is_the_gap_and_the_first_word_s_padding(fsdd_root):
+    ci = load_params("memory_programming", "params/ci/memory_programming.yaml")
+    gap_ms = 1000 * ci.order.gap_s
+    wave, mel = mp.silence_ms(ci, ci.front_ends[0].name), mp.silence_ms(ci, ci.front_ends[-1].name)
+    assert wave >= gap_ms and mel == pytest.approx(max(wave - (32.0 - 10.0), 0.0))

@@ -283,6 +283,6 @@ def test_the_design_noise_row_reads_the_planned_family_and_sigma_star(results):
         {"front_end": "log-mel 100/s", "placement": p, "devices_per_element": 16, "sigma_star_uS": s}
         for p, s in (("array", 4.5), ("digital A_bar", 15.0))])
     r = row(R.report_table("custom"), DESIGN_NOISE)
-    assert "A_bar on the array: above chance up to 4.5 uS" in r["reason"]
-    assert "A_bar digital: above chance up to 15 uS" in r["reason"]
+    assert "A_bar on the array: above chance at every sigma up to 4.5 uS" in r["reason"]
+    assert "A_bar digital: above chance at every sigma up to 15 uS" in r["reason"]
     assert r["verdict"] == "open" and "(array): 4.5 uS" in r["ours"] and "16 devices" in r["reason"]

@@ -84,7 +84,9 @@ class CostConstants(Strict):
         "SRAM read, J per bit: 10 pJ per 64-bit read of an 8 kB SRAM (Horowitz 2014)"))
     activation_bits: int = Field(default=8, ge=1, le=32, description="digital activations and state (as the DAC)")
     digital_clock_Hz: float = Field(default=1e9, gt=0, description="ASSUMPTION: a 1 GHz MAC unit")
-    digital_macs_per_cycle: int = Field(default=1, ge=1, description="MAC lanes of the digital unit (one: a MAC unit)")
+    digital_macs_per_cycle: int = Field(default=1, ge=1, description=(
+        "MAC lanes of the digital unit. ASSUMPTION: one (a single MAC unit); it sets the digital latency and "
+        "that of A_bar held digitally, not their energy"))
 
 
 def adc_energy_J(bits: int, c: CostConstants) -> float:

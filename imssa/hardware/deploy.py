@@ -68,7 +68,10 @@ def deployed_weights(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int
     realisation and layer, as a global drift compensation does). ``digital_A`` (the hybrid design):
     A_bar is held digitally, exactly on its quantization grid, and only B_bar and C are programmed
     devices; the A_bar block of every realisation is the ideal one (its cross-points are drawn as
-    usual, so B_bar and C meet the same draws as without it). ``stats`` receives
+    usual, so B_bar and C meet the same draws as without it). B_bar and C keep the mapping range of
+    the whole matrix (A_bar's included: conservative, a range fitted to B_bar and C alone would
+    use more of the window); the check after programming, wire resistance and drift compensation
+    are not modelled with it (ValueError). ``stats`` receives
     ``conductance.program``'s ``pulses`` (R,) and, with compensation, ``alpha`` (R,). A device with
     ``dev.states`` states cannot hold a model that needs more conductance levels: ValueError.
     The draws and the arrays are on ``imssa.device.compute_device()`` (``$IMSSA_DEVICE``), whose
@@ -80,6 +83,9 @@ def deployed_weights(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int
     if not fits(dev, layer.bits):
         raise ValueError(f"a device with {dev.states} conductance states cannot hold the {layer.bits}-bit model, "
                          f"which needs {q_max(layer.bits) + 1} levels per device")
+    if digital_A and (dev.verify_tolerance is not None or dev.wire_resistance_ohm > 0 or dev.drift_compensation):
+        raise ValueError("A_bar held digitally is modelled without the check after programming, wire resistance and "
+                         "drift compensation: each would see A_bar's devices")
     copies = pairs_per_weight(devices_per_element)
     device = compute_device()
     G_pos, G_neg, used = (None if t is None else t.to(device) for t in _targets(layer, dev, layout, real_zeros))

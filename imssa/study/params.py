@@ -559,12 +559,16 @@ class ProgrammedMemoryParams(MemoryParams):
     four_class_front_end: str = Field(min_length=1, description="front end of the four-class temporal-order task")
     tolerance_points: float = Field(default=2.0, ge=0, description=(
         "the bits a design needs: the fewest bits of A_bar whose validation accuracy is within this of the float model's"))
+    write_verified_uS: list[float] = Field(default=[0.5, 4.5], min_length=2, max_length=2, description=(
+        "uS, the programming noise write-verified devices reach on this window (sources in the parameter file)"))
 
     @model_validator(mode="after")
     def _check_programmed(self) -> ProgrammedMemoryParams:
         names = [f.name for f in self.front_ends]
         if len(set(names)) != len(names):
             raise ValueError(f"front_ends: names must be distinct, got {names}")
+        if not 0 < self.write_verified_uS[0] <= self.write_verified_uS[1]:
+            raise ValueError(f"write_verified_uS must be a range 0 < low <= high, got {self.write_verified_uS}")
         used = [b.front_end for b in self.bits_sweeps] + self.noise_front_ends + [self.four_class_front_end]
         if unknown := sorted(set(used) - set(names)):
             raise ValueError(f"front ends {unknown} are not in front_ends {names}")

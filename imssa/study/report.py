@@ -336,12 +336,16 @@ def _programmed_memory(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Find
     fam = fam[fam["devices_per_element"] == d0]
     parts, decided = [], True
     for (fe, placement), part in fam.groupby(["front_end", "placement"], sort=False):
-        above = part[part["reading"] == "above chance"]["sigma_uS"]
+        held = 0.0  # the largest sigma up to which every sigma of the sweep is shown above chance
+        for r in part.sort_values("sigma_uS").itertuples():
+            if r.reading != "above chance":
+                break
+            held = float(r.sigma_uS)
         top = part[part["sigma_uS"] == part["sigma_uS"].max()].iloc[0]
         decided &= bool(top["reading"] != "not resolved" or top["ci_high"] < 5)
         where = "on the array" if placement == "array" else "digital"
-        parts.append(f"{fe}, A_bar {where}: " + (f"above chance up to {above.max():g} uS" if len(above)
-                                                    else "above chance at no sigma > 0"))
+        parts.append(f"{fe}, A_bar {where}: " + (f"above chance at every sigma up to {held:g} uS" if held
+                                                    else "not shown above chance at the smallest sigma"))
     stars = t["sigma_star"]
     star = "; ".join(f"{r.front_end} ({r.placement}): {r.sigma_star_uS:g} uS" for r in
                      stars[stars["devices_per_element"] == d0].itertuples() if pd.notna(r.sigma_star_uS))
