@@ -260,3 +260,19 @@ def test_the_silence_between_the_words_is_the_gap_and_the_first_word_s_padding(f
     gap_ms = 1000 * ci.order.gap_s
     wave, mel = mp.silence_ms(ci, ci.front_ends[0].name), mp.silence_ms(ci, ci.front_ends[-1].name)
     assert wave >= gap_ms and mel == pytest.approx(max(wave - (32.0 - 10.0), 0.0))
+
+
+def test_both_placements_of_a_model_meet_the_same_draws_and_each_model_its_own(monkeypatch):
+    calls = []
+    monkeypatch.setattr(mp, "load_model", lambda run, n: ("net", None, ""))
+    monkeypatch.setattr(mp.sm, "programmed_rows", lambda cfg, model, identity, sigma, d, rate, digital_A=False:
+                        calls.append((identity, sigma, d, digital_A)) or [{"accuracy": 1.0}])
+    bits = {f: 8 for f in CFG.shared.folds}
+    for placement in mp.PLACEMENTS:
+        mp.noise_cell(CFG, "log-mel 100/s", placement, bits, {"sigma_uS": 5.0, "devices_per_element": 16})
+    array, digital = calls[: len(calls) // 2], calls[len(calls) // 2:]
+    assert [c[0] for c in array] == [c[0] for c in digital]  # the same identity: the same draws
+    assert [c[3] for c in array] == [False] * len(array) and all(c[3] for c in digital)
+    assert len({c[0] for c in array}) == len(CFG.shared.folds) * len(CFG.memory_seeds)  # every model its own
+    with pytest.raises(ValueError, match="placement must be one of"):
+        mp.noise_cell(CFG, "log-mel 100/s", "analog", bits, {"sigma_uS": 5.0, "devices_per_element": 16})
