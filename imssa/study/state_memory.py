@@ -274,7 +274,8 @@ def _chance_cause(name: str, memory_ms: float, cfg: MemoryParams, radius: float 
         return "the mean over frames ignores their order (up to the frames that straddle a gap)"
     if np.isfinite(memory_ms) and memory_ms < gap_ms:
         return f"kernel memory {memory_ms:.1f} ms, shorter than the {gap_ms:g} ms gap the state must bridge"
-    return f"not explained here: kernel memory {memory_ms:.1f} ms spans the {gap_ms:g} ms gap"
+    return (f"not explained by the kernel memory ({memory_ms:.1f} ms spans the {gap_ms:g} ms gap); chapter 'Memory "
+            "that survives programming' sets the grid's slowest pole near DC against the silence between the words")
 
 
 def memory_summary_table(answers: pd.DataFrame, task_table: pd.DataFrame, cfg: MemoryParams) -> pd.DataFrame:
