@@ -32,6 +32,7 @@ import pandas as pd
 
 from .claims import ALL_NON_IDEALITIES, DEFAULT_ARRAY_LABEL, PAPER_NOISE_CLAIMS, NoiseClaim
 from .paper import PAPER
+from .memory_programming import held_up_to
 from .periphery_designs import BEST
 from .results import project_root, provenance, read_table, version_flag
 from .runs import comparison_label, qat_label
@@ -336,11 +337,7 @@ def _programmed_memory(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Find
     fam = fam[fam["devices_per_element"] == d0]
     parts, decided = [], True
     for (fe, placement), part in fam.groupby(["front_end", "placement"], sort=False):
-        held = 0.0  # the largest sigma up to which every sigma of the sweep is shown above chance
-        for r in part.sort_values("sigma_uS").itertuples():
-            if r.reading != "above chance":
-                break
-            held = float(r.sigma_uS)
+        held = held_up_to(t["planned"], fe, placement, d0)
         top = part[part["sigma_uS"] == part["sigma_uS"].max()].iloc[0]
         decided &= bool(top["reading"] != "not resolved" or top["ci_high"] < 5)
         where = "on the array" if placement == "array" else "digital"
