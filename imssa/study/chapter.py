@@ -9,11 +9,13 @@ and resumable sweeps go, so that a chapter's cells name a table or a sweep once.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from tqdm import TqdmWarning
 
 from ..model.train import Run
 from .deployed import TrainedModel, load_model
@@ -33,6 +35,9 @@ class Chapter:
         self.name = name
         self.cfg: ChapterParams = validate_params(name, params or {})
         set_style()
+        # A notebook without ipywidgets draws text progress bars; tqdm.auto says so once, in whichever
+        # cell first imports it (librosa's pooch, lazily): noise that would move between cells.
+        warnings.filterwarnings("ignore", message="IProgress not found", category=TqdmWarning)
 
     def save(self, table: pd.DataFrame, name: str) -> Path:
         """Write ``table`` as ``<name>.csv`` in this chapter's results folder of its profile, with
