@@ -33,15 +33,14 @@ from ..hardware.margin import longest_memory_ms, weight_noise_std
 from ..model.memory import time_constants_ms
 from ..model.quant import quantize_log_radius, quantize_pole, slowest_grid_pole
 from ..model.train import Run, load_splits
-from ..stats import (accuracy_table, fold_accuracy, fold_t_interval, holm_family, paired_contrast, paired_difference,
-                     realisation_summary, sign_flip_p, t_test_p)
+from ..stats import _fold_stats, accuracy_table, fold_accuracy, holm_family, paired_contrast, paired_difference
 from . import state_memory as sm
 from .deployed import load_model
 from .params import FrontEndChoice, MemoryModel, ModelParams, ProgrammedMemoryParams, fold_params
 from .runs import fold_data
 from .selection import nested_folds
 
-__all__ = ["PLACEMENTS", "VIEWS", "show", "survival_summary", "bits_by_front_end", "bits_figure", "bits_needed", "bits_needed_table", "bits_table",
+__all__ = ["PLACEMENTS", "VIEWS", "between_words_ms", "show", "survival_summary", "bits_by_front_end", "bits_figure", "bits_needed", "bits_needed_table", "bits_table",
            "chosen_design", "chosen_runs", "conclusion", "cost_table", "design", "fold_speakers", "four_class_table",
            "front_end", "front_end_table", "headline", "held_up_to", "law_separation", "law_table", "law_text", "mechanism_text", "memory_figure", "nested_pick",
            "noise_cell", "noise_contrasts", "noise_figure", "noise_summary", "paired_points", "picked_answers",
@@ -137,13 +136,17 @@ def _point(fe: str, task: str, m: MemoryModel, seed: int, classes: int = 2) -> d
             "bits_BC": np.nan if m.bits is None else m.bits, "recipe": m.recipe if m.bits else "", "seed": seed}
 
 
-def _runs(cfg: ProgrammedMemoryParams, labelled: list[tuple[str, str, MemoryModel, int]]
+def _runs(cfg: ProgrammedMemoryParams, labelled: list[tuple[str, str, Any, int, str | None]]
           ) -> tuple[list[dict[str, Any]], list[Run]]:
+    """Parallel labels and runs, one per (entry, fold, seed) of ``labelled``: (front end, task,
+    model, classes, label), the model a ``MemoryModel`` or a function fold -> ``MemoryModel``;
+    ``label`` (None: the model's name) names it in column ``model``."""
     points, runs = [], []
-    for fe, task, m, classes in labelled:
+    for fe, task, model, classes, label in labelled:
         for fold in cfg.shared.folds:
+            m = model(fold) if callable(model) else model
             for seed in cfg.memory_seeds:
-                points.append(_point(fe, task, m, seed, classes))
+                points.append(_point(fe, task, m, seed, classes) | ({} if label is None else {"model": label}))
                 runs.append(run_spec(cfg, fe, task, m, seed, fold, classes))
     return points, runs
 
@@ -153,32 +156,27 @@ def sweep_runs(cfg: ProgrammedMemoryParams) -> tuple[list[dict[str, Any]], list[
     float S4D model and each design of its ``bits_sweeps`` (fine-tuned), and at the first front end
     the designs of ``recipe_bits_A`` from scratch. Parallel lists of labels and runs, one per
     (model, fold, seed); a design listed twice is run once."""
-    labelled = [(f.name, "order", sm.FLOAT_S4D, 2) for f in cfg.front_ends]
+    labelled = [(f.name, "order", sm.FLOAT_S4D, 2, None) for f in cfg.front_ends]
     for sw in cfg.bits_sweeps:
-        labelled += [(sw.front_end, "order", design(cfg, b, g, bc), 2) for bc in sw.bits_BC for g in sw.a_grids
+        labelled += [(sw.front_end, "order", design(cfg, b, g, bc), 2, None) for bc in sw.bits_BC for g in sw.a_grids
                      for b in sw.bits_A]
-    labelled += [(cfg.front_ends[0].name, "order", design(cfg, b, recipe="scratch"), 2) for b in cfg.recipe_bits_A]
+    labelled += [(cfg.front_ends[0].name, "order", design(cfg, b, recipe="scratch"), 2, None)
+                 for b in cfg.recipe_bits_A]
     return _runs(cfg, list(dict.fromkeys(labelled)))
 
 
 def chosen_runs(cfg: ProgrammedMemoryParams, bits: Mapping[str, Mapping[int, int]], task: str, fes: list[str],
-                classes: int = 2, paper: bool = False) -> tuple[list[dict[str, Any]], list[Run]]:
+                classes: int = 2, paper_method: bool = False) -> tuple[list[dict[str, Any]], list[Run]]:
     """``task``'s runs at each front end of ``fes``: the float S4D model and, per fold, the design
     at the bits that front end needs on the memory task (``bits[fe][fold]``, labelled 'chosen
-    design'); with ``paper``, also the paper's method (the shared 2-bit fixed range and cap)."""
-    points, runs = [], []
+    design'); with ``paper_method``, also the paper's method (the shared 2-bit fixed range and cap)."""
+    paper = MemoryModel(name="2-bit, fixed range (paper)", bits=cfg.shared.map_bits)
+    labelled: list[tuple[str, str, Any, int, str | None]] = []
     for fe in fes:
-        models = [("float S4D", lambda fold: sm.FLOAT_S4D), ("chosen design", lambda fold: design(cfg, bits[fe][fold]))]
-        if paper:
-            models.append(("2-bit, fixed range (paper)", lambda fold: MemoryModel(name="2-bit, fixed range (paper)",
-                                                                                  bits=cfg.shared.map_bits)))
-        for label, model_of in models:
-            for fold in cfg.shared.folds:
-                for seed in cfg.memory_seeds:
-                    m = model_of(fold)
-                    points.append(_point(fe, task, m, seed, classes) | {"model": label})
-                    runs.append(run_spec(cfg, fe, task, m, seed, fold, classes))
-    return points, runs
+        labelled += [(fe, task, sm.FLOAT_S4D, classes, "float S4D"),
+                     (fe, task, lambda fold, fe=fe: design(cfg, bits[fe][fold]), classes, "chosen design")]
+        labelled += [(fe, task, paper, classes, paper.name)] if paper_method else []
+    return _runs(cfg, labelled)
 
 
 def nested_pick(rows: pd.DataFrame, option: str, speakers: Mapping[int, tuple[str, str]], default: Any,
@@ -274,24 +272,30 @@ def pole_survival(cfg: ProgrammedMemoryParams, fe: str, float_runs: Mapping[int,
     return pd.DataFrame(rows)
 
 
-def silence_ms(cfg: ProgrammedMemoryParams, fe: str) -> float:
-    """The silence the state must bridge on the memory task, ms: per test sequence of every fold,
-    the zeros between the two words (the first word's padding to ``order.duration_s``, the gap,
-    any leading zeros of the second), median over the sequences; for a front end with frames
-    longer than its hop, less ``frame_ms - hop_ms`` (a frame that ends in the silence still
-    holds some of the first word)."""
+def silence_ms(cfg: ProgrammedMemoryParams, fe: str, between_ms: float | None = None) -> float:
+    """The silence the state must bridge on the memory task at front end ``fe``, ms: the silence
+    between the words (``between_words_ms``, or ``between_ms`` where the caller measured it), less
+    ``frame_ms - hop_ms`` for a front end with frames longer than its hop (a frame that ends in the
+    silence still holds some of the first word)."""
+    between = between_words_ms(cfg) if between_ms is None else between_ms
+    f = front_end(cfg, fe)
+    return max(between - ((f.frame_ms or 0.0) - (f.hop_ms or 0.0)), 0.0)
+
+
+def between_words_ms(cfg: ProgrammedMemoryParams) -> float:
+    """The zeros between the two words of the memory task's waveforms, ms (the first word's
+    padding to ``order.duration_s``, the gap, any leading zeros of the second): median over the
+    test sequences of every fold."""
     order = cfg.order_data()
     g, W = order.gap_length, round(order.sample_rate * order.duration_s)
     runs = []
     for fold in cfg.shared.folds:
         x = load_splits(fold_data(order, fold)).test.x.numpy()  # (n, L) waveforms
         first, second = x[:, g:g + W] != 0, x[:, 2 * g + W:2 * g + 2 * W] != 0
-        trailing = W - 1 - np.where(first.any(1), W - 1 - np.argmax(first[:, ::-1], 1), -1)
+        trailing = np.where(first.any(1), np.argmax(first[:, ::-1], 1), W)
         leading = np.where(second.any(1), np.argmax(second, 1), W)
         runs.append(trailing + g + leading)
-    ms = 1000 * float(np.median(np.concatenate(runs))) / order.sample_rate
-    f = front_end(cfg, fe)
-    return max(ms - ((f.frame_ms or 0.0) - (f.hop_ms or 0.0)), 0.0)
+    return 1000 * float(np.median(np.concatenate(runs))) / order.sample_rate
 
 
 def law_table(cfg: ProgrammedMemoryParams, sweep: pd.DataFrame) -> pd.DataFrame:
@@ -308,7 +312,8 @@ def law_table(cfg: ProgrammedMemoryParams, sweep: pd.DataFrame) -> pd.DataFrame:
     out["grid_any_steps"] = [x["steps"] for x in g]
     out["grid_real_ms"] = 1000 * out["grid_real_steps"] / out["step_rate"]
     out["grid_any_ms"] = 1000 * out["grid_any_steps"] / out["step_rate"]
-    silence = {fe: silence_ms(cfg, fe) for fe in out["front_end"].unique()}
+    between = between_words_ms(cfg)  # one pass over the audio for every front end
+    silence = {fe: silence_ms(cfg, fe, between) for fe in out["front_end"].unique()}
     out["silence_ms"] = out["front_end"].map(silence)
     out["retention_real"] = np.exp(-out["silence_ms"] / out["grid_real_ms"])
     out["retention_any"] = np.exp(-out["silence_ms"] / out["grid_any_ms"])
@@ -393,15 +398,10 @@ def noise_contrasts(noise: pd.DataFrame, float_answers: pd.DataFrame, chance: fl
         per_fold = part.groupby("fold")["accuracy"].mean()
         for against, base in (("float S4D", np.array([ref[(key[0], f)] for f in per_fold.index])), ("chance", chance)):
             d = 100 * (per_fold.to_numpy() - base)
-            s = _fold_stats_points(d)
-            rows.append(dict(zip(by, key)) | {"a": "programmed design", "b": against} | s)
+            st = _fold_stats(d)
+            rows.append(dict(zip(by, key)) | {"a": "programmed design", "b": against, "difference_points": st.pop("estimate")}
+                        | st | {"folds": int(d.size)})
     return pd.DataFrame(rows)
-
-
-def _fold_stats_points(d: np.ndarray) -> dict[str, float]:
-    est, low, high = fold_t_interval(d)
-    return {"difference_points": est, "ci_low": low, "ci_high": high, "p_t": t_test_p(d),
-            "p_sign_flip": sign_flip_p(d), "folds": int(d.size)}
 
 
 def cost_table(cfg: ProgrammedMemoryParams, fes: list[str], bits: Mapping[str, Mapping[int, int]],
@@ -427,14 +427,13 @@ def cost_table(cfg: ProgrammedMemoryParams, fes: list[str], bits: Mapping[str, M
                 G = device_conductances(target_conductances(net, dev, "block", digital_A=digital), pairs_per_weight(d))
                 per_fold.append(analog_cost(G, lay, N, data.steps, data.n_classes, 8, c,
                                             digital_A_bits=b if digital else None, front_end_J=fe_J))
+            latency = float(np.mean([e.latency_us_per_step for e in per_fold]))
             rows.append({"task": task, "front_end": fe, "step_rate": data.step_rate, "steps": data.steps,
                          "placement": placement, "bits_A": "/".join(str(b) for b in sorted(set(bits[fe].values()))),
                          "energy_pJ_per_inference": float(np.mean([e.energy_pJ_per_inference for e in per_fold])),
                          "front_end_pJ_per_inference": float(np.mean([e.breakdown_pJ_per_inference.get("front_end", 0.0)
                                                                       for e in per_fold])),
-                         "latency_us_per_step": float(np.mean([e.latency_us_per_step for e in per_fold])),
-                         "latency_ms_per_inference": float(np.mean([e.latency_us_per_step for e in per_fold]))
-                                                     * data.steps / 1000})
+                         "latency_us_per_step": latency, "latency_ms_per_inference": latency * data.steps / 1000})
     return pd.DataFrame(rows)
 
 
@@ -470,11 +469,12 @@ def planned_family(parts: list[pd.DataFrame]) -> pd.DataFrame:
     resolve nothing after Holm: it is reported beside the t test's, which the family adjusts."""
     table = pd.concat(parts, ignore_index=True)
     out = holm_family(table, "memory that survives programming")
-    out["reading"] = [_reading(r.difference_points, r.ci_low, r.ci_high, r.p_holm, r.b) for r in out.itertuples()]
+    out["reading"] = [_reading(r.difference_points, r.p_holm, r.b) for r in out.itertuples()]
     return out
 
 
-def _reading(est: float, low: float, high: float, p_holm: float, b: str) -> str:
+def _reading(est: float, p_holm: float, b: str) -> str:
+    """'above <b>' or 'below <b>' where the Holm-adjusted p is at most 0.05, else 'not resolved'."""
     if not p_holm <= 0.05:
         return "not resolved"
     return f"above {b}" if est > 0 else f"below {b}"
@@ -695,13 +695,8 @@ def rate_table(answers: pd.DataFrame, rows: pd.DataFrame, cfg: ProgrammedMemoryP
 
 
 def noise_summary(noise: pd.DataFrame, cfg: ProgrammedMemoryParams) -> pd.DataFrame:
-    """Per (front end, placement, devices per element, sigma): ``stats.realisation_summary`` (mean
-    accuracy, interval over folds, failure share) and the share of unstable programmings."""
-    by = ["front_end", "placement", "devices_per_element", "sigma_uS"]
-    ok = noise.dropna(subset=["accuracy"])
-    out = realisation_summary(ok, by, _test_clips(cfg))
-    unstable = ok.groupby(by)["spectral_radius"].apply(lambda r: float((r >= 1).mean())).rename("unstable_share")
-    return out.merge(unstable.reset_index(), on=by)
+    """``state_memory.noise_summary`` per (front end, placement, devices per element, sigma)."""
+    return sm.noise_summary(noise, _test_clips(cfg), ("front_end", "placement", "devices_per_element", "sigma_uS"))
 
 
 def _test_clips(cfg: ProgrammedMemoryParams) -> int:

@@ -455,11 +455,12 @@ def memory_theory(cfg: MemoryParams, fscales: list[float]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def noise_summary(noise: pd.DataFrame, n_clips: int) -> pd.DataFrame:
-    """Per (model, devices per element, sigma): ``stats.realisation_summary`` of the programmings
-    (mean accuracy, 95% interval over folds, failure share), the share of unstable programmings and
-    the median slowest-mode time constant (ms) of the stable ones."""
-    by = ["model", "devices_per_element", "sigma_uS"]
+def noise_summary(noise: pd.DataFrame, n_clips: int,
+                  by: tuple[str, ...] = ("model", "devices_per_element", "sigma_uS")) -> pd.DataFrame:
+    """Per group of ``by`` (default: model, devices per element, sigma): ``stats.realisation_summary``
+    of the programmings (mean accuracy, 95% interval over folds, failure share), the share of
+    unstable programmings and the median slowest-mode time constant (ms) of the stable ones."""
+    by = list(by)
     ok = noise.dropna(subset=["accuracy"])
     out = realisation_summary(ok, by, n_clips)
     extra = ok.groupby(by).agg(unstable_share=("spectral_radius", lambda r: float((r >= 1).mean())),
