@@ -43,3 +43,16 @@ def test_a_chapter_trains_what_is_missing_and_loads_every_model_under_its_key(mo
     models = ch.models(specs)
     assert list(models) == list(specs) and models[("a", 0)] == f"model of {specs[('a', 0)]}"
     assert trained == [(list(specs.values()), 2)] and [n for _, n in loaded] == [2, 2]
+
+
+def test_the_readers_table_lists_the_chapters_own_keys_with_values_and_meanings():
+    from imssa.study.chapter import VALUE_CHARS
+    ch = Chapter("hardware_deployment", {"profile": "ci", "realisations": 5})
+    table = ch.parameters()
+    assert "realisations" in table.index and table.loc["realisations", "value"] == "5"
+    assert not {"profile", "shared"} & set(table.index)  # every chapter's keys, not its own
+    assert table.loc["realisations", "meaning"].startswith("programmings per")
+    both = ch.parameters(shared=True)
+    assert both["value"].str.len().max() <= VALUE_CHARS and both["value"].str.endswith("...").any()
+    assert both.index.str.startswith("shared.").sum() == len(type(ch.cfg.shared).model_fields)
+    assert list(both.index[: len(table)]) == list(table.index)

@@ -9,6 +9,7 @@ and resumable sweeps go, so that a chapter's cells name a table or a sweep once.
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +25,27 @@ from .plots import set_style
 from .results import checkpoint_path, save_table
 from .sweep import resumable_grid, train_all
 
-__all__ = ["Chapter"]
+__all__ = ["Chapter", "VALUE_CHARS"]
+
+#: a parameter value longer than this is cut (with "...") in the reader's table
+VALUE_CHARS = 70
+#: keys every chapter has (the profile) or contains (the shared settings): not the chapter's own
+_BASE_KEYS = frozenset(ModelParams.model_fields)
+
+
+def _compact(value: Any) -> Any:
+    """``value`` as plain data: a schema as the dict of its fields, lists and dicts element-wise."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, (list, tuple)):
+        return [_compact(v) for v in value]
+    return value
+
+
+def _parameter_row(key: str, value: Any, meaning: str | None) -> dict[str, str]:
+    text = value if isinstance(value, str) else json.dumps(_compact(value), separators=(", ", ": "))
+    text = text if len(text) <= VALUE_CHARS else text[: VALUE_CHARS - 3] + "..."
+    return {"key": key, "value": text, "meaning": meaning or ""}
 
 
 class Chapter:
@@ -65,6 +86,18 @@ class Chapter:
         (``sweep.train_all``), then loaded (``deployed.load_model``) under the same keys."""
         train_all(list(specs.values()), workers=self._model_params().shared.workers, desc=desc)
         return {k: load_model(run, run.data.n_classes) for k, run in specs.items()}
+
+    def parameters(self, shared: bool = False) -> pd.DataFrame:
+        """The chapter's parameters as a reader's table, one row per key of its own file (the keys
+        its schema declares beyond every chapter's): ``key``, ``value`` (nested values written
+        compactly, cut at ``VALUE_CHARS``) and ``meaning`` (the schema's description). ``shared``:
+        the keys of the profile's ``_shared.yaml`` too, prefixed ``shared.``."""
+        own = [k for k in type(self.cfg).model_fields if k not in _BASE_KEYS]
+        rows = [_parameter_row(k, getattr(self.cfg, k), type(self.cfg).model_fields[k].description) for k in own]
+        if shared and isinstance(self.cfg, ModelParams):
+            fields = type(self.cfg.shared).model_fields
+            rows += [_parameter_row(f"shared.{k}", getattr(self.cfg.shared, k), f.description) for k, f in fields.items()]
+        return pd.DataFrame(rows, columns=["key", "value", "meaning"]).set_index("key")
 
     def _model_params(self) -> ModelParams:
         if not isinstance(self.cfg, ModelParams):
