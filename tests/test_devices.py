@@ -18,7 +18,7 @@ from imssa.hardware.devices import (MEAN_ABS, PRESETS, TECHNOLOGIES, DeviceConfi
 from imssa.model.train import SpeechClassifier
 
 PCM = PRESETS["pcm_joshi2020"]
-#: Student-t with 3 degrees of freedom scaled to unit variance (its variance is 3), as ``standard_noise`` draws it.
+#: Student-t with 3 degrees of freedom at unit variance (its own is 3), as ``standard_noise`` draws it.
 T3 = t_dist(df=3, scale=1 / math.sqrt(3))
 
 
