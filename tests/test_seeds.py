@@ -19,7 +19,7 @@ from imssa.study.scale import Spec, spec_draw_seed
 from imssa.study.strategy import strategy_draw_seed
 
 PERIPHERY = load_params("periphery", Path(__file__).parents[1] / "params" / "ci" / "periphery.yaml")
-#: What names one trained model and its noise level in a cell: the keys ``model_draw_seed`` must read.
+#: What names one trained model and its noise level in a cell: the keys ``model_draw_seed`` reads.
 IDENTITY = ("bits", "r_max", "sigma_uS")
 #: Variant keys that only the chapters' cells write (no library builder holds them): the structural
 #: zeros of the stability margin, the constant-noise models of the device technologies.
@@ -34,8 +34,13 @@ def chapter_variants() -> dict[str, list]:
     emulation factorial, the periphery chapter's designs, technologies and the device keys every
     one of its cells carries (``cell_defaults``), at the ci parameters; the labels of a cell
     (``LABEL_KEYS``) and ``BOOK_ONLY`` with no value of their own."""
-    cells = [DEFAULT_ARRAY, *EMULATION_VARIANTS.values(), *design_keys(PERIPHERY).values(),
-             *technology_cells(PERIPHERY), cell_defaults(PERIPHERY.emulation_device())]
+    cells = [
+        DEFAULT_ARRAY,
+        *EMULATION_VARIANTS.values(),
+        *design_keys(PERIPHERY).values(),
+        *technology_cells(PERIPHERY),
+        cell_defaults(PERIPHERY.emulation_device()),
+    ]
     values: dict[str, list] = {key: [] for key in (*LABEL_KEYS, *BOOK_ONLY)}
     for cell in cells:
         for key, value in cell.items():
@@ -49,7 +54,7 @@ def test_draw_seed_is_stable_and_refuses_what_it_cannot_write():
     assert draw_seed("a", 2, 5.0) != draw_seed("a", 2, 5.01) and 0 <= draw_seed("x") < 2**63
     with pytest.raises(TypeError, match="strings, numbers or None"):
         draw_seed("a", [1, 2])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at least one part"):
         draw_seed()
 
 
@@ -58,7 +63,7 @@ def test_every_part_of_a_models_identity_draws_different_noise():
     assert one != model_draw_seed(POINT, 0, 1)  # another fold: another model
     assert one != model_draw_seed(POINT, 1, 0)  # another training seed
     assert one != model_draw_seed(POINT, 0, 0, base=29)  # another sweep's seed
-    for key, other in zip(IDENTITY, (5, 0.9, 10.0)):
+    for key, other in zip(IDENTITY, (5, 0.9, 10.0), strict=True):
         assert one != model_draw_seed(POINT | {key: other}, 0, 0), key
 
 
@@ -67,7 +72,8 @@ def test_the_variants_the_chapters_compare_share_the_draws_of_their_model(point)
     """Each value a chapter gives a variant key, and two foreign values, leave the seed alone: a
     key that entered it (e.g. ``noise_clip``) would unpair the comparisons of its variants."""
     variants = chapter_variants()
-    assert {"noise_clip", "devices_per_element", "layout", "periphery", "technology", "converter_aware"} <= set(variants)
+    named = {"noise_clip", "devices_per_element", "layout", "periphery", "technology", "real_zeros"}
+    assert named <= set(variants)
     one = model_draw_seed(point, 0, 0)
     for key, values in variants.items():
         for value in [*values, "another", 7.5]:
@@ -81,9 +87,10 @@ def test_the_periphery_chapters_designs_and_technologies_are_paired_on_one_model
 
 def test_strategies_and_specs_draw_their_own_noise():
     a, b = (Strategy(name=n) for n in ("plain", "capped"))
-    assert strategy_draw_seed(21, a, 0, 0, 5.0, "test") != strategy_draw_seed(21, b, 0, 0, 5.0, "test")
-    assert strategy_draw_seed(21, a, 0, 0, 5.0, "test") != strategy_draw_seed(21, a, 0, 1, 5.0, "test")
-    assert strategy_draw_seed(21, a, 0, 0, 5.0, "test") != strategy_draw_seed(21, a, 0, 0, 5.0, "val")
+    one = strategy_draw_seed(21, a, 0, 0, 5.0, "test")
+    assert one != strategy_draw_seed(21, b, 0, 0, 5.0, "test")  # another strategy
+    assert one != strategy_draw_seed(21, a, 0, 1, 5.0, "test")  # another fold
+    assert one != strategy_draw_seed(21, a, 0, 0, 5.0, "val")  # another split
     s = Spec("binary", "complex", 1, 4, 2)
     assert spec_draw_seed(31, s, 0, 0, 5.0) != spec_draw_seed(31, s._replace(depth=2), 0, 0, 5.0)
     assert spec_draw_seed(31, s, 0, 0, 5.0) != spec_draw_seed(31, s, 0, 0, 10.0)
@@ -91,7 +98,9 @@ def test_strategies_and_specs_draw_their_own_noise():
 
 def test_the_programmed_noise_follows_the_seed():
     torch.manual_seed(0)
-    net = SpeechClassifier(ModelConfig(H=2, N=2, quant=QuantConfig(bits=2, fscale=0.6)), n_classes=2)
+    net = SpeechClassifier(
+        ModelConfig(H=2, N=2, quant=QuantConfig(bits=2, fscale=0.6)), n_classes=2
+    )
     dev = DeviceConfig(g_min_uS=10.0, g_max_uS=100.0, sigma_uS=10.0)
     one, other = (model_draw_seed({"bits": 2, "sigma_uS": 10.0}, 0, f) for f in (0, 1))
     W = deployed_weights(net, dev, 2, one)

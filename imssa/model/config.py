@@ -45,7 +45,8 @@ class QuantConfig(Strict):
     pole_penalty: float = Field(default=0.0, ge=0, description=(
         "weight of the hinge penalty sum_n max(0, |A_bar_n| - pole_target)^2 / H on the quantized poles "
         "(quant.pole_penalty); its zero set is max|A_bar| <= pole_target"))
-    pole_target: PoleCap | None = Field(default=None, description="radius the pole penalty pushes below")
+    pole_target: PoleCap | None = Field(default=None, description=(
+        "radius the pole penalty pushes below"))
     noise_sigma_uS: float = Field(default=0.0, ge=0, description=(
         "noise-aware QAT: programming noise std per device, uS, injected into the quantized weights of every "
         "training forward pass (never at evaluation)"))
