@@ -17,7 +17,7 @@ ifdef IMSSA_CACHE_DIR
 override export IMSSA_CACHE_DIR := $(abspath $(IMSSA_CACHE_DIR))
 endif
 
-.PHONY: book chapter results profile test unit notebooks browser nbval bench clean
+.PHONY: book chapter results profile test unit lint notebooks browser nbval bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,12 @@ test: unit notebooks browser nbval
 # pytest exits 5 when it collects nothing: that is a failure here, said so in words.
 unit: $(STAMP)
 	$(PY) -m pytest tests -q -m "not browser" || { rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests"; exit $$rc; }
+
+## lint: ruff check, ruff format --check: imssa, tests, benchmarks ([tool.ruff], pyproject.toml)
+LINTED := imssa tests benchmarks
+lint: $(STAMP)
+	$(PY) -m ruff check $(LINTED)
+	$(PY) -m ruff format --check $(LINTED)
 
 # The ci book built from the executed chapters and opened page by page in headless Chromium.
 browser: $(STAMP)

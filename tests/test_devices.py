@@ -6,7 +6,8 @@ import math
 import numpy as np
 import pytest
 import torch
-from scipy.stats import norm
+from scipy.stats import kstest, norm
+from scipy.stats import t as t_dist
 
 from imssa.hardware.conductance import program
 from imssa.model.config import ModelConfig, QuantConfig
@@ -17,6 +18,8 @@ from imssa.hardware.devices import (MEAN_ABS, PRESETS, TECHNOLOGIES, DeviceConfi
 from imssa.model.train import SpeechClassifier
 
 PCM = PRESETS["pcm_joshi2020"]
+#: Student-t with 3 degrees of freedom at unit variance, as ``standard_noise`` draws it.
+T3 = t_dist(df=3, scale=1 / math.sqrt(3))
 
 
 def levels(values, n=20000):
@@ -58,9 +61,43 @@ def test_matched_constant_noise_has_the_same_error_over_the_targets(match):
         err = program(G, G, 1, d, generator=torch.Generator().manual_seed(2))[0][0] - G
         errors[shape] = float(err.pow(2).mean().sqrt()) if match == "rms" else float(err.abs().mean())
     assert errors["gaussian"] == pytest.approx(errors["state"], rel=0.03)
-    assert errors["laplace"] == pytest.approx(errors["state"], rel=0.03)  # (Student-t: its sample RMS converges too slowly)
+    assert errors["laplace"] == pytest.approx(errors["state"], rel=0.03)  # Student-t: below
     with pytest.raises(ValueError, match="shape must be one of"):
         matched_noise(dev, G.flatten(), "cauchy")
+
+
+def test_student_t_draws_are_t3_at_unit_variance():
+    """Kolmogorov-Smirnov against scipy's t(3) at unit variance, and its tail share P(|z| > 3) =
+    1.4% (a Gaussian's: 0.27%). n = 1e5 draws: under t(3) the KS distance exceeds 1.95 / sqrt(n) =
+    0.0062 with probability 0.1% (p < 1e-3); a Gaussian lies 0.087 away, a t(4) or a Laplace of
+    unit variance 0.03, t(3) at 5% too wide a std 0.010. The tail share within 4 binomial SE."""
+    n = 100_000
+    z = standard_noise((n,), "student_t", torch.Generator().manual_seed(5), torch.float64).numpy()
+    assert kstest(z, T3.cdf).pvalue > 1e-3
+    p = 2 * T3.sf(3.0)
+    assert abs(float((np.abs(z) > 3.0).mean()) - p) <= 4 * math.sqrt(p * (1 - p) / n)
+
+
+@pytest.mark.parametrize("match", ["rms", "mean_abs"])
+def test_matched_student_t_noise_is_t3_with_the_matched_error(match):
+    """A sample RMS of t(3) draws converges too slowly to compare (their fourth moment is infinite),
+    so: the matched Student-t has the matched Gaussian's std ('rms': both have unit variance) or
+    its mean absolute error ('mean_abs', measured: |z| has a finite variance; 3% is 3.5 SE of the
+    difference of two means of 4e4 draws, measured 1.3%), and its programmed errors over that
+    std are t(3) (KS, 4e4 draws at a target far from the window's edges: p < 1e-3 past 0.0097)."""
+    dev = PCM.model_copy(update={"g_phys_max_uS": 1e3, "g_min_uS": 2.0, "read_1f_q": 0.0})
+    G = torch.cat([levels([2.0], 30000), levels([25.0], 10000)], 1)
+    gaussian = matched_noise(dev, G.flatten(), "gaussian", match)
+    student = matched_noise(dev, G.flatten(), "student_t", match)
+    if match == "rms":
+        assert student.sigma_uS == pytest.approx(gaussian.sigma_uS, rel=1e-12)
+    else:
+        err = program(G, G, 1, student, generator=torch.Generator().manual_seed(6))[0][0] - G
+        state = program(G, G, 1, dev, generator=torch.Generator().manual_seed(6))[0][0] - G
+        assert float(err.abs().mean()) == pytest.approx(float(state.abs().mean()), rel=0.03)
+    mid = levels([500.0], 40000)
+    err = program(mid, mid, 1, student, generator=torch.Generator().manual_seed(7))[0][0] - mid
+    assert kstest((err / student.sigma_uS).flatten().numpy(), T3.cdf).pvalue > 1e-3
 
 
 def test_write_verify_meets_the_tolerance_at_the_pulse_cost_of_independent_pulses():

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from imssa.study.params import CHAPTERS, DataConfig, ModelParams, ParamsError, load_params, validate_params, variant
+from imssa.study.params import (CHAPTERS, DataConfig, ModelParams, ParamsError, chapter_file_values,
+                                load_params, merge, validate_params, variant)
 from imssa.study.runner import main as runner_main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +44,33 @@ def test_bad_values_name_the_key(values, key, hint):
         validate_params("float_baseline", values, source="test.yaml")
     text = str(err.value)
     assert f"- {key}:" in text and hint in text and "test.yaml" in text
+
+
+BASELINE = {"name": "plain QAT 2-bit"}  # the ci file's, beside the strategy under test
+PENALTY = {"name": "b", "pole_penalty": 1.0, "pole_target": 1.0}
+
+
+@pytest.mark.parametrize("chapter, values, key, hint", [
+    ("float_baseline", {"shared": {"r_max": 1.0}}, "shared.r_max", "less than 1"),
+    ("float_baseline", {"shared": {"model": {"quant": {"r_max": 0.0}}}}, "shared.model.quant.r_max",
+     "greater than 0"),
+    ("fixed_range_qat", {"r_max_selection": [0.9, 1.0]}, "r_max_selection.1", "less than 1"),
+    ("stability_margin", {"margin_r_max": [0.9, 1.0]}, "margin_r_max.1", "less than 1"),
+    ("memory_programming", {"design_r_max": 1.0}, "design_r_max", "less than 1"),
+    ("state_memory", {"memory_models": [{"name": "m", "r_max": 1.0}]}, "memory_models.0.r_max",
+     "less than 1"),
+    ("quantization_strategy", {"strategies": [BASELINE, PENALTY]}, "strategies.1.pole_target",
+     "less than 1"),
+    ("quantization_strategy", {"strategies": [BASELINE, {"name": "b", "devices_per_element": 12}]},
+     "strategies.1.devices_per_element", "Input should be 8 or 16"),
+])
+def test_pole_caps_and_device_counts_are_checked_by_their_types(chapter, values, key, hint):
+    """Every pole cap is a ``PoleCap`` (inside the unit circle), a strategy's device count a
+    ``Literal[8, 16]``: the committed ci file with one bad value fails, naming the key."""
+    ci = chapter_file_values(chapter, ROOT / "params" / "ci" / f"{chapter}.yaml")
+    with pytest.raises(ParamsError) as err:
+        validate_params(chapter, merge(ci, values))
+    assert f"- {key}:" in str(err.value) and hint in str(err.value)
 
 
 def test_yaml_scientific_notation_and_missing_file(tmp_path):
@@ -171,7 +199,7 @@ def test_runner_executes_a_chapter_into_a_fresh_build_folder(tmp_path, monkeypat
     assert len(calls) == 3
 
 
-@pytest.mark.parametrize("values, key", [({"margin_r_max": [0.9, 1.0]}, "pole caps"),
+@pytest.mark.parametrize("values, key", [({"margin_r_max": [0.9, 1.0]}, "margin_r_max.1"),
                                          ({"margin_sigmas_uS": [1.0, 2.0]}, "include 0.0"),
                                          ({"margin_seeds": [7]}, "subset of seeds"),
                                          ({"headroom": 0.5}, "headroom")])

@@ -15,7 +15,10 @@ from ..device import device_name
 from ..schema import Strict
 from .quant import POLAR_STORAGE_BITS
 
-__all__ = ["DataConfig", "ModelConfig", "QuantConfig", "Strict", "TrainConfig"]
+__all__ = ["DataConfig", "ModelConfig", "PoleCap", "QuantConfig", "Strict", "TrainConfig"]
+
+#: A pole radius inside the unit circle, (0, 1): a pole cap, or a radius the poles are pushed below.
+PoleCap = Annotated[float, Field(gt=0, lt=1)]
 
 
 class QuantConfig(Strict):
@@ -29,7 +32,7 @@ class QuantConfig(Strict):
         "minimising its quantization error on the grid (quant.mse_scale; ternary: TWN's); 'fixed' uses fscale"))
     scale_factor: float = Field(default=1.0, gt=0, description=(
         "multiplier of the scale rule's range (a validation choice, as fscale is for the fixed range)"))
-    r_max: float | None = Field(default=None, gt=0, lt=1, description=(
+    r_max: PoleCap | None = Field(default=None, description=(
         "pole cap: A_bar is projected into the disc |z| <= r_max and rounded to a grid point inside it "
         "(see quant.quantize_pole); None: plain rounding, and a pole on or outside the unit circle stops the run"))
     equalize: bool = Field(default=True, description="rescale B, C and the input gain to fill the range first")
@@ -42,7 +45,8 @@ class QuantConfig(Strict):
     pole_penalty: float = Field(default=0.0, ge=0, description=(
         "weight of the hinge penalty sum_n max(0, |A_bar_n| - pole_target)^2 / H on the quantized poles "
         "(quant.pole_penalty); its zero set is max|A_bar| <= pole_target"))
-    pole_target: float | None = Field(default=None, gt=0, lt=1, description="radius the pole penalty pushes below")
+    pole_target: PoleCap | None = Field(default=None, description=(
+        "radius the pole penalty pushes below"))
     noise_sigma_uS: float = Field(default=0.0, ge=0, description=(
         "noise-aware QAT: programming noise std per device, uS, injected into the quantized weights of every "
         "training forward pass (never at evaluation)"))

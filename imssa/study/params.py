@@ -14,7 +14,7 @@ import yaml
 from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 
 from ..data.config import DataConfig
-from ..model.config import ModelConfig, QuantConfig, TrainConfig
+from ..model.config import ModelConfig, PoleCap, QuantConfig, TrainConfig
 from ..model.spectral import SpectralConfig
 from ..schema import Strict
 from ..hardware.cost import CostConstants
@@ -129,7 +129,7 @@ class Shared(Strict):
     qat_train: TrainConfig = TrainConfig(epochs=10, lr=0.003, ssm_lr=0.003)
     init: Literal["float", "scratch"] = "float"
     fscale: float = Field(default=0.7, gt=0, description="the fixed range shared by Re/Im of A_bar, B_bar, C")
-    r_max: float | None = Field(default=None, gt=0, lt=1, description="pole cap of every quantized model")
+    r_max: PoleCap | None = Field(default=None, description="pole cap of every quantized model")
     adaptive_scale_rule: Literal["max_abs", "mse"] = Field(default="mse", description=(
         "scale of the dynamic and per-channel ranges: each tensor's (channel's) max-abs, or the scale that "
         "minimises its quantization error (TWN's fitted threshold and scale at 2 bits); the fixed range "
@@ -270,14 +270,12 @@ class QATParams(ModelParams):
     qat_selection: dict[str, list[int | float]] = Field(default_factory=lambda: {
         "fscale": [0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0], "qat_train.lr": [0.003, 0.01, 0.03]})
     r_max_bits: int = Field(default=4, ge=2, le=16, description="dynamic-range model whose pole cap is chosen")
-    r_max_selection: list[float] = Field(default=[0.95, 0.99, 0.999], min_length=1)
+    r_max_selection: list[PoleCap] = Field(default=[0.95, 0.99, 0.999], min_length=1)
     grid_bits: list[ModelBits] = Field(default=[2, 3, 4], min_length=1, description="grids drawn against the unit circle")
     detail_bits: ModelBits = Field(default=2, description="the model shown in detail")
 
     @model_validator(mode="after")
     def _check_bits(self) -> QATParams:
-        if any(not 0 < r < 1 for r in self.r_max_selection):
-            raise ValueError(f"r_max_selection: pole caps must be in (0, 1), got {self.r_max_selection}")
         _check_grid(global_params(self).shared, self.qat_selection, "qat_selection")
         return self
 
@@ -408,7 +406,7 @@ class MarginParams(ModelParams):
     (fscale = r_max, so that every grid holds a pole at the cap), each programmed with noise."""
 
     margin_bits: list[ModelBits] = Field(default=[2, 3, 5, 8], min_length=1)
-    margin_r_max: list[float] = Field(default=[0.85, 0.95, 0.99, 0.999], min_length=1)
+    margin_r_max: list[PoleCap] = Field(default=[0.85, 0.95, 0.99, 0.999], min_length=1)
     margin_seeds: list[int] = Field(default=[0], min_length=1, description="training seeds of the margin models")
     margin_sigmas_uS: SigmaSweep = Field(default=[0.0, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 20.0], min_length=2)
     margin_realisations: int = Field(default=2, ge=1, description="programmings per model and sigma")
@@ -417,8 +415,6 @@ class MarginParams(ModelParams):
 
     @model_validator(mode="after")
     def _check_margin(self) -> MarginParams:
-        if any(not 0 < r < 1 for r in self.margin_r_max):
-            raise ValueError(f"margin_r_max: pole caps must be in (0, 1), got {self.margin_r_max}")
         if not set(self.margin_seeds) <= set(self.shared.seeds):
             raise ValueError("margin_seeds must be a subset of seeds (their float models start the QAT)")
         return self
@@ -446,7 +442,7 @@ class MemoryModel(Strict):
     bits: ModelBits | None = None
     bits_A: ModelBits | None = None
     fscale: float | None = Field(default=None, gt=0)
-    r_max: float | None = Field(default=None, gt=0, lt=1)
+    r_max: PoleCap | None = None
     a_grid: Literal["cartesian", "log_radius"] = "cartesian"
     recipe: Literal["fine_tune", "scratch"] = Field(default="fine_tune", description=(
         "QAT fine-tuned from the float S4D model of the same fold and seed (qat_train), or trained from the "
@@ -550,7 +546,7 @@ class ProgrammedMemoryParams(MemoryParams):
 
     front_ends: list[FrontEndChoice] = Field(min_length=1)
     design_fscale: float = Field(default=1.0, gt=0)
-    design_r_max: float = Field(default=0.999, gt=0, lt=1)
+    design_r_max: PoleCap = 0.999
     design_bits: ModelBits = Field(default=8, description="bits of B_bar and C of the designs")
     recipe_bits_A: list[ModelBits] = Field(default=[8, 16], min_length=1, description=(
         "A_bar bits of the designs trained under both recipes, at the first front end"))
@@ -662,9 +658,9 @@ class Strategy(Strict):
     bits_B: ModelBits = 2
     bits_C: ModelBits = 2
     range_mode: Literal["fixed", "dynamic", "per_channel"] = "fixed"
-    r_max: float | None = Field(default=None, gt=0, lt=1)
+    r_max: PoleCap | None = None
     pole_penalty: float = Field(default=0.0, ge=0)
-    pole_target: float | None = Field(default=None, gt=0, lt=1)
+    pole_target: PoleCap | None = None
     noise_aware_sigma_uS: float = Field(default=0.0, ge=0, description="programming noise injected in training, uS")
     training: Literal["qat", "ptq"] = "qat"
     devices_per_element: Literal[8, 16] | None = None
@@ -715,8 +711,6 @@ class StrategyParams(ModelParams):
             raise ValueError(f"baseline {self.baseline!r} is not among the strategies {names}")
         if base.training != "qat" or base.noise_aware_sigma_uS or base.pole_penalty:
             raise ValueError(f"baseline {self.baseline!r} must be plain QAT (no noise, no penalty)")
-        if any(s.devices_per_element is not None and s.devices_per_element not in (8, 16) for s in self.strategies):
-            raise ValueError("devices_per_element must be 8 or 16")
         return self
 
 
