@@ -123,7 +123,7 @@ def test_qat_parameters_reject_impossible_bits():
                                          ({"emulation": {"preset": "hfox_1t1r_like", "overrides": {"sigma_uS": -2.0}}},
                                           "emulation: sigma_uS: Input should be greater"),
                                          ({"emulation": {"preset": "hfox_1t1r_like", "overrides": {"stuck_at_gmx": 0.1}}},
-                                          "unknown device keys \\['stuck_at_gmx'\\]"),
+                                          "unknown keys in device overrides: \\['stuck_at_gmx'\\]"),
                                          ({"emulation": {"preset": "hfox_like"}}, "unknown preset 'hfox_like'"),
                                          ({"realisations": 0}, "realisations"),
                                          ({"sigmas_uS": [1.0, 5.0]}, "include 0.0"),
@@ -296,7 +296,7 @@ def test_a_checkpoint_file_changes_with_the_library_code(monkeypatch):
 
 
 def test_the_emulated_array_takes_the_shared_window_unless_it_overrides_it():
-    from imssa.hardware.devices import PRESETS
+    from imssa.hardware.presets import PRESETS
     base = validate_params("hardware_deployment", {})
     assert base.emulation_device() == PRESETS["hfox_1t1r_like"].model_copy(update=base.shared.window)
     wide = validate_params("hardware_deployment", {"shared": {"g_max_uS": 120.0, "g_phys_max_uS": 180.0}})

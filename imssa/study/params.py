@@ -18,7 +18,8 @@ from ..model.config import ModelConfig, QuantConfig, TrainConfig
 from ..model.spectral import SpectralConfig
 from ..schema import Strict
 from ..hardware.cost import CostConstants
-from ..hardware.devices import PRESETS, TECHNOLOGIES, DeviceConfig, preset_device
+from ..hardware.devices import DeviceConfig
+from ..hardware.presets import PRESETS, TECHNOLOGIES, preset_device
 
 __all__ = [
     "BaselineParams",
@@ -167,7 +168,7 @@ class Shared(Strict):
 
     def device(self, choice: PresetChoice) -> DeviceConfig:
         """The device of a preset ``choice``: its preset on this array's ``window``, then its
-        overrides (``devices.preset_device``)."""
+        overrides (``presets.preset_device``)."""
         return preset_device(choice.preset, self.window, **choice.overrides)
 
     @property
@@ -290,7 +291,7 @@ class MappingParams(ModelParams):
 
 
 class PresetChoice(Strict):
-    """A device named by its preset (``imssa.hardware.devices.PRESETS``, where every value has its
+    """A device named by its preset (``imssa.hardware.presets.PRESETS``, where every value has its
     source or is labelled an ASSUMPTION) with ``overrides`` (``DeviceConfig`` keys). Its conductance
     window is the chapter's shared array unless ``overrides`` sets it (``Shared.device``)."""
 
@@ -301,9 +302,7 @@ class PresetChoice(Strict):
     def _check_preset(self) -> PresetChoice:
         if self.preset not in PRESETS:
             raise ValueError(f"unknown preset {self.preset!r}; known: {sorted(PRESETS)}")
-        unknown = set(self.overrides) - set(DeviceConfig.model_fields)
-        if unknown:
-            raise ValueError(f"overrides: unknown device keys {sorted(unknown)}")
+        DeviceConfig.check_keys(self.overrides)
         return self
 
 
@@ -371,9 +370,10 @@ class PeripheryParams(EmulationParams):
     read_noise_device: float = Field(default=0.02, gt=0, description=(
         "per-device relative conductance fluctuation per read (ASSUMPTION)"))
     converter_bits: list[ConverterBits] = Field(default=[4, 6, 8], min_length=1, description="DAC = ADC widths swept")
-    verify_tolerance: float = Field(default=0.2, gt=0, description=(
+    check_tolerance: float = Field(default=0.2, gt=0, description=(
         "relative kernel error above which the check after programming reprograms a channel"))
-    verify_rounds: int = Field(default=5, ge=1, description="reprogramming rounds of the check")
+    check_rounds: int = Field(default=5, ge=1, description="reprogramming rounds of the check")
+    renamed_keys = {"verify_tolerance": "'check_tolerance'", "verify_rounds": "'check_rounds'"}
     verify_sigmas_uS: SigmaSweep = Field(default=[0.0, 5.0, 10.0, 15.0, 20.0], min_length=2)
     verify_realisations: int = Field(default=3, ge=1, description="programmings per model and sigma (fast mode)")
     pulse_time_s: float = Field(default=1e-6, gt=0, description=(
@@ -588,7 +588,7 @@ class ProgrammedMemoryParams(MemoryParams):
 
 class TechnologyParams(ModelParams):
     """Chapter 'Open question 1: device technologies': the QAT chapter's models (same keys) at
-    ``tech_bits``, programmed with each technology preset of ``imssa.hardware.devices.PRESETS``; noise
+    ``tech_bits``, programmed with each technology preset of ``imssa.hardware.presets.PRESETS``; noise
     models, write-verify and time for ``study_bits``; the inverse question for ``inverse_bits`` on
     the deployment chapter's emulated array (``inverse_base``)."""
 
@@ -624,17 +624,21 @@ class TechnologyParams(ModelParams):
     inverse_tolerance_points: float = Field(default=3.0, gt=0, description=(
         "a cell reproduces the paper's drop when its mean is this close and its interval contains it"))
 
+    def presets_used(self) -> list[str]:
+        """The names of the presets this chapter programs (sorted, each once)."""
+        return sorted({*self.technologies, *self.noise_technologies, *self.time_technologies,
+                       self.write_verify_technology, self.inverse_base})
+
     def checkpoint_key(self) -> str:
-        """The whole configuration (``ModelParams.checkpoint_key``) and every device preset: a changed
-        preset starts a new checkpoint."""
-        presets = ",".join(f"{name}:{dev.model_dump_json()}" for name, dev in sorted(PRESETS.items()))
+        """The whole configuration (``ModelParams.checkpoint_key``) and the presets it uses
+        (``presets_used``): a changed preset it uses starts a new checkpoint, a new or changed
+        preset it does not use leaves it."""
+        presets = ",".join(f"{name}:{PRESETS[name].model_dump_json()}" for name in self.presets_used())
         return super().checkpoint_key() + presets
 
     @model_validator(mode="after")
     def _check_technologies(self) -> TechnologyParams:
-        names = [*self.technologies, *self.noise_technologies, *self.time_technologies, self.write_verify_technology,
-                 self.inverse_base]
-        unknown = sorted({n for n in names if n not in PRESETS})
+        unknown = [n for n in self.presets_used() if n not in PRESETS]
         if unknown:
             raise ValueError(f"unknown technologies {unknown}; known: {sorted(PRESETS)}")
         if not set(self.study_bits) <= set(self.tech_bits) or self.inverse_bits not in self.tech_bits:

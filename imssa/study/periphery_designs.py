@@ -46,7 +46,7 @@ DESIGN_BASE: dict[str, str | None] = {
     BEST: "per column, offsets and gain errors",
     "bit-serial inputs": BEST,
     "per-device read noise": BEST,
-    "verify after programming": BEST,
+    "check after programming": BEST,
     "converter-aware QAT": LAYER,
 }
 
@@ -62,8 +62,8 @@ def design_keys(cfg: PeripheryParams) -> dict[str, dict[str, Any]]:
             "bit-serial inputs": best | {"input_encoding": "bit_serial"},
             "per-device read noise": best | {"read_noise_model": "device", "read_noise": 0.0,
                                              "read_noise_device": cfg.read_noise_device},
-            "verify after programming": best | {"verify_tolerance": cfg.verify_tolerance,
-                                                "verify_rounds": cfg.verify_rounds},
+            "check after programming": best | {"check_tolerance": cfg.check_tolerance,
+                                                "check_rounds": cfg.check_rounds},
             "converter-aware QAT": {"periphery": "calibrated", "converter_aware": True}}
 
 
@@ -287,12 +287,12 @@ def verify_summary(rows: pd.DataFrame, n_test: int, cfg: PeripheryParams, seed: 
     (``realisation_summary``), and per programming the mean channel reprogrammings, channels still
     failing, pulses per device and the time programming takes: every pulse one after another at
     ``cfg.pulse_time_s`` (ASSUMPTION: one device at a time, an upper bound) plus, per round of the
-    check, one impulse response of ``verify_steps`` array reads of ``c.t_read_s`` (the channels in
+    check, one impulse response of ``check_steps`` array reads of ``c.t_read_s`` (the channels in
     parallel)."""
     lay = layout(cfg.shared.model.H, 2 * cfg.shared.model.N + 1, cfg.shared.rows, cfg.shared.cols, kind="block",
                  devices_per_element=cfg.shared.devices_per_element[0])
-    steps = DeviceConfig().verify_steps
-    checked = rows["verify_tolerance"].astype(str) != ""  # the rows of cells with the check
+    steps = DeviceConfig().check_steps
+    checked = rows["check_tolerance"].astype(str) != ""  # the rows of cells with the check
     rows = rows.assign(programming_time_s=rows["pulses_per_device"] * lay.devices * cfg.pulse_time_s
                        + (rows["check_rounds"] + 1) * steps * c.t_read_s * checked)
     acc = realisation_summary(rows, ["variant", "sigma_uS"], n_test).set_index(["variant", "sigma_uS"])
@@ -312,9 +312,9 @@ def paired_by_sigma(rows: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
 
 
 def technology_cells(cfg: PeripheryParams) -> list[dict[str, Any]]:
-    """Step-mode cells of every technology of the technologies chapter (``devices.TECHNOLOGIES``),
+    """Step-mode cells of every technology of the technologies chapter (``presets.TECHNOLOGIES``),
     its programming noise scaled by each of ``cfg.technology_scales``, under the design ``BEST``."""
-    from ..hardware.devices import TECHNOLOGIES
+    from ..hardware.presets import TECHNOLOGIES
 
     best = design_keys(cfg)[BEST]
     return [{"bits": cfg.shared.map_bits, "layout": "block", "technology": t, "sigma_scale": s,
