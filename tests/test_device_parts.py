@@ -111,7 +111,7 @@ def test_renamed_device_keys_are_refused_with_their_replacement():
         DeviceConfig(t_s=1.0)
     with pytest.raises(ValueError, match="'verify_rounds' is now 'check_rounds'"):
         DeviceConfig.check_keys({"verify_rounds", "sigma_uS"})
-    with pytest.raises(ValueError, match="'verify_tolerance' is now 'check_tolerance'"):
+    with pytest.raises(ValueError, match="'verify_tolerance' is now a key of design_device"):
         validate_params("periphery", {"verify_tolerance": 0.2})
     with pytest.raises(ValueError, match="'verify_rounds' is now 'check_rounds'"):
         validate_params("hardware_deployment", {"emulation": {"preset": "hfox_1t1r_like",
@@ -135,3 +135,14 @@ def test_time_is_an_argument_of_ageing():
     later = program(G, G, 1, pcm, generator=torch.Generator().manual_seed(0), t_s=3600.0)[0]
     assert torch.allclose(later, G * ((3600.0 + 20.0) / 20.0) ** -0.049)
     assert torch.equal(program(G, G, 1, pcm, t_s=0.0)[0][0], G) and math.isclose(pcm.t0_s, 20.0)
+
+
+def test_the_designs_device_settings_are_device_keys_checked_one_by_one():
+    cfg = validate_params("periphery", {"design_device": {"check_rounds": 3}})
+    assert cfg.design_device["check_rounds"] == 3 and "adc_offset_sigma" in cfg.design_device  # the rest: defaults
+    with pytest.raises(ValueError, match="'adc_offset_sigma' is now a key of design_device"):
+        validate_params("periphery", {"adc_offset_sigma": 0.01})
+    with pytest.raises(ValueError, match="unknown keys in design_device: \\['adc_ofset_sigma'\\]"):
+        validate_params("periphery", {"design_device": {"adc_ofset_sigma": 0.01}})
+    with pytest.raises(ValueError, match="greater than 0"):
+        validate_params("periphery", {"design_device": {"check_tolerance": -1.0}})

@@ -33,10 +33,10 @@ fields is kept by hand. Presets live in ``presets``, composed from these parts.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import torch
-from pydantic import Field, model_validator
+from pydantic import Field, TypeAdapter, model_validator
 from torch import Tensor
 
 from ..schema import Strict
@@ -367,6 +367,15 @@ class DeviceConfig(DevicePhysics, Periphery, Check, Wires):
             named = "; ".join(f"{key!r} is now {cls.renamed_keys[key]}" for key in renamed)
             raise ValueError("; ".join(filter(None, [renamed and f"renamed keys in {where}: {named}",
                                                      unknown and f"unknown keys in {where}: {unknown}"])))
+
+    @classmethod
+    def validate_values(cls, values: dict[str, Any], where: str = "device overrides") -> dict[str, Any]:
+        """``values`` (a flat dict of device keys) checked key by key against each key's field
+        (``check_keys``, then its type and bounds), without the checks that relate fields: the
+        settings a study holds apart and a record combines later."""
+        cls.check_keys(values, where)
+        return {k: TypeAdapter(Annotated[cls.model_fields[k].annotation, cls.model_fields[k]]).validate_python(
+            v, strict=True) for k, v in values.items()}
 
     def part(self, kind: type[Strict]) -> Strict:
         """This record's part ``kind`` (one of ``PARTS`` or a union of them), as its own record."""

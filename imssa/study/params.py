@@ -357,23 +357,37 @@ class DeploymentParams(EmulationParams):
         return self
 
 
+#: The device settings of the periphery designs (``PeripheryParams.design_device``) by default.
+DESIGN_DEVICE: dict[str, Any] = {
+    "adc_offset_sigma": 0.01,   # ASSUMPTION: ADC/TIA offset std 1% of a column's full scale
+    "adc_gain_sigma": 0.02,     # ASSUMPTION: ADC/TIA relative gain error std 2%
+    "calibration_reads": 16,    # reads per reference of the per-column affine correction
+    "read_noise_device": 0.02,  # ASSUMPTION: 2% relative conductance fluctuation per read and device
+    "check_tolerance": 0.2,     # relative kernel error above which the check after programming reprograms
+    "check_rounds": 5,          # reprogramming rounds of the check
+}
+
+
 class PeripheryParams(EmulationParams):
     """Chapter 'A periphery a chip designer accepts': the deployment chapter's mapped models on its
     emulated array, under periphery designs (``periphery_designs.DESIGN_BASE``), a converter sweep,
     the check after programming over a noise sweep, wire resistance, and technologies."""
 
     step_realisations: int = Field(default=3, ge=1, description="programmings per trained model in step mode")
-    adc_offset_sigma: float = Field(default=0.01, gt=0, description=(
-        "ADC/TIA offset std per column, fraction of its full scale (ASSUMPTION)"))
-    adc_gain_sigma: float = Field(default=0.02, gt=0, description="ADC/TIA relative gain error std per column (ASSUMPTION)")
-    calibration_reads: int = Field(default=16, ge=1, description="reads per reference of the affine correction")
-    read_noise_device: float = Field(default=0.02, gt=0, description=(
-        "per-device relative conductance fluctuation per read (ASSUMPTION)"))
+    design_device: dict[str, Any] = Field(default_factory=lambda: dict(DESIGN_DEVICE), description=(
+        "the device keys the designs set (``periphery_designs.design_keys``), flat: each a DeviceConfig "
+        "field, routed to its part by its name (offsets, gain errors, their correction, per-device read "
+        "noise, the check after programming); a key left out keeps its DESIGN_DEVICE value"))
     converter_bits: list[ConverterBits] = Field(default=[4, 6, 8], min_length=1, description="DAC = ADC widths swept")
-    check_tolerance: float = Field(default=0.2, gt=0, description=(
-        "relative kernel error above which the check after programming reprograms a channel"))
-    check_rounds: int = Field(default=5, ge=1, description="reprogramming rounds of the check")
-    renamed_keys = {"verify_tolerance": "'check_tolerance'", "verify_rounds": "'check_rounds'"}
+    renamed_keys = {key: f"a key of design_device ('design_device: {{{new}: ...}}')" for key, new in (
+        ("adc_offset_sigma", "adc_offset_sigma"), ("adc_gain_sigma", "adc_gain_sigma"),
+        ("calibration_reads", "calibration_reads"), ("read_noise_device", "read_noise_device"),
+        ("verify_tolerance", "check_tolerance"), ("verify_rounds", "check_rounds"))}
+
+    @field_validator("design_device")
+    @classmethod
+    def _check_design_device(cls, values: dict[str, Any]) -> dict[str, Any]:
+        return DeviceConfig.validate_values(DESIGN_DEVICE | values, "design_device")
     verify_sigmas_uS: SigmaSweep = Field(default=[0.0, 5.0, 10.0, 15.0, 20.0], min_length=2)
     verify_realisations: int = Field(default=3, ge=1, description="programmings per model and sigma (fast mode)")
     pulse_time_s: float = Field(default=1e-6, gt=0, description=(

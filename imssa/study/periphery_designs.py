@@ -20,7 +20,7 @@ import torch
 from ..hardware.cost import CostConstants, analog_cost, device_conductances, digital_cost
 from ..hardware.crossbar import layout, pairs_per_weight
 from ..hardware.deploy import target_conductances
-from ..hardware.devices import DeviceConfig
+from ..hardware.devices import Converters, DeviceConfig
 from ..stats import drops_from, holm_family, paired_contrast, realisation_summary
 from .params import PeripheryParams
 from .programming import deployable
@@ -52,18 +52,19 @@ DESIGN_BASE: dict[str, str | None] = {
 
 
 def design_keys(cfg: PeripheryParams) -> dict[str, dict[str, Any]]:
-    """The ``sweep_cell`` keys of every design of ``DESIGN_BASE``, from the chapter's parameters."""
+    """The ``sweep_cell`` keys of every design of ``DESIGN_BASE``, from the chapter's parameters
+    (its device settings: ``cfg.design_device``)."""
+    d = cfg.design_device
     column = {"periphery": "per_column"}
     noise = column | {"read_noise_model": "column"}
-    offsets = noise | {"adc_offset_sigma": cfg.adc_offset_sigma, "adc_gain_sigma": cfg.adc_gain_sigma}
-    best = offsets | {"calibration_reads": cfg.calibration_reads}
+    offsets = noise | {"adc_offset_sigma": d["adc_offset_sigma"], "adc_gain_sigma": d["adc_gain_sigma"]}
+    best = offsets | {"calibration_reads": d["calibration_reads"]}
     return {LAYER: {"periphery": "calibrated"}, "per-column ranges": column, "per column, noise per column": noise,
             "per column, offsets and gain errors": offsets, BEST: best,
             "bit-serial inputs": best | {"input_encoding": "bit_serial"},
             "per-device read noise": best | {"read_noise_model": "device", "read_noise": 0.0,
-                                             "read_noise_device": cfg.read_noise_device},
-            "check after programming": best | {"check_tolerance": cfg.check_tolerance,
-                                                "check_rounds": cfg.check_rounds},
+                                             "read_noise_device": d["read_noise_device"]},
+            "check after programming": best | {k: d[k] for k in ("check_tolerance", "check_rounds")},
             "converter-aware QAT": {"periphery": "calibrated", "converter_aware": True}}
 
 
@@ -87,15 +88,10 @@ def cell_defaults(dev: DeviceConfig) -> dict[str, Any]:
     return dev.model_dump() | CELL_DEFAULTS
 
 
-#: The emulated device's keys that belong to the periphery (converters, read noise), not to the devices.
-_PERIPHERY_FIELDS = ("read_noise", "dac_bits", "adc_bits")
-
-
 def periphery_keys(cfg: PeripheryParams) -> dict[str, Any]:
-    """Only the emulated array's converters and read noise, to put in front of another device (a
-    technology preset brings its own window and noise)."""
-    dev = cfg.emulation_device()
-    return {k: getattr(dev, k) for k in _PERIPHERY_FIELDS}
+    """Only the emulated array's converters and read noise (its ``Converters`` part), to put in front
+    of another device (a technology preset brings its own window and noise)."""
+    return cfg.emulation_device().part(Converters).model_dump()
 
 
 def column_levels(cfg: PeripheryParams, keys: list[tuple[int, int]]) -> pd.DataFrame:
