@@ -30,7 +30,7 @@ def designs(net, x):
     step = noisy.model_copy(update=per_column | {
         "dac_bits": 6, "adc_bits": 6, "read_noise": 0.0, "read_noise_model": "device", "read_noise_device": 0.02,
         "adc_offset_sigma": 0.01, "adc_gain_sigma": 0.02, "calibration_reads": 4, "check_tolerance": 0.2,
-        "check_rounds": 2, "wire_resistance_ohm": 1.0})
+        "check_max_rounds": 2, "wire_resistance_ohm": 1.0})
     return {"fast": noisy.model_copy(update=converter_ranges(net, x, 2.0, len(x))), "step": step}
 
 

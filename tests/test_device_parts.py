@@ -109,11 +109,11 @@ def test_renamed_device_keys_are_refused_with_their_replacement():
         DeviceConfig(verify_tolerance=0.2)
     with pytest.raises(ValueError, match="'t_s' is now an argument"):
         DeviceConfig(t_s=1.0)
-    with pytest.raises(ValueError, match="'verify_rounds' is now 'check_rounds'"):
+    with pytest.raises(ValueError, match="'verify_rounds' is now 'check_max_rounds'"):
         DeviceConfig.check_keys({"verify_rounds", "sigma_uS"})
     with pytest.raises(ValueError, match="'verify_tolerance' is now a key of design_device"):
         validate_params("periphery", {"verify_tolerance": 0.2})
-    with pytest.raises(ValueError, match="'verify_rounds' is now 'check_rounds'"):
+    with pytest.raises(ValueError, match="'verify_rounds' is now 'check_max_rounds'"):
         validate_params("hardware_deployment", {"emulation": {"preset": "hfox_1t1r_like",
                                                               "overrides": {"verify_rounds": 2}}})
 
@@ -138,8 +138,8 @@ def test_time_is_an_argument_of_ageing():
 
 
 def test_the_designs_device_settings_are_device_keys_checked_one_by_one():
-    cfg = validate_params("periphery", {"design_device": {"check_rounds": 3}})
-    assert cfg.design_device["check_rounds"] == 3 and "adc_offset_sigma" in cfg.design_device  # the rest: defaults
+    cfg = validate_params("periphery", {"design_device": {"check_max_rounds": 3}})
+    assert cfg.design_device["check_max_rounds"] == 3 and "adc_offset_sigma" in cfg.design_device  # the rest: defaults
     with pytest.raises(ValueError, match="'adc_offset_sigma' is now a key of design_device"):
         validate_params("periphery", {"adc_offset_sigma": 0.01})
     with pytest.raises(ValueError, match="unknown keys in design_device: \\['adc_ofset_sigma'\\]"):

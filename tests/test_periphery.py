@@ -130,7 +130,7 @@ def test_the_check_after_programming_reprograms_only_failing_channels_and_counts
     # a loose check reprograms only the unstable channels; the others keep the first programming's draws
     stable = check.channel_radius(plain) < 1
     assert torch.equal(loose[stable], plain[stable])
-    checked = deployed_weights(net, noisy.model_copy(update={"check_tolerance": 0.3, "check_rounds": 20}), 8, seed=3,
+    checked = deployed_weights(net, noisy.model_copy(update={"check_tolerance": 0.3, "check_max_rounds": 20}), 8, seed=3,
                                stats=checked_stats)
     target = ideal_weights(net)
     before = check.failing_channels(plain, target, 0.3, 256)

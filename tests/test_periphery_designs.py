@@ -21,7 +21,7 @@ def test_every_design_changes_only_what_the_ladder_says_and_all_cells_share_thei
     assert changed["per column, offsets and gain errors"] == {"adc_offset_sigma", "adc_gain_sigma"}
     assert changed[P.BEST] == {"calibration_reads"}
     assert changed["bit-serial inputs"] == {"input_encoding"}
-    assert "check_tolerance" in changed["check after programming"] <= {"check_tolerance", "check_rounds"}
+    assert "check_tolerance" in changed["check after programming"] <= {"check_tolerance", "check_max_rounds"}
     assert cells[P.LAYER]["read_noise"] == CFG.emulation_device().read_noise  # filled from the emulated array
     with pytest.raises(ValueError, match="unknown designs"):
         P.design_cells(CFG, ["no such design"])

@@ -128,7 +128,7 @@ def _check_after_programming(W: Tensor, G: tuple[Tensor, Tensor], targets: tuple
     """The check after programming (``dev.check_tolerance``): every channel's impulse response over
     ``check_steps`` steps is measured (ASSUMPTION: exactly, e.g. averaged over many reads) and compared
     with its target's (``check.channel_errors``); failing channels (unstable, or a relative error
-    above the tolerance) are reprogrammed with fresh draws, up to ``check_rounds`` rounds. The first
+    above the tolerance) are reprogrammed with fresh draws, up to ``check_max_rounds`` rounds. The first
     programming is the one without the check, so the two are paired. ``stats`` gains
     ``check_rounds`` (R,: rounds that reprogrammed something), ``reprogrammed`` (R,: channel
     reprogrammings), ``failing`` (R,: channels still failing at the end), and ``pulses`` counts the
@@ -140,7 +140,7 @@ def _check_after_programming(W: Tensor, G: tuple[Tensor, Tensor], targets: tuple
     devices = 2 * copies * (targets[0].numel() if used is None else int(used.sum()))  # per programming
     G_t0 = stats.get("G_t0")
     bad = check(W)  # (R, H)
-    for _ in range(dev.check_rounds):
+    for _ in range(dev.check_max_rounds):
         if not bad.any():
             break
         r, h = bad.nonzero(as_tuple=True)  # only the failing channels are programmed again

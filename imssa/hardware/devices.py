@@ -312,8 +312,8 @@ class Check(Strict):
     check_tolerance: float | None = param(None, step=False, random=None, gt=0, description=(
         "a channel whose measured impulse response (check_steps steps) is further than this relative L2 "
         "error from its target's, or whose recurrence is unstable, is reprogrammed (all its devices, fresh "
-        "draws), up to check_rounds times; None: no check"))
-    check_rounds: int = param(5, step=False, random=None, ge=1,
+        "draws), up to check_max_rounds times; None: no check"))
+    check_max_rounds: int = param(5, step=False, random=None, ge=1,
                               description="reprogramming rounds of the check after programming")
     check_steps: int = param(256, step=False, random=None, ge=1,
                              description="length of the impulse response the check measures")
@@ -337,7 +337,7 @@ class DeviceConfig(DevicePhysics, Periphery, Check, Wires):
     """Non-idealities of one array and its periphery, the union of its ``PARTS`` (each key routes to
     its part by its unique name); every default is 'ideal'."""
 
-    renamed_keys = {"verify_tolerance": "'check_tolerance'", "verify_rounds": "'check_rounds'",
+    renamed_keys = {"verify_tolerance": "'check_tolerance'", "verify_rounds": "'check_max_rounds'",
                     "verify_steps": "'check_steps'",
                     "t_s": "an argument, not a device key: the t_s of conductance.program, deploy.deployed_weights, "
                            "a sweep cell's 't_s'"}

@@ -364,7 +364,7 @@ DESIGN_DEVICE: dict[str, Any] = {
     "calibration_reads": 16,    # reads per reference of the per-column affine correction
     "read_noise_device": 0.02,  # ASSUMPTION: 2% relative conductance fluctuation per read and device
     "check_tolerance": 0.2,     # relative kernel error above which the check after programming reprograms
-    "check_rounds": 5,          # reprogramming rounds of the check
+    "check_max_rounds": 5,         # reprogramming rounds of the check
 }
 
 
@@ -382,7 +382,7 @@ class PeripheryParams(EmulationParams):
     renamed_keys = {key: f"a key of design_device ('design_device: {{{new}: ...}}')" for key, new in (
         ("adc_offset_sigma", "adc_offset_sigma"), ("adc_gain_sigma", "adc_gain_sigma"),
         ("calibration_reads", "calibration_reads"), ("read_noise_device", "read_noise_device"),
-        ("verify_tolerance", "check_tolerance"), ("verify_rounds", "check_rounds"))}
+        ("verify_tolerance", "check_tolerance"), ("verify_rounds", "check_max_rounds"))}
 
     @field_validator("design_device")
     @classmethod

@@ -30,7 +30,7 @@ __all__ = ["BEST", "CELL_DEFAULTS", "DESIGN_BASE", "LAYER", "aware_software", "c
            "contrast_words", "design_cells", "design_contrasts", "design_keys", "design_summary", "energy_rows",
            "finetune_aware_models",
            "headline_contrast", "ir_check_rows", "paired_by_sigma", "periphery_conclusion", "periphery_keys",
-           "technology_cells", "verify_summary"]
+           "technology_cells", "check_summary"]
 
 #: The design the deployment chapter emulates (its "all non-idealities" row): one converter range per layer.
 LAYER = "one range per layer"
@@ -64,7 +64,7 @@ def design_keys(cfg: PeripheryParams) -> dict[str, dict[str, Any]]:
             "bit-serial inputs": best | {"input_encoding": "bit_serial"},
             "per-device read noise": best | {"read_noise_model": "device", "read_noise": 0.0,
                                              "read_noise_device": d["read_noise_device"]},
-            "check after programming": best | {k: d[k] for k in ("check_tolerance", "check_rounds")},
+            "check after programming": best | {k: d[k] for k in ("check_tolerance", "check_max_rounds")},
             "converter-aware QAT": {"periphery": "calibrated", "converter_aware": True}}
 
 
@@ -277,7 +277,7 @@ def ir_check_rows(sizes: list[tuple[int, int]], r_ohm: list[float], seed: int = 
     return pd.DataFrame(out)
 
 
-def verify_summary(rows: pd.DataFrame, n_test: int, cfg: PeripheryParams, seed: int, fold: int,
+def check_summary(rows: pd.DataFrame, n_test: int, cfg: PeripheryParams, seed: int, fold: int,
                    c: CostConstants = CostConstants()) -> pd.DataFrame:
     """Per variant and sigma of the check's sweep: accuracy over folds and failure share
     (``realisation_summary``), and per programming the mean channel reprogrammings, channels still
