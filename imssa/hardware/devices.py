@@ -41,17 +41,45 @@ from torch import Tensor
 
 from ..schema import Strict
 
-__all__ = ["Ageing", "Check", "ConverterRanges", "Converters", "DeviceConfig", "DevicePhysics", "Faults", "LogLinear",
-           "MEAN_ABS", "PARTS", "Periphery", "Programming", "RelaxationPoint", "Window", "Wires", "drift_factor",
-           "effects", "matched_noise", "param", "programming_sigma_uS", "pulses_to_converge", "relaxation_sigma_uS",
-           "single_pulse_sigma_uS", "standard_noise"]
+__all__ = [
+    "Ageing",
+    "Check",
+    "ConverterRanges",
+    "Converters",
+    "DeviceConfig",
+    "DevicePhysics",
+    "Faults",
+    "LogLinear",
+    "MEAN_ABS",
+    "PARTS",
+    "Periphery",
+    "Programming",
+    "RelaxationPoint",
+    "Window",
+    "Wires",
+    "drift_factor",
+    "effects",
+    "matched_noise",
+    "param",
+    "programming_sigma_uS",
+    "pulses_to_converge",
+    "relaxation_sigma_uS",
+    "single_pulse_sigma_uS",
+    "standard_noise",
+]
 
 #: The kinds of randomness a field can bring to a programming (``param``'s ``random``).
 RANDOM_KINDS = ("write", "age", None)
 
 
-def param(default: Any, *, step: bool, random: Literal["write", "age"] | None, scaled_by: str | None = None,
-          **field: Any) -> Any:
+def param(
+    default: Any,
+    *,
+    step: bool,
+    random: Literal["write", "age"] | None,
+    scaled_by: str | None = None,
+    **field: Any,
+) -> Any:
     """A device field that declares its effects: ``step``, whether a value other than ``default``
     needs step mode; ``random``, whether such a value makes a programming random ('write': always;
     'age': only when read some time after programming; None: never); ``scaled_by``, the name of a
@@ -66,9 +94,13 @@ def effects(model: type[Strict]) -> dict[str, dict[str, Any]]:
     """Each field's declared effects ({name: {'step', 'random', 'scaled_by'}}) of a device part;
     ValueError naming the fields that declare none (every field must go through ``param``)."""
     out = {name: info.json_schema_extra for name, info in model.model_fields.items()}
-    missing = sorted(name for name, e in out.items() if not isinstance(e, dict) or {"step", "random"} - set(e))
+    missing = sorted(
+        name for name, e in out.items() if not isinstance(e, dict) or {"step", "random"} - set(e)
+    )
     if missing:
-        raise ValueError(f"{model.__name__} fields without a declared step/random effect (use devices.param): {missing}")
+        raise ValueError(
+            f"{model.__name__} fields without a declared step/random effect (use devices.param): {missing}"
+        )
     return out  # type: ignore[return-value]
 
 
@@ -103,20 +135,36 @@ class RelaxationPoint(Strict):
 class Window(Strict):
     """The conductance window of a device: mapping range, physical top, states."""
 
-    g_min_uS: float = param(0.0, step=False, random=None, ge=0, description="conductance of weight level 0, uS")
-    g_max_uS: float = param(100.0, step=False, random=None, gt=0, description="conductance of the top level, uS")
-    g_phys_max_uS: float | None = param(None, step=False, random=None, gt=0, description=(
-        "top of the physical conductance window [0, g_phys_max], uS; None: g_max (no headroom)"))
-    states: int | None = param(None, step=False, random=None, ge=2, description=(
-        "distinct conductance states one device can be programmed to; None: analog"))
+    g_min_uS: float = param(
+        0.0, step=False, random=None, ge=0, description="conductance of weight level 0, uS"
+    )
+    g_max_uS: float = param(
+        100.0, step=False, random=None, gt=0, description="conductance of the top level, uS"
+    )
+    g_phys_max_uS: float | None = param(
+        None,
+        step=False,
+        random=None,
+        gt=0,
+        description=("top of the physical conductance window [0, g_phys_max], uS; None: g_max (no headroom)"),
+    )
+    states: int | None = param(
+        None,
+        step=False,
+        random=None,
+        ge=2,
+        description=("distinct conductance states one device can be programmed to; None: analog"),
+    )
 
     @model_validator(mode="after")
     def _check_window(self) -> Window:
         if self.g_min_uS >= self.g_max_uS:
             raise ValueError(f"g_min_uS ({self.g_min_uS}) must be < g_max_uS ({self.g_max_uS})")
         if self.g_phys_max_uS is not None and self.g_phys_max_uS < self.g_max_uS:
-            raise ValueError(f"g_phys_max_uS ({self.g_phys_max_uS}) must be >= g_max_uS ({self.g_max_uS}): "
-                             "the mapping range lies inside the physical window")
+            raise ValueError(
+                f"g_phys_max_uS ({self.g_phys_max_uS}) must be >= g_max_uS ({self.g_max_uS}): "
+                "the mapping range lies inside the physical window"
+            )
         return self
 
     @property
@@ -128,20 +176,58 @@ class Window(Strict):
 class Programming(Strict):
     """How a device is written: programming noise, its shape and clipping, per-device write-verify."""
 
-    sigma_uS: float = param(0.0, step=False, random="write", scaled_by="sigma_scale", ge=0,
-                            description="state-independent programming noise std, uS")
-    sigma_poly_uS: list[float] = param([], step=False, random="write", scaled_by="sigma_scale", description=(
-        "state-dependent programming noise std c0 + c1 g + c2 g^2 + ..., g = G_target / g_max, uS; added to sigma_uS"))
-    sigma_scale: float = param(1.0, step=False, random=None, ge=0, description=(
-        "factor on the whole programming-noise std (sigma_uS and sigma_poly_uS): a technology's noise, stronger or weaker"))
-    noise_shape: Literal["gaussian", "laplace", "student_t"] = param("gaussian", step=False, random=None, description=(
-        "distribution of the programming error, scaled to the std sigma(G); student_t: 3 degrees of freedom"))
-    noise_clip: Literal["physical", "mapping"] = param("physical", step=False, random=None, description=(
-        "where programmed conductances are clipped: the physical window, or the mapping range [g_min, g_max]"))
-    write_verify_tol_uS: float | None = param(None, step=False, random=None, gt=0, description=(
-        "write-verify: a device is re-pulsed until |G - G_target| <= tol (uS); None: one pulse"))
-    write_verify_max_pulses: int = param(50, step=False, random=None, ge=1,
-                                         description="write-verify gives up after this many pulses")
+    sigma_uS: float = param(
+        0.0,
+        step=False,
+        random="write",
+        scaled_by="sigma_scale",
+        ge=0,
+        description="state-independent programming noise std, uS",
+    )
+    sigma_poly_uS: list[float] = param(
+        [],
+        step=False,
+        random="write",
+        scaled_by="sigma_scale",
+        description=(
+            "state-dependent programming noise std c0 + c1 g + c2 g^2 + ..., g = G_target / g_max, uS; added to sigma_uS"
+        ),
+    )
+    sigma_scale: float = param(
+        1.0,
+        step=False,
+        random=None,
+        ge=0,
+        description=(
+            "factor on the whole programming-noise std (sigma_uS and sigma_poly_uS): a preset's noise, stronger or weaker"
+        ),
+    )
+    noise_shape: Literal["gaussian", "laplace", "student_t"] = param(
+        "gaussian",
+        step=False,
+        random=None,
+        description=(
+            "distribution of the programming error, scaled to the std sigma(G); student_t: 3 degrees of freedom"
+        ),
+    )
+    noise_clip: Literal["physical", "mapping"] = param(
+        "physical",
+        step=False,
+        random=None,
+        description=(
+            "where programmed conductances are clipped: the physical window, or the mapping range [g_min, g_max]"
+        ),
+    )
+    write_verify_tol_uS: float | None = param(
+        None,
+        step=False,
+        random=None,
+        gt=0,
+        description=("write-verify: a device is re-pulsed until |G - G_target| <= tol (uS); None: one pulse"),
+    )
+    write_verify_max_pulses: int = param(
+        50, step=False, random=None, ge=1, description="write-verify gives up after this many pulses"
+    )
 
     @property
     def noisy_writes(self) -> bool:
@@ -152,14 +238,22 @@ class Programming(Strict):
 class Faults(Strict):
     """Cross-points that hold no programmed device: unprogrammed ones, and stuck devices."""
 
-    g_off_uS: float = param(0.0, step=False, random=None, ge=0, description=(
-        "conductance of an unprogrammed cross-point (block layout), uS; 0: no device there"))
-    g_off_sigma_uS: float = param(0.0, step=False, random="write", ge=0,
-                                  description="device-to-device spread of g_off, uS")
-    stuck_at_gmax: float = param(0.0, step=False, random="write", ge=0, le=1,
-                                 description="fraction of devices stuck at g_max")
-    stuck_at_gmin: float = param(0.0, step=False, random="write", ge=0, le=1,
-                                 description="fraction of devices stuck at g_min")
+    g_off_uS: float = param(
+        0.0,
+        step=False,
+        random=None,
+        ge=0,
+        description=("conductance of an unprogrammed cross-point (block layout), uS; 0: no device there"),
+    )
+    g_off_sigma_uS: float = param(
+        0.0, step=False, random="write", ge=0, description="device-to-device spread of g_off, uS"
+    )
+    stuck_at_gmax: float = param(
+        0.0, step=False, random="write", ge=0, le=1, description="fraction of devices stuck at g_max"
+    )
+    stuck_at_gmin: float = param(
+        0.0, step=False, random="write", ge=0, le=1, description="fraction of devices stuck at g_min"
+    )
 
     @model_validator(mode="after")
     def _check_faults(self) -> Faults:
@@ -172,19 +266,41 @@ class Ageing(Strict):
     """How programmed conductances evolve with the time t_s after programming (an argument, not a
     field): drift, 1/f read noise up to the read, relaxation."""
 
-    t0_s: float = param(1.0, step=False, random=None, gt=0,
-                        description="reference time of drift, s: G(t) = G(t0) ((t + t0) / t0)^-nu")
-    drift_nu_mean: LogLinear = param(LogLinear(), step=False, random="age", description="mean of the drift exponent nu")
-    drift_nu_std: LogLinear = param(LogLinear(), step=False, random="age",
-                                    description="device-to-device spread of nu")
-    read_1f_q: float = param(0.0, step=False, random="write", ge=0, description=(
-        "1/f read noise: relative std Q_s(g) sqrt(ln((t + t0 + t_read) / (2 t_read))), Q_s = min(q / g^exponent, q_max)"))
+    t0_s: float = param(
+        1.0,
+        step=False,
+        random=None,
+        gt=0,
+        description="reference time of drift, s: G(t) = G(t0) ((t + t0) / t0)^-nu",
+    )
+    drift_nu_mean: LogLinear = param(
+        LogLinear(), step=False, random="age", description="mean of the drift exponent nu"
+    )
+    drift_nu_std: LogLinear = param(
+        LogLinear(), step=False, random="age", description="device-to-device spread of nu"
+    )
+    read_1f_q: float = param(
+        0.0,
+        step=False,
+        random="write",
+        ge=0,
+        description=(
+            "1/f read noise: relative std Q_s(g) sqrt(ln((t + t0 + t_read) / (2 t_read))), Q_s = min(q / g^exponent, q_max)"
+        ),
+    )
     read_1f_exponent: float = param(0.65, step=False, random=None, ge=0)
     read_1f_q_max: float = param(0.2, step=False, random=None, ge=0)
-    t_read_s: float = param(250e-9, step=False, random=None, gt=0,
-                            description="duration of one read, s (1/f noise bandwidth)")
-    relaxation: list[RelaxationPoint] = param([], step=False, random="age", description=(
-        "total spread around the target at given times; between them interpolated in ln t, after the last held"))
+    t_read_s: float = param(
+        250e-9, step=False, random=None, gt=0, description="duration of one read, s (1/f noise bandwidth)"
+    )
+    relaxation: list[RelaxationPoint] = param(
+        [],
+        step=False,
+        random="age",
+        description=(
+            "total spread around the target at given times; between them interpolated in ln t, after the last held"
+        ),
+    )
 
     @model_validator(mode="after")
     def _check_ageing(self) -> Ageing:
@@ -205,10 +321,14 @@ class DevicePhysics(Window, Programming, Faults, Ageing):
     @model_validator(mode="after")
     def _check_physics(self) -> DevicePhysics:
         if self.g_off_uS > self.g_window_uS[1]:
-            raise ValueError(f"g_off_uS ({self.g_off_uS}) lies outside the physical window {self.g_window_uS}")
+            raise ValueError(
+                f"g_off_uS ({self.g_off_uS}) lies outside the physical window {self.g_window_uS}"
+            )
         g = torch.linspace(0, 1, 101, dtype=torch.float64, device="cpu")
         if self.sigma_poly_uS and (programming_sigma_uS(self, g * self.g_max_uS) < 0).any():
-            raise ValueError(f"sigma_poly_uS {self.sigma_poly_uS} gives a negative std between g_min and g_max")
+            raise ValueError(
+                f"sigma_poly_uS {self.sigma_poly_uS} gives a negative std between g_min and g_max"
+            )
         return self
 
     @property
@@ -223,29 +343,70 @@ class Converters(Strict):
 
     dac_bits: int | None = param(None, step=True, random=None, ge=1, le=24, description="None: ideal DAC")
     adc_bits: int | None = param(None, step=True, random=None, ge=1, le=24, description="None: ideal ADC")
-    input_encoding: Literal["multi_level", "bit_serial"] = param("multi_level", step=True, random=None, description=(
-        "multi_level: one dac_bits-bit voltage per row and step, one conversion per column; bit_serial: "
-        "the dac_bits-bit sign-magnitude code applied one magnitude bit per array cycle (bipolar pulses, "
-        "dac_bits - 1 cycles), every cycle's partial sums converted and shift-added digitally (as ISAAC)"))
-    read_noise: float = param(0.0, step=True, random=None, ge=0,
-                              description="output noise std, fraction of the ADC range")
-    read_noise_model: Literal["additive", "column", "device"] = param("additive", step=False, random=None, description=(
-        "additive: output noise of std read_noise x adc_range (the layer's), whatever the column carries; "
-        "column: std read_noise x the column's own ADC full scale (a TIA whose gain is set per column, its "
-        "input-referred noise scaling with its range: ASSUMPTION); device: every device's conductance "
-        "fluctuates per read with relative std read_noise_device, so a column's noise grows with its "
-        "conductances and drive voltages (sqrt of sum G^2 V^2)"))
-    read_noise_device: float = param(0.0, step=True, random=None, ge=0, description=(
-        "relative std of one device's conductance in one read (read_noise_model='device')"))
-    adc_offset_sigma: float = param(0.0, step=True, random=None, ge=0, description=(
-        "ADC/TIA offset std per column and programming, fraction of the column's full scale"))
-    adc_gain_sigma: float = param(0.0, step=True, random=None, ge=0, description=(
-        "ADC/TIA relative gain error std per column and programming (gain 1 + e)"))
-    calibration_reads: int = param(0, step=True, random=None, ge=0, description=(
-        "per-column affine correction after programming: reads of a zero input (offset) and of a reference "
-        "current at half the column's full scale (gain), averaged; 0: no correction"))
-    drift_compensation: bool = param(False, step=False, random=None, description=(
-        "periphery rescales each array's output by its mean |readout| at programming over that at t"))
+    input_encoding: Literal["multi_level", "bit_serial"] = param(
+        "multi_level",
+        step=True,
+        random=None,
+        description=(
+            "multi_level: one dac_bits-bit voltage per row and step, one conversion per column; bit_serial: "
+            "the dac_bits-bit sign-magnitude code applied one magnitude bit per array cycle (bipolar pulses, "
+            "dac_bits - 1 cycles), every cycle's partial sums converted and shift-added digitally (as ISAAC)"
+        ),
+    )
+    read_noise: float = param(
+        0.0, step=True, random=None, ge=0, description="output noise std, fraction of the ADC range"
+    )
+    read_noise_model: Literal["additive", "column", "device"] = param(
+        "additive",
+        step=False,
+        random=None,
+        description=(
+            "additive: output noise of std read_noise x adc_range (the layer's), whatever the column carries; "
+            "column: std read_noise x the column's own ADC full scale (a TIA whose gain is set per column, its "
+            "input-referred noise scaling with its range: ASSUMPTION); device: every device's conductance "
+            "fluctuates per read with relative std read_noise_device, so a column's noise grows with its "
+            "conductances and drive voltages (sqrt of sum G^2 V^2)"
+        ),
+    )
+    read_noise_device: float = param(
+        0.0,
+        step=True,
+        random=None,
+        ge=0,
+        description=("relative std of one device's conductance in one read (read_noise_model='device')"),
+    )
+    adc_offset_sigma: float = param(
+        0.0,
+        step=True,
+        random=None,
+        ge=0,
+        description=("ADC/TIA offset std per column and programming, fraction of the column's full scale"),
+    )
+    adc_gain_sigma: float = param(
+        0.0,
+        step=True,
+        random=None,
+        ge=0,
+        description=("ADC/TIA relative gain error std per column and programming (gain 1 + e)"),
+    )
+    calibration_reads: int = param(
+        0,
+        step=True,
+        random=None,
+        ge=0,
+        description=(
+            "per-column affine correction after programming: reads of a zero input (offset) and of a reference "
+            "current at half the column's full scale (gain), averaged; 0: no correction"
+        ),
+    )
+    drift_compensation: bool = param(
+        False,
+        step=False,
+        random=None,
+        description=(
+            "periphery rescales each array's output by its mean |readout| at programming over that at t"
+        ),
+    )
 
     @model_validator(mode="after")
     def _check_converters(self) -> Converters:
@@ -256,9 +417,13 @@ class Converters(Strict):
         if self.input_encoding == "bit_serial" and self.dac_bits is None:
             raise ValueError("bit_serial inputs need dac_bits: the number of bits applied one after another")
         if self.read_noise_model != "device" and self.read_noise_device > 0:
-            raise ValueError("read_noise_device is the 'device' read-noise model's: set read_noise_model='device'")
+            raise ValueError(
+                "read_noise_device is the 'device' read-noise model's: set read_noise_model='device'"
+            )
         if self.calibration_reads and self.adc_offset_sigma == 0 and self.adc_gain_sigma == 0:
-            raise ValueError("calibration_reads corrects offsets and gain errors: set adc_offset_sigma or adc_gain_sigma")
+            raise ValueError(
+                "calibration_reads corrects offsets and gain errors: set adc_offset_sigma or adc_gain_sigma"
+            )
         return self
 
 
@@ -266,29 +431,70 @@ class ConverterRanges(Strict):
     """The converters' full scales, in state units, set per model from the ideal array's peaks and a
     headroom (``deploy.converter_ranges``): one per layer, or per row and per column."""
 
-    dac_range: float | None = param(None, step=False, random=None, gt=0, description=(
-        "full scale of the DAC, in state units: inputs saturate there; None: never saturates"))
-    dac_input_range: float | None = param(None, step=False, random=None, gt=0, description=(
-        "full scale of the DAC of the input row u_t, if it differs from the state rows' (a deeper layer's "
-        "input, the previous layer's output, is not on the state's scale); None: dac_range"))
-    adc_range: float | None = param(None, step=False, random=None, gt=0, description=(
-        "full scale of the ADC (and TIA), in state units: outputs saturate there; None: never saturates. "
-        "With per-column ranges it is the layer's reference: the largest column's, and the scale of read_noise"))
-    row_ranges: list[list[float]] | None = param(None, step=True, random=None, description=(
-        "per-row DAC full scales (H x n: every channel's state rows, then its input row), in state units; "
-        "None: dac_range (and dac_input_range) for every row. Set by deploy.layer_converter_ranges"))
-    column_ranges: list[list[float]] | None = param(None, step=True, random=None, description=(
-        "per-column ADC full scales (H x n: every channel's state columns, then its readout), in state units; "
-        "a state's column and row share one range, so its ADC code drives its DAC unchanged"))
-    partial_ranges: list[list[float]] | None = param(None, step=True, random=None, description=(
-        "bit-serial inputs: the ADC full scale of one input bit's partial sum per column (H x n), state units; "
-        "None: adc_range for every column"))
+    dac_range: float | None = param(
+        None,
+        step=False,
+        random=None,
+        gt=0,
+        description=("full scale of the DAC, in state units: inputs saturate there; None: never saturates"),
+    )
+    dac_input_range: float | None = param(
+        None,
+        step=False,
+        random=None,
+        gt=0,
+        description=(
+            "full scale of the DAC of the input row u_t, if it differs from the state rows' (a deeper layer's "
+            "input, the previous layer's output, is not on the state's scale); None: dac_range"
+        ),
+    )
+    adc_range: float | None = param(
+        None,
+        step=False,
+        random=None,
+        gt=0,
+        description=(
+            "full scale of the ADC (and TIA), in state units: outputs saturate there; None: never saturates. "
+            "With per-column ranges it is the layer's reference: the largest column's, and the scale of read_noise"
+        ),
+    )
+    row_ranges: list[list[float]] | None = param(
+        None,
+        step=True,
+        random=None,
+        description=(
+            "per-row DAC full scales (H x n: every channel's state rows, then its input row), in state units; "
+            "None: dac_range (and dac_input_range) for every row. Set by deploy.layer_converter_ranges"
+        ),
+    )
+    column_ranges: list[list[float]] | None = param(
+        None,
+        step=True,
+        random=None,
+        description=(
+            "per-column ADC full scales (H x n: every channel's state columns, then its readout), in state units; "
+            "a state's column and row share one range, so its ADC code drives its DAC unchanged"
+        ),
+    )
+    partial_ranges: list[list[float]] | None = param(
+        None,
+        step=True,
+        random=None,
+        description=(
+            "bit-serial inputs: the ADC full scale of one input bit's partial sum per column (H x n), state units; "
+            "None: adc_range for every column"
+        ),
+    )
 
     @model_validator(mode="after")
     def _check_ranges(self) -> ConverterRanges:
         names = ("row_ranges", "column_ranges", "partial_ranges")
-        shapes = {name: (len(v), {len(r) for r in v}) for name in names if (v := getattr(self, name)) is not None}
-        if len({(h, tuple(w)) for h, w in shapes.values()}) > 1 or any(len(w) != 1 for _, w in shapes.values()):
+        shapes = {
+            name: (len(v), {len(r) for r in v}) for name in names if (v := getattr(self, name)) is not None
+        }
+        if len({(h, tuple(w)) for h, w in shapes.values()}) > 1 or any(
+            len(w) != 1 for _, w in shapes.values()
+        ):
             raise ValueError(f"row_ranges, column_ranges and partial_ranges must all be H x n, got {shapes}")
         for name in shapes:
             if min(min(r) for r in getattr(self, name)) <= 0:
@@ -309,38 +515,73 @@ class Check(Strict):
     """The channel check after programming (``check``): a channel whose measured impulse response is
     too far from its target's, or whose recurrence is unstable, is reprogrammed."""
 
-    check_tolerance: float | None = param(None, step=False, random=None, gt=0, description=(
-        "a channel whose measured impulse response (check_steps steps) is further than this relative L2 "
-        "error from its target's, or whose recurrence is unstable, is reprogrammed (all its devices, fresh "
-        "draws), up to check_max_rounds times; None: no check"))
-    check_max_rounds: int = param(5, step=False, random=None, ge=1,
-                              description="reprogramming rounds of the check after programming")
-    check_steps: int = param(256, step=False, random=None, ge=1,
-                             description="length of the impulse response the check measures")
+    check_tolerance: float | None = param(
+        None,
+        step=False,
+        random=None,
+        gt=0,
+        description=(
+            "a channel whose measured impulse response (check_steps steps) is further than this relative L2 "
+            "error from its target's, or whose recurrence is unstable, is reprogrammed (all its devices, fresh "
+            "draws), up to check_max_rounds times; None: no check"
+        ),
+    )
+    check_max_rounds: int = param(
+        5, step=False, random=None, ge=1, description="reprogramming rounds of the check after programming"
+    )
+    check_steps: int = param(
+        256, step=False, random=None, ge=1, description="length of the impulse response the check measures"
+    )
 
 
 class Wires(Strict):
     """The wires of an array (IR drop, ``wires``)."""
 
-    wire_resistance_ohm: float = param(0.0, step=False, random=None, ge=0, description=(
-        "resistance of one wire segment between neighbouring cross-points, Ohm (IR drop, ``wires``); 0: ideal wires"))
-    channels_per_array: int = param(1, step=False, random=None, ge=1, description=(
-        "channel blocks packed along the diagonal of one array (their wires pass the blocks before them); "
-        "enters only with wire resistance"))
+    wire_resistance_ohm: float = param(
+        0.0,
+        step=False,
+        random=None,
+        ge=0,
+        description=(
+            "resistance of one wire segment between neighbouring cross-points, Ohm (IR drop, ``wires``); 0: ideal wires"
+        ),
+    )
+    channels_per_array: int = param(
+        1,
+        step=False,
+        random=None,
+        ge=1,
+        description=(
+            "channel blocks packed along the diagonal of one array (their wires pass the blocks before them); "
+            "enters only with wire resistance"
+        ),
+    )
 
 
 #: The parts of a ``DeviceConfig``, each with its own fields (no name in two parts).
-PARTS: tuple[type[Strict], ...] = (Window, Programming, Faults, Ageing, Converters, ConverterRanges, Check, Wires)
+PARTS: tuple[type[Strict], ...] = (
+    Window,
+    Programming,
+    Faults,
+    Ageing,
+    Converters,
+    ConverterRanges,
+    Check,
+    Wires,
+)
 
 
 class DeviceConfig(DevicePhysics, Periphery, Check, Wires):
     """Non-idealities of one array and its periphery, the union of its ``PARTS`` (each key routes to
     its part by its unique name); every default is 'ideal'."""
 
-    renamed_keys = {"verify_tolerance": "'check_tolerance'", "verify_rounds": "'check_max_rounds'",
-                    "verify_steps": "'check_steps'",
-                    "t_s": "an argument, not a device key: the t_s of conductance.program, deploy.deployed_weights, "
-                           "a sweep cell's 't_s'"}
+    renamed_keys = {
+        "verify_tolerance": "'check_tolerance'",
+        "verify_rounds": "'check_max_rounds'",
+        "verify_steps": "'check_steps'",
+        "t_s": "an argument, not a device key: the t_s of conductance.program, deploy.deployed_weights, "
+        "a sweep cell's 't_s'",
+    }
 
     @classmethod
     def compose(cls, *parts: Strict, **overrides: Any) -> DeviceConfig:
@@ -365,8 +606,17 @@ class DeviceConfig(DevicePhysics, Periphery, Check, Wires):
         unknown = sorted(set(keys) - set(cls.model_fields) - set(renamed))
         if renamed or unknown:
             named = "; ".join(f"{key!r} is now {cls.renamed_keys[key]}" for key in renamed)
-            raise ValueError("; ".join(filter(None, [renamed and f"renamed keys in {where}: {named}",
-                                                     unknown and f"unknown keys in {where}: {unknown}"])))
+            raise ValueError(
+                "; ".join(
+                    filter(
+                        None,
+                        [
+                            renamed and f"renamed keys in {where}: {named}",
+                            unknown and f"unknown keys in {where}: {unknown}",
+                        ],
+                    )
+                )
+            )
 
     @classmethod
     def validate_values(cls, values: dict[str, Any], where: str = "device overrides") -> dict[str, Any]:
@@ -374,8 +624,12 @@ class DeviceConfig(DevicePhysics, Periphery, Check, Wires):
         (``check_keys``, then its type and bounds), without the checks that relate fields: the
         settings a study holds apart and a record combines later."""
         cls.check_keys(values, where)
-        return {k: TypeAdapter(Annotated[cls.model_fields[k].annotation, cls.model_fields[k]]).validate_python(
-            v, strict=True) for k, v in values.items()}
+        return {
+            k: TypeAdapter(Annotated[cls.model_fields[k].annotation, cls.model_fields[k]]).validate_python(
+                v, strict=True
+            )
+            for k, v in values.items()
+        }
 
     def part(self, kind: type[Strict]) -> Strict:
         """This record's part ``kind`` (one of ``PARTS`` or a union of them), as its own record."""
@@ -393,9 +647,12 @@ class DeviceConfig(DevicePhysics, Periphery, Check, Wires):
         declares ``random`` ('write'; 'age' where t_s > 0) departs from its default and no factor
         field (``scaled_by``) silences it. Cycle-to-cycle read noise is not a property of a programming."""
         kinds = {"write", "age"} if t_s > 0 else {"write"}
-        return any(e["random"] in kinds and self._departs(name) and (e.get("scaled_by") is None or
-                                                                     getattr(self, e["scaled_by"]) > 0)
-                   for name, e in effects(type(self)).items())
+        return any(
+            e["random"] in kinds
+            and self._departs(name)
+            and (e.get("scaled_by") is None or getattr(self, e["scaled_by"]) > 0)
+            for name, e in effects(type(self)).items()
+        )
 
     def _departs(self, name: str) -> bool:
         """Whether field ``name`` holds a value other than its default."""
@@ -438,29 +695,48 @@ def drift_factor(dev: Ageing, nu: Tensor | float, t_s: float) -> Tensor | float:
 
 
 #: E|z| of each unit-variance shape of ``standard_noise``.
-MEAN_ABS: dict[str, float] = {"gaussian": math.sqrt(2 / math.pi), "laplace": 1 / math.sqrt(2), "student_t": 2 / math.pi}
+MEAN_ABS: dict[str, float] = {
+    "gaussian": math.sqrt(2 / math.pi),
+    "laplace": 1 / math.sqrt(2),
+    "student_t": 2 / math.pi,
+}
 
 
-def matched_noise(dev: DeviceConfig, G_target: Tensor, shape: str = "gaussian", match: str = "rms") -> DeviceConfig:
+def matched_noise(
+    dev: DeviceConfig, G_target: Tensor, shape: str = "gaussian", match: str = "rms"
+) -> DeviceConfig:
     """``dev`` with its programming noise replaced by a state-independent one drawn from ``shape``,
     of the same error over the targets ``G_target`` (uS; e.g. every programmed device of a model):
     the same root-mean-square error (``match='rms'``) or the same mean absolute error
     (``'mean_abs'``). The matched-error comparison of state-dependent against constant noise."""
     if shape not in MEAN_ABS or match not in ("rms", "mean_abs"):
-        raise ValueError(f"shape must be one of {sorted(MEAN_ABS)} and match 'rms' or 'mean_abs', got {shape!r}, {match!r}")
+        raise ValueError(
+            f"shape must be one of {sorted(MEAN_ABS)} and match 'rms' or 'mean_abs', got {shape!r}, {match!r}"
+        )
     sigma = programming_sigma_uS(dev, G_target.double())
     if match == "rms":
         std = float(sigma.pow(2).mean().sqrt())
     else:
         std = float(sigma.mean()) * MEAN_ABS[dev.noise_shape] / MEAN_ABS[shape]
-    return dev.model_copy(update={"sigma_uS": std, "sigma_poly_uS": [], "sigma_scale": 1.0, "noise_shape": shape})
+    return dev.model_copy(
+        update={"sigma_uS": std, "sigma_poly_uS": [], "sigma_scale": 1.0, "noise_shape": shape}
+    )
 
 
-def standard_noise(shape: tuple[int, ...], kind: str, generator: torch.Generator | None, dtype: torch.dtype,
-                   device: torch.device | None = None) -> Tensor:
+def standard_noise(
+    shape: tuple[int, ...],
+    kind: str,
+    generator: torch.Generator | None,
+    dtype: torch.dtype,
+    device: torch.device | None = None,
+) -> Tensor:
     """Zero-mean, unit-variance draws on ``device`` (default: the generator's): Gaussian, Laplace, or
     Student-t with 3 degrees of freedom."""
-    on = {"generator": generator, "dtype": dtype, "device": device or (generator.device if generator else None)}
+    on = {
+        "generator": generator,
+        "dtype": dtype,
+        "device": device or (generator.device if generator else None),
+    }
     if kind == "gaussian":
         return torch.randn(shape, **on)
     if kind == "laplace":  # inverse CDF; variance 2 b^2 = 1
@@ -490,5 +766,3 @@ def pulses_to_converge(mean_pulses: float, converged: float) -> int:
     if mean_pulses <= 1 or not 0 < converged < 1:
         raise ValueError(f"need mean_pulses > 1 and 0 < converged < 1, got {mean_pulses}, {converged}")
     return math.ceil(math.log(1 - converged) / math.log(1 - 1 / mean_pulses))
-
-

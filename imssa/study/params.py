@@ -619,7 +619,8 @@ class TechnologyParams(ModelParams):
                                                                           min_length=1)
     noise_matches: list[Literal["rms", "mean_abs"]] = Field(default=["rms", "mean_abs"], min_length=1, description=(
         "how the constant noise is matched: same root-mean-square or same mean absolute conductance error"))
-    write_verify_technology: str = Field(default="rram_single_pulse", description="PRESETS name: one pulse's error, no verify")
+    write_verify_preset: str = Field(default="rram_single_pulse", description="PRESETS name: one pulse's error, no verify")
+    renamed_keys = {"write_verify_technology": "'write_verify_preset' (any preset; 'technology' names the four compared)"}
     write_verify_tolerances_uS: list[float] = Field(default=[8.0, 4.0, 2.0, 1.0, 0.5], min_length=1)
     time_technologies: list[str] = Field(default=["pcm_joshi2020", "rram_wan2022"], description="technologies that age")
     times_s: list[float] = Field(default=[1.0, 60.0, 3600.0, 86400.0, 2592000.0, 31536000.0], min_length=1, description=(
@@ -641,7 +642,7 @@ class TechnologyParams(ModelParams):
     def presets_used(self) -> list[str]:
         """The names of the presets this chapter programs (sorted, each once)."""
         return sorted({*self.technologies, *self.noise_technologies, *self.time_technologies,
-                       self.write_verify_technology, self.inverse_base})
+                       self.write_verify_preset, self.inverse_base})
 
     def checkpoint_key(self) -> str:
         """The whole configuration (``ModelParams.checkpoint_key``) and the presets it uses
