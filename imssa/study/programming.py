@@ -10,8 +10,8 @@ same error over the model's targets ('gaussian', 'laplace', 'student_t'; matched
 or 'mean_abs'; ``devices.matched_noise``);
 ``layout``, ``devices_per_element``, ``real_zeros`` (the off-diagonal cross-points of real poles
 left unprogrammed, ``deploy.deployed_weights``; False by default) and ``periphery`` ('saturating':
-converter ranges at ``headroom`` times the ideal peaks; 'calibrated': ranges with 10% headroom, for
-step mode with converters; 'unbounded') place it. Cells run in
+converter ranges at ``headroom`` times the ideal peaks; 'calibrated' (a label kept for the results): ranges with
+10% headroom, for step mode with converters; 'unbounded') place it. Cells run in
 worker processes (``sweep.resumable_grid``): each worker loads a model from the model cache once
 (``deployable``), instead of receiving every model with every cell.
 """
@@ -79,8 +79,8 @@ def _deployable(cfg_json: str, kind: type, bits: int, seed: int, fold: int, r_ma
 
 def converter_aware_model(cfg: PeripheryParams, run: Run, net: SpeechClassifier, train_x: Tensor) -> SpeechClassifier:
     """``net`` (the QAT model of ``run``) fine-tuned with the emulated array's converters in the
-    forward pass (``aware.finetune``): its DAC and ADC widths over one range per layer, calibrated
-    on ``train_x`` with 10% headroom (as step mode), for ``cfg``'s ``aware_epochs`` epochs at
+    forward pass (``aware.finetune``): its DAC and ADC widths over one range per layer, set
+    from ``train_x`` with 10% headroom (as step mode), for ``cfg``'s ``aware_epochs`` epochs at
     ``aware_lr`` in batches of ``aware_batch_size``."""
     emulated = cfg.emulation_device()
     dev = DeviceConfig(dac_bits=emulated.dac_bits, adc_bits=emulated.adc_bits,
