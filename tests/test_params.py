@@ -180,8 +180,8 @@ def test_margin_parameters_reject_impossible_values(values, key):
         validate_params("stability_margin", values)
 
 
-@pytest.mark.parametrize("values, hint", [({"technologies": ["flash"]}, "unknown technologies \\['flash'\\]"),
-                                          ({"inverse_base": "sram"}, "unknown technologies"),
+@pytest.mark.parametrize("values, hint", [({"technologies": ["flash"]}, "unknown presets \\['flash'\\]"),
+                                          ({"inverse_base": "sram"}, "unknown presets"),
                                           ({"study_bits": [8]}, "study_bits and inverse_bits must be among tech_bits"),
                                           ({"inverse_sigmas_uS": [5.0, 10.0]}, "must include 0.0"),
                                           ({"write_verify_tolerances_uS": [0.0]}, "write_verify_tolerances_uS"),

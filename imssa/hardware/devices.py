@@ -32,6 +32,7 @@ fields is kept by hand. Presets live in ``presets``, composed from these parts.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Annotated, Any, Literal
 
@@ -90,6 +91,7 @@ def param(
     return Field(default=default, json_schema_extra=extra, **field)
 
 
+@functools.cache
 def effects(model: type[Strict]) -> dict[str, dict[str, Any]]:
     """Each field's declared effects ({name: {'step', 'random', 'scaled_by'}}) of a device part;
     ValueError naming the fields that declare none (every field must go through ``param``)."""

@@ -364,7 +364,7 @@ DESIGN_DEVICE: dict[str, Any] = {
     "calibration_reads": 16,    # reads per reference of the per-column affine correction
     "read_noise_device": 0.02,  # ASSUMPTION: 2% relative conductance fluctuation per read and device
     "check_tolerance": 0.2,     # relative kernel error above which the check after programming reprograms
-    "check_max_rounds": 5,         # reprogramming rounds of the check
+    "check_max_rounds": 5,      # reprogramming rounds of the check
 }
 
 
@@ -379,15 +379,6 @@ class PeripheryParams(EmulationParams):
         "field, routed to its part by its name (offsets, gain errors, their correction, per-device read "
         "noise, the check after programming); a key left out keeps its DESIGN_DEVICE value"))
     converter_bits: list[ConverterBits] = Field(default=[4, 6, 8], min_length=1, description="DAC = ADC widths swept")
-    renamed_keys = {key: f"a key of design_device ('design_device: {{{new}: ...}}')" for key, new in (
-        ("adc_offset_sigma", "adc_offset_sigma"), ("adc_gain_sigma", "adc_gain_sigma"),
-        ("calibration_reads", "calibration_reads"), ("read_noise_device", "read_noise_device"),
-        ("verify_tolerance", "check_tolerance"), ("verify_rounds", "check_max_rounds"))}
-
-    @field_validator("design_device")
-    @classmethod
-    def _check_design_device(cls, values: dict[str, Any]) -> dict[str, Any]:
-        return DeviceConfig.validate_values(DESIGN_DEVICE | values, "design_device")
     verify_sigmas_uS: SigmaSweep = Field(default=[0.0, 5.0, 10.0, 15.0, 20.0], min_length=2)
     verify_realisations: int = Field(default=3, ge=1, description="programmings per model and sigma (fast mode)")
     pulse_time_s: float = Field(default=1e-6, gt=0, description=(
@@ -409,6 +400,16 @@ class PeripheryParams(EmulationParams):
     aware_batch_size: int = Field(default=32, ge=1)
     aware_seeds: list[int] = Field(default=[0], min_length=1, description=(
         "training seeds whose models are fine-tuned converter-aware (every fold): a cut to fit the time"))
+
+    renamed_keys = {key: f"a key of design_device ('design_device: {{{new}: ...}}')" for key, new in (
+        ("adc_offset_sigma", "adc_offset_sigma"), ("adc_gain_sigma", "adc_gain_sigma"),
+        ("calibration_reads", "calibration_reads"), ("read_noise_device", "read_noise_device"),
+        ("verify_tolerance", "check_tolerance"), ("verify_rounds", "check_max_rounds"))}
+
+    @field_validator("design_device")
+    @classmethod
+    def _check_design_device(cls, values: dict[str, Any]) -> dict[str, Any]:
+        return DeviceConfig.validate_values(DESIGN_DEVICE | values, "design_device")
 
     @model_validator(mode="after")
     def _check_aware(self) -> PeripheryParams:
@@ -655,7 +656,7 @@ class TechnologyParams(ModelParams):
     def _check_technologies(self) -> TechnologyParams:
         unknown = [n for n in self.presets_used() if n not in PRESETS]
         if unknown:
-            raise ValueError(f"unknown technologies {unknown}; known: {sorted(PRESETS)}")
+            raise ValueError(f"unknown presets {unknown}; known: {sorted(PRESETS)}")
         if not set(self.study_bits) <= set(self.tech_bits) or self.inverse_bits not in self.tech_bits:
             raise ValueError("study_bits and inverse_bits must be among tech_bits (their models are trained there)")
         if any(x <= 0 for x in self.noise_scales):
