@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from imssa.hardware.deploy import calibrate_converters, deployed_weights, noise_rows, stack_run
+from imssa.hardware.deploy import converter_ranges, deployed_weights, noise_rows, stack_run
 from imssa.hardware.devices import DeviceConfig
 from imssa.study.params import load_params
 from imssa.study.programming import model_draw_seed
@@ -52,7 +52,7 @@ def main() -> None:
     t0 = time.perf_counter()
     window = DeviceConfig(g_min_uS=cfg.g_min_uS, g_max_uS=cfg.g_max_uS, g_phys_max_uS=cfg.g_phys_max_uS,
                           noise_clip=cfg.noise_clips[0])
-    devs = {k: window.model_copy(update=calibrate_converters(net, sp.train.x, cfg.headroom)) for k, (net, sp, _) in models.items()}
+    devs = {k: window.model_copy(update=converter_ranges(net, sp.train.x, cfg.headroom)) for k, (net, sp, _) in models.items()}
     dpe = cfg.devices_per_element[0]
 
     def cell(c: dict) -> list[dict]:

@@ -7,7 +7,8 @@ from imssa.hardware.analog import effective_weights, simulate_fast, simulate_ste
 
 from imssa.hardware.conductance import program
 from imssa.hardware.crossbar import combined_matrix, to_conductance
-from imssa.hardware.devices import PRESETS, DeviceConfig, LogLinear
+from imssa.hardware.devices import DeviceConfig, LogLinear
+from imssa.hardware.presets import PRESETS
 from imssa.model.quant import quantize_ssm
 from imssa.model.s4d import DiscreteSSM, ssm_recurrent
 
@@ -59,7 +60,7 @@ def test_programming_is_seeded_clipped_and_faulty_at_the_asked_rate():
     stuck = program(G, G, 1, faulty, generator=torch.Generator().manual_seed(0))[0]
     assert (stuck == G_MAX).double().mean() == pytest.approx(0.1, abs=0.01)
     assert (stuck == G_MIN).double().mean() == pytest.approx(0.05, abs=0.01)
-    drifted = program(G, G, 1, DeviceConfig(drift_nu_mean=LogLinear(a=0.1), t_s=99.0))[0]
+    drifted = program(G, G, 1, DeviceConfig(drift_nu_mean=LogLinear(a=0.1)), t_s=99.0)[0]
     assert torch.allclose(drifted, G * 100.0**-0.1)
 
 
@@ -263,7 +264,7 @@ def test_a_chance_level_programming_carries_its_cause():
 def test_deployed_rows_report_saturation_and_agree_between_modes():
     from imssa.model.config import ModelConfig, QuantConfig
     from imssa.data.audio import AudioSet
-    from imssa.hardware.deploy import calibrate_converters, deployed_weights, realisation_rows, stack_run
+    from imssa.hardware.deploy import converter_ranges, deployed_weights, realisation_rows, stack_run
     from imssa.model.train import SpeechClassifier
 
     torch.manual_seed(0)
@@ -271,7 +272,7 @@ def test_deployed_rows_report_saturation_and_agree_between_modes():
     x = torch.randn(12, 150)
     data = AudioSet(x, torch.arange(12) % 2, None, 1000)
     dev = DeviceConfig(g_min_uS=10.0, g_max_uS=100.0, g_phys_max_uS=150.0, sigma_uS=25.0)
-    dev = dev.model_copy(update=calibrate_converters(net, x, headroom=1.5))
+    dev = dev.model_copy(update=converter_ranges(net, x, headroom=1.5))
     W = deployed_weights(net, dev, R=6, seed=2)
     fast, step = (stack_run(net, x, [W], [dev], mode, chunk=6) for mode in ("fast", "step"))
     sat_fast, sat_step = fast.saturated, step.saturated

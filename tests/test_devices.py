@@ -12,9 +12,10 @@ from scipy.stats import t as t_dist
 from imssa.hardware.conductance import program
 from imssa.model.config import ModelConfig, QuantConfig
 from imssa.hardware.deploy import deployed_weights, fits, noise_rows, target_conductances
-from imssa.hardware.devices import (MEAN_ABS, PRESETS, TECHNOLOGIES, DeviceConfig, LogLinear, RelaxationPoint, matched_noise,
-                           preset_table, programming_sigma_uS, pulses_to_converge, relaxation_sigma_uS,
-                           single_pulse_sigma_uS, standard_noise, technology)
+from imssa.hardware.devices import (MEAN_ABS, DeviceConfig, LogLinear, RelaxationPoint, matched_noise,
+                                    programming_sigma_uS, pulses_to_converge, relaxation_sigma_uS,
+                                    single_pulse_sigma_uS, standard_noise)
+from imssa.hardware.presets import PRESETS, TECHNOLOGIES, preset, preset_table
 from imssa.model.train import SpeechClassifier
 
 PCM = PRESETS["pcm_joshi2020"]
@@ -132,17 +133,17 @@ def test_single_pulse_error_is_derived_from_a_reported_verify_cost():
 def test_pcm_drift_exponent_and_read_noise_follow_the_model():
     G = levels([25.0, 2.5], 40000)
     t = 3600.0
-    quiet = PCM.model_copy(update={"sigma_poly_uS": [], "read_1f_q": 0.0, "t_s": t})
-    out = program(G, G, 1, quiet, generator=torch.Generator().manual_seed(5))[0][0]
+    quiet = PCM.model_copy(update={"sigma_poly_uS": [], "read_1f_q": 0.0})
+    out = program(G, G, 1, quiet, generator=torch.Generator().manual_seed(5), t_s=t)[0][0]
     nu = -torch.log(out / G) / math.log((t + 20.0) / 20.0)
     # nu = |mean + std z|: at g = 1 mean 0.049, std 0.008; at g = 0.1, mean 0.0601, std 0.0229
     assert float(nu[0].mean()) == pytest.approx(0.049, abs=0.001) and float(nu[0].std()) == pytest.approx(0.008, abs=0.0005)
     assert float(nu[1].mean()) == pytest.approx(0.0244 - 0.0155 * math.log(0.1), abs=0.002)
-    noisy = PCM.model_copy(update={"sigma_poly_uS": [], "drift_nu_mean": LogLinear(), "drift_nu_std": LogLinear(), "t_s": t})
-    rel = program(G, G, 1, noisy, generator=torch.Generator().manual_seed(6))[0][0] / G - 1
+    noisy = PCM.model_copy(update={"sigma_poly_uS": [], "drift_nu_mean": LogLinear(), "drift_nu_std": LogLinear()})
+    rel = program(G, G, 1, noisy, generator=torch.Generator().manual_seed(6), t_s=t)[0][0] / G - 1
     q = min(0.0088 / 1.0**0.65, 0.2) * math.sqrt(math.log((t + 20.0 + 250e-9) / (2 * 250e-9)))
     assert float(rel[0].std()) == pytest.approx(q, rel=0.03)
-    at_read = program(G, G, 1, noisy.model_copy(update={"t_s": 0.0}), generator=torch.Generator().manual_seed(6))[0][0] / G - 1
+    at_read = program(G, G, 1, noisy, generator=torch.Generator().manual_seed(6), t_s=0.0)[0][0] / G - 1
     q0 = 0.0088 * math.sqrt(math.log((20.0 + 250e-9) / (2 * 250e-9)))  # read at t0 = 20 s, as in aihwkit
     assert float(at_read[0].std()) == pytest.approx(q0, rel=0.03)
 
@@ -155,7 +156,7 @@ def test_relaxation_grows_from_the_programmed_spread_and_is_held_after_the_data(
     assert float(relaxation_sigma_uS(dev, G, 100.0)[0]) == pytest.approx(math.sqrt(2.5**2 - 1.0))  # halfway in ln t
     assert float(relaxation_sigma_uS(dev, G, 1e6)[0]) == pytest.approx(math.sqrt(3.0**2 - 1.0))
     target = levels([20.0], 40000)
-    out = program(target, target, 1, dev.model_copy(update={"t_s": 1e6}), generator=torch.Generator().manual_seed(7))[0][0]
+    out = program(target, target, 1, dev, generator=torch.Generator().manual_seed(7), t_s=1e6)[0][0]
     assert float((out - target).std()) == pytest.approx(3.0, rel=0.02)
     with pytest.raises(ValueError, match="increasing t_s"):
         DeviceConfig(relaxation=[RelaxationPoint(t_s=5.0, sigma_poly_uS=[1.0]), RelaxationPoint(t_s=1.0, sigma_poly_uS=[1.0])])
@@ -163,12 +164,13 @@ def test_relaxation_grows_from_the_programmed_spread_and_is_held_after_the_data(
 
 def test_global_drift_compensation_undoes_a_uniform_drift_exactly():
     model = net()
-    flat = DeviceConfig(g_min_uS=0.0, g_max_uS=25.0, drift_nu_mean=LogLinear(a=0.05), t0_s=20.0, t_s=1e6)
-    now = deployed_weights(model, flat.model_copy(update={"t_s": 0.0}), 2, seed=0)
+    flat = DeviceConfig(g_min_uS=0.0, g_max_uS=25.0, drift_nu_mean=LogLinear(a=0.05), t0_s=20.0)
+    now = deployed_weights(model, flat, 2, seed=0)
     stats: dict = {}
-    later = deployed_weights(model, flat, 2, seed=0, stats=stats)
+    later = deployed_weights(model, flat, 2, seed=0, stats=stats, t_s=1e6)
     assert not torch.allclose(later, now)
-    fixed = deployed_weights(model, flat.model_copy(update={"drift_compensation": True}), 2, seed=0, stats=stats)
+    fixed = deployed_weights(model, flat.model_copy(update={"drift_compensation": True}), 2, seed=0, stats=stats,
+                             t_s=1e6)
     assert torch.allclose(fixed, now, atol=1e-12)
     assert torch.allclose(stats["alpha"], torch.full((2,), ((1e6 + 20.0) / 20.0) ** 0.05, dtype=torch.float64))
 
@@ -191,19 +193,19 @@ def test_stuck_devices_make_every_programming_differ_even_without_noise():
     data = AudioSet(torch.randn(6, 50, generator=torch.Generator().manual_seed(0)), torch.tensor([0, 1] * 3),
                     pd.DataFrame({"file": ["c"] * 6}), 1000)
     dev = DeviceConfig(g_min_uS=10.0, g_max_uS=100.0, stuck_at_gmax=0.2)
-    assert dev.stochastic and not DeviceConfig().stochastic
+    assert dev.random_at(0.0) and not DeviceConfig().random_at(0.0)
     assert len(noise_rows(net(), data, 0.0, dev, 3, seed=2)) == 3
     assert len(noise_rows(net(), data, 0.0, DeviceConfig(), 3, seed=2)) == 1
 
 
 def test_presets_are_valid_data_with_a_table():
     for name in PRESETS:  # presets built with model_copy(update=...) skip validation: validate them here
-        assert DeviceConfig.model_validate(technology(name).model_dump()) == technology(name), name
+        assert DeviceConfig.model_validate(preset(name).model_dump()) == preset(name), name
     table = preset_table(list(TECHNOLOGIES))
     assert list(table["technology"]) == list(TECHNOLOGIES)
     assert table.set_index("technology").loc["stt_mram_binary", "on_off_ratio"] == pytest.approx(2.5)
-    with pytest.raises(ValueError, match="unknown technology 'flash'"):
-        technology("flash")
+    with pytest.raises(ValueError, match="unknown preset 'flash'"):
+        preset("flash")
     with pytest.raises(ValueError, match="negative std"):
         DeviceConfig(sigma_poly_uS=[0.0, -1.0])
     with pytest.raises(ValueError, match="lo"):
@@ -215,7 +217,7 @@ def test_sigma_scale_multiplies_the_whole_programming_noise():
     G = torch.tensor([0.0, 12.5, 25.0], dtype=torch.float64)
     assert torch.allclose(programming_sigma_uS(PCM.model_copy(update={"sigma_scale": 4.0}), G), 4 * programming_sigma_uS(PCM, G))
     silent = PCM.model_copy(update={"sigma_scale": 0.0, "read_1f_q": 0.0})
-    assert PCM.model_copy(update={"sigma_scale": 0.0}).stochastic  # its 1/f read noise still differs per read
-    assert not silent.stochastic and torch.equal(program(G, G, 2, silent)[0], G.expand(2, 3))
+    assert PCM.model_copy(update={"sigma_scale": 0.0}).random_at(0.0)  # its 1/f read noise still differs per read
+    assert not silent.random_at(0.0) and torch.equal(program(G, G, 2, silent)[0], G.expand(2, 3))
     matched = matched_noise(PCM.model_copy(update={"sigma_scale": 4.0}), G)
     assert matched.sigma_scale == 1.0 and matched.sigma_uS == pytest.approx(4 * float(programming_sigma_uS(PCM, G).pow(2).mean().sqrt()))

@@ -96,7 +96,7 @@ def _trained_like_fir(bits=2):
 
 
 def test_delay_line_on_an_ideal_array_is_the_software_model_and_noise_averages_over_pairs():
-    from imssa.hardware.delay_line import calibrate_delay_line, delay_line_rows, delay_line_run, programmed_taps
+    from imssa.hardware.delay_line import delay_line_converter_ranges, delay_line_rows, delay_line_run, programmed_taps
     from imssa.hardware.devices import DeviceConfig
     from imssa.data.audio import AudioSet
     import pandas as pd
@@ -110,7 +110,7 @@ def test_delay_line_on_an_ideal_array_is_the_software_model_and_noise_averages_o
         software = net(x)
     logits, saturated = delay_line_run(net, x, taps, ideal)
     assert torch.allclose(logits[0].float(), software, atol=1e-5) and not saturated.any()
-    ranges = calibrate_delay_line(net, x, headroom=1.0)
+    ranges = delay_line_converter_ranges(net, x, headroom=1.0)
     assert not delay_line_run(net, x, taps, ideal.model_copy(update=ranges))[1].any()  # never clips its own clips
     tight = ideal.model_copy(update={k: v / 2 for k, v in ranges.items()})
     assert delay_line_run(net, x, taps, tight)[1].all()

@@ -221,14 +221,14 @@ def test_a_design_is_named_by_its_grids_and_trained_by_its_recipe():
 
 def test_the_hybrid_on_frames_runs_in_both_modes_and_never_leaves_the_circle():
     from imssa.data.audio import AudioSet
-    from imssa.hardware.deploy import calibrate_converters, realisation_rows, stack_run
+    from imssa.hardware.deploy import converter_ranges, realisation_rows, stack_run
 
     torch.manual_seed(0)
     net = SpeechClassifier(ModelConfig(H=3, N=2, quant=QuantConfig(bits=4, fscale=1.0, r_max=0.99)), 2,
                            features=4).eval()
     x = torch.randn(10, 4, 60)  # frames: (clips, features, steps)
     data = AudioSet(x, torch.arange(10) % 2, None, 100)
-    dev = DeviceConfig(sigma_uS=10.0).model_copy(update=calibrate_converters(net, x, headroom=2.0))
+    dev = DeviceConfig(sigma_uS=10.0).model_copy(update=converter_ranges(net, x, headroom=2.0))
     W = deployed_weights(net, dev, R=4, seed=3, digital_A=True)
     fast, step = (stack_run(net, x, [W], [dev], mode, chunk=4) for mode in ("fast", "step"))
     assert torch.allclose(fast.logits, step.logits.to(fast.logits.dtype), atol=1e-4)

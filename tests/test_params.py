@@ -151,7 +151,7 @@ def test_qat_parameters_reject_impossible_bits():
                                          ({"emulation": {"preset": "hfox_1t1r_like", "overrides": {"sigma_uS": -2.0}}},
                                           "emulation: sigma_uS: Input should be greater"),
                                          ({"emulation": {"preset": "hfox_1t1r_like", "overrides": {"stuck_at_gmx": 0.1}}},
-                                          "unknown device keys \\['stuck_at_gmx'\\]"),
+                                          "unknown keys in device overrides: \\['stuck_at_gmx'\\]"),
                                          ({"emulation": {"preset": "hfox_like"}}, "unknown preset 'hfox_like'"),
                                          ({"realisations": 0}, "realisations"),
                                          ({"sigmas_uS": [1.0, 5.0]}, "include 0.0"),
@@ -208,8 +208,8 @@ def test_margin_parameters_reject_impossible_values(values, key):
         validate_params("stability_margin", values)
 
 
-@pytest.mark.parametrize("values, hint", [({"technologies": ["flash"]}, "unknown technologies \\['flash'\\]"),
-                                          ({"inverse_base": "sram"}, "unknown technologies"),
+@pytest.mark.parametrize("values, hint", [({"technologies": ["flash"]}, "unknown presets \\['flash'\\]"),
+                                          ({"inverse_base": "sram"}, "unknown presets"),
                                           ({"study_bits": [8]}, "study_bits and inverse_bits must be among tech_bits"),
                                           ({"inverse_sigmas_uS": [5.0, 10.0]}, "must include 0.0"),
                                           ({"write_verify_tolerances_uS": [0.0]}, "write_verify_tolerances_uS"),
@@ -324,7 +324,7 @@ def test_a_checkpoint_file_changes_with_the_library_code(monkeypatch):
 
 
 def test_the_emulated_array_takes_the_shared_window_unless_it_overrides_it():
-    from imssa.hardware.devices import PRESETS
+    from imssa.hardware.presets import PRESETS
     base = validate_params("hardware_deployment", {})
     assert base.emulation_device() == PRESETS["hfox_1t1r_like"].model_copy(update=base.shared.window)
     wide = validate_params("hardware_deployment", {"shared": {"g_max_uS": 120.0, "g_phys_max_uS": 180.0}})

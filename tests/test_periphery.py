@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from imssa.hardware import periphery, verify, wires
+from imssa.hardware import check, periphery, wires
 from imssa.hardware.analog import simulate_step
 from imssa.hardware.cost import CostConstants, analog_cost, device_conductances
 from imssa.hardware.crossbar import layout, pairs_per_weight
-from imssa.hardware.deploy import (calibrate_converters, deployed_weights, ideal_weights, realisation_rows,
+from imssa.hardware.deploy import (converter_ranges, deployed_weights, ideal_weights, realisation_rows,
                                    target_conductances)
 from imssa.hardware.devices import DeviceConfig
 from imssa.model.config import ModelConfig, QuantConfig
@@ -53,7 +53,7 @@ def test_a_b_bit_converter_has_2_to_the_b_minus_1_levels_and_keeps_zero():
 
 def test_per_column_converters_at_high_resolution_reproduce_the_ideal_array_and_never_clip_calibration():
     net, x = model(), clips()
-    ranges = calibrate_converters(net, x, headroom=1.1, clips=len(x), per_column=True)
+    ranges = converter_ranges(net, x, headroom=1.1, clips=len(x), per_column=True)
     assert np.array(ranges["column_ranges"]).shape == (4, 7)
     rows, cols = np.array(ranges["row_ranges"]), np.array(ranges["column_ranges"])
     assert np.allclose(rows[:, :-1], cols[:, :-1])  # a state's ADC and DAC share one full scale
@@ -71,7 +71,7 @@ def test_per_column_converters_at_high_resolution_reproduce_the_ideal_array_and_
 
 def test_the_affine_correction_removes_a_drawn_offset_and_gain_exactly_without_read_noise():
     net, x = model(), clips()
-    ranges = calibrate_converters(net, x, headroom=1.5, clips=len(x), per_column=True)
+    ranges = converter_ranges(net, x, headroom=1.5, clips=len(x), per_column=True)
     clean = run(net, x, DeviceConfig(**ranges))
     errors = {"adc_offset_sigma": 0.02, "adc_gain_sigma": 0.05}
     off = run(net, x, DeviceConfig(**ranges, **errors))
@@ -88,7 +88,7 @@ def test_the_affine_correction_removes_a_drawn_offset_and_gain_exactly_without_r
 
 def test_bit_serial_inputs_equal_multi_level_ones_with_ideal_adcs_and_are_counted_as_the_cost_counts():
     net, x = model(), clips()
-    ranges = calibrate_converters(net, x, 1.1, len(x), per_column=True, bit_serial_dac_bits=8)
+    ranges = converter_ranges(net, x, 1.1, len(x), per_column=True, bit_serial_dac_bits=8)
     multi, serial = {}, {}
     y_multi = run(net, x, DeviceConfig(dac_bits=8, **ranges), peaks=multi)
     y_serial = run(net, x, DeviceConfig(dac_bits=8, input_encoding="bit_serial", **ranges), peaks=serial)
@@ -126,15 +126,15 @@ def test_the_check_after_programming_reprograms_only_failing_channels_and_counts
     noisy = DeviceConfig(**WINDOW, sigma_uS=15.0)
     plain_stats, checked_stats = {}, {}
     plain = deployed_weights(net, noisy, 8, seed=3, stats=plain_stats)
-    loose = deployed_weights(net, noisy.model_copy(update={"verify_tolerance": 1e9}), 8, seed=3)
+    loose = deployed_weights(net, noisy.model_copy(update={"check_tolerance": 1e9}), 8, seed=3)
     # a loose check reprograms only the unstable channels; the others keep the first programming's draws
-    stable = verify.channel_radius(plain) < 1
+    stable = check.channel_radius(plain) < 1
     assert torch.equal(loose[stable], plain[stable])
-    checked = deployed_weights(net, noisy.model_copy(update={"verify_tolerance": 0.3, "verify_rounds": 20}), 8, seed=3,
+    checked = deployed_weights(net, noisy.model_copy(update={"check_tolerance": 0.3, "check_max_rounds": 20}), 8, seed=3,
                                stats=checked_stats)
     target = ideal_weights(net)
-    before = verify.failing_channels(plain, target, 0.3, 256)
-    after = verify.failing_channels(checked, target, 0.3, 256)
+    before = check.failing_channels(plain, target, 0.3, 256)
+    after = check.failing_channels(checked, target, 0.3, 256)
     assert before.sum() > after.sum() and torch.equal(checked[~before], plain[~before])
     assert torch.equal(checked_stats["failing"], after.sum(1).double())
     assert (checked_stats["pulses"] >= plain_stats["pulses"]).all() and (checked_stats["pulses"] > 1).any()
@@ -205,9 +205,9 @@ def test_the_converter_aware_forward_pass_is_the_step_simulator():
     from imssa.hardware.aware import converter_logits
     from imssa.hardware.deploy import stack_run
     net, x = model(), clips(L=120)
-    ranges = calibrate_converters(net, x, headroom=1.1, clips=len(x))
+    ranges = converter_ranges(net, x, headroom=1.1, clips=len(x))
     for dev in (DeviceConfig(), DeviceConfig(dac_bits=6, adc_bits=5, **ranges),
-                DeviceConfig(dac_bits=6, adc_bits=5, **calibrate_converters(net, x, 1.1, len(x), per_column=True))):
+                DeviceConfig(dac_bits=6, adc_bits=5, **converter_ranges(net, x, 1.1, len(x), per_column=True))):
         with torch.no_grad():
             ours = converter_logits(net, x.double(), dev)
         ref = stack_run(net, x, [ideal_weights(net)], [dev], "step", dtype=torch.float64).logits[0]

@@ -21,7 +21,7 @@ def test_every_design_changes_only_what_the_ladder_says_and_all_cells_share_thei
     assert changed["per column, offsets and gain errors"] == {"adc_offset_sigma", "adc_gain_sigma"}
     assert changed[P.BEST] == {"calibration_reads"}
     assert changed["bit-serial inputs"] == {"input_encoding"}
-    assert "verify_tolerance" in changed["verify after programming"] <= {"verify_tolerance", "verify_rounds"}
+    assert "check_tolerance" in changed["check after programming"] <= {"check_tolerance", "check_max_rounds"}
     assert cells[P.LAYER]["read_noise"] == CFG.emulation_device().read_noise  # filled from the emulated array
     with pytest.raises(ValueError, match="unknown designs"):
         P.design_cells(CFG, ["no such design"])
@@ -60,7 +60,7 @@ def test_the_design_summary_pairs_each_programming_with_its_own_model_in_softwar
 
 
 def test_energy_counts_the_designs_conversions_from_the_simulated_configuration(monkeypatch):
-    from imssa.hardware.deploy import calibrate_converters
+    from imssa.hardware.deploy import converter_ranges
     from imssa.model.config import ModelConfig, QuantConfig
     from imssa.model.train import SpeechClassifier
 
@@ -69,7 +69,7 @@ def test_energy_counts_the_designs_conversions_from_the_simulated_configuration(
     x = torch.randn(4, 100, generator=torch.Generator().manual_seed(0))
 
     def fake(cfg, bits, seed, fold, r_max, periphery, bit_serial=None):
-        ranges = {} if periphery == "unbounded" else calibrate_converters(
+        ranges = {} if periphery == "unbounded" else converter_ranges(
             net, x, 1.1, per_column=periphery == "per_column", bit_serial_dac_bits=bit_serial)
         return net, None, ranges
     monkeypatch.setattr(P, "deployable", fake)

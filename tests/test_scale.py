@@ -11,7 +11,7 @@ from imssa.study import scale, scale_summaries
 from imssa.hardware.analog import simulate_saturating_inputs, simulate_step
 from imssa.model.config import ModelConfig, QuantConfig
 from imssa.hardware.crossbar import combined_matrix, layout, structural_mask
-from imssa.hardware.deploy import (calibrate_converters, calibrate_layers, deployed_weights, ideal_weights, realisation_rows,
+from imssa.hardware.deploy import (converter_ranges, layer_converter_ranges, deployed_weights, ideal_weights, realisation_rows,
                           stack_run, stack_weights)
 from imssa.hardware.devices import DeviceConfig
 from imssa.study.params import ParamsError, validate_params
@@ -81,9 +81,9 @@ def test_every_layer_draws_its_own_devices_and_layer_one_keeps_the_single_layer_
 def test_stack_calibration_matches_the_single_layer_one_and_splits_the_input_row():
     net = stack(depth=2)
     x = torch.randn(8, 200, generator=torch.Generator().manual_seed(1))
-    per_layer = calibrate_layers(net, x, 1.5)
-    single = calibrate_converters(stack(depth=1), x, 1.5)
-    one = calibrate_layers(stack(depth=1), x, 1.5)[0]
+    per_layer = layer_converter_ranges(net, x, 1.5)
+    single = converter_ranges(stack(depth=1), x, 1.5)
+    one = layer_converter_ranges(stack(depth=1), x, 1.5)[0]
     assert math.isclose(max(one["dac_range"], one["dac_input_range"]), single["dac_range"], rel_tol=1e-12)
     assert math.isclose(one["adc_range"], single["adc_range"], rel_tol=1e-12)
     assert len(per_layer) == 2 and all(v > 0 for r in per_layer for v in r.values())

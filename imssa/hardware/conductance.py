@@ -12,14 +12,15 @@ import math
 import torch
 from torch import Tensor
 
-from .devices import DeviceConfig, drift_factor, programming_sigma_uS, relaxation_sigma_uS, standard_noise
+from .devices import DeviceConfig, DevicePhysics, drift_factor, programming_sigma_uS, relaxation_sigma_uS, standard_noise
 
 __all__ = ["age", "program", "write"]
 
 
 def program(G_pos: Tensor, G_neg: Tensor, R: int, dev: DeviceConfig, generator: torch.Generator | None = None,
-            used: Tensor | None = None, copies: int = 1, stats: dict[str, Tensor] | None = None) -> tuple[Tensor, Tensor]:
-    """``R`` programmed copies of the target pairs (uS), as read ``dev.t_s`` after programming.
+            used: Tensor | None = None, copies: int = 1, stats: dict[str, Tensor] | None = None,
+            t_s: float = 0.0) -> tuple[Tensor, Tensor]:
+    """``R`` programmed copies of the target pairs (uS), as read ``t_s`` seconds after programming.
     Returns two tensors of shape (R, *G.shape).
 
     Each programmed device lands at G + sigma(G) z (``devices.programming_sigma_uS``, z of
@@ -49,7 +50,7 @@ def program(G_pos: Tensor, G_neg: Tensor, R: int, dev: DeviceConfig, generator: 
             if dev.write_verify_tol_uS is not None:  # a stuck device outside the tolerance uses every pulse
                 failed = (high | low) & ((G - target).abs() > dev.write_verify_tol_uS)
                 n = torch.where(failed, torch.full_like(n, dev.write_verify_max_pulses), n)
-        G_t = age(G, target, dev, generator)
+        G_t = age(G, target, dev, generator, t_s)
         if used is not None:
             off = torch.full_like(G, dev.g_off_uS)
             if dev.g_off_sigma_uS > 0:
@@ -67,17 +68,17 @@ def program(G_pos: Tensor, G_neg: Tensor, R: int, dev: DeviceConfig, generator: 
     return out[0], out[1]
 
 
-def write(target: Tensor, dev: DeviceConfig, generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
+def write(target: Tensor, dev: DevicePhysics, generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
     """Programmed conductances (``target``'s shape) and the pulses each device took."""
     lo, hi = dev.clip_uS
     G = target.clone()
-    if dev.sigma_scale > 0 and (dev.sigma_uS > 0 or dev.sigma_poly_uS):
+    if dev.noisy_writes:
         sigma = programming_sigma_uS(dev, target)
         G = (target + sigma * standard_noise(G.shape, dev.noise_shape, generator, G.dtype, G.device)).clamp(lo, hi)
     else:
         G = G.clamp(lo, hi)
     n = torch.ones_like(G)
-    if dev.write_verify_tol_uS is not None and dev.sigma_scale > 0 and (dev.sigma_uS > 0 or dev.sigma_poly_uS):
+    if dev.write_verify_tol_uS is not None and dev.noisy_writes:
         for _ in range(dev.write_verify_max_pulses - 1):
             bad = (G - target).abs() > dev.write_verify_tol_uS
             if not bad.any():
@@ -87,24 +88,24 @@ def write(target: Tensor, dev: DeviceConfig, generator: torch.Generator | None) 
     return G, n
 
 
-def age(G: Tensor, target: Tensor, dev: DeviceConfig, generator: torch.Generator | None) -> Tensor:
-    """Conductances ``dev.t_s`` after programming: drift by ((t + t0) / t0)^-nu with nu = |mean(g) +
+def age(G: Tensor, target: Tensor, dev: DevicePhysics, generator: torch.Generator | None, t_s: float) -> Tensor:
+    """Conductances ``t_s`` seconds after programming: drift by ((t + t0) / t0)^-nu with nu = |mean(g) +
     std(g) z| per device, g = G_target / g_max; relaxation, a Gaussian spread that grows from the
     programmed value (``devices.relaxation_sigma_uS``); 1/f read noise accumulated up to the read at
     t + t0 (so also at t = 0, as in aihwkit's PCM model), relative std
     Q_s(g) sqrt(ln((t + t0 + t_read) / (2 t_read))) with g = G_programmed / g_max; floored at 0 uS."""
-    if dev.t_s == 0 and dev.read_1f_q == 0:
+    if t_s == 0 and dev.read_1f_q == 0:
         return G
     programmed, g = G, target / dev.g_max_uS
-    if dev.t_s > 0 and dev.drifts:
+    if t_s > 0 and dev.drifts:
         nu = (dev.drift_nu_mean(g) + dev.drift_nu_std(g) * torch.randn(G.shape, generator=generator, dtype=G.dtype, device=G.device)).abs()
-        G = G * drift_factor(dev, nu)
-    if dev.t_s > 0 and dev.relaxation:
-        G = G + relaxation_sigma_uS(dev, target, dev.t_s) * torch.randn(G.shape, generator=generator, dtype=G.dtype, device=G.device)
+        G = G * drift_factor(dev, nu, t_s)
+    if t_s > 0 and dev.relaxation:
+        G = G + relaxation_sigma_uS(dev, target, t_s) * torch.randn(G.shape, generator=generator, dtype=G.dtype, device=G.device)
     if dev.read_1f_q > 0:
         q = (dev.read_1f_q / (programmed.abs() / dev.g_max_uS).clamp_min(1e-7) ** dev.read_1f_exponent).clamp(
             max=dev.read_1f_q_max)
-        t = dev.t_s + dev.t0_s
+        t = t_s + dev.t0_s
         G = G + G.abs() * q * math.sqrt(math.log((t + dev.t_read_s) / (2 * dev.t_read_s))) * torch.randn(
             G.shape, generator=generator, dtype=G.dtype, device=G.device)
     return G.clamp_min(0.0)

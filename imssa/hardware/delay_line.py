@@ -28,7 +28,7 @@ from .crossbar import pairs_per_weight, to_conductance
 from .deploy import _inputs, failure_cause
 from .devices import DeviceConfig
 
-__all__ = ["calibrate_delay_line", "delay_line_rows", "delay_line_run", "programmed_taps", "tap_conductances"]
+__all__ = ["delay_line_converter_ranges", "delay_line_rows", "delay_line_run", "programmed_taps", "tap_conductances"]
 
 
 def _bank(net: SpeechClassifier) -> QuantFIR:
@@ -56,8 +56,8 @@ def programmed_taps(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int,
 
 
 @torch.no_grad()
-def calibrate_delay_line(net: SpeechClassifier, x: Tensor, headroom: float) -> dict[str, float]:
-    """DAC and ADC full scales from the ideal taps on calibration clips ``x`` (B, L): ``headroom``
+def delay_line_converter_ranges(net: SpeechClassifier, x: Tensor, headroom: float) -> dict[str, float]:
+    """DAC and ADC full scales from the ideal taps' peaks on clips ``x`` (B, L): ``headroom``
     times the largest |input| and |column output|. Keys of ``DeviceConfig``: ``dac_input_range``
     (the delay line's rows) and ``adc_range``."""
     u = _inputs(net, x)
@@ -98,7 +98,7 @@ def delay_line_rows(net: SpeechClassifier, data: AudioSet, dev: DeviceConfig, R:
     recurrence, ``saturated``, ``failure`` by ``deploy.failure_cause``, ``pulses_per_device``) of
     the FIR bank ``net`` on ``dev``, scored on ``data``: the columns of ``deploy.realisation_rows``.
     One programming where nothing is random."""
-    R = R if dev.stochastic else 1
+    R = R if dev.random_at(0.0) else 1
     taps, pulses = programmed_taps(net, dev, R, seed, devices_per_element)
     logits, saturated = delay_line_run(net, data.x, taps, dev)
     acc = (logits.argmax(-1) == data.y).double().mean(-1)

@@ -20,18 +20,19 @@ from torch import Tensor
 
 from .analog import effective_weights, simulate_saturating, simulate_saturating_inputs, simulate_step
 
-from . import verify, wires
+from . import wires
+from .check import channel_radius, failing_channels
 from .conductance import program
 from .crossbar import combined_matrix, entry_grid, pairs_per_weight, structural_mask, to_conductance
 from ..data.audio import AudioSet
-from ..device import compute_device, generator
+from ..compute_device import compute_device, generator
 from .devices import DeviceConfig
 from ..model.quant import QuantS4D, q_max
 from ..stats import chance_failure
 from ..seeds import draw_seed
 from ..model.train import SpeechClassifier
 
-__all__ = ["CHECK_COLUMNS", "StackOutput", "array_scale", "calibrate_converters", "calibrate_layers",
+__all__ = ["CHECK_COLUMNS", "StackOutput", "array_scale", "converter_ranges", "layer_converter_ranges",
            "deployed_weights", "fits", "ideal_weights", "target_conductances", "failure_cause", "noise_rows", "realisation_rows",
            "spectral_radius", "stack_run", "stack_weights"]
 
@@ -46,7 +47,7 @@ def fits(dev: DeviceConfig, bits: int) -> bool:
 def deployed_weights(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int,
                      layout: Literal["dense", "block"] = "block", devices_per_element: int = 16,
                      stats: dict[str, Tensor] | None = None, layer: int = 0, real_zeros: bool = False,
-                     digital_A: bool = False) -> Tensor:
+                     digital_A: bool = False, t_s: float = 0.0) -> Tensor:
     """Effective combined matrices (R, H, 2N+1, 2N+1) of ``R`` programmings of layer ``layer`` (the
     first by default; N+1 rows for the real-valued variant). Each layer draws from its own seed
     (``layer_seed``), so the layers of a stack are programmed independently.
@@ -62,7 +63,7 @@ def deployed_weights(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int
     = 0 exactly) are left unprogrammed too (``crossbar.real_pole_mask``), so a real pole's block is
     diag(a + e1, a + e2); the draws of every other cross-point are those without it.
 
-    The arrays are read ``dev.t_s`` after programming; with ``dev.drift_compensation`` the
+    The arrays are read ``t_s`` seconds after programming; with ``dev.drift_compensation`` the
     periphery multiplies each array's outputs by alpha = mean|W(0)| / mean|W(t)| (its mean
     |readout| for one-hot inputs right after programming over that at t; one factor per
     realisation and layer, as a global drift compensation does). ``digital_A`` (the hybrid design):
@@ -74,7 +75,7 @@ def deployed_weights(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int
     are not modelled with it (ValueError). ``stats`` receives
     ``conductance.program``'s ``pulses`` (R,) and, with compensation, ``alpha`` (R,). A device with
     ``dev.states`` states cannot hold a model that needs more conductance levels: ValueError.
-    The draws and the arrays are on ``imssa.device.compute_device()`` (``$IMSSA_DEVICE``), whose
+    The draws and the arrays are on ``imssa.compute_device.compute_device()`` (``$IMSSA_DEVICE``), whose
     random stream they come from.
     """
     index, layer = layer, _layer(net, layer)
@@ -83,7 +84,7 @@ def deployed_weights(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int
     if not fits(dev, layer.bits):
         raise ValueError(f"a device with {dev.states} conductance states cannot hold the {layer.bits}-bit model, "
                          f"which needs {q_max(layer.bits) + 1} levels per device")
-    if digital_A and (dev.verify_tolerance is not None or dev.wire_resistance_ohm > 0 or dev.drift_compensation):
+    if digital_A and (dev.check_tolerance is not None or dev.wire_resistance_ohm > 0 or dev.drift_compensation):
         raise ValueError("A_bar held digitally is modelled without the check after programming, wire resistance and "
                          "drift compensation: each would see A_bar's devices")
     copies = pairs_per_weight(devices_per_element)
@@ -94,11 +95,11 @@ def deployed_weights(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int
     stats = {} if stats is None else stats
     targets = G_pos, G_neg
     gen = generator(layer_seed(seed, index), device)
-    G_pos, G_neg = program(G_pos, G_neg, R, dev, generator=gen, used=used, copies=copies, stats=stats)
+    G_pos, G_neg = program(G_pos, G_neg, R, dev, generator=gen, used=used, copies=copies, stats=stats, t_s=t_s)
     W = effective_weights(G_pos, G_neg, scale, dev.g_min_uS, dev.g_max_uS)
-    if dev.verify_tolerance is not None:
-        W, (G_pos, G_neg) = _verify(W, (G_pos, G_neg), targets, ideal_weights_of(layer).to(device), scale, dev, gen,
-                                    used, copies, stats)
+    if dev.check_tolerance is not None:
+        W, (G_pos, G_neg) = _check_after_programming(W, (G_pos, G_neg), targets, ideal_weights_of(layer).to(device),
+                                                     scale, dev, gen, used, copies, stats, t_s)
     if dev.wire_resistance_ohm > 0:  # IR drop: the effective conductances of every block, once per programming
         W = wires.ir_drop_weights(G_pos, G_neg, copies, dev.wire_resistance_ohm, scale, dev.g_min_uS,
                                   dev.g_max_uS, dev.channels_per_array)
@@ -121,31 +122,31 @@ def deployed_weights(net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int
     return W
 
 
-def _verify(W: Tensor, G: tuple[Tensor, Tensor], targets: tuple[Tensor, Tensor], target_W: Tensor,
-            scale: float | Tensor, dev: DeviceConfig, gen: torch.Generator, used: Tensor | None, copies: int,
-            stats: dict[str, Tensor]) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-    """The check after programming (``dev.verify_tolerance``): every channel's impulse response over
-    ``verify_steps`` steps is measured (ASSUMPTION: exactly, e.g. averaged over many reads) and compared
-    with its target's (``verify.channel_errors``); failing channels (unstable, or a relative error
-    above the tolerance) are reprogrammed with fresh draws, up to ``verify_rounds`` rounds. The first
+def _check_after_programming(W: Tensor, G: tuple[Tensor, Tensor], targets: tuple[Tensor, Tensor], target_W: Tensor,
+                             scale: float | Tensor, dev: DeviceConfig, gen: torch.Generator, used: Tensor | None,
+                             copies: int, stats: dict[str, Tensor], t_s: float) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+    """The check after programming (``dev.check_tolerance``): every channel's impulse response over
+    ``check_steps`` steps is measured (ASSUMPTION: exactly, e.g. averaged over many reads) and compared
+    with its target's (``check.channel_errors``); failing channels (unstable, or a relative error
+    above the tolerance) are reprogrammed with fresh draws, up to ``check_max_rounds`` rounds. The first
     programming is the one without the check, so the two are paired. ``stats`` gains
-    ``verify_rounds`` (R,: rounds that reprogrammed something), ``reprogrammed`` (R,: channel
+    ``check_rounds`` (R,: rounds that reprogrammed something), ``reprogrammed`` (R,: channel
     reprogrammings), ``failing`` (R,: channels still failing at the end), and ``pulses`` counts the
     extra pulses (per programmed device, as ``program``)."""
-    check = lambda W: verify.failing_channels(W, target_W, dev.verify_tolerance, dev.verify_steps)  # noqa: E731
+    check = lambda W: failing_channels(W, target_W, dev.check_tolerance, dev.check_steps)  # noqa: E731
     R = W.shape[0]
     rounds, redone = W.new_zeros(R, dtype=torch.float32), W.new_zeros(R, dtype=torch.float32)
     pulses = stats["pulses"].clone()
     devices = 2 * copies * (targets[0].numel() if used is None else int(used.sum()))  # per programming
     G_t0 = stats.get("G_t0")
     bad = check(W)  # (R, H)
-    for _ in range(dev.verify_rounds):
+    for _ in range(dev.check_max_rounds):
         if not bad.any():
             break
         r, h = bad.nonzero(as_tuple=True)  # only the failing channels are programmed again
         again: dict[str, Tensor] = {}
         new = program(targets[0][h], targets[1][h], 1, dev, generator=gen, used=None if used is None else used[h],
-                      copies=copies, stats=again)
+                      copies=copies, stats=again, t_s=t_s)
         G = tuple(g.index_put((r, h), g_new[0]) for g, g_new in zip(G, new))
         if G_t0 is not None:
             G_t0 = tuple(g.index_put((r, h), g_new[0]) for g, g_new in zip(G_t0, again["G_t0"]))
@@ -153,7 +154,7 @@ def _verify(W: Tensor, G: tuple[Tensor, Tensor], targets: tuple[Tensor, Tensor],
         rounds, redone = rounds + bad.any(1), redone + bad.sum(1)
         W = effective_weights(*G, scale, dev.g_min_uS, dev.g_max_uS)
         bad = check(W)
-    stats.update(pulses=pulses, verify_rounds=rounds, reprogrammed=redone, failing=bad.sum(1).double())
+    stats.update(pulses=pulses, check_rounds=rounds, reprogrammed=redone, failing=bad.sum(1).double())
     if G_t0 is not None:
         stats["G_t0"] = G_t0
     return W, G
@@ -229,8 +230,8 @@ def array_scale(layer: QuantS4D) -> float | Tensor:
 
 def spectral_radius(W: Tensor) -> Tensor:
     """Spectral radius of the state matrix A_r of each array, the largest over its channels
-    (``verify.channel_radius``): (R,). Above 1, that realisation's recurrence is unstable."""
-    return verify.channel_radius(W).amax(-1)
+    (``check.channel_radius``): (R,). Above 1, that realisation's recurrence is unstable."""
+    return channel_radius(W).amax(-1)
 
 
 def _inputs(net: SpeechClassifier, x: Tensor) -> Tensor:
@@ -238,16 +239,16 @@ def _inputs(net: SpeechClassifier, x: Tensor) -> Tensor:
     return net.encode(x).double()
 
 
-def calibrate_converters(net: SpeechClassifier, x: Tensor, headroom: float = 1.1, clips: int = 64,
-                         per_column: bool = False, bit_serial_dac_bits: int | None = None) -> dict[str, Any]:
-    """DAC and ADC full scales from the ideal array on calibration clips ``x`` (B, L), e.g. the
+def converter_ranges(net: SpeechClassifier, x: Tensor, headroom: float = 1.1, clips: int = 64,
+                     per_column: bool = False, bit_serial_dac_bits: int | None = None) -> dict[str, Any]:
+    """DAC and ADC full scales from the ideal array's peaks on clips ``x`` (B, L), e.g. the
     training set: the largest |input| (the clip's and the fed-back state's) and |output| seen in a
     step-mode run on ``clips`` of them, evenly spaced through ``x`` (so that every speaker is
     represented), times ``headroom``. Returns {'dac_range': ..., 'adc_range': ...}, to update a
-    ``DeviceConfig`` with: the first layer of ``calibrate_layers``, with one DAC range for all rows;
+    ``DeviceConfig`` with: the first layer of ``layer_converter_ranges``, with one DAC range for all rows;
     ``per_column`` and ``bit_serial_dac_bits`` add that function's per-row and per-column lists."""
-    first = calibrate_layers(net, x, headroom, clips, layers=1, per_column=per_column,
-                             bit_serial_dac_bits=bit_serial_dac_bits)[0]
+    first = layer_converter_ranges(net, x, headroom, clips, layers=1, per_column=per_column,
+                                   bit_serial_dac_bits=bit_serial_dac_bits)[0]
     merged = {"dac_range": max(first["dac_range"], first["dac_input_range"]), "adc_range": first["adc_range"]}
     return merged | {k: v for k, v in first.items() if k in ("row_ranges", "column_ranges", "partial_ranges")}
 
@@ -273,31 +274,31 @@ def failure_cause(accuracy: float, n_clips: int, spectral_radius: float, saturat
 
 def noise_rows(net: SpeechClassifier, data: AudioSet, sigma_uS: float, dev: DeviceConfig, R: int, seed: int,
                layout: Literal["dense", "block"] = "block", devices_per_element: int = 16,
-               real_zeros: bool = False, digital_A: bool = False) -> list[dict[str, Any]]:
+               real_zeros: bool = False, digital_A: bool = False, t_s: float = 0.0) -> list[dict[str, Any]]:
     """One point of the programming-noise sweep (the paper's Fig. 4): ``R`` programmings of ``dev``
     (range, window, clipping rule, converter ranges) with noise ``sigma_uS``, fast mode, drawn from
     ``seed`` (``seeds.draw_seed`` of the model and the noise level: every model its own draws,
     every variant of one model the same ones). Where every programming is the same (sigma = 0 and
-    nothing else random, ``DeviceConfig.stochastic``) one is computed. ``real_zeros``, ``digital_A``:
-    ``deployed_weights``."""
+    nothing else random at ``t_s``, ``DeviceConfig.random_at``) one is computed. ``real_zeros``, ``digital_A``,
+    ``t_s``: ``deployed_weights``."""
     noisy = dev.model_copy(update={"sigma_uS": sigma_uS})
-    return realisation_rows(net, data, [noisy] * len(net.layers), R if noisy.stochastic else 1, seed=seed,
+    return realisation_rows(net, data, [noisy] * len(net.layers), R if noisy.random_at(t_s) else 1, seed=seed,
                             layout=layout, devices_per_element=devices_per_element, real_zeros=real_zeros,
-                            digital_A=digital_A)
+                            digital_A=digital_A, t_s=t_s)
 
 
 # --- stacks of layers ------------------------------------------------------------------------------
 
 
-#: Full scale given to a converter whose calibration saw only zeros (a layer whose quantized B_bar or
-#: C is all zero): whatever noise adds there is clipped to nothing, as a periphery calibrated on it would.
+#: Full scale given to a converter whose ideal peaks were all zero (a layer whose quantized B_bar or
+#: C is all zero): whatever noise adds there is clipped to nothing, as a periphery set from those peaks would.
 SILENT_RANGE = 1e-9
 
 
 @torch.no_grad()
-def calibrate_layers(net: SpeechClassifier, x: Tensor, headroom: float = 1.1, clips: int = 64,
-                     layers: int | None = None, per_column: bool = False,
-                     bit_serial_dac_bits: int | None = None) -> list[dict[str, Any]]:
+def layer_converter_ranges(net: SpeechClassifier, x: Tensor, headroom: float = 1.1, clips: int = 64,
+                           layers: int | None = None, per_column: bool = False,
+                           bit_serial_dac_bits: int | None = None) -> list[dict[str, Any]]:
     """Converter full scales for the first ``layers`` layers of a stack (default: all): each layer's
     DAC (state rows and input row apart: a deeper layer's input, the previous layer's output, is on
     another scale than its state) and ADC, the largest values an ideal step-mode run of the stack sees
@@ -345,7 +346,7 @@ def calibrate_layers(net: SpeechClassifier, x: Tensor, headroom: float = 1.1, cl
 def stack_weights(net: SpeechClassifier, devs: list[DeviceConfig], R: int, seed: int,
                   layout: Literal["dense", "block"] = "block", devices_per_element: int = 16,
                   stats: list[dict[str, Tensor]] | None = None, real_zeros: bool = False,
-                  digital_A: bool = False) -> list[Tensor]:
+                  digital_A: bool = False, t_s: float = 0.0) -> list[Tensor]:
     """``deployed_weights`` of every layer (``devs``: one DeviceConfig per layer), each from its own
     seed (``layer_seed``): a list of (R, H, n, n). ``stats``, if given, receives one dict per layer."""
     if len(devs) != len(net.layers):
@@ -354,7 +355,7 @@ def stack_weights(net: SpeechClassifier, devs: list[DeviceConfig], R: int, seed:
     for i, dev in enumerate(devs):
         st: dict[str, Tensor] = {}
         out.append(deployed_weights(net, dev, R, seed, layout, devices_per_element, stats=st, layer=i,
-                                    real_zeros=real_zeros, digital_A=digital_A))
+                                    real_zeros=real_zeros, digital_A=digital_A, t_s=t_s))
         if stats is not None:
             stats.append(st)
     return out
@@ -462,14 +463,15 @@ def _layer_out(net: SpeechClassifier, x: Tensor | None, u: Tensor, W: Tensor, D:
 
 
 #: The check after programming's columns of ``realisation_rows`` and the ``stats`` keys they sum.
-CHECK_COLUMNS = {"check_rounds": "verify_rounds", "channels_reprogrammed": "reprogrammed",
+CHECK_COLUMNS = {"check_rounds": "check_rounds", "channels_reprogrammed": "reprogrammed",
                  "channels_failing": "failing"}
 
 
 def realisation_rows(net: SpeechClassifier, data: AudioSet, devs: list[DeviceConfig], R: int, seed: int,
                      reference: list[Tensor] | None = None, mode: str = "fast",
                      layout: Literal["dense", "block"] = "block", devices_per_element: int = 16,
-                     real_zeros: bool = False, chunk: int | None = None, digital_A: bool = False) -> list[dict[str, Any]]:
+                     real_zeros: bool = False, chunk: int | None = None, digital_A: bool = False,
+                     t_s: float = 0.0) -> list[dict[str, Any]]:
     """Program every layer of ``net`` ``R`` times (``stack_weights``; ``devs``: one DeviceConfig
     per layer, ``[dev]`` for a single layer), run the clips of ``data`` (``stack_run``, ``chunk``
     realisations at a time: default all in fast mode, 8 in step mode) and return one row per
@@ -480,10 +482,10 @@ def realisation_rows(net: SpeechClassifier, data: AudioSet, devs: list[DeviceCon
     (0 without the check; ``deployed_weights``) and, with
     ``reference`` (the ideal stack's per-layer outputs on ``data``), the relative output error of
     every layer, accumulated (``error_<i>``) and local (``local_error_<i>``), i = 1 .. depth.
-    ``real_zeros``, ``digital_A``: ``deployed_weights``."""
+    ``real_zeros``, ``digital_A``, ``t_s`` (s after programming): ``deployed_weights``."""
     stats: list[dict[str, Tensor]] = []
     Ws = stack_weights(net, devs, R, seed, layout, devices_per_element, stats=stats, real_zeros=real_zeros,
-                       digital_A=digital_A)
+                       digital_A=digital_A, t_s=t_s)
     if mode == "fast" and any(dev.needs_step for dev in devs):
         raise ValueError("this periphery (converter bits, read noise, offsets, bit-serial inputs or per-column "
                          "ranges) needs mode='step'")

@@ -8,7 +8,7 @@ A signed b-bit converter here is mid-tread: 2^b - 1 levels k q, |k| <= 2^(b-1) -
 q = full_scale / (2^(b-1) - 1), clipping at +-full_scale; zero is a level (a silent row or column
 stays exactly zero).
 
-Ranges per row and column (``DeviceConfig.row_ranges``, ``column_ranges``), as a chip calibrates them
+Ranges per row and column (``DeviceConfig.row_ranges``, ``column_ranges``), as a chip sets them
 per column (IBM HERMES, Le Gallo et al., Nat. Electron. 6, 680 (2023); NeuRRAM, Wan et al., Nature
 608, 504 (2022)): state i's ADC (column i) and DAC (row i) share one full scale, so the ADC's code
 drives the DAC unchanged, with no digital multiply on the recurrence's path (at equal widths; a

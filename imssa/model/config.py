@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from ..data.config import DataConfig
-from ..device import device_name
+from ..compute_device import device_name
 from ..schema import Strict
 from .quant import POLAR_STORAGE_BITS
 
@@ -137,6 +137,6 @@ class TrainConfig(Strict):
     weight_decay: float = Field(default=0.01, ge=0)
     seed: int = 0
     device: Annotated[str, AfterValidator(device_name)] = Field(default_factory=device_name, description=(
-        "torch device of the run (default $IMSSA_DEVICE or cpu, ``imssa.device``): part of the cache key"))
+        "torch device of the run (default $IMSSA_DEVICE or cpu, ``imssa.compute_device``): part of the cache key"))
     threads: int = Field(default=1, ge=1, description="torch threads of one training run")
 

@@ -117,7 +117,7 @@ def programmed_rows(net: SpeechClassifier, data: AudioSet, devices_at: Callable[
     rows = []
     for x in sigmas_uS:
         devs = devices_at(x)
-        R = realisations if devs[0].stochastic else 1
+        R = realisations if devs[0].random_at(0.0) else 1
         rows += [{"sigma_uS": x} | r for r in realisation_rows(net, data, devs, R, seed_at(x), reference, mode,
                                                                "block", devices_per_element)]
     return rows

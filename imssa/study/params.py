@@ -18,7 +18,8 @@ from ..model.config import ModelConfig, PoleCap, QuantConfig, TrainConfig
 from ..model.spectral import SpectralConfig
 from ..schema import Strict
 from ..hardware.cost import CostConstants
-from ..hardware.devices import PRESETS, TECHNOLOGIES, DeviceConfig, preset_device
+from ..hardware.devices import DeviceConfig
+from ..hardware.presets import PRESETS, TECHNOLOGIES, preset_device
 
 __all__ = [
     "BaselineParams",
@@ -167,7 +168,7 @@ class Shared(Strict):
 
     def device(self, choice: PresetChoice) -> DeviceConfig:
         """The device of a preset ``choice``: its preset on this array's ``window``, then its
-        overrides (``devices.preset_device``)."""
+        overrides (``presets.preset_device``)."""
         return preset_device(choice.preset, self.window, **choice.overrides)
 
     @property
@@ -288,7 +289,7 @@ class MappingParams(ModelParams):
 
 
 class PresetChoice(Strict):
-    """A device named by its preset (``imssa.hardware.devices.PRESETS``, where every value has its
+    """A device named by its preset (``imssa.hardware.presets.PRESETS``, where every value has its
     source or is labelled an ASSUMPTION) with ``overrides`` (``DeviceConfig`` keys). Its conductance
     window is the chapter's shared array unless ``overrides`` sets it (``Shared.device``)."""
 
@@ -299,9 +300,7 @@ class PresetChoice(Strict):
     def _check_preset(self) -> PresetChoice:
         if self.preset not in PRESETS:
             raise ValueError(f"unknown preset {self.preset!r}; known: {sorted(PRESETS)}")
-        unknown = set(self.overrides) - set(DeviceConfig.model_fields)
-        if unknown:
-            raise ValueError(f"overrides: unknown device keys {sorted(unknown)}")
+        DeviceConfig.check_keys(self.overrides)
         return self
 
 
@@ -356,22 +355,28 @@ class DeploymentParams(EmulationParams):
         return self
 
 
+#: The device settings of the periphery designs (``PeripheryParams.design_device``) by default.
+DESIGN_DEVICE: dict[str, Any] = {
+    "adc_offset_sigma": 0.01,   # ASSUMPTION: ADC/TIA offset std 1% of a column's full scale
+    "adc_gain_sigma": 0.02,     # ASSUMPTION: ADC/TIA relative gain error std 2%
+    "calibration_reads": 16,    # reads per reference of the per-column affine correction
+    "read_noise_device": 0.02,  # ASSUMPTION: 2% relative conductance fluctuation per read and device
+    "check_tolerance": 0.2,     # relative kernel error above which the check after programming reprograms
+    "check_max_rounds": 5,      # reprogramming rounds of the check
+}
+
+
 class PeripheryParams(EmulationParams):
     """Chapter 'A periphery a chip designer accepts': the deployment chapter's mapped models on its
     emulated array, under periphery designs (``periphery_designs.DESIGN_BASE``), a converter sweep,
     the check after programming over a noise sweep, wire resistance, and technologies."""
 
     step_realisations: int = Field(default=3, ge=1, description="programmings per trained model in step mode")
-    adc_offset_sigma: float = Field(default=0.01, gt=0, description=(
-        "ADC/TIA offset std per column, fraction of its full scale (ASSUMPTION)"))
-    adc_gain_sigma: float = Field(default=0.02, gt=0, description="ADC/TIA relative gain error std per column (ASSUMPTION)")
-    calibration_reads: int = Field(default=16, ge=1, description="reads per reference of the affine correction")
-    read_noise_device: float = Field(default=0.02, gt=0, description=(
-        "per-device relative conductance fluctuation per read (ASSUMPTION)"))
+    design_device: dict[str, Any] = Field(default_factory=lambda: dict(DESIGN_DEVICE), description=(
+        "the device keys the designs set (``periphery_designs.design_keys``), flat: each a DeviceConfig "
+        "field, routed to its part by its name (offsets, gain errors, their correction, per-device read "
+        "noise, the check after programming); a key left out keeps its DESIGN_DEVICE value"))
     converter_bits: list[ConverterBits] = Field(default=[4, 6, 8], min_length=1, description="DAC = ADC widths swept")
-    verify_tolerance: float = Field(default=0.2, gt=0, description=(
-        "relative kernel error above which the check after programming reprograms a channel"))
-    verify_rounds: int = Field(default=5, ge=1, description="reprogramming rounds of the check")
     verify_sigmas_uS: SigmaSweep = Field(default=[0.0, 5.0, 10.0, 15.0, 20.0], min_length=2)
     verify_realisations: int = Field(default=3, ge=1, description="programmings per model and sigma (fast mode)")
     pulse_time_s: float = Field(default=1e-6, gt=0, description=(
@@ -393,6 +398,16 @@ class PeripheryParams(EmulationParams):
     aware_batch_size: int = Field(default=32, ge=1)
     aware_seeds: list[int] = Field(default=[0], min_length=1, description=(
         "training seeds whose models are fine-tuned converter-aware (every fold): a cut to fit the time"))
+
+    renamed_keys = {key: f"a key of design_device ('design_device: {{{new}: ...}}')" for key, new in (
+        ("adc_offset_sigma", "adc_offset_sigma"), ("adc_gain_sigma", "adc_gain_sigma"),
+        ("calibration_reads", "calibration_reads"), ("read_noise_device", "read_noise_device"),
+        ("verify_tolerance", "check_tolerance"), ("verify_rounds", "check_max_rounds"))}
+
+    @field_validator("design_device")
+    @classmethod
+    def _check_design_device(cls, values: dict[str, Any]) -> dict[str, Any]:
+        return DeviceConfig.validate_values(DESIGN_DEVICE | values, "design_device")
 
     @model_validator(mode="after")
     def _check_aware(self) -> PeripheryParams:
@@ -584,7 +599,7 @@ class ProgrammedMemoryParams(MemoryParams):
 
 class TechnologyParams(ModelParams):
     """Chapter 'Open question 1: device technologies': the QAT chapter's models (same keys) at
-    ``tech_bits``, programmed with each technology preset of ``imssa.hardware.devices.PRESETS``; noise
+    ``tech_bits``, programmed with each technology preset of ``imssa.hardware.presets.PRESETS``; noise
     models, write-verify and time for ``study_bits``; the inverse question for ``inverse_bits`` on
     the deployment chapter's emulated array (``inverse_base``)."""
 
@@ -601,7 +616,8 @@ class TechnologyParams(ModelParams):
                                                                           min_length=1)
     noise_matches: list[Literal["rms", "mean_abs"]] = Field(default=["rms", "mean_abs"], min_length=1, description=(
         "how the constant noise is matched: same root-mean-square or same mean absolute conductance error"))
-    write_verify_technology: str = Field(default="rram_single_pulse", description="PRESETS name: one pulse's error, no verify")
+    write_verify_preset: str = Field(default="rram_single_pulse", description="PRESETS name: one pulse's error, no verify")
+    renamed_keys = {"write_verify_technology": "'write_verify_preset' (any preset; 'technology' names the four compared)"}
     write_verify_tolerances_uS: list[float] = Field(default=[8.0, 4.0, 2.0, 1.0, 0.5], min_length=1)
     time_technologies: list[str] = Field(default=["pcm_joshi2020", "rram_wan2022"], description="technologies that age")
     times_s: list[float] = Field(default=[1.0, 60.0, 3600.0, 86400.0, 2592000.0, 31536000.0], min_length=1, description=(
@@ -620,19 +636,23 @@ class TechnologyParams(ModelParams):
     inverse_tolerance_points: float = Field(default=3.0, gt=0, description=(
         "a cell reproduces the paper's drop when its mean is this close and its interval contains it"))
 
+    def presets_used(self) -> list[str]:
+        """The names of the presets this chapter programs (sorted, each once)."""
+        return sorted({*self.technologies, *self.noise_technologies, *self.time_technologies,
+                       self.write_verify_preset, self.inverse_base})
+
     def checkpoint_key(self) -> str:
-        """The whole configuration (``ModelParams.checkpoint_key``) and every device preset: a changed
-        preset starts a new checkpoint."""
-        presets = ",".join(f"{name}:{dev.model_dump_json()}" for name, dev in sorted(PRESETS.items()))
+        """The whole configuration (``ModelParams.checkpoint_key``) and the presets it uses
+        (``presets_used``): a changed preset it uses starts a new checkpoint, a new or changed
+        preset it does not use leaves it."""
+        presets = ",".join(f"{name}:{PRESETS[name].model_dump_json()}" for name in self.presets_used())
         return super().checkpoint_key() + presets
 
     @model_validator(mode="after")
     def _check_technologies(self) -> TechnologyParams:
-        names = [*self.technologies, *self.noise_technologies, *self.time_technologies, self.write_verify_technology,
-                 self.inverse_base]
-        unknown = sorted({n for n in names if n not in PRESETS})
+        unknown = [n for n in self.presets_used() if n not in PRESETS]
         if unknown:
-            raise ValueError(f"unknown technologies {unknown}; known: {sorted(PRESETS)}")
+            raise ValueError(f"unknown presets {unknown}; known: {sorted(PRESETS)}")
         if not set(self.study_bits) <= set(self.tech_bits) or self.inverse_bits not in self.tech_bits:
             raise ValueError("study_bits and inverse_bits must be among tech_bits (their models are trained there)")
         if any(x <= 0 for x in self.noise_scales):

@@ -20,7 +20,7 @@ import torch
 from ..hardware.cost import CostConstants, analog_cost, device_conductances, digital_cost
 from ..hardware.crossbar import layout, pairs_per_weight
 from ..hardware.deploy import target_conductances
-from ..hardware.devices import DeviceConfig
+from ..hardware.devices import Converters, DeviceConfig
 from ..stats import drops_from, holm_family, paired_contrast, realisation_summary
 from .params import PeripheryParams
 from .programming import deployable
@@ -30,7 +30,7 @@ __all__ = ["BEST", "CELL_DEFAULTS", "DESIGN_BASE", "LAYER", "aware_software", "c
            "contrast_words", "design_cells", "design_contrasts", "design_keys", "design_summary", "energy_rows",
            "finetune_aware_models",
            "headline_contrast", "ir_check_rows", "paired_by_sigma", "periphery_conclusion", "periphery_keys",
-           "technology_cells", "verify_summary"]
+           "technology_cells", "check_summary"]
 
 #: The design the deployment chapter emulates (its "all non-idealities" row): one converter range per layer.
 LAYER = "one range per layer"
@@ -46,24 +46,25 @@ DESIGN_BASE: dict[str, str | None] = {
     BEST: "per column, offsets and gain errors",
     "bit-serial inputs": BEST,
     "per-device read noise": BEST,
-    "verify after programming": BEST,
+    "check after programming": BEST,
     "converter-aware QAT": LAYER,
 }
 
 
 def design_keys(cfg: PeripheryParams) -> dict[str, dict[str, Any]]:
-    """The ``sweep_cell`` keys of every design of ``DESIGN_BASE``, from the chapter's parameters."""
+    """The ``sweep_cell`` keys of every design of ``DESIGN_BASE``, from the chapter's parameters
+    (its device settings: ``cfg.design_device``)."""
+    d = cfg.design_device
     column = {"periphery": "per_column"}
     noise = column | {"read_noise_model": "column"}
-    offsets = noise | {"adc_offset_sigma": cfg.adc_offset_sigma, "adc_gain_sigma": cfg.adc_gain_sigma}
-    best = offsets | {"calibration_reads": cfg.calibration_reads}
+    offsets = noise | {"adc_offset_sigma": d["adc_offset_sigma"], "adc_gain_sigma": d["adc_gain_sigma"]}
+    best = offsets | {"calibration_reads": d["calibration_reads"]}
     return {LAYER: {"periphery": "calibrated"}, "per-column ranges": column, "per column, noise per column": noise,
             "per column, offsets and gain errors": offsets, BEST: best,
             "bit-serial inputs": best | {"input_encoding": "bit_serial"},
             "per-device read noise": best | {"read_noise_model": "device", "read_noise": 0.0,
-                                             "read_noise_device": cfg.read_noise_device},
-            "verify after programming": best | {"verify_tolerance": cfg.verify_tolerance,
-                                                "verify_rounds": cfg.verify_rounds},
+                                             "read_noise_device": d["read_noise_device"]},
+            "check after programming": best | {k: d[k] for k in ("check_tolerance", "check_max_rounds")},
             "converter-aware QAT": {"periphery": "calibrated", "converter_aware": True}}
 
 
@@ -87,20 +88,15 @@ def cell_defaults(dev: DeviceConfig) -> dict[str, Any]:
     return dev.model_dump() | CELL_DEFAULTS
 
 
-#: The emulated device's keys that belong to the periphery (converters, read noise), not to the devices.
-_PERIPHERY_FIELDS = ("read_noise", "dac_bits", "adc_bits")
-
-
 def periphery_keys(cfg: PeripheryParams) -> dict[str, Any]:
-    """Only the emulated array's converters and read noise, to put in front of another device (a
-    technology preset brings its own window and noise)."""
-    dev = cfg.emulation_device()
-    return {k: getattr(dev, k) for k in _PERIPHERY_FIELDS}
+    """Only the emulated array's converters and read noise (its ``Converters`` part), to put in front
+    of another device (a technology preset brings its own window and noise)."""
+    return cfg.emulation_device().part(Converters).model_dump()
 
 
 def column_levels(cfg: PeripheryParams, keys: list[tuple[int, int]]) -> pd.DataFrame:
-    """How many of the ADC's levels each column's signal spans (its ideal peak on the calibration
-    clips over the LSB) with one range per layer and with per-column ranges, at the emulated
+    """How many of the ADC's levels each column's signal spans (its ideal peak on the clips that
+    set the ranges, over the LSB) with one range per layer and with per-column ranges, at the emulated
     array's ADC width. Per model: the share of state columns that are silent (a mode whose quantized
     B_bar or C is zero never carries a signal: its range is ``deploy.SILENT_RANGE``), the median and
     10th percentile over the active state columns, and the readout column's median over channels.
@@ -281,18 +277,18 @@ def ir_check_rows(sizes: list[tuple[int, int]], r_ohm: list[float], seed: int = 
     return pd.DataFrame(out)
 
 
-def verify_summary(rows: pd.DataFrame, n_test: int, cfg: PeripheryParams, seed: int, fold: int,
+def check_summary(rows: pd.DataFrame, n_test: int, cfg: PeripheryParams, seed: int, fold: int,
                    c: CostConstants = CostConstants()) -> pd.DataFrame:
     """Per variant and sigma of the check's sweep: accuracy over folds and failure share
     (``realisation_summary``), and per programming the mean channel reprogrammings, channels still
     failing, pulses per device and the time programming takes: every pulse one after another at
     ``cfg.pulse_time_s`` (ASSUMPTION: one device at a time, an upper bound) plus, per round of the
-    check, one impulse response of ``verify_steps`` array reads of ``c.t_read_s`` (the channels in
+    check, one impulse response of ``check_steps`` array reads of ``c.t_read_s`` (the channels in
     parallel)."""
     lay = layout(cfg.shared.model.H, 2 * cfg.shared.model.N + 1, cfg.shared.rows, cfg.shared.cols, kind="block",
                  devices_per_element=cfg.shared.devices_per_element[0])
-    steps = DeviceConfig().verify_steps
-    checked = rows["verify_tolerance"].astype(str) != ""  # the rows of cells with the check
+    steps = DeviceConfig().check_steps
+    checked = rows["check_tolerance"].astype(str) != ""  # the rows of cells with the check
     rows = rows.assign(programming_time_s=rows["pulses_per_device"] * lay.devices * cfg.pulse_time_s
                        + (rows["check_rounds"] + 1) * steps * c.t_read_s * checked)
     acc = realisation_summary(rows, ["variant", "sigma_uS"], n_test).set_index(["variant", "sigma_uS"])
@@ -312,9 +308,9 @@ def paired_by_sigma(rows: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
 
 
 def technology_cells(cfg: PeripheryParams) -> list[dict[str, Any]]:
-    """Step-mode cells of every technology of the technologies chapter (``devices.TECHNOLOGIES``),
+    """Step-mode cells of every technology of the technologies chapter (``presets.TECHNOLOGIES``),
     its programming noise scaled by each of ``cfg.technology_scales``, under the design ``BEST``."""
-    from ..hardware.devices import TECHNOLOGIES
+    from ..hardware.presets import TECHNOLOGIES
 
     best = design_keys(cfg)[BEST]
     return [{"bits": cfg.shared.map_bits, "layout": "block", "technology": t, "sigma_scale": s,

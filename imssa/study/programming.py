@@ -1,16 +1,17 @@
 """Programming sweeps: each cell of a sweep programs the arrays of every trained (seed, fold) model.
 
 A cell is a dict: ``bits`` (and ``r_max`` for the stability-margin models) names the models;
-``technology`` (a ``devices.PRESETS`` name) replaces the parameters' conductance window by a whole
+``technology`` (a ``presets.PRESETS`` name) replaces the parameters' conductance window by a whole
 device preset; keys that are ``DeviceConfig`` fields (``sigma_uS``, ``noise_clip``,
-``stuck_at_gmax``, ``g_max_uS``, ``read_noise``, ``adc_bits``, ``t_s``, ...) change the device;
+``stuck_at_gmax``, ``g_max_uS``, ``read_noise``, ``adc_bits``, ...) change the device; ``t_s``
+(s after programming, default 0) is the time at which the arrays are read;
 ``noise_model`` other than 'state-dependent' replaces the programming noise by a constant one of the
 same error over the model's targets ('gaussian', 'laplace', 'student_t'; matched by ``match``, 'rms'
 or 'mean_abs'; ``devices.matched_noise``);
 ``layout``, ``devices_per_element``, ``real_zeros`` (the off-diagonal cross-points of real poles
 left unprogrammed, ``deploy.deployed_weights``; False by default) and ``periphery`` ('saturating':
-converter ranges at ``headroom`` times the ideal peaks; 'calibrated': ranges with 10% headroom, for
-step mode with converters; 'unbounded') place it. Cells run in
+converter ranges at ``headroom`` times the ideal peaks; 'calibrated' (a label kept for the results): ranges with
+10% headroom, for step mode with converters; 'unbounded') place it. Cells run in
 worker processes (``sweep.resumable_grid``): each worker loads a model from the model cache once
 (``deployable``), instead of receiving every model with every cell.
 """
@@ -24,9 +25,10 @@ from torch import Tensor
 
 from ..data.audio import AudioSet
 from ..seeds import draw_seed
-from ..hardware.deploy import (calibrate_converters, deployed_weights, noise_rows, realisation_rows, spectral_radius,
+from ..hardware.deploy import (converter_ranges, deployed_weights, noise_rows, realisation_rows, spectral_radius,
                                target_conductances)
-from ..hardware.devices import DeviceConfig, matched_noise, technology
+from ..hardware.devices import DeviceConfig, matched_noise
+from ..hardware.presets import preset
 from ..hardware.aware import finetune
 from ..hardware.margin import pole_radii
 from .params import ModelParams, PeripheryParams
@@ -38,7 +40,7 @@ __all__ = ["LABEL_KEYS", "PERIPHERIES", "deployable", "radius_cell", "sweep_cell
 
 #: Converter range of a periphery, as the headroom over the ideal array's peaks on training clips
 #: (None: ``headroom`` of the parameters; 'unbounded': no saturation at all). 'per_column': a range
-#: per row and column (``deploy.calibrate_layers``), the others one per layer.
+#: per row and column (``deploy.layer_converter_ranges``), the others one per layer.
 PERIPHERIES: dict[str, float | None] = {"saturating": None, "calibrated": 1.1, "per_column": 1.1, "unbounded": None}
 
 
@@ -71,18 +73,18 @@ def _deployable(cfg_json: str, kind: type, bits: int, seed: int, fold: int, r_ma
     if periphery == "unbounded":
         return net, splits.test, {}
     headroom = PERIPHERIES[periphery] or cfg.shared.headroom
-    return net, splits.test, calibrate_converters(net, splits.train.x, headroom, per_column=periphery == "per_column",
+    return net, splits.test, converter_ranges(net, splits.train.x, headroom, per_column=periphery == "per_column",
                                                   bit_serial_dac_bits=bit_serial_dac_bits)
 
 
 def converter_aware_model(cfg: PeripheryParams, run: Run, net: SpeechClassifier, train_x: Tensor) -> SpeechClassifier:
     """``net`` (the QAT model of ``run``) fine-tuned with the emulated array's converters in the
-    forward pass (``aware.finetune``): its DAC and ADC widths over one range per layer, calibrated
-    on ``train_x`` with 10% headroom (as step mode), for ``cfg``'s ``aware_epochs`` epochs at
+    forward pass (``aware.finetune``): its DAC and ADC widths over one range per layer, set
+    from ``train_x`` with 10% headroom (as step mode), for ``cfg``'s ``aware_epochs`` epochs at
     ``aware_lr`` in batches of ``aware_batch_size``."""
     emulated = cfg.emulation_device()
     dev = DeviceConfig(dac_bits=emulated.dac_bits, adc_bits=emulated.adc_bits,
-                       **calibrate_converters(net, train_x, PERIPHERIES["calibrated"]))
+                       **converter_ranges(net, train_x, PERIPHERIES["calibrated"]))
     state = finetune(run.data, run.model, net.state_dict(), dev, cfg.aware_epochs, cfg.aware_lr, cfg.aware_batch_size,
                      run.train.seed)
     tuned = SpeechClassifier(run.model, len(cfg.shared.data.digits))
@@ -93,7 +95,7 @@ def converter_aware_model(cfg: PeripheryParams, run: Run, net: SpeechClassifier,
 #: Cell keys that only label a cell (kept in its rows, ignored by ``sweep_cell``).
 LABEL_KEYS = frozenset({"variant", "sweep", "value", "array"})
 _PLACEMENT = frozenset({"bits", "r_max", "layout", "devices_per_element", "periphery", "technology", "noise_model",
-                        "match", "real_zeros", "converter_aware"})
+                        "match", "real_zeros", "converter_aware", "t_s"})
 _NOISE_MODELS = ("state-dependent", "gaussian", "laplace", "student_t")
 
 
@@ -152,7 +154,7 @@ def radius_cell(cfg: ModelParams, cell: dict[str, Any], keys: list[tuple[int, in
         net = deployable(cfg, cell["bits"], s, f, cell.get("r_max"), "unbounded")[0]  # ranges: no effect on W
         dev = _device(cfg, cell, net, {}, device, True, noise_model, place)
         dev = dev.model_copy(update={"sigma_uS": cell["sigma_uS"]})
-        W = deployed_weights(net, dev, realisations if dev.stochastic else 1, model_draw_seed(cell, s, f), **place)
+        W = deployed_weights(net, dev, realisations if dev.random_at(place["t_s"]) else 1, model_draw_seed(cell, s, f), **place)
         rows += [{"seed": s, "fold": f, "realisation": r, "spectral_radius": float(rho)}
                  for r, rho in enumerate(spectral_radius(W).tolist())]
     return rows
@@ -166,11 +168,9 @@ def _bit_serial_bits(cell: dict[str, Any], device: dict[str, Any] | None) -> int
 
 def _check_cell(cell: dict[str, Any]) -> str:
     """Reject unknown keys, technologies and noise models before any work; the cell's noise model."""
-    unknown = set(cell) - set(DeviceConfig.model_fields) - _PLACEMENT - LABEL_KEYS
-    if unknown:
-        raise ValueError(f"unknown keys in sweep cell: {sorted(unknown)}")
+    DeviceConfig.check_keys(set(cell) - _PLACEMENT - LABEL_KEYS, "sweep cell")
     if "technology" in cell:
-        technology(cell["technology"])  # raises for an unknown name
+        preset(cell["technology"])  # raises for an unknown name
     noise_model = cell.get("noise_model", "state-dependent")
     if noise_model not in _NOISE_MODELS:
         raise ValueError(f"noise_model must be one of {_NOISE_MODELS}, got {noise_model!r}")
@@ -178,9 +178,10 @@ def _check_cell(cell: dict[str, Any]) -> str:
 
 
 def _placement(cell: dict[str, Any]) -> dict[str, Any]:
-    """The keyword arguments that place a cell's model on the arrays (``deploy.realisation_rows``)."""
+    """The keyword arguments that place a cell's model on the arrays and read them at a time
+    (``deploy.realisation_rows``)."""
     return {"layout": cell.get("layout", "block"), "devices_per_element": cell.get("devices_per_element", 16),
-            "real_zeros": bool(cell.get("real_zeros", False))}
+            "real_zeros": bool(cell.get("real_zeros", False)), "t_s": float(cell.get("t_s", 0.0))}
 
 
 def _device(cfg: ModelParams, cell: dict[str, Any], net: SpeechClassifier, ranges: dict[str, float],
@@ -188,7 +189,7 @@ def _device(cfg: ModelParams, cell: dict[str, Any], net: SpeechClassifier, range
     """A cell's device (``sweep_cell``), without the cell's ``sigma_uS`` where ``by_sigma``."""
     own = {k: v for k, v in cell.items() if k in DeviceConfig.model_fields and not (by_sigma and k == "sigma_uS")}
     window = ({"g_min_uS": cfg.shared.g_min_uS, "g_max_uS": cfg.shared.g_max_uS, "g_phys_max_uS": cfg.shared.g_phys_max_uS}
-              if "technology" not in cell else technology(cell["technology"]).model_dump())
+              if "technology" not in cell else preset(cell["technology"]).model_dump())
     dev = DeviceConfig(**(window | (device or {}) | ranges | own))
     if noise_model != "state-dependent":
         targets = target_conductances(net, dev, place["layout"], place["real_zeros"])

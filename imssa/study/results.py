@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..device import device_name
+from ..compute_device import device_name
 
 __all__ = ["PROVENANCE_COLUMNS", "checkpoint_path", "code_revision", "compare_results", "git_revision", "library_digest",
            "project_root", "provenance", "read_table", "results_dir", "save_table", "source_digest", "version_flag"]
@@ -130,7 +130,7 @@ def provenance(table: pd.DataFrame) -> dict[str, tuple[str, ...]]:
 
 def version_flag(table: pd.DataFrame, current: str | None = None, device: str | None = None) -> str:
     """'' when every row's ``library_digest`` equals ``current`` (default ``library_digest()``) and
-    its ``compute_device`` equals ``device`` (default ``device.device_name()``), else 'written by
+    its ``compute_device`` equals ``device`` (default ``compute_device.device_name()``), else 'written by
     <rev> (library <digest>), current <current>' naming each distinct (revision, digest) pair of the
     other rows, joined by '; ', and 'computed on <device>, here <device>' for rows of another
     device. A table without ``code_revision`` and ``library_digest`` gives 'no provenance (written

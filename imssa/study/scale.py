@@ -20,7 +20,7 @@ import pandas as pd
 from ..hardware.crossbar import Layout, layout
 from ..data.audio import data_root
 from ..seeds import draw_seed
-from ..hardware.deploy import calibrate_layers, ideal_weights, stack_run
+from ..hardware.deploy import layer_converter_ranges, ideal_weights, stack_run
 from ..hardware.devices import DeviceConfig
 from .params import ScaleParams
 from .runs import float_spec, qat_spec
@@ -169,7 +169,7 @@ def hardware_rows(cfg: ScaleParams, spec: Spec, seed: int, fold: int, errors: bo
     if net is None:
         rows = failed_rows(failure, _sigmas(cfg, spec))
     else:
-        ranges = calibrate_layers(net, data.train.x, cfg.shared.headroom)
+        ranges = layer_converter_ranges(net, data.train.x, cfg.shared.headroom)
         reference = stack_run(net, data.test.x, [ideal_weights(net, i) for i in range(len(net.layers))],
                               [DeviceConfig()] * len(net.layers)).outputs if errors else None
         rows = programmed_rows(net, data.test, lambda x: [DeviceConfig(**cfg.shared.window, sigma_uS=x, **r) for r in ranges],
@@ -190,7 +190,7 @@ def converter_rows(cfg: ScaleParams, spec: Spec, seed: int, fold: int) -> list[d
     net, data, failure = model_of(cfg, spec, seed, fold)
     if net is None:
         return []
-    ranges = calibrate_layers(net, data.train.x, cfg.shared.headroom)
+    ranges = layer_converter_ranges(net, data.train.x, cfg.shared.headroom)
     rows = []
     for name, bits in (("ideal resolution", {}),
                        ("converters", {"dac_bits": cfg.converter_dac_bits, "adc_bits": cfg.converter_adc_bits})):

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from ..hardware.delay_line import calibrate_delay_line, delay_line_rows
-from ..hardware.deploy import calibrate_converters, noise_rows
+from ..hardware.delay_line import delay_line_converter_ranges, delay_line_rows
+from ..hardware.deploy import converter_ranges, noise_rows
 from ..hardware.margin import longest_memory_ms, sigma_star, weight_noise_std
 from ..hardware.devices import DeviceConfig
 from ..model.config import QuantConfig
@@ -216,10 +216,10 @@ def programmed_rows(cfg: MemoryParams, model: TrainedModel, identity: tuple[Any,
     window = {"g_min_uS": cfg.shared.g_min_uS, "g_max_uS": cfg.shared.g_max_uS, "g_phys_max_uS": cfg.shared.g_phys_max_uS}
     seed = draw_seed("state memory", identity, sigma_uS)
     if isinstance(net.layers[0], QuantFIR):
-        dev = DeviceConfig(**window | calibrate_delay_line(net, splits.train.x, cfg.shared.headroom), sigma_uS=sigma_uS)
+        dev = DeviceConfig(**window | delay_line_converter_ranges(net, splits.train.x, cfg.shared.headroom), sigma_uS=sigma_uS)
         rows = delay_line_rows(net, splits.test, dev, cfg.memory_realisations, seed, devices_per_element)
     else:
-        dev = DeviceConfig(**window | calibrate_converters(net, splits.train.x, cfg.shared.headroom))
+        dev = DeviceConfig(**window | converter_ranges(net, splits.train.x, cfg.shared.headroom))
         rows = noise_rows(net, splits.test, sigma_uS, dev, cfg.memory_realisations, seed, "block",
                           devices_per_element, digital_A=digital_A)
     return [r | {"slowest_mode_ms": slowest_mode_ms(r["spectral_radius"], sample_rate)} for r in rows]

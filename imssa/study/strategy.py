@@ -18,7 +18,7 @@ import torch
 from ..model.config import QuantConfig
 from ..hardware.crossbar import pairs_per_weight
 from ..data.audio import AudioSet, AudioSplits
-from ..hardware.deploy import calibrate_converters
+from ..hardware.deploy import converter_ranges
 from ..hardware.devices import DeviceConfig
 from .params import Strategy
 from .runs import float_spec, qat_spec
@@ -98,7 +98,7 @@ def hardware_rows(cfg: Any, s: Strategy, seed: int, fold: int, sigmas_uS: list[f
     net, data, failure = strategy_model(cfg, s, seed, fold)
     if net is None:
         return [{"sigma_uS": r["sigma_uS"], "split": sp} | r for sp in splits for r in failed_rows(failure, sigmas_uS)]
-    ranges = calibrate_converters(net, data.train.x, cfg.shared.headroom)
+    ranges = converter_ranges(net, data.train.x, cfg.shared.headroom)
     rows = []
     for sp in splits:
         at_chance = chance_failure(*_score(net, _split(data, sp)))
@@ -138,14 +138,14 @@ def converter_rows(cfg: Any, s: Strategy, seed: int, fold: int, sigma_uS: float,
     draws) with converter ranges at ``headroom`` times the ideal peaks on training clips, once with
     ideal resolution (fast mode), once in step mode with a ``dac_bits`` DAC and an ``adc_bits``
     ADC over the same ranges (one per layer), and once with those converters' ranges per row and
-    column (``deploy.calibrate_layers``, the periphery chapter's design). One row per programming
+    column (``deploy.layer_converter_ranges``, the periphery chapter's design). One row per programming
     with ``converters`` naming the case."""
     net, data, failure = strategy_model(cfg, s, seed, fold)
     if net is None:
         return [{"converters": k, "realisation": 0, "accuracy": float("nan"), "failure": failure}
                 for k in ("ideal resolution", "rounding")]
-    ranges = calibrate_converters(net, data.train.x, headroom)
-    columns = calibrate_converters(net, data.train.x, headroom, per_column=True)
+    ranges = converter_ranges(net, data.train.x, headroom)
+    columns = converter_ranges(net, data.train.x, headroom, per_column=True)
     bits = {"dac_bits": dac_bits, "adc_bits": adc_bits}
     out = []
     for label, extra, mode in (("ideal resolution", ranges, "fast"), ("rounding", ranges | bits, "step"),

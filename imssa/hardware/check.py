@@ -5,7 +5,7 @@ that is the channel's kernel K_k = 2 C_r A_r^k B_r (``analog.fast_kernels``), th
 channel computes from its input (D u is digital). ``channel_errors`` compares it with the target's,
 ``failing_channels`` marks the channels to reprogram: unstable ones (spectral radius >= 1, whose
 response grows) and those further than a tolerance from their target. ``deploy.deployed_weights``
-runs the loop (``DeviceConfig.verify_tolerance``).
+runs the loop (``DeviceConfig.check_tolerance``).
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from imssa.data.audio import AudioSet
-from imssa.device import compute_device, device_name, generator
-from imssa.hardware.deploy import calibrate_converters, realisation_rows
+from imssa.compute_device import compute_device, device_name, generator
+from imssa.hardware.deploy import converter_ranges, realisation_rows
 from imssa.hardware.devices import DeviceConfig
 from imssa.model.config import TrainConfig
 from test_periphery import WINDOW, model  # the same small quantized model
@@ -26,12 +26,12 @@ def data(B=6, L=200, seed=1):
 def designs(net, x):
     """A fast-mode array and a step-mode one with every periphery feature that draws or builds tensors."""
     noisy = DeviceConfig(**WINDOW, sigma_uS=10.0, stuck_at_gmin=0.01)
-    per_column = calibrate_converters(net, x, 1.5, len(x), per_column=True)
+    per_column = converter_ranges(net, x, 1.5, len(x), per_column=True)
     step = noisy.model_copy(update=per_column | {
         "dac_bits": 6, "adc_bits": 6, "read_noise": 0.0, "read_noise_model": "device", "read_noise_device": 0.02,
-        "adc_offset_sigma": 0.01, "adc_gain_sigma": 0.02, "calibration_reads": 4, "verify_tolerance": 0.2,
-        "verify_rounds": 2, "wire_resistance_ohm": 1.0})
-    return {"fast": noisy.model_copy(update=calibrate_converters(net, x, 2.0, len(x))), "step": step}
+        "adc_offset_sigma": 0.01, "adc_gain_sigma": 0.02, "calibration_reads": 4, "check_tolerance": 0.2,
+        "check_max_rounds": 2, "wire_resistance_ohm": 1.0})
+    return {"fast": noisy.model_copy(update=converter_ranges(net, x, 2.0, len(x))), "step": step}
 
 
 def test_the_device_setting_names_a_present_torch_device_or_fails_before_any_work(monkeypatch):
@@ -72,7 +72,7 @@ def test_cpu_and_gpu_give_the_same_predictions_on_ideal_arrays_and_each_reproduc
     ideal = DeviceConfig(**WINDOW)
     for mode, dev in (("fast", ideal), ("step", designs(net, clips.x)["step"].model_copy(
             update={"sigma_uS": 0.0, "stuck_at_gmin": 0.0, "adc_offset_sigma": 0.0, "adc_gain_sigma": 0.0,
-                    "read_noise_device": 0.0, "verify_tolerance": None, "wire_resistance_ohm": 0.0}))):
+                    "read_noise_device": 0.0, "check_tolerance": None, "wire_resistance_ohm": 0.0}))):
         from imssa.hardware.deploy import stack_run, stack_weights
 
         logits = {}
