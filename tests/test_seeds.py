@@ -9,10 +9,10 @@ from imssa.hardware.devices import DeviceConfig
 from imssa.model.config import ModelConfig, QuantConfig
 from imssa.model.train import SpeechClassifier
 from imssa.seeds import draw_seed
-from imssa.study.params import Strategy
+from imssa.study.params import ScaleParams, Strategy
 from imssa.study.programming import model_draw_seed
-from imssa.study.scale import Spec, spec_draw_seed
-from imssa.study.strategy import strategy_draw_seed
+from imssa.study.scale import Spec, spec_seed_at
+from imssa.study.strategy import strategy_seed_at
 
 
 def test_draw_seed_is_stable_and_refuses_what_it_cannot_write():
@@ -32,10 +32,10 @@ def test_two_models_of_one_point_draw_different_noise_and_variants_the_same():
     for variant in ({"layout": "dense"}, {"periphery": "ideal"}, {"technology": "rram"}, {"clip": "mapping"}):
         assert model_draw_seed(point | variant, 0, 0) == model_draw_seed(point, 0, 0)
     a, b = (Strategy(name=n) for n in ("plain", "capped"))
-    assert strategy_draw_seed(21, a, 0, 0, 5.0, "test") != strategy_draw_seed(21, b, 0, 0, 5.0, "test")
-    assert strategy_draw_seed(21, a, 0, 0, 5.0, "test") != strategy_draw_seed(21, a, 0, 1, 5.0, "test")
-    s = Spec("binary", "complex", 1, 4, 2)
-    assert spec_draw_seed(31, s, 0, 0, 5.0) != spec_draw_seed(31, s._replace(depth=2), 0, 0, 5.0)
+    assert strategy_seed_at(21, a, 0, 0, "test")(5.0) != strategy_seed_at(21, b, 0, 0, "test")(5.0)
+    assert strategy_seed_at(21, a, 0, 0, "test")(5.0) != strategy_seed_at(21, a, 0, 1, "test")(5.0)
+    s, cfg = Spec("binary", "complex", 1, 4, 2), ScaleParams()
+    assert spec_seed_at(cfg, s, 0, 0)(5.0) != spec_seed_at(cfg, s._replace(depth=2), 0, 0)(5.0)
 
 
 def test_the_programmed_noise_follows_the_seed():
