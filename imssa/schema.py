@@ -26,5 +26,6 @@ class Strict(BaseModel):
         if isinstance(values, dict):
             old = [key for key in values if key in cls.RENAMED]
             if old:
-                raise ValueError("; ".join(f"{key!r} was renamed: give it as {cls.RENAMED[key]!r}" for key in old))
+                raise ValueError("; ".join(f"{key!r} was renamed: give it as {cls.RENAMED[key]!r}"
+                                           for key in old))
         return values

@@ -75,4 +75,5 @@ def sweep_seed(chapter: str, sweep: str) -> int:
     try:
         return SWEEP_SEEDS[(chapter, sweep)]
     except KeyError:
-        raise KeyError(f"no seed for sweep {sweep!r} of chapter {chapter!r}; known: {sorted(SWEEP_SEEDS)}") from None
+        known = sorted(SWEEP_SEEDS)
+        raise KeyError(f"no seed for sweep {sweep!r} of chapter {chapter!r}; known: {known}") from None

@@ -115,6 +115,6 @@ def test_hardware_and_converter_rows_program_every_layer_with_its_own_device():
     assert [r["periphery"] for r in conv] == ["a", "a", "b", "b"]
     assert [r["accuracy"] for r in conv[:2]] == [r["accuracy"] for r in conv[2:]]  # same draws, same device
     failed = deployed.TrainedModel(None, model.splits, "unstable")
-    pd.testing.assert_frame_equal(pd.DataFrame(deployed.hardware_rows(failed, "test", [], window, [0.0, 5.0], 2, int, 16)),
-                                  pd.DataFrame(deployed.failed_rows("unstable", [0.0, 5.0])))
+    got = deployed.hardware_rows(failed, "test", [], window, [0.0, 5.0], 2, int, 16)
+    pd.testing.assert_frame_equal(pd.DataFrame(got), pd.DataFrame(deployed.failed_rows("unstable", [0.0, 5.0])))
     assert deployed.converter_rows(failed, {"a": ([], "fast")}, window, 5.0, 2, int, 16) == []

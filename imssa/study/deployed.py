@@ -153,13 +153,15 @@ def hardware_rows(model: TrainedModel, split: Literal["val", "test"], layers: li
     if net is None:
         return failed_rows(failure, sigmas_uS)
     data = splits.val if split == "val" else splits.test
-    return programmed_rows(net, data, lambda x: [DeviceConfig(**window, sigma_uS=x, **keys) for keys in layers],
-                           sigmas_uS, realisations, seed_at, reference, mode, devices_per_element)
+    def devices_at(sigma_uS: float) -> list[DeviceConfig]:
+        return [DeviceConfig(**window, sigma_uS=sigma_uS, **keys) for keys in layers]
+    return programmed_rows(net, data, devices_at, sigmas_uS, realisations, seed_at, reference, mode,
+                           devices_per_element)
 
 
 def converter_rows(model: TrainedModel, peripheries: dict[str, tuple[list[dict[str, Any]], str]],
-                   window: dict[str, float], sigma_uS: float, realisations: int, seed_at: Callable[[float], int],
-                   devices_per_element: int) -> list[dict[str, Any]]:
+                   window: dict[str, float], sigma_uS: float, realisations: int,
+                   seed_at: Callable[[float], int], devices_per_element: int) -> list[dict[str, Any]]:
     """The converter check: the test programmings of ``hardware_rows`` at ``sigma_uS`` (the same
     draws, ``seed_at``) under each periphery, ``label -> (device keys per layer, mode)``: one row per
     programming and periphery, led by ``periphery`` (its label); [] for a model that cannot be

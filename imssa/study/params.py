@@ -433,8 +433,8 @@ class MarginParams(ModelParams):
     margin_bits: list[ModelBits] = Field(default=[2, 3, 5, 8], min_length=1)
     margin_r_max: list[float] = Field(default=[0.85, 0.95, 0.99, 0.999], min_length=1)
     margin_seeds: list[int] = Field(default=[0], min_length=1, description="training seeds of the margin models")
-    RENAMED: ClassVar[dict[str, str]] = {"margin_sigmas_uS": "sigmas_uS", "margin_realisations": "realisations",
-                                         "p_fail": "p_unstable"}
+    RENAMED: ClassVar[dict[str, str]] = {
+        "margin_sigmas_uS": "sigmas_uS", "margin_realisations": "realisations", "p_fail": "p_unstable"}
 
     sigmas_uS: SigmaSweep = Field(default=[0.0, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 20.0], min_length=2)
     realisations: int = Field(default=2, ge=1, description="programmings per model and sigma")
@@ -510,8 +510,8 @@ class MemoryParams(ModelParams):
     memory_noise_models: list[str] | None = Field(default=None, description=(
         "names of memory_models programmed under noise (quantized S4D families); None: every quantized one"))
     memory_seeds: list[int] = Field(default=[0], min_length=1, description="training seeds of this chapter's models")
-    RENAMED: ClassVar[dict[str, str]] = {"memory_sigmas_uS": "sigmas_uS", "memory_realisations": "realisations",
-                                         "p_fail": "unstable_share_limit"}
+    RENAMED: ClassVar[dict[str, str]] = {
+        "memory_sigmas_uS": "sigmas_uS", "memory_realisations": "realisations", "p_fail": "unstable_share_limit"}
 
     sigmas_uS: SigmaSweep = Field(default=[0.0, 1.0, 2.5, 5.0, 10.0, 15.0], min_length=2)
     realisations: int = Field(default=2, ge=1, description="programmings per model and sigma")
@@ -627,11 +627,13 @@ class TechnologyParams(ModelParams):
     tech_bits: list[ModelBits] = Field(default=[1, 2, 4], min_length=1, description="bit widths deployed on every technology")
     study_bits: list[ModelBits] = Field(default=[2, 4], min_length=1, description="bit widths of the noise, write-verify and time studies")
     RENAMED: ClassVar[dict[str, str]] = {
-        "tech_realisations": "realisations", "tech_seed": "programming_seed", "inverse_sigmas_uS": "inverse.sigmas_uS",
-        "inverse_step_sigmas_uS": "inverse_step.sigmas_uS", "inverse_step_realisations": "inverse_step.realisations"}
+        "tech_realisations": "realisations", "tech_seed": "programming_seed",
+        "inverse_sigmas_uS": "inverse.sigmas_uS", "inverse_step_sigmas_uS": "inverse_step.sigmas_uS",
+        "inverse_step_realisations": "inverse_step.realisations"}
 
     realisations: int = Field(default=3, ge=1, description="programmings per trained model and condition")
-    programming_seed: int = Field(default=11, description="seed of the programming draws, shared by every condition (paired)")
+    programming_seed: int = Field(default=11, description=(
+        "seed of the programming draws, shared by every condition (paired)"))
     noise_technologies: list[str] = Field(default=["rram_wan2022", "pcm_joshi2020", "stt_mram_binary"], description=(
         "technologies whose state-dependent noise is compared with constant noise at matched error"))
     noise_scales: list[float] = Field(default=[1.0, 4.0], min_length=1, description=(
@@ -648,8 +650,9 @@ class TechnologyParams(ModelParams):
     inverse_bits: ModelBits = Field(default=2, description="the model whose hardware gap the paper reports")
     inverse_base: str = Field(default="hfox_1t1r_like", description=(
         "PRESETS name of the array the inverse grid varies (its own noise, yield, read noise and converters replaced)"))
-    inverse: NoiseSweep = Field(default=NoiseSweep(sigmas_uS=[0.0, 2.5, 5.0, 7.5, 10.0, 15.0, 20.0], realisations=3),
-                                description="the inverse grid (sigma x stuck fraction), fast mode")
+    inverse: NoiseSweep = Field(
+        default=NoiseSweep(sigmas_uS=[0.0, 2.5, 5.0, 7.5, 10.0, 15.0, 20.0], realisations=3),
+        description="the inverse grid (sigma x stuck fraction), fast mode")
     inverse_stuck_fractions: list[float] = Field(default=[0.0, 0.002, 0.01, 0.03, 0.1], min_length=1, description=(
         "fraction of stuck devices, split evenly between g_max and g_min"))
     inverse_step: NoiseSweep = Field(default=NoiseSweep(sigmas_uS=[0.0, 10.0], realisations=1), description=(
@@ -729,8 +732,8 @@ class StrategyParams(ModelParams):
     window, saturating converters, fast mode), scored on validation and test clips, and costed with
     ``imssa.hardware.cost``. ``baseline`` names plain fixed-range QAT, against which every strategy is paired."""
 
-    RENAMED: ClassVar[dict[str, str]] = {"strategy_sigmas_uS": "sigmas_uS", "strategy_realisations": "realisations",
-                                         "hardware_seed": "programming_seed"}
+    RENAMED: ClassVar[dict[str, str]] = {
+        "strategy_sigmas_uS": "sigmas_uS", "strategy_realisations": "realisations", "hardware_seed": "programming_seed"}
 
     strategies: list[Strategy] = Field(min_length=2)
     baseline: str = Field(default="plain QAT 2-bit", description="name of the plain-QAT strategy the others are paired with")
@@ -738,7 +741,8 @@ class StrategyParams(ModelParams):
     sigmas_uS: SigmaSweep = Field(default=[0.0, 5.0, 10.0, 15.0, 20.0], min_length=2, description=(
         "programming noise levels, uS (the paper's Fig. 4 range); must include 0"))
     realisations: int = Field(default=3, ge=1, description="programmings per model and noise level")
-    programming_seed: int = Field(default=21, description="seed of the programming draws, shared by every strategy (paired)")
+    programming_seed: int = Field(default=21, description=(
+        "seed of the programming draws, shared by every strategy (paired)"))
     adc_bits: ModelBits = Field(default=6, description=(
         "ADC resolution of the cost model (the emulated array's 6 bits; Li, Hu et al., Nat. Electron. 1, 52 (2018))"))
     cost: CostConstants = CostConstants()
@@ -778,7 +782,8 @@ class ScaleParams(ModelParams):
       real state size) at ``real_bits``, on the main task and on ten digits, at depth 1.
 
     Every model is programmed ``realisations`` times at each of ``sigmas_uS`` (ten-digit
-    models: ``ten.realisations`` times at each of ``ten.sigmas_uS``) on the deployment chapter's array (physical window, converter ranges at ``headroom`` times the ideal
+    models: ``ten.realisations`` times at each of ``ten.sigmas_uS``) on the deployment chapter's
+    array (physical window, converter ranges at ``headroom`` times the ideal
     peaks of each layer, block layout, the first of ``devices_per_element``), fast mode; the
     depth models also in step mode with ``converter_dac_bits`` / ``converter_adc_bits`` at
     ``converter_sigma_uS``."""

@@ -101,7 +101,8 @@ def model_draw_seed(cell: dict[str, Any], seed: int, fold: int, base: int | None
     """Seed of the programmings of the QAT model (``cell['bits']``, ``cell['r_max']``) of training
     ``seed`` and ``fold`` at the cell's ``sigma_uS`` (``seeds.programming_seed``); the cell's other
     keys (variants of that model) do not enter. ``base``: a further seed of the sweep."""
-    return programming_seed("qat model", (cell["bits"], cell.get("r_max"), seed, fold), cell.get("sigma_uS"), base)
+    model = (cell["bits"], cell.get("r_max"), seed, fold)
+    return programming_seed("qat model", model, cell.get("sigma_uS"), base)
 
 
 def sweep_cell(cfg: ModelParams, cell: dict[str, Any], keys: list[tuple[int, int]], realisations: int,

@@ -28,9 +28,9 @@ from .runs import float_spec, qat_spec
 from ..model.train import Run
 from .deployed import TrainedModel, converter_rows, hardware_rows, load_model
 
-__all__ = ["Spec", "select", "cells", "depth_specs", "real_specs", "run_specs", "spec_of", "state_specs", "ten_specs",
-           "heidelberg_present", "largest_single_array", "model_of", "spec_converter_rows", "spec_layout", "spec_params",
-           "spec_rows", "spec_seed_at", "run_spec", "state_layouts"]
+__all__ = ["Spec", "select", "cells", "depth_specs", "real_specs", "run_specs", "spec_of", "state_specs",
+           "ten_specs", "heidelberg_present", "largest_single_array", "model_of", "spec_converter_rows",
+           "spec_layout", "spec_params", "spec_rows", "spec_seed_at", "spec_sweep", "run_spec", "state_layouts"]
 
 Task = Literal["binary", "ten", "heidelberg"]
 
@@ -147,7 +147,8 @@ def spec_seed_at(cfg: ScaleParams, spec: Spec, seed: int, fold: int) -> Callable
     (``seeds.programming_seed``, with ``cfg.programming_seed``): every model its own draws; its
     periphery variants (``spec_converter_rows``) share them; layers beyond the first draw from
     ``deploy.layer_seed``."""
-    return lambda sigma_uS: programming_seed("scale model", (*spec, seed, fold), sigma_uS, cfg.programming_seed)
+    base = cfg.programming_seed
+    return lambda sigma_uS: programming_seed("scale model", (*spec, seed, fold), sigma_uS, base)
 
 
 def spec_sweep(cfg: ScaleParams, spec: Spec) -> NoiseSweep:
@@ -163,7 +164,8 @@ def _ranges(cfg: ScaleParams, model: TrainedModel) -> list[dict[str, Any]]:
     return [] if model.net is None else calibrate_layers(model.net, model.splits.train.x, cfg.shared.headroom)
 
 
-def spec_rows(cfg: ScaleParams, spec: Spec, seed: int, fold: int, errors: bool = False) -> list[dict[str, Any]]:
+def spec_rows(cfg: ScaleParams, spec: Spec, seed: int, fold: int,
+              errors: bool = False) -> list[dict[str, Any]]:
     """One row per programming of ``spec``'s quantized model of (fold, seed) over its noise sweep
     (``spec_sweep``) on its test clips (``deployed.hardware_rows``): every layer on arrays of its
     own (physical window, converter ranges ``cfg.shared.headroom`` times that layer's ideal peaks on
@@ -177,8 +179,9 @@ def spec_rows(cfg: ScaleParams, spec: Spec, seed: int, fold: int, errors: bool =
     net = model.net
     reference = stack_run(net, model.splits.test.x, [ideal_weights(net, i) for i in range(len(net.layers))],
                           [DeviceConfig()] * len(net.layers)).outputs if errors and net is not None else None
-    rows = hardware_rows(model, "test", _ranges(cfg, model), cfg.shared.window, sweep.sigmas_uS, sweep.realisations,
-                         spec_seed_at(cfg, spec, seed, fold), cfg.shared.devices_per_element[0], reference=reference)
+    rows = hardware_rows(model, "test", _ranges(cfg, model), cfg.shared.window, sweep.sigmas_uS,
+                         sweep.realisations, spec_seed_at(cfg, spec, seed, fold),
+                         cfg.shared.devices_per_element[0], reference=reference)
     if errors:  # the same columns for every depth (a resumable grid appends them to one file)
         pad = {f"{kind}_{i}": float("nan") for i in range(1, max(cfg.depths) + 1) for kind in ("error", "local_error")}
         rows = [pad | r for r in rows]

@@ -8,7 +8,7 @@ memory a programmed array can hold.
   test speaker (``nested_schedule``).
 * Programming noise: ``memory_rows`` programs a trained model (an S4D layer on the arrays of
   ``hardware.deploy``, an FIR bank on a delay line, ``hardware.delay_line``) at one sigma, each
-  model with its own draws (``seeds.draw_seed``), devices per element a paired variant.
+  model with its own draws (``seeds.programming_seed``), devices per element a paired variant.
 """
 
 from __future__ import annotations

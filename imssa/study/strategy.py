@@ -5,9 +5,9 @@ cap or penalty, noise-aware QAT, or post-training quantization of the float mode
 devices carry each complex element. ``strategy_model`` builds the trained (cached) or quantized
 model of one (fold, seed); ``strategy_rows`` programs it on the chapter's array over a noise sweep
 and scores validation and test clips (``deployed.hardware_rows``), ``strategy_converter_rows``
-repeats one noise level under the converters (``deployed.converter_rows``). The chapter's cost study is ``strategy_cost`` and its
-verdicts (``pareto_front``, ``works_at``, ``recommend``, on validation data wherever they choose
-something) are ``strategy_verdicts``.
+repeats one noise level under the converters (``deployed.converter_rows``). The chapter's cost
+study is ``strategy_cost`` and its verdicts (``pareto_front``, ``works_at``, ``recommend``, on
+validation data wherever they choose something) are ``strategy_verdicts``.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from ..stats import chance_failure
 from ..model.train import Run, evaluate, load_splits
 from .deployed import TrainedModel, converter_rows, hardware_rows, load_model
 
-__all__ = ["Strategy", "fold_speakers", "ptq_ablation", "strategy_converter_rows", "strategy_model", "strategy_quant",
-           "strategy_rows", "strategy_seed_at", "strategy_spec"]
+__all__ = ["Strategy", "fold_speakers", "ptq_ablation", "strategy_converter_rows", "strategy_model",
+           "strategy_quant", "strategy_rows", "strategy_seed_at", "strategy_spec"]
 
 
 def _devices(cfg: Any, s: Strategy) -> int:
@@ -84,11 +84,12 @@ def strategy_rows(cfg: Any, s: Strategy, seed: int, fold: int, splits: tuple[str
     the strategy's devices per element, draws from ``strategy_seed_at``. A programming at chance of
     a model already at chance in software on that split carries 'at chance in software' as its cause."""
     model = strategy_model(cfg, s, seed, fold)
-    ranges = [] if model.net is None else [calibrate_converters(model.net, model.splits.train.x, cfg.shared.headroom)]
+    net = model.net
+    ranges = [] if net is None else [calibrate_converters(net, model.splits.train.x, cfg.shared.headroom)]
     rows = []
     for sp in splits:
         data = model.splits.val if sp == "val" else model.splits.test
-        at_chance = model.net is not None and chance_failure(evaluate(model.net, data)[0], len(data))
+        at_chance = net is not None and chance_failure(evaluate(net, data)[0], len(data))
         new = hardware_rows(model, sp, ranges, cfg.shared.window, cfg.sigmas_uS, cfg.realisations,
                             strategy_seed_at(cfg.programming_seed, s, seed, fold, sp), _devices(cfg, s))
         rows += [{"sigma_uS": r["sigma_uS"], "split": sp} | r
