@@ -1,29 +1,40 @@
-"""The base of every typed configuration: unknown keys are errors and values are not coerced."""
+"""The base of every typed configuration: unknown keys are errors, values are not coerced, and
+renamed keys are named."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-__all__ = ["Strict"]
+__all__ = ["Strict", "renamed_message"]
 
 
 class Strict(BaseModel):
-    """Base: unknown keys are errors, values are not silently coerced across types. A subclass lists
-    its renamed keys in ``renamed_keys`` (old key -> what replaced it): an old key is rejected with a
-    message naming its replacement, not as merely unknown."""
+    """Base: unknown keys are errors, values are not silently coerced across types.
+
+    ``RENAMED`` maps a key a class no longer has to what replaced it (a key or dotted path, or a
+    sentence saying where the setting went): a configuration that still gives the old key fails
+    with a message naming the replacement (``renamed_message``), not as merely unknown."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-    #: old key -> its replacement (a new key, or a sentence saying where the setting went)
-    renamed_keys: ClassVar[dict[str, str]] = {}
+    RENAMED: ClassVar[dict[str, str]] = {}
 
     @model_validator(mode="before")
     @classmethod
-    def _reject_renamed_keys(cls, data: Any) -> Any:
-        old = sorted(set(data) & set(cls.renamed_keys)) if isinstance(data, dict) else []
-        if old:
-            named = "; ".join(f"{key!r} is now {cls.renamed_keys[key]}" for key in old)
-            raise ValueError(f"renamed keys in {cls.__name__}: {named}")
-        return data
+    def _reject_renamed(cls, values: Any) -> Any:
+        if isinstance(values, dict):
+            old = [key for key in values if key in cls.RENAMED]
+            if old:
+                raise ValueError(renamed_message(cls.RENAMED, old))
+        return values
+
+
+def renamed_message(renamed: dict[str, str], old: list[str]) -> str:
+    """One clause per key of ``old``: "'key' is now 'new_key'" (a key or dotted path, quoted), or
+    "'key' is now <sentence>" where ``renamed`` says where the setting went in words."""
+    def named(new: str) -> str:
+        return repr(new) if re.fullmatch(r"[\w.]+", new) else new
+    return "; ".join(f"{key!r} is now {named(renamed[key])}" for key in old)

@@ -85,3 +85,36 @@ def test_a_failed_model_s_rows_have_the_columns_of_a_programmed_one():
     failed = deployed.failed_rows("unstable", [0.0, 5.0])
     # a grid keeps the union of the columns: a failed model's rows need only a subset, in the same names
     assert all(set(f) <= set(rows[0]) for f in failed) and {f["failure"] for f in failed} == {"unstable"}
+
+
+def test_hardware_and_converter_rows_program_every_layer_with_its_own_device():
+    """``hardware_rows`` gives each layer the window, the sigma and that layer's keys, on the split
+    asked for; ``converter_rows`` repeats one sigma under each periphery on the same draws; a failed
+    model gives ``failed_rows`` and no converter rows."""
+    torch.manual_seed(0)
+    net = SpeechClassifier(ModelConfig(H=2, N=2, depth=2, quant=QuantConfig(bits=2, fscale=0.6)), 2).eval()
+    x = torch.randn(8, 60, generator=torch.Generator().manual_seed(2))
+    test = AudioSet(x, torch.arange(8) % 2, pd.DataFrame({"file": [""] * 8}), 1000)
+    val = AudioSet(x[:4], torch.arange(4) % 2, pd.DataFrame({"file": [""] * 4}), 1000)
+    model = deployed.TrainedModel(net, AudioSplits(test, val, test, (0, 1)), "")
+    window, layers = {"g_min_uS": 10.0, "g_max_uS": 100.0}, [{"dac_range": 4.0}, {"dac_range": 8.0}]
+    seen = []
+    real = deployed.programmed_rows
+    def spy(net, data, devices_at, *args, **kwargs):
+        seen.append((len(data), [(d.sigma_uS, d.dac_range, d.g_max_uS) for d in devices_at(5.0)]))
+        return real(net, data, devices_at, *args, **kwargs)
+    deployed.programmed_rows = spy
+    try:
+        rows = deployed.hardware_rows(model, "val", layers, window, [0.0, 5.0], 2, lambda s: int(s), 16)
+        conv = deployed.converter_rows(model, {"a": (layers, "fast"), "b": (layers, "fast")}, window, 5.0, 2,
+                                       lambda s: int(s), 16)
+    finally:
+        deployed.programmed_rows = real
+    assert seen[0] == (4, [(5.0, 4.0, 100.0), (5.0, 8.0, 100.0)])  # val clips, one device per layer
+    assert [r["sigma_uS"] for r in rows] == [0.0, 5.0, 5.0]
+    assert [r["periphery"] for r in conv] == ["a", "a", "b", "b"]
+    assert [r["accuracy"] for r in conv[:2]] == [r["accuracy"] for r in conv[2:]]  # same draws, same device
+    failed = deployed.TrainedModel(None, model.splits, "unstable")
+    got = deployed.hardware_rows(failed, "test", [], window, [0.0, 5.0], 2, int, 16)
+    pd.testing.assert_frame_equal(pd.DataFrame(got), pd.DataFrame(deployed.failed_rows("unstable", [0.0, 5.0])))
+    assert deployed.converter_rows(failed, {"a": ([], "fast")}, window, 5.0, 2, int, 16) == []

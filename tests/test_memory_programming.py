@@ -265,7 +265,7 @@ def test_the_silence_between_the_words_is_the_gap_and_the_first_word_s_padding(f
 def test_both_placements_of_a_model_meet_the_same_draws_and_each_model_its_own(monkeypatch):
     calls = []
     monkeypatch.setattr(mp, "load_model", lambda run, n: ("net", None, ""))
-    monkeypatch.setattr(mp.sm, "programmed_rows", lambda cfg, model, identity, sigma, d, rate, digital_A=False:
+    monkeypatch.setattr(mp.sm, "memory_rows", lambda cfg, model, identity, sigma, d, rate, digital_A=False:
                         calls.append((identity, sigma, d, digital_A)) or [{"accuracy": 1.0}])
     bits = {f: 8 for f in CFG.shared.folds}
     for placement in mp.PLACEMENTS:

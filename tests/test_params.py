@@ -135,13 +135,18 @@ def test_qat_parameters_reject_impossible_bits():
         validate_params("fixed_range_qat", {"bits": [0, 2]})
     with pytest.raises(ParamsError, match=r"grid_bits.1: Input should be less than or equal to 16"):
         validate_params("fixed_range_qat", {"grid_bits": [2, 17]})
-    for chapter, key in [("hardware_deployment", "sigmas_uS"), ("stability_margin", "margin_sigmas_uS"),
-                         ("quantization_strategy", "strategy_sigmas_uS"), ("depth_scale", "scale_sigmas_uS"),
-                         ("device_technologies", "inverse_step_sigmas_uS")]:
+    def sweep(key, sigmas):
+        """``{key: sigmas}``, or for a sub-object's key (``inverse_step.sigmas_uS``) that sub-object."""
+        head, _, rest = key.partition(".")
+        return {head: {rest: sigmas, "realisations": 1}} if rest else {key: sigmas}
+    for chapter, key in [("hardware_deployment", "sigmas_uS"), ("stability_margin", "sigmas_uS"),
+                         ("quantization_strategy", "sigmas_uS"), ("depth_scale", "sigmas_uS"),
+                         ("depth_scale", "ten.sigmas_uS"), ("periphery", "check.sigmas_uS"),
+                         ("device_technologies", "inverse_step.sigmas_uS")]:
         with pytest.raises(ParamsError, match=f"{key}: Value error, must include 0.0"):
-            validate_params(chapter, {key: [5.0, 10.0]})
+            validate_params(chapter, sweep(key, [5.0, 10.0]))
         with pytest.raises(ParamsError, match=f"{key}.1: Input should be greater than or equal to 0"):
-            validate_params(chapter, {key: [0.0, -1.0]})
+            validate_params(chapter, sweep(key, [0.0, -1.0]))
     with pytest.raises(ParamsError, match="fscale"):
         validate_params("fixed_range_qat", {"shared": {"fscale": -1.0}})
 
@@ -200,7 +205,7 @@ def test_runner_executes_a_chapter_into_a_fresh_build_folder(tmp_path, monkeypat
 
 
 @pytest.mark.parametrize("values, key", [({"margin_r_max": [0.9, 1.0]}, "margin_r_max.1"),
-                                         ({"margin_sigmas_uS": [1.0, 2.0]}, "include 0.0"),
+                                         ({"sigmas_uS": [1.0, 2.0]}, "include 0.0"),
                                          ({"margin_seeds": [7]}, "subset of seeds"),
                                          ({"headroom": 0.5}, "headroom")])
 def test_margin_parameters_reject_impossible_values(values, key):
@@ -211,7 +216,7 @@ def test_margin_parameters_reject_impossible_values(values, key):
 @pytest.mark.parametrize("values, hint", [({"technologies": ["flash"]}, "unknown presets \\['flash'\\]"),
                                           ({"inverse_base": "sram"}, "unknown presets"),
                                           ({"study_bits": [8]}, "study_bits and inverse_bits must be among tech_bits"),
-                                          ({"inverse_sigmas_uS": [5.0, 10.0]}, "must include 0.0"),
+                                          ({"inverse": {"sigmas_uS": [5.0], "realisations": 1}}, "must include 0.0"),
                                           ({"write_verify_tolerances_uS": [0.0]}, "write_verify_tolerances_uS"),
                                           ({"noise_matches": ["median"]}, "noise_matches")])
 def test_technology_parameters_reject_impossible_values(values, hint):

@@ -228,7 +228,7 @@ def test_specs_become_the_chapters_runs():
 @pytest.mark.parametrize("values, hint", [({"scale_folds": [7]}, "scale_folds"), ({"depths": [2, 3]}, "model.depth"),
                                           ({"ten_depths": [2]}, "ten_depths must include 1"),
                                           ({"converter_sigma_uS": 3.0}, "converter_sigma_uS"),
-                                          ({"scale_sigmas_uS": [5.0, 10.0]}, "include 0.0"), ({"depth_bits": [1]}, "2..16")])
+                                          ({"sigmas_uS": [5.0, 10.0]}, "include 0.0"), ({"depth_bits": [1]}, "2..16")])
 def test_scale_parameters_reject_impossible_values(values, hint):
     with pytest.raises(ParamsError, match=hint):
         validate_params("depth_scale", values)

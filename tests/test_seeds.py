@@ -12,11 +12,11 @@ from imssa.model.config import ModelConfig, QuantConfig
 from imssa.model.train import SpeechClassifier
 from imssa.seeds import draw_seed
 from imssa.study.claims import DEFAULT_ARRAY, EMULATION_VARIANTS
-from imssa.study.params import Strategy, load_params
+from imssa.study.params import ScaleParams, Strategy, load_params
 from imssa.study.periphery_designs import cell_defaults, design_cells, design_keys, technology_cells
 from imssa.study.programming import LABEL_KEYS, model_draw_seed
-from imssa.study.scale import Spec, spec_draw_seed
-from imssa.study.strategy import strategy_draw_seed
+from imssa.study.scale import Spec, spec_seed_at
+from imssa.study.strategy import strategy_seed_at
 
 PERIPHERY = load_params("periphery", Path(__file__).parents[1] / "params" / "ci" / "periphery.yaml")
 #: What names one trained model and its noise level in a cell: the keys ``model_draw_seed`` reads.
@@ -87,13 +87,13 @@ def test_the_periphery_chapters_designs_and_technologies_are_paired_on_one_model
 
 def test_strategies_and_specs_draw_their_own_noise():
     a, b = (Strategy(name=n) for n in ("plain", "capped"))
-    one = strategy_draw_seed(21, a, 0, 0, 5.0, "test")
-    assert one != strategy_draw_seed(21, b, 0, 0, 5.0, "test")  # another strategy
-    assert one != strategy_draw_seed(21, a, 0, 1, 5.0, "test")  # another fold
-    assert one != strategy_draw_seed(21, a, 0, 0, 5.0, "val")  # another split
-    s = Spec("binary", "complex", 1, 4, 2)
-    assert spec_draw_seed(31, s, 0, 0, 5.0) != spec_draw_seed(31, s._replace(depth=2), 0, 0, 5.0)
-    assert spec_draw_seed(31, s, 0, 0, 5.0) != spec_draw_seed(31, s, 0, 0, 10.0)
+    one = strategy_seed_at(21, a, 0, 0, "test")(5.0)
+    assert one != strategy_seed_at(21, b, 0, 0, "test")(5.0)  # another strategy
+    assert one != strategy_seed_at(21, a, 0, 1, "test")(5.0)  # another fold
+    assert one != strategy_seed_at(21, a, 0, 0, "val")(5.0)  # another split
+    s, cfg = Spec("binary", "complex", 1, 4, 2), ScaleParams()
+    assert spec_seed_at(cfg, s, 0, 0)(5.0) != spec_seed_at(cfg, s._replace(depth=2), 0, 0)(5.0)
+    assert spec_seed_at(cfg, s, 0, 0)(5.0) != spec_seed_at(cfg, s, 0, 0)(10.0)
 
 
 def test_the_programmed_noise_follows_the_seed():

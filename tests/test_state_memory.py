@@ -131,7 +131,7 @@ def test_slowest_mode_and_theory():
     assert sm.slowest_mode_ms(1.2, 2000) == np.inf and sm.slowest_mode_ms(0.0, 2000) == 0.0
     assert sm.slowest_mode_ms(np.exp(-1 / 20), 2000) == pytest.approx(10.0)
     th = sm.memory_theory(CFG, [0.6, 1.0])
-    assert len(th) == 2 * len(CFG.shared.devices_per_element) * (len(CFG.memory_sigmas_uS) - 1)
+    assert len(th) == 2 * len(CFG.shared.devices_per_element) * (len(CFG.sigmas_uS) - 1)
     a = th.set_index(["fscale", "devices_per_element", "sigma_uS"])
     assert a.loc[(0.6, 16, 5.0), "longest_complex_ms"] > a.loc[(1.0, 16, 5.0), "longest_complex_ms"]
     assert a.loc[(0.6, 16, 5.0), "longest_complex_ms"] > a.loc[(0.6, 16, 15.0), "longest_complex_ms"]
@@ -171,7 +171,7 @@ def test_the_noise_that_still_holds_a_memory_inverts_the_theory():
 
     x = sm.sigma_for_memory_uS(50.0, 1.0, CFG, 16)
     s = weight_noise_std(x, 1.0, CFG.shared.g_min_uS, CFG.shared.g_max_uS, 16)
-    assert longest_memory_ms(s, CFG.order_data().sample_rate, CFG.p_fail) == pytest.approx(50.0, rel=1e-4)
+    assert longest_memory_ms(s, CFG.order_data().sample_rate, CFG.unstable_share_limit) == pytest.approx(50.0, rel=1e-4)
     assert sm.sigma_for_memory_uS(50.0, 0.6, CFG, 16) > x > sm.sigma_for_memory_uS(50.0, 1.0, CFG, 8)
     assert sm.sigma_for_memory_uS(100.0, 1.0, CFG, 16) < x
 

@@ -46,7 +46,7 @@ def test_works_at_is_the_largest_sigma_whose_interval_clears_chance():
 
 def test_strategies_are_validated_before_any_work():
     with pytest.raises(ValueError, match="no training"):
-        Strategy(name="x", training="ptq", noise_aware_sigma_uS=5.0)
+        Strategy(name="x", training="ptq", noise_sigma_uS=5.0)
     with pytest.raises(ValueError, match="go together"):
         Strategy(name="x", pole_penalty=1.0)
     cfg = load_params("quantization_strategy", "params/ci/quantization_strategy.yaml")
@@ -56,7 +56,7 @@ def test_strategies_are_validated_before_any_work():
     with pytest.raises(ParamsError, match="distinct"):
         validate_params("quantization_strategy", values | {"strategies": values["strategies"][:2] * 2})
     with pytest.raises(ParamsError, match="include 0"):
-        validate_params("quantization_strategy", values | {"strategy_sigmas_uS": [5.0, 10.0]})
+        validate_params("quantization_strategy", values | {"sigmas_uS": [5.0, 10.0]})
 
 
 def test_plain_qat_is_the_qat_chapters_run_and_options_change_only_their_key():
@@ -65,7 +65,7 @@ def test_plain_qat_is_the_qat_chapters_run_and_options_change_only_their_key():
     assert strategy_spec(cfg, plain, 0, 0) == qat_spec(cfg, 2, "fixed", 0, 0)  # shared model cache
     mixed = strategy_quant(cfg, Strategy(name="m", bits_A=2, bits_B=4, bits_C=4))
     assert mixed.bits_per_matrix == (2, 4, 4) and mixed.bits == 4
-    noisy = strategy_quant(cfg, Strategy(name="n", noise_aware_sigma_uS=10.0, devices_per_element=8))
+    noisy = strategy_quant(cfg, Strategy(name="n", noise_sigma_uS=10.0, devices_per_element=8))
     assert noisy.noise_pairs == 1 and noisy.noise_window_uS == cfg.shared.g_max_uS - cfg.shared.g_min_uS
     assert noisy.weight_noise == pytest.approx(2 ** 0.5 * 10.0 / (cfg.shared.g_max_uS - cfg.shared.g_min_uS))
     assert strategy_spec(cfg, Strategy(name="f", training="ptq"), 0, 0).model.quant is None
@@ -91,7 +91,7 @@ def test_families_name_the_question_each_strategy_answers():
     from imssa.study.strategy_verdicts import family
 
     base = Strategy(name="b")
-    got = [family(s, base) for s in (base, Strategy(name="p", training="ptq"), Strategy(name="n", noise_aware_sigma_uS=5.0),
+    got = [family(s, base) for s in (base, Strategy(name="p", training="ptq"), Strategy(name="n", noise_sigma_uS=5.0),
                                       Strategy(name="c", r_max=0.8), Strategy(name="r", range_mode="dynamic"),
                                       Strategy(name="m", bits_A=4), Strategy(name="d", devices_per_element=8),
                                       Strategy(name="w", bits_A=4, bits_B=4, bits_C=4))]

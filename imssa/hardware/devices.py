@@ -34,13 +34,13 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import torch
 from pydantic import Field, TypeAdapter, model_validator
 from torch import Tensor
 
-from ..schema import Strict
+from ..schema import Strict, renamed_message
 
 __all__ = [
     "Ageing",
@@ -577,10 +577,10 @@ class DeviceConfig(DevicePhysics, Periphery, Check, Wires):
     """Non-idealities of one array and its periphery, the union of its ``PARTS`` (each key routes to
     its part by its unique name); every default is 'ideal'."""
 
-    renamed_keys = {
-        "verify_tolerance": "'check_tolerance'",
-        "verify_rounds": "'check_max_rounds'",
-        "verify_steps": "'check_steps'",
+    RENAMED: ClassVar[dict[str, str]] = {
+        "verify_tolerance": "check_tolerance",
+        "verify_rounds": "check_max_rounds",
+        "verify_steps": "check_steps",
         "t_s": "an argument, not a device key: the t_s of conductance.program, deploy.deployed_weights, "
         "a sweep cell's 't_s'",
     }
@@ -602,12 +602,12 @@ class DeviceConfig(DevicePhysics, Periphery, Check, Wires):
     @classmethod
     def check_keys(cls, keys: Any, where: str = "device overrides") -> None:
         """ValueError for any of ``keys`` that is no field of a part: a renamed one with its
-        replacement (``renamed_keys``), others as unknown. Flat override dicts route each key to its
+        replacement (``RENAMED``), others as unknown. Flat override dicts route each key to its
         part by its unique name, so this is their whole check."""
-        renamed = sorted(set(keys) & set(cls.renamed_keys))
+        renamed = sorted(set(keys) & set(cls.RENAMED))
         unknown = sorted(set(keys) - set(cls.model_fields) - set(renamed))
         if renamed or unknown:
-            named = "; ".join(f"{key!r} is now {cls.renamed_keys[key]}" for key in renamed)
+            named = renamed_message(cls.RENAMED, renamed)
             raise ValueError(
                 "; ".join(
                     filter(

@@ -3,15 +3,17 @@ the rows of its programmings.
 
 ``load_model`` restores the classifier of a run specification (``runs.*_spec``) from the model
 cache (training it if missing), or, for post-training quantization, quantizes the float model's
-weights; ``software_row`` scores it in software (quantized weights, digital). The strategy, scale
-and programming sweeps all start here, so a model is loaded one way and scored one way.
+weights; ``software_row`` scores it in software (quantized weights, digital). ``hardware_rows``
+programs it over a noise sweep, every layer on arrays of its own, and ``converter_rows`` repeats
+one noise level of that sweep under several peripheries. The strategy, scale and programming
+sweeps all start here, so a model is loaded one way, scored one way and programmed one way.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import torch
@@ -26,7 +28,8 @@ from ..model.quant import UnstableSSMError
 from ..model.train import Run, SpeechClassifier, evaluate, load_splits, restore_model, train_or_load
 from ..stats import chance_failure
 
-__all__ = ["TrainedModel", "failed_row", "failed_rows", "load_model", "programmed_rows", "software_row"]
+__all__ = ["TrainedModel", "converter_rows", "failed_row", "failed_rows", "hardware_rows", "load_model",
+           "programmed_rows", "software_row"]
 
 
 class TrainedModel(NamedTuple):
@@ -135,3 +138,36 @@ def failed_rows(failure: str, sigmas_uS: list[float]) -> list[dict[str, Any]]:
     """The rows ``programmed_rows`` gives a model that cannot be deployed: one ``failed_row`` per
     sigma, led by its ``sigma_uS``."""
     return [{"sigma_uS": x} | failed_row(failure) for x in sigmas_uS]
+
+
+def hardware_rows(model: TrainedModel, split: Literal["val", "test"], layers: list[dict[str, Any]],
+                  window: dict[str, float], sigmas_uS: list[float], realisations: int,
+                  seed_at: Callable[[float], int], devices_per_element: int, mode: str = "fast",
+                  reference: list[Tensor] | None = None) -> list[dict[str, Any]]:
+    """One row per programming of ``model`` at each of ``sigmas_uS`` (uS) on its ``split`` clips
+    (``programmed_rows``): layer i on arrays of its own with the device of the conductance
+    ``window`` (``DeviceConfig`` keys, uS), that sigma and ``layers[i]`` (its converter ranges and
+    any converter keys; one dict per layer), block layout, draws from ``seed_at(sigma)``. A model
+    that cannot be deployed gives ``failed_rows`` (one per sigma, accuracy NaN, its failure)."""
+    net, splits, failure = model
+    if net is None:
+        return failed_rows(failure, sigmas_uS)
+    data = splits.val if split == "val" else splits.test
+    def devices_at(sigma_uS: float) -> list[DeviceConfig]:
+        return [DeviceConfig(**window, sigma_uS=sigma_uS, **keys) for keys in layers]
+    return programmed_rows(net, data, devices_at, sigmas_uS, realisations, seed_at, reference, mode,
+                           devices_per_element)
+
+
+def converter_rows(model: TrainedModel, peripheries: dict[str, tuple[list[dict[str, Any]], str]],
+                   window: dict[str, float], sigma_uS: float, realisations: int,
+                   seed_at: Callable[[float], int], devices_per_element: int) -> list[dict[str, Any]]:
+    """The converter check: the test programmings of ``hardware_rows`` at ``sigma_uS`` (the same
+    draws, ``seed_at``) under each periphery, ``label -> (device keys per layer, mode)``: one row per
+    programming and periphery, led by ``periphery`` (its label); [] for a model that cannot be
+    deployed."""
+    if model.net is None:
+        return []
+    return [{"periphery": label} | row for label, (layers, mode) in peripheries.items()
+            for row in hardware_rows(model, "test", layers, window, [sigma_uS], realisations, seed_at,
+                                     devices_per_element, mode)]

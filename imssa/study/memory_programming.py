@@ -364,22 +364,22 @@ def noise_cell(cfg: ProgrammedMemoryParams, fe: str, placement: str, bits: Mappi
         for seed in cfg.memory_seeds:
             m = chosen_design(cfg, bits, fold)
             model = load_model(run_spec(cfg, fe, "order", m, seed, fold), cfg.order_data().n_classes)
-            rows += [r | {"seed": seed, "fold": fold, "bits_A": m.bits_A} for r in sm.programmed_rows(
+            rows += [r | {"seed": seed, "fold": fold, "bits_A": m.bits_A} for r in sm.memory_rows(
                 cfg, model, ("order", fe, m.name, seed, fold), cell["sigma_uS"], cell["devices_per_element"], rate,
                 digital_A=placement == PLACEMENTS[1])]
     return rows
 
 
 def theory_table(cfg: ProgrammedMemoryParams, fes: list[str]) -> pd.DataFrame:
-    """The longest memory one complex mode can keep (``margin.longest_memory_ms`` at ``p_fail``) on
+    """The longest memory one complex mode can keep (``margin.longest_memory_ms`` at ``unstable_share_limit``) on
     the designs' range, per front end (its step rate), device count and sigma > 0: in steps and ms."""
     rows = []
     for fe in fes:
         rate = front_end(cfg, fe).data(cfg.order_data()).step_rate
         for d in cfg.shared.devices_per_element:
-            for x in (x for x in cfg.memory_sigmas_uS if x > 0):
+            for x in (x for x in cfg.sigmas_uS if x > 0):
                 s = weight_noise_std(x, cfg.design_fscale, cfg.shared.g_min_uS, cfg.shared.g_max_uS, d)
-                ms = longest_memory_ms(s, rate, cfg.p_fail)
+                ms = longest_memory_ms(s, rate, cfg.unstable_share_limit)
                 rows.append({"front_end": fe, "step_rate": rate, "devices_per_element": d, "sigma_uS": x, "s": s,
                              "longest_ms": ms, "longest_steps": ms * rate / 1000})
     return pd.DataFrame(rows)

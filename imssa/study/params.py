@@ -48,6 +48,8 @@ __all__ = [
     "ModelBits",
     "ParamsError",
     "SigmaSweep",
+    "NoiseSweep",
+    "Programmings",
     "PresetChoice",
     "TrainConfig",
     "CHAPTERS",
@@ -80,6 +82,21 @@ SigmaSweep = Annotated[list[Annotated[float, Field(ge=0)]], AfterValidator(_with
 
 class ParamsError(ValueError):
     """A parameter file or dict that does not fit its chapter's schema."""
+
+
+class Programmings(Strict):
+    """A further sweep of a chapter whose cells set the noise: ``realisations`` programmings per
+    trained model and cell (the chapter's main sweep has ``realisations`` at its top level)."""
+
+    realisations: int = Field(ge=1, description="programmings per trained model and point")
+
+
+class NoiseSweep(Programmings):
+    """A further sweep of a chapter over programming noise: ``realisations`` programmings per
+    trained model at each of ``sigmas_uS`` (uS; the chapter's main sweep has ``sigmas_uS`` and
+    ``realisations`` at its top level)."""
+
+    sigmas_uS: SigmaSweep
 
 
 class ChapterParams(Strict):
@@ -329,6 +346,8 @@ class DeploymentParams(EmulationParams):
     """Chapter 'Deployment under hardware noise': the QAT models (same keys as the QAT chapter),
     programmed with noise onto arrays of conductance range [g_min_uS, g_max_uS]."""
 
+    RENAMED: ClassVar[dict[str, str]] = {"step_realisations": "step.realisations"}
+
     fig4_bits: list[ModelBits] = Field(default=[2, 3, 4, 5, 8], min_length=1)
     sigmas_uS: SigmaSweep = Field(default=[0.0, 1.0, 2.5, 5.0, 7.5, 10.0, 15.0, 20.0], min_length=1)
     realisations: int = Field(default=3, ge=1, description="programmings per trained model and point (fast mode)")
@@ -337,7 +356,7 @@ class DeploymentParams(EmulationParams):
     stuck_fractions: list[float] = Field(default=[0.0, 0.001, 0.01, 0.02, 0.05], min_length=1)
     read_noises: list[float] = Field(default=[0.005, 0.01, 0.02], min_length=1)
     converter_bits: list[ConverterBits] = Field(default=[4, 6, 8], min_length=1)
-    step_realisations: int = Field(default=3, ge=1, description="programmings per trained model in step mode")
+    step: Programmings = Field(default=Programmings(realisations=3), description="the step-mode sweeps")
     dense_bits: list[ModelBits] = Field(default=[2, 5], description=(
         "bit widths re-run with the first simulator: dense layout, mapping-range clipping, 8 devices, no saturation"))
     gmax_sweep_uS: list[float] = Field(default=[100.0, 200.0, 400.0], description="g_max tried at the paper's sigma")
@@ -366,19 +385,30 @@ DESIGN_DEVICE: dict[str, Any] = {
 }
 
 
+#: the periphery chapter's old top-level design keys -> their key in ``design_device``
+DESIGN_RENAMED = (("adc_offset_sigma", "adc_offset_sigma"), ("adc_gain_sigma", "adc_gain_sigma"),
+                  ("calibration_reads", "calibration_reads"), ("read_noise_device", "read_noise_device"),
+                  ("verify_tolerance", "check_tolerance"), ("verify_rounds", "check_max_rounds"))
+
+
 class PeripheryParams(EmulationParams):
     """Chapter 'A periphery a chip designer accepts': the deployment chapter's mapped models on its
     emulated array, under periphery designs (``periphery_designs.DESIGN_BASE``), a converter sweep,
     the check after programming over a noise sweep, wire resistance, and technologies."""
 
-    step_realisations: int = Field(default=3, ge=1, description="programmings per trained model in step mode")
+    RENAMED: ClassVar[dict[str, str]] = {
+        "step_realisations": "step.realisations", "verify_sigmas_uS": "check.sigmas_uS",
+        "verify_realisations": "check.realisations", "ir_realisations": "ir.realisations"} | {
+        key: f"a key of design_device ('design_device: {{{new}: ...}}')" for key, new in DESIGN_RENAMED}
+
+    step: Programmings = Field(default=Programmings(realisations=3), description="the step-mode designs")
     design_device: dict[str, Any] = Field(default_factory=lambda: dict(DESIGN_DEVICE), description=(
         "the device keys the designs set (``periphery_designs.design_keys``), flat: each a DeviceConfig "
         "field, routed to its part by its name (offsets, gain errors, their correction, per-device read "
         "noise, the check after programming); a key left out keeps its DESIGN_DEVICE value"))
     converter_bits: list[ConverterBits] = Field(default=[4, 6, 8], min_length=1, description="DAC = ADC widths swept")
-    verify_sigmas_uS: SigmaSweep = Field(default=[0.0, 5.0, 10.0, 15.0, 20.0], min_length=2)
-    verify_realisations: int = Field(default=3, ge=1, description="programmings per model and sigma (fast mode)")
+    check: NoiseSweep = Field(default=NoiseSweep(sigmas_uS=[0.0, 5.0, 10.0, 15.0, 20.0], realisations=3),
+                               description="the check after programming over a noise sweep (fast mode)")
     pulse_time_s: float = Field(default=1e-6, gt=0, description=(
         "time of one programming pulse with its verify read, s (ASSUMPTION: of the order of RRAM write-verify "
         "loops; not measured here)"))
@@ -387,7 +417,7 @@ class PeripheryParams(EmulationParams):
         "lines at deeply scaled nodes; swept)"))
     channels_per_array: list[Annotated[int, Field(ge=1)]] = Field(default=[1, 8], min_length=1, description=(
         "channel blocks along one array's diagonal in the IR-drop runs: 1 is the default layout"))
-    ir_realisations: int = Field(default=1, ge=1, description="programmings per model in the IR-drop runs")
+    ir: Programmings = Field(default=Programmings(realisations=1), description="the IR-drop runs")
     ir_check_sizes: list[Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=2, max_length=2)]] = Field(
         default=[[4, 3], [16, 16], [33, 66]], min_length=1, description=(
         "array sizes (rows, columns) on which the nodal solve is checked against badcrossbar"))
@@ -398,11 +428,6 @@ class PeripheryParams(EmulationParams):
     aware_batch_size: int = Field(default=32, ge=1)
     aware_seeds: list[int] = Field(default=[0], min_length=1, description=(
         "training seeds whose models are fine-tuned converter-aware (every fold): a cut to fit the time"))
-
-    renamed_keys = {key: f"a key of design_device ('design_device: {{{new}: ...}}')" for key, new in (
-        ("adc_offset_sigma", "adc_offset_sigma"), ("adc_gain_sigma", "adc_gain_sigma"),
-        ("calibration_reads", "calibration_reads"), ("read_noise_device", "read_noise_device"),
-        ("verify_tolerance", "check_tolerance"), ("verify_rounds", "check_max_rounds"))}
 
     @field_validator("design_device")
     @classmethod
@@ -423,9 +448,13 @@ class MarginParams(ModelParams):
     margin_bits: list[ModelBits] = Field(default=[2, 3, 5, 8], min_length=1)
     margin_r_max: list[PoleCap] = Field(default=[0.85, 0.95, 0.99, 0.999], min_length=1)
     margin_seeds: list[int] = Field(default=[0], min_length=1, description="training seeds of the margin models")
-    margin_sigmas_uS: SigmaSweep = Field(default=[0.0, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 20.0], min_length=2)
-    margin_realisations: int = Field(default=2, ge=1, description="programmings per model and sigma")
-    p_fail: float = Field(default=0.1, gt=0, lt=1, description="instability probability that defines the predicted sigma*")
+    RENAMED: ClassVar[dict[str, str]] = {
+        "margin_sigmas_uS": "sigmas_uS", "margin_realisations": "realisations", "p_fail": "p_unstable"}
+
+    sigmas_uS: SigmaSweep = Field(default=[0.0, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 20.0], min_length=2)
+    realisations: int = Field(default=2, ge=1, description="programmings per model and sigma")
+    p_unstable: float = Field(default=0.1, gt=0, lt=1, description=(
+        "probability that some mode leaves the unit circle which defines the predicted sigma*"))
 
 
     @model_validator(mode="after")
@@ -494,9 +523,13 @@ class MemoryParams(ModelParams):
     memory_noise_models: list[str] | None = Field(default=None, description=(
         "names of memory_models programmed under noise (quantized S4D families); None: every quantized one"))
     memory_seeds: list[int] = Field(default=[0], min_length=1, description="training seeds of this chapter's models")
-    memory_sigmas_uS: SigmaSweep = Field(default=[0.0, 1.0, 2.5, 5.0, 10.0, 15.0], min_length=2)
-    memory_realisations: int = Field(default=2, ge=1, description="programmings per model and sigma")
-    p_fail: float = Field(default=0.1, gt=0, lt=1, description="failure share that defines the longest memory")
+    RENAMED: ClassVar[dict[str, str]] = {
+        "memory_sigmas_uS": "sigmas_uS", "memory_realisations": "realisations", "p_fail": "unstable_share_limit"}
+
+    sigmas_uS: SigmaSweep = Field(default=[0.0, 1.0, 2.5, 5.0, 10.0, 15.0], min_length=2)
+    realisations: int = Field(default=2, ge=1, description="programmings per model and sigma")
+    unstable_share_limit: float = Field(default=0.1, gt=0, lt=1, description=(
+        "share of programmings with an unstable mode that defines the longest memory"))
 
     def order_data(self) -> DataConfig:
         """The memory task: ``data`` with task 'order' and ``order``'s settings."""
@@ -554,8 +587,8 @@ class ProgrammedMemoryParams(MemoryParams):
     """Chapter 'Memory that survives programming': on the memory task of chapter 'What the state
     remembers' (``order``, ``memory_seeds``, the float S4D model's file schedule), the QAT recipe
     (``recipe_bits_A``: fine-tuned against from the start), the bits A_bar needs (``bits_sweeps``),
-    the step rate (``front_ends``), A_bar held digitally, programming noise (``memory_sigmas_uS``,
-    ``memory_realisations`` programmings per model) and the four-class task. The designs hold
+    the step rate (``front_ends``), A_bar held digitally, programming noise (``sigmas_uS``,
+    ``realisations`` programmings per model) and the four-class task. The designs hold
     A_bar, B_bar and C on one fixed range ``design_fscale`` with the pole cap ``design_r_max``;
     B_bar and C at ``design_bits`` unless a sweep says otherwise."""
 
@@ -606,8 +639,15 @@ class TechnologyParams(ModelParams):
     technologies: list[str] = Field(default=list(TECHNOLOGIES), min_length=1, description="PRESETS names compared")
     tech_bits: list[ModelBits] = Field(default=[1, 2, 4], min_length=1, description="bit widths deployed on every technology")
     study_bits: list[ModelBits] = Field(default=[2, 4], min_length=1, description="bit widths of the noise, write-verify and time studies")
-    tech_realisations: int = Field(default=3, ge=1, description="programmings per trained model and condition")
-    tech_seed: int = Field(default=11, description="seed of the programming draws, shared by every condition (paired)")
+    RENAMED: ClassVar[dict[str, str]] = {
+        "tech_realisations": "realisations", "tech_seed": "programming_seed",
+        "inverse_sigmas_uS": "inverse.sigmas_uS", "inverse_step_sigmas_uS": "inverse_step.sigmas_uS",
+        "inverse_step_realisations": "inverse_step.realisations",
+        "write_verify_technology": "'write_verify_preset' (any preset; 'technology' names the four compared)"}
+
+    realisations: int = Field(default=3, ge=1, description="programmings per trained model and condition")
+    programming_seed: int = Field(default=11, description=(
+        "seed of the programming draws, shared by every condition (paired)"))
     noise_technologies: list[str] = Field(default=["rram_wan2022", "pcm_joshi2020", "stt_mram_binary"], description=(
         "technologies whose state-dependent noise is compared with constant noise at matched error"))
     noise_scales: list[float] = Field(default=[1.0, 4.0], min_length=1, description=(
@@ -617,7 +657,6 @@ class TechnologyParams(ModelParams):
     noise_matches: list[Literal["rms", "mean_abs"]] = Field(default=["rms", "mean_abs"], min_length=1, description=(
         "how the constant noise is matched: same root-mean-square or same mean absolute conductance error"))
     write_verify_preset: str = Field(default="rram_single_pulse", description="PRESETS name: one pulse's error, no verify")
-    renamed_keys = {"write_verify_technology": "'write_verify_preset' (any preset; 'technology' names the four compared)"}
     write_verify_tolerances_uS: list[float] = Field(default=[8.0, 4.0, 2.0, 1.0, 0.5], min_length=1)
     time_technologies: list[str] = Field(default=["pcm_joshi2020", "rram_wan2022"], description="technologies that age")
     times_s: list[float] = Field(default=[1.0, 60.0, 3600.0, 86400.0, 2592000.0, 31536000.0], min_length=1, description=(
@@ -625,14 +664,15 @@ class TechnologyParams(ModelParams):
     inverse_bits: ModelBits = Field(default=2, description="the model whose hardware gap the paper reports")
     inverse_base: str = Field(default="hfox_1t1r_like", description=(
         "PRESETS name of the array the inverse grid varies (its own noise, yield, read noise and converters replaced)"))
-    inverse_sigmas_uS: SigmaSweep = Field(default=[0.0, 2.5, 5.0, 7.5, 10.0, 15.0, 20.0], min_length=2)
+    inverse: NoiseSweep = Field(
+        default=NoiseSweep(sigmas_uS=[0.0, 2.5, 5.0, 7.5, 10.0, 15.0, 20.0], realisations=3),
+        description="the inverse grid (sigma x stuck fraction), fast mode")
     inverse_stuck_fractions: list[float] = Field(default=[0.0, 0.002, 0.01, 0.03, 0.1], min_length=1, description=(
         "fraction of stuck devices, split evenly between g_max and g_min"))
-    inverse_step_sigmas_uS: SigmaSweep = Field(default=[0.0, 10.0], min_length=1, description=(
-        "sigmas of the step-mode grid (read noise x converter bits), at the base array's stuck fraction"))
+    inverse_step: NoiseSweep = Field(default=NoiseSweep(sigmas_uS=[0.0, 10.0], realisations=1), description=(
+        "the step-mode grid (read noise x converter bits), at the base array's stuck fraction"))
     inverse_read_noises: list[float] = Field(default=[0.0, 0.002, 0.005, 0.02], min_length=1, description="fraction of the ADC range")
     inverse_converter_bits: list[ConverterBits] = Field(default=[5, 6, 8], min_length=1, description="ADC resolution (DAC: the base's)")
-    inverse_step_realisations: int = Field(default=1, ge=1, description="programmings per model in the step-mode grid")
     inverse_tolerance_points: float = Field(default=3.0, gt=0, description=(
         "a cell reproduces the paper's drop when its mean is this close and its interval contains it"))
 
@@ -681,7 +721,10 @@ class Strategy(Strict):
     r_max: PoleCap | None = None
     pole_penalty: float = Field(default=0.0, ge=0)
     pole_target: PoleCap | None = None
-    noise_aware_sigma_uS: float = Field(default=0.0, ge=0, description="programming noise injected in training, uS")
+    RENAMED: ClassVar[dict[str, str]] = {"noise_aware_sigma_uS": "noise_sigma_uS"}
+
+    noise_sigma_uS: float = Field(default=0.0, ge=0, description=(
+        "programming noise injected in training, uS (noise-aware QAT; ``QuantConfig.noise_sigma_uS``)"))
     training: Literal["qat", "ptq"] = "qat"
     devices_per_element: Literal[8, 16] | None = None
 
@@ -689,7 +732,7 @@ class Strategy(Strict):
     def _check(self) -> Strategy:
         if (self.pole_penalty > 0) != (self.pole_target is not None):
             raise ValueError(f"strategy {self.name!r}: pole_penalty > 0 and pole_target go together")
-        if self.training == "ptq" and (self.pole_penalty > 0 or self.noise_aware_sigma_uS > 0):
+        if self.training == "ptq" and (self.pole_penalty > 0 or self.noise_sigma_uS > 0):
             raise ValueError(f"strategy {self.name!r}: post-training quantization has no training to penalise or "
                              "inject noise into")
         return self
@@ -702,18 +745,22 @@ class Strategy(Strict):
 
 class StrategyParams(ModelParams):
     """Chapter 'Open question 2: quantization strategy': every ``strategies`` entry trained (or, for
-    PTQ, quantized) for each of ``folds`` x ``strategy_seeds``, programmed ``strategy_realisations``
-    times at each of ``strategy_sigmas_uS`` on the deployment chapter's default array (physical
+    PTQ, quantized) for each of ``folds`` x ``strategy_seeds``, programmed ``realisations``
+    times at each of ``sigmas_uS`` on the deployment chapter's default array (physical
     window, saturating converters, fast mode), scored on validation and test clips, and costed with
     ``imssa.hardware.cost``. ``baseline`` names plain fixed-range QAT, against which every strategy is paired."""
+
+    RENAMED: ClassVar[dict[str, str]] = {
+        "strategy_sigmas_uS": "sigmas_uS", "strategy_realisations": "realisations", "hardware_seed": "programming_seed"}
 
     strategies: list[Strategy] = Field(min_length=2)
     baseline: str = Field(default="plain QAT 2-bit", description="name of the plain-QAT strategy the others are paired with")
     strategy_seeds: list[int] = Field(default=[0], min_length=1, description="training seeds per fold")
-    strategy_sigmas_uS: SigmaSweep = Field(default=[0.0, 5.0, 10.0, 15.0, 20.0], min_length=2, description=(
+    sigmas_uS: SigmaSweep = Field(default=[0.0, 5.0, 10.0, 15.0, 20.0], min_length=2, description=(
         "programming noise levels, uS (the paper's Fig. 4 range); must include 0"))
-    strategy_realisations: int = Field(default=3, ge=1, description="programmings per model and noise level")
-    hardware_seed: int = Field(default=21, description="seed of the programming draws, shared by every strategy (paired)")
+    realisations: int = Field(default=3, ge=1, description="programmings per model and noise level")
+    programming_seed: int = Field(default=21, description=(
+        "seed of the programming draws, shared by every strategy (paired)"))
     adc_bits: ModelBits = Field(default=6, description=(
         "ADC resolution of the cost model (the emulated array's 6 bits; Li, Hu et al., Nat. Electron. 1, 52 (2018))"))
     cost: CostConstants = CostConstants()
@@ -729,7 +776,7 @@ class StrategyParams(ModelParams):
         base = {s.name: s for s in self.strategies}.get(self.baseline)
         if base is None:
             raise ValueError(f"baseline {self.baseline!r} is not among the strategies {names}")
-        if base.training != "qat" or base.noise_aware_sigma_uS or base.pole_penalty:
+        if base.training != "qat" or base.noise_sigma_uS or base.pole_penalty:
             raise ValueError(f"baseline {self.baseline!r} must be plain QAT (no noise, no penalty)")
         return self
 
@@ -750,11 +797,16 @@ class ScaleParams(ModelParams):
     * real-valued variant: S4D-Real with ``real_N`` real modes (default 2 N, the complex model's
       real state size) at ``real_bits``, on the main task and on ten digits, at depth 1.
 
-    Every model is programmed ``scale_realisations`` times at each of ``scale_sigmas_uS`` (ten-digit
-    models: ``ten_sigmas_uS``) on the deployment chapter's array (physical window, converter ranges at ``headroom`` times the ideal
+    Every model is programmed ``realisations`` times at each of ``sigmas_uS`` (ten-digit
+    models: ``ten.realisations`` times at each of ``ten.sigmas_uS``) on the deployment chapter's
+    array (physical window, converter ranges at ``headroom`` times the ideal
     peaks of each layer, block layout, the first of ``devices_per_element``), fast mode; the
     depth models also in step mode with ``converter_dac_bits`` / ``converter_adc_bits`` at
     ``converter_sigma_uS``."""
+
+    RENAMED: ClassVar[dict[str, str]] = {
+        "scale_sigmas_uS": "sigmas_uS", "ten_sigmas_uS": "ten.sigmas_uS", "scale_realisations": "realisations",
+        "scale_hardware_seed": "programming_seed"}
 
     scale_folds: list[int] = Field(default=[0, 1, 2], min_length=1, description="folds of this chapter (of ``folds``)")
     scale_seeds: list[int] = Field(default=[0], min_length=1, description="training seeds per fold")
@@ -770,11 +822,11 @@ class ScaleParams(ModelParams):
     real_N: int | None = Field(default=None, ge=1, description="real modes of the real-valued variant; None: 2 N")
     real_bits: int = Field(default=2, ge=2, le=16)
     heidelberg_language: Literal["english", "german", "both"] = "both"
-    scale_sigmas_uS: SigmaSweep = Field(default=[0.0, 5.0, 10.0, 15.0, 20.0], min_length=2)
-    ten_sigmas_uS: SigmaSweep = Field(default=[0.0, 15.0], min_length=2, description=(
-        "noise levels of the ten-digit models (main-task models take scale_sigmas_uS)"))
-    scale_realisations: int = Field(default=3, ge=1)
-    scale_hardware_seed: int = Field(default=31, description="seed of the programming draws, shared by every model")
+    sigmas_uS: SigmaSweep = Field(default=[0.0, 5.0, 10.0, 15.0, 20.0], min_length=2)
+    realisations: int = Field(default=3, ge=1, description="programmings per model and sigma")
+    ten: NoiseSweep = Field(default=NoiseSweep(sigmas_uS=[0.0, 15.0], realisations=3), description=(
+        "the ten-digit models' sweep (main-task models take sigmas_uS and realisations)"))
+    programming_seed: int = Field(default=31, description="seed of the programming draws, shared by every model")
     converter_sigma_uS: float = Field(default=15.0, ge=0)
     converter_dac_bits: ConverterBits = 8
     converter_adc_bits: ConverterBits = 6
@@ -797,8 +849,8 @@ class ScaleParams(ModelParams):
             raise ValueError("depth_bits and ten_bits must be in 2..16")
         if any(d < 0 or d > 9 for d in self.ten_digits) or len(set(self.ten_digits)) != len(self.ten_digits):
             raise ValueError(f"ten_digits must be distinct digits 0..9, got {self.ten_digits}")
-        if self.converter_sigma_uS not in set(self.scale_sigmas_uS) & set(self.ten_sigmas_uS):
-            raise ValueError("converter_sigma_uS must be one of scale_sigmas_uS and of ten_sigmas_uS (the step-mode "
+        if self.converter_sigma_uS not in set(self.sigmas_uS) & set(self.ten.sigmas_uS):
+            raise ValueError("converter_sigma_uS must be one of sigmas_uS and of ten.sigmas_uS (the step-mode "
                              "check is paired with it, and the chapter's summary reads every task there)")
         return self
 

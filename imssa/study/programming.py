@@ -24,7 +24,7 @@ from typing import Any
 from torch import Tensor
 
 from ..data.audio import AudioSet
-from ..seeds import draw_seed
+from ..seeds import programming_seed
 from ..hardware.deploy import (converter_ranges, deployed_weights, noise_rows, realisation_rows, spectral_radius,
                                target_conductances)
 from ..hardware.devices import DeviceConfig, matched_noise
@@ -101,9 +101,10 @@ _NOISE_MODELS = ("state-dependent", "gaussian", "laplace", "student_t")
 
 def model_draw_seed(cell: dict[str, Any], seed: int, fold: int, base: int | None = None) -> int:
     """Seed of the programmings of the QAT model (``cell['bits']``, ``cell['r_max']``) of training
-    ``seed`` and ``fold`` at the cell's ``sigma_uS`` (``seeds.draw_seed``); the cell's other keys
-    (variants of that model) do not enter. ``base``: a further seed of the sweep."""
-    return draw_seed("qat model", cell["bits"], cell.get("r_max"), seed, fold, cell.get("sigma_uS"), base)
+    ``seed`` and ``fold`` at the cell's ``sigma_uS`` (``seeds.programming_seed``); the cell's other
+    keys (variants of that model) do not enter. ``base``: a further seed of the sweep."""
+    model = (cell["bits"], cell.get("r_max"), seed, fold)
+    return programming_seed("qat model", model, cell.get("sigma_uS"), base)
 
 
 def sweep_cell(cfg: ModelParams, cell: dict[str, Any], keys: list[tuple[int, int]], realisations: int,

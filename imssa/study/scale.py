@@ -11,6 +11,7 @@ into chapter parameters, so every run comes from the same builders as the other 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -19,15 +20,17 @@ import pandas as pd
 
 from ..hardware.crossbar import Layout, layout
 from ..data.audio import data_root
-from ..seeds import draw_seed
+from ..seeds import programming_seed
 from ..hardware.deploy import layer_converter_ranges, ideal_weights, stack_run
 from ..hardware.devices import DeviceConfig
-from .params import ScaleParams
+from .params import NoiseSweep, ScaleParams
 from .runs import float_spec, qat_spec
 from ..model.train import Run
-from .deployed import TrainedModel, failed_rows, load_model, programmed_rows, software_row as deployed_software_row
+from .deployed import TrainedModel, converter_rows, hardware_rows, load_model
 
-__all__ = ["Spec", "select", "cells", "depth_specs", "real_specs", "run_specs", "spec_of", "state_specs", "ten_specs", "converter_rows", "hardware_rows", "heidelberg_present", "largest_single_array", "model_of", "spec_layout", "spec_params", "run_spec", "software_row", "state_layouts"]
+__all__ = ["Spec", "select", "cells", "depth_specs", "real_specs", "run_specs", "spec_of", "state_specs",
+           "ten_specs", "heidelberg_present", "largest_single_array", "model_of", "spec_converter_rows",
+           "spec_layout", "spec_params", "spec_rows", "spec_seed_at", "spec_sweep", "run_spec", "state_layouts"]
 
 Task = Literal["binary", "ten", "heidelberg"]
 
@@ -139,67 +142,63 @@ def model_of(cfg: ScaleParams, spec: Spec, seed: int, fold: int) -> TrainedModel
     return load_model(run, run.data.n_classes)
 
 
-def software_row(cfg: ScaleParams, spec: Spec, seed: int, fold: int) -> dict[str, Any]:
-    """``deployed.software_row`` of ``spec``'s model for (fold, seed)."""
-    return deployed_software_row(model_of(cfg, spec, seed, fold))
+def spec_seed_at(cfg: ScaleParams, spec: Spec, seed: int, fold: int) -> Callable[[float], int]:
+    """sigma -> the seed of the programmings of ``spec``'s model of training ``seed`` and ``fold``
+    (``seeds.programming_seed``, with ``cfg.programming_seed``): every model its own draws; its
+    periphery variants (``spec_converter_rows``) share them; layers beyond the first draw from
+    ``deploy.layer_seed``."""
+    base = cfg.programming_seed
+    return lambda sigma_uS: programming_seed("scale model", (*spec, seed, fold), sigma_uS, base)
 
 
-def spec_draw_seed(base: int, spec: Spec, seed: int, fold: int, sigma_uS: float) -> int:
-    """Seed of the programmings of ``spec``'s model of training ``seed`` and ``fold`` at one noise
-    level (``seeds.draw_seed``): every model its own draws; its periphery variants
-    (``converter_rows``) share them; layers beyond the first draw from ``deploy.layer_seed``."""
-    return draw_seed("scale model", *spec, seed, fold, sigma_uS, base)
+def spec_sweep(cfg: ScaleParams, spec: Spec) -> NoiseSweep:
+    """The noise sweep of ``spec``'s model: the chapter's ``sigmas_uS`` and ``realisations`` on the
+    main task, ``ten`` for a ten-digit model."""
+    if spec.task == "binary":
+        return NoiseSweep(sigmas_uS=cfg.sigmas_uS, realisations=cfg.realisations)
+    return cfg.ten
 
 
-def _sigmas(cfg: ScaleParams, spec: Spec) -> list[float]:
-    return cfg.scale_sigmas_uS if spec.task == "binary" else cfg.ten_sigmas_uS
+def _ranges(cfg: ScaleParams, model: TrainedModel) -> list[dict[str, Any]]:
+    """Each layer's converter ranges, ``cfg.shared.headroom`` times its ideal peaks on training clips."""
+    return [] if model.net is None else layer_converter_ranges(model.net, model.splits.train.x, cfg.shared.headroom)
 
 
-def hardware_rows(cfg: ScaleParams, spec: Spec, seed: int, fold: int, errors: bool = False) -> list[dict[str, Any]]:
-    """One row per programming of ``spec``'s quantized model of (fold, seed) at each of
-    ``cfg.scale_sigmas_uS`` (``cfg.ten_sigmas_uS`` for a ten-digit model) on its test clips: every layer on arrays of its own (physical window,
-    converter ranges ``cfg.shared.headroom`` times that layer's ideal peaks on training clips, block layout,
-    the first of ``devices_per_element``), fast mode, draws seeded by ``spec_draw_seed`` and ``layer_seed``.
-    With ``errors``: each layer's relative output error against the ideal stack, accumulated
-    (``error_i``) and of that layer alone (``local_error_i``). A model whose training failed gives one
-    row per sigma with accuracy NaN and its failure."""
+def spec_rows(cfg: ScaleParams, spec: Spec, seed: int, fold: int,
+              errors: bool = False) -> list[dict[str, Any]]:
+    """One row per programming of ``spec``'s quantized model of (fold, seed) over its noise sweep
+    (``spec_sweep``) on its test clips (``deployed.hardware_rows``): every layer on arrays of its
+    own (physical window, converter ranges ``cfg.shared.headroom`` times that layer's ideal peaks on
+    training clips, block layout, the first of ``devices_per_element``), fast mode, draws from
+    ``spec_seed_at`` and ``layer_seed``. With ``errors``: each layer's relative output error against
+    the ideal stack, accumulated (``error_i``) and of that layer alone (``local_error_i``). A model
+    whose training failed gives one row per sigma with accuracy NaN and its failure."""
     if spec.bits is None:
         raise ValueError("hardware rows need a quantized model (bits)")
-    net, data, failure = model_of(cfg, spec, seed, fold)
-    if net is None:
-        rows = failed_rows(failure, _sigmas(cfg, spec))
-    else:
-        ranges = layer_converter_ranges(net, data.train.x, cfg.shared.headroom)
-        reference = stack_run(net, data.test.x, [ideal_weights(net, i) for i in range(len(net.layers))],
-                              [DeviceConfig()] * len(net.layers)).outputs if errors else None
-        rows = programmed_rows(net, data.test, lambda x: [DeviceConfig(**cfg.shared.window, sigma_uS=x, **r) for r in ranges],
-                               _sigmas(cfg, spec), cfg.scale_realisations,
-                               lambda x: spec_draw_seed(cfg.scale_hardware_seed, spec, seed, fold, x), reference,
-                               devices_per_element=cfg.shared.devices_per_element[0])
+    model, sweep = model_of(cfg, spec, seed, fold), spec_sweep(cfg, spec)
+    net = model.net
+    reference = stack_run(net, model.splits.test.x, [ideal_weights(net, i) for i in range(len(net.layers))],
+                          [DeviceConfig()] * len(net.layers)).outputs if errors and net is not None else None
+    rows = hardware_rows(model, "test", _ranges(cfg, model), cfg.shared.window, sweep.sigmas_uS,
+                         sweep.realisations, spec_seed_at(cfg, spec, seed, fold),
+                         cfg.shared.devices_per_element[0], reference=reference)
     if errors:  # the same columns for every depth (a resumable grid appends them to one file)
         pad = {f"{kind}_{i}": float("nan") for i in range(1, max(cfg.depths) + 1) for kind in ("error", "local_error")}
         rows = [pad | r for r in rows]
     return rows
 
 
-def converter_rows(cfg: ScaleParams, spec: Spec, seed: int, fold: int) -> list[dict[str, Any]]:
-    """The converter check of ``spec``'s model: the programmings of ``hardware_rows`` at
-    ``cfg.converter_sigma_uS`` (the same draws) in step mode, once with ideal resolution and once
-    with ``converter_dac_bits`` / ``converter_adc_bits`` at every array boundary; one row per
-    programming and periphery ('ideal resolution' / 'converters'), test clips."""
-    net, data, failure = model_of(cfg, spec, seed, fold)
-    if net is None:
-        return []
-    ranges = layer_converter_ranges(net, data.train.x, cfg.shared.headroom)
-    rows = []
-    for name, bits in (("ideal resolution", {}),
-                       ("converters", {"dac_bits": cfg.converter_dac_bits, "adc_bits": cfg.converter_adc_bits})):
-        new = programmed_rows(net, data.test, lambda x: [DeviceConfig(**cfg.shared.window, sigma_uS=x, **r, **bits) for r in ranges],
-                              [cfg.converter_sigma_uS], cfg.scale_realisations,
-                              lambda x: spec_draw_seed(cfg.scale_hardware_seed, spec, seed, fold, x), mode="step",
-                              devices_per_element=cfg.shared.devices_per_element[0])
-        rows += [{"periphery": name} | r for r in new]
-    return rows
+def spec_converter_rows(cfg: ScaleParams, spec: Spec, seed: int, fold: int) -> list[dict[str, Any]]:
+    """The converter check of ``spec``'s model (``deployed.converter_rows``): the programmings of
+    ``spec_rows`` at ``cfg.converter_sigma_uS`` (the same draws) in step mode, once with ideal
+    resolution and once with ``converter_dac_bits`` / ``converter_adc_bits`` at every array
+    boundary; one row per programming and periphery ('ideal resolution' / 'converters'), test clips."""
+    model = model_of(cfg, spec, seed, fold)
+    ranges = _ranges(cfg, model)
+    bits = {"dac_bits": cfg.converter_dac_bits, "adc_bits": cfg.converter_adc_bits}
+    peripheries = {"ideal resolution": (ranges, "step"), "converters": ([r | bits for r in ranges], "step")}
+    return converter_rows(model, peripheries, cfg.shared.window, cfg.converter_sigma_uS, cfg.realisations,
+                          spec_seed_at(cfg, spec, seed, fold), cfg.shared.devices_per_element[0])
 
 
 def spec_layout(cfg: ScaleParams, N: int, real: bool = False) -> Layout:

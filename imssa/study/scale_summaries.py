@@ -13,7 +13,7 @@ __all__ = ["best_depth", "error_summary", "instability", "layer_errors", "ten_ta
 
 def layer_errors(rows: pd.DataFrame) -> pd.DataFrame:
     """Long table of the per-layer output errors in ``rows`` (columns ``error_<i>`` and
-    ``local_error_<i>`` from ``hardware_rows(errors=True)``): one row per programming and layer,
+    ``local_error_<i>`` from ``scale.spec_rows(errors=True)``): one row per programming and layer,
     with ``layer``, ``error`` (accumulated) and ``local_error`` (that layer's arrays alone)."""
     acc = [c for c in rows.columns if c.startswith("error_")]
     if not acc:
@@ -35,7 +35,7 @@ def _numeric_errors(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def with_layer_error(rows: pd.DataFrame) -> pd.DataFrame:
-    """``rows`` of ``hardware_rows(errors=True)`` with ``layer_error``: the relative error of the last
+    """``rows`` of ``scale.spec_rows(errors=True)`` with ``layer_error``: the relative error of the last
     layer's output (the stack's, accumulated through every layer), per programming."""
     rows = _numeric_errors(rows)
     return rows.assign(layer_error=[r[f"error_{int(d)}"] for d, (_, r) in zip(rows["depth"], rows.iterrows())])

@@ -6,9 +6,9 @@ memory a programmed array can hold.
 * Memory task (``MemoryParams.order_data``): the models of ``memory_models`` (``memory_spec``),
   with the float S4D model's schedule chosen per fold on validation speakers without the fold's
   test speaker (``nested_schedule``).
-* Programming noise: ``programmed_rows`` programs a trained model (an S4D layer on the arrays of
+* Programming noise: ``memory_rows`` programs a trained model (an S4D layer on the arrays of
   ``hardware.deploy``, an FIR bank on a delay line, ``hardware.delay_line``) at one sigma, each
-  model with its own draws (``seeds.draw_seed``), devices per element a paired variant.
+  model with its own draws (``seeds.programming_seed``), devices per element a paired variant.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from ..model.config import QuantConfig
 from ..model.fir import QuantFIR
 from ..model.spectral import spectral_cached
 from ..model.train import Run
-from ..seeds import draw_seed
+from ..seeds import programming_seed
 from ..stats import (accuracy_table, chance_failure, holm_family, paired_contrast, paired_difference,
                      realisation_summary)
 from .deployed import TrainedModel, failed_row, load_model, software_row
@@ -39,7 +39,7 @@ from .selection import choose, nested_folds
 __all__ = ["FLOAT_S4D", "MEMORY_TASK_COLUMNS", "chapter_conclusion", "family_quant", "fir_label", "fir_spec", "main_task_specs",
            "main_noise_contrasts", "main_noise_text", "memory_base", "memory_pairs", "memory_sigma_star", "memory_spec",
            "memory_summary_table", "memory_task_table", "memory_theory", "memory_verdict", "nested_schedule",
-           "noise_answer", "noise_cell", "noise_summary", "pole_precision_uS", "programmed_rows", "ptq_rows", "schedule_table", "sigma_for_memory_uS", "slowest_mode_ms",
+           "noise_answer", "noise_cell", "noise_summary", "pole_precision_uS", "memory_rows", "ptq_rows", "schedule_table", "sigma_for_memory_uS", "slowest_mode_ms",
            "spectral_answers", "spectral_label", "state_verdict"]
 
 
@@ -200,9 +200,9 @@ def pole_precision_uS(radius: float, fscale: float, g_min_uS: float, g_max_uS: f
     return 0.5 * (1 - radius) * (g_max_uS - g_min_uS) / fscale
 
 
-def programmed_rows(cfg: MemoryParams, model: TrainedModel, identity: tuple[Any, ...], sigma_uS: float,
+def memory_rows(cfg: MemoryParams, model: TrainedModel, identity: tuple[Any, ...], sigma_uS: float,
                     devices_per_element: int, sample_rate: float, digital_A: bool = False) -> list[dict[str, Any]]:
-    """``cfg.memory_realisations`` programmings of a trained model at ``sigma_uS`` on the chapter's
+    """``cfg.realisations`` programmings of a trained model at ``sigma_uS`` on the chapter's
     array (its conductance window, converters saturating at ``headroom`` times the ideal peaks on
     training clips, block layout, fast mode), scored on its test clips: one row each with
     ``deploy.realisation_rows``' columns and ``slowest_mode_ms``. An S4D model goes on the
@@ -214,13 +214,13 @@ def programmed_rows(cfg: MemoryParams, model: TrainedModel, identity: tuple[Any,
     if net is None:
         return [failed_row(failure) | {"slowest_mode_ms": float("nan")}]
     window = {"g_min_uS": cfg.shared.g_min_uS, "g_max_uS": cfg.shared.g_max_uS, "g_phys_max_uS": cfg.shared.g_phys_max_uS}
-    seed = draw_seed("state memory", identity, sigma_uS)
+    seed = programming_seed("state memory", identity, sigma_uS)
     if isinstance(net.layers[0], QuantFIR):
         dev = DeviceConfig(**window | delay_line_converter_ranges(net, splits.train.x, cfg.shared.headroom), sigma_uS=sigma_uS)
-        rows = delay_line_rows(net, splits.test, dev, cfg.memory_realisations, seed, devices_per_element)
+        rows = delay_line_rows(net, splits.test, dev, cfg.realisations, seed, devices_per_element)
     else:
         dev = DeviceConfig(**window | converter_ranges(net, splits.train.x, cfg.shared.headroom))
-        rows = noise_rows(net, splits.test, sigma_uS, dev, cfg.memory_realisations, seed, "block",
+        rows = noise_rows(net, splits.test, sigma_uS, dev, cfg.realisations, seed, "block",
                           devices_per_element, digital_A=digital_A)
     return [r | {"slowest_mode_ms": slowest_mode_ms(r["spectral_radius"], sample_rate)} for r in rows]
 
@@ -426,7 +426,7 @@ def state_verdict(answers: pd.DataFrame, paired: pd.DataFrame, s4d: str, control
 def noise_cell(cfg: MemoryParams, task: str, label: str, spec_of: Callable[[int, int], Run],
                cell: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The programmings of one model family at ``cell``'s ``sigma_uS`` and ``devices_per_element``
-    on every (seed, fold) of ``memory_seeds`` x ``folds`` (``programmed_rows``), each row with its
+    on every (seed, fold) of ``memory_seeds`` x ``folds`` (``memory_rows``), each row with its
     ``seed`` and ``fold``. ``task`` ('main' or 'order') and ``label`` name the family in the draws'
     identity; ``spec_of(seed, fold)`` builds its run."""
     data = cfg.order_data() if task == "order" else cfg.shared.data
@@ -434,24 +434,24 @@ def noise_cell(cfg: MemoryParams, task: str, label: str, spec_of: Callable[[int,
     for fold in cfg.shared.folds:
         for seed in cfg.memory_seeds:
             model = load_model(spec_of(seed, fold), data.n_classes)
-            rows += [r | {"seed": seed, "fold": fold} for r in programmed_rows(
+            rows += [r | {"seed": seed, "fold": fold} for r in memory_rows(
                 cfg, model, (task, label, seed, fold), cell["sigma_uS"], cell["devices_per_element"],
                 data.sample_rate)]
     return rows
 
 
 def memory_theory(cfg: MemoryParams, fscales: list[float]) -> pd.DataFrame:
-    """The longest memory (ms, ``margin.longest_memory_ms`` at ``p_fail``) one complex or one real
-    mode can keep at each sigma > 0 of ``memory_sigmas_uS``, per range ``fscales`` and device count,
+    """The longest memory (ms, ``margin.longest_memory_ms`` at ``unstable_share_limit``) one complex or one real
+    mode can keep at each sigma > 0 of ``sigmas_uS``, per range ``fscales`` and device count,
     on the chapter's window and the memory task's sample rate; with the entry error ``s``."""
     rate, rows = cfg.order_data().sample_rate, []
     for f in fscales:
         for d in cfg.shared.devices_per_element:
-            for x in (x for x in cfg.memory_sigmas_uS if x > 0):
+            for x in (x for x in cfg.sigmas_uS if x > 0):
                 s = weight_noise_std(x, f, cfg.shared.g_min_uS, cfg.shared.g_max_uS, d)
                 rows.append({"fscale": f, "devices_per_element": d, "sigma_uS": x, "s": s,
-                             "longest_complex_ms": longest_memory_ms(s, rate, cfg.p_fail),
-                             "longest_real_ms": longest_memory_ms(s, rate, cfg.p_fail, kind="real")})
+                             "longest_complex_ms": longest_memory_ms(s, rate, cfg.unstable_share_limit),
+                             "longest_real_ms": longest_memory_ms(s, rate, cfg.unstable_share_limit, kind="real")})
     return pd.DataFrame(rows)
 
 
@@ -485,13 +485,13 @@ def memory_sigma_star(noise: pd.DataFrame, n_clips: int, chance: float) -> pd.Da
 
 def sigma_for_memory_uS(tau_ms: float, fscale: float, cfg: MemoryParams, devices_per_element: int) -> float:
     """The largest programming noise sigma (uS) at which one complex mode of time constant
-    ``tau_ms`` can still be held (``margin.longest_memory_ms`` >= tau_ms at ``p_fail``) on the
+    ``tau_ms`` can still be held (``margin.longest_memory_ms`` >= tau_ms at ``unstable_share_limit``) on the
     chapter's window with range ``fscale``: the inverse of ``memory_theory``'s curve."""
     if tau_ms <= 0:
         return float("inf")
     rate = cfg.order_data().sample_rate
     per_uS = weight_noise_std(1.0, fscale, cfg.shared.g_min_uS, cfg.shared.g_max_uS, devices_per_element)  # s is linear in sigma
-    return float(brentq(lambda x: longest_memory_ms(x * per_uS, rate, cfg.p_fail) - tau_ms, 1e-6, 1e4, xtol=1e-6))
+    return float(brentq(lambda x: longest_memory_ms(x * per_uS, rate, cfg.unstable_share_limit) - tau_ms, 1e-6, 1e4, xtol=1e-6))
 
 
 def noise_answer(at_noise: pd.DataFrame, theory: pd.DataFrame, summary: pd.DataFrame, cfg: MemoryParams,
@@ -503,7 +503,7 @@ def noise_answer(at_noise: pd.DataFrame, theory: pd.DataFrame, summary: pd.DataF
     to fail); the noise at which the memory task's gap can still be bridged; and the families whose
     memory-task accuracy stays above chance (interval over folds above it) at the largest level."""
     chance, d0 = 1 / cfg.order_data().n_classes, cfg.shared.devices_per_element[0]
-    swept = [x for x in levels if x in cfg.memory_sigmas_uS] or [max(cfg.memory_sigmas_uS)]
+    swept = [x for x in levels if x in cfg.sigmas_uS] or [max(cfg.sigmas_uS)]
     th = theory[theory["devices_per_element"] == d0].set_index(["fscale", "sigma_uS"])["longest_complex_ms"]
     ours = at_noise[at_noise["devices_per_element"] == d0]
     tau = summary.set_index("model")["tau_max_ms"]

@@ -3,32 +3,32 @@
 A ``Strategy`` names how the S4D layer is quantized and trained (bits per matrix, range mode, pole
 cap or penalty, noise-aware QAT, or post-training quantization of the float model) and how many
 devices carry each complex element. ``strategy_model`` builds the trained (cached) or quantized
-model of one (fold, seed); ``hardware_rows`` programs it on the chapter's array at one noise level
-and scores validation or test clips. The chapter's cost study is ``strategy_cost`` and its
-verdicts (``pareto_front``, ``works_at``, ``recommend``, on validation data wherever they choose
-something) are ``strategy_verdicts``.
+model of one (fold, seed); ``strategy_rows`` programs it on the chapter's array over a noise sweep
+and scores validation and test clips (``deployed.hardware_rows``), ``strategy_converter_rows``
+repeats one noise level under the converters (``deployed.converter_rows``). The chapter's cost
+study is ``strategy_cost`` and its verdicts (``pareto_front``, ``works_at``, ``recommend``, on
+validation data wherever they choose something) are ``strategy_verdicts``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 import torch
 from ..model.config import QuantConfig
 from ..hardware.crossbar import pairs_per_weight
-from ..data.audio import AudioSet, AudioSplits
 from ..hardware.deploy import converter_ranges
-from ..hardware.devices import DeviceConfig
 from .params import Strategy
 from .runs import float_spec, qat_spec
-from ..seeds import draw_seed
+from ..seeds import programming_seed
 from ..stats import chance_failure
-from ..model.train import Run, SpeechClassifier, evaluate, load_splits
-from .deployed import TrainedModel, failed_rows, load_model, programmed_rows, software_row as deployed_software_row
+from ..model.train import Run, evaluate, load_splits
+from .deployed import TrainedModel, converter_rows, hardware_rows, load_model
 
-__all__ = ["Strategy", "converter_rows", "fold_speakers", "hardware_rows", "ptq_ablation", "software_row",
-           "strategy_draw_seed", "strategy_model", "strategy_quant", "strategy_spec"]
+__all__ = ["Strategy", "fold_speakers", "ptq_ablation", "strategy_converter_rows", "strategy_model",
+           "strategy_quant", "strategy_rows", "strategy_seed_at", "strategy_spec"]
 
 
 def _devices(cfg: Any, s: Strategy) -> int:
@@ -43,8 +43,8 @@ def strategy_quant(cfg: Any, s: Strategy) -> QuantConfig:
                        r_max=cfg.shared.r_max if s.r_max is None else s.r_max, scale_rule=cfg.shared.scale_rule(s.range_mode),
                        bits_A=None if uniform else s.bits_A, bits_B=None if uniform else s.bits_B,
                        bits_C=None if uniform else s.bits_C, pole_penalty=s.pole_penalty, pole_target=s.pole_target,
-                       noise_sigma_uS=s.noise_aware_sigma_uS, noise_window_uS=cfg.shared.g_max_uS - cfg.shared.g_min_uS,
-                       noise_pairs=pairs_per_weight(_devices(cfg, s)) if s.noise_aware_sigma_uS else 2)
+                       noise_sigma_uS=s.noise_sigma_uS, noise_window_uS=cfg.shared.g_max_uS - cfg.shared.g_min_uS,
+                       noise_pairs=pairs_per_weight(_devices(cfg, s)) if s.noise_sigma_uS else 2)
 
 
 def strategy_spec(cfg: Any, s: Strategy, seed: int, fold: int) -> Run:
@@ -67,51 +67,34 @@ def strategy_model(cfg: Any, s: Strategy, seed: int, fold: int) -> TrainedModel:
     return load_model(run, n_classes, ptq=strategy_quant(cfg, s), fscale=cfg.shared.fscale)
 
 
-def software_row(cfg: Any, s: Strategy, seed: int, fold: int) -> dict[str, Any]:
-    """``deployed.software_row`` of ``s``'s model for (fold, seed), labelled with the strategy,
-    the seed and the fold."""
-    return {"strategy": s.name, "seed": seed, "fold": fold} | deployed_software_row(strategy_model(cfg, s, seed, fold))
+def strategy_seed_at(base: int, s: Strategy, seed: int, fold: int, split: str) -> Callable[[float], int]:
+    """sigma -> the seed of the programmings of strategy ``s``'s model of training ``seed`` and
+    ``fold`` on ``split`` (``seeds.programming_seed``, with the chapter's ``programming_seed``
+    ``base``): each strategy is a model of its own and draws its own noise; the periphery variants
+    of one model (``strategy_converter_rows``) share it."""
+    return lambda sigma_uS: programming_seed("strategy model", (s.name, seed, fold), sigma_uS, split, base)
 
 
-def _split(splits: AudioSplits, split: str) -> AudioSet:
-    if split not in ("val", "test"):
-        raise ValueError(f"split must be 'val' or 'test', got {split!r}")
-    return splits.val if split == "val" else splits.test
-
-
-def strategy_draw_seed(base: int, s: Strategy, seed: int, fold: int, sigma_uS: float, split: str) -> int:
-    """Seed of the programmings of strategy ``s``'s model of training ``seed`` and ``fold`` at one
-    noise level and split (``seeds.draw_seed``): each strategy is a model of its own and draws its
-    own noise; the periphery variants of one model (``converter_rows``) share it."""
-    return draw_seed("strategy model", s.name, seed, fold, sigma_uS, split, base)
-
-
-def hardware_rows(cfg: Any, s: Strategy, seed: int, fold: int, sigmas_uS: list[float], realisations: int,
-                  base_seed: int, splits: tuple[str, ...] = ("val", "test")) -> list[dict[str, Any]]:
-    """One row per programming of ``s``'s model of (fold, seed) at each of ``sigmas_uS`` and on each
-    of ``splits``: the chapter's window (g_min, g_max, g_phys_max), converter ranges at
-    ``cfg.shared.headroom`` times the ideal peaks on training clips (computed once per model), programming
-    noise sigma, fast mode, block layout with the strategy's devices per element. Draws are seeded
-    by ``strategy_draw_seed``. A model whose training failed gives one row per sigma and split with accuracy
-    NaN and its failure; a programming at chance of a model already at chance in software carries
-    'at chance in software' as its cause."""
-    net, data, failure = strategy_model(cfg, s, seed, fold)
-    if net is None:
-        return [{"sigma_uS": r["sigma_uS"], "split": sp} | r for sp in splits for r in failed_rows(failure, sigmas_uS)]
-    ranges = converter_ranges(net, data.train.x, cfg.shared.headroom)
+def strategy_rows(cfg: Any, s: Strategy, seed: int, fold: int, splits: tuple[str, ...] = ("val", "test")
+                  ) -> list[dict[str, Any]]:
+    """One row per programming of ``s``'s model of (fold, seed) at each of ``cfg.sigmas_uS``
+    (``cfg.realisations`` each) and on each of ``splits`` (``deployed.hardware_rows``, led by
+    ``sigma_uS`` and ``split``): the chapter's window, converter ranges at ``cfg.shared.headroom``
+    times the ideal peaks on training clips (computed once per model), fast mode, block layout with
+    the strategy's devices per element, draws from ``strategy_seed_at``. A programming at chance of
+    a model already at chance in software on that split carries 'at chance in software' as its cause."""
+    model = strategy_model(cfg, s, seed, fold)
+    net = model.net
+    ranges = [] if net is None else [converter_ranges(net, model.splits.train.x, cfg.shared.headroom)]
     rows = []
     for sp in splits:
-        at_chance = chance_failure(*_score(net, _split(data, sp)))
-        new = programmed_rows(net, _split(data, sp), lambda x: [DeviceConfig(**cfg.shared.window, sigma_uS=x, **ranges)],
-                              sigmas_uS, realisations, lambda x: strategy_draw_seed(base_seed, s, seed, fold, x, sp),
-                              devices_per_element=_devices(cfg, s))
+        data = model.splits.val if sp == "val" else model.splits.test
+        at_chance = net is not None and chance_failure(evaluate(net, data)[0], len(data))
+        new = hardware_rows(model, sp, ranges, cfg.shared.window, cfg.sigmas_uS, cfg.realisations,
+                            strategy_seed_at(cfg.programming_seed, s, seed, fold, sp), _devices(cfg, s))
         rows += [{"sigma_uS": r["sigma_uS"], "split": sp} | r
                  | ({"failure": "at chance in software"} if r["failure"] and at_chance else {}) for r in new]
     return rows
-
-
-def _score(net: SpeechClassifier, data: AudioSet) -> tuple[float, int]:
-    return evaluate(net, data)[0], len(data)
 
 
 def ptq_ablation(cfg: Any, keys: list[tuple[int, int]], variants: dict[str, tuple[int, int, int]]) -> pd.DataFrame:
@@ -132,29 +115,27 @@ def ptq_ablation(cfg: Any, keys: list[tuple[int, int]], variants: dict[str, tupl
     return pd.DataFrame(rows)
 
 
-def converter_rows(cfg: Any, s: Strategy, seed: int, fold: int, sigma_uS: float, realisations: int, base_seed: int,
-                   dac_bits: int, adc_bits: int, headroom: float) -> list[dict[str, Any]]:
-    """The converters' own effect: the test programmings of ``hardware_rows`` at ``sigma_uS`` (same
-    draws) with converter ranges at ``headroom`` times the ideal peaks on training clips, once with
-    ideal resolution (fast mode), once in step mode with a ``dac_bits`` DAC and an ``adc_bits``
-    ADC over the same ranges (one per layer), and once with those converters' ranges per row and
-    column (``deploy.layer_converter_ranges``, the periphery chapter's design). One row per programming
-    with ``converters`` naming the case."""
-    net, data, failure = strategy_model(cfg, s, seed, fold)
-    if net is None:
-        return [{"converters": k, "realisation": 0, "accuracy": float("nan"), "failure": failure}
+def strategy_converter_rows(cfg: Any, s: Strategy, seed: int, fold: int, sigma_uS: float, dac_bits: int,
+                            adc_bits: int, headroom: float) -> list[dict[str, Any]]:
+    """The converters' own effect (``deployed.converter_rows``): the test programmings of
+    ``strategy_rows`` at ``sigma_uS`` (same draws) with converter ranges at ``headroom`` times the
+    ideal peaks on training clips, once with ideal resolution (fast mode), once in step mode with a
+    ``dac_bits`` DAC and an ``adc_bits`` ADC over the same ranges (one per layer), and once with
+    those converters' ranges per row and column (``deploy.layer_converter_ranges``, the periphery
+    chapter's design). One row per programming (``periphery``, ``realisation``, ``accuracy``,
+    ``failure``); a model that cannot be deployed gives one row per periphery of the first two."""
+    model = strategy_model(cfg, s, seed, fold)
+    if model.net is None:
+        return [{"periphery": k, "realisation": 0, "accuracy": float("nan"), "failure": model.failure}
                 for k in ("ideal resolution", "rounding")]
-    ranges = converter_ranges(net, data.train.x, headroom)
-    columns = converter_ranges(net, data.train.x, headroom, per_column=True)
-    bits = {"dac_bits": dac_bits, "adc_bits": adc_bits}
-    out = []
-    for label, extra, mode in (("ideal resolution", ranges, "fast"), ("rounding", ranges | bits, "step"),
-                               ("rounding, per-column ranges", columns | bits, "step")):
-        rows = programmed_rows(net, data.test, lambda x: [DeviceConfig(**cfg.shared.window, sigma_uS=x, **extra)],
-                               [sigma_uS], realisations, lambda x: strategy_draw_seed(base_seed, s, seed, fold, x, "test"),
-                               mode=mode, devices_per_element=_devices(cfg, s))
-        out += [{"converters": label} | {k: r[k] for k in ("realisation", "accuracy", "failure")} for r in rows]
-    return out
+    x, bits = model.splits.train.x, {"dac_bits": dac_bits, "adc_bits": adc_bits}
+    ranges = converter_ranges(model.net, x, headroom)
+    columns = converter_ranges(model.net, x, headroom, per_column=True)
+    peripheries = {"ideal resolution": ([ranges], "fast"), "rounding": ([ranges | bits], "step"),
+                   "rounding, per-column ranges": ([columns | bits], "step")}
+    rows = converter_rows(model, peripheries, cfg.shared.window, sigma_uS, cfg.realisations,
+                          strategy_seed_at(cfg.programming_seed, s, seed, fold, "test"), _devices(cfg, s))
+    return [{k: r[k] for k in ("periphery", "realisation", "accuracy", "failure")} for r in rows]
 
 
 def fold_speakers(cfg: Any, seed: int) -> dict[int, tuple[str, str]]:

@@ -62,7 +62,7 @@ def family(s: Strategy, baseline: Strategy) -> str:
         return "baseline"
     if s.training == "ptq":
         return "floor"
-    if s.noise_aware_sigma_uS > 0:
+    if s.noise_sigma_uS > 0:
         return "noise-aware"
     if s.range_mode != "fixed":
         return "range mode"
