@@ -133,8 +133,16 @@ def test_each_strategys_own_gap_is_software_minus_hardware():
 def test_gap_verdict_counts_the_goal_only_when_gap_and_gain_are_resolved():
     from imssa.study.strategy_verdicts import gap_verdict
 
-    g = {"gap_ci_low": 5.0, "recovered_ci_low": 1.0, "recovered_share": 0.6}
+    g = {"gap_ci_low": 5.0, "gap_ci_high": 9.0, "recovered_ci_low": 1.0, "recovered_ci_high": 6.0,
+         "recovered_share": 0.6}
     assert gap_verdict(g).endswith("the goal of 50% is met.")
     assert "not met" in gap_verdict(g | {"recovered_ci_low": -1.0})
     assert "gap itself is not resolved" in gap_verdict(g | {"gap_ci_low": -2.0})
+    assert "gap itself is not resolved" in gap_verdict(g | {"gap_ci_high": float("nan")})
     assert "not met" in gap_verdict(g | {"recovered_share": 0.4})
+
+
+def test_the_works_at_sentence_names_the_sigma_or_says_there_is_no_gap():
+    from imssa.study.strategy_verdicts import works_at_text
+
+    assert "sigma = 7.5 uS" in works_at_text(7.5) and "no gap to close" in works_at_text(None)

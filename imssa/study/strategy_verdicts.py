@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from .params import Strategy
-from ..stats import chance_failure, realisation_summary
+from ..stats import ABOVE, chance_failure, realisation_summary, verdict
 
-__all__ = ["family", "gap_recovery", "gap_verdict", "nested_recommendation", "pareto_front",
+__all__ = ["family", "gap_recovery", "gap_verdict", "works_at_text", "nested_recommendation", "pareto_front",
            "recommend", "strategy_gaps", "works_at"]
 
 
@@ -140,12 +140,20 @@ def strategy_gaps(hardware: pd.DataFrame, software: pd.DataFrame, sigma_uS: floa
     return pd.DataFrame(out)
 
 
+def works_at_text(sigma_uS: float | None, baseline: str = "plain QAT") -> str:
+    """The sentence on ``works_at``'s answer for the ``baseline`` (validation): the largest sigma
+    (uS) at which it still works, or that it works at none (None)."""
+    if sigma_uS is None:
+        return f"{baseline.capitalize()} works at no noise level (validation): there is no gap to close."
+    return f"{baseline.capitalize()} still works at all up to **sigma = {sigma_uS:g} uS** (validation)."
+
+
 def gap_verdict(gap: dict[str, float], goal_share: float = 0.5) -> str:
     """One sentence on ``gap_recovery``'s result: whether the baseline's gap and the gain are
-    resolved (their intervals exclude zero) and whether the gain reaches ``goal_share`` of the gap
-    with its interval above zero (the only way the goal counts as met)."""
-    gap_ok = gap["gap_ci_low"] > 0
-    gain_ok = gap["recovered_ci_low"] > 0
+    resolved (their intervals above zero, ``stats.verdict``) and whether the gain reaches
+    ``goal_share`` of the gap with its interval above zero (the only way the goal counts as met)."""
+    gap_ok = verdict(gap["gap_ci_low"], gap["gap_ci_high"]) == ABOVE
+    gain_ok = verdict(gap["recovered_ci_low"], gap["recovered_ci_high"]) == ABOVE
     met = gain_ok and gap_ok and gap["recovered_share"] >= goal_share
     parts = ["the gap is resolved" if gap_ok else "the gap itself is not resolved (its interval includes 0)",
              "the gain is resolved" if gain_ok else "the gain is not resolved (its interval includes 0)",
