@@ -19,7 +19,8 @@ import pandas as pd
 from ..stats import ABOVE, BELOW, HOLDS, NOT_RESOLVED, Rule, drop_interval, realisation_summary, verdict
 from .paper import PAPER
 
-__all__ = ["ALL_NON_IDEALITIES", "EMULATION_VARIANTS", "PAPER_NOISE_CLAIMS", "DEFAULT_ARRAY", "DEFAULT_ARRAY_LABEL", "array_label", "failure_cells", "CLAIM_COLUMNS", "NoiseClaim", "noise_claims", "noise_model_verdict", "paper_pattern", "reference_region", "claim_rule", "CLAIM_SIDE", "NOT_IN_SWEEP"]
+__all__ = ["ALL_NON_IDEALITIES", "EMULATION_VARIANTS", "PAPER_NOISE_CLAIMS", "DEFAULT_ARRAY", "DEFAULT_ARRAY_LABEL", "array_label", "failure_cells", "CLAIM_COLUMNS", "NoiseClaim", "noise_claims", "noise_model_verdict", "paper_pattern", "reference_region", "claim_rule", "CLAIM_SIDE", "NOT_IN_SWEEP",
+           "NO_WORKING_MODEL", "without_working_models"]
 
 #: The book's default array, the paper-like one on which the paper's noise claims are judged: the
 #: paper's block layout (one 4 x 4 block of devices per complex element: 16 devices), noise
@@ -81,6 +82,19 @@ EMULATION_VARIANTS: dict[str, dict[str, float | None]] = {
 CLAIM_SIDE = {"tolerates": BELOW, "suffers": ABOVE}
 #: The verdict column of a claim whose cell the sweep did not run.
 NOT_IN_SWEEP = "not in this sweep"
+
+
+#: The verdict column of a claim whose configuration has no working model (nothing to judge).
+NO_WORKING_MODEL = "no working model"
+
+
+def without_working_models(claims: pd.DataFrame, configs: set[tuple], by: list[str]) -> pd.DataFrame:
+    """``claims`` (``noise_claims`` rows) with ``verdict`` ``NO_WORKING_MODEL`` where the values of
+    ``by`` (e.g. bits, r_max) are one of ``configs``: configurations without a model to judge."""
+    gone = [tuple(k) in configs for k in claims[by].itertuples(index=False)]
+    out = claims.copy()
+    out.loc[gone, "verdict"] = NO_WORKING_MODEL
+    return out
 
 
 def claim_rule(kind: str, threshold_points: float) -> Rule:

@@ -9,7 +9,7 @@ import pandas as pd
 from .params import Strategy
 from ..stats import ABOVE, chance_failure, realisation_summary, verdict
 
-__all__ = ["family", "gap_recovery", "gap_verdict", "works_at_text", "nested_recommendation", "pareto_front",
+__all__ = ["family", "gap_recovery", "gap_text", "gap_verdict", "works_at_text", "nested_recommendation", "pareto_front",
            "recommend", "strategy_gaps", "works_at"]
 
 
@@ -146,6 +146,18 @@ def works_at_text(sigma_uS: float | None, baseline: str = "plain QAT") -> str:
     if sigma_uS is None:
         return f"{baseline.capitalize()} works at no noise level (validation): there is no gap to close."
     return f"{baseline.capitalize()} still works at all up to **sigma = {sigma_uS:g} uS** (validation)."
+
+
+def gap_text(gap: dict[str, float] | None, chosen: str, baseline: str = "plain QAT") -> str:
+    """``gap_recovery``'s result in sentences (points, intervals), ending with ``gap_verdict``; None:
+    the recommended strategy ``chosen`` is the ``baseline`` itself."""
+    if gap is None:
+        return f"The recommended strategy is {baseline} itself."
+    return (f"{baseline.capitalize()} loses **{gap['gap_points']:.1f} points** [{gap['gap_ci_low']:.1f}, "
+            f"{gap['gap_ci_high']:.1f}] at sigma = {gap['sigma_uS']:g} uS. {chosen} wins back "
+            f"**{gap['recovered_points']:.1f} points** [{gap['recovered_ci_low']:.1f}, {gap['recovered_ci_high']:.1f}], "
+            f"{100 * gap['recovered_share']:.0f}% of that gap; its own gap is {gap['best_gap_points']:.1f} points. "
+            f"Verdict: {gap_verdict(gap)}")
 
 
 def gap_verdict(gap: dict[str, float], goal_share: float = 0.5) -> str:
