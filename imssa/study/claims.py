@@ -16,7 +16,8 @@ from typing import Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..stats import ABOVE, BELOW, HOLDS, NOT_RESOLVED, Rule, drop_interval, realisation_summary, verdict
+from ..stats import (ABOVE, BELOW, HOLDS, NOT_RESOLVED, Rule, drop_interval, realisation_summary, table_verdicts,
+                     verdict)
 from .paper import PAPER
 
 __all__ = ["ALL_NON_IDEALITIES", "EMULATION_VARIANTS", "PAPER_NOISE_CLAIMS", "DEFAULT_ARRAY", "DEFAULT_ARRAY_LABEL", "array_label", "failure_cells", "CLAIM_COLUMNS", "NoiseClaim", "noise_claims", "noise_model_verdict", "paper_pattern", "reference_region", "claim_rule", "CLAIM_SIDE", "NOT_IN_SWEEP",
@@ -174,7 +175,8 @@ def noise_model_verdict(contrasts: pd.DataFrame, model: str = "gaussian", rel_to
         raise ValueError(f"no contrasts for the noise model {model!r}")
     parts = []
     for scale, part in rows.groupby("sigma_scale", sort=True):
-        below, above = int((part["ci_high"] < 0).sum()), int((part["ci_low"] > 0).sum())
+        words = table_verdicts(part, p=None)
+        below, above = words.count(BELOW), words.count(ABOVE)
         parts.append(f"at {scale:g}x the technologies' noise (state-dependent drops "
                      f"{part['state_dependent_drop_points'].min():.1f} to {part['state_dependent_drop_points'].max():.1f} points), "
                      f"differences {part['difference_points'].min():+.1f} to {part['difference_points'].max():+.1f} points; "

@@ -33,7 +33,8 @@ from ..hardware.margin import longest_memory_ms, weight_noise_std
 from ..model.memory import time_constants_ms
 from ..model.quant import quantize_log_radius, quantize_pole, slowest_grid_pole
 from ..model.train import Run, load_splits
-from ..stats import ABOVE, BELOW, _fold_stats, accuracy_table, fold_accuracy, holm_family, paired_contrast, paired_difference
+from ..stats import _fold_stats, accuracy_table, fold_accuracy, holm_family, paired_contrast, paired_difference
+from ..stats import ABOVE, BELOW, Rule, table_verdicts
 from . import state_memory as sm
 from .deployed import load_model
 from .params import FrontEndChoice, MemoryModel, ModelParams, ProgrammedMemoryParams, fold_params
@@ -317,7 +318,7 @@ def law_table(cfg: ProgrammedMemoryParams, sweep: pd.DataFrame) -> pd.DataFrame:
     out["silence_ms"] = out["front_end"].map(silence)
     out["retention_real"] = np.exp(-out["silence_ms"] / out["grid_real_ms"])
     out["retention_any"] = np.exp(-out["silence_ms"] / out["grid_any_ms"])
-    out["kept"] = out["ci_low"] > chance
+    out["kept"] = [w == ABOVE for w in table_verdicts(out, p=None, rule=Rule(chance))]
     return out
 
 

@@ -31,7 +31,7 @@ from ..model.train import Run
 from ..seeds import draw_seed
 from ..stats import (accuracy_table, chance_failure, holm_family, paired_contrast, paired_difference,
                      realisation_summary)
-from ..stats import ABOVE, BELOW, NOT_RESOLVED, Rule, verdict
+from ..stats import ABOVE, BELOW, NOT_RESOLVED, Rule, table_verdicts, verdict
 from .deployed import TrainedModel, failed_row, load_model, software_row
 from .params import MemoryModel, MemoryParams, ModelParams, fold_params, global_params, variant
 from .runs import comparison_label, control_spec, current_value, float_spec, fold_data, qat_spec
@@ -534,7 +534,7 @@ def noise_answer(at_noise: pd.DataFrame, theory: pd.DataFrame, summary: pd.DataF
     gap_ms = 1000 * cfg.order.gap_s
     bridge = ", ".join(f"{sigma_for_memory_uS(gap_ms, f, cfg, d0):.2g} uS at f_scale {f:g}" for f in fscales)
     top = ours[ours["sigma_uS"] == swept[-1]]
-    above = top[top["ci_low"] > chance]
+    above = top[[w == ABOVE for w in table_verdicts(top, p=None, rule=Rule(chance))]]
     text = (f"With {d0} devices per element, " + "; ".join(parts) + ". "
             f"Bridging the {gap_ms:g} ms gap with one complex mode needs sigma at most {bridge}. "
             + (f"At {swept[-1]:g} uS, above chance on the memory task: "

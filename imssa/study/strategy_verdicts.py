@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from .params import Strategy
-from ..stats import ABOVE, chance_failure, realisation_summary, verdict
+from ..stats import ABOVE, Rule, chance_failure, realisation_summary, table_verdicts, verdict
 
 __all__ = ["family", "gap_recovery", "gap_text", "gap_verdict", "works_at_text", "nested_recommendation", "pareto_front",
            "recommend", "strategy_gaps", "works_at"]
@@ -37,7 +37,8 @@ def works_at(rows: pd.DataFrame, strategy: str, chance: float = 0.5) -> float | 
     if part.empty:
         raise ValueError(f"no hardware rows for strategy {strategy!r}")
     summary = realisation_summary(part, ["sigma_uS"], None)
-    working = summary[summary["ci_low"] > chance]["sigma_uS"]
+    above = [w == ABOVE for w in table_verdicts(summary, p=None, rule=Rule(chance))]
+    working = summary[above]["sigma_uS"]
     return float(working.max()) if len(working) else None
 
 
