@@ -87,8 +87,8 @@ __all__ = [
 ANSWER_COLUMNS = ("fold", "seed", "clip", "correct")
 
 #: The columns of ``paired_table`` a chapter shows.
-PAIRED_COLUMNS = ["a", "b", "difference_points", "ci_low", "ci_high", "p_t", "p_sign_flip", "p_holm", "a_only", "b_only",
-                  "verdict"]
+PAIRED_COLUMNS = ["a", "b", "difference_points", "ci_low", "ci_high", "p_t", "p_sign_flip", "p_holm", "a_only",
+                  "b_only", "verdict"]
 
 #: What every interval of the book covers, in one sentence for captions and reports.
 INTERVAL_TEXT = ("95% t interval over held-out speakers (folds - 1 degrees of freedom; accuracies on "

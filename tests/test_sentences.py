@@ -15,10 +15,18 @@ def test_the_training_sentence_says_when_both_rates_agree():
 
 
 def test_the_choices_sentence_names_the_axes_that_disagree_and_the_binding_budgets():
-    chosen = pd.DataFrame({"parameter": ["lr", "epochs"], "agrees": [True, False],
-                           "budget binds": [False, True], "budget": ["", "40"]})
+    chosen = pd.DataFrame(
+        {
+            "parameter": ["lr", "epochs"],
+            "agrees": [True, False],
+            "budget binds": [False, True],
+            "budget": ["", "40"],
+        }
+    )
     text = say.choices_text(chosen)
-    assert "does not hold the validation choice: epochs." in text and "For epochs, the budget (40) binds" in text
+    assert (
+        "does not hold the validation choice: epochs." in text and "For epochs, the budget (40) binds" in text
+    )
     assert say.choices_text(chosen.assign(agrees=True, **{"budget binds": False})).startswith("Every value")
     with pytest.raises(ValueError, match="budget"):
         say.choices_text(chosen.drop(columns="budget"))
@@ -42,21 +50,35 @@ def test_predictions_are_tallied_or_said_to_be_absent():
 
 
 def test_the_real_zeros_sentence_picks_the_sigma_of_the_largest_gain():
-    zeros = pd.DataFrame({"unstable_full": [0.1, 0.5], "unstable_zeros": [0.1, 0.2], "predicted_full": [0.1, 0.4],
-                          "predicted_zeros": [0.1, 0.2], "only_full": [0, 3], "only_zeros": [0, 0]},
-                         index=pd.Index([5.0, 15.0], name="sigma_uS"))
+    zeros = pd.DataFrame(
+        {
+            "unstable_full": [0.1, 0.5],
+            "unstable_zeros": [0.1, 0.2],
+            "predicted_full": [0.1, 0.4],
+            "predicted_zeros": [0.1, 0.2],
+            "only_full": [0, 3],
+            "only_zeros": [0, 0],
+        },
+        index=pd.Index([5.0, 15.0], name="sigma_uS"),
+    )
     assert "σ = 15 µS the unstable share goes from 50% to 20%" in say.real_zeros_text(zeros, 0.25)
     same = zeros.assign(unstable_zeros=zeros["unstable_full"], only_full=0)
     assert say.real_zeros_text(same, 0.25).endswith("changes no programming's stability at these σ.")
 
 
 def test_the_paper_pattern_and_the_caps_at_which_each_claim_holds():
-    pairs = pd.DataFrame({"tolerates: r_max": [0.85, 0.999], "suffers: r_max": [0.999, 0.999],
-                          "both_hold": [True, False]})
+    pairs = pd.DataFrame(
+        {"tolerates: r_max": [0.85, 0.999], "suffers: r_max": [0.999, 0.999], "both_hold": [True, False]}
+    )
     assert "capped at 0.85 and the 5-bit model's at 0.999" in say.paper_pattern_text(pairs)
     assert say.paper_pattern_text(pairs.assign(both_hold=False)).startswith("**No pair")
-    claims = pd.DataFrame({"kind": ["tolerates", "tolerates", "suffers"], "r_max": [0.85, 0.999, 0.85],
-                           "verdict": [HOLDS, FAILS, NOT_RESOLVED]})
+    claims = pd.DataFrame(
+        {
+            "kind": ["tolerates", "tolerates", "suffers"],
+            "r_max": [0.85, 0.999, 0.85],
+            "verdict": [HOLDS, FAILS, NOT_RESOLVED],
+        }
+    )
     assert say.claim_caps_text(claims, "tolerates", "c") == "The claim 'c' holds at the caps 0.85."
     assert say.claim_caps_text(claims, "suffers", "c") == "The claim 'c' holds at no cap of this run."
     absent = claims.assign(verdict=NOT_IN_SWEEP)
@@ -66,7 +88,10 @@ def test_the_paper_pattern_and_the_caps_at_which_each_claim_holds():
 def test_which_knob_orders_the_tolerance_and_the_drop_at_the_first_failing_sigma():
     assert "the margin orders" in say.orders_tolerance_text(4.0, 1.0)
     assert "the bit width orders" in say.orders_tolerance_text(1.0, 4.0)
-    assert "neither orders" in say.orders_tolerance_text(2.0, 2.0) and say.orders_tolerance_text(np.nan, 1.0) == ""
+    assert (
+        "neither orders" in say.orders_tolerance_text(2.0, 2.0)
+        and say.orders_tolerance_text(np.nan, 1.0) == ""
+    )
     assert say.failing_sigma_text(3, 1, 10, np.nan).endswith("score at chance.")
     assert "beyond the 2 points" in say.failing_sigma_text(3, 1, 10, 4.0)
 
@@ -88,9 +113,21 @@ def test_deployable_and_heidelberg_sentences():
 #: when a cell loses its choice, never raise one).
 WORD_CHOICES_LEFT: dict[str, int] = {}
 
-CHAPTERS = ["s4d_first_principles", "float_baseline", "fixed_range_qat", "crossbar_mapping", "hardware_deployment",
-            "periphery", "stability_margin", "state_memory", "memory_programming", "device_technologies",
-            "quantization_strategy", "depth_scale", "reproduction_report"]
+CHAPTERS = [
+    "s4d_first_principles",
+    "float_baseline",
+    "fixed_range_qat",
+    "crossbar_mapping",
+    "hardware_deployment",
+    "periphery",
+    "stability_margin",
+    "state_memory",
+    "memory_programming",
+    "device_technologies",
+    "quantization_strategy",
+    "depth_scale",
+    "reproduction_report",
+]
 
 
 def _is_text(node) -> bool:
@@ -108,15 +145,19 @@ def word_choices(source: str) -> list[str]:
     tree = ast.parse(source)
     shown = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "Markdown"]
     inside = {id(x) for call in shown for x in ast.walk(call) if isinstance(x, ast.IfExp)}
-    return [ast.unparse(n)[:60] for n in ast.walk(tree) if isinstance(n, ast.IfExp)
-            and (id(n) in inside or (shown and (_is_text(n.body) or _is_text(n.orelse))))]
+    return [
+        ast.unparse(n)[:60]
+        for n in ast.walk(tree)
+        if isinstance(n, ast.IfExp)
+        and (id(n) in inside or (shown and (_is_text(n.body) or _is_text(n.orelse))))
+    ]
 
 
 def test_the_word_choice_check_sees_a_ternary_in_a_cell():
     assert word_choices('Markdown("a" if x else f"{y}")')
     assert word_choices('more = "n" if a == b else "m"\nMarkdown(more)')
     assert not word_choices('ax.set_title("n" if a else "m")')
-    assert not word_choices('gap = f(x) if c else None\nMarkdown(text(gap))')
+    assert not word_choices("gap = f(x) if c else None\nMarkdown(text(gap))")
     assert not word_choices('Markdown(", ".join(s for s in xs if s))')  # a filter chooses rows, not words
 
 

@@ -272,7 +272,8 @@ def position_tally(positions: pd.Series) -> str:
 
 def drop_within_text(drop_points: float, max_drop_points: float = MAX_DROP_POINTS) -> str:
     """'beyond' or 'within' the drop (points) that sigma* allows (``MAX_DROP_POINTS``), as words."""
-    return f"{'beyond' if drop_points > max_drop_points else 'within'} the {max_drop_points:g} points σ* allows"
+    side = "beyond" if drop_points > max_drop_points else "within"
+    return f"{side} the {max_drop_points:g} points σ* allows"
 
 
 def sigma_star(rows: pd.DataFrame, by: list[str], n_clips: int, max_drop_points: float = MAX_DROP_POINTS,

@@ -16,12 +16,12 @@ from typing import Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..stats import (ABOVE, BELOW, HOLDS, NOT_RESOLVED, Rule, drop_interval, realisation_summary, table_verdicts,
-                     verdict)
+from ..stats import (ABOVE, BELOW, HOLDS, NOT_RESOLVED, Rule, drop_interval, realisation_summary,
+                     table_verdicts, verdict)
 from .paper import PAPER
 
-__all__ = ["ALL_NON_IDEALITIES", "EMULATION_VARIANTS", "PAPER_NOISE_CLAIMS", "DEFAULT_ARRAY", "DEFAULT_ARRAY_LABEL", "array_label", "failure_cells", "CLAIM_COLUMNS", "NoiseClaim", "noise_claims", "noise_model_verdict", "paper_pattern", "reference_region", "claim_rule", "CLAIM_SIDE", "NOT_IN_SWEEP",
-           "NO_WORKING_MODEL", "without_working_models"]
+__all__ = ["ALL_NON_IDEALITIES", "EMULATION_VARIANTS", "PAPER_NOISE_CLAIMS", "DEFAULT_ARRAY", "DEFAULT_ARRAY_LABEL", "array_label", "failure_cells", "CLAIM_COLUMNS", "NoiseClaim", "noise_claims", "noise_model_verdict", "paper_pattern", "reference_region",
+           "claim_rule", "CLAIM_SIDE", "NOT_IN_SWEEP", "NO_WORKING_MODEL", "without_working_models"]
 
 #: The book's default array, the paper-like one on which the paper's noise claims are judged: the
 #: paper's block layout (one 4 x 4 block of devices per complex element: 16 devices), noise
@@ -194,5 +194,5 @@ def noise_model_verdict(contrasts: pd.DataFrame, model: str = "gaussian", rel_to
     else:
         word = (f"**{NOT_RESOLVED.capitalize()}**: no interval lies wholly outside {band_text}, but "
                 f"{int((~inside).sum())} of {len(rows)} reach beyond it")
-    return (f"{model.capitalize()} noise of the same error against the state-dependent noise: " + "; ".join(parts)
-            + f". {word}.")
+    return (f"{model.capitalize()} noise of the same error against the state-dependent noise: "
+            + "; ".join(parts) + f". {word}.")

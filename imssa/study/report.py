@@ -14,7 +14,9 @@ interval and a verdict with a one-line reason. The kinds (``TESTS``):
 
 Every decision is the book's one rule (``stats.verdict``: the interval on one side of a threshold,
 p <= 0.05 where a test is given); a claim's ``HOLDS`` / ``FAILS`` / ``NOT_RESOLVED`` is graded
-for the report by ``grade``. Vocabulary (``VERDICTS``): **reproduced** only where the setting matches the paper's (and the
+for the report by ``grade``.
+
+Vocabulary (``VERDICTS``): **reproduced** only where the setting matches the paper's (and the
 claim says why it does); **consistent** where the result agrees with the claim on a different
 task or array; **not consistent** where it disagrees on a different setting (**not reproduced**
 on the same one); **not resolved** where the interval spans both outcomes; **explained** where
@@ -33,7 +35,8 @@ import numpy as np
 import pandas as pd
 
 from ..stats import ABOVE, BELOW, FAILS, HOLDS, NOT_RESOLVED, Rule, contrast_phrase, verdict
-from .claims import ALL_NON_IDEALITIES, DEFAULT_ARRAY_LABEL, NOT_IN_SWEEP, PAPER_NOISE_CLAIMS, NoiseClaim, claim_rule
+from .claims import (ALL_NON_IDEALITIES, DEFAULT_ARRAY_LABEL, NOT_IN_SWEEP, PAPER_NOISE_CLAIMS, NoiseClaim,
+                     claim_rule)
 from .paper import PAPER
 from .memory_programming import held_up_to
 from .periphery_designs import BEST
@@ -41,7 +44,8 @@ from .results import project_root, provenance, read_table, version_flag
 from .runs import comparison_label, qat_label
 from .state_memory import ABOVE_CHANCE, AT_CHANCE, NEAR_CHANCE, chance_state
 
-__all__ = ["CLAIMS", "Claim", "Finding", "REPORT_COLUMNS", "TESTS", "VERDICTS", "claims_markdown", "difference_rule", "grade",
+__all__ = ["CLAIMS", "Claim", "Finding", "REPORT_COLUMNS", "TESTS", "VERDICTS", "claims_markdown", "difference_rule",
+           "grade",
            "report_table", "sources_markdown"]
 
 REPORT_COLUMNS = ["kind", "claim", "paper", "test", "ours", "ci_low", "ci_high", "verdict", "reason", "params", "csv",
@@ -176,7 +180,8 @@ def _noise_claim(claim: NoiseClaim) -> Callable[[dict[str, pd.DataFrame], float,
             if top in _MECHANISMS and counts.max() >= counts.sum() / 2:
                 word, reason = "explained", reason + f"; most are '{top}', {_MECHANISMS[top]}"
         if row["verdict"] == HOLDS and row["failure share"] >= 0.5:  # nothing was there to lose
-            word, reason = NOT_RESOLVED, reason + "; most programmings are at chance, so a small drop shows nothing"
+            word = NOT_RESOLVED
+            reason += "; most programmings are at chance, so a small drop shows nothing"
         return Finding(f"drop {row['drop (points)']:.1f} points", float(row["drop ci_low"]),
                        float(row["drop ci_high"]), word, reason)
     return rule
@@ -209,7 +214,8 @@ def _fixed_range(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Finding:
     word = (agree if all(v == agree for v in words) else
             disagree if any(v == disagree for v in words) else NOT_RESOLVED)
     two = d.iloc[0]
-    per_bits = ", ".join(f"{b}-bit {e:+.1f} ({v})" for b, e, v in zip(d["bits"], d["difference_points"], words))
+    per_bits = ", ".join(f"{b}-bit {e:+.1f} ({v})"
+                         for b, e, v in zip(d["bits"], d["difference_points"], words))
     baseline = (f"; dynamic range with the {two['b_scale_rule']} scale rule" if "b_scale_rule" in d else "")
     return Finding(f"{two['difference_points']:+.1f} points at {two['bits']} bits", float(two["ci_low"]),
                    float(two["ci_high"]), word,
@@ -238,13 +244,15 @@ def _technologies(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Finding:
     two = s[(s["bits"] == 2) & (s["technology"] != "ideal")].sort_values("drop_points")
     chance = two[two["failure_share"] >= 0.5]["technology"].tolist() if "failure_share" in two else []
     two = two[~two["technology"].isin(chance)]  # no drop from a model at chance shows a tolerance
-    words = [verdict(lo, hi, None, claim_rule("tolerates", tol)) for lo, hi in zip(two["drop_ci_low"], two["drop_ci_high"])]
+    words = [verdict(lo, hi, None, claim_rule("tolerates", tol))
+             for lo, hi in zip(two["drop_ci_low"], two["drop_ci_high"])]
     keep = [t for t, w in zip(two["technology"], words) if w == HOLDS]
     lose = [t for t, w in zip(two["technology"], words) if w == FAILS]
     open_ = [f"{r.technology} ({r.drop_points:.1f} [{r.drop_ci_low:.1f}, {r.drop_ci_high:.1f}])"
              for r in two.itertuples() if r.technology not in keep + lose]
     answer = "answered" if not open_ and not chance else "open"
-    return Finding(f"{len(keep)} of {len(two) + len(chance)} presets keep 2-bit accuracy", np.nan, np.nan, answer,
+    return Finding(f"{len(keep)} of {len(two) + len(chance)} presets keep 2-bit accuracy", np.nan, np.nan,
+                   answer,
                    f"drop within {tol:g} points (whole interval): {', '.join(keep) or 'none'}; beyond it: "
                    f"{', '.join(lose) or 'none'}; not resolved (drop in points): {', '.join(open_) or 'none'}"
                    + (f"; most programmings at chance, so no tolerance is shown: {', '.join(chance)}" if chance else ""))
@@ -277,7 +285,8 @@ def _depth_scale(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Finding:
     resolved = deep["verdict"] != NOT_RESOLVED
     return Finding(f"depth {deep['a']} - depth 1 at {sigma:g} uS: {deep['difference_points']:+.1f} points",
                    float(deep["ci_low"]), float(deep["ci_high"]), "answered" if resolved else "open",
-                   f"{contrast_phrase('depth ' + str(deep['a']), 'depth 1', deep['verdict'])}; ten digits at the best depth: float {fl:.3f}, "
+                   f"{contrast_phrase('depth ' + str(deep['a']), 'depth 1', deep['verdict'])}; "
+                   f"ten digits at the best depth: float {fl:.3f}, "
                    + ", ".join(f"{m} {v:.3f}" for m, v in q.items()) + f" at {sigma:g} uS; {rc}")
 
 
@@ -312,7 +321,8 @@ def _memory_noise(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Finding:
     a = t["memory_noise_answer"].iloc[0]
     s = t["memory_noise_summary"]
     top = s[s["sigma_uS"] == a["sigma_uS"]]
-    decided = all(chance_state(lo, hi, _TWO_CLASSES_CHANCE) != NOT_RESOLVED for lo, hi in zip(top["ci_low"], top["ci_high"]))
+    decided = all(chance_state(lo, hi, _TWO_CLASSES_CHANCE) != NOT_RESOLVED
+                  for lo, hi in zip(top["ci_low"], top["ci_high"]))
     above = a["above_chance"] if isinstance(a["above_chance"], str) and a["above_chance"] else "none"
     return Finding(f"longest memory (ms) by sigma (uS), theory: {a['theory_ms']}", np.nan, np.nan,
                    "answered" if decided else "open",
@@ -328,7 +338,8 @@ def _designs_keep_memory(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Fi
     chosen = r[(r["task"] == "order") & (r["model"] == "chosen design")]
     bits = t["bits_needed"].groupby("front_end")["bits_A"].agg(lambda b: "/".join(str(int(x)) for x in sorted(set(b))))
     best = chosen.loc[chosen["ci_low"].idxmax()]
-    states = [chance_state(lo, hi, _TWO_CLASSES_CHANCE) for lo, hi in zip(chosen["ci_low"], chosen["ci_high"])]
+    states = [chance_state(lo, hi, _TWO_CLASSES_CHANCE)
+              for lo, hi in zip(chosen["ci_low"], chosen["ci_high"])]
     word = _agrees(True, c.same_setting) if ABOVE_CHANCE in states else (
         _agrees(False, c.same_setting) if all(x == AT_CHANCE for x in states) else NOT_RESOLVED)
     each = "; ".join(f"{x.front_end}: {_pct(x.estimate)} [{_pct(x.ci_low)}, {_pct(x.ci_high)}] with A_bar at "
