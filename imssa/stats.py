@@ -20,8 +20,8 @@ most, the speaker is the unit of replication:
 * **Families.** A chapter states its planned comparisons and corrects them together with Holm's
   step-down method (``holm``, on ``p_t``). ``paired_table`` treats its rows as one family.
 * **Verdicts** (``verdict``, the book's one rule and one word set): an interval and a p-value
-  (Holm-adjusted where a family) against a ``Rule``'s threshold t: ``ABOVE`` (the whole interval
-  in (t, inf)) / ``BELOW`` (in (-inf, t]) where also p <= alpha, else ``NOT_RESOLVED``; a paper's claim reads
+  (Holm-adjusted where a family) against a ``Rule``'s threshold t: ``ABOVE`` / ``BELOW`` where the
+  whole interval lies strictly on one side of t and p <= alpha, else ``NOT_RESOLVED``; a paper's claim reads
   ``HOLDS`` / ``FAILS`` by the side the rule names. Every table's column is ``verdict``.
 * **Units.** Paired differences (``paired_difference``, ``paired_contrast``) are in accuracy
   points (percentage points), converted here once.
@@ -202,19 +202,18 @@ def verdict(ci_low: float, ci_high: float, p: float | None = None, rule: Rule = 
     """The book's one verdict on an interval [``ci_low``, ``ci_high``] and a test's ``p`` (Holm-
     adjusted where a family; None where the rule reads the interval alone) against ``rule``.
 
-    The threshold splits the axis into two sides, above (t, inf) and at or below (-inf, t]: the
-    verdict is the side that holds the whole interval, where the test also resolves (``p <=
-    rule.alpha``): ``ABOVE`` where ``ci_low > t``, ``BELOW`` where ``ci_high <= t`` (an interval
-    [0, 0] of a difference that is exactly zero everywhere is not above 0), else ``NOT_RESOLVED``
-    (also where the interval or p is NaN). With ``rule.holds`` set, ``HOLDS`` on that side and
-    ``FAILS`` on the other. Never 'no difference': an interval spanning the threshold may be
-    wide."""
+    The verdict is the side of the threshold t that holds the whole interval, strictly, where the
+    test also resolves (``p <= rule.alpha``): ``ABOVE`` where ``ci_low > t``, ``BELOW`` where
+    ``ci_high < t``, else ``NOT_RESOLVED`` (an interval touching t, e.g. [0, 0] from two models
+    that answer alike, decides nothing; nor does a NaN interval or p). With ``rule.holds`` set,
+    ``HOLDS`` on that side and ``FAILS`` on the other. Never 'no difference': an interval
+    spanning the threshold may be wide."""
     if rule.holds not in (None, ABOVE, BELOW):
         raise ValueError(f"Rule.holds must be {ABOVE!r}, {BELOW!r} or None, not {rule.holds!r}")
     tested = p is None or bool(p <= rule.alpha)  # a NaN p compares False: not tested
     if not tested or np.isnan(ci_low) or np.isnan(ci_high):
         return NOT_RESOLVED
-    side = ABOVE if ci_low > rule.threshold else BELOW if ci_high <= rule.threshold else NOT_RESOLVED
+    side = ABOVE if ci_low > rule.threshold else BELOW if ci_high < rule.threshold else NOT_RESOLVED
     if side == NOT_RESOLVED:
         return NOT_RESOLVED
     if rule.holds is None:

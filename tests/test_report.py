@@ -267,7 +267,7 @@ def test_the_periphery_rows_read_the_headline_contrast_and_the_best_design(resul
     assert hw["ours"] == "90.0%" and hw["verdict"] == "consistent" and "inside" in hw["reason"]
 
 
-@pytest.mark.parametrize("lows, expected", [((0.45, 0.8), "consistent"), ((0.46, 0.45), "not resolved")])  # [0.46, 0.56] passes chance + 0.05
+@pytest.mark.parametrize("lows, expected", [((0.45, 0.8), "consistent"), ((0.45, 0.40), "not resolved")])
 def test_the_design_row_names_the_front_end_and_bits_that_keep_the_memory(results, lows, expected):
     fes = ["waveform 2000/s", "log-mel 100/s"]
     write(results, "memory_programming", "step_rates", [

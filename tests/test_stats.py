@@ -166,7 +166,7 @@ def test_holm_adjusts_within_the_family_and_keeps_untested_rows_out():
     (0.5, 2.0, float("nan"), Rule(), NOT_RESOLVED),
     (0.5, float("nan"), 0.01, Rule(), NOT_RESOLVED),  # half an interval decides nothing
     (3.0, 5.0, None, Rule(2.0), ABOVE), (1.0, 5.0, None, Rule(2.0), NOT_RESOLVED),
-    (0.0, 0.0, None, Rule(), BELOW), (0.0, 1.0, None, Rule(), NOT_RESOLVED),  # the sides: (t, inf), (-inf, t]
+    (0.0, 0.0, None, Rule(), NOT_RESOLVED), (-1.0, 0.0, None, Rule(), NOT_RESOLVED),  # touching t: strict sides
     (-1.0, 1.5, None, Rule(2.0, holds=BELOW), HOLDS), (2.5, 9.0, None, Rule(2.0, holds=BELOW), FAILS),
     (2.5, 9.0, None, Rule(2.0, holds=ABOVE), HOLDS), (0.0, 9.0, None, Rule(2.0, holds=ABOVE), NOT_RESOLVED)])
 def test_one_verdict_rule_for_every_table(low, high, p, rule, expected):

@@ -145,7 +145,8 @@ def test_gap_verdict_counts_the_goal_only_when_gap_and_gain_are_resolved():
 def test_the_works_at_sentence_names_the_sigma_or_says_there_is_no_gap():
     from imssa.study.strategy_verdicts import works_at_text
 
-    assert "sigma = 7.5 uS" in works_at_text(7.5) and "no gap to close" in works_at_text(None)
+    assert works_at_text(7.5).startswith("Plain QAT still works") and "sigma = 7.5 uS" in works_at_text(7.5)
+    assert works_at_text(None).startswith("Plain QAT works at no") and "no gap to close" in works_at_text(None)
 
 
 def test_the_gap_sentence_reports_the_recovery_or_the_baseline_itself():
@@ -154,5 +155,6 @@ def test_the_gap_sentence_reports_the_recovery_or_the_baseline_itself():
     g = {"sigma_uS": 15.0, "gap_points": 20.0, "gap_ci_low": 10.0, "gap_ci_high": 30.0, "best_gap_points": 8.0,
          "recovered_points": 12.0, "recovered_ci_low": 4.0, "recovered_ci_high": 20.0, "recovered_share": 0.6}
     text = gap_text(g, "capped")
-    assert "at sigma = 15 uS. capped wins back **12.0 points**" in text and text.endswith("is met.")
+    assert text.startswith("Plain QAT loses **20.0 points**") and text.endswith("is met.")
+    assert "at sigma = 15 uS. capped wins back **12.0 points**" in text
     assert gap_text(None, "plain QAT") == "The recommended strategy is plain QAT itself."

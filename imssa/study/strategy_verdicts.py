@@ -141,12 +141,17 @@ def strategy_gaps(hardware: pd.DataFrame, software: pd.DataFrame, sigma_uS: floa
     return pd.DataFrame(out)
 
 
+def _sentence_case(words: str) -> str:
+    """``words`` with its first letter capitalised and the rest as written (QAT stays QAT)."""
+    return words[:1].upper() + words[1:]
+
+
 def works_at_text(sigma_uS: float | None, baseline: str = "plain QAT") -> str:
     """The sentence on ``works_at``'s answer for the ``baseline`` (validation): the largest sigma
     (uS) at which it still works, or that it works at none (None)."""
     if sigma_uS is None:
-        return f"{baseline.capitalize()} works at no noise level (validation): there is no gap to close."
-    return f"{baseline.capitalize()} still works at all up to **sigma = {sigma_uS:g} uS** (validation)."
+        return f"{_sentence_case(baseline)} works at no noise level (validation): there is no gap to close."
+    return f"{_sentence_case(baseline)} still works at all up to **sigma = {sigma_uS:g} uS** (validation)."
 
 
 def gap_text(gap: dict[str, float] | None, chosen: str, baseline: str = "plain QAT") -> str:
@@ -154,7 +159,7 @@ def gap_text(gap: dict[str, float] | None, chosen: str, baseline: str = "plain Q
     the recommended strategy ``chosen`` is the ``baseline`` itself."""
     if gap is None:
         return f"The recommended strategy is {baseline} itself."
-    return (f"{baseline.capitalize()} loses **{gap['gap_points']:.1f} points** [{gap['gap_ci_low']:.1f}, "
+    return (f"{_sentence_case(baseline)} loses **{gap['gap_points']:.1f} points** [{gap['gap_ci_low']:.1f}, "
             f"{gap['gap_ci_high']:.1f}] at sigma = {gap['sigma_uS']:g} uS. {chosen} wins back "
             f"**{gap['recovered_points']:.1f} points** [{gap['recovered_ci_low']:.1f}, {gap['recovered_ci_high']:.1f}], "
             f"{100 * gap['recovered_share']:.0f}% of that gap; its own gap is {gap['best_gap_points']:.1f} points. "
