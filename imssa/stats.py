@@ -18,8 +18,13 @@ most, the speaker is the unit of replication:
   the smallest two-sided p is 2 / 2^F (1/32 at 6 folds, 1/4 at 3). The t test over fold means
   (``p_t``) is reported beside it: it is the test the interval inverts.
 * **Families.** A chapter states its planned comparisons and corrects them together with Holm's
-  step-down method (``holm``, on ``p_t``): a verdict "a better" needs the Holm-adjusted p at or
-  below 0.05. ``paired_table`` treats its rows as one family.
+  step-down method (``holm``, on ``p_t``). ``paired_table`` treats its rows as one family.
+* **Verdicts** (``verdict``, the book's one rule and one word set): an interval and a p-value
+  (Holm-adjusted where a family) against a ``Rule``'s threshold t: ``ABOVE`` / ``BELOW`` where the
+  whole interval lies strictly on one side of t and p <= alpha, else ``NOT_RESOLVED``; a paper's claim reads
+  ``HOLDS`` / ``FAILS`` by the side the rule names. Every table's column is ``verdict``.
+* **Units.** Paired differences (``paired_difference``, ``paired_contrast``) are in accuracy
+  points (percentage points), converted here once.
 * **McNemar** (``mcnemar``) describes one model pair on its clips (discordant counts) and is not a
   test of a configuration over speakers; the tables keep only its counts.
 
@@ -32,7 +37,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -41,13 +46,23 @@ from scipy.stats import binomtest, t as student_t
 from statsmodels.stats.multitest import multipletests
 
 __all__ = [
+    "ABOVE",
+    "ALPHA",
+    "BELOW",
+    "FAILS",
+    "HOLDS",
     "INTERVAL_TEXT",
+    "NOT_RESOLVED",
+    "Rule",
+    "VERDICT_WORDS",
+    "contrast_phrase",
+    "table_verdicts",
+    "verdict",
     "PAIRED_COLUMNS",
     "accuracy_interval",
     "accuracy_summary",
     "accuracy_table",
     "chance_failure",
-    "comparison_verdict",
     "drop_interval",
     "drop_summary",
     "drops_from",
@@ -72,8 +87,8 @@ __all__ = [
 ANSWER_COLUMNS = ("fold", "seed", "clip", "correct")
 
 #: The columns of ``paired_table`` a chapter shows.
-PAIRED_COLUMNS = ["a", "b", "estimate", "ci_low", "ci_high", "p_t", "p_sign_flip", "p_holm", "a_only", "b_only",
-                  "verdict"]
+PAIRED_COLUMNS = ["a", "b", "difference_points", "ci_low", "ci_high", "p_t", "p_sign_flip", "p_holm", "a_only",
+                  "b_only", "verdict"]
 
 #: What every interval of the book covers, in one sentence for captions and reports.
 INTERVAL_TEXT = ("95% t interval over held-out speakers (folds - 1 degrees of freedom; accuracies on "
@@ -153,6 +168,72 @@ def holm(p_values: np.ndarray | list[float], alpha: float = 0.05) -> np.ndarray:
     if ok.any():
         out[ok] = multipletests(p[ok], alpha=alpha, method="holm")[1]
     return out
+
+
+# ------------------------------------------------------------------ verdicts
+
+#: The whole interval above the rule's threshold (and p <= alpha).
+ABOVE = "above"
+#: The whole interval below the rule's threshold (and p <= alpha).
+BELOW = "below"
+#: A paper's claim on the side its rule names (``Rule.holds``), resolved.
+HOLDS = "holds"
+#: A paper's claim on the other side, resolved.
+FAILS = "fails"
+#: The interval spans the threshold, p is above alpha, or either is undefined (one fold).
+NOT_RESOLVED = "not resolved"
+#: Every word a ``verdict`` column holds.
+VERDICT_WORDS = (ABOVE, BELOW, HOLDS, FAILS, NOT_RESOLVED)
+#: The book's level: a test resolves at p <= ALPHA.
+ALPHA = 0.05
+
+
+class Rule(NamedTuple):
+    """What a verdict tests: the ``threshold`` (in the interval's unit, e.g. points), the side on
+    which a paper's claim ``holds`` (``ABOVE`` or ``BELOW``; None: the verdict says the side) and
+    the level ``alpha``."""
+
+    threshold: float = 0.0
+    holds: str | None = None
+    alpha: float = ALPHA
+
+
+def verdict(ci_low: float, ci_high: float, p: float | None = None, rule: Rule = Rule()) -> str:
+    """The book's one verdict on an interval [``ci_low``, ``ci_high``] and a test's ``p`` (Holm-
+    adjusted where a family; None where the rule reads the interval alone) against ``rule``.
+
+    The verdict is the side of the threshold t that holds the whole interval, strictly, where the
+    test also resolves (``p <= rule.alpha``): ``ABOVE`` where ``ci_low > t``, ``BELOW`` where
+    ``ci_high < t``, else ``NOT_RESOLVED`` (an interval touching t, e.g. [0, 0] from two models
+    that answer alike, decides nothing; nor does a NaN interval or p). With ``rule.holds`` set,
+    ``HOLDS`` on that side and ``FAILS`` on the other. Never 'no difference': an interval
+    spanning the threshold may be wide."""
+    if rule.holds not in (None, ABOVE, BELOW):
+        raise ValueError(f"Rule.holds must be {ABOVE!r}, {BELOW!r} or None, not {rule.holds!r}")
+    tested = p is None or bool(p <= rule.alpha)  # a NaN p compares False: not tested
+    if not tested or np.isnan(ci_low) or np.isnan(ci_high):
+        return NOT_RESOLVED
+    side = ABOVE if ci_low > rule.threshold else BELOW if ci_high < rule.threshold else NOT_RESOLVED
+    if side == NOT_RESOLVED:
+        return NOT_RESOLVED
+    if rule.holds is None:
+        return side
+    return HOLDS if side == rule.holds else FAILS
+
+
+def table_verdicts(table: pd.DataFrame, p: str | None = "p_holm", rule: Rule = Rule()) -> list[str]:
+    """``verdict`` of every row of ``table`` (columns ``ci_low``, ``ci_high`` and ``p``; ``p`` None:
+    the interval alone)."""
+    ps = [None] * len(table) if p is None else table[p].to_numpy(float)
+    return [verdict(lo, hi, q, rule) for lo, hi, q in zip(table["ci_low"].to_numpy(float),
+                                                         table["ci_high"].to_numpy(float), ps)]
+
+
+def contrast_phrase(a: Any, b: Any, word: str) -> str:
+    """A contrast a - b in words: '<a> above <b>', '<a> below <b>' or '<a> against <b>: not resolved'."""
+    if word not in (ABOVE, BELOW, NOT_RESOLVED):
+        raise ValueError(f"a contrast reads {ABOVE!r}, {BELOW!r} or {NOT_RESOLVED!r}, not {word!r}")
+    return f"{a} against {b}: {word}" if word == NOT_RESOLVED else f"{a} {word} {b}"
 
 
 def _fold_stats(fold_values: np.ndarray, confidence: float = 0.95) -> dict[str, float]:
@@ -278,7 +359,8 @@ def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> dict[str, float]:
 
 
 def paired_difference(a: pd.DataFrame, b: pd.DataFrame, confidence: float = 0.95) -> dict[str, float]:
-    """Accuracy of ``a`` minus accuracy of ``b`` (fractions) on the same (fold, seed, clip) rows.
+    """Accuracy of ``a`` minus accuracy of ``b`` on the same (fold, seed, clip) rows, in points
+    (percentage points): ``difference_points`` and its ``ci_low``, ``ci_high`` (points).
 
     Per fold, the mean difference over its seeds and clips; over folds, the t interval
     (``fold_t_interval``), the t test's ``p_t`` and the exact ``p_sign_flip``. The discordant
@@ -287,7 +369,8 @@ def paired_difference(a: pd.DataFrame, b: pd.DataFrame, confidence: float = 0.95
     m = _aligned(a, b)
     cubes = _cube(m, "diff")
     counts = mcnemar(m["correct_a"].to_numpy(), m["correct_b"].to_numpy())
-    return (_fold_stats(np.array([X.mean() for X in cubes]), confidence)
+    s = _fold_stats(np.array([100 * X.mean() for X in cubes]), confidence)
+    return ({"difference_points": s.pop("estimate")} | s
             | dict(folds=len(cubes), pairs=len(m), a_only=counts["a_only"], b_only=counts["b_only"]))
 
 
@@ -297,32 +380,28 @@ def accuracy_table(answers: pd.DataFrame, by: str) -> pd.DataFrame:
     return pd.DataFrame([{by: key} | fold_accuracy(part) for key, part in answers.groupby(by, sort=False)])
 
 
-def comparison_verdict(a: Any, b: Any, estimate: float, p_holm: float, alpha: float = 0.05) -> str:
-    """'<a> better', '<b> better' (Holm-adjusted p at most ``alpha``) or 'not resolved'."""
-    if not p_holm <= alpha:
-        return "not resolved"
-    return f"{a} better" if estimate > 0 else f"{b} better"
-
-
 def paired_table(answers: pd.DataFrame, by: str, pairs: list[tuple[str, str]],
                  alpha: float = 0.05) -> pd.DataFrame:
     """``paired_difference`` of each (a, b) in ``pairs`` (values of column ``by``), one row per
-    pair. The rows are one family of planned comparisons: ``p_holm`` is Holm's adjustment of
-    their ``p_t``, and ``verdict`` (``comparison_verdict``) follows it."""
+    pair (points). The rows are one family of planned comparisons: ``p_holm`` is Holm's
+    adjustment of their ``p_t``, and ``verdict`` (``verdict``: a - b ``ABOVE`` or ``BELOW`` 0)
+    follows it."""
     rows = [{"a": a, "b": b} | paired_difference(answers[answers[by] == a], answers[answers[by] == b])
             for a, b in pairs]
     out = pd.DataFrame(rows)
     out["p_holm"] = holm(out["p_t"].to_numpy(), alpha)
-    out["verdict"] = [comparison_verdict(r.a, r.b, r.estimate, r.p_holm, alpha) for r in out.itertuples()]
+    out["verdict"] = table_verdicts(out, rule=Rule(alpha=alpha))
     out["family"] = f"{len(out)} planned comparisons, Holm"
     return out
 
 
 def holm_family(table: pd.DataFrame, name: str, p: str = "p_t", alpha: float = 0.05) -> pd.DataFrame:
     """``table`` (rows of ``paired_contrast``) as one family of planned comparisons: ``p_holm``
-    (Holm over its ``p``), ``resolved`` (at most ``alpha``) and the family's ``name``."""
+    (Holm over its ``p``), ``verdict`` (``verdict`` of a - b against 0 with ``p_holm``) and the
+    family's ``name``."""
     out = table.assign(p_holm=holm(table[p].to_numpy(), alpha))
-    return out.assign(resolved=out["p_holm"] <= alpha, family=f"{name} ({len(out)} comparisons, Holm)")
+    return out.assign(verdict=table_verdicts(out, rule=Rule(alpha=alpha)),
+                      family=f"{name} ({len(out)} comparisons, Holm)")
 
 
 # ------------------------------------------------------------------ bimodal outcomes
@@ -465,9 +544,9 @@ def interval_coverage(interval: Callable[..., dict[str, float]], folds: int, sim
                       seed: int = 0, accuracy: float = 0.85, difference: float | None = None,
                       **design: Any) -> float:
     """Share of ``simulations`` synthetic studies (``simulated_answers``) whose interval holds the
-    truth: ``interval(answers)`` for the population ``accuracy``, or, with ``difference``,
-    ``interval(answers_a, answers_b)`` for the population difference a - b. Each returns
-    ``ci_low`` and ``ci_high``.
+    truth: ``interval(answers)`` for the population ``accuracy``, or, with ``difference`` (a
+    fraction), ``interval(answers_a, answers_b)`` for the population difference a - b in points.
+    Each returns ``ci_low`` and ``ci_high``.
 
     The seed's and the difference's normal shifts are clipped at 0 and 1; at the defaults that
     moves the population values by far less than the coverage's own Monte Carlo error.
@@ -476,7 +555,7 @@ def interval_coverage(interval: Callable[..., dict[str, float]], folds: int, sim
     hits = 0
     for _ in range(simulations):
         sim = simulated_answers(folds, rng, accuracy, difference=difference, **design)
-        truth = accuracy if difference is None else difference
+        truth = accuracy if difference is None else 100 * difference  # paired intervals: points
         ci = (interval(sim) if difference is None else
               interval(sim[sim["config"] == "a"], sim[sim["config"] == "b"]))
         hits += ci["ci_low"] <= truth <= ci["ci_high"]

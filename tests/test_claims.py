@@ -4,16 +4,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imssa.study.claims import NoiseClaim, noise_claims, noise_model_verdict, reference_region, verdict
+from imssa.stats import FAILS, HOLDS, NOT_RESOLVED, verdict
+from imssa.study.claims import NoiseClaim, claim_rule, noise_claims, noise_model_verdict, reference_region
 
 
-def test_verdict_needs_the_whole_interval_on_one_side():
-    assert verdict(0.1, 1.5, "tolerates", 2) == "holds"
-    assert verdict(2.5, 9.0, "tolerates", 2) == "fails"
-    assert verdict(1.0, 3.0, "tolerates", 2) == "undecided"
-    assert verdict(6.0, 9.0, "suffers", 5) == "holds" and verdict(0.0, 4.0, "suffers", 5) == "fails"
-    with pytest.raises(ValueError):
-        verdict(0, 1, "improves", 2)
+def test_a_claim_is_judged_by_the_one_verdict_rule_with_its_side():
+    assert verdict(0.1, 1.5, None, claim_rule("tolerates", 2)) == HOLDS
+    assert verdict(2.5, 9.0, None, claim_rule("tolerates", 2)) == FAILS
+    assert verdict(1.0, 3.0, None, claim_rule("tolerates", 2)) == NOT_RESOLVED
+    assert verdict(6.0, 9.0, None, claim_rule("suffers", 5)) == HOLDS
+    assert verdict(0.0, 4.0, None, claim_rule("suffers", 5)) == FAILS
+    with pytest.raises(ValueError, match="kind must be"):
+        claim_rule("improves", 2)
 
 
 def test_noise_claims_pair_each_fold_with_its_own_noise_free_accuracy():
@@ -87,6 +89,6 @@ def test_noise_model_verdict_compares_the_difference_with_the_drop_it_should_pre
     bad = noise_model_verdict(rows([(1.0, 0.5), (4.0, -8.0)], [1.0, 20.0]))  # [-9, -7] wholly outside +-4
     assert "does not predict" in bad
     unsure = noise_model_verdict(rows([(1.0, 0.5), (4.0, -5.0)], [1.0, 20.0], half=3.0))  # [-8, -2] straddles -4
-    assert "Undecided" in unsure
+    assert "Not resolved" in unsure
     with pytest.raises(ValueError, match="no contrasts"):
         noise_model_verdict(rows([(1.0, 0.5)], [1.0]), model="laplace")

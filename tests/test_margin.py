@@ -225,3 +225,16 @@ def test_longest_memory_is_where_a_mode_reaches_the_failure_share():
     assert longest_memory_ms(0.0, 2000.0) == np.inf
     with pytest.raises(ValueError, match="kind"):
         longest_memory_ms(0.02, 2000.0, kind="polar")
+
+
+def test_a_prediction_is_placed_against_the_measured_interval_and_tallied():
+    from imssa.hardware.margin import INSIDE, MAX_DROP_POINTS, against_measured, drop_within_text, position_tally
+
+    stars = pd.DataFrame({"sigma_star_uS": [2.0, 2.0, 2.0, 2.0], "sigma_fail_uS": [4.0, 4.0, 4.0, np.nan],
+                          "pred": [1.0, 3.0, 4.0, 99.0]})
+    out = against_measured(stars, ["pred"])["pred vs measured"].tolist()
+    assert out == ["below", INSIDE, "above", INSIDE]  # no failing sigma: unbounded above
+    assert position_tally(pd.Series(out)) == "1 below, 2 inside, 1 above"
+    assert drop_within_text(MAX_DROP_POINTS + 0.5).startswith("beyond") and drop_within_text(1.0).startswith("within")
+    with pytest.raises(ValueError, match="pred2"):
+        against_measured(stars, ["pred2"])

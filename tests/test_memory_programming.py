@@ -248,11 +248,11 @@ def test_the_law_separates_only_where_every_lost_design_keeps_less_than_every_ke
 
 
 def test_held_up_to_stops_at_the_first_sigma_not_shown_above_chance():
-    readings = {0.5: "above chance", 1.0: "above chance", 2.0: "not resolved", 5.0: "above chance"}
+    words = {0.5: "above", 1.0: "above", 2.0: "not resolved", 5.0: "above"}
     fam = pd.DataFrame([{"section": "noise", "b": "chance", "front_end": "f", "placement": "array",
-                         "devices_per_element": 16, "sigma_uS": x, "reading": r} for x, r in readings.items()])
+                         "devices_per_element": 16, "sigma_uS": x, "verdict": r} for x, r in words.items()])
     assert mp.held_up_to(fam, "f", "array", 16) == 1.0  # not 5: the claim 'up to' holds below it too
-    assert mp.held_up_to(fam.assign(reading="not resolved"), "f", "array", 16) == 0.0
+    assert mp.held_up_to(fam.assign(verdict="not resolved"), "f", "array", 16) == 0.0
 
 
 def test_the_silence_between_the_words_is_the_gap_and_the_first_word_s_padding(fsdd_root):

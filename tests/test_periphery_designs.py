@@ -40,15 +40,16 @@ def rows(effect_points, spread_points=0.0, folds=6, seed=0):
     return pd.DataFrame(out)
 
 
-@pytest.mark.parametrize("effect, spread, reading", [(10.0, 1.0, "raises accuracy"), (-10.0, 1.0, "lowers accuracy"),
-                                                     (1.0, 20.0, "not resolved")])
-def test_contrasts_are_paired_and_worded_by_their_holm_corrected_interval(effect, spread, reading):
+@pytest.mark.parametrize("effect, spread, word", [(10.0, 1.0, "above"), (-10.0, 1.0, "below"),
+                                                  (1.0, 20.0, "not resolved")])
+def test_contrasts_are_paired_and_judged_by_their_holm_corrected_interval(effect, spread, word):
     out = P.design_contrasts(rows(effect, spread), {"b": None, "a": "b"}, "test family")
     r = out.iloc[0]
-    assert r["design"] == "a" and r["changed from"] == "b" and r["reading"] == reading
+    assert r["design"] == "a" and r["changed from"] == "b" and r["verdict"] == word
     assert r["ci_low"] <= r["difference_points"] <= r["ci_high"] and r["p_sign_flip"] >= 1 / 32
     assert "test family (1 comparisons, Holm)" == r["family"]
-    assert P.contrast_words(float("nan"), float("nan"), float("nan")) == "not resolved (too few folds)"
+    one = P.headline_contrast(rows(effect, spread).replace({"variant": {"a": P.BEST, "b": P.LAYER}})).iloc[0]
+    assert one["verdict"] == word and "p_holm" not in one  # a family of one: the t test's p
 
 
 def test_the_design_summary_pairs_each_programming_with_its_own_model_in_software():

@@ -58,7 +58,7 @@ def noise_tables(results, verdict, causes, other_cell_causes=None):
          "drop ci_low": 0.0, "drop ci_high": 1.0, "failure share": 0.0, **claim},
         {"text": PAPER_NOISE_CLAIMS[0].text, "array": DEFAULT_ARRAY_LABEL, "verdict": verdict,
          "drop (points)": 10.0, "drop ci_low": 5.0, "drop ci_high": 15.0, "failure share": 0.3, **claim},
-        {"text": PAPER_NOISE_CLAIMS[1].text, "array": DEFAULT_ARRAY_LABEL, "verdict": "undecided",
+        {"text": PAPER_NOISE_CLAIMS[1].text, "array": DEFAULT_ARRAY_LABEL, "verdict": "not resolved",
          "drop (points)": 4.0, "drop ci_low": 1.0, "drop ci_high": 8.0, "threshold_points": 5.0,
          "failure share": 0.1, "bits": 5, "sigma_uS": 5.0}])
     cells = [{"array": DEFAULT_ARRAY_LABEL, "bits": 2, "sigma_uS": 15.0, "failure": k, "failed": v,
@@ -74,7 +74,7 @@ def noise_tables(results, verdict, causes, other_cell_causes=None):
     ("fails", {"unstable": 2, "weight error": 30}, None, "not consistent"),
     # many unstable programmings at another sigma do not explain this cell
     ("fails", {"unstable": 2, "weight error": 30}, {"unstable": 500}, "not consistent"),
-    ("undecided", {"unstable": 30, "weight error": 0}, None, "not resolved")])
+    ("not resolved", {"unstable": 30, "weight error": 0}, None, "not resolved")])
 def test_noise_claims_are_judged_on_the_default_array_by_name_in_their_own_cell(results, verdict, causes,
                                                                                   other, expected):
     noise_tables(results, verdict, causes, other)
@@ -94,10 +94,10 @@ def test_no_drop_from_a_model_at_chance_is_no_tolerance(results):
 
 def paired(results, ternary, recurrence):
     write(results, "float_baseline", "paired", [
-        {"a": "2-bit S4D, fixed range", "b": "float S4D", "estimate": sum(ternary) / 200,
-         "ci_low": ternary[0] / 100, "ci_high": ternary[1] / 100},
-        {"a": "float S4D", "b": "memoryless control", "estimate": sum(recurrence) / 200,
-         "ci_low": recurrence[0] / 100, "ci_high": recurrence[1] / 100}])
+        {"a": "2-bit S4D, fixed range", "b": "float S4D", "difference_points": sum(ternary) / 2,
+         "ci_low": ternary[0], "ci_high": ternary[1]},
+        {"a": "float S4D", "b": "memoryless control", "difference_points": sum(recurrence) / 2,
+         "ci_low": recurrence[0], "ci_high": recurrence[1]}])
     return R.report_table("custom", tolerance_points=2.0)
 
 
@@ -116,17 +116,23 @@ def test_superiority_needs_the_lower_end_above_zero(results, low, high, expected
     assert r["verdict"] == expected and r["test"] == "superiority"
 
 
-def test_difference_verdict_refuses_other_kinds_and_reads_one_fold_as_unresolved():
+def test_difference_rule_refuses_other_kinds_and_reads_one_fold_as_unresolved():
+    from imssa.stats import verdict
+
     with pytest.raises(ValueError, match="superiority"):
-        R.difference_verdict("agreement", 1.0, 2.0, 2.0, True)
-    assert R.difference_verdict("superiority", float("nan"), float("nan"), 2.0, True) == "not resolved"
-    assert R.difference_verdict("superiority", 0.5, 2.0, 2.0, True) == "reproduced"
+        R.difference_rule("agreement", 2.0)
+    judged = lambda lo, hi, test="superiority": R.grade(verdict(lo, hi, None, R.difference_rule(test, 2.0)), True)  # noqa: E731
+    assert judged(float("nan"), float("nan")) == "not resolved"
+    assert judged(0.5, 2.0) == "reproduced" and judged(-3.0, -0.5) == "not reproduced"
+    assert judged(-1.5, 2.0, "non-inferiority") == "reproduced"
+    with pytest.raises(ValueError, match="a claim's verdict"):
+        R.grade("above", True)
 
 
 def test_fixed_range_and_one_array_rules(results):
     write(results, "fixed_range_qat", "cost_of_fixing", [
-        {"a": "2-bit fixed", "b": "2-bit dynamic", "estimate": 0.2, "ci_low": 0.1, "ci_high": 0.3},
-        {"a": "4-bit fixed", "b": "4-bit dynamic", "estimate": -0.01, "ci_low": -0.05, "ci_high": 0.03}])
+        {"a": "2-bit fixed", "b": "2-bit dynamic", "difference_points": 20.0, "ci_low": 10.0, "ci_high": 30.0},
+        {"a": "4-bit fixed", "b": "4-bit dynamic", "difference_points": -1.0, "ci_low": -5.0, "ci_high": 3.0}])
     write(results, "crossbar_mapping", "exactness", [{"mode": "step", "relative error vs digital": 5e-8}])
     layout = lambda per_array, per_block: [{"quantity": q, "value": v} for q, v in (  # noqa: E731
         ("array (rows x cols)", "64 x 64"), ("block (rows x cols)", "33 x 66"), ("blocks per array", per_array),
@@ -174,7 +180,7 @@ def test_rows_written_by_another_version_are_flagged(results):
 
 def test_models_that_answer_alike_or_at_chance_decide_nothing(results):
     write(results, "float_baseline", "paired", [
-        {"a": "float S4D", "b": "memoryless control", "estimate": 0.0, "ci_low": 0.0, "ci_high": 0.0,
+        {"a": "float S4D", "b": "memoryless control", "difference_points": 0.0, "ci_low": 0.0, "ci_high": 0.0,
          "a_only": 0, "b_only": 0}])
     r = row(R.report_table("custom"), RECURRENCE)
     assert r["verdict"] == "not resolved" and "alike" in r["reason"]
@@ -216,10 +222,10 @@ def test_the_state_rows_follow_the_chapter_s_verdicts(results, verdict, expected
     write(results, "state_memory", "state_verdict", [{"verdict": verdict, "shortest_rival": "FIR 4 taps",
                                                       "text": "..."}])
     write(results, "state_memory", "state_controls", [
-        {"control": "FIR 4 taps", "control_minus_s4d": -0.01, "simultaneous_low": -0.04, "simultaneous_high": 0.02,
-         "level": 0.99},
-        {"control": "FIR 64 taps", "control_minus_s4d": 0.01, "simultaneous_low": -0.03, "simultaneous_high": 0.05,
-         "level": 0.99}])
+        {"control": "FIR 4 taps", "control_minus_s4d_points": -1.0, "simultaneous_low": -4.0,
+         "simultaneous_high": 2.0, "level": 0.99},
+        {"control": "FIR 64 taps", "control_minus_s4d_points": 1.0, "simultaneous_low": -3.0,
+         "simultaneous_high": 5.0, "level": 0.99}])
     r = row(R.report_table("custom"), NEEDS_STATE)
     assert r["verdict"] == expected and "FIR 64 taps - float S4D" in r["ours"] and r["ci_low"] == pytest.approx(-3.0)
 
@@ -276,8 +282,8 @@ def test_the_design_row_names_the_front_end_and_bits_that_keep_the_memory(result
 
 def test_the_design_noise_row_reads_the_planned_family_and_sigma_star(results):
     rows = [{"section": "noise", "front_end": "log-mel 100/s", "placement": p, "devices_per_element": d,
-             "sigma_uS": x, "b": "chance", "reading": "above chance" if (x <= 4.5 or p != "array") else "not resolved",
-             "ci_high": 30.0} for p in ("array", "digital A_bar") for d in (8, 16) for x in (0.5, 4.5, 15.0)]
+             "sigma_uS": x, "b": "chance", "verdict": "above" if (x <= 4.5 or p != "array") else "not resolved",
+             "ci_low": 1.0, "ci_high": 30.0} for p in ("array", "digital A_bar") for d in (8, 16) for x in (0.5, 4.5, 15.0)]
     write(results, "memory_programming", "planned", rows)
     write(results, "memory_programming", "sigma_star", [
         {"front_end": "log-mel 100/s", "placement": p, "devices_per_element": 16, "sigma_star_uS": s}

@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imssa.stats import (accuracy_interval, accuracy_table, chance_failure, drop_summary, drops_from,
+from imssa.stats import (ABOVE, BELOW, FAILS, HOLDS, NOT_RESOLVED, Rule, contrast_phrase, verdict,
+                         accuracy_interval, accuracy_table, chance_failure, drop_summary, drops_from,
                          failure_share, holm_family, fold_accuracy, fold_t_interval, holm, interval_coverage,
                          mcnemar, nested_bootstrap_accuracy, paired_contrast, paired_difference,
                          paired_table, realisation_summary, sign_flip_p, wilson_interval)
@@ -64,13 +65,15 @@ def test_paired_difference_sees_what_unpaired_intervals_miss():
     flip = better.index[(better["correct"] == 0)][::6]  # fix one error in six: about +5 points
     better.loc[flip, "correct"] = 1
     d = paired_difference(better, base)
-    assert d["estimate"] == pytest.approx((better["correct"].mean() - base["correct"].mean()), abs=1e-12)
+    # in points, converted once in the library
+    assert d["difference_points"] == pytest.approx(100 * (better["correct"].mean() - base["correct"].mean()),
+                                                   abs=1e-9)
     # every fold gains: the exact sign-flip p is at its floor 2 / 2^6 = 1/32, never finer
     assert d["ci_low"] > 0 and d["p_sign_flip"] == pytest.approx(1 / 32) and d["b_only"] == 0
     assert d["p_t"] < 0.05 and "p_mcnemar" not in d  # no pooled McNemar p over speakers and seeds
-    assert paired_difference(base, better)["estimate"] == pytest.approx(-d["estimate"])
+    assert paired_difference(base, better)["difference_points"] == pytest.approx(-d["difference_points"])
     none = paired_difference(base, base)
-    assert none["estimate"] == 0 and none["p_sign_flip"] == 1.0 and none["p_t"] == 1.0
+    assert none["difference_points"] == 0 and none["p_sign_flip"] == 1.0 and none["p_t"] == 1.0
     with pytest.raises(ValueError, match="only one of the two"):
         paired_difference(base, base[base["fold"] < 5])
 
@@ -91,7 +94,7 @@ def test_tables_label_groups_and_verdicts():
     acc = accuracy_table(both, "model")
     assert list(acc["model"]) == ["base", "good"] and acc["estimate"].iloc[1] > acc["estimate"].iloc[0]
     pairs = paired_table(both, "model", [("good", "base"), ("base", "good"), ("base", "base")])
-    assert list(pairs["verdict"]) == ["good better", "good better", "not resolved"]
+    assert list(pairs["verdict"]) == [ABOVE, BELOW, NOT_RESOLVED]
     assert (pairs["p_holm"] >= pairs["p_t"]).all() and pairs["family"].nunique() == 1
 
 
@@ -148,9 +151,35 @@ def test_fold_t_interval_and_the_sign_flip_test_by_hand():
 def test_holm_adjusts_within_the_family_and_keeps_untested_rows_out():
     adj = holm([0.01, 0.04, 0.03, np.nan])
     assert adj[:3] == pytest.approx([0.03, 0.06, 0.06]) and np.isnan(adj[3])
-    rows = pd.DataFrame({"p_t": [0.01, 0.04, 0.03]})
+    rows = pd.DataFrame({"p_t": [0.01, 0.04, 0.03], "ci_low": [1.0, 0.5, -3.0], "ci_high": [4.0, 3.0, -0.5]})
     fam = holm_family(rows, "planned")
-    assert list(fam["resolved"]) == [True, False, False] and "3 comparisons" in fam["family"].iloc[0]
+    assert list(fam["verdict"]) == [ABOVE, NOT_RESOLVED, NOT_RESOLVED] and "3 comparisons" in fam["family"].iloc[0]
+
+
+@pytest.mark.parametrize("low, high, p, rule, expected", [
+    (0.5, 2.0, 0.01, Rule(), ABOVE), (-2.0, -0.5, 0.01, Rule(), BELOW),
+    (-0.5, 2.0, 0.01, Rule(), NOT_RESOLVED),          # the interval spans the threshold
+    (0.5, 2.0, 0.05, Rule(), ABOVE),                  # p <= alpha: the stated convention
+    (0.5, 2.0, 0.0501, Rule(), NOT_RESOLVED),         # the interval clears 0 but the (Holm) p does not
+    (0.5, 2.0, None, Rule(), ABOVE),                  # the interval alone
+    (float("nan"), float("nan"), 0.01, Rule(), NOT_RESOLVED),  # one fold: no interval
+    (0.5, 2.0, float("nan"), Rule(), NOT_RESOLVED),
+    (0.5, float("nan"), 0.01, Rule(), NOT_RESOLVED),  # half an interval decides nothing
+    (3.0, 5.0, None, Rule(2.0), ABOVE), (1.0, 5.0, None, Rule(2.0), NOT_RESOLVED),
+    (0.0, 0.0, None, Rule(), NOT_RESOLVED), (-1.0, 0.0, None, Rule(), NOT_RESOLVED),  # touching t: strict sides
+    (-1.0, 1.5, None, Rule(2.0, holds=BELOW), HOLDS), (2.5, 9.0, None, Rule(2.0, holds=BELOW), FAILS),
+    (2.5, 9.0, None, Rule(2.0, holds=ABOVE), HOLDS), (0.0, 9.0, None, Rule(2.0, holds=ABOVE), NOT_RESOLVED)])
+def test_one_verdict_rule_for_every_table(low, high, p, rule, expected):
+    assert verdict(low, high, p, rule) == expected
+
+
+def test_verdict_refuses_an_unknown_side_and_phrases_a_contrast():
+    with pytest.raises(ValueError, match="Rule.holds"):
+        verdict(1.0, 2.0, None, Rule(holds="up"))
+    assert contrast_phrase("per column", "per layer", ABOVE) == "per column above per layer"
+    assert contrast_phrase("a", "b", NOT_RESOLVED) == "a against b: not resolved"
+    with pytest.raises(ValueError, match="a contrast reads"):
+        contrast_phrase("a", "b", HOLDS)
 
 
 def test_accuracy_interval_holds_its_estimate_and_refuses_impossible_values():

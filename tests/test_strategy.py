@@ -133,8 +133,28 @@ def test_each_strategys_own_gap_is_software_minus_hardware():
 def test_gap_verdict_counts_the_goal_only_when_gap_and_gain_are_resolved():
     from imssa.study.strategy_verdicts import gap_verdict
 
-    g = {"gap_ci_low": 5.0, "recovered_ci_low": 1.0, "recovered_share": 0.6}
+    g = {"gap_ci_low": 5.0, "gap_ci_high": 9.0, "recovered_ci_low": 1.0, "recovered_ci_high": 6.0,
+         "recovered_share": 0.6}
     assert gap_verdict(g).endswith("the goal of 50% is met.")
     assert "not met" in gap_verdict(g | {"recovered_ci_low": -1.0})
     assert "gap itself is not resolved" in gap_verdict(g | {"gap_ci_low": -2.0})
+    assert "gap itself is not resolved" in gap_verdict(g | {"gap_ci_high": float("nan")})
     assert "not met" in gap_verdict(g | {"recovered_share": 0.4})
+
+
+def test_the_works_at_sentence_names_the_sigma_or_says_there_is_no_gap():
+    from imssa.study.strategy_verdicts import works_at_text
+
+    assert works_at_text(7.5).startswith("Plain QAT still works") and "sigma = 7.5 uS" in works_at_text(7.5)
+    assert works_at_text(None).startswith("Plain QAT works at no") and "no gap to close" in works_at_text(None)
+
+
+def test_the_gap_sentence_reports_the_recovery_or_the_baseline_itself():
+    from imssa.study.strategy_verdicts import gap_text
+
+    g = {"sigma_uS": 15.0, "gap_points": 20.0, "gap_ci_low": 10.0, "gap_ci_high": 30.0, "best_gap_points": 8.0,
+         "recovered_points": 12.0, "recovered_ci_low": 4.0, "recovered_ci_high": 20.0, "recovered_share": 0.6}
+    text = gap_text(g, "capped")
+    assert text.startswith("Plain QAT loses **20.0 points**") and text.endswith("is met.")
+    assert "at sigma = 15 uS. capped wins back **12.0 points**" in text
+    assert gap_text(None, "plain QAT") == "The recommended strategy is plain QAT itself."

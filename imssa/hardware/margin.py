@@ -64,10 +64,11 @@ from scipy.special import erfcx, i0e
 from scipy.stats import norm, rice
 
 from .crossbar import pairs_per_weight
-from ..stats import failure_share
+from ..stats import ABOVE, BELOW, failure_share
 
 __all__ = ["instability_probability", "longest_memory_ms", "mode_instability", "pole_radii", "pole_values",
-           "predicted_sigma_star", "sigma_star", "weight_noise_std"]
+           "predicted_sigma_star", "sigma_star", "weight_noise_std", "INSIDE", "MAX_DROP_POINTS",
+           "MAX_FAILURE_SHARE", "against_measured", "drop_within_text", "position_tally"]
 
 _LAGUERRE = np.polynomial.laguerre.laggauss(40)  # nodes, weights of int_0^inf e^-u f(u) du
 
@@ -236,8 +237,47 @@ def longest_memory_ms(s: float, sample_rate: float, p_fail: float = 0.1, modes: 
     return float(-1000.0 / (sample_rate * np.log(r_star))) if r_star > 0 else 0.0
 
 
-def sigma_star(rows: pd.DataFrame, by: list[str], n_clips: int, max_drop_points: float = 2.0,
-               max_failure: float = 0.1) -> pd.DataFrame:
+#: The measured tolerance's criteria (``sigma_star``): the largest mean paired drop (points) and the
+#: share of failed programmings at which a sigma still counts as tolerated.
+MAX_DROP_POINTS = 2.0
+MAX_FAILURE_SHARE = 0.1
+
+
+#: A predicted sigma* inside the measured interval [sigma*, sigma_fail) (``against_measured``).
+INSIDE = "inside"
+#: The order ``position_tally`` counts in: below, inside, above the measured interval.
+POSITIONS = (BELOW, INSIDE, ABOVE)
+
+
+def against_measured(stars: pd.DataFrame, predicted: list[str]) -> pd.DataFrame:
+    """``stars`` (``sigma_star`` rows with ``sigma_star_uS``, ``sigma_fail_uS`` and the predicted
+    sigma* columns ``predicted``, uS) with a column ``<col> vs measured`` per prediction: ``BELOW``
+    the measured interval [sigma*, sigma_fail) (sigma_fail NaN: unbounded above), ``INSIDE`` or
+    ``ABOVE`` it."""
+    if missing := {"sigma_star_uS", "sigma_fail_uS", *predicted} - set(stars.columns):
+        raise ValueError(f"stars lack the columns {sorted(missing)}")
+    out = stars.copy()
+    high = out["sigma_fail_uS"].fillna(np.inf)
+    for col in predicted:
+        out[col + " vs measured"] = np.select([out[col] < out["sigma_star_uS"], out[col] >= high],
+                                              [BELOW, ABOVE], INSIDE)
+    return out
+
+
+def position_tally(positions: pd.Series) -> str:
+    """'<n> below, <n> inside, <n> above': how many predictions (``against_measured``) lie where."""
+    n = positions.value_counts()
+    return ", ".join(f"{n.get(k, 0)} {k}" for k in POSITIONS)
+
+
+def drop_within_text(drop_points: float, max_drop_points: float = MAX_DROP_POINTS) -> str:
+    """'beyond' or 'within' the drop (points) that sigma* allows (``MAX_DROP_POINTS``), as words."""
+    side = "beyond" if drop_points > max_drop_points else "within"
+    return f"{side} the {max_drop_points:g} points σ* allows"
+
+
+def sigma_star(rows: pd.DataFrame, by: list[str], n_clips: int, max_drop_points: float = MAX_DROP_POINTS,
+               max_failure: float = MAX_FAILURE_SHARE) -> pd.DataFrame:
     """Measured noise tolerance per group of ``by``: the largest sigma of the sweep such that at it,
     and at every smaller sigma, the mean paired drop from sigma = 0 is at most ``max_drop_points``
     and the share of failed programmings is under ``max_failure``.

@@ -4,8 +4,9 @@ A claim names a bit width, a programming noise sigma (uS) and a criterion on the
 from sigma = 0, in points: "tolerates" (drop <= threshold) or "suffers" (drop >= threshold).
 The drop is paired by model: each (seed, fold) model at sigma against the same model
 unprogrammed (sigma = 0), so speaker difficulty and training luck cancel. Its interval resamples folds, then programmings
-(``stats.realisation_summary``). The verdict is "holds" or "fails" only when the whole interval
-is on one side of the threshold, else "undecided".
+(``stats.realisation_summary``). The verdict is the book's one rule (``stats.verdict``):
+"holds" or "fails" only when the whole interval is on one side of the threshold, else
+"not resolved" (``claim_rule``: a "tolerates" claim holds below its threshold, "suffers" above).
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from typing import Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..stats import drop_interval, realisation_summary
+from ..stats import (ABOVE, BELOW, HOLDS, NOT_RESOLVED, Rule, drop_interval, realisation_summary,
+                     table_verdicts, verdict)
 from .paper import PAPER
 
-__all__ = ["ALL_NON_IDEALITIES", "EMULATION_VARIANTS", "PAPER_NOISE_CLAIMS", "DEFAULT_ARRAY", "DEFAULT_ARRAY_LABEL", "array_label", "failure_cells", "CLAIM_COLUMNS", "NoiseClaim", "noise_claims", "noise_model_verdict", "paper_pattern", "reference_region", "verdict"]
+__all__ = ["ALL_NON_IDEALITIES", "EMULATION_VARIANTS", "PAPER_NOISE_CLAIMS", "DEFAULT_ARRAY", "DEFAULT_ARRAY_LABEL", "array_label", "failure_cells", "CLAIM_COLUMNS", "NoiseClaim", "noise_claims", "noise_model_verdict", "paper_pattern", "reference_region",
+           "claim_rule", "CLAIM_SIDE", "NOT_IN_SWEEP", "NO_WORKING_MODEL", "without_working_models"]
 
 #: The book's default array, the paper-like one on which the paper's noise claims are judged: the
 #: paper's block layout (one 4 x 4 block of devices per complex element: 16 devices), noise
@@ -76,13 +79,30 @@ EMULATION_VARIANTS: dict[str, dict[str, float | None]] = {
     "without read noise, ideal converters": {"read_noise": 0.0, "dac_bits": None, "adc_bits": None}}
 
 
-def verdict(ci_low: float, ci_high: float, kind: str, threshold: float) -> str:
-    """'holds', 'fails' or 'undecided' for a drop interval [ci_low, ci_high] (points)."""
-    if kind == "tolerates":
-        return "holds" if ci_high <= threshold else ("fails" if ci_low > threshold else "undecided")
-    if kind == "suffers":
-        return "holds" if ci_low >= threshold else ("fails" if ci_high < threshold else "undecided")
-    raise ValueError(f"kind must be 'tolerates' or 'suffers', got {kind!r}")
+#: The side of its threshold on which a claim of each kind holds (its drop interval, points).
+CLAIM_SIDE = {"tolerates": BELOW, "suffers": ABOVE}
+#: The verdict column of a claim whose cell the sweep did not run.
+NOT_IN_SWEEP = "not in this sweep"
+
+
+#: The verdict column of a claim whose configuration has no working model (nothing to judge).
+NO_WORKING_MODEL = "no working model"
+
+
+def without_working_models(claims: pd.DataFrame, configs: set[tuple], by: list[str]) -> pd.DataFrame:
+    """``claims`` (``noise_claims`` rows) with ``verdict`` ``NO_WORKING_MODEL`` where the values of
+    ``by`` (e.g. bits, r_max) are one of ``configs``: configurations without a model to judge."""
+    gone = [tuple(k) in configs for k in claims[by].itertuples(index=False)]
+    out = claims.copy()
+    out.loc[gone, "verdict"] = NO_WORKING_MODEL
+    return out
+
+
+def claim_rule(kind: str, threshold_points: float) -> Rule:
+    """The ``stats.Rule`` of a noise claim: its drop threshold (points) and the side it holds on."""
+    if kind not in CLAIM_SIDE:
+        raise ValueError(f"kind must be one of {sorted(CLAIM_SIDE)}, got {kind!r}")
+    return Rule(threshold_points, holds=CLAIM_SIDE[kind])
 
 
 def noise_claims(rows: pd.DataFrame, claims: list[NoiseClaim], n_clips: int) -> pd.DataFrame:
@@ -97,7 +117,7 @@ def noise_claims(rows: pd.DataFrame, claims: list[NoiseClaim], n_clips: int) -> 
         at0 = model[model["sigma_uS"] == 0].groupby(key)["accuracy"].mean()
         at = model[model["sigma_uS"] == c.sigma_uS]
         if at0.empty or at.empty:
-            out.append(c._asdict() | {"verdict": "not in this sweep"})
+            out.append(c._asdict() | {"verdict": NOT_IN_SWEEP})
             continue
         ref = at.set_index(key).index.map(at0).to_numpy(dtype=float)
         drops = at.assign(accuracy=100 * (ref - at["accuracy"].to_numpy(dtype=float)), claim=c.text)
@@ -106,7 +126,8 @@ def noise_claims(rows: pd.DataFrame, claims: list[NoiseClaim], n_clips: int) -> 
         out.append(c._asdict() | {"accuracy at 0": float(at0.mean()), "accuracy at sigma": float(fail["mean"]),
                                   "drop (points)": d["mean"], "drop ci_low": d["ci_low"], "drop ci_high": d["ci_high"],
                                   "failure share": fail["failure_share"],
-                                  "verdict": verdict(d["ci_low"], d["ci_high"], c.kind, c.threshold_points)})
+                                  "verdict": verdict(d["ci_low"], d["ci_high"], None,
+                                                     claim_rule(c.kind, c.threshold_points))})
     return pd.DataFrame(out).reindex(columns=CLAIM_COLUMNS)
 
 
@@ -121,7 +142,7 @@ def paper_pattern(claims: pd.DataFrame, config: str) -> pd.DataFrame:
     tol = claims.loc[claims["kind"] == "tolerates", cols].rename(columns=lambda c: f"tolerates: {c}")
     suf = claims.loc[claims["kind"] == "suffers", cols].rename(columns=lambda c: f"suffers: {c}")
     pairs = tol.merge(suf, how="cross")
-    pairs["both_hold"] = (pairs["tolerates: verdict"] == "holds") & (pairs["suffers: verdict"] == "holds")
+    pairs["both_hold"] = (pairs["tolerates: verdict"] == HOLDS) & (pairs["suffers: verdict"] == HOLDS)
     return pairs
 
 
@@ -148,26 +169,30 @@ def noise_model_verdict(contrasts: pd.DataFrame, model: str = "gaussian", rel_to
     a band of +-max(``abs_tol`` points, ``rel_tol`` x the drop the state-dependent noise causes):
     the model predicts where every paired interval (``stats.paired_contrast`` rows of the chapter,
     with ``state_dependent_drop_points``) lies inside its band, fails where some interval lies
-    wholly outside, and is undecided otherwise."""
+    wholly outside (``stats.verdict`` against the band's ends), and is not resolved otherwise."""
     rows = contrasts[contrasts["a"] == model]
     if rows.empty:
         raise ValueError(f"no contrasts for the noise model {model!r}")
     parts = []
     for scale, part in rows.groupby("sigma_scale", sort=True):
-        below, above = int((part["ci_high"] < 0).sum()), int((part["ci_low"] > 0).sum())
+        words = table_verdicts(part, p=None)
+        below, above = words.count(BELOW), words.count(ABOVE)
         parts.append(f"at {scale:g}x the technologies' noise (state-dependent drops "
                      f"{part['state_dependent_drop_points'].min():.1f} to {part['state_dependent_drop_points'].max():.1f} points), "
                      f"differences {part['difference_points'].min():+.1f} to {part['difference_points'].max():+.1f} points; "
                      f"{below} of {len(part)} intervals lie below zero ({model} pessimistic), {above} above (optimistic)")
     band = np.maximum(abs_tol, rel_tol * rows["state_dependent_drop_points"].abs())
     inside = (rows["ci_low"] >= -band) & (rows["ci_high"] <= band)
-    outside = (rows["ci_low"] > band) | (rows["ci_high"] < -band)
+    outside = pd.Series([verdict(lo, hi, None, Rule(b)) == ABOVE or verdict(lo, hi, None, Rule(-b)) == BELOW
+                         for lo, hi, b in zip(rows["ci_low"], rows["ci_high"], band)], index=rows.index)
     band_text = f"{abs_tol:g} points or {100 * rel_tol:g}% of the drop"
     if outside.any():
-        verdict = f"**The {model} model does not predict the accuracy**: in {int(outside.sum())} case(s) the interval lies wholly outside {band_text}"
+        word = (f"**The {model} model does not predict the accuracy**: in {int(outside.sum())} case(s) the "
+                f"interval lies wholly outside {band_text}")
     elif inside.all():
-        verdict = f"**The {model} model predicts the accuracy** within {band_text} in every case"
+        word = f"**The {model} model predicts the accuracy** within {band_text} in every case"
     else:
-        verdict = (f"**Undecided**: no interval lies wholly outside {band_text}, but {int((~inside).sum())} of {len(rows)} "
-                   "reach beyond it")
-    return f"{model.capitalize()} noise of the same error against the state-dependent noise: " + "; ".join(parts) + f". {verdict}."
+        word = (f"**{NOT_RESOLVED.capitalize()}**: no interval lies wholly outside {band_text}, but "
+                f"{int((~inside).sum())} of {len(rows)} reach beyond it")
+    return (f"{model.capitalize()} noise of the same error against the state-dependent noise: "
+            + "; ".join(parts) + f". {word}.")

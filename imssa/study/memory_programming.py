@@ -34,6 +34,7 @@ from ..model.memory import time_constants_ms
 from ..model.quant import quantize_log_radius, quantize_pole, slowest_grid_pole
 from ..model.train import Run, load_splits
 from ..stats import _fold_stats, accuracy_table, fold_accuracy, holm_family, paired_contrast, paired_difference
+from ..stats import ABOVE, BELOW, Rule, table_verdicts
 from . import state_memory as sm
 from .deployed import load_model
 from .params import FrontEndChoice, MemoryModel, ModelParams, ProgrammedMemoryParams, fold_params
@@ -59,7 +60,7 @@ VIEWS: dict[str, tuple[list[str], list[str], int]] = {
                                                   "front_end_pJ_per_inference", "latency_ms_per_inference"], 1),
     "four_class": (["model"], ["estimate", "ci_low", "ci_high", "order_pairs_accuracy", "tau_max_ms"], 3),
     "planned": (["section", "front_end"], ["task", "placement", "sigma_uS", "a", "b", "difference_points", "ci_low",
-                                           "ci_high", "p_holm", "reading"], 3),
+                                           "ci_high", "p_holm", "verdict"], 3),
 }
 
 
@@ -317,7 +318,7 @@ def law_table(cfg: ProgrammedMemoryParams, sweep: pd.DataFrame) -> pd.DataFrame:
     out["silence_ms"] = out["front_end"].map(silence)
     out["retention_real"] = np.exp(-out["silence_ms"] / out["grid_real_ms"])
     out["retention_any"] = np.exp(-out["silence_ms"] / out["grid_any_ms"])
-    out["kept"] = out["ci_low"] > chance
+    out["kept"] = [w == ABOVE for w in table_verdicts(out, p=None, rule=Rule(chance))]
     return out
 
 
@@ -439,7 +440,7 @@ def cost_table(cfg: ProgrammedMemoryParams, fes: list[str], bits: Mapping[str, M
 
 def paired_points(answers: pd.DataFrame, by: list[str], column: str, a: Any, b: Any) -> pd.DataFrame:
     """Per group of ``by``: accuracy of ``column == a`` minus ``column == b`` on the same (fold,
-    seed, clip), in points (``stats.paired_difference`` x 100): ``difference_points``, its t
+    seed, clip), in points (``stats.paired_difference``): ``difference_points``, its t
     interval over folds, ``p_t`` and the exact ``p_sign_flip``. Groups where either side is
     missing are left out."""
     rows = []
@@ -451,8 +452,8 @@ def paired_points(answers: pd.DataFrame, by: list[str], column: str, a: Any, b: 
         both = A[keys].merge(B[keys], on=keys)
         d = paired_difference(A.merge(both, on=keys), B.merge(both, on=keys))
         rows.append(dict(zip(by, key if isinstance(key, tuple) else (key,))) | {
-            "a": str(a), "b": str(b), "difference_points": 100 * d["estimate"], "ci_low": 100 * d["ci_low"],
-            "ci_high": 100 * d["ci_high"], "p_t": d["p_t"], "p_sign_flip": d["p_sign_flip"], "folds": d["folds"]})
+            "a": str(a), "b": str(b), "difference_points": d["difference_points"], "ci_low": d["ci_low"],
+            "ci_high": d["ci_high"], "p_t": d["p_t"], "p_sign_flip": d["p_sign_flip"], "folds": d["folds"]})
     return pd.DataFrame(rows)
 
 
@@ -466,18 +467,9 @@ def planned_family(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """The chapter's planned comparisons as one family (``stats.holm_family`` over ``p_t``): rows
     with ``a``, ``b``, ``difference_points``, ``ci_low``, ``ci_high``, ``p_t``, ``p_sign_flip``.
     The exact sign-flip p over six folds stops at 1/32, so in a family of more than one it could
-    resolve nothing after Holm: it is reported beside the t test's, which the family adjusts."""
-    table = pd.concat(parts, ignore_index=True)
-    out = holm_family(table, "memory that survives programming")
-    out["reading"] = [_reading(r.difference_points, r.p_holm, r.b) for r in out.itertuples()]
-    return out
-
-
-def _reading(est: float, p_holm: float, b: str) -> str:
-    """'above <b>' or 'below <b>' where the Holm-adjusted p is at most 0.05, else 'not resolved'."""
-    if not p_holm <= 0.05:
-        return "not resolved"
-    return f"above {b}" if est > 0 else f"below {b}"
+    resolve nothing after Holm: it is reported beside the t test's, which the family adjusts. Its
+    ``verdict``: a - b ``ABOVE`` / ``BELOW`` 0 or ``NOT_RESOLVED`` (``stats.verdict``)."""
+    return holm_family(pd.concat(parts, ignore_index=True), "memory that survives programming")
 
 
 def held_up_to(family: pd.DataFrame, fe: str, placement: str, devices: int) -> float:
@@ -488,7 +480,7 @@ def held_up_to(family: pd.DataFrame, fe: str, placement: str, devices: int) -> f
                  & (family["placement"] == placement) & (family["devices_per_element"] == devices)]
     held = 0.0
     for r in own.sort_values("sigma_uS").itertuples():
-        if r.reading != "above chance":
+        if r.verdict != ABOVE:
             break
         held = float(r.sigma_uS)
     return held
@@ -505,7 +497,7 @@ def verdicts_text(cfg: ProgrammedMemoryParams, family: pd.DataFrame, noise_fes: 
         for placement in PLACEMENTS:
             own = family[(family["section"] == "noise") & (family["front_end"] == fe)
                          & (family["placement"] == placement)]
-            below = own[(own["b"] == "float S4D") & (own["reading"] == "below float S4D")]["sigma_uS"].tolist()
+            below = own[(own["b"] == "float S4D") & (own["verdict"] == BELOW)]["sigma_uS"].tolist()
             held = held_up_to(family, fe, placement, d0)
             parts.append(f"{fe}, A_bar {'on the array' if placement == 'array' else 'digital'}: "
                          + (f"above chance (Holm) at every sigma up to {held:g} uS" if held else
@@ -513,7 +505,7 @@ def verdicts_text(cfg: ProgrammedMemoryParams, family: pd.DataFrame, noise_fes: 
                          + ("; shown below the float model at " + ", ".join(f"{x:g}" for x in below) + " uS"
                             if below else "; not shown below the float model at any sigma"))
         pl = family[(family["section"] == "placement") & (family["front_end"] == fe)]
-        better = pl[pl["reading"] == f"above {PLACEMENTS[0]}"]["sigma_uS"].tolist()
+        better = pl[(pl["b"] == PLACEMENTS[0]) & (pl["verdict"] == ABOVE)]["sigma_uS"].tolist()
         parts.append(f"{fe}, A_bar digital against on the array (same draws): "
                      + ("shown better at " + ", ".join(f"{x:g}" for x in better) + " uS" if better
                         else "not shown better at any sigma"))

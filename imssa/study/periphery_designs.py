@@ -21,13 +21,14 @@ from ..hardware.cost import CostConstants, analog_cost, device_conductances, dig
 from ..hardware.crossbar import layout, pairs_per_weight
 from ..hardware.deploy import target_conductances
 from ..hardware.devices import Converters, DeviceConfig
-from ..stats import drops_from, holm_family, paired_contrast, realisation_summary
+from ..stats import (contrast_phrase, drops_from, holm_family, paired_contrast, realisation_summary,
+                     table_verdicts)
 from .params import PeripheryParams
 from .programming import deployable
 from .sweep import fill_cells
 
 __all__ = ["BEST", "CELL_DEFAULTS", "DESIGN_BASE", "LAYER", "aware_software", "cell_defaults", "column_levels",
-           "contrast_words", "design_cells", "design_contrasts", "design_keys", "design_summary", "energy_rows",
+           "design_cells", "design_contrasts", "design_keys", "design_summary", "energy_rows",
            "finetune_aware_models",
            "headline_contrast", "ir_check_rows", "paired_by_sigma", "periphery_conclusion", "periphery_keys",
            "technology_cells", "check_summary"]
@@ -144,15 +145,13 @@ def design_contrasts(rows: pd.DataFrame, base: dict[str, str | None] | None = No
     (``stats.paired_contrast``): difference (points), t interval over folds, the t test's p and the
     exact sign-flip p (whose floor is 2 / 2^folds), Holm's adjustment of the t test's p over this
     family (``stats.holm_family``, as every chapter: the t interval is the one whose coverage was
-    checked at 3 and 6 folds), and the words the evidence allows (``contrast_words``)."""
+    checked at 3 and 6 folds), and its ``verdict`` (``stats.verdict``)."""
     base = DESIGN_BASE if base is None else base
     pairs = [(d, b) for d, b in base.items() if b is not None and {d, b} <= set(rows["variant"])]
     out = pd.concat([paired_contrast(_common(rows, d, b).assign(all="all"), "variant", d, b, ["all"])
                      for d, b in pairs])
     out = out.drop(columns="all").rename(columns={"a": "design", "b": "changed from"})
-    out = holm_family(out.reset_index(drop=True), family)
-    out["reading"] = [contrast_words(r.ci_low, r.ci_high, r.p_holm) for r in out.itertuples()]
-    return out
+    return holm_family(out.reset_index(drop=True), family)
 
 
 def _common(rows: pd.DataFrame, a: str, b: str, key: tuple[str, ...] = ("seed", "fold", "realisation")
@@ -202,22 +201,9 @@ def aware_software(cfg: PeripheryParams, keys: list[tuple[int, int]]) -> pd.Data
 def headline_contrast(rows: pd.DataFrame) -> pd.DataFrame:
     """The chapter's headline: ``BEST`` minus ``LAYER`` (points), paired on model and programming,
     with its t interval over folds, the t test's and the exact sign-flip p: a family of one planned
-    comparison, so no correction. The report reads it."""
+    comparison, so no correction: its ``verdict`` reads the t test's p. The report reads it."""
     out = paired_contrast(rows.assign(all="all"), "variant", BEST, LAYER, ["all"]).drop(columns="all")
-    out["reading"] = [contrast_words(r.ci_low, r.ci_high, r.p_t) for r in out.itertuples()]
-    return out
-
-
-def contrast_words(ci_low: float, ci_high: float, p_holm: float, alpha: float = 0.05) -> str:
-    """'raises accuracy' / 'lowers accuracy' where the interval excludes 0 and Holm's p is below
-    ``alpha``; else 'not resolved' (never 'no difference': the interval may be wide)."""
-    if np.isnan(ci_low) or np.isnan(p_holm):
-        return "not resolved (too few folds)"
-    if p_holm < alpha and ci_low > 0:
-        return "raises accuracy"
-    if p_holm < alpha and ci_high < 0:
-        return "lowers accuracy"
-    return "not resolved"
+    return out.assign(verdict=table_verdicts(out, p="p_t"))
 
 
 def energy_rows(cfg: PeripheryParams, designs: list[str], seed: int, fold: int,
@@ -300,11 +286,9 @@ def check_summary(rows: pd.DataFrame, n_test: int, cfg: PeripheryParams, seed: i
 def paired_by_sigma(rows: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
     """Variant ``a`` minus ``b`` per sigma > 0, paired on model and programming (points), with the
     t interval over folds, the t test's and the exact sign-flip p, Holm's p (of the t test) over the
-    sigmas and the words it allows."""
+    sigmas and its ``verdict``."""
     part = rows[rows["variant"].isin([a, b]) & (rows["sigma_uS"] > 0)]
-    out = holm_family(paired_contrast(part, "variant", a, b, ["sigma_uS"]), f"{a} against {b}, per sigma")
-    out["reading"] = [contrast_words(r.ci_low, r.ci_high, r.p_holm) for r in out.itertuples()]
-    return out
+    return holm_family(paired_contrast(part, "variant", a, b, ["sigma_uS"]), f"{a} against {b}, per sigma")
 
 
 def technology_cells(cfg: PeripheryParams) -> list[dict[str, Any]]:
@@ -337,10 +321,10 @@ def periphery_conclusion(summary: pd.DataFrame, contrasts: pd.DataFrame, widths:
                          "evidence": f"{_span(s['gap_points'], s['gap_ci_low_points'], s['gap_ci_high_points'])} points; "
                                      f"{100 * s['failure_share']:.0f}% of programmings failed"})
     for r in contrasts.itertuples():
-        rows.append({"finding": f"{r.design} (against {r._2}): {r.reading}",
+        rows.append({"finding": contrast_phrase(r.design, r._2, r.verdict),
                      "evidence": f"{_span(r.difference_points, r.ci_low, r.ci_high)} points, Holm p {r.p_holm:.3g}"})
     for r in widths.itertuples():
-        rows.append({"finding": f"{r.design} against one range: {r.reading}",
+        rows.append({"finding": contrast_phrase(r.design, "one range", r.verdict),
                      "evidence": f"{_span(r.difference_points, r.ci_low, r.ci_high)} points, Holm p {r.p_holm:.3g}"})
     top = check["sigma_uS"].max()
     at = check[check["sigma_uS"] == top].set_index("variant")
@@ -351,6 +335,6 @@ def periphery_conclusion(summary: pd.DataFrame, contrasts: pd.DataFrame, widths:
                                  f"{at.loc['checked', 'channels_reprogrammed']:.1f} channel reprogrammings per programming, "
                                  f"{at.loc['checked', 'programming_time_s'] * 1e3:.1f} ms of programming"})
     w = wires.iloc[wires["difference_points"].abs().argmax()]
-    rows.append({"finding": f"largest effect of wire resistance ({w['design']}): {w['reading']}",
+    rows.append({"finding": f"largest effect of wire resistance ({w['design']}): {w['verdict']}",
                  "evidence": f"{_span(w['difference_points'], w['ci_low'], w['ci_high'])} points"})
     return pd.DataFrame(rows)

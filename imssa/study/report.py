@@ -12,6 +12,10 @@ interval and a verdict with a one-line reason. The kinds (``TESTS``):
 * ``exactness``: a computed identity of the mapping;
 * ``open``: an open question.
 
+Every decision is the book's one rule (``stats.verdict``: the interval on one side of a threshold,
+p <= 0.05 where a test is given); a claim's ``HOLDS`` / ``FAILS`` / ``NOT_RESOLVED`` is graded
+for the report by ``grade``.
+
 Vocabulary (``VERDICTS``): **reproduced** only where the setting matches the paper's (and the
 claim says why it does); **consistent** where the result agrees with the claim on a different
 task or array; **not consistent** where it disagrees on a different setting (**not reproduced**
@@ -30,14 +34,18 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
-from .claims import ALL_NON_IDEALITIES, DEFAULT_ARRAY_LABEL, PAPER_NOISE_CLAIMS, NoiseClaim
+from ..stats import ABOVE, BELOW, FAILS, HOLDS, NOT_RESOLVED, Rule, contrast_phrase, verdict
+from .claims import (ALL_NON_IDEALITIES, DEFAULT_ARRAY_LABEL, NOT_IN_SWEEP, PAPER_NOISE_CLAIMS, NoiseClaim,
+                     claim_rule)
 from .paper import PAPER
 from .memory_programming import held_up_to
 from .periphery_designs import BEST
 from .results import project_root, provenance, read_table, version_flag
 from .runs import comparison_label, qat_label
+from .state_memory import ABOVE_CHANCE, AT_CHANCE, NEAR_CHANCE, chance_state
 
-__all__ = ["CLAIMS", "Claim", "Finding", "REPORT_COLUMNS", "TESTS", "VERDICTS", "claims_markdown", "difference_verdict",
+__all__ = ["CLAIMS", "Claim", "Finding", "REPORT_COLUMNS", "TESTS", "VERDICTS", "claims_markdown", "difference_rule",
+           "grade",
            "report_table", "sources_markdown"]
 
 REPORT_COLUMNS = ["kind", "claim", "paper", "test", "ours", "ci_low", "ci_high", "verdict", "reason", "params", "csv",
@@ -56,21 +64,29 @@ def _agrees(agrees: bool, same_setting: bool) -> str:
     return "consistent" if agrees else "not consistent"
 
 
-def difference_verdict(test: str, ci_low: float, ci_high: float, tolerance: float, same_setting: bool) -> str:
-    """Verdict on a paired difference a - b (points) for a ``superiority`` test (a better than b:
-    the lower end above 0) or a ``non-inferiority`` test (a no worse than b by more than
-    ``tolerance``: the lower end above -tolerance); 'not resolved' where the interval spans both
-    outcomes or is undefined (one fold)."""
+def grade(word: str, same_setting: bool) -> str:
+    """The report's word for a claim's ``stats.verdict`` (``HOLDS``, ``FAILS`` or ``NOT_RESOLVED``),
+    on the paper's setting (reproduced / not reproduced) or another (consistent / not consistent)."""
+    if word == NOT_RESOLVED:
+        return NOT_RESOLVED
+    if word not in (HOLDS, FAILS):
+        raise ValueError(f"a claim's verdict is {HOLDS!r}, {FAILS!r} or {NOT_RESOLVED!r}, not {word!r}")
+    return _agrees(word == HOLDS, same_setting)
+
+
+def difference_rule(test: str, tolerance: float) -> Rule:
+    """The ``stats.Rule`` of a paired difference a - b (points): ``superiority`` (a better than b:
+    the interval above 0) or ``non-inferiority`` (a no worse than b by more than ``tolerance``: the
+    interval above -tolerance)."""
     bound = {"superiority": 0.0, "non-inferiority": -tolerance}.get(test)
     if bound is None:
         raise ValueError(f"a difference is judged by 'superiority' or 'non-inferiority', not {test!r}")
-    if np.isnan(ci_low) or np.isnan(ci_high):
-        return "not resolved"
-    if ci_low > bound:
-        return _agrees(True, same_setting)
-    if ci_high <= bound:
-        return _agrees(False, same_setting)
-    return "not resolved"
+    return Rule(bound, holds=ABOVE)
+
+
+def _judged(c: Claim, ci_low: float, ci_high: float, tolerance: float) -> str:
+    """The report's word for the difference interval of claim ``c`` (``difference_rule``, ``grade``)."""
+    return grade(verdict(ci_low, ci_high, None, difference_rule(c.test, tolerance)), c.same_setting)
 
 
 class Finding(NamedTuple):
@@ -100,6 +116,10 @@ class Claim(NamedTuple):
     rule: Callable[[dict[str, pd.DataFrame], float, Claim], Finding]
 
 
+#: Chance on the two-class tasks the report reads (accuracy, fraction).
+_TWO_CLASSES_CHANCE = 0.5
+
+
 def _paper(name: str) -> float:
     return PAPER[name][0]
 
@@ -127,7 +147,6 @@ def _agreement(table: str, index: str, label: str, columns: tuple[str, str, str]
 _MECHANISMS = {"unstable": "noise pushing a pole past the unit circle (chapter 'The stability margin')",
                "saturated": "a converter clipping the state (chapter 'Deployment under hardware noise')"}
 
-_NOISE_WORDS = {"holds": True, "fails": False}
 
 
 def _noise_claim(claim: NoiseClaim) -> Callable[[dict[str, pd.DataFrame], float, Claim], Finding]:
@@ -144,45 +163,43 @@ def _noise_claim(claim: NoiseClaim) -> Callable[[dict[str, pd.DataFrame], float,
             return Finding("", np.nan, np.nan, "not run", f"the sweep has no row for the default array "
                            f"'{DEFAULT_ARRAY_LABEL}'")
         row = mine.iloc[0]
-        if row["verdict"] not in (*_NOISE_WORDS, "undecided"):  # 'not in this sweep'
+        if row["verdict"] == NOT_IN_SWEEP:
             return Finding("", np.nan, np.nan, "not run", f"the deployment sweep of this profile: {row['verdict']}")
         reason = (f"drop {row['drop (points)']:.1f} points from sigma = 0 against the claim's "
                   f"{row['threshold_points']:g}; {_pct(row['failure share'])} of programmings at chance; "
                   f"array: {DEFAULT_ARRAY_LABEL}; {c.setting}")
-        if row["verdict"] == "undecided":
-            verdict = "not resolved"
-        else:
-            verdict = _agrees(_NOISE_WORDS[row["verdict"]], c.same_setting)
+        word = grade(row["verdict"], c.same_setting)
         causes = t["failure_causes"]
         cell = causes[(causes["array"] == DEFAULT_ARRAY_LABEL) & (causes["bits"] == row["bits"])
                       & np.isclose(causes["sigma_uS"], row["sigma_uS"])]
-        if row["verdict"] == "fails" and len(cell):
+        if row["verdict"] == FAILS and len(cell):
             counts = cell.set_index("failure")["failed"]
             reason += ("; failed programmings in this cell by cause: "
                        + ", ".join(f"{k} {int(v)}" for k, v in counts.items()))
             top = counts.idxmax() if counts.sum() > 0 else ""
             if top in _MECHANISMS and counts.max() >= counts.sum() / 2:
-                verdict, reason = "explained", reason + f"; most are '{top}', {_MECHANISMS[top]}"
-        if row["verdict"] == "holds" and row["failure share"] >= 0.5:  # nothing was there to lose
-            verdict, reason = "not resolved", reason + "; most programmings are at chance, so a small drop shows nothing"
+                word, reason = "explained", reason + f"; most are '{top}', {_MECHANISMS[top]}"
+        if row["verdict"] == HOLDS and row["failure share"] >= 0.5:  # nothing was there to lose
+            word = NOT_RESOLVED
+            reason += "; most programmings are at chance, so a small drop shows nothing"
         return Finding(f"drop {row['drop (points)']:.1f} points", float(row["drop ci_low"]),
-                       float(row["drop ci_high"]), verdict, reason)
+                       float(row["drop ci_high"]), word, reason)
     return rule
 
 
 def _difference(a: str, b: str, what: str) -> Callable[[dict[str, pd.DataFrame], float, Claim], Finding]:
-    """a - b in points from a paired table (fractions), judged by the claim's test
-    (``difference_verdict``)."""
+    """a - b in points from a paired table (``stats.paired_table``), judged by the claim's test
+    (``difference_rule``)."""
     def rule(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Finding:
         p = t["paired"]
         row = p[(p["a"] == a) & (p["b"] == b)].iloc[0]
-        est, lo, hi = (100 * float(row[k]) for k in ("estimate", "ci_low", "ci_high"))
-        verdict = difference_verdict(c.test, lo, hi, tol, c.same_setting)
+        est, lo, hi = (float(row[k]) for k in ("difference_points", "ci_low", "ci_high"))
+        word = _judged(c, lo, hi, tol)
         bound = "0" if c.test == "superiority" else f"-{tol:g}"
         alike = row.get("a_only", 1) == 0 and row.get("b_only", 1) == 0
         if alike:  # no clip tells the two apart: e.g. both at chance, a cause and not a verdict
-            verdict = "not resolved"
-        return Finding(f"{est:+.1f} points", lo, hi, verdict,
+            word = NOT_RESOLVED
+        return Finding(f"{est:+.1f} points", lo, hi, word,
                        f"{what}: {a} - {b}, paired on the same clips; {c.test}: the lower end must exceed "
                        f"{bound} points" + ("; the two answer every clip alike (both at chance?), so the "
                                             "comparison decides nothing" if alike else "") + f"; {c.setting}")
@@ -192,16 +209,16 @@ def _difference(a: str, b: str, what: str) -> Callable[[dict[str, pd.DataFrame],
 def _fixed_range(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Finding:
     table = t["cost_of_fixing"]
     d = table.assign(bits=table["a"].str.extract(r"(\d+)-bit")[0].astype(int)).sort_values("bits")
-    verdicts = [difference_verdict(c.test, 100 * lo, 100 * hi, tol, c.same_setting)
-                for lo, hi in zip(d["ci_low"], d["ci_high"])]
+    words = [_judged(c, lo, hi, tol) for lo, hi in zip(d["ci_low"], d["ci_high"])]
     agree, disagree = _agrees(True, c.same_setting), _agrees(False, c.same_setting)
-    verdict = (agree if all(v == agree for v in verdicts) else
-               disagree if any(v == disagree for v in verdicts) else "not resolved")
+    word = (agree if all(v == agree for v in words) else
+            disagree if any(v == disagree for v in words) else NOT_RESOLVED)
     two = d.iloc[0]
-    per_bits = ", ".join(f"{b}-bit {100 * e:+.1f} ({v})" for b, e, v in zip(d["bits"], d["estimate"], verdicts))
+    per_bits = ", ".join(f"{b}-bit {e:+.1f} ({v})"
+                         for b, e, v in zip(d["bits"], d["difference_points"], words))
     baseline = (f"; dynamic range with the {two['b_scale_rule']} scale rule" if "b_scale_rule" in d else "")
-    return Finding(f"{100 * two['estimate']:+.1f} points at {two['bits']} bits", 100 * float(two["ci_low"]),
-                   100 * float(two["ci_high"]), verdict,
+    return Finding(f"{two['difference_points']:+.1f} points at {two['bits']} bits", float(two["ci_low"]),
+                   float(two["ci_high"]), word,
                    f"fixed minus dynamic range, paired, in points: {per_bits}; non-inferiority at every width "
                    f"(lower end above -{tol:g}){baseline}; {c.setting}")
 
@@ -227,12 +244,15 @@ def _technologies(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Finding:
     two = s[(s["bits"] == 2) & (s["technology"] != "ideal")].sort_values("drop_points")
     chance = two[two["failure_share"] >= 0.5]["technology"].tolist() if "failure_share" in two else []
     two = two[~two["technology"].isin(chance)]  # no drop from a model at chance shows a tolerance
-    keep = two[two["drop_ci_high"] <= tol]["technology"].tolist()
-    lose = two[two["drop_ci_low"] > tol]["technology"].tolist()
+    words = [verdict(lo, hi, None, claim_rule("tolerates", tol))
+             for lo, hi in zip(two["drop_ci_low"], two["drop_ci_high"])]
+    keep = [t for t, w in zip(two["technology"], words) if w == HOLDS]
+    lose = [t for t, w in zip(two["technology"], words) if w == FAILS]
     open_ = [f"{r.technology} ({r.drop_points:.1f} [{r.drop_ci_low:.1f}, {r.drop_ci_high:.1f}])"
              for r in two.itertuples() if r.technology not in keep + lose]
-    verdict = "answered" if not open_ and not chance else "open"
-    return Finding(f"{len(keep)} of {len(two) + len(chance)} presets keep 2-bit accuracy", np.nan, np.nan, verdict,
+    answer = "answered" if not open_ and not chance else "open"
+    return Finding(f"{len(keep)} of {len(two) + len(chance)} presets keep 2-bit accuracy", np.nan, np.nan,
+                   answer,
                    f"drop within {tol:g} points (whole interval): {', '.join(keep) or 'none'}; beyond it: "
                    f"{', '.join(lose) or 'none'}; not resolved (drop in points): {', '.join(open_) or 'none'}"
                    + (f"; most programmings at chance, so no tolerance is shown: {', '.join(chance)}" if chance else ""))
@@ -242,7 +262,7 @@ def _strategy(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Finding:
     n = t["nested_recommendation"]
     top = n["choice"].value_counts()
     gap = t["gap"].iloc[0]
-    resolved = bool(gap["recovered_ci_low"] > 0)
+    resolved = verdict(gap["recovered_ci_low"], gap["recovered_ci_high"]) == ABOVE
     return Finding(f"{top.index[0]} ({top.iloc[0]} of {len(n)} folds)", float(gap["recovered_ci_low"]),
                    float(gap["recovered_ci_high"]), "answered" if resolved else "open",
                    f"chosen on validation speakers, nested per fold, test accuracy {n['accuracy'].mean():.3f}; at "
@@ -262,21 +282,22 @@ def _depth_scale(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Finding:
     best = ten[(ten["depth_role"] == "best depth")]
     fl = best[best["model"] == "float"]["accuracy"].mean()
     q = best[(best["model"] != "float") & (best["sigma_uS"] == sigma)].groupby("model")["accuracy"].mean()
-    resolved = bool(deep["ci_low"] > 0 or deep["ci_high"] < 0)
+    resolved = deep["verdict"] != NOT_RESOLVED
     return Finding(f"depth {deep['a']} - depth 1 at {sigma:g} uS: {deep['difference_points']:+.1f} points",
                    float(deep["ci_low"]), float(deep["ci_high"]), "answered" if resolved else "open",
-                   f"{deep['verdict']}; ten digits at the best depth: float {fl:.3f}, "
+                   f"{contrast_phrase('depth ' + str(deep['a']), 'depth 1', deep['verdict'])}; "
+                   f"ten digits at the best depth: float {fl:.3f}, "
                    + ", ".join(f"{m} {v:.3f}" for m, v in q.items()) + f" at {sigma:g} uS; {rc}")
 
 
 def _needs_state(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Finding:
     v = t["state_verdict"].iloc[0]
     controls = t["state_controls"]
-    best = controls.loc[controls["control_minus_s4d"].idxmax()]
+    best = controls.loc[controls["control_minus_s4d_points"].idxmax()]
     word = {"needs a state": _agrees(True, c.same_setting), "does not need a state": _agrees(False, c.same_setting)}
-    return Finding(f"{100 * best['control_minus_s4d']:+.1f} points: {best['control']} - float S4D",
-                   100 * float(best["simultaneous_low"]), 100 * float(best["simultaneous_high"]),
-                   word.get(v["verdict"], "not resolved"),
+    return Finding(f"{best['control_minus_s4d_points']:+.1f} points: {best['control']} - float S4D",
+                   float(best["simultaneous_low"]), float(best["simultaneous_high"]),
+                   word.get(v["verdict"], NOT_RESOLVED),
                    f"the best control without a state against the float S4D model, paired, simultaneous "
                    f"{best['level']:.1%} interval over {len(controls)} controls; {v['verdict']}"
                    + (f" ({v['shortest_rival']} matches or beats it)" if v["verdict"] == "does not need a state" else "")
@@ -288,10 +309,10 @@ def _keeps_memory(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Finding:
     s = t["memory_summary"].set_index("model")
     name = v["paper_model"]
     row = s.loc[name]
-    word = {"above chance": _agrees(True, c.same_setting), "at chance": _agrees(False, c.same_setting)}
+    word = {ABOVE_CHANCE: _agrees(True, c.same_setting), AT_CHANCE: _agrees(False, c.same_setting)}
     kept = v["kept"] if isinstance(v["kept"], str) and v["kept"] else "none"
     return Finding(f"{_pct(row['estimate'])} ({name})", 100 * float(row["ci_low"]), 100 * float(row["ci_high"]),
-                   word.get(v["paper_state"], "not resolved"),
+                   word.get(v["paper_state"], NOT_RESOLVED),
                    f"the paper's method on a task that needs memory is {v['paper_state']}; the float S4D model is "
                    f"{v['float_state']}; quantized designs above chance: {kept}; {c.setting}")
 
@@ -300,7 +321,8 @@ def _memory_noise(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Finding:
     a = t["memory_noise_answer"].iloc[0]
     s = t["memory_noise_summary"]
     top = s[s["sigma_uS"] == a["sigma_uS"]]
-    decided = bool(((top["ci_low"] > 0.5) | (top["ci_high"] < 0.55)).all())
+    decided = all(chance_state(lo, hi, _TWO_CLASSES_CHANCE) != NOT_RESOLVED
+                  for lo, hi in zip(top["ci_low"], top["ci_high"]))
     above = a["above_chance"] if isinstance(a["above_chance"], str) and a["above_chance"] else "none"
     return Finding(f"longest memory (ms) by sigma (uS), theory: {a['theory_ms']}", np.nan, np.nan,
                    "answered" if decided else "open",
@@ -316,9 +338,10 @@ def _designs_keep_memory(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Fi
     chosen = r[(r["task"] == "order") & (r["model"] == "chosen design")]
     bits = t["bits_needed"].groupby("front_end")["bits_A"].agg(lambda b: "/".join(str(int(x)) for x in sorted(set(b))))
     best = chosen.loc[chosen["ci_low"].idxmax()]
-    kept = chosen[chosen["ci_low"] > 0.5]
-    word = _agrees(True, c.same_setting) if len(kept) else (
-        _agrees(False, c.same_setting) if (chosen["ci_high"] < 0.55).all() else "not resolved")
+    states = [chance_state(lo, hi, _TWO_CLASSES_CHANCE)
+              for lo, hi in zip(chosen["ci_low"], chosen["ci_high"])]
+    word = _agrees(True, c.same_setting) if ABOVE_CHANCE in states else (
+        _agrees(False, c.same_setting) if all(x == AT_CHANCE for x in states) else NOT_RESOLVED)
     each = "; ".join(f"{x.front_end}: {_pct(x.estimate)} [{_pct(x.ci_low)}, {_pct(x.ci_high)}] with A_bar at "
                      f"{bits.get(x.front_end, '?')} bits" for x in chosen.itertuples())
     return Finding(f"{_pct(best['estimate'])} ({best['front_end']})", 100 * float(best["ci_low"]),
@@ -339,7 +362,8 @@ def _programmed_memory(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Find
     for (fe, placement), part in fam.groupby(["front_end", "placement"], sort=False):
         held = held_up_to(t["planned"], fe, placement, d0)
         top = part[part["sigma_uS"] == part["sigma_uS"].max()].iloc[0]
-        decided &= bool(top["reading"] != "not resolved" or top["ci_high"] < 5)
+        decided &= bool(top["verdict"] != NOT_RESOLVED
+                        or verdict(top["ci_low"], top["ci_high"], None, Rule(100 * NEAR_CHANCE)) == BELOW)
         where = "on the array" if placement == "array" else "digital"
         parts.append(f"{fe}, A_bar {where}: " + (f"above chance at every sigma up to {held:g} uS" if held
                                                     else "not shown above chance at the smallest sigma"))
@@ -356,7 +380,7 @@ def _periphery_headline(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Fin
     row = t["headline"].iloc[0]
     lo, hi = float(row["ci_low"]), float(row["ci_high"])
     return Finding(f"{float(row['difference_points']):+.1f} points", lo, hi,
-                   difference_verdict(c.test, lo, hi, tol, c.same_setting),
+                   _judged(c, lo, hi, tol),
                    f"{row['a']} - {row['b']}, paired on {int(row['programmings'])} programmings over "
                    f"{int(row['folds'])} held-out speakers; superiority: the lower end must exceed 0; {c.setting}")
 

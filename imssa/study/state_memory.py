@@ -31,6 +31,7 @@ from ..model.train import Run
 from ..seeds import programming_seed
 from ..stats import (accuracy_table, chance_failure, holm_family, paired_contrast, paired_difference,
                      realisation_summary)
+from ..stats import ABOVE, BELOW, NOT_RESOLVED, Rule, table_verdicts, verdict
 from .deployed import TrainedModel, failed_row, load_model, software_row
 from .params import MemoryModel, MemoryParams, ModelParams, fold_params, global_params, variant
 from .runs import comparison_label, control_spec, current_value, float_spec, fold_data, qat_spec
@@ -40,7 +41,11 @@ __all__ = ["FLOAT_S4D", "MEMORY_TASK_COLUMNS", "chapter_conclusion", "family_qua
            "main_noise_contrasts", "main_noise_text", "memory_base", "memory_pairs", "memory_sigma_star", "memory_spec",
            "memory_summary_table", "memory_task_table", "memory_theory", "memory_verdict", "nested_schedule",
            "noise_answer", "noise_cell", "noise_summary", "pole_precision_uS", "memory_rows", "ptq_rows", "schedule_table", "sigma_for_memory_uS", "slowest_mode_ms",
-           "spectral_answers", "spectral_label", "state_verdict"]
+           "spectral_answers", "spectral_label", "state_verdict", "ABOVE_CHANCE", "AT_CHANCE", "NEAR_CHANCE",
+           "NEEDS_STATE", "NO_STATE", "chance_state"]
+
+#: ``state_verdict``'s answers besides ``stats.NOT_RESOLVED``.
+NEEDS_STATE, NO_STATE = "needs a state", "does not need a state"
 
 
 def fir_label(taps: int, bits: int | None) -> str:
@@ -314,23 +319,32 @@ def memory_pairs(cfg: MemoryParams) -> list[tuple[str, str]]:
     return pairs
 
 
-def _state(low: float, high: float, chance: float, near: float = 0.05) -> str:
-    """'above chance' (interval above), 'at chance' (interval below chance + ``near``), or 'not resolved'."""
-    if low > chance:
-        return "above chance"
-    return "at chance" if high < chance + near else "not resolved"
+#: A model's accuracy interval wholly above chance.
+ABOVE_CHANCE = "above chance"
+#: A model's accuracy interval wholly below chance + ``NEAR_CHANCE``.
+AT_CHANCE = "at chance"
+#: How far above chance (accuracy, fraction) an interval's upper end may reach and still read 'at chance'.
+NEAR_CHANCE = 0.05
+
+
+def chance_state(low: float, high: float, chance: float, near: float = NEAR_CHANCE) -> str:
+    """An accuracy interval [``low``, ``high``] against ``chance`` by the one rule (``stats.verdict``):
+    ``ABOVE_CHANCE`` (above chance), ``AT_CHANCE`` (below chance + ``near``) or ``NOT_RESOLVED``."""
+    if verdict(low, high, None, Rule(chance)) == ABOVE:
+        return ABOVE_CHANCE
+    return AT_CHANCE if verdict(low, high, None, Rule(chance + near)) == BELOW else NOT_RESOLVED
 
 
 def memory_verdict(summary: pd.DataFrame, paired: pd.DataFrame, cfg: MemoryParams) -> dict[str, Any]:
     """Whether the paper's fixed-range QAT keeps the memory task (its narrowest model's interval
-    against chance, ``_state``), whether the float S4D model learns it, which designs keep it, and
+    against chance, ``chance_state``), whether the float S4D model learns it, which designs keep it, and
     the fewest bits of A_bar among the quantized families above chance; with sentences."""
     chance = 1 / cfg.order_data().n_classes
     s = summary.set_index("model")
-    state = {m: _state(r.ci_low, r.ci_high, chance) if pd.notna(r.estimate) else "failed" for m, r in s.iterrows()}
+    state = {m: chance_state(r.ci_low, r.ci_high, chance) if pd.notna(r.estimate) else "failed" for m, r in s.iterrows()}
     paper = sorted(_paper_models(cfg), key=lambda m: m.bits or 0)
     name = paper[0].name if paper else ""
-    kept = [m for m in cfg.memory_models if m.bits is not None and state.get(m.name) == "above chance"]
+    kept = [m for m in cfg.memory_models if m.bits is not None and state.get(m.name) == ABOVE_CHANCE]
     bits_A = min(((m.bits_A or m.bits) for m in kept), default=None)
     fmt = lambda m: f"{s.loc[m, 'estimate']:.1%} [{s.loc[m, 'ci_low']:.1%}, {s.loc[m, 'ci_high']:.1%}]"  # noqa: E731
     text = (f"The float S4D model is {state.get(FLOAT_S4D.name, 'not run')} on the memory task "
@@ -375,7 +389,7 @@ def state_verdict(answers: pd.DataFrame, paired: pd.DataFrame, s4d: str, control
     """Does the main task need a state? Two questions per stateless control c of ``controls``:
 
     * is the S4D model ``s4d`` better? Its planned comparison in ``paired`` (``paired_table``
-      rows a = ``s4d``, b = c, Holm over the family): p_holm <= ``alpha`` with a positive estimate;
+      rows a = ``s4d``, b = c, Holm over the family): ``stats.verdict`` ``ABOVE`` (p_holm <= ``alpha``);
     * is the control no worse than the S4D model by more than ``tolerance_points`` (it matches or
       beats it)? The lower end of the interval of c - s4d above -tolerance, with simultaneous
       intervals over the k controls (Bonferroni: confidence 1 - alpha / k, ``stats.paired_difference``
@@ -389,30 +403,32 @@ def state_verdict(answers: pd.DataFrame, paired: pd.DataFrame, s4d: str, control
     rows = paired[paired["a"] == s4d].set_index("b")
     if missing := [c for c in controls if c not in rows.index]:
         raise ValueError(f"no planned comparison of {s4d!r} with {missing}")
-    level, tol = 1 - alpha / len(controls), tolerance_points / 100
+    level = 1 - alpha / len(controls)
     per = []
     for c in controls:
         d = paired_difference(answers[answers["label"] == c], answers[answers["label"] == s4d], level)
         r = rows.loc[c]
-        per.append({"control": c, "control_minus_s4d": d["estimate"], "simultaneous_low": d["ci_low"],
-                    "simultaneous_high": d["ci_high"], "level": level, "matches": bool(d["ci_low"] > -tol),
-                    "s4d_better": bool(r["p_holm"] <= alpha and r["estimate"] > 0), "p_holm": float(r["p_holm"])})
+        matches = verdict(d["ci_low"], d["ci_high"], None, Rule(-tolerance_points)) == ABOVE
+        better = verdict(r["ci_low"], r["ci_high"], r["p_holm"], Rule(alpha=alpha)) == ABOVE
+        per.append({"control": c, "control_minus_s4d_points": d["difference_points"], "simultaneous_low": d["ci_low"],
+                    "simultaneous_high": d["ci_high"], "level": level, "matches": matches,
+                    "s4d_better": better, "p_holm": float(r["p_holm"])})
     table = pd.DataFrame(per)
     rivals = table[table["matches"]]["control"].tolist()
-    verdict = ("does not need a state" if rivals else "needs a state" if table["s4d_better"].all() else "not resolved")
+    answer = (NO_STATE if rivals else NEEDS_STATE if table["s4d_better"].all() else NOT_RESOLVED)
     ms = {fir_label(t, None): 1000 * t / sample_rate for t in fir_taps}
     shortest = min(rivals, key=lambda c: ms.get(c, np.inf)) if rivals else ""
-    each = "; ".join(f"{r.control}: {100 * r.control_minus_s4d:+.1f} points [{100 * r.simultaneous_low:+.1f}, "
-                     f"{100 * r.simultaneous_high:+.1f}]" for r in table.itertuples())
+    each = "; ".join(f"{r.control}: {r.control_minus_s4d_points:+.1f} points [{r.simultaneous_low:+.1f}, "
+                     f"{r.simultaneous_high:+.1f}]" for r in table.itertuples())
     text = (f"Each stateless control minus the float S4D model, paired on the same clips, with simultaneous "
             f"{level:.1%} intervals over the {len(controls)} controls: {each}. ")
-    if verdict == "does not need a state":
+    if answer == NO_STATE:
         what = f"{shortest} ({ms[shortest]:g} ms of taps)" if shortest in ms else shortest
         text += (f"A control without a state, {what}, is no worse than the S4D model by more than "
                  f"{tolerance_points:g} points: the main task does not test a state-space model. It tests a "
                  "filter bank, and the paper's accuracy claims on such a task say how well the array filters, "
                  "not how well it remembers.")
-    elif verdict == "needs a state":
+    elif answer == NEEDS_STATE:
         text += "The S4D model beats every control without a state (Holm): on the main task its memory matters."
     else:
         text += (f"Not resolved: no control is shown within {tolerance_points:g} points of the S4D model or better, "
@@ -420,7 +436,7 @@ def state_verdict(answers: pd.DataFrame, paired: pd.DataFrame, s4d: str, control
                  + (f"The S4D model is shown better than: {', '.join(table[table['s4d_better']]['control'])}. "
                     if table["s4d_better"].any() else "The S4D model is shown better than none of them. ")
                  + "Six held-out speakers do not decide whether the recurrence adds anything to a short filter.")
-    return {"verdict": verdict, "shortest_rival": shortest, "table": table, "text": text}
+    return {"verdict": answer, "shortest_rival": shortest, "table": table, "text": text}
 
 
 def noise_cell(cfg: MemoryParams, task: str, label: str, spec_of: Callable[[int, int], Run],
@@ -518,7 +534,7 @@ def noise_answer(at_noise: pd.DataFrame, theory: pd.DataFrame, summary: pd.DataF
     gap_ms = 1000 * cfg.order.gap_s
     bridge = ", ".join(f"{sigma_for_memory_uS(gap_ms, f, cfg, d0):.2g} uS at f_scale {f:g}" for f in fscales)
     top = ours[ours["sigma_uS"] == swept[-1]]
-    above = top[top["ci_low"] > chance]
+    above = top[[w == ABOVE for w in table_verdicts(top, p=None, rule=Rule(chance))]]
     text = (f"With {d0} devices per element, " + "; ".join(parts) + ". "
             f"Bridging the {gap_ms:g} ms gap with one complex mode needs sigma at most {bridge}. "
             + (f"At {swept[-1]:g} uS, above chance on the memory task: "
@@ -551,18 +567,18 @@ def main_noise_text(contrasts: pd.DataFrame, reference: str) -> str:
     top = contrasts[contrasts["sigma_uS"] == contrasts["sigma_uS"].max()]
     return (f"At {top['sigma_uS'].iloc[0]:g} uS, each ternary FIR bank minus the {reference}: " + "; ".join(
         f"{r.a} {r.difference_points:+.1f} points [{r.ci_low:+.1f}, {r.ci_high:+.1f}], "
-        f"{'resolved' if r.resolved else 'not resolved'} (p_holm {r.p_holm:.3g})" for r in top.itertuples()) + ".")
+        f"{r.verdict} (p_holm {r.p_holm:.3g})" for r in top.itertuples()) + ".")
 
 
 def chapter_conclusion(state: Mapping[str, Any], memory: Mapping[str, Any], noise: Mapping[str, Any]) -> str:
     """The chapter's closing paragraph from its three verdicts (``state_verdict``,
     ``memory_verdict``, ``noise_answer``)."""
-    main = {"does not need a state": "The main task does not need a state: the paper's accuracy figures on it, "
+    main = {NO_STATE: "The main task does not need a state: the paper's accuracy figures on it, "
                                      "in software and on the array, measure a filter bank.",
-            "needs a state": "The main task needs a state: the S4D model beats every control without one.",
-            "not resolved": "Whether the main task needs a state is not resolved at this power."}[state["verdict"]]
-    paper = {"above chance": "keeps the memory task above chance", "at chance": "loses the memory task (at chance)",
-             "not resolved": "is not resolved against chance on the memory task",
+            NEEDS_STATE: "The main task needs a state: the S4D model beats every control without one.",
+            NOT_RESOLVED: "Whether the main task needs a state is not resolved at this power."}[state["verdict"]]
+    paper = {ABOVE_CHANCE: "keeps the memory task above chance", AT_CHANCE: "loses the memory task (at chance)",
+             NOT_RESOLVED: "is not resolved against chance on the memory task",
              "failed": "failed in training on the memory task"}.get(memory["paper_state"], "was not run")
     return (f"{main} On the task that needs memory, the paper's method {paper}"
             + (f"; designs that keep it: {memory['kept']}." if memory["kept"] else

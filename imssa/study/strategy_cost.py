@@ -12,10 +12,11 @@ from ..hardware.crossbar import layout, pairs_per_weight
 from ..hardware.deploy import target_conductances
 from ..hardware.devices import DeviceConfig
 from .params import Strategy
+from ..stats import ABOVE, BELOW, NOT_RESOLVED, Rule, verdict
 from ..model.train import SpeechClassifier
 from .strategy import _devices, strategy_model
 
-__all__ = ["cost_breakdown", "cost_corners", "energy_verdict", "strategy_cost"]
+__all__ = ["ENERGY_WORDS", "PARITY", "cost_breakdown", "cost_corners", "energy_verdict", "strategy_cost"]
 
 
 def _digital(cfg: Any, s: Strategy, c: CostConstants):
@@ -98,12 +99,15 @@ def cost_corners(cfg: Any, s: Strategy, seed: int, fold: int, adc_bits: int, c: 
     return pd.DataFrame(out)
 
 
+#: Parity of the analog and digital energy per inference (their ratio).
+PARITY = 1.0
+#: ``energy_verdict``'s sentence for each side of parity of the ratio analog / digital.
+ENERGY_WORDS = {BELOW: "analog cheaper", ABOVE: "digital cheaper", NOT_RESOLVED: "depends on the constants"}
+
+
 def energy_verdict(corners: pd.DataFrame) -> str:
-    """'analog cheaper', 'digital cheaper' or 'depends on the constants': whether the ratio analog /
-    digital of ``cost_corners`` stays on one side of 1 over every combination."""
+    """'analog cheaper', 'digital cheaper' or 'depends on the constants' (``ENERGY_WORDS``): the
+    range of the ratio analog / digital over every combination of ``cost_corners`` against parity,
+    by the one rule (``stats.verdict``, the range as its interval)."""
     r = corners["analog_over_digital"]
-    if (r < 1).all():
-        return "analog cheaper"
-    if (r > 1).all():
-        return "digital cheaper"
-    return "depends on the constants"
+    return ENERGY_WORDS[verdict(float(r.min()), float(r.max()), None, Rule(PARITY))]

@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from .params import Strategy
-from ..stats import chance_failure, realisation_summary
+from ..stats import ABOVE, Rule, chance_failure, realisation_summary, table_verdicts, verdict
 
-__all__ = ["family", "gap_recovery", "gap_verdict", "nested_recommendation", "pareto_front",
+__all__ = ["family", "gap_recovery", "gap_text", "gap_verdict", "works_at_text", "nested_recommendation", "pareto_front",
            "recommend", "strategy_gaps", "works_at"]
 
 
@@ -37,7 +37,8 @@ def works_at(rows: pd.DataFrame, strategy: str, chance: float = 0.5) -> float | 
     if part.empty:
         raise ValueError(f"no hardware rows for strategy {strategy!r}")
     summary = realisation_summary(part, ["sigma_uS"], None)
-    working = summary[summary["ci_low"] > chance]["sigma_uS"]
+    above = [w == ABOVE for w in table_verdicts(summary, p=None, rule=Rule(chance))]
+    working = summary[above]["sigma_uS"]
     return float(working.max()) if len(working) else None
 
 
@@ -140,12 +141,37 @@ def strategy_gaps(hardware: pd.DataFrame, software: pd.DataFrame, sigma_uS: floa
     return pd.DataFrame(out)
 
 
+def _sentence_case(words: str) -> str:
+    """``words`` with its first letter capitalised and the rest as written (QAT stays QAT)."""
+    return words[:1].upper() + words[1:]
+
+
+def works_at_text(sigma_uS: float | None, baseline: str = "plain QAT") -> str:
+    """The sentence on ``works_at``'s answer for the ``baseline`` (validation): the largest sigma
+    (uS) at which it still works, or that it works at none (None)."""
+    if sigma_uS is None:
+        return f"{_sentence_case(baseline)} works at no noise level (validation): there is no gap to close."
+    return f"{_sentence_case(baseline)} still works at all up to **sigma = {sigma_uS:g} uS** (validation)."
+
+
+def gap_text(gap: dict[str, float] | None, chosen: str, baseline: str = "plain QAT") -> str:
+    """``gap_recovery``'s result in sentences (points, intervals), ending with ``gap_verdict``; None:
+    the recommended strategy ``chosen`` is the ``baseline`` itself."""
+    if gap is None:
+        return f"The recommended strategy is {baseline} itself."
+    return (f"{_sentence_case(baseline)} loses **{gap['gap_points']:.1f} points** [{gap['gap_ci_low']:.1f}, "
+            f"{gap['gap_ci_high']:.1f}] at sigma = {gap['sigma_uS']:g} uS. {chosen} wins back "
+            f"**{gap['recovered_points']:.1f} points** [{gap['recovered_ci_low']:.1f}, {gap['recovered_ci_high']:.1f}], "
+            f"{100 * gap['recovered_share']:.0f}% of that gap; its own gap is {gap['best_gap_points']:.1f} points. "
+            f"Verdict: {gap_verdict(gap)}")
+
+
 def gap_verdict(gap: dict[str, float], goal_share: float = 0.5) -> str:
     """One sentence on ``gap_recovery``'s result: whether the baseline's gap and the gain are
-    resolved (their intervals exclude zero) and whether the gain reaches ``goal_share`` of the gap
-    with its interval above zero (the only way the goal counts as met)."""
-    gap_ok = gap["gap_ci_low"] > 0
-    gain_ok = gap["recovered_ci_low"] > 0
+    resolved (their intervals above zero, ``stats.verdict``) and whether the gain reaches
+    ``goal_share`` of the gap with its interval above zero (the only way the goal counts as met)."""
+    gap_ok = verdict(gap["gap_ci_low"], gap["gap_ci_high"]) == ABOVE
+    gain_ok = verdict(gap["recovered_ci_low"], gap["recovered_ci_high"]) == ABOVE
     met = gain_ok and gap_ok and gap["recovered_share"] >= goal_share
     parts = ["the gap is resolved" if gap_ok else "the gap itself is not resolved (its interval includes 0)",
              "the gain is resolved" if gain_ok else "the gain is not resolved (its interval includes 0)",
