@@ -18,6 +18,10 @@ def test_every_chapter_is_in_the_table_of_contents():
     assert [c["file"] for c in toc["chapters"]] == list(CHAPTERS)
 
 
+#: lines of a chapter's setup cell: the lecture import, the chapter object, its parameters' table
+SETUP_LINES = 6
+
+
 @pytest.mark.parametrize("chapter", list(CHAPTERS))
 def test_chapter_source(chapter):
     nb = jupytext.read(BOOK / f"{chapter}.md")
@@ -25,6 +29,11 @@ def test_chapter_source(chapter):
     tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1 and tagged[0].source.strip() == "params = {}"
     assert f'ch = Chapter("{chapter}", params)' in code[1].source  # parameters checked before any work
+    setup = code[1].source.strip().splitlines()
+    assert len(setup) <= SETUP_LINES and setup[0].startswith("from imssa.study.lecture import *"), setup
+    assert setup[-1] == "ch.parameters()"  # the reader sees the chapter's keys, not a repr
+    imports = [line for c in code for line in c.source.splitlines() if re.match(r"\s*(from \S+ )?import ", line)]
+    assert imports == [setup[0]], f"imports outside imssa.study.lecture: {imports[1:]}"
     source = "\n".join(c.source for c in code)
     # tables and sweeps go through the chapter object, which names the chapter and derives the checkpoint
     assert not re.search(r"\b(save_table|resumable_grid|checkpoint_path)\(|\bCHAPTER\b", source), chapter

@@ -1,0 +1,131 @@
+"""What a chapter's setup cell imports, in one line: the chapter object, the library functions the
+chapters call, and the scientific stack under its usual names.
+
+    from imssa.study.lecture import *
+    ch = Chapter("float_baseline", params)
+
+A chapter's cells read like a lecture's: prose, a short library call, a table or a figure. The
+imports below say where each function lives; ``tests/test_book.py`` checks that every chapter's
+setup cell stays within six lines and that this module is all it imports."""
+
+# ruff: noqa: F401  (re-exported for the chapters' star import)
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+import torch
+from IPython.display import Markdown
+
+from ..data.audio import fold_table
+from ..hardware.analog import effective_weights, simulate_fast, simulate_step
+from ..hardware.conductance import program
+from ..hardware.cost import CostConstants
+from ..hardware.crossbar import combined_matrix, device_map, layout, structural_mask, to_conductance
+from ..hardware.deploy import deployed_weights, fits, ideal_weights, stack_run
+from ..hardware.devices import DeviceConfig, programming_sigma_uS
+from ..hardware.margin import (
+    against_measured,
+    instability_probability,
+    pole_radii,
+    pole_values,
+    predicted_sigma_star,
+    sigma_star,
+    weight_noise_std,
+)
+from ..hardware.presets import preset, preset_table
+from ..model.memory import describe_memory, mode_table
+from ..model.quant import complex_grid, q_max
+from ..model.s4d import frequency_response, init_A, ssm_conv, ssm_kernel, ssm_recurrent, zoh
+from ..model.train import evaluate, load_splits, restore_model, train_or_load
+from ..seeds import sweep_seed
+from ..stats import (
+    NOT_RESOLVED,
+    PAIRED_COLUMNS,
+    accuracy_summary,
+    accuracy_table,
+    chance_failure,
+    drop_summary,
+    drops_from,
+    holm_family,
+    paired_contrast,
+    paired_table,
+    realisation_summary,
+)
+from . import (
+    memory_programming as mp,
+)
+from . import (
+    periphery_designs as pd_,
+)
+from . import (
+    scale,
+    scale_summaries,
+)
+from . import (
+    sentences as say,
+)
+from . import (
+    state_memory as sm,
+)
+from .chapter import Chapter
+from .claims import (
+    ALL_NON_IDEALITIES,
+    DEFAULT_ARRAY,
+    DEFAULT_ARRAY_LABEL,
+    EMULATION_VARIANTS,
+    PAPER_NOISE_CLAIMS,
+    array_label,
+    failure_cells,
+    noise_claims,
+    noise_model_verdict,
+    paper_pattern,
+    reference_region,
+    without_working_models,
+)
+from .deployed import software_row
+from .paper import PAPER, paper_reference
+from .params import global_params
+from .plots import PAPER_COLOR, interval_points
+from .programming import PERIPHERIES, deployable, radius_cell, sweep_cell
+from .report import claims_markdown, report_table, sources_markdown
+from .runs import (
+    comparison_label,
+    comparison_specs,
+    float_finetune_spec,
+    float_spec,
+    margin_spec,
+    official,
+    qat_label,
+    qat_spec,
+)
+from .selection import choices, nested_choices, nested_summary, plateau_epoch, validation_sweep
+from .sentences import (
+    choices_text,
+    deployable_text,
+    heidelberg_text,
+    training_text,
+    unstable_share_text,
+    where_text,
+)
+from .strategy import (
+    fold_speakers,
+    ptq_ablation,
+    strategy_converter_rows,
+    strategy_model,
+    strategy_rows,
+    strategy_spec,
+)
+from .strategy_cost import cost_breakdown, cost_corners, energy_verdict, strategy_cost
+from .strategy_verdicts import (
+    family,
+    gap_recovery,
+    gap_text,
+    nested_recommendation,
+    pareto_front,
+    recommend,
+    strategy_gaps,
+    works_at,
+    works_at_text,
+)
+from .sweep import clip_answers, learning_curves, train_all, train_sweep
