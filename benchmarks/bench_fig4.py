@@ -27,9 +27,9 @@ import numpy as np
 
 from imssa.hardware.deploy import converter_ranges, deployed_weights, noise_rows, stack_run
 from imssa.hardware.devices import DeviceConfig
+from imssa.study.deployed import load_model
 from imssa.study.params import load_params
 from imssa.study.programming import model_draw_seed
-from imssa.study.deployed import load_model
 from imssa.study.runs import qat_spec
 from imssa.study.sweep import resumable_grid
 
@@ -41,40 +41,74 @@ def predict(net, data, W, dev, mode):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("params", nargs="?", default="params/paper/hardware_deployment.yaml")
-    ap.add_argument("--models", type=int, default=1, help="models per bit width in the fast/step comparison")
-    ap.add_argument("--dense", type=int, default=5, help="programmings also timed with the general VMM")
+    ap.add_argument(
+        "--models", type=int, default=1, help="models per bit width in the fast/step comparison"
+    )
+    ap.add_argument(
+        "--dense", type=int, default=5, help="programmings also timed with the general VMM"
+    )
     a = ap.parse_args()
     cfg = load_params("hardware_deployment", a.params)
     keys = [(s, f) for f in cfg.folds for s in cfg.seeds]
-    models = {(b, s, f): load_model(qat_spec(cfg, b, "fixed", s, f), len(cfg.data.digits)) for b in cfg.fig4_bits for s, f in keys}
+    models = {
+        (b, s, f): load_model(qat_spec(cfg, b, "fixed", s, f), len(cfg.data.digits))
+        for b in cfg.fig4_bits
+        for s, f in keys
+    }
     t0 = time.perf_counter()
-    window = DeviceConfig(g_min_uS=cfg.g_min_uS, g_max_uS=cfg.g_max_uS, g_phys_max_uS=cfg.g_phys_max_uS,
-                          noise_clip=cfg.noise_clips[0])
-    devs = {k: window.model_copy(update=converter_ranges(net, sp.train.x, cfg.headroom)) for k, (net, sp, _) in models.items()}
+    window = DeviceConfig(
+        g_min_uS=cfg.g_min_uS,
+        g_max_uS=cfg.g_max_uS,
+        g_phys_max_uS=cfg.g_phys_max_uS,
+        noise_clip=cfg.noise_clips[0],
+    )
+    devs = {
+        k: window.model_copy(update=converter_ranges(net, sp.train.x, cfg.headroom))
+        for k, (net, sp, _) in models.items()
+    }
     dpe = cfg.devices_per_element[0]
 
     def cell(c: dict) -> list[dict]:
-        return [r for s, f in keys for r in noise_rows(*[models[c["bits"], s, f][0], models[c["bits"], s, f][1].test],
-                                                        c["sigma_uS"], devs[c["bits"], s, f], cfg.realisations,
-                                                        model_draw_seed(c, s, f), "block", dpe)]
+        return [
+            r
+            for s, f in keys
+            for r in noise_rows(
+                *[models[c["bits"], s, f][0], models[c["bits"], s, f][1].test],
+                c["sigma_uS"],
+                devs[c["bits"], s, f],
+                cfg.realisations,
+                model_draw_seed(c, s, f),
+                "block",
+                dpe,
+            )
+        ]
 
     cells = [{"bits": b, "sigma_uS": s} for b in cfg.fig4_bits for s in cfg.sigmas_uS]
     with tempfile.TemporaryDirectory() as tmp:
         rows = resumable_grid(cells, cell, Path(tmp) / "fig4.csv", "Fig. 4")
     wall = time.perf_counter() - t0
-    print(f"Fig. 4 sweep ({cfg.profile}, default array: block, {cfg.noise_clips[0]} clip, {dpe} devices, saturating): "
-          f"{len(cells)} cells x {len(keys)} models, {len(rows)} programmings in {wall:.1f} s")
+    print(
+        f"Fig. 4 sweep ({cfg.profile}, default array: block, {cfg.noise_clips[0]} clip, {dpe} devices, saturating): "
+        f"{len(cells)} cells x {len(keys)} models, {len(rows)} programmings in {wall:.1f} s"
+    )
 
     fast_s, step_s, general_s = [], [], []
     agree = saturated = 0
     for b in cfg.fig4_bits:
-        for s, f in keys[:a.models]:
+        for s, f in keys[: a.models]:
             net, sp, _ = models[b, s, f]
             for sigma in cfg.sigmas_uS:
-                W = deployed_weights(net, devs[b, s, f].model_copy(update={"sigma_uS": sigma}), 1,
-                                     seed=1000 * b + round(100 * sigma), devices_per_element=dpe)
+                W = deployed_weights(
+                    net,
+                    devs[b, s, f].model_copy(update={"sigma_uS": sigma}),
+                    1,
+                    seed=1000 * b + round(100 * sigma),
+                    devices_per_element=dpe,
+                )
                 t = time.perf_counter()
                 fast, sat = predict(net, sp.test, W, devs[b, s, f], "fast")
                 fast_s.append(time.perf_counter() - t)
@@ -83,19 +117,25 @@ def main() -> None:
                 step_s.append(time.perf_counter() - t)
                 agree += int(np.array_equal(fast, step))
                 saturated += int(sat.sum())
-                if len(general_s) < a.dense:  # a coupling of 1e-300 forces the general VMM: same numbers
+                if (
+                    len(general_s) < a.dense
+                ):  # a coupling of 1e-300 forces the general VMM: same numbers
                     W_general = W.clone()
                     W_general[..., 0, 3] += 1e-300
                     t = time.perf_counter()
                     predict(net, sp.test, W_general, devs[b, s, f], "step")
                     general_s.append(time.perf_counter() - t)
     n, k = len(fast_s), len(general_s)
-    print(f"fast vs step on {n} programmings of the Fig. 4 workload ({saturated} saturated): fast {sum(fast_s):.1f} s, "
-          f"step {sum(step_s):.1f} s: fast is {sum(step_s) / sum(fast_s):.1f}x faster than the block-structured step mode; "
-          f"identical predictions on {agree} of {n}")
+    print(
+        f"fast vs step on {n} programmings of the Fig. 4 workload ({saturated} saturated): fast {sum(fast_s):.1f} s, "
+        f"step {sum(step_s):.1f} s: fast is {sum(step_s) / sum(fast_s):.1f}x faster than the block-structured step mode; "
+        f"identical predictions on {agree} of {n}"
+    )
     if k:
-        print(f"on the first {k}: general-VMM step {sum(general_s):.1f} s against fast {sum(fast_s[:k]):.1f} s: "
-              f"fast is {sum(general_s) / sum(fast_s[:k]):.1f}x faster")
+        print(
+            f"on the first {k}: general-VMM step {sum(general_s):.1f} s against fast {sum(fast_s[:k]):.1f} s: "
+            f"fast is {sum(general_s) / sum(fast_s[:k]):.1f}x faster"
+        )
 
 
 if __name__ == "__main__":

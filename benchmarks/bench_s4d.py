@@ -38,7 +38,9 @@ def time_step(fn, layer, u) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--H", type=int, default=32)
     ap.add_argument("--N", type=int, default=8)
@@ -50,7 +52,9 @@ def main() -> None:
     torch.manual_seed(0)
     layer = S4D(args.H, args.N)
     ours = lambda m, x: m(x)  # noqa: E731
-    print(f"batch={args.batch} H={args.H} N={args.N} threads={args.threads}, median of {args.repeats}")
+    print(
+        f"batch={args.batch} H={args.H} N={args.N} threads={args.threads}, median of {args.repeats}"
+    )
     print(f"{'L':>6} {'imssa (ms)':>11} {'Vandermonde (ms)':>17} {'speed-up':>9}")
     for L in args.L:
         u = torch.randn(args.batch, args.H, L)

@@ -29,13 +29,17 @@ from imssa.hardware.crossbar import structural_mask
 from imssa.hardware.devices import DeviceConfig
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_analog import workload  # noqa: E402
+from bench_analog import workload
 
 
 def module_at(revision: str):
     """``imssa.hardware.analog`` as it was at ``revision`` (its relative imports resolved here)."""
-    source = subprocess.run(["git", "show", f"{revision}:imssa/hardware/analog.py"], capture_output=True,
-                            text=True, check=True).stdout
+    source = subprocess.run(
+        ["git", "show", f"{revision}:imssa/hardware/analog.py"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     spec = importlib.util.spec_from_loader("imssa.hardware._analog_at_revision", loader=None)
     module = importlib.util.module_from_spec(spec)
     module.__package__ = "imssa.hardware"
@@ -49,17 +53,31 @@ def peripheries(H: int, n: int) -> dict[str, DeviceConfig]:
     column = dict(dac_bits=8, adc_bits=8, adc_range=4.0, row_ranges=ranges, column_ranges=ranges)
     return {
         "ranges only (a saturating rerun)": DeviceConfig(dac_range=4.0, adc_range=4.0),
-        "one range per layer, read noise": DeviceConfig(dac_bits=8, adc_bits=8, dac_range=4.0, adc_range=4.0,
-                                                        read_noise=0.01),
-        "per column, offsets corrected": DeviceConfig(**column, read_noise=0.01, read_noise_model="column",
-                                                      adc_offset_sigma=0.01, adc_gain_sigma=0.01, calibration_reads=4),
-        "bit-serial inputs": DeviceConfig(**column, input_encoding="bit_serial", partial_ranges=ranges, read_noise=0.01,
-                                          read_noise_model="column"),
+        "one range per layer, read noise": DeviceConfig(
+            dac_bits=8, adc_bits=8, dac_range=4.0, adc_range=4.0, read_noise=0.01
+        ),
+        "per column, offsets corrected": DeviceConfig(
+            **column,
+            read_noise=0.01,
+            read_noise_model="column",
+            adc_offset_sigma=0.01,
+            adc_gain_sigma=0.01,
+            calibration_reads=4,
+        ),
+        "bit-serial inputs": DeviceConfig(
+            **column,
+            input_encoding="bit_serial",
+            partial_ranges=ranges,
+            read_noise=0.01,
+            read_noise_model="column",
+        ),
     }
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     for name, default in [("R", 3), ("B", 100), ("H", 32), ("N", 16), ("L", 500)]:
         ap.add_argument(f"--{name}", type=int, default=default)
     ap.add_argument("--against", default="01ebc33")
@@ -74,11 +92,17 @@ def main() -> None:
         out, times = [], []
         for module in (before, analog):
             peaks, t0 = {}, time.process_time()
-            y = module.simulate_step(u, W, D, dev, generator=torch.Generator().manual_seed(1), peaks=peaks)
+            y = module.simulate_step(
+                u, W, D, dev, generator=torch.Generator().manual_seed(1), peaks=peaks
+            )
             times.append(time.process_time() - t0)
             out.append((y, peaks))
-        same = torch.equal(out[0][0], out[1][0]) and all(torch.equal(v, out[1][1][k]) for k, v in out[0][1].items())
-        print(f"{name:>34}: {times[0]:6.2f} / {times[1]:6.2f} s  {times[0] / times[1]:4.2f}x  bitwise equal: {same}")
+        same = torch.equal(out[0][0], out[1][0]) and all(
+            torch.equal(v, out[1][1][k]) for k, v in out[0][1].items()
+        )
+        print(
+            f"{name:>34}: {times[0]:6.2f} / {times[1]:6.2f} s  {times[0] / times[1]:4.2f}x  bitwise equal: {same}"
+        )
 
 
 if __name__ == "__main__":

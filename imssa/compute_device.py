@@ -27,14 +27,27 @@ def device_name(name: str | None = None) -> str:
     try:
         device = torch.device(name)
     except (RuntimeError, ValueError) as err:
-        raise ValueError(f"device {name!r} is not a torch device ({err}); use cpu, cuda, cuda:<i> or mps") from None
-    present = {"cpu": lambda: True, "cuda": torch.cuda.is_available,
-               "mps": lambda: torch.backends.mps.is_available()}
+        raise ValueError(
+            f"device {name!r} is not a torch device ({err}); use cpu, cuda, cuda:<i> or mps"
+        ) from None
+    present = {
+        "cpu": lambda: True,
+        "cuda": torch.cuda.is_available,
+        "mps": lambda: torch.backends.mps.is_available(),
+    }
     if device.type not in present:
-        raise ValueError(f"device {name!r}: type {device.type!r} is not supported; use cpu, cuda or mps")
+        raise ValueError(
+            f"device {name!r}: type {device.type!r} is not supported; use cpu, cuda or mps"
+        )
     if not present[device.type]():
-        raise ValueError(f"device {name!r}: this machine has no {device.type} device (torch {torch.__version__})")
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ValueError(
+            f"device {name!r}: this machine has no {device.type} device (torch {torch.__version__})"
+        )
+    if (
+        device.type == "cuda"
+        and device.index is not None
+        and device.index >= torch.cuda.device_count()
+    ):
         raise ValueError(f"device {name!r}: only {torch.cuda.device_count()} CUDA devices here")
     return str(device)
 

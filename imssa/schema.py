@@ -35,6 +35,8 @@ class Strict(BaseModel):
 def renamed_message(renamed: dict[str, str], old: list[str]) -> str:
     """One clause per key of ``old``: "'key' is now 'new_key'" (a key or dotted path, quoted), or
     "'key' is now <sentence>" where ``renamed`` says where the setting went in words."""
+
     def named(new: str) -> str:
         return repr(new) if re.fullmatch(r"[\w.]+", new) else new
+
     return "; ".join(f"{key!r} is now {named(renamed[key])}" for key in old)

@@ -40,8 +40,14 @@ def draw_seed(*identity: Any) -> int:
             if hasattr(x, "item") and not isinstance(x, _PARTS):  # numpy scalars
                 x = x.item()
             if not isinstance(x, _PARTS):
-                raise TypeError(f"a seed identity holds strings, numbers or None, got {type(x).__name__}: {x!r}")
-            text.append(repr(float(x)) if isinstance(x, (int, float)) and not isinstance(x, bool) else repr(x))
+                raise TypeError(
+                    f"a seed identity holds strings, numbers or None, got {type(x).__name__}: {x!r}"
+                )
+            text.append(
+                repr(float(x))
+                if isinstance(x, (int, float)) and not isinstance(x, bool)
+                else repr(x)
+            )
     digest = hashlib.sha256("|".join(text).encode()).digest()
     return int.from_bytes(digest[:8], "big") >> 1
 
@@ -76,4 +82,6 @@ def sweep_seed(chapter: str, sweep: str) -> int:
         return SWEEP_SEEDS[(chapter, sweep)]
     except KeyError:
         known = sorted(SWEEP_SEEDS)
-        raise KeyError(f"no seed for sweep {sweep!r} of chapter {chapter!r}; known: {known}") from None
+        raise KeyError(
+            f"no seed for sweep {sweep!r} of chapter {chapter!r}; known: {known}"
+        ) from None

@@ -42,7 +42,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 from scipy.special import expit
-from scipy.stats import binomtest, t as student_t
+from scipy.stats import binomtest
+from scipy.stats import t as student_t
 from statsmodels.stats.multitest import multipletests
 
 __all__ = [
@@ -87,12 +88,25 @@ __all__ = [
 ANSWER_COLUMNS = ("fold", "seed", "clip", "correct")
 
 #: The columns of ``paired_table`` a chapter shows.
-PAIRED_COLUMNS = ["a", "b", "difference_points", "ci_low", "ci_high", "p_t", "p_sign_flip", "p_holm", "a_only",
-                  "b_only", "verdict"]
+PAIRED_COLUMNS = [
+    "a",
+    "b",
+    "difference_points",
+    "ci_low",
+    "ci_high",
+    "p_t",
+    "p_sign_flip",
+    "p_holm",
+    "a_only",
+    "b_only",
+    "verdict",
+]
 
 #: What every interval of the book covers, in one sentence for captions and reports.
-INTERVAL_TEXT = ("95% t interval over held-out speakers (folds - 1 degrees of freedom; accuracies on "
-                 "the logit scale); it covers speakers, training seeds, clips and programmings")
+INTERVAL_TEXT = (
+    "95% t interval over held-out speakers (folds - 1 degrees of freedom; accuracies on "
+    "the logit scale); it covers speakers, training seeds, clips and programmings"
+)
 
 
 def wilson_interval(correct: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -103,8 +117,9 @@ def wilson_interval(correct: int, n: int, confidence: float = 0.95) -> tuple[flo
     return float(ci.low), float(ci.high)
 
 
-def accuracy_summary(accuracies: pd.Series | np.ndarray, n_test: int,
-                     confidence: float = 0.95) -> pd.Series:
+def accuracy_summary(
+    accuracies: pd.Series | np.ndarray, n_test: int, confidence: float = 0.95
+) -> pd.Series:
     """Mean and std over runs, and the Wilson interval of the mean on ``n_test`` clips.
 
     For one fixed test set (the official split): the interval covers the test-set sampling only,
@@ -112,9 +127,15 @@ def accuracy_summary(accuracies: pd.Series | np.ndarray, n_test: int,
     """
     acc = np.asarray(accuracies, dtype=float)
     low, high = wilson_interval(int(round(acc.mean() * n_test)), n_test, confidence)
-    return pd.Series({"runs": len(acc), "mean": acc.mean(),
-                      "std": acc.std(ddof=1) if len(acc) > 1 else 0.0,
-                      "ci_low": low, "ci_high": high})
+    return pd.Series(
+        {
+            "runs": len(acc),
+            "mean": acc.mean(),
+            "std": acc.std(ddof=1) if len(acc) > 1 else 0.0,
+            "ci_low": low,
+            "ci_high": high,
+        }
+    )
 
 
 # ------------------------------------------------------------------ over folds
@@ -225,8 +246,10 @@ def table_verdicts(table: pd.DataFrame, p: str | None = "p_holm", rule: Rule = R
     """``verdict`` of every row of ``table`` (columns ``ci_low``, ``ci_high`` and ``p``; ``p`` None:
     the interval alone)."""
     ps = [None] * len(table) if p is None else table[p].to_numpy(float)
-    return [verdict(lo, hi, q, rule) for lo, hi, q in zip(table["ci_low"].to_numpy(float),
-                                                         table["ci_high"].to_numpy(float), ps)]
+    return [
+        verdict(lo, hi, q, rule)
+        for lo, hi, q in zip(table["ci_low"].to_numpy(float), table["ci_high"].to_numpy(float), ps)
+    ]
 
 
 def contrast_phrase(a: Any, b: Any, word: str) -> str:
@@ -239,8 +262,13 @@ def contrast_phrase(a: Any, b: Any, word: str) -> str:
 def _fold_stats(fold_values: np.ndarray, confidence: float = 0.95) -> dict[str, float]:
     """Mean, t interval, p of the t test and exact sign-flip p of per-fold values (F,)."""
     est, low, high = fold_t_interval(fold_values, confidence)
-    return dict(estimate=est, ci_low=low, ci_high=high, p_t=t_test_p(fold_values),
-                p_sign_flip=sign_flip_p(fold_values))
+    return dict(
+        estimate=est,
+        ci_low=low,
+        ci_high=high,
+        p_t=t_test_p(fold_values),
+        p_sign_flip=sign_flip_p(fold_values),
+    )
 
 
 # ------------------------------------------------------------------ per-clip answers
@@ -253,8 +281,10 @@ def _cube(answers: pd.DataFrame, value: str = "correct") -> list[np.ndarray]:
     if missing:
         raise ValueError(f"answers need the columns {sorted(need)}; missing {sorted(missing)}")
     if answers[value].isna().any():
-        raise ValueError("answers hold missing values: leave failed runs out (and report them) "
-                         "before summarising")
+        raise ValueError(
+            "answers hold missing values: leave failed runs out (and report them) "
+            "before summarising"
+        )
     cubes = []
     for fold, part in answers.groupby("fold", sort=True):
         table = part.pivot_table(index="seed", columns="clip", values=value, aggfunc="first")
@@ -267,12 +297,16 @@ def _cube(answers: pd.DataFrame, value: str = "correct") -> list[np.ndarray]:
 
 
 def _counts(cubes: list[np.ndarray]) -> dict[str, int]:
-    return dict(folds=len(cubes), runs=int(sum(X.shape[0] for X in cubes)),
-                clips=int(sum(X.shape[1] for X in cubes)))
+    return dict(
+        folds=len(cubes),
+        runs=int(sum(X.shape[0] for X in cubes)),
+        clips=int(sum(X.shape[1] for X in cubes)),
+    )
 
 
-def accuracy_interval(fold_accuracies: np.ndarray, trials_per_fold: np.ndarray | int,
-                      confidence: float = 0.95) -> tuple[float, float, float]:
+def accuracy_interval(
+    fold_accuracies: np.ndarray, trials_per_fold: np.ndarray | int, confidence: float = 0.95
+) -> tuple[float, float, float]:
     """(mean, low, high) of per-fold accuracies (F,), fractions: the t interval with F - 1 degrees
     of freedom on the empirical logits log((k + 1/2) / (n - k + 1/2)) of the folds (k correct of
     ``trials_per_fold`` answers), mapped back, and widened to hold the mean if it does not.
@@ -298,8 +332,9 @@ def fold_accuracy(answers: pd.DataFrame, confidence: float = 0.95) -> dict[str, 
     (averaged over its seeds and clips), with the interval of ``accuracy_interval`` and the
     counts of folds, runs and clips."""
     cubes = _cube(answers)
-    est, low, high = accuracy_interval(np.array([X.mean() for X in cubes]),
-                                       np.array([X.size for X in cubes]), confidence)
+    est, low, high = accuracy_interval(
+        np.array([X.mean() for X in cubes]), np.array([X.size for X in cubes]), confidence
+    )
     return dict(estimate=est, ci_low=low, ci_high=high, **_counts(cubes))
 
 
@@ -317,16 +352,21 @@ def _nested_means(cubes: list[np.ndarray], n_boot: int, rng: np.random.Generator
     return np.take_along_axis(slot_means.transpose(1, 2, 0), pick[..., None], -1)[..., 0].mean(-1)
 
 
-def nested_bootstrap_accuracy(answers: pd.DataFrame, n_boot: int = 4000, confidence: float = 0.95,
-                              seed: int = 0) -> dict[str, float]:
+def nested_bootstrap_accuracy(
+    answers: pd.DataFrame, n_boot: int = 4000, confidence: float = 0.95, seed: int = 0
+) -> dict[str, float]:
     """The book's former interval, kept to measure its coverage against ``fold_accuracy``'s: a
     nested percentile bootstrap (folds with replacement, then seeds and clips within each).
     With 3 to 6 folds it undercovers; no chapter uses it for a verdict."""
     cubes = _cube(answers)
     boot = _nested_means(cubes, n_boot, np.random.default_rng(seed))
     a = (1 - confidence) / 2
-    return dict(estimate=float(np.mean([X.mean() for X in cubes])), ci_low=float(np.quantile(boot, a)),
-                ci_high=float(np.quantile(boot, 1 - a)), **_counts(cubes))
+    return dict(
+        estimate=float(np.mean([X.mean() for X in cubes])),
+        ci_low=float(np.quantile(boot, a)),
+        ci_high=float(np.quantile(boot, 1 - a)),
+        **_counts(cubes),
+    )
 
 
 def _aligned(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
@@ -334,11 +374,14 @@ def _aligned(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     for name, frame in (("a", a), ("b", b)):
         if frame.duplicated(keys).any():
             raise ValueError(f"answers {name} hold more than one row per (fold, seed, clip)")
-    m = a[keys + ["correct"]].merge(b[keys + ["correct"]], on=keys, how="outer", suffixes=("_a", "_b"),
-                                    indicator=True)
+    m = a[keys + ["correct"]].merge(
+        b[keys + ["correct"]], on=keys, how="outer", suffixes=("_a", "_b"), indicator=True
+    )
     if (m["_merge"] != "both").any():
-        raise ValueError(f"{int((m['_merge'] != 'both').sum())} (fold, seed, clip) rows are in only one "
-                         "of the two configurations: a paired comparison needs the same clips and seeds")
+        raise ValueError(
+            f"{int((m['_merge'] != 'both').sum())} (fold, seed, clip) rows are in only one "
+            "of the two configurations: a paired comparison needs the same clips and seeds"
+        )
     return m.assign(diff=m["correct_a"] - m["correct_b"])
 
 
@@ -358,7 +401,9 @@ def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> dict[str, float]:
     return {"a_only": a_only, "b_only": b_only, "p_mcnemar": float(p)}
 
 
-def paired_difference(a: pd.DataFrame, b: pd.DataFrame, confidence: float = 0.95) -> dict[str, float]:
+def paired_difference(
+    a: pd.DataFrame, b: pd.DataFrame, confidence: float = 0.95
+) -> dict[str, float]:
     """Accuracy of ``a`` minus accuracy of ``b`` on the same (fold, seed, clip) rows, in points
     (percentage points): ``difference_points`` and its ``ci_low``, ``ci_high`` (points).
 
@@ -370,24 +415,32 @@ def paired_difference(a: pd.DataFrame, b: pd.DataFrame, confidence: float = 0.95
     cubes = _cube(m, "diff")
     counts = mcnemar(m["correct_a"].to_numpy(), m["correct_b"].to_numpy())
     s = _fold_stats(np.array([100 * X.mean() for X in cubes]), confidence)
-    return ({"difference_points": s.pop("estimate")} | s
-            | dict(folds=len(cubes), pairs=len(m), a_only=counts["a_only"], b_only=counts["b_only"]))
+    return (
+        {"difference_points": s.pop("estimate")}
+        | s
+        | dict(folds=len(cubes), pairs=len(m), a_only=counts["a_only"], b_only=counts["b_only"])
+    )
 
 
 def accuracy_table(answers: pd.DataFrame, by: str) -> pd.DataFrame:
     """``fold_accuracy`` of each group of ``by`` (e.g. ``model``), one row per group, in the
     order the groups first appear."""
-    return pd.DataFrame([{by: key} | fold_accuracy(part) for key, part in answers.groupby(by, sort=False)])
+    return pd.DataFrame(
+        [{by: key} | fold_accuracy(part) for key, part in answers.groupby(by, sort=False)]
+    )
 
 
-def paired_table(answers: pd.DataFrame, by: str, pairs: list[tuple[str, str]],
-                 alpha: float = 0.05) -> pd.DataFrame:
+def paired_table(
+    answers: pd.DataFrame, by: str, pairs: list[tuple[str, str]], alpha: float = 0.05
+) -> pd.DataFrame:
     """``paired_difference`` of each (a, b) in ``pairs`` (values of column ``by``), one row per
     pair (points). The rows are one family of planned comparisons: ``p_holm`` is Holm's
     adjustment of their ``p_t``, and ``verdict`` (``verdict``: a - b ``ABOVE`` or ``BELOW`` 0)
     follows it."""
-    rows = [{"a": a, "b": b} | paired_difference(answers[answers[by] == a], answers[answers[by] == b])
-            for a, b in pairs]
+    rows = [
+        {"a": a, "b": b} | paired_difference(answers[answers[by] == a], answers[answers[by] == b])
+        for a, b in pairs
+    ]
     out = pd.DataFrame(rows)
     out["p_holm"] = holm(out["p_t"].to_numpy(), alpha)
     out["verdict"] = table_verdicts(out, rule=Rule(alpha=alpha))
@@ -395,13 +448,17 @@ def paired_table(answers: pd.DataFrame, by: str, pairs: list[tuple[str, str]],
     return out
 
 
-def holm_family(table: pd.DataFrame, name: str, p: str = "p_t", alpha: float = 0.05) -> pd.DataFrame:
+def holm_family(
+    table: pd.DataFrame, name: str, p: str = "p_t", alpha: float = 0.05
+) -> pd.DataFrame:
     """``table`` (rows of ``paired_contrast``) as one family of planned comparisons: ``p_holm``
     (Holm over its ``p``), ``verdict`` (``verdict`` of a - b against 0 with ``p_holm``) and the
     family's ``name``."""
     out = table.assign(p_holm=holm(table[p].to_numpy(), alpha))
-    return out.assign(verdict=table_verdicts(out, rule=Rule(alpha=alpha)),
-                      family=f"{name} ({len(out)} comparisons, Holm)")
+    return out.assign(
+        verdict=table_verdicts(out, rule=Rule(alpha=alpha)),
+        family=f"{name} ({len(out)} comparisons, Holm)",
+    )
 
 
 # ------------------------------------------------------------------ bimodal outcomes
@@ -418,8 +475,9 @@ def chance_failure(accuracy: float, n: int, chance: float = 0.5, alpha: float = 
     return binomtest(k, n, chance, alternative="greater").pvalue > alpha
 
 
-def failure_share(accuracies: pd.Series | np.ndarray, n: int, chance: float = 0.5,
-                  alpha: float = 0.05) -> float:
+def failure_share(
+    accuracies: pd.Series | np.ndarray, n: int, chance: float = 0.5, alpha: float = 0.05
+) -> float:
     """Share of runs or programmings that failed (``chance_failure``), for bimodal outcomes where
     a mean alone hides that some programmings work and others collapse."""
     acc = np.asarray(accuracies, dtype=float)
@@ -435,8 +493,9 @@ def _key_of(key: Any, by: list[str]) -> dict[str, Any]:
     return dict(zip(by, key if isinstance(key, tuple) else (key,)))
 
 
-def realisation_summary(rows: pd.DataFrame, by: list[str], n_clips: int | None,
-                        confidence: float = 0.95) -> pd.DataFrame:
+def realisation_summary(
+    rows: pd.DataFrame, by: list[str], n_clips: int | None, confidence: float = 0.95
+) -> pd.DataFrame:
     """Summary of Monte Carlo programmings (one row per programming, columns ``fold`` and
     ``accuracy``) per group of ``by``: the mean over folds of each fold's mean (over its models
     and programmings), its interval over folds (``accuracy_interval`` for accuracies on
@@ -448,16 +507,32 @@ def realisation_summary(rows: pd.DataFrame, by: list[str], n_clips: int | None,
     for key, group in rows.groupby(by, sort=True):
         folds = group.groupby("fold", sort=True)["accuracy"]
         per_fold = folds.mean().to_numpy(dtype=float)
-        est, low, high = (fold_t_interval(per_fold, confidence) if n_clips is None else
-                          accuracy_interval(per_fold, n_clips * folds.size().to_numpy(), confidence))
-        out.append(_key_of(key, by) | {"mean": est, "ci_low": low, "ci_high": high, "folds": len(per_fold),
-                                       "programmings": int(len(group))}
-                   | ({} if n_clips is None else {"failure_share": failure_share(group["accuracy"], n_clips)}))
+        est, low, high = (
+            fold_t_interval(per_fold, confidence)
+            if n_clips is None
+            else accuracy_interval(per_fold, n_clips * folds.size().to_numpy(), confidence)
+        )
+        out.append(
+            _key_of(key, by)
+            | {
+                "mean": est,
+                "ci_low": low,
+                "ci_high": high,
+                "folds": len(per_fold),
+                "programmings": int(len(group)),
+            }
+            | (
+                {}
+                if n_clips is None
+                else {"failure_share": failure_share(group["accuracy"], n_clips)}
+            )
+        )
     return pd.DataFrame(out)
 
 
-def drops_from(rows: pd.DataFrame, reference: pd.DataFrame,
-               key: tuple[str, ...] = ("bits", "seed", "fold")) -> pd.DataFrame:
+def drops_from(
+    rows: pd.DataFrame, reference: pd.DataFrame, key: tuple[str, ...] = ("bits", "seed", "fold")
+) -> pd.DataFrame:
     """``rows`` (one per programming, column ``accuracy``) with ``drop_points``: 100 x (the same
     model's ``reference`` accuracy - its accuracy), paired by model ``key``. ``reference`` holds one
     or more rows per model (averaged), e.g. the model on an ideal array."""
@@ -470,9 +545,15 @@ def drops_from(rows: pd.DataFrame, reference: pd.DataFrame,
     return rows.assign(drop_points=100 * (ref_acc - rows["accuracy"].to_numpy(float)))
 
 
-def paired_contrast(rows: pd.DataFrame, column: str, a: Any, b: Any, by: list[str],
-                    key: tuple[str, ...] = ("seed", "fold", "realisation"),
-                    confidence: float = 0.95) -> pd.DataFrame:
+def paired_contrast(
+    rows: pd.DataFrame,
+    column: str,
+    a: Any,
+    b: Any,
+    by: list[str],
+    key: tuple[str, ...] = ("seed", "fold", "realisation"),
+    confidence: float = 0.95,
+) -> pd.DataFrame:
     """Accuracy under ``column == a`` minus under ``column == b`` (points), paired on the same model
     and programming draw ``key``, per group of ``by``: the mean over folds of each fold's mean
     difference, its t interval over folds, ``p_t`` and the exact ``p_sign_flip`` (``_fold_stats``).
@@ -486,10 +567,20 @@ def paired_contrast(rows: pd.DataFrame, column: str, a: Any, b: Any, by: list[st
             raise ValueError(f"{column}={a!r} and {column}={b!r} are not paired in group {group}")
         diff = (100 * (A - B.loc[A.index])).rename("d").reset_index()
         s = _fold_stats(diff.groupby("fold", sort=True)["d"].mean().to_numpy(), confidence)
-        out.append(_key_of(group, by) | {"a": a, "b": b, "difference_points": s["estimate"],
-                                         "ci_low": s["ci_low"], "ci_high": s["ci_high"], "p_t": s["p_t"],
-                                         "p_sign_flip": s["p_sign_flip"], "folds": int(diff["fold"].nunique()),
-                                         "programmings": int(len(diff))})
+        out.append(
+            _key_of(group, by)
+            | {
+                "a": a,
+                "b": b,
+                "difference_points": s["estimate"],
+                "ci_low": s["ci_low"],
+                "ci_high": s["ci_high"],
+                "p_t": s["p_t"],
+                "p_sign_flip": s["p_sign_flip"],
+                "folds": int(diff["fold"].nunique()),
+                "programmings": int(len(diff)),
+            }
+        )
     return pd.DataFrame(out)
 
 
@@ -498,23 +589,36 @@ def drop_interval(drops: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     folds (``realisation_summary``), as ``drop_points``, ``drop_ci_low``, ``drop_ci_high``."""
     d = realisation_summary(drops.assign(accuracy=drops["drop_points"]), by, None)
     d = d[by + ["mean", "ci_low", "ci_high"]]
-    return d.rename(columns={"mean": "drop_points", "ci_low": "drop_ci_low", "ci_high": "drop_ci_high"})
+    return d.rename(
+        columns={"mean": "drop_points", "ci_low": "drop_ci_low", "ci_high": "drop_ci_high"}
+    )
 
 
-def drop_summary(rows: pd.DataFrame, reference: pd.DataFrame, by: list[str], n_clips: int) -> pd.DataFrame:
+def drop_summary(
+    rows: pd.DataFrame, reference: pd.DataFrame, by: list[str], n_clips: int
+) -> pd.DataFrame:
     """Per group of ``by``: the accuracy summary of ``realisation_summary`` (mean, interval over folds,
     failure share) and the paired drop from each model's ``reference`` accuracy
     (``drop_interval`` of ``drops_from``): ``drop_points``, ``drop_ci_low``, ``drop_ci_high``."""
-    return realisation_summary(rows, by, n_clips).merge(drop_interval(drops_from(rows, reference), by), on=by)
+    return realisation_summary(rows, by, n_clips).merge(
+        drop_interval(drops_from(rows, reference), by), on=by
+    )
 
 
 # ------------------------------------------------------------------ coverage by simulation
 
 
-def simulated_answers(folds: int, rng: np.random.Generator, accuracy: float = 0.85,
-                      speaker_concentration: float = 12.0, seeds: int = 2, clips: int = 100,
-                      seed_sd: float = 0.03, difference: float | None = None,
-                      difference_sd: float = 0.03) -> pd.DataFrame:
+def simulated_answers(
+    folds: int,
+    rng: np.random.Generator,
+    accuracy: float = 0.85,
+    speaker_concentration: float = 12.0,
+    seeds: int = 2,
+    clips: int = 100,
+    seed_sd: float = 0.03,
+    difference: float | None = None,
+    difference_sd: float = 0.03,
+) -> pd.DataFrame:
     """Per-clip answers of a synthetic study whose population accuracy is ``accuracy``: each
     speaker's accuracy is Beta-distributed with that mean (concentration
     ``speaker_concentration``: a between-speaker sd of sqrt(p(1-p)/(c+1)), 0.10 at the defaults),
@@ -536,13 +640,21 @@ def simulated_answers(folds: int, rng: np.random.Generator, accuracy: float = 0.
     if difference is None:
         return out
     p_b = np.clip(p - rng.normal(difference, difference_sd, (folds, 1)), 0, 1)
-    return pd.concat([out, frame.assign(config="b", correct=(u < p_b[..., None]).ravel().astype(int))],
-                     ignore_index=True)
+    return pd.concat(
+        [out, frame.assign(config="b", correct=(u < p_b[..., None]).ravel().astype(int))],
+        ignore_index=True,
+    )
 
 
-def interval_coverage(interval: Callable[..., dict[str, float]], folds: int, simulations: int,
-                      seed: int = 0, accuracy: float = 0.85, difference: float | None = None,
-                      **design: Any) -> float:
+def interval_coverage(
+    interval: Callable[..., dict[str, float]],
+    folds: int,
+    simulations: int,
+    seed: int = 0,
+    accuracy: float = 0.85,
+    difference: float | None = None,
+    **design: Any,
+) -> float:
     """Share of ``simulations`` synthetic studies (``simulated_answers``) whose interval holds the
     truth: ``interval(answers)`` for the population ``accuracy``, or, with ``difference`` (a
     fraction), ``interval(answers_a, answers_b)`` for the population difference a - b in points.
@@ -556,7 +668,10 @@ def interval_coverage(interval: Callable[..., dict[str, float]], folds: int, sim
     for _ in range(simulations):
         sim = simulated_answers(folds, rng, accuracy, difference=difference, **design)
         truth = accuracy if difference is None else 100 * difference  # paired intervals: points
-        ci = (interval(sim) if difference is None else
-              interval(sim[sim["config"] == "a"], sim[sim["config"] == "b"]))
+        ci = (
+            interval(sim)
+            if difference is None
+            else interval(sim[sim["config"] == "a"], sim[sim["config"] == "b"])
+        )
         hits += ci["ci_low"] <= truth <= ci["ci_high"]
     return hits / simulations

@@ -4,7 +4,6 @@ import pytest
 import torch
 
 from imssa.hardware.analog import effective_weights, simulate_fast, simulate_step
-
 from imssa.hardware.conductance import program
 from imssa.hardware.crossbar import combined_matrix, to_conductance
 from imssa.hardware.devices import DeviceConfig, LogLinear
@@ -17,10 +16,19 @@ G_MIN, G_MAX, FSCALE = 1.0, 101.0, 0.6
 
 def quantized_model(bits=2, H=3, N=4, seed=0):
     g = torch.Generator().manual_seed(seed)
-    c = lambda s: torch.complex(torch.randn(H, N, generator=g, dtype=torch.float64),  # noqa: E731
-                                torch.randn(H, N, generator=g, dtype=torch.float64)) * s
-    return quantize_ssm(DiscreteSSM(c(0.4), c(0.5), c(0.5), torch.randn(H, generator=g, dtype=torch.float64)),
-                        bits, "fixed", FSCALE)
+    c = lambda s: (
+        torch.complex(
+            torch.randn(H, N, generator=g, dtype=torch.float64),
+            torch.randn(H, N, generator=g, dtype=torch.float64),
+        )
+        * s
+    )
+    return quantize_ssm(
+        DiscreteSSM(c(0.4), c(0.5), c(0.5), torch.randn(H, generator=g, dtype=torch.float64)),
+        bits,
+        "fixed",
+        FSCALE,
+    )
 
 
 def arrays(q, bits, R=1, **noise):
@@ -64,10 +72,15 @@ def test_programming_is_seeded_clipped_and_faulty_at_the_asked_rate():
     assert torch.allclose(drifted, G * 100.0**-0.1)
 
 
-@pytest.mark.parametrize("values, hint", [({"sigma_uS": -1.0}, "sigma_uS"),
-                                          ({"g_min_uS": 10.0, "g_max_uS": 5.0}, "g_min_uS"),
-                                          ({"stuck_at_gmax": 0.7, "stuck_at_gmin": 0.6}, "stuck"),
-                                          ({"adc_bits": 0}, "adc_bits")])
+@pytest.mark.parametrize(
+    "values, hint",
+    [
+        ({"sigma_uS": -1.0}, "sigma_uS"),
+        ({"g_min_uS": 10.0, "g_max_uS": 5.0}, "g_min_uS"),
+        ({"stuck_at_gmax": 0.7, "stuck_at_gmin": 0.6}, "stuck"),
+        ({"adc_bits": 0}, "adc_bits"),
+    ],
+)
 def test_device_config_rejects_impossible_values(values, hint):
     with pytest.raises(ValueError, match=hint):
         DeviceConfig(**values)
@@ -79,16 +92,24 @@ def test_converters_and_read_noise_change_the_output():
     W = arrays(q, 2)
     u = torch.randn(1, 3, 100, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     ideal = simulate_step(u, W, q.D)
-    coarse = simulate_step(u, W, q.D, DeviceConfig(dac_bits=4, dac_range=3.0, adc_bits=4, adc_range=3.0))
-    noisy = simulate_step(u, W, q.D, DeviceConfig(read_noise=0.01, adc_range=3.0), generator=torch.Generator().manual_seed(0))
+    coarse = simulate_step(
+        u, W, q.D, DeviceConfig(dac_bits=4, dac_range=3.0, adc_bits=4, adc_range=3.0)
+    )
+    noisy = simulate_step(
+        u,
+        W,
+        q.D,
+        DeviceConfig(read_noise=0.01, adc_range=3.0),
+        generator=torch.Generator().manual_seed(0),
+    )
     assert 0 < ((coarse - ideal).norm() / ideal.norm()) < 1
     assert 0 < ((noisy - ideal).norm() / ideal.norm()) < 0.5
 
 
 def test_ideal_deployment_reproduces_the_digital_accuracy():
-    from imssa.model.config import ModelConfig, QuantConfig
     from imssa.data.audio import AudioSet
     from imssa.hardware.deploy import deployed_weights, stack_run
+    from imssa.model.config import ModelConfig, QuantConfig
     from imssa.model.train import SpeechClassifier, evaluate
 
     torch.manual_seed(0)
@@ -100,16 +121,23 @@ def test_ideal_deployment_reproduces_the_digital_accuracy():
     y[::2] = 1 - y[::2]
     data = AudioSet(x, y, None, 1000)
     W = deployed_weights(net, DeviceConfig(g_min_uS=1.0, g_max_uS=101.0), R=2, seed=0)
-    acc = (stack_run(net, x, [W], [DeviceConfig(g_min_uS=1.0, g_max_uS=101.0)]).logits.argmax(-1) == y).double().mean(-1)
+    acc = (
+        (
+            stack_run(net, x, [W], [DeviceConfig(g_min_uS=1.0, g_max_uS=101.0)]).logits.argmax(-1)
+            == y
+        )
+        .double()
+        .mean(-1)
+    )
     assert acc.tolist() == [evaluate(net, data)[0]] * 2 == [0.5, 0.5]
     noisy = deployed_weights(net, DeviceConfig(sigma_uS=30.0), R=3, seed=0)
     assert noisy.shape == (3, 4, 7, 7) and not torch.equal(noisy[0], noisy[1])
 
 
 def test_block_layout_keeps_structural_zeros_exact():
-    from imssa.model.config import ModelConfig, QuantConfig
     from imssa.hardware.crossbar import structural_mask
     from imssa.hardware.deploy import deployed_weights
+    from imssa.model.config import ModelConfig, QuantConfig
     from imssa.model.train import SpeechClassifier
 
     torch.manual_seed(0)
@@ -149,17 +177,26 @@ def test_fast_kernels_match_explicit_powers_and_encoded_inputs(L):
     q = quantized_model(2)
     W = arrays(q, 2, R=2, sigma_uS=8.0)
     A, B, C = W[..., :-1, :-1], W[..., :-1, -1:], W[..., -1:, :-1]
-    explicit = torch.stack([2 * (C @ torch.linalg.matrix_power(A, k) @ B)[..., 0, 0] for k in range(L)], -1)
+    explicit = torch.stack(
+        [2 * (C @ torch.linalg.matrix_power(A, k) @ B)[..., 0, 0] for k in range(L)], -1
+    )
     assert torch.allclose(fast_kernels(W, L), explicit, rtol=1e-10, atol=1e-12)
     g = torch.Generator().manual_seed(5)
     x = torch.randn(2, L, generator=g, dtype=torch.float64)
-    w, b = torch.randn(3, generator=g, dtype=torch.float64), torch.randn(3, generator=g, dtype=torch.float64)
+    w, b = (
+        torch.randn(3, generator=g, dtype=torch.float64),
+        torch.randn(3, generator=g, dtype=torch.float64),
+    )
     u = w[:, None] * x.unsqueeze(1) + b[:, None]
-    assert torch.allclose(simulate_fast_encoded(x, w, b, W, q.D), simulate_fast(u, W, q.D), atol=1e-10)
+    assert torch.allclose(
+        simulate_fast_encoded(x, w, b, W, q.D), simulate_fast(u, W, q.D), atol=1e-10
+    )
 
 
 def test_noise_is_clipped_at_the_physical_window_not_the_mapping_range():
-    G = torch.full((400, 400), 10.0, dtype=torch.float64)  # every device at g_min = 10 uS (a zero weight)
+    G = torch.full(
+        (400, 400), 10.0, dtype=torch.float64
+    )  # every device at g_min = 10 uS (a zero weight)
     window = DeviceConfig(g_min_uS=10.0, g_max_uS=100.0, g_phys_max_uS=150.0, sigma_uS=3.0)
     mapping = window.model_copy(update={"noise_clip": "mapping"})
     gen = lambda: torch.Generator().manual_seed(0)  # noqa: E731
@@ -179,7 +216,9 @@ def test_duplicate_devices_average_their_errors_and_unused_cross_points_hold_g_o
     dev = DeviceConfig(g_min_uS=10.0, g_max_uS=100.0, sigma_uS=4.0)
     one = program(G, G, 1, dev, generator=torch.Generator().manual_seed(0))[0]
     two = program(G, G, 1, dev, generator=torch.Generator().manual_seed(0), copies=2)[0]
-    assert one.std() == pytest.approx(4.0, rel=0.03) and two.std() == pytest.approx(4.0 / 2**0.5, rel=0.03)
+    assert one.std() == pytest.approx(4.0, rel=0.03) and two.std() == pytest.approx(
+        4.0 / 2**0.5, rel=0.03
+    )
     used = torch.zeros(300, 300, dtype=torch.bool)
     used[:150] = True
     none = program(G, G, 1, dev, generator=torch.Generator().manual_seed(0), used=used)[0]
@@ -198,7 +237,9 @@ def test_state_gain_is_the_l1_norm_of_the_state_impulse_response():
     W = arrays(q, 2, R=2, sigma_uS=8.0)
     A, B = W[..., :-1, :-1], W[..., :-1, -1]
     for L in (1, 9, 40):
-        h = torch.stack([(torch.linalg.matrix_power(A, k) @ B.unsqueeze(-1))[..., 0] for k in range(L)], -1)
+        h = torch.stack(
+            [(torch.linalg.matrix_power(A, k) @ B.unsqueeze(-1))[..., 0] for k in range(L)], -1
+        )
         l1, step = state_gain(W, L)
         assert torch.allclose(l1, h.abs().sum(-1).amax(-1), rtol=1e-10)
         assert torch.allclose(step, h.cumsum(-1).abs().amax(-1).amax(-1), rtol=1e-10)
@@ -210,23 +251,41 @@ def test_saturating_fast_mode_equals_step_mode_on_every_realisation_unstable_one
 
     q = quantized_model(2)
     W = arrays(q, 2, R=6, sigma_uS=12.0)
-    W[0, 1, :-1, :-1] *= 1.1 / float(spectral_radius(W[:1]))  # realisation 0: one channel pushed outside the unit circle
+    W[0, 1, :-1, :-1] *= 1.1 / float(
+        spectral_radius(W[:1])
+    )  # realisation 0: one channel pushed outside the unit circle
     rho = spectral_radius(W)
     assert rho[0] > 1 and (rho[1:] < 1).any()
     g = torch.Generator().manual_seed(4)
     x = torch.randn(3, 300, generator=g, dtype=torch.float64)
-    w, b = torch.randn(3, generator=g, dtype=torch.float64), 0.3 * torch.randn(3, generator=g, dtype=torch.float64)
+    w, b = (
+        torch.randn(3, generator=g, dtype=torch.float64),
+        0.3 * torch.randn(3, generator=g, dtype=torch.float64),
+    )
     u = w[:, None] * x.unsqueeze(1) + b[:, None]
     peak = simulate_step(u, W[1:2], q.D).abs().max()
-    dev = DeviceConfig(dac_range=float(u.abs().max()) * 0.9, adc_range=float(peak) * 2)  # clips inputs too
+    dev = DeviceConfig(
+        dac_range=float(u.abs().max()) * 0.9, adc_range=float(peak) * 2
+    )  # clips inputs too
     y_fast, saturated = simulate_saturating(x, w, b, W, q.D, dev)
     peaks: dict = {}
     y_step = simulate_step(u, W, q.D, dev, peaks=peaks)
     assert torch.allclose(y_fast, y_step, rtol=1e-9, atol=1e-9)
-    assert saturated.tolist() == ((peaks["adc"] > dev.adc_range) | (peaks["dac"] > dev.dac_range)).tolist()
-    assert saturated[0] and y_step[0].abs().max() <= 2 * dev.adc_range + (q.D.abs().max() * u.abs().max()) + 1e-9
-    unbounded = simulate_saturating(x, w, b, W, q.D, DeviceConfig())[0]  # no ranges: the linear system
-    assert torch.allclose(unbounded, simulate_fast(u, W, q.D), atol=1e-9) and unbounded[0].abs().max() > y_fast[0].abs().max()
+    assert (
+        saturated.tolist()
+        == ((peaks["adc"] > dev.adc_range) | (peaks["dac"] > dev.dac_range)).tolist()
+    )
+    assert (
+        saturated[0]
+        and y_step[0].abs().max() <= 2 * dev.adc_range + (q.D.abs().max() * u.abs().max()) + 1e-9
+    )
+    unbounded = simulate_saturating(x, w, b, W, q.D, DeviceConfig())[
+        0
+    ]  # no ranges: the linear system
+    assert (
+        torch.allclose(unbounded, simulate_fast(u, W, q.D), atol=1e-9)
+        and unbounded[0].abs().max() > y_fast[0].abs().max()
+    )
     with pytest.raises(ValueError, match="step"):
         simulate_saturating(x, w, b, W, q.D, DeviceConfig(adc_bits=6, adc_range=1.0))
 
@@ -236,7 +295,9 @@ def test_step_mode_uses_the_block_structure_without_changing_a_number():
     from imssa.hardware.crossbar import structural_mask
 
     q = quantized_model(2, H=3, N=4)
-    W = arrays(q, 2, R=2, sigma_uS=6.0) * structural_mask(3, 4)  # block layout: no device off the blocks
+    W = arrays(q, 2, R=2, sigma_uS=6.0) * structural_mask(
+        3, 4
+    )  # block layout: no device off the blocks
     assert mode_blocks(W) is not None and mode_blocks(arrays(q, 2, R=2, sigma_uS=6.0)) is None
     u = torch.randn(2, 3, 150, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
     dev = DeviceConfig(dac_bits=6, dac_range=3.0, adc_bits=6, adc_range=3.0, read_noise=0.01)
@@ -258,13 +319,21 @@ def test_a_chance_level_programming_carries_its_cause():
     assert failure_cause(0.5, 100, 0.9, False, faulty) == "stuck devices"
     assert failure_cause(0.5, 100, 0.9, False, ideal) == "weight error"
     periphery = faulty.model_copy(update={"adc_bits": 6, "adc_range": 1.0, "read_noise": 0.01})
-    assert failure_cause(0.5, 100, 0.9, False, periphery) == "stuck devices + converter rounding + read noise"
+    assert (
+        failure_cause(0.5, 100, 0.9, False, periphery)
+        == "stuck devices + converter rounding + read noise"
+    )
 
 
 def test_deployed_rows_report_saturation_and_agree_between_modes():
-    from imssa.model.config import ModelConfig, QuantConfig
     from imssa.data.audio import AudioSet
-    from imssa.hardware.deploy import converter_ranges, deployed_weights, realisation_rows, stack_run
+    from imssa.hardware.deploy import (
+        converter_ranges,
+        deployed_weights,
+        realisation_rows,
+        stack_run,
+    )
+    from imssa.model.config import ModelConfig, QuantConfig
     from imssa.model.train import SpeechClassifier
 
     torch.manual_seed(0)
@@ -282,8 +351,17 @@ def test_deployed_rows_report_saturation_and_agree_between_modes():
     assert [r["saturated"] for r in rows] == sat_fast.tolist()
     assert all(r["failure"] in ("", "unstable", "saturated", "weight error") for r in rows)
     failed = [r for r in rows if r["failure"]]
-    assert failed and all(r["failure"] == ("unstable" if r["spectral_radius"] >= 1 else "saturated" if r["saturated"]
-                                           else "weight error") for r in failed)
+    assert failed and all(
+        r["failure"]
+        == (
+            "unstable"
+            if r["spectral_radius"] >= 1
+            else "saturated"
+            if r["saturated"]
+            else "weight error"
+        )
+        for r in failed
+    )
 
 
 def test_subnormals_are_flushed_inside_the_block_only():
@@ -302,9 +380,9 @@ def test_real_zeros_leave_the_real_poles_off_diagonals_unprogrammed_and_nothing_
     """``real_zeros``: under noise (and no spread at unprogrammed cross-points) the two off-diagonal
     entries of every mode with a real quantized pole are exactly 0; every other entry is the one
     programmed without the option from the same seed; off by default; block layout only."""
-    from imssa.model.config import ModelConfig, QuantConfig
     from imssa.hardware.crossbar import real_pole_mask
     from imssa.hardware.deploy import deployed_weights, target_conductances
+    from imssa.model.config import ModelConfig, QuantConfig
     from imssa.model.train import SpeechClassifier
 
     torch.manual_seed(0)
@@ -316,7 +394,9 @@ def test_real_zeros_leave_the_real_poles_off_diagonals_unprogrammed_and_nothing_
     full, cut = (deployed_weights(net, dev, R=3, seed=1, real_zeros=z) for z in (False, True))
     assert (full[:, zeros] != 0).all() and (cut[:, zeros] == 0).all()
     assert torch.equal(cut[:, ~zeros], full[:, ~zeros])
-    assert torch.equal(deployed_weights(net, dev, R=3, seed=1), full)  # the default leaves them programmed
+    assert torch.equal(
+        deployed_weights(net, dev, R=3, seed=1), full
+    )  # the default leaves them programmed
     n_full, n_cut = (len(target_conductances(net, dev, real_zeros=z)) for z in (False, True))
     assert n_full - n_cut == 2 * int(zeros.sum())  # two devices (G+, G-) fewer per cross-point
     with pytest.raises(ValueError, match="block layout"):

@@ -6,7 +6,16 @@ from pathlib import Path
 import imssa
 
 ROOT = Path(imssa.__file__).parent
-LAYERS = {"compute_device": 0, "schema": 0, "seeds": 0, "stats": 0, "data": 1, "model": 2, "hardware": 3, "study": 4}
+LAYERS = {
+    "compute_device": 0,
+    "schema": 0,
+    "seeds": 0,
+    "stats": 0,
+    "data": 1,
+    "model": 2,
+    "hardware": 3,
+    "study": 4,
+}
 
 
 def module_name(path: Path) -> str:
@@ -43,15 +52,24 @@ def layer(module: str) -> int:
 def test_every_module_sits_in_a_layer_and_no_import_goes_upward():
     files = sorted(ROOT.rglob("*.py"))
     top = {p.stem for p in files if p.parent == ROOT} - {"__init__"}
-    assert top == {"compute_device", "schema", "seeds", "stats"}, "only the foundation lives at the top level"
-    assert {p.name for p in ROOT.iterdir() if p.is_dir() and (p / "__init__.py").is_file()} == {"data", "model", "hardware", "study"}
+    assert top == {"compute_device", "schema", "seeds", "stats"}, (
+        "only the foundation lives at the top level"
+    )
+    assert {p.name for p in ROOT.iterdir() if p.is_dir() and (p / "__init__.py").is_file()} == {
+        "data",
+        "model",
+        "hardware",
+        "study",
+    }
     upward = []
     for path in files:
         name = module_name(path)
         if name == "imssa":
             continue
         for target in imported(path):
-            if layer(target) > layer(name) or (layer(name) == 0 and target.split(".")[1] != name.split(".")[1]):
+            if layer(target) > layer(name) or (
+                layer(name) == 0 and target.split(".")[1] != name.split(".")[1]
+            ):
                 upward.append(f"{name} imports {target}")
     assert not upward, upward
 

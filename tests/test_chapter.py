@@ -10,14 +10,20 @@ from imssa.study.params import ParamsError
 def test_a_chapter_files_its_tables_and_checkpoints_under_its_own_name(tmp_path, monkeypatch):
     monkeypatch.setenv("IMSSA_RESULTS_DIR", str(tmp_path))
     ch = Chapter("hardware_deployment", {"profile": "ci"})
-    assert ch.save(pd.DataFrame({"a": [1]}), "t") == tmp_path / "ci" / "hardware_deployment" / "t.csv"
+    assert (
+        ch.save(pd.DataFrame({"a": [1]}), "t") == tmp_path / "ci" / "hardware_deployment" / "t.csv"
+    )
     calls = []
-    rows = ch.grid("g", [{"k": 1}, {"k": 2}], lambda c: calls.append(c["k"]) or [{"v": 10 * c["k"]}])
+    rows = ch.grid(
+        "g", [{"k": 1}, {"k": 2}], lambda c: calls.append(c["k"]) or [{"v": 10 * c["k"]}]
+    )
     assert list(rows["v"]) == [10, 20] and calls == [1, 2]
     again = ch.grid("g", [{"k": 1}, {"k": 2}], lambda c: calls.append(c["k"]) or [{"v": 0}])
     assert list(again["v"]) == [10, 20] and calls == [1, 2]  # resumed from the checkpoint
     other = Chapter("hardware_deployment", {"profile": "ci", "realisations": 5})
-    assert list(other.grid("g", [{"k": 1}], lambda c: [{"v": -1}])["v"]) == [-1]  # another configuration
+    assert list(other.grid("g", [{"k": 1}], lambda c: [{"v": -1}])["v"]) == [
+        -1
+    ]  # another configuration
     assert list(ch.grid("g", [{"k": 1}], lambda c: [{"v": -2}], depends_on="x")["v"]) == [-2]
     checkpoints = list((tmp_path / "ci" / "hardware_deployment").glob(".g-*.partial.csv"))
     assert len(checkpoints) == 3
@@ -34,12 +40,21 @@ def test_a_chapter_refuses_bad_parameters_and_sweeps_without_models():
 
 def test_a_chapter_trains_what_is_missing_and_loads_every_model_under_its_key(monkeypatch):
     from imssa.study import chapter as module
+
     trained, loaded = [], []
-    monkeypatch.setattr(module, "train_all", lambda runs, workers, desc: trained.append((runs, workers)))
-    monkeypatch.setattr(module, "load_model", lambda run, n: loaded.append((run, n)) or f"model of {run}")
+    monkeypatch.setattr(
+        module, "train_all", lambda runs, workers, desc: trained.append((runs, workers))
+    )
+    monkeypatch.setattr(
+        module, "load_model", lambda run, n: loaded.append((run, n)) or f"model of {run}"
+    )
     ch = Chapter("hardware_deployment", {"shared": {"workers": 2}})
     from imssa.study.runs import qat_spec
-    specs = {("a", 0): qat_spec(ch.cfg, 2, "fixed", 0, 0), ("b", 1): qat_spec(ch.cfg, 4, "fixed", 0, 1)}
+
+    specs = {
+        ("a", 0): qat_spec(ch.cfg, 2, "fixed", 0, 0),
+        ("b", 1): qat_spec(ch.cfg, 4, "fixed", 0, 1),
+    }
     models = ch.models(specs)
     assert list(models) == list(specs) and models[("a", 0)] == f"model of {specs[('a', 0)]}"
     assert trained == [(list(specs.values()), 2)] and [n for _, n in loaded] == [2, 2]
@@ -47,6 +62,7 @@ def test_a_chapter_trains_what_is_missing_and_loads_every_model_under_its_key(mo
 
 def test_the_readers_table_lists_the_chapters_own_keys_with_values_and_meanings():
     from imssa.study.chapter import VALUE_CHARS
+
     ch = Chapter("hardware_deployment", {"profile": "ci", "realisations": 5})
     table = ch.parameters()
     assert "realisations" in table.index and table.loc["realisations", "value"] == "5"

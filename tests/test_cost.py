@@ -3,7 +3,14 @@ import math
 import pytest
 import torch
 
-from imssa.hardware.cost import CostConstants, adc_energy_J, analog_cost, device_conductances, digital_cost, mult_energy_J
+from imssa.hardware.cost import (
+    CostConstants,
+    adc_energy_J,
+    analog_cost,
+    device_conductances,
+    digital_cost,
+    mult_energy_J,
+)
 from imssa.hardware.crossbar import layout
 
 C = CostConstants()
@@ -24,7 +31,10 @@ def test_analog_energy_is_the_sum_of_its_components_by_hand():
     G = torch.full((lay.devices,), 40.0, dtype=torch.float64)
     c = C.model_copy(update={"input_activity": 0.5, "g_off_uS": 0.0})
     est = analog_cost(G, lay, N, L, classes, adc_bits=6, c=c)
-    n, cycles = 2 * N + 1, c.dac_bits - 1  # bit-serial: one array read and conversion per magnitude bit
+    n, cycles = (
+        2 * N + 1,
+        c.dac_bits - 1,
+    )  # bit-serial: one array read and conversion per magnitude bit
     array = cycles * lay.devices * 40e-6 * 0.2**2 * 0.5 * 100e-9
     dac = cycles * H * n * c.dac_J_per_bit
     adc = cycles * H * n * c.adc_fom_J_per_conversion_step * 64
@@ -32,12 +42,18 @@ def test_analog_energy_is_the_sum_of_its_components_by_hand():
     assert est.breakdown_pJ_per_inference["dac"] == pytest.approx(dac * L * 1e12)
     assert est.breakdown_pJ_per_inference["adc"] == pytest.approx(adc * L * 1e12)
     assert "column_gains" not in est.breakdown_pJ_per_inference
-    assert est.energy_pJ_per_inference == pytest.approx(sum(est.breakdown_pJ_per_inference.values()))
-    assert est.latency_us_per_step == pytest.approx((cycles * 100e-9 + math.ceil(cycles * H * n / lay.arrays) / c.adc_rate_Hz) * 1e6)
+    assert est.energy_pJ_per_inference == pytest.approx(
+        sum(est.breakdown_pJ_per_inference.values())
+    )
+    assert est.latency_us_per_step == pytest.approx(
+        (cycles * 100e-9 + math.ceil(cycles * H * n / lay.arrays) / c.adc_rate_Hz) * 1e6
+    )
     gains = analog_cost(G, lay, N, L, classes, 6, c, column_gains=True)
     assert gains.energy_pJ_per_inference > est.energy_pJ_per_inference
     lower = analog_cost(G / 2, lay, N, L, classes, 6, c)
-    assert est.breakdown_pJ_per_inference["array"] == pytest.approx(2 * lower.breakdown_pJ_per_inference["array"])
+    assert est.breakdown_pJ_per_inference["array"] == pytest.approx(
+        2 * lower.breakdown_pJ_per_inference["array"]
+    )
     with pytest.raises(ValueError, match="programmed devices"):
         analog_cost(G[:-1], lay, N, L, classes, 6, c)
 
@@ -47,7 +63,9 @@ def test_digital_cost_counts_every_matrix_at_its_own_width():
     per_width = lambda b: mult_energy_J(b, 8, C) + C.add32_J  # noqa: E731
     for bits in [(4, 4, 4), (2, 4, 4), (4, 2, 2)]:
         est = digital_cost(H, N, bits, L, 2, C)
-        mac = H * (4 * N * per_width(bits[0]) + 2 * N * per_width(bits[1]) + 2 * N * per_width(bits[2]))
+        mac = H * (
+            4 * N * per_width(bits[0]) + 2 * N * per_width(bits[1]) + 2 * N * per_width(bits[2])
+        )
         assert est.breakdown_pJ_per_inference["mac"] == pytest.approx(mac * L * 1e12)
         reads = H * (4 * N * bits[0] + 2 * N * bits[1] + 2 * N * bits[2]) * C.sram_J_per_bit
         assert est.breakdown_pJ_per_inference["weight_reads"] == pytest.approx(reads * L * 1e12)

@@ -3,16 +3,28 @@
 import pytest
 import torch
 
-from imssa.hardware.crossbar import (combined_matrix, expand_complex, from_conductance, layout, split_combined,
-                            structural_mask, to_conductance)
+from imssa.hardware.crossbar import (
+    combined_matrix,
+    expand_complex,
+    from_conductance,
+    layout,
+    split_combined,
+    structural_mask,
+    to_conductance,
+)
 from imssa.model.quant import quantize_ssm
 from imssa.model.s4d import DiscreteSSM, ssm_recurrent
 
 
 def random_ssm(H=3, N=4, seed=0):
     g = torch.Generator().manual_seed(seed)
-    c = lambda s: torch.complex(torch.randn(H, N, generator=g, dtype=torch.float64),  # noqa: E731
-                                torch.randn(H, N, generator=g, dtype=torch.float64)) * s
+    c = lambda s: (
+        torch.complex(
+            torch.randn(H, N, generator=g, dtype=torch.float64),
+            torch.randn(H, N, generator=g, dtype=torch.float64),
+        )
+        * s
+    )
     return DiscreteSSM(c(0.4), c(0.5), c(0.5), torch.randn(H, generator=g, dtype=torch.float64))
 
 
@@ -47,7 +59,9 @@ def test_conductance_round_trip_and_levels(bits):
     W = combined_matrix(q)
     G_pos, G_neg = to_conductance(W, bits, 0.6, g_min=5.0, g_max=105.0)
     assert torch.allclose(from_conductance(G_pos, G_neg, 0.6, 5.0, 105.0), W, atol=1e-6)
-    assert G_pos.min() >= 5.0 and G_pos.max() <= 105.0 and ((G_pos > 5.0) & (G_neg > 5.0)).sum() == 0
+    assert (
+        G_pos.min() >= 5.0 and G_pos.max() <= 105.0 and ((G_pos > 5.0) & (G_neg > 5.0)).sum() == 0
+    )
     states = torch.unique(torch.cat([G_pos.flatten(), G_neg.flatten()]).round(decimals=4))
     assert len(states) <= 2 ** max(bits - 1, 1)  # ternary: {g_min, g_max}; b bits: q_max + 1 states
     if bits == 2:
@@ -72,7 +86,9 @@ def test_layout_packing_and_tiling():
     assert (big.row_tiles_per_block, big.col_tiles_per_block, big.arrays) == (1, 2, 64)
     with pytest.raises(ValueError):
         layout(H=0, n=3)
-    paper = layout(H=32, n=33, rows=64, cols=64, kind="block", devices_per_element=16)  # 66 x 66: 2 x 2 arrays
+    paper = layout(
+        H=32, n=33, rows=64, cols=64, kind="block", devices_per_element=16
+    )  # 66 x 66: 2 x 2 arrays
     assert (paper.row_tiles_per_block, paper.col_tiles_per_block, paper.arrays) == (2, 2, 128)
     assert paper.devices == 32 * (8 * 16) * 2 * 2 == int(structural_mask(32, 16).sum()) * 2 * 2
     assert paper.devices_per_element == 16 and paper.cross_points == 32 * 66 * 66
@@ -88,8 +104,13 @@ def test_device_map_puts_inputs_on_rows_and_pairs_on_adjacent_columns():
     used = torch.tensor([[True, False], [True, True]])
     m = device_map(G_pos, G_neg, used, copies=2)
     assert m.shape == (4, 4)
-    assert m[0].tolist() == [1.0, -1.0, 3.0, -3.0] and torch.equal(m[0], m[1])  # input 0, duplicated row
-    assert torch.isnan(m[2, :2]).all() and m[2, 2:].tolist() == [4.0, -4.0]  # output 0 of input 1 unused
+    assert m[0].tolist() == [1.0, -1.0, 3.0, -3.0] and torch.equal(
+        m[0], m[1]
+    )  # input 0, duplicated row
+    assert torch.isnan(m[2, :2]).all() and m[2, 2:].tolist() == [
+        4.0,
+        -4.0,
+    ]  # output 0 of input 1 unused
     with pytest.raises(ValueError, match="n, n"):
         device_map(G_pos[:1], G_neg[:1])
 
@@ -116,7 +137,9 @@ def test_per_entry_grids_and_array_scales_map_to_their_share_of_the_window():
     bits = torch.tensor([[2, 3], [4, 2]])  # q_max 1, 3, 7, 1
     f = torch.tensor([[0.6, 0.6], [0.7, 0.6]], dtype=torch.float64)
     G_pos, G_neg = to_conductance(W, bits, f, 10.0, 100.0, array_scale=0.7)
-    assert G_pos[0, 0].item() == pytest.approx(10 + 0.6 / 0.7 * 90)  # top of a 0.6 range on a 0.7 array
+    assert G_pos[0, 0].item() == pytest.approx(
+        10 + 0.6 / 0.7 * 90
+    )  # top of a 0.6 range on a 0.7 array
     assert G_neg[0, 1].item() == pytest.approx(10 + 1 / 3 * 0.6 / 0.7 * 90)
     assert G_pos[1, 0].item() == pytest.approx(10 + 3 / 7 * 90)  # level 3 of 7 on the full range
     assert G_pos[1, 1].item() == G_neg[1, 1].item() == 10.0
@@ -126,12 +149,18 @@ def test_per_entry_grids_and_array_scales_map_to_their_share_of_the_window():
         to_conductance(W * 0.9, bits, f, 10.0, 100.0, array_scale=0.7)
 
 
-@pytest.mark.parametrize("quant", [dict(bits=2, range_mode="per_channel"), dict(bits=2, range_mode="dynamic"),
-                                   dict(bits=4, bits_A=2, bits_B=4, bits_C=3)])
+@pytest.mark.parametrize(
+    "quant",
+    [
+        dict(bits=2, range_mode="per_channel"),
+        dict(bits=2, range_mode="dynamic"),
+        dict(bits=4, bits_A=2, bits_B=4, bits_C=3),
+    ],
+)
 def test_ideal_deployment_of_every_grid_reproduces_the_quantized_matrix(quant):
-    from imssa.model.config import ModelConfig, QuantConfig
     from imssa.hardware.deploy import deployed_weights
     from imssa.hardware.devices import DeviceConfig
+    from imssa.model.config import ModelConfig, QuantConfig
     from imssa.model.train import SpeechClassifier
 
     torch.manual_seed(0)
@@ -163,7 +192,9 @@ def test_real_pole_zeros_leave_the_off_diagonal_of_real_modes_unprogrammed():
     assert not bool((W[extra] != 0).any())  # only entries that are 0 become structural zeros
     plain, zeros = structural_mask(3, 4), structural_mask(3, 4, real_poles=A_bar)
     assert torch.equal(zeros, plain & ~extra)
-    assert torch.equal(structural_mask(3, 4, True, A_bar), structural_mask(3, 4, True))  # diagonal already
+    assert torch.equal(
+        structural_mask(3, 4, True, A_bar), structural_mask(3, 4, True)
+    )  # diagonal already
     dev = DeviceConfig(g_min_uS=10.0, g_max_uS=100.0, sigma_uS=3.0)
     G = to_conductance(W, 3, 0.6, dev.g_min_uS, dev.g_max_uS)
     out = {}

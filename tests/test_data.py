@@ -14,7 +14,9 @@ from imssa.study.params import DataConfig
 
 
 def test_fsdd_official_split(fsdd_root):
-    s = D.load_dataset(DataConfig(split="official", sample_rate=4000, duration_s=0.5, val_fraction=0.1), fsdd_root)
+    s = D.load_dataset(
+        DataConfig(split="official", sample_rate=4000, duration_s=0.5, val_fraction=0.1), fsdd_root
+    )
     assert (len(s.train), len(s.val), len(s.test)) == (486, 54, 60)
     assert s.test.meta["index"].max() == 4 and s.train.meta["index"].min() == 5
     assert s.train.x.shape == (486, 2000) and s.train.x.dtype.is_floating_point
@@ -41,7 +43,9 @@ def test_loso_folds_hold_out_test_and_validation_speakers(fsdd_root):
 
 
 def test_fsdd_leave_speakers_out_and_seeded_validation(fsdd_root):
-    cfg = DataConfig(digits=[3, 7], split="leave_speakers_out", test_speakers=["theo"], duration_s=0.2)
+    cfg = DataConfig(
+        digits=[3, 7], split="leave_speakers_out", test_speakers=["theo"], duration_s=0.2
+    )
     s = D.load_dataset(cfg, fsdd_root)
     assert set(s.test.meta["speaker"]) == {"theo"} and "theo" not in set(s.train.meta["speaker"])
     assert sorted(set(s.test.meta["digit"])) == [3, 7]
@@ -52,7 +56,9 @@ def test_fsdd_leave_speakers_out_and_seeded_validation(fsdd_root):
     with pytest.raises(ValueError, match="not in the data"):
         D.load_dataset(cfg.model_copy(update={"test_speakers": ["nobody"]}), fsdd_root)
     by_speaker = D.load_dataset(cfg.model_copy(update={"val_speakers": ["lucas"]}), fsdd_root)
-    assert set(by_speaker.val.meta["speaker"]) == {"lucas"} and "lucas" not in set(by_speaker.train.meta["speaker"])
+    assert set(by_speaker.val.meta["speaker"]) == {"lucas"} and "lucas" not in set(
+        by_speaker.train.meta["speaker"]
+    )
 
 
 def test_fsdd_copy_matches_manifest(fsdd_root):
@@ -153,15 +159,25 @@ def write_heidelberg(root, rate=48000):
 
 def test_heidelberg_layout_official_split(tmp_path):
     write_heidelberg(tmp_path / "heidelberg")
-    cfg = DataConfig(dataset="heidelberg", split="official", digits=[0, 1], sample_rate=8000, duration_s=0.2,
-                     val_fraction=0.5)
+    cfg = DataConfig(
+        dataset="heidelberg",
+        split="official",
+        digits=[0, 1],
+        sample_rate=8000,
+        duration_s=0.2,
+        val_fraction=0.5,
+    )
     s = D.load_dataset(cfg, tmp_path)
     assert len(s.test) == 2 and set(s.test.meta["speaker"]) == {"04"}
     assert len(s.train) + len(s.val) == 4 and len(s.val) == 2
     assert s.train.x.shape[1] == 1600 and set(s.train.meta["language"]) == {"english"}
-    both = D.load_dataset(cfg.model_copy(update={"language": "both", "val_fraction": 0.0}), tmp_path)
+    both = D.load_dataset(
+        cfg.model_copy(update={"language": "both", "val_fraction": 0.0}), tmp_path
+    )
     assert len(both.test) == 4 and len(both.val) == 0 and both.val.x.shape == (0, 1600)
-    german = torch.tensor((both.test.meta["language"] == "german").to_numpy())  # HD's classes: digit x language
+    german = torch.tensor(
+        (both.test.meta["language"] == "german").to_numpy()
+    )  # HD's classes: digit x language
     assert both.test.y[german].tolist() == [2, 3] and both.test.y[~german].tolist() == [0, 1]
     assert cfg.n_classes == 2 and cfg.model_copy(update={"language": "both"}).n_classes == 4
 
@@ -189,11 +205,15 @@ def test_fold_table_lists_every_fold(fsdd_root):
     assert (table["test_clips"] == 100).all() and (table["train_clips"] == 400).all()
     assert set(table["test_speaker"]) == set(table["val_speaker"])
     for row in table.itertuples():
-        assert row.test_speaker not in row.train_speakers and row.val_speaker not in row.train_speakers
+        assert (
+            row.test_speaker not in row.train_speakers and row.val_speaker not in row.train_speakers
+        )
 
 
 def test_order_task_holds_every_pair_in_both_orders_and_speakers_apart(fsdd_root):
-    cfg = DataConfig(task="order", fold=2, sample_rate=1000, duration_s=0.3, gap_s=0.02, pairs_per_clip=2)
+    cfg = DataConfig(
+        task="order", fold=2, sample_rate=1000, duration_s=0.3, gap_s=0.02, pairs_per_clip=2
+    )
     s = D.load_dataset(cfg, fsdd_root)
     assert cfg.length == 2 * 300 + 3 * 20 and s.train.x.shape == (800, 660) and cfg.n_classes == 2
     assert (len(s.val), len(s.test)) == (200, 200)  # 50 clips x 2 partners x 2 orders per speaker
@@ -221,15 +241,27 @@ def test_order_task_options_are_checked():
         DataConfig(task="order", digits=[0, 1, 2])
     with pytest.raises(ValueError, match="belong to task 'order'"):
         DataConfig(gap_s=0.1)
-    one_speaker = pd.DataFrame({"file": ["a", "b"], "digit": [0, 1], "speaker": ["s", "s"], "index": [0, 1]})
+    one_speaker = pd.DataFrame(
+        {"file": ["a", "b"], "digit": [0, 1], "speaker": ["s", "s"], "index": [0, 1]}
+    )
     assert len(D.order_pairs(one_speaker, [0, 1], 1)) == 2
     with pytest.raises(ValueError, match="the 2-class order task needs 1 and 2"):
         D.order_pairs(one_speaker, [0, 1], 2)
 
 
 def test_four_class_order_task_sequences_and_a_memoryless_ceiling(fsdd_root):
-    cfg = DataConfig(task="order", fold=2, sample_rate=1000, duration_s=0.3, gap_s=0.02, order_classes=4,
-                     front_end="logmel", hop_ms=10.0, frame_ms=32.0, n_mels=8)
+    cfg = DataConfig(
+        task="order",
+        fold=2,
+        sample_rate=1000,
+        duration_s=0.3,
+        gap_s=0.02,
+        order_classes=4,
+        front_end="logmel",
+        hop_ms=10.0,
+        frame_ms=32.0,
+        n_mels=8,
+    )
     s = D.load_dataset(cfg, fsdd_root)
     assert s.test.x.shape == (200, 8, cfg.steps) and cfg.steps == 66 and cfg.n_classes == 4
     assert np.bincount(s.test.y.numpy()).tolist() == [50, 50, 50, 50]

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from imssa.data.audio import AudioSet, AudioSplits
+from imssa.data.config import DataConfig
 from imssa.model.config import ModelConfig, QuantConfig, TrainConfig
 from imssa.model.train import Run, SpeechClassifier, TrainResult
-from imssa.data.config import DataConfig
 from imssa.study import deployed
 
 
@@ -25,7 +25,9 @@ def fake(monkeypatch, classes=10, failure="", clips=30, labels=None):
     part = AudioSet(x, y, pd.DataFrame({"file": [""] * clips}), 1000)
     splits = AudioSplits(part, part, part, tuple(range(classes)))
     calls = []
-    result = TrainResult(net.state_dict(), pd.DataFrame(), 0.0, np.zeros(0), np.zeros(0), 0.0, failure=failure)
+    result = TrainResult(
+        net.state_dict(), pd.DataFrame(), 0.0, np.zeros(0), np.zeros(0), 0.0, failure=failure
+    )
     monkeypatch.setattr(deployed, "train_or_load", lambda run: calls.append(run) or result)
     monkeypatch.setattr(deployed, "load_splits", lambda data: splits)
     deployed._load.cache_clear()
@@ -48,7 +50,10 @@ def test_a_model_below_the_ten_class_chance_gets_its_cause(monkeypatch):
     run, _ = fake(monkeypatch, labels=lambda p: torch.where(torch.arange(30) < 9, p, (p + 1) % 10))
     assert deployed.software_row(deployed.load_model(run, 10))["failure"] == ""  # ... not chance
     run, _ = fake(monkeypatch, labels=lambda p: (p + 1) % 10)  # never right
-    assert deployed.software_row(deployed.load_model(run, 10))["failure"] in ("chance", "constant output")
+    assert deployed.software_row(deployed.load_model(run, 10))["failure"] in (
+        "chance",
+        "constant output",
+    )
 
 
 def test_a_failed_run_has_no_model_and_a_row_that_says_why(monkeypatch):
@@ -67,24 +72,40 @@ def test_post_training_quantization_needs_its_range_and_reports_an_unstable_pole
     q = deployed.load_model(run, 10, ptq=ptq, fscale=0.6)
     assert q.failure == "" and q.net is not deployed.load_model(run, 10).net
     assert q.net.layers[0].bits == 2 and q.net.layers[0].fscale == 0.6
-    wide = deployed.load_model(run, 10, ptq=QuantConfig(bits=2, range_mode="fixed", fscale=1.0), fscale=1.0)
-    assert wide.failure == "unstable" and wide.net is None  # the grid holds |A_bar| = sqrt(2), no cap
+    wide = deployed.load_model(
+        run, 10, ptq=QuantConfig(bits=2, range_mode="fixed", fscale=1.0), fscale=1.0
+    )
+    assert (
+        wide.failure == "unstable" and wide.net is None
+    )  # the grid holds |A_bar| = sqrt(2), no cap
 
 
 def test_a_failed_model_s_rows_have_the_columns_of_a_programmed_one():
     """A resumable grid appends rows to one CSV: a failed model's rows must line up with the rest."""
     from imssa.hardware.devices import DeviceConfig
+
     torch.manual_seed(0)
     net = SpeechClassifier(ModelConfig(H=2, N=2, quant=QuantConfig(bits=2, fscale=0.6)), 2).eval()
     x = torch.randn(8, 60, generator=torch.Generator().manual_seed(2))
     data = AudioSet(x, torch.arange(8) % 2, pd.DataFrame({"file": [""] * 8}), 1000)
     seeds = []
-    rows = deployed.programmed_rows(net, data, lambda s: [DeviceConfig(sigma_uS=s)], [0.0, 5.0], 3,
-                                    lambda s: seeds.append(s) or int(10 * s))
-    assert [r["sigma_uS"] for r in rows] == [0.0, 5.0, 5.0, 5.0] and seeds == [0.0, 5.0]  # one at sigma = 0
+    rows = deployed.programmed_rows(
+        net,
+        data,
+        lambda s: [DeviceConfig(sigma_uS=s)],
+        [0.0, 5.0],
+        3,
+        lambda s: seeds.append(s) or int(10 * s),
+    )
+    assert [r["sigma_uS"] for r in rows] == [0.0, 5.0, 5.0, 5.0] and seeds == [
+        0.0,
+        5.0,
+    ]  # one at sigma = 0
     failed = deployed.failed_rows("unstable", [0.0, 5.0])
     # a grid keeps the union of the columns: a failed model's rows need only a subset, in the same names
-    assert all(set(f) <= set(rows[0]) for f in failed) and {f["failure"] for f in failed} == {"unstable"}
+    assert all(set(f) <= set(rows[0]) for f in failed) and {f["failure"] for f in failed} == {
+        "unstable"
+    }
 
 
 def test_hardware_and_converter_rows_program_every_layer_with_its_own_device():
@@ -92,7 +113,9 @@ def test_hardware_and_converter_rows_program_every_layer_with_its_own_device():
     asked for; ``converter_rows`` repeats one sigma under each periphery on the same draws; a failed
     model gives ``failed_rows`` and no converter rows."""
     torch.manual_seed(0)
-    net = SpeechClassifier(ModelConfig(H=2, N=2, depth=2, quant=QuantConfig(bits=2, fscale=0.6)), 2).eval()
+    net = SpeechClassifier(
+        ModelConfig(H=2, N=2, depth=2, quant=QuantConfig(bits=2, fscale=0.6)), 2
+    ).eval()
     x = torch.randn(8, 60, generator=torch.Generator().manual_seed(2))
     test = AudioSet(x, torch.arange(8) % 2, pd.DataFrame({"file": [""] * 8}), 1000)
     val = AudioSet(x[:4], torch.arange(4) % 2, pd.DataFrame({"file": [""] * 4}), 1000)
@@ -100,21 +123,36 @@ def test_hardware_and_converter_rows_program_every_layer_with_its_own_device():
     window, layers = {"g_min_uS": 10.0, "g_max_uS": 100.0}, [{"dac_range": 4.0}, {"dac_range": 8.0}]
     seen = []
     real = deployed.programmed_rows
+
     def spy(net, data, devices_at, *args, **kwargs):
         seen.append((len(data), [(d.sigma_uS, d.dac_range, d.g_max_uS) for d in devices_at(5.0)]))
         return real(net, data, devices_at, *args, **kwargs)
+
     deployed.programmed_rows = spy
     try:
-        rows = deployed.hardware_rows(model, "val", layers, window, [0.0, 5.0], 2, lambda s: int(s), 16)
-        conv = deployed.converter_rows(model, {"a": (layers, "fast"), "b": (layers, "fast")}, window, 5.0, 2,
-                                       lambda s: int(s), 16)
+        rows = deployed.hardware_rows(
+            model, "val", layers, window, [0.0, 5.0], 2, lambda s: int(s), 16
+        )
+        conv = deployed.converter_rows(
+            model,
+            {"a": (layers, "fast"), "b": (layers, "fast")},
+            window,
+            5.0,
+            2,
+            lambda s: int(s),
+            16,
+        )
     finally:
         deployed.programmed_rows = real
     assert seen[0] == (4, [(5.0, 4.0, 100.0), (5.0, 8.0, 100.0)])  # val clips, one device per layer
     assert [r["sigma_uS"] for r in rows] == [0.0, 5.0, 5.0]
     assert [r["periphery"] for r in conv] == ["a", "a", "b", "b"]
-    assert [r["accuracy"] for r in conv[:2]] == [r["accuracy"] for r in conv[2:]]  # same draws, same device
+    assert [r["accuracy"] for r in conv[:2]] == [
+        r["accuracy"] for r in conv[2:]
+    ]  # same draws, same device
     failed = deployed.TrainedModel(None, model.splits, "unstable")
     got = deployed.hardware_rows(failed, "test", [], window, [0.0, 5.0], 2, int, 16)
-    pd.testing.assert_frame_equal(pd.DataFrame(got), pd.DataFrame(deployed.failed_rows("unstable", [0.0, 5.0])))
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(got), pd.DataFrame(deployed.failed_rows("unstable", [0.0, 5.0]))
+    )
     assert deployed.converter_rows(failed, {"a": ([], "fast")}, window, 5.0, 2, int, 16) == []

@@ -45,11 +45,20 @@ BASE_SUMS = {
 
 def _programmed_sum(name: str, t_s: float) -> float:
     d = PRESETS[name]
-    G = d.g_min_uS + torch.linspace(0, 1, 12, dtype=torch.float64).reshape(3, 4) * (d.g_max_uS - d.g_min_uS)
+    G = d.g_min_uS + torch.linspace(0, 1, 12, dtype=torch.float64).reshape(3, 4) * (
+        d.g_max_uS - d.g_min_uS
+    )
     used = torch.ones(3, 4, dtype=torch.bool)
     used[0, 0] = False
     p, n = program(
-        G, G.flip(0), 3, d, generator=torch.Generator().manual_seed(11), used=used, copies=2, t_s=t_s
+        G,
+        G.flip(0),
+        3,
+        d,
+        generator=torch.Generator().manual_seed(11),
+        used=used,
+        copies=2,
+        t_s=t_s,
     )
     return float((p - 2 * n).sum())
 
@@ -62,7 +71,8 @@ def test_presets_program_exactly_as_before_the_split(name, t_s):
 def test_every_field_declares_its_effects_and_belongs_to_one_part():
     declared = effects(DeviceConfig)  # raises, naming them, for fields without a declaration
     assert all(
-        e["random"] in ("write", "age", None) and isinstance(e["step"], bool) for e in declared.values()
+        e["random"] in ("write", "age", None) and isinstance(e["step"], bool)
+        for e in declared.values()
     )
     owners = [name for part in PARTS for name in part.model_fields]
     assert len(owners) == len(set(owners)) and set(owners) == set(DeviceConfig.model_fields)

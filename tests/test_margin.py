@@ -7,8 +7,15 @@ import pytest
 import torch
 from scipy.stats import norm, rice
 
-from imssa.hardware.margin import (instability_probability, mode_instability, pole_radii, pole_values,
-                                   predicted_sigma_star, sigma_star, weight_noise_std)
+from imssa.hardware.margin import (
+    instability_probability,
+    mode_instability,
+    pole_radii,
+    pole_values,
+    predicted_sigma_star,
+    sigma_star,
+    weight_noise_std,
+)
 
 torch.set_num_threads(1)
 
@@ -51,10 +58,13 @@ def grid_cases():
         for s in NOISE:
             yield "complex", r * np.exp(1j * ANGLE), r, s
             yield "real", complex(r, 0.0), r, s
-            yield "near-real", complex(np.sqrt(r * r - s * s), s), r, s  # |b| = s: neither limit holds
+            yield (
+                "near-real",
+                complex(np.sqrt(r * r - s * s), s),
+                r,
+                s,
+            )  # |b| = s: neither limit holds
     yield "real, negative", complex(-0.95, 0.0), 0.95, 0.026
-
-
 
 
 def test_weight_noise_scales_with_sigma_fscale_range_and_copies():
@@ -117,7 +127,9 @@ def test_radii_read_as_complex_pairs_and_the_rice_method_is_the_old_formula():
     assert p.shape == (2, 2) and np.array_equal(p, mode_instability(1j * r, s))
     old = rice.sf(1 / (s / np.sqrt(2)), r / (s / np.sqrt(2)))
     assert np.allclose(mode_instability(r, s, method="rice"), old, rtol=1e-12, atol=1e-300)
-    assert np.all(p <= old) and np.allclose(p, old, rtol=0.1)  # rho^2 shrinks a complex pair a little
+    assert np.all(p <= old) and np.allclose(
+        p, old, rtol=0.1
+    )  # rho^2 shrinks a complex pair a little
     with pytest.raises(ValueError, match="radii"):
         mode_instability([-0.5], 0.01)
     with pytest.raises(ValueError, match="method"):
@@ -128,14 +140,19 @@ def test_instability_probability_combines_modes_and_is_monotone():
     one = instability_probability([0.95], 0.03)
     assert instability_probability([0.95, 0.95], 0.03) == pytest.approx(1 - (1 - one) ** 2)
     assert instability_probability([0.95], 0.01) < one < instability_probability([0.99], 0.03)
-    assert instability_probability([0.5, 1.0], 0.0) == 1.0 and instability_probability([0.5], 0.0) == 0.0
+    assert (
+        instability_probability([0.5, 1.0], 0.0) == 1.0
+        and instability_probability([0.5], 0.0) == 0.0
+    )
 
 
 def test_predicted_sigma_star_grows_with_the_margin_and_with_duplicate_devices():
     near, far = ([0.999] * 10, [0.85] * 10)
     s_near, s_far = (predicted_sigma_star(r, 0.6, 10, 100) for r in (near, far))
     assert 0 < s_near < s_far
-    assert predicted_sigma_star(far, 0.6, 10, 100, 16) == pytest.approx(np.sqrt(2) * s_far, rel=1e-3)
+    assert predicted_sigma_star(far, 0.6, 10, 100, 16) == pytest.approx(
+        np.sqrt(2) * s_far, rel=1e-3
+    )
     s = weight_noise_std(s_far, 0.6, 10, 100)
     assert instability_probability(far, s) == pytest.approx(0.1, abs=1e-4)
 
@@ -153,7 +170,9 @@ def test_predicted_sigma_star_of_real_poles_and_their_options():
     t0 = time.perf_counter()
     s_complex = predicted_sigma_star(poles, 0.6, 10, 100)
     assert time.perf_counter() - t0 < 1.0
-    s_real, s_zeros = (predicted_sigma_star(real, 0.6, 10, 100, real_zeros=z) for z in (False, True))
+    s_real, s_zeros = (
+        predicted_sigma_star(real, 0.6, 10, 100, real_zeros=z) for z in (False, True)
+    )
     s_single = predicted_sigma_star(real.real, 0.6, 10, 100, real_mapping=True)
     assert s_real < s_zeros < s_single and s_real < s_complex
 
@@ -163,7 +182,9 @@ def test_pole_values_are_the_quantized_poles_of_the_first_layer():
     from imssa.model.train import SpeechClassifier
 
     torch.manual_seed(0)
-    net = SpeechClassifier(ModelConfig(H=3, N=4, quant=QuantConfig(bits=3, fscale=0.6, r_max=0.95)), 2).eval()
+    net = SpeechClassifier(
+        ModelConfig(H=3, N=4, quant=QuantConfig(bits=3, fscale=0.6, r_max=0.95)), 2
+    ).eval()
     lam = pole_values(net)
     assert lam.shape == (3, 4) and lam.dtype == np.complex128
     assert np.array_equal(np.abs(lam), pole_radii(net)) and np.abs(lam).max() <= 0.95 + 1e-6
@@ -174,7 +195,11 @@ def test_sigma_star_is_the_last_sigma_before_a_drop_or_failures():
     for fold in range(3):
         for sigma, acc in [(0.0, 0.95), (1.0, 0.95), (2.0, 0.94), (5.0, 0.90), (10.0, 0.5)]:
             rows.append({"bits": 2, "seed": 0, "fold": fold, "sigma_uS": sigma, "accuracy": acc})
-        for sigma, acc in [(0.0, 0.95), (1.0, 0.5), (2.0, 0.95)]:  # a failure at 1 uS stops it there
+        for sigma, acc in [
+            (0.0, 0.95),
+            (1.0, 0.5),
+            (2.0, 0.95),
+        ]:  # a failure at 1 uS stops it there
             rows.append({"bits": 5, "seed": 0, "fold": fold, "sigma_uS": sigma, "accuracy": acc})
     out = sigma_star(pd.DataFrame(rows), ["bits"], n_clips=100).set_index("bits")
     assert out.loc[2, "sigma_star_uS"] == 2.0 and out.loc[2, "sigma_fail_uS"] == 5.0
@@ -196,7 +221,9 @@ def test_the_law_predicts_the_unstable_share_of_deployed_arrays_with_and_without
     from imssa.model.train import SpeechClassifier
 
     torch.manual_seed(0)
-    net = SpeechClassifier(ModelConfig(H=2, N=4, quant=QuantConfig(bits=5, fscale=0.9, r_max=0.9)), 2).eval()
+    net = SpeechClassifier(
+        ModelConfig(H=2, N=4, quant=QuantConfig(bits=5, fscale=0.9, r_max=0.9)), 2
+    ).eval()
     lam, R = pole_values(net), 4000
     assert (lam.imag == 0).sum() >= 4 and (lam.imag != 0).any()
     for sigma in (4.0, 6.0):
@@ -207,7 +234,12 @@ def test_the_law_predicts_the_unstable_share_of_deployed_arrays_with_and_without
             W = deployed_weights(net, dev, R, seed=0, devices_per_element=16, real_zeros=zeros)
             shares[zeros] = float((spectral_radius(W) > 1).double().mean())
             p = instability_probability(lam, s, real_zeros=zeros)
-            assert abs(shares[zeros] - p) <= 4 * np.sqrt(p * (1 - p) / R) + 1e-5, (sigma, zeros, shares, p)
+            assert abs(shares[zeros] - p) <= 4 * np.sqrt(p * (1 - p) / R) + 1e-5, (
+                sigma,
+                zeros,
+                shares,
+                p,
+            )
         assert shares[True] < shares[False]
 
 
@@ -228,13 +260,26 @@ def test_longest_memory_is_where_a_mode_reaches_the_failure_share():
 
 
 def test_a_prediction_is_placed_against_the_measured_interval_and_tallied():
-    from imssa.hardware.margin import INSIDE, MAX_DROP_POINTS, against_measured, drop_within_text, position_tally
+    from imssa.hardware.margin import (
+        INSIDE,
+        MAX_DROP_POINTS,
+        against_measured,
+        drop_within_text,
+        position_tally,
+    )
 
-    stars = pd.DataFrame({"sigma_star_uS": [2.0, 2.0, 2.0, 2.0], "sigma_fail_uS": [4.0, 4.0, 4.0, np.nan],
-                          "pred": [1.0, 3.0, 4.0, 99.0]})
+    stars = pd.DataFrame(
+        {
+            "sigma_star_uS": [2.0, 2.0, 2.0, 2.0],
+            "sigma_fail_uS": [4.0, 4.0, 4.0, np.nan],
+            "pred": [1.0, 3.0, 4.0, 99.0],
+        }
+    )
     out = against_measured(stars, ["pred"])["pred vs measured"].tolist()
     assert out == ["below", INSIDE, "above", INSIDE]  # no failing sigma: unbounded above
     assert position_tally(pd.Series(out)) == "1 below, 2 inside, 1 above"
-    assert drop_within_text(MAX_DROP_POINTS + 0.5).startswith("beyond") and drop_within_text(1.0).startswith("within")
+    assert drop_within_text(MAX_DROP_POINTS + 0.5).startswith("beyond") and drop_within_text(
+        1.0
+    ).startswith("within")
     with pytest.raises(ValueError, match="pred2"):
         against_measured(stars, ["pred2"])

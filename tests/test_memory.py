@@ -22,9 +22,13 @@ def test_time_constants():
 def test_kernel_memory():
     K = torch.zeros(3, 100, dtype=torch.float64)
     K[0, 0] = 1.0  # memoryless: everything at lag 0
-    K[1, :] = 0.9 ** torch.arange(100)  # geometric: 95% of the energy within ln(0.05)/ln(0.81) steps
+    K[1, :] = 0.9 ** torch.arange(
+        100
+    )  # geometric: 95% of the energy within ln(0.05)/ln(0.81) steps
     assert kernel_memory_ms(K, 1000).tolist()[0] == 0.0 and kernel_memory_ms(K, 1000)[2] == 0.0
-    assert kernel_memory_ms(K, 1000)[1] == pytest.approx(math.ceil(math.log(0.05) / math.log(0.81)) - 1, abs=1)
+    assert kernel_memory_ms(K, 1000)[1] == pytest.approx(
+        math.ceil(math.log(0.05) / math.log(0.81)) - 1, abs=1
+    )
 
 
 def test_memory_summary_of_a_memoryless_and_a_slow_layer():
@@ -32,13 +36,20 @@ def test_memory_summary_of_a_memoryless_and_a_slow_layer():
     slow = DiscreteSSM(torch.full((1, 2), 0.99 + 0j, dtype=torch.complex128), B, B, torch.zeros(1))
     none = slow._replace(A_bar=torch.zeros(1, 2, dtype=torch.complex128))
     s, n = memory_summary(slow, 1000, 2000), memory_summary(none, 1000, 2000)
-    assert n["tau_median_ms"] == 0 and n["share_A_bar_zero"] == 1 and n["kernel_memory_median_ms"] == 0
-    assert s["tau_median_ms"] == pytest.approx(-1 / math.log(0.99), rel=1e-6) and s["share_A_bar_zero"] == 0
+    assert (
+        n["tau_median_ms"] == 0 and n["share_A_bar_zero"] == 1 and n["kernel_memory_median_ms"] == 0
+    )
+    assert (
+        s["tau_median_ms"] == pytest.approx(-1 / math.log(0.99), rel=1e-6)
+        and s["share_A_bar_zero"] == 0
+    )
     assert s["kernel_memory_median_ms"] > 100
 
 
 def test_describe_memory_tells_filters_from_memories():
     short = {"tau_median_ms": 1.0, "tau_max_ms": 3.0, "kernel_memory_median_ms": 2.0}
     long = {"tau_median_ms": 120.0, "tau_max_ms": 1200.0, "kernel_memory_median_ms": 210.0}
-    assert "short filter" in describe_memory("2-bit", short, 2000) and "4 samples" in describe_memory("2-bit", short, 2000)
+    assert "short filter" in describe_memory(
+        "2-bit", short, 2000
+    ) and "4 samples" in describe_memory("2-bit", short, 2000)
     assert "syllable" in describe_memory("float", long, 2000)

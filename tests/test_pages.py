@@ -14,8 +14,10 @@ ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "book" / "ci" / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-PROBE = ("<script>window.addEventListener('load', () => setTimeout(() => document.body.setAttribute('data-broken', "
-         "[...document.images].filter(i => !i.complete || i.naturalWidth === 0).length), 500));</script>")
+PROBE = (
+    "<script>window.addEventListener('load', () => setTimeout(() => document.body.setAttribute('data-broken', "
+    "[...document.images].filter(i => !i.complete || i.naturalWidth === 0).length), 500));</script>"
+)
 
 pytestmark = pytest.mark.browser
 
@@ -30,10 +32,17 @@ def _chromium() -> str:
 @pytest.fixture(scope="module")
 def pages() -> list[Path]:
     """Build the ci book from the executed notebooks (no execution) and list its chapter pages."""
-    subprocess.run([sys.executable, "-m", "imssa.study.runner", "build", "--profile", "ci"], cwd=ROOT, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "imssa.study.runner", "build", "--profile", "ci"],
+        cwd=ROOT,
+        check=True,
+    )
     SHOTS.mkdir(parents=True, exist_ok=True)
-    found = sorted(p for p in HTML.glob("*.html")
-                   if p.stem not in ("genindex", "search") and "</body>" in p.read_text())  # index.html only redirects
+    found = sorted(
+        p
+        for p in HTML.glob("*.html")
+        if p.stem not in ("genindex", "search") and "</body>" in p.read_text()
+    )  # index.html only redirects
     assert found, f"no pages built in {HTML}"
     return found
 
@@ -42,11 +51,26 @@ def _render(exe: str, page: Path) -> str:
     probe = page.with_name(f"_probe_{page.name}")
     probe.write_text(page.read_text().replace("</body>", PROBE + "</body>"))
     try:
-        out = subprocess.run([exe, *FLAGS, "--virtual-time-budget=10000", "--dump-dom", probe.as_uri()],
-                             capture_output=True, text=True, timeout=120, check=True).stdout
-        subprocess.run([exe, *FLAGS, "--virtual-time-budget=10000", "--window-size=1200,1600",
-                        f"--screenshot={SHOTS / (page.stem + '.png')}", page.as_uri()],
-                       capture_output=True, timeout=120, check=True)
+        out = subprocess.run(
+            [exe, *FLAGS, "--virtual-time-budget=10000", "--dump-dom", probe.as_uri()],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout
+        subprocess.run(
+            [
+                exe,
+                *FLAGS,
+                "--virtual-time-budget=10000",
+                "--window-size=1200,1600",
+                f"--screenshot={SHOTS / (page.stem + '.png')}",
+                page.as_uri(),
+            ],
+            capture_output=True,
+            timeout=120,
+            check=True,
+        )
     finally:
         probe.unlink()
     return out
@@ -64,9 +88,13 @@ def test_every_page_renders(pages):
         text = re.sub(r"<(script|style)\b.*?</\1>", "", dom, flags=re.S)
         text = re.sub(r"<[^>]+>", " ", text)
         assert "\\(" not in text and "$$" not in text, f"{page.name}: raw math left in the text"
-        assert "Traceback" not in text and 'class="output stderr"' not in dom, f"{page.name}: error output"
+        assert "Traceback" not in text and 'class="output stderr"' not in dom, (
+            f"{page.name}: error output"
+        )
         # a pipe table rendered as a paragraph: its |---| rule turned into an em dash (code cells keep ---)
-        assert not re.search(r"\|\s*—\s*\|", text), f"{page.name}: a Markdown table left as raw text"
+        assert not re.search(r"\|\s*—\s*\|", text), (
+            f"{page.name}: a Markdown table left as raw text"
+        )
         if "\\(" in page.read_text() or "math notranslate" in page.read_text():
             assert "mjx-container" in dom, f"{page.name}: math not typeset"
         assert (SHOTS / (page.stem + ".png")).stat().st_size > 0

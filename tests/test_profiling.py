@@ -12,19 +12,32 @@ process 2:"kernel";run (ipykernel/parentpoller.py:3);ParentPollerUnix.run (ipyke
 """
 
 
-def test_top_functions_count_self_total_and_own_library_time_and_leave_waiting_threads_out(tmp_path):
+def test_top_functions_count_self_total_and_own_library_time_and_leave_waiting_threads_out(
+    tmp_path,
+):
     raw = tmp_path / "chapter.txt"
     raw.write_text(STACKS)
-    assert read_collapsed(raw)[0] == (["main (imssa/study/runner.py)", "_step (imssa/hardware/analog.py)",
-                                       "_vmm_blocks (imssa/hardware/analog.py)"], 30)
+    assert read_collapsed(raw)[0] == (
+        [
+            "main (imssa/study/runner.py)",
+            "_step (imssa/hardware/analog.py)",
+            "_vmm_blocks (imssa/hardware/analog.py)",
+        ],
+        30,
+    )
     top = top_functions(raw, rate=10).set_index("function")
     assert top.loc["backward (torch/autograd/graph.py)", "self_s"] == 4.0  # 40 samples at 10 per s
     assert "ParentPollerUnix.run (ipykernel/parentpoller.py)" not in top.index  # a waiting thread
     assert top["self_share"].sum() == pytest.approx(1.0)  # of the 90 busy samples
     lib = top_functions(raw, rate=10, by="own_s", within="imssa/").set_index("function")
-    assert lib.loc["_step (imssa/hardware/analog.py)", "own_s"] == 2.0  # its own lines and the torch calls it makes
+    assert (
+        lib.loc["_step (imssa/hardware/analog.py)", "own_s"] == 2.0
+    )  # its own lines and the torch calls it makes
     assert lib.loc["_step (imssa/hardware/analog.py)", "total_s"] == 5.0
-    assert lib.loc["main (imssa/study/runner.py)", "own_s"] == 0.0 and list(lib.index)[0] == "_train (imssa/model/train.py)"
+    assert (
+        lib.loc["main (imssa/study/runner.py)", "own_s"] == 0.0
+        and list(lib.index)[0] == "_train (imssa/model/train.py)"
+    )
     with pytest.raises(ValueError, match="own_s"):
         top_functions(raw, by="own_s")
     raw.write_text(STACKS + "main (x.py:1) many\n")

@@ -19,6 +19,12 @@ def test_sweep_cells_reject_unknown_keys_and_unseeded_cells_before_any_work():
 def test_technology_cells_are_checked_before_any_model_is_loaded():
     cfg = validate_params("device_technologies", {})
     with pytest.raises(ValueError, match="noise_model must be one of"):
-        sweep_cell(cfg, {"bits": 2, "technology": "pcm_joshi2020", "noise_model": "pink"}, [(0, 0)], 1, seed=0)
+        sweep_cell(
+            cfg,
+            {"bits": 2, "technology": "pcm_joshi2020", "noise_model": "pink"},
+            [(0, 0)],
+            1,
+            seed=0,
+        )
     with pytest.raises(ValueError, match="unknown preset 'flash'"):
         sweep_cell(cfg, {"bits": 2, "technology": "flash"}, [(0, 0)], 1, seed=0)

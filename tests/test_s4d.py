@@ -5,7 +5,15 @@ import math
 import pytest
 import torch
 
-from imssa.model.s4d import S4D, frequency_response, init_A, ssm_conv, ssm_conv_affine, ssm_kernel, ssm_recurrent
+from imssa.model.s4d import (
+    S4D,
+    frequency_response,
+    init_A,
+    ssm_conv,
+    ssm_conv_affine,
+    ssm_kernel,
+    ssm_recurrent,
+)
 
 
 def random_ssm(H, N, dtype, seed=0, radius=0.999):
@@ -65,7 +73,10 @@ def test_affine_input_convolution_matches_plain():
     A_bar, B_bar, C, D = random_ssm(3, 4, torch.complex128)
     g = torch.Generator().manual_seed(2)
     x = torch.randn(5, 300, generator=g, dtype=torch.float64)
-    w, b = torch.randn(3, generator=g, dtype=torch.float64), torch.randn(3, generator=g, dtype=torch.float64)
+    w, b = (
+        torch.randn(3, generator=g, dtype=torch.float64),
+        torch.randn(3, generator=g, dtype=torch.float64),
+    )
     K = ssm_kernel(A_bar, B_bar, C, 300)
     expected = ssm_conv(w[:, None] * x[:, None] + b[:, None], K, D)
     assert rel_err(ssm_conv_affine(x, w, b, K, D), expected) < 1e-12
@@ -75,7 +86,9 @@ def test_zoh_discretisation():
     layer = S4D(H=3, N=4).double()
     A_bar, B_bar, C, D = layer.float_discrete()
     dt = torch.exp(layer.log_dt.detach().double())[:, None]
-    A = torch.complex(-torch.exp(layer.log_A_real.detach()), layer.A_imag.detach()).to(torch.complex128)
+    A = torch.complex(-torch.exp(layer.log_A_real.detach()), layer.A_imag.detach()).to(
+        torch.complex128
+    )
     assert torch.allclose(A_bar, torch.exp(dt * A))
     # ZOH: B_bar = integral_0^dt exp(A s) ds * B; check against a fine Riemann sum
     s = torch.linspace(0, 1, 20001, dtype=torch.float64)[None, None, :] * dt[..., None]
@@ -123,7 +136,9 @@ def test_frequency_response_is_the_dtft_of_the_kernel():
 def test_powers_are_exact_at_zero_and_keep_finite_gradients_where_they_underflow():
     from imssa.model.s4d import powers
 
-    z = torch.tensor([0.0, 1e-40, 1e-30, 0.04, 0.6 + 0.7j, -0.9], dtype=torch.complex64, requires_grad=True)
+    z = torch.tensor(
+        [0.0, 1e-40, 1e-30, 0.04, 0.6 + 0.7j, -0.9], dtype=torch.complex64, requires_grad=True
+    )
     p = powers(z, 45)
     explicit = torch.stack([z.detach() ** k for k in range(45)], -1)
     explicit[0, 0] = 1.0

@@ -25,9 +25,12 @@ def test_the_choices_sentence_names_the_axes_that_disagree_and_the_binding_budge
     )
     text = say.choices_text(chosen)
     assert (
-        "does not hold the validation choice: epochs." in text and "For epochs, the budget (40) binds" in text
+        "does not hold the validation choice: epochs." in text
+        and "For epochs, the budget (40) binds" in text
     )
-    assert say.choices_text(chosen.assign(agrees=True, **{"budget binds": False})).startswith("Every value")
+    assert say.choices_text(chosen.assign(agrees=True, **{"budget binds": False})).startswith(
+        "Every value"
+    )
     with pytest.raises(ValueError, match="budget"):
         say.choices_text(chosen.drop(columns="budget"))
 
@@ -43,7 +46,9 @@ def test_left_out_models_and_configurations_without_one():
 
 
 def test_predictions_are_tallied_or_said_to_be_absent():
-    cmp = pd.DataFrame({"old vs measured": ["below", "inside"], "new vs measured": ["inside", "inside"]})
+    cmp = pd.DataFrame(
+        {"old vs measured": ["below", "inside"], "new vs measured": ["inside", "inside"]}
+    )
     text = say.predictions_text(cmp, ["old", "new"], 3.0)
     assert "old prediction lies 1 below, 1 inside, 0 above" in text and "3 times" in text
     assert say.predictions_text(cmp.iloc[:0], ["old", "new"], np.nan).startswith("No configuration")
@@ -63,12 +68,18 @@ def test_the_real_zeros_sentence_picks_the_sigma_of_the_largest_gain():
     )
     assert "σ = 15 µS the unstable share goes from 50% to 20%" in say.real_zeros_text(zeros, 0.25)
     same = zeros.assign(unstable_zeros=zeros["unstable_full"], only_full=0)
-    assert say.real_zeros_text(same, 0.25).endswith("changes no programming's stability at these σ.")
+    assert say.real_zeros_text(same, 0.25).endswith(
+        "changes no programming's stability at these σ."
+    )
 
 
 def test_the_paper_pattern_and_the_caps_at_which_each_claim_holds():
     pairs = pd.DataFrame(
-        {"tolerates: r_max": [0.85, 0.999], "suffers: r_max": [0.999, 0.999], "both_hold": [True, False]}
+        {
+            "tolerates: r_max": [0.85, 0.999],
+            "suffers: r_max": [0.999, 0.999],
+            "both_hold": [True, False],
+        }
     )
     assert "capped at 0.85 and the 5-bit model's at 0.999" in say.paper_pattern_text(pairs)
     assert say.paper_pattern_text(pairs.assign(both_hold=False)).startswith("**No pair")
@@ -80,7 +91,9 @@ def test_the_paper_pattern_and_the_caps_at_which_each_claim_holds():
         }
     )
     assert say.claim_caps_text(claims, "tolerates", "c") == "The claim 'c' holds at the caps 0.85."
-    assert say.claim_caps_text(claims, "suffers", "c") == "The claim 'c' holds at no cap of this run."
+    assert (
+        say.claim_caps_text(claims, "suffers", "c") == "The claim 'c' holds at no cap of this run."
+    )
     absent = claims.assign(verdict=NOT_IN_SWEEP)
     assert "not in the sweep" in say.claim_caps_text(absent, "suffers", "c")
 
@@ -99,7 +112,10 @@ def test_which_knob_orders_the_tolerance_and_the_drop_at_the_first_failing_sigma
 def test_configurations_without_a_working_model_are_marked_not_judged():
     claims = pd.DataFrame({"bits": [2, 5], "r_max": [0.85, 0.85], "verdict": [HOLDS, FAILS]})
     out = without_working_models(claims, {(5, 0.85)}, ["bits", "r_max"])
-    assert list(out["verdict"]) == [HOLDS, NO_WORKING_MODEL] and list(claims["verdict"]) == [HOLDS, FAILS]
+    assert list(out["verdict"]) == [HOLDS, NO_WORKING_MODEL] and list(claims["verdict"]) == [
+        HOLDS,
+        FAILS,
+    ]
 
 
 def test_deployable_and_heidelberg_sentences():
@@ -133,7 +149,9 @@ CHAPTERS = [
 def _is_text(node) -> bool:
     import ast
 
-    return isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant) and isinstance(node.value, str))
+    return isinstance(node, ast.JoinedStr) or (
+        isinstance(node, ast.Constant) and isinstance(node.value, str)
+    )
 
 
 def word_choices(source: str) -> list[str]:
@@ -143,7 +161,11 @@ def word_choices(source: str) -> list[str]:
     import ast
 
     tree = ast.parse(source)
-    shown = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "Markdown"]
+    shown = [
+        n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "Markdown"
+    ]
     inside = {id(x) for call in shown for x in ast.walk(call) if isinstance(x, ast.IfExp)}
     return [
         ast.unparse(n)[:60]
@@ -158,7 +180,9 @@ def test_the_word_choice_check_sees_a_ternary_in_a_cell():
     assert word_choices('more = "n" if a == b else "m"\nMarkdown(more)')
     assert not word_choices('ax.set_title("n" if a else "m")')
     assert not word_choices("gap = f(x) if c else None\nMarkdown(text(gap))")
-    assert not word_choices('Markdown(", ".join(s for s in xs if s))')  # a filter chooses rows, not words
+    assert not word_choices(
+        'Markdown(", ".join(s for s in xs if s))'
+    )  # a filter chooses rows, not words
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)

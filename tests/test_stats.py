@@ -5,18 +5,46 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imssa.stats import (ABOVE, BELOW, FAILS, HOLDS, NOT_RESOLVED, Rule, contrast_phrase, verdict,
-                         accuracy_interval, accuracy_table, chance_failure, drop_summary, drops_from,
-                         failure_share, holm_family, fold_accuracy, fold_t_interval, holm, interval_coverage,
-                         mcnemar, nested_bootstrap_accuracy, paired_contrast, paired_difference,
-                         paired_table, realisation_summary, sign_flip_p, wilson_interval)
+from imssa.stats import (
+    ABOVE,
+    BELOW,
+    FAILS,
+    HOLDS,
+    NOT_RESOLVED,
+    Rule,
+    accuracy_interval,
+    accuracy_table,
+    chance_failure,
+    contrast_phrase,
+    drop_summary,
+    drops_from,
+    failure_share,
+    fold_accuracy,
+    fold_t_interval,
+    holm,
+    holm_family,
+    interval_coverage,
+    mcnemar,
+    nested_bootstrap_accuracy,
+    paired_contrast,
+    paired_difference,
+    paired_table,
+    realisation_summary,
+    sign_flip_p,
+    verdict,
+    wilson_interval,
+)
 
 
 def answers(p_fold, seeds=2, clips=100, seed=0):
     """Synthetic per-clip answers: fold f correct with probability p_fold[f]."""
     rng = np.random.default_rng(seed)
-    rows = [{"fold": f, "seed": s, "clip": f"{f}_{c}", "correct": int(rng.random() < p)}
-            for f, p in enumerate(p_fold) for s in range(seeds) for c in range(clips)]
+    rows = [
+        {"fold": f, "seed": s, "clip": f"{f}_{c}", "correct": int(rng.random() < p)}
+        for f, p in enumerate(p_fold)
+        for s in range(seeds)
+        for c in range(clips)
+    ]
     return pd.DataFrame(rows)
 
 
@@ -25,7 +53,9 @@ def test_wilson_interval_matches_the_closed_form():
     centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
     half = z / (1 + z**2 / n) * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
     low, high = wilson_interval(50, 60)
-    assert low == pytest.approx(centre - half, abs=1e-5) and high == pytest.approx(centre + half, abs=1e-5)
+    assert low == pytest.approx(centre - half, abs=1e-5) and high == pytest.approx(
+        centre + half, abs=1e-5
+    )
     with pytest.raises(ValueError):
         wilson_interval(61, 60)
 
@@ -66,12 +96,15 @@ def test_paired_difference_sees_what_unpaired_intervals_miss():
     better.loc[flip, "correct"] = 1
     d = paired_difference(better, base)
     # in points, converted once in the library
-    assert d["difference_points"] == pytest.approx(100 * (better["correct"].mean() - base["correct"].mean()),
-                                                   abs=1e-9)
+    assert d["difference_points"] == pytest.approx(
+        100 * (better["correct"].mean() - base["correct"].mean()), abs=1e-9
+    )
     # every fold gains: the exact sign-flip p is at its floor 2 / 2^6 = 1/32, never finer
     assert d["ci_low"] > 0 and d["p_sign_flip"] == pytest.approx(1 / 32) and d["b_only"] == 0
     assert d["p_t"] < 0.05 and "p_mcnemar" not in d  # no pooled McNemar p over speakers and seeds
-    assert paired_difference(base, better)["difference_points"] == pytest.approx(-d["difference_points"])
+    assert paired_difference(base, better)["difference_points"] == pytest.approx(
+        -d["difference_points"]
+    )
     none = paired_difference(base, base)
     assert none["difference_points"] == 0 and none["p_sign_flip"] == 1.0 and none["p_t"] == 1.0
     with pytest.raises(ValueError, match="only one of the two"):
@@ -92,7 +125,9 @@ def test_tables_label_groups_and_verdicts():
     good.loc[good.index[good["correct"] == 0][::3], "correct"] = 1
     both = pd.concat([base.assign(model="base"), good.assign(model="good")])
     acc = accuracy_table(both, "model")
-    assert list(acc["model"]) == ["base", "good"] and acc["estimate"].iloc[1] > acc["estimate"].iloc[0]
+    assert (
+        list(acc["model"]) == ["base", "good"] and acc["estimate"].iloc[1] > acc["estimate"].iloc[0]
+    )
     pairs = paired_table(both, "model", [("good", "base"), ("base", "good"), ("base", "base")])
     assert list(pairs["verdict"]) == [ABOVE, BELOW, NOT_RESOLVED]
     assert (pairs["p_holm"] >= pairs["p_t"]).all() and pairs["family"].nunique() == 1
@@ -100,9 +135,19 @@ def test_tables_label_groups_and_verdicts():
 
 def test_realisation_summary_reports_failures_beside_the_mean():
     rng = np.random.default_rng(0)
-    rows = pd.DataFrame([{"sigma": s, "fold": f, "realisation": r,
-                          "accuracy": (0.5 if (s > 0 and r % 2) else 0.95) + 0.01 * rng.standard_normal()}
-                         for s in (0.0, 10.0) for f in range(4) for r in range(10)])
+    rows = pd.DataFrame(
+        [
+            {
+                "sigma": s,
+                "fold": f,
+                "realisation": r,
+                "accuracy": (0.5 if (s > 0 and r % 2) else 0.95) + 0.01 * rng.standard_normal(),
+            }
+            for s in (0.0, 10.0)
+            for f in range(4)
+            for r in range(10)
+        ]
+    )
     out = realisation_summary(rows, ["sigma"], n_clips=100).set_index("sigma")
     assert out.loc[0.0, "failure_share"] == 0 and out.loc[10.0, "failure_share"] == 0.5
     assert out.loc[10.0, "mean"] == pytest.approx(0.725, abs=0.01)
@@ -116,15 +161,28 @@ def _programmings(shift_b=0.0):
     for f in range(4):
         for r in range(3):
             base = 0.8 + rng.normal(0, 0.05)  # a draw shared by both conditions: pairing removes it
-            rows += [{"bits": 2, "seed": 0, "fold": f, "realisation": r, "noise": "a", "accuracy": base},
-                     {"bits": 2, "seed": 0, "fold": f, "realisation": r, "noise": "b", "accuracy": base - shift_b}]
+            rows += [
+                {"bits": 2, "seed": 0, "fold": f, "realisation": r, "noise": "a", "accuracy": base},
+                {
+                    "bits": 2,
+                    "seed": 0,
+                    "fold": f,
+                    "realisation": r,
+                    "noise": "b",
+                    "accuracy": base - shift_b,
+                },
+            ]
     return pd.DataFrame(rows)
 
 
 def test_paired_contrast_and_drops_are_paired_on_model_and_draw():
     rows = _programmings(0.05)
     c = paired_contrast(rows, "noise", "a", "b", ["bits"]).iloc[0]
-    assert c["difference_points"] == pytest.approx(5.0) and c["ci_low"] == pytest.approx(5.0) and c["ci_high"] == pytest.approx(5.0)
+    assert (
+        c["difference_points"] == pytest.approx(5.0)
+        and c["ci_low"] == pytest.approx(5.0)
+        and c["ci_high"] == pytest.approx(5.0)
+    )
     with pytest.raises(ValueError, match="not paired"):
         paired_contrast(rows.iloc[1:], "noise", "a", "b", ["bits"])
     ref = pd.DataFrame([{"bits": 2, "seed": 0, "fold": f, "accuracy": 0.9} for f in range(4)])
@@ -151,24 +209,38 @@ def test_fold_t_interval_and_the_sign_flip_test_by_hand():
 def test_holm_adjusts_within_the_family_and_keeps_untested_rows_out():
     adj = holm([0.01, 0.04, 0.03, np.nan])
     assert adj[:3] == pytest.approx([0.03, 0.06, 0.06]) and np.isnan(adj[3])
-    rows = pd.DataFrame({"p_t": [0.01, 0.04, 0.03], "ci_low": [1.0, 0.5, -3.0], "ci_high": [4.0, 3.0, -0.5]})
+    rows = pd.DataFrame(
+        {"p_t": [0.01, 0.04, 0.03], "ci_low": [1.0, 0.5, -3.0], "ci_high": [4.0, 3.0, -0.5]}
+    )
     fam = holm_family(rows, "planned")
-    assert list(fam["verdict"]) == [ABOVE, NOT_RESOLVED, NOT_RESOLVED] and "3 comparisons" in fam["family"].iloc[0]
+    assert (
+        list(fam["verdict"]) == [ABOVE, NOT_RESOLVED, NOT_RESOLVED]
+        and "3 comparisons" in fam["family"].iloc[0]
+    )
 
 
-@pytest.mark.parametrize("low, high, p, rule, expected", [
-    (0.5, 2.0, 0.01, Rule(), ABOVE), (-2.0, -0.5, 0.01, Rule(), BELOW),
-    (-0.5, 2.0, 0.01, Rule(), NOT_RESOLVED),          # the interval spans the threshold
-    (0.5, 2.0, 0.05, Rule(), ABOVE),                  # p <= alpha: the stated convention
-    (0.5, 2.0, 0.0501, Rule(), NOT_RESOLVED),         # the interval clears 0 but the (Holm) p does not
-    (0.5, 2.0, None, Rule(), ABOVE),                  # the interval alone
-    (float("nan"), float("nan"), 0.01, Rule(), NOT_RESOLVED),  # one fold: no interval
-    (0.5, 2.0, float("nan"), Rule(), NOT_RESOLVED),
-    (0.5, float("nan"), 0.01, Rule(), NOT_RESOLVED),  # half an interval decides nothing
-    (3.0, 5.0, None, Rule(2.0), ABOVE), (1.0, 5.0, None, Rule(2.0), NOT_RESOLVED),
-    (0.0, 0.0, None, Rule(), NOT_RESOLVED), (-1.0, 0.0, None, Rule(), NOT_RESOLVED),  # touching t: strict sides
-    (-1.0, 1.5, None, Rule(2.0, holds=BELOW), HOLDS), (2.5, 9.0, None, Rule(2.0, holds=BELOW), FAILS),
-    (2.5, 9.0, None, Rule(2.0, holds=ABOVE), HOLDS), (0.0, 9.0, None, Rule(2.0, holds=ABOVE), NOT_RESOLVED)])
+@pytest.mark.parametrize(
+    "low, high, p, rule, expected",
+    [
+        (0.5, 2.0, 0.01, Rule(), ABOVE),
+        (-2.0, -0.5, 0.01, Rule(), BELOW),
+        (-0.5, 2.0, 0.01, Rule(), NOT_RESOLVED),  # the interval spans the threshold
+        (0.5, 2.0, 0.05, Rule(), ABOVE),  # p <= alpha: the stated convention
+        (0.5, 2.0, 0.0501, Rule(), NOT_RESOLVED),  # the interval clears 0 but the (Holm) p does not
+        (0.5, 2.0, None, Rule(), ABOVE),  # the interval alone
+        (float("nan"), float("nan"), 0.01, Rule(), NOT_RESOLVED),  # one fold: no interval
+        (0.5, 2.0, float("nan"), Rule(), NOT_RESOLVED),
+        (0.5, float("nan"), 0.01, Rule(), NOT_RESOLVED),  # half an interval decides nothing
+        (3.0, 5.0, None, Rule(2.0), ABOVE),
+        (1.0, 5.0, None, Rule(2.0), NOT_RESOLVED),
+        (0.0, 0.0, None, Rule(), NOT_RESOLVED),
+        (-1.0, 0.0, None, Rule(), NOT_RESOLVED),  # touching t: strict sides
+        (-1.0, 1.5, None, Rule(2.0, holds=BELOW), HOLDS),
+        (2.5, 9.0, None, Rule(2.0, holds=BELOW), FAILS),
+        (2.5, 9.0, None, Rule(2.0, holds=ABOVE), HOLDS),
+        (0.0, 9.0, None, Rule(2.0, holds=ABOVE), NOT_RESOLVED),
+    ],
+)
 def test_one_verdict_rule_for_every_table(low, high, p, rule, expected):
     assert verdict(low, high, p, rule) == expected
 
@@ -199,5 +271,7 @@ def test_the_intervals_cover_at_three_and_six_folds(folds):
     diff = interval_coverage(paired_difference, folds, 1000, seed=4, difference=0.05)
     assert acc >= 0.93 and diff >= 0.93
     if folds == 3:
-        old = interval_coverage(lambda a: nested_bootstrap_accuracy(a, n_boot=500), folds, 300, seed=4)
+        old = interval_coverage(
+            lambda a: nested_bootstrap_accuracy(a, n_boot=500), folds, 300, seed=4
+        )
         assert old < 0.9  # three clusters: the percentile bootstrap cannot reach its level

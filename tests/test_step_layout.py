@@ -3,24 +3,39 @@ the loop in the arrays' own order gives: outputs, peaks and counts, for every pe
 
 import pytest
 import torch
+from test_analog import arrays, quantized_model
 
 from imssa.hardware import periphery
 from imssa.hardware.analog import _peak_summary, _vmm_blocks, mode_blocks, simulate_step
 from imssa.hardware.crossbar import structural_mask
 from imssa.hardware.devices import DeviceConfig
 
-from test_analog import arrays, quantized_model
-
 H, N = 3, 4
-RANGES = (torch.rand(H, 2 * N + 1, generator=torch.Generator().manual_seed(5), dtype=torch.float64) * 2 + 1).tolist()
+RANGES = (
+    torch.rand(H, 2 * N + 1, generator=torch.Generator().manual_seed(5), dtype=torch.float64) * 2
+    + 1
+).tolist()
 COLUMN = dict(dac_bits=6, adc_bits=6, adc_range=3.0, row_ranges=RANGES, column_ranges=RANGES)
 PERIPHERIES = {
-    "one range, read noise": dict(dac_bits=6, adc_bits=6, dac_range=3.0, adc_range=3.0, read_noise=0.01),
-    "per column, offsets": COLUMN | dict(read_noise=0.01, read_noise_model="column", adc_offset_sigma=0.02,
-                                         adc_gain_sigma=0.02, calibration_reads=3),
+    "one range, read noise": dict(
+        dac_bits=6, adc_bits=6, dac_range=3.0, adc_range=3.0, read_noise=0.01
+    ),
+    "per column, offsets": COLUMN
+    | dict(
+        read_noise=0.01,
+        read_noise_model="column",
+        adc_offset_sigma=0.02,
+        adc_gain_sigma=0.02,
+        calibration_reads=3,
+    ),
     "per-device read noise": COLUMN | dict(read_noise_model="device", read_noise_device=0.02),
-    "bit-serial": COLUMN | dict(input_encoding="bit_serial", read_noise=0.01, read_noise_model="column",
-                                partial_ranges=RANGES),
+    "bit-serial": COLUMN
+    | dict(
+        input_encoding="bit_serial",
+        read_noise=0.01,
+        read_noise_model="column",
+        partial_ranges=RANGES,
+    ),
 }
 
 
@@ -29,14 +44,21 @@ def reference_step(u, W, D, dev, generator, read_var):
     R, (B, H, L), n = W.shape[0], u.shape[-3:], W.shape[-1]
     rg = periphery.ranges(dev, H, n, u.dtype)
     errors = periphery.draw_converter_errors(dev, R, H, n, rg.adc, generator, u.dtype)
-    vmm = lambda M: (lambda v, b=mode_blocks(M): torch.einsum("rhij,rbhj->rbhi", M, v) if b is None  # noqa: E731
-                     else _vmm_blocks(b, v))
+    vmm = lambda M: (
+        lambda v, b=mode_blocks(M): (
+            torch.einsum("rhij,rbhj->rbhi", M, v)
+            if b is None
+            else _vmm_blocks(b, v)
+        )
+    )
     W_v, var = vmm(W), None if read_var is None else vmm(read_var)
 
     def convert(out, drive, full_scale):
         if dev.read_noise > 0:
             scale = full_scale if dev.read_noise_model == "column" else dev.adc_range
-            out = out + dev.read_noise * scale * torch.randn(out.shape, generator=generator, dtype=out.dtype)
+            out = out + dev.read_noise * scale * torch.randn(
+                out.shape, generator=generator, dtype=out.dtype
+            )
         if var is not None:
             std = dev.read_noise_device * var(drive * drive).clamp_min(0).sqrt()
             out = out + std * torch.randn(out.shape, generator=generator, dtype=out.dtype)
@@ -81,9 +103,13 @@ def test_step_mode_in_its_line_order_equals_the_arrays_order_bit_for_bit(name, l
     assert (mode_blocks(W) is None) == (layout == "dense")
     dev = DeviceConfig(**PERIPHERIES[name])
     g = torch.Generator().manual_seed(6)
-    inputs = [torch.randn(4, H, 90, generator=g, dtype=torch.float64),  # one input for all programmings
-              torch.randn(2, 4, H, 90, generator=g, dtype=torch.float64)]  # one per programming
-    blocky = W * W * structural_mask(H, N)  # the squared conductances: with the blocks' zeros, or dense
+    inputs = [
+        torch.randn(4, H, 90, generator=g, dtype=torch.float64),  # one input for all programmings
+        torch.randn(2, 4, H, 90, generator=g, dtype=torch.float64),
+    ]  # one per programming
+    blocky = (
+        W * W * structural_mask(H, N)
+    )  # the squared conductances: with the blocks' zeros, or dense
     variances = [None] if dev.read_noise_device == 0 else [blocky, W * W + 1e-6]
     for u in inputs:
         for S in variances:

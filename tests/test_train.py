@@ -4,8 +4,14 @@ import pandas as pd
 import pytest
 import torch
 
+from imssa.model.train import (
+    SpeechClassifier,
+    make_optimizer,
+    restore_model,
+    train_cached,
+    train_model,
+)
 from imssa.study.params import DataConfig, ModelConfig, QuantConfig, TrainConfig
-from imssa.model.train import SpeechClassifier, make_optimizer, restore_model, train_cached, train_model
 
 DATA = DataConfig(split="official", sample_rate=2000, duration_s=0.1, val_fraction=0.1)
 MODEL = ModelConfig(H=4, N=2)
@@ -26,10 +32,17 @@ def test_controls_memoryless_and_frozen(fsdd_root):
     memoryless = SpeechClassifier(ModelConfig(H=4, N=3, ssm="memoryless"), 2)
     p = memoryless.layers[0].discrete()
     assert torch.all(p.A_bar == 0) and torch.any(p.B_bar != 0)
-    frozen = train_model(DATA.model_dump(), MODEL.model_copy(update={"ssm": "frozen"}).model_dump(),
-                         TRAIN.model_dump(), progress=False)
-    init = SpeechClassifier(MODEL.model_copy(update={"ssm": "frozen"}), 2,
-                            generator=torch.Generator().manual_seed(TRAIN.seed)).state_dict()
+    frozen = train_model(
+        DATA.model_dump(),
+        MODEL.model_copy(update={"ssm": "frozen"}).model_dump(),
+        TRAIN.model_dump(),
+        progress=False,
+    )
+    init = SpeechClassifier(
+        MODEL.model_copy(update={"ssm": "frozen"}),
+        2,
+        generator=torch.Generator().manual_seed(TRAIN.seed),
+    ).state_dict()
     for name in ("log_dt", "log_A_real", "A_imag", "B", "C"):
         assert torch.equal(frozen.state_dict[f"layers.0.{name}"], init[f"layers.0.{name}"])
     assert not torch.equal(frozen.state_dict["layers.0.D"], init["layers.0.D"])  # D is learned
@@ -66,7 +79,9 @@ def test_ssm_parameters_have_their_own_group():
     rest, ssm = opt.param_groups
     assert ssm["lr"] == 1e-3 and ssm["weight_decay"] == 0.0 and rest["weight_decay"] == 0.1
     assert len(ssm["params"]) == 2 * 4  # log_dt, log_A_real, A_imag, B per layer
-    assert sum(p.numel() for g in opt.param_groups for p in g["params"]) == sum(p.numel() for p in net.parameters())
+    assert sum(p.numel() for g in opt.param_groups for p in g["params"]) == sum(
+        p.numel() for p in net.parameters()
+    )
     frozen = SpeechClassifier(ModelConfig(H=4, N=2, ssm="frozen"), 2)
     rest, ssm = make_optimizer(frozen, TrainConfig()).param_groups
     assert ssm["params"] == [] and all(p.requires_grad for p in rest["params"])
@@ -108,12 +123,18 @@ def test_resumable_grid_skips_finished_cells(tmp_path):
     assert calls == [0.0, 2.5, 5.0] and len(full) == 6
     assert list(full.columns) == ["bits", "sigma", "realisation", "accuracy"]
     assert full["sigma"].tolist() == [0.0, 0.0, 2.5, 2.5, 5.0, 5.0]  # the order of the cells
-    with pytest.raises(ValueError, match="no default"):  # else {"bits": 2} would collide with every sigma
+    with pytest.raises(
+        ValueError, match="no default"
+    ):  # else {"bits": 2} would collide with every sigma
         resumable_grid([{"bits": 2}, {"bits": 2, "sigma": 1.0}], compute, tmp_path / "other.csv")
     assert not (tmp_path / "other.csv").exists()
     # with a default the short cell is the one it stands for: it is already done
-    again = resumable_grid([{"bits": 2}, {"bits": 2, "sigma": 2.5}], compute, tmp_path / "fig.csv",
-                           defaults={"sigma": 5.0})
+    again = resumable_grid(
+        [{"bits": 2}, {"bits": 2, "sigma": 2.5}],
+        compute,
+        tmp_path / "fig.csv",
+        defaults={"sigma": 5.0},
+    )
     assert calls == [0.0, 2.5, 5.0] and again["sigma"].tolist() == [5.0, 5.0, 2.5, 2.5]
 
 
@@ -128,8 +149,13 @@ def test_resumable_grid_keeps_the_union_of_the_columns_its_cells_return(tmp_path
     resumable_grid([{"check": 0}], compute, path)
     both = resumable_grid([{"check": 0}, {"check": 1}], compute, path)
     assert list(both.columns) == ["check", "accuracy", "rounds"]
-    assert both["accuracy"].tolist() == [0.5, 1.5] and both["rounds"].isna().tolist() == [True, False]
-    resumable_grid([{"check": 2}], lambda c: [{"rounds": 1.0, "accuracy": 9.0}], path)  # columns in another order
+    assert both["accuracy"].tolist() == [0.5, 1.5] and both["rounds"].isna().tolist() == [
+        True,
+        False,
+    ]
+    resumable_grid(
+        [{"check": 2}], lambda c: [{"rounds": 1.0, "accuracy": 9.0}], path
+    )  # columns in another order
     assert pd.read_csv(path).set_index("check").loc[2, "accuracy"] == 9.0
 
 
@@ -151,13 +177,22 @@ def _model_rows(cell, models):
     rows = []
     for seed, fold in models:
         g = torch.Generator().manual_seed(100 * seed + fold + int(cell["x"]))
-        rows += [{"realisation": r, "value": float(torch.randn(2, generator=g).sum()), "seed": seed, "fold": fold}
-                 for r in range(2)]
+        rows += [
+            {
+                "realisation": r,
+                "value": float(torch.randn(2, generator=g).sum()),
+                "seed": seed,
+                "fold": fold,
+            }
+            for r in range(2)
+        ]
     return rows
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_a_grid_split_by_model_gives_the_table_of_whole_cells_and_resumes_per_model(tmp_path, workers):
+def test_a_grid_split_by_model_gives_the_table_of_whole_cells_and_resumes_per_model(
+    tmp_path, workers
+):
     from imssa.study.sweep import resumable_grid
 
     cells, models = [{"x": float(x)} for x in range(3)], [(0, 0), (0, 1), (1, 0)]
@@ -171,7 +206,13 @@ def test_a_grid_split_by_model_gives_the_table_of_whole_cells_and_resumes_per_mo
         return _model_rows(cell, some)
 
     split = resumable_grid(cells, counted, path, models=models)
-    assert sorted(calls) == [(0.0, (0, 0)), (1.0, (0, 0)), (2.0, (0, 0)), (2.0, (0, 1)), (2.0, (1, 0))]
+    assert sorted(calls) == [
+        (0.0, (0, 0)),
+        (1.0, (0, 0)),
+        (2.0, (0, 0)),
+        (2.0, (0, 1)),
+        (2.0, (1, 0)),
+    ]
     pd.testing.assert_frame_equal(split, whole)  # same rows, same order: cell, then model
     with pytest.raises(ValueError, match="seed and fold"):
         resumable_grid(cells, lambda c, m: [{"value": 1.0}], tmp_path / "bad.csv", models=models)
@@ -188,8 +229,9 @@ def test_resumable_grid_on_a_local_dask_cluster_gives_the_local_table(tmp_path, 
 
     cells = [{"x": float(x)} for x in range(8)]
     local = resumable_grid(cells, _noisy_rows, tmp_path / "local.csv")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
-                                  processes=True) as lc:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None, processes=True
+    ) as lc:
         monkeypatch.setenv("IMSSA_DASK_SCHEDULER", lc.scheduler_address)
         remote = resumable_grid(cells, _noisy_rows, tmp_path / "remote.csv")
         where = resumable_grid(cells, _on_dask_worker, tmp_path / "where.csv")
@@ -209,17 +251,23 @@ def _on_dask_worker(cell):
 
 def test_training_on_a_local_dask_cluster_gives_the_local_models(fsdd_root, tmp_path, monkeypatch):
     distributed = pytest.importorskip("distributed")
-    from imssa.study.sweep import train_all
     from imssa.model.train import Run
+    from imssa.study.sweep import train_all
 
     runs = [Run(DATA, MODEL, TRAIN.model_copy(update={"seed": s})) for s in (0, 1)]
     monkeypatch.setenv("IMSSA_CACHE_DIR", str(tmp_path / "local"))
     local = train_all(runs, workers=1, progress=False)
-    monkeypatch.setenv("IMSSA_CACHE_DIR", str(tmp_path / "shared"))  # the workers inherit it: a shared cache
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None) as lc:
+    monkeypatch.setenv(
+        "IMSSA_CACHE_DIR", str(tmp_path / "shared")
+    )  # the workers inherit it: a shared cache
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+    ) as lc:
         monkeypatch.setenv("IMSSA_DASK_SCHEDULER", lc.scheduler_address)
         remote = train_all(runs, workers=1, progress=False)
     for a, b in zip(local, remote):
         assert list(a.test_pred) == list(b.test_pred)
         assert all(torch.equal(a.state_dict[k], b.state_dict[k]) for k in a.state_dict)
-    assert any((tmp_path / "shared").rglob("*.pkl"))  # the cluster's workers filled the shared cache
+    assert any(
+        (tmp_path / "shared").rglob("*.pkl")
+    )  # the cluster's workers filled the shared cache

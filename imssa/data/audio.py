@@ -128,7 +128,9 @@ def read_audio(path: Path, sample_rate: int, duration_s: float, normalize: str) 
 
 
 @functools.lru_cache(maxsize=READ_CACHE_CLIPS)
-def _decoded(data: bytes, path: str, sample_rate: int, duration_s: float, normalize: str) -> np.ndarray:
+def _decoded(
+    data: bytes, path: str, sample_rate: int, duration_s: float, normalize: str
+) -> np.ndarray:
     """``read_audio`` of the file ``path`` whose bytes are ``data``."""
     try:
         audio, rate = soundfile.read(io.BytesIO(data), dtype="float64", always_2d=True)
@@ -152,7 +154,9 @@ def _decoded(data: bytes, path: str, sample_rate: int, duration_s: float, normal
     return out
 
 
-def order_pairs(meta: pd.DataFrame, digits: list[int], pairs_per_clip: int, classes: int = 2) -> pd.DataFrame:
+def order_pairs(
+    meta: pd.DataFrame, digits: list[int], pairs_per_clip: int, classes: int = 2
+) -> pd.DataFrame:
     """The sequences of the order task from one listing: per speaker, clip i of ``digits[0]``
     (clips in index order) with clips i, ..., i + pairs_per_clip - 1 (cyclically) of ``digits[1]``,
     each pair in both orders (classes 0: digits[0] first, 1: digits[1] first). With ``classes`` 4,
@@ -165,21 +169,35 @@ def order_pairs(meta: pd.DataFrame, digits: list[int], pairs_per_clip: int, clas
         raise ValueError(f"the order task has 2 or 4 classes, got {classes}")
     rows = []
     for speaker, own in meta.groupby("speaker", sort=True):
-        first, second = (own[own["digit"] == d].sort_values("index")["file"].tolist() for d in digits)
+        first, second = (
+            own[own["digit"] == d].sort_values("index")["file"].tolist() for d in digits
+        )
         need = 1 if classes == 2 else 2  # XX and YY pair two different clips of one digit
         if len(first) < need or len(second) < max(pairs_per_clip, need):
-            raise ValueError(f"speaker {speaker!r} has {len(first)} clips of digit {digits[0]} and {len(second)} of "
-                             f"{digits[1]}; the {classes}-class order task needs {need} and "
-                             f"{max(pairs_per_clip, need)}")
+            raise ValueError(
+                f"speaker {speaker!r} has {len(first)} clips of digit {digits[0]} and {len(second)} of "
+                f"{digits[1]}; the {classes}-class order task needs {need} and "
+                f"{max(pairs_per_clip, need)}"
+            )
         for i, a in enumerate(first):
             for s in range(pairs_per_clip):
                 b = second[(i + s) % len(second)]
                 pairs = [(a, b), (b, a)]
                 if classes == 4:
-                    pairs += [(a, first[(i + s + 1) % len(first)]), (b, second[(i + s + 1) % len(second)])]
+                    pairs += [
+                        (a, first[(i + s + 1) % len(first)]),
+                        (b, second[(i + s + 1) % len(second)]),
+                    ]
                 for order, (u, v) in enumerate(pairs):
-                    rows.append({"file": u, "file_2": v, "speaker": speaker, "order": order,
-                                 "clip": f"{Path(u).name}+{Path(v).name}"})
+                    rows.append(
+                        {
+                            "file": u,
+                            "file_2": v,
+                            "speaker": speaker,
+                            "order": order,
+                            "clip": f"{Path(u).name}+{Path(v).name}",
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -195,8 +213,17 @@ def log_mel_frames(x: np.ndarray, cfg: DataConfig) -> np.ndarray:
     hop, n_fft = cfg.hop_length, cfg.n_fft
     x = np.asarray(x, dtype=np.float32)[..., : cfg.steps * hop]
     padded = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(n_fft - hop, 0)])
-    mel = librosa.feature.melspectrogram(y=padded, sr=cfg.sample_rate, n_fft=n_fft, hop_length=hop, center=False,
-                                         n_mels=cfg.n_mels, fmin=0.0, fmax=cfg.sample_rate / 2, power=2.0)
+    mel = librosa.feature.melspectrogram(
+        y=padded,
+        sr=cfg.sample_rate,
+        n_fft=n_fft,
+        hop_length=hop,
+        center=False,
+        n_mels=cfg.n_mels,
+        fmin=0.0,
+        fmax=cfg.sample_rate / 2,
+        power=2.0,
+    )
     return np.log(1e-5 + mel).astype(np.float32)
 
 
@@ -212,7 +239,9 @@ def _load_set(meta: pd.DataFrame, cfg: DataConfig) -> AudioSet:
     x = np.stack(clips) if clips else np.zeros((0, cfg.length), dtype=np.float32)
     label = {d: i for i, d in enumerate(cfg.digits)}
     y = np.array([label[d] for d in meta["digit"]], dtype=np.int64)
-    if cfg.n_classes > len(cfg.digits):  # HD, both languages: German digits are classes of their own
+    if cfg.n_classes > len(
+        cfg.digits
+    ):  # HD, both languages: German digits are classes of their own
         y = y + len(cfg.digits) * (meta["language"] == "german").to_numpy(dtype=np.int64)
     meta = meta.reset_index(drop=True).assign(clip=[Path(f).name for f in meta["file"]])
     return AudioSet(torch.from_numpy(front_end(x, cfg)), torch.from_numpy(y), meta, cfg.sample_rate)
@@ -222,13 +251,18 @@ def _load_order_set(meta: pd.DataFrame, cfg: DataConfig) -> AudioSet:
     """The order task's sequences of the clips in ``meta``: gap, word, gap, word, gap (each word
     read once)."""
     pairs = order_pairs(meta, cfg.digits, cfg.pairs_per_clip, cfg.order_classes)
-    words = {f: read_audio(f, cfg.sample_rate, cfg.duration_s, cfg.normalize) for f in sorted(set(pairs["file"]))}
+    words = {
+        f: read_audio(f, cfg.sample_rate, cfg.duration_s, cfg.normalize)
+        for f in sorted(set(pairs["file"]))
+    }
     gap = np.zeros(cfg.gap_length, dtype=np.float32)
     x = np.zeros((len(pairs), cfg.length), dtype=np.float32)
     for i, (u, v) in enumerate(zip(pairs["file"], pairs["file_2"])):
         x[i] = np.concatenate([gap, words[u], gap, words[v], gap])
     y = np.array(pairs["order"], dtype=np.int64)
-    return AudioSet(torch.from_numpy(front_end(x, cfg)), torch.from_numpy(y), pairs, cfg.sample_rate)
+    return AudioSet(
+        torch.from_numpy(front_end(x, cfg)), torch.from_numpy(y), pairs, cfg.sample_rate
+    )
 
 
 # ---------------------------------------------------------------------------- FSDD
@@ -239,7 +273,9 @@ def fsdd_manifest_digest(recordings: Path, files: list[str] | None = None) -> st
     names = sorted(files if files is not None else (p.name for p in recordings.glob("*.wav")))
     h = hashlib.sha256()
     for name in names:
-        h.update(f"{name} {hashlib.sha256((recordings / name).read_bytes()).hexdigest()}\n".encode())
+        h.update(
+            f"{name} {hashlib.sha256((recordings / name).read_bytes()).hexdigest()}\n".encode()
+        )
     return h.hexdigest()
 
 
@@ -259,7 +295,9 @@ def download_fsdd(root: Path, url: str = FSDD_URL) -> Path:
                     buf.write(chunk)
                     bar.update(len(chunk))
         target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=target.parent) as tmp:  # same disk: the rename is atomic
+        with tempfile.TemporaryDirectory(
+            dir=target.parent
+        ) as tmp:  # same disk: the rename is atomic
             staging = Path(tmp)
             with zipfile.ZipFile(buf) as zf:
                 wavs = [n for n in zf.namelist() if re.search(r"/recordings/[^/]+\.wav$", n)]
@@ -304,7 +342,9 @@ def list_fsdd(recordings: Path) -> pd.DataFrame:
         if m:
             rows.append({"file": p, "digit": int(m[1]), "speaker": m[2], "index": int(m[3])})
     if not rows:
-        raise DataMissingError(f"no FSDD files named {{digit}}_{{speaker}}_{{index}}.wav in {recordings}")
+        raise DataMissingError(
+            f"no FSDD files named {{digit}}_{{speaker}}_{{index}}.wav in {recordings}"
+        )
     return pd.DataFrame(rows)
 
 
@@ -328,8 +368,14 @@ def list_heidelberg(root: Path) -> pd.DataFrame:
             if not m:
                 raise AudioError(f"{listing}: entry {name!r} does not follow the HD naming scheme")
             rows.append(
-                {"file": audio / name, "digit": int(m[4]), "speaker": f"{m[2]}", "language": m[1],
-                 "trial": int(m[3]), "part": part}
+                {
+                    "file": audio / name,
+                    "digit": int(m[4]),
+                    "speaker": f"{m[2]}",
+                    "language": m[1],
+                    "trial": int(m[3]),
+                    "part": part,
+                }
             )
     return pd.DataFrame(rows)
 
@@ -355,13 +401,19 @@ def loso_speakers(speakers: list[str], fold: int) -> tuple[str, str]:
     """
     order = sorted(set(speakers))
     if len(order) < 3:
-        raise ValueError(f"leave-one-speaker-out needs at least 3 speakers (test, validation, training), got {order}")
+        raise ValueError(
+            f"leave-one-speaker-out needs at least 3 speakers (test, validation, training), got {order}"
+        )
     if not 0 <= fold < len(order):
-        raise ValueError(f"fold {fold} out of range: {len(order)} speakers give folds 0..{len(order) - 1}")
+        raise ValueError(
+            f"fold {fold} out of range: {len(order)} speakers give folds 0..{len(order) - 1}"
+        )
     return order[fold], order[(fold + 1) % len(order)]
 
 
-def _listing(cfg: DataConfig, data_dir: str | Path | None = None, download: bool = True) -> pd.DataFrame:
+def _listing(
+    cfg: DataConfig, data_dir: str | Path | None = None, download: bool = True
+) -> pd.DataFrame:
     """The files of ``cfg.dataset`` (HD: of ``cfg.language``) holding ``cfg.digits``, one row each."""
     if cfg.dataset == "fsdd":
         meta = list_fsdd(fsdd_dir(data_dir, download))
@@ -381,9 +433,17 @@ def fold_table(cfg: DataConfig, data_dir: str | Path | None = None) -> pd.DataFr
     for fold in range(meta["speaker"].nunique()):
         test, val = loso_speakers(list(counts.index), fold)
         train = sorted(set(counts.index) - {test, val})
-        rows.append({"fold": fold, "test_speaker": test, "val_speaker": val, "train_speakers": ", ".join(train),
-                     "test_clips": int(counts[test]), "val_clips": int(counts[val]),
-                     "train_clips": int(counts[train].sum())})
+        rows.append(
+            {
+                "fold": fold,
+                "test_speaker": test,
+                "val_speaker": val,
+                "train_speakers": ", ".join(train),
+                "test_clips": int(counts[test]),
+                "val_clips": int(counts[val]),
+                "train_clips": int(counts[train].sum()),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -403,7 +463,9 @@ def _speaker_masks(meta: pd.DataFrame, cfg: DataConfig) -> tuple[np.ndarray, np.
     return test.to_numpy(), None
 
 
-def load_dataset(cfg: DataConfig, data_dir: str | Path | None = None, download: bool = True) -> AudioSplits:
+def load_dataset(
+    cfg: DataConfig, data_dir: str | Path | None = None, download: bool = True
+) -> AudioSplits:
     """Load ``cfg.dataset`` restricted to ``cfg.digits`` into train/val/test tensors.
 
     Split ``loso``: fold ``cfg.fold`` of leave-one-speaker-out (``loso_speakers``): one speaker

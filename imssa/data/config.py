@@ -38,19 +38,37 @@ class DataConfig(Strict):
     duration_s: float = Field(default=1.0, gt=0, description="seconds: crop or zero-pad to this")
     normalize: Literal["none", "peak", "rms"] = "rms"
     split: Literal["loso", "official", "leave_speakers_out"] = "loso"
-    fold: int = Field(default=0, ge=0, description="loso: index of the test speaker in sorted order")
+    fold: int = Field(
+        default=0, ge=0, description="loso: index of the test speaker in sorted order"
+    )
     test_speakers: list[str] = Field(default_factory=list)
-    val_speakers: list[str] = Field(default_factory=list, description="leave_speakers_out: validation speakers")
-    val_fraction: float = Field(default=0.1, ge=0, lt=1, description="official (or no val_speakers): share of train")
+    val_speakers: list[str] = Field(
+        default_factory=list, description="leave_speakers_out: validation speakers"
+    )
+    val_fraction: float = Field(
+        default=0.1, ge=0, lt=1, description="official (or no val_speakers): share of train"
+    )
     seed: int = 0
     task: Literal["digits", "order"] = "digits"
-    gap_s: float = Field(default=0.0, ge=0, description="order task: seconds of silence after each word")
-    pairs_per_clip: int = Field(default=1, ge=1, description="order task: partners of each digits[0] clip")
-    order_classes: Literal[2, 4] = Field(default=2, description="order task: 2 (XY, YX) or 4 (XY, YX, XX, YY)")
+    gap_s: float = Field(
+        default=0.0, ge=0, description="order task: seconds of silence after each word"
+    )
+    pairs_per_clip: int = Field(
+        default=1, ge=1, description="order task: partners of each digits[0] clip"
+    )
+    order_classes: Literal[2, 4] = Field(
+        default=2, description="order task: 2 (XY, YX) or 4 (XY, YX, XX, YY)"
+    )
     front_end: Literal["waveform", "logmel"] = "waveform"
-    hop_ms: float | None = Field(default=None, gt=0, description="logmel: ms between steps (a whole number of samples)")
-    frame_ms: float | None = Field(default=None, gt=0, description="logmel: ms of audio per step, ending at the step")
-    n_mels: int | None = Field(default=None, ge=1, description="logmel: mel bands (features per step)")
+    hop_ms: float | None = Field(
+        default=None, gt=0, description="logmel: ms between steps (a whole number of samples)"
+    )
+    frame_ms: float | None = Field(
+        default=None, gt=0, description="logmel: ms of audio per step, ending at the step"
+    )
+    n_mels: int | None = Field(
+        default=None, ge=1, description="logmel: mel bands (features per step)"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> DataConfig:
@@ -59,14 +77,22 @@ class DataConfig(Strict):
         if self.split == "leave_speakers_out" and not self.test_speakers:
             raise ValueError("split 'leave_speakers_out' needs a non-empty test_speakers list")
         if set(self.test_speakers) & set(self.val_speakers):
-            raise ValueError(f"a speaker cannot be in both test_speakers and val_speakers: {self.test_speakers}, "
-                             f"{self.val_speakers}")
+            raise ValueError(
+                f"a speaker cannot be in both test_speakers and val_speakers: {self.test_speakers}, "
+                f"{self.val_speakers}"
+            )
         if self.split != "leave_speakers_out" and (self.test_speakers or self.val_speakers):
-            raise ValueError(f"test_speakers / val_speakers belong to split 'leave_speakers_out', not {self.split!r}")
+            raise ValueError(
+                f"test_speakers / val_speakers belong to split 'leave_speakers_out', not {self.split!r}"
+            )
         if self.task == "order" and (len(self.digits) != 2 or self.dataset != "fsdd"):
-            raise ValueError(f"task 'order' pairs two FSDD digits (one of each per sequence), got dataset "
-                             f"{self.dataset!r} and digits {self.digits}")
-        if self.task != "order" and (self.gap_s != 0.0 or self.pairs_per_clip != 1 or self.order_classes != 2):
+            raise ValueError(
+                f"task 'order' pairs two FSDD digits (one of each per sequence), got dataset "
+                f"{self.dataset!r} and digits {self.digits}"
+            )
+        if self.task != "order" and (
+            self.gap_s != 0.0 or self.pairs_per_clip != 1 or self.order_classes != 2
+        ):
             raise ValueError("gap_s, pairs_per_clip and order_classes belong to task 'order'")
         self._check_front_end()
         if self.split != "loso" and self.fold != 0:
@@ -83,15 +109,23 @@ class DataConfig(Strict):
             raise ValueError("front_end 'logmel' needs hop_ms, frame_ms and n_mels")
         hop = self.hop_ms * self.sample_rate / 1000  # type: ignore[operator]
         if abs(hop - round(hop)) > 1e-9 or round(hop) < 1:
-            raise ValueError(f"hop_ms {self.hop_ms} is {hop:g} samples at {self.sample_rate} Hz: it must be a whole "
-                             "number of samples, at least one")
+            raise ValueError(
+                f"hop_ms {self.hop_ms} is {hop:g} samples at {self.sample_rate} Hz: it must be a whole "
+                "number of samples, at least one"
+            )
         if self.frame_ms < self.hop_ms:  # type: ignore[operator]
-            raise ValueError(f"frame_ms ({self.frame_ms}) must be >= hop_ms ({self.hop_ms}): every sample in a frame")
+            raise ValueError(
+                f"frame_ms ({self.frame_ms}) must be >= hop_ms ({self.hop_ms}): every sample in a frame"
+            )
         if self.n_mels > self.n_fft // 2 + 1:  # type: ignore[operator]
-            raise ValueError(f"n_mels {self.n_mels} exceeds the {self.n_fft // 2 + 1} frequency bins of a "
-                             f"{self.frame_ms} ms frame at {self.sample_rate} Hz")
+            raise ValueError(
+                f"n_mels {self.n_mels} exceeds the {self.n_fft // 2 + 1} frequency bins of a "
+                f"{self.frame_ms} ms frame at {self.sample_rate} Hz"
+            )
         if self.steps < 1:
-            raise ValueError(f"a clip of {self.length} samples holds no hop of {self.hop_length} samples")
+            raise ValueError(
+                f"a clip of {self.length} samples holds no hop of {self.hop_length} samples"
+            )
 
     @property
     def n_classes(self) -> int:
@@ -99,7 +133,9 @@ class DataConfig(Strict):
         digit and language (its 20 classes: German digit d is class d + len(digits))."""
         if self.task == "order":
             return self.order_classes
-        return len(self.digits) * (2 if self.dataset == "heidelberg" and self.language == "both" else 1)
+        return len(self.digits) * (
+            2 if self.dataset == "heidelberg" and self.language == "both" else 1
+        )
 
     @property
     def length(self) -> int:

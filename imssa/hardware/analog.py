@@ -34,16 +34,28 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from .crossbar import from_conductance, split_combined, structural_mask
-from . import periphery
-from .devices import DeviceConfig
 from ..model.s4d import ssm_conv, ssm_conv_affine
+from . import periphery
+from .crossbar import from_conductance, split_combined, structural_mask
+from .devices import DeviceConfig
 
-__all__ = ["effective_weights", "fast_kernels", "simulate_fast", "simulate_fast_encoded", "simulate_saturating",
-           "simulate_saturating_inputs", "simulate_step", "state_gain", "flush_subnormals", "mode_blocks"]
+__all__ = [
+    "effective_weights",
+    "fast_kernels",
+    "simulate_fast",
+    "simulate_fast_encoded",
+    "simulate_saturating",
+    "simulate_saturating_inputs",
+    "simulate_step",
+    "state_gain",
+    "flush_subnormals",
+    "mode_blocks",
+]
 
 
-def effective_weights(G_pos: Tensor, G_neg: Tensor, fscale: float, g_min: float, g_max: float) -> Tensor:
+def effective_weights(
+    G_pos: Tensor, G_neg: Tensor, fscale: float, g_min: float, g_max: float
+) -> Tensor:
     """Weights the (noisy) array actually computes with: fscale (G+ - G-) / (g_max - g_min)."""
     return from_conductance(G_pos, G_neg, fscale, g_min, g_max)
 
@@ -83,7 +95,9 @@ def simulate_fast_encoded(x: Tensor, w: Tensor, b: Tensor, W: Tensor, D: Tensor)
     """``simulate_fast`` for channel inputs u_h = w_h x + b_h of one signal x (B, L): the FFT of x
     is taken once instead of per channel (``s4d.ssm_conv_affine``). Returns (R, B, H, L).
     The kernels are computed in W's precision, the convolution in x's (float32 halves its cost)."""
-    return 2 * _readout_encoded(x, w, b, W) + D[:, None] * (w[:, None] * x.unsqueeze(1) + b[:, None])
+    return 2 * _readout_encoded(x, w, b, W) + D[:, None] * (
+        w[:, None] * x.unsqueeze(1) + b[:, None]
+    )
 
 
 def _readout(u: Tensor, W: Tensor) -> Tensor:
@@ -124,7 +138,7 @@ def state_gain(W: Tensor, L: int) -> tuple[Tensor, Tensor]:
     P = torch.eye(A_r.shape[-1], dtype=A_r.dtype, device=A_r.device).expand_as(A_r)
     l1, total, step = torch.zeros_like(B_r), torch.zeros_like(B_r), torch.zeros_like(B_r)
     for j in range(math.ceil(L / m)):
-        h = P @ right[..., :min(m, L - j * m)]  # (..., 2N, m'): h_k for k = jm ... jm + m' - 1
+        h = P @ right[..., : min(m, L - j * m)]  # (..., 2N, m'): h_k for k = jm ... jm + m' - 1
         l1 = l1 + h.abs().sum(-1)
         partial = total.unsqueeze(-1) + h.cumsum(-1)
         step = torch.maximum(step, partial.abs().amax(-1))
@@ -153,8 +167,9 @@ def flush_subnormals() -> Iterator[None]:
 _flush_depth = 0  # nesting depth of flush_subnormals: only the outermost block switches the mode
 
 
-def simulate_saturating(x: Tensor, w: Tensor, b: Tensor, W: Tensor, D: Tensor,
-                        dev: DeviceConfig) -> tuple[Tensor, Tensor]:
+def simulate_saturating(
+    x: Tensor, w: Tensor, b: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig
+) -> tuple[Tensor, Tensor]:
     """Fast mode with a periphery that saturates, for channel inputs u_h = w_h x + b_h of one signal
     x (B, L) (see ``simulate_fast_encoded``): outputs y (R, B, H, L) and, per realisation, whether
     any converter saturated (R,), bool. Same numbers as ``simulate_step`` on u with ``dev``'s ranges
@@ -169,13 +184,17 @@ def simulate_saturating(x: Tensor, w: Tensor, b: Tensor, W: Tensor, D: Tensor,
     a diverging recurrence, so every unstable channel is rerun.
     """
     if dev.needs_step:
-        raise ValueError("fast mode models static non-idealities only: converter bits, read noise, offsets, "
-                         "bit-serial inputs and per-column ranges need mode='step'")
+        raise ValueError(
+            "fast mode models static non-idealities only: converter bits, read noise, offsets, "
+            "bit-serial inputs and per-column ranges need mode='step'"
+        )
     with flush_subnormals():
         return _saturating(x, w, b, W, D, dev)
 
 
-def _saturating(x: Tensor, w: Tensor, b: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig) -> tuple[Tensor, Tensor]:
+def _saturating(
+    x: Tensor, w: Tensor, b: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig
+) -> tuple[Tensor, Tensor]:
     dac = math.inf if dev.dac_range is None else dev.dac_range
     adc = math.inf if dev.adc_range is None else dev.adc_range
     dac_in = dac if dev.dac_input_range is None else dev.dac_input_range
@@ -194,12 +213,22 @@ def _saturating(x: Tensor, w: Tensor, b: Tensor, W: Tensor, D: Tensor, dev: Devi
         bound = l1 * u_in.abs().amax((0, 2)).to(W.dtype)
     else:
         bound = l1 * (w.abs() * x.abs().max()).to(W.dtype) + step_gain * b.abs().to(W.dtype)
-    _rerun_saturating(y, saturated, W, D, dev, bound, min(dac, adc), lambda r_idx, h_idx: u[:, h_idx])
+    _rerun_saturating(
+        y, saturated, W, D, dev, bound, min(dac, adc), lambda r_idx, h_idx: u[:, h_idx]
+    )
     return y, saturated
 
 
-def _rerun_saturating(y: Tensor, saturated: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig, bound: Tensor, limit: float,
-                   inputs: Callable[[Tensor, Tensor], Tensor]) -> None:
+def _rerun_saturating(
+    y: Tensor,
+    saturated: Tensor,
+    W: Tensor,
+    D: Tensor,
+    dev: DeviceConfig,
+    bound: Tensor,
+    limit: float,
+    inputs: Callable[[Tensor, Tensor], Tensor],
+) -> None:
     """Rerun in step mode, in place, every (realisation, channel) whose state ``bound`` (R, H) may exceed
     ``limit``: its outputs replace ``y`` (R, B, H, L) and a converter that clipped marks ``saturated``.
     ``inputs(r_idx, h_idx)`` gives those pairs' inputs, (B, P, L)."""
@@ -208,21 +237,27 @@ def _rerun_saturating(y: Tensor, saturated: Tensor, W: Tensor, D: Tensor, dev: D
         return
     u = inputs(r_idx, h_idx)
     peaks: dict[str, Tensor] = {}
-    y_step = simulate_step(u, W[r_idx, h_idx].unsqueeze(0).to(u.dtype), D[h_idx].to(u.dtype), dev, peaks=peaks)[0]
+    y_step = simulate_step(
+        u, W[r_idx, h_idx].unsqueeze(0).to(u.dtype), D[h_idx].to(u.dtype), dev, peaks=peaks
+    )[0]
     y[r_idx, :, h_idx] = y_step.permute(1, 0, 2).to(y.dtype)  # (P, B, L)
     hit = peaks["adc_over_channel"] | peaks["dac_over_channel"]
     saturated[r_idx[hit]] = True
 
 
-def simulate_saturating_inputs(u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig) -> tuple[Tensor, Tensor]:
+def simulate_saturating_inputs(
+    u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig
+) -> tuple[Tensor, Tensor]:
     """``simulate_saturating`` for arbitrary inputs: u (R, B, H, L), one input per realisation (a
     deeper layer's input is the previous layer's noisy output), or (B, H, L) shared. Returns y
     (R, B, H, L) and per realisation whether a converter saturated (R,). Same rule: memoryless
     clipping on the FFT result, step-mode rerun of every (realisation, channel) whose state bound
     l1 max|u_h| could leave the range."""
     if dev.needs_step:
-        raise ValueError("fast mode models static non-idealities only: converter bits, read noise, offsets, "
-                         "bit-serial inputs and per-column ranges need mode='step'")
+        raise ValueError(
+            "fast mode models static non-idealities only: converter bits, read noise, offsets, "
+            "bit-serial inputs and per-column ranges need mode='step'"
+        )
     R = W.shape[0]
     u = u.expand(R, *u.shape[-3:]) if u.dim() == 3 else u
     if u.shape[0] != R:
@@ -235,21 +270,40 @@ def simulate_saturating_inputs(u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfi
         saturated = (u.abs() > dac_in).flatten(1).any(1)
         y = []
         for r in range(R):
-            K = (fast_kernels(W[r:r + 1], u.shape[-1]) / 2).to(u.dtype)  # kernels in W's precision
-            ro = ssm_conv(u_in[r], K[0], u.new_zeros(u.shape[-2])) + _corner_term(W[r:r + 1], u_in[r])[0]
+            K = (fast_kernels(W[r : r + 1], u.shape[-1]) / 2).to(
+                u.dtype
+            )  # kernels in W's precision
+            ro = (
+                ssm_conv(u_in[r], K[0], u.new_zeros(u.shape[-2]))
+                + _corner_term(W[r : r + 1], u_in[r])[0]
+            )
             saturated[r] |= bool((ro.abs() > adc).any())
             y.append(2 * ro.clamp(-adc, adc) + D[:, None].to(u.dtype) * u[r])
         y = torch.stack(y)
         l1, _ = state_gain(W, u.shape[-1])  # (R, H)
         bound = l1 * u_in.abs().amax((1, 3)).to(W.dtype)
-        _rerun_saturating(y, saturated, W, D, dev, bound, min(dac, adc),
-                       lambda r_idx, h_idx: u[r_idx, :, h_idx].permute(1, 0, 2))
+        _rerun_saturating(
+            y,
+            saturated,
+            W,
+            D,
+            dev,
+            bound,
+            min(dac, adc),
+            lambda r_idx, h_idx: u[r_idx, :, h_idx].permute(1, 0, 2),
+        )
     return y, saturated
 
 
-def simulate_step(u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig = DeviceConfig(),
-                  generator: torch.Generator | None = None, peaks: dict[str, Tensor] | None = None,
-                  read_var: Tensor | None = None) -> Tensor:
+def simulate_step(
+    u: Tensor,
+    W: Tensor,
+    D: Tensor,
+    dev: DeviceConfig = DeviceConfig(),
+    generator: torch.Generator | None = None,
+    peaks: dict[str, Tensor] | None = None,
+    read_var: Tensor | None = None,
+) -> Tensor:
     """Step-by-step analog recurrence with periphery non-idealities. Returns y (R, B, H, L).
 
     u: (B, H, L) inputs, or (R, B, H, L), one per realisation; W: (R, H, n, n) effective weights of
@@ -279,8 +333,15 @@ def simulate_step(u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig = DeviceCon
         return _step(u, W, D, dev, generator, peaks, read_var)
 
 
-def _step(u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig, generator: torch.Generator | None,
-          peaks: dict[str, Tensor] | None, read_var: Tensor | None) -> Tensor:
+def _step(
+    u: Tensor,
+    W: Tensor,
+    D: Tensor,
+    dev: DeviceConfig,
+    generator: torch.Generator | None,
+    peaks: dict[str, Tensor] | None,
+    read_var: Tensor | None,
+) -> Tensor:
     R, (B, H, L), n = W.shape[0], u.shape[-3:], W.shape[-1]
     rg = periphery.ranges(dev, H, n, u.dtype, u.device)
     if dev.input_encoding == "bit_serial" and rg.dac is None:
@@ -295,7 +356,9 @@ def _step(u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig, generator: torch.G
         return lines.put(torch.randn(shape, generator=generator, dtype=u.dtype, device=u.device))
 
     def convert(out: Tensor, drive: Tensor, full_scale: Tensor | float | None) -> Tensor:
-        if dev.read_noise > 0:  # additive: the layer's full scale; column: the converting column's own
+        if (
+            dev.read_noise > 0
+        ):  # additive: the layer's full scale; column: the converting column's own
             scale = full_scale if dev.read_noise_model == "column" else dev.adc_range
             out = out + dev.read_noise * scale * noise(out.shape)
         if lines.var is not None:
@@ -335,9 +398,14 @@ def _step(u: Tensor, W: Tensor, D: Tensor, dev: DeviceConfig, generator: torch.G
             readout[..., t - 1] = out[..., -1]
         v = out  # the states go back through the DAC; the input line is written over next step
     if peaks is not None:
-        summary = _peak_summary(lines.back(peak_row), lines.back(peak_col), rg, dev.input_encoding == "bit_serial")
-        peaks.update(summary, adc_conversions=torch.tensor(adc_count / (L + 1), device=u.device),
-                     dac_conversions=torch.tensor(dac_count / (L + 1), device=u.device))
+        summary = _peak_summary(
+            lines.back(peak_row), lines.back(peak_col), rg, dev.input_encoding == "bit_serial"
+        )
+        peaks.update(
+            summary,
+            adc_conversions=torch.tensor(adc_count / (L + 1), device=u.device),
+            dac_conversions=torch.tensor(dac_count / (L + 1), device=u.device),
+        )
     return 2 * readout + D[:, None] * u
 
 
@@ -358,10 +426,20 @@ class _Lines(NamedTuple):
         """The lines of arrays W (R, H, n, n) and, for per-device read noise, ``read_var`` (same shape)."""
         blocks = mode_blocks(W)
         var_blocks = None if read_var is None else mode_blocks(read_var)
-        if blocks is None or (read_var is not None and var_blocks is None):  # each its own VMM, in W's order
+        if blocks is None or (
+            read_var is not None and var_blocks is None
+        ):  # each its own VMM, in W's order
+
             def own(M: Tensor, b: tuple[Tensor, ...] | None) -> Callable[[Tensor], Tensor]:
-                return (lambda v: torch.einsum("rhij,rbhj->rbhi", M, v)) if b is None else lambda v: _vmm_blocks(b, v)
-            return cls(False, own(W, blocks), None if read_var is None else own(read_var, var_blocks))
+                return (
+                    (lambda v: torch.einsum("rhij,rbhj->rbhi", M, v))
+                    if b is None
+                    else lambda v: _vmm_blocks(b, v)
+                )
+
+            return cls(
+                False, own(W, blocks), None if read_var is None else own(read_var, var_blocks)
+            )
         var = None if var_blocks is None else lambda v: _vmm_blocks(var_blocks, v, halves=True)
         return cls(True, lambda v: _vmm_blocks(blocks, v, halves=True), var)
 
@@ -369,32 +447,46 @@ class _Lines(NamedTuple):
         """A tensor (..., n) over the array lines, in the loop's order (floats and None unchanged)."""
         if not isinstance(t, Tensor) or not self.halves:
             return t
-        return torch.cat([t[..., 0:-1:2], t[..., 1:-1:2], t[..., -1:]], -1)  # 3x faster than a gather
+        return torch.cat(
+            [t[..., 0:-1:2], t[..., 1:-1:2], t[..., -1:]], -1
+        )  # 3x faster than a gather
 
     def back(self, t: Tensor) -> Tensor:
         """A tensor (..., n) in the loop's order, over the array lines again."""
         if not self.halves:
             return t
         N, out = t.shape[-1] // 2, torch.empty_like(t)
-        out[..., 0:-1:2], out[..., 1:-1:2], out[..., -1] = t[..., :N], t[..., N:2 * N], t[..., -1]
+        out[..., 0:-1:2], out[..., 1:-1:2], out[..., -1] = t[..., :N], t[..., N : 2 * N], t[..., -1]
         return out
 
 
-def _peak_summary(peak_row: Tensor, peak_col: Tensor, rg: periphery.Ranges, bit_serial: bool) -> dict[str, Tensor]:
+def _peak_summary(
+    peak_row: Tensor, peak_col: Tensor, rg: periphery.Ranges, bit_serial: bool
+) -> dict[str, Tensor]:
     """``simulate_step``'s ``peaks`` from the largest |DAC input| per (R, H, row) and |ADC input| per
     (R, H, column), and the converters' ranges."""
+
     def over(peak: Tensor, limit: Tensor | float | None) -> Tensor:
         if limit is None:
             return torch.zeros_like(peak, dtype=torch.bool)
         return peak > torch.as_tensor(limit, dtype=peak.dtype, device=peak.device)
+
     dac_over = over(peak_row, rg.dac)
     adc_over = over(peak_col, rg.partial if bit_serial else rg.adc)
-    return {"dac_row": peak_row.amax(0), ("partial_column" if bit_serial else "adc_column"): peak_col.amax(0),
-            "dac": peak_row.amax((1, 2)), "adc": peak_col.amax((1, 2)),
-            "dac_channel": peak_row.amax((0, 2)), "adc_channel": peak_col.amax((0, 2)),
-            "dac_state": peak_row[..., :-1].amax((1, 2)), "dac_input": peak_row[..., -1].amax(1),
-            "dac_over": dac_over.flatten(1).any(1), "adc_over": adc_over.flatten(1).any(1),
-            "dac_over_channel": dac_over.any(2).any(0), "adc_over_channel": adc_over.any(2).any(0)}
+    return {
+        "dac_row": peak_row.amax(0),
+        ("partial_column" if bit_serial else "adc_column"): peak_col.amax(0),
+        "dac": peak_row.amax((1, 2)),
+        "adc": peak_col.amax((1, 2)),
+        "dac_channel": peak_row.amax((0, 2)),
+        "adc_channel": peak_col.amax((0, 2)),
+        "dac_state": peak_row[..., :-1].amax((1, 2)),
+        "dac_input": peak_row[..., -1].amax(1),
+        "dac_over": dac_over.flatten(1).any(1),
+        "adc_over": adc_over.flatten(1).any(1),
+        "dac_over_channel": dac_over.any(2).any(0),
+        "adc_over_channel": adc_over.any(2).any(0),
+    }
 
 
 def mode_blocks(W: Tensor) -> tuple[Tensor, ...] | None:
@@ -411,8 +503,17 @@ def mode_blocks(W: Tensor) -> tuple[Tensor, ...] | None:
         return None
     i = torch.arange(N, device=W.device) * 2
     e = lambda rows, cols: W[..., rows, cols].unsqueeze(1)  # noqa: E731
-    return (e(i, i), e(i, i + 1), e(i + 1, i), e(i + 1, i + 1), e(i, -1), e(i + 1, -1), e(-1, i), e(-1, i + 1),
-            W[..., -1, -1].unsqueeze(1))
+    return (
+        e(i, i),
+        e(i, i + 1),
+        e(i + 1, i),
+        e(i + 1, i + 1),
+        e(i, -1),
+        e(i + 1, -1),
+        e(-1, i),
+        e(-1, i + 1),
+        W[..., -1, -1].unsqueeze(1),
+    )
 
 
 def _vmm_blocks(blocks: tuple[Tensor, ...], v: Tensor, halves: bool = False) -> Tensor:

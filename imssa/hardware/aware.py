@@ -25,14 +25,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from . import periphery
-from .analog import _vmm_blocks, mode_blocks
-from .crossbar import combined_matrix
-from .devices import DeviceConfig
 from ..data.config import DataConfig
 from ..model.config import ModelConfig
 from ..model.quant import QuantS4D
 from ..model.train import SpeechClassifier, cache_dir, code_digest, load_splits
+from . import periphery
+from .analog import _vmm_blocks, mode_blocks
+from .crossbar import combined_matrix
+from .devices import DeviceConfig
 
 __all__ = ["converter_logits", "finetune", "ste_quantize"]
 
@@ -45,7 +45,9 @@ def ste_quantize(v: Tensor, bits: int | None, full_scale: Tensor | float | None)
     clipped = v.clamp(-full_scale, full_scale)
     if bits is None:
         return clipped
-    return clipped + (periphery.round_to_levels(clipped.detach(), bits, full_scale) - clipped.detach())
+    return clipped + (
+        periphery.round_to_levels(clipped.detach(), bits, full_scale) - clipped.detach()
+    )
 
 
 def converter_logits(net: SpeechClassifier, x: Tensor, dev: DeviceConfig) -> Tensor:
@@ -57,7 +59,9 @@ def converter_logits(net: SpeechClassifier, x: Tensor, dev: DeviceConfig) -> Ten
     if dev.input_encoding != "multi_level":
         raise ValueError("converter-aware fine-tuning models multi-level inputs only")
     if x.dim() != 2:
-        raise ValueError("converter-aware fine-tuning takes waveforms (B, L), not a front end's frames")
+        raise ValueError(
+            "converter-aware fine-tuning takes waveforms (B, L), not a front end's frames"
+        )
     layer = net.layers[0]
     q = layer.discrete()
     W = combined_matrix(q, False).unsqueeze(0).to(x.dtype)  # (1, H, n, n), in the clips' precision
@@ -67,12 +71,13 @@ def converter_logits(net: SpeechClassifier, x: Tensor, dev: DeviceConfig) -> Ten
     B, L = x.shape
     H, n = W.shape[1], W.shape[-1]
     rg = periphery.ranges(dev, H, n, x.dtype, x.device)
-    u = (net.encoder.weight[:, 0, None].to(x.dtype) * x.unsqueeze(1)
-         + net.encoder.bias[:, None].to(x.dtype))  # (B, H, L)
+    u = net.encoder.weight[:, 0, None].to(x.dtype) * x.unsqueeze(1) + net.encoder.bias[:, None].to(
+        x.dtype
+    )  # (B, H, L)
     state = u.new_zeros(1, B, H, n - 1)
     readout = []
     for t in range(L + 1):  # step t reads out y'_{t-1}
-        u_t = u[None, :, :, t:t + 1] if t < L else u.new_zeros(1, B, H, 1)
+        u_t = u[None, :, :, t : t + 1] if t < L else u.new_zeros(1, B, H, 1)
         v = ste_quantize(torch.cat([state, u_t], -1), dev.dac_bits, rg.dac)
         out = ste_quantize(_vmm_blocks(blocks, v), dev.adc_bits, rg.adc)
         if t > 0:
@@ -82,30 +87,64 @@ def converter_logits(net: SpeechClassifier, x: Tensor, dev: DeviceConfig) -> Ten
     return net.decoder(net.between_layers(0, y, None).mean(-1).float())
 
 
-def finetune(data: DataConfig, model: ModelConfig, state_dict: dict[str, Tensor], dev: DeviceConfig,
-             epochs: int, lr: float, batch_size: int, seed: int) -> dict[str, Tensor]:
+def finetune(
+    data: DataConfig,
+    model: ModelConfig,
+    state_dict: dict[str, Tensor],
+    dev: DeviceConfig,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    seed: int,
+) -> dict[str, Tensor]:
     """The weights of the trained model (``model``, ``state_dict``) after ``epochs`` epochs of AdamW at
     ``lr`` on its fold's training clips with the converters of ``dev`` in the forward pass
     (``converter_logits``), seeded by ``seed``; cached under the configuration, the starting weights
     and the code (``code_digest`` and this module's and the periphery's sources)."""
     if epochs < 1 or lr <= 0 or batch_size < 1:
-        raise ValueError(f"need epochs >= 1, lr > 0, batch_size >= 1, got {epochs}, {lr}, {batch_size}")
-    start = hashlib.sha256(b"".join(v.numpy().tobytes() for v in state_dict.values())).hexdigest()[:16]
+        raise ValueError(
+            f"need epochs >= 1, lr > 0, batch_size >= 1, got {epochs}, {lr}, {batch_size}"
+        )
+    start = hashlib.sha256(b"".join(v.numpy().tobytes() for v in state_dict.values())).hexdigest()[
+        :16
+    ]
     memory = joblib.Memory(cache_dir(), verbose=0)
     fn = memory.cache(_finetune, ignore=["state_dict"])
-    return fn(data.model_dump(), model.model_dump(), state_dict, start, dev.model_dump(), epochs, lr, batch_size,
-              seed, code=_code())
+    return fn(
+        data.model_dump(),
+        model.model_dump(),
+        state_dict,
+        start,
+        dev.model_dump(),
+        epochs,
+        lr,
+        batch_size,
+        seed,
+        code=_code(),
+    )
 
 
 def _code() -> str:
     here = Path(__file__).parent
-    text = b"".join((here / name).read_bytes() for name in ("aware.py", "periphery.py", "analog.py", "crossbar.py"))
+    text = b"".join(
+        (here / name).read_bytes()
+        for name in ("aware.py", "periphery.py", "analog.py", "crossbar.py")
+    )
     return code_digest() + hashlib.sha256(text).hexdigest()[:16]
 
 
-def _finetune(data: dict[str, Any], model: dict[str, Any], state_dict: dict[str, Tensor], start: str,
-              dev: dict[str, Any], epochs: int, lr: float, batch_size: int, seed: int,
-              code: str = "") -> dict[str, Tensor]:
+def _finetune(
+    data: dict[str, Any],
+    model: dict[str, Any],
+    state_dict: dict[str, Tensor],
+    start: str,
+    dev: dict[str, Any],
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    seed: int,
+    code: str = "",
+) -> dict[str, Tensor]:
     dcfg, mcfg, device = DataConfig(**data), ModelConfig(**model), DeviceConfig(**dev)
     splits = load_splits(dcfg)
     torch.manual_seed(seed)
@@ -118,7 +157,7 @@ def _finetune(data: dict[str, Any], model: dict[str, Any], state_dict: dict[str,
     for _ in range(epochs):
         order = torch.randperm(len(y), generator=gen)
         for i in range(0, len(y), batch_size):
-            idx = order[i:i + batch_size]
+            idx = order[i : i + batch_size]
             loss = F.cross_entropy(converter_logits(net, x[idx], device), y[idx])
             opt.zero_grad()
             loss.backward()

@@ -12,14 +12,29 @@ import math
 import torch
 from torch import Tensor
 
-from .devices import DeviceConfig, DevicePhysics, drift_factor, programming_sigma_uS, relaxation_sigma_uS, standard_noise
+from .devices import (
+    DeviceConfig,
+    DevicePhysics,
+    drift_factor,
+    programming_sigma_uS,
+    relaxation_sigma_uS,
+    standard_noise,
+)
 
 __all__ = ["age", "program", "write"]
 
 
-def program(G_pos: Tensor, G_neg: Tensor, R: int, dev: DeviceConfig, generator: torch.Generator | None = None,
-            used: Tensor | None = None, copies: int = 1, stats: dict[str, Tensor] | None = None,
-            t_s: float = 0.0) -> tuple[Tensor, Tensor]:
+def program(
+    G_pos: Tensor,
+    G_neg: Tensor,
+    R: int,
+    dev: DeviceConfig,
+    generator: torch.Generator | None = None,
+    used: Tensor | None = None,
+    copies: int = 1,
+    stats: dict[str, Tensor] | None = None,
+    t_s: float = 0.0,
+) -> tuple[Tensor, Tensor]:
     """``R`` programmed copies of the target pairs (uS), as read ``t_s`` seconds after programming.
     Returns two tensors of shape (R, *G.shape).
 
@@ -44,17 +59,26 @@ def program(G_pos: Tensor, G_neg: Tensor, R: int, dev: DeviceConfig, generator: 
         G, n = write(target, dev, generator)
         if dev.stuck_at_gmax > 0 or dev.stuck_at_gmin > 0:
             r = torch.rand(G.shape, generator=generator, dtype=G.dtype, device=G.device)
-            high, low = r < dev.stuck_at_gmax, (r >= dev.stuck_at_gmax) & (r < dev.stuck_at_gmax + dev.stuck_at_gmin)
+            high, low = (
+                r < dev.stuck_at_gmax,
+                (r >= dev.stuck_at_gmax) & (r < dev.stuck_at_gmax + dev.stuck_at_gmin),
+            )
             G = torch.where(high, torch.full_like(G, dev.g_max_uS), G)
             G = torch.where(low, torch.full_like(G, dev.g_min_uS), G)
-            if dev.write_verify_tol_uS is not None:  # a stuck device outside the tolerance uses every pulse
+            if (
+                dev.write_verify_tol_uS is not None
+            ):  # a stuck device outside the tolerance uses every pulse
                 failed = (high | low) & ((G - target).abs() > dev.write_verify_tol_uS)
                 n = torch.where(failed, torch.full_like(n, dev.write_verify_max_pulses), n)
         G_t = age(G, target, dev, generator, t_s)
         if used is not None:
             off = torch.full_like(G, dev.g_off_uS)
             if dev.g_off_sigma_uS > 0:
-                off = (off + dev.g_off_sigma_uS * torch.randn(G.shape, generator=generator, dtype=G.dtype, device=G.device)).clamp(*dev.g_window_uS)
+                off = (
+                    off
+                    + dev.g_off_sigma_uS
+                    * torch.randn(G.shape, generator=generator, dtype=G.dtype, device=G.device)
+                ).clamp(*dev.g_window_uS)
             G, G_t = torch.where(used, G, off), torch.where(used, G_t, off)
             n = n * used
         out.append(G_t.mean(1))
@@ -63,18 +87,25 @@ def program(G_pos: Tensor, G_neg: Tensor, R: int, dev: DeviceConfig, generator: 
     if stats is not None:
         count = 2 * copies * (G_pos.numel() if used is None else int(used.sum()))
         device_pulses = per_point[0] + per_point[1]
-        stats.update(pulses=device_pulses.flatten(1).sum(1) / max(count, 1), device_pulses=device_pulses,
-                     G_t0=(programmed[0], programmed[1]))
+        stats.update(
+            pulses=device_pulses.flatten(1).sum(1) / max(count, 1),
+            device_pulses=device_pulses,
+            G_t0=(programmed[0], programmed[1]),
+        )
     return out[0], out[1]
 
 
-def write(target: Tensor, dev: DevicePhysics, generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
+def write(
+    target: Tensor, dev: DevicePhysics, generator: torch.Generator | None
+) -> tuple[Tensor, Tensor]:
     """Programmed conductances (``target``'s shape) and the pulses each device took."""
     lo, hi = dev.clip_uS
     G = target.clone()
     if dev.noisy_writes:
         sigma = programming_sigma_uS(dev, target)
-        G = (target + sigma * standard_noise(G.shape, dev.noise_shape, generator, G.dtype, G.device)).clamp(lo, hi)
+        G = (
+            target + sigma * standard_noise(G.shape, dev.noise_shape, generator, G.dtype, G.device)
+        ).clamp(lo, hi)
     else:
         G = G.clamp(lo, hi)
     n = torch.ones_like(G)
@@ -83,12 +114,17 @@ def write(target: Tensor, dev: DevicePhysics, generator: torch.Generator | None)
             bad = (G - target).abs() > dev.write_verify_tol_uS
             if not bad.any():
                 break
-            again = (target + sigma * standard_noise(G.shape, dev.noise_shape, generator, G.dtype, G.device)).clamp(lo, hi)
+            again = (
+                target
+                + sigma * standard_noise(G.shape, dev.noise_shape, generator, G.dtype, G.device)
+            ).clamp(lo, hi)
             G, n = torch.where(bad, again, G), n + bad
     return G, n
 
 
-def age(G: Tensor, target: Tensor, dev: DevicePhysics, generator: torch.Generator | None, t_s: float) -> Tensor:
+def age(
+    G: Tensor, target: Tensor, dev: DevicePhysics, generator: torch.Generator | None, t_s: float
+) -> Tensor:
     """Conductances ``t_s`` seconds after programming: drift by ((t + t0) / t0)^-nu with nu = |mean(g) +
     std(g) z| per device, g = G_target / g_max; relaxation, a Gaussian spread that grows from the
     programmed value (``devices.relaxation_sigma_uS``); 1/f read noise accumulated up to the read at
@@ -98,14 +134,23 @@ def age(G: Tensor, target: Tensor, dev: DevicePhysics, generator: torch.Generato
         return G
     programmed, g = G, target / dev.g_max_uS
     if t_s > 0 and dev.drifts:
-        nu = (dev.drift_nu_mean(g) + dev.drift_nu_std(g) * torch.randn(G.shape, generator=generator, dtype=G.dtype, device=G.device)).abs()
+        nu = (
+            dev.drift_nu_mean(g)
+            + dev.drift_nu_std(g)
+            * torch.randn(G.shape, generator=generator, dtype=G.dtype, device=G.device)
+        ).abs()
         G = G * drift_factor(dev, nu, t_s)
     if t_s > 0 and dev.relaxation:
-        G = G + relaxation_sigma_uS(dev, target, t_s) * torch.randn(G.shape, generator=generator, dtype=G.dtype, device=G.device)
+        G = G + relaxation_sigma_uS(dev, target, t_s) * torch.randn(
+            G.shape, generator=generator, dtype=G.dtype, device=G.device
+        )
     if dev.read_1f_q > 0:
-        q = (dev.read_1f_q / (programmed.abs() / dev.g_max_uS).clamp_min(1e-7) ** dev.read_1f_exponent).clamp(
-            max=dev.read_1f_q_max)
+        q = (
+            dev.read_1f_q
+            / (programmed.abs() / dev.g_max_uS).clamp_min(1e-7) ** dev.read_1f_exponent
+        ).clamp(max=dev.read_1f_q_max)
         t = t_s + dev.t0_s
-        G = G + G.abs() * q * math.sqrt(math.log((t + dev.t_read_s) / (2 * dev.t_read_s))) * torch.randn(
-            G.shape, generator=generator, dtype=G.dtype, device=G.device)
+        G = G + G.abs() * q * math.sqrt(
+            math.log((t + dev.t_read_s) / (2 * dev.t_read_s))
+        ) * torch.randn(G.shape, generator=generator, dtype=G.dtype, device=G.device)
     return G.clamp_min(0.0)

@@ -43,9 +43,19 @@ from .crossbar import Layout
 from .devices import DeviceConfig
 from .periphery import conversions_per_step, input_cycles, levels
 
-__all__ = ["CostConstants", "CostEstimate", "adc_energy_J", "analog_cost", "dac_energy_J", "device_conductances", "digital_A_J",
-           "digital_cost", "front_end_J",
-           "mult_energy_J", "periphery_ops"]
+__all__ = [
+    "CostConstants",
+    "CostEstimate",
+    "adc_energy_J",
+    "analog_cost",
+    "dac_energy_J",
+    "device_conductances",
+    "digital_A_J",
+    "digital_cost",
+    "front_end_J",
+    "mult_energy_J",
+    "periphery_ops",
+]
 
 
 class CostConstants(Strict):
@@ -55,38 +65,96 @@ class CostConstants(Strict):
     maps CNNs onto memristor crossbars with these converters. Both were read through secondary
     transcriptions (e.g. the Accelergy hwcomponents library's ISAAC model), not the original tables."""
 
-    v_read_V: float = Field(default=0.2, gt=0, description=(
-        "full-scale read voltage on a row, V. ASSUMPTION: of the order of the bit-line swings of RRAM "
-        "compute macros, small enough for a linear I-V; not taken from a measured array"))
-    t_read_s: float = Field(default=100e-9, gt=0, description="read (integration) time of one array cycle, s (ISAAC: 100 ns)")
-    input_activity: float = Field(default=0.5, gt=0, le=1, description=(
-        "share of input bits that are 1, i.e. of rows driven in a cycle. ASSUMPTION: 0.5 (1 is an upper bound)"))
-    g_off_uS: float = Field(default=0.0, ge=0, description="conductance of an unprogrammed cross-point, uS (no device)")
-    dac_bits: int = Field(default=8, ge=2, le=16, description=(
-        "input resolution of the default periphery, applied bit-serially: a sign-magnitude code, one array "
-        "cycle per magnitude bit (the emulated array's DAC: 8 bits, 7 cycles)"))
-    dac_J_per_bit: float = Field(default=0.39e-12, gt=0, description=(
-        "J per 1-bit DAC conversion: ISAAC's 8 x 128 one-bit DACs draw 4 mW at a 100 ns cycle"))
-    dac_level_J: float = Field(default=0.39e-12, gt=0, description=(
-        "J per LSB of magnitude of one multi-level DAC conversion, which costs 2^(bits-1) - 1 of them "
-        "(ASSUMPTION: a binary-weighted driver, each unit as a 1-bit pulse; no source: it sets the multi-level "
-        "DAC's share, so the chapter shows the energy with it 10x lower too)"))
-    adc_fom_J_per_conversion_step: float = Field(default=6.5e-15, gt=0, description=(
-        "Walden figure of merit, J per conversion step: ISAAC's 8-bit 1.2 GS/s ADCs, 16 mW for 8 (Kull et al., "
-        "ISSCC 2013), i.e. 1.67 pJ per conversion / 2^8, taken at its nominal resolution. The best published "
-        "Walden FOMs are near 2 fJ (ISSCC 2013, B. Jonsson's survey)"))
-    adc_rate_Hz: float = Field(default=1.2e9, gt=0, description="conversions per second of one ADC (ISAAC, Table I)")
-    adcs_per_array: int = Field(default=1, ge=1, description="ADCs shared by an array's columns (ISAAC: one per crossbar)")
-    mult8_J: float = Field(default=0.2e-12, gt=0, description="8-bit integer multiply, J (Horowitz 2014)")
-    add8_J: float = Field(default=0.03e-12, gt=0, description="8-bit integer add, J (Horowitz 2014)")
-    add32_J: float = Field(default=0.1e-12, gt=0, description="32-bit integer add, J (Horowitz 2014)")
-    sram_J_per_bit: float = Field(default=10e-12 / 64, gt=0, description=(
-        "SRAM read, J per bit: 10 pJ per 64-bit read of an 8 kB SRAM (Horowitz 2014)"))
-    activation_bits: int = Field(default=8, ge=1, le=32, description="digital activations and state (as the DAC)")
+    v_read_V: float = Field(
+        default=0.2,
+        gt=0,
+        description=(
+            "full-scale read voltage on a row, V. ASSUMPTION: of the order of the bit-line swings of RRAM "
+            "compute macros, small enough for a linear I-V; not taken from a measured array"
+        ),
+    )
+    t_read_s: float = Field(
+        default=100e-9,
+        gt=0,
+        description="read (integration) time of one array cycle, s (ISAAC: 100 ns)",
+    )
+    input_activity: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description=(
+            "share of input bits that are 1, i.e. of rows driven in a cycle. ASSUMPTION: 0.5 (1 is an upper bound)"
+        ),
+    )
+    g_off_uS: float = Field(
+        default=0.0, ge=0, description="conductance of an unprogrammed cross-point, uS (no device)"
+    )
+    dac_bits: int = Field(
+        default=8,
+        ge=2,
+        le=16,
+        description=(
+            "input resolution of the default periphery, applied bit-serially: a sign-magnitude code, one array "
+            "cycle per magnitude bit (the emulated array's DAC: 8 bits, 7 cycles)"
+        ),
+    )
+    dac_J_per_bit: float = Field(
+        default=0.39e-12,
+        gt=0,
+        description=(
+            "J per 1-bit DAC conversion: ISAAC's 8 x 128 one-bit DACs draw 4 mW at a 100 ns cycle"
+        ),
+    )
+    dac_level_J: float = Field(
+        default=0.39e-12,
+        gt=0,
+        description=(
+            "J per LSB of magnitude of one multi-level DAC conversion, which costs 2^(bits-1) - 1 of them "
+            "(ASSUMPTION: a binary-weighted driver, each unit as a 1-bit pulse; no source: it sets the multi-level "
+            "DAC's share, so the chapter shows the energy with it 10x lower too)"
+        ),
+    )
+    adc_fom_J_per_conversion_step: float = Field(
+        default=6.5e-15,
+        gt=0,
+        description=(
+            "Walden figure of merit, J per conversion step: ISAAC's 8-bit 1.2 GS/s ADCs, 16 mW for 8 (Kull et al., "
+            "ISSCC 2013), i.e. 1.67 pJ per conversion / 2^8, taken at its nominal resolution. The best published "
+            "Walden FOMs are near 2 fJ (ISSCC 2013, B. Jonsson's survey)"
+        ),
+    )
+    adc_rate_Hz: float = Field(
+        default=1.2e9, gt=0, description="conversions per second of one ADC (ISAAC, Table I)"
+    )
+    adcs_per_array: int = Field(
+        default=1, ge=1, description="ADCs shared by an array's columns (ISAAC: one per crossbar)"
+    )
+    mult8_J: float = Field(
+        default=0.2e-12, gt=0, description="8-bit integer multiply, J (Horowitz 2014)"
+    )
+    add8_J: float = Field(
+        default=0.03e-12, gt=0, description="8-bit integer add, J (Horowitz 2014)"
+    )
+    add32_J: float = Field(
+        default=0.1e-12, gt=0, description="32-bit integer add, J (Horowitz 2014)"
+    )
+    sram_J_per_bit: float = Field(
+        default=10e-12 / 64,
+        gt=0,
+        description=("SRAM read, J per bit: 10 pJ per 64-bit read of an 8 kB SRAM (Horowitz 2014)"),
+    )
+    activation_bits: int = Field(
+        default=8, ge=1, le=32, description="digital activations and state (as the DAC)"
+    )
     digital_clock_Hz: float = Field(default=1e9, gt=0, description="ASSUMPTION: a 1 GHz MAC unit")
-    digital_macs_per_cycle: int = Field(default=1, ge=1, description=(
-        "MAC lanes of the digital unit. ASSUMPTION: one (a single MAC unit); it sets the digital latency and "
-        "that of A_bar held digitally, not their energy"))
+    digital_macs_per_cycle: int = Field(
+        default=1,
+        ge=1,
+        description=(
+            "MAC lanes of the digital unit. ASSUMPTION: one (a single MAC unit); it sets the digital latency and "
+            "that of A_bar held digitally, not their energy"
+        ),
+    )
 
 
 def adc_energy_J(bits: int, c: CostConstants) -> float:
@@ -120,11 +188,11 @@ def periphery_ops(H: int, N: int, column_gains: bool, c: CostConstants) -> dict[
     channel), GELU (an 8-bit table read per channel, from SRAM), mean pooling (a 32-bit add per
     channel) and, with ``column_gains``, one multiply per output of every channel's block."""
     mac = mult_energy_J(c.activation_bits, c.activation_bits, c) + c.add32_J
-    ops = {"encoder_and_D": 2 * H * mac,
-           "gelu": H * 8 * c.sram_J_per_bit,
-           "pooling": H * c.add32_J}
+    ops = {"encoder_and_D": 2 * H * mac, "gelu": H * 8 * c.sram_J_per_bit, "pooling": H * c.add32_J}
     if column_gains:
-        ops["column_gains"] = H * (2 * N + 1) * mult_energy_J(c.activation_bits, c.activation_bits, c)
+        ops["column_gains"] = (
+            H * (2 * N + 1) * mult_energy_J(c.activation_bits, c.activation_bits, c)
+        )
     return ops
 
 
@@ -133,7 +201,9 @@ def _decoder_J(H: int, classes: int, c: CostConstants) -> float:
     return H * classes * (mult_energy_J(c.activation_bits, c.activation_bits, c) + c.add32_J)
 
 
-def _per_inference(step: dict[str, float], L: int, decoder_J: float) -> tuple[float, dict[str, float]]:
+def _per_inference(
+    step: dict[str, float], L: int, decoder_J: float
+) -> tuple[float, dict[str, float]]:
     """Energy per step (J) and the per-inference breakdown (pJ): L steps plus the decoder."""
     per_inf = {k: v * L for k, v in step.items()} | {"decoder": decoder_J}
     total_step = sum(step.values())
@@ -148,9 +218,19 @@ def dac_energy_J(bits: int, encoding: str, c: CostConstants) -> float:
     return c.dac_level_J * levels(bits)
 
 
-def analog_cost(G_uS: Tensor, layout: Layout, N: int, L: int, classes: int, adc_bits: int, c: CostConstants,
-                column_gains: bool = False, periphery: DeviceConfig | None = None,
-                digital_A_bits: int | None = None, front_end_J: float = 0.0) -> CostEstimate:
+def analog_cost(
+    G_uS: Tensor,
+    layout: Layout,
+    N: int,
+    L: int,
+    classes: int,
+    adc_bits: int,
+    c: CostConstants,
+    column_gains: bool = False,
+    periphery: DeviceConfig | None = None,
+    digital_A_bits: int | None = None,
+    front_end_J: float = 0.0,
+) -> CostEstimate:
     """Cost of one layer on memristive arrays. ``G_uS``: target conductances of every programmed
     device, one entry per copy of a weight (``deploy.target_conductances`` repeated ``copies``
     times); ``layout``: the placement (arrays, cross-points, tiles); ``N`` complex modes; ``L``
@@ -171,13 +251,21 @@ def analog_cost(G_uS: Tensor, layout: Layout, N: int, L: int, classes: int, adc_
     latency. ``front_end_J``: the front end's energy per step (``front_end_J``)."""
     if L < 1 or classes < 1:
         raise ValueError(f"need L >= 1 and classes >= 1, got {L}, {classes}")
-    if len(G_uS) != layout.devices and not (digital_A_bits is not None and len(G_uS) <= layout.devices):
-        raise ValueError(f"{len(G_uS)} conductances for a layout of {layout.devices} programmed devices")
+    if len(G_uS) != layout.devices and not (
+        digital_A_bits is not None and len(G_uS) <= layout.devices
+    ):
+        raise ValueError(
+            f"{len(G_uS)} conductances for a layout of {layout.devices} programmed devices"
+        )
     if (G_uS < 0).any():
         raise ValueError("conductances must be >= 0 uS")
-    dev = periphery or DeviceConfig(dac_bits=c.dac_bits, adc_bits=adc_bits, input_encoding="bit_serial")
+    dev = periphery or DeviceConfig(
+        dac_bits=c.dac_bits, adc_bits=adc_bits, input_encoding="bit_serial"
+    )
     if dev.dac_bits is None or dev.adc_bits is None:
-        raise ValueError("the cost of a periphery needs its converters' widths (dac_bits and adc_bits)")
+        raise ValueError(
+            "the cost of a periphery needs its converters' widths (dac_bits and adc_bits)"
+        )
     H, n = layout.H, layout.n
     conv = conversions_per_step(dev, H, n)
     cycles = input_cycles(dev)
@@ -185,9 +273,11 @@ def analog_cost(G_uS: Tensor, layout: Layout, N: int, L: int, classes: int, adc_
     unprogrammed = layout.cross_points - len(G_uS)
     array_J = (float(G_uS.double().sum()) + unprogrammed * c.g_off_uS) * 1e-6 * v2 * c.t_read_s
     mult = mult_energy_J(c.activation_bits, c.activation_bits, c)
-    step = {"array": cycles * array_J,
-            "dac": conv["dac"] * dac_energy_J(dev.dac_bits, dev.input_encoding, c),
-            "adc": conv["adc"] * adc_energy_J(dev.adc_bits, c)} | periphery_ops(H, N, column_gains, c)
+    step = {
+        "array": cycles * array_J,
+        "dac": conv["dac"] * dac_energy_J(dev.dac_bits, dev.input_encoding, c),
+        "adc": conv["adc"] * adc_energy_J(dev.adc_bits, c),
+    } | periphery_ops(H, N, column_gains, c)
     if dev.per_column:
         step["readout_gains"] = H * mult
     if dev.calibration_reads:
@@ -198,13 +288,18 @@ def analog_cost(G_uS: Tensor, layout: Layout, N: int, L: int, classes: int, adc_
         step["front_end"] = front_end_J
     decoder_J = _decoder_J(H, classes, c)
     total_step, breakdown = _per_inference(step, L, decoder_J)
-    latency = cycles * c.t_read_s + math.ceil(conv["adc"] / layout.arrays / c.adcs_per_array) / c.adc_rate_Hz
+    latency = (
+        cycles * c.t_read_s
+        + math.ceil(conv["adc"] / layout.arrays / c.adcs_per_array) / c.adc_rate_Hz
+    )
     if digital_A_bits is not None:
         latency += math.ceil(4 * N * H / c.digital_macs_per_cycle) / c.digital_clock_Hz
     return CostEstimate(total_step * 1e12, sum(breakdown.values()), latency * 1e6, breakdown)
 
 
-def digital_cost(H: int, N: int, bits: tuple[int, int, int], L: int, classes: int, c: CostConstants) -> CostEstimate:
+def digital_cost(
+    H: int, N: int, bits: tuple[int, int, int], L: int, classes: int, c: CostConstants
+) -> CostEstimate:
     """Cost of the same kernel on a digital MAC unit: per step and channel 4N MACs with A_bar's
     ``bits[0]``-bit weights, 2N with B_bar's and 2N with C's (``activation_bits`` activations, 32-bit
     accumulation), every weight read from SRAM, the 2N-entry state read and written, and the same
@@ -215,10 +310,12 @@ def digital_cost(H: int, N: int, bits: tuple[int, int, int], L: int, classes: in
     for b, k in zip(bits, (4 * N, 2 * N, 2 * N)):  # MACs per channel and step at each weight width
         counts[b] = counts.get(b, 0) + k
     macs = sum(counts.values()) * H
-    step = {"mac": H * sum(k * (mult_energy_J(b, c.activation_bits, c) + c.add32_J) for b, k in counts.items()),
-            "weight_reads": H * sum(k * b for b, k in counts.items()) * c.sram_J_per_bit,
-            "state_reads_writes": H * 2 * (2 * N) * c.activation_bits * c.sram_J_per_bit} \
-        | periphery_ops(H, N, False, c)
+    step = {
+        "mac": H
+        * sum(k * (mult_energy_J(b, c.activation_bits, c) + c.add32_J) for b, k in counts.items()),
+        "weight_reads": H * sum(k * b for b, k in counts.items()) * c.sram_J_per_bit,
+        "state_reads_writes": H * 2 * (2 * N) * c.activation_bits * c.sram_J_per_bit,
+    } | periphery_ops(H, N, False, c)
     decoder_J = _decoder_J(H, classes, c)
     total_step, breakdown = _per_inference(step, L, decoder_J)
     latency = math.ceil(macs / c.digital_macs_per_cycle) / c.digital_clock_Hz
@@ -245,14 +342,21 @@ def front_end_J(n_fft: int, hop: int, n_mels: int, c: CostConstants) -> float:
     with ``c``'s 8-bit multiply and 32-bit add (Horowitz 2014), a 16-bit datapath as 4 such
     multiplies (ASSUMPTION). ``hop`` only checks that a frame covers its step."""
     if n_fft < 1 or hop < 1 or n_mels < 1 or hop > n_fft:
-        raise ValueError(f"need 1 <= hop <= n_fft and n_mels >= 1, got n_fft {n_fft}, hop {hop}, n_mels {n_mels}")
+        raise ValueError(
+            f"need 1 <= hop <= n_fft and n_mels >= 1, got n_fft {n_fft}, hop {hop}, n_mels {n_mels}"
+        )
     if n_fft == 1:
         return 0.0
     mul, add = 4 * c.mult8_J, c.add32_J
     bins = n_fft // 2 + 1
     butterflies = n_fft / 2 * math.log2(n_fft)
-    ops = (n_fft * mul + butterflies * (4 * mul + 6 * add) + bins * (2 * mul + add) + 2 * bins * (mul + add)
-           + n_mels * 8 * c.sram_J_per_bit)
+    ops = (
+        n_fft * mul
+        + butterflies * (4 * mul + 6 * add)
+        + bins * (2 * mul + add)
+        + 2 * bins * (mul + add)
+        + n_mels * 8 * c.sram_J_per_bit
+    )
     return float(ops)
 
 
@@ -260,4 +364,3 @@ def device_conductances(targets: Tensor, copies: int) -> Tensor:
     """Every programmed device's target (uS): ``targets`` (one per entry and side) repeated for each
     of the ``copies`` pairs that carry the entry."""
     return targets.repeat(copies) if copies > 1 else targets
-

@@ -65,7 +65,9 @@ def combined_matrix(p: DiscreteSSM, real: bool = False) -> Tensor:
     A_r = diag(A_bar), B_r = B_bar, C_r = C, shape (H, N+1, N+1)."""
     if real:
         if any(bool((t.imag != 0).any()) for t in (p.A_bar, p.B_bar, p.C) if t.is_complex()):
-            raise ValueError("real=True maps a real-valued SSM; these parameters have imaginary parts")
+            raise ValueError(
+                "real=True maps a real-valued SSM; these parameters have imaginary parts"
+            )
         A_r, B_r, C_r = torch.diag_embed(p.A_bar.real), p.B_bar.real, p.C.real
     else:
         A_r, B_r, C_r = expand_complex(p.A_bar, p.B_bar, p.C)
@@ -86,8 +88,15 @@ def structural_mask(H: int, N: int, real: bool = False, real_poles: Tensor | Non
     ``real_poles``: the layer's (quantized) A_bar, (H, N) complex: the two off-diagonal entries
     -b, b of every mode whose imaginary part b is exactly 0 become structural zeros too
     (``real_pole_mask``; no effect with ``real``, whose A_r is diagonal already)."""
-    ones = torch.ones(H, N, dtype=torch.complex128, device="cpu") * (1 if real else 1 + 1j)  # a layout: CPU
-    mask = combined_matrix(DiscreteSSM(ones, ones, ones, torch.ones(H, dtype=torch.float64, device="cpu")), real) != 0
+    ones = torch.ones(H, N, dtype=torch.complex128, device="cpu") * (
+        1 if real else 1 + 1j
+    )  # a layout: CPU
+    mask = (
+        combined_matrix(
+            DiscreteSSM(ones, ones, ones, torch.ones(H, dtype=torch.float64, device="cpu")), real
+        )
+        != 0
+    )
     return mask if real_poles is None or real else mask & ~real_pole_mask(real_poles).cpu()
 
 
@@ -97,7 +106,11 @@ def real_pole_mask(A_bar: Tensor) -> Tensor:
     bool. Left unprogrammed, they hold an exact zero instead of a noisy one: the block of a real
     pole a becomes diag(a + e1, a + e2) (``margin``'s ``real_zeros``)."""
     H, N = A_bar.shape
-    zero = (A_bar.imag == 0) if A_bar.is_complex() else torch.ones(H, N, dtype=torch.bool, device=A_bar.device)
+    zero = (
+        (A_bar.imag == 0)
+        if A_bar.is_complex()
+        else torch.ones(H, N, dtype=torch.bool, device=A_bar.device)
+    )
     out = torch.zeros(H, 2 * N + 1, 2 * N + 1, dtype=torch.bool, device=A_bar.device)
     n = torch.arange(N, device=A_bar.device)
     out[:, 2 * n, 2 * n + 1] = zero
@@ -110,8 +123,14 @@ def split_combined(W: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     return W[..., :-1, :-1], W[..., :-1, -1], W[..., -1, :-1]
 
 
-def to_conductance(W: Tensor, bits: int | Tensor, fscale: float | Tensor, g_min: float, g_max: float,
-                   array_scale: float | Tensor | None = None) -> tuple[Tensor, Tensor]:
+def to_conductance(
+    W: Tensor,
+    bits: int | Tensor,
+    fscale: float | Tensor,
+    g_min: float,
+    g_max: float,
+    array_scale: float | Tensor | None = None,
+) -> tuple[Tensor, Tensor]:
     """Differential pair (G+, G-) in uS for weights on the grid of ``bits`` and ``fscale``.
 
     Each weight's level |k| = |W| / s (s = fscale / q_max; binary: |W| = fscale, level 1) maps to
@@ -135,15 +154,21 @@ def to_conductance(W: Tensor, bits: int | Tensor, fscale: float | Tensor, g_min:
     tol = max(1e-4, 4 * qmax * torch.finfo(torch.float32).eps)  # trained weights arrive in float32
     where = f"the range fscale={fscale}" if isinstance(fscale, float) else "their per-entry range"
     if (level > qm + tol).any():
-        raise ValueError(f"weights exceed {where}: max |W| / range = {float((level / qm).max()):.4g}")
+        raise ValueError(
+            f"weights exceed {where}: max |W| / range = {float((level / qm).max()):.4g}"
+        )
     if (level - level.round()).abs().max() > tol:  # level 0 (a structural zero) is always allowed
-        raise ValueError(f"weights are not on the {bits if isinstance(bits, int) else 'per-entry'}-bit grid of "
-                         f"{where}; quantize them first")
+        raise ValueError(
+            f"weights are not on the {bits if isinstance(bits, int) else 'per-entry'}-bit grid of "
+            f"{where}; quantize them first"
+        )
     frac = level.round() / qm
     if array_scale is not None:
         share = fscale / array_scale
         if (torch.as_tensor(share, device="cpu") > 1 + tol).any():
-            raise ValueError("a range exceeds its array scale: the array scale is the largest range of the block")
+            raise ValueError(
+                "a range exceeds its array scale: the array scale is the largest range of the block"
+            )
         frac = frac * share
     g = g_min + frac * (g_max - g_min)
     G_pos = torch.where(W > 0, g, torch.full_like(g, g_min))
@@ -151,27 +176,44 @@ def to_conductance(W: Tensor, bits: int | Tensor, fscale: float | Tensor, g_min:
     return G_pos, G_neg
 
 
-def entry_grid(ranges: dict[str, tuple[Tensor, Tensor]], bits: tuple[int, int, int], H: int, N: int
-               ) -> tuple[Tensor, Tensor]:
+def entry_grid(
+    ranges: dict[str, tuple[Tensor, Tensor]], bits: tuple[int, int, int], H: int, N: int
+) -> tuple[Tensor, Tensor]:
     """Per entry of the combined matrix (H, 2N+1, 2N+1): the range (fscale of its grid) and its bits.
 
     ``ranges`` maps A_bar, B_bar, C to (Re, Im) ranges (scalars or (H, 1), ``quant.range_scales``);
     ``bits`` = (bits_A, bits_B, bits_C). Structural zeros get the largest range of their channel
     (any value works: their level is 0) and bits 2.
     """
+
     def part(key: str, values: tuple[Tensor, Tensor]) -> Tensor:
-        re, im = (torch.as_tensor(v, dtype=torch.float64, device="cpu").reshape(-1, 1).expand(H, N) for v in values)
+        re, im = (
+            torch.as_tensor(v, dtype=torch.float64, device="cpu").reshape(-1, 1).expand(H, N)
+            for v in values
+        )
         return torch.complex(re, im)
 
-    fs = combined_matrix(DiscreteSSM(*(part(k, ranges[k]) for k in ("A_bar", "B_bar", "C")),
-                                     torch.ones(H, dtype=torch.float64, device="cpu"))).abs()
+    fs = combined_matrix(
+        DiscreteSSM(
+            *(part(k, ranges[k]) for k in ("A_bar", "B_bar", "C")),
+            torch.ones(H, dtype=torch.float64, device="cpu"),
+        )
+    ).abs()
     ones = torch.ones(H, N, dtype=torch.complex128, device="cpu") * (1 + 1j)
-    b = combined_matrix(DiscreteSSM(*(ones * k for k in bits), torch.ones(H, dtype=torch.float64, device="cpu"))).abs().round()
+    b = (
+        combined_matrix(
+            DiscreteSSM(*(ones * k for k in bits), torch.ones(H, dtype=torch.float64, device="cpu"))
+        )
+        .abs()
+        .round()
+    )
     top = fs.flatten(1).amax(1)[:, None, None].expand_as(fs)
     return torch.where(fs > 0, fs, top), torch.where(b > 0, b, 2).long()
 
 
-def from_conductance(G_pos: Tensor, G_neg: Tensor, fscale: float, g_min: float, g_max: float) -> Tensor:
+def from_conductance(
+    G_pos: Tensor, G_neg: Tensor, fscale: float, g_min: float, g_max: float
+) -> Tensor:
     """Weights read back from a differential pair: W = fscale (G+ - G-) / (g_max - g_min)."""
     return fscale * (G_pos - G_neg) / (g_max - g_min)
 
@@ -233,34 +275,56 @@ class Layout:
         """How the blocks sit on the arrays, in one or two sentences (for the book's prose)."""
         block = f"Each channel is a {self.copies * self.n} x {2 * self.n} block"
         if self.blocks_per_array:
-            return (f"{block}; {self.blocks_per_array} of them fit on one {self.rows} x {self.cols} array along its "
-                    f"diagonal, on distinct rows and columns, so channels never mix: {self.arrays} arrays hold "
-                    f"the {self.H} channels.")
+            return (
+                f"{block}; {self.blocks_per_array} of them fit on one {self.rows} x {self.cols} array along its "
+                f"diagonal, on distinct rows and columns, so channels never mix: {self.arrays} arrays hold "
+                f"the {self.H} channels."
+            )
         parts = []
         if self.col_tiles_per_block > 1:
-            parts.append(f"its {2 * self.n} columns exceed the array's {self.cols}, so they are split over "
-                         f"{self.col_tiles_per_block} arrays driven by the same input rows, each delivering complete "
-                         "output currents for its columns")
+            parts.append(
+                f"its {2 * self.n} columns exceed the array's {self.cols}, so they are split over "
+                f"{self.col_tiles_per_block} arrays driven by the same input rows, each delivering complete "
+                "output currents for its columns"
+            )
         if self.row_tiles_per_block > 1:
-            parts.append(f"its {self.copies * self.n} rows exceed the array's {self.rows}, so they are split over "
-                         f"{self.row_tiles_per_block} arrays whose partial column currents are summed in the periphery")
-        return (f"{block}, larger than one {self.rows} x {self.cols} array: " + "; ".join(parts) +
-                f". Each channel takes {self.row_tiles_per_block * self.col_tiles_per_block} arrays of its own, "
-                f"{self.arrays} in all.")
+            parts.append(
+                f"its {self.copies * self.n} rows exceed the array's {self.rows}, so they are split over "
+                f"{self.row_tiles_per_block} arrays whose partial column currents are summed in the periphery"
+            )
+        return (
+            f"{block}, larger than one {self.rows} x {self.cols} array: "
+            + "; ".join(parts)
+            + f". Each channel takes {self.row_tiles_per_block * self.col_tiles_per_block} arrays of its own, "
+            f"{self.arrays} in all."
+        )
 
 
 def pairs_per_weight(devices_per_element: int) -> int:
     """Differential pairs carrying each real weight when a complex element of A_bar (a 2x2 real
     block, one pair per entry) gets ``devices_per_element`` devices: 8 -> 1, 16 -> 2 (the paper's
     4 x 4 block). Raises ValueError unless it is a positive multiple of 8."""
-    if isinstance(devices_per_element, bool) or not isinstance(devices_per_element, int) \
-            or devices_per_element < 8 or devices_per_element % 8:
-        raise ValueError(f"devices_per_element must be a multiple of 8, got {devices_per_element!r}")
+    if (
+        isinstance(devices_per_element, bool)
+        or not isinstance(devices_per_element, int)
+        or devices_per_element < 8
+        or devices_per_element % 8
+    ):
+        raise ValueError(
+            f"devices_per_element must be a multiple of 8, got {devices_per_element!r}"
+        )
     return devices_per_element // 8
 
 
-def layout(H: int, n: int, rows: int = 64, cols: int = 64, kind: str = "dense", devices_per_element: int = 8,
-           real: bool = False) -> Layout:
+def layout(
+    H: int,
+    n: int,
+    rows: int = 64,
+    cols: int = 64,
+    kind: str = "dense",
+    devices_per_element: int = 8,
+    real: bool = False,
+) -> Layout:
     """Block-diagonal placement of the H per-channel matrices (n = 2N+1; N+1 for the ``real``
     variant) on rows x cols arrays.
 
@@ -289,7 +353,9 @@ def device_map(G_pos: Tensor, G_neg: Tensor, used: Tensor | None = None, copies:
     G_pos, G_neg, used: (n, n) for one channel (outputs x inputs). Cross-points with no
     programmed device (``used`` False) are NaN."""
     if G_pos.shape != G_neg.shape or G_pos.dim() != 2 or G_pos.shape[0] != G_pos.shape[1]:
-        raise ValueError(f"expected two (n, n) conductance matrices, got {tuple(G_pos.shape)} and {tuple(G_neg.shape)}")
+        raise ValueError(
+            f"expected two (n, n) conductance matrices, got {tuple(G_pos.shape)} and {tuple(G_neg.shape)}"
+        )
     if used is not None:
         G_pos, G_neg = (torch.where(used, G, torch.full_like(G, math.nan)) for G in (G_pos, G_neg))
     cols = torch.stack([G_pos.T, G_neg.T], -1).flatten(-2)  # (inputs, 2 outputs)

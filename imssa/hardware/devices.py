@@ -131,7 +131,9 @@ class RelaxationPoint(Strict):
     programming, as a polynomial in g = G_target / g_max: sigma = c0 + c1 g + ... (uS)."""
 
     t_s: float = Field(gt=0, description="time after programming, s")
-    sigma_poly_uS: list[float] = Field(min_length=1, description="polynomial coefficients c0, c1, ..., uS")
+    sigma_poly_uS: list[float] = Field(
+        min_length=1, description="polynomial coefficients c0, c1, ..., uS"
+    )
 
 
 class Window(Strict):
@@ -148,7 +150,9 @@ class Window(Strict):
         step=False,
         random=None,
         gt=0,
-        description=("top of the physical conductance window [0, g_phys_max], uS; None: g_max (no headroom)"),
+        description=(
+            "top of the physical conductance window [0, g_phys_max], uS; None: g_max (no headroom)"
+        ),
     )
     states: int | None = param(
         None,
@@ -225,10 +229,16 @@ class Programming(Strict):
         step=False,
         random=None,
         gt=0,
-        description=("write-verify: a device is re-pulsed until |G - G_target| <= tol (uS); None: one pulse"),
+        description=(
+            "write-verify: a device is re-pulsed until |G - G_target| <= tol (uS); None: one pulse"
+        ),
     )
     write_verify_max_pulses: int = param(
-        50, step=False, random=None, ge=1, description="write-verify gives up after this many pulses"
+        50,
+        step=False,
+        random=None,
+        ge=1,
+        description="write-verify gives up after this many pulses",
     )
 
     @property
@@ -245,16 +255,28 @@ class Faults(Strict):
         step=False,
         random=None,
         ge=0,
-        description=("conductance of an unprogrammed cross-point (block layout), uS; 0: no device there"),
+        description=(
+            "conductance of an unprogrammed cross-point (block layout), uS; 0: no device there"
+        ),
     )
     g_off_sigma_uS: float = param(
         0.0, step=False, random="write", ge=0, description="device-to-device spread of g_off, uS"
     )
     stuck_at_gmax: float = param(
-        0.0, step=False, random="write", ge=0, le=1, description="fraction of devices stuck at g_max"
+        0.0,
+        step=False,
+        random="write",
+        ge=0,
+        le=1,
+        description="fraction of devices stuck at g_max",
     )
     stuck_at_gmin: float = param(
-        0.0, step=False, random="write", ge=0, le=1, description="fraction of devices stuck at g_min"
+        0.0,
+        step=False,
+        random="write",
+        ge=0,
+        le=1,
+        description="fraction of devices stuck at g_min",
     )
 
     @model_validator(mode="after")
@@ -293,7 +315,11 @@ class Ageing(Strict):
     read_1f_exponent: float = param(0.65, step=False, random=None, ge=0)
     read_1f_q_max: float = param(0.2, step=False, random=None, ge=0)
     t_read_s: float = param(
-        250e-9, step=False, random=None, gt=0, description="duration of one read, s (1/f noise bandwidth)"
+        250e-9,
+        step=False,
+        random=None,
+        gt=0,
+        description="duration of one read, s (1/f noise bandwidth)",
     )
     relaxation: list[RelaxationPoint] = param(
         [],
@@ -343,8 +369,12 @@ class Converters(Strict):
     """The converters around an array and what they add: resolution, input encoding, offsets and gain
     errors with their correction, cycle-to-cycle read noise, a global drift compensation."""
 
-    dac_bits: int | None = param(None, step=True, random=None, ge=1, le=24, description="None: ideal DAC")
-    adc_bits: int | None = param(None, step=True, random=None, ge=1, le=24, description="None: ideal ADC")
+    dac_bits: int | None = param(
+        None, step=True, random=None, ge=1, le=24, description="None: ideal DAC"
+    )
+    adc_bits: int | None = param(
+        None, step=True, random=None, ge=1, le=24, description="None: ideal ADC"
+    )
     input_encoding: Literal["multi_level", "bit_serial"] = param(
         "multi_level",
         step=True,
@@ -375,14 +405,18 @@ class Converters(Strict):
         step=True,
         random=None,
         ge=0,
-        description=("relative std of one device's conductance in one read (read_noise_model='device')"),
+        description=(
+            "relative std of one device's conductance in one read (read_noise_model='device')"
+        ),
     )
     adc_offset_sigma: float = param(
         0.0,
         step=True,
         random=None,
         ge=0,
-        description=("ADC/TIA offset std per column and programming, fraction of the column's full scale"),
+        description=(
+            "ADC/TIA offset std per column and programming, fraction of the column's full scale"
+        ),
     )
     adc_gain_sigma: float = param(
         0.0,
@@ -417,7 +451,9 @@ class Converters(Strict):
             if bits is not None and bits < 2:
                 raise ValueError(f"{name} must be >= 2 (a signed mid-tread converter), got {bits}")
         if self.input_encoding == "bit_serial" and self.dac_bits is None:
-            raise ValueError("bit_serial inputs need dac_bits: the number of bits applied one after another")
+            raise ValueError(
+                "bit_serial inputs need dac_bits: the number of bits applied one after another"
+            )
         if self.read_noise_model != "device" and self.read_noise_device > 0:
             raise ValueError(
                 "read_noise_device is the 'device' read-noise model's: set read_noise_model='device'"
@@ -438,7 +474,9 @@ class ConverterRanges(Strict):
         step=False,
         random=None,
         gt=0,
-        description=("full scale of the DAC, in state units: inputs saturate there; None: never saturates"),
+        description=(
+            "full scale of the DAC, in state units: inputs saturate there; None: never saturates"
+        ),
     )
     dac_input_range: float | None = param(
         None,
@@ -492,12 +530,16 @@ class ConverterRanges(Strict):
     def _check_ranges(self) -> ConverterRanges:
         names = ("row_ranges", "column_ranges", "partial_ranges")
         shapes = {
-            name: (len(v), {len(r) for r in v}) for name in names if (v := getattr(self, name)) is not None
+            name: (len(v), {len(r) for r in v})
+            for name in names
+            if (v := getattr(self, name)) is not None
         }
         if len({(h, tuple(w)) for h, w in shapes.values()}) > 1 or any(
             len(w) != 1 for _, w in shapes.values()
         ):
-            raise ValueError(f"row_ranges, column_ranges and partial_ranges must all be H x n, got {shapes}")
+            raise ValueError(
+                f"row_ranges, column_ranges and partial_ranges must all be H x n, got {shapes}"
+            )
         for name in shapes:
             if min(min(r) for r in getattr(self, name)) <= 0:
                 raise ValueError(f"{name} must be > 0 everywhere")
@@ -529,10 +571,18 @@ class Check(Strict):
         ),
     )
     check_max_rounds: int = param(
-        5, step=False, random=None, ge=1, description="reprogramming rounds of the check after programming"
+        5,
+        step=False,
+        random=None,
+        ge=1,
+        description="reprogramming rounds of the check after programming",
     )
     check_steps: int = param(
-        256, step=False, random=None, ge=1, description="length of the impulse response the check measures"
+        256,
+        step=False,
+        random=None,
+        ge=1,
+        description="length of the impulse response the check measures",
     )
 
 
@@ -621,15 +671,17 @@ class DeviceConfig(DevicePhysics, Periphery, Check, Wires):
             )
 
     @classmethod
-    def validate_values(cls, values: dict[str, Any], where: str = "device overrides") -> dict[str, Any]:
+    def validate_values(
+        cls, values: dict[str, Any], where: str = "device overrides"
+    ) -> dict[str, Any]:
         """``values`` (a flat dict of device keys) checked key by key against each key's field
         (``check_keys``, then its type and bounds), without the checks that relate fields: the
         settings a study holds apart and a record combines later."""
         cls.check_keys(values, where)
         return {
-            k: TypeAdapter(Annotated[cls.model_fields[k].annotation, cls.model_fields[k]]).validate_python(
-                v, strict=True
-            )
+            k: TypeAdapter(
+                Annotated[cls.model_fields[k].annotation, cls.model_fields[k]]
+            ).validate_python(v, strict=True)
             for k, v in values.items()
         }
 
@@ -766,5 +818,7 @@ def pulses_to_converge(mean_pulses: float, converged: float) -> int:
     """Pulse limit at which a fraction ``converged`` of devices has passed the verify, when each
     pulse passes with probability 1 / ``mean_pulses`` (the model of ``single_pulse_sigma_uS``)."""
     if mean_pulses <= 1 or not 0 < converged < 1:
-        raise ValueError(f"need mean_pulses > 1 and 0 < converged < 1, got {mean_pulses}, {converged}")
+        raise ValueError(
+            f"need mean_pulses > 1 and 0 < converged < 1, got {mean_pulses}, {converged}"
+        )
     return math.ceil(math.log(1 - converged) / math.log(1 - 1 / mean_pulses))

@@ -63,12 +63,25 @@ from scipy.optimize import brentq
 from scipy.special import erfcx, i0e
 from scipy.stats import norm, rice
 
-from .crossbar import pairs_per_weight
 from ..stats import ABOVE, BELOW, failure_share
+from .crossbar import pairs_per_weight
 
-__all__ = ["instability_probability", "longest_memory_ms", "mode_instability", "pole_radii", "pole_values",
-           "predicted_sigma_star", "sigma_star", "weight_noise_std", "INSIDE", "MAX_DROP_POINTS",
-           "MAX_FAILURE_SHARE", "against_measured", "drop_within_text", "position_tally"]
+__all__ = [
+    "instability_probability",
+    "longest_memory_ms",
+    "mode_instability",
+    "pole_radii",
+    "pole_values",
+    "predicted_sigma_star",
+    "sigma_star",
+    "weight_noise_std",
+    "INSIDE",
+    "MAX_DROP_POINTS",
+    "MAX_FAILURE_SHARE",
+    "against_measured",
+    "drop_within_text",
+    "position_tally",
+]
 
 _LAGUERRE = np.polynomial.laguerre.laggauss(40)  # nodes, weights of int_0^inf e^-u f(u) du
 
@@ -88,8 +101,9 @@ def pole_values(net: torch.nn.Module, layer: int = 0) -> np.ndarray:
     return net.layers[layer].discrete().A_bar.detach().cpu().to(torch.complex128).numpy()
 
 
-def weight_noise_std(sigma_uS: float, fscale: float, g_min_uS: float, g_max_uS: float,
-                     devices_per_element: int = 8) -> float:
+def weight_noise_std(
+    sigma_uS: float, fscale: float, g_min_uS: float, g_max_uS: float, devices_per_element: int = 8
+) -> float:
     """Standard deviation of one real weight's error (weight units, those of A_bar):
     sqrt(2 / copies) sigma fscale / (g_max - g_min), with copies = devices_per_element / 8
     differential pairs per entry. ``sigma_uS``, ``g_min_uS``, ``g_max_uS`` in uS; ``fscale`` the weight
@@ -115,21 +129,33 @@ def _block_exact(a: np.ndarray, b: np.ndarray, s: np.ndarray) -> np.ndarray:
     rice_sf = np.where(np.isfinite(rice_sf), rice_sf, norm.sf((1 - r) / scale))
     u, w = _LAGUERRE
     R = np.sqrt(1 + s[..., None] ** 2 * u)
-    t1 = (w * np.exp(-((R - r[..., None]) / s[..., None]) ** 2)
-          * i0e(2 * R * r[..., None] / s[..., None] ** 2)).sum(-1)
+    t1 = (
+        w
+        * np.exp(-(((R - r[..., None]) / s[..., None]) ** 2))
+        * i0e(2 * R * r[..., None] / s[..., None] ** 2)
+    ).sum(-1)
+
     def log_out(c: np.ndarray) -> np.ndarray:  # log of exp((1 - r^2/2)/s^2) Q((2 - c)/s), c = +-a
         x = (2 - c) / s  # x > 0: Q(x) = erfcx(x / sqrt 2) exp(-x^2/2) / 2, the exponents combined
-        far = -((1 - c) ** 2 + b ** 2 / 2) / s ** 2 + np.log(erfcx(np.abs(x) / np.sqrt(2)) / 2)
-        return np.where(x > 0, far, (1 - r ** 2 / 2) / s ** 2 + norm.logsf(x))
+        far = -((1 - c) ** 2 + b**2 / 2) / s**2 + np.log(erfcx(np.abs(x) / np.sqrt(2)) / 2)
+        return np.where(x > 0, far, (1 - r**2 / 2) / s**2 + norm.logsf(x))
+
     t_out = 0.5 * np.exp(np.logaddexp(log_out(a), log_out(-a)))
     z = lambda x: 0.5 * (x / s) ** 2  # noqa: E731
-    t_real = 0.5 * (np.exp(-z(b) - z(1 - a)) * (norm.cdf((1 - a) / s) - norm.cdf(-(1 + a) / s))
-                    + np.exp(-z(b) - z(1 + a)) * (norm.cdf((1 + a) / s) - norm.cdf(-(1 - a) / s)))
+    t_real = 0.5 * (
+        np.exp(-z(b) - z(1 - a)) * (norm.cdf((1 - a) / s) - norm.cdf(-(1 + a) / s))
+        + np.exp(-z(b) - z(1 + a)) * (norm.cdf((1 + a) / s) - norm.cdf(-(1 - a) / s))
+    )
     return rice_sf - t1 + t_out + t_real
 
 
-def mode_instability(poles: np.ndarray, s: float | np.ndarray, method: Literal["exact", "rice"] = "exact",
-                     real_mapping: bool = False, real_zeros: bool = False) -> np.ndarray:
+def mode_instability(
+    poles: np.ndarray,
+    s: float | np.ndarray,
+    method: Literal["exact", "rice"] = "exact",
+    real_mapping: bool = False,
+    real_zeros: bool = False,
+) -> np.ndarray:
     """Probability that each mode leaves the unit circle once programmed, same shape as ``poles``.
 
     ``poles``: A_bar (``pole_values``), complex, any shape. A real array is read as radii |lambda| of
@@ -177,12 +203,18 @@ def _rice(r: np.ndarray, s: np.ndarray) -> np.ndarray:
     """First-order law of a complex pair: |lambda + d_lambda| > 1, d_lambda complex N(0, s^2/2) per part."""
     scale = s / np.sqrt(2)
     p = rice.sf(1 / scale, r / scale)
-    return np.where(np.isfinite(p), p, norm.sf((1 - r) / scale))  # far tails: the radial shift is Gaussian
+    return np.where(
+        np.isfinite(p), p, norm.sf((1 - r) / scale)
+    )  # far tails: the radial shift is Gaussian
 
 
-def instability_probability(poles: np.ndarray, s: float | np.ndarray,
-                            method: Literal["exact", "rice"] = "exact", real_mapping: bool = False,
-                            real_zeros: bool = False) -> float:
+def instability_probability(
+    poles: np.ndarray,
+    s: float | np.ndarray,
+    method: Literal["exact", "rice"] = "exact",
+    real_mapping: bool = False,
+    real_zeros: bool = False,
+) -> float:
     """Probability that at least one mode of ``poles`` (A_bar, complex, any shape; or radii, see
     ``mode_instability``) leaves the unit circle when each real entry carries an independent error
     of std ``s`` (weight units): 1 - prod(1 - P_mode), modes independent."""
@@ -192,14 +224,23 @@ def instability_probability(poles: np.ndarray, s: float | np.ndarray,
     return float(-np.expm1(np.log1p(-p).sum())) + 0.0  # + 0.0: no -0.0
 
 
-def predicted_sigma_star(poles: np.ndarray, fscale: float, g_min_uS: float, g_max_uS: float,
-                         devices_per_element: int = 8, p_fail: float = 0.1, sigma_max_uS: float = 1e3,
-                         method: Literal["exact", "rice"] = "exact", real_mapping: bool = False,
-                         real_zeros: bool = False) -> float:
+def predicted_sigma_star(
+    poles: np.ndarray,
+    fscale: float,
+    g_min_uS: float,
+    g_max_uS: float,
+    devices_per_element: int = 8,
+    p_fail: float = 0.1,
+    sigma_max_uS: float = 1e3,
+    method: Literal["exact", "rice"] = "exact",
+    real_mapping: bool = False,
+    real_zeros: bool = False,
+) -> float:
     """The programming noise sigma (uS) at which ``instability_probability`` of a model with poles
     ``poles`` (A_bar, complex (H, N) from ``pole_values``; a real array is read as radii of complex
     pairs) reaches ``p_fail`` (``sigma_max_uS`` if it never does below it). The other arguments as in
     ``weight_noise_std`` and ``mode_instability``."""
+
     def excess(sigma: float) -> float:
         s = weight_noise_std(sigma, fscale, g_min_uS, g_max_uS, devices_per_element)
         return instability_probability(poles, s, method, real_mapping, real_zeros) - p_fail
@@ -211,8 +252,13 @@ def predicted_sigma_star(poles: np.ndarray, fscale: float, g_min_uS: float, g_ma
     return float(brentq(excess, 1e-9, sigma_max_uS, xtol=1e-4))
 
 
-def longest_memory_ms(s: float, sample_rate: float, p_fail: float = 0.1, modes: int = 1,
-                      kind: Literal["complex", "real"] = "complex") -> float:
+def longest_memory_ms(
+    s: float,
+    sample_rate: float,
+    p_fail: float = 0.1,
+    modes: int = 1,
+    kind: Literal["complex", "real"] = "complex",
+) -> float:
     """The longest time constant (ms) that ``modes`` programmed modes of one radius r can keep when
     each real entry of their blocks carries an error of std ``s`` (weight units,
     ``weight_noise_std``) and the chance that any of them leaves the unit circle may be at most
@@ -259,8 +305,9 @@ def against_measured(stars: pd.DataFrame, predicted: list[str]) -> pd.DataFrame:
     out = stars.copy()
     high = out["sigma_fail_uS"].fillna(np.inf)
     for col in predicted:
-        out[col + " vs measured"] = np.select([out[col] < out["sigma_star_uS"], out[col] >= high],
-                                              [BELOW, ABOVE], INSIDE)
+        out[col + " vs measured"] = np.select(
+            [out[col] < out["sigma_star_uS"], out[col] >= high], [BELOW, ABOVE], INSIDE
+        )
     return out
 
 
@@ -276,8 +323,13 @@ def drop_within_text(drop_points: float, max_drop_points: float = MAX_DROP_POINT
     return f"{side} the {max_drop_points:g} points σ* allows"
 
 
-def sigma_star(rows: pd.DataFrame, by: list[str], n_clips: int, max_drop_points: float = MAX_DROP_POINTS,
-               max_failure: float = MAX_FAILURE_SHARE) -> pd.DataFrame:
+def sigma_star(
+    rows: pd.DataFrame,
+    by: list[str],
+    n_clips: int,
+    max_drop_points: float = MAX_DROP_POINTS,
+    max_failure: float = MAX_FAILURE_SHARE,
+) -> pd.DataFrame:
     """Measured noise tolerance per group of ``by``: the largest sigma of the sweep such that at it,
     and at every smaller sigma, the mean paired drop from sigma = 0 is at most ``max_drop_points``
     and the share of failed programmings is under ``max_failure``.
@@ -296,9 +348,13 @@ def sigma_star(rows: pd.DataFrame, by: list[str], n_clips: int, max_drop_points:
         if base.empty:
             raise ValueError(f"group {key}: no programming at sigma = 0 to pair with")
         star, fail, why = 0.0, np.nan, ""
-        for sigma, at in sorted(group[group["sigma_uS"] > 0].groupby("sigma_uS"), key=lambda kv: kv[0]):
+        for sigma, at in sorted(
+            group[group["sigma_uS"] > 0].groupby("sigma_uS"), key=lambda kv: kv[0]
+        ):
             ref = at.set_index(["seed", "fold"]).index.map(base)
-            drop = 100 * float(np.mean(ref.to_numpy(dtype=float) - at["accuracy"].to_numpy(dtype=float)))
+            drop = 100 * float(
+                np.mean(ref.to_numpy(dtype=float) - at["accuracy"].to_numpy(dtype=float))
+            )
             share = failure_share(at["accuracy"], n_clips)
             checks = (("drop", drop > max_drop_points), ("failures", share >= max_failure))
             reasons = [name for name, bad in checks if bad]
@@ -306,6 +362,8 @@ def sigma_star(rows: pd.DataFrame, by: list[str], n_clips: int, max_drop_points:
                 fail, why = float(sigma), " and ".join(reasons)
                 break
             star = float(sigma)
-        out.append(dict(zip(by, key if isinstance(key, tuple) else (key,)))
-                   | {"sigma_star_uS": star, "sigma_fail_uS": fail, "fails_by": why})
+        out.append(
+            dict(zip(by, key if isinstance(key, tuple) else (key,)))
+            | {"sigma_star_uS": star, "sigma_fail_uS": fail, "fails_by": why}
+        )
     return pd.DataFrame(out)

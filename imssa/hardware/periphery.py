@@ -27,8 +27,18 @@ from torch import Tensor
 
 from .devices import DeviceConfig
 
-__all__ = ["ConverterErrors", "Ranges", "affine_estimates", "conversions_per_step", "draw_converter_errors",
-           "input_cycles", "levels", "quantize", "ranges", "round_to_levels"]
+__all__ = [
+    "ConverterErrors",
+    "Ranges",
+    "affine_estimates",
+    "conversions_per_step",
+    "draw_converter_errors",
+    "input_cycles",
+    "levels",
+    "quantize",
+    "ranges",
+    "round_to_levels",
+]
 
 
 def levels(bits: int) -> int:
@@ -68,8 +78,11 @@ def conversions_per_step(dev: DeviceConfig, H: int, n: int) -> dict[str, int]:
     summed on the bit lines before the ADC (ASSUMPTION: the tiles' bit lines are joined), so a column
     is converted once per cycle."""
     cycles = input_cycles(dev)
-    return {"adc": H * n * cycles, "dac": H * n * cycles,
-            "dac_bits": (dev.dac_bits or 0) if dev.input_encoding == "multi_level" else 1}
+    return {
+        "adc": H * n * cycles,
+        "dac": H * n * cycles,
+        "dac_bits": (dev.dac_bits or 0) if dev.input_encoding == "multi_level" else 1,
+    }
 
 
 @dataclass(frozen=True)
@@ -83,16 +96,22 @@ class Ranges:
     partial: Tensor | float | None
 
 
-def ranges(dev: DeviceConfig, H: int, n: int, dtype: torch.dtype, device: torch.device | None = None) -> Ranges:
+def ranges(
+    dev: DeviceConfig, H: int, n: int, dtype: torch.dtype, device: torch.device | None = None
+) -> Ranges:
     """The ``Ranges`` of ``dev`` (tensors on ``device``): its per-row and per-column lists (H x n)
     where set, else one range per layer (the input row's own ``dac_input_range`` where given)."""
+
     def table(values: list[list[float]] | None) -> Tensor | None:
         if values is None:
             return None
         t = torch.tensor(values, dtype=dtype, device=device)
         if t.shape != (H, n):
-            raise ValueError(f"converter ranges of shape {tuple(t.shape)} for a layer of {H} channels x {n} lines")
+            raise ValueError(
+                f"converter ranges of shape {tuple(t.shape)} for a layer of {H} channels x {n} lines"
+            )
         return t
+
     if dev.dac_bits is not None and dev.dac_range is None and dev.row_ranges is None:
         raise ValueError("a DAC with a resolution needs its range (dac_range or row_ranges)")
     if dev.adc_bits is not None and dev.adc_range is None and dev.column_ranges is None:
@@ -128,9 +147,16 @@ class ConverterErrors:
         return (code - self.offset_hat) / (1 + self.gain_hat)
 
 
-def draw_converter_errors(dev: DeviceConfig, R: int, H: int, n: int, adc: Tensor | float | None,
-                          generator: torch.Generator | None, dtype: torch.dtype,
-                          device: torch.device | None = None) -> ConverterErrors | None:
+def draw_converter_errors(
+    dev: DeviceConfig,
+    R: int,
+    H: int,
+    n: int,
+    adc: Tensor | float | None,
+    generator: torch.Generator | None,
+    dtype: torch.dtype,
+    device: torch.device | None = None,
+) -> ConverterErrors | None:
     """Offsets (std ``adc_offset_sigma`` x the column's full scale ``adc``) and gain errors (std
     ``adc_gain_sigma``) of every column, drawn per programming, and their estimates from
     ``affine_estimates`` when ``dev.calibration_reads`` > 0. None without errors."""
@@ -141,15 +167,24 @@ def draw_converter_errors(dev: DeviceConfig, R: int, H: int, n: int, adc: Tensor
     shape = (R, 1, H, n)
     scale = torch.as_tensor(adc, dtype=dtype, device=device).expand(H, n)
     gain = dev.adc_gain_sigma * torch.randn(shape, generator=generator, dtype=dtype, device=device)
-    offset = dev.adc_offset_sigma * scale * torch.randn(shape, generator=generator, dtype=dtype, device=device)
+    offset = (
+        dev.adc_offset_sigma
+        * scale
+        * torch.randn(shape, generator=generator, dtype=dtype, device=device)
+    )
     if dev.calibration_reads == 0:
         return ConverterErrors(gain, offset, torch.zeros_like(gain), torch.zeros_like(offset))
     gain_hat, offset_hat = affine_estimates(gain, offset, dev, scale, generator)
     return ConverterErrors(gain, offset, gain_hat, offset_hat)
 
 
-def affine_estimates(gain: Tensor, offset: Tensor, dev: DeviceConfig, full_scale: Tensor,
-                     generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
+def affine_estimates(
+    gain: Tensor,
+    offset: Tensor,
+    dev: DeviceConfig,
+    full_scale: Tensor,
+    generator: torch.Generator | None,
+) -> tuple[Tensor, Tensor]:
     """Per-column estimates of gain and offset from ``dev.calibration_reads`` reads each of a zero
     input and of a reference current at half the column's ``full_scale`` (H, n), through the same
     read noise (additive or per-column model; the per-device model adds none to a reference current)
@@ -157,12 +192,16 @@ def affine_estimates(gain: Tensor, offset: Tensor, dev: DeviceConfig, full_scale
     gain_hat = (mean(read_ref) - offset_hat) / ref - 1. Exact without read noise and ADC rounding."""
     k = dev.calibration_reads
     ref = full_scale / 2
-    noise_std = dev.read_noise * (full_scale if dev.read_noise_model == "column" else (dev.adc_range or 0.0))
+    noise_std = dev.read_noise * (
+        full_scale if dev.read_noise_model == "column" else (dev.adc_range or 0.0)
+    )
 
     def reads(value: Tensor) -> Tensor:
         out = (1 + gain) * value + offset
         shape = (k, *out.shape)
-        out = out + noise_std * torch.randn(shape, generator=generator, dtype=out.dtype, device=out.device)
+        out = out + noise_std * torch.randn(
+            shape, generator=generator, dtype=out.dtype, device=out.device
+        )
         return quantize(out, dev.adc_bits, full_scale).mean(0)
 
     offset_hat = reads(torch.zeros_like(ref))

@@ -26,7 +26,9 @@ from torch import Tensor
 __all__ = ["block_conductances", "effective_conductance", "ir_drop_weights"]
 
 
-def effective_conductance(G_S: np.ndarray, r_ohm: float, extra_cols: int = 0, extra_rows: int = 0) -> np.ndarray:
+def effective_conductance(
+    G_S: np.ndarray, r_ohm: float, extra_cols: int = 0, extra_rows: int = 0
+) -> np.ndarray:
     """Effective conductances (M, N) in S of a crossbar of device conductances ``G_S`` (M word lines x
     N bit lines, S) with wire resistance ``r_ohm`` per segment: the current into bit line j's TIA is
     sum_i G_eff[i, j] V_i. ``extra_cols``: device-free segments between the drivers and the first
@@ -35,14 +37,16 @@ def effective_conductance(G_S: np.ndarray, r_ohm: float, extra_cols: int = 0, ex
     if G.ndim != 2 or (G < 0).any() or not np.isfinite(G).all():
         raise ValueError("G_S must be a finite, non-negative (M, N) matrix of conductances in S")
     if r_ohm < 0 or extra_cols < 0 or extra_rows < 0:
-        raise ValueError(f"need r_ohm >= 0 and extra segments >= 0, got {r_ohm}, {extra_cols}, {extra_rows}")
+        raise ValueError(
+            f"need r_ohm >= 0 and extra segments >= 0, got {r_ohm}, {extra_cols}, {extra_rows}"
+        )
     if r_ohm == 0:
         return G.copy()
     M, N = G.shape
     g = 1.0 / r_ohm
     g_src, g_sink = g / (extra_cols + 1), g / (extra_rows + 1)
     w = np.arange(M * N).reshape(M, N)  # word-line node of cross-point (i, j)
-    b = w + M * N                       # bit-line node
+    b = w + M * N  # bit-line node
     rows, cols, vals = [], [], []
 
     def couple(a: np.ndarray, c: np.ndarray, cond: np.ndarray | float) -> None:
@@ -53,13 +57,15 @@ def effective_conductance(G_S: np.ndarray, r_ohm: float, extra_cols: int = 0, ex
         cols.extend([a, c, c, a])
         vals.extend([cond, cond, -cond, -cond])
 
-    couple(w[:, :-1], w[:, 1:], g)   # word-line segments
-    couple(b[:-1, :], b[1:, :], g)   # bit-line segments
-    couple(w, b, G)                  # the devices
+    couple(w[:, :-1], w[:, 1:], g)  # word-line segments
+    couple(b[:-1, :], b[1:, :], g)  # bit-line segments
+    couple(w, b, G)  # the devices
     diag = np.zeros(2 * M * N)
-    diag[w[:, 0]] += g_src           # driver segment (its source side is the known voltage)
-    diag[b[-1, :]] += g_sink         # TIA segment (virtual ground)
-    A = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(2 * M * N,) * 2)
+    diag[w[:, 0]] += g_src  # driver segment (its source side is the known voltage)
+    diag[b[-1, :]] += g_sink  # TIA segment (virtual ground)
+    A = sp.csc_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(2 * M * N,) * 2
+    )
     A = (A + sp.diags(diag)).tocsc()
     rhs = np.zeros((2 * M * N, M))
     rhs[w[:, 0], np.arange(M)] = g_src  # unit voltage on each word line in turn
@@ -77,8 +83,16 @@ def block_conductances(G_pos: Tensor, G_neg: Tensor, copies: int) -> np.ndarray:
     return block
 
 
-def ir_drop_weights(G_pos: Tensor, G_neg: Tensor, copies: int, r_ohm: float, fscale: float | Tensor,
-                    g_min_uS: float, g_max_uS: float, channels_per_array: int = 1) -> Tensor:
+def ir_drop_weights(
+    G_pos: Tensor,
+    G_neg: Tensor,
+    copies: int,
+    r_ohm: float,
+    fscale: float | Tensor,
+    g_min_uS: float,
+    g_max_uS: float,
+    channels_per_array: int = 1,
+) -> Tensor:
     """Effective weights (R, H, n, n) of programmed pairs G_pos, G_neg (R, H, n, n, uS) under wire
     resistance ``r_ohm``: each channel's block (``block_conductances``) solved by
     ``effective_conductance``, the copies' currents added and divided by ``copies``, then read as
@@ -93,10 +107,17 @@ def ir_drop_weights(G_pos: Tensor, G_neg: Tensor, copies: int, r_ohm: float, fsc
         for h in range(H):
             k = h % channels_per_array
             block = block_conductances(G_pos[r, h].double(), G_neg[r, h].double(), copies) * 1e-6
-            eff = effective_conductance(block, r_ohm, extra_cols=k * 2 * n,
-                                        extra_rows=(channels_per_array - 1 - k) * copies * n) * 1e6
+            eff = (
+                effective_conductance(
+                    block,
+                    r_ohm,
+                    extra_cols=k * 2 * n,
+                    extra_rows=(channels_per_array - 1 - k) * copies * n,
+                )
+                * 1e6
+            )
             summed = eff.reshape(copies, n, 2 * n).sum(0) / copies  # (n inputs, 2n columns)
-            diff = summed[:, 0::2] - summed[:, 1::2]                # (inputs, outputs)
+            diff = summed[:, 0::2] - summed[:, 1::2]  # (inputs, outputs)
             s = scale if isinstance(scale, float) else float(scale[h])
             out[r, h] = torch.from_numpy(s * diff.T / (g_max_uS - g_min_uS))
     return out.to(G_pos.device)  # solved on the CPU (scipy), returned where the arrays are

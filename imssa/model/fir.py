@@ -66,8 +66,15 @@ class QuantFIR(FIRBank):
     """FIR bank whose taps are rounded to the symmetric grid of ``bits`` over [-fscale, fscale]
     (``quant.quantize``, straight-through) in every forward pass: the fixed range of the paper."""
 
-    def __init__(self, H: int, taps: int, generator: torch.Generator | None = None, *, bits: int,
-                 fscale: float) -> None:
+    def __init__(
+        self,
+        H: int,
+        taps: int,
+        generator: torch.Generator | None = None,
+        *,
+        bits: int,
+        fscale: float,
+    ) -> None:
         super().__init__(H, taps, generator)
         q_max(bits)  # validates bits
         if not fscale > 0:

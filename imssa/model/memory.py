@@ -19,8 +19,14 @@ from torch import Tensor
 from .fir import FIRBank
 from .s4d import DiscreteSSM, ssm_kernel
 
-__all__ = ["describe_memory", "kernel_memory_ms", "layer_memory", "memory_summary", "mode_table",
-           "time_constants_ms"]
+__all__ = [
+    "describe_memory",
+    "kernel_memory_ms",
+    "layer_memory",
+    "memory_summary",
+    "mode_table",
+    "time_constants_ms",
+]
 
 
 def time_constants_ms(A_bar: Tensor, sample_rate: float) -> Tensor:
@@ -60,7 +66,9 @@ def memory_summary(p: DiscreteSSM, sample_rate: float, L: int) -> dict[str, floa
     """
     used = (p.C * p.B_bar).abs() > 0
     tau = time_constants_ms(p.A_bar, sample_rate)[used].numpy()
-    K = ssm_kernel(p.A_bar.to(torch.complex128), p.B_bar.to(torch.complex128), p.C.to(torch.complex128), L)
+    K = ssm_kernel(
+        p.A_bar.to(torch.complex128), p.B_bar.to(torch.complex128), p.C.to(torch.complex128), L
+    )
     return {
         "modes_used": int(used.sum()),
         "tau_median_ms": float(np.median(tau)) if tau.size else 0.0,
@@ -76,9 +84,13 @@ def layer_memory(layer: torch.nn.Module, sample_rate: float, L: int) -> dict[str
     the same keys with the time constants NaN and the kernel memory of its taps."""
     if isinstance(layer, FIRBank):
         K = layer.kernel(L)
-        return {"modes_used": 0, "tau_median_ms": float("nan"), "tau_max_ms": float("nan"),
-                "share_A_bar_zero": float("nan"),
-                "kernel_memory_median_ms": float(kernel_memory_ms(K, sample_rate).median())}
+        return {
+            "modes_used": 0,
+            "tau_median_ms": float("nan"),
+            "tau_max_ms": float("nan"),
+            "share_A_bar_zero": float("nan"),
+            "kernel_memory_median_ms": float(kernel_memory_ms(K, sample_rate).median()),
+        }
     return memory_summary(layer.discrete(), sample_rate, L)
 
 
@@ -86,20 +98,31 @@ def layer_memory(layer: torch.nn.Module, sample_rate: float, L: int) -> dict[str
 def mode_table(p: DiscreteSSM, sample_rate: float) -> pd.DataFrame:
     """One row per mode of ``p`` (H x N): ``channel``, ``abs_A_bar``, ``tau_ms`` and ``used`` (C_n B_bar_n != 0)."""
     H, N = p.A_bar.shape
-    return pd.DataFrame({"channel": np.repeat(np.arange(H), N), "abs_A_bar": p.A_bar.abs().flatten().double().numpy(),
-                         "tau_ms": time_constants_ms(p.A_bar, sample_rate).flatten().numpy(),
-                         "used": ((p.C * p.B_bar).abs() > 0).flatten().numpy()})
+    return pd.DataFrame(
+        {
+            "channel": np.repeat(np.arange(H), N),
+            "abs_A_bar": p.A_bar.abs().flatten().double().numpy(),
+            "tau_ms": time_constants_ms(p.A_bar, sample_rate).flatten().numpy(),
+            "used": ((p.C * p.B_bar).abs() > 0).flatten().numpy(),
+        }
+    )
 
 
-def describe_memory(label: str, summary: dict[str, float], sample_rate: float, short_ms: float = 10.0) -> str:
+def describe_memory(
+    label: str, summary: dict[str, float], sample_rate: float, short_ms: float = 10.0
+) -> str:
     """One or two sentences on a model's memory from ``memory_summary``-like values (means over
     runs): its time constants and kernel memory in ms, and whether the recurrence only filters
     (kernel memory under ``short_ms``, a few tens of samples at most) or remembers."""
     k = summary["kernel_memory_median_ms"]
-    text = (f"The {label} model keeps a median mode time constant of {summary['tau_median_ms']:.1f} ms (at most "
-            f"{summary['tau_max_ms']:.1f} ms) and a kernel memory of {k:.1f} ms, {k * sample_rate / 1000:.0f} samples at "
-            f"{sample_rate:g} Hz. ")
+    text = (
+        f"The {label} model keeps a median mode time constant of {summary['tau_median_ms']:.1f} ms (at most "
+        f"{summary['tau_max_ms']:.1f} ms) and a kernel memory of {k:.1f} ms, {k * sample_rate / 1000:.0f} samples at "
+        f"{sample_rate:g} Hz. "
+    )
     if k < short_ms:
-        return text + ("Its recurrence acts as a short filter that shapes the spectrum of each channel before the "
-                       "non-linearity, not as a memory of the word.")
+        return text + (
+            "Its recurrence acts as a short filter that shapes the spectrum of each channel before the "
+            "non-linearity, not as a memory of the word."
+        )
     return text + "Its recurrence integrates over a span comparable to a syllable or more."

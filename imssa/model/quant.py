@@ -126,7 +126,9 @@ class _RoundSTE(torch.autograd.Function):
 def complex_grid(bits: int, fscale: float) -> Tensor:
     """Every value a quantized complex A_bar can take: Re and Im each on ``grid_levels``. (G,) complex."""
     v = grid_levels(bits, fscale)
-    return torch.complex(v[:, None].expand(len(v), len(v)), v[None, :].expand(len(v), len(v))).flatten()
+    return torch.complex(
+        v[:, None].expand(len(v), len(v)), v[None, :].expand(len(v), len(v))
+    ).flatten()
 
 
 def quantize(x: Tensor, bits: int, fscale: Tensor | float, toward_zero: bool = False) -> Tensor:
@@ -143,11 +145,19 @@ def quantize(x: Tensor, bits: int, fscale: Tensor | float, toward_zero: bool = F
     return _RoundSTE.apply(x, fscale, 0 if bits == 1 else qm, toward_zero)
 
 
-def quantize_complex(z: Tensor, bits: int, fscale_re: Tensor | float, fscale_im: Tensor | float | None = None,
-                     toward_zero: bool = False) -> Tensor:
+def quantize_complex(
+    z: Tensor,
+    bits: int,
+    fscale_re: Tensor | float,
+    fscale_im: Tensor | float | None = None,
+    toward_zero: bool = False,
+) -> Tensor:
     """Quantize Re and Im of complex ``z`` separately (``fscale_im`` defaults to ``fscale_re``)."""
     fscale_im = fscale_re if fscale_im is None else fscale_im
-    return torch.complex(quantize(z.real, bits, fscale_re, toward_zero), quantize(z.imag, bits, fscale_im, toward_zero))
+    return torch.complex(
+        quantize(z.real, bits, fscale_re, toward_zero),
+        quantize(z.imag, bits, fscale_im, toward_zero),
+    )
 
 
 def project_disc(z: Tensor, r_max: float) -> Tensor:
@@ -156,7 +166,9 @@ def project_disc(z: Tensor, r_max: float) -> Tensor:
     return z * torch.clamp(r_max / mod, max=1.0)
 
 
-def quantize_pole(z: Tensor, bits: int, fscale_re: Tensor | float, fscale_im: Tensor | float, r_max: float) -> Tensor:
+def quantize_pole(
+    z: Tensor, bits: int, fscale_re: Tensor | float, fscale_im: Tensor | float, r_max: float
+) -> Tensor:
     """Quantize poles ``z`` (complex) to the nearest grid point of modulus <= ``r_max`` < 1, with STE.
 
     ``z`` is projected into the disc of radius ``r_max``; of the (up to) four grid points around
@@ -169,21 +181,29 @@ def quantize_pole(z: Tensor, bits: int, fscale_re: Tensor | float, fscale_im: Te
     if not 0 < r_max < 1:
         raise ValueError(f"r_max must be in (0, 1), got {r_max}")
     zp = project_disc(z, r_max)
-    bound = r_max * (1 + 8 * torch.finfo(zp.real.dtype).eps)  # a range taken from zp itself may exceed r_max by rounding
+    bound = r_max * (
+        1 + 8 * torch.finfo(zp.real.dtype).eps
+    )  # a range taken from zp itself may exceed r_max by rounding
     if bits == 1:
         q = quantize_complex(zp, bits, fscale_re, fscale_im)
         if (q.detach().abs() > bound).any():
-            raise UnstableSSMError(f"the 1-bit grid has no point inside |z| <= {r_max} (max |A_bar| "
-                                   f"{float(q.detach().abs().max()):.4f}); use a smaller range or more bits")
+            raise UnstableSSMError(
+                f"the 1-bit grid has no point inside |z| <= {r_max} (max |A_bar| "
+                f"{float(q.detach().abs().max()):.4f}); use a smaller range or more bits"
+            )
         return q
     qm = q_max(bits)
     parts = []
     for x, f in ((zp.real, fscale_re), (zp.imag, fscale_im)):
         f = torch.as_tensor(f, dtype=x.dtype, device=x.device).detach()
         level = (x.detach() / (f / qm)).clamp(-qm, qm)
-        parts.append((torch.stack([level.floor(), level.ceil()]) * (f / qm), x, f))  # (2, ...) values
+        parts.append(
+            (torch.stack([level.floor(), level.ceil()]) * (f / qm), x, f)
+        )  # (2, ...) values
     (re, x_re, f_re), (im, x_im, f_im) = parts
-    cand = torch.complex(re[:, None].expand(2, 2, *re.shape[1:]), im[None, :].expand(2, 2, *im.shape[1:]))
+    cand = torch.complex(
+        re[:, None].expand(2, 2, *re.shape[1:]), im[None, :].expand(2, 2, *im.shape[1:])
+    )
     dist = (cand - zp.detach()).abs().masked_fill(cand.abs() > bound, float("inf"))
     best = dist.flatten(0, 1).argmin(0, keepdim=True)
     q = cand.flatten(0, 1).gather(0, best)[0]
@@ -205,12 +225,19 @@ def log_radius_grid(bits: int, r_max: float) -> tuple[Tensor, Tensor]:
     J = 2**b_r - 1
     radii = torch.exp(torch.log(torch.tensor(r_max, dtype=torch.float64)) * 2.0 ** torch.arange(J))
     M = 2 ** (bits - b_r)
-    angles = torch.remainder(torch.arange(M, dtype=torch.float64) * 2 * torch.pi / M + torch.pi, 2 * torch.pi) - torch.pi
+    angles = (
+        torch.remainder(
+            torch.arange(M, dtype=torch.float64) * 2 * torch.pi / M + torch.pi, 2 * torch.pi
+        )
+        - torch.pi
+    )
     angles = torch.where(angles <= -torch.pi + 1e-12, torch.full_like(angles, torch.pi), angles)
     return torch.cat([torch.zeros(1, dtype=torch.float64), radii.flip(0)]), angles.sort().values
 
 
-def slowest_grid_pole(bits: int, fscale: float, r_max: float, a_grid: str = "cartesian") -> dict[str, float]:
+def slowest_grid_pole(
+    bits: int, fscale: float, r_max: float, a_grid: str = "cartesian"
+) -> dict[str, float]:
     """The slowest poles a grid of A_bar holds inside the cap ``r_max``: ``radius`` (the largest
     |z| of any grid point, at any angle) and ``real_radius`` (the largest real grid point: the
     slowest pole near DC), each with its time constant in steps, -1 / ln r (``steps``,
@@ -224,15 +251,24 @@ def slowest_grid_pole(bits: int, fscale: float, r_max: float, a_grid: str = "car
     elif a_grid == "cartesian":
         levels = grid_levels(bits, fscale)
         re = levels[(levels >= 0) & (levels <= r_max + 1e-12)]  # (K,) the Re parts inside the cap
-        im_room = torch.sqrt((r_max**2 - re**2).clamp_min(0))  # the largest |Im| each Re part allows
+        im_room = torch.sqrt(
+            (r_max**2 - re**2).clamp_min(0)
+        )  # the largest |Im| each Re part allows
         im = levels[levels >= 0]
-        best = im[torch.searchsorted(im, im_room + 1e-12, right=True) - 1]  # largest grid |Im| within it
+        best = im[
+            torch.searchsorted(im, im_room + 1e-12, right=True) - 1
+        ]  # largest grid |Im| within it
         radius = float(torch.sqrt(re**2 + best**2).max())
         real = float(re.max())
     else:
         raise ValueError(f"a_grid must be 'cartesian' or 'log_radius', got {a_grid!r}")
     steps = lambda r: float("inf") if r >= 1 else 0.0 if r <= 0 else -1.0 / math.log(r)  # noqa: E731
-    return {"radius": radius, "steps": steps(radius), "real_radius": real, "real_steps": steps(real)}
+    return {
+        "radius": radius,
+        "steps": steps(radius),
+        "real_radius": real,
+        "real_steps": steps(real),
+    }
 
 
 def quantize_log_radius(z: Tensor, bits: int, r_max: float) -> Tensor:
@@ -285,7 +321,11 @@ def _fit_mse(segments: list[tuple[Tensor, int]]) -> Tensor:
     re-rounding at the new f cannot raise it, so each step keeps or lowers the error.
     """
     xs = [(x.detach(), b) for x, b in segments]
-    smax = torch.stack([x.abs().amax(1) for x, _ in xs]).amax(0).clamp_min(torch.finfo(xs[0][0].dtype).tiny)  # (R,)
+    smax = (
+        torch.stack([x.abs().amax(1) for x, _ in xs])
+        .amax(0)
+        .clamp_min(torch.finfo(xs[0][0].dtype).tiny)
+    )  # (R,)
     fr = torch.arange(1, MSE_CANDIDATES + 1, dtype=smax.dtype, device=smax.device) / MSE_CANDIDATES
     f = (fr[:, None] * smax[None, :]).unsqueeze(-1)  # (K, R, 1)
     err = sum((x - _unit_levels(x, f, b) * f).square().sum(-1) for x, b in xs)  # (K, R)
@@ -294,7 +334,9 @@ def _fit_mse(segments: list[tuple[Tensor, int]]) -> Tensor:
         u = [(_unit_levels(x, f[:, None], b), x) for x, b in xs]
         num = sum((ui * x).sum(-1) for ui, x in u)
         den = sum(ui.square().sum(-1) for ui, _ in u)
-        f = torch.where(den > 0, num / torch.where(den > 0, den, 1), f).clamp(min=smax * 1e-6, max=smax)
+        f = torch.where(den > 0, num / torch.where(den > 0, den, 1), f).clamp(
+            min=smax * 1e-6, max=smax
+        )
     return f
 
 
@@ -316,7 +358,11 @@ def twn_scale(x: Tensor, dim: int | None = None) -> Tensor:
     a = x.detach().abs()
     mean = a.mean() if dim is None else a.mean(dim, keepdim=True)
     keep = a > 0.7 * mean
-    s = (a * keep).sum() / keep.sum().clamp_min(1) if dim is None else (a * keep).sum(dim) / keep.sum(dim).clamp_min(1)
+    s = (
+        (a * keep).sum() / keep.sum().clamp_min(1)
+        if dim is None
+        else (a * keep).sum(dim) / keep.sum(dim).clamp_min(1)
+    )
     return s.clamp_min(torch.finfo(x.dtype).tiny)
 
 
@@ -326,12 +372,20 @@ def _check_rule(mode: str, scale_rule: str, scale_factor: float) -> None:
     if not scale_factor > 0:
         raise ValueError(f"scale_factor must be > 0, got {scale_factor!r}")
     if mode == "fixed" and (scale_rule != "max_abs" or scale_factor != 1.0):
-        raise ValueError("scale_rule and scale_factor set the ranges of 'dynamic' and 'per_channel'; the fixed "
-                         "range is fscale (leave them at 'max_abs' and 1.0)")
+        raise ValueError(
+            "scale_rule and scale_factor set the ranges of 'dynamic' and 'per_channel'; the fixed "
+            "range is fscale (leave them at 'max_abs' and 1.0)"
+        )
 
 
-def range_scales(p: DiscreteSSM, mode: RangeMode, fscale: float, bits: int | tuple[int, int, int] | None = None,
-                 scale_rule: ScaleRule = "max_abs", scale_factor: float = 1.0) -> dict[str, tuple[Tensor, Tensor]]:
+def range_scales(
+    p: DiscreteSSM,
+    mode: RangeMode,
+    fscale: float,
+    bits: int | tuple[int, int, int] | None = None,
+    scale_rule: ScaleRule = "max_abs",
+    scale_factor: float = 1.0,
+) -> dict[str, tuple[Tensor, Tensor]]:
     """fscale (Re, Im) for each of A_bar, B_bar, C under a range mode; detached, no gradient.
 
     ``fixed``: ``fscale`` everywhere. ``dynamic``: per tensor, Re and Im apart; ``per_channel``: one
@@ -356,23 +410,39 @@ def range_scales(p: DiscreteSSM, mode: RangeMode, fscale: float, bits: int | tup
         if scale_rule == "max_abs":
             out = {k: (_max_abs(v.real), _max_abs(v.imag)) for k, v in parts.items()}
         else:
-            out = {k: (mse_scale(v.real, nbits[k]), mse_scale(v.imag, nbits[k])) for k, v in parts.items()}
+            out = {
+                k: (mse_scale(v.real, nbits[k]), mse_scale(v.imag, nbits[k]))
+                for k, v in parts.items()
+            }
     else:
         if scale_rule == "max_abs":
-            stacked = torch.cat([torch.view_as_real(v.resolve_conj()).flatten(1) for v in parts.values()], 1)  # (H, 6N)
+            stacked = torch.cat(
+                [torch.view_as_real(v.resolve_conj()).flatten(1) for v in parts.values()], 1
+            )  # (H, 6N)
             f = _max_abs(stacked, dim=1).unsqueeze(-1)  # (H, 1)
         else:
-            segments = [(torch.view_as_real(v.resolve_conj()).flatten(1), nbits[k]) for k, v in parts.items()]
-            f = _fit_mse(segments).unsqueeze(-1)  # (H, 1): A_bar, B_bar, C together, each on its own grid
+            segments = [
+                (torch.view_as_real(v.resolve_conj()).flatten(1), nbits[k])
+                for k, v in parts.items()
+            ]
+            f = _fit_mse(segments).unsqueeze(
+                -1
+            )  # (H, 1): A_bar, B_bar, C together, each on its own grid
         out = {k: (f, f) for k in parts}
     if scale_factor != 1.0:
         out = {k: (re * scale_factor, im * scale_factor) for k, (re, im) in out.items()}
     return out
 
 
-def quantize_ssm(p: DiscreteSSM, bits: int | tuple[int, int, int], mode: RangeMode = "fixed", fscale: float = 1.0,
-                 r_max: float | None = None, scale_rule: ScaleRule = "max_abs", scale_factor: float = 1.0
-                 ) -> DiscreteSSM:
+def quantize_ssm(
+    p: DiscreteSSM,
+    bits: int | tuple[int, int, int],
+    mode: RangeMode = "fixed",
+    fscale: float = 1.0,
+    r_max: float | None = None,
+    scale_rule: ScaleRule = "max_abs",
+    scale_factor: float = 1.0,
+) -> DiscreteSSM:
     """Quantize A_bar, B_bar and C of ``p`` (D untouched). Shapes (H, N) complex, as in ``p``.
 
     ``bits``: one width for all three, or (bits_A, bits_B, bits_C) for mixed precision; every
@@ -386,9 +456,15 @@ def quantize_ssm(p: DiscreteSSM, bits: int | tuple[int, int, int], mode: RangeMo
     if r_max is not None:
         p = p._replace(A_bar=project_disc(p.A_bar, r_max))
     scales = range_scales(p, mode, fscale, (bits_A, bits_B, bits_C), scale_rule, scale_factor)
-    q = {k: quantize_complex(getattr(p, k), b, *scales[k]) for k, b in (("B_bar", bits_B), ("C", bits_C))}
-    A_bar = (quantize_complex(p.A_bar, bits_A, *scales["A_bar"]) if r_max is None
-             else quantize_pole(p.A_bar, bits_A, *scales["A_bar"], r_max))
+    q = {
+        k: quantize_complex(getattr(p, k), b, *scales[k])
+        for k, b in (("B_bar", bits_B), ("C", bits_C))
+    }
+    A_bar = (
+        quantize_complex(p.A_bar, bits_A, *scales["A_bar"])
+        if r_max is None
+        else quantize_pole(p.A_bar, bits_A, *scales["A_bar"], r_max)
+    )
     return DiscreteSSM(A_bar, q["B_bar"], q["C"], p.D)
 
 
@@ -407,8 +483,10 @@ def check_stability(A_bar: Tensor) -> float:
     mod = A_bar.detach().abs()
     r = float(mod.max()) if mod.numel() else 0.0
     if r >= 1:
-        raise UnstableSSMError(f"{int((mod >= 1).sum())} of {mod.numel()} mode(s) with |A_bar| >= 1 (max {r:.4f}); "
-                               "use a pole cap r_max, a smaller fscale or more bits")
+        raise UnstableSSMError(
+            f"{int((mod >= 1).sum())} of {mod.numel()} mode(s) with |A_bar| >= 1 (max {r:.4f}); "
+            "use a pole cap r_max, a smaller fscale or more bits"
+        )
     return r
 
 
@@ -450,11 +528,22 @@ class QuantS4D(S4D):
     #: kernel stays finite (on hardware such a draw would be an unstable realisation).
     NOISY_POLE_LIMIT = 0.999
 
-    def __init__(self, *args, bits: int, range_mode: RangeMode = "fixed", fscale: float = 1.0,
-                 r_max: float | None = None, bits_per_matrix: tuple[int, int, int] | None = None,
-                 weight_noise: float = 0.0, pole_penalty: float = 0.0, pole_target: float | None = None,
-                 scale_rule: ScaleRule = "max_abs", scale_factor: float = 1.0, polar_bits: int | None = None,
-                 **kwargs) -> None:
+    def __init__(
+        self,
+        *args,
+        bits: int,
+        range_mode: RangeMode = "fixed",
+        fscale: float = 1.0,
+        r_max: float | None = None,
+        bits_per_matrix: tuple[int, int, int] | None = None,
+        weight_noise: float = 0.0,
+        pole_penalty: float = 0.0,
+        pole_target: float | None = None,
+        scale_rule: ScaleRule = "max_abs",
+        scale_factor: float = 1.0,
+        polar_bits: int | None = None,
+        **kwargs,
+    ) -> None:
         super().__init__(*args, **kwargs)
         bits_per_matrix = (bits, bits, bits) if bits_per_matrix is None else tuple(bits_per_matrix)
         for b in (bits, *bits_per_matrix):
@@ -463,33 +552,65 @@ class QuantS4D(S4D):
             raise ValueError(f"fscale must be > 0, got {fscale}")
         if r_max is not None and not 0 < r_max < 1:
             raise ValueError(f"r_max must be in (0, 1), got {r_max}")
-        if weight_noise < 0 or pole_penalty < 0 or (pole_penalty > 0 and not 0 < (pole_target or 0) < 1):
-            raise ValueError(f"need weight_noise >= 0, pole_penalty >= 0 and, with a penalty, pole_target in (0, 1); "
-                             f"got {weight_noise}, {pole_penalty}, {pole_target}")
+        if (
+            weight_noise < 0
+            or pole_penalty < 0
+            or (pole_penalty > 0 and not 0 < (pole_target or 0) < 1)
+        ):
+            raise ValueError(
+                f"need weight_noise >= 0, pole_penalty >= 0 and, with a penalty, pole_target in (0, 1); "
+                f"got {weight_noise}, {pole_penalty}, {pole_target}"
+            )
         _check_rule(range_mode, scale_rule, scale_factor)
         if self.real and min(bits, *bits_per_matrix) < 2:
-            raise ValueError("the real-valued variant needs >= 2 bits: the 1-bit grid has no zero for its imaginary parts")
+            raise ValueError(
+                "the real-valued variant needs >= 2 bits: the 1-bit grid has no zero for its imaginary parts"
+            )
         self.range_mode, self.fscale, self.r_max = range_mode, fscale, r_max
         self.bits_per_matrix: tuple[int, int, int] = bits_per_matrix  # type: ignore[assignment]
         self.bits = max(bits_per_matrix)  # the widest grid: the levels a device must hold
-        self.weight_noise, self.pole_weight, self.pole_target = weight_noise, pole_penalty, pole_target
+        self.weight_noise, self.pole_weight, self.pole_target = (
+            weight_noise,
+            pole_penalty,
+            pole_target,
+        )
         self.scale_rule, self.scale_factor = scale_rule, scale_factor
         if polar_bits is not None and (range_mode != "fixed" or r_max is None or self.real):
-            raise ValueError("a log-radius grid (polar_bits) needs the fixed range, a pole cap and complex modes")
-        self.polar_bits = polar_bits  # bits of A_bar's log-radius codebook; None: the Cartesian grid
+            raise ValueError(
+                "a log-radius grid (polar_bits) needs the fixed range, a pole cap and complex modes"
+            )
+        self.polar_bits = (
+            polar_bits  # bits of A_bar's log-radius codebook; None: the Cartesian grid
+        )
 
     def _quantize(self, p: DiscreteSSM) -> DiscreteSSM:
-        if self.polar_bits is not None:  # the pole on its codebook, then its parts on the storage grid
+        if (
+            self.polar_bits is not None
+        ):  # the pole on its codebook, then its parts on the storage grid
             p = p._replace(A_bar=quantize_log_radius(p.A_bar, self.polar_bits, self.r_max))  # type: ignore[arg-type]
-        return quantize_ssm(p, self.bits_per_matrix, self.range_mode, self.fscale, self.r_max, self.scale_rule,
-                            self.scale_factor)
+        return quantize_ssm(
+            p,
+            self.bits_per_matrix,
+            self.range_mode,
+            self.fscale,
+            self.r_max,
+            self.scale_rule,
+            self.scale_factor,
+        )
 
     def ranges(self) -> dict[str, tuple[Tensor, Tensor]]:
         """(Re, Im) ranges of A_bar, B_bar, C under the layer's range mode and scale rule (``range_scales``)."""
         p = self.float_discrete()
         if self.r_max is not None:
             p = p._replace(A_bar=project_disc(p.A_bar, self.r_max))
-        return range_scales(p, self.range_mode, self.fscale, self.bits_per_matrix, self.scale_rule, self.scale_factor)
+        return range_scales(
+            p,
+            self.range_mode,
+            self.fscale,
+            self.bits_per_matrix,
+            self.scale_rule,
+            self.scale_factor,
+        )
 
     def array_scale(self) -> float | Tensor:
         """The weight that g_max - g_min stands for on the array: ``fscale`` with a fixed range (a
@@ -498,8 +619,11 @@ class QuantS4D(S4D):
         if self.range_mode == "fixed":
             return float(self.fscale)
         H = self.D.shape[0]
-        parts = [f.detach().expand(H, -1) if f.dim() == 2 else f.detach().reshape(1, 1).expand(H, 1)
-                 for pair in self.ranges().values() for f in pair]
+        parts = [
+            f.detach().expand(H, -1) if f.dim() == 2 else f.detach().reshape(1, 1).expand(H, 1)
+            for pair in self.ranges().values()
+            for f in pair
+        ]
         return torch.cat(parts, 1).amax(1)
 
     def discrete(self) -> DiscreteSSM:
@@ -508,10 +632,17 @@ class QuantS4D(S4D):
             return q
         S = self.array_scale()
         std = self.weight_noise * (S if isinstance(S, float) else S.unsqueeze(-1))
-        noisy = {k: getattr(q, k) + std * torch.complex(torch.randn_like(getattr(q, k).real),
-                                                        torch.randn_like(getattr(q, k).real))
-                 for k in ("A_bar", "B_bar", "C")}
-        return DiscreteSSM(project_disc(noisy["A_bar"], self.NOISY_POLE_LIMIT), noisy["B_bar"], noisy["C"], q.D)
+        noisy = {
+            k: getattr(q, k)
+            + std
+            * torch.complex(
+                torch.randn_like(getattr(q, k).real), torch.randn_like(getattr(q, k).real)
+            )
+            for k in ("A_bar", "B_bar", "C")
+        }
+        return DiscreteSSM(
+            project_disc(noisy["A_bar"], self.NOISY_POLE_LIMIT), noisy["B_bar"], noisy["C"], q.D
+        )
 
     def penalty(self) -> Tensor:
         """The pole penalty (``pole_penalty``) times its weight; 0 without one. Its value is that of

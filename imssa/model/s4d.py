@@ -153,7 +153,9 @@ def frequency_response(A_bar: Tensor, B_bar: Tensor, C: Tensor, D: Tensor, omega
     """
     z_inv = torch.exp(-1j * omega).to(A_bar.dtype)  # (F,)
     CB = (C * B_bar).unsqueeze(-1)
-    pair = CB / (1 - A_bar.unsqueeze(-1) * z_inv) + CB.conj() / (1 - A_bar.conj().unsqueeze(-1) * z_inv)
+    pair = CB / (1 - A_bar.unsqueeze(-1) * z_inv) + CB.conj() / (
+        1 - A_bar.conj().unsqueeze(-1) * z_inv
+    )
     return pair.sum(1) + D.unsqueeze(-1)
 
 
@@ -208,14 +210,18 @@ class S4D(nn.Module):
         super().__init__()
         self.memoryless, self.real = memoryless, real
         if real != (init == "real"):
-            raise ValueError(f"the real-valued variant goes with init='real' (S4D-Real) and only it; got real={real}, "
-                             f"init={init!r}")
+            raise ValueError(
+                f"the real-valued variant goes with init='real' (S4D-Real) and only it; got real={real}, "
+                f"init={init!r}"
+            )
         if H < 1 or N < 1:
             raise ValueError(f"H and N must be >= 1, got H={H}, N={N}")
         if not 0 < dt_min <= dt_max:
             raise ValueError(f"need 0 < dt_min <= dt_max, got {dt_min}, {dt_max}")
         g = generator
-        log_dt = torch.rand(H, generator=g) * (math.log(dt_max) - math.log(dt_min)) + math.log(dt_min)
+        log_dt = torch.rand(H, generator=g) * (math.log(dt_max) - math.log(dt_min)) + math.log(
+            dt_min
+        )
         log_A_real, A_imag = init_A(H, N, init)
         B = torch.view_as_real(torch.ones(H, N, dtype=torch.cfloat))
         C = torch.randn(H, N, 2, generator=g) * math.sqrt(0.5)
@@ -238,7 +244,11 @@ class S4D(nn.Module):
 
     def _complex(self, x: Tensor) -> Tensor:
         """A stored (H, N, 2) parameter as complex (H, N); its real part only for the real variant."""
-        return torch.complex(x[..., 0], torch.zeros_like(x[..., 0])) if self.real else torch.view_as_complex(x)
+        return (
+            torch.complex(x[..., 0], torch.zeros_like(x[..., 0]))
+            if self.real
+            else torch.view_as_complex(x)
+        )
 
     def ssm_parameters(self) -> list[nn.Parameter]:
         """The SSM parameters (dt, A, B), trained in their own optimizer group (own lr, no decay)."""

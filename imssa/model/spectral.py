@@ -40,8 +40,13 @@ class SpectralConfig(Strict):
     frame_ms: float = Field(default=32.0, gt=0, description="analysis window, ms")
     hop_ms: float = Field(default=16.0, gt=0, description="hop between frames, ms")
     pooling: Literal["frames", "mean"] = "frames"
-    C_grid: list[float] = Field(default=[0.01, 0.1, 1.0, 10.0], min_length=1, description=(
-        "inverse L2 strengths tried; the one with the best validation accuracy is kept"))
+    C_grid: list[float] = Field(
+        default=[0.01, 0.1, 1.0, 10.0],
+        min_length=1,
+        description=(
+            "inverse L2 strengths tried; the one with the best validation accuracy is kept"
+        ),
+    )
     max_iter: int = Field(default=2000, ge=1)
 
 
@@ -54,9 +59,17 @@ def spectral_features(x: np.ndarray, sample_rate: int, cfg: SpectralConfig) -> n
     if n_fft > x.shape[-1]:
         raise ValueError(f"frame of {n_fft} samples is longer than the clips ({x.shape[-1]})")
     if cfg.n_mels > n_fft // 2 + 1:
-        raise ValueError(f"{cfg.n_mels} mel bands from {n_fft // 2 + 1} frequency bins: use fewer bands or longer frames")
-    mel = librosa.feature.melspectrogram(y=np.asarray(x, dtype=np.float32), sr=sample_rate, n_fft=n_fft,
-                                         hop_length=hop, n_mels=cfg.n_mels, center=False)
+        raise ValueError(
+            f"{cfg.n_mels} mel bands from {n_fft // 2 + 1} frequency bins: use fewer bands or longer frames"
+        )
+    mel = librosa.feature.melspectrogram(
+        y=np.asarray(x, dtype=np.float32),
+        sr=sample_rate,
+        n_fft=n_fft,
+        hop_length=hop,
+        n_mels=cfg.n_mels,
+        center=False,
+    )
     f = librosa.power_to_db(mel, ref=1.0, top_db=None)  # (n, n_mels, frames)
     if cfg.features == "mfcc":
         f = librosa.feature.mfcc(S=f, n_mfcc=cfg.n_mfcc)
@@ -75,33 +88,60 @@ def spectral_fit(data: dict, spectral: dict, seed: int = 0, code: str = "") -> T
 
     dcfg, scfg = DataConfig(**data), SpectralConfig(**spectral)
     if dcfg.front_end != "waveform":
-        raise ValueError(f"the spectral baseline computes its own features from the waveform, not from front_end "
-                         f"{dcfg.front_end!r}")
+        raise ValueError(
+            f"the spectral baseline computes its own features from the waveform, not from front_end "
+            f"{dcfg.front_end!r}"
+        )
     t0 = time.perf_counter()
     splits = load_splits(dcfg)
     if not len(splits.val):
         raise ValueError("the spectral baseline chooses C on validation clips: the split has none")
-    feats = {k: spectral_features(getattr(splits, k).x.numpy(), dcfg.sample_rate, scfg) for k in ("train", "val", "test")}
+    feats = {
+        k: spectral_features(getattr(splits, k).x.numpy(), dcfg.sample_rate, scfg)
+        for k in ("train", "val", "test")
+    }
     fits, rows = [], []
     for C in scfg.C_grid:
-        clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=scfg.max_iter, random_state=seed))
+        clf = make_pipeline(
+            StandardScaler(), LogisticRegression(C=C, max_iter=scfg.max_iter, random_state=seed)
+        )
         clf.fit(feats["train"], splits.train.y.numpy())
         val_acc = float((clf.predict(feats["val"]) == splits.val.y.numpy()).mean())
         fits.append(clf)
-        rows.append({"epoch": len(rows) + 1, "train_loss": float("nan"),
-                     "train_accuracy": float(clf.score(feats["train"], splits.train.y.numpy())),
-                     "val_accuracy": val_acc, "C": C})
-    best = int(np.argmax([r["val_accuracy"] for r in rows]))  # the first of equals: the strongest L2
+        rows.append(
+            {
+                "epoch": len(rows) + 1,
+                "train_loss": float("nan"),
+                "train_accuracy": float(clf.score(feats["train"], splits.train.y.numpy())),
+                "val_accuracy": val_acc,
+                "C": C,
+            }
+        )
+    best = int(
+        np.argmax([r["val_accuracy"] for r in rows])
+    )  # the first of equals: the strongest L2
     clf = fits[best]
     test_pred, val_pred = clf.predict(feats["test"]), clf.predict(feats["val"])
     scaler, lr = clf.named_steps["standardscaler"], clf.named_steps["logisticregression"]
-    state = {"mean": torch.from_numpy(scaler.mean_), "scale": torch.from_numpy(scaler.scale_),
-             "coef": torch.from_numpy(lr.coef_), "intercept": torch.from_numpy(lr.intercept_),
-             "C": torch.tensor(scfg.C_grid[best])}
-    return TrainResult(state_dict=state, history=pd.DataFrame(rows), test_accuracy=float((test_pred == splits.test.y.numpy()).mean()),
-                       test_pred=test_pred, test_true=splits.test.y.numpy(), train_time_s=time.perf_counter() - t0,
-                       val_accuracy=rows[best]["val_accuracy"], val_pred=val_pred, val_true=splits.val.y.numpy(),
-                       test_clips=tuple(splits.test.meta["clip"]))
+    state = {
+        "mean": torch.from_numpy(scaler.mean_),
+        "scale": torch.from_numpy(scaler.scale_),
+        "coef": torch.from_numpy(lr.coef_),
+        "intercept": torch.from_numpy(lr.intercept_),
+        "C": torch.tensor(scfg.C_grid[best]),
+    }
+    return TrainResult(
+        state_dict=state,
+        history=pd.DataFrame(rows),
+        test_accuracy=float((test_pred == splits.test.y.numpy()).mean()),
+        test_pred=test_pred,
+        test_true=splits.test.y.numpy(),
+        train_time_s=time.perf_counter() - t0,
+        val_accuracy=rows[best]["val_accuracy"],
+        val_pred=val_pred,
+        val_true=splits.val.y.numpy(),
+        test_clips=tuple(splits.test.meta["clip"]),
+    )
 
 
 @functools.cache

@@ -57,25 +57,54 @@ class SpeechClassifier(nn.Module):
     """Classifier around S4D layers. Input: a waveform (batch, L), or with ``features`` > 1 a front
     end's frames (batch, features, L) (``DataConfig.features``); output logits (batch, classes)."""
 
-    def __init__(self, cfg: ModelConfig, n_classes: int, generator: torch.Generator | None = None,
-                 features: int = 1) -> None:
+    def __init__(
+        self,
+        cfg: ModelConfig,
+        n_classes: int,
+        generator: torch.Generator | None = None,
+        features: int = 1,
+    ) -> None:
         super().__init__()
         H = cfg.H
         self.encoder = nn.Linear(features, H)
         qc = cfg.quant
-        q = {} if qc is None else {"bits": qc.bits, "range_mode": qc.range_mode, "fscale": qc.fscale, "r_max": qc.r_max,
-                                   "bits_per_matrix": qc.bits_per_matrix, "weight_noise": qc.weight_noise,
-                                   "pole_penalty": qc.pole_penalty, "pole_target": qc.pole_target,
-                                   "scale_rule": qc.scale_rule, "scale_factor": qc.scale_factor,
-                                   "polar_bits": qc.polar_bits}
+        q = (
+            {}
+            if qc is None
+            else {
+                "bits": qc.bits,
+                "range_mode": qc.range_mode,
+                "fscale": qc.fscale,
+                "r_max": qc.r_max,
+                "bits_per_matrix": qc.bits_per_matrix,
+                "weight_noise": qc.weight_noise,
+                "pole_penalty": qc.pole_penalty,
+                "pole_target": qc.pole_target,
+                "scale_rule": qc.scale_rule,
+                "scale_factor": qc.scale_factor,
+                "polar_bits": qc.polar_bits,
+            }
+        )
         if cfg.ssm == "fir":
-            fir = functools.partial(QuantFIR, bits=qc.bits, fscale=qc.fscale) if qc is not None else FIRBank
+            fir = (
+                functools.partial(QuantFIR, bits=qc.bits, fscale=qc.fscale)
+                if qc is not None
+                else FIRBank
+            )
             self.layers = nn.ModuleList(fir(H, cfg.taps, generator) for _ in range(cfg.depth))
         else:
             layer = functools.partial(QuantS4D, **q) if q else S4D
             self.layers = nn.ModuleList(
-                layer(H, cfg.N, cfg.init, cfg.dt_min, cfg.dt_max, generator=generator,
-                      memoryless=cfg.ssm == "memoryless", real=cfg.real)
+                layer(
+                    H,
+                    cfg.N,
+                    cfg.init,
+                    cfg.dt_min,
+                    cfg.dt_max,
+                    generator=generator,
+                    memoryless=cfg.ssm == "memoryless",
+                    real=cfg.real,
+                )
                 for _ in range(cfg.depth)
             )
         if cfg.ssm == "frozen":
@@ -101,13 +130,21 @@ class SpeechClassifier(nn.Module):
         for i, layer in enumerate(self.layers):
             if isinstance(layer, FIRBank):  # a delay line: the same product in both modes
                 K = layer.kernel(L)
-                h = (ssm_conv_affine(x, w, b, K, layer.D) if fold else layer(self.encode(x))) if i == 0 else layer(z)
+                h = (
+                    (ssm_conv_affine(x, w, b, K, layer.D) if fold else layer(self.encode(x)))
+                    if i == 0
+                    else layer(z)
+                )
                 z = self.between_layers(i, h, z)
                 continue
             p = layer.discrete()
-            if isinstance(layer, QuantS4D):  # zero-order hold keeps float poles inside; a grid need not
+            if isinstance(
+                layer, QuantS4D
+            ):  # zero-order hold keeps float poles inside; a grid need not
                 check_stability(p.A_bar)  # the stop rule
-            if i == 0 and mode == "conv" and fold:  # encoder folded into the first convolution (same maths)
+            if (
+                i == 0 and mode == "conv" and fold
+            ):  # encoder folded into the first convolution (same maths)
                 h = ssm_conv_affine(x, w, b, ssm_kernel(p.A_bar, p.B_bar, p.C, L), p.D)
             else:
                 h = apply_ssm(self.encode(x) if i == 0 else z, p, mode)
@@ -122,7 +159,9 @@ class SpeechClassifier(nn.Module):
         if i == 0:
             return h
         mix = self.mixers[i - 1]
-        return z + F.linear(h.transpose(-1, -2), mix.weight.to(h.dtype), mix.bias.to(h.dtype)).transpose(-1, -2)
+        return z + F.linear(
+            h.transpose(-1, -2), mix.weight.to(h.dtype), mix.bias.to(h.dtype)
+        ).transpose(-1, -2)
 
     @torch.no_grad()
     def equalize_ranges(self, fscale: float) -> None:
@@ -140,8 +179,10 @@ class SpeechClassifier(nn.Module):
 
     def penalty(self) -> Tensor:
         """Training regulariser added to the loss: the layers' pole penalties (0 without any)."""
-        return sum((layer.penalty() for layer in self.layers if isinstance(layer, QuantS4D)),
-                   self.decoder.bias.new_zeros(()))
+        return sum(
+            (layer.penalty() for layer in self.layers if isinstance(layer, QuantS4D)),
+            self.decoder.bias.new_zeros(()),
+        )
 
 
 def make_optimizer(model: SpeechClassifier, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -160,12 +201,15 @@ def make_optimizer(model: SpeechClassifier, cfg: TrainConfig) -> torch.optim.Opt
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, data: AudioSet, batch_size: int = 64, mode: Mode = "conv",
-             device: str = "cpu") -> tuple[float, np.ndarray]:
+def evaluate(
+    model: nn.Module, data: AudioSet, batch_size: int = 64, mode: Mode = "conv", device: str = "cpu"
+) -> tuple[float, np.ndarray]:
     """Accuracy (fraction) and predicted labels (n,) of ``model`` on ``data``."""
     model.eval()
-    preds = [model(data.x[i : i + batch_size].to(device), mode=mode).argmax(-1).cpu()
-             for i in range(0, len(data), batch_size)]
+    preds = [
+        model(data.x[i : i + batch_size].to(device), mode=mode).argmax(-1).cpu()
+        for i in range(0, len(data), batch_size)
+    ]
     pred = torch.cat(preds).numpy()
     return float((pred == data.y.numpy()).mean()), pred
 
@@ -199,12 +243,20 @@ class TrainResult:
     val_accuracy: float = float("nan")
     val_pred: np.ndarray | None = None
     val_true: np.ndarray | None = None
-    test_clips: tuple[str, ...] = ()  # names of the test clips (meta "clip"), in the order of test_pred
+    test_clips: tuple[
+        str, ...
+    ] = ()  # names of the test clips (meta "clip"), in the order of test_pred
     failure: str = ""
 
 
-def train_model(data: dict[str, Any], model: dict[str, Any], train: dict[str, Any],
-                init_from: dict[str, Any] | None = None, progress: bool = True, code: str = "") -> TrainResult:
+def train_model(
+    data: dict[str, Any],
+    model: dict[str, Any],
+    train: dict[str, Any],
+    init_from: dict[str, Any] | None = None,
+    progress: bool = True,
+    code: str = "",
+) -> TrainResult:
     """Train a SpeechClassifier from scratch, seeded and deterministic on the CPU.
 
     Arguments are plain dicts (``DataConfig``/``ModelConfig``/``TrainConfig`` dumps), so the cache
@@ -218,7 +270,9 @@ def train_model(data: dict[str, Any], model: dict[str, Any], train: dict[str, An
     dcfg, mcfg, tcfg = DataConfig(**data), ModelConfig(**model), TrainConfig(**train)
     start = None
     if init_from is not None:
-        base = train_cached(dcfg, ModelConfig(**init_from["model"]), TrainConfig(**init_from["train"]), progress)
+        base = train_cached(
+            dcfg, ModelConfig(**init_from["model"]), TrainConfig(**init_from["train"]), progress
+        )
         if base.failure:
             raise UnstableSSMError(f"cannot fine-tune from a failed run: {base.failure_reason}")
         start = base.state_dict
@@ -230,13 +284,20 @@ def train_model(data: dict[str, Any], model: dict[str, Any], train: dict[str, An
         torch.set_num_threads(threads)
 
 
-def _train(dcfg: DataConfig, mcfg: ModelConfig, tcfg: TrainConfig, start: dict[str, Tensor] | None,
-           progress: bool) -> TrainResult:
+def _train(
+    dcfg: DataConfig,
+    mcfg: ModelConfig,
+    tcfg: TrainConfig,
+    start: dict[str, Tensor] | None,
+    progress: bool,
+) -> TrainResult:
     torch.use_deterministic_algorithms(True)
     splits = load_splits(dcfg)
     gen = torch.Generator().manual_seed(tcfg.seed)
     torch.manual_seed(tcfg.seed)
-    net = SpeechClassifier(mcfg, dcfg.n_classes, generator=gen, features=dcfg.features).to(tcfg.device)
+    net = SpeechClassifier(mcfg, dcfg.n_classes, generator=gen, features=dcfg.features).to(
+        tcfg.device
+    )
     if start is not None:
         net.load_state_dict(start)
     if mcfg.quant is not None and mcfg.quant.equalize:
@@ -245,14 +306,21 @@ def _train(dcfg: DataConfig, mcfg: ModelConfig, tcfg: TrainConfig, start: dict[s
     n = len(splits.train)
     steps = tcfg.epochs * ((n + tcfg.batch_size - 1) // tcfg.batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=[g["lr"] for g in opt.param_groups], total_steps=steps, pct_start=0.1)
+        opt, max_lr=[g["lr"] for g in opt.param_groups], total_steps=steps, pct_start=0.1
+    )
     rows, t0, reason, failure = [], time.perf_counter(), "", ""
     bar = tqdm(range(tcfg.epochs), desc=f"train seed {tcfg.seed}", disable=not progress)
     try:
         for epoch in bar:
             rows.append(_epoch(net, opt, sched, splits, tcfg, gen) | {"epoch": epoch + 1})
-            bar.set_postfix(loss=f"{rows[-1]['train_loss']:.3f}", val=f"{rows[-1]['val_accuracy']:.3f}")
-        val_acc, val_pred = evaluate(net, splits.val, device=tcfg.device) if len(splits.val) else (float("nan"), None)
+            bar.set_postfix(
+                loss=f"{rows[-1]['train_loss']:.3f}", val=f"{rows[-1]['val_accuracy']:.3f}"
+            )
+        val_acc, val_pred = (
+            evaluate(net, splits.val, device=tcfg.device)
+            if len(splits.val)
+            else (float("nan"), None)
+        )
         test_acc, pred = evaluate(net, splits.test, device=tcfg.device)
     except (UnstableSSMError, FloatingPointError) as err:
         reason = f"epoch {len(rows) + 1}: {err}"
@@ -276,8 +344,14 @@ def _train(dcfg: DataConfig, mcfg: ModelConfig, tcfg: TrainConfig, start: dict[s
     )
 
 
-def _epoch(net: SpeechClassifier, opt: torch.optim.Optimizer, sched: Any, splits: AudioSplits,
-           tcfg: TrainConfig, gen: torch.Generator) -> dict[str, float]:
+def _epoch(
+    net: SpeechClassifier,
+    opt: torch.optim.Optimizer,
+    sched: Any,
+    splits: AudioSplits,
+    tcfg: TrainConfig,
+    gen: torch.Generator,
+) -> dict[str, float]:
     """One pass over the training set in seeded random order; returns loss and accuracies."""
     net.train()
     n = len(splits.train)
@@ -309,22 +383,45 @@ def code_digest() -> str:
     """SHA-256 of the library modules a trained model depends on: a code change means a retrain."""
     h = hashlib.sha256()
     package = Path(__file__).parents[1]
-    for name in ("schema.py", "data/config.py", "data/audio.py", "model/config.py", "model/s4d.py", "model/quant.py",
-                 "model/fir.py", "model/train.py"):
+    for name in (
+        "schema.py",
+        "data/config.py",
+        "data/audio.py",
+        "model/config.py",
+        "model/s4d.py",
+        "model/quant.py",
+        "model/fir.py",
+        "model/train.py",
+    ):
         h.update((package / name).read_bytes())
     return h.hexdigest()[:16]
 
 
-def train_cached(data: DataConfig, model: ModelConfig, train: TrainConfig, progress: bool = True,
-                 init_from: tuple[ModelConfig, TrainConfig] | None = None) -> TrainResult:
+def train_cached(
+    data: DataConfig,
+    model: ModelConfig,
+    train: TrainConfig,
+    progress: bool = True,
+    init_from: tuple[ModelConfig, TrainConfig] | None = None,
+) -> TrainResult:
     """``train_model`` through a joblib cache keyed by the configurations, the starting point
     ``init_from`` (model and training of a float run) and the library code (``code_digest``),
     not by ``progress``."""
     memory = joblib.Memory(cache_dir(), verbose=0)
     fn = memory.cache(train_model, ignore=["progress"])
-    start = None if init_from is None else {"model": init_from[0].model_dump(), "train": init_from[1].model_dump()}
-    return fn(data.model_dump(), model.model_dump(), train.model_dump(), init_from=start, progress=progress,
-              code=code_digest())
+    start = (
+        None
+        if init_from is None
+        else {"model": init_from[0].model_dump(), "train": init_from[1].model_dump()}
+    )
+    return fn(
+        data.model_dump(),
+        model.model_dump(),
+        train.model_dump(),
+        init_from=start,
+        progress=progress,
+        code=code_digest(),
+    )
 
 
 class Run(NamedTuple):
@@ -341,16 +438,26 @@ def train_or_load(run: Run, progress: bool = False) -> TrainResult:
     return train_cached(run.data, run.model, run.train, progress=progress, init_from=run.init_from)
 
 
-def train_many(runs: list[Run], workers: int = 1, desc: str = "runs", progress: bool = True) -> list[TrainResult]:
+def train_many(
+    runs: list[Run], workers: int = 1, desc: str = "runs", progress: bool = True
+) -> list[TrainResult]:
     """``train_cached`` for each run, with a progress bar. ``workers`` > 1 trains side by side in
     loky processes (each with its run's ``train.threads`` torch threads); results do not depend
     on ``workers``. Every finished run is in the cache at once, so an interrupted sweep resumes
     where it stopped."""
     if workers == 1:
         return [train_or_load(r) for r in tqdm(runs, desc=desc, disable=not progress)]
-    jobs = (joblib.delayed(train_cached)(*r[:3], progress=False, init_from=r.init_from) for r in runs)
-    return list(tqdm(joblib.Parallel(n_jobs=workers, return_as="generator")(jobs), total=len(runs), desc=desc,
-                     disable=not progress))
+    jobs = (
+        joblib.delayed(train_cached)(*r[:3], progress=False, init_from=r.init_from) for r in runs
+    )
+    return list(
+        tqdm(
+            joblib.Parallel(n_jobs=workers, return_as="generator")(jobs),
+            total=len(runs),
+            desc=desc,
+            disable=not progress,
+        )
+    )
 
 
 def restore_model(model: ModelConfig, result: TrainResult, n_classes: int) -> SpeechClassifier:
@@ -359,5 +466,3 @@ def restore_model(model: ModelConfig, result: TrainResult, n_classes: int) -> Sp
     net = SpeechClassifier(model, n_classes, features=result.state_dict["encoder.weight"].shape[1])
     net.load_state_dict(result.state_dict)
     return net.eval()
-
-

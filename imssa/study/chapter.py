@@ -65,9 +65,16 @@ class Chapter:
         the provenance columns (``results.save_table``); returns the path."""
         return save_table(table, self.cfg.profile, self.name, name)
 
-    def grid(self, name: str, cells: list[dict[str, Any]], compute: Callable[..., list[dict[str, Any]]],
-             desc: str | None = None, depends_on: str = "", defaults: dict[str, Any] | None = None,
-             models: list[tuple[int, int]] | None = None) -> pd.DataFrame:
+    def grid(
+        self,
+        name: str,
+        cells: list[dict[str, Any]],
+        compute: Callable[..., list[dict[str, Any]]],
+        desc: str | None = None,
+        depends_on: str = "",
+        defaults: dict[str, Any] | None = None,
+        models: list[tuple[int, int]] | None = None,
+    ) -> pd.DataFrame:
         """``sweep.resumable_grid`` of ``cells`` with its checkpoint ``name`` in this chapter's
         results folder, keyed by the whole configuration (``checkpoint_key``), the library's
         version and ``depends_on`` (text of what ``compute`` reads beyond the configuration and
@@ -77,8 +84,15 @@ class Chapter:
         [model])`` (``resumable_grid``), for cells that cost more than a worker should run alone."""
         cfg = self._model_params()
         path = checkpoint_path(cfg.profile, self.name, name, cfg.checkpoint_key() + depends_on)
-        return resumable_grid(cells, compute, path, desc or name, workers=cfg.shared.workers, defaults=defaults,
-                              models=models)
+        return resumable_grid(
+            cells,
+            compute,
+            path,
+            desc or name,
+            workers=cfg.shared.workers,
+            defaults=defaults,
+            models=models,
+        )
 
     def models(self, specs: dict[Any, Run], desc: str = "models") -> dict[Any, TrainedModel]:
         """The trained models of the run specifications ``specs`` (any keys), trained first where
@@ -93,10 +107,16 @@ class Chapter:
         compactly, cut at ``VALUE_CHARS``) and ``meaning`` (the schema's description). ``shared``:
         the keys of the profile's ``_shared.yaml`` too, prefixed ``shared.``."""
         own = [k for k in type(self.cfg).model_fields if k not in _BASE_KEYS]
-        rows = [_parameter_row(k, getattr(self.cfg, k), type(self.cfg).model_fields[k].description) for k in own]
+        rows = [
+            _parameter_row(k, getattr(self.cfg, k), type(self.cfg).model_fields[k].description)
+            for k in own
+        ]
         if shared and isinstance(self.cfg, ModelParams):
             fields = type(self.cfg.shared).model_fields
-            rows += [_parameter_row(f"shared.{k}", getattr(self.cfg.shared, k), f.description) for k, f in fields.items()]
+            rows += [
+                _parameter_row(f"shared.{k}", getattr(self.cfg.shared, k), f.description)
+                for k, f in fields.items()
+            ]
         return pd.DataFrame(rows, columns=["key", "value", "meaning"]).set_index("key")
 
     def _model_params(self) -> ModelParams:

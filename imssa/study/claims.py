@@ -16,18 +16,50 @@ from typing import Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..stats import (ABOVE, BELOW, HOLDS, NOT_RESOLVED, Rule, drop_interval, realisation_summary,
-                     table_verdicts, verdict)
+from ..stats import (
+    ABOVE,
+    BELOW,
+    HOLDS,
+    NOT_RESOLVED,
+    Rule,
+    drop_interval,
+    realisation_summary,
+    table_verdicts,
+    verdict,
+)
 from .paper import PAPER
 
-__all__ = ["ALL_NON_IDEALITIES", "EMULATION_VARIANTS", "PAPER_NOISE_CLAIMS", "DEFAULT_ARRAY", "DEFAULT_ARRAY_LABEL", "array_label", "failure_cells", "CLAIM_COLUMNS", "NoiseClaim", "noise_claims", "noise_model_verdict", "paper_pattern", "reference_region",
-           "claim_rule", "CLAIM_SIDE", "NOT_IN_SWEEP", "NO_WORKING_MODEL", "without_working_models"]
+__all__ = [
+    "ALL_NON_IDEALITIES",
+    "EMULATION_VARIANTS",
+    "PAPER_NOISE_CLAIMS",
+    "DEFAULT_ARRAY",
+    "DEFAULT_ARRAY_LABEL",
+    "array_label",
+    "failure_cells",
+    "CLAIM_COLUMNS",
+    "NoiseClaim",
+    "noise_claims",
+    "noise_model_verdict",
+    "paper_pattern",
+    "reference_region",
+    "claim_rule",
+    "CLAIM_SIDE",
+    "NOT_IN_SWEEP",
+    "NO_WORKING_MODEL",
+    "without_working_models",
+]
 
 #: The book's default array, the paper-like one on which the paper's noise claims are judged: the
 #: paper's block layout (one 4 x 4 block of devices per complex element: 16 devices), noise
 #: clipped at the physical window only, and the saturating periphery. The deployment chapter and
 #: the report both name it by this constant, never by position in a table.
-DEFAULT_ARRAY = {"layout": "block", "noise_clip": "physical", "devices_per_element": 16, "periphery": "saturating"}
+DEFAULT_ARRAY = {
+    "layout": "block",
+    "noise_clip": "physical",
+    "devices_per_element": 16,
+    "periphery": "saturating",
+}
 
 
 def array_label(layout: str, noise_clip: str, devices_per_element: int, periphery: str) -> str:
@@ -43,13 +75,27 @@ def failure_cells(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     cell and cause with ``failed`` (count) and ``programmings`` (all programmings of the cell).
     ``rows``: one row per programming with ``failure`` ('' when it worked)."""
     total = rows.groupby(by).size().rename("programmings")
-    failed = rows[rows["failure"] != ""].groupby([*by, "failure"]).size().rename("failed").reset_index()
+    failed = (
+        rows[rows["failure"] != ""].groupby([*by, "failure"]).size().rename("failed").reset_index()
+    )
     return failed.merge(total.reset_index(), on=by)
 
 
 #: Columns of ``noise_claims`` (NaN where a claim's bit width or sigma is not in the sweep).
-CLAIM_COLUMNS = ["text", "bits", "sigma_uS", "kind", "threshold_points", "accuracy at 0", "accuracy at sigma",
-                 "drop (points)", "drop ci_low", "drop ci_high", "failure share", "verdict"]
+CLAIM_COLUMNS = [
+    "text",
+    "bits",
+    "sigma_uS",
+    "kind",
+    "threshold_points",
+    "accuracy at 0",
+    "accuracy at sigma",
+    "drop (points)",
+    "drop ci_low",
+    "drop ci_high",
+    "failure share",
+    "verdict",
+]
 
 
 class NoiseClaim(NamedTuple):
@@ -63,20 +109,34 @@ class NoiseClaim(NamedTuple):
 #: The paper's two noise claims, with the drop (points) that counts as tolerating or suffering:
 #: the deployment chapter judges them and the report reads them by these texts.
 PAPER_NOISE_CLAIMS = (
-    NoiseClaim(f"2-bit tolerates sigma = {PAPER['sigma_tolerated_2bit_uS'][0]:g} uS", 2,
-               PAPER["sigma_tolerated_2bit_uS"][0], "tolerates", 2.0),
-    NoiseClaim(f"5-bit suffers at sigma = {PAPER['sigma_degrades_5bit_uS'][0]:g} uS", 5,
-               PAPER["sigma_degrades_5bit_uS"][0], "suffers", 5.0))
+    NoiseClaim(
+        f"2-bit tolerates sigma = {PAPER['sigma_tolerated_2bit_uS'][0]:g} uS",
+        2,
+        PAPER["sigma_tolerated_2bit_uS"][0],
+        "tolerates",
+        2.0,
+    ),
+    NoiseClaim(
+        f"5-bit suffers at sigma = {PAPER['sigma_degrades_5bit_uS'][0]:g} uS",
+        5,
+        PAPER["sigma_degrades_5bit_uS"][0],
+        "suffers",
+        5.0,
+    ),
+)
 
 #: The emulation factorial of the deployment chapter: the emulated array with every non-ideality
 #: (``ALL_NON_IDEALITIES``, the row the report compares with the paper's hardware accuracy), and
 #: with each switched off in turn (device keys set to their ideal value).
 ALL_NON_IDEALITIES = "all non-idealities"
 EMULATION_VARIANTS: dict[str, dict[str, float | None]] = {
-    ALL_NON_IDEALITIES: {}, "without programming noise": {"sigma_uS": 0.0},
-    "without stuck devices": {"stuck_at_gmax": 0.0, "stuck_at_gmin": 0.0}, "without read noise": {"read_noise": 0.0},
+    ALL_NON_IDEALITIES: {},
+    "without programming noise": {"sigma_uS": 0.0},
+    "without stuck devices": {"stuck_at_gmax": 0.0, "stuck_at_gmin": 0.0},
+    "without read noise": {"read_noise": 0.0},
     "with ideal converters": {"dac_bits": None, "adc_bits": None},
-    "without read noise, ideal converters": {"read_noise": 0.0, "dac_bits": None, "adc_bits": None}}
+    "without read noise, ideal converters": {"read_noise": 0.0, "dac_bits": None, "adc_bits": None},
+}
 
 
 #: The side of its threshold on which a claim of each kind holds (its drop interval, points).
@@ -89,7 +149,9 @@ NOT_IN_SWEEP = "not in this sweep"
 NO_WORKING_MODEL = "no working model"
 
 
-def without_working_models(claims: pd.DataFrame, configs: set[tuple], by: list[str]) -> pd.DataFrame:
+def without_working_models(
+    claims: pd.DataFrame, configs: set[tuple], by: list[str]
+) -> pd.DataFrame:
     """``claims`` (``noise_claims`` rows) with ``verdict`` ``NO_WORKING_MODEL`` where the values of
     ``by`` (e.g. bits, r_max) are one of ``configs``: configurations without a model to judge."""
     gone = [tuple(k) in configs for k in claims[by].itertuples(index=False)]
@@ -123,11 +185,20 @@ def noise_claims(rows: pd.DataFrame, claims: list[NoiseClaim], n_clips: int) -> 
         drops = at.assign(accuracy=100 * (ref - at["accuracy"].to_numpy(dtype=float)), claim=c.text)
         d = realisation_summary(drops, ["claim"], None).iloc[0]
         fail = realisation_summary(at.assign(claim=c.text), ["claim"], n_clips).iloc[0]
-        out.append(c._asdict() | {"accuracy at 0": float(at0.mean()), "accuracy at sigma": float(fail["mean"]),
-                                  "drop (points)": d["mean"], "drop ci_low": d["ci_low"], "drop ci_high": d["ci_high"],
-                                  "failure share": fail["failure_share"],
-                                  "verdict": verdict(d["ci_low"], d["ci_high"], None,
-                                                     claim_rule(c.kind, c.threshold_points))})
+        out.append(
+            c._asdict()
+            | {
+                "accuracy at 0": float(at0.mean()),
+                "accuracy at sigma": float(fail["mean"]),
+                "drop (points)": d["mean"],
+                "drop ci_low": d["ci_low"],
+                "drop ci_high": d["ci_high"],
+                "failure share": fail["failure_share"],
+                "verdict": verdict(
+                    d["ci_low"], d["ci_high"], None, claim_rule(c.kind, c.threshold_points)
+                ),
+            }
+        )
     return pd.DataFrame(out).reindex(columns=CLAIM_COLUMNS)
 
 
@@ -139,15 +210,24 @@ def paper_pattern(claims: pd.DataFrame, config: str) -> pd.DataFrame:
     if config not in claims.columns:
         raise ValueError(f"claims lack the column {config!r}")
     cols = [config, "verdict"]
-    tol = claims.loc[claims["kind"] == "tolerates", cols].rename(columns=lambda c: f"tolerates: {c}")
+    tol = claims.loc[claims["kind"] == "tolerates", cols].rename(
+        columns=lambda c: f"tolerates: {c}"
+    )
     suf = claims.loc[claims["kind"] == "suffers", cols].rename(columns=lambda c: f"suffers: {c}")
     pairs = tol.merge(suf, how="cross")
-    pairs["both_hold"] = (pairs["tolerates: verdict"] == HOLDS) & (pairs["suffers: verdict"] == HOLDS)
+    pairs["both_hold"] = (pairs["tolerates: verdict"] == HOLDS) & (
+        pairs["suffers: verdict"] == HOLDS
+    )
     return pairs
 
 
-def reference_region(drops: pd.DataFrame, by: list[str], target_points: float, n_clips: int,
-                     tolerance_points: float = 3.0) -> pd.DataFrame:
+def reference_region(
+    drops: pd.DataFrame,
+    by: list[str],
+    target_points: float,
+    n_clips: int,
+    tolerance_points: float = 3.0,
+) -> pd.DataFrame:
     """Which settings reproduce a drop reported for one chip: per group of ``by`` (e.g. one grid cell
     of device parameters), the mean drop (points, ``drop_points`` of ``stats.drops_from``) with its
     interval over folds and programmings, the central 95% of the single programmings' drops
@@ -155,15 +235,27 @@ def reference_region(drops: pd.DataFrame, by: list[str], target_points: float, n
     share, and ``reproduces``: the reported ``target_points`` is a plausible single chip (inside the
     central 95%) and a typical one (the mean within ``tolerance_points``)."""
     acc = realisation_summary(drops, by, n_clips)
-    spread = drops.groupby(by)["drop_points"].quantile([0.025, 0.975]).unstack().set_axis(["drop_p2_5", "drop_p97_5"], axis=1)
-    d = drop_interval(drops, by).merge(acc[[*by, "folds", "programmings", "mean", "failure_share"]], on=by)
+    spread = (
+        drops.groupby(by)["drop_points"]
+        .quantile([0.025, 0.975])
+        .unstack()
+        .set_axis(["drop_p2_5", "drop_p97_5"], axis=1)
+    )
+    d = drop_interval(drops, by).merge(
+        acc[[*by, "folds", "programmings", "mean", "failure_share"]], on=by
+    )
     d = d.rename(columns={"mean": "accuracy"}).merge(spread.reset_index(), on=by)
-    d["reproduces"] = ((d["drop_p2_5"] <= target_points) & (target_points <= d["drop_p97_5"])
-                       & ((d["drop_points"] - target_points).abs() <= tolerance_points))
+    d["reproduces"] = (
+        (d["drop_p2_5"] <= target_points)
+        & (target_points <= d["drop_p97_5"])
+        & ((d["drop_points"] - target_points).abs() <= tolerance_points)
+    )
     return d
 
 
-def noise_model_verdict(contrasts: pd.DataFrame, model: str = "gaussian", rel_tol: float = 0.2, abs_tol: float = 2.0) -> str:
+def noise_model_verdict(
+    contrasts: pd.DataFrame, model: str = "gaussian", rel_tol: float = 0.2, abs_tol: float = 2.0
+) -> str:
     """Whether a constant noise ``model`` of matched error predicts the accuracy under each
     technology's state-dependent noise, as a sentence per noise scale and a verdict. Each case has
     a band of +-max(``abs_tol`` points, ``rel_tol`` x the drop the state-dependent noise causes):
@@ -177,22 +269,36 @@ def noise_model_verdict(contrasts: pd.DataFrame, model: str = "gaussian", rel_to
     for scale, part in rows.groupby("sigma_scale", sort=True):
         words = table_verdicts(part, p=None)
         below, above = words.count(BELOW), words.count(ABOVE)
-        parts.append(f"at {scale:g}x the technologies' noise (state-dependent drops "
-                     f"{part['state_dependent_drop_points'].min():.1f} to {part['state_dependent_drop_points'].max():.1f} points), "
-                     f"differences {part['difference_points'].min():+.1f} to {part['difference_points'].max():+.1f} points; "
-                     f"{below} of {len(part)} intervals lie below zero ({model} pessimistic), {above} above (optimistic)")
+        parts.append(
+            f"at {scale:g}x the technologies' noise (state-dependent drops "
+            f"{part['state_dependent_drop_points'].min():.1f} to {part['state_dependent_drop_points'].max():.1f} points), "
+            f"differences {part['difference_points'].min():+.1f} to {part['difference_points'].max():+.1f} points; "
+            f"{below} of {len(part)} intervals lie below zero ({model} pessimistic), {above} above (optimistic)"
+        )
     band = np.maximum(abs_tol, rel_tol * rows["state_dependent_drop_points"].abs())
     inside = (rows["ci_low"] >= -band) & (rows["ci_high"] <= band)
-    outside = pd.Series([verdict(lo, hi, None, Rule(b)) == ABOVE or verdict(lo, hi, None, Rule(-b)) == BELOW
-                         for lo, hi, b in zip(rows["ci_low"], rows["ci_high"], band)], index=rows.index)
+    outside = pd.Series(
+        [
+            verdict(lo, hi, None, Rule(b)) == ABOVE or verdict(lo, hi, None, Rule(-b)) == BELOW
+            for lo, hi, b in zip(rows["ci_low"], rows["ci_high"], band)
+        ],
+        index=rows.index,
+    )
     band_text = f"{abs_tol:g} points or {100 * rel_tol:g}% of the drop"
     if outside.any():
-        word = (f"**The {model} model does not predict the accuracy**: in {int(outside.sum())} case(s) the "
-                f"interval lies wholly outside {band_text}")
+        word = (
+            f"**The {model} model does not predict the accuracy**: in {int(outside.sum())} case(s) the "
+            f"interval lies wholly outside {band_text}"
+        )
     elif inside.all():
         word = f"**The {model} model predicts the accuracy** within {band_text} in every case"
     else:
-        word = (f"**{NOT_RESOLVED.capitalize()}**: no interval lies wholly outside {band_text}, but "
-                f"{int((~inside).sum())} of {len(rows)} reach beyond it")
-    return (f"{model.capitalize()} noise of the same error against the state-dependent noise: "
-            + "; ".join(parts) + f". {word}.")
+        word = (
+            f"**{NOT_RESOLVED.capitalize()}**: no interval lies wholly outside {band_text}, but "
+            f"{int((~inside).sum())} of {len(rows)} reach beyond it"
+        )
+    return (
+        f"{model.capitalize()} noise of the same error against the state-dependent noise: "
+        + "; ".join(parts)
+        + f". {word}."
+    )

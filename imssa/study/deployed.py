@@ -28,8 +28,16 @@ from ..model.quant import UnstableSSMError
 from ..model.train import Run, SpeechClassifier, evaluate, load_splits, restore_model, train_or_load
 from ..stats import chance_failure
 
-__all__ = ["TrainedModel", "converter_rows", "failed_row", "failed_rows", "hardware_rows", "load_model",
-           "programmed_rows", "software_row"]
+__all__ = [
+    "TrainedModel",
+    "converter_rows",
+    "failed_row",
+    "failed_rows",
+    "hardware_rows",
+    "load_model",
+    "programmed_rows",
+    "software_row",
+]
 
 
 class TrainedModel(NamedTuple):
@@ -57,8 +65,9 @@ class _Key:
         return isinstance(other, _Key) and other.text == self.text
 
 
-def load_model(run: Run, n_classes: int, ptq: QuantConfig | None = None,
-               fscale: float | None = None) -> TrainedModel:
+def load_model(
+    run: Run, n_classes: int, ptq: QuantConfig | None = None, fscale: float | None = None
+) -> TrainedModel:
     """The trained classifier of ``run`` with ``n_classes`` outputs (from the model cache, trained
     now if missing), its fold's splits and its failure. With ``ptq``: ``run`` is a float run whose
     weights are quantized with ``ptq`` after the range equalisation QAT starts from
@@ -95,23 +104,45 @@ def software_row(model: TrainedModel) -> dict[str, Any]:
     at chance on its test clips (``stats.chance_failure`` at 1 / classes), the cause: the failure,
     else 'constant output' (one class for every clip) or 'chance'."""
     net, splits, failure = model
-    row = {"val_accuracy": float("nan"), "accuracy": float("nan"), "max_abs_A_bar": float("nan"),
-           "failure": failure, "test_clips": len(splits.test)}
+    row = {
+        "val_accuracy": float("nan"),
+        "accuracy": float("nan"),
+        "max_abs_A_bar": float("nan"),
+        "failure": failure,
+        "test_clips": len(splits.test),
+    }
     if net is None:
         return row
     acc, pred = evaluate(net, splits.test)
     if chance_failure(acc, len(pred), 1 / net.decoder.out_features):
         row["failure"] = "constant output" if len(np.unique(pred)) == 1 else "chance"
     with torch.no_grad():
-        radius = max((float(layer.discrete().A_bar.abs().max()) for layer in net.layers
-                      if not isinstance(layer, FIRBank)), default=float("nan"))  # an FIR bank has no pole
-    return row | {"val_accuracy": evaluate(net, splits.val)[0], "accuracy": acc, "max_abs_A_bar": radius}
+        radius = max(
+            (
+                float(layer.discrete().A_bar.abs().max())
+                for layer in net.layers
+                if not isinstance(layer, FIRBank)
+            ),
+            default=float("nan"),
+        )  # an FIR bank has no pole
+    return row | {
+        "val_accuracy": evaluate(net, splits.val)[0],
+        "accuracy": acc,
+        "max_abs_A_bar": radius,
+    }
 
 
-def programmed_rows(net: SpeechClassifier, data: AudioSet, devices_at: Callable[[float], list[DeviceConfig]],
-                    sigmas_uS: list[float], realisations: int, seed_at: Callable[[float], int],
-                    reference: list[Tensor] | None = None, mode: str = "fast",
-                    devices_per_element: int = 16) -> list[dict[str, Any]]:
+def programmed_rows(
+    net: SpeechClassifier,
+    data: AudioSet,
+    devices_at: Callable[[float], list[DeviceConfig]],
+    sigmas_uS: list[float],
+    realisations: int,
+    seed_at: Callable[[float], int],
+    reference: list[Tensor] | None = None,
+    mode: str = "fast",
+    devices_per_element: int = 16,
+) -> list[dict[str, Any]]:
     """One row per programming of ``net`` at each of ``sigmas_uS`` (uS) on the clips ``data``:
     every layer on its own arrays with the devices ``devices_at(sigma)`` (one per layer), block
     layout, ``realisations`` programmings (one where nothing is random) drawn from
@@ -121,8 +152,12 @@ def programmed_rows(net: SpeechClassifier, data: AudioSet, devices_at: Callable[
     for x in sigmas_uS:
         devs = devices_at(x)
         R = realisations if devs[0].random_at(0.0) else 1
-        rows += [{"sigma_uS": x} | r for r in realisation_rows(net, data, devs, R, seed_at(x), reference, mode,
-                                                               "block", devices_per_element)]
+        rows += [
+            {"sigma_uS": x} | r
+            for r in realisation_rows(
+                net, data, devs, R, seed_at(x), reference, mode, "block", devices_per_element
+            )
+        ]
     return rows
 
 
@@ -130,8 +165,14 @@ def failed_row(failure: str) -> dict[str, Any]:
     """The row of a programming of a model that cannot be deployed: ``deploy.realisation_rows``'
     columns (the check after programming's aside, empty in a grid), accuracy NaN and the model's
     ``failure``."""
-    return {"realisation": 0, "accuracy": float("nan"), "spectral_radius": float("nan"), "saturated": False,
-            "failure": failure, "pulses_per_device": float("nan")}
+    return {
+        "realisation": 0,
+        "accuracy": float("nan"),
+        "spectral_radius": float("nan"),
+        "saturated": False,
+        "failure": failure,
+        "pulses_per_device": float("nan"),
+    }
 
 
 def failed_rows(failure: str, sigmas_uS: list[float]) -> list[dict[str, Any]]:
@@ -140,10 +181,18 @@ def failed_rows(failure: str, sigmas_uS: list[float]) -> list[dict[str, Any]]:
     return [{"sigma_uS": x} | failed_row(failure) for x in sigmas_uS]
 
 
-def hardware_rows(model: TrainedModel, split: Literal["val", "test"], layers: list[dict[str, Any]],
-                  window: dict[str, float], sigmas_uS: list[float], realisations: int,
-                  seed_at: Callable[[float], int], devices_per_element: int, mode: str = "fast",
-                  reference: list[Tensor] | None = None) -> list[dict[str, Any]]:
+def hardware_rows(
+    model: TrainedModel,
+    split: Literal["val", "test"],
+    layers: list[dict[str, Any]],
+    window: dict[str, float],
+    sigmas_uS: list[float],
+    realisations: int,
+    seed_at: Callable[[float], int],
+    devices_per_element: int,
+    mode: str = "fast",
+    reference: list[Tensor] | None = None,
+) -> list[dict[str, Any]]:
     """One row per programming of ``model`` at each of ``sigmas_uS`` (uS) on its ``split`` clips
     (``programmed_rows``): layer i on arrays of its own with the device of the conductance
     ``window`` (``DeviceConfig`` keys, uS), that sigma and ``layers[i]`` (its converter ranges and
@@ -153,21 +202,50 @@ def hardware_rows(model: TrainedModel, split: Literal["val", "test"], layers: li
     if net is None:
         return failed_rows(failure, sigmas_uS)
     data = splits.val if split == "val" else splits.test
+
     def devices_at(sigma_uS: float) -> list[DeviceConfig]:
         return [DeviceConfig(**window, sigma_uS=sigma_uS, **keys) for keys in layers]
-    return programmed_rows(net, data, devices_at, sigmas_uS, realisations, seed_at, reference, mode,
-                           devices_per_element)
+
+    return programmed_rows(
+        net,
+        data,
+        devices_at,
+        sigmas_uS,
+        realisations,
+        seed_at,
+        reference,
+        mode,
+        devices_per_element,
+    )
 
 
-def converter_rows(model: TrainedModel, peripheries: dict[str, tuple[list[dict[str, Any]], str]],
-                   window: dict[str, float], sigma_uS: float, realisations: int,
-                   seed_at: Callable[[float], int], devices_per_element: int) -> list[dict[str, Any]]:
+def converter_rows(
+    model: TrainedModel,
+    peripheries: dict[str, tuple[list[dict[str, Any]], str]],
+    window: dict[str, float],
+    sigma_uS: float,
+    realisations: int,
+    seed_at: Callable[[float], int],
+    devices_per_element: int,
+) -> list[dict[str, Any]]:
     """The converter check: the test programmings of ``hardware_rows`` at ``sigma_uS`` (the same
     draws, ``seed_at``) under each periphery, ``label -> (device keys per layer, mode)``: one row per
     programming and periphery, led by ``periphery`` (its label); [] for a model that cannot be
     deployed."""
     if model.net is None:
         return []
-    return [{"periphery": label} | row for label, (layers, mode) in peripheries.items()
-            for row in hardware_rows(model, "test", layers, window, [sigma_uS], realisations, seed_at,
-                                     devices_per_element, mode)]
+    return [
+        {"periphery": label} | row
+        for label, (layers, mode) in peripheries.items()
+        for row in hardware_rows(
+            model,
+            "test",
+            layers,
+            window,
+            [sigma_uS],
+            realisations,
+            seed_at,
+            devices_per_element,
+            mode,
+        )
+    ]

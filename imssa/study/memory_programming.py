@@ -33,34 +33,134 @@ from ..hardware.margin import longest_memory_ms, weight_noise_std
 from ..model.memory import time_constants_ms
 from ..model.quant import quantize_log_radius, quantize_pole, slowest_grid_pole
 from ..model.train import Run, load_splits
-from ..stats import _fold_stats, accuracy_table, fold_accuracy, holm_family, paired_contrast, paired_difference
-from ..stats import ABOVE, BELOW, Rule, table_verdicts
+from ..stats import (
+    ABOVE,
+    BELOW,
+    Rule,
+    _fold_stats,
+    accuracy_table,
+    fold_accuracy,
+    holm_family,
+    paired_contrast,
+    paired_difference,
+    table_verdicts,
+)
 from . import state_memory as sm
 from .deployed import load_model
 from .params import FrontEndChoice, MemoryModel, ModelParams, ProgrammedMemoryParams, fold_params
 from .runs import fold_data
 from .selection import nested_folds
 
-__all__ = ["PLACEMENTS", "VIEWS", "between_words_ms", "show", "survival_summary", "bits_by_front_end", "bits_figure", "bits_needed", "bits_needed_table", "bits_table",
-           "chosen_design", "chosen_runs", "conclusion", "cost_table", "design", "fold_speakers", "four_class_table",
-           "front_end", "front_end_table", "headline", "held_up_to", "law_separation", "law_table", "law_text", "mechanism_text", "memory_figure", "nested_pick",
-           "noise_cell", "noise_contrasts", "noise_figure", "noise_summary", "paired_points", "picked_answers",
-           "planned_family", "planned_parts", "pole_survival", "pole_survival_table", "rate_table", "recipe_pick",
-           "recipe_table", "run_spec", "sigma_star_table", "step_rates", "sweep_runs", "task_base", "theory_table",
-           "verdicts_text"]
+__all__ = [
+    "PLACEMENTS",
+    "VIEWS",
+    "between_words_ms",
+    "show",
+    "survival_summary",
+    "bits_by_front_end",
+    "bits_figure",
+    "bits_needed",
+    "bits_needed_table",
+    "bits_table",
+    "chosen_design",
+    "chosen_runs",
+    "conclusion",
+    "cost_table",
+    "design",
+    "fold_speakers",
+    "four_class_table",
+    "front_end",
+    "front_end_table",
+    "headline",
+    "held_up_to",
+    "law_separation",
+    "law_table",
+    "law_text",
+    "mechanism_text",
+    "memory_figure",
+    "nested_pick",
+    "noise_cell",
+    "noise_contrasts",
+    "noise_figure",
+    "noise_summary",
+    "paired_points",
+    "picked_answers",
+    "planned_family",
+    "planned_parts",
+    "pole_survival",
+    "pole_survival_table",
+    "rate_table",
+    "recipe_pick",
+    "recipe_table",
+    "run_spec",
+    "sigma_star_table",
+    "step_rates",
+    "sweep_runs",
+    "task_base",
+    "theory_table",
+    "verdicts_text",
+]
 
 #: how the chapter shows each table: its index, the columns shown and the decimals
 VIEWS: dict[str, tuple[list[str], list[str], int]] = {
     "recipe": (["model"], ["estimate", "ci_low", "ci_high", "tau_max_ms"], 3),
-    "recipe_paired": (["bits_A", "a", "b"], ["difference_points", "ci_low", "ci_high", "p_sign_flip"], 2),
-    "bits": (["front_end", "model"], ["estimate", "ci_low", "ci_high", "tau_max_steps", "grid_real_ms", "grid_any_ms",
-                                      "retention_real", "retention_any", "kept"], 3),
-    "step_rates": (["task", "front_end", "model"], ["estimate", "ci_low", "ci_high", "tau_max_ms", "tau_max_steps"], 3),
-    "cost": (["task", "front_end", "placement"], ["steps", "bits_A", "energy_pJ_per_inference",
-                                                  "front_end_pJ_per_inference", "latency_ms_per_inference"], 1),
-    "four_class": (["model"], ["estimate", "ci_low", "ci_high", "order_pairs_accuracy", "tau_max_ms"], 3),
-    "planned": (["section", "front_end"], ["task", "placement", "sigma_uS", "a", "b", "difference_points", "ci_low",
-                                           "ci_high", "p_holm", "verdict"], 3),
+    "recipe_paired": (
+        ["bits_A", "a", "b"],
+        ["difference_points", "ci_low", "ci_high", "p_sign_flip"],
+        2,
+    ),
+    "bits": (
+        ["front_end", "model"],
+        [
+            "estimate",
+            "ci_low",
+            "ci_high",
+            "tau_max_steps",
+            "grid_real_ms",
+            "grid_any_ms",
+            "retention_real",
+            "retention_any",
+            "kept",
+        ],
+        3,
+    ),
+    "step_rates": (
+        ["task", "front_end", "model"],
+        ["estimate", "ci_low", "ci_high", "tau_max_ms", "tau_max_steps"],
+        3,
+    ),
+    "cost": (
+        ["task", "front_end", "placement"],
+        [
+            "steps",
+            "bits_A",
+            "energy_pJ_per_inference",
+            "front_end_pJ_per_inference",
+            "latency_ms_per_inference",
+        ],
+        1,
+    ),
+    "four_class": (
+        ["model"],
+        ["estimate", "ci_low", "ci_high", "order_pairs_accuracy", "tau_max_ms"],
+        3,
+    ),
+    "planned": (
+        ["section", "front_end"],
+        [
+            "task",
+            "placement",
+            "sigma_uS",
+            "a",
+            "b",
+            "difference_points",
+            "ci_low",
+            "ci_high",
+            "p_holm",
+            "verdict",
+        ],
+        3,
+    ),
 }
 
 
@@ -74,7 +174,13 @@ def show(table: pd.DataFrame, view: str) -> pd.DataFrame:
 
 def survival_summary(survival: pd.DataFrame) -> pd.DataFrame:
     """``pole_survival`` as the chapter shows it: the mean over folds per front end, grid and width."""
-    cols = ["slow_modes", "kept_share", "median_ratio", "rounded_longest_ms", "grid_slowest_real_steps"]
+    cols = [
+        "slow_modes",
+        "kept_share",
+        "median_ratio",
+        "rounded_longest_ms",
+        "grid_slowest_real_steps",
+    ]
     return survival.groupby(["front_end", "a_grid", "bits_A"])[cols].mean().round(2)
 
 
@@ -107,21 +213,42 @@ def task_base(cfg: ProgrammedMemoryParams, fe: str, task: str, classes: int = 2)
     return base.model_copy(update={"shared": base.shared.model_copy(update={"data": data})})
 
 
-def design(cfg: ProgrammedMemoryParams, bits_A: int | None, a_grid: str = "cartesian", bits_BC: int | None = None,
-           recipe: str = "fine_tune") -> MemoryModel:
+def design(
+    cfg: ProgrammedMemoryParams,
+    bits_A: int | None,
+    a_grid: str = "cartesian",
+    bits_BC: int | None = None,
+    recipe: str = "fine_tune",
+) -> MemoryModel:
     """A quantized design on the designs' range and cap (``design_fscale``, ``design_r_max``), its
     name spelling it out: 'A 8-bit cartesian, B/C 8-bit' (+ ', from scratch'). ``bits_A`` None:
     the float S4D model."""
     if bits_A is None:
         return sm.FLOAT_S4D
     b = cfg.design_bits if bits_BC is None else bits_BC
-    name = f"A {bits_A}-bit {a_grid.replace('_', '-')}, B/C {b}-bit" + (", from scratch" if recipe == "scratch" else "")
-    return MemoryModel(name=name, bits=b, bits_A=bits_A, fscale=cfg.design_fscale, r_max=cfg.design_r_max,
-                       a_grid=a_grid, recipe=recipe)
+    name = f"A {bits_A}-bit {a_grid.replace('_', '-')}, B/C {b}-bit" + (
+        ", from scratch" if recipe == "scratch" else ""
+    )
+    return MemoryModel(
+        name=name,
+        bits=b,
+        bits_A=bits_A,
+        fscale=cfg.design_fscale,
+        r_max=cfg.design_r_max,
+        a_grid=a_grid,
+        recipe=recipe,
+    )
 
 
-def run_spec(cfg: ProgrammedMemoryParams, fe: str, task: str, m: MemoryModel, seed: int, fold: int,
-             classes: int = 2) -> Run:
+def run_spec(
+    cfg: ProgrammedMemoryParams,
+    fe: str,
+    task: str,
+    m: MemoryModel,
+    seed: int,
+    fold: int,
+    classes: int = 2,
+) -> Run:
     """The run of model ``m`` on ``task`` at front end ``fe`` for (``fold``, ``seed``)
     (``state_memory.memory_spec`` on ``task_base``; the main task with the fold's choices)."""
     base = task_base(cfg, fe, task, classes)
@@ -132,13 +259,21 @@ def run_spec(cfg: ProgrammedMemoryParams, fe: str, task: str, m: MemoryModel, se
 
 def _point(fe: str, task: str, m: MemoryModel, seed: int, classes: int = 2) -> dict[str, Any]:
     """The labels of a run: front end, task, model and its design, seed."""
-    return {"front_end": fe, "task": task if classes == 2 else f"{task} ({classes} classes)", "model": m.name,
-            "bits_A": np.nan if m.bits is None else (m.bits_A or m.bits), "a_grid": m.a_grid if m.bits else "",
-            "bits_BC": np.nan if m.bits is None else m.bits, "recipe": m.recipe if m.bits else "", "seed": seed}
+    return {
+        "front_end": fe,
+        "task": task if classes == 2 else f"{task} ({classes} classes)",
+        "model": m.name,
+        "bits_A": np.nan if m.bits is None else (m.bits_A or m.bits),
+        "a_grid": m.a_grid if m.bits else "",
+        "bits_BC": np.nan if m.bits is None else m.bits,
+        "recipe": m.recipe if m.bits else "",
+        "seed": seed,
+    }
 
 
-def _runs(cfg: ProgrammedMemoryParams, labelled: list[tuple[str, str, Any, int, str | None]]
-          ) -> tuple[list[dict[str, Any]], list[Run]]:
+def _runs(
+    cfg: ProgrammedMemoryParams, labelled: list[tuple[str, str, Any, int, str | None]]
+) -> tuple[list[dict[str, Any]], list[Run]]:
     """Parallel labels and runs, one per (entry, fold, seed) of ``labelled``: (front end, task,
     model, classes, label), the model a ``MemoryModel`` or a function fold -> ``MemoryModel``;
     ``label`` (None: the model's name) names it in column ``model``."""
@@ -147,7 +282,9 @@ def _runs(cfg: ProgrammedMemoryParams, labelled: list[tuple[str, str, Any, int, 
         for fold in cfg.shared.folds:
             m = model(fold) if callable(model) else model
             for seed in cfg.memory_seeds:
-                points.append(_point(fe, task, m, seed, classes) | ({} if label is None else {"model": label}))
+                points.append(
+                    _point(fe, task, m, seed, classes) | ({} if label is None else {"model": label})
+                )
                 runs.append(run_spec(cfg, fe, task, m, seed, fold, classes))
     return points, runs
 
@@ -159,29 +296,48 @@ def sweep_runs(cfg: ProgrammedMemoryParams) -> tuple[list[dict[str, Any]], list[
     (model, fold, seed); a design listed twice is run once."""
     labelled = [(f.name, "order", sm.FLOAT_S4D, 2, None) for f in cfg.front_ends]
     for sw in cfg.bits_sweeps:
-        labelled += [(sw.front_end, "order", design(cfg, b, g, bc), 2, None) for bc in sw.bits_BC for g in sw.a_grids
-                     for b in sw.bits_A]
-    labelled += [(cfg.front_ends[0].name, "order", design(cfg, b, recipe="scratch"), 2, None)
-                 for b in cfg.recipe_bits_A]
+        labelled += [
+            (sw.front_end, "order", design(cfg, b, g, bc), 2, None)
+            for bc in sw.bits_BC
+            for g in sw.a_grids
+            for b in sw.bits_A
+        ]
+    labelled += [
+        (cfg.front_ends[0].name, "order", design(cfg, b, recipe="scratch"), 2, None)
+        for b in cfg.recipe_bits_A
+    ]
     return _runs(cfg, list(dict.fromkeys(labelled)))
 
 
-def chosen_runs(cfg: ProgrammedMemoryParams, bits: Mapping[str, Mapping[int, int]], task: str, fes: list[str],
-                classes: int = 2, paper_method: bool = False) -> tuple[list[dict[str, Any]], list[Run]]:
+def chosen_runs(
+    cfg: ProgrammedMemoryParams,
+    bits: Mapping[str, Mapping[int, int]],
+    task: str,
+    fes: list[str],
+    classes: int = 2,
+    paper_method: bool = False,
+) -> tuple[list[dict[str, Any]], list[Run]]:
     """``task``'s runs at each front end of ``fes``: the float S4D model and, per fold, the design
     at the bits that front end needs on the memory task (``bits[fe][fold]``, labelled 'chosen
     design'); with ``paper_method``, also the paper's method (the shared 2-bit fixed range and cap)."""
     paper = MemoryModel(name="2-bit, fixed range (paper)", bits=cfg.shared.map_bits)
     labelled: list[tuple[str, str, Any, int, str | None]] = []
     for fe in fes:
-        labelled += [(fe, task, sm.FLOAT_S4D, classes, "float S4D"),
-                     (fe, task, lambda fold, fe=fe: design(cfg, bits[fe][fold]), classes, "chosen design")]
+        labelled += [
+            (fe, task, sm.FLOAT_S4D, classes, "float S4D"),
+            (fe, task, lambda fold, fe=fe: design(cfg, bits[fe][fold]), classes, "chosen design"),
+        ]
         labelled += [(fe, task, paper, classes, paper.name)] if paper_method else []
     return _runs(cfg, labelled)
 
 
-def nested_pick(rows: pd.DataFrame, option: str, speakers: Mapping[int, tuple[str, str]], default: Any,
-                prefer: list[Any] | None = None) -> dict[int, Any]:
+def nested_pick(
+    rows: pd.DataFrame,
+    option: str,
+    speakers: Mapping[int, tuple[str, str]],
+    default: Any,
+    prefer: list[Any] | None = None,
+) -> dict[int, Any]:
     """Per fold of ``rows`` (one row per run: ``fold``, ``val_accuracy`` and the column
     ``option``), the option with the highest mean validation accuracy over the fold's nested folds
     (``selection.nested_folds``: never its test speaker); ties go to the earliest of ``prefer``
@@ -211,7 +367,9 @@ def recipe_pick(rows: pd.DataFrame, speakers: Mapping[int, tuple[str, str]]) -> 
     return pd.DataFrame(out)
 
 
-def bits_needed(rows: pd.DataFrame, speakers: Mapping[int, tuple[str, str]], tolerance_points: float) -> dict[int, int]:
+def bits_needed(
+    rows: pd.DataFrame, speakers: Mapping[int, tuple[str, str]], tolerance_points: float
+) -> dict[int, int]:
     """The fewest bits of A_bar a front end needs, per fold: among the Cartesian designs of
     ``rows`` (one row per run: ``bits_A``, NaN for the float model, ``fold``, ``val_accuracy``),
     the fewest bits whose mean validation accuracy over the fold's nested folds is at least the
@@ -239,8 +397,12 @@ def chosen_design(cfg: ProgrammedMemoryParams, bits: Mapping[int, int], fold: in
     return design(cfg, bits[fold])
 
 
-def pole_survival(cfg: ProgrammedMemoryParams, fe: str, float_runs: Mapping[int, Run], grids: list[tuple[int, str]]
-                  ) -> pd.DataFrame:
+def pole_survival(
+    cfg: ProgrammedMemoryParams,
+    fe: str,
+    float_runs: Mapping[int, Run],
+    grids: list[tuple[int, str]],
+) -> pd.DataFrame:
     """The mechanism, measured: each float model's modes (one run per fold of ``float_runs``) whose
     time constant reaches the gap of the memory task (the modes that can carry the first word
     across it), rounded onto each grid of ``grids`` ((bits_A, a_grid), on the designs' range and
@@ -264,12 +426,22 @@ def pole_survival(cfg: ProgrammedMemoryParams, fe: str, float_runs: Mapping[int,
             tq = time_constants_ms(q.detach(), rate)
             ratio = (tq[slow] / tau[slow]).numpy()
             g = slowest_grid_pole(bits, cfg.design_fscale, cfg.design_r_max, grid)
-            rows.append({"front_end": fe, "fold": fold, "bits_A": bits, "a_grid": grid, "slow_modes": int(slow.sum()),
-                         "kept_share": float((ratio >= 0.5).mean()) if ratio.size else float("nan"),
-                         "median_ratio": float(np.median(ratio)) if ratio.size else float("nan"),
-                         "float_longest_ms": float(tau.max()), "rounded_longest_ms": float(tq.max()),
-                         "rounded_longest_steps": float(tq.max()) * rate / 1000,
-                         "grid_slowest_steps": g["steps"], "grid_slowest_real_steps": g["real_steps"]})
+            rows.append(
+                {
+                    "front_end": fe,
+                    "fold": fold,
+                    "bits_A": bits,
+                    "a_grid": grid,
+                    "slow_modes": int(slow.sum()),
+                    "kept_share": float((ratio >= 0.5).mean()) if ratio.size else float("nan"),
+                    "median_ratio": float(np.median(ratio)) if ratio.size else float("nan"),
+                    "float_longest_ms": float(tau.max()),
+                    "rounded_longest_ms": float(tq.max()),
+                    "rounded_longest_steps": float(tq.max()) * rate / 1000,
+                    "grid_slowest_steps": g["steps"],
+                    "grid_slowest_real_steps": g["real_steps"],
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -292,7 +464,7 @@ def between_words_ms(cfg: ProgrammedMemoryParams) -> float:
     runs = []
     for fold in cfg.shared.folds:
         x = load_splits(fold_data(order, fold)).test.x.numpy()  # (n, L) waveforms
-        first, second = x[:, g:g + W] != 0, x[:, 2 * g + W:2 * g + 2 * W] != 0
+        first, second = x[:, g : g + W] != 0, x[:, 2 * g + W : 2 * g + 2 * W] != 0
         trailing = np.where(first.any(1), np.argmax(first[:, ::-1], 1), W)
         leading = np.where(second.any(1), np.argmax(second, 1), W)
         runs.append(trailing + g + leading)
@@ -308,7 +480,10 @@ def law_table(cfg: ProgrammedMemoryParams, sweep: pd.DataFrame) -> pd.DataFrame:
     ``law_separation`` says whether, and where, the retention separates kept from lost."""
     chance = 1 / cfg.order_data().n_classes
     out = sweep.copy()
-    g = [slowest_grid_pole(int(b), cfg.design_fscale, cfg.design_r_max, grid) for b, grid in zip(out["bits_A"], out["a_grid"])]
+    g = [
+        slowest_grid_pole(int(b), cfg.design_fscale, cfg.design_r_max, grid)
+        for b, grid in zip(out["bits_A"], out["a_grid"])
+    ]
     out["grid_real_steps"] = [x["real_steps"] for x in g]
     out["grid_any_steps"] = [x["steps"] for x in g]
     out["grid_real_ms"] = 1000 * out["grid_real_steps"] / out["step_rate"]
@@ -332,27 +507,50 @@ def law_separation(law: pd.DataFrame) -> pd.DataFrame:
         lost, kept = r[~law["kept"]], r[law["kept"]]
         hi_lost = float(lost.max()) if len(lost) else float("nan")
         lo_kept = float(kept.min()) if len(kept) else float("nan")
-        rows.append({"form": "near DC" if form == "real" else "at any angle", "lost_max_retention": hi_lost,
-                     "kept_min_retention": lo_kept, "separates": bool(hi_lost < lo_kept)})
+        rows.append(
+            {
+                "form": "near DC" if form == "real" else "at any angle",
+                "lost_max_retention": hi_lost,
+                "kept_min_retention": lo_kept,
+                "separates": bool(hi_lost < lo_kept),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def bits_table(answers: pd.DataFrame, rows: pd.DataFrame, rates: Mapping[str, float]) -> pd.DataFrame:
+def bits_table(
+    answers: pd.DataFrame, rows: pd.DataFrame, rates: Mapping[str, float]
+) -> pd.DataFrame:
     """One row per (front end, design) of a bits sweep: accuracy over held-out speakers (95%
     interval over folds) and the slowest trained mode (ms, and steps at the front end's rate)."""
-    acc = [{"front_end": fe, "model": m} | fold_accuracy(part)
-           for (fe, m), part in answers.groupby(["front_end", "model"], sort=False)]
-    mem = rows.groupby(["front_end", "model"], sort=False).agg(
-        bits_A=("bits_A", "first"), a_grid=("a_grid", "first"), bits_BC=("bits_BC", "first"),
-        tau_max_ms=("tau_max_ms", "mean"), failed_runs=("failure", lambda f: int((f != "").sum()))).reset_index()
+    acc = [
+        {"front_end": fe, "model": m} | fold_accuracy(part)
+        for (fe, m), part in answers.groupby(["front_end", "model"], sort=False)
+    ]
+    mem = (
+        rows.groupby(["front_end", "model"], sort=False)
+        .agg(
+            bits_A=("bits_A", "first"),
+            a_grid=("a_grid", "first"),
+            bits_BC=("bits_BC", "first"),
+            tau_max_ms=("tau_max_ms", "mean"),
+            failed_runs=("failure", lambda f: int((f != "").sum())),
+        )
+        .reset_index()
+    )
     out = pd.DataFrame(acc).merge(mem, on=["front_end", "model"], how="right")
     out["step_rate"] = out["front_end"].map(rates)
     out["tau_max_steps"] = out["tau_max_ms"] * out["step_rate"] / 1000
     return out
 
 
-def noise_cell(cfg: ProgrammedMemoryParams, fe: str, placement: str, bits: Mapping[int, int],
-               cell: Mapping[str, Any]) -> list[dict[str, Any]]:
+def noise_cell(
+    cfg: ProgrammedMemoryParams,
+    fe: str,
+    placement: str,
+    bits: Mapping[int, int],
+    cell: Mapping[str, Any],
+) -> list[dict[str, Any]]:
     """The programmings of front end ``fe``'s chosen design (per fold its ``bits``) at ``cell``'s
     ``sigma_uS`` and ``devices_per_element``, on every (seed, fold), with A_bar ``placement`` on
     the array or digital (``PLACEMENTS``). The draws come from the model (front end, design,
@@ -364,10 +562,21 @@ def noise_cell(cfg: ProgrammedMemoryParams, fe: str, placement: str, bits: Mappi
     for fold in cfg.shared.folds:
         for seed in cfg.memory_seeds:
             m = chosen_design(cfg, bits, fold)
-            model = load_model(run_spec(cfg, fe, "order", m, seed, fold), cfg.order_data().n_classes)
-            rows += [r | {"seed": seed, "fold": fold, "bits_A": m.bits_A} for r in sm.memory_rows(
-                cfg, model, ("order", fe, m.name, seed, fold), cell["sigma_uS"], cell["devices_per_element"], rate,
-                digital_A=placement == PLACEMENTS[1])]
+            model = load_model(
+                run_spec(cfg, fe, "order", m, seed, fold), cfg.order_data().n_classes
+            )
+            rows += [
+                r | {"seed": seed, "fold": fold, "bits_A": m.bits_A}
+                for r in sm.memory_rows(
+                    cfg,
+                    model,
+                    ("order", fe, m.name, seed, fold),
+                    cell["sigma_uS"],
+                    cell["devices_per_element"],
+                    rate,
+                    digital_A=placement == PLACEMENTS[1],
+                )
+            ]
     return rows
 
 
@@ -379,14 +588,27 @@ def theory_table(cfg: ProgrammedMemoryParams, fes: list[str]) -> pd.DataFrame:
         rate = front_end(cfg, fe).data(cfg.order_data()).step_rate
         for d in cfg.shared.devices_per_element:
             for x in (x for x in cfg.sigmas_uS if x > 0):
-                s = weight_noise_std(x, cfg.design_fscale, cfg.shared.g_min_uS, cfg.shared.g_max_uS, d)
+                s = weight_noise_std(
+                    x, cfg.design_fscale, cfg.shared.g_min_uS, cfg.shared.g_max_uS, d
+                )
                 ms = longest_memory_ms(s, rate, cfg.unstable_share_limit)
-                rows.append({"front_end": fe, "step_rate": rate, "devices_per_element": d, "sigma_uS": x, "s": s,
-                             "longest_ms": ms, "longest_steps": ms * rate / 1000})
+                rows.append(
+                    {
+                        "front_end": fe,
+                        "step_rate": rate,
+                        "devices_per_element": d,
+                        "sigma_uS": x,
+                        "s": s,
+                        "longest_ms": ms,
+                        "longest_steps": ms * rate / 1000,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
-def noise_contrasts(noise: pd.DataFrame, float_answers: pd.DataFrame, chance: float) -> pd.DataFrame:
+def noise_contrasts(
+    noise: pd.DataFrame, float_answers: pd.DataFrame, chance: float
+) -> pd.DataFrame:
     """Each programmed design (per ``front_end``, ``placement``, ``devices_per_element``,
     ``sigma_uS``) against the float S4D model of the same fold in software, and against chance:
     per fold, the mean accuracy over its programmings minus the float model's test accuracy (or
@@ -397,16 +619,27 @@ def noise_contrasts(noise: pd.DataFrame, float_answers: pd.DataFrame, chance: fl
     rows = []
     for key, part in noise.dropna(subset=["accuracy"]).groupby(by, sort=True):
         per_fold = part.groupby("fold")["accuracy"].mean()
-        for against, base in (("float S4D", np.array([ref[(key[0], f)] for f in per_fold.index])), ("chance", chance)):
+        for against, base in (
+            ("float S4D", np.array([ref[(key[0], f)] for f in per_fold.index])),
+            ("chance", chance),
+        ):
             d = 100 * (per_fold.to_numpy() - base)
             st = _fold_stats(d)
-            rows.append(dict(zip(by, key)) | {"a": "programmed design", "b": against, "difference_points": st.pop("estimate")}
-                        | st | {"folds": int(d.size)})
+            rows.append(
+                dict(zip(by, key))
+                | {"a": "programmed design", "b": against, "difference_points": st.pop("estimate")}
+                | st
+                | {"folds": int(d.size)}
+            )
     return pd.DataFrame(rows)
 
 
-def cost_table(cfg: ProgrammedMemoryParams, fes: list[str], bits: Mapping[str, Mapping[int, int]],
-               c: CostConstants = CostConstants()) -> pd.DataFrame:
+def cost_table(
+    cfg: ProgrammedMemoryParams,
+    fes: list[str],
+    bits: Mapping[str, Mapping[int, int]],
+    c: CostConstants = CostConstants(),
+) -> pd.DataFrame:
     """Energy and latency of one inference of each task (the memory task, the digits) per front
     end, for its chosen design with A_bar on the array and held digitally: ``cost.analog_cost``
     (ISAAC's bit-serial converters, 8-bit ADCs) over the front end's steps, on the programmed
@@ -414,46 +647,94 @@ def cost_table(cfg: ProgrammedMemoryParams, fes: list[str], bits: Mapping[str, M
     own energy (``cost.front_end_J``); the mean over folds, and the bits each fold used."""
     H, N = cfg.shared.model.H, cfg.shared.model.N
     d = cfg.shared.devices_per_element[0]
-    lay = layout(H, 2 * N + 1, cfg.shared.rows, cfg.shared.cols, kind="block", devices_per_element=d)
+    lay = layout(
+        H, 2 * N + 1, cfg.shared.rows, cfg.shared.cols, kind="block", devices_per_element=d
+    )
     dev = DeviceConfig(**cfg.shared.window)
     rows = []
     for task, fe in ((t, fe) for t in ("order", "main") for fe in fes):
         data = front_end(cfg, fe).data(cfg.order_data() if task == "order" else cfg.shared.data)
-        fe_J = front_end_J(data.n_fft, data.hop_length, data.n_mels or 1, c) if data.front_end == "logmel" else 0.0
+        fe_J = (
+            front_end_J(data.n_fft, data.hop_length, data.n_mels or 1, c)
+            if data.front_end == "logmel"
+            else 0.0
+        )
         for placement in PLACEMENTS:
             digital, per_fold = placement == PLACEMENTS[1], []
             for fold in cfg.shared.folds:
                 b = bits[fe][fold]
-                net = load_model(run_spec(cfg, fe, task, design(cfg, b), cfg.memory_seeds[0], fold), data.n_classes)[0]
-                G = device_conductances(target_conductances(net, dev, "block", digital_A=digital), pairs_per_weight(d))
-                per_fold.append(analog_cost(G, lay, N, data.steps, data.n_classes, 8, c,
-                                            digital_A_bits=b if digital else None, front_end_J=fe_J))
+                net = load_model(
+                    run_spec(cfg, fe, task, design(cfg, b), cfg.memory_seeds[0], fold),
+                    data.n_classes,
+                )[0]
+                G = device_conductances(
+                    target_conductances(net, dev, "block", digital_A=digital), pairs_per_weight(d)
+                )
+                per_fold.append(
+                    analog_cost(
+                        G,
+                        lay,
+                        N,
+                        data.steps,
+                        data.n_classes,
+                        8,
+                        c,
+                        digital_A_bits=b if digital else None,
+                        front_end_J=fe_J,
+                    )
+                )
             latency = float(np.mean([e.latency_us_per_step for e in per_fold]))
-            rows.append({"task": task, "front_end": fe, "step_rate": data.step_rate, "steps": data.steps,
-                         "placement": placement, "bits_A": "/".join(str(b) for b in sorted(set(bits[fe].values()))),
-                         "energy_pJ_per_inference": float(np.mean([e.energy_pJ_per_inference for e in per_fold])),
-                         "front_end_pJ_per_inference": float(np.mean([e.breakdown_pJ_per_inference.get("front_end", 0.0)
-                                                                      for e in per_fold])),
-                         "latency_us_per_step": latency, "latency_ms_per_inference": latency * data.steps / 1000})
+            rows.append(
+                {
+                    "task": task,
+                    "front_end": fe,
+                    "step_rate": data.step_rate,
+                    "steps": data.steps,
+                    "placement": placement,
+                    "bits_A": "/".join(str(b) for b in sorted(set(bits[fe].values()))),
+                    "energy_pJ_per_inference": float(
+                        np.mean([e.energy_pJ_per_inference for e in per_fold])
+                    ),
+                    "front_end_pJ_per_inference": float(
+                        np.mean(
+                            [e.breakdown_pJ_per_inference.get("front_end", 0.0) for e in per_fold]
+                        )
+                    ),
+                    "latency_us_per_step": latency,
+                    "latency_ms_per_inference": latency * data.steps / 1000,
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def paired_points(answers: pd.DataFrame, by: list[str], column: str, a: Any, b: Any) -> pd.DataFrame:
+def paired_points(
+    answers: pd.DataFrame, by: list[str], column: str, a: Any, b: Any
+) -> pd.DataFrame:
     """Per group of ``by``: accuracy of ``column == a`` minus ``column == b`` on the same (fold,
     seed, clip), in points (``stats.paired_difference``): ``difference_points``, its t
     interval over folds, ``p_t`` and the exact ``p_sign_flip``. Groups where either side is
     missing are left out."""
     rows = []
-    for key, part in (answers.groupby(by, sort=False) if by else [((), answers)]):
+    for key, part in answers.groupby(by, sort=False) if by else [((), answers)]:
         A, B = part[part[column] == a], part[part[column] == b]
         if A.empty or B.empty:
             continue
         keys = ["fold", "seed", "clip"]
         both = A[keys].merge(B[keys], on=keys)
         d = paired_difference(A.merge(both, on=keys), B.merge(both, on=keys))
-        rows.append(dict(zip(by, key if isinstance(key, tuple) else (key,))) | {
-            "a": str(a), "b": str(b), "difference_points": d["difference_points"], "ci_low": d["ci_low"],
-            "ci_high": d["ci_high"], "p_t": d["p_t"], "p_sign_flip": d["p_sign_flip"], "folds": d["folds"]})
+        rows.append(
+            dict(zip(by, key if isinstance(key, tuple) else (key,)))
+            | {
+                "a": str(a),
+                "b": str(b),
+                "difference_points": d["difference_points"],
+                "ci_low": d["ci_low"],
+                "ci_high": d["ci_high"],
+                "p_t": d["p_t"],
+                "p_sign_flip": d["p_sign_flip"],
+                "folds": d["folds"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -476,8 +757,13 @@ def held_up_to(family: pd.DataFrame, fe: str, placement: str, devices: int) -> f
     """The largest sigma (uS) of the planned family up to which the programmed design of front end
     ``fe`` and ``placement`` is shown above chance (Holm) at every sigma of the sweep: a claim
     'up to x' holds at each sigma below x as well. 0 where it is not shown at the smallest sigma."""
-    own = family[(family["section"] == "noise") & (family["b"] == "chance") & (family["front_end"] == fe)
-                 & (family["placement"] == placement) & (family["devices_per_element"] == devices)]
+    own = family[
+        (family["section"] == "noise")
+        & (family["b"] == "chance")
+        & (family["front_end"] == fe)
+        & (family["placement"] == placement)
+        & (family["devices_per_element"] == devices)
+    ]
     held = 0.0
     for r in own.sort_values("sigma_uS").itertuples():
         if r.verdict != ABOVE:
@@ -495,20 +781,36 @@ def verdicts_text(cfg: ProgrammedMemoryParams, family: pd.DataFrame, noise_fes: 
     parts = []
     for fe in noise_fes:
         for placement in PLACEMENTS:
-            own = family[(family["section"] == "noise") & (family["front_end"] == fe)
-                         & (family["placement"] == placement)]
+            own = family[
+                (family["section"] == "noise")
+                & (family["front_end"] == fe)
+                & (family["placement"] == placement)
+            ]
             below = own[(own["b"] == "float S4D") & (own["verdict"] == BELOW)]["sigma_uS"].tolist()
             held = held_up_to(family, fe, placement, d0)
-            parts.append(f"{fe}, A_bar {'on the array' if placement == 'array' else 'digital'}: "
-                         + (f"above chance (Holm) at every sigma up to {held:g} uS" if held else
-                            "not shown above chance at the smallest sigma")
-                         + ("; shown below the float model at " + ", ".join(f"{x:g}" for x in below) + " uS"
-                            if below else "; not shown below the float model at any sigma"))
+            parts.append(
+                f"{fe}, A_bar {'on the array' if placement == 'array' else 'digital'}: "
+                + (
+                    f"above chance (Holm) at every sigma up to {held:g} uS"
+                    if held
+                    else "not shown above chance at the smallest sigma"
+                )
+                + (
+                    "; shown below the float model at " + ", ".join(f"{x:g}" for x in below) + " uS"
+                    if below
+                    else "; not shown below the float model at any sigma"
+                )
+            )
         pl = family[(family["section"] == "placement") & (family["front_end"] == fe)]
         better = pl[(pl["b"] == PLACEMENTS[0]) & (pl["verdict"] == ABOVE)]["sigma_uS"].tolist()
-        parts.append(f"{fe}, A_bar digital against on the array (same draws): "
-                     + ("shown better at " + ", ".join(f"{x:g}" for x in better) + " uS" if better
-                        else "not shown better at any sigma"))
+        parts.append(
+            f"{fe}, A_bar digital against on the array (same draws): "
+            + (
+                "shown better at " + ", ".join(f"{x:g}" for x in better) + " uS"
+                if better
+                else "not shown better at any sigma"
+            )
+        )
     return f"With {d0} devices per element: " + "; ".join(parts) + "."
 
 
@@ -526,25 +828,45 @@ def step_rates(cfg: ProgrammedMemoryParams) -> dict[str, float]:
     return {f.name: f.data(cfg.order_data()).step_rate for f in cfg.front_ends}
 
 
-def front_end_table(cfg: ProgrammedMemoryParams, c: CostConstants = CostConstants()) -> pd.DataFrame:
+def front_end_table(
+    cfg: ProgrammedMemoryParams, c: CostConstants = CostConstants()
+) -> pd.DataFrame:
     """One row per front end: step rate, features per step, steps per memory-task sequence, the gap
     in steps, and the front end's energy per step (pJ, ``cost.front_end_J``)."""
     rows = []
     for f in cfg.front_ends:
         d = f.data(cfg.order_data())
-        rows.append({"front_end": f.name, "step_rate": d.step_rate, "features": d.features, "steps": d.steps,
-                     "gap_steps": cfg.order.gap_s * d.step_rate,
-                     "front_end_pJ_per_step": 1e12 * front_end_J(d.n_fft, d.hop_length, d.n_mels or 1, c)})
+        rows.append(
+            {
+                "front_end": f.name,
+                "step_rate": d.step_rate,
+                "features": d.features,
+                "steps": d.steps,
+                "gap_steps": cfg.order.gap_s * d.step_rate,
+                "front_end_pJ_per_step": 1e12
+                * front_end_J(d.n_fft, d.hop_length, d.n_mels or 1, c),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def _memory(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    return rows.groupby(by, sort=False).agg(tau_max_ms=("tau_max_ms", "mean"),
-                                            failed_runs=("failure", lambda f: int((f != "").sum()))).reset_index()
+    return (
+        rows.groupby(by, sort=False)
+        .agg(
+            tau_max_ms=("tau_max_ms", "mean"),
+            failed_runs=("failure", lambda f: int((f != "").sum())),
+        )
+        .reset_index()
+    )
 
 
-def recipe_table(answers: pd.DataFrame, rows: pd.DataFrame, cfg: ProgrammedMemoryParams,
-                 speakers: Mapping[int, tuple[str, str]]) -> dict[str, pd.DataFrame]:
+def recipe_table(
+    answers: pd.DataFrame,
+    rows: pd.DataFrame,
+    cfg: ProgrammedMemoryParams,
+    speakers: Mapping[int, tuple[str, str]],
+) -> dict[str, pd.DataFrame]:
     """The recipe comparison at the first front end: ``accuracy`` (one row per design of
     ``recipe_bits_A`` under each recipe, the design with its recipe picked per fold, and the float
     model: accuracy with its interval, slowest mode), ``picks`` (``recipe_pick``) and ``paired``
@@ -553,31 +875,66 @@ def recipe_table(answers: pd.DataFrame, rows: pd.DataFrame, cfg: ProgrammedMemor
     fe = cfg.front_ends[0].name
 
     def mine(t: pd.DataFrame) -> pd.DataFrame:
-        design_rows = (t["bits_A"].isin(cfg.recipe_bits_A) & (t["a_grid"] == "cartesian")
-                       & (t["bits_BC"] == cfg.design_bits))
-        return t[(t["front_end"] == fe) & (t["task"] == "order") & (design_rows | t["bits_A"].isna())]
+        design_rows = (
+            t["bits_A"].isin(cfg.recipe_bits_A)
+            & (t["a_grid"] == "cartesian")
+            & (t["bits_BC"] == cfg.design_bits)
+        )
+        return t[
+            (t["front_end"] == fe) & (t["task"] == "order") & (design_rows | t["bits_A"].isna())
+        ]
 
     a, r = mine(answers), mine(rows)
     picks = recipe_pick(r, speakers)
     chosen = picked_answers(a.dropna(subset=["bits_A"]), picks, ["bits_A", "fold", "recipe"])
-    chosen["model"] = [design(cfg, int(b)).name + ", recipe picked on validation" for b in chosen["bits_A"]]
-    acc = pd.DataFrame([{"model": m} | fold_accuracy(part) for m, part in
-                        pd.concat([a, chosen]).groupby("model", sort=False)])
+    chosen["model"] = [
+        design(cfg, int(b)).name + ", recipe picked on validation" for b in chosen["bits_A"]
+    ]
+    acc = pd.DataFrame(
+        [
+            {"model": m} | fold_accuracy(part)
+            for m, part in pd.concat([a, chosen]).groupby("model", sort=False)
+        ]
+    )
     acc = acc.merge(_memory(r, ["model"]), on="model", how="left")
-    paired = pd.concat([paired_points(a.dropna(subset=["bits_A"]), ["bits_A"], "recipe", "scratch", "fine_tune"),
-                        *[paired_points(pd.concat([c, a[a["bits_A"].isna()]]), [], "model", m, "float S4D")
-                          .assign(bits_A=float(c["bits_A"].iloc[0]))
-                          for m, c in chosen.groupby("model")]], ignore_index=True)
-    return {"accuracy": acc, "picks": picks, "paired": paired.assign(front_end=fe, section="recipe")}
+    paired = pd.concat(
+        [
+            paired_points(
+                a.dropna(subset=["bits_A"]), ["bits_A"], "recipe", "scratch", "fine_tune"
+            ),
+            *[
+                paired_points(
+                    pd.concat([c, a[a["bits_A"].isna()]]), [], "model", m, "float S4D"
+                ).assign(bits_A=float(c["bits_A"].iloc[0]))
+                for m, c in chosen.groupby("model")
+            ],
+        ],
+        ignore_index=True,
+    )
+    return {
+        "accuracy": acc,
+        "picks": picks,
+        "paired": paired.assign(front_end=fe, section="recipe"),
+    }
 
 
 def pole_survival_table(cfg: ProgrammedMemoryParams) -> pd.DataFrame:
     """``pole_survival`` at every front end, on the grids of its bits sweeps (seed ``memory_seeds[0]``)."""
     parts = []
     for f in cfg.front_ends:
-        grids = list(dict.fromkeys((b, g) for sw in cfg.bits_sweeps if sw.front_end == f.name
-                                   for g in sw.a_grids for b in sw.bits_A))
-        runs = {fold: run_spec(cfg, f.name, "order", sm.FLOAT_S4D, cfg.memory_seeds[0], fold) for fold in cfg.shared.folds}
+        grids = list(
+            dict.fromkeys(
+                (b, g)
+                for sw in cfg.bits_sweeps
+                if sw.front_end == f.name
+                for g in sw.a_grids
+                for b in sw.bits_A
+            )
+        )
+        runs = {
+            fold: run_spec(cfg, f.name, "order", sm.FLOAT_S4D, cfg.memory_seeds[0], fold)
+            for fold in cfg.shared.folds
+        }
         parts.append(pole_survival(cfg, f.name, runs, grids))
     return pd.concat(parts, ignore_index=True)
 
@@ -591,21 +948,33 @@ def mechanism_text(survival: pd.DataFrame, law: pd.DataFrame, cfg: ProgrammedMem
     cart = survival[survival["a_grid"] == "cartesian"]
     for fe, part in cart.groupby("front_end", sort=False):
         m = part.groupby("bits_A")[["slow_modes", "kept_share", "float_longest_ms"]].mean()
-        own = law[(law["front_end"] == fe) & (law["a_grid"] == "cartesian") & (law["bits_BC"] == cfg.design_bits)
-                  & ~law["model"].str.contains("scratch")].set_index("bits_A")
-        each = ", ".join(f"{b:g} bits: {r.kept_share:.0%} kept, slowest trained mode "
-                         f"{own.loc[b, 'tau_max_steps']:.0f} steps (grid {own.loc[b, 'grid_any_steps']:.0f})"
-                         for b, r in m.iterrows() if b in own.index)
-        parts.append(f"At {fe} the float models' slowest mode lasts {m['float_longest_ms'].iloc[0]:.0f} ms and "
-                     f"{m['slow_modes'].iloc[0]:.0f} of their modes reach the {1000 * cfg.order.gap_s:g} ms gap; "
-                     f"rounded onto the Cartesian grid, the share of those that keep at least half their time "
-                     f"constant, and the QAT model's slowest mode against the grid's slowest pole, are: {each}")
-    return ("; ".join(parts) + ". The QAT model's slowest mode sits at the grid's slowest pole: training pushes "
-            "its memory to what the grid allows, and the grid (its resolution near the circle, and the cap "
-            f"{cfg.design_r_max:g}, at most {-1 / np.log(cfg.design_r_max):.0f} steps) sets it. The float models use "
-            "modes far slower than any grid holds, so every grid shortens them. Which of the grid's slow poles the "
-            "task needs, the slowest near DC or the slowest at any angle (which turns every step), is what the "
-            "law above tests.")
+        own = law[
+            (law["front_end"] == fe)
+            & (law["a_grid"] == "cartesian")
+            & (law["bits_BC"] == cfg.design_bits)
+            & ~law["model"].str.contains("scratch")
+        ].set_index("bits_A")
+        each = ", ".join(
+            f"{b:g} bits: {r.kept_share:.0%} kept, slowest trained mode "
+            f"{own.loc[b, 'tau_max_steps']:.0f} steps (grid {own.loc[b, 'grid_any_steps']:.0f})"
+            for b, r in m.iterrows()
+            if b in own.index
+        )
+        parts.append(
+            f"At {fe} the float models' slowest mode lasts {m['float_longest_ms'].iloc[0]:.0f} ms and "
+            f"{m['slow_modes'].iloc[0]:.0f} of their modes reach the {1000 * cfg.order.gap_s:g} ms gap; "
+            f"rounded onto the Cartesian grid, the share of those that keep at least half their time "
+            f"constant, and the QAT model's slowest mode against the grid's slowest pole, are: {each}"
+        )
+    return (
+        "; ".join(parts)
+        + ". The QAT model's slowest mode sits at the grid's slowest pole: training pushes "
+        "its memory to what the grid allows, and the grid (its resolution near the circle, and the cap "
+        f"{cfg.design_r_max:g}, at most {-1 / np.log(cfg.design_r_max):.0f} steps) sets it. The float models use "
+        "modes far slower than any grid holds, so every grid shortens them. Which of the grid's slow poles the "
+        "task needs, the slowest near DC or the slowest at any angle (which turns every step), is what the "
+        "law above tests."
+    )
 
 
 def law_text(law: pd.DataFrame, needed: pd.DataFrame, cfg: ProgrammedMemoryParams) -> str:
@@ -616,22 +985,34 @@ def law_text(law: pd.DataFrame, needed: pd.DataFrame, cfg: ProgrammedMemoryParam
     parts = []
     for form, r in sep.iterrows():
         if r.separates:
-            parts.append(f"the slowest pole {form} separates them: every design that loses the task keeps at most "
-                         f"{r.lost_max_retention:.2f} of the first word across the silence, every design that keeps "
-                         f"it at least {r.kept_min_retention:.2f}")
+            parts.append(
+                f"the slowest pole {form} separates them: every design that loses the task keeps at most "
+                f"{r.lost_max_retention:.2f} of the first word across the silence, every design that keeps "
+                f"it at least {r.kept_min_retention:.2f}"
+            )
         else:
-            parts.append(f"the slowest pole {form} does not separate them (a lost design keeps "
-                         f"{r.lost_max_retention:.2f}, a kept one only {r.kept_min_retention:.2f})")
+            parts.append(
+                f"the slowest pole {form} does not separate them (a lost design keeps "
+                f"{r.lost_max_retention:.2f}, a kept one only {r.kept_min_retention:.2f})"
+            )
     silence = law.groupby("front_end", sort=False)["silence_ms"].first()
-    bits = needed.groupby("front_end", sort=False)["bits_A"].agg(lambda b: "/".join(str(int(x)) for x in sorted(set(b))))
-    return ("The silence the state must bridge (median over test sequences, less the frame's overlap): "
-            + ", ".join(f"{v:.0f} ms at {fe}" for fe, v in silence.items()) + ". Over "
-            f"{len(law)} designs, " + "; ".join(parts) + ". The threshold is read off these runs, not predicted. "
-            "The bits of A_bar chosen on validation (fewest within "
-            f"{cfg.tolerance_points:g} points of the float model): " + ", ".join(f"{b} at {fe}" for fe, b in bits.items())
-            + ". Q-S5 (Abreu et al., arXiv 2406.09477) finds that S5's recurrent weights need at least 8 bits "
-              "(digital; sMNIST and the Long Range Arena). Here the bits A_bar needs change with the step rate, because "
-              "a grid's memory is counted in steps.")
+    bits = needed.groupby("front_end", sort=False)["bits_A"].agg(
+        lambda b: "/".join(str(int(x)) for x in sorted(set(b)))
+    )
+    return (
+        "The silence the state must bridge (median over test sequences, less the frame's overlap): "
+        + ", ".join(f"{v:.0f} ms at {fe}" for fe, v in silence.items())
+        + ". Over "
+        f"{len(law)} designs, "
+        + "; ".join(parts)
+        + ". The threshold is read off these runs, not predicted. "
+        "The bits of A_bar chosen on validation (fewest within "
+        f"{cfg.tolerance_points:g} points of the float model): "
+        + ", ".join(f"{b} at {fe}" for fe, b in bits.items())
+        + ". Q-S5 (Abreu et al., arXiv 2406.09477) finds that S5's recurrent weights need at least 8 bits "
+        "(digital; sMNIST and the Long Range Arena). Here the bits A_bar needs change with the step rate, because "
+        "a grid's memory is counted in steps."
+    )
 
 
 def bits_figure(law: pd.DataFrame, bits: pd.DataFrame, chance: float) -> Any:
@@ -642,9 +1023,14 @@ def bits_figure(law: pd.DataFrame, bits: pd.DataFrame, chance: float) -> Any:
         part = law[law["front_end"] == fe]
         for (g, bc), line in part.groupby(["a_grid", "bits_BC"]):
             line = line.sort_values("bits_A")
-            ax.errorbar(line["bits_A"], line["estimate"], yerr=[line["estimate"] - line["ci_low"],
-                                                               line["ci_high"] - line["estimate"]],
-                        marker="o", capsize=2, label=f"{g}, B/C {bc:g}-bit")
+            ax.errorbar(
+                line["bits_A"],
+                line["estimate"],
+                yerr=[line["estimate"] - line["ci_low"], line["ci_high"] - line["estimate"]],
+                marker="o",
+                capsize=2,
+                label=f"{g}, B/C {bc:g}-bit",
+            )
         ref = bits[(bits["front_end"] == fe) & bits["bits_A"].isna()]["estimate"]
         if len(ref):
             ax.axhline(float(ref.iloc[0]), color="0.3", ls=":", lw=1)
@@ -655,32 +1041,54 @@ def bits_figure(law: pd.DataFrame, bits: pd.DataFrame, chance: float) -> Any:
     return fig
 
 
-def bits_needed_table(rows: pd.DataFrame, cfg: ProgrammedMemoryParams, speakers: Mapping[int, tuple[str, str]]
-                      ) -> pd.DataFrame:
+def bits_needed_table(
+    rows: pd.DataFrame, cfg: ProgrammedMemoryParams, speakers: Mapping[int, tuple[str, str]]
+) -> pd.DataFrame:
     """``bits_needed`` per front end (Cartesian designs at ``design_bits``, fine-tuned, and the float
     model): one row per (front end, fold) with ``bits_A``."""
     out = []
     for f in cfg.front_ends:
-        r = rows[(rows["front_end"] == f.name) & (rows["task"] == "order") & (
-            rows["bits_A"].isna() | ((rows["a_grid"] == "cartesian") & (rows["bits_BC"] == cfg.design_bits)
-                                     & (rows["recipe"] == "fine_tune")))]
-        out += [{"front_end": f.name, "fold": k, "bits_A": b}
-                for k, b in bits_needed(r, speakers, cfg.tolerance_points).items()]
+        r = rows[
+            (rows["front_end"] == f.name)
+            & (rows["task"] == "order")
+            & (
+                rows["bits_A"].isna()
+                | (
+                    (rows["a_grid"] == "cartesian")
+                    & (rows["bits_BC"] == cfg.design_bits)
+                    & (rows["recipe"] == "fine_tune")
+                )
+            )
+        ]
+        out += [
+            {"front_end": f.name, "fold": k, "bits_A": b}
+            for k, b in bits_needed(r, speakers, cfg.tolerance_points).items()
+        ]
     return pd.DataFrame(out)
 
 
 def bits_by_front_end(needed: pd.DataFrame) -> dict[str, dict[int, int]]:
     """``bits_needed_table`` as {front end: {fold: bits}}."""
-    return {fe: {int(r.fold): int(r.bits_A) for r in part.itertuples()}
-            for fe, part in needed.groupby("front_end", sort=False)}
+    return {
+        fe: {int(r.fold): int(r.bits_A) for r in part.itertuples()}
+        for fe, part in needed.groupby("front_end", sort=False)
+    }
 
 
-def rate_table(answers: pd.DataFrame, rows: pd.DataFrame, cfg: ProgrammedMemoryParams) -> pd.DataFrame:
+def rate_table(
+    answers: pd.DataFrame, rows: pd.DataFrame, cfg: ProgrammedMemoryParams
+) -> pd.DataFrame:
     """One row per (task, front end, model): accuracy with its interval and the slowest trained mode
     in ms and steps."""
-    acc = pd.DataFrame([{"task": t, "front_end": fe, "model": m} | fold_accuracy(part)
-                        for (t, fe, m), part in answers.groupby(["task", "front_end", "model"], sort=False)])
-    out = acc.merge(_memory(rows, ["task", "front_end", "model"]), on=["task", "front_end", "model"], how="left")
+    acc = pd.DataFrame(
+        [
+            {"task": t, "front_end": fe, "model": m} | fold_accuracy(part)
+            for (t, fe, m), part in answers.groupby(["task", "front_end", "model"], sort=False)
+        ]
+    )
+    out = acc.merge(
+        _memory(rows, ["task", "front_end", "model"]), on=["task", "front_end", "model"], how="left"
+    )
     out["step_rate"] = out["front_end"].map(step_rates(cfg))
     out["tau_max_steps"] = out["tau_max_ms"] * out["step_rate"] / 1000
     return out
@@ -688,7 +1096,9 @@ def rate_table(answers: pd.DataFrame, rows: pd.DataFrame, cfg: ProgrammedMemoryP
 
 def noise_summary(noise: pd.DataFrame, cfg: ProgrammedMemoryParams) -> pd.DataFrame:
     """``state_memory.noise_summary`` per (front end, placement, devices per element, sigma)."""
-    return sm.noise_summary(noise, _test_clips(cfg), ("front_end", "placement", "devices_per_element", "sigma_uS"))
+    return sm.noise_summary(
+        noise, _test_clips(cfg), ("front_end", "placement", "devices_per_element", "sigma_uS")
+    )
 
 
 def _test_clips(cfg: ProgrammedMemoryParams) -> int:
@@ -703,23 +1113,56 @@ def sigma_star_table(noise: pd.DataFrame, cfg: ProgrammedMemoryParams) -> pd.Dat
     stars = sm.memory_sigma_star(labelled, _test_clips(cfg), 1 / cfg.order_data().n_classes)
     stars[["front_end", "placement"]] = stars["model"].str.split(" \\| ", expand=True)
     theory = theory_table(cfg, list(dict.fromkeys(noise["front_end"]))).set_index(
-        ["front_end", "devices_per_element", "sigma_uS"])
-    at = [theory.loc[(r.front_end, r.devices_per_element, r.sigma_star_uS)] if r.placement == "array" and
-          (r.front_end, r.devices_per_element, r.sigma_star_uS) in theory.index else None for r in stars.itertuples()]
-    stars["theory_longest_steps_at_star"] = [np.nan if t is None else t["longest_steps"] for t in at]
+        ["front_end", "devices_per_element", "sigma_uS"]
+    )
+    at = [
+        theory.loc[(r.front_end, r.devices_per_element, r.sigma_star_uS)]
+        if r.placement == "array"
+        and (r.front_end, r.devices_per_element, r.sigma_star_uS) in theory.index
+        else None
+        for r in stars.itertuples()
+    ]
+    stars["theory_longest_steps_at_star"] = [
+        np.nan if t is None else t["longest_steps"] for t in at
+    ]
     stars["theory_longest_ms_at_star"] = [np.nan if t is None else t["longest_ms"] for t in at]
-    return stars.drop(columns="model")[["front_end", "placement", "devices_per_element", "models", "working",
-                                        "sigma_star_uS", "sigma_fail_uS", "fails_by", "theory_longest_steps_at_star",
-                                        "theory_longest_ms_at_star"]]
+    return stars.drop(columns="model")[
+        [
+            "front_end",
+            "placement",
+            "devices_per_element",
+            "models",
+            "working",
+            "sigma_star_uS",
+            "sigma_fail_uS",
+            "fails_by",
+            "theory_longest_steps_at_star",
+            "theory_longest_ms_at_star",
+        ]
+    ]
 
 
 def noise_figure(noise: pd.DataFrame, cfg: ProgrammedMemoryParams) -> Any:
     """Accuracy against sigma (symlog), a panel per front end, a line per placement and device count."""
-    curves = (noise.dropna(subset=["accuracy"]).groupby(["front_end", "placement", "devices_per_element", "sigma_uS"])
-              ["accuracy"].mean().reset_index())
-    curves["design"] = curves["placement"] + ", " + curves["devices_per_element"].astype(str) + " devices"
-    g = sns.relplot(curves, x="sigma_uS", y="accuracy", hue="design", col="front_end", kind="line", marker="o",
-                    height=3)
+    curves = (
+        noise.dropna(subset=["accuracy"])
+        .groupby(["front_end", "placement", "devices_per_element", "sigma_uS"])["accuracy"]
+        .mean()
+        .reset_index()
+    )
+    curves["design"] = (
+        curves["placement"] + ", " + curves["devices_per_element"].astype(str) + " devices"
+    )
+    g = sns.relplot(
+        curves,
+        x="sigma_uS",
+        y="accuracy",
+        hue="design",
+        col="front_end",
+        kind="line",
+        marker="o",
+        height=3,
+    )
     for ax in g.axes.flat:
         ax.set_xscale("symlog", linthresh=0.5)
         ax.axhline(1 / cfg.order_data().n_classes, color="0.4", ls="--", lw=1)
@@ -732,27 +1175,56 @@ def four_class_table(answers: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
     """One row per model of the four-class task: accuracy with its interval, the accuracy on the XY
     and YX sequences alone (``order_pairs_accuracy``, classes 0 and 1) and the slowest trained mode."""
     acc = accuracy_table(answers, "model")
-    pairs = answers[answers["target"] < 2].groupby("model")["correct"].mean().rename("order_pairs_accuracy")
-    return acc.merge(pairs.reset_index(), on="model").merge(_memory(rows, ["model"]), on="model", how="left")
+    pairs = (
+        answers[answers["target"] < 2]
+        .groupby("model")["correct"]
+        .mean()
+        .rename("order_pairs_accuracy")
+    )
+    return acc.merge(pairs.reset_index(), on="model").merge(
+        _memory(rows, ["model"]), on="model", how="left"
+    )
 
 
-def planned_parts(recipe: Mapping[str, pd.DataFrame], answers: pd.DataFrame, main_answers: pd.DataFrame,
-                  order_answers: pd.DataFrame, four_answers: pd.DataFrame, noise: pd.DataFrame,
-                  cfg: ProgrammedMemoryParams) -> list[pd.DataFrame]:
+def planned_parts(
+    recipe: Mapping[str, pd.DataFrame],
+    answers: pd.DataFrame,
+    main_answers: pd.DataFrame,
+    order_answers: pd.DataFrame,
+    four_answers: pd.DataFrame,
+    noise: pd.DataFrame,
+    cfg: ProgrammedMemoryParams,
+) -> list[pd.DataFrame]:
     """The rows of the chapter's planned family, by section (column ``section``): recipe, step rate
     (chosen design - float per task and front end), noise (``noise_contrasts`` at sigma > 0 with the
     first count of ``devices_per_element``, the paper's; sigma = 0 is the step-rate row, and the
     other count is shown, not tested), placement (A_bar digital minus on the array, paired on the
     same programming draws, ``stats.paired_contrast``), four classes."""
     rates = pd.concat([main_answers, order_answers], ignore_index=True)
-    step = paired_points(rates, ["task", "front_end"], "model", "chosen design", "float S4D").assign(section="step rate")
+    step = paired_points(
+        rates, ["task", "front_end"], "model", "chosen design", "float S4D"
+    ).assign(section="step rate")
     float_answers = answers[(answers["task"] == "order") & answers["bits_A"].isna()]
-    planned = noise[(noise["devices_per_element"] == cfg.shared.devices_per_element[0]) & (noise["sigma_uS"] > 0)]
-    programmed = noise_contrasts(planned, float_answers, 1 / cfg.order_data().n_classes).assign(section="noise")
-    placement = paired_contrast(planned.dropna(subset=["accuracy"]), "placement", PLACEMENTS[1], PLACEMENTS[0],
-                                ["front_end", "devices_per_element", "sigma_uS"]).assign(section="placement")
-    four = pd.concat([paired_points(four_answers, ["front_end"], "model", m, "float S4D")
-                      for m in ("2-bit, fixed range (paper)", "chosen design")]).assign(section="four classes")
+    planned = noise[
+        (noise["devices_per_element"] == cfg.shared.devices_per_element[0])
+        & (noise["sigma_uS"] > 0)
+    ]
+    programmed = noise_contrasts(planned, float_answers, 1 / cfg.order_data().n_classes).assign(
+        section="noise"
+    )
+    placement = paired_contrast(
+        planned.dropna(subset=["accuracy"]),
+        "placement",
+        PLACEMENTS[1],
+        PLACEMENTS[0],
+        ["front_end", "devices_per_element", "sigma_uS"],
+    ).assign(section="placement")
+    four = pd.concat(
+        [
+            paired_points(four_answers, ["front_end"], "model", m, "float S4D")
+            for m in ("2-bit, fixed range (paper)", "chosen design")
+        ]
+    ).assign(section="four classes")
     return [recipe["paired"], step, programmed, placement, four]
 
 
@@ -771,47 +1243,75 @@ def headline(stars: pd.DataFrame, family: pd.DataFrame, cfg: ProgrammedMemoryPar
             if (fe, placement) not in st.index or pd.isna(st.loc[(fe, placement), "sigma_star_uS"]):
                 continue
             star = float(st.loc[(fe, placement), "sigma_star_uS"])
-            where = ("below" if star < lo else "inside" if star <= hi else "above")
+            where = "below" if star < lo else "inside" if star <= hi else "above"
             held = held_up_to(family, fe, placement, d0)
-            parts.append(f"at {fe} with A_bar {'on the array' if placement == 'array' else 'held digitally'}, "
-                         f"sigma* = {star:g} uS ({where} the write-verified {lo:g}-{hi:g} uS), above chance at "
-                         + (f"every sigma up to {held:g} uS" if held else "no sigma > 0"))
-    return ("**Answer** (" + f"{d0} devices per element): " + "; ".join(parts) + ".") if parts else ""
+            parts.append(
+                f"at {fe} with A_bar {'on the array' if placement == 'array' else 'held digitally'}, "
+                f"sigma* = {star:g} uS ({where} the write-verified {lo:g}-{hi:g} uS), above chance at "
+                + (f"every sigma up to {held:g} uS" if held else "no sigma > 0")
+            )
+    return (
+        ("**Answer** (" + f"{d0} devices per element): " + "; ".join(parts) + ".") if parts else ""
+    )
 
 
-def conclusion(recipe: Mapping[str, pd.DataFrame], law: pd.DataFrame, rates: pd.DataFrame, cost: pd.DataFrame,
-               stars: pd.DataFrame, family: pd.DataFrame, four: pd.DataFrame, cfg: ProgrammedMemoryParams) -> str:
+def conclusion(
+    recipe: Mapping[str, pd.DataFrame],
+    law: pd.DataFrame,
+    rates: pd.DataFrame,
+    cost: pd.DataFrame,
+    stars: pd.DataFrame,
+    family: pd.DataFrame,
+    four: pd.DataFrame,
+    cfg: ProgrammedMemoryParams,
+) -> str:
     """The chapter's answer in numbers: the recipe, the bits A_bar needs per step rate, the step
     rate's cost, the noise each placement holds, and the four-class task."""
     fe0 = cfg.front_ends[0].name
     acc = recipe["accuracy"].set_index("model")
-    rec = "; ".join(f"{m}: {r.estimate:.1%} [{r.ci_low:.1%}, {r.ci_high:.1%}]" for m, r in acc.iterrows())
+    rec = "; ".join(
+        f"{m}: {r.estimate:.1%} [{r.ci_low:.1%}, {r.ci_high:.1%}]" for m, r in acc.iterrows()
+    )
     order = rates[rates["task"] == "order"].set_index(["front_end", "model"])
     per_rate = "; ".join(
         f"{fe}: float {order.loc[(fe, 'float S4D'), 'estimate']:.1%}, chosen design "
         f"{order.loc[(fe, 'chosen design'), 'estimate']:.1%}"
-        for fe in dict.fromkeys(order.index.get_level_values(0)) if (fe, "chosen design") in order.index)
-    energy = "; ".join(f"{r.front_end} ({r.placement}): {r.energy_pJ_per_inference / 1e6:.3g} uJ"
-                       for r in cost[cost["task"] == "order"].itertuples())
+        for fe in dict.fromkeys(order.index.get_level_values(0))
+        if (fe, "chosen design") in order.index
+    )
+    energy = "; ".join(
+        f"{r.front_end} ({r.placement}): {r.energy_pJ_per_inference / 1e6:.3g} uJ"
+        for r in cost[cost["task"] == "order"].itertuples()
+    )
     d0 = cfg.shared.devices_per_element[0]
     st = stars[stars["devices_per_element"] == d0]
-    held = "; ".join(f"{r.front_end}, A_bar {'on the array' if r.placement == 'array' else 'digital'}: sigma* "
-                     f"{r.sigma_star_uS:g} uS ({int(r.working)} of {int(r.models)} models work at 0)"
-                     for r in st.itertuples())
+    held = "; ".join(
+        f"{r.front_end}, A_bar {'on the array' if r.placement == 'array' else 'digital'}: sigma* "
+        f"{r.sigma_star_uS:g} uS ({int(r.working)} of {int(r.models)} models work at 0)"
+        for r in st.itertuples()
+    )
     f4 = four.set_index("model")
-    return (headline(stars, family, cfg) + "\n\n"
-            f"**Recipe** (at {fe0}, memory task): {rec}. "
-            f"**Step rate** (memory task, accuracy over held-out speakers): {per_rate}. "
-            f"**Energy per inference** of the chosen design: {energy}. "
-            f"**Under programming noise**, with {d0} devices per element: {held}. "
-            + verdicts_text(cfg, family, cfg.noise_front_ends) + " "
-            f"**Four classes** at {cfg.four_class_front_end}: "
-            + "; ".join(f"{m} {r.estimate:.1%} (XY/YX alone {r.order_pairs_accuracy:.1%})" for m, r in f4.iterrows())
-            + ". These findings hold for the designs, grids, step rates and recipes named here, on this task and "
-              "these six speakers.")
+    return (
+        headline(stars, family, cfg) + "\n\n"
+        f"**Recipe** (at {fe0}, memory task): {rec}. "
+        f"**Step rate** (memory task, accuracy over held-out speakers): {per_rate}. "
+        f"**Energy per inference** of the chosen design: {energy}. "
+        f"**Under programming noise**, with {d0} devices per element: {held}. "
+        + verdicts_text(cfg, family, cfg.noise_front_ends)
+        + " "
+        f"**Four classes** at {cfg.four_class_front_end}: "
+        + "; ".join(
+            f"{m} {r.estimate:.1%} (XY/YX alone {r.order_pairs_accuracy:.1%})"
+            for m, r in f4.iterrows()
+        )
+        + ". These findings hold for the designs, grids, step rates and recipes named here, on this task and "
+        "these six speakers."
+    )
 
 
-def memory_figure(theory: pd.DataFrame, stars: pd.DataFrame, rates: pd.DataFrame, cfg: ProgrammedMemoryParams) -> Any:
+def memory_figure(
+    theory: pd.DataFrame, stars: pd.DataFrame, rates: pd.DataFrame, cfg: ProgrammedMemoryParams
+) -> Any:
     """The theory's longest memory (steps, log axis) against sigma per front end (first device
     count), with the chosen design's slowest trained mode (dotted) and each placement's measured
     sigma* (vertical lines): where the dotted line crosses the curve, the theory says the
@@ -819,16 +1319,33 @@ def memory_figure(theory: pd.DataFrame, stars: pd.DataFrame, rates: pd.DataFrame
     d0 = cfg.shared.devices_per_element[0]
     fes = list(dict.fromkeys(theory["front_end"]))
     fig, axes = plt.subplots(1, len(fes), figsize=(3.4 * len(fes), 3), sharey=True, squeeze=False)
-    order = rates[(rates["task"] == "order") & (rates["model"] == "chosen design")].set_index("front_end")
+    order = rates[(rates["task"] == "order") & (rates["model"] == "chosen design")].set_index(
+        "front_end"
+    )
     for ax, fe in zip(axes[0], fes):
         th = theory[(theory["front_end"] == fe) & (theory["devices_per_element"] == d0)]
-        ax.plot(th["sigma_uS"], th["longest_steps"], color="k", lw=1, label="theory: longest memory")
+        ax.plot(
+            th["sigma_uS"], th["longest_steps"], color="k", lw=1, label="theory: longest memory"
+        )
         if fe in order.index:
-            ax.axhline(float(order.loc[fe, "tau_max_steps"]), color="0.3", ls=":", lw=1, label="chosen design's slowest mode")
-        for r in stars[(stars["front_end"] == fe) & (stars["devices_per_element"] == d0)].itertuples():
+            ax.axhline(
+                float(order.loc[fe, "tau_max_steps"]),
+                color="0.3",
+                ls=":",
+                lw=1,
+                label="chosen design's slowest mode",
+            )
+        for r in stars[
+            (stars["front_end"] == fe) & (stars["devices_per_element"] == d0)
+        ].itertuples():
             if pd.notna(r.sigma_star_uS):
-                ax.axvline(r.sigma_star_uS, ls="--", lw=1, color="C0" if r.placement == "array" else "C1",
-                           label=f"sigma*, A_bar {'on the array' if r.placement == 'array' else 'digital'}")
+                ax.axvline(
+                    r.sigma_star_uS,
+                    ls="--",
+                    lw=1,
+                    color="C0" if r.placement == "array" else "C1",
+                    label=f"sigma*, A_bar {'on the array' if r.placement == 'array' else 'digital'}",
+                )
         ax.set(xscale="log", yscale="log", title=fe, xlabel="sigma (uS)")
     axes[0][0].set_ylabel("memory (steps)")
     axes[0][-1].legend(fontsize=7, loc="upper right")

@@ -23,12 +23,24 @@ def set_style() -> None:
     shell = get_ipython() if get_ipython else None
     if shell is not None and "IPKernelApp" in shell.config:
         shell.run_line_magic("matplotlib", "inline")
-    sns.set_theme(context="notebook", style="whitegrid", palette="colorblind",
-                  rc={"figure.figsize": (6.4, 3.6), "figure.dpi": 100, "savefig.bbox": "tight"})
+    sns.set_theme(
+        context="notebook",
+        style="whitegrid",
+        palette="colorblind",
+        rc={"figure.figsize": (6.4, 3.6), "figure.dpi": 100, "savefig.bbox": "tight"},
+    )
 
 
-def interval_points(ax, table, x: str, hue: str, y: str = "mean", low: str = "ci_low", high: str = "ci_high",
-                    order: list | None = None) -> None:
+def interval_points(
+    ax,
+    table,
+    x: str,
+    hue: str,
+    y: str = "mean",
+    low: str = "ci_low",
+    high: str = "ci_high",
+    order: list | None = None,
+) -> None:
     """Means with their intervals: one marker and bar per row of ``table``, the ``x`` categories in
     ``order`` (default: order of appearance), the ``hue`` groups side by side (dodged)."""
     import numpy as np
@@ -38,6 +50,13 @@ def interval_points(ax, table, x: str, hue: str, y: str = "mean", low: str = "ci
     shifts = np.linspace(-0.2, 0.2, len(groups)) if len(groups) > 1 else [0.0]
     for (name, part), dx in zip(groups, shifts):
         pos = [cats.index(c) + dx for c in part[x]]
-        ax.errorbar(pos, part[y], yerr=[part[y] - part[low], part[high] - part[y]], fmt="o", capsize=3, label=f"{hue} {name}")
+        ax.errorbar(
+            pos,
+            part[y],
+            yerr=[part[y] - part[low], part[high] - part[y]],
+            fmt="o",
+            capsize=3,
+            label=f"{hue} {name}",
+        )
     ax.set_xticks(range(len(cats)), cats, rotation=15)
     ax.legend(fontsize=8)

@@ -29,8 +29,19 @@ _FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")
 
 def py_spy_command(out: Path, command: list[str], rate: int = PY_SPY_RATE) -> list[str]:
     """The py-spy invocation that samples ``command`` and its subprocesses into ``out`` (raw)."""
-    return ["py-spy", "record", "--subprocesses", "--format", "raw", "--rate", str(rate), "--output", str(out),
-            "--", *command]
+    return [
+        "py-spy",
+        "record",
+        "--subprocesses",
+        "--format",
+        "raw",
+        "--rate",
+        str(rate),
+        "--output",
+        str(out),
+        "--",
+        *command,
+    ]
 
 
 def read_collapsed(path: Path) -> list[tuple[list[str], int]]:
@@ -43,7 +54,9 @@ def read_collapsed(path: Path) -> list[tuple[list[str], int]]:
             continue
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
-            raise ValueError(f"{path}:{number}: not a collapsed stack ('frame;frame;... count'): {line[:80]!r}")
+            raise ValueError(
+                f"{path}:{number}: not a collapsed stack ('frame;frame;... count'): {line[:80]!r}"
+            )
         frames = [f for f in stack.split(";") if not f.startswith("process ")]
         stacks.append(([_function(f) for f in frames], int(count)))
     return stacks
@@ -56,16 +69,30 @@ def _function(frame: str) -> str:
 
 #: Innermost frames of threads that wait (the kernel's message loops and pipes, pools' condition
 #: variables) that py-spy does not always recognise as idle: their samples are left out.
-IDLE_FUNCTIONS = ("EpollSelector.select", "select", "poll", "OutStream._watch_pipe_fd", "ParentPollerUnix.run",
-                  "device", "Condition.wait", "Event.wait", "wait", "sleep", "_recv", "recv_bytes", "accept")
+IDLE_FUNCTIONS = (
+    "EpollSelector.select",
+    "select",
+    "poll",
+    "OutStream._watch_pipe_fd",
+    "ParentPollerUnix.run",
+    "device",
+    "Condition.wait",
+    "Event.wait",
+    "wait",
+    "sleep",
+    "_recv",
+    "recv_bytes",
+    "accept",
+)
 
 
 def _idle(frame: str) -> bool:
     return frame.rpartition(" (")[0] in IDLE_FUNCTIONS
 
 
-def top_functions(path: Path, n: int = 10, rate: int = PY_SPY_RATE, by: str = "self_s",
-                  within: str | None = None) -> pd.DataFrame:
+def top_functions(
+    path: Path, n: int = 10, rate: int = PY_SPY_RATE, by: str = "self_s", within: str | None = None
+) -> pd.DataFrame:
     """The ``n`` functions with the most ``by`` time in the py-spy raw file ``path``, samples of
     waiting threads (``IDLE_FUNCTIONS``) left out: ``self_s`` (innermost frame), ``total_s``
     (anywhere on the stack) or, with ``within`` (a file prefix, ``"imssa/"``: the library),
@@ -75,7 +102,7 @@ def top_functions(path: Path, n: int = 10, rate: int = PY_SPY_RATE, by: str = "s
     only functions in ``within``'s files where given."""
     if by not in ("self_s", "total_s", "own_s") or (by == "own_s" and within is None):
         raise ValueError(f"by must be 'self_s', 'total_s' or (with within) 'own_s', got {by!r}")
-    inside = (lambda f: f.rpartition(" (")[2].startswith(within)) if within else (lambda f: True)  # noqa: E731
+    inside = (lambda f: f.rpartition(" (")[2].startswith(within)) if within else (lambda f: True)
     counts: dict[str, dict[str, int]] = {"self_s": {}, "total_s": {}, "own_s": {}}
     samples = 0
     for frames, count in read_collapsed(path):
@@ -91,4 +118,6 @@ def top_functions(path: Path, n: int = 10, rate: int = PY_SPY_RATE, by: str = "s
     for key in ("self_s", "total_s", "own_s") if within else ("self_s", "total_s"):
         table[key] = [counts[key].get(f, 0) / rate for f in names]
         table[key.replace("_s", "_share")] = table[key] * rate / max(samples, 1)
-    return table.sort_values([by, "function"], ascending=[False, True]).head(n).reset_index(drop=True)
+    return (
+        table.sort_values([by, "function"], ascending=[False, True]).head(n).reset_index(drop=True)
+    )

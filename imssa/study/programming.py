@@ -24,29 +24,47 @@ from typing import Any
 from torch import Tensor
 
 from ..data.audio import AudioSet
-from ..seeds import programming_seed
-from ..hardware.deploy import (converter_ranges, deployed_weights, noise_rows, realisation_rows, spectral_radius,
-                               target_conductances)
-from ..hardware.devices import DeviceConfig, matched_noise
-from ..hardware.presets import preset
 from ..hardware.aware import finetune
+from ..hardware.deploy import (
+    converter_ranges,
+    deployed_weights,
+    noise_rows,
+    realisation_rows,
+    spectral_radius,
+    target_conductances,
+)
+from ..hardware.devices import DeviceConfig, matched_noise
 from ..hardware.margin import pole_radii
-from .params import ModelParams, PeripheryParams
-from .deployed import load_model
-from .runs import margin_spec, qat_spec
+from ..hardware.presets import preset
 from ..model.train import Run, SpeechClassifier
+from ..seeds import programming_seed
+from .deployed import load_model
+from .params import ModelParams, PeripheryParams
+from .runs import margin_spec, qat_spec
 
 __all__ = ["LABEL_KEYS", "PERIPHERIES", "deployable", "radius_cell", "sweep_cell"]
 
 #: Converter range of a periphery, as the headroom over the ideal array's peaks on training clips
 #: (None: ``headroom`` of the parameters; 'unbounded': no saturation at all). 'per_column': a range
 #: per row and column (``deploy.layer_converter_ranges``), the others one per layer.
-PERIPHERIES: dict[str, float | None] = {"saturating": None, "calibrated": 1.1, "per_column": 1.1, "unbounded": None}
+PERIPHERIES: dict[str, float | None] = {
+    "saturating": None,
+    "calibrated": 1.1,
+    "per_column": 1.1,
+    "unbounded": None,
+}
 
 
-def deployable(cfg: ModelParams, bits: int, seed: int, fold: int, r_max: float | None = None,
-               periphery: str = "saturating", bit_serial_dac_bits: int | None = None, converter_aware: bool = False
-               ) -> tuple[SpeechClassifier, AudioSet, dict[str, Any]]:
+def deployable(
+    cfg: ModelParams,
+    bits: int,
+    seed: int,
+    fold: int,
+    r_max: float | None = None,
+    periphery: str = "saturating",
+    bit_serial_dac_bits: int | None = None,
+    converter_aware: bool = False,
+) -> tuple[SpeechClassifier, AudioSet, dict[str, Any]]:
     """The trained model (QAT chapter's, or the margin study's at ``r_max``), its test clips and its
     converter ranges for ``periphery`` ({} if unbounded; with ``bit_serial_dac_bits``, also the
     ranges of bit-serial partial sums). ``converter_aware``: the QAT model fine-tuned with the
@@ -54,39 +72,84 @@ def deployable(cfg: ModelParams, bits: int, seed: int, fold: int, r_max: float |
     must be a periphery chapter's). Cached per process."""
     if periphery not in PERIPHERIES:
         raise ValueError(f"periphery must be one of {sorted(PERIPHERIES)}, got {periphery!r}")
-    return _deployable(cfg.model_dump_json(), type(cfg), bits, seed, fold, r_max, periphery, bit_serial_dac_bits,
-                       converter_aware)
+    return _deployable(
+        cfg.model_dump_json(),
+        type(cfg),
+        bits,
+        seed,
+        fold,
+        r_max,
+        periphery,
+        bit_serial_dac_bits,
+        converter_aware,
+    )
 
 
 @functools.lru_cache(maxsize=256)
-def _deployable(cfg_json: str, kind: type, bits: int, seed: int, fold: int, r_max: float | None,
-                periphery: str, bit_serial_dac_bits: int | None,
-                converter_aware: bool) -> tuple[SpeechClassifier, AudioSet, dict[str, Any]]:
+def _deployable(
+    cfg_json: str,
+    kind: type,
+    bits: int,
+    seed: int,
+    fold: int,
+    r_max: float | None,
+    periphery: str,
+    bit_serial_dac_bits: int | None,
+    converter_aware: bool,
+) -> tuple[SpeechClassifier, AudioSet, dict[str, Any]]:
     cfg = kind.model_validate_json(cfg_json)
-    run = qat_spec(cfg, bits, "fixed", seed, fold) if r_max is None else margin_spec(cfg, bits, r_max, seed, fold)
+    run = (
+        qat_spec(cfg, bits, "fixed", seed, fold)
+        if r_max is None
+        else margin_spec(cfg, bits, r_max, seed, fold)
+    )
     net, splits, _ = load_model(run, len(cfg.shared.data.digits))
     if converter_aware:
         if not isinstance(cfg, PeripheryParams):
-            raise ValueError(f"converter-aware models are the periphery chapter's (its aware_* settings), "
-                             f"not {kind.__name__}'s")
+            raise ValueError(
+                f"converter-aware models are the periphery chapter's (its aware_* settings), "
+                f"not {kind.__name__}'s"
+            )
         net = converter_aware_model(cfg, run, net, splits.train.x)
     if periphery == "unbounded":
         return net, splits.test, {}
     headroom = PERIPHERIES[periphery] or cfg.shared.headroom
-    return net, splits.test, converter_ranges(net, splits.train.x, headroom, per_column=periphery == "per_column",
-                                                  bit_serial_dac_bits=bit_serial_dac_bits)
+    return (
+        net,
+        splits.test,
+        converter_ranges(
+            net,
+            splits.train.x,
+            headroom,
+            per_column=periphery == "per_column",
+            bit_serial_dac_bits=bit_serial_dac_bits,
+        ),
+    )
 
 
-def converter_aware_model(cfg: PeripheryParams, run: Run, net: SpeechClassifier, train_x: Tensor) -> SpeechClassifier:
+def converter_aware_model(
+    cfg: PeripheryParams, run: Run, net: SpeechClassifier, train_x: Tensor
+) -> SpeechClassifier:
     """``net`` (the QAT model of ``run``) fine-tuned with the emulated array's converters in the
     forward pass (``aware.finetune``): its DAC and ADC widths over one range per layer, set
     from ``train_x`` with 10% headroom (as step mode), for ``cfg``'s ``aware_epochs`` epochs at
     ``aware_lr`` in batches of ``aware_batch_size``."""
     emulated = cfg.emulation_device()
-    dev = DeviceConfig(dac_bits=emulated.dac_bits, adc_bits=emulated.adc_bits,
-                       **converter_ranges(net, train_x, PERIPHERIES["calibrated"]))
-    state = finetune(run.data, run.model, net.state_dict(), dev, cfg.aware_epochs, cfg.aware_lr, cfg.aware_batch_size,
-                     run.train.seed)
+    dev = DeviceConfig(
+        dac_bits=emulated.dac_bits,
+        adc_bits=emulated.adc_bits,
+        **converter_ranges(net, train_x, PERIPHERIES["calibrated"]),
+    )
+    state = finetune(
+        run.data,
+        run.model,
+        net.state_dict(),
+        dev,
+        cfg.aware_epochs,
+        cfg.aware_lr,
+        cfg.aware_batch_size,
+        run.train.seed,
+    )
     tuned = SpeechClassifier(run.model, len(cfg.shared.data.digits))
     tuned.load_state_dict(state)
     return tuned.eval()
@@ -94,8 +157,21 @@ def converter_aware_model(cfg: PeripheryParams, run: Run, net: SpeechClassifier,
 
 #: Cell keys that only label a cell (kept in its rows, ignored by ``sweep_cell``).
 LABEL_KEYS = frozenset({"variant", "sweep", "value", "array"})
-_PLACEMENT = frozenset({"bits", "r_max", "layout", "devices_per_element", "periphery", "technology", "noise_model",
-                        "match", "real_zeros", "converter_aware", "t_s"})
+_PLACEMENT = frozenset(
+    {
+        "bits",
+        "r_max",
+        "layout",
+        "devices_per_element",
+        "periphery",
+        "technology",
+        "noise_model",
+        "match",
+        "real_zeros",
+        "converter_aware",
+        "t_s",
+    }
+)
 _NOISE_MODELS = ("state-dependent", "gaussian", "laplace", "student_t")
 
 
@@ -107,8 +183,15 @@ def model_draw_seed(cell: dict[str, Any], seed: int, fold: int, base: int | None
     return programming_seed("qat model", model, cell.get("sigma_uS"), base)
 
 
-def sweep_cell(cfg: ModelParams, cell: dict[str, Any], keys: list[tuple[int, int]], realisations: int,
-               mode: str = "fast", seed: int | None = None, device: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+def sweep_cell(
+    cfg: ModelParams,
+    cell: dict[str, Any],
+    keys: list[tuple[int, int]],
+    realisations: int,
+    mode: str = "fast",
+    seed: int | None = None,
+    device: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
     """One row per programming of every model ``keys`` = [(seed, fold), ...] under ``cell``.
 
     The device is the parameters' window (g_min, g_max, g_phys_max), or the cell's ``technology``,
@@ -127,21 +210,43 @@ def sweep_cell(cfg: ModelParams, cell: dict[str, Any], keys: list[tuple[int, int
     place = _placement(cell)
     rows = []
     for s, f in keys:
-        net, test, ranges = deployable(cfg, cell["bits"], s, f, cell.get("r_max"), cell.get("periphery", "saturating"),
-                                       _bit_serial_bits(cell, device), bool(cell.get("converter_aware", False)))
+        net, test, ranges = deployable(
+            cfg,
+            cell["bits"],
+            s,
+            f,
+            cell.get("r_max"),
+            cell.get("periphery", "saturating"),
+            _bit_serial_bits(cell, device),
+            bool(cell.get("converter_aware", False)),
+        )
         dev = _device(cfg, cell, net, ranges, device, by_sigma, noise_model, place)
         if by_sigma:
-            new = noise_rows(net, test, cell["sigma_uS"], dev, realisations, model_draw_seed(cell, s, f), **place)
+            new = noise_rows(
+                net, test, cell["sigma_uS"], dev, realisations, model_draw_seed(cell, s, f), **place
+            )
         else:
-            new = realisation_rows(net, test, [dev], realisations, model_draw_seed(cell, s, f, seed), mode=mode,
-                                   **place)
+            new = realisation_rows(
+                net,
+                test,
+                [dev],
+                realisations,
+                model_draw_seed(cell, s, f, seed),
+                mode=mode,
+                **place,
+            )
         radius = float(pole_radii(net).max())
         rows += [r | {"seed": s, "fold": f, "max_abs_A_bar": radius} for r in new]
     return rows
 
 
-def radius_cell(cfg: ModelParams, cell: dict[str, Any], keys: list[tuple[int, int]], realisations: int,
-                device: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+def radius_cell(
+    cfg: ModelParams,
+    cell: dict[str, Any],
+    keys: list[tuple[int, int]],
+    realisations: int,
+    device: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
     """The spectral radius of every programming that ``sweep_cell`` makes of a fast-mode cell with
     ``sigma_uS``, without running a clip: one row per programming (``seed``, ``fold``,
     ``realisation``, ``spectral_radius``). The device, the placement and the draws
@@ -152,12 +257,22 @@ def radius_cell(cfg: ModelParams, cell: dict[str, Any], keys: list[tuple[int, in
         raise ValueError("radius_cell takes the cells of a sigma sweep: the cell needs sigma_uS")
     place, rows = _placement(cell), []
     for s, f in keys:
-        net = deployable(cfg, cell["bits"], s, f, cell.get("r_max"), "unbounded")[0]  # ranges: no effect on W
+        net = deployable(cfg, cell["bits"], s, f, cell.get("r_max"), "unbounded")[
+            0
+        ]  # ranges: no effect on W
         dev = _device(cfg, cell, net, {}, device, True, noise_model, place)
         dev = dev.model_copy(update={"sigma_uS": cell["sigma_uS"]})
-        W = deployed_weights(net, dev, realisations if dev.random_at(place["t_s"]) else 1, model_draw_seed(cell, s, f), **place)
-        rows += [{"seed": s, "fold": f, "realisation": r, "spectral_radius": float(rho)}
-                 for r, rho in enumerate(spectral_radius(W).tolist())]
+        W = deployed_weights(
+            net,
+            dev,
+            realisations if dev.random_at(place["t_s"]) else 1,
+            model_draw_seed(cell, s, f),
+            **place,
+        )
+        rows += [
+            {"seed": s, "fold": f, "realisation": r, "spectral_radius": float(rho)}
+            for r, rho in enumerate(spectral_radius(W).tolist())
+        ]
     return rows
 
 
@@ -181,16 +296,39 @@ def _check_cell(cell: dict[str, Any]) -> str:
 def _placement(cell: dict[str, Any]) -> dict[str, Any]:
     """The keyword arguments that place a cell's model on the arrays and read them at a time
     (``deploy.realisation_rows``)."""
-    return {"layout": cell.get("layout", "block"), "devices_per_element": cell.get("devices_per_element", 16),
-            "real_zeros": bool(cell.get("real_zeros", False)), "t_s": float(cell.get("t_s", 0.0))}
+    return {
+        "layout": cell.get("layout", "block"),
+        "devices_per_element": cell.get("devices_per_element", 16),
+        "real_zeros": bool(cell.get("real_zeros", False)),
+        "t_s": float(cell.get("t_s", 0.0)),
+    }
 
 
-def _device(cfg: ModelParams, cell: dict[str, Any], net: SpeechClassifier, ranges: dict[str, float],
-            device: dict[str, Any] | None, by_sigma: bool, noise_model: str, place: dict[str, Any]) -> DeviceConfig:
+def _device(
+    cfg: ModelParams,
+    cell: dict[str, Any],
+    net: SpeechClassifier,
+    ranges: dict[str, float],
+    device: dict[str, Any] | None,
+    by_sigma: bool,
+    noise_model: str,
+    place: dict[str, Any],
+) -> DeviceConfig:
     """A cell's device (``sweep_cell``), without the cell's ``sigma_uS`` where ``by_sigma``."""
-    own = {k: v for k, v in cell.items() if k in DeviceConfig.model_fields and not (by_sigma and k == "sigma_uS")}
-    window = ({"g_min_uS": cfg.shared.g_min_uS, "g_max_uS": cfg.shared.g_max_uS, "g_phys_max_uS": cfg.shared.g_phys_max_uS}
-              if "technology" not in cell else preset(cell["technology"]).model_dump())
+    own = {
+        k: v
+        for k, v in cell.items()
+        if k in DeviceConfig.model_fields and not (by_sigma and k == "sigma_uS")
+    }
+    window = (
+        {
+            "g_min_uS": cfg.shared.g_min_uS,
+            "g_max_uS": cfg.shared.g_max_uS,
+            "g_phys_max_uS": cfg.shared.g_phys_max_uS,
+        }
+        if "technology" not in cell
+        else preset(cell["technology"]).model_dump()
+    )
     dev = DeviceConfig(**(window | (device or {}) | ranges | own))
     if noise_model != "state-dependent":
         targets = target_conductances(net, dev, place["layout"], place["real_zeros"])

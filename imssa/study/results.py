@@ -22,8 +22,21 @@ import pandas as pd
 
 from ..compute_device import device_name
 
-__all__ = ["PROVENANCE_COLUMNS", "checkpoint_path", "code_revision", "compare_results", "git_revision", "library_digest",
-           "project_root", "provenance", "read_table", "results_dir", "save_table", "source_digest", "version_flag"]
+__all__ = [
+    "PROVENANCE_COLUMNS",
+    "checkpoint_path",
+    "code_revision",
+    "compare_results",
+    "git_revision",
+    "library_digest",
+    "project_root",
+    "provenance",
+    "read_table",
+    "results_dir",
+    "save_table",
+    "source_digest",
+    "version_flag",
+]
 
 #: The columns ``save_table`` adds to every table.
 PROVENANCE_COLUMNS = ("code_revision", "library_digest", "compute_device")
@@ -70,9 +83,12 @@ def git_revision(root: Path, dirty_paths: tuple[str, ...] = _DIRTY_PATHS) -> str
     """``git rev-parse HEAD`` of the checkout at ``root``, with ``+dirty`` when ``git status
     --porcelain`` reports changes to tracked files under ``dirty_paths`` (relative to ``root``);
     'unknown' when ``root`` is not in a git checkout or git is missing."""
+
     def git(*args: str) -> subprocess.CompletedProcess[str] | None:
         try:
-            return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30)
+            return subprocess.run(
+                ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30
+            )
         except (OSError, subprocess.SubprocessError):
             return None
 
@@ -108,7 +124,9 @@ def save_table(df: pd.DataFrame, profile: str, chapter: str, name: str) -> Path:
     names the code that wrote it. ``df`` itself is not changed."""
     path = results_dir(profile, chapter) / f"{name}.csv"
     out = df.drop(columns=[c for c in PROVENANCE_COLUMNS if c in df.columns])
-    out = out.assign(code_revision=code_revision(), library_digest=library_digest(), compute_device=device_name())
+    out = out.assign(
+        code_revision=code_revision(), library_digest=library_digest(), compute_device=device_name()
+    )
     out.to_csv(path, index=False)
     return path
 
@@ -125,7 +143,9 @@ def provenance(table: pd.DataFrame) -> dict[str, tuple[str, ...]]:
     that ``table`` holds: ``{"code_revision": (rev, ...), "library_digest": (digest, ...)}``; a
     missing value reads 'unknown'; a column the table lacks is absent (``{}``: written before
     provenance)."""
-    return {c: tuple(dict.fromkeys(_text(table[c]))) for c in PROVENANCE_COLUMNS if c in table.columns}
+    return {
+        c: tuple(dict.fromkeys(_text(table[c]))) for c in PROVENANCE_COLUMNS if c in table.columns
+    }
 
 
 def version_flag(table: pd.DataFrame, current: str | None = None, device: str | None = None) -> str:
@@ -140,11 +160,23 @@ def version_flag(table: pd.DataFrame, current: str | None = None, device: str | 
         return "no provenance (written before provenance)"
     current = library_digest() if current is None else current
     device = device_name() if device is None else device
-    pairs = pd.DataFrame({"rev": _text(table["code_revision"]), "lib": _text(table["library_digest"])})
+    pairs = pd.DataFrame(
+        {"rev": _text(table["code_revision"]), "lib": _text(table["library_digest"])}
+    )
     other = pairs[pairs["lib"] != current].drop_duplicates()
-    flags = [] if other.empty else [
-        "; ".join(f"written by {_short(r.rev)} (library {r.lib})" for r in other.itertuples()) + f", current {current}"]
-    devices = _text(table["compute_device"]) if "compute_device" in table.columns else ["cpu"] * len(table)
+    flags = (
+        []
+        if other.empty
+        else [
+            "; ".join(f"written by {_short(r.rev)} (library {r.lib})" for r in other.itertuples())
+            + f", current {current}"
+        ]
+    )
+    devices = (
+        _text(table["compute_device"])
+        if "compute_device" in table.columns
+        else ["cpu"] * len(table)
+    )
     elsewhere = [d for d in dict.fromkeys(devices) if d != device]
     if elsewhere:
         flags.append(f"computed on {', '.join(elsewhere)}, here {device}")
@@ -169,8 +201,9 @@ def checkpoint_path(profile: str, chapter: str, name: str, config: str) -> Path:
     return results_dir(profile, chapter) / f".{name}-{digest}.partial.csv"
 
 
-def compare_results(before: Path, after: Path, rtol: float = 0.0, atol: float = 0.0,
-                    ignore: tuple[str, ...] = ()) -> pd.DataFrame:
+def compare_results(
+    before: Path, after: Path, rtol: float = 0.0, atol: float = 0.0, ignore: tuple[str, ...] = ()
+) -> pd.DataFrame:
     """Every results CSV under ``before`` (``<profile>/<chapter>/<table>.csv``) against the same
     file under ``after``, the ``PROVENANCE_COLUMNS`` and the columns ``ignore`` left out (e.g. the
     report's ``version``, which names the commit): one row per table (``table``, its
@@ -178,26 +211,47 @@ def compare_results(before: Path, after: Path, rtol: float = 0.0, atol: float = 
     'within tolerance' (numbers within ``rtol``/``atol`` of each other, everything else the same),
     'different' (with ``max_abs_diff`` over the numeric columns where their shapes agree) or
     'missing' (not under ``after``), and tables only under ``after`` as 'new'."""
-    names = {p.relative_to(before) for p in Path(before).rglob("*.csv") if not p.name.startswith(".")}
-    names |= {p.relative_to(after) for p in Path(after).rglob("*.csv") if not p.name.startswith(".")}
+    names = {
+        p.relative_to(before) for p in Path(before).rglob("*.csv") if not p.name.startswith(".")
+    }
+    names |= {
+        p.relative_to(after) for p in Path(after).rglob("*.csv") if not p.name.startswith(".")
+    }
     rows = []
     for name in sorted(names):
         a, b = Path(before) / name, Path(after) / name
         if not a.is_file() or not b.is_file():
-            rows.append({"table": str(name), "status": "missing" if a.is_file() else "new", "max_abs_diff": float("nan")})
+            rows.append(
+                {
+                    "table": str(name),
+                    "status": "missing" if a.is_file() else "new",
+                    "max_abs_diff": float("nan"),
+                }
+            )
             continue
         x, y = (pd.read_csv(f, keep_default_na=False, na_values=["NaN", "nan"]) for f in (a, b))
-        x, y = (t.drop(columns=[c for c in (*PROVENANCE_COLUMNS, *ignore) if c in t.columns]) for t in (x, y))
+        x, y = (
+            t.drop(columns=[c for c in (*PROVENANCE_COLUMNS, *ignore) if c in t.columns])
+            for t in (x, y)
+        )
         diff, status = float("nan"), "different"
         if list(x.columns) == list(y.columns) and x.shape == y.shape:
-            number = lambda c: pd.api.types.is_numeric_dtype(c) and not pd.api.types.is_bool_dtype(c)  # noqa: E731
+            number = lambda c: (
+                pd.api.types.is_numeric_dtype(c) and not pd.api.types.is_bool_dtype(c)
+            )
             num = [c for c in x.columns if number(x[c]) and number(y[c])]
             rest = [c for c in x.columns if c not in num]
-            diff = float((x[num].astype(float) - y[num].astype(float)).abs().max().max()) if num and len(x) else 0.0
+            diff = (
+                float((x[num].astype(float) - y[num].astype(float)).abs().max().max())
+                if num and len(x)
+                else 0.0
+            )
             same_text = x[rest].astype(str).equals(y[rest].astype(str))
             if same_text and x[num].equals(y[num]):
                 status = "identical"
-            elif same_text and all(np.allclose(x[c], y[c], rtol=rtol, atol=atol, equal_nan=True) for c in num):
+            elif same_text and all(
+                np.allclose(x[c], y[c], rtol=rtol, atol=atol, equal_nan=True) for c in num
+            ):
                 status = "within tolerance"
         rows.append({"table": str(name), "status": status, "max_abs_diff": diff})
     return pd.DataFrame(rows, columns=["table", "status", "max_abs_diff"])

@@ -73,12 +73,18 @@ def stamp(chapter: str, values: dict, root: Path | None = None) -> str:
     h.update((root / "book" / f"{chapter}.md").read_bytes())
     h.update(json.dumps(values, sort_keys=True, default=str).encode())
     for path in sorted((Path(__file__).parents[1]).rglob("*.py")):
-        h.update(path.relative_to(Path(__file__).parents[1]).as_posix().encode() + path.read_bytes())
+        h.update(
+            path.relative_to(Path(__file__).parents[1]).as_posix().encode() + path.read_bytes()
+        )
     if CHAPTERS[chapter].reads_results:  # the report: every other chapter's tables of this profile
         from .results import results_dir
 
         base = results_dir(str(values.get("profile", "custom")), chapter).parent
-        for path in sorted(p for p in base.rglob("*.csv") if p.parent.name != chapter and not p.name.startswith(".")):
+        for path in sorted(
+            p
+            for p in base.rglob("*.csv")
+            if p.parent.name != chapter and not p.name.startswith(".")
+        ):
             h.update(str(path.relative_to(base)).encode() + path.read_bytes())
     if (root / "pyproject.toml").is_file():
         h.update((root / "pyproject.toml").read_bytes())
@@ -95,8 +101,12 @@ def up_to_date(chapter: str, values: dict, profile: str) -> bool:
     from .results import results_dir
 
     f = _stamp_file(profile, chapter)
-    return (f.is_file() and (executed_dir(profile) / f"{chapter}.ipynb").is_file()
-            and any(results_dir(profile, chapter).glob("*.csv")) and f.read_text() == stamp(chapter, values))
+    return (
+        f.is_file()
+        and (executed_dir(profile) / f"{chapter}.ipynb").is_file()
+        and any(results_dir(profile, chapter).glob("*.csv"))
+        and f.read_text() == stamp(chapter, values)
+    )
 
 
 def execute(chapter: str, params_file: Path, profile: str, force: bool = True) -> Path:
@@ -117,8 +127,13 @@ def execute(chapter: str, params_file: Path, profile: str, force: bool = True) -
     jupytext.write(jupytext.read(root / "book" / f"{chapter}.md"), source)
     t0 = time.perf_counter()
     papermill.execute_notebook(
-        str(source), str(out), parameters={"params": values},
-        cwd=str(out.parent), kernel_name="python3", progress_bar=False, log_output=False,
+        str(source),
+        str(out),
+        parameters={"params": values},
+        cwd=str(out.parent),
+        kernel_name="python3",
+        progress_bar=False,
+        log_output=False,
     )
     took = time.perf_counter() - t0
     print(f"executed {chapter} with {params_file} in {took:.0f} s -> {out}")
@@ -150,8 +165,15 @@ def _clock(seconds: float) -> str:
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
-def progress_line(i: int, n: int, chapter: str, took_s: float | None, elapsed_s: float, rest: list[str],
-                  previous: dict[str, float]) -> str:
+def progress_line(
+    i: int,
+    n: int,
+    chapter: str,
+    took_s: float | None,
+    elapsed_s: float,
+    rest: list[str],
+    previous: dict[str, float],
+) -> str:
     """One line for chapter ``i`` of ``n`` of a build: its time (``took_s``; None: it was up to date),
     the build's elapsed time, and an estimate of the rest, the ``previous`` times of the chapters
     in ``rest`` (those still to run; chapters without a previous time are counted apart)."""
@@ -173,7 +195,11 @@ def for_reader(nb: dict) -> dict:
     for cell in nb["cells"]:
         if cell["cell_type"] != "code":
             continue
-        cell["outputs"] = [o for o in cell.get("outputs", []) if not (o["output_type"] == "stream" and o["name"] == "stderr")]
+        cell["outputs"] = [
+            o
+            for o in cell.get("outputs", [])
+            if not (o["output_type"] == "stream" and o["name"] == "stderr")
+        ]
         tags = cell.setdefault("metadata", {}).setdefault("tags", [])
         if {"parameters", "injected-parameters"} & set(tags) and "remove-cell" not in tags:
             tags.append("remove-cell")
@@ -197,7 +223,9 @@ def build(profile: str) -> Path:
         (dst / f"{chapter}.ipynb").write_text(json.dumps(nb, indent=1))
     for name in BOOK_FILES:
         shutil.copy(root / "book" / name, dst / name)
-    if (root / "book" / "_static").is_dir():  # the book's CSS (code lines wrap), picked up by Jupyter Book
+    if (
+        root / "book" / "_static"
+    ).is_dir():  # the book's CSS (code lines wrap), picked up by Jupyter Book
         shutil.copytree(root / "book" / "_static", dst / "_static", dirs_exist_ok=True)
     jb = Path(sys.executable).parent / "jupyter-book"
     subprocess.run([str(jb), "build", str(dst), "-W", "-n", "--keep-going"], check=True, cwd=root)
@@ -220,10 +248,18 @@ def archive(profile: str) -> Path:
     base = results_dir(profile, "_").parent
     csvs = sorted(p for p in base.rglob("*.csv") if not p.name.startswith("."))
     if not csvs:
-        raise ParamsError(f"no results for profile {profile!r} in {base}: execute the chapters first")
-    versions = "\n".join(sorted(f"{d.metadata['Name']}=={d.version}" for d in distributions())) + "\n"
-    git = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=root, capture_output=True, text=True)
-    revision = (git.stdout.strip() if git.returncode == 0 else "unknown (not a git checkout)") + "\n"
+        raise ParamsError(
+            f"no results for profile {profile!r} in {base}: execute the chapters first"
+        )
+    versions = (
+        "\n".join(sorted(f"{d.metadata['Name']}=={d.version}" for d in distributions())) + "\n"
+    )
+    git = subprocess.run(
+        ["git", "describe", "--always", "--dirty"], cwd=root, capture_output=True, text=True
+    )
+    revision = (
+        git.stdout.strip() if git.returncode == 0 else "unknown (not a git checkout)"
+    ) + "\n"
     out = root / "_build" / f"results-{profile}.tar.gz"
     out.parent.mkdir(parents=True, exist_ok=True)
     with tarfile.open(out, "w:gz") as tar:
@@ -240,7 +276,9 @@ def archive(profile: str) -> Path:
     return out
 
 
-def profile(chapters_: list[str], profile_name: str, params: Path | None = None, top: int = 10) -> Path:
+def profile(
+    chapters_: list[str], profile_name: str, params: Path | None = None, top: int = 10
+) -> Path:
     """Execute each chapter (forced) under py-spy (``profiling.py_spy_command``), its samples in
     ``_build/profile/<profile>/<chapter>.txt``, and write the top functions by self time and the
     library's by own time (``profiling.top_functions``) to ``top_functions.csv`` there."""
@@ -248,7 +286,9 @@ def profile(chapters_: list[str], profile_name: str, params: Path | None = None,
 
     from .profiling import py_spy_command, top_functions
 
-    spy = shutil.which("py-spy", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    spy = shutil.which(
+        "py-spy", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    )
     if spy is None:
         raise ParamsError("py-spy is not installed: pip install -e '.[profile]' (or make profile)")
     out_dir = project_root() / "_build" / "profile" / profile_name
@@ -256,13 +296,25 @@ def profile(chapters_: list[str], profile_name: str, params: Path | None = None,
     tables = []
     for chapter in chapters_:
         raw = out_dir / f"{chapter}.txt"
-        command = [sys.executable, "-m", "imssa.study.runner", "execute", "--profile", profile_name, "--chapter",
-                   chapter, "--force", *(["--params", str(params)] if params else [])]
+        command = [
+            sys.executable,
+            "-m",
+            "imssa.study.runner",
+            "execute",
+            "--profile",
+            profile_name,
+            "--chapter",
+            chapter,
+            "--force",
+            *(["--params", str(params)] if params else []),
+        ]
         subprocess.run([spy, *py_spy_command(raw, command)[1:]], check=True)
         for by, within in (("self_s", None), ("own_s", "imssa/")):
             table = top_functions(raw, top, by=by, within=within)
             tables.append(table.assign(chapter=chapter, ranked_by=by))
-            print(f"{chapter}, by {by}{' (library)' if within else ''}:\n{table.to_string(index=False)}")
+            print(
+                f"{chapter}, by {by}{' (library)' if within else ''}:\n{table.to_string(index=False)}"
+            )
     path = out_dir / "top_functions.csv"
     pd.concat(tables, ignore_index=True).to_csv(path, index=False)
     print(f"profile ({profile_name}) -> {path}")
@@ -270,18 +322,34 @@ def profile(chapters_: list[str], profile_name: str, params: Path | None = None,
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m imssa.study.runner", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("action", choices=["execute", "build", "archive", "list", "profile"], help=(
-        "list: the executed notebooks of --profile in book order, one path per line (nbval validates them "
-        "in this order, so that the report runs after every chapter it reads); profile: execute under py-spy "
-        "and list each chapter's top functions (_build/profile/<profile>/)"))
-    ap.add_argument("--profile", default="paper", help="results/<profile>, _build/executed/<profile>")
+    ap = argparse.ArgumentParser(
+        prog="python -m imssa.study.runner",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument(
+        "action",
+        choices=["execute", "build", "archive", "list", "profile"],
+        help=(
+            "list: the executed notebooks of --profile in book order, one path per line (nbval validates them "
+            "in this order, so that the report runs after every chapter it reads); profile: execute under py-spy "
+            "and list each chapter's top functions (_build/profile/<profile>/)"
+        ),
+    )
+    ap.add_argument(
+        "--profile", default="paper", help="results/<profile>, _build/executed/<profile>"
+    )
     ap.add_argument("--chapter", choices=chapters(), help="one chapter (default: all)")
-    ap.add_argument("--params", type=Path, help="parameter file (default: params/<profile>/<chapter>.yaml)")
-    ap.add_argument("--force", action="store_true", help="execute even the chapters that are up to date")
+    ap.add_argument(
+        "--params", type=Path, help="parameter file (default: params/<profile>/<chapter>.yaml)"
+    )
+    ap.add_argument(
+        "--force", action="store_true", help="execute even the chapters that are up to date"
+    )
     args = ap.parse_args(argv)
-    os.environ.setdefault("TQDM_MININTERVAL", "5")  # progress bars: a few lines in the book, not hundreds
+    os.environ.setdefault(
+        "TQDM_MININTERVAL", "5"
+    )  # progress bars: a few lines in the book, not hundreds
     for var in ("IMSSA_DATA_DIR", "IMSSA_CACHE_DIR", "IMSSA_RESULTS_DIR"):  # kernels run elsewhere
         if os.environ.get(var):
             os.environ[var] = str(Path(os.environ[var]).resolve())
@@ -294,14 +362,28 @@ def main(argv: list[str] | None = None) -> int:
                 chapter_values(c, f, args.profile)
             previous, start, order = previous_times(args.profile), time.perf_counter(), list(files)
             for i, (c, f) in enumerate(files.items(), 1):
-                ran = args.force or not up_to_date(c, chapter_values(c, f, args.profile), args.profile)
+                ran = args.force or not up_to_date(
+                    c, chapter_values(c, f, args.profile), args.profile
+                )
                 t0 = time.perf_counter()
                 execute(c, f, args.profile, force=args.force)
-                line = progress_line(i, len(files), c, time.perf_counter() - t0 if ran else None,
-                                     time.perf_counter() - start, order[i:], previous)
+                line = progress_line(
+                    i,
+                    len(files),
+                    c,
+                    time.perf_counter() - t0 if ran else None,
+                    time.perf_counter() - start,
+                    order[i:],
+                    previous,
+                )
                 print(line, flush=True)
         elif args.action == "list":
-            print("\n".join(str((executed_dir(args.profile) / f"{c}.ipynb").relative_to(root)) for c in chapters()))
+            print(
+                "\n".join(
+                    str((executed_dir(args.profile) / f"{c}.ipynb").relative_to(root))
+                    for c in chapters()
+                )
+            )
         elif args.action == "profile":
             profile([args.chapter] if args.chapter else chapters(), args.profile, args.params)
         elif args.action == "build":

@@ -7,11 +7,22 @@ from typing import Any
 
 from ..data.config import DataConfig
 from ..model.config import QuantConfig
-from .params import ModelParams, fold_params, global_params, variant
 from ..model.train import Run
+from .params import ModelParams, fold_params, global_params, variant
 
-__all__ = ["comparison_specs", "comparison_label", "qat_label", "control_spec", "current_value", "float_finetune_spec", "float_spec", "fold_data",
-           "official", "one_at_a_time", "qat_spec"]
+__all__ = [
+    "comparison_specs",
+    "comparison_label",
+    "qat_label",
+    "control_spec",
+    "current_value",
+    "float_finetune_spec",
+    "float_spec",
+    "fold_data",
+    "official",
+    "one_at_a_time",
+    "qat_spec",
+]
 
 
 def fold_data(data: DataConfig, fold: int) -> DataConfig:
@@ -23,7 +34,9 @@ def fold_data(data: DataConfig, fold: int) -> DataConfig:
     return data.model_copy(update={"fold": fold})
 
 
-def one_at_a_time(cfg: ModelParams, grid: dict[str, list[Any]]) -> list[tuple[str, Any, ModelParams]]:
+def one_at_a_time(
+    cfg: ModelParams, grid: dict[str, list[Any]]
+) -> list[tuple[str, Any, ModelParams]]:
     """The points of a one-at-a-time sweep around ``cfg``: for each key path of ``grid`` (e.g.
     ``data.sample_rate``) and each of its values, plus the value ``cfg`` already has, the
     parameters with that one value changed. The sweep is around the file's values on every fold:
@@ -49,28 +62,44 @@ def float_spec(cfg: ModelParams, seed: int, fold: int) -> Run:
     """The float model of (``fold``, ``seed``), with that fold's choices (``params.fold_params``):
     the baseline chapter's run, reused from the cache."""
     cfg = fold_params(cfg, fold)
-    return Run(fold_data(cfg.shared.data, fold), cfg.shared.model, cfg.shared.train.model_copy(update={"seed": seed}))
+    return Run(
+        fold_data(cfg.shared.data, fold),
+        cfg.shared.model,
+        cfg.shared.train.model_copy(update={"seed": seed}),
+    )
 
 
 def control_spec(cfg: ModelParams, ssm: str, seed: int, fold: int) -> Run:
     """A control trained exactly like the float model: ``ssm`` = 'memoryless' (A_bar = 0) or 'frozen'
     (S4D never trained), or 's4d' (the float model itself)."""
     cfg = fold_params(cfg, fold)
-    return Run(fold_data(cfg.shared.data, fold), cfg.shared.model.model_copy(update={"ssm": ssm}),
-               cfg.shared.train.model_copy(update={"seed": seed}))
+    return Run(
+        fold_data(cfg.shared.data, fold),
+        cfg.shared.model.model_copy(update={"ssm": ssm}),
+        cfg.shared.train.model_copy(update={"seed": seed}),
+    )
 
 
-def qat_spec(cfg: ModelParams, bits: int, range_mode: str, seed: int, fold: int, fscale: float | None = None) -> Run:
+def qat_spec(
+    cfg: ModelParams, bits: int, range_mode: str, seed: int, fold: int, fscale: float | None = None
+) -> Run:
     """QAT of the chapter's model at ``bits`` / ``range_mode`` (``fscale`` defaults to the chapter's;
     pole cap ``cfg.shared.r_max``; the adaptive ranges' scale rule ``cfg.shared.adaptive_scale_rule``), from the float run of the same fold and seed (``cfg.shared.init == 'float'``)
     or from scratch. The fold's choices (``params.fold_params``) apply to both."""
     cfg = fold_params(cfg, fold)
-    quant = QuantConfig(bits=bits, range_mode=range_mode, fscale=cfg.shared.fscale if fscale is None else fscale,
-                        r_max=cfg.shared.r_max, scale_rule=cfg.shared.scale_rule(range_mode))
+    quant = QuantConfig(
+        bits=bits,
+        range_mode=range_mode,
+        fscale=cfg.shared.fscale if fscale is None else fscale,
+        r_max=cfg.shared.r_max,
+        scale_rule=cfg.shared.scale_rule(range_mode),
+    )
     model = cfg.shared.model.model_copy(update={"quant": quant})
     base = float_spec(cfg, seed, fold)
     train = cfg.shared.qat_train.model_copy(update={"seed": seed})
-    return Run(base.data, model, train, None if cfg.shared.init == "scratch" else (base.model, base.train))
+    return Run(
+        base.data, model, train, None if cfg.shared.init == "scratch" else (base.model, base.train)
+    )
 
 
 def margin_spec(cfg: ModelParams, bits: int, r_max: float, seed: int, fold: int) -> Run:
@@ -85,7 +114,12 @@ def float_finetune_spec(cfg: ModelParams, seed: int, fold: int) -> Run:
     so that both have seen the same number of training epochs."""
     cfg = fold_params(cfg, fold)
     base = float_spec(cfg, seed, fold)
-    return Run(base.data, cfg.shared.model, cfg.shared.qat_train.model_copy(update={"seed": seed}), (base.model, base.train))
+    return Run(
+        base.data,
+        cfg.shared.model,
+        cfg.shared.qat_train.model_copy(update={"seed": seed}),
+        (base.model, base.train),
+    )
 
 
 def official(cfg: ModelParams) -> ModelParams:
@@ -101,8 +135,11 @@ def comparison_label(bits: int | None = None, control: str | None = None) -> str
     QAT at ``bits`` ('2-bit S4D, fixed range'), or a ``control`` ('memoryless control')."""
     if bits is not None and control is not None:
         raise ValueError("a control has no bit width")
-    return "float S4D" if bits is None and control is None else (
-        f"{control} control" if control is not None else f"{bits}-bit S4D, fixed range")
+    return (
+        "float S4D"
+        if bits is None and control is None
+        else (f"{control} control" if control is not None else f"{bits}-bit S4D, fixed range")
+    )
 
 
 def qat_label(bits: int, range_mode: str) -> str:
@@ -110,8 +147,9 @@ def qat_label(bits: int, range_mode: str) -> str:
     return f"{bits}-bit {range_mode}"
 
 
-def comparison_specs(cfg: ModelParams, controls: list[str], qat_bits: list[int],
-                    seeds: list[int] | None = None) -> tuple[list[dict[str, Any]], list[Run]]:
+def comparison_specs(
+    cfg: ModelParams, controls: list[str], qat_bits: list[int], seeds: list[int] | None = None
+) -> tuple[list[dict[str, Any]], list[Run]]:
     """The runs of the controls table on every fold of ``cfg`` and every seed (default ``cfg.shared.seeds``):
     the float S4D model, each control (``control_spec``), and fixed-range QAT at each of ``qat_bits``.
 
@@ -119,13 +157,25 @@ def comparison_specs(cfg: ModelParams, controls: list[str], qat_bits: list[int],
     (None for float), ``range_mode``, ``seed``) and runs, for ``sweep.train_sweep``/``clip_answers``.
     """
     models: list[tuple[dict[str, Any], Any]] = [
-        ({"label": comparison_label(), "model": "s4d", "bits": None, "range_mode": ""}, lambda s, f: float_spec(cfg, s, f))]
+        (
+            {"label": comparison_label(), "model": "s4d", "bits": None, "range_mode": ""},
+            lambda s, f: float_spec(cfg, s, f),
+        )
+    ]
     for b in qat_bits:
-        models.append(({"label": comparison_label(b), "model": "s4d", "bits": b, "range_mode": "fixed"},
-                       lambda s, f, b=b: qat_spec(cfg, b, "fixed", s, f)))
+        models.append(
+            (
+                {"label": comparison_label(b), "model": "s4d", "bits": b, "range_mode": "fixed"},
+                lambda s, f, b=b: qat_spec(cfg, b, "fixed", s, f),
+            )
+        )
     for c in controls:
-        models.append(({"label": comparison_label(control=c), "model": c, "bits": None, "range_mode": ""},
-                       lambda s, f, c=c: control_spec(cfg, c, s, f)))
+        models.append(
+            (
+                {"label": comparison_label(control=c), "model": c, "bits": None, "range_mode": ""},
+                lambda s, f, c=c: control_spec(cfg, c, s, f),
+            )
+        )
     points, runs = [], []
     for labels, make in models:
         for fold in cfg.shared.folds:

@@ -18,19 +18,38 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..hardware.crossbar import Layout, layout
 from ..data.audio import data_root
-from ..seeds import programming_seed
-from ..hardware.deploy import layer_converter_ranges, ideal_weights, stack_run
+from ..hardware.crossbar import Layout, layout
+from ..hardware.deploy import ideal_weights, layer_converter_ranges, stack_run
 from ..hardware.devices import DeviceConfig
+from ..model.train import Run
+from ..seeds import programming_seed
+from .deployed import TrainedModel, converter_rows, hardware_rows, load_model
 from .params import NoiseSweep, ScaleParams
 from .runs import float_spec, qat_spec
-from ..model.train import Run
-from .deployed import TrainedModel, converter_rows, hardware_rows, load_model
 
-__all__ = ["Spec", "select", "cells", "depth_specs", "real_specs", "run_specs", "spec_of", "state_specs",
-           "ten_specs", "heidelberg_present", "largest_single_array", "model_of", "spec_converter_rows",
-           "spec_layout", "spec_params", "spec_rows", "spec_seed_at", "spec_sweep", "run_spec", "state_layouts"]
+__all__ = [
+    "Spec",
+    "select",
+    "cells",
+    "depth_specs",
+    "real_specs",
+    "run_specs",
+    "spec_of",
+    "state_specs",
+    "ten_specs",
+    "heidelberg_present",
+    "largest_single_array",
+    "model_of",
+    "spec_converter_rows",
+    "spec_layout",
+    "spec_params",
+    "spec_rows",
+    "spec_seed_at",
+    "spec_sweep",
+    "run_spec",
+    "state_layouts",
+]
 
 Task = Literal["binary", "ten", "heidelberg"]
 
@@ -48,30 +67,48 @@ class Spec(NamedTuple):
 
 def depth_specs(cfg: ScaleParams) -> list[Spec]:
     """The depth sweep on the main task: float and ``depth_bits`` at every depth, N = model.N."""
-    return [Spec("binary", "complex", d, cfg.shared.model.N, b) for d in cfg.depths for b in [None, *cfg.depth_bits]]
+    return [
+        Spec("binary", "complex", d, cfg.shared.model.N, b)
+        for d in cfg.depths
+        for b in [None, *cfg.depth_bits]
+    ]
 
 
 def state_specs(cfg: ScaleParams) -> list[Spec]:
     """The state-size sweep on the main task: float and ``state_bits`` at every N, depth model.depth."""
-    return [Spec("binary", "complex", cfg.shared.model.depth, N, b) for N in cfg.state_sizes for b in (None, cfg.state_bits)]
+    return [
+        Spec("binary", "complex", cfg.shared.model.depth, N, b)
+        for N in cfg.state_sizes
+        for b in (None, cfg.state_bits)
+    ]
 
 
 def real_specs(cfg: ScaleParams, tasks: tuple[Task, ...] = ("binary", "ten")) -> list[Spec]:
     """Real-valued against complex, float and ``real_bits``, at depth 1 on each of ``tasks``: S4D-Real
     with ``real_N`` (default 2 N) real modes beside the complex model with N modes."""
     real_N = cfg.real_N or 2 * cfg.shared.model.N
-    return [Spec(t, ssm, 1, real_N if ssm == "real" else cfg.shared.model.N, b)
-            for t in tasks for ssm in ("complex", "real") for b in (None, cfg.real_bits)]
+    return [
+        Spec(t, ssm, 1, real_N if ssm == "real" else cfg.shared.model.N, b)
+        for t in tasks
+        for ssm in ("complex", "real")
+        for b in (None, cfg.real_bits)
+    ]
 
 
 def ten_specs(cfg: ScaleParams, depth: int | None = None, float_only: bool = False) -> list[Spec]:
     """Ten digits at ``depth`` (default: every one of ``ten_depths``): the float model and, unless
     ``float_only``, ``ten_bits``."""
     bits = [None] if float_only else [None, *cfg.ten_bits]
-    return [Spec("ten", "complex", d, cfg.shared.model.N, b) for d in ([depth] if depth else cfg.ten_depths) for b in bits]
+    return [
+        Spec("ten", "complex", d, cfg.shared.model.N, b)
+        for d in ([depth] if depth else cfg.ten_depths)
+        for b in bits
+    ]
 
 
-def cells(cfg: ScaleParams, specs: list[Spec], folds: list[int] | None = None) -> list[dict[str, Any]]:
+def cells(
+    cfg: ScaleParams, specs: list[Spec], folds: list[int] | None = None
+) -> list[dict[str, Any]]:
     """One cell per distinct spec x seed x fold (``scale_seeds`` x ``folds``, default ``scale_folds``),
     as a dict of the spec's fields, ``seed`` and ``fold``: the unit of the chapter's resumable grids."""
     out, seen = [], set()
@@ -87,7 +124,11 @@ def cells(cfg: ScaleParams, specs: list[Spec], folds: list[int] | None = None) -
 def spec_of(cell: dict[str, Any]) -> Spec:
     """The Spec of a cell (bits read back from a CSV may be '' or NaN for a float model)."""
     bits = cell["bits"]
-    bits = None if bits is None or bits == "" or (isinstance(bits, float) and np.isnan(bits)) else int(bits)
+    bits = (
+        None
+        if bits is None or bits == "" or (isinstance(bits, float) and np.isnan(bits))
+        else int(bits)
+    )
     return Spec(cell["task"], cell["ssm"], int(cell["depth"]), int(cell["N"]), bits)
 
 
@@ -96,7 +137,10 @@ def select(table: pd.DataFrame, specs: list[Spec]) -> pd.DataFrame:
     model is one of ``specs``."""
     keep = set(specs)
     fields = list(Spec._fields)
-    mask = [spec_of(dict(zip(fields, values))) in keep for values in table[fields].itertuples(index=False)]
+    mask = [
+        spec_of(dict(zip(fields, values))) in keep
+        for values in table[fields].itertuples(index=False)
+    ]
     return table[np.asarray(mask, dtype=bool)]
 
 
@@ -117,10 +161,18 @@ def spec_params(cfg: ScaleParams, spec: Spec) -> ScaleParams:
     if spec.ssm == "real":
         shared["model"] |= {"ssm": "s4d_real", "init": "real"}
     if spec.task in ("ten", "heidelberg"):
-        shared["train"], shared["qat_train"] = cfg.ten_train.model_dump(), cfg.ten_qat_train.model_dump()
+        shared["train"], shared["qat_train"] = (
+            cfg.ten_train.model_dump(),
+            cfg.ten_qat_train.model_dump(),
+        )
         shared["data"]["digits"] = cfg.ten_digits
     if spec.task == "heidelberg":
-        shared["data"] |= {"dataset": "heidelberg", "language": cfg.heidelberg_language, "split": "official", "fold": 0}
+        shared["data"] |= {
+            "dataset": "heidelberg",
+            "language": cfg.heidelberg_language,
+            "split": "official",
+            "fold": 0,
+        }
         shared["folds"] = [0]
         values["scale_folds"] = [0]
     values["depths"] = sorted(set(cfg.depths) | {spec.depth})
@@ -132,7 +184,11 @@ def run_spec(cfg: ScaleParams, spec: Spec, seed: int, fold: int) -> Run:
     """The training run of ``spec`` for (fold, seed): the float model, or fixed-range QAT at
     ``spec.bits`` fine-tuned from it (the chapter's fscale and pole cap on every layer)."""
     c = spec_params(cfg, spec)
-    return float_spec(c, seed, fold) if spec.bits is None else qat_spec(c, spec.bits, "fixed", seed, fold)
+    return (
+        float_spec(c, seed, fold)
+        if spec.bits is None
+        else qat_spec(c, spec.bits, "fixed", seed, fold)
+    )
 
 
 def model_of(cfg: ScaleParams, spec: Spec, seed: int, fold: int) -> TrainedModel:
@@ -161,11 +217,16 @@ def spec_sweep(cfg: ScaleParams, spec: Spec) -> NoiseSweep:
 
 def _ranges(cfg: ScaleParams, model: TrainedModel) -> list[dict[str, Any]]:
     """Each layer's converter ranges, ``cfg.shared.headroom`` times its ideal peaks on training clips."""
-    return [] if model.net is None else layer_converter_ranges(model.net, model.splits.train.x, cfg.shared.headroom)
+    return (
+        []
+        if model.net is None
+        else layer_converter_ranges(model.net, model.splits.train.x, cfg.shared.headroom)
+    )
 
 
-def spec_rows(cfg: ScaleParams, spec: Spec, seed: int, fold: int,
-              errors: bool = False) -> list[dict[str, Any]]:
+def spec_rows(
+    cfg: ScaleParams, spec: Spec, seed: int, fold: int, errors: bool = False
+) -> list[dict[str, Any]]:
     """One row per programming of ``spec``'s quantized model of (fold, seed) over its noise sweep
     (``spec_sweep``) on its test clips (``deployed.hardware_rows``): every layer on arrays of its
     own (physical window, converter ranges ``cfg.shared.headroom`` times that layer's ideal peaks on
@@ -177,13 +238,33 @@ def spec_rows(cfg: ScaleParams, spec: Spec, seed: int, fold: int,
         raise ValueError("hardware rows need a quantized model (bits)")
     model, sweep = model_of(cfg, spec, seed, fold), spec_sweep(cfg, spec)
     net = model.net
-    reference = stack_run(net, model.splits.test.x, [ideal_weights(net, i) for i in range(len(net.layers))],
-                          [DeviceConfig()] * len(net.layers)).outputs if errors and net is not None else None
-    rows = hardware_rows(model, "test", _ranges(cfg, model), cfg.shared.window, sweep.sigmas_uS,
-                         sweep.realisations, spec_seed_at(cfg, spec, seed, fold),
-                         cfg.shared.devices_per_element[0], reference=reference)
+    reference = (
+        stack_run(
+            net,
+            model.splits.test.x,
+            [ideal_weights(net, i) for i in range(len(net.layers))],
+            [DeviceConfig()] * len(net.layers),
+        ).outputs
+        if errors and net is not None
+        else None
+    )
+    rows = hardware_rows(
+        model,
+        "test",
+        _ranges(cfg, model),
+        cfg.shared.window,
+        sweep.sigmas_uS,
+        sweep.realisations,
+        spec_seed_at(cfg, spec, seed, fold),
+        cfg.shared.devices_per_element[0],
+        reference=reference,
+    )
     if errors:  # the same columns for every depth (a resumable grid appends them to one file)
-        pad = {f"{kind}_{i}": float("nan") for i in range(1, max(cfg.depths) + 1) for kind in ("error", "local_error")}
+        pad = {
+            f"{kind}_{i}": float("nan")
+            for i in range(1, max(cfg.depths) + 1)
+            for kind in ("error", "local_error")
+        }
         rows = [pad | r for r in rows]
     return rows
 
@@ -196,16 +277,33 @@ def spec_converter_rows(cfg: ScaleParams, spec: Spec, seed: int, fold: int) -> l
     model = model_of(cfg, spec, seed, fold)
     ranges = _ranges(cfg, model)
     bits = {"dac_bits": cfg.converter_dac_bits, "adc_bits": cfg.converter_adc_bits}
-    peripheries = {"ideal resolution": (ranges, "step"), "converters": ([r | bits for r in ranges], "step")}
-    return converter_rows(model, peripheries, cfg.shared.window, cfg.converter_sigma_uS, cfg.realisations,
-                          spec_seed_at(cfg, spec, seed, fold), cfg.shared.devices_per_element[0])
+    peripheries = {
+        "ideal resolution": (ranges, "step"),
+        "converters": ([r | bits for r in ranges], "step"),
+    }
+    return converter_rows(
+        model,
+        peripheries,
+        cfg.shared.window,
+        cfg.converter_sigma_uS,
+        cfg.realisations,
+        spec_seed_at(cfg, spec, seed, fold),
+        cfg.shared.devices_per_element[0],
+    )
 
 
 def spec_layout(cfg: ScaleParams, N: int, real: bool = False) -> Layout:
     """Block layout of one layer with ``N`` complex modes (real modes for ``real``) on the chapter's
     rows x cols arrays, with the first of ``devices_per_element``."""
-    return layout(cfg.shared.model.H, (N if real else 2 * N) + 1, cfg.shared.rows, cfg.shared.cols, kind="block",
-                  devices_per_element=cfg.shared.devices_per_element[0], real=real)
+    return layout(
+        cfg.shared.model.H,
+        (N if real else 2 * N) + 1,
+        cfg.shared.rows,
+        cfg.shared.cols,
+        kind="block",
+        devices_per_element=cfg.shared.devices_per_element[0],
+        real=real,
+    )
 
 
 def state_layouts(cfg: ScaleParams, sizes: list[int] | None = None) -> pd.DataFrame:
@@ -215,10 +313,19 @@ def state_layouts(cfg: ScaleParams, sizes: list[int] | None = None) -> pd.DataFr
     rows = []
     for N in sizes or cfg.state_sizes:
         lay = spec_layout(cfg, N)
-        rows.append({"N": N, "n": lay.n, "arrays": lay.arrays, "utilisation": lay.utilisation, "devices": lay.devices,
-                     "devices_per_state": lay.devices_per_state, "channels_per_array": lay.blocks_per_array,
-                     "arrays_per_channel": lay.row_tiles_per_block * lay.col_tiles_per_block,
-                     "block_fits_one_array": lay.blocks_per_array > 0})
+        rows.append(
+            {
+                "N": N,
+                "n": lay.n,
+                "arrays": lay.arrays,
+                "utilisation": lay.utilisation,
+                "devices": lay.devices,
+                "devices_per_state": lay.devices_per_state,
+                "channels_per_array": lay.blocks_per_array,
+                "arrays_per_channel": lay.row_tiles_per_block * lay.col_tiles_per_block,
+                "block_fits_one_array": lay.blocks_per_array > 0,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -240,5 +347,3 @@ def heidelberg_present(data_dir: str | Path | None = None) -> bool:
     except FileNotFoundError:
         return False
     return folder.is_dir() and any(folder.glob("*_filenames.txt"))
-
-

@@ -7,8 +7,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["best_depth", "error_summary", "instability", "layer_errors", "ten_table",
-           "with_layer_error"]
+__all__ = [
+    "best_depth",
+    "error_summary",
+    "instability",
+    "layer_errors",
+    "ten_table",
+    "with_layer_error",
+]
 
 
 def layer_errors(rows: pd.DataFrame) -> pd.DataFrame:
@@ -23,7 +29,9 @@ def layer_errors(rows: pd.DataFrame) -> pd.DataFrame:
     out = []
     for c in acc:
         i = int(c.split("_")[1])
-        part = rows[keep + [c, f"local_error_{i}"]].rename(columns={c: "error", f"local_error_{i}": "local_error"})
+        part = rows[keep + [c, f"local_error_{i}"]].rename(
+            columns={c: "error", f"local_error_{i}": "local_error"}
+        )
         out.append(part.assign(layer=i).dropna(subset=["error"]))
     return pd.concat(out, ignore_index=True)
 
@@ -38,7 +46,9 @@ def with_layer_error(rows: pd.DataFrame) -> pd.DataFrame:
     """``rows`` of ``scale.spec_rows(errors=True)`` with ``layer_error``: the relative error of the last
     layer's output (the stack's, accumulated through every layer), per programming."""
     rows = _numeric_errors(rows)
-    return rows.assign(layer_error=[r[f"error_{int(d)}"] for d, (_, r) in zip(rows["depth"], rows.iterrows())])
+    return rows.assign(
+        layer_error=[r[f"error_{int(d)}"] for d, (_, r) in zip(rows["depth"], rows.iterrows())]
+    )
 
 
 def best_depth(val: pd.DataFrame, tie_points: float) -> pd.DataFrame:
@@ -52,7 +62,13 @@ def best_depth(val: pd.DataFrame, tie_points: float) -> pd.DataFrame:
     for fold, part in mean.groupby("fold"):
         top = part["val_accuracy"].max()
         pick = part[part["val_accuracy"] >= top - tie_points / 100].sort_values("depth").iloc[0]
-        rows.append({"fold": fold, "best_depth": int(pick["depth"]), "val_accuracy": float(pick["val_accuracy"])})
+        rows.append(
+            {
+                "fold": fold,
+                "best_depth": int(pick["depth"]),
+                "val_accuracy": float(pick["val_accuracy"]),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -61,7 +77,9 @@ def error_summary(long: pd.DataFrame) -> pd.DataFrame:
     error accumulated through the stack, the mean error of the layer's own arrays (``local_error``),
     and the share of the accumulated error the layer inherited from the layers below,
     1 - local / accumulated (0 for the first layer; near 1: the layer mostly passes errors on)."""
-    g = long.groupby(["depth", "sigma_uS", "layer"], as_index=False)[["error", "local_error"]].mean()
+    g = long.groupby(["depth", "sigma_uS", "layer"], as_index=False)[
+        ["error", "local_error"]
+    ].mean()
     return g.assign(inherited_share=1 - g["local_error"] / g["error"].where(g["error"] > 0))
 
 
@@ -77,9 +95,22 @@ def ten_table(software: pd.DataFrame, hardware: pd.DataFrame, chosen: pd.DataFra
     floats = software[software["bits"].isna()].assign(model="float", sigma_uS=np.nan, realisation=0)
     quant = hardware.assign(model=[f"{int(b)}-bit" for b in hardware["bits"]])
     both = pd.concat([floats, quant], ignore_index=True)
-    parts = [both[both["depth"] == 1].assign(depth_role="depth 1"),
-             both[both["depth"] == both["fold"].map(best)].assign(depth_role="best depth")]
-    cols = ["model", "depth_role", "depth", "bits", "sigma_uS", "seed", "fold", "realisation", "accuracy", "failure"]
+    parts = [
+        both[both["depth"] == 1].assign(depth_role="depth 1"),
+        both[both["depth"] == both["fold"].map(best)].assign(depth_role="best depth"),
+    ]
+    cols = [
+        "model",
+        "depth_role",
+        "depth",
+        "bits",
+        "sigma_uS",
+        "seed",
+        "fold",
+        "realisation",
+        "accuracy",
+        "failure",
+    ]
     return pd.concat(parts, ignore_index=True)[cols]
 
 
@@ -91,9 +122,14 @@ def instability(rows: pd.DataFrame, by: str) -> pd.DataFrame:
     its layers is, so with the one-layer share p at that sigma a depth-d stack fails with
     1 - (1 - p)^d (its layers drawing independently and alike)."""
     noisy = rows[rows["sigma_uS"] > 0]
-    out = (noisy.assign(unstable=noisy["failure"] == "unstable").groupby([by, "sigma_uS"], as_index=False)
-           .agg(unstable_share=("unstable", "mean"), programmings=("unstable", "size")))
+    out = (
+        noisy.assign(unstable=noisy["failure"] == "unstable")
+        .groupby([by, "sigma_uS"], as_index=False)
+        .agg(unstable_share=("unstable", "mean"), programmings=("unstable", "size"))
+    )
     if by == "depth":
         p1 = out[out["depth"] == 1].set_index("sigma_uS")["unstable_share"]
-        out["predicted_from_depth_1"] = [1 - (1 - p1.get(x, np.nan)) ** d for d, x in zip(out["depth"], out["sigma_uS"])]
+        out["predicted_from_depth_1"] = [
+            1 - (1 - p1.get(x, np.nan)) ** d for d, x in zip(out["depth"], out["sigma_uS"])
+        ]
     return out

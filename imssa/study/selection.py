@@ -30,16 +30,33 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..model.train import Run
 from .params import ModelParams, fold_params
 from .runs import current_value, one_at_a_time
 from .sweep import train_sweep
-from ..model.train import Run
 
-__all__ = ["choices", "choose", "nested_choices", "nested_folds", "nested_summary", "plateau_epoch", "validation_sweep"]
+__all__ = [
+    "choices",
+    "choose",
+    "nested_choices",
+    "nested_folds",
+    "nested_summary",
+    "plateau_epoch",
+    "validation_sweep",
+]
 
 #: what a validation sweep returns: validation scores and properties of the trained model, no test result
-VALIDATION_COLUMNS = ["parameter", "value", "fold", "seed", "val_accuracy", "failure", "max_abs_A_bar",
-                      "tau_median_ms", "kernel_memory_median_ms"]
+VALIDATION_COLUMNS = [
+    "parameter",
+    "value",
+    "fold",
+    "seed",
+    "val_accuracy",
+    "failure",
+    "max_abs_A_bar",
+    "tau_median_ms",
+    "kernel_memory_median_ms",
+]
 
 
 def _check_score(score: str) -> None:
@@ -47,8 +64,13 @@ def _check_score(score: str) -> None:
         raise ValueError(f"selection reads validation scores only, not {score!r}")
 
 
-def choose(rows: pd.DataFrame, incumbent: Any, limit: float | None = None, score: str = "val_accuracy",
-           chance: float = 0.5) -> dict[str, Any]:
+def choose(
+    rows: pd.DataFrame,
+    incumbent: Any,
+    limit: float | None = None,
+    score: str = "val_accuracy",
+    chance: float = 0.5,
+) -> dict[str, Any]:
     """Apply the rule to one parameter's rows (columns ``value``, ``fold``, ``seed``, ``score``,
     ``failure``). Returns the ``choice`` and the evidence: the best eligible candidate, its mean
     gain over the incumbent and the standard error of that gain (paired over folds and seeds), and
@@ -56,20 +78,32 @@ def choose(rows: pd.DataFrame, incumbent: Any, limit: float | None = None, score
     _check_score(score)
     failed = rows[score].isna() | (rows["failure"].fillna("") != "")
     scored = rows.assign(_score=rows[score].where(~failed, chance))
-    table = scored.pivot_table(index=["fold", "seed"], columns="value", values="_score", aggfunc="mean")
+    table = scored.pivot_table(
+        index=["fold", "seed"], columns="value", values="_score", aggfunc="mean"
+    )
     if incumbent not in table.columns:
-        raise ValueError(f"the incumbent value {incumbent!r} was not run; values: {list(table.columns)}")
+        raise ValueError(
+            f"the incumbent value {incumbent!r} was not run; values: {list(table.columns)}"
+        )
     eligible = [v for v in table.columns if limit is None or v <= limit]
     best = max(eligible, key=lambda v: (table[v].mean(), v == incumbent))  # ties keep the incumbent
     unlimited = max(table.columns, key=lambda v: (table[v].mean(), v == incumbent))
     diff = (table[best] - table[incumbent]).dropna()
     se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else float("inf")
     gain = float(diff.mean())
-    return {"choice": best if gain > se else incumbent, "best": best, "gain": gain, "se": se,
-            "budget_binds": unlimited != best, "mean": {v: float(table[v].mean()) for v in table.columns}}
+    return {
+        "choice": best if gain > se else incumbent,
+        "best": best,
+        "gain": gain,
+        "se": se,
+        "budget_binds": unlimited != best,
+        "mean": {v: float(table[v].mean()) for v in table.columns},
+    }
 
 
-def choices(rows: pd.DataFrame, cfg: ModelParams, limits: dict[str, float] | None = None) -> pd.DataFrame:
+def choices(
+    rows: pd.DataFrame, cfg: ModelParams, limits: dict[str, float] | None = None
+) -> pd.DataFrame:
     """For each swept ``parameter`` of a one-at-a-time sweep (``validation_sweep``'s rows): the
     parameter file's value (the incumbent), the best candidate within ``limits``, its gain over
     the incumbent and the standard error of that gain (points), the choice of the rule
@@ -78,12 +112,21 @@ def choices(rows: pd.DataFrame, cfg: ModelParams, limits: dict[str, float] | Non
     for path, part in rows.groupby("parameter", sort=False):
         used = current_value(cfg, path)
         c = choose(part, used, (limits or {}).get(path))
-        out.append({"parameter": path, "parameter file": f"{used:g}", "val. accuracy (file)": c["mean"][used],
-                    "best candidate": f"{c['best']:g}", "val. accuracy (best)": c["mean"][c["best"]],
-                    "gain (points)": 100 * c["gain"], "se (points)": 100 * c["se"],
-                    "budget": "" if (limits or {}).get(path) is None else f"<= {limits[path]:g}",
-                    "budget binds": c["budget_binds"],
-                    "validation choice": f"{c['choice']:g}", "agrees": bool(np.isclose(c["choice"], used))})
+        out.append(
+            {
+                "parameter": path,
+                "parameter file": f"{used:g}",
+                "val. accuracy (file)": c["mean"][used],
+                "best candidate": f"{c['best']:g}",
+                "val. accuracy (best)": c["mean"][c["best"]],
+                "gain (points)": 100 * c["gain"],
+                "se (points)": 100 * c["se"],
+                "budget": "" if (limits or {}).get(path) is None else f"<= {limits[path]:g}",
+                "budget binds": c["budget_binds"],
+                "validation choice": f"{c['choice']:g}",
+                "agrees": bool(np.isclose(c["choice"], used)),
+            }
+        )
     return pd.DataFrame(out)
 
 
@@ -95,13 +138,19 @@ def nested_folds(fold: int, speakers: Mapping[int, tuple[str, str]]) -> list[int
     itself and every fold whose validation speaker is ``fold``'s test speaker, so no fold that
     scores that speaker decides. Sorted."""
     if fold not in speakers:
-        raise ValueError(f"fold {fold} has no (test, validation) speakers; folds: {sorted(speakers)}")
+        raise ValueError(
+            f"fold {fold} has no (test, validation) speakers; folds: {sorted(speakers)}"
+        )
     test = speakers[fold][0]
     return sorted(g for g, (_, val) in speakers.items() if g != fold and val != test)
 
 
-def nested_choices(rows: pd.DataFrame, cfg: ModelParams, speakers: Mapping[int, tuple[str, str]],
-                   limits: dict[str, float] | None = None) -> pd.DataFrame:
+def nested_choices(
+    rows: pd.DataFrame,
+    cfg: ModelParams,
+    speakers: Mapping[int, tuple[str, str]],
+    limits: dict[str, float] | None = None,
+) -> pd.DataFrame:
     """One row per (swept ``parameter``, fold of ``rows``): the global choice (all folds, as
     ``choices``), the nested choice (``choose`` on the rows of ``nested_folds(fold, speakers)``
     only; the incumbent, gain NaN and se inf, when fewer than two folds are left), the nested
@@ -116,15 +165,34 @@ def nested_choices(rows: pd.DataFrame, cfg: ModelParams, speakers: Mapping[int, 
         for fold in sorted(part["fold"].unique()):
             keep = nested_folds(int(fold), speakers)
             inner = part[part["fold"].isin(keep)]
-            c = (choose(inner, used, limit) if inner["fold"].nunique() >= 2
-                 else {"choice": used, "gain": float("nan"), "se": float("inf")})
-            own = current_value(fold_params(cfg, int(fold)), path) if int(fold) in cfg.shared.folds else used
-            out.append({"parameter": path, "fold": int(fold), "test speaker": speakers[int(fold)][0],
-                        "nested folds": ", ".join(map(str, keep)), "parameter file": f"{used:g}",
-                        "global choice": f"{overall:g}", "nested choice": f"{c['choice']:g}",
-                        "gain (points)": 100 * c["gain"], "se (points)": 100 * c["se"],
-                        "nested = global": bool(np.isclose(c["choice"], overall)), "fold value": f"{own:g}",
-                        "test_uses": "nested choice" if np.isclose(c["choice"], own) else "parameter file"})
+            c = (
+                choose(inner, used, limit)
+                if inner["fold"].nunique() >= 2
+                else {"choice": used, "gain": float("nan"), "se": float("inf")}
+            )
+            own = (
+                current_value(fold_params(cfg, int(fold)), path)
+                if int(fold) in cfg.shared.folds
+                else used
+            )
+            out.append(
+                {
+                    "parameter": path,
+                    "fold": int(fold),
+                    "test speaker": speakers[int(fold)][0],
+                    "nested folds": ", ".join(map(str, keep)),
+                    "parameter file": f"{used:g}",
+                    "global choice": f"{overall:g}",
+                    "nested choice": f"{c['choice']:g}",
+                    "gain (points)": 100 * c["gain"],
+                    "se (points)": 100 * c["se"],
+                    "nested = global": bool(np.isclose(c["choice"], overall)),
+                    "fold value": f"{own:g}",
+                    "test_uses": "nested choice"
+                    if np.isclose(c["choice"], own)
+                    else "parameter file",
+                }
+            )
     return pd.DataFrame(out)
 
 
@@ -134,22 +202,37 @@ def nested_summary(nested: pd.DataFrame) -> str:
     nested choices had fewer than two folds to decide on."""
     moved = nested[nested["test_uses"] != "nested choice"]
     short = int(nested["se (points)"].eq(float("inf")).sum())
-    where = "; ".join(f"{r['parameter']} on fold {r['fold']} (nested {r['nested choice']}, used {r['fold value']})"
-                      for _, r in moved.iterrows())
-    text = f"{int((~nested['nested = global']).sum())} of {len(nested)} (parameter, fold) nested choices differ " \
-           "from the global one. "
-    text += (f"The fold's runs do not use the nested choice for {where}: the test numbers of these folds use "
-             "a choice that has seen the test speaker." if where else
-             "Every fold's runs use its nested choice (the file's value, or its fold_choices): each fold's "
-             "test numbers use a choice made without its test speaker.")
+    where = "; ".join(
+        f"{r['parameter']} on fold {r['fold']} (nested {r['nested choice']}, used {r['fold value']})"
+        for _, r in moved.iterrows()
+    )
+    text = (
+        f"{int((~nested['nested = global']).sum())} of {len(nested)} (parameter, fold) nested choices differ "
+        "from the global one. "
+    )
+    text += (
+        f"The fold's runs do not use the nested choice for {where}: the test numbers of these folds use "
+        "a choice that has seen the test speaker."
+        if where
+        else "Every fold's runs use its nested choice (the file's value, or its fold_choices): each fold's "
+        "test numbers use a choice made without its test speaker."
+    )
     if short:
-        text += (f" For {short} of them fewer than two folds were left to decide on, so the rule kept the "
-                 "parameter file's value.")
+        text += (
+            f" For {short} of them fewer than two folds were left to decide on, so the rule kept the "
+            "parameter file's value."
+        )
     return text
 
 
-def validation_sweep(cfg: ModelParams, grid: dict[str, list[Any]], run_of: Callable[[ModelParams, int, int], Run],
-                     n_classes: int, workers: int = 1, desc: str = "selection") -> pd.DataFrame:
+def validation_sweep(
+    cfg: ModelParams,
+    grid: dict[str, list[Any]],
+    run_of: Callable[[ModelParams, int, int], Run],
+    n_classes: int,
+    workers: int = 1,
+    desc: str = "selection",
+) -> pd.DataFrame:
     """Train the one-at-a-time variants of ``cfg`` (``runs.one_at_a_time``) on every fold and
     selection seed, ``run_of(parameters, seed, fold)`` building each run, and return their
     validation scores only (``VALIDATION_COLUMNS``): the table a choice may be made from."""
@@ -163,7 +246,9 @@ def validation_sweep(cfg: ModelParams, grid: dict[str, list[Any]], run_of: Calla
     return rows.reindex(columns=VALIDATION_COLUMNS)
 
 
-def plateau_epoch(history: pd.DataFrame, tolerance: float = 0.01, score: str = "val_accuracy") -> int:
+def plateau_epoch(
+    history: pd.DataFrame, tolerance: float = 0.01, score: str = "val_accuracy"
+) -> int:
     """First epoch from which the mean ``score`` curve (mean over runs per ``epoch``) stays within
     ``tolerance`` of its final value: where the validation curve has settled."""
     _check_score(score)
@@ -171,5 +256,7 @@ def plateau_epoch(history: pd.DataFrame, tolerance: float = 0.01, score: str = "
     if curve.empty:
         raise ValueError("empty history")
     ok = ((curve - curve.iloc[-1]).abs() <= tolerance).to_numpy()
-    first = len(ok) - int(np.argmin(ok[::-1])) if not ok.all() else 0  # after the last epoch outside the band
+    first = (
+        len(ok) - int(np.argmin(ok[::-1])) if not ok.all() else 0
+    )  # after the last epoch outside the band
     return int(curve.index[first])

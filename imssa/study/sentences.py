@@ -40,11 +40,13 @@ def _listed(items: Iterable[str]) -> str:
 # ------------------------------------------------------------------ float baseline
 
 
-def training_text(epochs: int, batch_size: int, lr: float, ssm_lr: float,
-                  weight_decay: float) -> str:
+def training_text(
+    epochs: int, batch_size: int, lr: float, ssm_lr: float, weight_decay: float
+) -> str:
     """The training schedule of a parameter file in one sentence (``shared.train``'s keys)."""
-    same = (" (the same value; the validation sweep below tries smaller ones)"
-            if ssm_lr == lr else "")
+    same = (
+        " (the same value; the validation sweep below tries smaller ones)" if ssm_lr == lr else ""
+    )
     return (
         f"This parameter file trains for {epochs} epochs in batches of {batch_size}, with lr = "
         f"{lr:g} "
@@ -132,8 +134,10 @@ def real_zeros_text(zeros: pd.DataFrame, real_share: float) -> str:
     ``only_full``, ``only_zeros``; ``real_share``: the share of modes that are real poles)."""
     gain = zeros["unstable_full"] - zeros["unstable_zeros"]
     if gain.abs().max() == 0 and zeros["only_zeros"].sum() == 0:
-        return ("Leaving the real poles' off-diagonal cross-points unprogrammed changes no "
-                "programming's stability at these σ.")
+        return (
+            "Leaving the real poles' off-diagonal cross-points unprogrammed changes no "
+            "programming's stability at these σ."
+        )
     s = gain.idxmax()
     z = zeros.loc[s]
     return (

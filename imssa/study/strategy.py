@@ -17,18 +17,28 @@ from typing import Any
 
 import pandas as pd
 import torch
-from ..model.config import QuantConfig
+
 from ..hardware.crossbar import pairs_per_weight
 from ..hardware.deploy import converter_ranges
-from .params import Strategy
-from .runs import float_spec, qat_spec
+from ..model.config import QuantConfig
+from ..model.train import Run, evaluate, load_splits
 from ..seeds import programming_seed
 from ..stats import chance_failure
-from ..model.train import Run, evaluate, load_splits
 from .deployed import TrainedModel, converter_rows, hardware_rows, load_model
+from .params import Strategy
+from .runs import float_spec, qat_spec
 
-__all__ = ["Strategy", "fold_speakers", "ptq_ablation", "strategy_converter_rows", "strategy_model",
-           "strategy_quant", "strategy_rows", "strategy_seed_at", "strategy_spec"]
+__all__ = [
+    "Strategy",
+    "fold_speakers",
+    "ptq_ablation",
+    "strategy_converter_rows",
+    "strategy_model",
+    "strategy_quant",
+    "strategy_rows",
+    "strategy_seed_at",
+    "strategy_spec",
+]
 
 
 def _devices(cfg: Any, s: Strategy) -> int:
@@ -39,12 +49,21 @@ def strategy_quant(cfg: Any, s: Strategy) -> QuantConfig:
     """The QuantConfig of ``s`` under the chapter's ``fscale``, pole cap and conductance window.
     Uniform bits leave bits_A/B/C unset, so plain QAT is the QAT chapter's configuration (and run)."""
     uniform = len(set(s.bits)) == 1
-    return QuantConfig(bits=max(s.bits), range_mode=s.range_mode, fscale=cfg.shared.fscale,
-                       r_max=cfg.shared.r_max if s.r_max is None else s.r_max, scale_rule=cfg.shared.scale_rule(s.range_mode),
-                       bits_A=None if uniform else s.bits_A, bits_B=None if uniform else s.bits_B,
-                       bits_C=None if uniform else s.bits_C, pole_penalty=s.pole_penalty, pole_target=s.pole_target,
-                       noise_sigma_uS=s.noise_sigma_uS, noise_window_uS=cfg.shared.g_max_uS - cfg.shared.g_min_uS,
-                       noise_pairs=pairs_per_weight(_devices(cfg, s)) if s.noise_sigma_uS else 2)
+    return QuantConfig(
+        bits=max(s.bits),
+        range_mode=s.range_mode,
+        fscale=cfg.shared.fscale,
+        r_max=cfg.shared.r_max if s.r_max is None else s.r_max,
+        scale_rule=cfg.shared.scale_rule(s.range_mode),
+        bits_A=None if uniform else s.bits_A,
+        bits_B=None if uniform else s.bits_B,
+        bits_C=None if uniform else s.bits_C,
+        pole_penalty=s.pole_penalty,
+        pole_target=s.pole_target,
+        noise_sigma_uS=s.noise_sigma_uS,
+        noise_window_uS=cfg.shared.g_max_uS - cfg.shared.g_min_uS,
+        noise_pairs=pairs_per_weight(_devices(cfg, s)) if s.noise_sigma_uS else 2,
+    )
 
 
 def strategy_spec(cfg: Any, s: Strategy, seed: int, fold: int) -> Run:
@@ -67,16 +86,21 @@ def strategy_model(cfg: Any, s: Strategy, seed: int, fold: int) -> TrainedModel:
     return load_model(run, n_classes, ptq=strategy_quant(cfg, s), fscale=cfg.shared.fscale)
 
 
-def strategy_seed_at(base: int, s: Strategy, seed: int, fold: int, split: str) -> Callable[[float], int]:
+def strategy_seed_at(
+    base: int, s: Strategy, seed: int, fold: int, split: str
+) -> Callable[[float], int]:
     """sigma -> the seed of the programmings of strategy ``s``'s model of training ``seed`` and
     ``fold`` on ``split`` (``seeds.programming_seed``, with the chapter's ``programming_seed``
     ``base``): each strategy is a model of its own and draws its own noise; the periphery variants
     of one model (``strategy_converter_rows``) share it."""
-    return lambda sigma_uS: programming_seed("strategy model", (s.name, seed, fold), sigma_uS, split, base)
+    return lambda sigma_uS: programming_seed(
+        "strategy model", (s.name, seed, fold), sigma_uS, split, base
+    )
 
 
-def strategy_rows(cfg: Any, s: Strategy, seed: int, fold: int, splits: tuple[str, ...] = ("val", "test")
-                  ) -> list[dict[str, Any]]:
+def strategy_rows(
+    cfg: Any, s: Strategy, seed: int, fold: int, splits: tuple[str, ...] = ("val", "test")
+) -> list[dict[str, Any]]:
     """One row per programming of ``s``'s model of (fold, seed) at each of ``cfg.sigmas_uS``
     (``cfg.realisations`` each) and on each of ``splits`` (``deployed.hardware_rows``, led by
     ``sigma_uS`` and ``split``): the chapter's window, converter ranges at ``cfg.shared.headroom``
@@ -85,19 +109,35 @@ def strategy_rows(cfg: Any, s: Strategy, seed: int, fold: int, splits: tuple[str
     a model already at chance in software on that split carries 'at chance in software' as its cause."""
     model = strategy_model(cfg, s, seed, fold)
     net = model.net
-    ranges = [] if net is None else [converter_ranges(net, model.splits.train.x, cfg.shared.headroom)]
+    ranges = (
+        [] if net is None else [converter_ranges(net, model.splits.train.x, cfg.shared.headroom)]
+    )
     rows = []
     for sp in splits:
         data = model.splits.val if sp == "val" else model.splits.test
         at_chance = net is not None and chance_failure(evaluate(net, data)[0], len(data))
-        new = hardware_rows(model, sp, ranges, cfg.shared.window, cfg.sigmas_uS, cfg.realisations,
-                            strategy_seed_at(cfg.programming_seed, s, seed, fold, sp), _devices(cfg, s))
-        rows += [{"sigma_uS": r["sigma_uS"], "split": sp} | r
-                 | ({"failure": "at chance in software"} if r["failure"] and at_chance else {}) for r in new]
+        new = hardware_rows(
+            model,
+            sp,
+            ranges,
+            cfg.shared.window,
+            cfg.sigmas_uS,
+            cfg.realisations,
+            strategy_seed_at(cfg.programming_seed, s, seed, fold, sp),
+            _devices(cfg, s),
+        )
+        rows += [
+            {"sigma_uS": r["sigma_uS"], "split": sp}
+            | r
+            | ({"failure": "at chance in software"} if r["failure"] and at_chance else {})
+            for r in new
+        ]
     return rows
 
 
-def ptq_ablation(cfg: Any, keys: list[tuple[int, int]], variants: dict[str, tuple[int, int, int]]) -> pd.DataFrame:
+def ptq_ablation(
+    cfg: Any, keys: list[tuple[int, int]], variants: dict[str, tuple[int, int, int]]
+) -> pd.DataFrame:
     """Post-training quantization of the float models of ``keys`` with (bits_A, bits_B, bits_C) per
     variant, on the chapter's fixed range and pole cap: test accuracy and the share of modes whose
     B_bar or C rounds to zero (such a mode no longer reaches the output). 16 bits is as good as
@@ -109,14 +149,31 @@ def ptq_ablation(cfg: Any, keys: list[tuple[int, int]], variants: dict[str, tupl
             net, splits, _ = strategy_model(cfg, s, seed, fold)
             with torch.no_grad():
                 q = net.layers[0].discrete()
-            rows.append({"variant": label, "bits_A": bits[0], "bits_B": bits[1], "bits_C": bits[2], "seed": seed,
-                         "fold": fold, "accuracy": evaluate(net, splits.test)[0],
-                         "silent_mode_share": float(((q.B_bar == 0) | (q.C == 0)).double().mean())})
+            rows.append(
+                {
+                    "variant": label,
+                    "bits_A": bits[0],
+                    "bits_B": bits[1],
+                    "bits_C": bits[2],
+                    "seed": seed,
+                    "fold": fold,
+                    "accuracy": evaluate(net, splits.test)[0],
+                    "silent_mode_share": float(((q.B_bar == 0) | (q.C == 0)).double().mean()),
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def strategy_converter_rows(cfg: Any, s: Strategy, seed: int, fold: int, sigma_uS: float, dac_bits: int,
-                            adc_bits: int, headroom: float) -> list[dict[str, Any]]:
+def strategy_converter_rows(
+    cfg: Any,
+    s: Strategy,
+    seed: int,
+    fold: int,
+    sigma_uS: float,
+    dac_bits: int,
+    adc_bits: int,
+    headroom: float,
+) -> list[dict[str, Any]]:
     """The converters' own effect (``deployed.converter_rows``): the test programmings of
     ``strategy_rows`` at ``sigma_uS`` (same draws) with converter ranges at ``headroom`` times the
     ideal peaks on training clips, once with ideal resolution (fast mode), once in step mode with a
@@ -126,15 +183,27 @@ def strategy_converter_rows(cfg: Any, s: Strategy, seed: int, fold: int, sigma_u
     ``failure``); a model that cannot be deployed gives one row per periphery of the first two."""
     model = strategy_model(cfg, s, seed, fold)
     if model.net is None:
-        return [{"periphery": k, "realisation": 0, "accuracy": float("nan"), "failure": model.failure}
-                for k in ("ideal resolution", "rounding")]
+        return [
+            {"periphery": k, "realisation": 0, "accuracy": float("nan"), "failure": model.failure}
+            for k in ("ideal resolution", "rounding")
+        ]
     x, bits = model.splits.train.x, {"dac_bits": dac_bits, "adc_bits": adc_bits}
     ranges = converter_ranges(model.net, x, headroom)
     columns = converter_ranges(model.net, x, headroom, per_column=True)
-    peripheries = {"ideal resolution": ([ranges], "fast"), "rounding": ([ranges | bits], "step"),
-                   "rounding, per-column ranges": ([columns | bits], "step")}
-    rows = converter_rows(model, peripheries, cfg.shared.window, sigma_uS, cfg.realisations,
-                          strategy_seed_at(cfg.programming_seed, s, seed, fold, "test"), _devices(cfg, s))
+    peripheries = {
+        "ideal resolution": ([ranges], "fast"),
+        "rounding": ([ranges | bits], "step"),
+        "rounding, per-column ranges": ([columns | bits], "step"),
+    }
+    rows = converter_rows(
+        model,
+        peripheries,
+        cfg.shared.window,
+        sigma_uS,
+        cfg.realisations,
+        strategy_seed_at(cfg.programming_seed, s, seed, fold, "test"),
+        _devices(cfg, s),
+    )
     return [{k: r[k] for k in ("periphery", "realisation", "accuracy", "failure")} for r in rows]
 
 
@@ -143,7 +212,8 @@ def fold_speakers(cfg: Any, seed: int) -> dict[int, tuple[str, str]]:
     out = {}
     for fold in cfg.shared.folds:
         splits = load_splits(float_spec(cfg, seed, fold).data)
-        out[fold] = (str(splits.test.meta["speaker"].iloc[0]), str(splits.val.meta["speaker"].iloc[0]))
+        out[fold] = (
+            str(splits.test.meta["speaker"].iloc[0]),
+            str(splits.val.meta["speaker"].iloc[0]),
+        )
     return out
-
-

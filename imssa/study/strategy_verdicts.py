@@ -6,14 +6,27 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from .params import Strategy
+
 from ..stats import ABOVE, Rule, chance_failure, realisation_summary, table_verdicts, verdict
+from .params import Strategy
 
-__all__ = ["family", "gap_recovery", "gap_text", "gap_verdict", "works_at_text", "nested_recommendation", "pareto_front",
-           "recommend", "strategy_gaps", "works_at"]
+__all__ = [
+    "family",
+    "gap_recovery",
+    "gap_text",
+    "gap_verdict",
+    "works_at_text",
+    "nested_recommendation",
+    "pareto_front",
+    "recommend",
+    "strategy_gaps",
+    "works_at",
+]
 
 
-def pareto_front(table: pd.DataFrame, cost: str, accuracy: str, n_clips: int | None = None) -> pd.Series:
+def pareto_front(
+    table: pd.DataFrame, cost: str, accuracy: str, n_clips: int | None = None
+) -> pd.Series:
     """True for the rows no other row dominates: none is at most as costly and at least as accurate,
     and strictly better in one of the two. Rows with a missing value, and with ``n_clips`` the rows
     not significantly above chance on that many clips (``stats.chance_failure``), are never on it."""
@@ -42,8 +55,12 @@ def works_at(rows: pd.DataFrame, strategy: str, chance: float = 0.5) -> float | 
     return float(working.max()) if len(working) else None
 
 
-def recommend(table: pd.DataFrame, accuracy: str = "accuracy_hardware_val", energy: str = "energy_pJ_per_inference",
-              tie_points: float = 1.0) -> str:
+def recommend(
+    table: pd.DataFrame,
+    accuracy: str = "accuracy_hardware_val",
+    energy: str = "energy_pJ_per_inference",
+    tie_points: float = 1.0,
+) -> str:
     """The strategy to recommend: the highest validation accuracy under hardware; strategies within
     ``tie_points`` points of it are tied, and the one of them with the least energy wins (then the
     first listed). ``table``: one row per strategy with ``strategy``, ``accuracy`` and ``energy``."""
@@ -76,8 +93,9 @@ def family(s: Strategy, baseline: Strategy) -> str:
     return "bit width"
 
 
-def gap_recovery(hardware: pd.DataFrame, software: pd.DataFrame, baseline: str, best: str, sigma_uS: float
-                 ) -> dict[str, float]:
+def gap_recovery(
+    hardware: pd.DataFrame, software: pd.DataFrame, baseline: str, best: str, sigma_uS: float
+) -> dict[str, float]:
     """How much of plain QAT's software-to-hardware gap ``best`` wins back at ``sigma_uS``.
 
     ``hardware``: programmings (``strategy``, ``sigma_uS``, ``seed``, ``fold``, ``realisation``,
@@ -88,22 +106,36 @@ def gap_recovery(hardware: pd.DataFrame, software: pd.DataFrame, baseline: str, 
     """
     from ..stats import paired_contrast
 
-    rows = hardware[(hardware["sigma_uS"] == sigma_uS) & hardware["strategy"].isin([baseline, best])]
+    rows = hardware[
+        (hardware["sigma_uS"] == sigma_uS) & hardware["strategy"].isin([baseline, best])
+    ]
     rows = rows.dropna(subset=["accuracy"])
     if set(rows["strategy"]) != {baseline, best}:
         raise ValueError(f"need hardware rows of {baseline!r} and {best!r} at sigma {sigma_uS}")
     gaps = strategy_gaps(rows, software, sigma_uS).set_index("strategy")
     won = paired_contrast(rows, "strategy", best, baseline, by=["sigma_uS"]).iloc[0]
     base = gaps.loc[baseline]
-    return {"sigma_uS": sigma_uS, "gap_points": float(base["gap_points"]), "gap_ci_low": float(base["gap_ci_low"]),
-            "gap_ci_high": float(base["gap_ci_high"]), "best_gap_points": float(gaps.loc[best, "gap_points"]),
-            "recovered_points": float(won["difference_points"]), "recovered_ci_low": float(won["ci_low"]),
-            "recovered_ci_high": float(won["ci_high"]),
-            "recovered_share": float(won["difference_points"] / base["gap_points"]) if base["gap_points"] > 0 else float("nan")}
+    return {
+        "sigma_uS": sigma_uS,
+        "gap_points": float(base["gap_points"]),
+        "gap_ci_low": float(base["gap_ci_low"]),
+        "gap_ci_high": float(base["gap_ci_high"]),
+        "best_gap_points": float(gaps.loc[best, "gap_points"]),
+        "recovered_points": float(won["difference_points"]),
+        "recovered_ci_low": float(won["ci_low"]),
+        "recovered_ci_high": float(won["ci_high"]),
+        "recovered_share": float(won["difference_points"] / base["gap_points"])
+        if base["gap_points"] > 0
+        else float("nan"),
+    }
 
 
-def nested_recommendation(val_table: pd.DataFrame, test_table: pd.DataFrame, speakers: dict[int, tuple[str, str]],
-                          tie_points: float = 1.0) -> pd.DataFrame:
+def nested_recommendation(
+    val_table: pd.DataFrame,
+    test_table: pd.DataFrame,
+    speakers: dict[int, tuple[str, str]],
+    tie_points: float = 1.0,
+) -> pd.DataFrame:
     """The recommendation rule applied once per test fold without that fold's speaker.
 
     The pooled rule (``recommend``) sees every speaker's clips through some fold's validation set,
@@ -116,13 +148,27 @@ def nested_recommendation(val_table: pd.DataFrame, test_table: pd.DataFrame, spe
     rows = []
     for fold, (test_speaker, _) in sorted(speakers.items()):
         seen = [f for f, (_, v) in speakers.items() if v != test_speaker]
-        pooled = (val_table[val_table["fold"].isin(seen)].groupby("strategy", sort=False)
-                  .agg(accuracy_hardware_val=("accuracy", "mean"), energy_pJ_per_inference=("energy_pJ_per_inference", "first"))
-                  .reset_index())
+        pooled = (
+            val_table[val_table["fold"].isin(seen)]
+            .groupby("strategy", sort=False)
+            .agg(
+                accuracy_hardware_val=("accuracy", "mean"),
+                energy_pJ_per_inference=("energy_pJ_per_inference", "first"),
+            )
+            .reset_index()
+        )
         choice = recommend(pooled, tie_points=tie_points)
-        hit = test_table[(test_table["fold"] == fold) & (test_table["strategy"] == choice)]["accuracy"]
-        rows.append({"fold": fold, "test_speaker": test_speaker, "choice": choice,
-                     "accuracy": float(hit.mean()) if len(hit) else float("nan")})
+        hit = test_table[(test_table["fold"] == fold) & (test_table["strategy"] == choice)][
+            "accuracy"
+        ]
+        rows.append(
+            {
+                "fold": fold,
+                "test_speaker": test_speaker,
+                "choice": choice,
+                "accuracy": float(hit.mean()) if len(hit) else float("nan"),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -136,8 +182,15 @@ def strategy_gaps(hardware: pd.DataFrame, software: pd.DataFrame, sigma_uS: floa
     for name, part in rows.groupby("strategy", sort=False):
         ref = software[software["strategy"] == name].dropna(subset=["accuracy"])
         d = drop_interval(drops_from(part, ref, key=("seed", "fold")).assign(_g=0), ["_g"]).iloc[0]
-        out.append({"strategy": name, "sigma_uS": sigma_uS, "gap_points": float(d["drop_points"]),
-                    "gap_ci_low": float(d["drop_ci_low"]), "gap_ci_high": float(d["drop_ci_high"])})
+        out.append(
+            {
+                "strategy": name,
+                "sigma_uS": sigma_uS,
+                "gap_points": float(d["drop_points"]),
+                "gap_ci_low": float(d["drop_ci_low"]),
+                "gap_ci_high": float(d["drop_ci_high"]),
+            }
+        )
     return pd.DataFrame(out)
 
 
@@ -159,11 +212,13 @@ def gap_text(gap: dict[str, float] | None, chosen: str, baseline: str = "plain Q
     the recommended strategy ``chosen`` is the ``baseline`` itself."""
     if gap is None:
         return f"The recommended strategy is {baseline} itself."
-    return (f"{_sentence_case(baseline)} loses **{gap['gap_points']:.1f} points** [{gap['gap_ci_low']:.1f}, "
-            f"{gap['gap_ci_high']:.1f}] at sigma = {gap['sigma_uS']:g} uS. {chosen} wins back "
-            f"**{gap['recovered_points']:.1f} points** [{gap['recovered_ci_low']:.1f}, {gap['recovered_ci_high']:.1f}], "
-            f"{100 * gap['recovered_share']:.0f}% of that gap; its own gap is {gap['best_gap_points']:.1f} points. "
-            f"Verdict: {gap_verdict(gap)}")
+    return (
+        f"{_sentence_case(baseline)} loses **{gap['gap_points']:.1f} points** [{gap['gap_ci_low']:.1f}, "
+        f"{gap['gap_ci_high']:.1f}] at sigma = {gap['sigma_uS']:g} uS. {chosen} wins back "
+        f"**{gap['recovered_points']:.1f} points** [{gap['recovered_ci_low']:.1f}, {gap['recovered_ci_high']:.1f}], "
+        f"{100 * gap['recovered_share']:.0f}% of that gap; its own gap is {gap['best_gap_points']:.1f} points. "
+        f"Verdict: {gap_verdict(gap)}"
+    )
 
 
 def gap_verdict(gap: dict[str, float], goal_share: float = 0.5) -> str:
@@ -173,7 +228,11 @@ def gap_verdict(gap: dict[str, float], goal_share: float = 0.5) -> str:
     gap_ok = verdict(gap["gap_ci_low"], gap["gap_ci_high"]) == ABOVE
     gain_ok = verdict(gap["recovered_ci_low"], gap["recovered_ci_high"]) == ABOVE
     met = gain_ok and gap_ok and gap["recovered_share"] >= goal_share
-    parts = ["the gap is resolved" if gap_ok else "the gap itself is not resolved (its interval includes 0)",
-             "the gain is resolved" if gain_ok else "the gain is not resolved (its interval includes 0)",
-             f"the goal of {100 * goal_share:.0f}% is {'met' if met else 'not met'}"]
+    parts = [
+        "the gap is resolved"
+        if gap_ok
+        else "the gap itself is not resolved (its interval includes 0)",
+        "the gain is resolved" if gain_ok else "the gain is not resolved (its interval includes 0)",
+        f"the goal of {100 * goal_share:.0f}% is {'met' if met else 'not met'}",
+    ]
     return "; ".join(parts) + "."

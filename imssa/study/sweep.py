@@ -20,37 +20,66 @@ from tqdm import tqdm
 from ..model.memory import layer_memory
 from ..model.train import Run, TrainResult, restore_model, train_many
 
-__all__ = ["clip_answers", "cluster", "fill_cells", "learning_curves", "resumable_grid", "run_summary", "train_all",
-           "train_sweep"]
+__all__ = [
+    "clip_answers",
+    "cluster",
+    "fill_cells",
+    "learning_curves",
+    "resumable_grid",
+    "run_summary",
+    "train_all",
+    "train_sweep",
+]
 
 
 def run_summary(run: Run, result: TrainResult, n_classes: int) -> dict[str, Any]:
     """One row per run: split, fold, test and validation accuracy, test clips, ``failure`` and
     ``failure_reason`` (why, in words), and the poles and memory of the first layer's (quantized) recurrence (``memory.layer_memory``; an FIR
     bank has no pole: NaN)."""
-    row: dict[str, Any] = {"split": run.data.split, "fold": run.data.fold, "accuracy": result.test_accuracy,
-                           "val_accuracy": result.val_accuracy, "n_test": len(result.test_true),
-                           "failure": result.failure, "failure_reason": result.failure_reason}
+    row: dict[str, Any] = {
+        "split": run.data.split,
+        "fold": run.data.fold,
+        "accuracy": result.test_accuracy,
+        "val_accuracy": result.val_accuracy,
+        "n_test": len(result.test_true),
+        "failure": result.failure,
+        "failure_reason": result.failure_reason,
+    }
     if not result.failure:
         layer = restore_model(run.model, result, n_classes).layers[0]
         with torch.no_grad():
-            mod = layer.discrete().A_bar.abs() if run.model.ssm != "fir" else torch.full((1,), float("nan"))
-        row |= ({"max_abs_A_bar": float(mod.max()), "frac_abs_A_bar_ge_1": float((mod >= 1).double().mean())}
-                | layer_memory(layer, run.data.step_rate, run.data.steps))
+            mod = (
+                layer.discrete().A_bar.abs()
+                if run.model.ssm != "fir"
+                else torch.full((1,), float("nan"))
+            )
+        row |= {
+            "max_abs_A_bar": float(mod.max()),
+            "frac_abs_A_bar_ge_1": float((mod >= 1).double().mean()),
+        } | layer_memory(layer, run.data.step_rate, run.data.steps)
     return row
 
 
-def train_sweep(points: list[dict[str, Any]], runs: list[Run], n_classes: int, workers: int = 1,
-                desc: str = "sweep") -> pd.DataFrame:
+def train_sweep(
+    points: list[dict[str, Any]],
+    runs: list[Run],
+    n_classes: int,
+    workers: int = 1,
+    desc: str = "sweep",
+) -> pd.DataFrame:
     """Train ``runs`` (cached, resumable) and return one row per run: its ``points`` labels plus
     ``run_summary``. ``points`` and ``runs`` are parallel lists."""
     if len(points) != len(runs):
         raise ValueError(f"{len(points)} points but {len(runs)} runs")
     results = train_all(runs, workers, desc=desc)
-    return pd.DataFrame([p | run_summary(r, res, n_classes) for p, r, res in zip(points, runs, results)])
+    return pd.DataFrame(
+        [p | run_summary(r, res, n_classes) for p, r, res in zip(points, runs, results)]
+    )
 
 
-def clip_answers(points: list[dict[str, Any]], runs: list[Run], workers: int = 1, desc: str = "answers") -> pd.DataFrame:
+def clip_answers(
+    points: list[dict[str, Any]], runs: list[Run], workers: int = 1, desc: str = "answers"
+) -> pd.DataFrame:
     """Per-clip test answers of ``runs`` (trained or cached): one row per (run, test clip) with the
     ``points`` labels, ``fold``, ``seed``, ``clip`` (file name), ``target`` and ``pred`` (class
     indices into the digits) and ``correct`` (0/1), the input of ``imssa.stats``. Failed runs are
@@ -62,16 +91,37 @@ def clip_answers(points: list[dict[str, Any]], runs: list[Run], workers: int = 1
         if "seed" in p and p["seed"] != r.train.seed:
             raise ValueError(f"label seed {p['seed']} differs from the run's seed {r.train.seed}")
         if not res.failure:
-            frames.append(pd.DataFrame({"fold": r.data.fold, "seed": r.train.seed, "clip": list(res.test_clips),
-                                        "target": res.test_true, "pred": res.test_pred}).assign(**p))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "fold": r.data.fold,
+                        "seed": r.train.seed,
+                        "clip": list(res.test_clips),
+                        "target": res.test_true,
+                        "pred": res.test_pred,
+                    }
+                ).assign(**p)
+            )
     if not frames:
-        return pd.DataFrame(columns=["fold", "seed", "clip", "target", "pred", "correct", *(points[0] if points else {})])
+        return pd.DataFrame(
+            columns=[
+                "fold",
+                "seed",
+                "clip",
+                "target",
+                "pred",
+                "correct",
+                *(points[0] if points else {}),
+            ]
+        )
     out = pd.concat(frames, ignore_index=True)
     out["correct"] = (out["target"] == out["pred"]).astype(int)
     return out
 
 
-def fill_cells(cells: list[dict[str, Any]], defaults: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+def fill_cells(
+    cells: list[dict[str, Any]], defaults: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """``cells`` with the same keys each, in the order they first appear: a key that some cell sets
     and another does not is filled in from ``defaults`` (the value that cell runs with anyway, e.g.
     a device's own setting). A missing key without a default is a ValueError: it would make cells
@@ -81,14 +131,21 @@ def fill_cells(cells: list[dict[str, Any]], defaults: Mapping[str, Any] | None =
     odd = [k for k in keys if k not in defaults and any(k not in c for c in cells)]
     if odd:
         example = next(c for c in cells if any(k not in c for k in odd))
-        raise ValueError(f"keys {odd} are missing from some cells and have no default; e.g. {example}")
+        raise ValueError(
+            f"keys {odd} are missing from some cells and have no default; e.g. {example}"
+        )
     return [{k: c[k] if k in c else defaults[k] for k in keys} for c in cells]
 
 
-def resumable_grid(cells: list[dict[str, Any]], compute: Callable[..., list[dict[str, Any]]],
-                   checkpoint: Path, desc: str = "grid", workers: int = 1,
-                   defaults: Mapping[str, Any] | None = None,
-                   models: list[tuple[int, int]] | None = None) -> pd.DataFrame:
+def resumable_grid(
+    cells: list[dict[str, Any]],
+    compute: Callable[..., list[dict[str, Any]]],
+    checkpoint: Path,
+    desc: str = "grid",
+    workers: int = 1,
+    defaults: Mapping[str, Any] | None = None,
+    models: list[tuple[int, int]] | None = None,
+) -> pd.DataFrame:
     """Evaluate ``compute(cell)`` for every cell, appending its rows to ``checkpoint`` (CSV) as soon
     as the cell finishes. Cells whose key values are already in the checkpoint are skipped, so an
     interrupted sweep resumes where it stopped. ``workers`` > 1 evaluates cells side by side in
@@ -108,39 +165,55 @@ def resumable_grid(cells: list[dict[str, Any]], compute: Callable[..., list[dict
     cells = fill_cells(cells, defaults)
     keys = list(cells[0]) if cells else []
     columns = keys + ([] if models is None else ["seed", "fold"])
-    tasks = [(c, None) for c in cells] if models is None else [(c, m) for c in cells for m in models]
+    tasks = (
+        [(c, None) for c in cells] if models is None else [(c, m) for c in cells for m in models]
+    )
     read = lambda: pd.read_csv(checkpoint, keep_default_na=False, na_values=["NaN", "nan"])  # noqa: E731
     key_of = lambda values: tuple("" if v is None else str(v) for v in values)  # noqa: E731
     task_key = lambda c, m: key_of([c[k] for k in keys] + ([] if m is None else list(m)))  # noqa: E731
     done = read() if checkpoint.is_file() else pd.DataFrame(columns=columns)
     have = {key_of(row) for row in done[columns].itertuples(index=False)} if len(done) else set()
     todo = [(c, m) for c, m in tasks if task_key(c, m) not in have]
-    with cluster() if todo else contextlib.nullcontext() as client:  # no connection when nothing is left to do
+    with (
+        cluster() if todo else contextlib.nullcontext() as client
+    ):  # no connection when nothing is left to do
         if client is not None or workers > 1:
             jobs = (joblib.delayed(_one_thread)(compute, c, m) for c, m in todo)
-            results = joblib.Parallel(n_jobs=-1 if client is not None else workers, return_as="generator_unordered")(jobs)
+            results = joblib.Parallel(
+                n_jobs=-1 if client is not None else workers, return_as="generator_unordered"
+            )(jobs)
         else:
             results = ((c, _compute(compute, c, m)) for c, m in todo)
         for cell, rows in tqdm(results, total=len(todo), desc=desc):
-            if rows:  # a task without rows (e.g. a model the cell leaves out) leaves the file as it is
+            if (
+                rows
+            ):  # a task without rows (e.g. a model the cell leaves out) leaves the file as it is
                 _append(checkpoint, pd.DataFrame([cell | row for row in rows]))
     if not checkpoint.is_file():
         return pd.DataFrame(columns=keys)
     table = read()
     order = {task_key(c, m): i for i, (c, m) in enumerate(tasks)}
-    rank = pd.Series([order.get(key_of(r), -1) for r in table[columns].itertuples(index=False)], index=table.index)
+    rank = pd.Series(
+        [order.get(key_of(r), -1) for r in table[columns].itertuples(index=False)],
+        index=table.index,
+    )
     return table[rank >= 0].iloc[rank[rank >= 0].argsort(kind="stable")].reset_index(drop=True)
 
 
-def _compute(compute: Callable[..., list[dict[str, Any]]], cell: dict[str, Any],
-             model: tuple[int, int] | None) -> list[dict[str, Any]]:
+def _compute(
+    compute: Callable[..., list[dict[str, Any]]],
+    cell: dict[str, Any],
+    model: tuple[int, int] | None,
+) -> list[dict[str, Any]]:
     """One task of ``resumable_grid``: a cell, or one model of a cell (its rows checked for it)."""
     if model is None:
         return compute(cell)
     rows = compute(cell, [model])
     if any((row.get("seed"), row.get("fold")) != tuple(model) for row in rows):
-        raise ValueError(f"a grid split by model needs rows with that model's seed and fold {model}; "
-                         f"cell {cell} gave {[(r.get('seed'), r.get('fold')) for r in rows][:3]}")
+        raise ValueError(
+            f"a grid split by model needs rows with that model's seed and fold {model}; "
+            f"cell {cell} gave {[(r.get('seed'), r.get('fold')) for r in rows][:3]}"
+        )
     return rows
 
 
@@ -153,23 +226,34 @@ def _append(checkpoint: Path, frame: pd.DataFrame) -> None:
         return
     header = list(pd.read_csv(checkpoint, nrows=0).columns)
     if set(frame.columns) <= set(header):
-        frame.reindex(columns=header, fill_value="NaN").to_csv(checkpoint, mode="a", header=False, index=False)
+        frame.reindex(columns=header, fill_value="NaN").to_csv(
+            checkpoint, mode="a", header=False, index=False
+        )
         return
     union = header + [c for c in frame.columns if c not in header]
     old = pd.read_csv(checkpoint, dtype=str, keep_default_na=False)  # as written, text untouched
     tmp = checkpoint.with_suffix(".tmp")
-    pd.concat([old.reindex(columns=union, fill_value="NaN"), frame.reindex(columns=union, fill_value="NaN")],
-              ignore_index=True).to_csv(tmp, index=False)
+    pd.concat(
+        [
+            old.reindex(columns=union, fill_value="NaN"),
+            frame.reindex(columns=union, fill_value="NaN"),
+        ],
+        ignore_index=True,
+    ).to_csv(tmp, index=False)
     tmp.replace(checkpoint)
 
 
-def train_all(runs: list[Run], workers: int = 1, desc: str = "runs", progress: bool = True) -> list[TrainResult]:
+def train_all(
+    runs: list[Run], workers: int = 1, desc: str = "runs", progress: bool = True
+) -> list[TrainResult]:
     """``train.train_many``, every run a task on the dask cluster named by ``$IMSSA_DASK_SCHEDULER``
     when there is one (``cluster``), else on ``workers`` local processes. Same results either way:
     each run is seeded. The workers write the model cache, so on a real cluster ``IMSSA_CACHE_DIR``
     must be a folder they share with this process."""
     with cluster() as client:
-        return train_many(runs, workers if client is None else max(workers, 2), desc=desc, progress=progress)
+        return train_many(
+            runs, workers if client is None else max(workers, 2), desc=desc, progress=progress
+        )
 
 
 @contextlib.contextmanager
@@ -184,21 +268,32 @@ def cluster(address: str | None = None) -> Iterator[Any]:
     try:
         from distributed import Client
     except ImportError as err:  # pragma: no cover - the 'cluster' extra
-        raise RuntimeError("IMSSA_DASK_SCHEDULER is set but dask.distributed is not installed: "
-                           "pip install -e '.[cluster]'") from err
+        raise RuntimeError(
+            "IMSSA_DASK_SCHEDULER is set but dask.distributed is not installed: "
+            "pip install -e '.[cluster]'"
+        ) from err
     with Client(address) as client, joblib.parallel_config(backend="dask"):
         yield client
 
 
-def _one_thread(compute: Callable[..., list[dict[str, Any]]], cell: dict[str, Any], model: tuple[int, int] | None):
+def _one_thread(
+    compute: Callable[..., list[dict[str, Any]]],
+    cell: dict[str, Any],
+    model: tuple[int, int] | None,
+):
     torch.set_num_threads(1)
     return cell, _compute(compute, cell, model)
 
 
-def learning_curves(points: list[dict[str, Any]], runs: list[Run], workers: int = 1,
-                    progress: bool = True) -> pd.DataFrame:
+def learning_curves(
+    points: list[dict[str, Any]], runs: list[Run], workers: int = 1, progress: bool = True
+) -> pd.DataFrame:
     """Per-epoch training loss and accuracies (``TrainResult.history``) of ``runs``, with their
     ``points`` labels, ``fold`` and ``seed``: one row per run and epoch."""
-    frames = [res.history.assign(**({"fold": r.data.fold, "seed": r.train.seed} | p))
-              for p, r, res in zip(points, runs, train_all(runs, workers, desc="curves", progress=progress))]
+    frames = [
+        res.history.assign(**({"fold": r.data.fold, "seed": r.train.seed} | p))
+        for p, r, res in zip(
+            points, runs, train_all(runs, workers, desc="curves", progress=progress)
+        )
+    ]
     return pd.concat(frames, ignore_index=True)

@@ -69,43 +69,73 @@ class Shared(Strict):
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()
     seeds: list[int] = Field(default=[0, 1], min_length=1, description="training seeds per fold")
-    folds: list[int] = Field(default=[0, 1, 2, 3, 4, 5], min_length=1,
-                             description="loso folds (test speaker index); [0] for the other splits")
-    selection_seeds: list[int] = Field(default=[0], min_length=1, description="seeds of the validation sweeps")
+    folds: list[int] = Field(
+        default=[0, 1, 2, 3, 4, 5],
+        min_length=1,
+        description="loso folds (test speaker index); [0] for the other splits",
+    )
+    selection_seeds: list[int] = Field(
+        default=[0], min_length=1, description="seeds of the validation sweeps"
+    )
     workers: int = Field(default=1, ge=1, description="runs trained side by side, 1 thread each")
     qat_train: TrainConfig = TrainConfig(epochs=10, lr=0.003, ssm_lr=0.003)
     init: Literal["float", "scratch"] = "float"
-    fscale: float = Field(default=0.7, gt=0, description="the fixed range shared by Re/Im of A_bar, B_bar, C")
+    fscale: float = Field(
+        default=0.7, gt=0, description="the fixed range shared by Re/Im of A_bar, B_bar, C"
+    )
     r_max: PoleCap | None = Field(default=None, description="pole cap of every quantized model")
-    adaptive_scale_rule: Literal["max_abs", "mse"] = Field(default="mse", description=(
-        "scale of the dynamic and per-channel ranges: each tensor's (channel's) max-abs, or the scale that "
-        "minimises its quantization error (TWN's fitted threshold and scale at 2 bits); the fixed range "
-        "keeps fscale"))
-    fold_choices: dict[int, dict[str, int | float]] = Field(default_factory=dict, description=(
-        "per fold, the parameter values (dotted paths, e.g. train.lr) of its nested choice where it differs from "
-        "this file's: the choice behind that fold's test numbers, made without its test speaker "
-        "(selection.nested_choices checks that this holds the nested choice)"))
+    adaptive_scale_rule: Literal["max_abs", "mse"] = Field(
+        default="mse",
+        description=(
+            "scale of the dynamic and per-channel ranges: each tensor's (channel's) max-abs, or the scale that "
+            "minimises its quantization error (TWN's fitted threshold and scale at 2 bits); the fixed range "
+            "keeps fscale"
+        ),
+    )
+    fold_choices: dict[int, dict[str, int | float]] = Field(
+        default_factory=dict,
+        description=(
+            "per fold, the parameter values (dotted paths, e.g. train.lr) of its nested choice where it differs from "
+            "this file's: the choice behind that fold's test numbers, made without its test speaker "
+            "(selection.nested_choices checks that this holds the nested choice)"
+        ),
+    )
     map_bits: ModelBits = Field(default=2, description="bit width of the model mapped")
     g_min_uS: float = Field(default=10.0, ge=0, description="conductance of level 0, uS")
     g_max_uS: float = Field(default=100.0, gt=0, description="conductance of the top level, uS")
     rows: int = Field(default=64, ge=1, description="array rows (inputs)")
     cols: int = Field(default=64, ge=1, description="array columns (outputs)")
-    g_phys_max_uS: float = Field(default=150.0, gt=0, description="top of the physical conductance window, uS")
-    headroom: float = Field(default=2.0, ge=1, description=(
-        "converter range in fast-mode sweeps, in units of the largest ideal input/output on training clips"))
-    devices_per_element: list[Literal[8, 16]] = Field(default=[16, 8], min_length=1, description=(
-        "devices per complex element of A_bar (16: the paper's 4 x 4 block); the first is the default"))
+    g_phys_max_uS: float = Field(
+        default=150.0, gt=0, description="top of the physical conductance window, uS"
+    )
+    headroom: float = Field(
+        default=2.0,
+        ge=1,
+        description=(
+            "converter range in fast-mode sweeps, in units of the largest ideal input/output on training clips"
+        ),
+    )
+    devices_per_element: list[Literal[8, 16]] = Field(
+        default=[16, 8],
+        min_length=1,
+        description=(
+            "devices per complex element of A_bar (16: the paper's 4 x 4 block); the first is the default"
+        ),
+    )
 
     #: first parts of the paths ``fold_choices`` may set: what a trained model depends on
     FOLD_CHOICE_ROOTS: ClassVar[frozenset[str]] = frozenset(
-        {"data", "model", "train", "qat_train", "fscale", "r_max", "adaptive_scale_rule"})
+        {"data", "model", "train", "qat_train", "fscale", "r_max", "adaptive_scale_rule"}
+    )
 
     @field_validator("fold_choices", mode="before")
     @classmethod
     def _fold_numbers(cls, value: Any) -> Any:
         """Folds as numbers also where the values came through JSON (papermill), whose keys are text."""
         if isinstance(value, dict):
-            return {int(k) if isinstance(k, str) and k.isdigit() else k: v for k, v in value.items()}
+            return {
+                int(k) if isinstance(k, str) and k.isdigit() else k: v for k, v in value.items()
+            }
         return value
 
     def scale_rule(self, range_mode: str) -> Literal["max_abs", "mse"]:
@@ -120,25 +150,39 @@ class Shared(Strict):
     @property
     def window(self) -> dict[str, float]:
         """The conductance window (uS) as ``DeviceConfig`` keys: mapping range and physical top."""
-        return {"g_min_uS": self.g_min_uS, "g_max_uS": self.g_max_uS, "g_phys_max_uS": self.g_phys_max_uS}
+        return {
+            "g_min_uS": self.g_min_uS,
+            "g_max_uS": self.g_max_uS,
+            "g_phys_max_uS": self.g_phys_max_uS,
+        }
 
     @model_validator(mode="after")
     def _check_shared(self) -> Shared:
         if len(set(self.folds)) != len(self.folds) or len(set(self.seeds)) != len(self.seeds):
-            raise ValueError(f"folds and seeds must not repeat, got folds {self.folds}, seeds {self.seeds}")
+            raise ValueError(
+                f"folds and seeds must not repeat, got folds {self.folds}, seeds {self.seeds}"
+            )
         if self.data.split != "loso" and self.folds != [0]:
-            raise ValueError(f"folds: split {self.data.split!r} has one fold, [0]; got {self.folds}")
+            raise ValueError(
+                f"folds: split {self.data.split!r} has one fold, [0]; got {self.folds}"
+            )
         if self.g_min_uS >= self.g_max_uS:
             raise ValueError(f"g_min_uS ({self.g_min_uS}) must be < g_max_uS ({self.g_max_uS})")
         if self.g_phys_max_uS < self.g_max_uS:
-            raise ValueError(f"g_phys_max_uS ({self.g_phys_max_uS}) must be >= g_max_uS ({self.g_max_uS})")
+            raise ValueError(
+                f"g_phys_max_uS ({self.g_phys_max_uS}) must be >= g_max_uS ({self.g_max_uS})"
+            )
         for fold, values in self.fold_choices.items():
             if fold not in self.folds:
-                raise ValueError(f"fold_choices names fold {fold}, which is not among folds {self.folds}")
+                raise ValueError(
+                    f"fold_choices names fold {fold}, which is not among folds {self.folds}"
+                )
             for path, value in values.items():
                 if path.split(".")[0] not in self.FOLD_CHOICE_ROOTS or path == "data.fold":
-                    raise ValueError(f"fold_choices.{fold}.{path}: a fold may set only what a trained model "
-                                     f"depends on (paths under {sorted(self.FOLD_CHOICE_ROOTS)}, not data.fold)")
+                    raise ValueError(
+                        f"fold_choices.{fold}.{path}: a fold may set only what a trained model "
+                        f"depends on (paths under {sorted(self.FOLD_CHOICE_ROOTS)}, not data.fold)"
+                    )
                 try:
                     replaced(self.model_copy(update={"fold_choices": {}}), path, value)
                 except ParamsError as err:

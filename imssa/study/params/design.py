@@ -30,18 +30,27 @@ class Strategy(Strict):
     pole_target: PoleCap | None = None
     RENAMED: ClassVar[dict[str, str]] = {"noise_aware_sigma_uS": "noise_sigma_uS"}
 
-    noise_sigma_uS: float = Field(default=0.0, ge=0, description=(
-        "programming noise injected in training, uS (noise-aware QAT; ``QuantConfig.noise_sigma_uS``)"))
+    noise_sigma_uS: float = Field(
+        default=0.0,
+        ge=0,
+        description=(
+            "programming noise injected in training, uS (noise-aware QAT; ``QuantConfig.noise_sigma_uS``)"
+        ),
+    )
     training: Literal["qat", "ptq"] = "qat"
     devices_per_element: Literal[8, 16] | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Strategy:
         if (self.pole_penalty > 0) != (self.pole_target is not None):
-            raise ValueError(f"strategy {self.name!r}: pole_penalty > 0 and pole_target go together")
+            raise ValueError(
+                f"strategy {self.name!r}: pole_penalty > 0 and pole_target go together"
+            )
         if self.training == "ptq" and (self.pole_penalty > 0 or self.noise_sigma_uS > 0):
-            raise ValueError(f"strategy {self.name!r}: post-training quantization has no training to penalise or "
-                             "inject noise into")
+            raise ValueError(
+                f"strategy {self.name!r}: post-training quantization has no training to penalise or "
+                "inject noise into"
+            )
         return self
 
     @property
@@ -58,22 +67,43 @@ class StrategyParams(ModelParams):
     ``imssa.hardware.cost``. ``baseline`` names plain fixed-range QAT, against which every strategy is paired."""
 
     RENAMED: ClassVar[dict[str, str]] = {
-        "strategy_sigmas_uS": "sigmas_uS", "strategy_realisations": "realisations", "hardware_seed": "programming_seed"}
+        "strategy_sigmas_uS": "sigmas_uS",
+        "strategy_realisations": "realisations",
+        "hardware_seed": "programming_seed",
+    }
 
     strategies: list[Strategy] = Field(min_length=2)
-    baseline: str = Field(default="plain QAT 2-bit", description="name of the plain-QAT strategy the others are paired with")
-    strategy_seeds: list[int] = Field(default=[0], min_length=1, description="training seeds per fold")
-    sigmas_uS: SigmaSweep = Field(default=[0.0, 5.0, 10.0, 15.0, 20.0], min_length=2, description=(
-        "programming noise levels, uS (the paper's Fig. 4 range); must include 0"))
+    baseline: str = Field(
+        default="plain QAT 2-bit",
+        description="name of the plain-QAT strategy the others are paired with",
+    )
+    strategy_seeds: list[int] = Field(
+        default=[0], min_length=1, description="training seeds per fold"
+    )
+    sigmas_uS: SigmaSweep = Field(
+        default=[0.0, 5.0, 10.0, 15.0, 20.0],
+        min_length=2,
+        description=("programming noise levels, uS (the paper's Fig. 4 range); must include 0"),
+    )
     realisations: int = Field(default=3, ge=1, description="programmings per model and noise level")
-    programming_seed: int = Field(default=21, description=(
-        "seed of the programming draws, shared by every strategy (paired)"))
-    adc_bits: ModelBits = Field(default=6, description=(
-        "ADC resolution of the cost model (the emulated array's 6 bits; Li, Hu et al., Nat. Electron. 1, 52 (2018))"))
+    programming_seed: int = Field(
+        default=21, description=("seed of the programming draws, shared by every strategy (paired)")
+    )
+    adc_bits: ModelBits = Field(
+        default=6,
+        description=(
+            "ADC resolution of the cost model (the emulated array's 6 bits; Li, Hu et al., Nat. Electron. 1, 52 (2018))"
+        ),
+    )
     cost: CostConstants = CostConstants()
-    tie_points: float = Field(default=1.0, ge=0, description=(
-        "strategies within this many points of the best validation accuracy under hardware are tied; "
-        "the least energy wins"))
+    tie_points: float = Field(
+        default=1.0,
+        ge=0,
+        description=(
+            "strategies within this many points of the best validation accuracy under hardware are tied; "
+            "the least energy wins"
+        ),
+    )
 
     @model_validator(mode="after")
     def _check_strategies(self) -> StrategyParams:
@@ -86,7 +116,6 @@ class StrategyParams(ModelParams):
         if base.training != "qat" or base.noise_sigma_uS or base.pole_penalty:
             raise ValueError(f"baseline {self.baseline!r} must be plain QAT (no noise, no penalty)")
         return self
-
 
 
 class ScaleParams(ModelParams):
@@ -112,55 +141,88 @@ class ScaleParams(ModelParams):
     ``converter_sigma_uS``."""
 
     RENAMED: ClassVar[dict[str, str]] = {
-        "scale_sigmas_uS": "sigmas_uS", "ten_sigmas_uS": "ten.sigmas_uS", "scale_realisations": "realisations",
-        "scale_hardware_seed": "programming_seed"}
+        "scale_sigmas_uS": "sigmas_uS",
+        "ten_sigmas_uS": "ten.sigmas_uS",
+        "scale_realisations": "realisations",
+        "scale_hardware_seed": "programming_seed",
+    }
 
-    scale_folds: list[int] = Field(default=[0, 1, 2], min_length=1, description="folds of this chapter (of ``folds``)")
+    scale_folds: list[int] = Field(
+        default=[0, 1, 2], min_length=1, description="folds of this chapter (of ``folds``)"
+    )
     scale_seeds: list[int] = Field(default=[0], min_length=1, description="training seeds per fold")
     depths: list[int] = Field(default=[1, 2, 3, 4], min_length=1)
     depth_bits: list[ModelBits] = Field(default=[2], min_length=1)
-    state_sizes: list[int] = Field(default=[2, 4, 8, 16, 32, 64], min_length=1, description="complex modes N")
+    state_sizes: list[int] = Field(
+        default=[2, 4, 8, 16, 32, 64], min_length=1, description="complex modes N"
+    )
     state_bits: int = Field(default=2, ge=2, le=16)
     ten_digits: list[int] = Field(default=list(range(10)), min_length=3)
     ten_bits: list[ModelBits] = Field(default=[2, 4], min_length=1)
-    ten_depths: list[int] = Field(default=[1, 2, 3, 4], min_length=1, description="depths the ten-digit choice weighs")
+    ten_depths: list[int] = Field(
+        default=[1, 2, 3, 4], min_length=1, description="depths the ten-digit choice weighs"
+    )
     ten_train: TrainConfig = TrainConfig(epochs=10, lr=0.01, ssm_lr=0.01)
     ten_qat_train: TrainConfig = TrainConfig(epochs=10, lr=0.01, ssm_lr=0.01)
-    real_N: int | None = Field(default=None, ge=1, description="real modes of the real-valued variant; None: 2 N")
+    real_N: int | None = Field(
+        default=None, ge=1, description="real modes of the real-valued variant; None: 2 N"
+    )
     real_bits: int = Field(default=2, ge=2, le=16)
     heidelberg_language: Literal["english", "german", "both"] = "both"
     sigmas_uS: SigmaSweep = Field(default=[0.0, 5.0, 10.0, 15.0, 20.0], min_length=2)
     realisations: int = Field(default=3, ge=1, description="programmings per model and sigma")
-    ten: NoiseSweep = Field(default=NoiseSweep(sigmas_uS=[0.0, 15.0], realisations=3), description=(
-        "the ten-digit models' sweep (main-task models take sigmas_uS and realisations)"))
-    programming_seed: int = Field(default=31, description="seed of the programming draws, shared by every model")
+    ten: NoiseSweep = Field(
+        default=NoiseSweep(sigmas_uS=[0.0, 15.0], realisations=3),
+        description=(
+            "the ten-digit models' sweep (main-task models take sigmas_uS and realisations)"
+        ),
+    )
+    programming_seed: int = Field(
+        default=31, description="seed of the programming draws, shared by every model"
+    )
     converter_sigma_uS: float = Field(default=15.0, ge=0)
     converter_dac_bits: ConverterBits = 8
     converter_adc_bits: ConverterBits = 6
-    tie_points: float = Field(default=1.0, ge=0, description="validation accuracies within this many points are tied")
+    tie_points: float = Field(
+        default=1.0, ge=0, description="validation accuracies within this many points are tied"
+    )
 
     @model_validator(mode="after")
     def _check_scale(self) -> ScaleParams:
-        if not set(self.scale_folds) <= set(self.shared.folds) or len(set(self.scale_folds)) != len(self.scale_folds):
-            raise ValueError(f"scale_folds {self.scale_folds} must be distinct folds of {self.shared.folds}")
+        if not set(self.scale_folds) <= set(self.shared.folds) or len(set(self.scale_folds)) != len(
+            self.scale_folds
+        ):
+            raise ValueError(
+                f"scale_folds {self.scale_folds} must be distinct folds of {self.shared.folds}"
+            )
         if 1 not in self.ten_depths:
-            raise ValueError(f"ten_depths must include 1 (the paper's depth), got {self.ten_depths}")
+            raise ValueError(
+                f"ten_depths must include 1 (the paper's depth), got {self.ten_depths}"
+            )
         for key in ("depths", "state_sizes", "ten_depths"):
             values = getattr(self, key)
             if any(v < 1 for v in values) or len(set(values)) != len(values):
                 raise ValueError(f"{key} must be distinct integers >= 1, got {values}")
-        if self.shared.model.depth not in self.depths or self.shared.model.N not in self.state_sizes:
-            raise ValueError(f"depths must include model.depth ({self.shared.model.depth}) and state_sizes model.N "
-                             f"({self.shared.model.N}): the main model is the shared point of every sweep")
+        if (
+            self.shared.model.depth not in self.depths
+            or self.shared.model.N not in self.state_sizes
+        ):
+            raise ValueError(
+                f"depths must include model.depth ({self.shared.model.depth}) and state_sizes model.N "
+                f"({self.shared.model.N}): the main model is the shared point of every sweep"
+            )
         if any(not 2 <= b <= 16 for b in self.depth_bits + self.ten_bits):
             raise ValueError("depth_bits and ten_bits must be in 2..16")
-        if any(d < 0 or d > 9 for d in self.ten_digits) or len(set(self.ten_digits)) != len(self.ten_digits):
+        if any(d < 0 or d > 9 for d in self.ten_digits) or len(set(self.ten_digits)) != len(
+            self.ten_digits
+        ):
             raise ValueError(f"ten_digits must be distinct digits 0..9, got {self.ten_digits}")
         if self.converter_sigma_uS not in set(self.sigmas_uS) & set(self.ten.sigmas_uS):
-            raise ValueError("converter_sigma_uS must be one of sigmas_uS and of ten.sigmas_uS (the step-mode "
-                             "check is paired with it, and the chapter's summary reads every task there)")
+            raise ValueError(
+                "converter_sigma_uS must be one of sigmas_uS and of ten.sigmas_uS (the step-mode "
+                "check is paired with it, and the chapter's summary reads every task there)"
+            )
         return self
-
 
 
 class ReportParams(ChapterParams):
@@ -168,5 +230,10 @@ class ReportParams(ChapterParams):
     same profile (``imssa.study.report``), so it is rerun whenever they change."""
 
     reads_results: ClassVar[bool] = True
-    tolerance_points: float = Field(default=2.0, ge=0, description=(
-        "an accuracy loss up to this many points counts as 'little' (ternary weights, fixed range)"))
+    tolerance_points: float = Field(
+        default=2.0,
+        ge=0,
+        description=(
+            "an accuracy loss up to this many points counts as 'little' (ternary weights, fixed range)"
+        ),
+    )

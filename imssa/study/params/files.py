@@ -33,7 +33,9 @@ CHAPTERS: dict[str, type[ChapterParams]] = {
 }
 
 
-def validate_params(chapter: str, values: dict[str, Any], source: str = "parameters") -> ChapterParams:
+def validate_params(
+    chapter: str, values: dict[str, Any], source: str = "parameters"
+) -> ChapterParams:
     """Check ``values`` against the chapter's schema; raise ParamsError naming each bad key."""
     if chapter not in CHAPTERS:
         raise ParamsError(f"unknown chapter {chapter!r}; known: {sorted(CHAPTERS)}")
@@ -67,7 +69,9 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
         where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        what = " ".join(str(x) for x in (getattr(err, "context", None), getattr(err, "problem", None)) if x) or str(err)
+        what = " ".join(
+            str(x) for x in (getattr(err, "context", None), getattr(err, "problem", None)) if x
+        ) or str(err)
         raise ParamsError(f"{path}{where}: malformed YAML: {what}") from None
     if not isinstance(values, dict):
         raise ParamsError(f"{path}: expected a mapping of parameter names to values")
@@ -83,7 +87,11 @@ def merge(base: dict, override: dict) -> dict:
     value (lists included) replaces the base's."""
     out = dict(base)
     for key, value in override.items():
-        out[key] = merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+        out[key] = (
+            merge(out[key], value)
+            if isinstance(value, dict) and isinstance(out.get(key), dict)
+            else value
+        )
     return out
 
 
@@ -96,7 +104,9 @@ def shared_values(folder: str | Path) -> dict[str, Any]:
     values = read_yaml(path)
     unknown = sorted(set(values) - set(Shared.model_fields))
     if unknown:
-        raise ParamsError(f"{path}: {unknown} are not shared settings; shared: {sorted(Shared.model_fields)}")
+        raise ParamsError(
+            f"{path}: {unknown} are not shared settings; shared: {sorted(Shared.model_fields)}"
+        )
     return values
 
 
@@ -111,12 +121,16 @@ def chapter_file_values(chapter: str, path: str | Path) -> dict[str, Any]:
     values = read_yaml(path)
     shared = shared_values(path.parent)
     if "shared" in values and shared:
-        raise ParamsError(f"{path}: 'shared' is {path.parent / SHARED_FILE}, which every chapter shares; change it "
-                          "there (or in a reader's file laid over the chapter's)")
+        raise ParamsError(
+            f"{path}: 'shared' is {path.parent / SHARED_FILE}, which every chapter shares; change it "
+            "there (or in a reader's file laid over the chapter's)"
+        )
     again = sorted(set(values) & set(Shared.model_fields) - set(CHAPTERS[chapter].model_fields))
     if again:
-        raise ParamsError(f"{path}: {again} are shared settings, set in {path.parent / SHARED_FILE}; change them "
-                          "there (or under 'shared:' in a reader's file laid over the chapter's)")
+        raise ParamsError(
+            f"{path}: {again} are shared settings, set in {path.parent / SHARED_FILE}; change them "
+            "there (or under 'shared:' in a reader's file laid over the chapter's)"
+        )
     if not issubclass(CHAPTERS[chapter], ModelParams) or not shared:
         return values
     return {"shared": shared} | values

@@ -35,7 +35,9 @@ class EmulationParams(ModelParams):
         try:
             self.emulation_device()
         except ValidationError as err:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'device'}: {e['msg']}" for e in err.errors())
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'device'}: {e['msg']}" for e in err.errors()
+            )
             raise ValueError(f"emulation: {problems}") from None
         except ValueError as err:
             raise ValueError(f"emulation: {err}") from None
@@ -50,16 +52,29 @@ class DeploymentParams(EmulationParams):
 
     fig4_bits: list[ModelBits] = Field(default=[2, 3, 4, 5, 8], min_length=1)
     sigmas_uS: SigmaSweep = Field(default=[0.0, 1.0, 2.5, 5.0, 7.5, 10.0, 15.0, 20.0], min_length=1)
-    realisations: int = Field(default=3, ge=1, description="programmings per trained model and point (fast mode)")
-    noise_clips: list[Literal["physical", "mapping"]] = Field(default=["physical", "mapping"], min_length=1,
-                                                                description="clipping rules drawn; the first is the default")
+    realisations: int = Field(
+        default=3, ge=1, description="programmings per trained model and point (fast mode)"
+    )
+    noise_clips: list[Literal["physical", "mapping"]] = Field(
+        default=["physical", "mapping"],
+        min_length=1,
+        description="clipping rules drawn; the first is the default",
+    )
     stuck_fractions: list[float] = Field(default=[0.0, 0.001, 0.01, 0.02, 0.05], min_length=1)
     read_noises: list[float] = Field(default=[0.005, 0.01, 0.02], min_length=1)
     converter_bits: list[ConverterBits] = Field(default=[4, 6, 8], min_length=1)
-    step: Programmings = Field(default=Programmings(realisations=3), description="the step-mode sweeps")
-    dense_bits: list[ModelBits] = Field(default=[2, 5], description=(
-        "bit widths re-run with the first simulator: dense layout, mapping-range clipping, 8 devices, no saturation"))
-    gmax_sweep_uS: list[float] = Field(default=[100.0, 200.0, 400.0], description="g_max tried at the paper's sigma")
+    step: Programmings = Field(
+        default=Programmings(realisations=3), description="the step-mode sweeps"
+    )
+    dense_bits: list[ModelBits] = Field(
+        default=[2, 5],
+        description=(
+            "bit widths re-run with the first simulator: dense layout, mapping-range clipping, 8 devices, no saturation"
+        ),
+    )
+    gmax_sweep_uS: list[float] = Field(
+        default=[100.0, 200.0, 400.0], description="g_max tried at the paper's sigma"
+    )
 
     @model_validator(mode="after")
     def _check_deploy(self) -> DeploymentParams:
@@ -76,19 +91,24 @@ class DeploymentParams(EmulationParams):
 
 #: The device settings of the periphery designs (``PeripheryParams.design_device``) by default.
 DESIGN_DEVICE: dict[str, Any] = {
-    "adc_offset_sigma": 0.01,   # ASSUMPTION: ADC/TIA offset std 1% of a column's full scale
-    "adc_gain_sigma": 0.02,     # ASSUMPTION: ADC/TIA relative gain error std 2%
-    "calibration_reads": 16,    # reads per reference of the per-column affine correction
+    "adc_offset_sigma": 0.01,  # ASSUMPTION: ADC/TIA offset std 1% of a column's full scale
+    "adc_gain_sigma": 0.02,  # ASSUMPTION: ADC/TIA relative gain error std 2%
+    "calibration_reads": 16,  # reads per reference of the per-column affine correction
     "read_noise_device": 0.02,  # ASSUMPTION: 2% relative conductance fluctuation per read and device
-    "check_tolerance": 0.2,     # relative kernel error above which the check after programming reprograms
-    "check_max_rounds": 5,      # reprogramming rounds of the check
+    "check_tolerance": 0.2,  # relative kernel error above which the check after programming reprograms
+    "check_max_rounds": 5,  # reprogramming rounds of the check
 }
 
 
 #: the periphery chapter's old top-level design keys -> their key in ``design_device``
-DESIGN_RENAMED = (("adc_offset_sigma", "adc_offset_sigma"), ("adc_gain_sigma", "adc_gain_sigma"),
-                  ("calibration_reads", "calibration_reads"), ("read_noise_device", "read_noise_device"),
-                  ("verify_tolerance", "check_tolerance"), ("verify_rounds", "check_max_rounds"))
+DESIGN_RENAMED = (
+    ("adc_offset_sigma", "adc_offset_sigma"),
+    ("adc_gain_sigma", "adc_gain_sigma"),
+    ("calibration_reads", "calibration_reads"),
+    ("read_noise_device", "read_noise_device"),
+    ("verify_tolerance", "check_tolerance"),
+    ("verify_rounds", "check_max_rounds"),
+)
 
 
 class PeripheryParams(EmulationParams):
@@ -97,37 +117,83 @@ class PeripheryParams(EmulationParams):
     the check after programming over a noise sweep, wire resistance, and technologies."""
 
     RENAMED: ClassVar[dict[str, str]] = {
-        "step_realisations": "step.realisations", "verify_sigmas_uS": "check.sigmas_uS",
-        "verify_realisations": "check.realisations", "ir_realisations": "ir.realisations"} | {
-        key: f"a key of design_device ('design_device: {{{new}: ...}}')" for key, new in DESIGN_RENAMED}
+        "step_realisations": "step.realisations",
+        "verify_sigmas_uS": "check.sigmas_uS",
+        "verify_realisations": "check.realisations",
+        "ir_realisations": "ir.realisations",
+    } | {
+        key: f"a key of design_device ('design_device: {{{new}: ...}}')"
+        for key, new in DESIGN_RENAMED
+    }
 
-    step: Programmings = Field(default=Programmings(realisations=3), description="the step-mode designs")
-    design_device: dict[str, Any] = Field(default_factory=lambda: dict(DESIGN_DEVICE), description=(
-        "the device keys the designs set (``periphery_designs.design_keys``), flat: each a DeviceConfig "
-        "field, routed to its part by its name (offsets, gain errors, their correction, per-device read "
-        "noise, the check after programming); a key left out keeps its DESIGN_DEVICE value"))
-    converter_bits: list[ConverterBits] = Field(default=[4, 6, 8], min_length=1, description="DAC = ADC widths swept")
-    check: NoiseSweep = Field(default=NoiseSweep(sigmas_uS=[0.0, 5.0, 10.0, 15.0, 20.0], realisations=3),
-                               description="the check after programming over a noise sweep (fast mode)")
-    pulse_time_s: float = Field(default=1e-6, gt=0, description=(
-        "time of one programming pulse with its verify read, s (ASSUMPTION: of the order of RRAM write-verify "
-        "loops; not measured here)"))
-    wire_resistance_ohm: list[Annotated[float, Field(gt=0)]] = Field(default=[1.0, 5.0], min_length=1, description=(
-        "wire resistance per segment between cross-points, Ohm (ASSUMPTION: a few Ohm for minimum-pitch copper "
-        "lines at deeply scaled nodes; swept)"))
-    channels_per_array: list[Annotated[int, Field(ge=1)]] = Field(default=[1, 8], min_length=1, description=(
-        "channel blocks along one array's diagonal in the IR-drop runs: 1 is the default layout"))
+    step: Programmings = Field(
+        default=Programmings(realisations=3), description="the step-mode designs"
+    )
+    design_device: dict[str, Any] = Field(
+        default_factory=lambda: dict(DESIGN_DEVICE),
+        description=(
+            "the device keys the designs set (``periphery_designs.design_keys``), flat: each a DeviceConfig "
+            "field, routed to its part by its name (offsets, gain errors, their correction, per-device read "
+            "noise, the check after programming); a key left out keeps its DESIGN_DEVICE value"
+        ),
+    )
+    converter_bits: list[ConverterBits] = Field(
+        default=[4, 6, 8], min_length=1, description="DAC = ADC widths swept"
+    )
+    check: NoiseSweep = Field(
+        default=NoiseSweep(sigmas_uS=[0.0, 5.0, 10.0, 15.0, 20.0], realisations=3),
+        description="the check after programming over a noise sweep (fast mode)",
+    )
+    pulse_time_s: float = Field(
+        default=1e-6,
+        gt=0,
+        description=(
+            "time of one programming pulse with its verify read, s (ASSUMPTION: of the order of RRAM write-verify "
+            "loops; not measured here)"
+        ),
+    )
+    wire_resistance_ohm: list[Annotated[float, Field(gt=0)]] = Field(
+        default=[1.0, 5.0],
+        min_length=1,
+        description=(
+            "wire resistance per segment between cross-points, Ohm (ASSUMPTION: a few Ohm for minimum-pitch copper "
+            "lines at deeply scaled nodes; swept)"
+        ),
+    )
+    channels_per_array: list[Annotated[int, Field(ge=1)]] = Field(
+        default=[1, 8],
+        min_length=1,
+        description=(
+            "channel blocks along one array's diagonal in the IR-drop runs: 1 is the default layout"
+        ),
+    )
     ir: Programmings = Field(default=Programmings(realisations=1), description="the IR-drop runs")
-    ir_check_sizes: list[Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=2, max_length=2)]] = Field(
-        default=[[4, 3], [16, 16], [33, 66]], min_length=1, description=(
-        "array sizes (rows, columns) on which the nodal solve is checked against badcrossbar"))
-    technology_scales: list[Annotated[float, Field(gt=0)]] = Field(default=[4.0], min_length=1, description=(
-        "factors on each technology's programming noise (sigma_scale) under the best periphery"))
+    ir_check_sizes: list[
+        Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=2, max_length=2)]
+    ] = Field(
+        default=[[4, 3], [16, 16], [33, 66]],
+        min_length=1,
+        description=(
+            "array sizes (rows, columns) on which the nodal solve is checked against badcrossbar"
+        ),
+    )
+    technology_scales: list[Annotated[float, Field(gt=0)]] = Field(
+        default=[4.0],
+        min_length=1,
+        description=(
+            "factors on each technology's programming noise (sigma_scale) under the best periphery"
+        ),
+    )
     aware_epochs: int = Field(default=2, ge=1, description="epochs of converter-aware fine-tuning")
     aware_lr: float = Field(default=1e-2, gt=0, description="its learning rate (AdamW)")
     aware_batch_size: int = Field(default=32, ge=1)
-    aware_seeds: list[int] = Field(default=[0], min_length=1, description=(
-        "training seeds whose models are fine-tuned converter-aware (every fold): a cut to fit the time"))
+    aware_seeds: list[int] = Field(
+        default=[0],
+        min_length=1,
+        description=(
+            "training seeds whose models are fine-tuned converter-aware (every fold): a cut to fit the time"
+        ),
+    )
 
     @field_validator("design_device")
     @classmethod
@@ -137,7 +203,9 @@ class PeripheryParams(EmulationParams):
     @model_validator(mode="after")
     def _check_aware(self) -> PeripheryParams:
         if not set(self.aware_seeds) <= set(self.shared.seeds):
-            raise ValueError(f"aware_seeds {self.aware_seeds} must be among the seeds {self.shared.seeds}")
+            raise ValueError(
+                f"aware_seeds {self.aware_seeds} must be among the seeds {self.shared.seeds}"
+            )
         return self
 
 
@@ -147,20 +215,34 @@ class MarginParams(ModelParams):
 
     margin_bits: list[ModelBits] = Field(default=[2, 3, 5, 8], min_length=1)
     margin_r_max: list[PoleCap] = Field(default=[0.85, 0.95, 0.99, 0.999], min_length=1)
-    margin_seeds: list[int] = Field(default=[0], min_length=1, description="training seeds of the margin models")
+    margin_seeds: list[int] = Field(
+        default=[0], min_length=1, description="training seeds of the margin models"
+    )
     RENAMED: ClassVar[dict[str, str]] = {
-        "margin_sigmas_uS": "sigmas_uS", "margin_realisations": "realisations", "p_fail": "p_unstable"}
+        "margin_sigmas_uS": "sigmas_uS",
+        "margin_realisations": "realisations",
+        "p_fail": "p_unstable",
+    }
 
-    sigmas_uS: SigmaSweep = Field(default=[0.0, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 20.0], min_length=2)
+    sigmas_uS: SigmaSweep = Field(
+        default=[0.0, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 20.0], min_length=2
+    )
     realisations: int = Field(default=2, ge=1, description="programmings per model and sigma")
-    p_unstable: float = Field(default=0.1, gt=0, lt=1, description=(
-        "probability that some mode leaves the unit circle which defines the predicted sigma*"))
-
+    p_unstable: float = Field(
+        default=0.1,
+        gt=0,
+        lt=1,
+        description=(
+            "probability that some mode leaves the unit circle which defines the predicted sigma*"
+        ),
+    )
 
     @model_validator(mode="after")
     def _check_margin(self) -> MarginParams:
         if not set(self.margin_seeds) <= set(self.shared.seeds):
-            raise ValueError("margin_seeds must be a subset of seeds (their float models start the QAT)")
+            raise ValueError(
+                "margin_seeds must be a subset of seeds (their float models start the QAT)"
+            )
         return self
 
 
@@ -170,56 +252,125 @@ class TechnologyParams(ModelParams):
     models, write-verify and time for ``study_bits``; the inverse question for ``inverse_bits`` on
     the deployment chapter's emulated array (``inverse_base``)."""
 
-    technologies: list[str] = Field(default=list(TECHNOLOGIES), min_length=1, description="PRESETS names compared")
-    tech_bits: list[ModelBits] = Field(default=[1, 2, 4], min_length=1, description="bit widths deployed on every technology")
-    study_bits: list[ModelBits] = Field(default=[2, 4], min_length=1, description="bit widths of the noise, write-verify and time studies")
+    technologies: list[str] = Field(
+        default=list(TECHNOLOGIES), min_length=1, description="PRESETS names compared"
+    )
+    tech_bits: list[ModelBits] = Field(
+        default=[1, 2, 4], min_length=1, description="bit widths deployed on every technology"
+    )
+    study_bits: list[ModelBits] = Field(
+        default=[2, 4],
+        min_length=1,
+        description="bit widths of the noise, write-verify and time studies",
+    )
     RENAMED: ClassVar[dict[str, str]] = {
-        "tech_realisations": "realisations", "tech_seed": "programming_seed",
-        "inverse_sigmas_uS": "inverse.sigmas_uS", "inverse_step_sigmas_uS": "inverse_step.sigmas_uS",
+        "tech_realisations": "realisations",
+        "tech_seed": "programming_seed",
+        "inverse_sigmas_uS": "inverse.sigmas_uS",
+        "inverse_step_sigmas_uS": "inverse_step.sigmas_uS",
         "inverse_step_realisations": "inverse_step.realisations",
-        "write_verify_technology": "'write_verify_preset' (any preset; 'technology' names the four compared)"}
+        "write_verify_technology": "'write_verify_preset' (any preset; 'technology' names the four compared)",
+    }
 
-    realisations: int = Field(default=3, ge=1, description="programmings per trained model and condition")
-    programming_seed: int = Field(default=11, description=(
-        "seed of the programming draws, shared by every condition (paired)"))
-    noise_technologies: list[str] = Field(default=["rram_wan2022", "pcm_joshi2020", "stt_mram_binary"], description=(
-        "technologies whose state-dependent noise is compared with constant noise at matched error"))
-    noise_scales: list[float] = Field(default=[1.0, 4.0], min_length=1, description=(
-        "factors on each technology's programming noise (sigma_scale) at which the noise models are compared"))
-    noise_shapes: list[Literal["gaussian", "laplace", "student_t"]] = Field(default=["gaussian", "laplace", "student_t"],
-                                                                          min_length=1)
-    noise_matches: list[Literal["rms", "mean_abs"]] = Field(default=["rms", "mean_abs"], min_length=1, description=(
-        "how the constant noise is matched: same root-mean-square or same mean absolute conductance error"))
-    write_verify_preset: str = Field(default="rram_single_pulse", description="PRESETS name: one pulse's error, no verify")
+    realisations: int = Field(
+        default=3, ge=1, description="programmings per trained model and condition"
+    )
+    programming_seed: int = Field(
+        default=11,
+        description=("seed of the programming draws, shared by every condition (paired)"),
+    )
+    noise_technologies: list[str] = Field(
+        default=["rram_wan2022", "pcm_joshi2020", "stt_mram_binary"],
+        description=(
+            "technologies whose state-dependent noise is compared with constant noise at matched error"
+        ),
+    )
+    noise_scales: list[float] = Field(
+        default=[1.0, 4.0],
+        min_length=1,
+        description=(
+            "factors on each technology's programming noise (sigma_scale) at which the noise models are compared"
+        ),
+    )
+    noise_shapes: list[Literal["gaussian", "laplace", "student_t"]] = Field(
+        default=["gaussian", "laplace", "student_t"], min_length=1
+    )
+    noise_matches: list[Literal["rms", "mean_abs"]] = Field(
+        default=["rms", "mean_abs"],
+        min_length=1,
+        description=(
+            "how the constant noise is matched: same root-mean-square or same mean absolute conductance error"
+        ),
+    )
+    write_verify_preset: str = Field(
+        default="rram_single_pulse", description="PRESETS name: one pulse's error, no verify"
+    )
     write_verify_tolerances_uS: list[float] = Field(default=[8.0, 4.0, 2.0, 1.0, 0.5], min_length=1)
-    time_technologies: list[str] = Field(default=["pcm_joshi2020", "rram_wan2022"], description="technologies that age")
-    times_s: list[float] = Field(default=[1.0, 60.0, 3600.0, 86400.0, 2592000.0, 31536000.0], min_length=1, description=(
-        "times after programming, s"))
-    inverse_bits: ModelBits = Field(default=2, description="the model whose hardware gap the paper reports")
-    inverse_base: str = Field(default="hfox_1t1r_like", description=(
-        "PRESETS name of the array the inverse grid varies (its own noise, yield, read noise and converters replaced)"))
+    time_technologies: list[str] = Field(
+        default=["pcm_joshi2020", "rram_wan2022"], description="technologies that age"
+    )
+    times_s: list[float] = Field(
+        default=[1.0, 60.0, 3600.0, 86400.0, 2592000.0, 31536000.0],
+        min_length=1,
+        description=("times after programming, s"),
+    )
+    inverse_bits: ModelBits = Field(
+        default=2, description="the model whose hardware gap the paper reports"
+    )
+    inverse_base: str = Field(
+        default="hfox_1t1r_like",
+        description=(
+            "PRESETS name of the array the inverse grid varies (its own noise, yield, read noise and converters replaced)"
+        ),
+    )
     inverse: NoiseSweep = Field(
         default=NoiseSweep(sigmas_uS=[0.0, 2.5, 5.0, 7.5, 10.0, 15.0, 20.0], realisations=3),
-        description="the inverse grid (sigma x stuck fraction), fast mode")
-    inverse_stuck_fractions: list[float] = Field(default=[0.0, 0.002, 0.01, 0.03, 0.1], min_length=1, description=(
-        "fraction of stuck devices, split evenly between g_max and g_min"))
-    inverse_step: NoiseSweep = Field(default=NoiseSweep(sigmas_uS=[0.0, 10.0], realisations=1), description=(
-        "the step-mode grid (read noise x converter bits), at the base array's stuck fraction"))
-    inverse_read_noises: list[float] = Field(default=[0.0, 0.002, 0.005, 0.02], min_length=1, description="fraction of the ADC range")
-    inverse_converter_bits: list[ConverterBits] = Field(default=[5, 6, 8], min_length=1, description="ADC resolution (DAC: the base's)")
-    inverse_tolerance_points: float = Field(default=3.0, gt=0, description=(
-        "a cell reproduces the paper's drop when its mean is this close and its interval contains it"))
+        description="the inverse grid (sigma x stuck fraction), fast mode",
+    )
+    inverse_stuck_fractions: list[float] = Field(
+        default=[0.0, 0.002, 0.01, 0.03, 0.1],
+        min_length=1,
+        description=("fraction of stuck devices, split evenly between g_max and g_min"),
+    )
+    inverse_step: NoiseSweep = Field(
+        default=NoiseSweep(sigmas_uS=[0.0, 10.0], realisations=1),
+        description=(
+            "the step-mode grid (read noise x converter bits), at the base array's stuck fraction"
+        ),
+    )
+    inverse_read_noises: list[float] = Field(
+        default=[0.0, 0.002, 0.005, 0.02], min_length=1, description="fraction of the ADC range"
+    )
+    inverse_converter_bits: list[ConverterBits] = Field(
+        default=[5, 6, 8], min_length=1, description="ADC resolution (DAC: the base's)"
+    )
+    inverse_tolerance_points: float = Field(
+        default=3.0,
+        gt=0,
+        description=(
+            "a cell reproduces the paper's drop when its mean is this close and its interval contains it"
+        ),
+    )
 
     def presets_used(self) -> list[str]:
         """The names of the presets this chapter programs (sorted, each once)."""
-        return sorted({*self.technologies, *self.noise_technologies, *self.time_technologies,
-                       self.write_verify_preset, self.inverse_base})
+        return sorted(
+            {
+                *self.technologies,
+                *self.noise_technologies,
+                *self.time_technologies,
+                self.write_verify_preset,
+                self.inverse_base,
+            }
+        )
 
     def checkpoint_key(self) -> str:
         """The whole configuration (``ModelParams.checkpoint_key``) and the presets it uses
         (``presets_used``): a changed preset it uses starts a new checkpoint, a new or changed
         preset it does not use leaves it."""
-        presets = ",".join(f"{name}:{PRESETS[name].model_dump_json()}" for name in self.presets_used())
+        presets = ",".join(
+            f"{name}:{PRESETS[name].model_dump_json()}" for name in self.presets_used()
+        )
         return super().checkpoint_key() + presets
 
     @model_validator(mode="after")
@@ -227,12 +378,21 @@ class TechnologyParams(ModelParams):
         unknown = [n for n in self.presets_used() if n not in PRESETS]
         if unknown:
             raise ValueError(f"unknown presets {unknown}; known: {sorted(PRESETS)}")
-        if not set(self.study_bits) <= set(self.tech_bits) or self.inverse_bits not in self.tech_bits:
-            raise ValueError("study_bits and inverse_bits must be among tech_bits (their models are trained there)")
+        if (
+            not set(self.study_bits) <= set(self.tech_bits)
+            or self.inverse_bits not in self.tech_bits
+        ):
+            raise ValueError(
+                "study_bits and inverse_bits must be among tech_bits (their models are trained there)"
+            )
         if any(x <= 0 for x in self.noise_scales):
             raise ValueError(f"noise_scales must be > 0, got {self.noise_scales}")
         if any(t <= 0 for t in self.write_verify_tolerances_uS) or any(t < 0 for t in self.times_s):
             raise ValueError("write_verify_tolerances_uS must be > 0 and times_s >= 0")
-        if any(not 0 <= f <= 1 for f in self.inverse_stuck_fractions) or any(r < 0 for r in self.inverse_read_noises):
-            raise ValueError("inverse_stuck_fractions must be in [0, 1] and inverse_read_noises >= 0")
+        if any(not 0 <= f <= 1 for f in self.inverse_stuck_fractions) or any(
+            r < 0 for r in self.inverse_read_noises
+        ):
+            raise ValueError(
+                "inverse_stuck_fractions must be in [0, 1] and inverse_read_noises >= 0"
+            )
         return self

@@ -17,9 +17,15 @@ from .base import ModelBits, ModelParams, SigmaSweep, _check_grid, global_params
 class OrderTask(Strict):
     """The memory task (``DataConfig`` task 'order'): two words of one speaker in either order."""
 
-    duration_s: float = Field(default=0.5, gt=0, description="s per word: each clip cropped or padded to this")
-    gap_s: float = Field(default=0.05, gt=0, description="s of silence before, between and after the words")
-    pairs_per_clip: int = Field(default=1, ge=1, description="partners of each clip of the first digit")
+    duration_s: float = Field(
+        default=0.5, gt=0, description="s per word: each clip cropped or padded to this"
+    )
+    gap_s: float = Field(
+        default=0.05, gt=0, description="s of silence before, between and after the words"
+    )
+    pairs_per_clip: int = Field(
+        default=1, ge=1, description="partners of each clip of the first digit"
+    )
 
 
 class MemoryModel(Strict):
@@ -38,9 +44,13 @@ class MemoryModel(Strict):
     fscale: float | None = Field(default=None, gt=0)
     r_max: PoleCap | None = None
     a_grid: Literal["cartesian", "log_radius"] = "cartesian"
-    recipe: Literal["fine_tune", "scratch"] = Field(default="fine_tune", description=(
-        "QAT fine-tuned from the float S4D model of the same fold and seed (qat_train), or trained from the "
-        "start with its grid and cap (the float model's schedule, train)"))
+    recipe: Literal["fine_tune", "scratch"] = Field(
+        default="fine_tune",
+        description=(
+            "QAT fine-tuned from the float S4D model of the same fold and seed (qat_train), or trained from the "
+            "start with its grid and cap (the float model's schedule, train)"
+        ),
+    )
 
     @model_validator(mode="after")
     def _check_model(self) -> MemoryModel:
@@ -48,9 +58,15 @@ class MemoryModel(Strict):
             raise ValueError(f"{self.name}: taps go with ssm 'fir' and only it")
         if self.recipe != "fine_tune" and self.bits is None:
             raise ValueError(f"{self.name}: a recipe describes a quantized model: give bits")
-        if self.bits is None and (self.bits_A is not None or self.fscale is not None or self.r_max is not None
-                                  or self.a_grid != "cartesian"):
-            raise ValueError(f"{self.name}: bits_A, fscale, r_max and a_grid describe a quantized model: give bits")
+        if self.bits is None and (
+            self.bits_A is not None
+            or self.fscale is not None
+            or self.r_max is not None
+            or self.a_grid != "cartesian"
+        ):
+            raise ValueError(
+                f"{self.name}: bits_A, fscale, r_max and a_grid describe a quantized model: give bits"
+            )
         if self.ssm != "s4d" and self.bits is not None:
             raise ValueError(f"{self.name}: the quantized models of the memory task are S4D models")
         return self
@@ -62,28 +78,51 @@ class MemoryParams(ModelParams):
     (``order``) with the models ``memory_models``, and their memory under programming noise."""
 
     fir_taps: list[Annotated[int, Field(ge=1)]] = Field(default=[4, 16, 64], min_length=1)
-    fir_bits: ModelBits = Field(default=2, description="bits of the quantized FIR banks (fixed range fscale)")
+    fir_bits: ModelBits = Field(
+        default=2, description="bits of the quantized FIR banks (fixed range fscale)"
+    )
     spectral: SpectralConfig = SpectralConfig()
-    spectral_poolings: list[Literal["frames", "mean"]] = Field(default=["frames", "mean"], min_length=1)
+    spectral_poolings: list[Literal["frames", "mean"]] = Field(
+        default=["frames", "mean"], min_length=1
+    )
     order: OrderTask = OrderTask()
-    memory_selection: dict[str, list[int | float]] = Field(default_factory=lambda: {"train.epochs": [30, 60]},
-                                                           description="schedule of the memory task's float S4D model, "
-                                                                       "chosen one at a time on validation speakers")
-    memory_models: list[MemoryModel] = Field(default_factory=lambda: [MemoryModel(name="float S4D")], min_length=1)
-    memory_noise_models: list[str] | None = Field(default=None, description=(
-        "names of memory_models programmed under noise (quantized S4D families); None: every quantized one"))
-    memory_seeds: list[int] = Field(default=[0], min_length=1, description="training seeds of this chapter's models")
+    memory_selection: dict[str, list[int | float]] = Field(
+        default_factory=lambda: {"train.epochs": [30, 60]},
+        description="schedule of the memory task's float S4D model, "
+        "chosen one at a time on validation speakers",
+    )
+    memory_models: list[MemoryModel] = Field(
+        default_factory=lambda: [MemoryModel(name="float S4D")], min_length=1
+    )
+    memory_noise_models: list[str] | None = Field(
+        default=None,
+        description=(
+            "names of memory_models programmed under noise (quantized S4D families); None: every quantized one"
+        ),
+    )
+    memory_seeds: list[int] = Field(
+        default=[0], min_length=1, description="training seeds of this chapter's models"
+    )
     RENAMED: ClassVar[dict[str, str]] = {
-        "memory_sigmas_uS": "sigmas_uS", "memory_realisations": "realisations", "p_fail": "unstable_share_limit"}
+        "memory_sigmas_uS": "sigmas_uS",
+        "memory_realisations": "realisations",
+        "p_fail": "unstable_share_limit",
+    }
 
     sigmas_uS: SigmaSweep = Field(default=[0.0, 1.0, 2.5, 5.0, 10.0, 15.0], min_length=2)
     realisations: int = Field(default=2, ge=1, description="programmings per model and sigma")
-    unstable_share_limit: float = Field(default=0.1, gt=0, lt=1, description=(
-        "share of programmings with an unstable mode that defines the longest memory"))
+    unstable_share_limit: float = Field(
+        default=0.1,
+        gt=0,
+        lt=1,
+        description=("share of programmings with an unstable mode that defines the longest memory"),
+    )
 
     def order_data(self) -> DataConfig:
         """The memory task: ``data`` with task 'order' and ``order``'s settings."""
-        return DataConfig(**(self.shared.data.model_dump() | {"task": "order"} | self.order.model_dump()))
+        return DataConfig(
+            **(self.shared.data.model_dump() | {"task": "order"} | self.order.model_dump())
+        )
 
     @model_validator(mode="after")
     def _check_memory(self) -> MemoryParams:
@@ -91,14 +130,20 @@ class MemoryParams(ModelParams):
         if len(set(names)) != len(names):
             raise ValueError(f"memory_models: names must be distinct, got {names}")
         if not set(self.memory_seeds) <= set(self.shared.seeds):
-            raise ValueError("memory_seeds must be a subset of seeds (the main task's float models are shared)")
+            raise ValueError(
+                "memory_seeds must be a subset of seeds (the main task's float models are shared)"
+            )
         quantized = {m.name for m in self.memory_models if m.bits is not None}
         if self.memory_noise_models is not None and not set(self.memory_noise_models) <= quantized:
-            raise ValueError(f"memory_noise_models {sorted(set(self.memory_noise_models) - quantized)} are not "
-                             f"quantized families of memory_models")
+            raise ValueError(
+                f"memory_noise_models {sorted(set(self.memory_noise_models) - quantized)} are not "
+                f"quantized families of memory_models"
+            )
         for m in self.memory_models:
             if m.a_grid == "log_radius" and (m.r_max or self.shared.r_max) is None:
-                raise ValueError(f"memory_models: {m.name} has a log-radius grid, which needs a pole cap r_max")
+                raise ValueError(
+                    f"memory_models: {m.name} has a log-radius grid, which needs a pole cap r_max"
+                )
         try:
             order = self.order_data()
         except ValidationError as err:
@@ -146,15 +191,35 @@ class ProgrammedMemoryParams(MemoryParams):
     design_fscale: float = Field(default=1.0, gt=0)
     design_r_max: PoleCap = 0.999
     design_bits: ModelBits = Field(default=8, description="bits of B_bar and C of the designs")
-    recipe_bits_A: list[ModelBits] = Field(default=[8, 16], min_length=1, description=(
-        "A_bar bits of the designs trained under both recipes, at the first front end"))
+    recipe_bits_A: list[ModelBits] = Field(
+        default=[8, 16],
+        min_length=1,
+        description=(
+            "A_bar bits of the designs trained under both recipes, at the first front end"
+        ),
+    )
     bits_sweeps: list[BitsSweep] = Field(min_length=1)
-    noise_front_ends: list[str] = Field(min_length=1, description="front ends whose chosen design is programmed")
-    four_class_front_end: str = Field(min_length=1, description="front end of the four-class temporal-order task")
-    tolerance_points: float = Field(default=2.0, ge=0, description=(
-        "the bits a design needs: the fewest bits of A_bar whose validation accuracy is within this of the float model's"))
-    write_verified_uS: list[float] = Field(default=[0.5, 4.5], min_length=2, max_length=2, description=(
-        "uS, the programming noise write-verified devices reach on this window (sources in the parameter file)"))
+    noise_front_ends: list[str] = Field(
+        min_length=1, description="front ends whose chosen design is programmed"
+    )
+    four_class_front_end: str = Field(
+        min_length=1, description="front end of the four-class temporal-order task"
+    )
+    tolerance_points: float = Field(
+        default=2.0,
+        ge=0,
+        description=(
+            "the bits a design needs: the fewest bits of A_bar whose validation accuracy is within this of the float model's"
+        ),
+    )
+    write_verified_uS: list[float] = Field(
+        default=[0.5, 4.5],
+        min_length=2,
+        max_length=2,
+        description=(
+            "uS, the programming noise write-verified devices reach on this window (sources in the parameter file)"
+        ),
+    )
 
     @model_validator(mode="after")
     def _check_programmed(self) -> ProgrammedMemoryParams:
@@ -162,8 +227,14 @@ class ProgrammedMemoryParams(MemoryParams):
         if len(set(names)) != len(names):
             raise ValueError(f"front_ends: names must be distinct, got {names}")
         if not 0 < self.write_verified_uS[0] <= self.write_verified_uS[1]:
-            raise ValueError(f"write_verified_uS must be a range 0 < low <= high, got {self.write_verified_uS}")
-        used = [b.front_end for b in self.bits_sweeps] + self.noise_front_ends + [self.four_class_front_end]
+            raise ValueError(
+                f"write_verified_uS must be a range 0 < low <= high, got {self.write_verified_uS}"
+            )
+        used = (
+            [b.front_end for b in self.bits_sweeps]
+            + self.noise_front_ends
+            + [self.four_class_front_end]
+        )
         if unknown := sorted(set(used) - set(names)):
             raise ValueError(f"front ends {unknown} are not in front_ends {names}")
         for f in self.front_ends:
@@ -172,9 +243,15 @@ class ProgrammedMemoryParams(MemoryParams):
                     f.data(task)
                 except ValidationError as err:
                     raise ValueError(f"front_ends: {f.name}: {err.errors()[0]['msg']}") from None
-        swept = {f for b in self.bits_sweeps for f in [b.front_end] if self.design_bits in b.bits_BC
-                 and "cartesian" in b.a_grids}
+        swept = {
+            f
+            for b in self.bits_sweeps
+            for f in [b.front_end]
+            if self.design_bits in b.bits_BC and "cartesian" in b.a_grids
+        }
         if missing := sorted(set(names) - swept):
-            raise ValueError(f"front ends {missing} have no Cartesian sweep at design_bits {self.design_bits}: "
-                             "the bits a design needs are chosen there")
+            raise ValueError(
+                f"front ends {missing} have no Cartesian sweep at design_bits {self.design_bits}: "
+                "the bits a design needs are chosen there"
+            )
         return self

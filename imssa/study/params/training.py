@@ -17,8 +17,12 @@ class FirstPrinciplesParams(ChapterParams):
     H: int = Field(default=4, ge=1)
     N: int = Field(default=8, ge=1)
     L: int = Field(default=4000, ge=2)
-    dt_min: float = Field(default=0.001, gt=0, description="smallest step, in the time unit of A (1/Re A = -2)")
-    dt_max: float = Field(default=0.1, gt=0, description="largest step; channel h gets a geometric spacing")
+    dt_min: float = Field(
+        default=0.001, gt=0, description="smallest step, in the time unit of A (1/Re A = -2)"
+    )
+    dt_max: float = Field(
+        default=0.1, gt=0, description="largest step; channel h gets a geometric spacing"
+    )
     sample_rate: int = Field(default=4000, gt=0, description="Hz, only labels the frequency axis")
     inits: list[Literal["lin", "inv"]] = Field(default=["lin", "inv"], min_length=1)
     seed: int = 0
@@ -37,24 +41,45 @@ class BaselineParams(ModelParams):
     ``selection`` maps parameter paths (``data.sample_rate``, ``train.lr``, ``model.N``) to the
     values tried one at a time around this file's values, on the validation speakers."""
 
-    selection: dict[str, list[int | float]] = Field(default_factory=lambda: {
-        "data.sample_rate": [1000, 2000, 4000], "train.lr": [0.003, 0.01, 0.03],
-        "train.ssm_lr": [0.001, 0.003, 0.01], "model.N": [8, 16, 32]})
-    deployed_selection: list[str] = Field(default=["data.sample_rate", "model.N"], description=(
-        "paths of ``selection`` chosen on the deployed model (fixed-range QAT at qat_bits[0]), not the float one"))
-    selection_limits: dict[str, float] = Field(default_factory=lambda: {"model.N": 16}, description=(
-        "hardware and compute budgets: candidates above are shown but never chosen"))
+    selection: dict[str, list[int | float]] = Field(
+        default_factory=lambda: {
+            "data.sample_rate": [1000, 2000, 4000],
+            "train.lr": [0.003, 0.01, 0.03],
+            "train.ssm_lr": [0.001, 0.003, 0.01],
+            "model.N": [8, 16, 32],
+        }
+    )
+    deployed_selection: list[str] = Field(
+        default=["data.sample_rate", "model.N"],
+        description=(
+            "paths of ``selection`` chosen on the deployed model (fixed-range QAT at qat_bits[0]), not the float one"
+        ),
+    )
+    selection_limits: dict[str, float] = Field(
+        default_factory=lambda: {"model.N": 16},
+        description=("hardware and compute budgets: candidates above are shown but never chosen"),
+    )
     controls: list[Literal["memoryless", "frozen"]] = Field(default=["memoryless", "frozen"])
-    qat_bits: list[ModelBits] = Field(default=[2], description="fixed-range QAT models compared with the controls")
-    official_seeds: list[int] = Field(default=[0], description="the official split as a secondary column; [] skips it")
+    qat_bits: list[ModelBits] = Field(
+        default=[2], description="fixed-range QAT models compared with the controls"
+    )
+    official_seeds: list[int] = Field(
+        default=[0], description="the official split as a secondary column; [] skips it"
+    )
 
     @model_validator(mode="after")
     def _check_selection(self) -> BaselineParams:
         _check_grid(global_params(self).shared, self.selection, "selection")
-        if set(self.deployed_selection) - set(self.selection) or (self.deployed_selection and not self.qat_bits):
-            raise ValueError(f"deployed_selection {self.deployed_selection} must be keys of selection, with qat_bits set")
+        if set(self.deployed_selection) - set(self.selection) or (
+            self.deployed_selection and not self.qat_bits
+        ):
+            raise ValueError(
+                f"deployed_selection {self.deployed_selection} must be keys of selection, with qat_bits set"
+            )
         if set(self.selection_limits) - set(self.selection):
-            raise ValueError(f"selection_limits {sorted(self.selection_limits)} must be keys of selection")
+            raise ValueError(
+                f"selection_limits {sorted(self.selection_limits)} must be keys of selection"
+            )
         return self
 
 
@@ -68,13 +93,23 @@ class QATParams(ModelParams):
     model at ``r_max_bits``."""
 
     bits: list[ModelBits] = Field(default=[1, 2, 3, 4, 5, 8], min_length=1)
-    range_modes: list[Literal["fixed", "dynamic", "per_channel"]] = Field(default=["fixed", "dynamic"], min_length=1)
+    range_modes: list[Literal["fixed", "dynamic", "per_channel"]] = Field(
+        default=["fixed", "dynamic"], min_length=1
+    )
     selection_bits: ModelBits = 2
-    qat_selection: dict[str, list[int | float]] = Field(default_factory=lambda: {
-        "fscale": [0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0], "qat_train.lr": [0.003, 0.01, 0.03]})
-    r_max_bits: int = Field(default=4, ge=2, le=16, description="dynamic-range model whose pole cap is chosen")
+    qat_selection: dict[str, list[int | float]] = Field(
+        default_factory=lambda: {
+            "fscale": [0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
+            "qat_train.lr": [0.003, 0.01, 0.03],
+        }
+    )
+    r_max_bits: int = Field(
+        default=4, ge=2, le=16, description="dynamic-range model whose pole cap is chosen"
+    )
     r_max_selection: list[PoleCap] = Field(default=[0.95, 0.99, 0.999], min_length=1)
-    grid_bits: list[ModelBits] = Field(default=[2, 3, 4], min_length=1, description="grids drawn against the unit circle")
+    grid_bits: list[ModelBits] = Field(
+        default=[2, 3, 4], min_length=1, description="grids drawn against the unit circle"
+    )
     detail_bits: ModelBits = Field(default=2, description="the model shown in detail")
 
     @model_validator(mode="after")
