@@ -113,7 +113,7 @@ def test_the_four_class_order_task_is_balanced_and_pairs_distinct_clips():
         rows = p[p["order"] == cls]
         assert all(
             digit(u) == d1 and digit(v) == d2 and u != v
-            for u, v in zip(rows["file"], rows["file_2"])
+            for u, v in zip(rows["file"], rows["file_2"], strict=True)
         )
     assert (
         p["file"].str.split("_").str[1] == p["file_2"].str.split("_").str[1]
@@ -125,7 +125,7 @@ def test_the_four_class_order_task_is_balanced_and_pairs_distinct_clips():
         DataConfig(order_classes=4)
 
 
-# --------------------------------------------------------------------------- the grids' slowest poles
+# ------------------------------------------------------------------------- the grids' slowest poles
 
 
 @pytest.mark.parametrize(
@@ -205,7 +205,8 @@ def test_a_front_end_costs_nothing_for_the_waveform_and_grows_with_its_frame():
 
 
 def _val_rows(score):
-    """Validation rows: the float model at 0.9 and designs of 4, 8, 12 bits scored by ``score(fold, bits)``."""
+    """Validation rows: the float model at 0.9 and designs of 4, 8, 12 bits scored by
+    ``score(fold, bits)``."""
     rows = [{"fold": f, "bits_A": np.nan, "val_accuracy": 0.9} for f in range(6)]
     return pd.DataFrame(
         rows
@@ -254,11 +255,12 @@ def test_the_chapter_parameters_name_front_ends_that_exist_and_sweep_each():
         validate_params("memory_programming", values | {"noise_front_ends": ["log-mel 7/s"]})
     with pytest.raises(ParamsError, match="no Cartesian sweep"):
         validate_params("memory_programming", values | {"bits_sweeps": values["bits_sweeps"][:1]})
+    bad = values["front_ends"] + [
+        {"name": "odd", "front_end": "logmel", "hop_ms": 0.3, "frame_ms": 32.0, "n_mels": 8}
+    ]
     with pytest.raises(ParamsError, match="whole number of samples"):
-        bad = values["front_ends"] + [
-            {"name": "odd", "front_end": "logmel", "hop_ms": 0.3, "frame_ms": 32.0, "n_mels": 8}
-        ]
         validate_params("memory_programming", values | {"front_ends": bad})
+
     rates = mp.step_rates(CFG)
     assert rates == {"waveform 2000/s": 2000, "log-mel 500/s": 500, "log-mel 100/s": 100}
 

@@ -83,17 +83,19 @@ def test_the_nested_schedule_never_uses_the_fold_s_test_speaker():
     )
     schedule = mt.nested_schedule(rows, base, LOSO)
     # fold 1 is the only fold where 60 epochs help: its validation speaker is fold 2's test speaker,
-    # so every fold whose nested folds include fold 1 sees a gain, but with one fold it is within the noise
+    # so every fold whose nested folds include fold 1 sees a gain, but with one fold it is within
+    # the noise
     assert schedule == {}
     rows.loc[(rows["value"] == 60), "val_accuracy"] += 0.05
     schedule = mt.nested_schedule(rows, base, LOSO)
     assert set(schedule) == set(range(6)) and schedule[0] == {"train.epochs": 60}
     assert isinstance(schedule[0]["train.epochs"], int)
-    # 60 epochs help on every fold but fold 1, where they hurt: only the folds that do not see fold 1's
-    # validation speaker (folds 1 and 2: nested_folds) choose them
+    # 60 epochs help on every fold but fold 1, where they hurt: only the folds that do not see
+    # fold 1's validation speaker (folds 1 and 2: nested_folds) choose them
     gain = {f: (-0.3 if f == 1 else 0.05) + 0.001 * f for f in range(6)}
     rows["val_accuracy"] = [
-        0.7 + (gain[f] if v == 60 else 0.0) for v, f in zip(rows["value"], rows["fold"])
+        0.7 + (gain[f] if v == 60 else 0.0)
+        for v, f in zip(rows["value"], rows["fold"], strict=True)
     ]
     assert sorted(mt.nested_schedule(rows, base, LOSO)) == [1, 2]
     table = mt.schedule_table(schedule, base, {"train.epochs": [30, 60]}, [0, 1])
@@ -116,7 +118,9 @@ def test_memory_runs_start_from_the_scheduled_float_model_on_the_order_task():
     )
     q = mt.memory_spec(CFG, circle, 0, 2).model.quant
     assert (q.bits, q.bits_A, q.fscale, q.r_max) == (2, 8, 1.0, 0.999)
-    # the main task's nested choices (fold_choices) are the main task's: they do not reach the memory task
+    # the main task's nested choices (fold_choices) are the main task's: they do not reach the
+    # memory task
+
     assert (
         mt.memory_spec(CFG, mt.FLOAT_S4D, 0, 0).train.lr
         == CFG.shared.train.lr
@@ -179,11 +183,11 @@ def test_memory_summary_and_verdict_say_which_families_keep_the_task():
         "2-bit, 8-bit A_bar, range and cap at the circle",
     ]
     shares = [0.9, 0.5, 0.5, 0.8]
-    ans = pd.concat([answers(n, s) for n, s in zip(names, shares)], ignore_index=True)
+    ans = pd.concat([answers(n, s) for n, s in zip(names, shares, strict=True)], ignore_index=True)
     task = pd.DataFrame(
         [
             {"model": n, "memory_ms": m, "tau_max_ms": m, "failure": ""}
-            for n, m in zip(names, [200.0, 0.0, 2.0, 150.0])
+            for n, m in zip(names, [200.0, 0.0, 2.0, 150.0], strict=True)
         ]
         + [
             {

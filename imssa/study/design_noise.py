@@ -47,9 +47,9 @@ def noise_cell(
     cell: Mapping[str, Any],
 ) -> list[dict[str, Any]]:
     """The programmings of front end ``fe``'s chosen design (per fold its ``bits``) at ``cell``'s
-    ``sigma_uS`` and ``devices_per_element``, on every (seed, fold), with A_bar ``placement`` on
-    the array or digital (``PLACEMENTS``). The draws come from the model (front end, design,
-    seed, fold) and sigma: the two placements meet the same ones."""
+    ``sigma_uS`` and ``devices_per_element``, on every (seed, fold), with A_bar ``placement`` on the
+    array or digital (``memory_programming.PLACEMENTS``). The draws come from the model (front end,
+    design, seed, fold) and sigma: the two placements meet the same ones."""
     if placement not in PLACEMENTS:
         raise ValueError(f"placement must be one of {PLACEMENTS}, got {placement!r}")
     rate = front_end(cfg, fe).data(cfg.order_data()).step_rate
@@ -76,8 +76,9 @@ def noise_cell(
 
 
 def theory_table(cfg: ProgrammedMemoryParams, fes: list[str]) -> pd.DataFrame:
-    """The longest memory one complex mode can keep (``margin.longest_memory_ms`` at ``unstable_share_limit``) on
-    the designs' range, per front end (its step rate), device count and sigma > 0: in steps and ms."""
+    """The longest memory one complex mode can keep (``margin.longest_memory_ms`` at
+    ``unstable_share_limit``) on the designs' range, per front end (its step rate), device count
+    and sigma > 0: in steps and ms."""
     rows = []
     for fe in fes:
         rate = front_end(cfg, fe).data(cfg.order_data()).step_rate
@@ -121,7 +122,7 @@ def noise_contrasts(
             d = 100 * (per_fold.to_numpy() - base)
             st = _fold_stats(d)
             rows.append(
-                dict(zip(by, key))
+                dict(zip(by, key, strict=True))
                 | {"a": "programmed design", "b": against, "difference_points": st.pop("estimate")}
                 | st
                 | {"folds": int(d.size)}
@@ -142,8 +143,9 @@ def _test_clips(cfg: ProgrammedMemoryParams) -> int:
 
 def sigma_star_table(noise: pd.DataFrame, cfg: ProgrammedMemoryParams) -> pd.DataFrame:
     """``memory_noise.memory_sigma_star`` per (front end, placement, devices per element), beside
-    the theory's longest memory at that sigma (steps and ms; A_bar on the array only) and the
-    chosen design's slowest trained mode at sigma = 0 is not in these rows (see ``rate_table``)."""
+    the theory's longest memory at that sigma (steps and ms; A_bar on the array only) and the chosen
+    design's slowest trained mode at sigma = 0 is not in these rows (see
+    ``memory_answers.rate_table``)."""
     labelled = noise.assign(model=noise["front_end"] + " | " + noise["placement"])
     stars = memory_noise.memory_sigma_star(
         labelled, _test_clips(cfg), 1 / cfg.order_data().n_classes
@@ -180,7 +182,8 @@ def sigma_star_table(noise: pd.DataFrame, cfg: ProgrammedMemoryParams) -> pd.Dat
 
 
 def noise_figure(noise: pd.DataFrame, cfg: ProgrammedMemoryParams) -> Any:
-    """Accuracy against sigma (symlog), a panel per front end, a line per placement and device count."""
+    """Accuracy against sigma (symlog), a panel per front end, a line per placement and device
+    count."""
     curves = (
         noise.dropna(subset=["accuracy"])
         .groupby(["front_end", "placement", "devices_per_element", "sigma_uS"])["accuracy"]
@@ -221,7 +224,7 @@ def memory_figure(
     order = rates[(rates["task"] == "order") & (rates["model"] == "chosen design")].set_index(
         "front_end"
     )
-    for ax, fe in zip(axes[0], fes):
+    for ax, fe in zip(axes[0], fes, strict=True):
         th = theory[(theory["front_end"] == fe) & (theory["devices_per_element"] == d0)]
         ax.plot(
             th["sigma_uS"], th["longest_steps"], color="k", lw=1, label="theory: longest memory"
@@ -243,7 +246,9 @@ def memory_figure(
                     ls="--",
                     lw=1,
                     color="C0" if r.placement == "array" else "C1",
-                    label=f"sigma*, A_bar {'on the array' if r.placement == 'array' else 'digital'}",
+                    label=(
+                        f"sigma*, A_bar {'on the array' if r.placement == 'array' else 'digital'}"
+                    ),
                 )
         ax.set(xscale="log", yscale="log", title=fe, xlabel="sigma (uS)")
     axes[0][0].set_ylabel("memory (steps)")

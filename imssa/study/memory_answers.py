@@ -58,7 +58,7 @@ def paired_points(
         both = A[keys].merge(B[keys], on=keys)
         d = paired_difference(A.merge(both, on=keys), B.merge(both, on=keys))
         rows.append(
-            dict(zip(by, key if isinstance(key, tuple) else (key,)))
+            dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True))
             | {
                 "a": str(a),
                 "b": str(b),
@@ -98,9 +98,9 @@ def recipe_table(
 ) -> dict[str, pd.DataFrame]:
     """The recipe comparison at the first front end: ``accuracy`` (one row per design of
     ``recipe_bits_A`` under each recipe, the design with its recipe picked per fold, and the float
-    model: accuracy with its interval, slowest mode), ``picks`` (``recipe_pick``) and ``paired``
-    (per design, from scratch minus fine-tuned, and the design with the picked recipe minus the
-    float model; ``paired_points``)."""
+    model: accuracy with its interval, slowest mode), ``picks`` (``memory_programming.recipe_pick``)
+    and ``paired`` (per design, from scratch minus fine-tuned, and the design with the picked recipe
+    minus the float model; ``paired_points``)."""
     fe = cfg.front_ends[0].name
 
     def mine(t: pd.DataFrame) -> pd.DataFrame:
@@ -168,7 +168,9 @@ def rate_table(
 
 def four_class_table(answers: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
     """One row per model of the four-class task: accuracy with its interval, the accuracy on the XY
-    and YX sequences alone (``order_pairs_accuracy``, classes 0 and 1) and the slowest trained mode."""
+    and YX sequences alone (``order_pairs_accuracy``, classes 0 and 1) and the slowest trained
+    mode."""
+
     acc = accuracy_table(answers, "model")
     pairs = (
         answers[answers["target"] < 2]
@@ -191,10 +193,10 @@ def planned_parts(
     cfg: ProgrammedMemoryParams,
 ) -> list[pd.DataFrame]:
     """The rows of the chapter's planned family, by section (column ``section``): recipe, step rate
-    (chosen design - float per task and front end), noise (``noise_contrasts`` at sigma > 0 with the
-    first count of ``devices_per_element``, the paper's; sigma = 0 is the step-rate row, and the
-    other count is shown, not tested), placement (A_bar digital minus on the array, paired on the
-    same programming draws, ``stats.paired_contrast``), four classes."""
+    (chosen design - float per task and front end), noise (``design_noise.noise_contrasts`` at sigma
+    > 0 with the first count of ``devices_per_element``, the paper's; sigma = 0 is the step-rate
+    row, and the other count is shown, not tested), placement (A_bar digital minus on the array,
+    paired on the same programming draws, ``stats.paired_contrast``), four classes."""
     rates = pd.concat([main_answers, order_answers], ignore_index=True)
     step = paired_points(
         rates, ["task", "front_end"], "model", "chosen design", "float S4D"
@@ -311,8 +313,9 @@ def headline(stars: pd.DataFrame, family: pd.DataFrame, cfg: ProgrammedMemoryPar
             where = "below" if star < lo else "inside" if star <= hi else "above"
             held = held_up_to(family, fe, placement, d0)
             parts.append(
-                f"at {fe} with A_bar {'on the array' if placement == 'array' else 'held digitally'}, "
-                f"sigma* = {star:g} uS ({where} the write-verified {lo:g}-{hi:g} uS), above chance at "
+                f"at {fe} with A_bar "
+                f"{'on the array' if placement == 'array' else 'held digitally'}, sigma* = "
+                f"{star:g} uS ({where} the write-verified {lo:g}-{hi:g} uS), above chance at "
                 + (f"every sigma up to {held:g} uS" if held else "no sigma > 0")
             )
     return (
@@ -369,6 +372,6 @@ def conclusion(
             f"{m} {r.estimate:.1%} (XY/YX alone {r.order_pairs_accuracy:.1%})"
             for m, r in f4.iterrows()
         )
-        + ". These findings hold for the designs, grids, step rates and recipes named here, on this task and "
-        "these six speakers."
+        + ". These findings hold for the designs, grids, step rates and recipes named here, on "
+        "this task and these six speakers."
     )

@@ -45,7 +45,8 @@ __all__ = [
 
 
 def survival_summary(survival: pd.DataFrame) -> pd.DataFrame:
-    """``pole_survival`` as the chapter shows it: the mean over folds per front end, grid and width."""
+    """``pole_survival`` as the chapter shows it: the mean over folds per front end, grid and
+    width."""
     cols = [
         "slow_modes",
         "kept_share",
@@ -105,7 +106,9 @@ def pole_survival(
 
 
 def pole_survival_table(cfg: ProgrammedMemoryParams) -> pd.DataFrame:
-    """``pole_survival`` at every front end, on the grids of its bits sweeps (seed ``memory_seeds[0]``)."""
+    """``pole_survival`` at every front end, on the grids of its bits sweeps (seed
+    ``memory_seeds[0]``)."""
+
     parts = []
     for f in cfg.front_ends:
         grids = list(
@@ -162,7 +165,7 @@ def law_table(cfg: ProgrammedMemoryParams, sweep: pd.DataFrame) -> pd.DataFrame:
     out = sweep.copy()
     g = [
         slowest_grid_pole(int(b), cfg.design_fscale, cfg.design_r_max, grid)
-        for b, grid in zip(out["bits_A"], out["a_grid"])
+        for b, grid in zip(out["bits_A"], out["a_grid"], strict=True)
     ]
     out["grid_real_steps"] = [x["real_steps"] for x in g]
     out["grid_any_steps"] = [x["steps"] for x in g]
@@ -228,7 +231,7 @@ def bits_figure(law: pd.DataFrame, bits: pd.DataFrame, chance: float) -> Any:
     """Accuracy against A_bar bits, a panel per front end, a line per grid and B/C width."""
     fes = list(dict.fromkeys(law["front_end"]))
     fig, axes = plt.subplots(1, len(fes), figsize=(3.2 * len(fes), 3), sharey=True, squeeze=False)
-    for ax, fe in zip(axes[0], fes):
+    for ax, fe in zip(axes[0], fes, strict=True):
         part = law[law["front_end"] == fe]
         for (g, bc), line in part.groupby(["a_grid", "bits_BC"]):
             line = line.sort_values("bits_A")
@@ -272,34 +275,35 @@ def mechanism_text(survival: pd.DataFrame, law: pd.DataFrame, cfg: ProgrammedMem
             if b in own.index
         )
         parts.append(
-            f"At {fe} the float models' slowest mode lasts {m['float_longest_ms'].iloc[0]:.0f} ms and "
-            f"{m['slow_modes'].iloc[0]:.0f} of their modes reach the {1000 * cfg.order.gap_s:g} ms gap; "
-            f"rounded onto the Cartesian grid, the share of those that keep at least half their time "
-            f"constant, and the QAT model's slowest mode against the grid's slowest pole, are: {each}"
+            f"At {fe} the float models' slowest mode lasts {m['float_longest_ms'].iloc[0]:.0f} ms "
+            f"and {m['slow_modes'].iloc[0]:.0f} of their modes reach the "
+            f"{1000 * cfg.order.gap_s:g} ms gap; rounded onto the Cartesian grid, the share of "
+            "those that keep at least half their time constant, and the QAT model's slowest mode "
+            f"against the grid's slowest pole, are: {each}"
         )
     return (
         "; ".join(parts)
-        + ". The QAT model's slowest mode sits at the grid's slowest pole: training pushes "
-        "its memory to what the grid allows, and the grid (its resolution near the circle, and the cap "
-        f"{cfg.design_r_max:g}, at most {-1 / np.log(cfg.design_r_max):.0f} steps) sets it. The float models use "
-        "modes far slower than any grid holds, so every grid shortens them. Which of the grid's slow poles the "
-        "task needs, the slowest near DC or the slowest at any angle (which turns every step), is what the "
-        "law above tests."
+        + ". The QAT model's slowest mode sits at the grid's slowest pole: training pushes its "
+        "memory to what the grid allows, and the grid (its resolution near the circle, and the cap "
+        f"{cfg.design_r_max:g}, at most {-1 / np.log(cfg.design_r_max):.0f} steps) sets it. The "
+        "float models use modes far slower than any grid holds, so every grid shortens them. Which "
+        "of the grid's slow poles the task needs, the slowest near DC or the slowest at any angle "
+        "(which turns every step), is what the law above tests."
     )
 
 
 def law_text(law: pd.DataFrame, needed: pd.DataFrame, cfg: ProgrammedMemoryParams) -> str:
-    """Which form of the law separates the designs that keep the task from those that lose it,
-    and where the bits A_bar needs (chosen on validation, ``bits_needed_table``) stand against
-    Q-S5's 'at least 8 bits'."""
+    """Which form of the law separates the designs that keep the task from those that lose it, and
+    where the bits A_bar needs (chosen on validation, ``memory_programming.bits_needed_table``)
+    stand against Q-S5's 'at least 8 bits'."""
     sep = law_separation(law).set_index("form")
     parts = []
     for form, r in sep.iterrows():
         if r.separates:
             parts.append(
-                f"the slowest pole {form} separates them: every design that loses the task keeps at most "
-                f"{r.lost_max_retention:.2f} of the first word across the silence, every design that keeps "
-                f"it at least {r.kept_min_retention:.2f}"
+                f"the slowest pole {form} separates them: every design that loses the task keeps "
+                f"at most {r.lost_max_retention:.2f} of the first word across the silence, every "
+                f"design that keeps it at least {r.kept_min_retention:.2f}"
             )
         else:
             parts.append(
@@ -320,7 +324,7 @@ def law_text(law: pd.DataFrame, needed: pd.DataFrame, cfg: ProgrammedMemoryParam
         "The bits of A_bar chosen on validation (fewest within "
         f"{cfg.tolerance_points:g} points of the float model): "
         + ", ".join(f"{b} at {fe}" for fe, b in bits.items())
-        + ". Q-S5 (Abreu et al., arXiv 2406.09477) finds that S5's recurrent weights need at least 8 bits "
-        "(digital; sMNIST and the Long Range Arena). Here the bits A_bar needs change with the step rate, because "
-        "a grid's memory is counted in steps."
+        + ". Q-S5 (Abreu et al., arXiv 2406.09477) finds that S5's recurrent weights need at least "
+        "8 bits (digital; sMNIST and the Long Range Arena). Here the bits A_bar needs change with "
+        "the step rate, because a grid's memory is counted in steps."
     )

@@ -143,9 +143,10 @@ def noise_cell(
 
 
 def memory_theory(cfg: MemoryParams, fscales: list[float]) -> pd.DataFrame:
-    """The longest memory (ms, ``margin.longest_memory_ms`` at ``unstable_share_limit``) one complex or one real
-    mode can keep at each sigma > 0 of ``sigmas_uS``, per range ``fscales`` and device count,
-    on the chapter's window and the memory task's sample rate; with the entry error ``s``."""
+    """The longest memory (ms, ``margin.longest_memory_ms`` at ``unstable_share_limit``) one
+    complex or one real mode can keep at each sigma > 0 of ``sigmas_uS``, per range ``fscales``
+    and device count, on the chapter's window and the memory task's sample rate; with the entry
+    error ``s``."""
     rate, rows = cfg.order_data().sample_rate, []
     for f in fscales:
         for d in cfg.shared.devices_per_element:
@@ -171,9 +172,10 @@ def noise_summary(
     n_clips: int,
     by: tuple[str, ...] = ("model", "devices_per_element", "sigma_uS"),
 ) -> pd.DataFrame:
-    """Per group of ``by`` (default: model, devices per element, sigma): ``stats.realisation_summary``
-    of the programmings (mean accuracy, 95% interval over folds, failure share), the share of
-    unstable programmings and the median slowest-mode time constant (ms) of the stable ones."""
+    """Per group of ``by`` (default: model, devices per element, sigma):
+    ``stats.realisation_summary`` of the programmings (mean accuracy, 95% interval over folds,
+    failure share), the share of unstable programmings and the median slowest-mode time constant
+    (ms) of the stable ones."""
     by = list(by)
     ok = noise.dropna(subset=["accuracy"])
     out = realisation_summary(ok, by, n_clips)
@@ -211,8 +213,9 @@ def sigma_for_memory_uS(
     tau_ms: float, fscale: float, cfg: MemoryParams, devices_per_element: int
 ) -> float:
     """The largest programming noise sigma (uS) at which one complex mode of time constant
-    ``tau_ms`` can still be held (``margin.longest_memory_ms`` >= tau_ms at ``unstable_share_limit``) on the
-    chapter's window with range ``fscale``: the inverse of ``memory_theory``'s curve."""
+    ``tau_ms`` can still be held (``margin.longest_memory_ms`` >= tau_ms at
+    ``unstable_share_limit``) on the chapter's window with range ``fscale``: the inverse of
+    ``memory_theory``'s curve."""
     if tau_ms <= 0:
         return float("inf")
     rate = cfg.order_data().sample_rate
@@ -239,9 +242,10 @@ def noise_answer(
     """Item 4's answer in numbers, for the first device count: at each of ``levels`` (uS) in the
     sweep, the theory's longest memory of one complex mode at each range of the programmed
     families, and each family's share of unstable programmings beside its slowest software mode
-    (``summary``'s ``tau_max_ms``: a family whose modes are slower than the theory allows is expected
-    to fail); the noise at which the memory task's gap can still be bridged; and the families whose
-    memory-task accuracy stays above chance (interval over folds above it) at the largest level."""
+    (``summary``'s ``tau_max_ms``: a family whose modes are slower than the theory allows is
+    expected to fail); the noise at which the memory task's gap can still be bridged; and the
+    families whose memory-task accuracy stays above chance (interval over folds above it) at the
+    largest level."""
     chance, d0 = 1 / cfg.order_data().n_classes, cfg.shared.devices_per_element[0]
     swept = [x for x in levels if x in cfg.sigmas_uS] or [max(cfg.sigmas_uS)]
     th = theory[theory["devices_per_element"] == d0].set_index(["fscale", "sigma_uS"])[
@@ -279,8 +283,8 @@ def noise_answer(
                 for r in above.itertuples()
             )
             if len(above)
-            else f"At {swept[-1]:g} uS none of this chapter's programmed designs keeps the memory task "
-            "above chance (the next chapter programs others: lower step rates, A_bar held "
+            else f"At {swept[-1]:g} uS none of this chapter's programmed designs keeps the memory "
+            "task above chance (the next chapter programs others: lower step rates, A_bar held "
             "digitally)"
         )
         + "."
@@ -317,7 +321,9 @@ def main_noise_contrasts(main: pd.DataFrame, reference: str) -> pd.DataFrame:
 
 
 def main_noise_text(contrasts: pd.DataFrame, reference: str) -> str:
-    """The FIR-on-array comparison in sentences: per FIR bank, its difference at the largest sigma."""
+    """The FIR-on-array comparison in sentences: per FIR bank, its difference at the largest
+    sigma."""
+
     top = contrasts[contrasts["sigma_uS"] == contrasts["sigma_uS"].max()]
     return (
         f"At {top['sigma_uS'].iloc[0]:g} uS, each ternary FIR bank minus the {reference}: "

@@ -123,12 +123,14 @@ def show(table: pd.DataFrame, view: str) -> pd.DataFrame:
     return table.set_index(index)[[c for c in columns if c in table.columns]].round(decimals)
 
 
-#: where A_bar lives when the design is programmed: on the array with B_bar and C, or digital (hybrid)
+#: where A_bar lives when the design is programmed: on the array with B_bar and C, or digital
+#: (hybrid)
 PLACEMENTS = ("array", "digital A_bar")
 
 
 def front_end(cfg: ProgrammedMemoryParams, name: str) -> FrontEndChoice:
-    """The front end ``name`` of ``cfg.front_ends`` (a clear error naming the known ones otherwise)."""
+    """The front end ``name`` of ``cfg.front_ends`` (a clear error naming the known ones
+    otherwise)."""
     known = {f.name: f for f in cfg.front_ends}
     if name not in known:
         raise ValueError(f"unknown front end {name!r}; known: {sorted(known)}")
@@ -258,7 +260,8 @@ def chosen_runs(
 ) -> tuple[list[dict[str, Any]], list[Run]]:
     """``task``'s runs at each front end of ``fes``: the float S4D model and, per fold, the design
     at the bits that front end needs on the memory task (``bits[fe][fold]``, labelled 'chosen
-    design'); with ``paper_method``, also the paper's method (the shared 2-bit fixed range and cap)."""
+    design'); with ``paper_method``, also the paper's method (the shared 2-bit fixed range and
+    cap)."""
     paper = MemoryModel(name="2-bit, fixed range (paper)", bits=cfg.shared.map_bits)
     labelled: list[tuple[str, str, Any, int, str | None]] = []
     for fe in fes:
@@ -331,8 +334,8 @@ def bits_needed(
 
 
 def chosen_design(cfg: ProgrammedMemoryParams, bits: Mapping[int, int], fold: int) -> MemoryModel:
-    """The design a front end uses on ``fold``: Cartesian A_bar at the fold's ``bits`` (``bits_needed``),
-    B_bar and C at ``design_bits``, fine-tuned."""
+    """The design a front end uses on ``fold``: Cartesian A_bar at the fold's ``bits``
+    (``bits_needed``), B_bar and C at ``design_bits``, fine-tuned."""
     return design(cfg, bits[fold])
 
 
@@ -350,8 +353,9 @@ def step_rates(cfg: ProgrammedMemoryParams) -> dict[str, float]:
 def bits_needed_table(
     rows: pd.DataFrame, cfg: ProgrammedMemoryParams, speakers: Mapping[int, tuple[str, str]]
 ) -> pd.DataFrame:
-    """``bits_needed`` per front end (Cartesian designs at ``design_bits``, fine-tuned, and the float
-    model): one row per (front end, fold) with ``bits_A``."""
+    """``bits_needed`` per front end (Cartesian designs at ``design_bits``, fine-tuned, and the
+    float model): one row per (front end, fold) with ``bits_A``."""
+
     out = []
     for f in cfg.front_ends:
         r = rows[

@@ -215,6 +215,8 @@ def memory_task_table(rows: pd.DataFrame, cfg: MemoryParams) -> pd.DataFrame:
         pole_precision_uS(
             r, cfg.shared.fscale if np.isnan(f) else f, cfg.shared.g_min_uS, cfg.shared.g_max_uS
         )
-        for r, f in zip(out.get("max_abs_A_bar", np.nan * out["fscale"]), out["fscale"])
+        for r, f in zip(
+            out.get("max_abs_A_bar", np.nan * out["fscale"]), out["fscale"], strict=True
+        )
     ]
     return out.reindex(columns=MEMORY_TASK_COLUMNS)

@@ -36,7 +36,8 @@ __all__ = [
 
 
 def _paper_models(cfg: MemoryParams) -> list[MemoryModel]:
-    """The quantized families that follow the paper's recipe: the shared range and cap, one width."""
+    """The quantized families that follow the paper's recipe: the shared range and cap, one
+    width."""
     return [
         m
         for m in cfg.memory_models
@@ -52,18 +53,28 @@ def _chance_cause(
     gap_ms, reach = 1000 * cfg.order.gap_s, cfg.order_data().gap_length + 1
     spec = {m.name: m for m in cfg.memory_models}.get(name)
     if spec is not None and spec.ssm == "memoryless":
-        return "by construction: each feature sees one sample, and the mean over time ignores the order"
+        return (
+            "by construction: each feature sees one sample, and the mean over time ignores the "
+            "order"
+        )
     if spec is not None and spec.ssm == "fir" and spec.taps is not None and spec.taps <= reach:
         return f"by construction: {spec.taps} taps reach back no further than the {gap_ms:g} ms gap"
     if spec is not None and spec.bits is not None and radius == 0:
-        return "by construction: every pole rounds to 0 (the grid holds no other point inside the pole cap)"
+        return (
+            "by construction: every pole rounds to 0 (the grid holds no other point inside the "
+            "pole cap)"
+        )
     if spec is None and name == spectral_label("mean"):
         return "the mean over frames ignores their order (up to the frames that straddle a gap)"
     if np.isfinite(memory_ms) and memory_ms < gap_ms:
-        return f"kernel memory {memory_ms:.1f} ms, shorter than the {gap_ms:g} ms gap the state must bridge"
+        return (
+            f"kernel memory {memory_ms:.1f} ms, shorter than the {gap_ms:g} ms gap the state must "
+            "bridge"
+        )
     return (
-        f"not explained by the kernel memory ({memory_ms:.1f} ms spans the {gap_ms:g} ms gap); chapter 'Memory "
-        "that survives programming' sets the grid's slowest pole near DC against the silence between the words"
+        f"not explained by the kernel memory ({memory_ms:.1f} ms spans the {gap_ms:g} ms gap); "
+        "chapter 'Memory that survives programming' sets the grid's slowest pole near DC against "
+        "the silence between the words"
     )
 
 
@@ -119,19 +130,17 @@ def memory_pairs(cfg: MemoryParams) -> list[tuple[str, str]]:
 
 #: A model's accuracy interval wholly above chance.
 ABOVE_CHANCE = "above chance"
-
-
 #: A model's accuracy interval wholly below chance + ``NEAR_CHANCE``.
 AT_CHANCE = "at chance"
-
-
-#: How far above chance (accuracy, fraction) an interval's upper end may reach and still read 'at chance'.
+#: How far above chance (accuracy, fraction) an interval's upper end may reach and still read 'at
+#: chance'.
 NEAR_CHANCE = 0.05
 
 
 def chance_state(low: float, high: float, chance: float, near: float = NEAR_CHANCE) -> str:
-    """An accuracy interval [``low``, ``high``] against ``chance`` by the one rule (``stats.verdict``):
-    ``ABOVE_CHANCE`` (above chance), ``AT_CHANCE`` (below chance + ``near``) or ``NOT_RESOLVED``."""
+    """An accuracy interval [``low``, ``high``] against ``chance`` by the one rule
+    (``stats.verdict``): ``ABOVE_CHANCE`` (above chance), ``AT_CHANCE`` (below chance + ``near``)
+    or ``NOT_RESOLVED``."""
     if verdict(low, high, None, Rule(chance)) == ABOVE:
         return ABOVE_CHANCE
     return AT_CHANCE if verdict(low, high, None, Rule(chance + near)) == BELOW else NOT_RESOLVED
@@ -141,8 +150,8 @@ def memory_verdict(
     summary: pd.DataFrame, paired: pd.DataFrame, cfg: MemoryParams
 ) -> dict[str, Any]:
     """Whether the paper's fixed-range QAT keeps the memory task (its narrowest model's interval
-    against chance, ``chance_state``), whether the float S4D model learns it, which designs keep it, and
-    the fewest bits of A_bar among the quantized families above chance; with sentences."""
+    against chance, ``chance_state``), whether the float S4D model learns it, which designs keep
+    it, and the fewest bits of A_bar among the quantized families above chance; with sentences."""
     chance = 1 / cfg.order_data().n_classes
     s = summary.set_index("model")
     state = {
@@ -155,9 +164,11 @@ def memory_verdict(
         m for m in cfg.memory_models if m.bits is not None and state.get(m.name) == ABOVE_CHANCE
     ]
     bits_A = min(((m.bits_A or m.bits) for m in kept), default=None)
-    fmt = lambda m: (
-        f"{s.loc[m, 'estimate']:.1%} [{s.loc[m, 'ci_low']:.1%}, {s.loc[m, 'ci_high']:.1%}]"
-    )
+
+    def fmt(m: str) -> str:
+        """Family ``m``'s accuracy with its interval, in percent."""
+        return f"{s.loc[m, 'estimate']:.1%} [{s.loc[m, 'ci_low']:.1%}, {s.loc[m, 'ci_high']:.1%}]"
+
     text = (
         f"The float S4D model is {state.get(FLOAT_S4D.name, 'not run')} on the memory task "
         f"({fmt(FLOAT_S4D.name) if FLOAT_S4D.name in s.index else 'no runs'}). "
@@ -165,8 +176,9 @@ def memory_verdict(
     if name:
         m0 = paper[0]
         text += (
-            f"The paper's method, fixed-range QAT at {m0.bits} bits with f_scale = {cfg.shared.fscale:g} shared by "
-            f"A_bar, B_bar and C and the pole cap {cfg.shared.r_max:g}, is {state[name]} ({fmt(name)}). "
+            f"The paper's method, fixed-range QAT at {m0.bits} bits with f_scale = "
+            f"{cfg.shared.fscale:g} shared by A_bar, B_bar and C and the pole cap "
+            f"{cfg.shared.r_max:g}, is {state[name]} ({fmt(name)}). "
         )
     text += (
         "Quantized families above chance: "
@@ -183,10 +195,11 @@ def memory_verdict(
         text += f"The fewest bits of A_bar among them is {bits_A}. "
     text += _scope(cfg) + " "
     text += (
-        "For comparison (digital, no programming noise): Q-S5 (Abreu et al., arXiv 2406.09477) finds that "
-        "S5's recurrent weights need at least 8 bits on sMNIST and the Long Range Arena while the other "
-        "parameters go lower, and a study of small S4D models for edge AI (arXiv 2506.12480) finds the state "
-        "matrix the most sensitive part and proposes heterogeneous precision."
+        "For comparison (digital, no programming noise): Q-S5 (Abreu et al., arXiv 2406.09477) "
+        "finds that S5's recurrent weights need at least 8 bits on sMNIST and the Long Range Arena "
+        "while the other parameters go lower, and a study of small S4D models for edge AI (arXiv "
+        "2506.12480) finds the state matrix the most sensitive part and proposes heterogeneous "
+        "precision."
     )
     return {
         "paper_model": name,
@@ -206,19 +219,20 @@ def _scope(cfg: MemoryParams) -> str:
     top = max((m.bits_A or m.bits) for m in quantized)  # type: ignore[type-var]
     rate = cfg.order_data().step_rate
     return (
-        f"These families hold A_bar on grids of at most {top} bits, step the recurrence {rate:g} times per second "
-        "and fine-tune their QAT from the float model: where none keeps the task, what is shown is that A_bar "
-        f"needs more than {top} bits at {rate:g} steps/s with that recipe, not that quantization loses the "
-        "memory. Chapter 'Memory that survives programming' tries finer grids, lower step rates and QAT from "
-        "the start."
+        f"These families hold A_bar on grids of at most {top} bits, step the recurrence {rate:g} "
+        "times per second and fine-tune their QAT from the float model: where none keeps the task, "
+        f"what is shown is that A_bar needs more than {top} bits at {rate:g} steps/s with that "
+        "recipe, not that quantization loses the memory. Chapter 'Memory that survives "
+        "programming' tries finer grids, lower step rates and QAT from the start."
     )
 
 
 def chapter_conclusion(
     state: Mapping[str, Any], memory: Mapping[str, Any], noise: Mapping[str, Any]
 ) -> str:
-    """The chapter's closing paragraph from its three verdicts (``state_verdict``,
-    ``memory_verdict``, ``noise_answer``)."""
+    """The chapter's closing paragraph from its three verdicts
+    (``stateless_controls.state_verdict``, ``memory_verdict``, ``memory_noise.noise_answer``)."""
+
     main = {
         NO_STATE: "The main task does not need a state: the paper's accuracy figures on it, "
         "in software and on the array, measure a filter bank.",
@@ -236,8 +250,9 @@ def chapter_conclusion(
         + (
             f"; designs that keep it: {memory['kept']}."
             if memory["kept"]
-            else "; none of the quantized designs tried here keeps it (A_bar on at most the grids of memory_models, "
-            "at the audio rate, QAT fine-tuned from the float model: the next chapter goes further)."
+            else "; none of the quantized designs tried here keeps it (A_bar on at most the grids "
+            "of memory_models, at the audio rate, QAT fine-tuned from the float model: the next "
+            "chapter goes further)."
         )
         + f" Under programming noise: {noise['text']}"
     )

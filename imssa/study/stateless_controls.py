@@ -51,8 +51,8 @@ def spectral_label(pooling: str) -> str:
 
 def fir_spec(cfg: ModelParams, taps: int, bits: int | None, seed: int, fold: int) -> Run:
     """The FIR bank of ``taps`` taps on ``cfg``'s task, trained exactly like the float S4D model
-    (``cfg.shared.train``, the fold's choices); with ``bits``, the paper's fixed-range QAT (``fscale``,
-    ``qat_train``) fine-tuned from that float bank of the same fold and seed."""
+    (``cfg.shared.train``, the fold's choices); with ``bits``, the paper's fixed-range QAT
+    (``fscale``, ``qat_train``) fine-tuned from that float bank of the same fold and seed."""
     cfg = fold_params(cfg, fold)
     model = cfg.shared.model.model_copy(update={"ssm": "fir", "taps": taps})
     base = Run(
@@ -72,7 +72,8 @@ def fir_spec(cfg: ModelParams, taps: int, bits: int | None, seed: int, fold: int
 def main_task_specs(cfg: MemoryParams) -> dict[str, Callable[[int, int], Run]]:
     """The main task's models of the controls table, by label: the float and ternary
     (``fir_bits``) S4D models and the memoryless control of the baseline chapter, and the FIR
-    bank of each of ``fir_taps`` in float and at ``fir_bits``; each a function (seed, fold) -> Run."""
+    bank of each of ``fir_taps`` in float and at ``fir_bits``; each a function (seed, fold) ->
+    Run."""
     b = cfg.fir_bits
     specs: dict[str, Callable[[int, int], Run]] = {
         comparison_label(): lambda s, f: float_spec(cfg, s, f),
@@ -124,11 +125,14 @@ def state_verdict(
     """Does the main task need a state? Two questions per stateless control c of ``controls``:
 
     * is the S4D model ``s4d`` better? Its planned comparison in ``paired`` (``paired_table``
-      rows a = ``s4d``, b = c, Holm over the family): ``stats.verdict`` ``ABOVE`` (p_holm <= ``alpha``);
+      rows a = ``s4d``, b = c, Holm over the family): ``stats.verdict`` ``ABOVE`` (p_holm <=
+      ``alpha``);
     * is the control no worse than the S4D model by more than ``tolerance_points`` (it matches or
       beats it)? The lower end of the interval of c - s4d above -tolerance, with simultaneous
-      intervals over the k controls (Bonferroni: confidence 1 - alpha / k, ``stats.paired_difference``
-      on ``answers``, column ``label``), so that the k decisions together keep the error rate alpha.
+      intervals over the k controls (Bonferroni: confidence 1 - alpha / k,
+      ``stats.paired_difference`` on ``answers``, column ``label``), so that the k decisions
+      together keep the error rate alpha.
+
 
     Verdict: 'does not need a state' if some control matches or beats the S4D model, 'needs a
     state' if the S4D model beats every control, else 'not resolved'. Returns the verdict, the
@@ -170,28 +174,33 @@ def state_verdict(
         for r in table.itertuples()
     )
     text = (
-        f"Each stateless control minus the float S4D model, paired on the same clips, with simultaneous "
-        f"{level:.1%} intervals over the {len(controls)} controls: {each}. "
+        "Each stateless control minus the float S4D model, paired on the same clips, with "
+        f"simultaneous {level:.1%} intervals over the {len(controls)} controls: {each}. "
     )
     if answer == NO_STATE:
         what = f"{shortest} ({ms[shortest]:g} ms of taps)" if shortest in ms else shortest
         text += (
             f"A control without a state, {what}, is no worse than the S4D model by more than "
-            f"{tolerance_points:g} points: the main task does not test a state-space model. It tests a "
-            "filter bank, and the paper's accuracy claims on such a task say how well the array filters, "
-            "not how well it remembers."
+            f"{tolerance_points:g} points: the main task does not test a state-space model. It "
+            "tests a filter bank, and the paper's accuracy claims on such a task say how well the "
+            "array filters, not how well it remembers."
         )
     elif answer == NEEDS_STATE:
-        text += "The S4D model beats every control without a state (Holm): on the main task its memory matters."
+        text += (
+            "The S4D model beats every control without a state (Holm): on the main task its "
+            "memory matters."
+        )
     else:
         text += (
-            f"Not resolved: no control is shown within {tolerance_points:g} points of the S4D model or better, "
-            "and the S4D model is not shown better than every one (Holm). "
+            f"Not resolved: no control is shown within {tolerance_points:g} points of the S4D "
+            "model or better, and the S4D model is not shown better than every one (Holm). "
             + (
-                f"The S4D model is shown better than: {', '.join(table[table['s4d_better']]['control'])}. "
+                "The S4D model is shown better than: "
+                f"{', '.join(table[table['s4d_better']]['control'])}. "
                 if table["s4d_better"].any()
                 else "The S4D model is shown better than none of them. "
             )
-            + "Six held-out speakers do not decide whether the recurrence adds anything to a short filter."
+            + "Six held-out speakers do not decide whether the recurrence adds anything to a short "
+            "filter."
         )
     return {"verdict": answer, "shortest_rival": shortest, "table": table, "text": text}
