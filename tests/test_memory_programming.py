@@ -17,8 +17,12 @@ from imssa.hardware.devices import DeviceConfig
 from imssa.model.config import ModelConfig, QuantConfig
 from imssa.model.quant import grid_levels, log_radius_grid, slowest_grid_pole
 from imssa.model.train import SpeechClassifier, TrainResult, restore_model
+from imssa.study import design_noise as dn
+from imssa.study import memory_answers as ma
+from imssa.study import memory_laws as ml
 from imssa.study import memory_programming as mp
 from imssa.study.params import ParamsError, fold_params, load_params, validate_params
+from imssa.study.selection import nested_folds
 
 SPEAKERS = ["george", "jackson", "lucas", "nicolas", "theo", "yweweler"]
 LOSO = {f: loso_speakers(SPEAKERS, f) for f in range(6)}
@@ -109,7 +113,7 @@ def test_the_four_class_order_task_is_balanced_and_pairs_distinct_clips():
         rows = p[p["order"] == cls]
         assert all(
             digit(u) == d1 and digit(v) == d2 and u != v
-            for u, v in zip(rows["file"], rows["file_2"])
+            for u, v in zip(rows["file"], rows["file_2"], strict=True)
         )
     assert (
         p["file"].str.split("_").str[1] == p["file_2"].str.split("_").str[1]
@@ -121,7 +125,7 @@ def test_the_four_class_order_task_is_balanced_and_pairs_distinct_clips():
         DataConfig(order_classes=4)
 
 
-# --------------------------------------------------------------------------- the grids' slowest poles
+# ------------------------------------------------------------------------- the grids' slowest poles
 
 
 @pytest.mark.parametrize(
@@ -201,7 +205,8 @@ def test_a_front_end_costs_nothing_for_the_waveform_and_grows_with_its_frame():
 
 
 def _val_rows(score):
-    """Validation rows: the float model at 0.9 and designs of 4, 8, 12 bits scored by ``score(fold, bits)``."""
+    """Validation rows: the float model at 0.9 and designs of 4, 8, 12 bits scored by
+    ``score(fold, bits)``."""
     rows = [{"fold": f, "bits_A": np.nan, "val_accuracy": 0.9} for f in range(6)]
     return pd.DataFrame(
         rows
@@ -222,7 +227,7 @@ def test_the_bits_a_fold_needs_are_chosen_without_its_test_speaker():
         lambda f, b: 0.99 if (f == 0 and b == 8) else 0.86 if b == 8 else base(f, b)
     )
     picks = mp.bits_needed(planted, LOSO, 2.0)
-    assert 0 not in mp.nested_folds(1, LOSO) and 0 in mp.nested_folds(2, LOSO)
+    assert 0 not in nested_folds(1, LOSO) and 0 in nested_folds(2, LOSO)
     assert (picks[0], picks[1], picks[2]) == (12, 12, 8)
     everywhere = mp.bits_needed(_val_rows(lambda f, b: 0.95 if b >= 8 else 0.5), LOSO, 2.0)
     assert everywhere == {f: 8 for f in range(6)}
@@ -250,11 +255,12 @@ def test_the_chapter_parameters_name_front_ends_that_exist_and_sweep_each():
         validate_params("memory_programming", values | {"noise_front_ends": ["log-mel 7/s"]})
     with pytest.raises(ParamsError, match="no Cartesian sweep"):
         validate_params("memory_programming", values | {"bits_sweeps": values["bits_sweeps"][:1]})
+    bad = values["front_ends"] + [
+        {"name": "odd", "front_end": "logmel", "hop_ms": 0.3, "frame_ms": 32.0, "n_mels": 8}
+    ]
     with pytest.raises(ParamsError, match="whole number of samples"):
-        bad = values["front_ends"] + [
-            {"name": "odd", "front_end": "logmel", "hop_ms": 0.3, "frame_ms": 32.0, "n_mels": 8}
-        ]
         validate_params("memory_programming", values | {"front_ends": bad})
+
     rates = mp.step_rates(CFG)
     assert rates == {"waveform 2000/s": 2000, "log-mel 500/s": 500, "log-mel 100/s": 100}
 
@@ -312,7 +318,7 @@ def test_the_law_separates_only_where_every_lost_design_keeps_less_than_every_ke
             "retention_any": [0.4, 0.77, 0.7, 0.8],
         }
     )
-    sep = mp.law_separation(law).set_index("form")
+    sep = ml.law_separation(law).set_index("form")
     assert sep.loc["near DC", "separates"] and sep.loc[
         "near DC", "lost_max_retention"
     ] == pytest.approx(0.19)
@@ -339,23 +345,23 @@ def test_held_up_to_stops_at_the_first_sigma_not_shown_above_chance():
         ]
     )
     assert (
-        mp.held_up_to(fam, "f", "array", 16) == 1.0
+        ma.held_up_to(fam, "f", "array", 16) == 1.0
     )  # not 5: the claim 'up to' holds below it too
-    assert mp.held_up_to(fam.assign(verdict="not resolved"), "f", "array", 16) == 0.0
+    assert ma.held_up_to(fam.assign(verdict="not resolved"), "f", "array", 16) == 0.0
 
 
 def test_the_silence_between_the_words_is_the_gap_and_the_first_word_s_padding(fsdd_root):
     ci = load_params("memory_programming", "params/ci/memory_programming.yaml")
     gap_ms = 1000 * ci.order.gap_s
-    wave, mel = mp.silence_ms(ci, ci.front_ends[0].name), mp.silence_ms(ci, ci.front_ends[-1].name)
+    wave, mel = ml.silence_ms(ci, ci.front_ends[0].name), ml.silence_ms(ci, ci.front_ends[-1].name)
     assert wave >= gap_ms and mel == pytest.approx(max(wave - (32.0 - 10.0), 0.0))
 
 
 def test_both_placements_of_a_model_meet_the_same_draws_and_each_model_its_own(monkeypatch):
     calls = []
-    monkeypatch.setattr(mp, "load_model", lambda run, n: ("net", None, ""))
+    monkeypatch.setattr(dn, "load_model", lambda run, n: ("net", None, ""))
     monkeypatch.setattr(
-        mp.sm,
+        dn,
         "memory_rows",
         lambda cfg, model, identity, sigma, d, rate, digital_A=False: (
             calls.append((identity, sigma, d, digital_A)) or [{"accuracy": 1.0}]
@@ -363,7 +369,7 @@ def test_both_placements_of_a_model_meet_the_same_draws_and_each_model_its_own(m
     )
     bits = {f: 8 for f in CFG.shared.folds}
     for placement in mp.PLACEMENTS:
-        mp.noise_cell(
+        dn.noise_cell(
             CFG, "log-mel 100/s", placement, bits, {"sigma_uS": 5.0, "devices_per_element": 16}
         )
     array, digital = calls[: len(calls) // 2], calls[len(calls) // 2 :]
@@ -373,6 +379,6 @@ def test_both_placements_of_a_model_meet_the_same_draws_and_each_model_its_own(m
         CFG.memory_seeds
     )  # every model its own
     with pytest.raises(ValueError, match="placement must be one of"):
-        mp.noise_cell(
+        dn.noise_cell(
             CFG, "log-mel 100/s", "analog", bits, {"sigma_uS": 5.0, "devices_per_element": 16}
         )

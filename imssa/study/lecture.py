@@ -53,7 +53,25 @@ from ..stats import (
     realisation_summary,
 )
 from . import (
+    design_noise as dn,
+)
+from . import (
+    memory_answers as ma,
+)
+from . import (
+    memory_cost as mc,
+)
+from . import (
+    memory_laws as ml,
+)
+from . import (
+    memory_noise as mn,
+)
+from . import (
     memory_programming as mp,
+)
+from . import (
+    memory_task as mt,
 )
 from . import (
     periphery_designs as pd_,
@@ -67,6 +85,9 @@ from . import (
 )
 from . import (
     state_memory as sm,
+)
+from . import (
+    stateless_controls as sc,
 )
 from .chapter import Chapter
 from .claims import (

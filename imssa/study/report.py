@@ -43,7 +43,7 @@ from .claims import (
     NoiseClaim,
     claim_rule,
 )
-from .memory_programming import held_up_to
+from .memory_answers import held_up_to
 from .paper import PAPER
 from .periphery_designs import BEST
 from .results import project_root, provenance, read_table, version_flag
