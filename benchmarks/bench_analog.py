@@ -22,7 +22,7 @@ from imssa.hardware.analog import effective_weights, simulate_fast_encoded, simu
 from imssa.hardware.conductance import program
 from imssa.hardware.crossbar import combined_matrix, to_conductance
 from imssa.hardware.devices import DeviceConfig
-from imssa.model.quant import quantize_ssm
+from imssa.model.qat import quantize_ssm
 from imssa.model.s4d import DiscreteSSM
 
 

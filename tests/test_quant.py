@@ -6,19 +6,9 @@ import pytest
 import torch
 from torch import Tensor
 
-from imssa.model.quant import (
-    QuantS4D,
-    UnstableSSMError,
-    check_stability,
-    grid_levels,
-    project_disc,
-    q_max,
-    quantize,
-    quantize_complex,
-    quantize_pole,
-    quantize_ssm,
-    range_scales,
-)
+from imssa.model.poles import UnstableSSMError, check_stability, project_disc, quantize_pole
+from imssa.model.qat import QuantS4D, quantize_ssm
+from imssa.model.quant import grid_levels, q_max, quantize, quantize_complex, range_scales
 from imssa.model.s4d import DiscreteSSM, ssm_conv, ssm_kernel, ssm_recurrent
 
 
@@ -202,7 +192,7 @@ def test_pole_cap_makes_dynamic_ranges_stable_and_passes_gradients():
 
 
 def test_mixed_precision_puts_each_matrix_on_its_own_grid():
-    from imssa.model.quant import quantize_ssm
+    from imssa.model.qat import quantize_ssm
     from imssa.model.s4d import DiscreteSSM
 
     g = torch.Generator().manual_seed(0)
@@ -226,7 +216,7 @@ def test_mixed_precision_puts_each_matrix_on_its_own_grid():
 
 
 def test_noise_aware_qat_perturbs_training_passes_only_at_the_configured_std():
-    from imssa.model.quant import QuantS4D
+    from imssa.model.qat import QuantS4D
 
     torch.manual_seed(0)
     layer = QuantS4D(8, 16, bits=2, fscale=0.6, r_max=0.95, weight_noise=0.05)
@@ -246,7 +236,8 @@ def test_noise_aware_qat_perturbs_training_passes_only_at_the_configured_std():
 
 def test_pole_penalty_is_zero_exactly_inside_its_target_and_pulls_poles_in():
     from imssa.model.config import QuantConfig
-    from imssa.model.quant import QuantS4D, pole_penalty
+    from imssa.model.poles import pole_penalty
+    from imssa.model.qat import QuantS4D
 
     A = torch.tensor([[0.6 + 0.6j, 0.3 + 0j]], dtype=torch.complex128)
     assert pole_penalty(A, 0.9).item() == 0.0
@@ -451,7 +442,7 @@ def test_bad_scale_rules_raise():
 
 def test_log_radius_grid_holds_octave_time_constants_under_the_cap():
     from imssa.model.config import QuantConfig
-    from imssa.model.quant import POLAR_STORAGE_BITS, log_radius_grid, quantize_log_radius
+    from imssa.model.poles import POLAR_STORAGE_BITS, log_radius_grid, quantize_log_radius
 
     radii, angles = log_radius_grid(4, 0.99)
     assert torch.allclose(radii, torch.tensor([0.0, 0.99**4, 0.99**2, 0.99], dtype=torch.float64))
@@ -485,7 +476,7 @@ def test_a_log_radius_model_keeps_its_poles_on_the_codebook_and_maps_onto_the_ar
     from imssa.hardware.deploy import ideal_weights, target_conductances
     from imssa.hardware.devices import DeviceConfig
     from imssa.model.config import QuantConfig
-    from imssa.model.quant import log_radius_grid
+    from imssa.model.poles import log_radius_grid
     from imssa.model.train import SpeechClassifier
     from imssa.study.params import ModelConfig
 

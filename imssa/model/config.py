@@ -13,7 +13,7 @@ from pydantic import AfterValidator, Field, model_validator
 from ..compute_device import device_name
 from ..data.config import DataConfig
 from ..schema import Strict
-from .quant import POLAR_STORAGE_BITS
+from .poles import POLAR_STORAGE_BITS
 
 __all__ = ["DataConfig", "ModelConfig", "PoleCap", "QuantConfig", "Strict", "TrainConfig"]
 
@@ -22,7 +22,7 @@ PoleCap = Annotated[float, Field(gt=0, lt=1)]
 
 
 class QuantConfig(Strict):
-    """Quantization-aware training of the discrete parameters A_bar, B_bar, C (see imssa.model.quant)."""
+    """Quantization-aware training of the discrete parameters A_bar, B_bar, C (see imssa.model.quant, poles and qat)."""
 
     bits: int = Field(default=2, ge=1, le=16)
     range_mode: Literal["fixed", "dynamic", "per_channel"] = "fixed"
@@ -45,7 +45,7 @@ class QuantConfig(Strict):
         default=None,
         description=(
             "pole cap: A_bar is projected into the disc |z| <= r_max and rounded to a grid point inside it "
-            "(see quant.quantize_pole); None: plain rounding, and a pole on or outside the unit circle stops the run"
+            "(see poles.quantize_pole); None: plain rounding, and a pole on or outside the unit circle stops the run"
         ),
     )
     equalize: bool = Field(
@@ -58,7 +58,7 @@ class QuantConfig(Strict):
         default="cartesian",
         description=(
             "grid of A_bar: Re and Im on the fixed range's grid, or the pole on a log-radius codebook of bits_A bits "
-            "(quant.log_radius_grid; fixed range and a pole cap only), its parts held on a fine storage grid"
+            "(poles.log_radius_grid; fixed range and a pole cap only), its parts held on a fine storage grid"
         ),
     )
     bits_B: int | None = Field(
@@ -70,7 +70,7 @@ class QuantConfig(Strict):
         ge=0,
         description=(
             "weight of the hinge penalty sum_n max(0, |A_bar_n| - pole_target)^2 / H on the quantized poles "
-            "(quant.pole_penalty); its zero set is max|A_bar| <= pole_target"
+            "(poles.pole_penalty); its zero set is max|A_bar| <= pole_target"
         ),
     )
     pole_target: PoleCap | None = Field(
@@ -109,7 +109,7 @@ class QuantConfig(Strict):
     @property
     def bits_per_matrix(self) -> tuple[int, int, int]:
         """Bits of the grids (A_bar, B_bar, C) the array holds: a log-radius A_bar is stored on
-        ``quant.POLAR_STORAGE_BITS`` bits."""
+        ``poles.POLAR_STORAGE_BITS`` bits."""
         bits = tuple(self.bits if b is None else b for b in (self.bits_A, self.bits_B, self.bits_C))
         return (POLAR_STORAGE_BITS, *bits[1:]) if self.a_grid == "log_radius" else bits  # type: ignore[return-value]
 

@@ -32,7 +32,8 @@ from ..data.audio import AudioSet, AudioSplits, load_dataset
 from ..data.config import DataConfig
 from .config import ModelConfig, TrainConfig
 from .fir import FIRBank, QuantFIR, equalize_fir
-from .quant import QuantS4D, UnstableSSMError, check_stability, equalize_layer
+from .poles import UnstableSSMError, check_stability
+from .qat import QuantS4D, equalize_layer
 from .s4d import S4D, apply_ssm, ssm_conv_affine, ssm_kernel
 
 __all__ = [
@@ -166,7 +167,7 @@ class SpeechClassifier(nn.Module):
     @torch.no_grad()
     def equalize_ranges(self, fscale: float) -> None:
         """Function-preserving rescaling of B, C, D (and the encoder, for the first layer's input
-        gain) so the discrete parameters fill [-fscale, fscale]; see ``quant.equalize_layer``."""
+        gain) so the discrete parameters fill [-fscale, fscale]; see ``qat.equalize_layer``."""
         for i, layer in enumerate(self.layers):
             equalize = equalize_fir if isinstance(layer, FIRBank) else equalize_layer
             g = equalize(layer, fscale, input_gain=i == 0)
@@ -390,6 +391,8 @@ def code_digest() -> str:
         "model/config.py",
         "model/s4d.py",
         "model/quant.py",
+        "model/poles.py",
+        "model/qat.py",
         "model/fir.py",
         "model/train.py",
     ):
