@@ -28,21 +28,20 @@ from imssa.model.s4d import DiscreteSSM
 
 def workload(R: int, B: int, H: int, N: int, L: int):
     g = torch.Generator().manual_seed(0)
-    c = lambda s: (
-        torch.complex(torch.randn(H, N, generator=g), torch.randn(H, N, generator=g)).to(
-            torch.complex128
-        )
-        * s
-    )
+
+    def c(s: float) -> torch.Tensor:
+        """(H, N) complex128, Re and Im standard normal times ``s``."""
+        re, im = torch.randn(H, N, generator=g), torch.randn(H, N, generator=g)
+        return torch.complex(re, im).to(torch.complex128) * s
+
     q = quantize_ssm(
         DiscreteSSM(c(0.4), c(0.5), c(0.5), torch.randn(H, generator=g).double()), 2, "fixed", 0.6
     )
     dev = DeviceConfig(g_min_uS=1.0, g_max_uS=101.0, sigma_uS=5.0)
     G = to_conductance(combined_matrix(q), 2, 0.6, dev.g_min_uS, dev.g_max_uS)
     W = effective_weights(*program(*G, R, dev, generator=g), 0.6, dev.g_min_uS, dev.g_max_uS)
-    x = torch.randn(
-        B, L, generator=g
-    ).double()  # one signal per clip, encoded per channel as in the model
+    # one signal per clip, encoded per channel as in the model
+    x = torch.randn(B, L, generator=g).double()
     w, b = torch.randn(H, generator=g).double(), torch.randn(H, generator=g).double()
     return x, w, b, W, q.D
 

@@ -96,7 +96,7 @@ def test_read_audio_is_memoised_by_content(tmp_path):
 def test_corrupt_audio_names_the_file(tmp_path):
     bad = tmp_path / "0_bob_0.wav"
     bad.write_bytes(b"RIFF not really a wave file")
-    with pytest.raises(D.AudioError, match="0_bob_0.wav"):
+    with pytest.raises(D.AudioError, match=r"0_bob_0\.wav"):
         D.read_audio(bad, 8000, 1.0, "none")
 
 
@@ -191,11 +191,11 @@ def test_heidelberg_leave_one_speaker_out(tmp_path):
 
 
 def test_heidelberg_missing_and_misnamed(tmp_path):
-    with pytest.raises(D.DataMissingError, match="train_filenames.txt"):
+    with pytest.raises(D.DataMissingError, match=r"train_filenames\.txt"):
         D.list_heidelberg(tmp_path / "heidelberg")
     write_heidelberg(tmp_path / "heidelberg")
     (tmp_path / "heidelberg" / "test_filenames.txt").write_text("speaker4_digit1.wav\n")
-    with pytest.raises(D.AudioError, match="speaker4_digit1.wav"):
+    with pytest.raises(D.AudioError, match=r"speaker4_digit1\.wav"):
         D.list_heidelberg(tmp_path / "heidelberg")
 
 
@@ -220,8 +220,12 @@ def test_order_task_holds_every_pair_in_both_orders_and_speakers_apart(fsdd_root
     for part in (s.train, s.val, s.test):
         m = part.meta
         assert int(part.y.sum()) == len(part) // 2
-        forward = set(zip(m.loc[m["order"] == 0, "file"], m.loc[m["order"] == 0, "file_2"]))
-        backward = set(zip(m.loc[m["order"] == 1, "file_2"], m.loc[m["order"] == 1, "file"]))
+        forward = set(
+            zip(m.loc[m["order"] == 0, "file"], m.loc[m["order"] == 0, "file_2"], strict=True)
+        )
+        backward = set(
+            zip(m.loc[m["order"] == 1, "file_2"], m.loc[m["order"] == 1, "file"], strict=True)
+        )
         assert forward == backward and len(forward) == len(part) // 2  # each pair once per order
         assert m["clip"].is_unique
         first = m.loc[m["order"] == 0, "file"].map(lambda f: f.name[0])
@@ -268,7 +272,7 @@ def test_four_class_order_task_sequences_and_a_memoryless_ceiling(fsdd_root):
     # XY and YX hold the same frames away from the words' edges: pooled over time, a model
     # without memory scores their pairs alike, so it is at most 3/4 right by construction
     m, x = s.test.meta, s.test.x
-    pairs = {(u, v): i for i, (u, v) in enumerate(zip(m["file"], m["file_2"]))}
+    pairs = {(u, v): i for i, (u, v) in enumerate(zip(m["file"], m["file_2"], strict=True))}
     for (u, v), i in pairs.items():
         if m["order"][i] == 0:
             j = pairs[(v, u)]

@@ -49,9 +49,10 @@ def test_idempotent(bits):
 
 def random_ssm(H=3, N=4, seed=0):
     g = torch.Generator().manual_seed(seed)
-    c = lambda scale: (
-        torch.complex(torch.randn(H, N, generator=g), torch.randn(H, N, generator=g)) * scale
-    )
+
+    def c(scale):
+        return torch.complex(torch.randn(H, N, generator=g), torch.randn(H, N, generator=g)) * scale
+
     return DiscreteSSM(c(0.3), c(0.2), c(1.0), torch.randn(H, generator=g))
 
 
@@ -196,10 +197,13 @@ def test_mixed_precision_puts_each_matrix_on_its_own_grid():
     from imssa.model.s4d import DiscreteSSM
 
     g = torch.Generator().manual_seed(0)
-    z = lambda: torch.complex(
-        torch.rand(4, 8, generator=g, dtype=torch.float64) - 0.5,
-        torch.rand(4, 8, generator=g, dtype=torch.float64) - 0.5,
-    )
+
+    def z():
+        return torch.complex(
+            torch.rand(4, 8, generator=g, dtype=torch.float64) - 0.5,
+            torch.rand(4, 8, generator=g, dtype=torch.float64) - 0.5,
+        )
+
     p = DiscreteSSM(z(), z(), z(), torch.ones(4, dtype=torch.float64))
     q = quantize_ssm(p, (2, 4, 3), "fixed", fscale=0.5)
     for t, qm in ((q.A_bar, 1), (q.B_bar, 7), (q.C, 3)):
@@ -360,6 +364,7 @@ def test_max_abs_rule_is_the_previous_behaviour():
             for (a, b), (c, d) in zip(
                 range_scales(p, mode, 0.6).values(),
                 range_scales(p, mode, 0.6, 3, "max_abs", 1.0).values(),
+                strict=True,
             )
         )
         for bits in (2, (2, 4, 3)):
@@ -367,7 +372,7 @@ def test_max_abs_rule_is_the_previous_behaviour():
                 quantize_ssm(p, bits, mode, 0.6, 0.95),
                 quantize_ssm(p, bits, mode, 0.6, 0.95, "max_abs"),
             )
-            assert all(torch.equal(a, b) for a, b in zip(q0, q1))
+            assert all(torch.equal(a, b) for a, b in zip(q0, q1, strict=True))
     ref = {
         k: quantize_complex(v, 2, v.real.abs().max(), v.imag.abs().max())
         for k, v in p._asdict().items()
@@ -381,7 +386,7 @@ def test_max_abs_rule_is_the_previous_behaviour():
     a = QuantS4D(3, 4, bits=2, range_mode="per_channel")
     torch.manual_seed(0)
     b = QuantS4D(3, 4, bits=2, range_mode="per_channel", scale_rule="max_abs", scale_factor=1.0)
-    assert all(torch.equal(x, y) for x, y in zip(a.discrete(), b.discrete()))
+    assert all(torch.equal(x, y) for x, y in zip(a.discrete(), b.discrete(), strict=True))
 
 
 def test_mse_rule_keeps_the_pole_cap_and_trains():

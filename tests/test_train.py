@@ -265,7 +265,7 @@ def test_training_on_a_local_dask_cluster_gives_the_local_models(fsdd_root, tmp_
     ) as lc:
         monkeypatch.setenv("IMSSA_DASK_SCHEDULER", lc.scheduler_address)
         remote = train_all(runs, workers=1, progress=False)
-    for a, b in zip(local, remote):
+    for a, b in zip(local, remote, strict=True):
         assert list(a.test_pred) == list(b.test_pred)
         assert all(torch.equal(a.state_dict[k], b.state_dict[k]) for k in a.state_dict)
     assert any(

@@ -76,7 +76,8 @@ class AudioError(ValueError):
 
 @dataclass(frozen=True)
 class AudioSet:
-    """Inputs ``x`` float32: waveforms (n, L), or a front end's frames (n, features, steps); labels ``y`` (n,) int64, and per-clip metadata."""
+    """Inputs ``x`` float32: waveforms (n, L), or a front end's frames (n, features, steps);
+    labels ``y`` (n,) int64, and per-clip metadata."""
 
     x: Tensor
     y: Tensor
@@ -113,12 +114,13 @@ READ_CACHE_CLIPS = 4096
 
 
 def read_audio(path: Path, sample_rate: int, duration_s: float, normalize: str) -> np.ndarray:
-    """Decode one clip, resample to ``sample_rate`` Hz, crop/zero-pad to ``duration_s`` s, normalise.
+    """Decode one clip, resample to ``sample_rate`` Hz, crop/zero-pad to ``duration_s`` s,
+    normalise.
 
-    Returns a read-only float32 array of round(sample_rate * duration_s) samples. Stereo is averaged.
-    Raises AudioError naming the file if it cannot be decoded or holds no samples. Memoised per
-    process by the file's bytes and the arguments (``_decoded``): each fold of a sweep reads the
-    same clips, and a file written again is decoded again.
+    Returns a read-only float32 array of round(sample_rate * duration_s) samples. Stereo is
+    averaged. Raises AudioError naming the file if it cannot be decoded or holds no samples.
+    Memoised per process by the file's bytes and the arguments (``_decoded``): each fold of a sweep
+    reads the same clips, and a file written again is decoded again.
     """
     try:
         data = Path(path).read_bytes()
@@ -175,8 +177,8 @@ def order_pairs(
         need = 1 if classes == 2 else 2  # XX and YY pair two different clips of one digit
         if len(first) < need or len(second) < max(pairs_per_clip, need):
             raise ValueError(
-                f"speaker {speaker!r} has {len(first)} clips of digit {digits[0]} and {len(second)} of "
-                f"{digits[1]}; the {classes}-class order task needs {need} and "
+                f"speaker {speaker!r} has {len(first)} clips of digit {digits[0]} and "
+                f"{len(second)} of {digits[1]}; the {classes}-class order task needs {need} and "
                 f"{max(pairs_per_clip, need)}"
             )
         for i, a in enumerate(first):
@@ -228,7 +230,8 @@ def log_mel_frames(x: np.ndarray, cfg: DataConfig) -> np.ndarray:
 
 
 def front_end(x: np.ndarray, cfg: DataConfig) -> np.ndarray:
-    """What the encoder receives: the waveform (n, L) itself, or the ``logmel`` frames (n, n_mels, steps)."""
+    """What the encoder receives: the waveform (n, L) itself, or the ``logmel`` frames
+    (n, n_mels, steps)."""
     return x if cfg.front_end == "waveform" else log_mel_frames(x, cfg)
 
 
@@ -257,7 +260,7 @@ def _load_order_set(meta: pd.DataFrame, cfg: DataConfig) -> AudioSet:
     }
     gap = np.zeros(cfg.gap_length, dtype=np.float32)
     x = np.zeros((len(pairs), cfg.length), dtype=np.float32)
-    for i, (u, v) in enumerate(zip(pairs["file"], pairs["file_2"])):
+    for i, (u, v) in enumerate(zip(pairs["file"], pairs["file_2"], strict=True)):
         x[i] = np.concatenate([gap, words[u], gap, words[v], gap])
     y = np.array(pairs["order"], dtype=np.int64)
     return AudioSet(
@@ -269,7 +272,8 @@ def _load_order_set(meta: pd.DataFrame, cfg: DataConfig) -> AudioSet:
 
 
 def fsdd_manifest_digest(recordings: Path, files: list[str] | None = None) -> str:
-    """SHA-256 over sorted "<name> <sha256>" lines of the recordings (compare FSDD_MANIFEST_SHA256)."""
+    """SHA-256 over sorted "<name> <sha256>" lines of the recordings (compare
+    FSDD_MANIFEST_SHA256)."""
     names = sorted(files if files is not None else (p.name for p in recordings.glob("*.wav")))
     h = hashlib.sha256()
     for name in names:
@@ -321,7 +325,8 @@ def download_fsdd(root: Path, url: str = FSDD_URL) -> Path:
 
 
 def fsdd_dir(data_dir: str | Path | None = None, download: bool = True) -> Path:
-    """Folder of FSDD's ``{digit}_{speaker}_{index}.wav`` files; downloads when absent and allowed."""
+    """Folder of FSDD's ``{digit}_{speaker}_{index}.wav`` files; downloads when absent and
+    allowed."""
     root = data_root(data_dir)
     rec = root / "fsdd" / "recordings"
     if rec.is_dir() and any(rec.glob("*.wav")):
@@ -402,7 +407,8 @@ def loso_speakers(speakers: list[str], fold: int) -> tuple[str, str]:
     order = sorted(set(speakers))
     if len(order) < 3:
         raise ValueError(
-            f"leave-one-speaker-out needs at least 3 speakers (test, validation, training), got {order}"
+            "leave-one-speaker-out needs at least 3 speakers (test, validation, training), "
+            f"got {order}"
         )
     if not 0 <= fold < len(order):
         raise ValueError(
@@ -414,7 +420,8 @@ def loso_speakers(speakers: list[str], fold: int) -> tuple[str, str]:
 def _listing(
     cfg: DataConfig, data_dir: str | Path | None = None, download: bool = True
 ) -> pd.DataFrame:
-    """The files of ``cfg.dataset`` (HD: of ``cfg.language``) holding ``cfg.digits``, one row each."""
+    """The files of ``cfg.dataset`` (HD: of ``cfg.language``) holding ``cfg.digits``, one row
+    each."""
     if cfg.dataset == "fsdd":
         meta = list_fsdd(fsdd_dir(data_dir, download))
     else:

@@ -43,7 +43,8 @@ __all__ = [
 
 
 class UnstableSSMError(RuntimeError):
-    """A (quantized) recurrence with a pole on or outside the unit circle: its state does not decay."""
+    """A (quantized) recurrence with a pole on or outside the unit circle: its state does not
+    decay."""
 
 
 def check_stability(A_bar: Tensor) -> float:
@@ -71,7 +72,8 @@ def project_disc(z: Tensor, r_max: float) -> Tensor:
 def quantize_pole(
     z: Tensor, bits: int, fscale_re: Tensor | float, fscale_im: Tensor | float, r_max: float
 ) -> Tensor:
-    """Quantize poles ``z`` (complex) to the nearest grid point of modulus <= ``r_max`` < 1, with STE.
+    """Quantize poles ``z`` (complex) to the nearest grid point of modulus <= ``r_max`` < 1, with
+    STE.
 
     ``z`` is projected into the disc of radius ``r_max``; of the (up to) four grid points around
     it (each part rounded down or up) the nearest one inside the disc is taken. That is plain
@@ -114,14 +116,16 @@ def quantize_pole(
 
 
 def complex_grid(bits: int, fscale: float) -> Tensor:
-    """Every value a quantized complex A_bar can take: Re and Im each on ``grid_levels``. (G,) complex."""
+    """Every value a quantized complex A_bar can take: Re and Im each on ``grid_levels``.
+    (G,) complex."""
     v = grid_levels(bits, fscale)
     return torch.complex(
         v[:, None].expand(len(v), len(v)), v[None, :].expand(len(v), len(v))
     ).flatten()
 
 
-#: bits of the Cartesian grid on which the array holds a log-radius pole's parts (fine enough to be analog)
+#: bits of the Cartesian grid on which the array holds a log-radius pole's parts (fine enough to be
+#: analog)
 POLAR_STORAGE_BITS = 16
 
 
@@ -202,6 +206,7 @@ def quantize_log_radius(z: Tensor, bits: int, r_max: float) -> Tensor:
 
 
 def pole_penalty(A_bar: Tensor, target: float) -> Tensor:
-    """Hinge penalty on poles outside the disc of radius ``target``: sum_n max(0, |A_bar_n| - target)^2
-    divided by the number of channels (A_bar: (H, N) complex). Zero exactly when max|A_bar| <= target."""
+    """Hinge penalty on poles outside the disc of radius ``target``:
+    sum_n max(0, |A_bar_n| - target)^2 divided by the number of channels (A_bar: (H, N) complex).
+    Zero exactly when max|A_bar| <= target."""
     return torch.relu(A_bar.abs() - target).pow(2).sum() / A_bar.shape[0]

@@ -121,13 +121,14 @@ class QuantS4D(S4D):
             or (pole_penalty > 0 and not 0 < (pole_target or 0) < 1)
         ):
             raise ValueError(
-                f"need weight_noise >= 0, pole_penalty >= 0 and, with a penalty, pole_target in (0, 1); "
-                f"got {weight_noise}, {pole_penalty}, {pole_target}"
+                "need weight_noise >= 0, pole_penalty >= 0 and, with a penalty, pole_target in "
+                f"(0, 1); got {weight_noise}, {pole_penalty}, {pole_target}"
             )
         check_scale_rule(range_mode, scale_rule, scale_factor)
         if self.real and min(bits, *bits_per_matrix) < 2:
             raise ValueError(
-                "the real-valued variant needs >= 2 bits: the 1-bit grid has no zero for its imaginary parts"
+                "the real-valued variant needs >= 2 bits: the 1-bit grid has no zero for its "
+                "imaginary parts"
             )
         self.range_mode, self.fscale, self.r_max = range_mode, fscale, r_max
         self.bits_per_matrix: tuple[int, int, int] = bits_per_matrix  # type: ignore[assignment]
@@ -162,7 +163,8 @@ class QuantS4D(S4D):
         )
 
     def ranges(self) -> dict[str, tuple[Tensor, Tensor]]:
-        """(Re, Im) ranges of A_bar, B_bar, C under the layer's range mode and scale rule (``range_scales``)."""
+        """(Re, Im) ranges of A_bar, B_bar, C under the layer's range mode and scale rule
+        (``range_scales``)."""
         p = self.float_discrete()
         if self.r_max is not None:
             p = p._replace(A_bar=project_disc(p.A_bar, self.r_max))

@@ -185,7 +185,8 @@ def mse_scale(x: Tensor, bits: int, dim: int | None = None) -> Tensor:
 def twn_scale(x: Tensor, dim: int | None = None) -> Tensor:
     """TWN's ternary range (Li et al. 2016): threshold delta = 0.7 mean|x|, scale = the mean of |x|
     over |x| > delta; per tensor or reduced over ``dim``. A closed-form approximation of the
-    ternary ``mse_scale`` (exact for its threshold; TWN's 0.7 is fitted to uniform/normal weights)."""
+    ternary ``mse_scale`` (exact for its threshold; TWN's 0.7 is fitted to uniform/normal
+    weights)."""
     a = x.detach().abs()
     mean = a.mean() if dim is None else a.mean(dim, keepdim=True)
     keep = a > 0.7 * mean
@@ -238,7 +239,7 @@ def range_scales(
     if scale_rule == "mse":
         if bits is None:
             raise ValueError("scale_rule 'mse' fits the range to the grid: give bits")
-        nbits = dict(zip(parts, (bits, bits, bits) if isinstance(bits, int) else bits))
+        nbits = dict(zip(parts, (bits, bits, bits) if isinstance(bits, int) else bits, strict=True))
     if mode == "dynamic":
         if scale_rule == "max_abs":
             out = {k: (_max_abs(v.real), _max_abs(v.imag)) for k, v in parts.items()}

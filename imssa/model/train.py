@@ -1,8 +1,9 @@
 """Classifier, training loop, evaluation and a model cache keyed by the full configuration.
 
-Classifier: x (batch, L), or a front end's frames (batch, F, L) -> linear encoder (1 or F -> H) -> depth x [S4D -> GELU] -> mean over time
--> linear decoder (H -> classes). Layers after the first add a position-wise linear mix and a
-residual connection (a single layer, as in the paper's hardware demonstration, has neither).
+Classifier: x (batch, L), or a front end's frames (batch, F, L) -> linear encoder (1 or F -> H)
+-> depth x [S4D -> GELU] -> mean over time -> linear decoder (H -> classes). Layers after the
+first add a position-wise linear mix and a residual connection (a single layer, as in the paper's
+hardware demonstration, has neither).
 
 ``train_cached(data, model, train)`` trains once per distinct configuration: the result is stored
 by joblib under ``$IMSSA_CACHE_DIR`` (default: the user cache directory), so a chapter rerun with
@@ -266,7 +267,8 @@ def train_model(
     of a fresh initialisation: fine-tuning, e.g. QAT from a float checkpoint.
     ``code`` only enters the cache key (see ``code_digest``).
     A run whose loss turns non-finite or whose quantized recurrence leaves the unit disc stops
-    and carries its ``failure`` and ``failure_reason`` (its accuracy is NaN, never a silent chance-level number).
+    and carries its ``failure`` and ``failure_reason`` (its accuracy is NaN, never a silent
+    chance-level number).
     """
     dcfg, mcfg, tcfg = DataConfig(**data), ModelConfig(**model), TrainConfig(**train)
     start = None
