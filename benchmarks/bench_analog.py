@@ -7,8 +7,8 @@ step simulation one clip at a time. Throughput = realisations x clips x time ste
 
     python benchmarks/bench_analog.py [--R 25 --B 60 --H 32 --N 16 --L 2000 --loop-clips 1]
 
-The defaults are one fold of the paper profile's Fig. 4 workload: 25 programmings of the 100 test clips,
-H = 32 channels of N = 16 modes, L = 2000 steps, realisations in chunks of 8.
+The defaults are one fold of the paper profile's Fig. 4 workload: 25 programmings of the 100 test
+clips, H = 32 channels of N = 16 modes, L = 2000 steps, realisations in chunks of 8.
 """
 
 from __future__ import annotations
@@ -87,7 +87,8 @@ def main() -> None:
     )  # time-averaged outputs, as the classifier uses
     err = ((y_fast - y_step).norm() / y_step.norm()).item()
     print(
-        f"R={a.R} B={a.B} H={a.H} N={a.N} L={a.L} threads={a.threads}; fast vs step rel. diff {err:.1e}"
+        f"R={a.R} B={a.B} H={a.H} N={a.N} L={a.L} threads={a.threads}; "
+        f"fast vs step rel. diff {err:.1e}"
     )
     for name, t in [("fast", t_fast), ("step", t_step), ("per-sample loop (extrapolated)", t_loop)]:
         print(

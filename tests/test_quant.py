@@ -272,7 +272,7 @@ def test_pole_penalty_is_zero_exactly_inside_its_target_and_pulls_poles_in():
     ).weight_noise == pytest.approx(0.1)
 
 
-# --- scale rules of the adaptive range modes ('max_abs', 'mse') -----------------------------------------------------
+# --- scale rules of the adaptive range modes ('max_abs', 'mse') ----------------------------------
 
 
 def _gaussian(n=4096, seed=0):
@@ -281,7 +281,8 @@ def _gaussian(n=4096, seed=0):
 
 def _qerr(x, bits, f):
     """Mean squared quantization error of x (..., n) on the grid of ``bits`` over [-f, f], over the
-    last axis; f a float or a tensor (..., 1) (one range per row, or K candidate ranges of one x)."""
+    last axis; f a float or a tensor (..., 1) (one range per row, or K candidate ranges of one
+    x)."""
     if isinstance(f, Tensor):
         x = x.expand(*f.shape[:-1], x.shape[-1])
     return (x - quantize(x, bits, f)).square().mean(-1)
@@ -458,7 +459,8 @@ def test_log_radius_grid_holds_octave_time_constants_under_the_cap():
         torch.tensor([0.995, 0.985, 0.96, 0.1]), torch.tensor([0.1, 1.4, 3.0, -1.2])
     ).to(torch.complex64)
     q = quantize_log_radius(z, 4, 0.99)
-    # 0.995 -> the cap; 0.985 (decay 1.5x the cap's) -> 0.99^2 on the log scale; 0.96 -> 0.99^4; 0.1 -> 0
+    # 0.995 -> the cap; 0.985 (decay 1.5x the cap's) -> 0.99^2 on the log scale; 0.96 -> 0.99^4;
+    # 0.1 -> 0
     assert torch.allclose(q.abs(), torch.tensor([0.99, 0.99**2, 0.99**4, 0.0]), atol=1e-6)
     assert torch.allclose(
         torch.angle(q[:3]), torch.tensor([0.0, torch.pi / 2, torch.pi]), atol=1e-6

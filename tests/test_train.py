@@ -173,7 +173,8 @@ def test_resumable_grid_in_parallel_gives_the_serial_table(tmp_path):
 
 
 def _model_rows(cell, models):
-    """Rows of each model on its own draws (as ``sweep_cell``): a model's rows do not depend on the others."""
+    """Rows of each model on its own draws (as ``sweep_cell``): a model's rows do not depend on the
+    others."""
     rows = []
     for seed, fold in models:
         g = torch.Generator().manual_seed(100 * seed + fold + int(cell["x"]))
