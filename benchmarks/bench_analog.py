@@ -81,10 +81,8 @@ def main() -> None:
         for clip in range(a.loop_clips):
             simulate_step(u[clip : clip + 1], W[r : r + 1], D)
     t_loop = (time.perf_counter() - t0) * a.B / a.loop_clips  # scaled to the full workload
-    y_fast, y_step = (
-        torch.cat(y_fast),
-        torch.cat(y_step),
-    )  # time-averaged outputs, as the classifier uses
+    # time-averaged outputs, as the classifier uses
+    y_fast, y_step = torch.cat(y_fast), torch.cat(y_step)
     err = ((y_fast - y_step).norm() / y_step.norm()).item()
     print(
         f"R={a.R} B={a.B} H={a.H} N={a.N} L={a.L} threads={a.threads}; "

@@ -118,9 +118,8 @@ def main() -> None:
                 step_s.append(time.perf_counter() - t)
                 agree += int(np.array_equal(fast, step))
                 saturated += int(sat.sum())
-                if (
-                    len(general_s) < a.dense
-                ):  # a coupling of 1e-300 forces the general VMM: same numbers
+                # a coupling of 1e-300 forces the general VMM: same numbers
+                if len(general_s) < a.dense:
                     W_general = W.clone()
                     W_general[..., 0, 3] += 1e-300
                     t = time.perf_counter()

@@ -175,9 +175,8 @@ def test_heidelberg_layout_official_split(tmp_path):
         cfg.model_copy(update={"language": "both", "val_fraction": 0.0}), tmp_path
     )
     assert len(both.test) == 4 and len(both.val) == 0 and both.val.x.shape == (0, 1600)
-    german = torch.tensor(
-        (both.test.meta["language"] == "german").to_numpy()
-    )  # HD's classes: digit x language
+    # HD's classes: digit x language
+    german = torch.tensor((both.test.meta["language"] == "german").to_numpy())
     assert both.test.y[german].tolist() == [2, 3] and both.test.y[~german].tolist() == [0, 1]
     assert cfg.n_classes == 2 and cfg.model_copy(update={"language": "both"}).n_classes == 4
 

@@ -242,9 +242,8 @@ def _load_set(meta: pd.DataFrame, cfg: DataConfig) -> AudioSet:
     x = np.stack(clips) if clips else np.zeros((0, cfg.length), dtype=np.float32)
     label = {d: i for i, d in enumerate(cfg.digits)}
     y = np.array([label[d] for d in meta["digit"]], dtype=np.int64)
-    if cfg.n_classes > len(
-        cfg.digits
-    ):  # HD, both languages: German digits are classes of their own
+    # HD, both languages: German digits are classes of their own
+    if cfg.n_classes > len(cfg.digits):
         y = y + len(cfg.digits) * (meta["language"] == "german").to_numpy(dtype=np.int64)
     meta = meta.reset_index(drop=True).assign(clip=[Path(f).name for f in meta["file"]])
     return AudioSet(torch.from_numpy(front_end(x, cfg)), torch.from_numpy(y), meta, cfg.sample_rate)

@@ -85,9 +85,8 @@ def quantize_pole(
     if not 0 < r_max < 1:
         raise ValueError(f"r_max must be in (0, 1), got {r_max}")
     zp = project_disc(z, r_max)
-    bound = r_max * (
-        1 + 8 * torch.finfo(zp.real.dtype).eps
-    )  # a range taken from zp itself may exceed r_max by rounding
+    # a range taken from zp itself may exceed r_max by rounding
+    bound = r_max * (1 + 8 * torch.finfo(zp.real.dtype).eps)
     if bits == 1:
         q = quantize_complex(zp, bits, fscale_re, fscale_im)
         if (q.detach().abs() > bound).any():
@@ -101,9 +100,8 @@ def quantize_pole(
     for x, f in ((zp.real, fscale_re), (zp.imag, fscale_im)):
         f = torch.as_tensor(f, dtype=x.dtype, device=x.device).detach()
         level = (x.detach() / (f / qm)).clamp(-qm, qm)
-        parts.append(
-            (torch.stack([level.floor(), level.ceil()]) * (f / qm), x, f)
-        )  # (2, ...) values
+        values = torch.stack([level.floor(), level.ceil()]) * (f / qm)  # (2, ...)
+        parts.append((values, x, f))
     (re, x_re, f_re), (im, x_im, f_im) = parts
     cand = torch.complex(
         re[:, None].expand(2, 2, *re.shape[1:]), im[None, :].expand(2, 2, *im.shape[1:])
@@ -165,13 +163,11 @@ def slowest_grid_pole(
     elif a_grid == "cartesian":
         levels = grid_levels(bits, fscale)
         re = levels[(levels >= 0) & (levels <= r_max + 1e-12)]  # (K,) the Re parts inside the cap
-        im_room = torch.sqrt(
-            (r_max**2 - re**2).clamp_min(0)
-        )  # the largest |Im| each Re part allows
+        # the largest |Im| each Re part allows
+        im_room = torch.sqrt((r_max**2 - re**2).clamp_min(0))
         im = levels[levels >= 0]
-        best = im[
-            torch.searchsorted(im, im_room + 1e-12, right=True) - 1
-        ]  # largest grid |Im| within it
+        # the largest grid |Im| within it
+        best = im[torch.searchsorted(im, im_room + 1e-12, right=True) - 1]
         radius = float(torch.sqrt(re**2 + best**2).max())
         real = float(re.max())
     else:

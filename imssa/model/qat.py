@@ -143,14 +143,12 @@ class QuantS4D(S4D):
             raise ValueError(
                 "a log-radius grid (polar_bits) needs the fixed range, a pole cap and complex modes"
             )
-        self.polar_bits = (
-            polar_bits  # bits of A_bar's log-radius codebook; None: the Cartesian grid
-        )
+        # bits of A_bar's log-radius codebook; None: the Cartesian grid
+        self.polar_bits = polar_bits
 
     def _quantize(self, p: DiscreteSSM) -> DiscreteSSM:
-        if (
-            self.polar_bits is not None
-        ):  # the pole on its codebook, then its parts on the storage grid
+        if self.polar_bits is not None:
+            # the pole on its codebook, then its parts on the storage grid
             p = p._replace(A_bar=quantize_log_radius(p.A_bar, self.polar_bits, self.r_max))  # type: ignore[arg-type]
         return quantize_ssm(
             p,

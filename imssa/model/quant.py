@@ -259,9 +259,8 @@ def range_scales(
                 (torch.view_as_real(v.resolve_conj()).flatten(1), nbits[k])
                 for k, v in parts.items()
             ]
-            f = _fit_mse(segments).unsqueeze(
-                -1
-            )  # (H, 1): A_bar, B_bar, C together, each on its own grid
+            # (H, 1): A_bar, B_bar, C together, each on its own grid
+            f = _fit_mse(segments).unsqueeze(-1)
         out = {k: (f, f) for k in parts}
     if scale_factor != 1.0:
         out = {k: (re * scale_factor, im * scale_factor) for k, (re, im) in out.items()}

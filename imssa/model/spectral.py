@@ -119,9 +119,8 @@ def spectral_fit(data: dict, spectral: dict, seed: int = 0, code: str = "") -> T
                 "C": C,
             }
         )
-    best = int(
-        np.argmax([r["val_accuracy"] for r in rows])
-    )  # the first of equals: the strongest L2
+    # the first of equals: the strongest L2
+    best = int(np.argmax([r["val_accuracy"] for r in rows]))
     clf = fits[best]
     test_pred, val_pred = clf.predict(feats["test"]), clf.predict(feats["val"])
     scaler, lr = clf.named_steps["standardscaler"], clf.named_steps["logisticregression"]

@@ -140,13 +140,11 @@ class SpeechClassifier(nn.Module):
                 z = self.between_layers(i, h, z)
                 continue
             p = layer.discrete()
-            if isinstance(
-                layer, QuantS4D
-            ):  # zero-order hold keeps float poles inside; a grid need not
+            if isinstance(layer, QuantS4D):
+                # zero-order hold keeps float poles inside; a grid need not
                 check_stability(p.A_bar)  # the stop rule
-            if (
-                i == 0 and mode == "conv" and fold
-            ):  # encoder folded into the first convolution (same maths)
+            if i == 0 and mode == "conv" and fold:
+                # encoder folded into the first convolution (same maths)
                 h = ssm_conv_affine(x, w, b, ssm_kernel(p.A_bar, p.B_bar, p.C, L), p.D)
             else:
                 h = apply_ssm(self.encode(x) if i == 0 else z, p, mode)
