@@ -149,7 +149,13 @@ def spectral_fit(data: dict, spectral: dict, seed: int = 0, code: str = "") -> T
 def _code_digest() -> str:
     h = hashlib.sha256()
     package = Path(__file__).parents[1]
-    for name in ("schema.py", "data/config.py", "data/audio.py", "model/spectral.py"):
+    for name in (
+        "schema.py",
+        "data/config.py",
+        "data/audio.py",
+        "data/sources.py",
+        "model/spectral.py",
+    ):
         h.update((package / name).read_bytes())
     return h.hexdigest()[:16]
 

@@ -388,6 +388,7 @@ def code_digest() -> str:
         "schema.py",
         "data/config.py",
         "data/audio.py",
+        "data/sources.py",
         "model/config.py",
         "model/s4d.py",
         "model/quant.py",
