@@ -5,9 +5,9 @@ log-radius codebook.
 grid corner fscale (1 + i) has modulus sqrt(2) fscale). With a pole cap ``r_max`` < 1,
 ``quantize_pole`` first projects A_bar radially into |z| <= r_max and then takes the nearest
 grid point inside that disc: the quantized recurrence is stable by construction, on the same
-Cartesian grid that the crossbar stores. Without a cap, a
-pole with |A_bar| >= 1 raises ``UnstableSSMError`` (``check_stability``): one stop rule for
-every range mode, never a run kept with an unstable recurrence.
+Cartesian grid that the crossbar stores. Without a cap, a pole with |A_bar| >= 1 raises
+``UnstableSSMError`` (``check_stability``): one stop rule for every range mode, never a run kept
+with an unstable recurrence.
 
 **A log-radius grid for A_bar** (``a_grid='log_radius'``, fixed range with a cap only). A Cartesian
 grid of step fscale / q_max holds few radii near the unit circle, where slow modes live. The
