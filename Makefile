@@ -46,8 +46,8 @@ profile: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[profile]'
 	$(RUN) profile --profile $(PROFILE) $(if $(CH),--chapter $(CH))
 
-## test: unit tests, then the ci profile executed by papermill, its pages opened in headless Chromium, and nbval
-test: unit notebooks browser nbval
+## test: lint, unit tests, then the ci profile executed by papermill, its pages opened in headless Chromium, and nbval
+test: lint unit notebooks browser nbval
 
 # pytest exits 5 when it collects nothing: that is a failure here, said so in words.
 unit: $(STAMP)

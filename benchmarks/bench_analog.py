@@ -7,8 +7,8 @@ step simulation one clip at a time. Throughput = realisations x clips x time ste
 
     python benchmarks/bench_analog.py [--R 25 --B 60 --H 32 --N 16 --L 2000 --loop-clips 1]
 
-The defaults are one fold of the paper profile's Fig. 4 workload: 25 programmings of the 100 test clips,
-H = 32 channels of N = 16 modes, L = 2000 steps, realisations in chunks of 8.
+The defaults are one fold of the paper profile's Fig. 4 workload: 25 programmings of the 100 test
+clips, H = 32 channels of N = 16 modes, L = 2000 steps, realisations in chunks of 8.
 """
 
 from __future__ import annotations
@@ -22,27 +22,26 @@ from imssa.hardware.analog import effective_weights, simulate_fast_encoded, simu
 from imssa.hardware.conductance import program
 from imssa.hardware.crossbar import combined_matrix, to_conductance
 from imssa.hardware.devices import DeviceConfig
-from imssa.model.quant import quantize_ssm
+from imssa.model.qat import quantize_ssm
 from imssa.model.s4d import DiscreteSSM
 
 
 def workload(R: int, B: int, H: int, N: int, L: int):
     g = torch.Generator().manual_seed(0)
-    c = lambda s: (
-        torch.complex(torch.randn(H, N, generator=g), torch.randn(H, N, generator=g)).to(
-            torch.complex128
-        )
-        * s
-    )
+
+    def c(s: float) -> torch.Tensor:
+        """(H, N) complex128, Re and Im standard normal times ``s``."""
+        re, im = torch.randn(H, N, generator=g), torch.randn(H, N, generator=g)
+        return torch.complex(re, im).to(torch.complex128) * s
+
     q = quantize_ssm(
         DiscreteSSM(c(0.4), c(0.5), c(0.5), torch.randn(H, generator=g).double()), 2, "fixed", 0.6
     )
     dev = DeviceConfig(g_min_uS=1.0, g_max_uS=101.0, sigma_uS=5.0)
     G = to_conductance(combined_matrix(q), 2, 0.6, dev.g_min_uS, dev.g_max_uS)
     W = effective_weights(*program(*G, R, dev, generator=g), 0.6, dev.g_min_uS, dev.g_max_uS)
-    x = torch.randn(
-        B, L, generator=g
-    ).double()  # one signal per clip, encoded per channel as in the model
+    # one signal per clip, encoded per channel as in the model
+    x = torch.randn(B, L, generator=g).double()
     w, b = torch.randn(H, generator=g).double(), torch.randn(H, generator=g).double()
     return x, w, b, W, q.D
 
@@ -82,13 +81,12 @@ def main() -> None:
         for clip in range(a.loop_clips):
             simulate_step(u[clip : clip + 1], W[r : r + 1], D)
     t_loop = (time.perf_counter() - t0) * a.B / a.loop_clips  # scaled to the full workload
-    y_fast, y_step = (
-        torch.cat(y_fast),
-        torch.cat(y_step),
-    )  # time-averaged outputs, as the classifier uses
+    # time-averaged outputs, as the classifier uses
+    y_fast, y_step = torch.cat(y_fast), torch.cat(y_step)
     err = ((y_fast - y_step).norm() / y_step.norm()).item()
     print(
-        f"R={a.R} B={a.B} H={a.H} N={a.N} L={a.L} threads={a.threads}; fast vs step rel. diff {err:.1e}"
+        f"R={a.R} B={a.B} H={a.H} N={a.N} L={a.L} threads={a.threads}; "
+        f"fast vs step rel. diff {err:.1e}"
     )
     for name, t in [("fast", t_fast), ("step", t_step), ("per-sample loop (extrapolated)", t_loop)]:
         print(

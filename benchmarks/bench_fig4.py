@@ -92,8 +92,9 @@ def main() -> None:
         rows = resumable_grid(cells, cell, Path(tmp) / "fig4.csv", "Fig. 4")
     wall = time.perf_counter() - t0
     print(
-        f"Fig. 4 sweep ({cfg.profile}, default array: block, {cfg.noise_clips[0]} clip, {dpe} devices, saturating): "
-        f"{len(cells)} cells x {len(keys)} models, {len(rows)} programmings in {wall:.1f} s"
+        f"Fig. 4 sweep ({cfg.profile}, default array: block, {cfg.noise_clips[0]} clip, "
+        f"{dpe} devices, saturating): {len(cells)} cells x {len(keys)} models, "
+        f"{len(rows)} programmings in {wall:.1f} s"
     )
 
     fast_s, step_s, general_s = [], [], []
@@ -117,9 +118,8 @@ def main() -> None:
                 step_s.append(time.perf_counter() - t)
                 agree += int(np.array_equal(fast, step))
                 saturated += int(sat.sum())
-                if (
-                    len(general_s) < a.dense
-                ):  # a coupling of 1e-300 forces the general VMM: same numbers
+                # a coupling of 1e-300 forces the general VMM: same numbers
+                if len(general_s) < a.dense:
                     W_general = W.clone()
                     W_general[..., 0, 3] += 1e-300
                     t = time.perf_counter()
@@ -127,14 +127,15 @@ def main() -> None:
                     general_s.append(time.perf_counter() - t)
     n, k = len(fast_s), len(general_s)
     print(
-        f"fast vs step on {n} programmings of the Fig. 4 workload ({saturated} saturated): fast {sum(fast_s):.1f} s, "
-        f"step {sum(step_s):.1f} s: fast is {sum(step_s) / sum(fast_s):.1f}x faster than the block-structured step mode; "
+        f"fast vs step on {n} programmings of the Fig. 4 workload ({saturated} saturated): "
+        f"fast {sum(fast_s):.1f} s, step {sum(step_s):.1f} s: "
+        f"fast is {sum(step_s) / sum(fast_s):.1f}x faster than the block-structured step mode; "
         f"identical predictions on {agree} of {n}"
     )
     if k:
         print(
-            f"on the first {k}: general-VMM step {sum(general_s):.1f} s against fast {sum(fast_s[:k]):.1f} s: "
-            f"fast is {sum(general_s) / sum(fast_s[:k]):.1f}x faster"
+            f"on the first {k}: general-VMM step {sum(general_s):.1f} s against "
+            f"fast {sum(fast_s[:k]):.1f} s: fast is {sum(general_s) / sum(fast_s[:k]):.1f}x faster"
         )
 
 

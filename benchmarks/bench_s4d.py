@@ -20,7 +20,8 @@ from imssa.model.s4d import S4D, ssm_conv
 
 
 def vandermonde_forward(layer: S4D, u: torch.Tensor) -> torch.Tensor:
-    """Reference kernel: K = 2 Re(einsum(C B_bar, exp(dt A k))) with exp(dt A k) as one (H, N, L) tensor."""
+    """Reference kernel: K = 2 Re(einsum(C B_bar, exp(dt A k))) with exp(dt A k) as one (H, N, L)
+    tensor."""
     dt = torch.exp(layer.log_dt)[:, None]
     A = layer.continuous_A()
     dtA = dt * A

@@ -1,4 +1,5 @@
-"""Step mode against the same simulator at an earlier revision, side by side in one run (not a test).
+"""Step mode against the same simulator at an earlier revision, side by side in one run (not a
+test).
 
 The step loop runs in its own line order (``analog._Lines``: the first lines of all modes, then
 their second lines, so the block VMM reads contiguous halves) and writes its states in place. This
@@ -48,7 +49,8 @@ def module_at(revision: str):
 
 
 def peripheries(H: int, n: int) -> dict[str, DeviceConfig]:
-    """The periphery chapter's kinds of step-mode cell (ranges in state units, an ASSUMPTION of scale)."""
+    """The periphery chapter's kinds of step-mode cell (ranges in state units, an ASSUMPTION of
+    scale)."""
     ranges = (torch.rand(H, n, generator=torch.Generator().manual_seed(3)) * 3 + 1).tolist()
     column = dict(dac_bits=8, adc_bits=8, adc_range=4.0, row_ranges=ranges, column_ranges=ranges)
     return {
@@ -101,7 +103,8 @@ def main() -> None:
             torch.equal(v, out[1][1][k]) for k, v in out[0][1].items()
         )
         print(
-            f"{name:>34}: {times[0]:6.2f} / {times[1]:6.2f} s  {times[0] / times[1]:4.2f}x  bitwise equal: {same}"
+            f"{name:>34}: {times[0]:6.2f} / {times[1]:6.2f} s  {times[0] / times[1]:4.2f}x  "
+            f"bitwise equal: {same}"
         )
 
 

@@ -1,10 +1,11 @@
 """Where the tensors of training, programming and simulation live: one setting, ``IMSSA_DEVICE``.
 
-``IMSSA_DEVICE`` names a torch device (``cpu``, the default; ``cuda``, ``cuda:1``, ``mps``). Training
-(``TrainConfig.device`` takes it as its default), the programming draws (``hardware.deploy``) and
-both simulation modes follow it. A device's random stream is its own: draws are reproducible per
-device, and a GPU's models and programmings are not the CPU's, so the device is part of every
-configuration and checkpoint key that depends on it (CPU results are unchanged).
+``IMSSA_DEVICE`` names a torch device (``cpu``, the default; ``cuda``, ``cuda:1``, ``mps``).
+Training (``TrainConfig.device`` takes it as its default), the programming draws
+(``hardware.deploy``) and both simulation modes follow it. A device's random stream is its own:
+draws are reproducible per device, and a GPU's models and programmings are not the CPU's, so the
+device is part of every configuration and checkpoint key that depends on it (CPU results are
+unchanged).
 """
 
 from __future__ import annotations

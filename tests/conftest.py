@@ -19,7 +19,7 @@ _STATUS, _CLEAR = Path("/proc/self/status"), Path("/proc/self/clear_refs")
 @pytest.fixture(scope="session")
 def fsdd_root() -> Path:
     """The project's FSDD copy (IMSSA_DATA_DIR); tests that need it are skipped without it."""
-    from imssa.data.audio import data_root
+    from imssa.data.sources import data_root
 
     root = data_root()
     if not os.environ.get("IMSSA_DATA_DIR") or not (root / "fsdd" / "recordings").is_dir():

@@ -8,7 +8,7 @@ from imssa.hardware.conductance import program
 from imssa.hardware.crossbar import combined_matrix, to_conductance
 from imssa.hardware.devices import DeviceConfig, LogLinear
 from imssa.hardware.presets import PRESETS
-from imssa.model.quant import quantize_ssm
+from imssa.model.qat import quantize_ssm
 from imssa.model.s4d import DiscreteSSM, ssm_recurrent
 
 G_MIN, G_MAX, FSCALE = 1.0, 101.0, 0.6

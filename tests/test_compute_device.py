@@ -26,7 +26,8 @@ def data(B=6, L=200, seed=1):
 
 
 def designs(net, x):
-    """A fast-mode array and a step-mode one with every periphery feature that draws or builds tensors."""
+    """A fast-mode array and a step-mode one with every periphery feature that draws or builds
+    tensors."""
     noisy = DeviceConfig(**WINDOW, sigma_uS=10.0, stuck_at_gmin=0.01)
     per_column = converter_ranges(net, x, 1.5, len(x), per_column=True)
     step = noisy.model_copy(

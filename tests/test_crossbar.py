@@ -12,7 +12,7 @@ from imssa.hardware.crossbar import (
     structural_mask,
     to_conductance,
 )
-from imssa.model.quant import quantize_ssm
+from imssa.model.qat import quantize_ssm
 from imssa.model.s4d import DiscreteSSM, ssm_recurrent
 
 

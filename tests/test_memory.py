@@ -15,7 +15,7 @@ def test_time_constants():
     assert tau[0, 0] == 0 and tau[0, 1] == pytest.approx(0.5)  # one step at 2 kHz
     assert tau[0, 2] == pytest.approx(-1000 / (2000 * math.log(0.6 * math.sqrt(2))))
     assert math.isinf(tau[0, 3])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"sample_rate must be > 0 Hz, got 0"):
         time_constants_ms(A, 0)
 
 

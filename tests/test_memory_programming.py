@@ -15,7 +15,8 @@ from imssa.hardware.crossbar import layout
 from imssa.hardware.deploy import deployed_weights, ideal_weights, target_conductances
 from imssa.hardware.devices import DeviceConfig
 from imssa.model.config import ModelConfig, QuantConfig
-from imssa.model.quant import grid_levels, log_radius_grid, slowest_grid_pole
+from imssa.model.poles import log_radius_grid, slowest_grid_pole
+from imssa.model.quant import grid_levels
 from imssa.model.train import SpeechClassifier, TrainResult, restore_model
 from imssa.study import design_noise as dn
 from imssa.study import memory_answers as ma

@@ -6,19 +6,9 @@ import pytest
 import torch
 from torch import Tensor
 
-from imssa.model.quant import (
-    QuantS4D,
-    UnstableSSMError,
-    check_stability,
-    grid_levels,
-    project_disc,
-    q_max,
-    quantize,
-    quantize_complex,
-    quantize_pole,
-    quantize_ssm,
-    range_scales,
-)
+from imssa.model.poles import UnstableSSMError, check_stability, project_disc, quantize_pole
+from imssa.model.qat import QuantS4D, quantize_ssm
+from imssa.model.quant import grid_levels, q_max, quantize, quantize_complex, range_scales
 from imssa.model.s4d import DiscreteSSM, ssm_conv, ssm_kernel, ssm_recurrent
 
 
@@ -59,9 +49,10 @@ def test_idempotent(bits):
 
 def random_ssm(H=3, N=4, seed=0):
     g = torch.Generator().manual_seed(seed)
-    c = lambda scale: (
-        torch.complex(torch.randn(H, N, generator=g), torch.randn(H, N, generator=g)) * scale
-    )
+
+    def c(scale):
+        return torch.complex(torch.randn(H, N, generator=g), torch.randn(H, N, generator=g)) * scale
+
     return DiscreteSSM(c(0.3), c(0.2), c(1.0), torch.randn(H, generator=g))
 
 
@@ -151,30 +142,25 @@ def test_pole_cap_keeps_every_grid_point_inside(bits, fscale):
     r_max = 0.97
     q = quantize_pole(z, bits, fscale, fscale, r_max)
     assert q.abs().max() <= r_max + 1e-12
-    level = torch.stack([q.real, q.imag]) / (
-        fscale / q_max(bits)
-    )  # on the grid: whole levels within the range,
-    assert torch.all((level - level.round()).abs() < 1e-9) and level.abs().max() <= q_max(
-        bits
-    )  # no 5000 x 4^bits matrix
+    # on the grid: whole levels within the range, no 5000 x 4^bits matrix
+    level = torch.stack([q.real, q.imag]) / (fscale / q_max(bits))
+    assert torch.all((level - level.round()).abs() < 1e-9)
+    assert level.abs().max() <= q_max(bits)
     plain = quantize_complex(project_disc(z, r_max), bits, fscale)
     keep = plain.abs() <= r_max
     assert torch.equal(q[keep], plain[keep])
     toward_zero = quantize_complex(project_disc(z, r_max), bits, fscale, toward_zero=True)
     zp = project_disc(z, r_max)
-    assert torch.all(
-        (q - zp).abs() <= (toward_zero - zp).abs() + 1e-12
-    )  # never worse than truncation
+    # never worse than truncation
+    assert torch.all((q - zp).abs() <= (toward_zero - zp).abs() + 1e-12)
 
 
 def test_pole_cap_takes_the_nearest_stable_neighbour():
-    z = torch.tensor(
-        [0.7 + 0.68j], dtype=torch.complex128
-    )  # rounds to the corner 0.95 (1 + i), outside
+    # rounds to the corner 0.95 (1 + i), outside
+    z = torch.tensor([0.7 + 0.68j], dtype=torch.complex128)
     q = quantize_pole(z, 2, 0.95, 0.95, 0.97)
-    assert torch.allclose(
-        q, torch.tensor([0.95 + 0j], dtype=torch.complex128)
-    )  # not 0 (truncation)
+    # not 0 (truncation)
+    assert torch.allclose(q, torch.tensor([0.95 + 0j], dtype=torch.complex128))
 
 
 def test_pole_cap_keeps_the_top_level_when_the_range_is_the_cap():
@@ -202,14 +188,17 @@ def test_pole_cap_makes_dynamic_ranges_stable_and_passes_gradients():
 
 
 def test_mixed_precision_puts_each_matrix_on_its_own_grid():
-    from imssa.model.quant import quantize_ssm
+    from imssa.model.qat import quantize_ssm
     from imssa.model.s4d import DiscreteSSM
 
     g = torch.Generator().manual_seed(0)
-    z = lambda: torch.complex(
-        torch.rand(4, 8, generator=g, dtype=torch.float64) - 0.5,
-        torch.rand(4, 8, generator=g, dtype=torch.float64) - 0.5,
-    )
+
+    def z():
+        return torch.complex(
+            torch.rand(4, 8, generator=g, dtype=torch.float64) - 0.5,
+            torch.rand(4, 8, generator=g, dtype=torch.float64) - 0.5,
+        )
+
     p = DiscreteSSM(z(), z(), z(), torch.ones(4, dtype=torch.float64))
     q = quantize_ssm(p, (2, 4, 3), "fixed", fscale=0.5)
     for t, qm in ((q.A_bar, 1), (q.B_bar, 7), (q.C, 3)):
@@ -226,7 +215,7 @@ def test_mixed_precision_puts_each_matrix_on_its_own_grid():
 
 
 def test_noise_aware_qat_perturbs_training_passes_only_at_the_configured_std():
-    from imssa.model.quant import QuantS4D
+    from imssa.model.qat import QuantS4D
 
     torch.manual_seed(0)
     layer = QuantS4D(8, 16, bits=2, fscale=0.6, r_max=0.95, weight_noise=0.05)
@@ -246,28 +235,26 @@ def test_noise_aware_qat_perturbs_training_passes_only_at_the_configured_std():
 
 def test_pole_penalty_is_zero_exactly_inside_its_target_and_pulls_poles_in():
     from imssa.model.config import QuantConfig
-    from imssa.model.quant import QuantS4D, pole_penalty
+    from imssa.model.poles import pole_penalty
+    from imssa.model.qat import QuantS4D
 
     A = torch.tensor([[0.6 + 0.6j, 0.3 + 0j]], dtype=torch.complex128)
     assert pole_penalty(A, 0.9).item() == 0.0
     assert pole_penalty(A, 0.7).item() == pytest.approx((0.72**0.5 - 0.7) ** 2)
     torch.manual_seed(0)
     layer = QuantS4D(4, 8, bits=2, fscale=0.6, r_max=0.95, pole_penalty=1.0, pole_target=0.7)
-    with (
-        torch.no_grad()
-    ):  # A_bar = 0.95 exp(i pi/4): Re and Im beyond the range, rounded to the corner 0.6 (1 + i)
+    # A_bar = 0.95 exp(i pi/4): Re and Im beyond the range, rounded to the corner 0.6 (1 + i)
+    with torch.no_grad():
         layer.log_dt.fill_(math.log(0.1))
         layer.log_A_real.fill_(math.log(0.5))
         layer.A_imag.fill_(math.pi / 4 / 0.1)
     assert torch.allclose(layer.discrete().A_bar.abs(), torch.tensor(0.72**0.5))
     pen = layer.penalty()
-    assert pen.item() == pytest.approx(
-        8 * (0.72**0.5 - 0.7) ** 2
-    )  # 8 modes per channel, summed / H
+    # 8 modes per channel, summed / H
+    assert pen.item() == pytest.approx(8 * (0.72**0.5 - 0.7) ** 2)
     pen.backward()
-    assert (
-        layer.log_A_real.grad.abs().sum() > 0
-    )  # the gradient reaches the float poles outside the range
+    # the gradient reaches the float poles outside the range
+    assert layer.log_A_real.grad.abs().sum() > 0
     assert QuantS4D(4, 8, bits=2).penalty().item() == 0.0
     with pytest.raises(ValueError, match="go together"):
         QuantConfig(pole_penalty=1.0)
@@ -277,7 +264,7 @@ def test_pole_penalty_is_zero_exactly_inside_its_target_and_pulls_poles_in():
     ).weight_noise == pytest.approx(0.1)
 
 
-# --- scale rules of the adaptive range modes ('max_abs', 'mse') -----------------------------------------------------
+# --- scale rules of the adaptive range modes ('max_abs', 'mse') ----------------------------------
 
 
 def _gaussian(n=4096, seed=0):
@@ -286,7 +273,8 @@ def _gaussian(n=4096, seed=0):
 
 def _qerr(x, bits, f):
     """Mean squared quantization error of x (..., n) on the grid of ``bits`` over [-f, f], over the
-    last axis; f a float or a tensor (..., 1) (one range per row, or K candidate ranges of one x)."""
+    last axis; f a float or a tensor (..., 1) (one range per row, or K candidate ranges of one
+    x)."""
     if isinstance(f, Tensor):
         x = x.expand(*f.shape[:-1], x.shape[-1])
     return (x - quantize(x, bits, f)).square().mean(-1)
@@ -303,9 +291,8 @@ def test_mse_scale_beats_max_abs_and_matches_a_fine_search(bits):
     e_best = min(float(_qerr(x, bits, f).min()) for f in fine.split(250))  # 250 at a time, not 4000
     assert e_mse < e_max and f_mse <= f_max
     assert e_mse <= 1.05 * e_best
-    if (
-        bits == 2
-    ):  # measured: 0.187 vs 0.775 (max-abs zeroes every |x| < 1.77 sigma); Lloyd-Max: 1.224 sigma
+    # measured: 0.187 vs 0.775 (max-abs zeroes every |x| < 1.77 sigma); Lloyd-Max: 1.224 sigma
+    if bits == 2:
         assert e_mse < 0.3 * e_max
         assert f_mse == pytest.approx(1.224, rel=0.03)
 
@@ -337,25 +324,20 @@ def test_mse_rule_gives_each_tensor_and_channel_its_fitted_range():
     p = random_ssm(H=5, N=8)
     dyn = range_scales(p, "dynamic", 0.7, 2, "mse")
     assert all(re.dim() == 0 and im.dim() == 0 for re, im in dyn.values())
-    assert float(dyn["C"][1]) == pytest.approx(
-        float(mse_scale(p.C.imag, 2))
-    )  # Re and Im apart, as max-abs
+    # Re and Im apart, as max-abs
+    assert float(dyn["C"][1]) == pytest.approx(float(mse_scale(p.C.imag, 2)))
     assert float(dyn["C"][1]) < float(p.C.imag.abs().max())
     per = range_scales(p, "per_channel", 0.7, 2, "mse")
-    stacked = torch.cat(
-        [torch.view_as_real(v).flatten(1) for v in (p.A_bar, p.B_bar, p.C)], 1
-    )  # (H, 6N)
-    for re, im in per.values():
-        assert (
-            re.shape == (5, 1) and re is im
-        )  # one range per channel, shared by Re/Im of A_bar, B_bar, C
+    # (H, 6N)
+    stacked = torch.cat([torch.view_as_real(v).flatten(1) for v in (p.A_bar, p.B_bar, p.C)], 1)
+    for re, im in per.values():  # one range per channel, shared by Re/Im of A_bar, B_bar, C
+        assert re.shape == (5, 1) and re is im
     f = per["A_bar"][0]
     assert torch.allclose(f[:, 0], mse_scale(stacked, 2, dim=1))
     f_max = range_scales(p, "per_channel", 0.7)["A_bar"][0]
     assert torch.all(_qerr(stacked, 2, f) < _qerr(stacked, 2, f_max))  # each channel's error
-    mixed = range_scales(p, "per_channel", 0.7, (2, 4, 3), "mse")["A_bar"][
-        0
-    ]  # each matrix on its own grid
+    # each matrix on its own grid
+    mixed = range_scales(p, "per_channel", 0.7, (2, 4, 3), "mse")["A_bar"][0]
     assert mixed.shape == (5, 1) and not torch.allclose(mixed, f)
     twice = range_scales(p, "dynamic", 0.7, 2, "mse", scale_factor=2.0)
     assert float(twice["B_bar"][0]) == pytest.approx(2 * float(dyn["B_bar"][0]))
@@ -369,6 +351,7 @@ def test_max_abs_rule_is_the_previous_behaviour():
             for (a, b), (c, d) in zip(
                 range_scales(p, mode, 0.6).values(),
                 range_scales(p, mode, 0.6, 3, "max_abs", 1.0).values(),
+                strict=True,
             )
         )
         for bits in (2, (2, 4, 3)):
@@ -376,21 +359,20 @@ def test_max_abs_rule_is_the_previous_behaviour():
                 quantize_ssm(p, bits, mode, 0.6, 0.95),
                 quantize_ssm(p, bits, mode, 0.6, 0.95, "max_abs"),
             )
-            assert all(torch.equal(a, b) for a, b in zip(q0, q1))
+            assert all(torch.equal(a, b) for a, b in zip(q0, q1, strict=True))
     ref = {
         k: quantize_complex(v, 2, v.real.abs().max(), v.imag.abs().max())
         for k, v in p._asdict().items()
         if k != "D"
     }
     q = quantize_ssm(p, 2, "dynamic")
-    assert all(
-        torch.equal(getattr(q, k), v) for k, v in ref.items()
-    )  # max|x| of Re and of Im, as before
+    # max|x| of Re and of Im, as before
+    assert all(torch.equal(getattr(q, k), v) for k, v in ref.items())
     torch.manual_seed(0)
     a = QuantS4D(3, 4, bits=2, range_mode="per_channel")
     torch.manual_seed(0)
     b = QuantS4D(3, 4, bits=2, range_mode="per_channel", scale_rule="max_abs", scale_factor=1.0)
-    assert all(torch.equal(x, y) for x, y in zip(a.discrete(), b.discrete()))
+    assert all(torch.equal(x, y) for x, y in zip(a.discrete(), b.discrete(), strict=True))
 
 
 def test_mse_rule_keeps_the_pole_cap_and_trains():
@@ -411,9 +393,8 @@ def test_mse_rule_keeps_the_pole_cap_and_trains():
     torch.manual_seed(0)
     layer = QuantS4D(4, 6, bits=2, range_mode="per_channel", r_max=0.95, scale_rule="mse").double()
     with torch.no_grad():
-        layer.B.mul_(
-            20
-        )  # B_bar ~ dt B would round to zero in the channel's shared range (see equalize_ranges)
+        # B_bar ~ dt B would round to zero in the channel's shared range (see equalize_ranges)
+        layer.B.mul_(20)
     u = torch.randn(2, 4, 500, dtype=torch.float64)
     y = layer(u, mode="conv")
     assert ((y - layer(u, mode="recurrent")).norm() / y.norm()) < 1e-9
@@ -451,7 +432,7 @@ def test_bad_scale_rules_raise():
 
 def test_log_radius_grid_holds_octave_time_constants_under_the_cap():
     from imssa.model.config import QuantConfig
-    from imssa.model.quant import POLAR_STORAGE_BITS, log_radius_grid, quantize_log_radius
+    from imssa.model.poles import POLAR_STORAGE_BITS, log_radius_grid, quantize_log_radius
 
     radii, angles = log_radius_grid(4, 0.99)
     assert torch.allclose(radii, torch.tensor([0.0, 0.99**4, 0.99**2, 0.99], dtype=torch.float64))
@@ -462,7 +443,8 @@ def test_log_radius_grid_holds_octave_time_constants_under_the_cap():
         torch.tensor([0.995, 0.985, 0.96, 0.1]), torch.tensor([0.1, 1.4, 3.0, -1.2])
     ).to(torch.complex64)
     q = quantize_log_radius(z, 4, 0.99)
-    # 0.995 -> the cap; 0.985 (decay 1.5x the cap's) -> 0.99^2 on the log scale; 0.96 -> 0.99^4; 0.1 -> 0
+    # 0.995 -> the cap; 0.985 (decay 1.5x the cap's) -> 0.99^2 on the log scale; 0.96 -> 0.99^4;
+    # 0.1 -> 0
     assert torch.allclose(q.abs(), torch.tensor([0.99, 0.99**2, 0.99**4, 0.0]), atol=1e-6)
     assert torch.allclose(
         torch.angle(q[:3]), torch.tensor([0.0, torch.pi / 2, torch.pi]), atol=1e-6
@@ -470,9 +452,8 @@ def test_log_radius_grid_holds_octave_time_constants_under_the_cap():
     z.requires_grad_(False)
     zr = z.clone().requires_grad_(True)
     quantize_log_radius(zr, 4, 0.99).real.sum().backward()
-    assert torch.allclose(
-        zr.grad[1:], torch.ones(3, dtype=torch.complex64)
-    )  # straight through inside the cap
+    # straight through inside the cap
+    assert torch.allclose(zr.grad[1:], torch.ones(3, dtype=torch.complex64))
     with pytest.raises(ValueError, match="pole cap"):
         log_radius_grid(4, 1.0)
     cfg = QuantConfig(bits=2, bits_A=8, fscale=1.0, r_max=0.999, a_grid="log_radius")
@@ -485,7 +466,7 @@ def test_a_log_radius_model_keeps_its_poles_on_the_codebook_and_maps_onto_the_ar
     from imssa.hardware.deploy import ideal_weights, target_conductances
     from imssa.hardware.devices import DeviceConfig
     from imssa.model.config import QuantConfig
-    from imssa.model.quant import log_radius_grid
+    from imssa.model.poles import log_radius_grid
     from imssa.model.train import SpeechClassifier
     from imssa.study.params import ModelConfig
 
@@ -494,8 +475,7 @@ def test_a_log_radius_model_keeps_its_poles_on_the_codebook_and_maps_onto_the_ar
     A = net.layers[0].discrete().A_bar.detach()
     radii, _ = log_radius_grid(6, 0.999)
     nearest = (A.abs().double().unsqueeze(-1) - radii).abs().min(-1).values
-    assert (
-        nearest.max() < 1e-4 and A.abs().max() < 1
-    )  # on the codebook up to the storage grid's step
+    # on the codebook up to the storage grid's step
+    assert nearest.max() < 1e-4 and A.abs().max() < 1
     G = target_conductances(net, DeviceConfig(g_min_uS=10.0, g_max_uS=100.0))
     assert G.min() >= 10.0 and G.max() <= 100.0 and ideal_weights(net).shape == (1, 3, 9, 9)

@@ -123,9 +123,8 @@ def test_resumable_grid_skips_finished_cells(tmp_path):
     assert calls == [0.0, 2.5, 5.0] and len(full) == 6
     assert list(full.columns) == ["bits", "sigma", "realisation", "accuracy"]
     assert full["sigma"].tolist() == [0.0, 0.0, 2.5, 2.5, 5.0, 5.0]  # the order of the cells
-    with pytest.raises(
-        ValueError, match="no default"
-    ):  # else {"bits": 2} would collide with every sigma
+    # else {"bits": 2} would collide with every sigma
+    with pytest.raises(ValueError, match="no default"):
         resumable_grid([{"bits": 2}, {"bits": 2, "sigma": 1.0}], compute, tmp_path / "other.csv")
     assert not (tmp_path / "other.csv").exists()
     # with a default the short cell is the one it stands for: it is already done
@@ -153,9 +152,8 @@ def test_resumable_grid_keeps_the_union_of_the_columns_its_cells_return(tmp_path
         True,
         False,
     ]
-    resumable_grid(
-        [{"check": 2}], lambda c: [{"rounds": 1.0, "accuracy": 9.0}], path
-    )  # columns in another order
+    # columns in another order
+    resumable_grid([{"check": 2}], lambda c: [{"rounds": 1.0, "accuracy": 9.0}], path)
     assert pd.read_csv(path).set_index("check").loc[2, "accuracy"] == 9.0
 
 
@@ -173,7 +171,8 @@ def test_resumable_grid_in_parallel_gives_the_serial_table(tmp_path):
 
 
 def _model_rows(cell, models):
-    """Rows of each model on its own draws (as ``sweep_cell``): a model's rows do not depend on the others."""
+    """Rows of each model on its own draws (as ``sweep_cell``): a model's rows do not depend on the
+    others."""
     rows = []
     for seed, fold in models:
         g = torch.Generator().manual_seed(100 * seed + fold + int(cell["x"]))
@@ -257,15 +256,14 @@ def test_training_on_a_local_dask_cluster_gives_the_local_models(fsdd_root, tmp_
     runs = [Run(DATA, MODEL, TRAIN.model_copy(update={"seed": s})) for s in (0, 1)]
     monkeypatch.setenv("IMSSA_CACHE_DIR", str(tmp_path / "local"))
     local = train_all(runs, workers=1, progress=False)
-    monkeypatch.setenv(
-        "IMSSA_CACHE_DIR", str(tmp_path / "shared")
-    )  # the workers inherit it: a shared cache
+    # the workers inherit it: a shared cache
+    monkeypatch.setenv("IMSSA_CACHE_DIR", str(tmp_path / "shared"))
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
     ) as lc:
         monkeypatch.setenv("IMSSA_DASK_SCHEDULER", lc.scheduler_address)
         remote = train_all(runs, workers=1, progress=False)
-    for a, b in zip(local, remote):
+    for a, b in zip(local, remote, strict=True):
         assert list(a.test_pred) == list(b.test_pred)
         assert all(torch.equal(a.state_dict[k], b.state_dict[k]) for k in a.state_dict)
     assert any(

@@ -1,82 +1,47 @@
-"""Spoken-digit data: the Free Spoken Digit Dataset (FSDD) and Heidelberg Digits (HD).
+"""Spoken-digit data as tensors: clips read and normalised, the order task, the front ends and the
+speaker splits.
 
-Both loaders return an ``AudioSplits`` of tensors: waveforms resampled with scipy's polyphase
-resampler to ``sample_rate`` (Hz), cropped or zero-padded to ``duration_s`` (seconds) and
-normalised per clip. Labels index into ``digits`` (label i means digit ``digits[i]``).
-
-Data root: the ``data_dir`` argument, else the environment variable ``IMSSA_DATA_DIR``, else the
-user cache directory. FSDD lives in ``<root>/fsdd/recordings``; HD in ``<root>/heidelberg``.
+Both datasets (``sources``: FSDD and Heidelberg Digits, where they live and how they are listed)
+load into an ``AudioSplits`` of tensors: waveforms resampled with scipy's polyphase resampler to
+``sample_rate`` (Hz), cropped or zero-padded to ``duration_s`` (seconds) and normalised per clip.
+Labels index into ``digits`` (label i means digit ``digits[i]``).
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import io
 import math
-import os
-import re
-import tempfile
-import urllib.request
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import platformdirs
 import soundfile
 import torch
 from scipy.signal import resample_poly
 from torch import Tensor
-from tqdm import tqdm
 
 from .config import DataConfig
+from .sources import AudioError, data_root, fsdd_dir, list_fsdd, list_heidelberg
 
 __all__ = [
-    "AudioError",
     "AudioSet",
     "AudioSplits",
-    "DataMissingError",
-    "FSDD_COMMIT",
-    "data_root",
-    "download_fsdd",
-    "fsdd_dir",
     "fold_table",
-    "fsdd_manifest_digest",
     "front_end",
     "log_mel_frames",
-    "list_fsdd",
-    "list_heidelberg",
     "load_dataset",
     "order_pairs",
     "loso_speakers",
     "read_audio",
 ]
 
-FSDD_COMMIT = "26eb9aaf76e81b692f806f9140c2d2777410d7a1"
-FSDD_URL = f"https://github.com/Jakobovski/free-spoken-digit-dataset/archive/{FSDD_COMMIT}.zip"
-FSDD_RATE = 8000
-#: SHA-256 over the sorted lines "<file> <sha256 of file>\n" of all 3000 recordings at FSDD_COMMIT.
-FSDD_MANIFEST_SHA256 = "dbd573d7cafe79c4b49f65718115e1304e24e067fa39eff18a660dc6cb9c360f"
-FSDD_N_FILES = 3000
-HD_RATE = 48000
-
-_FSDD_NAME = re.compile(r"^(\d)_([a-z]+)_(\d+)\.wav$")
-_HD_NAME = re.compile(r"^lang-(english|german)_speaker-(\d+)_trial-(\d+)_digit-(\d)\.flac$")
-
-
-class DataMissingError(FileNotFoundError):
-    """The dataset is not where the loader looked, and could not be fetched."""
-
-
-class AudioError(ValueError):
-    """An audio file that cannot be read or decoded."""
-
 
 @dataclass(frozen=True)
 class AudioSet:
-    """Inputs ``x`` float32: waveforms (n, L), or a front end's frames (n, features, steps); labels ``y`` (n,) int64, and per-clip metadata."""
+    """Inputs ``x`` float32: waveforms (n, L), or a front end's frames (n, features, steps);
+    labels ``y`` (n,) int64, and per-clip metadata."""
 
     x: Tensor
     y: Tensor
@@ -95,16 +60,6 @@ class AudioSplits:
     digits: tuple[int, ...]
 
 
-def data_root(data_dir: str | Path | None = None) -> Path:
-    """``data_dir``, else ``$IMSSA_DATA_DIR``, else the user cache directory (imssa/data)."""
-    if data_dir is not None:
-        return Path(data_dir)
-    env = os.environ.get("IMSSA_DATA_DIR")
-    if env:
-        return Path(env)
-    return Path(platformdirs.user_cache_dir("imssa")) / "data"
-
-
 # ---------------------------------------------------------------------------- audio
 
 #: Clips ``read_audio`` keeps decoded per process, each with its file's bytes as the key (FSDD at
@@ -113,12 +68,13 @@ READ_CACHE_CLIPS = 4096
 
 
 def read_audio(path: Path, sample_rate: int, duration_s: float, normalize: str) -> np.ndarray:
-    """Decode one clip, resample to ``sample_rate`` Hz, crop/zero-pad to ``duration_s`` s, normalise.
+    """Decode one clip, resample to ``sample_rate`` Hz, crop/zero-pad to ``duration_s`` s,
+    normalise.
 
-    Returns a read-only float32 array of round(sample_rate * duration_s) samples. Stereo is averaged.
-    Raises AudioError naming the file if it cannot be decoded or holds no samples. Memoised per
-    process by the file's bytes and the arguments (``_decoded``): each fold of a sweep reads the
-    same clips, and a file written again is decoded again.
+    Returns a read-only float32 array of round(sample_rate * duration_s) samples. Stereo is
+    averaged. Raises AudioError naming the file if it cannot be decoded or holds no samples.
+    Memoised per process by the file's bytes and the arguments (``_decoded``): each fold of a sweep
+    reads the same clips, and a file written again is decoded again.
     """
     try:
         data = Path(path).read_bytes()
@@ -175,8 +131,8 @@ def order_pairs(
         need = 1 if classes == 2 else 2  # XX and YY pair two different clips of one digit
         if len(first) < need or len(second) < max(pairs_per_clip, need):
             raise ValueError(
-                f"speaker {speaker!r} has {len(first)} clips of digit {digits[0]} and {len(second)} of "
-                f"{digits[1]}; the {classes}-class order task needs {need} and "
+                f"speaker {speaker!r} has {len(first)} clips of digit {digits[0]} and "
+                f"{len(second)} of {digits[1]}; the {classes}-class order task needs {need} and "
                 f"{max(pairs_per_clip, need)}"
             )
         for i, a in enumerate(first):
@@ -228,7 +184,8 @@ def log_mel_frames(x: np.ndarray, cfg: DataConfig) -> np.ndarray:
 
 
 def front_end(x: np.ndarray, cfg: DataConfig) -> np.ndarray:
-    """What the encoder receives: the waveform (n, L) itself, or the ``logmel`` frames (n, n_mels, steps)."""
+    """What the encoder receives: the waveform (n, L) itself, or the ``logmel`` frames
+    (n, n_mels, steps)."""
     return x if cfg.front_end == "waveform" else log_mel_frames(x, cfg)
 
 
@@ -239,9 +196,8 @@ def _load_set(meta: pd.DataFrame, cfg: DataConfig) -> AudioSet:
     x = np.stack(clips) if clips else np.zeros((0, cfg.length), dtype=np.float32)
     label = {d: i for i, d in enumerate(cfg.digits)}
     y = np.array([label[d] for d in meta["digit"]], dtype=np.int64)
-    if cfg.n_classes > len(
-        cfg.digits
-    ):  # HD, both languages: German digits are classes of their own
+    # HD, both languages: German digits are classes of their own
+    if cfg.n_classes > len(cfg.digits):
         y = y + len(cfg.digits) * (meta["language"] == "german").to_numpy(dtype=np.int64)
     meta = meta.reset_index(drop=True).assign(clip=[Path(f).name for f in meta["file"]])
     return AudioSet(torch.from_numpy(front_end(x, cfg)), torch.from_numpy(y), meta, cfg.sample_rate)
@@ -257,127 +213,12 @@ def _load_order_set(meta: pd.DataFrame, cfg: DataConfig) -> AudioSet:
     }
     gap = np.zeros(cfg.gap_length, dtype=np.float32)
     x = np.zeros((len(pairs), cfg.length), dtype=np.float32)
-    for i, (u, v) in enumerate(zip(pairs["file"], pairs["file_2"])):
+    for i, (u, v) in enumerate(zip(pairs["file"], pairs["file_2"], strict=True)):
         x[i] = np.concatenate([gap, words[u], gap, words[v], gap])
     y = np.array(pairs["order"], dtype=np.int64)
     return AudioSet(
         torch.from_numpy(front_end(x, cfg)), torch.from_numpy(y), pairs, cfg.sample_rate
     )
-
-
-# ---------------------------------------------------------------------------- FSDD
-
-
-def fsdd_manifest_digest(recordings: Path, files: list[str] | None = None) -> str:
-    """SHA-256 over sorted "<name> <sha256>" lines of the recordings (compare FSDD_MANIFEST_SHA256)."""
-    names = sorted(files if files is not None else (p.name for p in recordings.glob("*.wav")))
-    h = hashlib.sha256()
-    for name in names:
-        h.update(
-            f"{name} {hashlib.sha256((recordings / name).read_bytes()).hexdigest()}\n".encode()
-        )
-    return h.hexdigest()
-
-
-def download_fsdd(root: Path, url: str = FSDD_URL) -> Path:
-    """Fetch FSDD at commit FSDD_COMMIT into ``root/fsdd/recordings``, with a progress bar.
-
-    The recordings are checked against FSDD_MANIFEST_SHA256 before they are moved into place.
-    Raises DataMissingError with what to download and which setting to use if that fails.
-    """
-    target = root / "fsdd" / "recordings"
-    try:
-        with urllib.request.urlopen(url, timeout=60) as resp:
-            total = int(resp.headers.get("Content-Length") or 0) or None
-            buf = io.BytesIO()
-            with tqdm(total=total, unit="B", unit_scale=True, desc="FSDD download") as bar:
-                while chunk := resp.read(1 << 20):
-                    buf.write(chunk)
-                    bar.update(len(chunk))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(
-            dir=target.parent
-        ) as tmp:  # same disk: the rename is atomic
-            staging = Path(tmp)
-            with zipfile.ZipFile(buf) as zf:
-                wavs = [n for n in zf.namelist() if re.search(r"/recordings/[^/]+\.wav$", n)]
-                for n in wavs:
-                    (staging / Path(n).name).write_bytes(zf.read(n))
-            digest = fsdd_manifest_digest(staging)
-            if len(wavs) != FSDD_N_FILES or digest != FSDD_MANIFEST_SHA256:
-                raise ValueError(f"checksum mismatch ({len(wavs)} files, manifest digest {digest})")
-            (staging / "recordings").mkdir()
-            for wav in staging.glob("*.wav"):
-                wav.rename(staging / "recordings" / wav.name)
-            (staging / "recordings").rename(target)
-    except Exception as err:
-        raise DataMissingError(
-            f"FSDD recordings not found in {target} and the download failed ({err}).\n"
-            f"Download {url} (the dataset at commit {FSDD_COMMIT}: 3000 recordings; "
-            "tag v1.0.9 has only 2500), unpack its recordings/ folder to <DIR>/fsdd/recordings, "
-            "and set IMSSA_DATA_DIR=<DIR> (or pass data_dir=<DIR>)."
-        ) from None
-    return target
-
-
-def fsdd_dir(data_dir: str | Path | None = None, download: bool = True) -> Path:
-    """Folder of FSDD's ``{digit}_{speaker}_{index}.wav`` files; downloads when absent and allowed."""
-    root = data_root(data_dir)
-    rec = root / "fsdd" / "recordings"
-    if rec.is_dir() and any(rec.glob("*.wav")):
-        return rec
-    if not download:
-        raise DataMissingError(
-            f"FSDD recordings not found in {rec}. Set IMSSA_DATA_DIR (or data_dir) to the folder "
-            f"that holds fsdd/recordings, or allow the download of commit {FSDD_COMMIT}."
-        )
-    return download_fsdd(root)
-
-
-def list_fsdd(recordings: Path) -> pd.DataFrame:
-    """One row per recording: file, digit, speaker, index; sorted for determinism."""
-    rows = []
-    for p in sorted(recordings.glob("*.wav")):
-        m = _FSDD_NAME.match(p.name)
-        if m:
-            rows.append({"file": p, "digit": int(m[1]), "speaker": m[2], "index": int(m[3])})
-    if not rows:
-        raise DataMissingError(
-            f"no FSDD files named {{digit}}_{{speaker}}_{{index}}.wav in {recordings}"
-        )
-    return pd.DataFrame(rows)
-
-
-# ---------------------------------------------------------------------------- Heidelberg Digits
-
-
-def list_heidelberg(root: Path) -> pd.DataFrame:
-    """HD's published layout: ``audio/lang-L_speaker-NN_trial-T_digit-D.flac`` with the official
-    split in ``train_filenames.txt`` and ``test_filenames.txt``. One row per listed file."""
-    audio = root / "audio"
-    rows = []
-    for part in ("train", "test"):
-        listing = root / f"{part}_filenames.txt"
-        if not listing.is_file():
-            raise DataMissingError(
-                f"Heidelberg Digits not found: {listing} is missing. Put the dataset (audio/ and "
-                "the two *_filenames.txt) in <DIR>/heidelberg and set IMSSA_DATA_DIR=<DIR>."
-            )
-        for name in listing.read_text().split():
-            m = _HD_NAME.match(name)
-            if not m:
-                raise AudioError(f"{listing}: entry {name!r} does not follow the HD naming scheme")
-            rows.append(
-                {
-                    "file": audio / name,
-                    "digit": int(m[4]),
-                    "speaker": f"{m[2]}",
-                    "language": m[1],
-                    "trial": int(m[3]),
-                    "part": part,
-                }
-            )
-    return pd.DataFrame(rows)
 
 
 # ---------------------------------------------------------------------------- splits
@@ -402,7 +243,8 @@ def loso_speakers(speakers: list[str], fold: int) -> tuple[str, str]:
     order = sorted(set(speakers))
     if len(order) < 3:
         raise ValueError(
-            f"leave-one-speaker-out needs at least 3 speakers (test, validation, training), got {order}"
+            "leave-one-speaker-out needs at least 3 speakers (test, validation, training), "
+            f"got {order}"
         )
     if not 0 <= fold < len(order):
         raise ValueError(
@@ -414,7 +256,8 @@ def loso_speakers(speakers: list[str], fold: int) -> tuple[str, str]:
 def _listing(
     cfg: DataConfig, data_dir: str | Path | None = None, download: bool = True
 ) -> pd.DataFrame:
-    """The files of ``cfg.dataset`` (HD: of ``cfg.language``) holding ``cfg.digits``, one row each."""
+    """The files of ``cfg.dataset`` (HD: of ``cfg.language``) holding ``cfg.digits``, one row
+    each."""
     if cfg.dataset == "fsdd":
         meta = list_fsdd(fsdd_dir(data_dir, download))
     else:

@@ -27,8 +27,8 @@ class DataConfig(Strict):
     cropped or padded to ``duration_s``, with ``gap_s`` of silence before, between and after them;
     the class is the order (0: ``digits[0]`` first). Every pair of clips appears in both orders, so
     a model whose features are pooled over time and reach back at most gap_s * sample_rate + 1
-    samples sees the same frames in both orders and is at chance by construction. Each clip of ``digits[0]``
-    is paired with ``pairs_per_clip`` clips of ``digits[1]`` of the same speaker.
+    samples sees the same frames in both orders and is at chance by construction. Each clip of
+    ``digits[0]`` is paired with ``pairs_per_clip`` clips of ``digits[1]`` of the same speaker.
     """
 
     dataset: Literal["fsdd", "heidelberg"] = "fsdd"
@@ -78,12 +78,13 @@ class DataConfig(Strict):
             raise ValueError("split 'leave_speakers_out' needs a non-empty test_speakers list")
         if set(self.test_speakers) & set(self.val_speakers):
             raise ValueError(
-                f"a speaker cannot be in both test_speakers and val_speakers: {self.test_speakers}, "
-                f"{self.val_speakers}"
+                "a speaker cannot be in both test_speakers and val_speakers: "
+                f"{self.test_speakers}, {self.val_speakers}"
             )
         if self.split != "leave_speakers_out" and (self.test_speakers or self.val_speakers):
             raise ValueError(
-                f"test_speakers / val_speakers belong to split 'leave_speakers_out', not {self.split!r}"
+                "test_speakers / val_speakers belong to split 'leave_speakers_out', "
+                f"not {self.split!r}"
             )
         if self.task == "order" and (len(self.digits) != 2 or self.dataset != "fsdd"):
             raise ValueError(
@@ -110,12 +111,13 @@ class DataConfig(Strict):
         hop = self.hop_ms * self.sample_rate / 1000  # type: ignore[operator]
         if abs(hop - round(hop)) > 1e-9 or round(hop) < 1:
             raise ValueError(
-                f"hop_ms {self.hop_ms} is {hop:g} samples at {self.sample_rate} Hz: it must be a whole "
-                "number of samples, at least one"
+                f"hop_ms {self.hop_ms} is {hop:g} samples at {self.sample_rate} Hz: it must be a "
+                "whole number of samples, at least one"
             )
         if self.frame_ms < self.hop_ms:  # type: ignore[operator]
             raise ValueError(
-                f"frame_ms ({self.frame_ms}) must be >= hop_ms ({self.hop_ms}): every sample in a frame"
+                f"frame_ms ({self.frame_ms}) must be >= hop_ms ({self.hop_ms}): every sample in a "
+                "frame"
             )
         if self.n_mels > self.n_fft // 2 + 1:  # type: ignore[operator]
             raise ValueError(
@@ -129,8 +131,9 @@ class DataConfig(Strict):
 
     @property
     def n_classes(self) -> int:
-        """Classes of the task: the two orders of task 'order'; else one per digit; Heidelberg Digits with both languages has one per
-        digit and language (its 20 classes: German digit d is class d + len(digits))."""
+        """Classes of the task: the two orders of task 'order'; else one per digit; Heidelberg
+        Digits with both languages has one per digit and language (its 20 classes: German digit d
+        is class d + len(digits))."""
         if self.task == "order":
             return self.order_classes
         return len(self.digits) * (

@@ -27,7 +27,7 @@ from torch import Tensor
 
 from ..data.config import DataConfig
 from ..model.config import ModelConfig
-from ..model.quant import QuantS4D
+from ..model.qat import QuantS4D
 from ..model.train import SpeechClassifier, cache_dir, code_digest, load_splits
 from . import periphery
 from .analog import _vmm_blocks, mode_blocks

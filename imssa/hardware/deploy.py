@@ -19,7 +19,8 @@ from torch import Tensor
 
 from ..compute_device import compute_device, generator
 from ..data.audio import AudioSet
-from ..model.quant import QuantS4D, q_max
+from ..model.qat import QuantS4D
+from ..model.quant import q_max
 from ..model.train import SpeechClassifier
 from ..seeds import draw_seed
 from ..stats import chance_failure

@@ -1,7 +1,8 @@
 """Configurations of a training run: data, model (with quantization) and optimisation.
 
 These are the keys of the model cache (``imssa.model.train.train_cached``); chapter schemas in
-``imssa.study.params`` compose them. Unknown keys are errors and values are not coerced across types.
+``imssa.study.params`` compose them. Unknown keys are errors and values are not coerced across
+types.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pydantic import AfterValidator, Field, model_validator
 from ..compute_device import device_name
 from ..data.config import DataConfig
 from ..schema import Strict
-from .quant import POLAR_STORAGE_BITS
+from .poles import POLAR_STORAGE_BITS
 
 __all__ = ["DataConfig", "ModelConfig", "PoleCap", "QuantConfig", "Strict", "TrainConfig"]
 
@@ -22,7 +23,8 @@ PoleCap = Annotated[float, Field(gt=0, lt=1)]
 
 
 class QuantConfig(Strict):
-    """Quantization-aware training of the discrete parameters A_bar, B_bar, C (see imssa.model.quant)."""
+    """Quantization-aware training of the discrete parameters A_bar, B_bar, C (see
+    imssa.model.quant, poles and qat)."""
 
     bits: int = Field(default=2, ge=1, le=16)
     range_mode: Literal["fixed", "dynamic", "per_channel"] = "fixed"
@@ -30,22 +32,25 @@ class QuantConfig(Strict):
     scale_rule: Literal["max_abs", "mse"] = Field(
         default="max_abs",
         description=(
-            "range of the 'dynamic' / 'per_channel' modes: max|x| of the tensor (channel), or 'mse', the range "
-            "minimising its quantization error on the grid (quant.mse_scale; ternary: TWN's); 'fixed' uses fscale"
+            "range of the 'dynamic' / 'per_channel' modes: max|x| of the tensor (channel), or "
+            "'mse', the range minimising its quantization error on the grid (quant.mse_scale; "
+            "ternary: TWN's); 'fixed' uses fscale"
         ),
     )
     scale_factor: float = Field(
         default=1.0,
         gt=0,
         description=(
-            "multiplier of the scale rule's range (a validation choice, as fscale is for the fixed range)"
+            "multiplier of the scale rule's range (a validation choice, as fscale is for the "
+            "fixed range)"
         ),
     )
     r_max: PoleCap | None = Field(
         default=None,
         description=(
-            "pole cap: A_bar is projected into the disc |z| <= r_max and rounded to a grid point inside it "
-            "(see quant.quantize_pole); None: plain rounding, and a pole on or outside the unit circle stops the run"
+            "pole cap: A_bar is projected into the disc |z| <= r_max and rounded to a grid point "
+            "inside it (see poles.quantize_pole); None: plain rounding, and a pole on or outside "
+            "the unit circle stops the run"
         ),
     )
     equalize: bool = Field(
@@ -57,8 +62,9 @@ class QuantConfig(Strict):
     a_grid: Literal["cartesian", "log_radius"] = Field(
         default="cartesian",
         description=(
-            "grid of A_bar: Re and Im on the fixed range's grid, or the pole on a log-radius codebook of bits_A bits "
-            "(quant.log_radius_grid; fixed range and a pole cap only), its parts held on a fine storage grid"
+            "grid of A_bar: Re and Im on the fixed range's grid, or the pole on a log-radius "
+            "codebook of bits_A bits (poles.log_radius_grid; fixed range and a pole cap only), its "
+            "parts held on a fine storage grid"
         ),
     )
     bits_B: int | None = Field(
@@ -69,8 +75,8 @@ class QuantConfig(Strict):
         default=0.0,
         ge=0,
         description=(
-            "weight of the hinge penalty sum_n max(0, |A_bar_n| - pole_target)^2 / H on the quantized poles "
-            "(quant.pole_penalty); its zero set is max|A_bar| <= pole_target"
+            "weight of the hinge penalty sum_n max(0, |A_bar_n| - pole_target)^2 / H on the "
+            "quantized poles (poles.pole_penalty); its zero set is max|A_bar| <= pole_target"
         ),
     )
     pole_target: PoleCap | None = Field(
@@ -80,8 +86,8 @@ class QuantConfig(Strict):
         default=0.0,
         ge=0,
         description=(
-            "noise-aware QAT: programming noise std per device, uS, injected into the quantized weights of every "
-            "training forward pass (never at evaluation)"
+            "noise-aware QAT: programming noise std per device, uS, injected into the quantized "
+            "weights of every training forward pass (never at evaluation)"
         ),
     )
     noise_window_uS: float = Field(
@@ -99,8 +105,8 @@ class QuantConfig(Strict):
             self.scale_rule != "max_abs" or self.scale_factor != 1.0
         ):
             raise ValueError(
-                "scale_rule and scale_factor set the ranges of 'dynamic' and 'per_channel'; the fixed "
-                "range is fscale (leave them at 'max_abs' and 1.0)"
+                "scale_rule and scale_factor set the ranges of 'dynamic' and 'per_channel'; the "
+                "fixed range is fscale (leave them at 'max_abs' and 1.0)"
             )
         if self.a_grid == "log_radius" and (self.range_mode != "fixed" or self.r_max is None):
             raise ValueError("a_grid 'log_radius' needs range_mode 'fixed' and a pole cap r_max")
@@ -109,7 +115,7 @@ class QuantConfig(Strict):
     @property
     def bits_per_matrix(self) -> tuple[int, int, int]:
         """Bits of the grids (A_bar, B_bar, C) the array holds: a log-radius A_bar is stored on
-        ``quant.POLAR_STORAGE_BITS`` bits."""
+        ``poles.POLAR_STORAGE_BITS`` bits."""
         bits = tuple(self.bits if b is None else b for b in (self.bits_A, self.bits_B, self.bits_C))
         return (POLAR_STORAGE_BITS, *bits[1:]) if self.a_grid == "log_radius" else bits  # type: ignore[return-value]
 
@@ -121,7 +127,8 @@ class QuantConfig(Strict):
     @property
     def weight_noise(self) -> float:
         """Std of each real part's training noise as a fraction of the array's mapping scale:
-        sqrt(2 / pairs) sigma / (g_max - g_min) (two devices per pair, ``noise_pairs`` pairs averaged)."""
+        sqrt(2 / pairs) sigma / (g_max - g_min) (two devices per pair, ``noise_pairs`` pairs
+        averaged)."""
         return (2 / self.noise_pairs) ** 0.5 * self.noise_sigma_uS / self.noise_window_uS
 
 
@@ -155,8 +162,8 @@ class ModelConfig(Strict):
             raise ValueError(f"dt_min ({self.dt_min}) must be <= dt_max ({self.dt_max})")
         if (self.ssm == "s4d_real") != (self.init == "real"):
             raise ValueError(
-                f"ssm 's4d_real' goes with init 'real' (S4D-Real) and only it; got ssm={self.ssm!r}, "
-                f"init={self.init!r}"
+                "ssm 's4d_real' goes with init 'real' (S4D-Real) and only it; "
+                f"got ssm={self.ssm!r}, init={self.init!r}"
             )
         if (self.ssm == "fir") != (self.taps is not None):
             raise ValueError(
@@ -191,7 +198,8 @@ class TrainConfig(Strict):
     device: Annotated[str, AfterValidator(device_name)] = Field(
         default_factory=device_name,
         description=(
-            "torch device of the run (default $IMSSA_DEVICE or cpu, ``imssa.compute_device``): part of the cache key"
+            "torch device of the run (default $IMSSA_DEVICE or cpu, ``imssa.compute_device``): "
+            "part of the cache key"
         ),
     )
     threads: int = Field(default=1, ge=1, description="torch threads of one training run")

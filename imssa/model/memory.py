@@ -44,7 +44,8 @@ def time_constants_ms(A_bar: Tensor, sample_rate: float) -> Tensor:
 
 
 def kernel_memory_ms(K: Tensor, sample_rate: float, energy: float = 0.95) -> Tensor:
-    """Per channel, the lag (ms) within which ``energy`` of sum_k K_k^2 has arrived. K: (H, L) -> (H,).
+    """Per channel, the lag (ms) within which ``energy`` of sum_k K_k^2 has arrived.
+    K: (H, L) -> (H,).
 
     A kernel with all its energy at lag 0 (memoryless) gives 0 ms; an all-zero kernel gives 0 ms.
     """
@@ -96,7 +97,8 @@ def layer_memory(layer: torch.nn.Module, sample_rate: float, L: int) -> dict[str
 
 @torch.no_grad()
 def mode_table(p: DiscreteSSM, sample_rate: float) -> pd.DataFrame:
-    """One row per mode of ``p`` (H x N): ``channel``, ``abs_A_bar``, ``tau_ms`` and ``used`` (C_n B_bar_n != 0)."""
+    """One row per mode of ``p`` (H x N): ``channel``, ``abs_A_bar``, ``tau_ms`` and ``used``
+    (C_n B_bar_n != 0)."""
     H, N = p.A_bar.shape
     return pd.DataFrame(
         {
@@ -116,13 +118,13 @@ def describe_memory(
     (kernel memory under ``short_ms``, a few tens of samples at most) or remembers."""
     k = summary["kernel_memory_median_ms"]
     text = (
-        f"The {label} model keeps a median mode time constant of {summary['tau_median_ms']:.1f} ms (at most "
-        f"{summary['tau_max_ms']:.1f} ms) and a kernel memory of {k:.1f} ms, {k * sample_rate / 1000:.0f} samples at "
-        f"{sample_rate:g} Hz. "
+        f"The {label} model keeps a median mode time constant of "
+        f"{summary['tau_median_ms']:.1f} ms (at most {summary['tau_max_ms']:.1f} ms) and a kernel "
+        f"memory of {k:.1f} ms, {k * sample_rate / 1000:.0f} samples at {sample_rate:g} Hz. "
     )
     if k < short_ms:
         return text + (
-            "Its recurrence acts as a short filter that shapes the spectrum of each channel before the "
-            "non-linearity, not as a memory of the word."
+            "Its recurrence acts as a short filter that shapes the spectrum of each channel before "
+            "the non-linearity, not as a memory of the word."
         )
     return text + "Its recurrence integrates over a span comparable to a syllable or more."

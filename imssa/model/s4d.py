@@ -45,7 +45,8 @@ Init = Literal["lin", "inv", "real"]
 
 
 class DiscreteSSM(NamedTuple):
-    """Discrete S4D parameters of one layer: A_bar, B_bar, C of shape (H, N) complex, D (H,) real."""
+    """Discrete S4D parameters of one layer: A_bar, B_bar, C of shape (H, N) complex, D (H,)
+    real."""
 
     A_bar: Tensor
     B_bar: Tensor
@@ -147,8 +148,8 @@ def zoh(A: Tensor, B: Tensor, dt: Tensor) -> tuple[Tensor, Tensor]:
 def frequency_response(A_bar: Tensor, B_bar: Tensor, C: Tensor, D: Tensor, omega: Tensor) -> Tensor:
     """Transfer function of the discrete SSM on the unit circle, z = exp(i omega).
 
-    H(z) = sum_n [C_n B_bar_n / (1 - A_bar_n / z) + conj(C_n B_bar_n) / (1 - conj(A_bar_n) / z)] + D,
-    the DTFT of the kernel K plus D (each mode stands for a conjugate pair).
+    H(z) = sum_n [C_n B_bar_n / (1 - A_bar_n / z) + conj(C_n B_bar_n) / (1 - conj(A_bar_n) / z)]
+    + D, the DTFT of the kernel K plus D (each mode stands for a conjugate pair).
     A_bar, B_bar, C: (H, N) complex; D: (H,); omega: (F,) rad/sample. Returns (H, F) complex.
     """
     z_inv = torch.exp(-1j * omega).to(A_bar.dtype)  # (F,)
@@ -211,8 +212,8 @@ class S4D(nn.Module):
         self.memoryless, self.real = memoryless, real
         if real != (init == "real"):
             raise ValueError(
-                f"the real-valued variant goes with init='real' (S4D-Real) and only it; got real={real}, "
-                f"init={init!r}"
+                "the real-valued variant goes with init='real' (S4D-Real) and only it; "
+                f"got real={real}, init={init!r}"
             )
         if H < 1 or N < 1:
             raise ValueError(f"H and N must be >= 1, got H={H}, N={N}")
@@ -243,7 +244,8 @@ class S4D(nn.Module):
         return self.A_imag.shape[1]
 
     def _complex(self, x: Tensor) -> Tensor:
-        """A stored (H, N, 2) parameter as complex (H, N); its real part only for the real variant."""
+        """A stored (H, N, 2) parameter as complex (H, N); its real part only for the real
+        variant."""
         return (
             torch.complex(x[..., 0], torch.zeros_like(x[..., 0]))
             if self.real
@@ -251,7 +253,8 @@ class S4D(nn.Module):
         )
 
     def ssm_parameters(self) -> list[nn.Parameter]:
-        """The SSM parameters (dt, A, B), trained in their own optimizer group (own lr, no decay)."""
+        """The SSM parameters (dt, A, B), trained in their own optimizer group (own lr, no
+        decay)."""
         return [self.log_dt, self.log_A_real, self.A_imag, self.B]
 
     def continuous_A(self) -> Tensor:

@@ -1,4 +1,5 @@
-"""The spectral baseline: log-mel (or MFCC) frames from librosa, logistic regression from scikit-learn.
+"""The spectral baseline: log-mel (or MFCC) frames from librosa, logistic regression from
+scikit-learn.
 
 A clip x (L samples at f_s Hz) becomes a log-mel spectrogram of ``n_mels`` bands, frames of
 ``frame_ms`` every ``hop_ms`` (librosa.feature.melspectrogram, power in dB), or its first
@@ -60,7 +61,8 @@ def spectral_features(x: np.ndarray, sample_rate: int, cfg: SpectralConfig) -> n
         raise ValueError(f"frame of {n_fft} samples is longer than the clips ({x.shape[-1]})")
     if cfg.n_mels > n_fft // 2 + 1:
         raise ValueError(
-            f"{cfg.n_mels} mel bands from {n_fft // 2 + 1} frequency bins: use fewer bands or longer frames"
+            f"{cfg.n_mels} mel bands from {n_fft // 2 + 1} frequency bins: use fewer bands or "
+            "longer frames"
         )
     mel = librosa.feature.melspectrogram(
         y=np.asarray(x, dtype=np.float32),
@@ -89,8 +91,8 @@ def spectral_fit(data: dict, spectral: dict, seed: int = 0, code: str = "") -> T
     dcfg, scfg = DataConfig(**data), SpectralConfig(**spectral)
     if dcfg.front_end != "waveform":
         raise ValueError(
-            f"the spectral baseline computes its own features from the waveform, not from front_end "
-            f"{dcfg.front_end!r}"
+            "the spectral baseline computes its own features from the waveform, not from "
+            f"front_end {dcfg.front_end!r}"
         )
     t0 = time.perf_counter()
     splits = load_splits(dcfg)
@@ -117,9 +119,8 @@ def spectral_fit(data: dict, spectral: dict, seed: int = 0, code: str = "") -> T
                 "C": C,
             }
         )
-    best = int(
-        np.argmax([r["val_accuracy"] for r in rows])
-    )  # the first of equals: the strongest L2
+    # the first of equals: the strongest L2
+    best = int(np.argmax([r["val_accuracy"] for r in rows]))
     clf = fits[best]
     test_pred, val_pred = clf.predict(feats["test"]), clf.predict(feats["val"])
     scaler, lr = clf.named_steps["standardscaler"], clf.named_steps["logisticregression"]
@@ -148,7 +149,13 @@ def spectral_fit(data: dict, spectral: dict, seed: int = 0, code: str = "") -> T
 def _code_digest() -> str:
     h = hashlib.sha256()
     package = Path(__file__).parents[1]
-    for name in ("schema.py", "data/config.py", "data/audio.py", "model/spectral.py"):
+    for name in (
+        "schema.py",
+        "data/config.py",
+        "data/audio.py",
+        "data/sources.py",
+        "model/spectral.py",
+    ):
         h.update((package / name).read_bytes())
     return h.hexdigest()[:16]
 

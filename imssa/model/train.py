@@ -1,8 +1,9 @@
 """Classifier, training loop, evaluation and a model cache keyed by the full configuration.
 
-Classifier: x (batch, L), or a front end's frames (batch, F, L) -> linear encoder (1 or F -> H) -> depth x [S4D -> GELU] -> mean over time
--> linear decoder (H -> classes). Layers after the first add a position-wise linear mix and a
-residual connection (a single layer, as in the paper's hardware demonstration, has neither).
+Classifier: x (batch, L), or a front end's frames (batch, F, L) -> linear encoder (1 or F -> H)
+-> depth x [S4D -> GELU] -> mean over time -> linear decoder (H -> classes). Layers after the
+first add a position-wise linear mix and a residual connection (a single layer, as in the paper's
+hardware demonstration, has neither).
 
 ``train_cached(data, model, train)`` trains once per distinct configuration: the result is stored
 by joblib under ``$IMSSA_CACHE_DIR`` (default: the user cache directory), so a chapter rerun with
@@ -32,7 +33,8 @@ from ..data.audio import AudioSet, AudioSplits, load_dataset
 from ..data.config import DataConfig
 from .config import ModelConfig, TrainConfig
 from .fir import FIRBank, QuantFIR, equalize_fir
-from .quant import QuantS4D, UnstableSSMError, check_stability, equalize_layer
+from .poles import UnstableSSMError, check_stability
+from .qat import QuantS4D, equalize_layer
 from .s4d import S4D, apply_ssm, ssm_conv_affine, ssm_kernel
 
 __all__ = [
@@ -138,13 +140,11 @@ class SpeechClassifier(nn.Module):
                 z = self.between_layers(i, h, z)
                 continue
             p = layer.discrete()
-            if isinstance(
-                layer, QuantS4D
-            ):  # zero-order hold keeps float poles inside; a grid need not
+            if isinstance(layer, QuantS4D):
+                # zero-order hold keeps float poles inside; a grid need not
                 check_stability(p.A_bar)  # the stop rule
-            if (
-                i == 0 and mode == "conv" and fold
-            ):  # encoder folded into the first convolution (same maths)
+            if i == 0 and mode == "conv" and fold:
+                # encoder folded into the first convolution (same maths)
                 h = ssm_conv_affine(x, w, b, ssm_kernel(p.A_bar, p.B_bar, p.C, L), p.D)
             else:
                 h = apply_ssm(self.encode(x) if i == 0 else z, p, mode)
@@ -166,7 +166,7 @@ class SpeechClassifier(nn.Module):
     @torch.no_grad()
     def equalize_ranges(self, fscale: float) -> None:
         """Function-preserving rescaling of B, C, D (and the encoder, for the first layer's input
-        gain) so the discrete parameters fill [-fscale, fscale]; see ``quant.equalize_layer``."""
+        gain) so the discrete parameters fill [-fscale, fscale]; see ``qat.equalize_layer``."""
         for i, layer in enumerate(self.layers):
             equalize = equalize_fir if isinstance(layer, FIRBank) else equalize_layer
             g = equalize(layer, fscale, input_gain=i == 0)
@@ -265,7 +265,8 @@ def train_model(
     of a fresh initialisation: fine-tuning, e.g. QAT from a float checkpoint.
     ``code`` only enters the cache key (see ``code_digest``).
     A run whose loss turns non-finite or whose quantized recurrence leaves the unit disc stops
-    and carries its ``failure`` and ``failure_reason`` (its accuracy is NaN, never a silent chance-level number).
+    and carries its ``failure`` and ``failure_reason`` (its accuracy is NaN, never a silent
+    chance-level number).
     """
     dcfg, mcfg, tcfg = DataConfig(**data), ModelConfig(**model), TrainConfig(**train)
     start = None
@@ -387,9 +388,12 @@ def code_digest() -> str:
         "schema.py",
         "data/config.py",
         "data/audio.py",
+        "data/sources.py",
         "model/config.py",
         "model/s4d.py",
         "model/quant.py",
+        "model/poles.py",
+        "model/qat.py",
         "model/fir.py",
         "model/train.py",
     ):

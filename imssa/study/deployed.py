@@ -24,7 +24,7 @@ from ..hardware.deploy import realisation_rows
 from ..hardware.devices import DeviceConfig
 from ..model.config import QuantConfig
 from ..model.fir import FIRBank
-from ..model.quant import UnstableSSMError
+from ..model.poles import UnstableSSMError
 from ..model.train import Run, SpeechClassifier, evaluate, load_splits, restore_model, train_or_load
 from ..stats import chance_failure
 

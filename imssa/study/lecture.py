@@ -35,7 +35,8 @@ from ..hardware.margin import (
 )
 from ..hardware.presets import preset, preset_table
 from ..model.memory import describe_memory, mode_table
-from ..model.quant import complex_grid, q_max
+from ..model.poles import complex_grid
+from ..model.quant import q_max
 from ..model.s4d import frequency_response, init_A, ssm_conv, ssm_kernel, ssm_recurrent, zoh
 from ..model.train import evaluate, load_splits, restore_model, train_or_load
 from ..seeds import sweep_seed

@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 
 from ..model.memory import time_constants_ms
-from ..model.quant import quantize_log_radius, quantize_pole, slowest_grid_pole
+from ..model.poles import quantize_log_radius, quantize_pole, slowest_grid_pole
 from ..model.train import Run, load_splits
 from ..stats import ABOVE, Rule, fold_accuracy, table_verdicts
 from .deployed import load_model
@@ -69,7 +69,7 @@ def pole_survival(
     cap) as QAT's forward pass rounds them. One row per (fold, grid): how many such modes, the
     share whose rounded time constant keeps at least half its value (``kept_share``), the median
     ratio rounded / float of their time constants, and the longest time constant after rounding
-    (ms and steps), beside the grid's slowest poles (``quant.slowest_grid_pole``)."""
+    (ms and steps), beside the grid's slowest poles (``poles.slowest_grid_pole``)."""
     rate = front_end(cfg, fe).data(cfg.order_data()).step_rate
     gap_ms = 1000 * cfg.order.gap_s
     rows = []
@@ -157,7 +157,7 @@ def between_words_ms(cfg: ProgrammedMemoryParams) -> float:
 def law_table(cfg: ProgrammedMemoryParams, sweep: pd.DataFrame) -> pd.DataFrame:
     """The law beside the measurements: per row of ``sweep`` (one per front end and design, with
     ``estimate``, ``ci_low`` of the accuracy and ``step_rate``), the grid's slowest pole near DC
-    and at any angle (steps and ms, ``quant.slowest_grid_pole``) and what it keeps of the first
+    and at any angle (steps and ms, ``poles.slowest_grid_pole``) and what it keeps of the first
     word across the silence the state must bridge (``silence_ms``): the retention
     exp(-silence / tau). ``kept`` is the measurement (the accuracy's interval above chance);
     ``law_separation`` says whether, and where, the retention separates kept from lost."""

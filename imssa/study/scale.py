@@ -18,7 +18,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..data.audio import data_root
+from ..data.sources import data_root
 from ..hardware.crossbar import Layout, layout
 from ..hardware.deploy import ideal_weights, layer_converter_ranges, stack_run
 from ..hardware.devices import DeviceConfig

@@ -34,7 +34,7 @@ class MemoryModel(Strict):
     float; else the paper's fixed-range QAT from the float S4D model of the same fold and seed, at
     ``fscale`` and pole cap ``r_max`` (None: the shared values), with ``bits_A`` bits for A_bar
     alone (mixed precision; None: ``bits``) on ``a_grid`` (the Cartesian grid, or the pole on a
-    log-radius codebook of bits_A bits, ``quant.log_radius_grid``)."""
+    log-radius codebook of bits_A bits, ``poles.log_radius_grid``)."""
 
     name: str = Field(min_length=1)
     ssm: Literal["s4d", "memoryless", "fir"] = "s4d"
