@@ -6,7 +6,8 @@ import torch
 from imssa.hardware.analog import effective_weights, simulate_fast, simulate_step
 from imssa.hardware.conductance import program
 from imssa.hardware.crossbar import combined_matrix, to_conductance
-from imssa.hardware.devices import DeviceConfig, LogLinear
+from imssa.hardware.devices import DeviceConfig
+from imssa.hardware.physics import LogLinear
 from imssa.hardware.presets import PRESETS
 from imssa.model.quant import quantize_ssm
 from imssa.model.s4d import DiscreteSSM, ssm_recurrent
@@ -108,7 +109,8 @@ def test_converters_and_read_noise_change_the_output():
 
 def test_ideal_deployment_reproduces_the_digital_accuracy():
     from imssa.data.audio import AudioSet
-    from imssa.hardware.deploy import deployed_weights, stack_run
+    from imssa.hardware.deploy import deployed_weights
+    from imssa.hardware.stack import stack_run
     from imssa.model.config import ModelConfig, QuantConfig
     from imssa.model.train import SpeechClassifier, evaluate
 
@@ -310,7 +312,7 @@ def test_step_mode_uses_the_block_structure_without_changing_a_number():
 
 
 def test_a_chance_level_programming_carries_its_cause():
-    from imssa.hardware.deploy import failure_cause
+    from imssa.hardware.realisations import failure_cause
 
     ideal, faulty = DeviceConfig(), DeviceConfig(stuck_at_gmax=0.01)
     assert failure_cause(0.95, 100, 1.2, True, faulty) == ""  # not at chance: no cause
@@ -327,12 +329,10 @@ def test_a_chance_level_programming_carries_its_cause():
 
 def test_deployed_rows_report_saturation_and_agree_between_modes():
     from imssa.data.audio import AudioSet
-    from imssa.hardware.deploy import (
-        converter_ranges,
-        deployed_weights,
-        realisation_rows,
-        stack_run,
-    )
+    from imssa.hardware.deploy import deployed_weights
+    from imssa.hardware.ranges import converter_ranges
+    from imssa.hardware.realisations import realisation_rows
+    from imssa.hardware.stack import stack_run
     from imssa.model.config import ModelConfig, QuantConfig
     from imssa.model.train import SpeechClassifier
 

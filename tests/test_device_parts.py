@@ -10,18 +10,10 @@ import torch
 from pydantic import Field
 
 from imssa.hardware.conductance import program
-from imssa.hardware.devices import (
-    PARTS,
-    Check,
-    Converters,
-    DeviceConfig,
-    DevicePhysics,
-    LogLinear,
-    RelaxationPoint,
-    Wires,
-    effects,
-    param,
-)
+from imssa.hardware.converters import Converters
+from imssa.hardware.devices import PARTS, Check, DeviceConfig, Wires
+from imssa.hardware.fields import effects, param
+from imssa.hardware.physics import DevicePhysics, LogLinear, RelaxationPoint
 from imssa.hardware.presets import PRESETS
 from imssa.study.params import validate_params
 

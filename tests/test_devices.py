@@ -10,12 +10,10 @@ from scipy.stats import kstest, norm
 from scipy.stats import t as t_dist
 
 from imssa.hardware.conductance import program
-from imssa.hardware.deploy import deployed_weights, fits, noise_rows, target_conductances
-from imssa.hardware.devices import (
+from imssa.hardware.deploy import deployed_weights, fits, target_conductances
+from imssa.hardware.devices import DeviceConfig
+from imssa.hardware.noise import (
     MEAN_ABS,
-    DeviceConfig,
-    LogLinear,
-    RelaxationPoint,
     matched_noise,
     programming_sigma_uS,
     pulses_to_converge,
@@ -23,7 +21,9 @@ from imssa.hardware.devices import (
     single_pulse_sigma_uS,
     standard_noise,
 )
+from imssa.hardware.physics import LogLinear, RelaxationPoint
 from imssa.hardware.presets import PRESETS, TECHNOLOGIES, preset, preset_table
+from imssa.hardware.realisations import noise_rows
 from imssa.model.config import ModelConfig, QuantConfig
 from imssa.model.train import SpeechClassifier
 

@@ -11,14 +11,10 @@ from imssa.hardware import check, periphery, wires
 from imssa.hardware.analog import simulate_step
 from imssa.hardware.cost import CostConstants, analog_cost, device_conductances
 from imssa.hardware.crossbar import layout, pairs_per_weight
-from imssa.hardware.deploy import (
-    converter_ranges,
-    deployed_weights,
-    ideal_weights,
-    realisation_rows,
-    target_conductances,
-)
+from imssa.hardware.deploy import deployed_weights, ideal_weights, target_conductances
 from imssa.hardware.devices import DeviceConfig
+from imssa.hardware.ranges import converter_ranges
+from imssa.hardware.realisations import realisation_rows
 from imssa.model.config import ModelConfig, QuantConfig
 from imssa.model.train import SpeechClassifier
 
@@ -42,7 +38,7 @@ def clips(B=6, L=200, seed=1):
 
 
 def run(net, x, dev, W=None, seed=0, peaks=None, read_var=None):
-    from imssa.hardware.deploy import _inputs
+    from imssa.hardware.stack import _inputs
 
     W = ideal_weights(net) if W is None else W
     return simulate_step(
@@ -273,7 +269,7 @@ def test_the_straight_through_converter_rounds_forward_and_passes_gradients_only
 
 def test_the_converter_aware_forward_pass_is_the_step_simulator():
     from imssa.hardware.aware import converter_logits
-    from imssa.hardware.deploy import stack_run
+    from imssa.hardware.stack import stack_run
 
     net, x = model(), clips(L=120)
     ranges = converter_ranges(net, x, headroom=1.1, clips=len(x))

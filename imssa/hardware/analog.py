@@ -82,8 +82,8 @@ def fast_kernels(W: Tensor, L: int) -> Tensor:
 
 
 def simulate_fast(u: Tensor, W: Tensor, D: Tensor) -> Tensor:
-    """Outputs y (R, B, H, L) for inputs u (B, H, L) of static arrays W (R, H, n, n), D (H,), with an
-    unbounded periphery (see ``simulate_saturating`` for one that saturates).
+    """Outputs y (R, B, H, L) for inputs u (B, H, L) of static arrays W (R, H, n, n), D (H,), with
+    an unbounded periphery (see ``simulate_saturating`` for one that saturates).
 
     The corner W[-1, -1] (a programmed zero) adds 2 W[-1, -1] u_{t+1} to y_t: the readout of
     y_t shares its VMM with the next input, so a noisy zero there leaks that input in.
@@ -120,8 +120,8 @@ def _corner_term(W: Tensor, u: Tensor) -> Tensor:
 
 
 def state_gain(W: Tensor, L: int) -> tuple[Tensor, Tensor]:
-    """Gains from input to state over L steps, for W (..., H, n, n), each of shape (..., H), max over
-    the state components i of h_k = (A_r^k B_r)_i:
+    """Gains from input to state over L steps, for W (..., H, n, n), each of shape (..., H), max
+    over the state components i of h_k = (A_r^k B_r)_i:
 
     * l1 gain, sum_{k<L} |h_k|: a state never exceeds it times max_t |u_t|;
     * step gain, max_{k<L} |sum_{j<=k} h_j|: the largest state a constant input of 1 produces.
@@ -178,10 +178,10 @@ def simulate_saturating(
     DAC clipping of the input and ADC clipping of the readout are memoryless, so they are applied
     to the fast (FFT) result exactly. A clipped *state* feeds back, which the linear model cannot
     follow: every (realisation, channel) whose state could leave the range is rerun in step mode,
-    channel by channel, in the precision of x, and replaces the fast result. "Could leave" is a bound from
-    ``state_gain``: |x_t| <= |w_h| l1 max|x| + |b_h| step (the constant part of u_h = w_h x + b_h
-    cannot do worse than a constant input), or l1 max|u| where the DAC clips u; it is infinite for
-    a diverging recurrence, so every unstable channel is rerun.
+    channel by channel, in the precision of x, and replaces the fast result. "Could leave" is a
+    bound from ``state_gain``: |x_t| <= |w_h| l1 max|x| + |b_h| step (the constant part of
+    u_h = w_h x + b_h cannot do worse than a constant input), or l1 max|u| where the DAC clips u;
+    it is infinite for a diverging recurrence, so every unstable channel is rerun.
     """
     if dev.needs_step:
         raise ValueError(
@@ -203,7 +203,8 @@ def _saturating(
     u_in = u.clamp(-dac_in, dac_in) if clip_in else u
     y, saturated = [], []
     for W_r in W.split(1):  # one realisation at a time: (B, H, 2L) spectra stay in cache
-        # the encoded FFT needs an affine input: where the DAC clips, transform every channel instead
+        # the encoded FFT needs an affine input: where the DAC clips, transform every
+        # channel instead
         ro = _readout(u_in, W_r.to(u.dtype)) if clip_in else _readout_encoded(x, w, b, W_r)
         saturated.append((ro.abs() > adc).flatten(1).any(1) | clip_in)
         y.append(2 * ro.clamp(-adc, adc) + D[:, None] * u)
@@ -229,9 +230,9 @@ def _rerun_saturating(
     limit: float,
     inputs: Callable[[Tensor, Tensor], Tensor],
 ) -> None:
-    """Rerun in step mode, in place, every (realisation, channel) whose state ``bound`` (R, H) may exceed
-    ``limit``: its outputs replace ``y`` (R, B, H, L) and a converter that clipped marks ``saturated``.
-    ``inputs(r_idx, h_idx)`` gives those pairs' inputs, (B, P, L)."""
+    """Rerun in step mode, in place, every (realisation, channel) whose state ``bound`` (R, H) may
+    exceed ``limit``: its outputs replace ``y`` (R, B, H, L) and a converter that clipped marks
+    ``saturated``. ``inputs(r_idx, h_idx)`` gives those pairs' inputs, (B, P, L)."""
     r_idx, h_idx = torch.nonzero(~(bound <= limit), as_tuple=True)
     if not len(r_idx):
         return
@@ -270,9 +271,8 @@ def simulate_saturating_inputs(
         saturated = (u.abs() > dac_in).flatten(1).any(1)
         y = []
         for r in range(R):
-            K = (fast_kernels(W[r : r + 1], u.shape[-1]) / 2).to(
-                u.dtype
-            )  # kernels in W's precision
+            # kernels in W's precision
+            K = (fast_kernels(W[r : r + 1], u.shape[-1]) / 2).to(u.dtype)
             ro = (
                 ssm_conv(u_in[r], K[0], u.new_zeros(u.shape[-2]))
                 + _corner_term(W[r : r + 1], u_in[r])[0]
@@ -309,21 +309,22 @@ def simulate_step(
     u: (B, H, L) inputs, or (R, B, H, L), one per realisation; W: (R, H, n, n) effective weights of
     the programmed arrays; D: (H,). Each step: [x; u] through the DAC (``periphery.quantize`` at
     ``dac_bits`` with the row's full scale: ``dac_range``, ``dac_input_range`` for the input row, or
-    ``row_ranges``), one VMM per array cycle (one cycle for multi-level inputs; bit-serially, one per
-    magnitude bit, its partial sums shift-added after conversion), read noise (``read_noise_model``:
-    additive, std ``read_noise`` x ``adc_range``; column, ``read_noise`` x the column's full scale;
-    device, std ``read_noise_device`` sqrt(sum_j S_ij v_j^2) with ``read_var`` S (R, H, n, n), the
-    squared conductances in weight units, ``deploy``), the
+    ``row_ranges``), one VMM per array cycle (one cycle for multi-level inputs; bit-serially, one
+    per magnitude bit, its partial sums shift-added after conversion), read noise
+    (``read_noise_model``: additive, std ``read_noise`` x ``adc_range``; column, ``read_noise`` x
+    the column's full scale; device, std ``read_noise_device`` sqrt(sum_j S_ij v_j^2) with
+    ``read_var`` S (R, H, n, n), the squared conductances in weight units, ``deploy``), the
     column's offset and gain error (``periphery.draw_converter_errors``, drawn once per call from
     ``generator``), the ADC (``adc_bits``, ``adc_range`` or ``column_ranges``) and the digital
     affine correction. A state's ADC output is its next DAC input.
 
     ``peaks``, if given, receives the largest |DAC input| before clipping per (channel, row)
     (``dac_row``: (H, n)) and |ADC input| per (channel, column) (``adc_column``; bit-serial:
-    ``partial_column``, one bit's partial sum), per realisation (``dac``, ``adc``: (R,)), per channel
-    (``*_channel``: (H,)), per row group (``dac_state``, ``dac_input``: (R,)); whether a converter
-    clipped (``dac_over``, ``adc_over``: (R,); ``*_over_channel``: (H,)); and the conversions made
-    per clip and step (``adc_conversions``, ``dac_conversions``: 0-dim), counted as they happen.
+    ``partial_column``, one bit's partial sum), per realisation (``dac``, ``adc``: (R,)), per
+    channel (``*_channel``: (H,)), per row group (``dac_state``, ``dac_input``: (R,)); whether a
+    converter clipped (``dac_over``, ``adc_over``: (R,); ``*_over_channel``: (H,)); and the
+    conversions made per clip and step (``adc_conversions``, ``dac_conversions``: 0-dim), counted as
+    they happen.
     """
     if dev.read_noise > 0 and dev.adc_range is None:
         raise ValueError("read noise is a fraction of the ADC range: set adc_range")
@@ -356,9 +357,8 @@ def _step(
         return lines.put(torch.randn(shape, generator=generator, dtype=u.dtype, device=u.device))
 
     def convert(out: Tensor, drive: Tensor, full_scale: Tensor | float | None) -> Tensor:
-        if (
-            dev.read_noise > 0
-        ):  # additive: the layer's full scale; column: the converting column's own
+        if dev.read_noise > 0:
+            # additive: the layer's full scale; column: the converting column's own
             scale = full_scale if dev.read_noise_model == "column" else dev.adc_range
             out = out + dev.read_noise * scale * noise(out.shape)
         if lines.var is not None:
@@ -382,7 +382,8 @@ def _step(
             peak_col = torch.maximum(peak_col, out.abs().amax(1))
             out = convert(out, v_in, adc)
             adc_count, dac_count = adc_count + H * n, dac_count + H * n
-        else:  # one bipolar pulse per magnitude bit: a row whose bit is 1 is driven at its full scale
+        else:
+            # one bipolar pulse per magnitude bit: a row whose bit is 1 is driven at its full scale
             top = periphery.levels(dev.dac_bits)
             code = torch.round(v_in / (dac / top))
             sign, magnitude = code.sign(), code.abs()
@@ -423,12 +424,12 @@ class _Lines(NamedTuple):
 
     @classmethod
     def of(cls, W: Tensor, read_var: Tensor | None) -> _Lines:
-        """The lines of arrays W (R, H, n, n) and, for per-device read noise, ``read_var`` (same shape)."""
+        """The lines of arrays W (R, H, n, n) and, for per-device read noise, ``read_var`` (same
+        shape)."""
         blocks = mode_blocks(W)
         var_blocks = None if read_var is None else mode_blocks(read_var)
-        if blocks is None or (
-            read_var is not None and var_blocks is None
-        ):  # each its own VMM, in W's order
+        if blocks is None or (read_var is not None and var_blocks is None):
+            # each its own VMM, in W's order
 
             def own(M: Tensor, b: tuple[Tensor, ...] | None) -> Callable[[Tensor], Tensor]:
                 return (
@@ -444,12 +445,12 @@ class _Lines(NamedTuple):
         return cls(True, lambda v: _vmm_blocks(blocks, v, halves=True), var)
 
     def put(self, t: Tensor | float | None) -> Tensor | float | None:
-        """A tensor (..., n) over the array lines, in the loop's order (floats and None unchanged)."""
+        """A tensor (..., n) over the array lines, in the loop's order (floats and None
+        unchanged)."""
         if not isinstance(t, Tensor) or not self.halves:
             return t
-        return torch.cat(
-            [t[..., 0:-1:2], t[..., 1:-1:2], t[..., -1:]], -1
-        )  # 3x faster than a gather
+        # 3x faster than a gather
+        return torch.cat([t[..., 0:-1:2], t[..., 1:-1:2], t[..., -1:]], -1)
 
     def back(self, t: Tensor) -> Tensor:
         """A tensor (..., n) in the loop's order, over the array lines again."""
@@ -463,8 +464,8 @@ class _Lines(NamedTuple):
 def _peak_summary(
     peak_row: Tensor, peak_col: Tensor, rg: periphery.Ranges, bit_serial: bool
 ) -> dict[str, Tensor]:
-    """``simulate_step``'s ``peaks`` from the largest |DAC input| per (R, H, row) and |ADC input| per
-    (R, H, column), and the converters' ranges."""
+    """``simulate_step``'s ``peaks`` from the largest |DAC input| per (R, H, row) and |ADC input|
+    per (R, H, column), and the converters' ranges."""
 
     def over(peak: Tensor, limit: Tensor | float | None) -> Tensor:
         if limit is None:
@@ -490,9 +491,9 @@ def _peak_summary(
 
 
 def mode_blocks(W: Tensor) -> tuple[Tensor, ...] | None:
-    """The non-zero parts of combined matrices W (R, H, n, n) whose modes do not couple (block layout
-    without devices on structural zeros): the four entries of each 2x2 block of A_r, B_r and C_r in
-    pairs, and the corner, each (R, 1, H, N) (corner (R, 1, H)); None if any other entry
+    """The non-zero parts of combined matrices W (R, H, n, n) whose modes do not couple (block
+    layout without devices on structural zeros): the four entries of each 2x2 block of A_r, B_r and
+    C_r in pairs, and the corner, each (R, 1, H, N) (corner (R, 1, H)); None if any other entry
     (``crossbar.structural_mask``, the corner aside) is non-zero."""
     if W.shape[-1] % 2 == 0:  # an odd number of real states (the real variant): no 2x2 pairing
         return None
@@ -517,9 +518,10 @@ def mode_blocks(W: Tensor) -> tuple[Tensor, ...] | None:
 
 
 def _vmm_blocks(blocks: tuple[Tensor, ...], v: Tensor, halves: bool = False) -> Tensor:
-    """``einsum('rhij,rbhj->rbhi', W, v)`` for W given as ``mode_blocks``: O(n) per step instead of O(n^2).
-    v (R, B, H, n) with each mode's two lines side by side (the arrays' order) or, ``halves``, all
-    first lines, then all second lines (``_Lines``); the input line last. Returns W v in v's order."""
+    """``einsum('rhij,rbhj->rbhi', W, v)`` for W given as ``mode_blocks``: O(n) per step instead of
+    O(n^2). v (R, B, H, n) with each mode's two lines side by side (the arrays' order) or,
+    ``halves``, all first lines, then all second lines (``_Lines``); the input line last. Returns
+    W v in v's order."""
     a00, a01, a10, a11, b0, b1, c0, c1, corner = blocks
     N = a00.shape[-1]
     first, second = (slice(0, N), slice(N, 2 * N)) if halves else (slice(0, -1, 2), slice(1, -1, 2))

@@ -22,8 +22,8 @@ from ..hardware.analog import effective_weights, simulate_fast, simulate_step
 from ..hardware.conductance import program
 from ..hardware.cost import CostConstants
 from ..hardware.crossbar import combined_matrix, device_map, layout, structural_mask, to_conductance
-from ..hardware.deploy import deployed_weights, fits, ideal_weights, stack_run
-from ..hardware.devices import DeviceConfig, programming_sigma_uS
+from ..hardware.deploy import deployed_weights, fits, ideal_weights
+from ..hardware.devices import DeviceConfig
 from ..hardware.margin import (
     against_measured,
     instability_probability,
@@ -33,7 +33,9 @@ from ..hardware.margin import (
     sigma_star,
     weight_noise_std,
 )
+from ..hardware.noise import programming_sigma_uS
 from ..hardware.presets import preset, preset_table
+from ..hardware.stack import stack_run
 from ..model.memory import describe_memory, mode_table
 from ..model.quant import complex_grid, q_max
 from ..model.s4d import frequency_response, init_A, ssm_conv, ssm_kernel, ssm_recurrent, zoh
