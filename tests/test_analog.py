@@ -1,4 +1,5 @@
-"""Analog simulation: ideal array = quantized digital model; fast mode = step mode per realisation."""
+"""Analog simulation: ideal array = quantized digital model; fast mode = step mode per
+realisation."""
 
 import pytest
 import torch
@@ -17,13 +18,11 @@ G_MIN, G_MAX, FSCALE = 1.0, 101.0, 0.6
 
 def quantized_model(bits=2, H=3, N=4, seed=0):
     g = torch.Generator().manual_seed(seed)
-    c = lambda s: (
-        torch.complex(
-            torch.randn(H, N, generator=g, dtype=torch.float64),
-            torch.randn(H, N, generator=g, dtype=torch.float64),
-        )
-        * s
-    )
+
+    def c(s):
+        re = torch.randn(H, N, generator=g, dtype=torch.float64)
+        return torch.complex(re, torch.randn(H, N, generator=g, dtype=torch.float64)) * s
+
     return quantize_ssm(
         DiscreteSSM(c(0.4), c(0.5), c(0.5), torch.randn(H, generator=g, dtype=torch.float64)),
         bits,

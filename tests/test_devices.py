@@ -161,7 +161,7 @@ def test_single_pulse_error_is_derived_from_a_reported_verify_cost():
     assert float(stats["pulses"]) == pytest.approx(8.52, rel=0.03)
     n = pulses_to_converge(8.52, 0.99)
     assert (1 - 1 / 8.52) ** n <= 0.01 < (1 - 1 / 8.52) ** (n - 1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="mean_pulses > 1"):
         single_pulse_sigma_uS(1.0, 1.0)
 
 

@@ -65,7 +65,7 @@ def test_a_b_bit_converter_has_2_to_the_b_minus_1_levels_and_keeps_zero():
         DeviceConfig(adc_bits=1, adc_range=1.0)
 
 
-def test_per_column_converters_at_high_resolution_reproduce_the_ideal_array_and_never_clip_calibration():
+def test_per_column_converters_at_high_resolution_give_the_ideal_array_and_never_clip_calibration():
     net, x = model(), clips()
     ranges = converter_ranges(net, x, headroom=1.1, clips=len(x), per_column=True)
     assert np.array(ranges["column_ranges"]).shape == (4, 7)
@@ -112,7 +112,7 @@ def test_the_affine_correction_removes_a_drawn_offset_and_gain_exactly_without_r
     )  # within the averaged noise
 
 
-def test_bit_serial_inputs_equal_multi_level_ones_with_ideal_adcs_and_are_counted_as_the_cost_counts():
+def test_bit_serial_inputs_equal_multi_level_ones_with_ideal_adcs_and_are_counted_as_cost_counts():
     net, x = model(), clips()
     ranges = converter_ranges(net, x, 1.1, len(x), per_column=True, bit_serial_dac_bits=8)
     multi, serial = {}, {}
@@ -169,7 +169,8 @@ def test_the_check_after_programming_reprograms_only_failing_channels_and_counts
     plain_stats, checked_stats = {}, {}
     plain = deployed_weights(net, noisy, 8, seed=3, stats=plain_stats)
     loose = deployed_weights(net, noisy.model_copy(update={"check_tolerance": 1e9}), 8, seed=3)
-    # a loose check reprograms only the unstable channels; the others keep the first programming's draws
+    # a loose check reprograms only the unstable channels; the others keep the first programming's
+    # draws
     stable = check.channel_radius(plain) < 1
     assert torch.equal(loose[stable], plain[stable])
     checked = deployed_weights(
@@ -188,7 +189,8 @@ def test_the_check_after_programming_reprograms_only_failing_channels_and_counts
         checked_stats["pulses"] > 1
     ).any()
     assert (checked_stats["reprogrammed"] >= before.sum(1)).all()
-    # one pulse per device without write-verify: each reprogrammed channel adds its 1/H of the devices
+    # one pulse per device without write-verify: each reprogrammed channel adds its 1/H of the
+    # devices
     assert torch.allclose(checked_stats["pulses"], 1 + checked_stats["reprogrammed"].double() / 6)
 
 

@@ -188,7 +188,9 @@ def test_stack_rows_carry_every_layer_error_and_the_cause_at_the_task_chance_lev
     data = AudioSet(x, y, pd.DataFrame({"file": [""] * 20}), 1000)
     chances = []
     judged = realisations.failure_cause
-    monkeypatch.setattr(realisations, "failure_cause", lambda *a: chances.append(a[-1]) or judged(*a))
+    monkeypatch.setattr(
+        realisations, "failure_cause", lambda *a: chances.append(a[-1]) or judged(*a)
+    )
     dev = DeviceConfig(
         g_min_uS=10.0, g_max_uS=100.0, stuck_at_gmax=0.3
     )  # stuck devices push a pole out

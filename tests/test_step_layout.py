@@ -40,17 +40,16 @@ PERIPHERIES = {
 
 
 def reference_step(u, W, D, dev, generator, read_var):
-    """The loop in the arrays' line order: each mode's two lines side by side, a new vector per step."""
+    """The loop in the arrays' line order: each mode's two lines side by side, a new vector per
+    step."""
     R, (B, H, L), n = W.shape[0], u.shape[-3:], W.shape[-1]
     rg = periphery.ranges(dev, H, n, u.dtype)
     errors = periphery.draw_converter_errors(dev, R, H, n, rg.adc, generator, u.dtype)
-    vmm = lambda M: (
-        lambda v, b=mode_blocks(M): (
-            torch.einsum("rhij,rbhj->rbhi", M, v)
-            if b is None
-            else _vmm_blocks(b, v)
-        )
-    )
+
+    def vmm(M):
+        b = mode_blocks(M)
+        return lambda v: torch.einsum("rhij,rbhj->rbhi", M, v) if b is None else _vmm_blocks(b, v)
+
     W_v, var = vmm(W), None if read_var is None else vmm(read_var)
 
     def convert(out, drive, full_scale):
