@@ -4,12 +4,13 @@ realisation."""
 import pytest
 import torch
 
-from imssa.hardware.analog import effective_weights, simulate_fast, simulate_step
+from imssa.hardware.analog import effective_weights, simulate_fast
 from imssa.hardware.conductance import program
 from imssa.hardware.crossbar import combined_matrix, to_conductance
 from imssa.hardware.devices import DeviceConfig
 from imssa.hardware.physics import LogLinear
 from imssa.hardware.presets import PRESETS
+from imssa.hardware.step import simulate_step
 from imssa.model.quant import quantize_ssm
 from imssa.model.s4d import DiscreteSSM, ssm_recurrent
 
@@ -292,8 +293,8 @@ def test_saturating_fast_mode_equals_step_mode_on_every_realisation_unstable_one
 
 
 def test_step_mode_uses_the_block_structure_without_changing_a_number():
-    from imssa.hardware.analog import mode_blocks
     from imssa.hardware.crossbar import structural_mask
+    from imssa.hardware.step import mode_blocks
 
     q = quantized_model(2, H=3, N=4)
     W = arrays(q, 2, R=2, sigma_uS=6.0) * structural_mask(
@@ -364,7 +365,7 @@ def test_deployed_rows_report_saturation_and_agree_between_modes():
 
 
 def test_subnormals_are_flushed_inside_the_block_only():
-    from imssa.hardware.analog import flush_subnormals
+    from imssa.hardware.step import flush_subnormals
 
     tiny = torch.tensor([1e-310], dtype=torch.float64)
     assert (tiny * 1.0).item() != 0.0

@@ -8,13 +8,13 @@ import pytest
 import torch
 
 from imssa.hardware import check, periphery, wires
-from imssa.hardware.analog import simulate_step
 from imssa.hardware.cost import CostConstants, analog_cost, device_conductances
 from imssa.hardware.crossbar import layout, pairs_per_weight
 from imssa.hardware.deploy import deployed_weights, ideal_weights, target_conductances
 from imssa.hardware.devices import DeviceConfig
 from imssa.hardware.ranges import converter_ranges
 from imssa.hardware.realisations import realisation_rows
+from imssa.hardware.step import simulate_step
 from imssa.model.config import ModelConfig, QuantConfig
 from imssa.model.train import SpeechClassifier
 

@@ -7,13 +7,14 @@ import pandas as pd
 import pytest
 import torch
 
-from imssa.hardware.analog import simulate_saturating_inputs, simulate_step
+from imssa.hardware.analog import simulate_saturating_inputs
 from imssa.hardware.crossbar import combined_matrix, layout, structural_mask
 from imssa.hardware.deploy import deployed_weights, ideal_weights
 from imssa.hardware.devices import DeviceConfig
 from imssa.hardware.ranges import converter_ranges, layer_converter_ranges
 from imssa.hardware.realisations import realisation_rows
 from imssa.hardware.stack import stack_run, stack_weights
+from imssa.hardware.step import simulate_step
 from imssa.model.config import ModelConfig, QuantConfig
 from imssa.model.train import SpeechClassifier
 from imssa.study import scale, scale_summaries

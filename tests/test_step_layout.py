@@ -1,4 +1,4 @@
-"""Step mode's loop runs in its own line order (``analog._Lines``) and must give, bit for bit, what
+"""Step mode's loop runs in its own line order (``step._Lines``) and must give, bit for bit, what
 the loop in the arrays' own order gives: outputs, peaks and counts, for every periphery."""
 
 import pytest
@@ -6,9 +6,9 @@ import torch
 from test_analog import arrays, quantized_model
 
 from imssa.hardware import periphery
-from imssa.hardware.analog import _peak_summary, _vmm_blocks, mode_blocks, simulate_step
 from imssa.hardware.crossbar import structural_mask
 from imssa.hardware.devices import DeviceConfig
+from imssa.hardware.step import _peak_summary, _vmm_blocks, mode_blocks, simulate_step
 
 H, N = 3, 4
 RANGES = (

@@ -30,9 +30,9 @@ from ..model.config import ModelConfig
 from ..model.quant import QuantS4D
 from ..model.train import SpeechClassifier, cache_dir, code_digest, load_splits
 from . import periphery
-from .analog import _vmm_blocks, mode_blocks
 from .crossbar import combined_matrix
 from .devices import DeviceConfig
+from .step import _vmm_blocks, mode_blocks
 
 __all__ = ["converter_logits", "finetune", "ste_quantize"]
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .analog import effective_weights, fast_kernels, mode_blocks
+from .analog import effective_weights, fast_kernels
 from .conductance import program
 from .devices import DeviceConfig
+from .step import mode_blocks
 
 __all__ = [
     "SILENT_FRACTION",

@@ -1,7 +1,7 @@
 """The converters around an array: quantizers, their ranges (one per layer or one per row and
 column), ADC/TIA offset and gain errors with their per-column affine correction, and how inputs are
 applied (multi-level, or bit-serial with digital shift-and-add). The step simulator
-(``analog.simulate_step``) calls these; ``cost`` counts the conversions with
+(``step.simulate_step``) calls these; ``cost`` counts the conversions with
 ``conversions_per_step`` from the same ``DeviceConfig``.
 
 A signed b-bit converter here is mid-tread: 2^b - 1 levels k q, |k| <= 2^(b-1) - 1, LSB

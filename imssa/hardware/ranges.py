@@ -14,10 +14,10 @@ import torch
 from torch import Tensor
 
 from ..model.train import SpeechClassifier
-from .analog import simulate_step
 from .deploy import ideal_weights
 from .devices import DeviceConfig
 from .stack import _inputs
+from .step import simulate_step
 
 __all__ = ["SILENT_RANGE", "converter_ranges", "layer_converter_ranges"]
 

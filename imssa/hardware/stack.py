@@ -18,9 +18,10 @@ from torch import Tensor
 
 from ..compute_device import generator
 from ..model.train import SpeechClassifier
-from .analog import simulate_saturating, simulate_saturating_inputs, simulate_step
+from .analog import simulate_saturating, simulate_saturating_inputs
 from .deploy import deployed_weights, ideal_weights
 from .devices import DeviceConfig
+from .step import simulate_step
 
 __all__ = ["StackOutput", "stack_run", "stack_weights"]
 
@@ -105,7 +106,7 @@ def stack_run(
 
     ``mode='fast'``: each layer is linear and time-invariant on its arrays, so it is convolved with
     its realisation's kernels, converters saturating (``analog.simulate_saturating_inputs``);
-    'step': the step-by-step loop with converter bits and read noise (``analog.simulate_step``), in
+    'step': the step-by-step loop with converter bits and read noise (``step.simulate_step``), in
     ``dtype``. Realisations go ``chunk`` at a time. Returns a ``StackOutput``: ``logits`` (R, B,
     classes), ``saturated`` (R,) and, with ``reference`` (one (1, B, H, L) output per layer, e.g.
     ``stack_run(...).outputs`` of the ideal arrays), ``error`` (R, depth): each layer's relative RMS

@@ -18,7 +18,7 @@ import torch
 from IPython.display import Markdown
 
 from ..data.audio import fold_table
-from ..hardware.analog import effective_weights, simulate_fast, simulate_step
+from ..hardware.analog import effective_weights, simulate_fast
 from ..hardware.conductance import program
 from ..hardware.cost import CostConstants
 from ..hardware.crossbar import combined_matrix, device_map, layout, structural_mask, to_conductance
@@ -36,6 +36,7 @@ from ..hardware.margin import (
 from ..hardware.noise import programming_sigma_uS
 from ..hardware.presets import preset, preset_table
 from ..hardware.stack import stack_run
+from ..hardware.step import simulate_step
 from ..model.memory import describe_memory, mode_table
 from ..model.quant import complex_grid, q_max
 from ..model.s4d import frequency_response, init_A, ssm_conv, ssm_kernel, ssm_recurrent, zoh
