@@ -18,10 +18,11 @@ import time
 
 import torch
 
-from imssa.hardware.analog import effective_weights, simulate_fast_encoded, simulate_step
+from imssa.hardware.analog import effective_weights, simulate_fast_encoded
 from imssa.hardware.conductance import program
 from imssa.hardware.crossbar import combined_matrix, to_conductance
 from imssa.hardware.devices import DeviceConfig
+from imssa.hardware.step import simulate_step
 from imssa.model.qat import quantize_ssm
 from imssa.model.s4d import DiscreteSSM
 

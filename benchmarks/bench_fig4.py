@@ -25,8 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from imssa.hardware.deploy import converter_ranges, deployed_weights, noise_rows, stack_run
+from imssa.hardware.deploy import deployed_weights
 from imssa.hardware.devices import DeviceConfig
+from imssa.hardware.ranges import converter_ranges
+from imssa.hardware.realisations import noise_rows
+from imssa.hardware.stack import stack_run
 from imssa.study.deployed import load_model
 from imssa.study.params import load_params
 from imssa.study.programming import model_draw_seed

@@ -1,7 +1,7 @@
 """Step mode against the same simulator at an earlier revision, side by side in one run (not a
 test).
 
-The step loop runs in its own line order (``analog._Lines``: the first lines of all modes, then
+The step loop runs in its own line order (``step._Lines``: the first lines of all modes, then
 their second lines, so the block VMM reads contiguous halves) and writes its states in place. This
 script loads ``imssa/hardware/analog.py`` as it was at ``--against`` (default 01ebc33, the loop in
 the arrays' own order with a new state vector per step) beside the current one, runs both on the
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from imssa.hardware import analog
+from imssa.hardware import step
 from imssa.hardware.crossbar import structural_mask
 from imssa.hardware.devices import DeviceConfig
 
@@ -92,7 +92,7 @@ def main() -> None:
     print(f"R={a.R} B={a.B} H={a.H} N={a.N} L={a.L}, float32, one thread; CPU s: {a.against} / now")
     for name, dev in peripheries(a.H, 2 * a.N + 1).items():
         out, times = [], []
-        for module in (before, analog):
+        for module in (before, step):
             peaks, t0 = {}, time.process_time()
             y = module.simulate_step(
                 u, W, D, dev, generator=torch.Generator().manual_seed(1), peaks=peaks

@@ -1,13 +1,16 @@
-"""Analog simulation: ideal array = quantized digital model; fast mode = step mode per realisation."""
+"""Analog simulation: ideal array = quantized digital model; fast mode = step mode per
+realisation."""
 
 import pytest
 import torch
 
-from imssa.hardware.analog import effective_weights, simulate_fast, simulate_step
+from imssa.hardware.analog import effective_weights, simulate_fast
 from imssa.hardware.conductance import program
 from imssa.hardware.crossbar import combined_matrix, to_conductance
-from imssa.hardware.devices import DeviceConfig, LogLinear
+from imssa.hardware.devices import DeviceConfig
+from imssa.hardware.physics import LogLinear
 from imssa.hardware.presets import PRESETS
+from imssa.hardware.step import simulate_step
 from imssa.model.qat import quantize_ssm
 from imssa.model.s4d import DiscreteSSM, ssm_recurrent
 
@@ -16,13 +19,11 @@ G_MIN, G_MAX, FSCALE = 1.0, 101.0, 0.6
 
 def quantized_model(bits=2, H=3, N=4, seed=0):
     g = torch.Generator().manual_seed(seed)
-    c = lambda s: (
-        torch.complex(
-            torch.randn(H, N, generator=g, dtype=torch.float64),
-            torch.randn(H, N, generator=g, dtype=torch.float64),
-        )
-        * s
-    )
+
+    def c(s):
+        re = torch.randn(H, N, generator=g, dtype=torch.float64)
+        return torch.complex(re, torch.randn(H, N, generator=g, dtype=torch.float64)) * s
+
     return quantize_ssm(
         DiscreteSSM(c(0.4), c(0.5), c(0.5), torch.randn(H, generator=g, dtype=torch.float64)),
         bits,
@@ -108,7 +109,8 @@ def test_converters_and_read_noise_change_the_output():
 
 def test_ideal_deployment_reproduces_the_digital_accuracy():
     from imssa.data.audio import AudioSet
-    from imssa.hardware.deploy import deployed_weights, stack_run
+    from imssa.hardware.deploy import deployed_weights
+    from imssa.hardware.stack import stack_run
     from imssa.model.config import ModelConfig, QuantConfig
     from imssa.model.train import SpeechClassifier, evaluate
 
@@ -291,8 +293,8 @@ def test_saturating_fast_mode_equals_step_mode_on_every_realisation_unstable_one
 
 
 def test_step_mode_uses_the_block_structure_without_changing_a_number():
-    from imssa.hardware.analog import mode_blocks
     from imssa.hardware.crossbar import structural_mask
+    from imssa.hardware.step import mode_blocks
 
     q = quantized_model(2, H=3, N=4)
     W = arrays(q, 2, R=2, sigma_uS=6.0) * structural_mask(
@@ -310,7 +312,7 @@ def test_step_mode_uses_the_block_structure_without_changing_a_number():
 
 
 def test_a_chance_level_programming_carries_its_cause():
-    from imssa.hardware.deploy import failure_cause
+    from imssa.hardware.realisations import failure_cause
 
     ideal, faulty = DeviceConfig(), DeviceConfig(stuck_at_gmax=0.01)
     assert failure_cause(0.95, 100, 1.2, True, faulty) == ""  # not at chance: no cause
@@ -327,12 +329,10 @@ def test_a_chance_level_programming_carries_its_cause():
 
 def test_deployed_rows_report_saturation_and_agree_between_modes():
     from imssa.data.audio import AudioSet
-    from imssa.hardware.deploy import (
-        converter_ranges,
-        deployed_weights,
-        realisation_rows,
-        stack_run,
-    )
+    from imssa.hardware.deploy import deployed_weights
+    from imssa.hardware.ranges import converter_ranges
+    from imssa.hardware.realisations import realisation_rows
+    from imssa.hardware.stack import stack_run
     from imssa.model.config import ModelConfig, QuantConfig
     from imssa.model.train import SpeechClassifier
 
@@ -365,7 +365,7 @@ def test_deployed_rows_report_saturation_and_agree_between_modes():
 
 
 def test_subnormals_are_flushed_inside_the_block_only():
-    from imssa.hardware.analog import flush_subnormals
+    from imssa.hardware.step import flush_subnormals
 
     tiny = torch.tensor([1e-310], dtype=torch.float64)
     assert (tiny * 1.0).item() != 0.0

@@ -7,8 +7,9 @@ from test_periphery import WINDOW, model  # the same small quantized model
 
 from imssa.compute_device import compute_device, device_name, generator
 from imssa.data.audio import AudioSet
-from imssa.hardware.deploy import converter_ranges, realisation_rows
 from imssa.hardware.devices import DeviceConfig
+from imssa.hardware.ranges import converter_ranges
+from imssa.hardware.realisations import realisation_rows
 from imssa.model.config import TrainConfig
 
 GPU = torch.cuda.is_available()
@@ -111,7 +112,7 @@ def test_cpu_and_gpu_give_the_same_predictions_on_ideal_arrays_and_each_reproduc
             ),
         ),
     ):
-        from imssa.hardware.deploy import stack_run, stack_weights
+        from imssa.hardware.stack import stack_run, stack_weights
 
         logits = {}
         for name in ("cpu", "cuda"):

@@ -1,4 +1,5 @@
-"""Crossbar mapping: real expansion, combined matrix, conductance pairs and their inverse, layout."""
+"""Crossbar mapping: real expansion, combined matrix, conductance pairs and their inverse,
+layout."""
 
 import pytest
 import torch
@@ -18,13 +19,11 @@ from imssa.model.s4d import DiscreteSSM, ssm_recurrent
 
 def random_ssm(H=3, N=4, seed=0):
     g = torch.Generator().manual_seed(seed)
-    c = lambda s: (
-        torch.complex(
-            torch.randn(H, N, generator=g, dtype=torch.float64),
-            torch.randn(H, N, generator=g, dtype=torch.float64),
-        )
-        * s
-    )
+
+    def c(s):
+        re = torch.randn(H, N, generator=g, dtype=torch.float64)
+        return torch.complex(re, torch.randn(H, N, generator=g, dtype=torch.float64)) * s
+
     return DiscreteSSM(c(0.4), c(0.5), c(0.5), torch.randn(H, generator=g, dtype=torch.float64))
 
 
@@ -84,7 +83,7 @@ def test_layout_packing_and_tiling():
     assert small.devices == 32 * 9 * 18 and 0 < small.utilisation < 1
     big = layout(H=32, n=33, rows=64, cols=64)  # 33 x 66 block: two arrays side by side
     assert (big.row_tiles_per_block, big.col_tiles_per_block, big.arrays) == (1, 2, 64)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be >= 1"):
         layout(H=0, n=3)
     paper = layout(
         H=32, n=33, rows=64, cols=64, kind="block", devices_per_element=16
@@ -173,8 +172,9 @@ def test_ideal_deployment_of_every_grid_reproduces_the_quantized_matrix(quant):
 
 
 def test_real_pole_zeros_leave_the_off_diagonal_of_real_modes_unprogrammed():
-    """With ``real_poles`` the entries -b, b of modes with b = 0 are structural zeros: under noise they
-    stay exactly 0, and every other entry is what the plain block mask gives for the same seed."""
+    """With ``real_poles`` the entries -b, b of modes with b = 0 are structural zeros: under noise
+    they stay exactly 0, and every other entry is what the plain block mask gives for the same
+    seed."""
     from imssa.hardware.analog import effective_weights
     from imssa.hardware.conductance import program
     from imssa.hardware.crossbar import real_pole_mask

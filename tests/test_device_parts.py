@@ -1,7 +1,7 @@
-"""The device record in typed parts: every field declares what it asks of a simulation, step mode and
-randomness are derived from those declarations, presets are composed from parts and program exactly
-as before, renamed keys are refused with their replacement, and a chapter's checkpoint hashes only
-the presets it uses."""
+"""The device record in typed parts: every field declares what it asks of a simulation, step mode
+and randomness are derived from those declarations, presets are composed from parts and program
+exactly as before, renamed keys are refused with their replacement, and a chapter's checkpoint
+hashes only the presets it uses."""
 
 import math
 
@@ -10,23 +10,16 @@ import torch
 from pydantic import Field
 
 from imssa.hardware.conductance import program
-from imssa.hardware.devices import (
-    PARTS,
-    Check,
-    Converters,
-    DeviceConfig,
-    DevicePhysics,
-    LogLinear,
-    RelaxationPoint,
-    Wires,
-    effects,
-    param,
-)
+from imssa.hardware.converters import Converters
+from imssa.hardware.devices import PARTS, Check, DeviceConfig, Wires
+from imssa.hardware.fields import effects, param
+from imssa.hardware.physics import DevicePhysics, LogLinear, RelaxationPoint
 from imssa.hardware.presets import PRESETS
 from imssa.study.params import validate_params
 
-#: Programmed conductances at the base commit 18cfcf7 (before the record was split), computed there by
-#: the same draws as ``_programmed_sum``: sum(G+ - 2 G-) of 3 programmings, read at 0 s and at 1 hour.
+#: Programmed conductances at the base commit 18cfcf7 (before the record was split), computed there
+#: by the same draws as ``_programmed_sum``: sum(G+ - 2 G-) of 3 programmings, read at 0 s and
+#: at 1 hour.
 BASE_SUMS = {
     ("hfox_1t1r_like", 0.0): -1591.1884907834396,
     ("hfox_1t1r_like", 3600.0): -1591.1884907834396,
@@ -101,7 +94,8 @@ def _old_needs_step(d: DeviceConfig) -> bool:
 
 
 def _old_stochastic(d: DeviceConfig, t_s: float) -> bool:
-    """``stochastic`` as the base commit listed it by hand, with its ``t_s`` field as an argument."""
+    """``stochastic`` as the base commit listed it by hand, with its ``t_s`` field as an
+    argument."""
     return bool(
         (d.sigma_scale > 0 and (d.sigma_uS > 0 or d.sigma_poly_uS))
         or d.stuck_at_gmax > 0

@@ -10,12 +10,10 @@ from scipy.stats import kstest, norm
 from scipy.stats import t as t_dist
 
 from imssa.hardware.conductance import program
-from imssa.hardware.deploy import deployed_weights, fits, noise_rows, target_conductances
-from imssa.hardware.devices import (
+from imssa.hardware.deploy import deployed_weights, fits, target_conductances
+from imssa.hardware.devices import DeviceConfig
+from imssa.hardware.noise import (
     MEAN_ABS,
-    DeviceConfig,
-    LogLinear,
-    RelaxationPoint,
     matched_noise,
     programming_sigma_uS,
     pulses_to_converge,
@@ -23,7 +21,9 @@ from imssa.hardware.devices import (
     single_pulse_sigma_uS,
     standard_noise,
 )
+from imssa.hardware.physics import LogLinear, RelaxationPoint
 from imssa.hardware.presets import PRESETS, TECHNOLOGIES, preset, preset_table
+from imssa.hardware.realisations import noise_rows
 from imssa.model.config import ModelConfig, QuantConfig
 from imssa.model.train import SpeechClassifier
 
@@ -161,7 +161,7 @@ def test_single_pulse_error_is_derived_from_a_reported_verify_cost():
     assert float(stats["pulses"]) == pytest.approx(8.52, rel=0.03)
     n = pulses_to_converge(8.52, 0.99)
     assert (1 - 1 / 8.52) ** n <= 0.01 < (1 - 1 / 8.52) ** (n - 1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="mean_pulses > 1"):
         single_pulse_sigma_uS(1.0, 1.0)
 
 

@@ -1,5 +1,8 @@
 """Stability margin: the exact instability law of a programmed mode (complex, real, near-real; full
-block, structural zeros, single entry) against Monte Carlo, its prediction of sigma*, and sigma* measured."""
+block, structural zeros, single entry) against Monte Carlo, its prediction of sigma*, and sigma*
+measured."""
+
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -27,7 +30,8 @@ ANGLE = 0.7  # a complex pole: |b| = r sin 0.7 >= 0.5 >> s
 
 @pytest.fixture(scope="module")
 def unit_errors():
-    """One seeded draw of N_MC standard 2x2 error matrices, scaled by s in each test (shared draws)."""
+    """One seeded draw of N_MC standard 2x2 error matrices, scaled by s in each test (shared
+    draws)."""
     return np.random.default_rng(0).standard_normal((N_MC, 2, 2))
 
 
@@ -39,8 +43,8 @@ def spectral_radius_2x2(M):
 
 
 def block_mc(pole, s, E, zeros=False):
-    """Monte Carlo share of programmed blocks [[a, -b], [b, a]] + s E that are unstable; ``zeros``: the
-    off-diagonal entries unprogrammed (exact zeros)."""
+    """Monte Carlo share of programmed blocks [[a, -b], [b, a]] + s E that are unstable; ``zeros``:
+    the off-diagonal entries unprogrammed (exact zeros)."""
     a, b = pole.real, pole.imag
     M = np.array([[a, -b], [b, a]]) + s * E
     if zeros:
@@ -49,7 +53,8 @@ def block_mc(pole, s, E, zeros=False):
 
 
 def tolerance(p):
-    """4 Monte Carlo standard errors of a share p over N_MC draws, plus 1e-5 (2 events in 200k) for p ~ 0."""
+    """4 Monte Carlo standard errors of a share p over N_MC draws, plus 1e-5 (2 events in 200k) for
+    p ~ 0."""
     return 4 * np.sqrt(p * (1 - p) / N_MC) + 1e-5
 
 
@@ -78,12 +83,12 @@ def test_exact_law_matches_monte_carlo_of_programmed_2x2_blocks(unit_errors):
     """Complex (b = r sin 0.7), real (b = 0, full 2x2 block) and near-real (|b| = s) poles at radii
     0.8 ... 0.99 and s = 0.005 ... 0.05, each against 200k seeded programmed blocks.
 
-    Tolerance: |MC - P| <= 4 SE + 1e-5 with SE = sqrt(P (1 - P) / 200k), i.e. a relative tolerance of
-    4 / sqrt(200k P) (2.7% at P = 0.1, 9% at P = 0.01) and an absolute floor of 2 events in 200k. The
-    law is exact for Gaussian errors (no first-order term is dropped; its only numerical step, a
+    Tolerance: |MC - P| <= 4 SE + 1e-5 with SE = sqrt(P (1 - P) / 200k), i.e. a relative tolerance
+    of 4 / sqrt(200k P) (2.7% at P = 0.1, 9% at P = 0.01) and an absolute floor of 2 events in 200k.
+    The law is exact for Gaussian errors (no first-order term is dropped; its only numerical step, a
     40-point Gauss-Laguerre rule, is accurate to ~1e-15), so the Monte Carlo error is all the
-    tolerance needs. (The first-order Rice law is off by up to 10% even for the complex poles, and by
-    a factor 25 for real ones: see the next test.)"""
+    tolerance needs. (The first-order Rice law is off by up to 10% even for the complex poles, and
+    by a factor 25 for real ones: see the next test.)"""
     for kind, pole, r, s in grid_cases():
         p = instability_probability(np.array([pole]), s)
         mc = block_mc(pole, s, unit_errors)
@@ -104,8 +109,9 @@ def test_a_real_pole_in_a_full_block_is_far_less_stable_than_the_rice_law_says(u
 
 
 def test_real_mapping_and_real_zeros_are_gaussian_tails(unit_errors):
-    """S4D-Real (one entry a + e) and a real pole with unprogrammed off-diagonals (diag(a + e1, a + e2))
-    against the same Monte Carlo draws; tolerance 4 SE + 1e-5. real_zeros leaves complex modes alone."""
+    """S4D-Real (one entry a + e) and a real pole with unprogrammed off-diagonals
+    (diag(a + e1, a + e2)) against the same Monte Carlo draws; tolerance 4 SE + 1e-5. real_zeros
+    leaves complex modes alone."""
     for r in RADII:
         for s in NOISE:
             single = float((np.abs(r + s * unit_errors[:, 0, 0]) > 1).mean())
@@ -158,9 +164,9 @@ def test_predicted_sigma_star_grows_with_the_margin_and_with_duplicate_devices()
 
 
 def test_predicted_sigma_star_of_real_poles_and_their_options():
-    """At one radius, real poles in full blocks tolerate less noise than complex pairs; structural zeros
-    on their off-diagonals buy most of it back; the real-valued mapping (one entry) the most. Fast
-    enough for a 32 x 16 layer inside the root search."""
+    """At one radius, real poles in full blocks tolerate less noise than complex pairs; structural
+    zeros on their off-diagonals buy most of it back; the real-valued mapping (one entry) the most.
+    Fast enough for a 32 x 16 layer inside the root search."""
     import time
 
     r = 0.97
@@ -210,8 +216,8 @@ def test_sigma_star_is_the_last_sigma_before_a_drop_or_failures():
 
 
 def test_the_law_predicts_the_unstable_share_of_deployed_arrays_with_and_without_real_zeros():
-    """End to end through the mapping: a 5-bit model (fscale = r_max = 0.9: six real poles at the cap
-    and two complex ones) programmed 4000 times by ``deploy.deployed_weights`` (16 devices per
+    """End to end through the mapping: a 5-bit model (fscale = r_max = 0.9: six real poles at the
+    cap and two complex ones) programmed 4000 times by ``deploy.deployed_weights`` (16 devices per
     element, constant noise, a window wide enough that nothing clips), full blocks and real zeros on
     the same draws; the share with spectral radius > 1 against ``instability_probability`` with
     ``weight_noise_std``. Tolerance 4 SE + 1e-5 over 4000 programmings."""
@@ -247,7 +253,7 @@ def test_longest_memory_is_where_a_mode_reaches_the_failure_share():
     from imssa.hardware.margin import longest_memory_ms, mode_instability
 
     taus = [longest_memory_ms(s, 2000.0) for s in (0.005, 0.01, 0.02, 0.04)]
-    assert all(a > b for a, b in zip(taus, taus[1:]))  # more noise, shorter memory
+    assert all(a > b for a, b in pairwise(taus))  # more noise, shorter memory
     assert taus[0] * 0.005 == pytest.approx(taus[1] * 0.01, rel=0.15)  # tau* ~ 1 / (f_s z s)
     tau = longest_memory_ms(0.02, 2000.0, p_fail=0.1)
     r = np.exp(-1000.0 / (2000.0 * tau))

@@ -290,7 +290,9 @@ def test_a_design_is_named_by_its_grids_and_trained_by_its_recipe():
 
 def test_the_hybrid_on_frames_runs_in_both_modes_and_never_leaves_the_circle():
     from imssa.data.audio import AudioSet
-    from imssa.hardware.deploy import converter_ranges, realisation_rows, stack_run
+    from imssa.hardware.ranges import converter_ranges
+    from imssa.hardware.realisations import realisation_rows
+    from imssa.hardware.stack import stack_run
 
     torch.manual_seed(0)
     net = SpeechClassifier(

@@ -8,17 +8,13 @@ import pytest
 import torch
 
 from imssa.hardware import check, periphery, wires
-from imssa.hardware.analog import simulate_step
 from imssa.hardware.cost import CostConstants, analog_cost, device_conductances
 from imssa.hardware.crossbar import layout, pairs_per_weight
-from imssa.hardware.deploy import (
-    converter_ranges,
-    deployed_weights,
-    ideal_weights,
-    realisation_rows,
-    target_conductances,
-)
+from imssa.hardware.deploy import deployed_weights, ideal_weights, target_conductances
 from imssa.hardware.devices import DeviceConfig
+from imssa.hardware.ranges import converter_ranges
+from imssa.hardware.realisations import realisation_rows
+from imssa.hardware.step import simulate_step
 from imssa.model.config import ModelConfig, QuantConfig
 from imssa.model.train import SpeechClassifier
 
@@ -42,7 +38,7 @@ def clips(B=6, L=200, seed=1):
 
 
 def run(net, x, dev, W=None, seed=0, peaks=None, read_var=None):
-    from imssa.hardware.deploy import _inputs
+    from imssa.hardware.stack import _inputs
 
     W = ideal_weights(net) if W is None else W
     return simulate_step(
@@ -69,7 +65,7 @@ def test_a_b_bit_converter_has_2_to_the_b_minus_1_levels_and_keeps_zero():
         DeviceConfig(adc_bits=1, adc_range=1.0)
 
 
-def test_per_column_converters_at_high_resolution_reproduce_the_ideal_array_and_never_clip_calibration():
+def test_per_column_converters_at_high_resolution_give_the_ideal_array_and_never_clip_calibration():
     net, x = model(), clips()
     ranges = converter_ranges(net, x, headroom=1.1, clips=len(x), per_column=True)
     assert np.array(ranges["column_ranges"]).shape == (4, 7)
@@ -116,7 +112,7 @@ def test_the_affine_correction_removes_a_drawn_offset_and_gain_exactly_without_r
     )  # within the averaged noise
 
 
-def test_bit_serial_inputs_equal_multi_level_ones_with_ideal_adcs_and_are_counted_as_the_cost_counts():
+def test_bit_serial_inputs_equal_multi_level_ones_with_ideal_adcs_and_are_counted_as_cost_counts():
     net, x = model(), clips()
     ranges = converter_ranges(net, x, 1.1, len(x), per_column=True, bit_serial_dac_bits=8)
     multi, serial = {}, {}
@@ -173,7 +169,8 @@ def test_the_check_after_programming_reprograms_only_failing_channels_and_counts
     plain_stats, checked_stats = {}, {}
     plain = deployed_weights(net, noisy, 8, seed=3, stats=plain_stats)
     loose = deployed_weights(net, noisy.model_copy(update={"check_tolerance": 1e9}), 8, seed=3)
-    # a loose check reprograms only the unstable channels; the others keep the first programming's draws
+    # a loose check reprograms only the unstable channels; the others keep the first programming's
+    # draws
     stable = check.channel_radius(plain) < 1
     assert torch.equal(loose[stable], plain[stable])
     checked = deployed_weights(
@@ -192,7 +189,8 @@ def test_the_check_after_programming_reprograms_only_failing_channels_and_counts
         checked_stats["pulses"] > 1
     ).any()
     assert (checked_stats["reprogrammed"] >= before.sum(1)).all()
-    # one pulse per device without write-verify: each reprogrammed channel adds its 1/H of the devices
+    # one pulse per device without write-verify: each reprogrammed channel adds its 1/H of the
+    # devices
     assert torch.allclose(checked_stats["pulses"], 1 + checked_stats["reprogrammed"].double() / 6)
 
 
@@ -273,7 +271,7 @@ def test_the_straight_through_converter_rounds_forward_and_passes_gradients_only
 
 def test_the_converter_aware_forward_pass_is_the_step_simulator():
     from imssa.hardware.aware import converter_logits
-    from imssa.hardware.deploy import stack_run
+    from imssa.hardware.stack import stack_run
 
     net, x = model(), clips(L=120)
     ranges = converter_ranges(net, x, headroom=1.1, clips=len(x))

@@ -78,7 +78,7 @@ def test_the_design_summary_pairs_each_programming_with_its_own_model_in_softwar
 
 
 def test_energy_counts_the_designs_conversions_from_the_simulated_configuration(monkeypatch):
-    from imssa.hardware.deploy import converter_ranges
+    from imssa.hardware.ranges import converter_ranges
     from imssa.model.config import ModelConfig, QuantConfig
     from imssa.model.train import SpeechClassifier
 

@@ -7,18 +7,14 @@ import pandas as pd
 import pytest
 import torch
 
-from imssa.hardware.analog import simulate_saturating_inputs, simulate_step
+from imssa.hardware.analog import simulate_saturating_inputs
 from imssa.hardware.crossbar import combined_matrix, layout, structural_mask
-from imssa.hardware.deploy import (
-    converter_ranges,
-    deployed_weights,
-    ideal_weights,
-    layer_converter_ranges,
-    realisation_rows,
-    stack_run,
-    stack_weights,
-)
+from imssa.hardware.deploy import deployed_weights, ideal_weights
 from imssa.hardware.devices import DeviceConfig
+from imssa.hardware.ranges import converter_ranges, layer_converter_ranges
+from imssa.hardware.realisations import realisation_rows
+from imssa.hardware.stack import stack_run, stack_weights
+from imssa.hardware.step import simulate_step
 from imssa.model.config import ModelConfig, QuantConfig
 from imssa.model.train import SpeechClassifier
 from imssa.study import scale, scale_summaries
@@ -184,7 +180,7 @@ def test_real_variant_trains_only_real_parts():
 
 def test_stack_rows_carry_every_layer_error_and_the_cause_at_the_task_chance_level(monkeypatch):
     from imssa.data.audio import AudioSet
-    from imssa.hardware import deploy
+    from imssa.hardware import realisations
 
     net = stack(depth=2, classes=10)
     x = torch.randn(20, 150, generator=torch.Generator().manual_seed(0))
@@ -192,8 +188,10 @@ def test_stack_rows_carry_every_layer_error_and_the_cause_at_the_task_chance_lev
     y = ideal.logits.reshape(-1, 10).argmax(-1)  # labels the ideal stack gets right
     data = AudioSet(x, y, pd.DataFrame({"file": [""] * 20}), 1000)
     chances = []
-    judged = deploy.failure_cause
-    monkeypatch.setattr(deploy, "failure_cause", lambda *a: chances.append(a[-1]) or judged(*a))
+    judged = realisations.failure_cause
+    monkeypatch.setattr(
+        realisations, "failure_cause", lambda *a: chances.append(a[-1]) or judged(*a)
+    )
     dev = DeviceConfig(
         g_min_uS=10.0, g_max_uS=100.0, stuck_at_gmax=0.3
     )  # stuck devices push a pole out

@@ -1,4 +1,4 @@
-"""Step mode's loop runs in its own line order (``analog._Lines``) and must give, bit for bit, what
+"""Step mode's loop runs in its own line order (``step._Lines``) and must give, bit for bit, what
 the loop in the arrays' own order gives: outputs, peaks and counts, for every periphery."""
 
 import pytest
@@ -6,9 +6,9 @@ import torch
 from test_analog import arrays, quantized_model
 
 from imssa.hardware import periphery
-from imssa.hardware.analog import _peak_summary, _vmm_blocks, mode_blocks, simulate_step
 from imssa.hardware.crossbar import structural_mask
 from imssa.hardware.devices import DeviceConfig
+from imssa.hardware.step import _peak_summary, _vmm_blocks, mode_blocks, simulate_step
 
 H, N = 3, 4
 RANGES = (
@@ -40,17 +40,16 @@ PERIPHERIES = {
 
 
 def reference_step(u, W, D, dev, generator, read_var):
-    """The loop in the arrays' line order: each mode's two lines side by side, a new vector per step."""
+    """The loop in the arrays' line order: each mode's two lines side by side, a new vector per
+    step."""
     R, (B, H, L), n = W.shape[0], u.shape[-3:], W.shape[-1]
     rg = periphery.ranges(dev, H, n, u.dtype)
     errors = periphery.draw_converter_errors(dev, R, H, n, rg.adc, generator, u.dtype)
-    vmm = lambda M: (
-        lambda v, b=mode_blocks(M): (
-            torch.einsum("rhij,rbhj->rbhi", M, v)
-            if b is None
-            else _vmm_blocks(b, v)
-        )
-    )
+
+    def vmm(M):
+        b = mode_blocks(M)
+        return lambda v: torch.einsum("rhij,rbhj->rbhi", M, v) if b is None else _vmm_blocks(b, v)
+
     W_v, var = vmm(W), None if read_var is None else vmm(read_var)
 
     def convert(out, drive, full_scale):

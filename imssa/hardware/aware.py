@@ -30,9 +30,9 @@ from ..model.config import ModelConfig
 from ..model.qat import QuantS4D
 from ..model.train import SpeechClassifier, cache_dir, code_digest, load_splits
 from . import periphery
-from .analog import _vmm_blocks, mode_blocks
 from .crossbar import combined_matrix
 from .devices import DeviceConfig
+from .step import _vmm_blocks, mode_blocks
 
 __all__ = ["converter_logits", "finetune", "ste_quantize"]
 
@@ -71,9 +71,10 @@ def converter_logits(net: SpeechClassifier, x: Tensor, dev: DeviceConfig) -> Ten
     B, L = x.shape
     H, n = W.shape[1], W.shape[-1]
     rg = periphery.ranges(dev, H, n, x.dtype, x.device)
-    u = net.encoder.weight[:, 0, None].to(x.dtype) * x.unsqueeze(1) + net.encoder.bias[:, None].to(
-        x.dtype
-    )  # (B, H, L)
+    u = (  # (B, H, L)
+        net.encoder.weight[:, 0, None].to(x.dtype) * x.unsqueeze(1)
+        + net.encoder.bias[:, None].to(x.dtype)
+    )
     state = u.new_zeros(1, B, H, n - 1)
     readout = []
     for t in range(L + 1):  # step t reads out y'_{t-1}
@@ -97,8 +98,8 @@ def finetune(
     batch_size: int,
     seed: int,
 ) -> dict[str, Tensor]:
-    """The weights of the trained model (``model``, ``state_dict``) after ``epochs`` epochs of AdamW at
-    ``lr`` on its fold's training clips with the converters of ``dev`` in the forward pass
+    """The weights of the trained model (``model``, ``state_dict``) after ``epochs`` epochs of AdamW
+    at ``lr`` on its fold's training clips with the converters of ``dev`` in the forward pass
     (``converter_logits``), seeded by ``seed``; cached under the configuration, the starting weights
     and the code (``code_digest`` and this module's and the periphery's sources)."""
     if epochs < 1 or lr <= 0 or batch_size < 1:

@@ -12,14 +12,9 @@ import math
 import torch
 from torch import Tensor
 
-from .devices import (
-    DeviceConfig,
-    DevicePhysics,
-    drift_factor,
-    programming_sigma_uS,
-    relaxation_sigma_uS,
-    standard_noise,
-)
+from .devices import DeviceConfig
+from .noise import drift_factor, programming_sigma_uS, relaxation_sigma_uS, standard_noise
+from .physics import DevicePhysics
 
 __all__ = ["age", "program", "write"]
 
@@ -38,11 +33,11 @@ def program(
     """``R`` programmed copies of the target pairs (uS), as read ``t_s`` seconds after programming.
     Returns two tensors of shape (R, *G.shape).
 
-    Each programmed device lands at G + sigma(G) z (``devices.programming_sigma_uS``, z of
+    Each programmed device lands at G + sigma(G) z (``noise.programming_sigma_uS``, z of
     ``dev.noise_shape``), clipped at ``dev.clip_uS`` (the physical window by default, so noise
     crosses the mapping bounds); with write-verify, devices outside the tolerance are pulsed again
-    (each pulse a fresh draw) up to ``write_verify_max_pulses``. Then a fraction is stuck at g_max or
-    g_min. Then time passes (``age``): drift, relaxation, 1/f read noise. ``copies`` devices per
+    (each pulse a fresh draw) up to ``write_verify_max_pulses``. Then a fraction is stuck at g_max
+    or g_min. Then time passes (``age``): drift, relaxation, 1/f read noise. ``copies`` devices per
     side carry each weight (their currents add, and the periphery divides by ``copies``): the
     returned conductance is their mean, so independent errors average. Where ``used`` (bool, G's
     shape) is False the cross-point is not programmed: it holds ``dev.g_off_uS`` with spread
@@ -65,9 +60,8 @@ def program(
             )
             G = torch.where(high, torch.full_like(G, dev.g_max_uS), G)
             G = torch.where(low, torch.full_like(G, dev.g_min_uS), G)
-            if (
-                dev.write_verify_tol_uS is not None
-            ):  # a stuck device outside the tolerance uses every pulse
+            if dev.write_verify_tol_uS is not None:
+                # a stuck device outside the tolerance uses every pulse
                 failed = (high | low) & ((G - target).abs() > dev.write_verify_tol_uS)
                 n = torch.where(failed, torch.full_like(n, dev.write_verify_max_pulses), n)
         G_t = age(G, target, dev, generator, t_s)
@@ -125,11 +119,12 @@ def write(
 def age(
     G: Tensor, target: Tensor, dev: DevicePhysics, generator: torch.Generator | None, t_s: float
 ) -> Tensor:
-    """Conductances ``t_s`` seconds after programming: drift by ((t + t0) / t0)^-nu with nu = |mean(g) +
-    std(g) z| per device, g = G_target / g_max; relaxation, a Gaussian spread that grows from the
-    programmed value (``devices.relaxation_sigma_uS``); 1/f read noise accumulated up to the read at
-    t + t0 (so also at t = 0, as in aihwkit's PCM model), relative std
-    Q_s(g) sqrt(ln((t + t0 + t_read) / (2 t_read))) with g = G_programmed / g_max; floored at 0 uS."""
+    """Conductances ``t_s`` seconds after programming: drift by ((t + t0) / t0)^-nu with nu =
+    |mean(g) + std(g) z| per device, g = G_target / g_max; relaxation, a Gaussian spread that grows
+    from the programmed value (``noise.relaxation_sigma_uS``); 1/f read noise accumulated up to
+    the read at t + t0 (so also at t = 0, as in aihwkit's PCM model), relative std
+    Q_s(g) sqrt(ln((t + t0 + t_read) / (2 t_read))) with g = G_programmed / g_max; floored
+    at 0 uS."""
     if t_s == 0 and dev.read_1f_q == 0:
         return G
     programmed, g = G, target / dev.g_max_uS

@@ -23,8 +23,8 @@ C) as MACs of ``bits``-bit weights with ``activation_bits``-bit activations into
 accumulator, every weight read from SRAM and the state read and written, plus the same periphery.
 
 Per inference: L steps plus the decoder (H x classes MACs). Latency per step: analog, its cycles of
-one read each plus the ADC conversions an array's converters do one after another; digital, the MACs on
-``digital_macs_per_cycle`` lanes at ``digital_clock_Hz``.
+one read each plus the ADC conversions an array's converters do one after another; digital, the MACs
+on ``digital_macs_per_cycle`` lanes at ``digital_clock_Hz``.
 
 Every constant of ``CostConstants`` carries its source or is labelled ASSUMPTION. Energies are in
 joules inside, reported in pJ; times in seconds inside, reported in us.
@@ -63,14 +63,15 @@ class CostConstants(Strict):
     energy problem (and what we can do about it)", ISSCC 2014, Fig. 1.1.9). Converter figures:
     the ISAAC accelerator's components (Shafiee et al., ISCA 2016, Table I), the design study that
     maps CNNs onto memristor crossbars with these converters. Both were read through secondary
-    transcriptions (e.g. the Accelergy hwcomponents library's ISAAC model), not the original tables."""
+    transcriptions (e.g. the Accelergy hwcomponents library's ISAAC model), not the original
+    tables."""
 
     v_read_V: float = Field(
         default=0.2,
         gt=0,
         description=(
-            "full-scale read voltage on a row, V. ASSUMPTION: of the order of the bit-line swings of RRAM "
-            "compute macros, small enough for a linear I-V; not taken from a measured array"
+            "full-scale read voltage on a row, V. ASSUMPTION: of the order of the bit-line swings "
+            "of RRAM compute macros, small enough for a linear I-V; not taken from a measured array"
         ),
     )
     t_read_s: float = Field(
@@ -83,7 +84,8 @@ class CostConstants(Strict):
         gt=0,
         le=1,
         description=(
-            "share of input bits that are 1, i.e. of rows driven in a cycle. ASSUMPTION: 0.5 (1 is an upper bound)"
+            "share of input bits that are 1, i.e. of rows driven in a cycle. ASSUMPTION: 0.5 (1 is "
+            "an upper bound)"
         ),
     )
     g_off_uS: float = Field(
@@ -94,8 +96,8 @@ class CostConstants(Strict):
         ge=2,
         le=16,
         description=(
-            "input resolution of the default periphery, applied bit-serially: a sign-magnitude code, one array "
-            "cycle per magnitude bit (the emulated array's DAC: 8 bits, 7 cycles)"
+            "input resolution of the default periphery, applied bit-serially: a sign-magnitude "
+            "code, one array cycle per magnitude bit (the emulated array's DAC: 8 bits, 7 cycles)"
         ),
     )
     dac_J_per_bit: float = Field(
@@ -109,18 +111,20 @@ class CostConstants(Strict):
         default=0.39e-12,
         gt=0,
         description=(
-            "J per LSB of magnitude of one multi-level DAC conversion, which costs 2^(bits-1) - 1 of them "
-            "(ASSUMPTION: a binary-weighted driver, each unit as a 1-bit pulse; no source: it sets the multi-level "
-            "DAC's share, so the chapter shows the energy with it 10x lower too)"
+            "J per LSB of magnitude of one multi-level DAC conversion, which costs 2^(bits-1) - 1 "
+            "of them (ASSUMPTION: a binary-weighted driver, each unit as a 1-bit pulse; no source: "
+            "it sets the multi-level DAC's share, so the chapter shows the energy with it 10x "
+            "lower too)"
         ),
     )
     adc_fom_J_per_conversion_step: float = Field(
         default=6.5e-15,
         gt=0,
         description=(
-            "Walden figure of merit, J per conversion step: ISAAC's 8-bit 1.2 GS/s ADCs, 16 mW for 8 (Kull et al., "
-            "ISSCC 2013), i.e. 1.67 pJ per conversion / 2^8, taken at its nominal resolution. The best published "
-            "Walden FOMs are near 2 fJ (ISSCC 2013, B. Jonsson's survey)"
+            "Walden figure of merit, J per conversion step: ISAAC's 8-bit 1.2 GS/s ADCs, 16 mW for "
+            "8 (Kull et al., ISSCC 2013), i.e. 1.67 pJ per conversion / 2^8, taken at its nominal "
+            "resolution. The best published Walden FOMs are near 2 fJ (ISSCC 2013, B. Jonsson's "
+            "survey)"
         ),
     )
     adc_rate_Hz: float = Field(
@@ -151,8 +155,8 @@ class CostConstants(Strict):
         default=1,
         ge=1,
         description=(
-            "MAC lanes of the digital unit. ASSUMPTION: one (a single MAC unit); it sets the digital latency and "
-            "that of A_bar held digitally, not their energy"
+            "MAC lanes of the digital unit. ASSUMPTION: one (a single MAC unit); it sets the "
+            "digital latency and that of A_bar held digitally, not their energy"
         ),
     )
 
@@ -301,13 +305,14 @@ def digital_cost(
     H: int, N: int, bits: tuple[int, int, int], L: int, classes: int, c: CostConstants
 ) -> CostEstimate:
     """Cost of the same kernel on a digital MAC unit: per step and channel 4N MACs with A_bar's
-    ``bits[0]``-bit weights, 2N with B_bar's and 2N with C's (``activation_bits`` activations, 32-bit
-    accumulation), every weight read from SRAM, the 2N-entry state read and written, and the same
-    periphery as the analog design (without column gains)."""
+    ``bits[0]``-bit weights, 2N with B_bar's and 2N with C's (``activation_bits`` activations,
+    32-bit accumulation), every weight read from SRAM, the 2N-entry state read and written, and the
+    same periphery as the analog design (without column gains)."""
     if min(H, N, L, classes) < 1 or min(bits) < 1:
         raise ValueError(f"need H, N, L, classes, bits >= 1, got {H}, {N}, {L}, {classes}, {bits}")
     counts: dict[int, int] = {}
-    for b, k in zip(bits, (4 * N, 2 * N, 2 * N)):  # MACs per channel and step at each weight width
+    # MACs per channel and step at each weight width
+    for b, k in zip(bits, (4 * N, 2 * N, 2 * N), strict=True):
         counts[b] = counts.get(b, 0) + k
     macs = sum(counts.values()) * H
     step = {

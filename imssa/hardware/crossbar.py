@@ -59,7 +59,8 @@ def expand_complex(A_bar: Tensor, B_bar: Tensor, C: Tensor) -> tuple[Tensor, Ten
 
 
 def combined_matrix(p: DiscreteSSM, real: bool = False) -> Tensor:
-    """Per-channel W = [[A_r, B_r], [C_r, 0]], shape (H, 2N+1, 2N+1): [x_t; y'_{t-1}] = W [x_{t-1}; u_t].
+    """Per-channel W = [[A_r, B_r], [C_r, 0]], shape (H, 2N+1, 2N+1): [x_t; y'_{t-1}] =
+    W [x_{t-1}; u_t].
 
     ``real``: the real-valued variant (imaginary parts zero), whose N real modes need no expansion:
     A_r = diag(A_bar), B_r = B_bar, C_r = C, shape (H, N+1, N+1)."""
@@ -88,9 +89,8 @@ def structural_mask(H: int, N: int, real: bool = False, real_poles: Tensor | Non
     ``real_poles``: the layer's (quantized) A_bar, (H, N) complex: the two off-diagonal entries
     -b, b of every mode whose imaginary part b is exactly 0 become structural zeros too
     (``real_pole_mask``; no effect with ``real``, whose A_r is diagonal already)."""
-    ones = torch.ones(H, N, dtype=torch.complex128, device="cpu") * (
-        1 if real else 1 + 1j
-    )  # a layout: CPU
+    # a layout: CPU
+    ones = torch.ones(H, N, dtype=torch.complex128, device="cpu") * (1 if real else 1 + 1j)
     mask = (
         combined_matrix(
             DiscreteSSM(ones, ones, ones, torch.ones(H, dtype=torch.float64, device="cpu")), real
@@ -119,7 +119,8 @@ def real_pole_mask(A_bar: Tensor) -> Tensor:
 
 
 def split_combined(W: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """Inverse view of ``combined_matrix`` for any (..., 2N+1, 2N+1): (A_r, B_r, C_r) real blocks."""
+    """Inverse view of ``combined_matrix`` for any (..., 2N+1, 2N+1): (A_r, B_r, C_r) real
+    blocks."""
     return W[..., :-1, :-1], W[..., :-1, -1], W[..., -1, :-1]
 
 
@@ -179,7 +180,8 @@ def to_conductance(
 def entry_grid(
     ranges: dict[str, tuple[Tensor, Tensor]], bits: tuple[int, int, int], H: int, N: int
 ) -> tuple[Tensor, Tensor]:
-    """Per entry of the combined matrix (H, 2N+1, 2N+1): the range (fscale of its grid) and its bits.
+    """Per entry of the combined matrix (H, 2N+1, 2N+1): the range (fscale of its grid) and its
+    bits.
 
     ``ranges`` maps A_bar, B_bar, C to (Re, Im) ranges (scalars or (H, 1), ``quant.range_scales``);
     ``bits`` = (bits_A, bits_B, bits_C). Structural zeros get the largest range of their channel
@@ -220,8 +222,8 @@ def from_conductance(
 
 @dataclass(frozen=True)
 class Layout:
-    """Placement of H channel blocks (``copies`` x n input rows x 2n columns, G+ and G- side by side)
-    on arrays of ``rows`` x ``cols`` cross-points. A block larger than one array is split into
+    """Placement of H channel blocks (``copies`` x n input rows x 2n columns, G+ and G- side by
+    side) on arrays of ``rows`` x ``cols`` cross-points. A block larger than one array is split into
     sub-blocks whose partial column currents are summed in the periphery. ``kind``: 'block' programs
     only the cross-points a mode uses (the rest hold no programmed device), 'dense' all of them."""
 
@@ -239,7 +241,8 @@ class Layout:
 
     @property
     def devices_per_element(self) -> int:
-        """Devices per complex element of A_bar: 2 x 2 real entries, a pair each, ``copies`` times."""
+        """Devices per complex element of A_bar: 2 x 2 real entries, a pair each, ``copies``
+        times."""
         return 8 * self.copies
 
     @property
@@ -276,27 +279,28 @@ class Layout:
         block = f"Each channel is a {self.copies * self.n} x {2 * self.n} block"
         if self.blocks_per_array:
             return (
-                f"{block}; {self.blocks_per_array} of them fit on one {self.rows} x {self.cols} array along its "
-                f"diagonal, on distinct rows and columns, so channels never mix: {self.arrays} arrays hold "
-                f"the {self.H} channels."
+                f"{block}; {self.blocks_per_array} of them fit on one {self.rows} x {self.cols} "
+                "array along its diagonal, on distinct rows and columns, so channels never mix: "
+                f"{self.arrays} arrays hold the {self.H} channels."
             )
         parts = []
         if self.col_tiles_per_block > 1:
             parts.append(
                 f"its {2 * self.n} columns exceed the array's {self.cols}, so they are split over "
-                f"{self.col_tiles_per_block} arrays driven by the same input rows, each delivering complete "
-                "output currents for its columns"
+                f"{self.col_tiles_per_block} arrays driven by the same input rows, each delivering "
+                "complete output currents for its columns"
             )
         if self.row_tiles_per_block > 1:
             parts.append(
-                f"its {self.copies * self.n} rows exceed the array's {self.rows}, so they are split over "
-                f"{self.row_tiles_per_block} arrays whose partial column currents are summed in the periphery"
+                f"its {self.copies * self.n} rows exceed the array's {self.rows}, so they are "
+                f"split over {self.row_tiles_per_block} arrays whose partial column currents are "
+                "summed in the periphery"
             )
         return (
             f"{block}, larger than one {self.rows} x {self.cols} array: "
             + "; ".join(parts)
-            + f". Each channel takes {self.row_tiles_per_block * self.col_tiles_per_block} arrays of its own, "
-            f"{self.arrays} in all."
+            + f". Each channel takes {self.row_tiles_per_block * self.col_tiles_per_block} arrays "
+            f"of its own, {self.arrays} in all."
         )
 
 
@@ -354,7 +358,8 @@ def device_map(G_pos: Tensor, G_neg: Tensor, used: Tensor | None = None, copies:
     programmed device (``used`` False) are NaN."""
     if G_pos.shape != G_neg.shape or G_pos.dim() != 2 or G_pos.shape[0] != G_pos.shape[1]:
         raise ValueError(
-            f"expected two (n, n) conductance matrices, got {tuple(G_pos.shape)} and {tuple(G_neg.shape)}"
+            f"expected two (n, n) conductance matrices, got {tuple(G_pos.shape)} and "
+            f"{tuple(G_neg.shape)}"
         )
     if used is not None:
         G_pos, G_neg = (torch.where(used, G, torch.full_like(G, math.nan)) for G in (G_pos, G_neg))

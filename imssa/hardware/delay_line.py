@@ -25,8 +25,9 @@ from ..model.train import SpeechClassifier
 from .analog import effective_weights
 from .conductance import program
 from .crossbar import pairs_per_weight, to_conductance
-from .deploy import _inputs, failure_cause
 from .devices import DeviceConfig
+from .realisations import failure_cause
+from .stack import _inputs
 
 __all__ = [
     "delay_line_converter_ranges",
@@ -58,7 +59,8 @@ def tap_conductances(net: SpeechClassifier, dev: DeviceConfig) -> tuple[Tensor, 
 def programmed_taps(
     net: SpeechClassifier, dev: DeviceConfig, R: int, seed: int, devices_per_element: int = 16
 ) -> tuple[Tensor, Tensor]:
-    """``R`` programmings of the taps: effective taps (R, H, T) and the mean pulses per device (R,)."""
+    """``R`` programmings of the taps: effective taps (R, H, T) and the mean pulses per
+    device (R,)."""
     G_pos, G_neg = tap_conductances(net, dev)
     stats: dict[str, Tensor] = {}
     G_pos, G_neg = program(
@@ -97,7 +99,8 @@ def delay_line_run(
 ) -> tuple[Tensor, Tensor]:
     """Logits (R, B, classes) of clips ``x`` (B, L) through the programmed ``taps`` (R, H, T), and
     per programming whether a converter clipped (R,). Inputs clip at ``dev.dac_input_range`` (else
-    ``dac_range``), column outputs at ``adc_range``; ideal resolution and no read noise (fast mode)."""
+    ``dac_range``), column outputs at ``adc_range``; ideal resolution and no read noise (fast
+    mode)."""
     if dev.needs_step:
         raise ValueError(
             "the delay line runs in fast mode: converter bits, read noise, offsets, bit-serial "
@@ -137,9 +140,9 @@ def delay_line_rows(
     devices_per_element: int = 16,
 ) -> list[dict[str, Any]]:
     """One row per programming (``realisation``, ``accuracy``, ``spectral_radius`` 0: no
-    recurrence, ``saturated``, ``failure`` by ``deploy.failure_cause``, ``pulses_per_device``) of
-    the FIR bank ``net`` on ``dev``, scored on ``data``: the columns of ``deploy.realisation_rows``.
-    One programming where nothing is random."""
+    recurrence, ``saturated``, ``failure`` by ``realisations.failure_cause``,
+    ``pulses_per_device``) of the FIR bank ``net`` on ``dev``, scored on ``data``: the columns of
+    ``realisations.realisation_rows``. One programming where nothing is random."""
     R = R if dev.random_at(0.0) else 1
     taps, pulses = programmed_taps(net, dev, R, seed, devices_per_element)
     logits, saturated = delay_line_run(net, data.x, taps, dev)

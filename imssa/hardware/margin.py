@@ -88,8 +88,8 @@ _LAGUERRE = np.polynomial.laguerre.laggauss(40)  # nodes, weights of int_0^inf e
 
 @torch.no_grad()
 def pole_radii(net: torch.nn.Module, layer: int = 0) -> np.ndarray:
-    """|A_bar| of every mode of a classifier's S4D layer ``layer`` (the first by default), shape (H, N):
-    its margin is 1 - max."""
+    """|A_bar| of every mode of a classifier's S4D layer ``layer`` (the first by default), shape (H,
+    N): its margin is 1 - max."""
     return np.abs(pole_values(net, layer))
 
 
@@ -106,8 +106,8 @@ def weight_noise_std(
 ) -> float:
     """Standard deviation of one real weight's error (weight units, those of A_bar):
     sqrt(2 / copies) sigma fscale / (g_max - g_min), with copies = devices_per_element / 8
-    differential pairs per entry. ``sigma_uS``, ``g_min_uS``, ``g_max_uS`` in uS; ``fscale`` the weight
-    that g_max - g_min stands for."""
+    differential pairs per entry. ``sigma_uS``, ``g_min_uS``, ``g_max_uS`` in uS; ``fscale`` the
+    weight that g_max - g_min stands for."""
     copies = pairs_per_weight(devices_per_element)
     if g_max_uS <= g_min_uS or sigma_uS < 0 or fscale <= 0:
         raise ValueError("need g_max_uS > g_min_uS, sigma_uS >= 0 and fscale > 0")
@@ -158,17 +158,18 @@ def mode_instability(
 ) -> np.ndarray:
     """Probability that each mode leaves the unit circle once programmed, same shape as ``poles``.
 
-    ``poles``: A_bar (``pole_values``), complex, any shape. A real array is read as radii |lambda| of
-    complex poles far from the real axis (|b| >> s), as the old API took them: lambda = i |lambda|.
-    ``s``: the std of each real entry's error (``weight_noise_std``, weight units), a scalar or an
-    array broadcastable to ``poles``; s = 0 gives 1 where |lambda| >= 1, else 0.
+    ``poles``: A_bar (``pole_values``), complex, any shape. A real array is read as radii |lambda|
+    of complex poles far from the real axis (|b| >> s), as the old API took them: lambda = i
+    |lambda|. ``s``: the std of each real entry's error (``weight_noise_std``, weight units), a
+    scalar or an array broadcastable to ``poles``; s = 0 gives 1 where |lambda| >= 1, else 0.
 
     ``method``: "exact" (the law of the module docstring, any b) or "rice" (the first-order law of a
     complex pair, exact only for |b| >> s; wrong for real poles). ``real_mapping``: the real-valued
     variant, one entry per pole (a real array is then read as the poles themselves, signed).
     ``real_zeros``: modes with b = 0 exactly have their off-diagonal cross-points unprogrammed
-    (``crossbar.real_pole_mask``), so their block is diag(a + e1, a + e2). ``method`` applies to full
-    2x2 blocks only; the single entries of ``real_mapping`` and ``real_zeros`` are always exact.
+    (``crossbar.real_pole_mask``), so their block is diag(a + e1, a + e2). ``method`` applies to
+    full 2x2 blocks only; the single entries of ``real_mapping`` and ``real_zeros`` are always
+    exact.
     """
     if method not in ("exact", "rice"):
         raise ValueError(f"method must be 'exact' or 'rice', got {method!r}")
@@ -200,12 +201,12 @@ def mode_instability(
 
 
 def _rice(r: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """First-order law of a complex pair: |lambda + d_lambda| > 1, d_lambda complex N(0, s^2/2) per part."""
+    """First-order law of a complex pair: |lambda + d_lambda| > 1, d_lambda complex
+    N(0, s^2/2) per part."""
     scale = s / np.sqrt(2)
     p = rice.sf(1 / scale, r / scale)
-    return np.where(
-        np.isfinite(p), p, norm.sf((1 - r) / scale)
-    )  # far tails: the radial shift is Gaussian
+    # far tails: the radial shift is Gaussian
+    return np.where(np.isfinite(p), p, norm.sf((1 - r) / scale))
 
 
 def instability_probability(
@@ -238,8 +239,8 @@ def predicted_sigma_star(
 ) -> float:
     """The programming noise sigma (uS) at which ``instability_probability`` of a model with poles
     ``poles`` (A_bar, complex (H, N) from ``pole_values``; a real array is read as radii of complex
-    pairs) reaches ``p_fail`` (``sigma_max_uS`` if it never does below it). The other arguments as in
-    ``weight_noise_std`` and ``mode_instability``."""
+    pairs) reaches ``p_fail`` (``sigma_max_uS`` if it never does below it). The other arguments as
+    in ``weight_noise_std`` and ``mode_instability``."""
 
     def excess(sigma: float) -> float:
         s = weight_noise_std(sigma, fscale, g_min_uS, g_max_uS, devices_per_element)
@@ -263,11 +264,11 @@ def longest_memory_ms(
     each real entry of their blocks carries an error of std ``s`` (weight units,
     ``weight_noise_std``) and the chance that any of them leaves the unit circle may be at most
     ``p_fail``: tau = -1000 / (sample_rate ln r*), with r* the radius at which
-    1 - (1 - P_mode(r))^modes = p_fail (``mode_instability``, exact law). ``kind``: a complex pair far
-    from the real axis (lambda = i r) or a real pole (lambda = r, its 2x2 block programmed in full).
-    At first order a complex pole's radius moves by s / sqrt(2) (one standard deviation), so a mode
-    keeps its memory only while its distance to the circle, 1 - r ~ 1 / (f_s tau), exceeds a few
-    s: tau* ~ 1 / (f_s z s) for a z of a few. s = 0: inf."""
+    1 - (1 - P_mode(r))^modes = p_fail (``mode_instability``, exact law). ``kind``: a complex pair
+    far from the real axis (lambda = i r) or a real pole (lambda = r, its 2x2 block programmed in
+    full). At first order a complex pole's radius moves by s / sqrt(2) (one standard deviation), so
+    a mode keeps its memory only while its distance to the circle, 1 - r ~ 1 / (f_s tau), exceeds a
+    few s: tau* ~ 1 / (f_s z s) for a z of a few. s = 0: inf."""
     if not 0 < p_fail < 1 or modes < 1 or sample_rate <= 0 or s < 0:
         raise ValueError("need 0 < p_fail < 1, modes >= 1, sample_rate > 0 and s >= 0")
     if kind not in ("complex", "real"):
@@ -363,7 +364,7 @@ def sigma_star(
                 break
             star = float(sigma)
         out.append(
-            dict(zip(by, key if isinstance(key, tuple) else (key,)))
+            dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True))
             | {"sigma_star_uS": star, "sigma_fail_uS": fail, "fails_by": why}
         )
     return pd.DataFrame(out)

@@ -1,8 +1,8 @@
-"""The converters around an array: quantizers, their ranges (one per layer or one per row and column),
-ADC/TIA offset and gain errors with their per-column affine correction, and how inputs are applied
-(multi-level, or bit-serial with digital shift-and-add). The step simulator (``analog.simulate_step``)
-calls these; ``cost`` counts the conversions with ``conversions_per_step`` from the same
-``DeviceConfig``.
+"""The converters around an array: quantizers, their ranges (one per layer or one per row and
+column), ADC/TIA offset and gain errors with their per-column affine correction, and how inputs are
+applied (multi-level, or bit-serial with digital shift-and-add). The step simulator
+(``step.simulate_step``) calls these; ``cost`` counts the conversions with
+``conversions_per_step`` from the same ``DeviceConfig``.
 
 A signed b-bit converter here is mid-tread: 2^b - 1 levels k q, |k| <= 2^(b-1) - 1, LSB
 q = full_scale / (2^(b-1) - 1), clipping at +-full_scale; zero is a level (a silent row or column
@@ -67,7 +67,8 @@ def round_to_levels(v: Tensor, bits: int, full_scale: float | Tensor) -> Tensor:
 
 
 def input_cycles(dev: DeviceConfig) -> int:
-    """Array cycles per time step: 1 for multi-level inputs, dac_bits - 1 magnitude bits bit-serially."""
+    """Array cycles per time step: 1 for multi-level inputs, dac_bits - 1 magnitude bits
+    bit-serially."""
     return 1 if dev.input_encoding == "multi_level" else dev.dac_bits - 1
 
 
@@ -75,8 +76,8 @@ def conversions_per_step(dev: DeviceConfig, H: int, n: int) -> dict[str, int]:
     """Conversions of one time step of one clip through H channel blocks of n rows and n outputs:
     ``adc`` (one per column and array cycle), ``dac`` (one per row and cycle) and ``dac_bits`` (the
     width of one DAC conversion: dac_bits multi-level, 1 bit-serially). The row tiles of a block are
-    summed on the bit lines before the ADC (ASSUMPTION: the tiles' bit lines are joined), so a column
-    is converted once per cycle."""
+    summed on the bit lines before the ADC (ASSUMPTION: the tiles' bit lines are joined), so a
+    column is converted once per cycle."""
     cycles = input_cycles(dev)
     return {
         "adc": H * n * cycles,
@@ -108,7 +109,8 @@ def ranges(
         t = torch.tensor(values, dtype=dtype, device=device)
         if t.shape != (H, n):
             raise ValueError(
-                f"converter ranges of shape {tuple(t.shape)} for a layer of {H} channels x {n} lines"
+                f"converter ranges of shape {tuple(t.shape)} for a layer of {H} channels x {n} "
+                "lines"
             )
         return t
 
@@ -189,7 +191,8 @@ def affine_estimates(
     input and of a reference current at half the column's ``full_scale`` (H, n), through the same
     read noise (additive or per-column model; the per-device model adds none to a reference current)
     and ADC as inference, averaged: offset_hat = mean(read_0),
-    gain_hat = (mean(read_ref) - offset_hat) / ref - 1. Exact without read noise and ADC rounding."""
+    gain_hat = (mean(read_ref) - offset_hat) / ref - 1. Exact without read noise and ADC
+    rounding."""
     k = dev.calibration_reads
     ref = full_scale / 2
     noise_std = dev.read_noise * (

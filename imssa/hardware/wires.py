@@ -29,9 +29,9 @@ __all__ = ["block_conductances", "effective_conductance", "ir_drop_weights"]
 def effective_conductance(
     G_S: np.ndarray, r_ohm: float, extra_cols: int = 0, extra_rows: int = 0
 ) -> np.ndarray:
-    """Effective conductances (M, N) in S of a crossbar of device conductances ``G_S`` (M word lines x
-    N bit lines, S) with wire resistance ``r_ohm`` per segment: the current into bit line j's TIA is
-    sum_i G_eff[i, j] V_i. ``extra_cols``: device-free segments between the drivers and the first
+    """Effective conductances (M, N) in S of a crossbar of device conductances ``G_S`` (M word lines
+    x N bit lines, S) with wire resistance ``r_ohm`` per segment: the current into bit line j's TIA
+    is sum_i G_eff[i, j] V_i. ``extra_cols``: device-free segments between the drivers and the first
     column; ``extra_rows``: between the last row and the TIAs. r = 0 returns ``G_S``."""
     G = np.asarray(G_S, dtype=float)
     if G.ndim != 2 or (G < 0).any() or not np.isfinite(G).all():
@@ -75,7 +75,8 @@ def effective_conductance(
 
 def block_conductances(G_pos: Tensor, G_neg: Tensor, copies: int) -> np.ndarray:
     """One channel's physical block (copies n, 2n) in uS from its pair conductances (n, n) (output
-    row j, input column i; each copy holding the pair's mean, as ``conductance.program`` returns)."""
+    row j, input column i; each copy holding the pair's mean, as ``conductance.program``
+    returns)."""
     n = G_pos.shape[-1]
     block = np.zeros((copies * n, 2 * n))
     block[:, 0::2] = np.tile(G_pos.T.cpu().numpy(), (copies, 1))

@@ -20,8 +20,8 @@ import torch
 from torch import Tensor
 
 from ..data.audio import AudioSet, AudioSplits
-from ..hardware.deploy import realisation_rows
 from ..hardware.devices import DeviceConfig
+from ..hardware.realisations import realisation_rows
 from ..model.config import QuantConfig
 from ..model.fir import FIRBank
 from ..model.poles import UnstableSSMError

@@ -18,12 +18,12 @@ import torch
 from IPython.display import Markdown
 
 from ..data.audio import fold_table
-from ..hardware.analog import effective_weights, simulate_fast, simulate_step
+from ..hardware.analog import effective_weights, simulate_fast
 from ..hardware.conductance import program
 from ..hardware.cost import CostConstants
 from ..hardware.crossbar import combined_matrix, device_map, layout, structural_mask, to_conductance
-from ..hardware.deploy import deployed_weights, fits, ideal_weights, stack_run
-from ..hardware.devices import DeviceConfig, programming_sigma_uS
+from ..hardware.deploy import deployed_weights, fits, ideal_weights
+from ..hardware.devices import DeviceConfig
 from ..hardware.margin import (
     against_measured,
     instability_probability,
@@ -33,7 +33,10 @@ from ..hardware.margin import (
     sigma_star,
     weight_noise_std,
 )
+from ..hardware.noise import programming_sigma_uS
 from ..hardware.presets import preset, preset_table
+from ..hardware.stack import stack_run
+from ..hardware.step import simulate_step
 from ..model.memory import describe_memory, mode_table
 from ..model.poles import complex_grid
 from ..model.quant import q_max

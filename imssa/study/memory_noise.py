@@ -22,9 +22,10 @@ import pandas as pd
 from scipy.optimize import brentq
 
 from ..hardware.delay_line import delay_line_converter_ranges, delay_line_rows
-from ..hardware.deploy import converter_ranges, noise_rows
 from ..hardware.devices import DeviceConfig
 from ..hardware.margin import longest_memory_ms, sigma_star, weight_noise_std
+from ..hardware.ranges import converter_ranges
+from ..hardware.realisations import noise_rows
 from ..model.fir import QuantFIR
 from ..model.train import Run
 from ..seeds import programming_seed

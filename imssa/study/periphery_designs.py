@@ -17,10 +17,11 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..hardware.converters import Converters
 from ..hardware.cost import CostConstants, analog_cost, device_conductances, digital_cost
 from ..hardware.crossbar import layout, pairs_per_weight
 from ..hardware.deploy import target_conductances
-from ..hardware.devices import Converters, DeviceConfig
+from ..hardware.devices import DeviceConfig
 from ..stats import (
     contrast_phrase,
     drops_from,
@@ -141,8 +142,8 @@ def column_levels(cfg: PeripheryParams, keys: list[tuple[int, int]]) -> pd.DataF
     B_bar or C is zero never carries a signal: its range is ``deploy.SILENT_RANGE``), the median and
     10th percentile over the active state columns, and the readout column's median over channels.
     One row per (seed, fold, ranges)."""
-    from ..hardware.deploy import SILENT_RANGE
     from ..hardware.periphery import levels
+    from ..hardware.ranges import SILENT_RANGE
 
     top = levels(cfg.emulation_device().adc_bits)
     out = []

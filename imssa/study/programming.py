@@ -25,17 +25,13 @@ from torch import Tensor
 
 from ..data.audio import AudioSet
 from ..hardware.aware import finetune
-from ..hardware.deploy import (
-    converter_ranges,
-    deployed_weights,
-    noise_rows,
-    realisation_rows,
-    spectral_radius,
-    target_conductances,
-)
-from ..hardware.devices import DeviceConfig, matched_noise
+from ..hardware.deploy import deployed_weights, spectral_radius, target_conductances
+from ..hardware.devices import DeviceConfig
 from ..hardware.margin import pole_radii
+from ..hardware.noise import matched_noise
 from ..hardware.presets import preset
+from ..hardware.ranges import converter_ranges
+from ..hardware.realisations import noise_rows, realisation_rows
 from ..model.train import Run, SpeechClassifier
 from ..seeds import programming_seed
 from .deployed import load_model

@@ -20,8 +20,10 @@ import pandas as pd
 
 from ..data.sources import data_root
 from ..hardware.crossbar import Layout, layout
-from ..hardware.deploy import ideal_weights, layer_converter_ranges, stack_run
+from ..hardware.deploy import ideal_weights
 from ..hardware.devices import DeviceConfig
+from ..hardware.ranges import layer_converter_ranges
+from ..hardware.stack import stack_run
 from ..model.train import Run
 from ..seeds import programming_seed
 from .deployed import TrainedModel, converter_rows, hardware_rows, load_model

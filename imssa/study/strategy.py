@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 
 from ..hardware.crossbar import pairs_per_weight
-from ..hardware.deploy import converter_ranges
+from ..hardware.ranges import converter_ranges
 from ..model.config import QuantConfig
 from ..model.train import Run, evaluate, load_splits
 from ..seeds import programming_seed
