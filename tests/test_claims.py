@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imssa.stats import FAILS, HOLDS, NOT_RESOLVED, verdict
+from imssa.stats.verdicts import FAILS, HOLDS, NOT_RESOLVED, verdict
 from imssa.study.claims import (
     NoiseClaim,
     claim_rule,

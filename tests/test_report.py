@@ -215,7 +215,7 @@ def test_superiority_needs_the_lower_end_above_zero(results, low, high, expected
 
 
 def test_difference_rule_refuses_other_kinds_and_reads_one_fold_as_unresolved():
-    from imssa.stats import verdict
+    from imssa.stats.verdicts import verdict
 
     with pytest.raises(ValueError, match="superiority"):
         R.difference_rule("agreement", 2.0)

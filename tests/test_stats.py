@@ -5,34 +5,34 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imssa.stats import (
+from imssa.stats.intervals import (
+    accuracy_interval,
+    accuracy_table,
+    fold_accuracy,
+    fold_t_interval,
+    interval_coverage,
+    nested_bootstrap_accuracy,
+    sign_flip_p,
+    wilson_interval,
+)
+from imssa.stats.paired import holm, holm_family, mcnemar, paired_difference, paired_table
+from imssa.stats.programmings import (
+    chance_failure,
+    drop_summary,
+    drops_from,
+    failure_share,
+    paired_contrast,
+    realisation_summary,
+)
+from imssa.stats.verdicts import (
     ABOVE,
     BELOW,
     FAILS,
     HOLDS,
     NOT_RESOLVED,
     Rule,
-    accuracy_interval,
-    accuracy_table,
-    chance_failure,
     contrast_phrase,
-    drop_summary,
-    drops_from,
-    failure_share,
-    fold_accuracy,
-    fold_t_interval,
-    holm,
-    holm_family,
-    interval_coverage,
-    mcnemar,
-    nested_bootstrap_accuracy,
-    paired_contrast,
-    paired_difference,
-    paired_table,
-    realisation_summary,
-    sign_flip_p,
     verdict,
-    wilson_interval,
 )
 
 

@@ -22,7 +22,7 @@ from ..data.audio import AudioSet
 from ..model.quant import QuantS4D, q_max
 from ..model.train import SpeechClassifier
 from ..seeds import draw_seed
-from ..stats import chance_failure
+from ..stats.programmings import chance_failure
 from . import wires
 from .analog import (
     effective_weights,

@@ -16,17 +16,8 @@ from typing import Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..stats import (
-    ABOVE,
-    BELOW,
-    HOLDS,
-    NOT_RESOLVED,
-    Rule,
-    drop_interval,
-    realisation_summary,
-    table_verdicts,
-    verdict,
-)
+from ..stats.programmings import drop_interval, realisation_summary
+from ..stats.verdicts import ABOVE, BELOW, HOLDS, NOT_RESOLVED, Rule, table_verdicts, verdict
 from .paper import PAPER
 
 __all__ = [

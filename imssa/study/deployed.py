@@ -26,7 +26,7 @@ from ..model.config import QuantConfig
 from ..model.fir import FIRBank
 from ..model.quant import UnstableSSMError
 from ..model.train import Run, SpeechClassifier, evaluate, load_splits, restore_model, train_or_load
-from ..stats import chance_failure
+from ..stats.programmings import chance_failure
 
 __all__ = [
     "TrainedModel",

@@ -33,18 +33,10 @@ from ..hardware.margin import longest_memory_ms, weight_noise_std
 from ..model.memory import time_constants_ms
 from ..model.quant import quantize_log_radius, quantize_pole, slowest_grid_pole
 from ..model.train import Run, load_splits
-from ..stats import (
-    ABOVE,
-    BELOW,
-    Rule,
-    _fold_stats,
-    accuracy_table,
-    fold_accuracy,
-    holm_family,
-    paired_contrast,
-    paired_difference,
-    table_verdicts,
-)
+from ..stats.intervals import accuracy_table, fold_accuracy, fold_stats
+from ..stats.paired import holm_family, paired_difference
+from ..stats.programmings import paired_contrast
+from ..stats.verdicts import ABOVE, BELOW, Rule, table_verdicts
 from . import state_memory as sm
 from .deployed import load_model
 from .params import FrontEndChoice, MemoryModel, ModelParams, ProgrammedMemoryParams, fold_params
@@ -624,7 +616,7 @@ def noise_contrasts(
             ("chance", chance),
         ):
             d = 100 * (per_fold.to_numpy() - base)
-            st = _fold_stats(d)
+            st = fold_stats(d)
             rows.append(
                 dict(zip(by, key))
                 | {"a": "programmed design", "b": against, "difference_points": st.pop("estimate")}

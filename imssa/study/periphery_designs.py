@@ -21,14 +21,9 @@ from ..hardware.cost import CostConstants, analog_cost, device_conductances, dig
 from ..hardware.crossbar import layout, pairs_per_weight
 from ..hardware.deploy import target_conductances
 from ..hardware.devices import Converters, DeviceConfig
-from ..stats import (
-    contrast_phrase,
-    drops_from,
-    holm_family,
-    paired_contrast,
-    realisation_summary,
-    table_verdicts,
-)
+from ..stats.paired import holm_family
+from ..stats.programmings import drops_from, paired_contrast, realisation_summary
+from ..stats.verdicts import contrast_phrase, table_verdicts
 from .params import PeripheryParams
 from .programming import deployable
 from .sweep import fill_cells

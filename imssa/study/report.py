@@ -34,7 +34,16 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..stats import ABOVE, BELOW, FAILS, HOLDS, NOT_RESOLVED, Rule, contrast_phrase, verdict
+from ..stats.verdicts import (
+    ABOVE,
+    BELOW,
+    FAILS,
+    HOLDS,
+    NOT_RESOLVED,
+    Rule,
+    contrast_phrase,
+    verdict,
+)
 from .claims import (
     ALL_NON_IDEALITIES,
     DEFAULT_ARRAY_LABEL,

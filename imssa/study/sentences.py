@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..hardware.margin import drop_within_text, position_tally
-from ..stats import HOLDS
+from ..stats.verdicts import HOLDS
 from .claims import NOT_IN_SWEEP
 
 __all__ = [

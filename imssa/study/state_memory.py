@@ -29,20 +29,10 @@ from ..model.fir import QuantFIR
 from ..model.spectral import spectral_cached
 from ..model.train import Run
 from ..seeds import programming_seed
-from ..stats import (
-    ABOVE,
-    BELOW,
-    NOT_RESOLVED,
-    Rule,
-    accuracy_table,
-    chance_failure,
-    holm_family,
-    paired_contrast,
-    paired_difference,
-    realisation_summary,
-    table_verdicts,
-    verdict,
-)
+from ..stats.intervals import accuracy_table
+from ..stats.paired import holm_family, paired_difference
+from ..stats.programmings import chance_failure, paired_contrast, realisation_summary
+from ..stats.verdicts import ABOVE, BELOW, NOT_RESOLVED, Rule, table_verdicts, verdict
 from .deployed import TrainedModel, failed_row, load_model, software_row
 from .params import MemoryModel, MemoryParams, ModelParams, fold_params, global_params, variant
 from .runs import comparison_label, control_spec, current_value, float_spec, fold_data, qat_spec

@@ -23,7 +23,7 @@ from ..hardware.deploy import converter_ranges
 from ..model.config import QuantConfig
 from ..model.train import Run, evaluate, load_splits
 from ..seeds import programming_seed
-from ..stats import chance_failure
+from ..stats.programmings import chance_failure
 from .deployed import TrainedModel, converter_rows, hardware_rows, load_model
 from .params import Strategy
 from .runs import float_spec, qat_spec

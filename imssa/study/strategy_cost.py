@@ -14,7 +14,7 @@ from ..hardware.crossbar import layout, pairs_per_weight
 from ..hardware.deploy import target_conductances
 from ..hardware.devices import DeviceConfig
 from ..model.train import SpeechClassifier
-from ..stats import ABOVE, BELOW, NOT_RESOLVED, Rule, verdict
+from ..stats.verdicts import ABOVE, BELOW, NOT_RESOLVED, Rule, verdict
 from .params import Strategy
 from .strategy import _devices, strategy_model
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..stats import ABOVE, Rule, chance_failure, realisation_summary, table_verdicts, verdict
+from ..stats.programmings import chance_failure, realisation_summary
+from ..stats.verdicts import ABOVE, Rule, table_verdicts, verdict
 from .params import Strategy
 
 __all__ = [
@@ -104,7 +105,7 @@ def gap_recovery(
     programmings), the best strategy's own gap, the paired difference best - baseline under
     hardware (points, interval; same models' folds, same draws) and its share of the baseline's gap.
     """
-    from ..stats import paired_contrast
+    from ..stats.programmings import paired_contrast
 
     rows = hardware[
         (hardware["sigma_uS"] == sigma_uS) & hardware["strategy"].isin([baseline, best])
@@ -175,7 +176,7 @@ def nested_recommendation(
 def strategy_gaps(hardware: pd.DataFrame, software: pd.DataFrame, sigma_uS: float) -> pd.DataFrame:
     """Each strategy's own software-to-hardware gap at ``sigma_uS`` (points: its software accuracy
     minus its accuracy under hardware, per model, then the interval over folds and programmings)."""
-    from ..stats import drop_interval, drops_from
+    from ..stats.programmings import drop_interval, drops_from
 
     rows = hardware[hardware["sigma_uS"] == sigma_uS].dropna(subset=["accuracy"])
     out = []
