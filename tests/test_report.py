@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from imssa.study import report as R
+from imssa.study import report_grades as G
 from imssa.study.claims import DEFAULT_ARRAY, DEFAULT_ARRAY_LABEL, PAPER_NOISE_CLAIMS, array_label
 
 
@@ -33,7 +34,7 @@ RECURRENCE = "the recurrence carries the task (control, implicit in the paper)"
 def test_missing_tables_are_not_run_and_name_the_chapter(results):
     t = R.report_table("custom")
     assert list(t.columns) == R.REPORT_COLUMNS and len(t) == len(R.CLAIMS)
-    assert (t["verdict"] == "not run").all() and set(t["test"]) <= set(R.TESTS)
+    assert (t["verdict"] == "not run").all() and set(t["test"]) <= set(G.TESTS)
     assert "execute chapter fixed_range_qat" in row(t, "2-bit model, software accuracy")["reason"]
     with pytest.raises(ValueError, match="tolerance_points"):
         R.report_table("custom", -1.0)
@@ -218,15 +219,15 @@ def test_difference_rule_refuses_other_kinds_and_reads_one_fold_as_unresolved():
     from imssa.stats.verdicts import verdict
 
     with pytest.raises(ValueError, match="superiority"):
-        R.difference_rule("agreement", 2.0)
-    judged = lambda lo, hi, test="superiority": R.grade(
-        verdict(lo, hi, None, R.difference_rule(test, 2.0)), True
+        G.difference_rule("agreement", 2.0)
+    judged = lambda lo, hi, test="superiority": G.grade(
+        verdict(lo, hi, None, G.difference_rule(test, 2.0)), True
     )
     assert judged(float("nan"), float("nan")) == "not resolved"
     assert judged(0.5, 2.0) == "reproduced" and judged(-3.0, -0.5) == "not reproduced"
     assert judged(-1.5, 2.0, "non-inferiority") == "reproduced"
     with pytest.raises(ValueError, match="a claim's verdict"):
-        R.grade("above", True)
+        G.grade("above", True)
 
 
 def test_fixed_range_and_one_array_rules(results):
