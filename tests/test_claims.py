@@ -154,7 +154,7 @@ def test_noise_model_verdict_compares_the_difference_with_the_drop_it_should_pre
                     "ci_high": d + half,
                     "state_dependent_drop_points": dr,
                 }
-                for (k, d), dr in zip(diffs, drops)
+                for (k, d), dr in zip(diffs, drops, strict=True)
             ]
         )
 

@@ -182,7 +182,7 @@ def test_variant_changes_one_parameter_and_validates_it():
         variant(cfg, "data.sampl_rate", 1000)
     with pytest.raises(ParamsError, match="greater than 0"):
         variant(cfg, "train.lr", -1.0)
-    with pytest.raises(ParamsError, match="selection.model.M"):
+    with pytest.raises(ParamsError, match=r"selection\.model\.M"):
         validate_params("float_baseline", {"selection": {"model.M": [8]}})
 
 
@@ -327,12 +327,14 @@ def test_results_archive_holds_tables_params_versions_and_revision(tmp_path, mon
     (table / "accuracy.csv").write_text("a\n1\n")
     (table / ".sweep-abc.partial.csv").write_text("a\n1\n")
     out = runner.archive("ci")
-    names = tarfile.open(out).getnames()
+    with tarfile.open(out) as archive:
+        names = archive.getnames()
+        versions = archive.extractfile("versions.txt").read()
     assert "results/ci/float_baseline/accuracy.csv" in names and not any(
         "partial" in n for n in names
     )
     assert {"versions.txt", "git_revision.txt", "params/ci/float_baseline.yaml"} <= set(names)
-    assert b"torch==" in tarfile.open(out).extractfile("versions.txt").read()
+    assert b"torch==" in versions
 
 
 def test_the_reader_copy_drops_progress_and_hides_parameter_cells():
@@ -391,12 +393,12 @@ def test_a_reader_file_holds_only_the_keys_it_changes(tmp_path):
     assert cfg.shared.train.epochs == 3 and cfg.shared.train.lr == base.shared.train.lr
     assert cfg.shared.folds == base.shared.folds and cfg.profile == "ci"
     mine.write_text("shared:\n  train:\n    epochs: -1\n")
-    with pytest.raises(ParamsError, match="mine.yaml over .*float_baseline.yaml"):
+    with pytest.raises(ParamsError, match=r"mine\.yaml over .*float_baseline\.yaml"):
         chapter_values("float_baseline", mine, "ci")
     mine.write_text(
         "train:\n  epochs: 3\n"
     )  # a shared key outside 'shared': the message says where it goes
-    with pytest.raises(ParamsError, match="train: a shared setting .*under 'shared:'"):
+    with pytest.raises(ParamsError, match=r"train: a shared setting .*under 'shared:'"):
         chapter_values("float_baseline", mine, "ci")
 
 

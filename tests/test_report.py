@@ -220,9 +220,10 @@ def test_difference_rule_refuses_other_kinds_and_reads_one_fold_as_unresolved():
 
     with pytest.raises(ValueError, match="superiority"):
         G.difference_rule("agreement", 2.0)
-    judged = lambda lo, hi, test="superiority": G.grade(
-        verdict(lo, hi, None, G.difference_rule(test, 2.0)), True
-    )
+
+    def judged(lo, hi, test="superiority"):
+        return G.grade(verdict(lo, hi, None, G.difference_rule(test, 2.0)), True)
+
     assert judged(float("nan"), float("nan")) == "not resolved"
     assert judged(0.5, 2.0) == "reproduced" and judged(-3.0, -0.5) == "not reproduced"
     assert judged(-1.5, 2.0, "non-inferiority") == "reproduced"
@@ -258,15 +259,18 @@ def test_fixed_range_and_one_array_rules(results):
         "exactness",
         [{"mode": "step", "relative error vs digital": 5e-8}],
     )
-    layout = lambda per_array, per_block: [
-        {"quantity": q, "value": v}
-        for q, v in (
-            ("array (rows x cols)", "64 x 64"),
-            ("block (rows x cols)", "33 x 66"),
-            ("blocks per array", per_array),
-            ("arrays per block", per_block),
-        )
-    ]
+
+    def layout(per_array, per_block):
+        return [
+            {"quantity": q, "value": v}
+            for q, v in (
+                ("array (rows x cols)", "64 x 64"),
+                ("block (rows x cols)", "33 x 66"),
+                ("blocks per array", per_array),
+                ("arrays per block", per_block),
+            )
+        ]
+
     write(results, "crossbar_mapping", "layout", layout(0, 2))
     t = R.report_table("custom")
     fixed = row(t, "the fixed range costs little accuracy")
@@ -619,7 +623,7 @@ def test_the_design_row_names_the_front_end_and_bits_that_keep_the_memory(result
                 "ci_low": low,
                 "ci_high": low + 0.1,
             }
-            for fe, low in zip(fes, lows)
+            for fe, low in zip(fes, lows, strict=True)
             for m in ("chosen design", "float S4D")
         ],
     )
@@ -629,7 +633,7 @@ def test_the_design_row_names_the_front_end_and_bits_that_keep_the_memory(result
         "bits_needed",
         [
             {"front_end": fe, "fold": f, "bits_A": b}
-            for fe, b in zip(fes, (12, 6))
+            for fe, b in zip(fes, (12, 6), strict=True)
             for f in range(2)
         ],
     )

@@ -268,7 +268,7 @@ def test_ten_table_puts_each_fold_at_depth_one_and_at_its_own_best_depth():
     )
     t = scale_summaries.ten_table(soft, hw, pd.DataFrame({"fold": [0, 1], "best_depth": [2, 1]}))
     best = t[t["depth_role"] == "best depth"]
-    assert sorted(zip(best["fold"], best["depth"], best["model"])) == [
+    assert sorted(zip(best["fold"], best["depth"], best["model"], strict=True)) == [
         (0, 2, "2-bit"),
         (0, 2, "float"),
         (1, 1, "2-bit"),

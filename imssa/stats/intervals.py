@@ -129,10 +129,6 @@ def fold_stats(fold_values: np.ndarray, confidence: float = 0.95) -> dict[str, f
     )
 
 
-
-
-
-
 def fold_cubes(answers: pd.DataFrame, value: str = "correct") -> list[np.ndarray]:
     """Per fold, the (seeds, clips) array of ``value``; every seed of a fold must score the same clips."""
     need = set(ANSWER_COLUMNS[:3]) | {value}

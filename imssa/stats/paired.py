@@ -38,7 +38,6 @@ PAIRED_COLUMNS = [
 ]
 
 
-
 def holm(p_values: np.ndarray | list[float], alpha: float = 0.05) -> np.ndarray:
     """Holm's step-down adjusted p-values of one family (statsmodels' ``multipletests``); NaN
     entries (comparisons that could not be tested) stay NaN and do not count in the family."""
@@ -48,7 +47,6 @@ def holm(p_values: np.ndarray | list[float], alpha: float = 0.05) -> np.ndarray:
     if ok.any():
         out[ok] = multipletests(p[ok], alpha=alpha, method="holm")[1]
     return out
-
 
 
 def _aligned(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:

@@ -55,7 +55,7 @@ def failure_share(
 
 
 def _key_of(key: Any, by: list[str]) -> dict[str, Any]:
-    return dict(zip(by, key if isinstance(key, tuple) else (key,)))
+    return dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True))
 
 
 def realisation_summary(

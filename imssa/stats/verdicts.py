@@ -13,6 +13,7 @@ __all__ = [
     "ABOVE",
     "ALPHA",
     "BELOW",
+    "DEFAULT_RULE",
     "FAILS",
     "HOLDS",
     "NOT_RESOLVED",
@@ -49,7 +50,13 @@ class Rule(NamedTuple):
     alpha: float = ALPHA
 
 
-def verdict(ci_low: float, ci_high: float, p: float | None = None, rule: Rule = Rule()) -> str:
+#: The rule a verdict reads unless told otherwise: threshold 0, either side, level ``ALPHA``.
+DEFAULT_RULE = Rule()
+
+
+def verdict(
+    ci_low: float, ci_high: float, p: float | None = None, rule: Rule = DEFAULT_RULE
+) -> str:
     """The book's one verdict on an interval [``ci_low``, ``ci_high``] and a test's ``p`` (Holm-
     adjusted where a family; None where the rule reads the interval alone) against ``rule``.
 
@@ -72,13 +79,17 @@ def verdict(ci_low: float, ci_high: float, p: float | None = None, rule: Rule = 
     return HOLDS if side == rule.holds else FAILS
 
 
-def table_verdicts(table: pd.DataFrame, p: str | None = "p_holm", rule: Rule = Rule()) -> list[str]:
+def table_verdicts(
+    table: pd.DataFrame, p: str | None = "p_holm", rule: Rule = DEFAULT_RULE
+) -> list[str]:
     """``verdict`` of every row of ``table`` (columns ``ci_low``, ``ci_high`` and ``p``; ``p`` None:
     the interval alone)."""
     ps = [None] * len(table) if p is None else table[p].to_numpy(float)
     return [
         verdict(lo, hi, q, rule)
-        for lo, hi, q in zip(table["ci_low"].to_numpy(float), table["ci_high"].to_numpy(float), ps)
+        for lo, hi, q in zip(
+            table["ci_low"].to_numpy(float), table["ci_high"].to_numpy(float), ps, strict=True
+        )
     ]
 
 

@@ -271,7 +271,7 @@ def noise_model_verdict(
     outside = pd.Series(
         [
             verdict(lo, hi, None, Rule(b)) == ABOVE or verdict(lo, hi, None, Rule(-b)) == BELOW
-            for lo, hi, b in zip(rows["ci_low"], rows["ci_high"], band)
+            for lo, hi, b in zip(rows["ci_low"], rows["ci_high"], band, strict=True)
         ],
         index=rows.index,
     )

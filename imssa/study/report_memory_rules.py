@@ -81,7 +81,7 @@ def memory_noise_rule(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Findi
     top = s[s["sigma_uS"] == a["sigma_uS"]]
     decided = all(
         chance_state(lo, hi, TWO_CLASSES_CHANCE) != NOT_RESOLVED
-        for lo, hi in zip(top["ci_low"], top["ci_high"])
+        for lo, hi in zip(top["ci_low"], top["ci_high"], strict=True)
     )
     above = (
         a["above_chance"] if isinstance(a["above_chance"], str) and a["above_chance"] else "none"
@@ -111,7 +111,7 @@ def designs_keep_memory_rule(t: dict[str, pd.DataFrame], tol: float, c: Claim) -
     best = chosen.loc[chosen["ci_low"].idxmax()]
     states = [
         chance_state(lo, hi, TWO_CLASSES_CHANCE)
-        for lo, hi in zip(chosen["ci_low"], chosen["ci_high"])
+        for lo, hi in zip(chosen["ci_low"], chosen["ci_high"], strict=True)
     ]
     word = (
         agreement_grade(True, c.same_setting)

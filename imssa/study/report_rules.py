@@ -172,7 +172,9 @@ def paired_rule(
 def fixed_range_rule(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Finding:
     table = t["cost_of_fixing"]
     d = table.assign(bits=table["a"].str.extract(r"(\d+)-bit")[0].astype(int)).sort_values("bits")
-    words = [difference_grade(c, lo, hi, tol) for lo, hi in zip(d["ci_low"], d["ci_high"])]
+    words = [
+        difference_grade(c, lo, hi, tol) for lo, hi in zip(d["ci_low"], d["ci_high"], strict=True)
+    ]
     agree, disagree = agreement_grade(True, c.same_setting), agreement_grade(False, c.same_setting)
     word = (
         agree
@@ -183,7 +185,8 @@ def fixed_range_rule(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Findin
     )
     two = d.iloc[0]
     per_bits = ", ".join(
-        f"{b}-bit {e:+.1f} ({v})" for b, e, v in zip(d["bits"], d["difference_points"], words)
+        f"{b}-bit {e:+.1f} ({v})"
+        for b, e, v in zip(d["bits"], d["difference_points"], words, strict=True)
     )
     baseline = (
         f"; dynamic range with the {two['b_scale_rule']} scale rule" if "b_scale_rule" in d else ""
@@ -200,7 +203,7 @@ def fixed_range_rule(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Findin
 
 def one_array_rule(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Finding:
     err = float(t["exactness"]["relative error vs digital"].max())
-    lay = dict(zip(t["layout"]["quantity"], t["layout"]["value"]))
+    lay = dict(zip(t["layout"]["quantity"], t["layout"]["value"], strict=True))
     per_block = int(lay["arrays per block"]) if int(lay["blocks per array"]) == 0 else 1
     exact = err < 1e-5
     # exact but larger than one array: the book's N is not the paper's size, so the 'one array' part
@@ -228,10 +231,10 @@ def technologies_rule(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Findi
     two = two[~two["technology"].isin(chance)]  # no drop from a model at chance shows a tolerance
     words = [
         verdict(lo, hi, None, claim_rule("tolerates", tol))
-        for lo, hi in zip(two["drop_ci_low"], two["drop_ci_high"])
+        for lo, hi in zip(two["drop_ci_low"], two["drop_ci_high"], strict=True)
     ]
-    keep = [t for t, w in zip(two["technology"], words) if w == HOLDS]
-    lose = [t for t, w in zip(two["technology"], words) if w == FAILS]
+    keep = [t for t, w in zip(two["technology"], words, strict=True) if w == HOLDS]
+    lose = [t for t, w in zip(two["technology"], words, strict=True) if w == FAILS]
     open_ = [
         f"{r.technology} ({r.drop_points:.1f} [{r.drop_ci_low:.1f}, {r.drop_ci_high:.1f}])"
         for r in two.itertuples()

@@ -236,9 +236,10 @@ def compare_results(
         )
         diff, status = float("nan"), "different"
         if list(x.columns) == list(y.columns) and x.shape == y.shape:
-            number = lambda c: (
-                pd.api.types.is_numeric_dtype(c) and not pd.api.types.is_bool_dtype(c)
-            )
+
+            def number(c: pd.Series) -> bool:
+                return pd.api.types.is_numeric_dtype(c) and not pd.api.types.is_bool_dtype(c)
+
             num = [c for c in x.columns if number(x[c]) and number(y[c])]
             rest = [c for c in x.columns if c not in num]
             diff = (

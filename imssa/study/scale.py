@@ -138,7 +138,7 @@ def select(table: pd.DataFrame, specs: list[Spec]) -> pd.DataFrame:
     keep = set(specs)
     fields = list(Spec._fields)
     mask = [
-        spec_of(dict(zip(fields, values))) in keep
+        spec_of(dict(zip(fields, values, strict=True))) in keep
         for values in table[fields].itertuples(index=False)
     ]
     return table[np.asarray(mask, dtype=bool)]

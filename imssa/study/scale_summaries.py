@@ -47,7 +47,9 @@ def with_layer_error(rows: pd.DataFrame) -> pd.DataFrame:
     layer's output (the stack's, accumulated through every layer), per programming."""
     rows = _numeric_errors(rows)
     return rows.assign(
-        layer_error=[r[f"error_{int(d)}"] for d, (_, r) in zip(rows["depth"], rows.iterrows())]
+        layer_error=[
+            r[f"error_{int(d)}"] for d, (_, r) in zip(rows["depth"], rows.iterrows(), strict=True)
+        ]
     )
 
 
@@ -89,7 +91,7 @@ def ten_table(software: pd.DataFrame, hardware: pd.DataFrame, chosen: pd.DataFra
     best depth is 1 appears under both). Float models from ``software`` (``model`` 'float', sigma NaN,
     one row per fold and seed); quantized ones from ``hardware`` (``model`` '<b>-bit', one row per
     programming and noise level; sigma 0 is the ideal array)."""
-    best = dict(zip(chosen["fold"], chosen["best_depth"]))
+    best = dict(zip(chosen["fold"], chosen["best_depth"], strict=True))
     if set(software["fold"]) - set(best):
         raise ValueError(f"no best depth for folds {sorted(set(software['fold']) - set(best))}")
     floats = software[software["bits"].isna()].assign(model="float", sigma_uS=np.nan, realisation=0)
@@ -130,6 +132,7 @@ def instability(rows: pd.DataFrame, by: str) -> pd.DataFrame:
     if by == "depth":
         p1 = out[out["depth"] == 1].set_index("sigma_uS")["unstable_share"]
         out["predicted_from_depth_1"] = [
-            1 - (1 - p1.get(x, np.nan)) ** d for d, x in zip(out["depth"], out["sigma_uS"])
+            1 - (1 - p1.get(x, np.nan)) ** d
+            for d, x in zip(out["depth"], out["sigma_uS"], strict=True)
         ]
     return out

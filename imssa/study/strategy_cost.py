@@ -156,7 +156,7 @@ def cost_corners(
         raise ValueError(f"strategy {s.name!r} has no model for fold {fold}, seed {seed}")
     out = []
     for values in itertools.product(*corners.values()):
-        point = dict(zip(corners, values))
+        point = dict(zip(corners, values, strict=True))
         cc = CostConstants.model_validate(
             c.model_dump() | {k: v for k, v in point.items() if k in CostConstants.model_fields}
         )
