@@ -193,7 +193,8 @@ def test_qat_parameters_reject_impossible_bits():
         validate_params("fixed_range_qat", {"grid_bits": [2, 17]})
 
     def sweep(key, sigmas):
-        """``{key: sigmas}``, or for a sub-object's key (``inverse_step.sigmas_uS``) that sub-object."""
+        """``{key: sigmas}``, or for a sub-object's key (``inverse_step.sigmas_uS``) that
+        sub-object."""
         head, _, rest = key.partition(".")
         return {head: {rest: sigmas, "realisations": 1}} if rest else {key: sigmas}
 
@@ -266,7 +267,8 @@ def test_runner_executes_a_chapter_into_a_fresh_build_folder(tmp_path, monkeypat
     )
     assert (tmp_path / "results" / "ci" / "s4d_first_principles" / "mode_agreement.csv").is_file()
 
-    import papermill  # unchanged: not executed again; a changed source, parameter or forced run: executed
+    # unchanged: not executed again; a changed source, parameter or forced run: executed
+    import papermill
 
     calls = []
     monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **k: calls.append(a))
@@ -509,7 +511,7 @@ def test_every_key_the_chapters_share_is_written_in_the_shared_file(profile):
     assert not missing, f"{profile}/_shared.yaml does not set {sorted(missing)}"
 
 
-def test_no_chapter_has_an_own_key_of_a_shared_name_and_every_model_chapter_contains_the_shared_block():
+def test_no_chapter_owns_a_shared_key_and_every_model_chapter_has_the_shared_block():
     """A key is either shared (``Shared``, in ``_shared.yaml``) or one chapter's own (in its file):
     the QAT chapter's bit widths and selection grids, the mapping chapter's check length."""
     from imssa.study.params import Shared

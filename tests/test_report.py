@@ -434,24 +434,27 @@ def test_the_report_tables_in_markdown_keep_the_rows_of_their_kind_and_their_sou
     )
     sources = R.sources_markdown(table).splitlines()
     assert (
-        sources[2]
-        == "| c1 | `params/ci/a.yaml` | `results/ci/a/x.csv`<br>`results/ci/a/y.csv` | current (abc) |"
+        sources[2] == "| c1 | `params/ci/a.yaml` | `results/ci/a/x.csv`<br>`results/ci/a/y.csv` | "
+        "current (abc) |"
     )
 
 
 NEEDS_STATE = "the main task needs a state (controls: learned FIR banks, a log-mel baseline)"
 KEEPS_MEMORY = (
-    "the paper's fixed-range QAT (its range and cap, A_bar at most 8 bits, 2000 steps/s, fine-tuned) keeps "
-    "the memory a state-space model exists for"
+    "the paper's fixed-range QAT (its range and cap, A_bar at most 8 bits, 2000 steps/s, "
+    "fine-tuned) keeps the memory a state-space model exists for"
 )
 MEMORY_NOISE = (
     "how much memory does a programmed array keep under programming noise? (the paper's method)"
 )
 DESIGNS_KEEP = (
-    "fixed-range QAT keeps the memory with the range and cap at the circle and enough bits of A_bar for "
-    "its step rate"
+    "fixed-range QAT keeps the memory with the range and cap at the circle and enough bits of "
+    "A_bar for its step rate"
 )
-DESIGN_NOISE = "which design keeps the memory under programming noise, at write-verified levels (0.5-4.5 uS) and at 15 uS?"
+DESIGN_NOISE = (
+    "which design keeps the memory under programming noise, at write-verified levels "
+    "(0.5-4.5 uS) and at 15 uS?"
+)
 
 
 @pytest.mark.parametrize(

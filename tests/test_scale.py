@@ -1,4 +1,5 @@
-"""Depth and scale: stacks of layers on arrays, the real-valued variant, layouts and the chapter's rules."""
+"""Depth and scale: stacks of layers on arrays, the real-valued variant, layouts and the chapter's
+rules."""
 
 import math
 

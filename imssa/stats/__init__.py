@@ -7,12 +7,12 @@ speaker recorded (clips) and how the array was programmed (realisations). With s
 most, the speaker is the unit of replication:
 
 * **Intervals** are t intervals over the per-fold means with F - 1 degrees of freedom
-  (``fold_t_interval``; for accuracies on the logit scale, ``accuracy_interval``). Each fold
-  mean already averages that fold's seeds, clips and programmings, so its spread between folds holds all four sources of variance, and the
-  interval covers *the mean over speakers like these* (of the same seeds' and programmings'
-  distribution), not only the finite test set. A percentile bootstrap over 6 clusters
-  undercovers (about 87% at nominal 95%; ``interval_coverage`` measures both); the t interval
-  holds its level at 3 and 6 folds (``tests/test_stats.py``).
+  (``fold_t_interval``; for accuracies on the logit scale, ``accuracy_interval``). Each fold mean
+  already averages that fold's seeds, clips and programmings, so its spread between folds holds all
+  four sources of variance, and the interval covers *the mean over speakers like these* (of the same
+  seeds' and programmings' distribution), not only the finite test set. A percentile bootstrap over
+  6 clusters undercovers (about 87% at nominal 95%; ``interval_coverage`` measures both); the t
+  interval holds its level at 3 and 6 folds (``tests/test_stats.py``).
 * **p-values** come from an exact sign-flip (permutation) test over folds (``sign_flip_p``):
   under "no difference" each fold's mean difference is as likely to be + as -, so with F folds
   the smallest two-sided p is 2 / 2^F (1/32 at 6 folds, 1/4 at 3). The t test over fold means
@@ -20,9 +20,9 @@ most, the speaker is the unit of replication:
 * **Families.** A chapter states its planned comparisons and corrects them together with Holm's
   step-down method (``holm``, on ``p_t``). ``paired_table`` treats its rows as one family.
 * **Verdicts** (``verdict``, the book's one rule and one word set): an interval and a p-value
-  (Holm-adjusted where a family) against a ``Rule``'s threshold t: ``ABOVE`` / ``BELOW`` where
-  the whole interval lies strictly on one side of t and p <= alpha, else ``NOT_RESOLVED``; a
-  paper's claim reads ``HOLDS`` / ``FAILS`` by the side the rule names. Every table's column is ``verdict``.
+  (Holm-adjusted where a family) against a ``Rule``'s threshold t: ``ABOVE`` / ``BELOW`` where the
+  whole interval lies strictly on one side of t and p <= alpha, else ``NOT_RESOLVED``; a paper's
+  claim reads ``HOLDS`` / ``FAILS`` by the side the rule names. Every table's column is ``verdict``.
 * **Units.** Paired differences (``paired_difference``, ``paired_contrast``) are in accuracy
   points (percentage points), converted here once.
 * **McNemar** (``mcnemar``) describes one model pair on its clips (discordant counts) and is not a

@@ -96,7 +96,8 @@ def fold_t_interval(fold_means: np.ndarray, confidence: float = 0.95) -> tuple[f
 
 def t_test_p(fold_diffs: np.ndarray) -> float:
     """Two-sided p of the t test that the mean of the per-fold differences (F,) is 0 (the test
-    ``fold_t_interval`` inverts); 1.0 when all are 0, 0.0 when all are equal and not 0, NaN for one fold."""
+    ``fold_t_interval`` inverts); 1.0 when all are 0, 0.0 when all are equal and not 0, NaN for one
+    fold."""
     d = np.asarray(fold_diffs, dtype=float).ravel()
     if d.size < 2:
         return float("nan")
@@ -130,7 +131,8 @@ def fold_stats(fold_values: np.ndarray, confidence: float = 0.95) -> dict[str, f
 
 
 def fold_cubes(answers: pd.DataFrame, value: str = "correct") -> list[np.ndarray]:
-    """Per fold, the (seeds, clips) array of ``value``; every seed of a fold must score the same clips."""
+    """Per fold, the (seeds, clips) array of ``value``; every seed of a fold must score the same
+    clips."""
     need = set(ANSWER_COLUMNS[:3]) | {value}
     missing = need - set(answers.columns)
     if missing:

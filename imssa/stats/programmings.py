@@ -162,8 +162,8 @@ def drop_interval(drops: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 def drop_summary(
     rows: pd.DataFrame, reference: pd.DataFrame, by: list[str], n_clips: int
 ) -> pd.DataFrame:
-    """Per group of ``by``: the accuracy summary of ``realisation_summary`` (mean, interval over folds,
-    failure share) and the paired drop from each model's ``reference`` accuracy
+    """Per group of ``by``: the accuracy summary of ``realisation_summary`` (mean, interval over
+    folds, failure share) and the paired drop from each model's ``reference`` accuracy
     (``drop_interval`` of ``drops_from``): ``drop_points``, ``drop_ci_low``, ``drop_ci_high``."""
     return realisation_summary(rows, by, n_clips).merge(
         drop_interval(drops_from(rows, reference), by), on=by

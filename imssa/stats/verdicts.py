@@ -94,7 +94,8 @@ def table_verdicts(
 
 
 def contrast_phrase(a: Any, b: Any, word: str) -> str:
-    """A contrast a - b in words: '<a> above <b>', '<a> below <b>' or '<a> against <b>: not resolved'."""
+    """A contrast a - b in words: '<a> above <b>', '<a> below <b>' or '<a> against <b>: not
+    resolved'."""
     if word not in (ABOVE, BELOW, NOT_RESOLVED):
         raise ValueError(f"a contrast reads {ABOVE!r}, {BELOW!r} or {NOT_RESOLVED!r}, not {word!r}")
     return f"{a} against {b}: {word}" if word == NOT_RESOLVED else f"{a} {word} {b}"

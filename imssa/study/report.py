@@ -86,8 +86,8 @@ REPORT_COLUMNS = [
 
 _FSDD = "our task is FSDD zero/one with speakers held out, not the paper's Heidelberg Digits"
 _ARRAY = (
-    "our array is emulated (programming noise, stuck devices, read noise and converters with assumed "
-    "parameters), not the paper's chip"
+    "our array is emulated (programming noise, stuck devices, read noise and converters with "
+    "assumed parameters), not the paper's chip"
 )
 
 CLAIMS: list[Claim] = [
@@ -214,7 +214,8 @@ CLAIMS: list[Claim] = [
         ("exactness", "layout"),
         "exactness",
         True,
-        "the mapping [[A_bar, B_bar], [C, 0]] is the paper's, and its exactness does not depend on the data",
+        "the mapping [[A_bar, B_bar], [C, 0]] is the paper's, and its exactness does not depend "
+        "on the data",
         one_array_rule,
     ),
     Claim(
@@ -245,27 +246,28 @@ CLAIMS: list[Claim] = [
     ),
     Claim(
         "check",
-        "the paper's fixed-range QAT (its range and cap, A_bar at most 8 bits, 2000 steps/s, fine-tuned) "
-        "keeps the memory a state-space model exists for",
+        "the paper's fixed-range QAT (its range and cap, A_bar at most 8 bits, 2000 steps/s, "
+        "fine-tuned) keeps the memory a state-space model exists for",
         "(implicit)",
         "state_memory",
         ("memory_verdict", "memory_summary"),
         "superiority",
         False,
-        "our memory task (two FSDD words of one speaker in either order, speakers held out) is ours, not the "
-        "paper's",
+        "our memory task (two FSDD words of one speaker in either order, speakers held out) is "
+        "ours, not the paper's",
         keeps_memory_rule,
     ),
     Claim(
         "check",
-        "fixed-range QAT keeps the memory with the range and cap at the circle and enough bits of A_bar "
-        "for its step rate",
+        "fixed-range QAT keeps the memory with the range and cap at the circle and enough bits of "
+        "A_bar for its step rate",
         "(implicit)",
         "memory_programming",
         ("step_rates", "bits_needed"),
         "superiority",
         False,
-        "our memory task is ours, not the paper's; the step rates below 2000/s use a log-mel front end",
+        "our memory task is ours, not the paper's; the step rates below 2000/s use a log-mel "
+        "front end",
         designs_keep_memory_rule,
     ),
     Claim(
@@ -398,7 +400,8 @@ def claims_markdown(table: pd.DataFrame, kinds: list[str]) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     lines += [
-        f"| {r.claim} | {r.paper} | {r.test} | {r.ours} | {_interval_text(r)} | **{r.verdict}** | {r.reason} |"
+        f"| {r.claim} | {r.paper} | {r.test} | {r.ours} | {_interval_text(r)} | **{r.verdict}** | "
+        f"{r.reason} |"
         for r in table[table["kind"].isin(kinds)].itertuples()
     ]
     return "\n".join(lines)

@@ -45,15 +45,17 @@ VERDICTS = (
 
 
 def agreement_grade(agrees: bool, same_setting: bool) -> str:
-    """The word for a result that agrees (or not) with a claim, on the paper's setting or another."""
+    """The word for a result that agrees (or not) with a claim, on the paper's setting or
+    another."""
     if same_setting:
         return "reproduced" if agrees else "not reproduced"
     return "consistent" if agrees else "not consistent"
 
 
 def grade(word: str, same_setting: bool) -> str:
-    """The report's word for a claim's ``stats.verdict`` (``HOLDS``, ``FAILS`` or ``NOT_RESOLVED``),
-    on the paper's setting (reproduced / not reproduced) or another (consistent / not consistent)."""
+    """The report's word for a claim's ``stats.verdicts.verdict`` (``HOLDS``, ``FAILS`` or
+    ``NOT_RESOLVED``), on the paper's setting (reproduced / not reproduced) or another (consistent /
+    not consistent)."""
     if word == NOT_RESOLVED:
         return NOT_RESOLVED
     if word not in (HOLDS, FAILS):
@@ -64,9 +66,9 @@ def grade(word: str, same_setting: bool) -> str:
 
 
 def difference_rule(test: str, tolerance: float) -> Rule:
-    """The ``stats.Rule`` of a paired difference a - b (points): ``superiority`` (a better than b:
-    the interval above 0) or ``non-inferiority`` (a no worse than b by more than ``tolerance``: the
-    interval above -tolerance)."""
+    """The ``stats.verdicts.Rule`` of a paired difference a - b (points): ``superiority`` (a better
+    than b: the interval above 0) or ``non-inferiority`` (a no worse than b by more than
+    ``tolerance``: the interval above -tolerance)."""
     bound = {"superiority": 0.0, "non-inferiority": -tolerance}.get(test)
     if bound is None:
         raise ValueError(
@@ -76,12 +78,14 @@ def difference_rule(test: str, tolerance: float) -> Rule:
 
 
 def difference_grade(c: Claim, ci_low: float, ci_high: float, tolerance: float) -> str:
-    """The report's word for the difference interval of claim ``c`` (``difference_rule``, ``grade``)."""
+    """The report's word for the difference interval of claim ``c`` (``difference_rule``,
+    ``grade``)."""
     return grade(verdict(ci_low, ci_high, None, difference_rule(c.test, tolerance)), c.same_setting)
 
 
 class Finding(NamedTuple):
-    """What a rule reads from a table: our figure (text), its interval (NaN if none), verdict, reason."""
+    """What a rule reads from a table: our figure (text), its interval (NaN if none), verdict,
+    reason."""
 
     ours: str
     ci_low: float

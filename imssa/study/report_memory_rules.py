@@ -70,8 +70,8 @@ def keeps_memory_rule(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Findi
         100 * float(row["ci_low"]),
         100 * float(row["ci_high"]),
         word.get(v["paper_state"], NOT_RESOLVED),
-        f"the paper's method on a task that needs memory is {v['paper_state']}; the float S4D model is "
-        f"{v['float_state']}; quantized designs above chance: {kept}; {c.setting}",
+        f"the paper's method on a task that needs memory is {v['paper_state']}; the float S4D "
+        f"model is {v['float_state']}; quantized designs above chance: {kept}; {c.setting}",
     )
 
 
@@ -123,8 +123,8 @@ def designs_keep_memory_rule(t: dict[str, pd.DataFrame], tol: float, c: Claim) -
         )
     )
     each = "; ".join(
-        f"{x.front_end}: {percent(x.estimate)} [{percent(x.ci_low)}, {percent(x.ci_high)}] with A_bar at "
-        f"{bits.get(x.front_end, '?')} bits"
+        f"{x.front_end}: {percent(x.estimate)} [{percent(x.ci_low)}, {percent(x.ci_high)}] with "
+        f"A_bar at {bits.get(x.front_end, '?')} bits"
         for x in chosen.itertuples()
     )
     return Finding(
@@ -132,8 +132,9 @@ def designs_keep_memory_rule(t: dict[str, pd.DataFrame], tol: float, c: Claim) -
         100 * float(best["ci_low"]),
         100 * float(best["ci_high"]),
         word,
-        f"fixed range 1 with the pole cap 0.999, B_bar and C at 8 bits, QAT fine-tuned from the float model, "
-        f"A_bar at the fewest bits within 2 points of the float model on validation: {each}; {c.setting}",
+        "fixed range 1 with the pole cap 0.999, B_bar and C at 8 bits, QAT fine-tuned from the "
+        "float model, A_bar at the fewest bits within 2 points of the float model on validation: "
+        f"{each}; {c.setting}",
     )
 
 
@@ -190,5 +191,6 @@ def periphery_headline_rule(t: dict[str, pd.DataFrame], tol: float, c: Claim) ->
         hi,
         difference_grade(c, lo, hi, tol),
         f"{row['a']} - {row['b']}, paired on {int(row['programmings'])} programmings over "
-        f"{int(row['folds'])} held-out speakers; superiority: the lower end must exceed 0; {c.setting}",
+        f"{int(row['folds'])} held-out speakers; superiority: the lower end must exceed 0; "
+        f"{c.setting}",
     )

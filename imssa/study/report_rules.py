@@ -74,12 +74,12 @@ _MECHANISMS = {
 def noise_claim_rule(
     claim: NoiseClaim,
 ) -> Callable[[dict[str, pd.DataFrame], float, Claim], Finding]:
-    """The noise ``claim`` (one of ``claims.PAPER_NOISE_CLAIMS``, found by its text in the deployment
-    chapter's ``claims.csv``) on the default array
-    (``claims.DEFAULT_ARRAY_LABEL``, by name): the paired drop from the unprogrammed model with its
-    interval. A claim that fails where most failed programmings *of the claim's own cell* (array,
-    bits, sigma; ``failure_causes.csv``: one row per cell and cause with the count ``failed``) share
-    one demonstrated cause is 'explained' by it."""
+    """The noise ``claim`` (one of ``claims.PAPER_NOISE_CLAIMS``, found by its text in the
+    deployment chapter's ``claims.csv``) on the default array (``claims.DEFAULT_ARRAY_LABEL``, by
+    name): the paired drop from the unprogrammed model with its interval. A claim that fails where
+    most failed programmings *of the claim's own cell* (array, bits, sigma; ``failure_causes.csv``:
+    one row per cell and cause with the count ``failed``) share one demonstrated cause is
+    'explained' by it."""
 
     def rule(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Finding:
         claims = t["claims"]
@@ -103,8 +103,8 @@ def noise_claim_rule(
             )
         reason = (
             f"drop {row['drop (points)']:.1f} points from sigma = 0 against the claim's "
-            f"{row['threshold_points']:g}; {percent(row['failure share'])} of programmings at chance; "
-            f"array: {DEFAULT_ARRAY_LABEL}; {c.setting}"
+            f"{row['threshold_points']:g}; {percent(row['failure share'])} of programmings at "
+            f"chance; array: {DEFAULT_ARRAY_LABEL}; {c.setting}"
         )
         word = grade(row["verdict"], c.same_setting)
         causes = t["failure_causes"]
@@ -138,8 +138,8 @@ def noise_claim_rule(
 def paired_rule(
     a: str, b: str, what: str
 ) -> Callable[[dict[str, pd.DataFrame], float, Claim], Finding]:
-    """a - b in points from a paired table (``stats.paired_table``), judged by the claim's test
-    (``difference_rule``)."""
+    """a - b in points from a paired table (``stats.paired.paired_table``), judged by the claim's
+    test (``difference_rule``)."""
 
     def rule(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Finding:
         p = t["paired"]
@@ -214,9 +214,10 @@ def one_array_rule(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Finding:
         np.nan,
         np.nan,
         verdict,
-        f"one VMM of [[A_bar, B_bar], [C, 0]] per step gives state and readout "
-        f"{'exactly' if exact else 'inexactly'}; a channel's {lay['block (rows x cols)']} block takes "
-        f"{per_block} {lay['array (rows x cols)']} array{'s' if per_block > 1 else ''} at the book's N"
+        "one VMM of [[A_bar, B_bar], [C, 0]] per step gives state and readout "
+        f"{'exactly' if exact else 'inexactly'}; a channel's {lay['block (rows x cols)']} block "
+        f"takes {per_block} {lay['array (rows x cols)']} array{'s' if per_block > 1 else ''} at "
+        "the book's N"
         + ("" if per_block == 1 else ", so 'one array' holds per kernel only for a smaller N")
         + f"; {c.setting}",
     )
@@ -266,10 +267,10 @@ def strategy_rule(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Finding:
         float(gap["recovered_ci_low"]),
         float(gap["recovered_ci_high"]),
         "answered" if resolved else "open",
-        f"chosen on validation speakers, nested per fold, test accuracy {n['accuracy'].mean():.3f}; at "
-        f"sigma = {gap['sigma_uS']:g} uS it recovers {gap['recovered_points']:.1f} "
-        f"[{gap['recovered_ci_low']:.1f}, {gap['recovered_ci_high']:.1f}] of plain QAT's "
-        f"{gap['gap_points']:.1f}-point gap"
+        "chosen on validation speakers, nested per fold, test accuracy "
+        f"{n['accuracy'].mean():.3f}; at sigma = {gap['sigma_uS']:g} uS it recovers "
+        f"{gap['recovered_points']:.1f} [{gap['recovered_ci_low']:.1f}, "
+        f"{gap['recovered_ci_high']:.1f}] of plain QAT's {gap['gap_points']:.1f}-point gap"
         + ("" if resolved else "; the recovery is not resolved"),
     )
 

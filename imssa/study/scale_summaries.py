@@ -37,14 +37,15 @@ def layer_errors(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _numeric_errors(rows: pd.DataFrame) -> pd.DataFrame:
-    """The error columns as floats (a checkpoint reads the padding of shallower stacks back as '')."""
+    """The error columns as floats (a checkpoint reads the padding of shallower stacks back as
+    '')."""
     cols = [c for c in rows.columns if c.startswith(("error_", "local_error_"))]
     return rows.assign(**{c: pd.to_numeric(rows[c].replace("", np.nan)) for c in cols})
 
 
 def with_layer_error(rows: pd.DataFrame) -> pd.DataFrame:
-    """``rows`` of ``scale.spec_rows(errors=True)`` with ``layer_error``: the relative error of the last
-    layer's output (the stack's, accumulated through every layer), per programming."""
+    """``rows`` of ``scale.spec_rows(errors=True)`` with ``layer_error``: the relative error of the
+    last layer's output (the stack's, accumulated through every layer), per programming."""
     rows = _numeric_errors(rows)
     return rows.assign(
         layer_error=[
@@ -87,10 +88,10 @@ def error_summary(long: pd.DataFrame) -> pd.DataFrame:
 
 def ten_table(software: pd.DataFrame, hardware: pd.DataFrame, chosen: pd.DataFrame) -> pd.DataFrame:
     """The ten-digit results as one long table: for each fold, its models at depth 1 and at its best
-    depth (``chosen``, from ``best_depth``), as ``depth_role`` 'depth 1' / 'best depth' (a fold whose
-    best depth is 1 appears under both). Float models from ``software`` (``model`` 'float', sigma NaN,
-    one row per fold and seed); quantized ones from ``hardware`` (``model`` '<b>-bit', one row per
-    programming and noise level; sigma 0 is the ideal array)."""
+    depth (``chosen``, from ``best_depth``), as ``depth_role`` 'depth 1' / 'best depth' (a fold
+    whose best depth is 1 appears under both). Float models from ``software`` (``model`` 'float',
+    sigma NaN, one row per fold and seed); quantized ones from ``hardware`` (``model`` '<b>-bit',
+    one row per programming and noise level; sigma 0 is the ideal array)."""
     best = dict(zip(chosen["fold"], chosen["best_depth"], strict=True))
     if set(software["fold"]) - set(best):
         raise ValueError(f"no best depth for folds {sorted(set(software['fold']) - set(best))}")

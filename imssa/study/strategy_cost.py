@@ -189,6 +189,6 @@ ENERGY_WORDS = {
 def energy_verdict(corners: pd.DataFrame) -> str:
     """'analog cheaper', 'digital cheaper' or 'depends on the constants' (``ENERGY_WORDS``): the
     range of the ratio analog / digital over every combination of ``cost_corners`` against parity,
-    by the one rule (``stats.verdict``, the range as its interval)."""
+    by the one rule (``stats.verdicts.verdict``, the range as its interval)."""
     r = corners["analog_over_digital"]
     return ENERGY_WORDS[verdict(float(r.min()), float(r.max()), None, Rule(PARITY))]

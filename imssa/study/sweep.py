@@ -34,8 +34,8 @@ __all__ = [
 
 def run_summary(run: Run, result: TrainResult, n_classes: int) -> dict[str, Any]:
     """One row per run: split, fold, test and validation accuracy, test clips, ``failure`` and
-    ``failure_reason`` (why, in words), and the poles and memory of the first layer's (quantized) recurrence (``memory.layer_memory``; an FIR
-    bank has no pole: NaN)."""
+    ``failure_reason`` (why, in words), and the poles and memory of the first layer's (quantized)
+    recurrence (``memory.layer_memory``; an FIR bank has no pole: NaN)."""
     row: dict[str, Any] = {
         "split": run.data.split,
         "fold": run.data.fold,
