@@ -44,7 +44,8 @@ def test_chapter_source(chapter):
     ]
     assert imports == [setup[0]], f"imports outside imssa.study.lecture: {imports[1:]}"
     source = "\n".join(c.source for c in code)
-    # tables and sweeps go through the chapter object, which names the chapter and derives the checkpoint
+    # tables and sweeps go through the chapter object, which names the chapter and derives the
+    # checkpoint
     assert not re.search(r"\b(save_table|resumable_grid|checkpoint_path)\(|\bCHAPTER\b", source), (
         chapter
     )

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imssa.stats import FAILS, HOLDS, NOT_RESOLVED, verdict
+from imssa.stats.verdicts import FAILS, HOLDS, NOT_RESOLVED, verdict
 from imssa.study.claims import (
     NoiseClaim,
     claim_rule,
@@ -154,7 +154,7 @@ def test_noise_model_verdict_compares_the_difference_with_the_drop_it_should_pre
                     "ci_high": d + half,
                     "state_dependent_drop_points": dr,
                 }
-                for (k, d), dr in zip(diffs, drops)
+                for (k, d), dr in zip(diffs, drops, strict=True)
             ]
         )
 

@@ -81,7 +81,8 @@ def test_post_training_quantization_needs_its_range_and_reports_an_unstable_pole
 
 
 def test_a_failed_model_s_rows_have_the_columns_of_a_programmed_one():
-    """A resumable grid appends rows to one CSV: a failed model's rows must line up with the rest."""
+    """A resumable grid appends rows to one CSV: a failed model's rows must line up with the
+    rest."""
     from imssa.hardware.devices import DeviceConfig
 
     torch.manual_seed(0)
@@ -102,7 +103,8 @@ def test_a_failed_model_s_rows_have_the_columns_of_a_programmed_one():
         5.0,
     ]  # one at sigma = 0
     failed = deployed.failed_rows("unstable", [0.0, 5.0])
-    # a grid keeps the union of the columns: a failed model's rows need only a subset, in the same names
+    # a grid keeps the union of the columns: a failed model's rows need only a subset, in the same
+    # names
     assert all(set(f) <= set(rows[0]) for f in failed) and {f["failure"] for f in failed} == {
         "unstable"
     }

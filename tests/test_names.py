@@ -1,5 +1,6 @@
 """One name per quantity: renamed keys are refused with their new name, and one way to seed a
-programming (``seeds.programming_seed``, ``seeds.sweep_seed``) that draws what the study drew before."""
+programming (``seeds.programming_seed``, ``seeds.sweep_seed``) that draws what the study drew
+before."""
 
 import re
 
@@ -72,7 +73,8 @@ def test_every_renamed_key_points_at_a_field():
 
 
 def test_programming_seed_draws_what_each_study_drew_before():
-    """The seeds of the merged programmings are the identities each study hashed before, so no table moves."""
+    """The seeds of the merged programmings are the identities each study hashed before, so no table
+    moves."""
     s, spec, cfg = Strategy(name="plain"), Spec("binary", "complex", 2, 4, 2), ScaleParams()
     assert strategy_seed_at(21, s, 0, 3, "val")(5.0) == draw_seed(
         "strategy model", "plain", 0, 3, 5.0, "val", 21

@@ -1,6 +1,7 @@
 """The built ci book opened in headless Chromium, page by page (``make browser``, after the ci
-chapters are executed): its title, every image loaded, math rendered (no raw ``\\(`` or ``$$``
-left in the text), no Markdown table left as raw text and no error output. Screenshots go to ``_build/screenshots/`` (ignored)."""
+chapters are executed): its title, every image loaded, math rendered (no raw ``\\(`` or ``$$`` left
+in the text), no Markdown table left as raw text and no error output. Screenshots go to
+``_build/screenshots/`` (ignored)."""
 
 import re
 import shutil
@@ -15,8 +16,9 @@ HTML = ROOT / "_build" / "book" / "ci" / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PROBE = (
-    "<script>window.addEventListener('load', () => setTimeout(() => document.body.setAttribute('data-broken', "
-    "[...document.images].filter(i => !i.complete || i.naturalWidth === 0).length), 500));</script>"
+    "<script>window.addEventListener('load', () => setTimeout(() => "
+    "document.body.setAttribute('data-broken', [...document.images].filter(i => !i.complete || "
+    "i.naturalWidth === 0).length), 500));</script>"
 )
 
 pytestmark = pytest.mark.browser
@@ -91,7 +93,8 @@ def test_every_page_renders(pages):
         assert "Traceback" not in text and 'class="output stderr"' not in dom, (
             f"{page.name}: error output"
         )
-        # a pipe table rendered as a paragraph: its |---| rule turned into an em dash (code cells keep ---)
+        # a pipe table rendered as a paragraph: its |---| rule turned into an em dash (code cells
+        # keep ---)
         assert not re.search(r"\|\s*—\s*\|", text), (
             f"{page.name}: a Markdown table left as raw text"
         )

@@ -182,7 +182,7 @@ def test_variant_changes_one_parameter_and_validates_it():
         variant(cfg, "data.sampl_rate", 1000)
     with pytest.raises(ParamsError, match="greater than 0"):
         variant(cfg, "train.lr", -1.0)
-    with pytest.raises(ParamsError, match="selection.model.M"):
+    with pytest.raises(ParamsError, match=r"selection\.model\.M"):
         validate_params("float_baseline", {"selection": {"model.M": [8]}})
 
 
@@ -193,7 +193,8 @@ def test_qat_parameters_reject_impossible_bits():
         validate_params("fixed_range_qat", {"grid_bits": [2, 17]})
 
     def sweep(key, sigmas):
-        """``{key: sigmas}``, or for a sub-object's key (``inverse_step.sigmas_uS``) that sub-object."""
+        """``{key: sigmas}``, or for a sub-object's key (``inverse_step.sigmas_uS``) that
+        sub-object."""
         head, _, rest = key.partition(".")
         return {head: {rest: sigmas, "realisations": 1}} if rest else {key: sigmas}
 
@@ -266,7 +267,8 @@ def test_runner_executes_a_chapter_into_a_fresh_build_folder(tmp_path, monkeypat
     )
     assert (tmp_path / "results" / "ci" / "s4d_first_principles" / "mode_agreement.csv").is_file()
 
-    import papermill  # unchanged: not executed again; a changed source, parameter or forced run: executed
+    # unchanged: not executed again; a changed source, parameter or forced run: executed
+    import papermill
 
     calls = []
     monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **k: calls.append(a))
@@ -327,12 +329,14 @@ def test_results_archive_holds_tables_params_versions_and_revision(tmp_path, mon
     (table / "accuracy.csv").write_text("a\n1\n")
     (table / ".sweep-abc.partial.csv").write_text("a\n1\n")
     out = runner.archive("ci")
-    names = tarfile.open(out).getnames()
+    with tarfile.open(out) as archive:
+        names = archive.getnames()
+        versions = archive.extractfile("versions.txt").read()
     assert "results/ci/float_baseline/accuracy.csv" in names and not any(
         "partial" in n for n in names
     )
     assert {"versions.txt", "git_revision.txt", "params/ci/float_baseline.yaml"} <= set(names)
-    assert b"torch==" in tarfile.open(out).extractfile("versions.txt").read()
+    assert b"torch==" in versions
 
 
 def test_the_reader_copy_drops_progress_and_hides_parameter_cells():
@@ -391,12 +395,12 @@ def test_a_reader_file_holds_only_the_keys_it_changes(tmp_path):
     assert cfg.shared.train.epochs == 3 and cfg.shared.train.lr == base.shared.train.lr
     assert cfg.shared.folds == base.shared.folds and cfg.profile == "ci"
     mine.write_text("shared:\n  train:\n    epochs: -1\n")
-    with pytest.raises(ParamsError, match="mine.yaml over .*float_baseline.yaml"):
+    with pytest.raises(ParamsError, match=r"mine\.yaml over .*float_baseline\.yaml"):
         chapter_values("float_baseline", mine, "ci")
     mine.write_text(
         "train:\n  epochs: 3\n"
     )  # a shared key outside 'shared': the message says where it goes
-    with pytest.raises(ParamsError, match="train: a shared setting .*under 'shared:'"):
+    with pytest.raises(ParamsError, match=r"train: a shared setting .*under 'shared:'"):
         chapter_values("float_baseline", mine, "ci")
 
 
@@ -507,7 +511,7 @@ def test_every_key_the_chapters_share_is_written_in_the_shared_file(profile):
     assert not missing, f"{profile}/_shared.yaml does not set {sorted(missing)}"
 
 
-def test_no_chapter_has_an_own_key_of_a_shared_name_and_every_model_chapter_contains_the_shared_block():
+def test_no_chapter_owns_a_shared_key_and_every_model_chapter_has_the_shared_block():
     """A key is either shared (``Shared``, in ``_shared.yaml``) or one chapter's own (in its file):
     the QAT chapter's bit widths and selection grids, the mapping chapter's check length."""
     from imssa.study.params import Shared

@@ -4,12 +4,21 @@ import pytest
 
 from imssa.study.profiling import py_spy_command, read_collapsed, top_functions
 
-STACKS = """\
-process 1:"python -m imssa.study.runner";main (imssa/study/runner.py:10);_step (imssa/hardware/analog.py:300);_vmm_blocks (imssa/hardware/analog.py:384) 30
-process 1:"python -m imssa.study.runner";main (imssa/study/runner.py:10);_step (imssa/hardware/analog.py:310);randn (torch/random.py:5) 20
-process 2:"kernel";main (imssa/study/runner.py:12);_train (imssa/model/train.py:270);backward (torch/autograd/graph.py:8) 40
-process 2:"kernel";run (ipykernel/parentpoller.py:3);ParentPollerUnix.run (ipykernel/parentpoller.py:40) 500
-"""
+STACKS = (
+    "\n".join(
+        [
+            'process 1:"python -m imssa.study.runner";main (imssa/study/runner.py:10);'
+            "_step (imssa/hardware/analog.py:300);_vmm_blocks (imssa/hardware/analog.py:384) 30",
+            'process 1:"python -m imssa.study.runner";main (imssa/study/runner.py:10);'
+            "_step (imssa/hardware/analog.py:310);randn (torch/random.py:5) 20",
+            'process 2:"kernel";main (imssa/study/runner.py:12);_train (imssa/model/train.py:270);'
+            "backward (torch/autograd/graph.py:8) 40",
+            'process 2:"kernel";run (ipykernel/parentpoller.py:3);'
+            "ParentPollerUnix.run (ipykernel/parentpoller.py:40) 500",
+        ]
+    )
+    + "\n"
+)
 
 
 def test_top_functions_count_self_total_and_own_library_time_and_leave_waiting_threads_out(

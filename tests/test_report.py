@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from imssa.study import report as R
+from imssa.study import report_grades as G
 from imssa.study.claims import DEFAULT_ARRAY, DEFAULT_ARRAY_LABEL, PAPER_NOISE_CLAIMS, array_label
 
 
@@ -33,7 +34,7 @@ RECURRENCE = "the recurrence carries the task (control, implicit in the paper)"
 def test_missing_tables_are_not_run_and_name_the_chapter(results):
     t = R.report_table("custom")
     assert list(t.columns) == R.REPORT_COLUMNS and len(t) == len(R.CLAIMS)
-    assert (t["verdict"] == "not run").all() and set(t["test"]) <= set(R.TESTS)
+    assert (t["verdict"] == "not run").all() and set(t["test"]) <= set(G.TESTS)
     assert "execute chapter fixed_range_qat" in row(t, "2-bit model, software accuracy")["reason"]
     with pytest.raises(ValueError, match="tolerance_points"):
         R.report_table("custom", -1.0)
@@ -215,18 +216,19 @@ def test_superiority_needs_the_lower_end_above_zero(results, low, high, expected
 
 
 def test_difference_rule_refuses_other_kinds_and_reads_one_fold_as_unresolved():
-    from imssa.stats import verdict
+    from imssa.stats.verdicts import verdict
 
     with pytest.raises(ValueError, match="superiority"):
-        R.difference_rule("agreement", 2.0)
-    judged = lambda lo, hi, test="superiority": R.grade(
-        verdict(lo, hi, None, R.difference_rule(test, 2.0)), True
-    )
+        G.difference_rule("agreement", 2.0)
+
+    def judged(lo, hi, test="superiority"):
+        return G.grade(verdict(lo, hi, None, G.difference_rule(test, 2.0)), True)
+
     assert judged(float("nan"), float("nan")) == "not resolved"
     assert judged(0.5, 2.0) == "reproduced" and judged(-3.0, -0.5) == "not reproduced"
     assert judged(-1.5, 2.0, "non-inferiority") == "reproduced"
     with pytest.raises(ValueError, match="a claim's verdict"):
-        R.grade("above", True)
+        G.grade("above", True)
 
 
 def test_fixed_range_and_one_array_rules(results):
@@ -257,15 +259,18 @@ def test_fixed_range_and_one_array_rules(results):
         "exactness",
         [{"mode": "step", "relative error vs digital": 5e-8}],
     )
-    layout = lambda per_array, per_block: [
-        {"quantity": q, "value": v}
-        for q, v in (
-            ("array (rows x cols)", "64 x 64"),
-            ("block (rows x cols)", "33 x 66"),
-            ("blocks per array", per_array),
-            ("arrays per block", per_block),
-        )
-    ]
+
+    def layout(per_array, per_block):
+        return [
+            {"quantity": q, "value": v}
+            for q, v in (
+                ("array (rows x cols)", "64 x 64"),
+                ("block (rows x cols)", "33 x 66"),
+                ("blocks per array", per_array),
+                ("arrays per block", per_block),
+            )
+        ]
+
     write(results, "crossbar_mapping", "layout", layout(0, 2))
     t = R.report_table("custom")
     fixed = row(t, "the fixed range costs little accuracy")
@@ -429,24 +434,27 @@ def test_the_report_tables_in_markdown_keep_the_rows_of_their_kind_and_their_sou
     )
     sources = R.sources_markdown(table).splitlines()
     assert (
-        sources[2]
-        == "| c1 | `params/ci/a.yaml` | `results/ci/a/x.csv`<br>`results/ci/a/y.csv` | current (abc) |"
+        sources[2] == "| c1 | `params/ci/a.yaml` | `results/ci/a/x.csv`<br>`results/ci/a/y.csv` | "
+        "current (abc) |"
     )
 
 
 NEEDS_STATE = "the main task needs a state (controls: learned FIR banks, a log-mel baseline)"
 KEEPS_MEMORY = (
-    "the paper's fixed-range QAT (its range and cap, A_bar at most 8 bits, 2000 steps/s, fine-tuned) keeps "
-    "the memory a state-space model exists for"
+    "the paper's fixed-range QAT (its range and cap, A_bar at most 8 bits, 2000 steps/s, "
+    "fine-tuned) keeps the memory a state-space model exists for"
 )
 MEMORY_NOISE = (
     "how much memory does a programmed array keep under programming noise? (the paper's method)"
 )
 DESIGNS_KEEP = (
-    "fixed-range QAT keeps the memory with the range and cap at the circle and enough bits of A_bar for "
-    "its step rate"
+    "fixed-range QAT keeps the memory with the range and cap at the circle and enough bits of "
+    "A_bar for its step rate"
 )
-DESIGN_NOISE = "which design keeps the memory under programming noise, at write-verified levels (0.5-4.5 uS) and at 15 uS?"
+DESIGN_NOISE = (
+    "which design keeps the memory under programming noise, at write-verified levels "
+    "(0.5-4.5 uS) and at 15 uS?"
+)
 
 
 @pytest.mark.parametrize(
@@ -618,7 +626,7 @@ def test_the_design_row_names_the_front_end_and_bits_that_keep_the_memory(result
                 "ci_low": low,
                 "ci_high": low + 0.1,
             }
-            for fe, low in zip(fes, lows)
+            for fe, low in zip(fes, lows, strict=True)
             for m in ("chosen design", "float S4D")
         ],
     )
@@ -628,7 +636,7 @@ def test_the_design_row_names_the_front_end_and_bits_that_keep_the_memory(result
         "bits_needed",
         [
             {"front_end": fe, "fold": f, "bits_A": b}
-            for fe, b in zip(fes, (12, 6))
+            for fe, b in zip(fes, (12, 6), strict=True)
             for f in range(2)
         ],
     )

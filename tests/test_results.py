@@ -102,12 +102,12 @@ def test_version_flag_flags_rows_of_another_device():
 @pytest.mark.skipif(shutil.which("git") is None, reason="git missing")
 def test_revision_is_dirty_only_for_tracked_changes_under_the_study_folders(tmp_path):
     assert R.git_revision(tmp_path) == "unknown"  # not a checkout
-    git = lambda *a: subprocess.run(
-        ["git", "-C", str(tmp_path), *a],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+
+    def git(*a):
+        return subprocess.run(
+            ["git", "-C", str(tmp_path), *a], check=True, capture_output=True, text=True
+        ).stdout.strip()
+
     git("init", "-q")
     (tmp_path / "imssa").mkdir()
     (tmp_path / "imssa" / "m.py").write_text("x = 1\n")

@@ -64,7 +64,7 @@ def test_comparison_runs_cover_every_model_fold_and_seed():
         "frozen control",
     }
     assert {(r.data.fold, r.train.seed) for r in runs} == {(0, 0), (0, 1), (2, 0), (2, 1)}
-    assert all(p["seed"] == r.train.seed for p, r in zip(points, runs))
+    assert all(p["seed"] == r.train.seed for p, r in zip(points, runs, strict=True))
 
 
 def test_clip_answers_and_run_rows_come_from_the_same_runs(fsdd_root, tmp_path, monkeypatch):

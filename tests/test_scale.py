@@ -1,4 +1,5 @@
-"""Depth and scale: stacks of layers on arrays, the real-valued variant, layouts and the chapter's rules."""
+"""Depth and scale: stacks of layers on arrays, the real-valued variant, layouts and the chapter's
+rules."""
 
 import math
 
@@ -266,7 +267,7 @@ def test_ten_table_puts_each_fold_at_depth_one_and_at_its_own_best_depth():
     )
     t = scale_summaries.ten_table(soft, hw, pd.DataFrame({"fold": [0, 1], "best_depth": [2, 1]}))
     best = t[t["depth_role"] == "best depth"]
-    assert sorted(zip(best["fold"], best["depth"], best["model"])) == [
+    assert sorted(zip(best["fold"], best["depth"], best["model"], strict=True)) == [
         (0, 2, "2-bit"),
         (0, 2, "float"),
         (1, 1, "2-bit"),

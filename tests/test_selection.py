@@ -1,4 +1,5 @@
-"""Selection on validation data: the rule, the guard against test scores, nested choices, the plateau epoch."""
+"""Selection on validation data: the rule, the guard against test scores, nested choices, the
+plateau epoch."""
 
 import pandas as pd
 import pytest
@@ -146,7 +147,8 @@ def test_a_fold_s_own_scores_never_decide_its_choice_and_two_folds_keep_the_incu
         table.loc[2, "nested choice"] == "4000" and table.loc[3, "nested choice"] == "4000"
     )  # own; validates on 3
     assert table.loc[0, "nested choice"] == "2000" and table.loc[0, "test_uses"] == "parameter file"
-    # two folds (the ci profile): one fold left, no standard error over speakers, the incumbent stays
+    # two folds (the ci profile): one fold left, no standard error over speakers, the incumbent
+    # stays
     rows = planted(
         favoured_by=[0, 3], folds=[0, 3]
     )  # three seeds do not stand in for a second speaker

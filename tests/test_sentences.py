@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imssa.stats import FAILS, HOLDS, NOT_RESOLVED
+from imssa.stats.verdicts import FAILS, HOLDS, NOT_RESOLVED
 from imssa.study import sentences as say
 from imssa.study.claims import NO_WORKING_MODEL, NOT_IN_SWEEP, without_working_models
 

@@ -28,7 +28,7 @@ def clips(label, correct_by_fold):
 
 
 def planned(answers, pairs):
-    from imssa.stats import paired_table
+    from imssa.stats.paired import paired_table
 
     return paired_table(answers, "label", pairs)
 

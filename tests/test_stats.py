@@ -5,34 +5,34 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imssa.stats import (
+from imssa.stats.intervals import (
+    accuracy_interval,
+    accuracy_table,
+    fold_accuracy,
+    fold_t_interval,
+    interval_coverage,
+    nested_bootstrap_accuracy,
+    sign_flip_p,
+    wilson_interval,
+)
+from imssa.stats.paired import holm, holm_family, mcnemar, paired_difference, paired_table
+from imssa.stats.programmings import (
+    chance_failure,
+    drop_summary,
+    drops_from,
+    failure_share,
+    paired_contrast,
+    realisation_summary,
+)
+from imssa.stats.verdicts import (
     ABOVE,
     BELOW,
     FAILS,
     HOLDS,
     NOT_RESOLVED,
     Rule,
-    accuracy_interval,
-    accuracy_table,
-    chance_failure,
     contrast_phrase,
-    drop_summary,
-    drops_from,
-    failure_share,
-    fold_accuracy,
-    fold_t_interval,
-    holm,
-    holm_family,
-    interval_coverage,
-    mcnemar,
-    nested_bootstrap_accuracy,
-    paired_contrast,
-    paired_difference,
-    paired_table,
-    realisation_summary,
-    sign_flip_p,
     verdict,
-    wilson_interval,
 )
 
 
@@ -56,7 +56,7 @@ def test_wilson_interval_matches_the_closed_form():
     assert low == pytest.approx(centre - half, abs=1e-5) and high == pytest.approx(
         centre + half, abs=1e-5
     )
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="need 0 <= correct <= n and n >= 1, got correct=61, n=60"):
         wilson_interval(61, 60)
 
 
@@ -115,7 +115,7 @@ def test_failure_share_counts_chance_level_runs():
     assert chance_failure(0.5, 100) and chance_failure(0.55, 100) and not chance_failure(0.62, 100)
     assert chance_failure(float("nan"), 100)
     assert failure_share([0.95, 0.5, 0.97, 0.48], 100) == 0.5
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no accuracies given"):
         failure_share([], 100)
 
 
@@ -202,7 +202,7 @@ def test_fold_t_interval_and_the_sign_flip_test_by_hand():
     assert np.isnan(fold_t_interval(np.array([0.5]))[1])
     assert sign_flip_p(np.array([1.0, 2.0, 3.0])) == pytest.approx(2 / 8)  # floor at 3 folds
     assert sign_flip_p(np.array([1.0, -1.0, 2.0, 0.5])) == pytest.approx(8 / 16)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="need 1 to 20 finite per-fold differences, got 0"):
         sign_flip_p(np.array([]))
 
 
@@ -246,7 +246,7 @@ def test_one_verdict_rule_for_every_table(low, high, p, rule, expected):
 
 
 def test_verdict_refuses_an_unknown_side_and_phrases_a_contrast():
-    with pytest.raises(ValueError, match="Rule.holds"):
+    with pytest.raises(ValueError, match=r"Rule\.holds must be"):
         verdict(1.0, 2.0, None, Rule(holds="up"))
     assert contrast_phrase("per column", "per layer", ABOVE) == "per column above per layer"
     assert contrast_phrase("a", "b", NOT_RESOLVED) == "a against b: not resolved"
@@ -257,7 +257,7 @@ def test_verdict_refuses_an_unknown_side_and_phrases_a_contrast():
 def test_accuracy_interval_holds_its_estimate_and_refuses_impossible_values():
     m, lo, hi = accuracy_interval(np.array([1.0, 1.0, 0.98]), 100)
     assert lo <= m <= hi <= 1.0 and lo > 0.9
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"need accuracies in \[0, 1\] and >= 1 trial per fold"):
         accuracy_interval(np.array([1.2, 0.5]), 100)
 
 

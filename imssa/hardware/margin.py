@@ -63,7 +63,8 @@ from scipy.optimize import brentq
 from scipy.special import erfcx, i0e
 from scipy.stats import norm, rice
 
-from ..stats import ABOVE, BELOW, failure_share
+from ..stats.programmings import failure_share
+from ..stats.verdicts import ABOVE, BELOW
 from .crossbar import pairs_per_weight
 
 __all__ = [

@@ -15,7 +15,7 @@ from torch import Tensor
 
 from ..data.audio import AudioSet
 from ..model.train import SpeechClassifier
-from ..stats import chance_failure
+from ..stats.programmings import chance_failure
 from .deploy import spectral_radius
 from .devices import DeviceConfig
 from .stack import stack_run, stack_weights

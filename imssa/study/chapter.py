@@ -56,8 +56,9 @@ class Chapter:
         self.name = name
         self.cfg: ChapterParams = validate_params(name, params or {})
         set_style()
-        # A notebook without ipywidgets draws text progress bars; tqdm.auto says so once, in whichever
-        # cell first imports it (librosa's pooch, lazily): noise that would move between cells.
+        # A notebook without ipywidgets draws text progress bars; tqdm.auto says so once, in
+        # whichever cell first imports it (librosa's pooch, lazily): noise that would move between
+        # cells.
         warnings.filterwarnings("ignore", message="IProgress not found", category=TqdmWarning)
 
     def save(self, table: pd.DataFrame, name: str) -> Path:

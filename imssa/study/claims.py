@@ -1,12 +1,13 @@
 """Verdicts on the paper's noise claims, from the programming sweep of the deployment chapter.
 
-A claim names a bit width, a programming noise sigma (uS) and a criterion on the accuracy drop
-from sigma = 0, in points: "tolerates" (drop <= threshold) or "suffers" (drop >= threshold).
-The drop is paired by model: each (seed, fold) model at sigma against the same model
-unprogrammed (sigma = 0), so speaker difficulty and training luck cancel. Its interval resamples folds, then programmings
-(``stats.realisation_summary``). The verdict is the book's one rule (``stats.verdict``):
-"holds" or "fails" only when the whole interval is on one side of the threshold, else
-"not resolved" (``claim_rule``: a "tolerates" claim holds below its threshold, "suffers" above).
+A claim names a bit width, a programming noise sigma (uS) and a criterion on the accuracy drop from
+sigma = 0, in points: "tolerates" (drop <= threshold) or "suffers" (drop >= threshold). The drop is
+paired by model: each (seed, fold) model at sigma against the same model unprogrammed (sigma = 0),
+so speaker difficulty and training luck cancel. Its interval resamples folds, then programmings
+(``stats.programmings.realisation_summary``). The verdict is the book's one rule
+(``stats.verdicts.verdict``): "holds" or "fails" only when the whole interval is on one side of the
+threshold, else "not resolved" (``claim_rule``: a "tolerates" claim holds below its threshold,
+"suffers" above).
 """
 
 from __future__ import annotations
@@ -16,17 +17,8 @@ from typing import Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..stats import (
-    ABOVE,
-    BELOW,
-    HOLDS,
-    NOT_RESOLVED,
-    Rule,
-    drop_interval,
-    realisation_summary,
-    table_verdicts,
-    verdict,
-)
+from ..stats.programmings import drop_interval, realisation_summary
+from ..stats.verdicts import ABOVE, BELOW, HOLDS, NOT_RESOLVED, Rule, table_verdicts, verdict
 from .paper import PAPER
 
 __all__ = [
@@ -63,7 +55,8 @@ DEFAULT_ARRAY = {
 
 
 def array_label(layout: str, noise_clip: str, devices_per_element: int, periphery: str) -> str:
-    """The readable name of one version of the array, e.g. 'block, physical clip, 16 devices, saturating'."""
+    """The readable name of one version of the array, e.g. 'block, physical clip, 16 devices,
+    saturating'."""
     return f"{layout}, {noise_clip} clip, {int(devices_per_element)} devices, {periphery}"
 
 
@@ -161,7 +154,8 @@ def without_working_models(
 
 
 def claim_rule(kind: str, threshold_points: float) -> Rule:
-    """The ``stats.Rule`` of a noise claim: its drop threshold (points) and the side it holds on."""
+    """The ``stats.verdicts.Rule`` of a noise claim: its drop threshold (points) and the side it
+    holds on."""
     if kind not in CLAIM_SIDE:
         raise ValueError(f"kind must be one of {sorted(CLAIM_SIDE)}, got {kind!r}")
     return Rule(threshold_points, holds=CLAIM_SIDE[kind])
@@ -170,8 +164,8 @@ def claim_rule(kind: str, threshold_points: float) -> Rule:
 def noise_claims(rows: pd.DataFrame, claims: list[NoiseClaim], n_clips: int) -> pd.DataFrame:
     """One row per claim: accuracy at sigma = 0 and at the claim's sigma, the paired drop (points)
     with its interval, the failure share of the programmings at sigma, and the verdict. ``rows``:
-    one row per programming with ``bits``, ``sigma_uS``, ``fold``, ``realisation``, ``accuracy`` and,
-    where several seeds were trained per fold, ``seed``."""
+    one row per programming with ``bits``, ``sigma_uS``, ``fold``, ``realisation``, ``accuracy``
+    and, where several seeds were trained per fold, ``seed``."""
     key = ["seed", "fold"] if "seed" in rows.columns else ["fold"]
     out = []
     for c in claims:
@@ -203,10 +197,10 @@ def noise_claims(rows: pd.DataFrame, claims: list[NoiseClaim], n_clips: int) -> 
 
 
 def paper_pattern(claims: pd.DataFrame, config: str) -> pd.DataFrame:
-    """Which pairs of configurations reproduce both claims at once: one row per (configuration of the
-    'tolerates' claim, configuration of the 'suffers' claim), e.g. the pole caps of the 2-bit and
-    the 5-bit model, with both verdicts and ``both_hold``. ``claims``: ``noise_claims`` rows with a
-    column ``config`` naming the configuration each was measured on."""
+    """Which pairs of configurations reproduce both claims at once: one row per (configuration of
+    the 'tolerates' claim, configuration of the 'suffers' claim), e.g. the pole caps of the 2-bit
+    and the 5-bit model, with both verdicts and ``both_hold``. ``claims``: ``noise_claims`` rows
+    with a column ``config`` naming the configuration each was measured on."""
     if config not in claims.columns:
         raise ValueError(f"claims lack the column {config!r}")
     cols = [config, "verdict"]
@@ -228,12 +222,13 @@ def reference_region(
     n_clips: int,
     tolerance_points: float = 3.0,
 ) -> pd.DataFrame:
-    """Which settings reproduce a drop reported for one chip: per group of ``by`` (e.g. one grid cell
-    of device parameters), the mean drop (points, ``drop_points`` of ``stats.drops_from``) with its
-    interval over folds and programmings, the central 95% of the single programmings' drops
-    (``drop_p2_5``, ``drop_p97_5``: where one chip's drop falls), the mean accuracy and failure
-    share, and ``reproduces``: the reported ``target_points`` is a plausible single chip (inside the
-    central 95%) and a typical one (the mean within ``tolerance_points``)."""
+    """Which settings reproduce a drop reported for one chip: per group of ``by`` (e.g. one grid
+    cell of device parameters), the mean drop (points, ``drop_points`` of
+    ``stats.programmings.drops_from``) with its interval over folds and programmings, the central
+    95% of the single programmings' drops (``drop_p2_5``, ``drop_p97_5``: where one chip's drop
+    falls), the mean accuracy and failure share, and ``reproduces``: the reported ``target_points``
+    is a plausible single chip (inside the central 95%) and a typical one (the mean within
+    ``tolerance_points``)."""
     acc = realisation_summary(drops, by, n_clips)
     spread = (
         drops.groupby(by)["drop_points"]
@@ -257,11 +252,12 @@ def noise_model_verdict(
     contrasts: pd.DataFrame, model: str = "gaussian", rel_tol: float = 0.2, abs_tol: float = 2.0
 ) -> str:
     """Whether a constant noise ``model`` of matched error predicts the accuracy under each
-    technology's state-dependent noise, as a sentence per noise scale and a verdict. Each case has
-    a band of +-max(``abs_tol`` points, ``rel_tol`` x the drop the state-dependent noise causes):
-    the model predicts where every paired interval (``stats.paired_contrast`` rows of the chapter,
-    with ``state_dependent_drop_points``) lies inside its band, fails where some interval lies
-    wholly outside (``stats.verdict`` against the band's ends), and is not resolved otherwise."""
+    technology's state-dependent noise, as a sentence per noise scale and a verdict. Each case has a
+    band of +-max(``abs_tol`` points, ``rel_tol`` x the drop the state-dependent noise causes): the
+    model predicts where every paired interval (``stats.programmings.paired_contrast`` rows of the
+    chapter, with ``state_dependent_drop_points``) lies inside its band, fails where some interval
+    lies wholly outside (``stats.verdicts.verdict`` against the band's ends), and is not resolved
+    otherwise."""
     rows = contrasts[contrasts["a"] == model]
     if rows.empty:
         raise ValueError(f"no contrasts for the noise model {model!r}")
@@ -271,24 +267,26 @@ def noise_model_verdict(
         below, above = words.count(BELOW), words.count(ABOVE)
         parts.append(
             f"at {scale:g}x the technologies' noise (state-dependent drops "
-            f"{part['state_dependent_drop_points'].min():.1f} to {part['state_dependent_drop_points'].max():.1f} points), "
-            f"differences {part['difference_points'].min():+.1f} to {part['difference_points'].max():+.1f} points; "
-            f"{below} of {len(part)} intervals lie below zero ({model} pessimistic), {above} above (optimistic)"
+            f"{part['state_dependent_drop_points'].min():.1f} to "
+            f"{part['state_dependent_drop_points'].max():.1f} points), differences "
+            f"{part['difference_points'].min():+.1f} to {part['difference_points'].max():+.1f} "
+            f"points; {below} of {len(part)} intervals lie below zero ({model} pessimistic), "
+            f"{above} above (optimistic)"
         )
     band = np.maximum(abs_tol, rel_tol * rows["state_dependent_drop_points"].abs())
     inside = (rows["ci_low"] >= -band) & (rows["ci_high"] <= band)
     outside = pd.Series(
         [
             verdict(lo, hi, None, Rule(b)) == ABOVE or verdict(lo, hi, None, Rule(-b)) == BELOW
-            for lo, hi, b in zip(rows["ci_low"], rows["ci_high"], band)
+            for lo, hi, b in zip(rows["ci_low"], rows["ci_high"], band, strict=True)
         ],
         index=rows.index,
     )
     band_text = f"{abs_tol:g} points or {100 * rel_tol:g}% of the drop"
     if outside.any():
         word = (
-            f"**The {model} model does not predict the accuracy**: in {int(outside.sum())} case(s) the "
-            f"interval lies wholly outside {band_text}"
+            f"**The {model} model does not predict the accuracy**: in {int(outside.sum())} case(s) "
+            f"the interval lies wholly outside {band_text}"
         )
     elif inside.all():
         word = f"**The {model} model predicts the accuracy** within {band_text} in every case"

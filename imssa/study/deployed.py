@@ -26,7 +26,7 @@ from ..model.config import QuantConfig
 from ..model.fir import FIRBank
 from ..model.poles import UnstableSSMError
 from ..model.train import Run, SpeechClassifier, evaluate, load_splits, restore_model, train_or_load
-from ..stats import chance_failure
+from ..stats.programmings import chance_failure
 
 __all__ = [
     "TrainedModel",
@@ -100,9 +100,9 @@ def _load(key: _Key, n_classes: int) -> TrainedModel:
 
 def software_row(model: TrainedModel) -> dict[str, Any]:
     """Validation and test accuracy of ``model`` in software, its largest pole radius over the
-    layers (``max_abs_A_bar``), its number of test clips and, for a model that failed or scores
-    at chance on its test clips (``stats.chance_failure`` at 1 / classes), the cause: the failure,
-    else 'constant output' (one class for every clip) or 'chance'."""
+    layers (``max_abs_A_bar``), its number of test clips and, for a model that failed or scores at
+    chance on its test clips (``stats.programmings.chance_failure`` at 1 / classes), the cause: the
+    failure, else 'constant output' (one class for every clip) or 'chance'."""
     net, splits, failure = model
     row = {
         "val_accuracy": float("nan"),
@@ -229,8 +229,8 @@ def converter_rows(
     devices_per_element: int,
 ) -> list[dict[str, Any]]:
     """The converter check: the test programmings of ``hardware_rows`` at ``sigma_uS`` (the same
-    draws, ``seed_at``) under each periphery, ``label -> (device keys per layer, mode)``: one row per
-    programming and periphery, led by ``periphery`` (its label); [] for a model that cannot be
+    draws, ``seed_at``) under each periphery, ``label -> (device keys per layer, mode)``: one row
+    per programming and periphery, led by ``periphery`` (its label); [] for a model that cannot be
     deployed."""
     if model.net is None:
         return []

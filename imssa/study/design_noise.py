@@ -20,7 +20,7 @@ import seaborn as sns
 
 from ..hardware.margin import longest_memory_ms, weight_noise_std
 from ..model.train import load_splits
-from ..stats import _fold_stats
+from ..stats.intervals import fold_stats
 from . import memory_noise
 from .deployed import load_model
 from .memory_noise import memory_rows
@@ -120,7 +120,7 @@ def noise_contrasts(
             ("chance", chance),
         ):
             d = 100 * (per_fold.to_numpy() - base)
-            st = _fold_stats(d)
+            st = fold_stats(d)
             rows.append(
                 dict(zip(by, key, strict=True))
                 | {"a": "programmed design", "b": against, "difference_points": st.pop("estimate")}

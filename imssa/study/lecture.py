@@ -43,19 +43,16 @@ from ..model.quant import q_max
 from ..model.s4d import frequency_response, init_A, ssm_conv, ssm_kernel, ssm_recurrent, zoh
 from ..model.train import evaluate, load_splits, restore_model, train_or_load
 from ..seeds import sweep_seed
-from ..stats import (
-    NOT_RESOLVED,
-    PAIRED_COLUMNS,
-    accuracy_summary,
-    accuracy_table,
+from ..stats.intervals import accuracy_summary, accuracy_table
+from ..stats.paired import PAIRED_COLUMNS, holm_family, paired_table
+from ..stats.programmings import (
     chance_failure,
     drop_summary,
     drops_from,
-    holm_family,
     paired_contrast,
-    paired_table,
     realisation_summary,
 )
+from ..stats.verdicts import NOT_RESOLVED
 from . import (
     design_noise as dn,
 )

@@ -14,15 +14,10 @@ from typing import Any
 
 import pandas as pd
 
-from ..stats import (
-    ABOVE,
-    BELOW,
-    accuracy_table,
-    fold_accuracy,
-    holm_family,
-    paired_contrast,
-    paired_difference,
-)
+from ..stats.intervals import accuracy_table, fold_accuracy
+from ..stats.paired import holm_family, paired_difference
+from ..stats.programmings import paired_contrast
+from ..stats.verdicts import ABOVE, BELOW
 from .design_noise import noise_contrasts
 from .memory_programming import PLACEMENTS, design, recipe_pick, step_rates
 from .params import ProgrammedMemoryParams

@@ -22,7 +22,8 @@ import torch
 from ..model.memory import time_constants_ms
 from ..model.poles import quantize_log_radius, quantize_pole, slowest_grid_pole
 from ..model.train import Run, load_splits
-from ..stats import ABOVE, Rule, fold_accuracy, table_verdicts
+from ..stats.intervals import fold_accuracy
+from ..stats.verdicts import ABOVE, Rule, table_verdicts
 from .deployed import load_model
 from .memory_programming import front_end, run_spec
 from .memory_task import FLOAT_S4D

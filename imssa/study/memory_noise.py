@@ -29,15 +29,9 @@ from ..hardware.realisations import noise_rows
 from ..model.fir import QuantFIR
 from ..model.train import Run
 from ..seeds import programming_seed
-from ..stats import (
-    ABOVE,
-    Rule,
-    chance_failure,
-    holm_family,
-    paired_contrast,
-    realisation_summary,
-    table_verdicts,
-)
+from ..stats.paired import holm_family
+from ..stats.programmings import chance_failure, paired_contrast, realisation_summary
+from ..stats.verdicts import ABOVE, Rule, table_verdicts
 from .deployed import TrainedModel, failed_row, load_model
 from .params import MemoryParams
 

@@ -22,14 +22,9 @@ from ..hardware.cost import CostConstants, analog_cost, device_conductances, dig
 from ..hardware.crossbar import layout, pairs_per_weight
 from ..hardware.deploy import target_conductances
 from ..hardware.devices import DeviceConfig
-from ..stats import (
-    contrast_phrase,
-    drops_from,
-    holm_family,
-    paired_contrast,
-    realisation_summary,
-    table_verdicts,
-)
+from ..stats.paired import holm_family
+from ..stats.programmings import drops_from, paired_contrast, realisation_summary
+from ..stats.verdicts import contrast_phrase, table_verdicts
 from .params import PeripheryParams
 from .programming import deployable
 from .sweep import fill_cells
@@ -57,7 +52,8 @@ __all__ = [
     "check_summary",
 ]
 
-#: The design the deployment chapter emulates (its "all non-idealities" row): one converter range per layer.
+# : The design the deployment chapter emulates (its "all non-idealities" row): one converter range
+# per layer.
 LAYER = "one range per layer"
 #: The design every later change is made to: per-column ranges, noise per column, offsets corrected.
 BEST = "per column, offsets corrected"
@@ -130,14 +126,14 @@ def cell_defaults(dev: DeviceConfig) -> dict[str, Any]:
 
 
 def periphery_keys(cfg: PeripheryParams) -> dict[str, Any]:
-    """Only the emulated array's converters and read noise (its ``Converters`` part), to put in front
-    of another device (a technology preset brings its own window and noise)."""
+    """Only the emulated array's converters and read noise (its ``Converters`` part), to put in
+    front of another device (a technology preset brings its own window and noise)."""
     return cfg.emulation_device().part(Converters).model_dump()
 
 
 def column_levels(cfg: PeripheryParams, keys: list[tuple[int, int]]) -> pd.DataFrame:
-    """How many of the ADC's levels each column's signal spans (its ideal peak on the clips that
-    set the ranges, over the LSB) with one range per layer and with per-column ranges, at the emulated
+    """How many of the ADC's levels each column's signal spans (its ideal peak on the clips that set
+    the ranges, over the LSB) with one range per layer and with per-column ranges, at the emulated
     array's ADC width. Per model: the share of state columns that are silent (a mode whose quantized
     B_bar or C is zero never carries a signal: its range is ``deploy.SILENT_RANGE``), the median and
     10th percentile over the active state columns, and the readout column's median over channels.
@@ -175,9 +171,9 @@ def column_levels(cfg: PeripheryParams, keys: list[tuple[int, int]]) -> pd.DataF
 
 
 def design_summary(rows: pd.DataFrame, software: pd.DataFrame, n_test: int) -> pd.DataFrame:
-    """Per design (``variant``): accuracy over folds (``realisation_summary``), the paired gap to the
-    same model in software (points, interval over folds), the failure share and the failures by cause.
-    ``software``: one row per model (``seed``, ``fold``, ``accuracy``)."""
+    """Per design (``variant``): accuracy over folds (``realisation_summary``), the paired gap to
+    the same model in software (points, interval over folds), the failure share and the failures by
+    cause. ``software``: one row per model (``seed``, ``fold``, ``accuracy``)."""
     acc = realisation_summary(rows, ["variant"], n_test).set_index("variant")
     gaps = drops_from(rows, software, key=("seed", "fold"))
     gap = realisation_summary(
@@ -204,10 +200,11 @@ def design_contrasts(
     rows: pd.DataFrame, base: dict[str, str | None] | None = None, family: str = "periphery designs"
 ) -> pd.DataFrame:
     """Each design minus the design it changes (``DESIGN_BASE``), paired on model and programming
-    (``stats.paired_contrast``): difference (points), t interval over folds, the t test's p and the
-    exact sign-flip p (whose floor is 2 / 2^folds), Holm's adjustment of the t test's p over this
-    family (``stats.holm_family``, as every chapter: the t interval is the one whose coverage was
-    checked at 3 and 6 folds), and its ``verdict`` (``stats.verdict``)."""
+    (``stats.programmings.paired_contrast``): difference (points), t interval over folds, the t
+    test's p and the exact sign-flip p (whose floor is 2 / 2^folds), Holm's adjustment of the t
+    test's p over this family (``stats.paired.holm_family``, as every chapter: the t interval is the
+    one whose coverage was checked at 3 and 6 folds), and its ``verdict``
+    (``stats.verdicts.verdict``)."""
     base = DESIGN_BASE if base is None else base
     pairs = [(d, b) for d, b in base.items() if b is not None and {d, b} <= set(rows["variant"])]
     out = pd.concat(
@@ -477,10 +474,11 @@ def periphery_conclusion(
     for name in (LAYER, BEST):
         if name in summary.index:
             s = summary.loc[name]
+            gap = _span(s["gap_points"], s["gap_ci_low_points"], s["gap_ci_high_points"])
             rows.append(
                 {
                     "finding": f"gap to software, {name}",
-                    "evidence": f"{_span(s['gap_points'], s['gap_ci_low_points'], s['gap_ci_high_points'])} points; "
+                    "evidence": f"{gap} points; "
                     f"{100 * s['failure_share']:.0f}% of programmings failed",
                 }
             )
@@ -488,14 +486,16 @@ def periphery_conclusion(
         rows.append(
             {
                 "finding": contrast_phrase(r.design, r._2, r.verdict),
-                "evidence": f"{_span(r.difference_points, r.ci_low, r.ci_high)} points, Holm p {r.p_holm:.3g}",
+                "evidence": f"{_span(r.difference_points, r.ci_low, r.ci_high)} points, "
+                f"Holm p {r.p_holm:.3g}",
             }
         )
     for r in widths.itertuples():
         rows.append(
             {
                 "finding": contrast_phrase(r.design, "one range", r.verdict),
-                "evidence": f"{_span(r.difference_points, r.ci_low, r.ci_high)} points, Holm p {r.p_holm:.3g}",
+                "evidence": f"{_span(r.difference_points, r.ci_low, r.ci_high)} points, "
+                f"Holm p {r.p_holm:.3g}",
             }
         )
     top = check["sigma_uS"].max()
@@ -504,10 +504,12 @@ def periphery_conclusion(
         rows.append(
             {
                 "finding": f"the check after programming at sigma = {top:g} uS",
-                "evidence": f"failure share {100 * at.loc['as programmed', 'failure_share']:.0f}% -> "
+                "evidence": "failure share "
+                f"{100 * at.loc['as programmed', 'failure_share']:.0f}% -> "
                 f"{100 * at.loc['checked', 'failure_share']:.0f}%, "
-                f"{at.loc['checked', 'channels_reprogrammed']:.1f} channel reprogrammings per programming, "
-                f"{at.loc['checked', 'programming_time_s'] * 1e3:.1f} ms of programming",
+                f"{at.loc['checked', 'channels_reprogrammed']:.1f} channel reprogrammings per "
+                f"programming, {at.loc['checked', 'programming_time_s'] * 1e3:.1f} ms of "
+                "programming",
             }
         )
     w = wires.iloc[wires["difference_points"].abs().argmax()]

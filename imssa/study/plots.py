@@ -48,7 +48,8 @@ def interval_points(
     cats = list(order) if order is not None else list(dict.fromkeys(table[x]))
     groups = list(table.groupby(hue, sort=True))
     shifts = np.linspace(-0.2, 0.2, len(groups)) if len(groups) > 1 else [0.0]
-    for (name, part), dx in zip(groups, shifts):
+    # strict=False: a table without groups has one shift (0) and nothing to draw
+    for (name, part), dx in zip(groups, shifts, strict=False):
         pos = [cats.index(c) + dx for c in part[x]]
         ax.errorbar(
             pos,

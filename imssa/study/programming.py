@@ -3,17 +3,16 @@
 A cell is a dict: ``bits`` (and ``r_max`` for the stability-margin models) names the models;
 ``technology`` (a ``presets.PRESETS`` name) replaces the parameters' conductance window by a whole
 device preset; keys that are ``DeviceConfig`` fields (``sigma_uS``, ``noise_clip``,
-``stuck_at_gmax``, ``g_max_uS``, ``read_noise``, ``adc_bits``, ...) change the device; ``t_s``
-(s after programming, default 0) is the time at which the arrays are read;
-``noise_model`` other than 'state-dependent' replaces the programming noise by a constant one of the
-same error over the model's targets ('gaussian', 'laplace', 'student_t'; matched by ``match``, 'rms'
-or 'mean_abs'; ``devices.matched_noise``);
-``layout``, ``devices_per_element``, ``real_zeros`` (the off-diagonal cross-points of real poles
-left unprogrammed, ``deploy.deployed_weights``; False by default) and ``periphery`` ('saturating':
-converter ranges at ``headroom`` times the ideal peaks; 'calibrated' (a label kept for the results): ranges with
-10% headroom, for step mode with converters; 'unbounded') place it. Cells run in
-worker processes (``sweep.resumable_grid``): each worker loads a model from the model cache once
-(``deployable``), instead of receiving every model with every cell.
+``stuck_at_gmax``, ``g_max_uS``, ``read_noise``, ``adc_bits``, ...) change the device; ``t_s`` (s
+after programming, default 0) is the time at which the arrays are read; ``noise_model`` other than
+'state-dependent' replaces the programming noise by a constant one of the same error over the
+model's targets ('gaussian', 'laplace', 'student_t'; matched by ``match``, 'rms' or 'mean_abs';
+``devices.matched_noise``); ``layout``, ``devices_per_element``, ``real_zeros`` (the off-diagonal
+cross-points of real poles left unprogrammed, ``deploy.deployed_weights``; False by default) and
+``periphery`` ('saturating': converter ranges at ``headroom`` times the ideal peaks; 'calibrated' (a
+label kept for the results): ranges with 10% headroom, for step mode with converters; 'unbounded')
+place it. Cells run in worker processes (``sweep.resumable_grid``): each worker loads a model from
+the model cache once (``deployable``), instead of receiving every model with every cell.
 """
 
 from __future__ import annotations
@@ -273,13 +272,15 @@ def radius_cell(
 
 
 def _bit_serial_bits(cell: dict[str, Any], device: dict[str, Any] | None) -> int | None:
-    """The DAC width of a cell whose inputs are bit-serial (its own keys over ``device``), else None."""
+    """The DAC width of a cell whose inputs are bit-serial (its own keys over ``device``), else
+    None."""
     merged = (device or {}) | cell
     return merged.get("dac_bits") if merged.get("input_encoding") == "bit_serial" else None
 
 
 def _check_cell(cell: dict[str, Any]) -> str:
-    """Reject unknown keys, technologies and noise models before any work; the cell's noise model."""
+    """Reject unknown keys, technologies and noise models before any work; the cell's noise
+    model."""
     DeviceConfig.check_keys(set(cell) - _PLACEMENT - LABEL_KEYS, "sweep cell")
     if "technology" in cell:
         preset(cell["technology"])  # raises for an unknown name

@@ -109,7 +109,8 @@ def code_revision() -> str:
 
 
 def results_dir(profile: str, chapter: str) -> Path:
-    """``$IMSSA_RESULTS_DIR`` or ``<project root>/results``, then ``<profile>/<chapter>``; created."""
+    """``$IMSSA_RESULTS_DIR`` or ``<project root>/results``, then ``<profile>/<chapter>``;
+    created."""
     base = Path(os.environ.get("IMSSA_RESULTS_DIR") or project_root() / "results")
     out = base / profile / chapter
     out.mkdir(parents=True, exist_ok=True)
@@ -150,12 +151,12 @@ def provenance(table: pd.DataFrame) -> dict[str, tuple[str, ...]]:
 
 def version_flag(table: pd.DataFrame, current: str | None = None, device: str | None = None) -> str:
     """'' when every row's ``library_digest`` equals ``current`` (default ``library_digest()``) and
-    its ``compute_device`` equals ``device`` (default ``compute_device.device_name()``), else 'written by
-    <rev> (library <digest>), current <current>' naming each distinct (revision, digest) pair of the
-    other rows, joined by '; ', and 'computed on <device>, here <device>' for rows of another
-    device. A table without ``code_revision`` and ``library_digest`` gives 'no provenance (written
-    before provenance)'; one without ``compute_device`` (written before the column) was computed
-    on the CPU."""
+    its ``compute_device`` equals ``device`` (default ``compute_device.device_name()``), else
+    'written by <rev> (library <digest>), current <current>' naming each distinct (revision, digest)
+    pair of the other rows, joined by '; ', and 'computed on <device>, here <device>' for rows of
+    another device. A table without ``code_revision`` and ``library_digest`` gives 'no provenance
+    (written before provenance)'; one without ``compute_device`` (written before the column) was
+    computed on the CPU."""
     if not {"code_revision", "library_digest"} <= set(table.columns):
         return "no provenance (written before provenance)"
     current = library_digest() if current is None else current
@@ -236,9 +237,10 @@ def compare_results(
         )
         diff, status = float("nan"), "different"
         if list(x.columns) == list(y.columns) and x.shape == y.shape:
-            number = lambda c: (
-                pd.api.types.is_numeric_dtype(c) and not pd.api.types.is_bool_dtype(c)
-            )
+
+            def number(c: pd.Series) -> bool:
+                return pd.api.types.is_numeric_dtype(c) and not pd.api.types.is_bool_dtype(c)
+
             num = [c for c in x.columns if number(x[c]) and number(y[c])]
             rest = [c for c in x.columns if c not in num]
             diff = (

@@ -1,12 +1,17 @@
 """Execute the book's chapters with papermill and build the HTML with jupyter-book.
 
-    python -m imssa.study.runner execute --profile ci                 # every chapter, params/ci/*.yaml
-    python -m imssa.study.runner execute --chapter float_baseline --params my.yaml --profile paper   # my.yaml: only
-                                                                # the keys it changes, over params/paper/
-    python -m imssa.study.runner build --profile paper                # HTML from executed notebooks
-    python -m imssa.study.runner execute --profile paper --force      # rerun even chapters that are up to date
-    python -m imssa.study.runner archive --profile paper              # results, params, versions, git revision
-    python -m imssa.study.runner profile --profile paper --chapter periphery   # py-spy: its top functions
+    # every chapter, params/ci/*.yaml
+    python -m imssa.study.runner execute --profile ci
+    # my.yaml: only the keys it changes, over params/paper/
+    python -m imssa.study.runner execute --chapter float_baseline --params my.yaml --profile paper
+    # HTML from executed notebooks
+    python -m imssa.study.runner build --profile paper
+    # rerun even chapters that are up to date
+    python -m imssa.study.runner execute --profile paper --force
+    # results, params, versions, git revision
+    python -m imssa.study.runner archive --profile paper
+    # py-spy: its top functions
+    python -m imssa.study.runner profile --profile paper --chapter periphery
 
 Chapters are MyST Markdown notebooks (``book/<chapter>.md``, jupytext), so their diffs read as
 text; the runner converts each to a notebook for papermill. Each chapter's parameters are
@@ -50,8 +55,8 @@ def executed_dir(profile: str) -> Path:
 def chapter_values(chapter: str, params_file: Path, profile: str) -> dict:
     """The parameters a chapter runs with: the profile's file for that chapter
     (``params/<profile>/<chapter>.yaml``, laid over the profile's shared settings ``_shared.yaml``),
-    with ``params_file`` laid over it when that is a reader's file, so that it need hold only the keys
-    it changes. Validated as a whole before anything runs."""
+    with ``params_file`` laid over it when that is a reader's file, so that it need hold only the
+    keys it changes. Validated as a whole before anything runs."""
     base_file = project_root() / "params" / profile / f"{chapter}.yaml"
     if Path(params_file).resolve() == base_file.resolve():
         values, source = chapter_file_values(chapter, params_file), str(params_file)
@@ -148,13 +153,15 @@ def _times_file(profile: str) -> Path:
 
 
 def previous_times(profile: str) -> dict[str, float]:
-    """Wall time in s of each chapter's last execution in this profile (``record_time``); {} if none."""
+    """Wall time in s of each chapter's last execution in this profile (``record_time``); {} if
+    none."""
     f = _times_file(profile)
     return json.loads(f.read_text()) if f.is_file() else {}
 
 
 def record_time(profile: str, chapter: str, seconds: float) -> None:
-    """Keep ``seconds`` as ``chapter``'s last execution time in this profile (``previous_times``)."""
+    """Keep ``seconds`` as ``chapter``'s last execution time in this profile
+    (``previous_times``)."""
     times = previous_times(profile) | {chapter: round(seconds, 1)}
     _times_file(profile).parent.mkdir(parents=True, exist_ok=True)
     _times_file(profile).write_text(json.dumps(times, indent=1, sort_keys=True))
@@ -174,9 +181,10 @@ def progress_line(
     rest: list[str],
     previous: dict[str, float],
 ) -> str:
-    """One line for chapter ``i`` of ``n`` of a build: its time (``took_s``; None: it was up to date),
-    the build's elapsed time, and an estimate of the rest, the ``previous`` times of the chapters
-    in ``rest`` (those still to run; chapters without a previous time are counted apart)."""
+    """One line for chapter ``i`` of ``n`` of a build: its time (``took_s``; None: it was up to
+    date), the build's elapsed time, and an estimate of the rest, the ``previous`` times of the
+    chapters in ``rest`` (those still to run; chapters without a previous time are counted
+    apart)."""
     known = [previous[c] for c in rest if c in previous]
     unknown = len(rest) - len(known)
     done = "up to date" if took_s is None else f"ran in {_clock(took_s)}"
@@ -313,7 +321,8 @@ def profile(
             table = top_functions(raw, top, by=by, within=within)
             tables.append(table.assign(chapter=chapter, ranked_by=by))
             print(
-                f"{chapter}, by {by}{' (library)' if within else ''}:\n{table.to_string(index=False)}"
+                f"{chapter}, by "
+                f"{by}{' (library)' if within else ''}:\n{table.to_string(index=False)}"
             )
     path = out_dir / "top_functions.csv"
     pd.concat(tables, ignore_index=True).to_csv(path, index=False)
@@ -331,9 +340,10 @@ def main(argv: list[str] | None = None) -> int:
         "action",
         choices=["execute", "build", "archive", "list", "profile"],
         help=(
-            "list: the executed notebooks of --profile in book order, one path per line (nbval validates them "
-            "in this order, so that the report runs after every chapter it reads); profile: execute under py-spy "
-            "and list each chapter's top functions (_build/profile/<profile>/)"
+            "list: the executed notebooks of --profile in book order, one path per line (nbval "
+            "validates them in this order, so that the report runs after every chapter it reads); "
+            "profile: execute under py-spy and list each chapter's top functions "
+            "(_build/profile/<profile>/)"
         ),
     )
     ap.add_argument(

@@ -26,7 +26,8 @@ __all__ = [
 
 
 def fold_data(data: DataConfig, fold: int) -> DataConfig:
-    """The task of one fold: ``data`` with its ``fold`` set (leave-one-speaker-out), else ``data``."""
+    """The task of one fold: ``data`` with its ``fold`` set (leave-one-speaker-out), else
+    ``data``."""
     if data.split != "loso":
         if fold != 0:
             raise ValueError(f"split {data.split!r} has one fold (0), got fold {fold}")
@@ -70,8 +71,8 @@ def float_spec(cfg: ModelParams, seed: int, fold: int) -> Run:
 
 
 def control_spec(cfg: ModelParams, ssm: str, seed: int, fold: int) -> Run:
-    """A control trained exactly like the float model: ``ssm`` = 'memoryless' (A_bar = 0) or 'frozen'
-    (S4D never trained), or 's4d' (the float model itself)."""
+    """A control trained exactly like the float model: ``ssm`` = 'memoryless' (A_bar = 0) or
+    'frozen' (S4D never trained), or 's4d' (the float model itself)."""
     cfg = fold_params(cfg, fold)
     return Run(
         fold_data(cfg.shared.data, fold),
@@ -83,9 +84,11 @@ def control_spec(cfg: ModelParams, ssm: str, seed: int, fold: int) -> Run:
 def qat_spec(
     cfg: ModelParams, bits: int, range_mode: str, seed: int, fold: int, fscale: float | None = None
 ) -> Run:
-    """QAT of the chapter's model at ``bits`` / ``range_mode`` (``fscale`` defaults to the chapter's;
-    pole cap ``cfg.shared.r_max``; the adaptive ranges' scale rule ``cfg.shared.adaptive_scale_rule``), from the float run of the same fold and seed (``cfg.shared.init == 'float'``)
-    or from scratch. The fold's choices (``params.fold_params``) apply to both."""
+    """QAT of the chapter's model at ``bits`` / ``range_mode`` (``fscale`` defaults to the
+    chapter's; pole cap ``cfg.shared.r_max``; the adaptive ranges' scale rule
+    ``cfg.shared.adaptive_scale_rule``), from the float run of the same fold and seed
+    (``cfg.shared.init == 'float'``) or from scratch. The fold's choices (``params.fold_params``)
+    apply to both."""
     cfg = fold_params(cfg, fold)
     quant = QuantConfig(
         bits=bits,
@@ -123,7 +126,8 @@ def float_finetune_spec(cfg: ModelParams, seed: int, fold: int) -> Run:
 
 
 def official(cfg: ModelParams) -> ModelParams:
-    """``cfg`` on FSDD's official split (recordings 0-4 of every speaker tested): the secondary column."""
+    """``cfg`` on FSDD's official split (recordings 0-4 of every speaker tested): the secondary
+    column."""
     values = cfg.model_dump()
     values["shared"]["data"] |= {"split": "official", "fold": 0}
     values["shared"] |= {"folds": [0], "fold_choices": {}}
@@ -150,11 +154,13 @@ def qat_label(bits: int, range_mode: str) -> str:
 def comparison_specs(
     cfg: ModelParams, controls: list[str], qat_bits: list[int], seeds: list[int] | None = None
 ) -> tuple[list[dict[str, Any]], list[Run]]:
-    """The runs of the controls table on every fold of ``cfg`` and every seed (default ``cfg.shared.seeds``):
-    the float S4D model, each control (``control_spec``), and fixed-range QAT at each of ``qat_bits``.
+    """The runs of the controls table on every fold of ``cfg`` and every seed (default
+    ``cfg.shared.seeds``): the float S4D model, each control (``control_spec``), and fixed-range QAT
+    at each of ``qat_bits``.
 
     Returns parallel lists of labels (``label``, ``model`` in {s4d, memoryless, frozen}, ``bits``
-    (None for float), ``range_mode``, ``seed``) and runs, for ``sweep.train_sweep``/``clip_answers``.
+    (None for float), ``range_mode``, ``seed``) and runs, for
+    ``sweep.train_sweep``/``clip_answers``.
     """
     models: list[tuple[dict[str, Any], Any]] = [
         (

@@ -77,7 +77,8 @@ def depth_specs(cfg: ScaleParams) -> list[Spec]:
 
 
 def state_specs(cfg: ScaleParams) -> list[Spec]:
-    """The state-size sweep on the main task: float and ``state_bits`` at every N, depth model.depth."""
+    """The state-size sweep on the main task: float and ``state_bits`` at every N, depth
+    model.depth."""
     return [
         Spec("binary", "complex", cfg.shared.model.depth, N, b)
         for N in cfg.state_sizes
@@ -86,8 +87,8 @@ def state_specs(cfg: ScaleParams) -> list[Spec]:
 
 
 def real_specs(cfg: ScaleParams, tasks: tuple[Task, ...] = ("binary", "ten")) -> list[Spec]:
-    """Real-valued against complex, float and ``real_bits``, at depth 1 on each of ``tasks``: S4D-Real
-    with ``real_N`` (default 2 N) real modes beside the complex model with N modes."""
+    """Real-valued against complex, float and ``real_bits``, at depth 1 on each of ``tasks``:
+    S4D-Real with ``real_N`` (default 2 N) real modes beside the complex model with N modes."""
     real_N = cfg.real_N or 2 * cfg.shared.model.N
     return [
         Spec(t, ssm, 1, real_N if ssm == "real" else cfg.shared.model.N, b)
@@ -111,8 +112,9 @@ def ten_specs(cfg: ScaleParams, depth: int | None = None, float_only: bool = Fal
 def cells(
     cfg: ScaleParams, specs: list[Spec], folds: list[int] | None = None
 ) -> list[dict[str, Any]]:
-    """One cell per distinct spec x seed x fold (``scale_seeds`` x ``folds``, default ``scale_folds``),
-    as a dict of the spec's fields, ``seed`` and ``fold``: the unit of the chapter's resumable grids."""
+    """One cell per distinct spec x seed x fold (``scale_seeds`` x ``folds``, default
+    ``scale_folds``), as a dict of the spec's fields, ``seed`` and ``fold``: the unit of the
+    chapter's resumable grids."""
     out, seen = [], set()
     for spec in specs:
         for fold in folds if folds is not None else cfg.scale_folds:
@@ -140,7 +142,7 @@ def select(table: pd.DataFrame, specs: list[Spec]) -> pd.DataFrame:
     keep = set(specs)
     fields = list(Spec._fields)
     mask = [
-        spec_of(dict(zip(fields, values))) in keep
+        spec_of(dict(zip(fields, values, strict=True))) in keep
         for values in table[fields].itertuples(index=False)
     ]
     return table[np.asarray(mask, dtype=bool)]
@@ -156,7 +158,8 @@ def run_specs(cfg: ScaleParams, grid: list[dict[str, Any]]) -> list[Run]:
 def spec_params(cfg: ScaleParams, spec: Spec) -> ScaleParams:
     """The chapter's parameters with the model and task of ``spec``: ``model.depth``/``N`` (and
     S4D-Real's ``ssm``/``init``), and for ten digits ``data.digits``, ``train``, ``qat_train`` from
-    ``ten_*``; Heidelberg Digits on its official split (its test speakers partly unseen in training)."""
+    ``ten_*``; Heidelberg Digits on its official split (its test speakers partly unseen in
+    training)."""
     values = cfg.model_dump()
     shared = values["shared"]
     shared["model"] |= {"depth": spec.depth, "N": spec.N}
@@ -218,7 +221,8 @@ def spec_sweep(cfg: ScaleParams, spec: Spec) -> NoiseSweep:
 
 
 def _ranges(cfg: ScaleParams, model: TrainedModel) -> list[dict[str, Any]]:
-    """Each layer's converter ranges, ``cfg.shared.headroom`` times its ideal peaks on training clips."""
+    """Each layer's converter ranges, ``cfg.shared.headroom`` times its ideal peaks on training
+    clips."""
     return (
         []
         if model.net is None
@@ -275,7 +279,8 @@ def spec_converter_rows(cfg: ScaleParams, spec: Spec, seed: int, fold: int) -> l
     """The converter check of ``spec``'s model (``deployed.converter_rows``): the programmings of
     ``spec_rows`` at ``cfg.converter_sigma_uS`` (the same draws) in step mode, once with ideal
     resolution and once with ``converter_dac_bits`` / ``converter_adc_bits`` at every array
-    boundary; one row per programming and periphery ('ideal resolution' / 'converters'), test clips."""
+    boundary; one row per programming and periphery ('ideal resolution' / 'converters'), test
+    clips."""
     model = model_of(cfg, spec, seed, fold)
     ranges = _ranges(cfg, model)
     bits = {"dac_bits": cfg.converter_dac_bits, "adc_bits": cfg.converter_adc_bits}

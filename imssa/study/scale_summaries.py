@@ -37,17 +37,20 @@ def layer_errors(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _numeric_errors(rows: pd.DataFrame) -> pd.DataFrame:
-    """The error columns as floats (a checkpoint reads the padding of shallower stacks back as '')."""
+    """The error columns as floats (a checkpoint reads the padding of shallower stacks back as
+    '')."""
     cols = [c for c in rows.columns if c.startswith(("error_", "local_error_"))]
     return rows.assign(**{c: pd.to_numeric(rows[c].replace("", np.nan)) for c in cols})
 
 
 def with_layer_error(rows: pd.DataFrame) -> pd.DataFrame:
-    """``rows`` of ``scale.spec_rows(errors=True)`` with ``layer_error``: the relative error of the last
-    layer's output (the stack's, accumulated through every layer), per programming."""
+    """``rows`` of ``scale.spec_rows(errors=True)`` with ``layer_error``: the relative error of the
+    last layer's output (the stack's, accumulated through every layer), per programming."""
     rows = _numeric_errors(rows)
     return rows.assign(
-        layer_error=[r[f"error_{int(d)}"] for d, (_, r) in zip(rows["depth"], rows.iterrows())]
+        layer_error=[
+            r[f"error_{int(d)}"] for d, (_, r) in zip(rows["depth"], rows.iterrows(), strict=True)
+        ]
     )
 
 
@@ -85,11 +88,11 @@ def error_summary(long: pd.DataFrame) -> pd.DataFrame:
 
 def ten_table(software: pd.DataFrame, hardware: pd.DataFrame, chosen: pd.DataFrame) -> pd.DataFrame:
     """The ten-digit results as one long table: for each fold, its models at depth 1 and at its best
-    depth (``chosen``, from ``best_depth``), as ``depth_role`` 'depth 1' / 'best depth' (a fold whose
-    best depth is 1 appears under both). Float models from ``software`` (``model`` 'float', sigma NaN,
-    one row per fold and seed); quantized ones from ``hardware`` (``model`` '<b>-bit', one row per
-    programming and noise level; sigma 0 is the ideal array)."""
-    best = dict(zip(chosen["fold"], chosen["best_depth"]))
+    depth (``chosen``, from ``best_depth``), as ``depth_role`` 'depth 1' / 'best depth' (a fold
+    whose best depth is 1 appears under both). Float models from ``software`` (``model`` 'float',
+    sigma NaN, one row per fold and seed); quantized ones from ``hardware`` (``model`` '<b>-bit',
+    one row per programming and noise level; sigma 0 is the ideal array)."""
+    best = dict(zip(chosen["fold"], chosen["best_depth"], strict=True))
     if set(software["fold"]) - set(best):
         raise ValueError(f"no best depth for folds {sorted(set(software['fold']) - set(best))}")
     floats = software[software["bits"].isna()].assign(model="float", sigma_uS=np.nan, realisation=0)
@@ -130,6 +133,7 @@ def instability(rows: pd.DataFrame, by: str) -> pd.DataFrame:
     if by == "depth":
         p1 = out[out["depth"] == 1].set_index("sigma_uS")["unstable_share"]
         out["predicted_from_depth_1"] = [
-            1 - (1 - p1.get(x, np.nan)) ** d for d, x in zip(out["depth"], out["sigma_uS"])
+            1 - (1 - p1.get(x, np.nan)) ** d
+            for d, x in zip(out["depth"], out["sigma_uS"], strict=True)
         ]
     return out

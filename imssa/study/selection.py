@@ -45,7 +45,8 @@ __all__ = [
     "validation_sweep",
 ]
 
-#: what a validation sweep returns: validation scores and properties of the trained model, no test result
+# : what a validation sweep returns: validation scores and properties of the trained model, no test
+# result
 VALIDATION_COLUMNS = [
     "parameter",
     "value",
@@ -203,24 +204,25 @@ def nested_summary(nested: pd.DataFrame) -> str:
     moved = nested[nested["test_uses"] != "nested choice"]
     short = int(nested["se (points)"].eq(float("inf")).sum())
     where = "; ".join(
-        f"{r['parameter']} on fold {r['fold']} (nested {r['nested choice']}, used {r['fold value']})"
+        f"{r['parameter']} on fold {r['fold']} (nested {r['nested choice']}, used "
+        f"{r['fold value']})"
         for _, r in moved.iterrows()
     )
     text = (
-        f"{int((~nested['nested = global']).sum())} of {len(nested)} (parameter, fold) nested choices differ "
-        "from the global one. "
+        f"{int((~nested['nested = global']).sum())} of {len(nested)} (parameter, fold) nested "
+        "choices differ from the global one. "
     )
     text += (
-        f"The fold's runs do not use the nested choice for {where}: the test numbers of these folds use "
-        "a choice that has seen the test speaker."
+        f"The fold's runs do not use the nested choice for {where}: the test numbers of these "
+        "folds use a choice that has seen the test speaker."
         if where
-        else "Every fold's runs use its nested choice (the file's value, or its fold_choices): each fold's "
-        "test numbers use a choice made without its test speaker."
+        else "Every fold's runs use its nested choice (the file's value, or its fold_choices): "
+        "each fold's test numbers use a choice made without its test speaker."
     )
     if short:
         text += (
-            f" For {short} of them fewer than two folds were left to decide on, so the rule kept the "
-            "parameter file's value."
+            f" For {short} of them fewer than two folds were left to decide on, so the rule kept "
+            "the parameter file's value."
         )
     return text
 

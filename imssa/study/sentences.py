@@ -1,8 +1,8 @@
 """Sentences the chapters show whose words depend on a result: every choice of words (a branch, a
 threshold) lives here, tested, so that a chapter's cell only formats what these return.
 
-Verdicts themselves come from ``imssa.stats.verdict``; a sentence here words a table, a verdict
-or a count, and takes the numbers it prints as arguments (units in the names).
+Verdicts themselves come from ``imssa.stats.verdicts.verdict``; a sentence here words a table, a
+verdict or a count, and takes the numbers it prints as arguments (units in the names).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..hardware.margin import drop_within_text, position_tally
-from ..stats import HOLDS
+from ..stats.verdicts import HOLDS
 from .claims import NOT_IN_SWEEP
 
 __all__ = [

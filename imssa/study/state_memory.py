@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..stats import ABOVE, BELOW, NOT_RESOLVED, Rule, accuracy_table, verdict
+from ..stats.intervals import accuracy_table
+from ..stats.verdicts import ABOVE, BELOW, NOT_RESOLVED, Rule, verdict
 from .memory_task import FLOAT_S4D, MEMORY_TASK_COLUMNS
 from .params import MemoryModel, MemoryParams
 from .stateless_controls import NEEDS_STATE, NO_STATE, spectral_label

@@ -19,7 +19,8 @@ import pandas as pd
 from ..model.config import QuantConfig
 from ..model.spectral import spectral_cached
 from ..model.train import Run
-from ..stats import ABOVE, NOT_RESOLVED, Rule, paired_difference, verdict
+from ..stats.paired import paired_difference
+from ..stats.verdicts import ABOVE, NOT_RESOLVED, Rule, verdict
 from .params import MemoryParams, ModelParams, fold_params
 from .runs import comparison_label, control_spec, float_spec, fold_data, qat_spec
 

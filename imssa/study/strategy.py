@@ -23,7 +23,7 @@ from ..hardware.ranges import converter_ranges
 from ..model.config import QuantConfig
 from ..model.train import Run, evaluate, load_splits
 from ..seeds import programming_seed
-from ..stats import chance_failure
+from ..stats.programmings import chance_failure
 from .deployed import TrainedModel, converter_rows, hardware_rows, load_model
 from .params import Strategy
 from .runs import float_spec, qat_spec
@@ -47,7 +47,8 @@ def _devices(cfg: Any, s: Strategy) -> int:
 
 def strategy_quant(cfg: Any, s: Strategy) -> QuantConfig:
     """The QuantConfig of ``s`` under the chapter's ``fscale``, pole cap and conductance window.
-    Uniform bits leave bits_A/B/C unset, so plain QAT is the QAT chapter's configuration (and run)."""
+    Uniform bits leave bits_A/B/C unset, so plain QAT is the QAT chapter's configuration (and
+    run)."""
     uniform = len(set(s.bits)) == 1
     return QuantConfig(
         bits=max(s.bits),
@@ -106,7 +107,8 @@ def strategy_rows(
     ``sigma_uS`` and ``split``): the chapter's window, converter ranges at ``cfg.shared.headroom``
     times the ideal peaks on training clips (computed once per model), fast mode, block layout with
     the strategy's devices per element, draws from ``strategy_seed_at``. A programming at chance of
-    a model already at chance in software on that split carries 'at chance in software' as its cause."""
+    a model already at chance in software on that split carries 'at chance in software' as its
+    cause."""
     model = strategy_model(cfg, s, seed, fold)
     net = model.net
     ranges = (

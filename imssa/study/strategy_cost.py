@@ -14,7 +14,7 @@ from ..hardware.crossbar import layout, pairs_per_weight
 from ..hardware.deploy import target_conductances
 from ..hardware.devices import DeviceConfig
 from ..model.train import SpeechClassifier
-from ..stats import ABOVE, BELOW, NOT_RESOLVED, Rule, verdict
+from ..stats.verdicts import ABOVE, BELOW, NOT_RESOLVED, Rule, verdict
 from .params import Strategy
 from .strategy import _devices, strategy_model
 
@@ -156,7 +156,7 @@ def cost_corners(
         raise ValueError(f"strategy {s.name!r} has no model for fold {fold}, seed {seed}")
     out = []
     for values in itertools.product(*corners.values()):
-        point = dict(zip(corners, values))
+        point = dict(zip(corners, values, strict=True))
         cc = CostConstants.model_validate(
             c.model_dump() | {k: v for k, v in point.items() if k in CostConstants.model_fields}
         )
@@ -189,6 +189,6 @@ ENERGY_WORDS = {
 def energy_verdict(corners: pd.DataFrame) -> str:
     """'analog cheaper', 'digital cheaper' or 'depends on the constants' (``ENERGY_WORDS``): the
     range of the ratio analog / digital over every combination of ``cost_corners`` against parity,
-    by the one rule (``stats.verdict``, the range as its interval)."""
+    by the one rule (``stats.verdicts.verdict``, the range as its interval)."""
     r = corners["analog_over_digital"]
     return ENERGY_WORDS[verdict(float(r.min()), float(r.max()), None, Rule(PARITY))]

@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..stats import ABOVE, Rule, chance_failure, realisation_summary, table_verdicts, verdict
+from ..stats.programmings import chance_failure, realisation_summary
+from ..stats.verdicts import ABOVE, Rule, table_verdicts, verdict
 from .params import Strategy
 
 __all__ = [
@@ -29,7 +30,8 @@ def pareto_front(
 ) -> pd.Series:
     """True for the rows no other row dominates: none is at most as costly and at least as accurate,
     and strictly better in one of the two. Rows with a missing value, and with ``n_clips`` the rows
-    not significantly above chance on that many clips (``stats.chance_failure``), are never on it."""
+    not significantly above chance on that many clips (``stats.programmings.chance_failure``), are
+    never on it."""
     c, a = table[cost].to_numpy(float), table[accuracy].to_numpy(float)
     ok = np.isfinite(c) & np.isfinite(a)
     if n_clips is not None:
@@ -43,9 +45,9 @@ def pareto_front(
 
 def works_at(rows: pd.DataFrame, strategy: str, chance: float = 0.5) -> float | None:
     """The largest sigma (uS) at which ``strategy`` still works at all: its accuracy's interval over
-    folds then programmings (``stats.realisation_summary``) lies wholly above ``chance``. ``rows``:
-    hardware rows with ``strategy``, ``sigma_uS``, ``fold``, ``realisation``, ``accuracy``. None if
-    it works at no sigma."""
+    folds then programmings (``stats.programmings.realisation_summary``) lies wholly above
+    ``chance``. ``rows``: hardware rows with ``strategy``, ``sigma_uS``, ``fold``, ``realisation``,
+    ``accuracy``. None if it works at no sigma."""
     part = rows[rows["strategy"] == strategy].dropna(subset=["accuracy"])
     if part.empty:
         raise ValueError(f"no hardware rows for strategy {strategy!r}")
@@ -63,7 +65,8 @@ def recommend(
 ) -> str:
     """The strategy to recommend: the highest validation accuracy under hardware; strategies within
     ``tie_points`` points of it are tied, and the one of them with the least energy wins (then the
-    first listed). ``table``: one row per strategy with ``strategy``, ``accuracy`` and ``energy``."""
+    first listed). ``table``: one row per strategy with ``strategy``, ``accuracy`` and
+    ``energy``."""
     t = table.dropna(subset=[accuracy])
     if t.empty:
         raise ValueError(f"no strategy has a {accuracy!r} value")
@@ -104,7 +107,7 @@ def gap_recovery(
     programmings), the best strategy's own gap, the paired difference best - baseline under
     hardware (points, interval; same models' folds, same draws) and its share of the baseline's gap.
     """
-    from ..stats import paired_contrast
+    from ..stats.programmings import paired_contrast
 
     rows = hardware[
         (hardware["sigma_uS"] == sigma_uS) & hardware["strategy"].isin([baseline, best])
@@ -175,7 +178,7 @@ def nested_recommendation(
 def strategy_gaps(hardware: pd.DataFrame, software: pd.DataFrame, sigma_uS: float) -> pd.DataFrame:
     """Each strategy's own software-to-hardware gap at ``sigma_uS`` (points: its software accuracy
     minus its accuracy under hardware, per model, then the interval over folds and programmings)."""
-    from ..stats import drop_interval, drops_from
+    from ..stats.programmings import drop_interval, drops_from
 
     rows = hardware[hardware["sigma_uS"] == sigma_uS].dropna(subset=["accuracy"])
     out = []
@@ -203,27 +206,34 @@ def works_at_text(sigma_uS: float | None, baseline: str = "plain QAT") -> str:
     """The sentence on ``works_at``'s answer for the ``baseline`` (validation): the largest sigma
     (uS) at which it still works, or that it works at none (None)."""
     if sigma_uS is None:
-        return f"{_sentence_case(baseline)} works at no noise level (validation): there is no gap to close."
-    return f"{_sentence_case(baseline)} still works at all up to **sigma = {sigma_uS:g} uS** (validation)."
+        return (
+            f"{_sentence_case(baseline)} works at no noise level (validation): "
+            "there is no gap to close."
+        )
+    return (
+        f"{_sentence_case(baseline)} still works at all up to **sigma = {sigma_uS:g} uS** "
+        "(validation)."
+    )
 
 
 def gap_text(gap: dict[str, float] | None, chosen: str, baseline: str = "plain QAT") -> str:
-    """``gap_recovery``'s result in sentences (points, intervals), ending with ``gap_verdict``; None:
-    the recommended strategy ``chosen`` is the ``baseline`` itself."""
+    """``gap_recovery``'s result in sentences (points, intervals), ending with ``gap_verdict``;
+    None: the recommended strategy ``chosen`` is the ``baseline`` itself."""
     if gap is None:
         return f"The recommended strategy is {baseline} itself."
     return (
-        f"{_sentence_case(baseline)} loses **{gap['gap_points']:.1f} points** [{gap['gap_ci_low']:.1f}, "
-        f"{gap['gap_ci_high']:.1f}] at sigma = {gap['sigma_uS']:g} uS. {chosen} wins back "
-        f"**{gap['recovered_points']:.1f} points** [{gap['recovered_ci_low']:.1f}, {gap['recovered_ci_high']:.1f}], "
-        f"{100 * gap['recovered_share']:.0f}% of that gap; its own gap is {gap['best_gap_points']:.1f} points. "
-        f"Verdict: {gap_verdict(gap)}"
+        f"{_sentence_case(baseline)} loses **{gap['gap_points']:.1f} points** "
+        f"[{gap['gap_ci_low']:.1f}, {gap['gap_ci_high']:.1f}] at sigma = {gap['sigma_uS']:g} uS. "
+        f"{chosen} wins back **{gap['recovered_points']:.1f} points** "
+        f"[{gap['recovered_ci_low']:.1f}, {gap['recovered_ci_high']:.1f}], "
+        f"{100 * gap['recovered_share']:.0f}% of that gap; its own gap is "
+        f"{gap['best_gap_points']:.1f} points. Verdict: {gap_verdict(gap)}"
     )
 
 
 def gap_verdict(gap: dict[str, float], goal_share: float = 0.5) -> str:
     """One sentence on ``gap_recovery``'s result: whether the baseline's gap and the gain are
-    resolved (their intervals above zero, ``stats.verdict``) and whether the gain reaches
+    resolved (their intervals above zero, ``stats.verdicts.verdict``) and whether the gain reaches
     ``goal_share`` of the gap with its interval above zero (the only way the goal counts as met)."""
     gap_ok = verdict(gap["gap_ci_low"], gap["gap_ci_high"]) == ABOVE
     gain_ok = verdict(gap["recovered_ci_low"], gap["recovered_ci_high"]) == ABOVE

@@ -34,8 +34,8 @@ __all__ = [
 
 def run_summary(run: Run, result: TrainResult, n_classes: int) -> dict[str, Any]:
     """One row per run: split, fold, test and validation accuracy, test clips, ``failure`` and
-    ``failure_reason`` (why, in words), and the poles and memory of the first layer's (quantized) recurrence (``memory.layer_memory``; an FIR
-    bank has no pole: NaN)."""
+    ``failure_reason`` (why, in words), and the poles and memory of the first layer's (quantized)
+    recurrence (``memory.layer_memory``; an FIR bank has no pole: NaN)."""
     row: dict[str, Any] = {
         "split": run.data.split,
         "fold": run.data.fold,
@@ -73,7 +73,10 @@ def train_sweep(
         raise ValueError(f"{len(points)} points but {len(runs)} runs")
     results = train_all(runs, workers, desc=desc)
     return pd.DataFrame(
-        [p | run_summary(r, res, n_classes) for p, r, res in zip(points, runs, results)]
+        [
+            p | run_summary(r, res, n_classes)
+            for p, r, res in zip(points, runs, results, strict=True)
+        ]
     )
 
 
@@ -87,7 +90,7 @@ def clip_answers(
     if len(points) != len(runs):
         raise ValueError(f"{len(points)} points but {len(runs)} runs")
     frames = []
-    for p, r, res in zip(points, runs, train_all(runs, workers, desc=desc)):
+    for p, r, res in zip(points, runs, train_all(runs, workers, desc=desc), strict=True):
         if "seed" in p and p["seed"] != r.train.seed:
             raise ValueError(f"label seed {p['seed']} differs from the run's seed {r.train.seed}")
         if not res.failure:
@@ -293,7 +296,7 @@ def learning_curves(
     frames = [
         res.history.assign(**({"fold": r.data.fold, "seed": r.train.seed} | p))
         for p, r, res in zip(
-            points, runs, train_all(runs, workers, desc="curves", progress=progress)
+            points, runs, train_all(runs, workers, desc="curves", progress=progress), strict=True
         )
     ]
     return pd.concat(frames, ignore_index=True)

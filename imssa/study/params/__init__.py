@@ -1,4 +1,5 @@
-"""Typed parameters: one pydantic schema per chapter, loaded from ``params/<profile>/<chapter>.yaml``.
+"""Typed parameters: one pydantic schema per chapter, loaded from
+``params/<profile>/<chapter>.yaml``.
 
 Every schema forbids unknown keys and checks types and ranges, so a bad parameter file fails
 before any work starts, with a message that names the key and what is allowed.

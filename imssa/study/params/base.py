@@ -87,17 +87,18 @@ class Shared(Strict):
     adaptive_scale_rule: Literal["max_abs", "mse"] = Field(
         default="mse",
         description=(
-            "scale of the dynamic and per-channel ranges: each tensor's (channel's) max-abs, or the scale that "
-            "minimises its quantization error (TWN's fitted threshold and scale at 2 bits); the fixed range "
-            "keeps fscale"
+            "scale of the dynamic and per-channel ranges: each tensor's (channel's) max-abs, or "
+            "the scale that minimises its quantization error (TWN's fitted threshold and scale at "
+            "2 bits); the fixed range keeps fscale"
         ),
     )
     fold_choices: dict[int, dict[str, int | float]] = Field(
         default_factory=dict,
         description=(
-            "per fold, the parameter values (dotted paths, e.g. train.lr) of its nested choice where it differs from "
-            "this file's: the choice behind that fold's test numbers, made without its test speaker "
-            "(selection.nested_choices checks that this holds the nested choice)"
+            "per fold, the parameter values (dotted paths, e.g. train.lr) of its nested choice "
+            "where it differs from this file's: the choice behind that fold's test numbers, made "
+            "without its test speaker (selection.nested_choices checks that this holds the nested "
+            "choice)"
         ),
     )
     map_bits: ModelBits = Field(default=2, description="bit width of the model mapped")
@@ -112,14 +113,16 @@ class Shared(Strict):
         default=2.0,
         ge=1,
         description=(
-            "converter range in fast-mode sweeps, in units of the largest ideal input/output on training clips"
+            "converter range in fast-mode sweeps, in units of the largest ideal input/output on "
+            "training clips"
         ),
     )
     devices_per_element: list[Literal[8, 16]] = Field(
         default=[16, 8],
         min_length=1,
         description=(
-            "devices per complex element of A_bar (16: the paper's 4 x 4 block); the first is the default"
+            "devices per complex element of A_bar (16: the paper's 4 x 4 block); the first is the "
+            "default"
         ),
     )
 
@@ -131,7 +134,8 @@ class Shared(Strict):
     @field_validator("fold_choices", mode="before")
     @classmethod
     def _fold_numbers(cls, value: Any) -> Any:
-        """Folds as numbers also where the values came through JSON (papermill), whose keys are text."""
+        """Folds as numbers also where the values came through JSON (papermill), whose keys are
+        text."""
         if isinstance(value, dict):
             return {
                 int(k) if isinstance(k, str) and k.isdigit() else k: v for k, v in value.items()
@@ -139,7 +143,8 @@ class Shared(Strict):
         return value
 
     def scale_rule(self, range_mode: str) -> Literal["max_abs", "mse"]:
-        """The scale rule of a quantized model with ``range_mode``: the fixed range has none of its own."""
+        """The scale rule of a quantized model with ``range_mode``: the fixed range has none of its
+        own."""
         return "max_abs" if range_mode == "fixed" else self.adaptive_scale_rule
 
     def device(self, choice: PresetChoice) -> DeviceConfig:
@@ -201,13 +206,14 @@ class ModelParams(ChapterParams):
 
     def checkpoint_key(self) -> str:
         """Text of the whole configuration but ``NOT_IN_RESULTS``: a resumable sweep's checkpoint
-        (``results.checkpoint_path``, which adds the library's digest) stays valid exactly as long as
-        none of it changes, so no new field can silently reuse a stale checkpoint."""
+        (``results.checkpoint_path``, which adds the library's digest) stays valid exactly as long
+        as none of it changes, so no new field can silently reuse a stale checkpoint."""
         return self.model_dump_json(exclude={"shared": set(self.NOT_IN_RESULTS)})
 
 
 def _check_grid(shared: Shared, grid: dict[str, list[Any]], name: str) -> None:
-    """Every key of a selection grid is a path of the ``shared`` settings and every value is valid there."""
+    """Every key of a selection grid is a path of the ``shared`` settings and every value is valid
+    there."""
     for path, values in grid.items():
         if not values:
             raise ValueError(f"{name}.{path}: give at least one value")
@@ -252,7 +258,8 @@ def fold_params(cfg: ModelParams, fold: int) -> ModelParams:
 def variant(cfg: ModelParams, path: str, value: Any) -> ModelParams:
     """``cfg`` with the shared setting at dotted path ``path`` (``data.sample_rate``, ``fscale``:
     paths of ``Shared``, as selection grids and ``fold_choices`` name them) replaced, and the
-    chapter validated as a whole like a parameter file: the unit of a one-at-a-time validation sweep."""
+    chapter validated as a whole like a parameter file: the unit of a one-at-a-time validation
+    sweep."""
     shared = replaced(cfg.shared, path, value)
     try:
         return type(cfg).model_validate(cfg.model_dump() | {"shared": shared.model_dump()})
@@ -287,6 +294,9 @@ def _describe(err: ValidationError, source: str) -> str:
         if e["type"] == "extra_forbidden":
             msg = "unknown parameter name"
             if len(e["loc"]) == 1 and e["loc"][0] in Shared.model_fields:
-                msg = f"a shared setting (_shared.yaml): give it under 'shared:', e.g. shared: {{{e['loc'][0]}: ...}}"
+                msg = (
+                    "a shared setting (_shared.yaml): give it under 'shared:', "
+                    f"e.g. shared: {{{e['loc'][0]}: ...}}"
+                )
         lines.append(f"  - {key}: {msg}" + (f" (got {e.get('input')!r})" if e["loc"] else ""))
     return "\n".join(lines)

@@ -34,7 +34,8 @@ class Strategy(Strict):
         default=0.0,
         ge=0,
         description=(
-            "programming noise injected in training, uS (noise-aware QAT; ``QuantConfig.noise_sigma_uS``)"
+            "programming noise injected in training, uS (noise-aware QAT; "
+            "``QuantConfig.noise_sigma_uS``)"
         ),
     )
     training: Literal["qat", "ptq"] = "qat"
@@ -48,8 +49,8 @@ class Strategy(Strict):
             )
         if self.training == "ptq" and (self.pole_penalty > 0 or self.noise_sigma_uS > 0):
             raise ValueError(
-                f"strategy {self.name!r}: post-training quantization has no training to penalise or "
-                "inject noise into"
+                f"strategy {self.name!r}: post-training quantization has no training to penalise "
+                "or inject noise into"
             )
         return self
 
@@ -61,10 +62,11 @@ class Strategy(Strict):
 
 class StrategyParams(ModelParams):
     """Chapter 'Open question 2: quantization strategy': every ``strategies`` entry trained (or, for
-    PTQ, quantized) for each of ``folds`` x ``strategy_seeds``, programmed ``realisations``
-    times at each of ``sigmas_uS`` on the deployment chapter's default array (physical
-    window, saturating converters, fast mode), scored on validation and test clips, and costed with
-    ``imssa.hardware.cost``. ``baseline`` names plain fixed-range QAT, against which every strategy is paired."""
+    PTQ, quantized) for each of ``folds`` x ``strategy_seeds``, programmed ``realisations`` times at
+    each of ``sigmas_uS`` on the deployment chapter's default array (physical window, saturating
+    converters, fast mode), scored on validation and test clips, and costed with
+    ``imssa.hardware.cost``. ``baseline`` names plain fixed-range QAT, against which every strategy
+    is paired."""
 
     RENAMED: ClassVar[dict[str, str]] = {
         "strategy_sigmas_uS": "sigmas_uS",
@@ -92,7 +94,8 @@ class StrategyParams(ModelParams):
     adc_bits: ModelBits = Field(
         default=6,
         description=(
-            "ADC resolution of the cost model (the emulated array's 6 bits; Li, Hu et al., Nat. Electron. 1, 52 (2018))"
+            "ADC resolution of the cost model (the emulated array's 6 bits; Li, Hu et al., Nat. "
+            "Electron. 1, 52 (2018))"
         ),
     )
     cost: CostConstants = CostConstants()
@@ -100,8 +103,8 @@ class StrategyParams(ModelParams):
         default=1.0,
         ge=0,
         description=(
-            "strategies within this many points of the best validation accuracy under hardware are tied; "
-            "the least energy wins"
+            "strategies within this many points of the best validation accuracy under hardware "
+            "are tied; the least energy wins"
         ),
     )
 
@@ -208,8 +211,9 @@ class ScaleParams(ModelParams):
             or self.shared.model.N not in self.state_sizes
         ):
             raise ValueError(
-                f"depths must include model.depth ({self.shared.model.depth}) and state_sizes model.N "
-                f"({self.shared.model.N}): the main model is the shared point of every sweep"
+                f"depths must include model.depth ({self.shared.model.depth}) and state_sizes "
+                f"model.N ({self.shared.model.N}): the main model is the shared point of every "
+                "sweep"
             )
         if any(not 2 <= b <= 16 for b in self.depth_bits + self.ten_bits):
             raise ValueError("depth_bits and ten_bits must be in 2..16")
@@ -234,6 +238,7 @@ class ReportParams(ChapterParams):
         default=2.0,
         ge=0,
         description=(
-            "an accuracy loss up to this many points counts as 'little' (ternary weights, fixed range)"
+            "an accuracy loss up to this many points counts as 'little' (ternary weights, fixed "
+            "range)"
         ),
     )

@@ -111,10 +111,10 @@ def shared_values(folder: str | Path) -> dict[str, Any]:
 
 
 def chapter_file_values(chapter: str, path: str | Path) -> dict[str, Any]:
-    """The values of a chapter's parameter file, with its profile's shared settings (``_shared.yaml``
-    in the same folder) as its ``shared`` block where the chapter contains one. Beside a
-    ``_shared.yaml`` a chapter file may not set ``shared`` itself: then one edit could leave two
-    chapters disagreeing (a file alone in its folder may)."""
+    """The values of a chapter's parameter file, with its profile's shared settings
+    (``_shared.yaml`` in the same folder) as its ``shared`` block where the chapter contains one.
+    Beside a ``_shared.yaml`` a chapter file may not set ``shared`` itself: then one edit could
+    leave two chapters disagreeing (a file alone in its folder may)."""
     if chapter not in CHAPTERS:
         raise ParamsError(f"unknown chapter {chapter!r}; known: {sorted(CHAPTERS)}")
     path = Path(path)
@@ -122,8 +122,8 @@ def chapter_file_values(chapter: str, path: str | Path) -> dict[str, Any]:
     shared = shared_values(path.parent)
     if "shared" in values and shared:
         raise ParamsError(
-            f"{path}: 'shared' is {path.parent / SHARED_FILE}, which every chapter shares; change it "
-            "there (or in a reader's file laid over the chapter's)"
+            f"{path}: 'shared' is {path.parent / SHARED_FILE}, which every chapter shares; change "
+            "it there (or in a reader's file laid over the chapter's)"
         )
     again = sorted(set(values) & set(Shared.model_fields) - set(CHAPTERS[chapter].model_fields))
     if again:

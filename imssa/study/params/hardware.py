@@ -22,7 +22,8 @@ from .base import (
 
 
 class EmulationParams(ModelParams):
-    """A chapter that runs the emulated array: a device preset (``emulation``) on the shared window."""
+    """A chapter that runs the emulated array: a device preset (``emulation``) on the shared
+    window."""
 
     emulation: PresetChoice = PresetChoice(preset="hfox_1t1r_like")
 
@@ -69,7 +70,8 @@ class DeploymentParams(EmulationParams):
     dense_bits: list[ModelBits] = Field(
         default=[2, 5],
         description=(
-            "bit widths re-run with the first simulator: dense layout, mapping-range clipping, 8 devices, no saturation"
+            "bit widths re-run with the first simulator: dense layout, mapping-range clipping, 8 "
+            "devices, no saturation"
         ),
     )
     gmax_sweep_uS: list[float] = Field(
@@ -94,8 +96,10 @@ DESIGN_DEVICE: dict[str, Any] = {
     "adc_offset_sigma": 0.01,  # ASSUMPTION: ADC/TIA offset std 1% of a column's full scale
     "adc_gain_sigma": 0.02,  # ASSUMPTION: ADC/TIA relative gain error std 2%
     "calibration_reads": 16,  # reads per reference of the per-column affine correction
-    "read_noise_device": 0.02,  # ASSUMPTION: 2% relative conductance fluctuation per read and device
-    "check_tolerance": 0.2,  # relative kernel error above which the check after programming reprograms
+    # ASSUMPTION: 2% relative conductance fluctuation per read and device
+    "read_noise_device": 0.02,
+    # relative kernel error above which the check after programming reprograms
+    "check_tolerance": 0.2,
     "check_max_rounds": 5,  # reprogramming rounds of the check
 }
 
@@ -132,9 +136,10 @@ class PeripheryParams(EmulationParams):
     design_device: dict[str, Any] = Field(
         default_factory=lambda: dict(DESIGN_DEVICE),
         description=(
-            "the device keys the designs set (``periphery_designs.design_keys``), flat: each a DeviceConfig "
-            "field, routed to its part by its name (offsets, gain errors, their correction, per-device read "
-            "noise, the check after programming); a key left out keeps its DESIGN_DEVICE value"
+            "the device keys the designs set (``periphery_designs.design_keys``), flat: each a "
+            "DeviceConfig field, routed to its part by its name (offsets, gain errors, their "
+            "correction, per-device read noise, the check after programming); a key left out "
+            "keeps its DESIGN_DEVICE value"
         ),
     )
     converter_bits: list[ConverterBits] = Field(
@@ -148,16 +153,16 @@ class PeripheryParams(EmulationParams):
         default=1e-6,
         gt=0,
         description=(
-            "time of one programming pulse with its verify read, s (ASSUMPTION: of the order of RRAM write-verify "
-            "loops; not measured here)"
+            "time of one programming pulse with its verify read, s (ASSUMPTION: of the order of "
+            "RRAM write-verify loops; not measured here)"
         ),
     )
     wire_resistance_ohm: list[Annotated[float, Field(gt=0)]] = Field(
         default=[1.0, 5.0],
         min_length=1,
         description=(
-            "wire resistance per segment between cross-points, Ohm (ASSUMPTION: a few Ohm for minimum-pitch copper "
-            "lines at deeply scaled nodes; swept)"
+            "wire resistance per segment between cross-points, Ohm (ASSUMPTION: a few Ohm for "
+            "minimum-pitch copper lines at deeply scaled nodes; swept)"
         ),
     )
     channels_per_array: list[Annotated[int, Field(ge=1)]] = Field(
@@ -191,7 +196,8 @@ class PeripheryParams(EmulationParams):
         default=[0],
         min_length=1,
         description=(
-            "training seeds whose models are fine-tuned converter-aware (every fold): a cut to fit the time"
+            "training seeds whose models are fine-tuned converter-aware (every fold): a cut to "
+            "fit the time"
         ),
     )
 
@@ -248,9 +254,9 @@ class MarginParams(ModelParams):
 
 class TechnologyParams(ModelParams):
     """Chapter 'Open question 1: device technologies': the QAT chapter's models (same keys) at
-    ``tech_bits``, programmed with each technology preset of ``imssa.hardware.presets.PRESETS``; noise
-    models, write-verify and time for ``study_bits``; the inverse question for ``inverse_bits`` on
-    the deployment chapter's emulated array (``inverse_base``)."""
+    ``tech_bits``, programmed with each technology preset of ``imssa.hardware.presets.PRESETS``;
+    noise models, write-verify and time for ``study_bits``; the inverse question for
+    ``inverse_bits`` on the deployment chapter's emulated array (``inverse_base``)."""
 
     technologies: list[str] = Field(
         default=list(TECHNOLOGIES), min_length=1, description="PRESETS names compared"
@@ -269,7 +275,9 @@ class TechnologyParams(ModelParams):
         "inverse_sigmas_uS": "inverse.sigmas_uS",
         "inverse_step_sigmas_uS": "inverse_step.sigmas_uS",
         "inverse_step_realisations": "inverse_step.realisations",
-        "write_verify_technology": "'write_verify_preset' (any preset; 'technology' names the four compared)",
+        "write_verify_technology": (
+            "'write_verify_preset' (any preset; 'technology' names the four compared)"
+        ),
     }
 
     realisations: int = Field(
@@ -282,14 +290,16 @@ class TechnologyParams(ModelParams):
     noise_technologies: list[str] = Field(
         default=["rram_wan2022", "pcm_joshi2020", "stt_mram_binary"],
         description=(
-            "technologies whose state-dependent noise is compared with constant noise at matched error"
+            "technologies whose state-dependent noise is compared with constant noise at matched "
+            "error"
         ),
     )
     noise_scales: list[float] = Field(
         default=[1.0, 4.0],
         min_length=1,
         description=(
-            "factors on each technology's programming noise (sigma_scale) at which the noise models are compared"
+            "factors on each technology's programming noise (sigma_scale) at which the noise "
+            "models are compared"
         ),
     )
     noise_shapes: list[Literal["gaussian", "laplace", "student_t"]] = Field(
@@ -299,7 +309,8 @@ class TechnologyParams(ModelParams):
         default=["rms", "mean_abs"],
         min_length=1,
         description=(
-            "how the constant noise is matched: same root-mean-square or same mean absolute conductance error"
+            "how the constant noise is matched: same root-mean-square or same mean absolute "
+            "conductance error"
         ),
     )
     write_verify_preset: str = Field(
@@ -320,7 +331,8 @@ class TechnologyParams(ModelParams):
     inverse_base: str = Field(
         default="hfox_1t1r_like",
         description=(
-            "PRESETS name of the array the inverse grid varies (its own noise, yield, read noise and converters replaced)"
+            "PRESETS name of the array the inverse grid varies (its own noise, yield, read noise "
+            "and converters replaced)"
         ),
     )
     inverse: NoiseSweep = Field(
@@ -348,7 +360,8 @@ class TechnologyParams(ModelParams):
         default=3.0,
         gt=0,
         description=(
-            "a cell reproduces the paper's drop when its mean is this close and its interval contains it"
+            "a cell reproduces the paper's drop when its mean is this close and its interval "
+            "contains it"
         ),
     )
 
@@ -383,7 +396,8 @@ class TechnologyParams(ModelParams):
             or self.inverse_bits not in self.tech_bits
         ):
             raise ValueError(
-                "study_bits and inverse_bits must be among tech_bits (their models are trained there)"
+                "study_bits and inverse_bits must be among tech_bits (their models are trained "
+                "there)"
             )
         if any(x <= 0 for x in self.noise_scales):
             raise ValueError(f"noise_scales must be > 0, got {self.noise_scales}")

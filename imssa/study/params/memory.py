@@ -47,8 +47,8 @@ class MemoryModel(Strict):
     recipe: Literal["fine_tune", "scratch"] = Field(
         default="fine_tune",
         description=(
-            "QAT fine-tuned from the float S4D model of the same fold and seed (qat_train), or trained from the "
-            "start with its grid and cap (the float model's schedule, train)"
+            "QAT fine-tuned from the float S4D model of the same fold and seed (qat_train), or "
+            "trained from the start with its grid and cap (the float model's schedule, train)"
         ),
     )
 
@@ -65,7 +65,8 @@ class MemoryModel(Strict):
             or self.a_grid != "cartesian"
         ):
             raise ValueError(
-                f"{self.name}: bits_A, fscale, r_max and a_grid describe a quantized model: give bits"
+                f"{self.name}: bits_A, fscale, r_max and a_grid describe a quantized model: give "
+                "bits"
             )
         if self.ssm != "s4d" and self.bits is not None:
             raise ValueError(f"{self.name}: the quantized models of the memory task are S4D models")
@@ -97,7 +98,8 @@ class MemoryParams(ModelParams):
     memory_noise_models: list[str] | None = Field(
         default=None,
         description=(
-            "names of memory_models programmed under noise (quantized S4D families); None: every quantized one"
+            "names of memory_models programmed under noise (quantized S4D families); None: every "
+            "quantized one"
         ),
     )
     memory_seeds: list[int] = Field(
@@ -155,7 +157,8 @@ class MemoryParams(ModelParams):
 
 class FrontEndChoice(Strict):
     """One front end of chapter 'Memory that survives programming': what a step of the recurrence
-    receives, hence its step rate (``DataConfig``'s ``front_end``, ``hop_ms``, ``frame_ms``, ``n_mels``)."""
+    receives, hence its step rate (``DataConfig``'s ``front_end``, ``hop_ms``, ``frame_ms``,
+    ``n_mels``)."""
 
     name: str = Field(min_length=1)
     front_end: Literal["waveform", "logmel"] = "waveform"
@@ -209,7 +212,8 @@ class ProgrammedMemoryParams(MemoryParams):
         default=2.0,
         ge=0,
         description=(
-            "the bits a design needs: the fewest bits of A_bar whose validation accuracy is within this of the float model's"
+            "the bits a design needs: the fewest bits of A_bar whose validation accuracy is "
+            "within this of the float model's"
         ),
     )
     write_verified_uS: list[float] = Field(
@@ -217,7 +221,8 @@ class ProgrammedMemoryParams(MemoryParams):
         min_length=2,
         max_length=2,
         description=(
-            "uS, the programming noise write-verified devices reach on this window (sources in the parameter file)"
+            "uS, the programming noise write-verified devices reach on this window (sources in "
+            "the parameter file)"
         ),
     )
 

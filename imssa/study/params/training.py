@@ -52,7 +52,8 @@ class BaselineParams(ModelParams):
     deployed_selection: list[str] = Field(
         default=["data.sample_rate", "model.N"],
         description=(
-            "paths of ``selection`` chosen on the deployed model (fixed-range QAT at qat_bits[0]), not the float one"
+            "paths of ``selection`` chosen on the deployed model (fixed-range QAT at "
+            "qat_bits[0]), not the float one"
         ),
     )
     selection_limits: dict[str, float] = Field(
@@ -74,7 +75,8 @@ class BaselineParams(ModelParams):
             self.deployed_selection and not self.qat_bits
         ):
             raise ValueError(
-                f"deployed_selection {self.deployed_selection} must be keys of selection, with qat_bits set"
+                f"deployed_selection {self.deployed_selection} must be keys of selection, with "
+                "qat_bits set"
             )
         if set(self.selection_limits) - set(self.selection):
             raise ValueError(
@@ -120,6 +122,7 @@ class QATParams(ModelParams):
 
 class MappingParams(ModelParams):
     """Chapter 'Mapping S4D onto a crossbar': the QAT chapter's model at ``map_bits``/``fscale``
-    (the shared keys, so the cached QAT runs are reused), mapped onto arrays of ``rows`` x ``cols``."""
+    (the shared keys, so the cached QAT runs are reused), mapped onto arrays of ``rows`` x
+    ``cols``."""
 
     check_length: int = Field(default=500, ge=1, description="steps of the exactness check")
