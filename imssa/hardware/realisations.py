@@ -31,7 +31,7 @@ def failure_cause(
     dev: DeviceConfig,
     chance: float = 0.5,
 ) -> str:
-    """Why a programming scores at chance (``stats.chance_failure``), '' if it does not: 'unstable'
+    """Why a programming scores at chance (``stats.programmings.chance_failure``), '' if it does not: 'unstable'
     (spectral radius >= 1), else 'saturated' (a converter clipped), else the non-idealities present
     that can silence it without either ('stuck devices', 'converter rounding', 'read noise', joined
     by ' + '; the chapters separate them with runs that switch one off), else 'weight error'

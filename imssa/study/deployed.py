@@ -146,7 +146,7 @@ def programmed_rows(
     """One row per programming of ``net`` at each of ``sigmas_uS`` (uS) on the clips ``data``:
     every layer on its own arrays with the devices ``devices_at(sigma)`` (one per layer), block
     layout, ``realisations`` programmings (one where nothing is random) drawn from
-    ``seed_at(sigma)``, scored by ``deploy.realisation_rows`` (``reference``: the per-layer
+    ``seed_at(sigma)``, scored by ``realisations.realisation_rows`` (``reference``: the per-layer
     errors); each row led by its ``sigma_uS``. The sweeps of the strategy and scale chapters."""
     rows = []
     for x in sigmas_uS:
@@ -162,7 +162,7 @@ def programmed_rows(
 
 
 def failed_row(failure: str) -> dict[str, Any]:
-    """The row of a programming of a model that cannot be deployed: ``deploy.realisation_rows``'
+    """The row of a programming of a model that cannot be deployed: ``realisations.realisation_rows``'
     columns (the check after programming's aside, empty in a grid), accuracy NaN and the model's
     ``failure``."""
     return {

@@ -41,7 +41,7 @@ def paired_points(
     answers: pd.DataFrame, by: list[str], column: str, a: Any, b: Any
 ) -> pd.DataFrame:
     """Per group of ``by``: accuracy of ``column == a`` minus ``column == b`` on the same (fold,
-    seed, clip), in points (``stats.paired_difference``): ``difference_points``, its t
+    seed, clip), in points (``stats.paired.paired_difference``): ``difference_points``, its t
     interval over folds, ``p_t`` and the exact ``p_sign_flip``. Groups where either side is
     missing are left out."""
     rows = []
@@ -191,7 +191,7 @@ def planned_parts(
     (chosen design - float per task and front end), noise (``design_noise.noise_contrasts`` at sigma
     > 0 with the first count of ``devices_per_element``, the paper's; sigma = 0 is the step-rate
     row, and the other count is shown, not tested), placement (A_bar digital minus on the array,
-    paired on the same programming draws, ``stats.paired_contrast``), four classes."""
+    paired on the same programming draws, ``stats.programmings.paired_contrast``), four classes."""
     rates = pd.concat([main_answers, order_answers], ignore_index=True)
     step = paired_points(
         rates, ["task", "front_end"], "model", "chosen design", "float S4D"
@@ -221,11 +221,11 @@ def planned_parts(
 
 
 def planned_family(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """The chapter's planned comparisons as one family (``stats.holm_family`` over ``p_t``): rows
+    """The chapter's planned comparisons as one family (``stats.paired.holm_family`` over ``p_t``): rows
     with ``a``, ``b``, ``difference_points``, ``ci_low``, ``ci_high``, ``p_t``, ``p_sign_flip``.
     The exact sign-flip p over six folds stops at 1/32, so in a family of more than one it could
     resolve nothing after Holm: it is reported beside the t test's, which the family adjusts. Its
-    ``verdict``: a - b ``ABOVE`` / ``BELOW`` 0 or ``NOT_RESOLVED`` (``stats.verdict``)."""
+    ``verdict``: a - b ``ABOVE`` / ``BELOW`` 0 or ``NOT_RESOLVED`` (``stats.verdicts.verdict``)."""
     return holm_family(pd.concat(parts, ignore_index=True), "memory that survives programming")
 
 

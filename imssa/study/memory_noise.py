@@ -69,7 +69,7 @@ def memory_rows(
     """``cfg.realisations`` programmings of a trained model at ``sigma_uS`` on the chapter's
     array (its conductance window, converters saturating at ``headroom`` times the ideal peaks on
     training clips, block layout, fast mode), scored on its test clips: one row each with
-    ``deploy.realisation_rows``' columns and ``slowest_mode_ms``. An S4D model goes on the
+    ``realisations.realisation_rows``' columns and ``slowest_mode_ms``. An S4D model goes on the
     arrays of ``hardware.deploy``, an FIR bank on a delay line. The draws come from
     ``identity`` (the model: task, family, seed, fold) and sigma; ``devices_per_element`` is a
     variant of the placement and meets the same draws, as does ``digital_A`` (A_bar held digitally,
@@ -168,7 +168,7 @@ def noise_summary(
     by: tuple[str, ...] = ("model", "devices_per_element", "sigma_uS"),
 ) -> pd.DataFrame:
     """Per group of ``by`` (default: model, devices per element, sigma):
-    ``stats.realisation_summary`` of the programmings (mean accuracy, 95% interval over folds,
+    ``stats.programmings.realisation_summary`` of the programmings (mean accuracy, 95% interval over folds,
     failure share), the share of unstable programmings and the median slowest-mode time constant
     (ms) of the stable ones."""
     by = list(by)
@@ -298,8 +298,8 @@ def noise_answer(
 
 def main_noise_contrasts(main: pd.DataFrame, reference: str) -> pd.DataFrame:
     """Each ternary FIR bank minus the ternary S4D model ``reference`` on the main task, per sigma
-    and device count (``stats.paired_contrast``, paired on fold; every model its own draws), one
-    family with Holm's correction (``stats.holm_family``). Programmings of a model that failed in
+    and device count (``stats.programmings.paired_contrast``, paired on fold; every model its own draws), one
+    family with Holm's correction (``stats.paired.holm_family``). Programmings of a model that failed in
     training (accuracy NaN) leave out their fold for both sides."""
     key = ["sigma_uS", "devices_per_element", "seed", "fold", "realisation"]
     ok = main.dropna(subset=["accuracy"])

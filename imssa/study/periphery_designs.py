@@ -135,7 +135,7 @@ def column_levels(cfg: PeripheryParams, keys: list[tuple[int, int]]) -> pd.DataF
     """How many of the ADC's levels each column's signal spans (its ideal peak on the clips that set
     the ranges, over the LSB) with one range per layer and with per-column ranges, at the emulated
     array's ADC width. Per model: the share of state columns that are silent (a mode whose quantized
-    B_bar or C is zero never carries a signal: its range is ``deploy.SILENT_RANGE``), the median and
+    B_bar or C is zero never carries a signal: its range is ``ranges.SILENT_RANGE``), the median and
     10th percentile over the active state columns, and the readout column's median over channels.
     One row per (seed, fold, ranges)."""
     from ..hardware.periphery import levels

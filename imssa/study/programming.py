@@ -7,7 +7,7 @@ device preset; keys that are ``DeviceConfig`` fields (``sigma_uS``, ``noise_clip
 after programming, default 0) is the time at which the arrays are read; ``noise_model`` other than
 'state-dependent' replaces the programming noise by a constant one of the same error over the
 model's targets ('gaussian', 'laplace', 'student_t'; matched by ``match``, 'rms' or 'mean_abs';
-``devices.matched_noise``); ``layout``, ``devices_per_element``, ``real_zeros`` (the off-diagonal
+``noise.matched_noise``); ``layout``, ``devices_per_element``, ``real_zeros`` (the off-diagonal
 cross-points of real poles left unprogrammed, ``deploy.deployed_weights``; False by default) and
 ``periphery`` ('saturating': converter ranges at ``headroom`` times the ideal peaks; 'calibrated' (a
 label kept for the results): ranges with 10% headroom, for step mode with converters; 'unbounded')
@@ -41,7 +41,7 @@ __all__ = ["LABEL_KEYS", "PERIPHERIES", "deployable", "radius_cell", "sweep_cell
 
 #: Converter range of a periphery, as the headroom over the ideal array's peaks on training clips
 #: (None: ``headroom`` of the parameters; 'unbounded': no saturation at all). 'per_column': a range
-#: per row and column (``deploy.layer_converter_ranges``), the others one per layer.
+#: per row and column (``ranges.layer_converter_ranges``), the others one per layer.
 PERIPHERIES: dict[str, float | None] = {
     "saturating": None,
     "calibrated": 1.1,
@@ -292,7 +292,7 @@ def _check_cell(cell: dict[str, Any]) -> str:
 
 def _placement(cell: dict[str, Any]) -> dict[str, Any]:
     """The keyword arguments that place a cell's model on the arrays and read them at a time
-    (``deploy.realisation_rows``)."""
+    (``realisations.realisation_rows``)."""
     return {
         "layout": cell.get("layout", "block"),
         "devices_per_element": cell.get("devices_per_element", 16),

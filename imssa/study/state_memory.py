@@ -5,7 +5,7 @@ The controls of the main task live in ``stateless_controls``, the memory task's 
 
 * ``memory_summary_table``: one row per family of the memory task, with the cause where its
   interval reaches chance; ``memory_pairs``: the memory task's planned comparisons.
-* ``chance_state`` (``ABOVE_CHANCE``, ``AT_CHANCE`` or ``stats.NOT_RESOLVED``) and
+* ``chance_state`` (``ABOVE_CHANCE``, ``AT_CHANCE`` or ``stats.verdicts.NOT_RESOLVED``) and
   ``memory_verdict``: whether the paper's fixed-range QAT keeps the memory task, in sentences.
 * ``chapter_conclusion``: the closing paragraph from the chapter's three verdicts.
 """
@@ -83,7 +83,7 @@ def memory_summary_table(
     answers: pd.DataFrame, task_table: pd.DataFrame, cfg: MemoryParams
 ) -> pd.DataFrame:
     """One row per family of the memory task (column ``model`` of ``answers``, the spectral
-    baseline included): ``stats.fold_accuracy`` (estimate, 95% interval over folds), the mean
+    baseline included): ``stats.intervals.fold_accuracy`` (estimate, 95% interval over folds), the mean
     ``memory_ms`` and ``tau_max_ms`` of its runs, the median conductance precision its slowest
     pole needs (``precision_uS``), the runs that failed in training and, where the
     interval reaches chance, the cause (``at_chance``). A family whose every run failed has no
@@ -140,7 +140,7 @@ NEAR_CHANCE = 0.05
 
 def chance_state(low: float, high: float, chance: float, near: float = NEAR_CHANCE) -> str:
     """An accuracy interval [``low``, ``high``] against ``chance`` by the one rule
-    (``stats.verdict``): ``ABOVE_CHANCE`` (above chance), ``AT_CHANCE`` (below chance + ``near``)
+    (``stats.verdicts.verdict``): ``ABOVE_CHANCE`` (above chance), ``AT_CHANCE`` (below chance + ``near``)
     or ``NOT_RESOLVED``."""
     if verdict(low, high, None, Rule(chance)) == ABOVE:
         return ABOVE_CHANCE

@@ -3,7 +3,7 @@
 * Controls without a state: learned FIR banks (``fir_spec``: float, and fixed-range QAT from the
   float bank) and the spectral baseline (``spectral_answers``), labelled by ``fir_label`` and
   ``spectral_label``; ``main_task_specs`` gathers them with the S4D models of the controls table.
-* The verdict (``state_verdict``): ``NEEDS_STATE``, ``NO_STATE`` or ``stats.NOT_RESOLVED``, from
+* The verdict (``state_verdict``): ``NEEDS_STATE``, ``NO_STATE`` or ``stats.verdicts.NOT_RESOLVED``, from
   the S4D model's planned comparisons and the controls' simultaneous intervals, paired on the
   same clips.
 """
@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 
-#: ``state_verdict``'s answers besides ``stats.NOT_RESOLVED``.
+#: ``state_verdict``'s answers besides ``stats.verdicts.NOT_RESOLVED``.
 NEEDS_STATE, NO_STATE = "needs a state", "does not need a state"
 
 
@@ -126,12 +126,12 @@ def state_verdict(
     """Does the main task need a state? Two questions per stateless control c of ``controls``:
 
     * is the S4D model ``s4d`` better? Its planned comparison in ``paired`` (``paired_table``
-      rows a = ``s4d``, b = c, Holm over the family): ``stats.verdict`` ``ABOVE`` (p_holm <=
+      rows a = ``s4d``, b = c, Holm over the family): ``stats.verdicts.verdict`` ``ABOVE`` (p_holm <=
       ``alpha``);
     * is the control no worse than the S4D model by more than ``tolerance_points`` (it matches or
       beats it)? The lower end of the interval of c - s4d above -tolerance, with simultaneous
       intervals over the k controls (Bonferroni: confidence 1 - alpha / k,
-      ``stats.paired_difference`` on ``answers``, column ``label``), so that the k decisions
+      ``stats.paired.paired_difference`` on ``answers``, column ``label``), so that the k decisions
       together keep the error rate alpha.
 
 

@@ -180,7 +180,7 @@ def strategy_converter_rows(
     ``strategy_rows`` at ``sigma_uS`` (same draws) with converter ranges at ``headroom`` times the
     ideal peaks on training clips, once with ideal resolution (fast mode), once in step mode with a
     ``dac_bits`` DAC and an ``adc_bits`` ADC over the same ranges (one per layer), and once with
-    those converters' ranges per row and column (``deploy.layer_converter_ranges``, the periphery
+    those converters' ranges per row and column (``ranges.layer_converter_ranges``, the periphery
     chapter's design). One row per programming (``periphery``, ``realisation``, ``accuracy``,
     ``failure``); a model that cannot be deployed gives one row per periphery of the first two."""
     model = strategy_model(cfg, s, seed, fold)
