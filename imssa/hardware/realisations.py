@@ -31,12 +31,12 @@ def failure_cause(
     dev: DeviceConfig,
     chance: float = 0.5,
 ) -> str:
-    """Why a programming scores at chance (``stats.programmings.chance_failure``), '' if it does not: 'unstable'
-    (spectral radius >= 1), else 'saturated' (a converter clipped), else the non-idealities present
-    that can silence it without either ('stuck devices', 'converter rounding', 'read noise', joined
-    by ' + '; the chapters separate them with runs that switch one off), else 'weight error'
-    (programming noise alone, with a stable recurrence). ``chance``: the chance level
-    (1 / classes)."""
+    """Why a programming scores at chance (``stats.programmings.chance_failure``), '' if it does
+    not: 'unstable' (spectral radius >= 1), else 'saturated' (a converter clipped), else the
+    non-idealities present that can silence it without either ('stuck devices', 'converter
+    rounding', 'read noise', joined by ' + '; the chapters separate them with runs that switch one
+    off), else 'weight error' (programming noise alone, with a stable recurrence). ``chance``: the
+    chance level (1 / classes)."""
     if not chance_failure(accuracy, n_clips, chance):
         return ""
     if spectral_radius >= 1:

@@ -162,9 +162,9 @@ def programmed_rows(
 
 
 def failed_row(failure: str) -> dict[str, Any]:
-    """The row of a programming of a model that cannot be deployed: ``realisations.realisation_rows``'
-    columns (the check after programming's aside, empty in a grid), accuracy NaN and the model's
-    ``failure``."""
+    """The row of a programming of a model that cannot be deployed:
+    ``realisations.realisation_rows``' columns (the check after programming's aside, empty in a
+    grid), accuracy NaN and the model's ``failure``."""
     return {
         "realisation": 0,
         "accuracy": float("nan"),

@@ -221,11 +221,12 @@ def planned_parts(
 
 
 def planned_family(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """The chapter's planned comparisons as one family (``stats.paired.holm_family`` over ``p_t``): rows
-    with ``a``, ``b``, ``difference_points``, ``ci_low``, ``ci_high``, ``p_t``, ``p_sign_flip``.
-    The exact sign-flip p over six folds stops at 1/32, so in a family of more than one it could
-    resolve nothing after Holm: it is reported beside the t test's, which the family adjusts. Its
-    ``verdict``: a - b ``ABOVE`` / ``BELOW`` 0 or ``NOT_RESOLVED`` (``stats.verdicts.verdict``)."""
+    """The chapter's planned comparisons as one family (``stats.paired.holm_family`` over ``p_t``):
+    rows with ``a``, ``b``, ``difference_points``, ``ci_low``, ``ci_high``, ``p_t``,
+    ``p_sign_flip``. The exact sign-flip p over six folds stops at 1/32, so in a family of more than
+    one it could resolve nothing after Holm: it is reported beside the t test's, which the family
+    adjusts. Its ``verdict``: a - b ``ABOVE`` / ``BELOW`` 0 or ``NOT_RESOLVED``
+    (``stats.verdicts.verdict``)."""
     return holm_family(pd.concat(parts, ignore_index=True), "memory that survives programming")
 
 

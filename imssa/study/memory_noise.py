@@ -168,9 +168,9 @@ def noise_summary(
     by: tuple[str, ...] = ("model", "devices_per_element", "sigma_uS"),
 ) -> pd.DataFrame:
     """Per group of ``by`` (default: model, devices per element, sigma):
-    ``stats.programmings.realisation_summary`` of the programmings (mean accuracy, 95% interval over folds,
-    failure share), the share of unstable programmings and the median slowest-mode time constant
-    (ms) of the stable ones."""
+    ``stats.programmings.realisation_summary`` of the programmings (mean accuracy, 95% interval over
+    folds, failure share), the share of unstable programmings and the median slowest-mode time
+    constant (ms) of the stable ones."""
     by = list(by)
     ok = noise.dropna(subset=["accuracy"])
     out = realisation_summary(ok, by, n_clips)
@@ -298,9 +298,9 @@ def noise_answer(
 
 def main_noise_contrasts(main: pd.DataFrame, reference: str) -> pd.DataFrame:
     """Each ternary FIR bank minus the ternary S4D model ``reference`` on the main task, per sigma
-    and device count (``stats.programmings.paired_contrast``, paired on fold; every model its own draws), one
-    family with Holm's correction (``stats.paired.holm_family``). Programmings of a model that failed in
-    training (accuracy NaN) leave out their fold for both sides."""
+    and device count (``stats.programmings.paired_contrast``, paired on fold; every model its own
+    draws), one family with Holm's correction (``stats.paired.holm_family``). Programmings of a
+    model that failed in training (accuracy NaN) leave out their fold for both sides."""
     key = ["sigma_uS", "devices_per_element", "seed", "fold", "realisation"]
     ok = main.dropna(subset=["accuracy"])
     parts = []

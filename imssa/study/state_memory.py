@@ -83,8 +83,8 @@ def memory_summary_table(
     answers: pd.DataFrame, task_table: pd.DataFrame, cfg: MemoryParams
 ) -> pd.DataFrame:
     """One row per family of the memory task (column ``model`` of ``answers``, the spectral
-    baseline included): ``stats.intervals.fold_accuracy`` (estimate, 95% interval over folds), the mean
-    ``memory_ms`` and ``tau_max_ms`` of its runs, the median conductance precision its slowest
+    baseline included): ``stats.intervals.fold_accuracy`` (estimate, 95% interval over folds), the
+    mean ``memory_ms`` and ``tau_max_ms`` of its runs, the median conductance precision its slowest
     pole needs (``precision_uS``), the runs that failed in training and, where the
     interval reaches chance, the cause (``at_chance``). A family whose every run failed has no
     answers: its row carries the failure as its cause."""
@@ -140,8 +140,8 @@ NEAR_CHANCE = 0.05
 
 def chance_state(low: float, high: float, chance: float, near: float = NEAR_CHANCE) -> str:
     """An accuracy interval [``low``, ``high``] against ``chance`` by the one rule
-    (``stats.verdicts.verdict``): ``ABOVE_CHANCE`` (above chance), ``AT_CHANCE`` (below chance + ``near``)
-    or ``NOT_RESOLVED``."""
+    (``stats.verdicts.verdict``): ``ABOVE_CHANCE`` (above chance), ``AT_CHANCE`` (below chance +
+    ``near``) or ``NOT_RESOLVED``."""
     if verdict(low, high, None, Rule(chance)) == ABOVE:
         return ABOVE_CHANCE
     return AT_CHANCE if verdict(low, high, None, Rule(chance + near)) == BELOW else NOT_RESOLVED

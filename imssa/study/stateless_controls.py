@@ -3,8 +3,8 @@
 * Controls without a state: learned FIR banks (``fir_spec``: float, and fixed-range QAT from the
   float bank) and the spectral baseline (``spectral_answers``), labelled by ``fir_label`` and
   ``spectral_label``; ``main_task_specs`` gathers them with the S4D models of the controls table.
-* The verdict (``state_verdict``): ``NEEDS_STATE``, ``NO_STATE`` or ``stats.verdicts.NOT_RESOLVED``, from
-  the S4D model's planned comparisons and the controls' simultaneous intervals, paired on the
+* The verdict (``state_verdict``): ``NEEDS_STATE``, ``NO_STATE`` or ``stats.verdicts.NOT_RESOLVED``,
+  from the S4D model's planned comparisons and the controls' simultaneous intervals, paired on the
   same clips.
 """
 
@@ -126,8 +126,8 @@ def state_verdict(
     """Does the main task need a state? Two questions per stateless control c of ``controls``:
 
     * is the S4D model ``s4d`` better? Its planned comparison in ``paired`` (``paired_table``
-      rows a = ``s4d``, b = c, Holm over the family): ``stats.verdicts.verdict`` ``ABOVE`` (p_holm <=
-      ``alpha``);
+      rows a = ``s4d``, b = c, Holm over the family): ``stats.verdicts.verdict`` ``ABOVE`` (p_holm
+      <= ``alpha``);
     * is the control no worse than the S4D model by more than ``tolerance_points`` (it matches or
       beats it)? The lower end of the interval of c - s4d above -tolerance, with simultaneous
       intervals over the k controls (Bonferroni: confidence 1 - alpha / k,
