@@ -72,3 +72,16 @@ def test_the_readers_table_lists_the_chapters_own_keys_with_values_and_meanings(
     assert both["value"].str.len().max() <= VALUE_CHARS and both["value"].str.endswith("...").any()
     assert both.index.str.startswith("shared.").sum() == len(type(ch.cfg.shared).model_fields)
     assert list(both.index[: len(table)]) == list(table.index)
+
+
+def test_every_key_of_every_chapter_says_what_it_means():
+    """The reader's table (``Chapter.parameters``) shows each key's description as its meaning."""
+    from imssa.study.params import CHAPTERS, ModelParams
+
+    bare = [
+        f"{name}.{key}"
+        for name, schema in CHAPTERS.items()
+        for key, field in schema.model_fields.items()
+        if key not in ModelParams.model_fields and not field.description
+    ]
+    assert not bare, f"keys without a description: {bare}"

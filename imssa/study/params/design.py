@@ -74,7 +74,13 @@ class StrategyParams(ModelParams):
         "hardware_seed": "programming_seed",
     }
 
-    strategies: list[Strategy] = Field(min_length=2)
+    strategies: list[Strategy] = Field(
+        min_length=2,
+        description=(
+            "the quantization strategies compared, each a named recipe (bits, ranges, pole cap, "
+            "penalty, noise-aware training, PTQ or QAT)"
+        ),
+    )
     baseline: str = Field(
         default="plain QAT 2-bit",
         description="name of the plain-QAT strategy the others are paired with",
@@ -98,7 +104,12 @@ class StrategyParams(ModelParams):
             "Electron. 1, 52 (2018))"
         ),
     )
-    cost: CostConstants = CostConstants()
+    cost: CostConstants = Field(
+        default=CostConstants(),
+        description=(
+            "energy and latency constants of the cost model, each with its source or ASSUMPTION"
+        ),
+    )
     tie_points: float = Field(
         default=1.0,
         ge=0,
@@ -154,25 +165,55 @@ class ScaleParams(ModelParams):
         default=[0, 1, 2], min_length=1, description="folds of this chapter (of ``folds``)"
     )
     scale_seeds: list[int] = Field(default=[0], min_length=1, description="training seeds per fold")
-    depths: list[int] = Field(default=[1, 2, 3, 4], min_length=1)
-    depth_bits: list[ModelBits] = Field(default=[2], min_length=1)
+    depths: list[int] = Field(
+        default=[1, 2, 3, 4],
+        min_length=1,
+        description=(
+            "numbers of S4D layers compared on the main task, every layer on arrays of its own"
+        ),
+    )
+    depth_bits: list[ModelBits] = Field(
+        default=[2], min_length=1, description="bit widths of the depth models"
+    )
     state_sizes: list[int] = Field(
         default=[2, 4, 8, 16, 32, 64], min_length=1, description="complex modes N"
     )
-    state_bits: int = Field(default=2, ge=2, le=16)
-    ten_digits: list[int] = Field(default=list(range(10)), min_length=3)
-    ten_bits: list[ModelBits] = Field(default=[2, 4], min_length=1)
+    state_bits: int = Field(
+        default=2, ge=2, le=16, description="bit width of the state-size models"
+    )
+    ten_digits: list[int] = Field(
+        default=list(range(10)),
+        min_length=3,
+        description="digits of the ten-digit task (speakers held out as in the main task)",
+    )
+    ten_bits: list[ModelBits] = Field(
+        default=[2, 4], min_length=1, description="bit widths of the ten-digit QAT models"
+    )
     ten_depths: list[int] = Field(
         default=[1, 2, 3, 4], min_length=1, description="depths the ten-digit choice weighs"
     )
-    ten_train: TrainConfig = TrainConfig(epochs=10, lr=0.01, ssm_lr=0.01)
-    ten_qat_train: TrainConfig = TrainConfig(epochs=10, lr=0.01, ssm_lr=0.01)
+    ten_train: TrainConfig = Field(
+        default=TrainConfig(epochs=10, lr=0.01, ssm_lr=0.01),
+        description="float training of the ten-digit models",
+    )
+    ten_qat_train: TrainConfig = Field(
+        default=TrainConfig(epochs=10, lr=0.01, ssm_lr=0.01),
+        description="QAT fine-tuning of the ten-digit models",
+    )
     real_N: int | None = Field(
         default=None, ge=1, description="real modes of the real-valued variant; None: 2 N"
     )
-    real_bits: int = Field(default=2, ge=2, le=16)
-    heidelberg_language: Literal["english", "german", "both"] = "both"
-    sigmas_uS: SigmaSweep = Field(default=[0.0, 5.0, 10.0, 15.0, 20.0], min_length=2)
+    real_bits: int = Field(
+        default=2, ge=2, le=16, description="bit width of the real-valued S4D-Real models"
+    )
+    heidelberg_language: Literal["english", "german", "both"] = Field(
+        default="both", description="Heidelberg Digits' language(s), where the data are present"
+    )
+    sigmas_uS: SigmaSweep = Field(
+        default=[0.0, 5.0, 10.0, 15.0, 20.0],
+        min_length=2,
+        description="programming-noise std swept for the main-task models, uS (0 included)",
+    )
     realisations: int = Field(default=3, ge=1, description="programmings per model and sigma")
     ten: NoiseSweep = Field(
         default=NoiseSweep(sigmas_uS=[0.0, 15.0], realisations=3),
@@ -183,9 +224,15 @@ class ScaleParams(ModelParams):
     programming_seed: int = Field(
         default=31, description="seed of the programming draws, shared by every model"
     )
-    converter_sigma_uS: float = Field(default=15.0, ge=0)
-    converter_dac_bits: ConverterBits = 8
-    converter_adc_bits: ConverterBits = 6
+    converter_sigma_uS: float = Field(
+        default=15.0, ge=0, description="noise level of the step-mode converter check, uS"
+    )
+    converter_dac_bits: ConverterBits = Field(
+        default=8, description="DAC resolution of the converter check at every array boundary, bits"
+    )
+    converter_adc_bits: ConverterBits = Field(
+        default=6, description="ADC resolution of the converter check at every array boundary, bits"
+    )
     tie_points: float = Field(
         default=1.0, ge=0, description="validation accuracies within this many points are tied"
     )

@@ -25,7 +25,13 @@ class EmulationParams(ModelParams):
     """A chapter that runs the emulated array: a device preset (``emulation``) on the shared
     window."""
 
-    emulation: PresetChoice = PresetChoice(preset="hfox_1t1r_like")
+    emulation: PresetChoice = Field(
+        default=PresetChoice(preset="hfox_1t1r_like"),
+        description=(
+            "the emulated array: a device preset (imssa.hardware.presets) with overrides, on the "
+            "shared conductance window"
+        ),
+    )
 
     def emulation_device(self) -> DeviceConfig:
         """The emulated array: ``emulation``'s preset on this chapter's window (``device``)."""
@@ -51,8 +57,18 @@ class DeploymentParams(EmulationParams):
 
     RENAMED: ClassVar[dict[str, str]] = {"step_realisations": "step.realisations"}
 
-    fig4_bits: list[ModelBits] = Field(default=[2, 3, 4, 5, 8], min_length=1)
-    sigmas_uS: SigmaSweep = Field(default=[0.0, 1.0, 2.5, 5.0, 7.5, 10.0, 15.0, 20.0], min_length=1)
+    fig4_bits: list[ModelBits] = Field(
+        default=[2, 3, 4, 5, 8],
+        min_length=1,
+        description="bit widths of the paper's Fig. 4 noise sweep",
+    )
+    sigmas_uS: SigmaSweep = Field(
+        default=[0.0, 1.0, 2.5, 5.0, 7.5, 10.0, 15.0, 20.0],
+        min_length=1,
+        description=(
+            "programming-noise std of the Fig. 4 sweep, uS (0 included: the paired reference)"
+        ),
+    )
     realisations: int = Field(
         default=3, ge=1, description="programmings per trained model and point (fast mode)"
     )
@@ -61,9 +77,19 @@ class DeploymentParams(EmulationParams):
         min_length=1,
         description="clipping rules drawn; the first is the default",
     )
-    stuck_fractions: list[float] = Field(default=[0.0, 0.001, 0.01, 0.02, 0.05], min_length=1)
-    read_noises: list[float] = Field(default=[0.005, 0.01, 0.02], min_length=1)
-    converter_bits: list[ConverterBits] = Field(default=[4, 6, 8], min_length=1)
+    stuck_fractions: list[float] = Field(
+        default=[0.0, 0.001, 0.01, 0.02, 0.05],
+        min_length=1,
+        description="fractions of stuck devices swept, split evenly between g_max and g_min",
+    )
+    read_noises: list[float] = Field(
+        default=[0.005, 0.01, 0.02],
+        min_length=1,
+        description="cycle-to-cycle read-noise std swept, fraction of the ADC range",
+    )
+    converter_bits: list[ConverterBits] = Field(
+        default=[4, 6, 8], min_length=1, description="DAC = ADC resolutions swept, bits"
+    )
     step: Programmings = Field(
         default=Programmings(realisations=3), description="the step-mode sweeps"
     )
@@ -191,7 +217,9 @@ class PeripheryParams(EmulationParams):
     )
     aware_epochs: int = Field(default=2, ge=1, description="epochs of converter-aware fine-tuning")
     aware_lr: float = Field(default=1e-2, gt=0, description="its learning rate (AdamW)")
-    aware_batch_size: int = Field(default=32, ge=1)
+    aware_batch_size: int = Field(
+        default=32, ge=1, description="clips per batch of the converter-aware fine-tuning"
+    )
     aware_seeds: list[int] = Field(
         default=[0],
         min_length=1,
@@ -219,8 +247,16 @@ class MarginParams(ModelParams):
     """Chapter 'The stability margin': QAT models at ``margin_bits`` x pole caps ``margin_r_max``
     (fscale = r_max, so that every grid holds a pole at the cap), each programmed with noise."""
 
-    margin_bits: list[ModelBits] = Field(default=[2, 3, 5, 8], min_length=1)
-    margin_r_max: list[PoleCap] = Field(default=[0.85, 0.95, 0.99, 0.999], min_length=1)
+    margin_bits: list[ModelBits] = Field(
+        default=[2, 3, 5, 8], min_length=1, description="bit widths of the margin models"
+    )
+    margin_r_max: list[PoleCap] = Field(
+        default=[0.85, 0.95, 0.99, 0.999],
+        min_length=1,
+        description=(
+            "pole caps of the margin models (fscale = r_max: every grid holds a pole at the cap)"
+        ),
+    )
     margin_seeds: list[int] = Field(
         default=[0], min_length=1, description="training seeds of the margin models"
     )
@@ -231,7 +267,9 @@ class MarginParams(ModelParams):
     }
 
     sigmas_uS: SigmaSweep = Field(
-        default=[0.0, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 20.0], min_length=2
+        default=[0.0, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 20.0],
+        min_length=2,
+        description="programming-noise std swept, uS (0 included: the paired reference)",
     )
     realisations: int = Field(default=2, ge=1, description="programmings per model and sigma")
     p_unstable: float = Field(
@@ -303,7 +341,11 @@ class TechnologyParams(ModelParams):
         ),
     )
     noise_shapes: list[Literal["gaussian", "laplace", "student_t"]] = Field(
-        default=["gaussian", "laplace", "student_t"], min_length=1
+        default=["gaussian", "laplace", "student_t"],
+        min_length=1,
+        description=(
+            "shapes of the constant noise compared with each technology's state-dependent noise"
+        ),
     )
     noise_matches: list[Literal["rms", "mean_abs"]] = Field(
         default=["rms", "mean_abs"],
@@ -316,7 +358,11 @@ class TechnologyParams(ModelParams):
     write_verify_preset: str = Field(
         default="rram_single_pulse", description="PRESETS name: one pulse's error, no verify"
     )
-    write_verify_tolerances_uS: list[float] = Field(default=[8.0, 4.0, 2.0, 1.0, 0.5], min_length=1)
+    write_verify_tolerances_uS: list[float] = Field(
+        default=[8.0, 4.0, 2.0, 1.0, 0.5],
+        min_length=1,
+        description="write-verify acceptance tolerances swept, uS",
+    )
     time_technologies: list[str] = Field(
         default=["pcm_joshi2020", "rram_wan2022"], description="technologies that age"
     )

@@ -78,22 +78,36 @@ class MemoryParams(ModelParams):
     ``fir_taps`` taps, float and at ``fir_bits``, the spectral baseline), the memory task
     (``order``) with the models ``memory_models``, and their memory under programming noise."""
 
-    fir_taps: list[Annotated[int, Field(ge=1)]] = Field(default=[4, 16, 64], min_length=1)
+    fir_taps: list[Annotated[int, Field(ge=1)]] = Field(
+        default=[4, 16, 64],
+        min_length=1,
+        description="taps of the FIR-bank controls (a filter without a state, as long as it is)",
+    )
     fir_bits: ModelBits = Field(
         default=2, description="bits of the quantized FIR banks (fixed range fscale)"
     )
-    spectral: SpectralConfig = SpectralConfig()
-    spectral_poolings: list[Literal["frames", "mean"]] = Field(
-        default=["frames", "mean"], min_length=1
+    spectral: SpectralConfig = Field(
+        default=SpectralConfig(),
+        description="the spectral baseline's features (log-mel or MFCC frames) and its classifier",
     )
-    order: OrderTask = OrderTask()
+    spectral_poolings: list[Literal["frames", "mean"]] = Field(
+        default=["frames", "mean"],
+        min_length=1,
+        description="how the spectral baseline pools its frames: kept in order, or averaged",
+    )
+    order: OrderTask = Field(
+        default=OrderTask(),
+        description="the temporal-order task that needs memory: two words and the gap between them",
+    )
     memory_selection: dict[str, list[int | float]] = Field(
         default_factory=lambda: {"train.epochs": [30, 60]},
         description="schedule of the memory task's float S4D model, "
         "chosen one at a time on validation speakers",
     )
     memory_models: list[MemoryModel] = Field(
-        default_factory=lambda: [MemoryModel(name="float S4D")], min_length=1
+        default_factory=lambda: [MemoryModel(name="float S4D")],
+        min_length=1,
+        description="the models of the memory task: S4D families, FIR banks and their bit widths",
     )
     memory_noise_models: list[str] | None = Field(
         default=None,
@@ -111,7 +125,11 @@ class MemoryParams(ModelParams):
         "p_fail": "unstable_share_limit",
     }
 
-    sigmas_uS: SigmaSweep = Field(default=[0.0, 1.0, 2.5, 5.0, 10.0, 15.0], min_length=2)
+    sigmas_uS: SigmaSweep = Field(
+        default=[0.0, 1.0, 2.5, 5.0, 10.0, 15.0],
+        min_length=2,
+        description="programming-noise std swept for the memory models, uS (0 included)",
+    )
     realisations: int = Field(default=2, ge=1, description="programmings per model and sigma")
     unstable_share_limit: float = Field(
         default=0.1,
@@ -190,9 +208,18 @@ class ProgrammedMemoryParams(MemoryParams):
     A_bar, B_bar and C on one fixed range ``design_fscale`` with the pole cap ``design_r_max``;
     B_bar and C at ``design_bits`` unless a sweep says otherwise."""
 
-    front_ends: list[FrontEndChoice] = Field(min_length=1)
-    design_fscale: float = Field(default=1.0, gt=0)
-    design_r_max: PoleCap = 0.999
+    front_ends: list[FrontEndChoice] = Field(
+        min_length=1,
+        description="front ends compared (waveform or log-mel frames) with their step rates",
+    )
+    design_fscale: float = Field(
+        default=1.0,
+        gt=0,
+        description="the designs' fixed range fscale for Re/Im of A_bar, B_bar and C",
+    )
+    design_r_max: PoleCap = Field(
+        default=0.999, description="the designs' pole cap (|A_bar| at most this)"
+    )
     design_bits: ModelBits = Field(default=8, description="bits of B_bar and C of the designs")
     recipe_bits_A: list[ModelBits] = Field(
         default=[8, 16],
@@ -201,7 +228,12 @@ class ProgrammedMemoryParams(MemoryParams):
             "A_bar bits of the designs trained under both recipes, at the first front end"
         ),
     )
-    bits_sweeps: list[BitsSweep] = Field(min_length=1)
+    bits_sweeps: list[BitsSweep] = Field(
+        min_length=1,
+        description=(
+            "per front end, the bits of A_bar and the grids swept to find the bits a design needs"
+        ),
+    )
     noise_front_ends: list[str] = Field(
         min_length=1, description="front ends whose chosen design is programmed"
     )
