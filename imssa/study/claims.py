@@ -23,6 +23,9 @@ from ..stats import (
     NOT_RESOLVED,
     Rule,
     drop_interval,
+    drop_summary,
+    holm_family,
+    paired_contrast,
     realisation_summary,
     table_verdicts,
     verdict,
@@ -40,6 +43,7 @@ __all__ = [
     "CLAIM_COLUMNS",
     "NoiseClaim",
     "noise_claims",
+    "noise_model_contrasts",
     "noise_model_verdict",
     "paper_pattern",
     "reference_region",
@@ -48,6 +52,7 @@ __all__ = [
     "NOT_IN_SWEEP",
     "NO_WORKING_MODEL",
     "without_working_models",
+    "technologies_text",
 ]
 
 #: The book's default array, the paper-like one on which the paper's noise claims are judged: the
@@ -302,3 +307,106 @@ def noise_model_verdict(
         + "; ".join(parts)
         + f". {word}."
     )
+
+
+# The device-technologies chapter: the constant noise models against the state-dependent one, and
+# the chapter's closing summary.
+
+
+def noise_model_contrasts(
+    noise_study: pd.DataFrame,
+    ideal: pd.DataFrame,
+    shapes: list[str],
+    matches: list[str],
+    n_clips: int,
+) -> pd.DataFrame:
+    """Every constant noise model against the state-dependent one, as one Holm family.
+
+    ``noise_study``: programmed rows with ``noise_model`` ('state-dependent' or a name in
+    ``shapes``), ``match`` (a name in ``matches``), ``technology``, ``bits`` and ``sigma_scale``;
+    ``ideal``: the same models on ideal arrays (``stats.drop_summary``); ``n_clips``: test clips.
+    One row per (technology, bits, sigma_scale, match, shape): the paired difference constant
+    minus state-dependent in points (``stats.paired_contrast``), its Holm-adjusted p, and the
+    state-dependent model's drop from the ideal array (``state_dependent_drop_points``, points).
+    """
+    state = noise_study[noise_study["noise_model"] == "state-dependent"]
+    by = ["technology", "bits", "sigma_scale", "match"]
+    contrasts = pd.concat(
+        [
+            paired_contrast(
+                pd.concat(
+                    [
+                        noise_study[
+                            (noise_study["noise_model"] == s) & (noise_study["match"] == m)
+                        ],
+                        state.assign(match=m),
+                    ]
+                ),
+                "noise_model",
+                s,
+                "state-dependent",
+                by,
+            )
+            for s in shapes
+            for m in matches
+        ]
+    )
+    levels = drop_summary(state, ideal, by[:3], n_clips)[[*by[:3], "drop_points"]]
+    contrasts = contrasts.merge(
+        levels.rename(columns={"drop_points": "state_dependent_drop_points"}), on=by[:3]
+    )
+    return holm_family(
+        contrasts.reset_index(drop=True),
+        "every constant noise model against the state-dependent one",
+    )
+
+
+def technologies_text(
+    tech_table: pd.DataFrame,
+    verify_table: pd.DataFrame,
+    time_table: pd.DataFrame,
+    study_bits: list[int],
+    tolerances_uS: list[float],
+    times_s: list[float],
+) -> str:
+    """The device-technologies chapter's summary, three Markdown bullets: each technology's drop
+    from the ideal array right after programming (points, with its interval), write-verify at no
+    verify and at the tightest tolerance of ``tolerances_uS`` (accuracy, pulses per device) for
+    each of ``study_bits``, and every condition's accuracy at the last of ``times_s`` (s)."""
+    t2 = tech_table[tech_table["technology"] != "ideal"]
+    drop_cols = ["bits", "drop_points", "drop_ci_low", "drop_ci_high"]
+    lines = [
+        "- **Technologies, right after programming** (drop from the ideal array, points): "
+        + "; ".join(
+            f"{t}: "
+            + ", ".join(
+                f"{b}-bit {d:.1f} [{lo:.1f}, {hi:.1f}]"
+                for b, d, lo, hi in part[drop_cols].itertuples(index=False)
+            )
+            for t, part in t2.groupby("technology", sort=False)
+        )
+        + "."
+    ]
+    w, tol_min = verify_table.set_index(["bits", "tolerance"]), min(tolerances_uS)
+    lines.append(
+        "- **Write-verify** (accuracy, pulses per device): "
+        + "; ".join(
+            f"{b}-bit: no verify {w.loc[(b, np.inf), 'mean']:.3f}, ±{tol_min:g} µS "
+            f"{w.loc[(b, tol_min), 'mean']:.3f} at "
+            f"{w.loc[(b, tol_min), 'pulses_per_device']:.1f} pulses"
+            for b in study_bits
+        )
+        + "."
+    )
+    end = time_table[time_table["t_s"] == max(times_s)]
+    lines.append(
+        f"- **After {max(times_s):g} s**: "
+        + "; ".join(
+            f"{c}, {b}-bit {m:.3f} [{lo:.3f}, {hi:.3f}]"
+            for c, b, m, lo, hi in end[
+                ["condition", "bits", "mean", "ci_low", "ci_high"]
+            ].itertuples(index=False)
+        )
+        + "."
+    )
+    return "\n".join(lines)

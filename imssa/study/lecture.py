@@ -78,16 +78,28 @@ from .claims import (
     array_label,
     failure_cells,
     noise_claims,
+    noise_model_contrasts,
     noise_model_verdict,
     paper_pattern,
     reference_region,
+    technologies_text,
     without_working_models,
 )
 from .deployed import software_row
 from .paper import PAPER, paper_reference
 from .params import global_params
-from .plots import PAPER_COLOR, interval_points
-from .programming import PERIPHERIES, deployable, radius_cell, sweep_cell
+from .plots import PAPER_COLOR, drop_heatmap, interval_lines, interval_points
+from .programming import (
+    PERIPHERIES,
+    deployable,
+    device_counts,
+    exact_accuracy_row,
+    exactness_table,
+    matrix_facts,
+    placement_facts,
+    radius_cell,
+    sweep_cell,
+)
 from .report import claims_markdown, report_table, sources_markdown
 from .runs import (
     comparison_label,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import seaborn as sns
 
-__all__ = ["interval_points", "set_style", "PAPER_COLOR"]
+__all__ = ["drop_heatmap", "interval_lines", "interval_points", "set_style", "PAPER_COLOR"]
 
 #: colour of the paper's reference values in every figure (never our own numbers)
 PAPER_COLOR = "0.35"
@@ -60,3 +60,37 @@ def interval_points(
         )
     ax.set_xticks(range(len(cats)), cats, rotation=15)
     ax.legend(fontsize=8)
+
+
+def interval_lines(ax, table, x: str, by: str, label: str = "{}", **kw) -> None:
+    """One line per value of ``by`` in ``table``: column ``mean`` against ``x``, with error bars
+    from ``ci_low`` to ``ci_high``, labelled ``label.format(value)``; ``kw`` go to ``errorbar``."""
+    for value, part in table.groupby(by):
+        ax.errorbar(
+            part[x],
+            part["mean"],
+            yerr=[part["mean"] - part["ci_low"], part["ci_high"] - part["mean"]],
+            label=label.format(value),
+            **kw,
+        )
+
+
+def drop_heatmap(data, **kw) -> None:
+    """One facet of a reproduction map (``FacetGrid.map_dataframe``): the drop from the ideal array
+    (``drop_points``, points) by ``read_noise`` (rows) and ``adc_bits`` (columns), annotated with
+    one decimal and a star where ``reproduces``; colours from 0 to 50 points."""
+    import numpy as np
+
+    drop, hit = (
+        data.pivot(index="read_noise", columns="adc_bits", values=v)
+        for v in ("drop_points", "reproduces")
+    )
+    sns.heatmap(
+        drop,
+        annot=drop.round(1).astype(str) + np.where(hit, " *", ""),
+        fmt="",
+        cmap="rocket_r",
+        vmin=0,
+        vmax=50,
+        cbar=False,
+    )
