@@ -88,15 +88,26 @@ from .claims import (
 from .deployed import software_row
 from .paper import PAPER, paper_reference
 from .params import global_params
-from .plots import PAPER_COLOR, drop_heatmap, interval_lines, interval_points
+from .plots import (
+    PAPER_COLOR,
+    drop_heatmap,
+    interval_lines,
+    interval_points,
+    measured_vs_predicted,
+    one_pole_lines,
+)
 from .programming import (
     PERIPHERIES,
+    PREDICTED_SIGMA_STARS,
     deployable,
     device_counts,
     exact_accuracy_row,
     exactness_table,
+    instability_chance,
     matrix_facts,
+    one_pole_sigma_stars,
     placement_facts,
+    predicted_sigma_stars,
     radius_cell,
     sweep_cell,
 )

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import seaborn as sns
 
-__all__ = ["drop_heatmap", "interval_lines", "interval_points", "set_style", "PAPER_COLOR"]
+__all__ = [
+    "drop_heatmap",
+    "interval_lines",
+    "interval_points",
+    "measured_vs_predicted",
+    "one_pole_lines",
+    "set_style",
+    "PAPER_COLOR",
+    "PREDICTION_STYLES",
+]
 
 #: colour of the paper's reference values in every figure (never our own numbers)
 PAPER_COLOR = "0.35"
@@ -94,3 +103,45 @@ def drop_heatmap(data, **kw) -> None:
         vmax=50,
         cbar=False,
     )
+
+
+#: How ``measured_vs_predicted`` draws each prediction: column, marker, colour and label.
+PREDICTION_STYLES = [
+    ("predicted_old_rice_uS", "x", "tab:blue", "old: Rice (complex pairs)"),
+    ("predicted_new_exact_uS", "o", "tab:orange", "new: exact law"),
+]
+
+
+def measured_vs_predicted(ax, table, top: float, linthresh: float) -> None:
+    """Measured sigma* (``sigma_star_uS``, uS) against each prediction of ``PREDICTION_STYLES``
+    in ``table`` (one row per configuration): a marker per configuration and a vertical line up to
+    its first failing sigma (``sigma_fail_uS``; ``top`` where none fails), the diagonal of
+    agreement, and symlog axes linear below ``linthresh`` (uS)."""
+    columns = [col for col, *_ in PREDICTION_STYLES]
+    for col, marker, color, name in PREDICTION_STYLES:
+        ax.scatter(table[col], table["sigma_star_uS"], marker=marker, color=color, label=name)
+        ax.vlines(
+            table[col],
+            table["sigma_star_uS"],
+            table["sigma_fail_uS"].fillna(top),
+            color=color,
+            alpha=0.4,
+        )
+    lim = [0, max([top, *table[columns].to_numpy().ravel()])]
+    ax.plot(lim, lim, color="0.6", lw=1, label="measured = predicted")
+    ax.set_xscale("symlog", linthresh=linthresh)
+    ax.set_yscale("symlog", linthresh=linthresh)
+
+
+def one_pole_lines(ax, table) -> None:
+    """The predicted sigma* of one mode at the margin (``programming.one_pole_sigma_stars``): a grey
+    line for a real pole (solid) and one for a complex pole (dashed) against ``margin``."""
+    for name, ls in [("real", "-"), ("complex", "--")]:
+        ax.plot(
+            table["margin"],
+            table[name],
+            color="0.5",
+            lw=1,
+            ls=ls,
+            label=f"prediction, one {name} pole at the margin",
+        )

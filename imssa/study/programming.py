@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor
@@ -39,7 +40,13 @@ from ..hardware.deploy import (
     target_conductances,
 )
 from ..hardware.devices import DeviceConfig, matched_noise
-from ..hardware.margin import pole_radii
+from ..hardware.margin import (
+    instability_probability,
+    pole_radii,
+    pole_values,
+    predicted_sigma_star,
+    weight_noise_std,
+)
 from ..hardware.presets import preset
 from ..model.s4d import DiscreteSSM, ssm_recurrent
 from ..model.train import Run, SpeechClassifier, evaluate
@@ -50,13 +57,18 @@ from .runs import margin_spec, qat_spec
 
 __all__ = [
     "LABEL_KEYS",
+    "ONE_POLE_MARGINS",
     "PERIPHERIES",
+    "PREDICTED_SIGMA_STARS",
     "deployable",
     "device_counts",
     "exact_accuracy_row",
     "exactness_table",
+    "instability_chance",
     "matrix_facts",
+    "one_pole_sigma_stars",
     "placement_facts",
+    "predicted_sigma_stars",
     "radius_cell",
     "sweep_cell",
 ]
@@ -452,3 +464,97 @@ def exact_accuracy_row(
         "array accuracy": float((array_pred == test.y.numpy()).mean()),
         "clips predicted differently": int((digital_pred != array_pred).sum()),
     }
+
+
+# The stability-margin chapter: predicted tolerances of a model from its poles alone.
+
+#: The three predictions of a model's noise tolerance sigma* (uS), as ``predicted_sigma_stars``
+#: names them: the old first-order law from the pole radii (every pole read as a complex pair),
+#: the exact law from the poles, and the exact law with the real poles' zeros left unprogrammed.
+PREDICTED_SIGMA_STARS = [
+    "predicted_old_rice_uS",
+    "predicted_new_exact_uS",
+    "predicted_real_zeros_uS",
+]
+
+#: Stability margins 1 - |pole| at which ``one_pole_sigma_stars`` predicts one mode's tolerance.
+ONE_POLE_MARGINS = np.geomspace(1e-4, 0.5, 60)
+
+
+def predicted_sigma_stars(
+    net: SpeechClassifier,
+    fscale: float,
+    devices_per_element: int,
+    p_fail: float,
+    g_min_uS: float,
+    g_max_uS: float,
+) -> dict[str, float]:
+    """The three predictions of ``PREDICTED_SIGMA_STARS`` (uS) for the model ``net`` whose weight
+    range ``fscale`` spans the window ``g_min_uS``..``g_max_uS`` (uS) on ``devices_per_element``
+    devices per complex element: the sigma at which its recurrence is unstable with probability
+    ``p_fail`` (``margin.predicted_sigma_star``)."""
+    kw = dict(
+        fscale=fscale,
+        g_min_uS=g_min_uS,
+        g_max_uS=g_max_uS,
+        devices_per_element=devices_per_element,
+        p_fail=p_fail,
+    )
+    lam, real = pole_values(net), net.layers[0].real
+    old, exact, zeros = PREDICTED_SIGMA_STARS
+    return {
+        old: predicted_sigma_star(pole_radii(net), method="rice", **kw),
+        exact: predicted_sigma_star(lam, real_mapping=real, **kw),
+        zeros: predicted_sigma_star(lam, real_mapping=real, real_zeros=True, **kw),
+    }
+
+
+def one_pole_sigma_stars(
+    g_min_uS: float,
+    g_max_uS: float,
+    devices_per_element: int,
+    p_fail: float,
+    margins: np.ndarray = ONE_POLE_MARGINS,
+) -> pd.DataFrame:
+    """The exact law's sigma* (uS) of a single mode at each stability margin of ``margins`` (M,),
+    with f_scale 1 on the window ``g_min_uS``..``g_max_uS`` (uS): one row per margin, columns
+    ``margin``, ``real`` (a real pole 1 - margin) and ``complex`` (the pole (1 - margin) i, far from
+    the real axis)."""
+    return pd.DataFrame(
+        {
+            "margin": margins,
+            **{
+                name: [
+                    predicted_sigma_star(
+                        np.array([c * (1 - x)]),
+                        1.0,
+                        g_min_uS,
+                        g_max_uS,
+                        devices_per_element,
+                        p_fail,
+                    )
+                    for x in margins
+                ]
+                for c, name in [(1 + 0j, "real"), (1j, "complex")]
+            },
+        }
+    )
+
+
+def instability_chance(
+    net: SpeechClassifier,
+    sigma_uS: float,
+    fscale: float,
+    g_min_uS: float,
+    g_max_uS: float,
+    devices_per_element: int,
+    real_zeros: bool,
+) -> float:
+    """The exact law's chance that one programming of ``net`` at noise ``sigma_uS`` (uS) leaves
+    its recurrence unstable (a probability), its weight range ``fscale`` spanning the window
+    ``g_min_uS``..``g_max_uS`` (uS) on ``devices_per_element`` devices per complex element,
+    with or without the real poles' zeros programmed (``real_zeros``)."""
+    sd = weight_noise_std(sigma_uS, fscale, g_min_uS, g_max_uS, devices_per_element)
+    return instability_probability(
+        pole_values(net), sd, real_mapping=net.layers[0].real, real_zeros=real_zeros
+    )
