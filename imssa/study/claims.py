@@ -53,6 +53,9 @@ __all__ = [
     "NO_WORKING_MODEL",
     "without_working_models",
     "technologies_text",
+    "ARRAY_COLUMNS",
+    "array_summary",
+    "with_array_labels",
 ]
 
 #: The book's default array, the paper-like one on which the paper's noise claims are judged: the
@@ -410,3 +413,32 @@ def technologies_text(
         + "."
     )
     return "\n".join(lines)
+
+
+# The deployment chapter's Fig. 4: every version of the array, by name.
+
+#: The columns that name a version of the array (``array_label``).
+ARRAY_COLUMNS = ["layout", "noise_clip", "devices_per_element", "periphery"]
+
+
+def with_array_labels(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` with a column ``array``: one readable name per version of the array, from its
+    ``ARRAY_COLUMNS`` (``array_label``)."""
+    return rows.assign(array=[array_label(*r) for r in rows[ARRAY_COLUMNS].itertuples(index=False)])
+
+
+def array_summary(rows: pd.DataFrame, n_clips: int | None) -> pd.DataFrame:
+    """Accuracy per (array, bits, sigma_uS) of programmed ``rows`` (with ``array``,
+    ``with_array_labels``): the mean and interval of ``stats.realisation_summary`` over
+    ``n_clips`` test clips, plus the shares of programmings that are unstable (spectral radius
+    >= 1, ``unstable_share``) and that saturate a converter (``saturated_share``), fractions."""
+    by = ["array", "bits", "sigma_uS"]
+    shares = (
+        rows.groupby(by)
+        .agg(
+            unstable_share=("spectral_radius", lambda r: float((r >= 1).mean())),
+            saturated_share=("saturated", "mean"),
+        )
+        .reset_index()
+    )
+    return realisation_summary(rows, by, n_clips).merge(shares, on=by)

@@ -76,6 +76,7 @@ from .claims import (
     EMULATION_VARIANTS,
     PAPER_NOISE_CLAIMS,
     array_label,
+    array_summary,
     failure_cells,
     noise_claims,
     noise_model_contrasts,
@@ -83,6 +84,7 @@ from .claims import (
     paper_pattern,
     reference_region,
     technologies_text,
+    with_array_labels,
     without_working_models,
 )
 from .deployed import software_row
@@ -95,6 +97,8 @@ from .plots import (
     interval_points,
     measured_vs_predicted,
     one_pole_lines,
+    pareto_panel,
+    strategy_panel,
 )
 from .programming import (
     PERIPHERIES,
@@ -106,9 +110,13 @@ from .programming import (
     instability_chance,
     matrix_facts,
     one_pole_sigma_stars,
+    periphery_cells,
+    periphery_rows,
     placement_facts,
     predicted_sigma_stars,
     radius_cell,
+    stuck_cells,
+    stuck_device,
     sweep_cell,
 )
 from .report import claims_markdown, report_table, sources_markdown
@@ -138,14 +146,18 @@ from .strategy import (
     strategy_model,
     strategy_rows,
     strategy_spec,
+    strategy_test_clips,
 )
 from .strategy_cost import cost_breakdown, cost_corners, energy_verdict, strategy_cost
 from .strategy_verdicts import (
+    answer_table,
     family,
     gap_recovery,
     gap_text,
+    interval_text,
     nested_recommendation,
     pareto_front,
+    pareto_table,
     recommend,
     strategy_gaps,
     works_at,

@@ -10,6 +10,8 @@ __all__ = [
     "interval_points",
     "measured_vs_predicted",
     "one_pole_lines",
+    "pareto_panel",
+    "strategy_panel",
     "set_style",
     "PAPER_COLOR",
     "PREDICTION_STYLES",
@@ -145,3 +147,32 @@ def one_pole_lines(ax, table) -> None:
             ls=ls,
             label=f"prediction, one {name} pole at the margin",
         )
+
+
+def strategy_panel(ax, baseline, strategies, baseline_name: str, title: str) -> None:
+    """One panel of the strategies under noise: the ``baseline`` curve (columns ``sigma_uS``,
+    ``mean``) in black, one line per strategy of ``strategies`` (column ``strategy``), and chance
+    (0.5, the binary task's) dotted."""
+    ax.plot(baseline["sigma_uS"], baseline["mean"], "k-o", ms=3, label=baseline_name)
+    for name, part in strategies.groupby("strategy", sort=False):
+        ax.plot(part["sigma_uS"], part["mean"], "-o", ms=3, label=name)
+    ax.axhline(0.5, color="grey", lw=0.8, ls=":")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=6, loc="lower left")
+
+
+def pareto_panel(ax, table, x: str, y: str, front: str, labelled: list[str]) -> None:
+    """One panel of the Pareto front: every strategy of ``table`` as a grey point (``x`` against
+    ``y``), the front (boolean column ``front``) as a red step line, the first strategy of
+    ``labelled`` (the recommendation) ringed in green, and the names of the front's strategies and
+    of ``labelled`` written beside their points."""
+    ax.scatter(table[x], table[y], c="lightgrey", edgecolor="k", zorder=2, label="strategy")
+    f = table[table[front]].sort_values(x)
+    ax.step(f[x], f[y], where="post", color="C3", lw=1, label="Pareto front")
+    pick = table[table["strategy"] == labelled[0]]
+    ax.scatter(pick[x], pick[y], s=160, facecolor="none", edgecolor="C2", lw=2, label="recommended")
+    for _, r in table[table[front] | table["strategy"].isin(labelled)].iterrows():
+        ax.annotate(
+            r["strategy"], (r[x], r[y]), fontsize=7, xytext=(4, -10), textcoords="offset points"
+        )
+    ax.legend(fontsize=7, loc="upper left")

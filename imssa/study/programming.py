@@ -56,10 +56,13 @@ from .params import ModelParams, PeripheryParams
 from .runs import margin_spec, qat_spec
 
 __all__ = [
+    "CONVERTER_BITS",
     "LABEL_KEYS",
     "ONE_POLE_MARGINS",
     "PERIPHERIES",
     "PREDICTED_SIGMA_STARS",
+    "READ_NOISE",
+    "STUCK_AT",
     "deployable",
     "device_counts",
     "exact_accuracy_row",
@@ -67,9 +70,14 @@ __all__ = [
     "instability_chance",
     "matrix_facts",
     "one_pole_sigma_stars",
+    "periphery_cells",
+    "periphery_rows",
+    "periphery_setting",
     "placement_facts",
     "predicted_sigma_stars",
     "radius_cell",
+    "stuck_cells",
+    "stuck_device",
     "sweep_cell",
 ]
 
@@ -557,4 +565,64 @@ def instability_chance(
     sd = weight_noise_std(sigma_uS, fscale, g_min_uS, g_max_uS, devices_per_element)
     return instability_probability(
         pole_values(net), sd, real_mapping=net.layers[0].real, real_zeros=real_zeros
+    )
+
+
+# The deployment chapter's stuck-device and step-mode periphery sweeps.
+
+#: Where a stuck device sits, as a cell's ``variant`` names it ("stuck at gmax", ...).
+STUCK_AT = ("gmax", "gmin")
+
+#: The two step-mode periphery sweeps of the deployment chapter, as a cell's ``sweep`` names them.
+READ_NOISE, CONVERTER_BITS = "read noise", "converter bits"
+
+
+def stuck_cells(array: dict[str, Any], bits: int, fractions: list[float]) -> list[dict[str, Any]]:
+    """The stuck-device sweep on ``array`` (a cell's placement keys) at ``bits``: one cell per
+    side of ``STUCK_AT`` and fraction of ``fractions`` (of the programmed devices), its side in
+    ``variant`` ("stuck at gmax") and its fraction in ``value``."""
+    return [
+        array | {"bits": bits, "variant": f"stuck at {k}", "value": f}
+        for k in STUCK_AT
+        for f in fractions
+    ]
+
+
+def stuck_device(cell: dict[str, Any]) -> dict[str, Any]:
+    """The device setting of a ``stuck_cells`` cell: its fraction as ``stuck_at_gmax`` or
+    ``stuck_at_gmin``."""
+    return {cell["variant"].replace(" ", "_"): cell["value"]}
+
+
+def periphery_cells(
+    step: dict[str, Any], read_noises: list[float], converter_bits: list[int]
+) -> list[dict[str, Any]]:
+    """The step-mode periphery sweep on the cell ``step``: one cell per read noise (a fraction of
+    the ADC range) of ``read_noises``, then one per converter width (bits) of ``converter_bits``,
+    the sweep's name in ``sweep`` and its setting (a float) in ``value``."""
+    return [step | {"sweep": READ_NOISE, "value": float(r)} for r in read_noises] + [
+        step | {"sweep": CONVERTER_BITS, "value": float(b)} for b in converter_bits
+    ]
+
+
+def periphery_setting(cell: dict[str, Any]) -> dict[str, Any]:
+    """The periphery of a ``periphery_cells`` cell: read noise alone, or DAC and ADC at ``value``
+    bits."""
+    if cell["sweep"] == READ_NOISE:
+        return {"read_noise": cell["value"]}
+    return {"dac_bits": int(cell["value"]), "adc_bits": int(cell["value"])}
+
+
+def periphery_rows(
+    cfg: ModelParams,
+    cell: dict[str, Any],
+    models: list[tuple[int, int]],
+    seed: int,
+) -> list[dict[str, Any]]:
+    """``sweep_cell`` rows of a ``periphery_cells`` cell in step mode, for the (seed, fold)
+    ``models``: ``cfg.step.realisations`` runs per model under read noise (drawn afresh at every
+    step from ``seed``), one per model under converters alone (deterministic)."""
+    realisations = cfg.step.realisations if cell["sweep"] == READ_NOISE else 1
+    return sweep_cell(
+        cfg, cell, models, realisations, "step", seed=seed, device=periphery_setting(cell)
     )

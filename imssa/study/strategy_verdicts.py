@@ -11,13 +11,16 @@ from ..stats import ABOVE, Rule, chance_failure, realisation_summary, table_verd
 from .params import Strategy
 
 __all__ = [
+    "answer_table",
     "family",
     "gap_recovery",
     "gap_text",
     "gap_verdict",
+    "interval_text",
     "works_at_text",
     "nested_recommendation",
     "pareto_front",
+    "pareto_table",
     "recommend",
     "strategy_gaps",
     "works_at",
@@ -236,3 +239,67 @@ def gap_verdict(gap: dict[str, float], goal_share: float = 0.5) -> str:
         f"the goal of {100 * goal_share:.0f}% is {'met' if met else 'not met'}",
     ]
     return "; ".join(parts) + "."
+
+
+def pareto_table(
+    costs: pd.DataFrame,
+    software: pd.DataFrame,
+    test: pd.DataFrame,
+    val: pd.DataFrame,
+    sigma_uS: float,
+    n_clips: int,
+) -> pd.DataFrame:
+    """One row per strategy of ``costs`` (``strategy_cost``): its software test accuracy (from
+    ``software``, indexed by strategy, column ``test_accuracy``), its mean accuracy under hardware
+    at ``sigma_uS`` (uS) on the test and the validation programmings (``test``, ``val``; fractions),
+    and whether it is on the Pareto front of test accuracy against energy per inference
+    (``front_energy``) and against devices (``front_devices``), over ``n_clips`` test clips."""
+
+    def at(frame: pd.DataFrame) -> pd.Series:
+        frame = frame[frame["sigma_uS"] == sigma_uS].dropna(subset=["accuracy"])
+        return frame.groupby("strategy")["accuracy"].mean()
+
+    pareto = (
+        costs.set_index("strategy")
+        .assign(
+            accuracy_software=software["test_accuracy"],
+            accuracy_hardware=at(test),
+            accuracy_hardware_val=at(val),
+            sigma_uS=sigma_uS,
+        )
+        .reset_index()
+    )
+    for front, cost in [("front_energy", "energy_pJ_per_inference"), ("front_devices", "devices")]:
+        pareto[front] = pareto_front(pareto, cost, "accuracy_hardware", n_clips)
+    return pareto
+
+
+def interval_text(
+    estimate: pd.Series, low: pd.Series, high: pd.Series, sign: str = ""
+) -> pd.Series:
+    """Each estimate with its interval as text, one decimal: "+1.2 [-0.3, 2.5]" (``sign`` "+"
+    writes the estimate's sign, as for differences in points)."""
+    return (
+        estimate.map(f"{{:{sign}.1f}}".format)
+        + " ["
+        + low.map("{:.1f}".format)
+        + ", "
+        + high.map("{:.1f}".format)
+        + "]"
+    )
+
+
+def answer_table(
+    contrasts: pd.DataFrame, software: pd.DataFrame, sigmas_uS: list[float], baseline: str
+) -> pd.DataFrame:
+    """Each strategy against ``baseline``: its paired difference under hardware (``contrasts``,
+    points, with its interval, as text) at each noise level of ``sigmas_uS`` (uS), one column per
+    level, beside its difference in software (``software``, indexed by strategy, column
+    ``test_accuracy``; points). One row per strategy compared (``a``)."""
+    pick = contrasts[contrasts["sigma_uS"].isin(sigmas_uS)]
+    text = pick.assign(
+        v=interval_text(pick["difference_points"], pick["ci_low"], pick["ci_high"], "+")
+    ).pivot(index="a", columns="sigma_uS", values="v")
+    text.columns = [f"hardware, sigma = {c:g} uS" for c in text.columns]
+    sw = 100 * (software["test_accuracy"] - software.loc[baseline, "test_accuracy"])
+    return text.assign(software=sw.reindex(text.index).map("{:+.1f}".format))
