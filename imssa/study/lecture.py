@@ -93,12 +93,15 @@ from .params import global_params
 from .plots import (
     PAPER_COLOR,
     drop_heatmap,
+    float_and_paper_lines,
+    interval_bands,
     interval_lines,
     interval_points,
     measured_vs_predicted,
     one_pole_lines,
     pareto_panel,
     strategy_panel,
+    unit_circle,
 )
 from .programming import (
     PERIPHERIES,
@@ -121,14 +124,20 @@ from .programming import (
 )
 from .report import claims_markdown, report_table, sources_markdown
 from .runs import (
+    accuracy_by_bits,
     comparison_label,
     comparison_specs,
     float_finetune_spec,
     float_spec,
     margin_spec,
     official,
+    paper_comparison,
+    pole_grid,
     qat_label,
     qat_spec,
+    qat_sweep_specs,
+    reference_specs,
+    used_poles,
 )
 from .selection import choices, nested_choices, nested_summary, plateau_epoch, validation_sweep
 from .sentences import (

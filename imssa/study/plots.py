@@ -6,12 +6,15 @@ import seaborn as sns
 
 __all__ = [
     "drop_heatmap",
+    "float_and_paper_lines",
+    "interval_bands",
     "interval_lines",
     "interval_points",
     "measured_vs_predicted",
     "one_pole_lines",
     "pareto_panel",
     "strategy_panel",
+    "unit_circle",
     "set_style",
     "PAPER_COLOR",
     "PREDICTION_STYLES",
@@ -176,3 +179,33 @@ def pareto_panel(ax, table, x: str, y: str, front: str, labelled: list[str]) -> 
             r["strategy"], (r[x], r[y]), fontsize=7, xytext=(4, -10), textcoords="offset points"
         )
     ax.legend(fontsize=7, loc="upper left")
+
+
+def unit_circle(ax) -> None:
+    """The unit circle, in grey, on the complex plane of ``ax``."""
+    import numpy as np
+
+    angle = np.linspace(0, 2 * np.pi, 200)
+    ax.plot(np.cos(angle), np.sin(angle), color="0.4", lw=1)
+
+
+def interval_bands(ax, table, x: str, by: str, colors: dict) -> None:
+    """A shaded band from ``ci_low`` to ``ci_high`` against ``x`` for each value of ``by`` in
+    ``table``, in its colour of ``colors``."""
+    for value, part in table.groupby(by):
+        ax.fill_between(part[x], part["ci_low"], part["ci_high"], color=colors[value], alpha=0.15)
+
+
+def float_and_paper_lines(ax, float_accuracy: float) -> None:
+    """Horizontal references: our float model's accuracy ``float_accuracy`` (a fraction, black)
+    and the paper's 2-bit software accuracy on Heidelberg Digits (dashed, ``PAPER_COLOR``)."""
+    from .paper import PAPER
+
+    ax.axhline(float_accuracy, color="k", lw=1, label="float (ours)")
+    ax.axhline(
+        PAPER["software_2bit_accuracy"][0],
+        color=PAPER_COLOR,
+        ls="--",
+        lw=1,
+        label="paper: 2-bit, HD (reference)",
+    )

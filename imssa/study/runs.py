@@ -5,12 +5,24 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+from torch import Tensor
+
 from ..data.config import DataConfig
 from ..model.config import QuantConfig
+from ..model.quant import complex_grid
 from ..model.train import Run
+from .paper import PAPER
 from .params import ModelParams, fold_params, global_params, variant
 
 __all__ = [
+    "REFERENCE_SPECS",
+    "accuracy_by_bits",
+    "paper_comparison",
+    "pole_grid",
+    "qat_sweep_specs",
+    "reference_specs",
+    "used_poles",
     "comparison_specs",
     "comparison_label",
     "qat_label",
@@ -183,3 +195,111 @@ def comparison_specs(
                 points.append(labels | {"seed": seed})
                 runs.append(make(seed, fold))
     return points, runs
+
+
+# The fixed-range QAT chapter: its sweep and reference runs, the grid its poles can take, and its
+# numbers beside the paper's.
+
+
+def qat_sweep_specs(cfg: ModelParams) -> tuple[list[dict[str, Any]], list[Run]]:
+    """The QAT sweep of ``cfg``: one point (``bits``, ``range_mode``, ``seed``) and one run
+    (``qat_spec``) per bit width, range mode, fold and seed, in that order."""
+    order = [
+        (b, m, f, s)
+        for b in cfg.bits
+        for m in cfg.range_modes
+        for f in cfg.shared.folds
+        for s in cfg.shared.seeds
+    ]
+    points = [{"bits": b, "range_mode": m, "seed": s} for b, m, f, s in order]
+    return points, [qat_spec(cfg, b, m, s, f) for b, m, f, s in order]
+
+
+#: The float references of the QAT chapter, by label: trained once, and fine-tuned like QAT.
+REFERENCE_SPECS = {"float": float_spec, "float, fine-tuned like QAT": float_finetune_spec}
+
+
+def reference_specs(cfg: ModelParams) -> tuple[list[dict[str, Any]], list[Run]]:
+    """The float references of ``REFERENCE_SPECS``: one point (``label``) and one run per
+    reference, fold and seed, in that order."""
+    order = [
+        (label, make, f, s)
+        for label, make in REFERENCE_SPECS.items()
+        for f in cfg.shared.folds
+        for s in cfg.shared.seeds
+    ]
+    return [{"label": label} for label, *_ in order], [make(cfg, s, f) for _, make, f, s in order]
+
+
+def pole_grid(bits: list[int], fscales: list[float], r_cap: float) -> pd.DataFrame:
+    """Every value a quantized A_bar can take on the fixed grid (``quant.complex_grid``), one row
+    per value, bit width of ``bits`` and range of ``fscales``: its real and imaginary parts
+    (``Re``, ``Im``) and whether its modulus is at most the pole cap ``r_cap`` (``inside cap``)."""
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "bits": b,
+                    "fscale": f,
+                    "Re": z.real.numpy(),
+                    "Im": z.imag.numpy(),
+                    "inside cap": (z.abs() <= r_cap).numpy(),
+                }
+            )
+            for b in bits
+            for f in fscales
+            for z in [complex_grid(b, f)]
+        ]
+    )
+
+
+def used_poles(A_bar: Tensor) -> pd.DataFrame:
+    """The grid points a quantized model uses: one row per distinct value of ``A_bar`` (complex,
+    any shape; parts rounded to 6 decimals, -0 read as 0), its parts ``Re`` and ``Im`` and the
+    number of ``modes`` on it."""
+    A = A_bar.flatten()
+    used = (
+        pd.DataFrame({"Re": A.real.numpy(), "Im": A.imag.numpy()}).round(6) + 0.0
+    ).value_counts()
+    return used.rename("modes").reset_index()
+
+
+def accuracy_by_bits(summary: pd.DataFrame) -> pd.DataFrame:
+    """The QAT rows of an accuracy ``summary`` (labels ``qat_label``), with their bit width
+    (``bits``) and range mode (``range_mode``) read back from the label."""
+    acc = summary[summary["label"].str.contains("-bit")].copy()
+    acc[["bits", "range_mode"]] = acc["label"].str.extract(r"(\d+)-bit (\w+)").astype({0: int})
+    return acc
+
+
+def paper_comparison(summary: pd.DataFrame, label: str) -> pd.DataFrame:
+    """Our QAT model ``label`` and our float model (accuracy with its 95% interval, fractions, from
+    the accuracy ``summary``) beside the paper's 2-bit software accuracy on Heidelberg Digits, a
+    reference value without an interval."""
+    ours = summary.set_index("label")
+    fl = ours.loc["float"]
+    return pd.DataFrame(
+        [
+            {
+                "model": f"{label}-range QAT, FSDD 0 vs 1, speakers held out",
+                "accuracy": ours.loc[label, "estimate"],
+                "ci_low": ours.loc[label, "ci_low"],
+                "ci_high": ours.loc[label, "ci_high"],
+                "source": "this book",
+            },
+            {
+                "model": "float, FSDD 0 vs 1, speakers held out",
+                "accuracy": fl["estimate"],
+                "ci_low": fl["ci_low"],
+                "ci_high": fl["ci_high"],
+                "source": "this book",
+            },
+            {
+                "model": "2-bit fixed-range QAT, Heidelberg Digits",
+                "accuracy": PAPER["software_2bit_accuracy"][0],
+                "ci_low": None,
+                "ci_high": None,
+                "source": "paper (reference value)",
+            },
+        ]
+    )
