@@ -99,6 +99,7 @@ from .plots import (
     interval_points,
     measured_vs_predicted,
     one_pole_lines,
+    paper_accuracy_line,
     pareto_panel,
     strategy_panel,
     unit_circle,
@@ -110,8 +111,10 @@ from .programming import (
     device_counts,
     exact_accuracy_row,
     exactness_table,
+    frequency_response_table,
     instability_chance,
     matrix_facts,
+    mode_agreement,
     one_pole_sigma_stars,
     periphery_cells,
     periphery_rows,
@@ -139,7 +142,14 @@ from .runs import (
     reference_specs,
     used_poles,
 )
-from .selection import choices, nested_choices, nested_summary, plateau_epoch, validation_sweep
+from .selection import (
+    baseline_selection,
+    choices,
+    nested_choices,
+    nested_summary,
+    plateau_epoch,
+    validation_sweep,
+)
 from .sentences import (
     choices_text,
     deployable_text,

@@ -12,6 +12,7 @@ __all__ = [
     "interval_points",
     "measured_vs_predicted",
     "one_pole_lines",
+    "paper_accuracy_line",
     "pareto_panel",
     "strategy_panel",
     "unit_circle",
@@ -208,4 +209,16 @@ def float_and_paper_lines(ax, float_accuracy: float) -> None:
         ls="--",
         lw=1,
         label="paper: 2-bit, HD (reference)",
+    )
+
+
+def paper_accuracy_line(ax) -> None:
+    """A vertical dashed line at the paper's 2-bit software accuracy on Heidelberg Digits (a
+    reference value), labelled at its foot, in ``PAPER_COLOR``."""
+    from .paper import PAPER
+
+    paper_acc = PAPER["software_2bit_accuracy"][0]
+    ax.axvline(paper_acc, color=PAPER_COLOR, ls="--", lw=1)
+    ax.text(
+        paper_acc, -0.4, "paper: 2-bit, HD (reference) ", ha="right", fontsize=8, color=PAPER_COLOR
     )

@@ -48,7 +48,7 @@ from ..hardware.margin import (
     weight_noise_std,
 )
 from ..hardware.presets import preset
-from ..model.s4d import DiscreteSSM, ssm_recurrent
+from ..model.s4d import DiscreteSSM, frequency_response, ssm_conv, ssm_kernel, ssm_recurrent
 from ..model.train import Run, SpeechClassifier, evaluate
 from ..seeds import programming_seed
 from .deployed import load_model
@@ -67,8 +67,10 @@ __all__ = [
     "device_counts",
     "exact_accuracy_row",
     "exactness_table",
+    "frequency_response_table",
     "instability_chance",
     "matrix_facts",
+    "mode_agreement",
     "one_pole_sigma_stars",
     "periphery_cells",
     "periphery_rows",
@@ -626,3 +628,58 @@ def periphery_rows(
     return sweep_cell(
         cfg, cell, models, realisations, "step", seed=seed, device=periphery_setting(cell)
     )
+
+
+# The S4D chapter: its two ways of computing agree, and its models' frequency responses.
+
+
+def mode_agreement(ssms: dict[str, tuple[Tensor, ...]], L: int, seed: int) -> pd.DataFrame:
+    """How far the convolution (``s4d.ssm_conv`` of ``ssm_kernel``) is from the recurrence
+    (``ssm_recurrent``) for each discrete SSM of ``ssms`` (name -> (A_bar, B_bar, C, D), shapes
+    (H, N), (H, N), (H, N), (H,)), on two random inputs of shape (2, H, L) drawn from ``seed``. One
+    row per SSM and precision (float64, float32): the relative error (2-norm, dimensionless)."""
+    H = next(iter(ssms.values()))[0].shape[0]
+    gen = torch.Generator().manual_seed(seed)
+    u = torch.randn(2, H, L, generator=gen, dtype=torch.float64)
+    rows = []
+    for init, (A_bar, B_bar, C, D) in ssms.items():
+        for cdtype, rdtype in [(torch.complex128, torch.float64), (torch.complex64, torch.float32)]:
+            p = [t.to(cdtype) for t in (A_bar, B_bar, C)] + [D.to(rdtype)]
+            y_conv = ssm_conv(u.to(rdtype), ssm_kernel(*p[:3], L), p[3])
+            y_rec = ssm_recurrent(u.to(rdtype), *p)
+            err = ((y_conv - y_rec).norm() / y_rec.norm()).item()
+            rows.append(
+                {
+                    "init": init,
+                    "precision": str(rdtype).split(".")[1],
+                    "L": L,
+                    "relative_error": err,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def frequency_response_table(
+    ssms: dict[str, tuple[Tensor, ...]], sample_rate: int, channels: int, points: int = 512
+) -> pd.DataFrame:
+    """The gain of each discrete SSM of ``ssms`` (name -> (A_bar, B_bar, C, D),
+    ``s4d.frequency_response``) at ``points`` frequencies from 0 to the Nyquist frequency of
+    ``sample_rate`` (Hz), for its first ``channels`` channels: one row per SSM, channel and
+    frequency, columns ``init``, ``channel``, ``frequency_Hz`` and ``gain_dB`` (20 log10 |H|, with
+    1e-12 added to |H| so that a zero gain stays finite)."""
+    omega = torch.linspace(0, np.pi, points, dtype=torch.float64)
+    frames = []
+    for init, s in ssms.items():
+        Hw = frequency_response(*s, omega)
+        for h in range(channels):
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "init": init,
+                        "channel": h,
+                        "frequency_Hz": omega.numpy() / np.pi * sample_rate / 2,
+                        "gain_dB": 20 * np.log10(Hw[h].abs().numpy() + 1e-12),
+                    }
+                )
+            )
+    return pd.concat(frames, ignore_index=True)
