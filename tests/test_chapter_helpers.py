@@ -158,10 +158,10 @@ def test_one_pole_sigma_star_grows_with_the_margin_and_is_lower_for_a_real_pole(
 
 def test_instability_chance_is_the_exact_law_at_the_weight_noise():
     net = ternary_net(H=2, N=3)
-    sd = weight_noise_std(20.0, 0.6, 10.0, 100.0, 8)
+    sd = weight_noise_std(20.0, 0.6, 10.0, 100.0, 16)
     want = instability_probability(pole_values(net), sd, real_mapping=net.layers[0].real)
-    assert programming.instability_chance(net, 20.0, 0.6, 10.0, 100.0, 8, False) == want
-    assert programming.instability_chance(net, 0.0, 0.6, 10.0, 100.0, 8, False) == 0.0
+    assert programming.instability_chance(net, 20.0, 0.6, 10.0, 100.0, 16, False) == want
+    assert programming.instability_chance(net, 0.0, 0.6, 10.0, 100.0, 16, False) == 0.0
 
 
 # --- hardware deployment -------------------------------------------------------------------------
@@ -356,7 +356,7 @@ def test_answer_table_writes_differences_with_their_intervals_beside_software():
 
 
 def test_qat_sweep_and_reference_specs_follow_the_sweep_order():
-    cfg = load_params("fixed_range_qat", "params/ci/fixed_range_qat.yaml")
+    cfg = load_params("fixed_range_qat", "params/paper/fixed_range_qat.yaml")  # 2 seeds, 6 folds
     points, specs = runs.qat_sweep_specs(cfg)
     order = [
         (b, m, f, s)
@@ -377,11 +377,13 @@ def test_qat_sweep_and_reference_specs_follow_the_sweep_order():
 
 
 def test_pole_grid_marks_the_points_outside_the_cap():
-    grid = runs.pole_grid([2], [0.6, 1.0], 0.85)
-    z = complex_grid(2, 1.0)
-    part = grid[grid["fscale"] == 1.0]
-    assert len(part) == z.numel()
-    assert part["inside cap"].tolist() == (z.abs() <= 0.85).tolist()
+    grid = runs.pole_grid([2, 3], [0.6, 1.0], 1.2)
+    for bits, fscale in [(2, 1.0), (3, 0.6)]:
+        z = complex_grid(bits, fscale)
+        part = grid[(grid["fscale"] == fscale) & (grid["bits"] == bits)]
+        assert len(part) == z.numel() and part["Re"].tolist() == z.real.tolist()
+        assert part["inside cap"].tolist() == (z.abs() <= 1.2).tolist()
+    assert not grid["inside cap"].all() and (grid[grid["Re"].abs() == 1.0]["inside cap"]).any()
 
 
 def test_used_poles_counts_modes_per_grid_point_and_reads_minus_zero_as_zero():
