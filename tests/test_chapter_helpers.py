@@ -387,9 +387,9 @@ def test_pole_grid_marks_the_points_outside_the_cap():
 
 
 def test_used_poles_counts_modes_per_grid_point_and_reads_minus_zero_as_zero():
-    A = torch.tensor([[0.6 + 0.0j, 0.6 + 0j], [-0.0 + 0.6j, 0.0 + 0.6j]])
-    used = runs.used_poles(A).sort_values("Re")
-    assert used["modes"].tolist() == [2, 2] and (np.signbit(used["Re"]) == False).all()  # noqa: E712
+    re, im = torch.tensor([-0.0, 0.0, 0.6, 0.6]), torch.tensor([0.6, 0.6, 0.0, 0.0])
+    used = runs.used_poles(torch.complex(re, im).reshape(2, 2)).sort_values("Re")
+    assert used["modes"].tolist() == [2, 2] and not np.signbit(used["Re"]).any()
 
 
 def test_accuracy_by_bits_and_paper_comparison_read_the_summary():
