@@ -507,3 +507,300 @@ def test_the_figure_helpers_draw_what_they_say():
     plots.one_pole_lines(ax2, pd.DataFrame({"margin": [0.1], "real": [1.0], "complex": [2.0]}))
     assert [line.get_linestyle() for line in ax2.lines[-2:]] == ["-", "--"]
     plt.close("all")
+
+
+# --- the second pass: sentences and tables that stayed in cells ----------------------------------
+
+
+def test_default_claims_text_reads_the_default_array_only():
+    claims_table = pd.DataFrame(
+        {
+            "array": ["paper-like", "other"],
+            "text": ["2-bit tolerates 15 uS", "2-bit tolerates 15 uS"],
+            "verdict": ["holds", "fails"],
+            "drop (points)": [1.25, 30.0],
+            "drop ci_low": [0.5, 20.0],
+            "drop ci_high": [2.0, 40.0],
+            "failure share": [0.1, 0.9],
+        }
+    )
+    text = claims.default_claims_text(claims_table, "paper-like")
+    assert text == (
+        "On the paper-like array: *2-bit tolerates 15 uS* **holds** (drop 1.2 points, 95% interval"
+        " [0.5, 2.0], 10% of programmings failed)."
+    )
+
+
+def test_emulation_summary_and_factorial():
+    variants = [
+        claims.ALL_NON_IDEALITIES,
+        "without read noise",
+        "with ideal converters",
+        "without read noise, ideal converters",
+    ]
+    rows = []
+    for v, acc in zip(variants, [0.6, 0.7, 0.65, 0.8], strict=True):
+        for fold in range(3):
+            failure = "unstable" if (v == variants[0] and fold == 0) else ""
+            rows.append(
+                {"variant": v, "seed": 0, "fold": fold, "realisation": 0, "accuracy": acc}
+                | {"failure": failure}
+            )
+    emulation = pd.DataFrame(rows[::-1])  # any row order: the table follows ``variants``
+    summary = claims.emulation_summary(emulation, variants, 0.9, None)
+    assert summary.index.tolist() == variants
+    assert summary["gap to software (points)"].tolist() == pytest.approx([30, 20, 25, 10])
+    assert summary["recovered vs all (points)"].tolist() == pytest.approx([0, 10, 5, 20])
+    assert summary.loc[variants[0], "failures by cause"] == {"unstable": 1}
+    table = claims.emulation_factorial(summary["mean"], "6-bit ADC")
+    assert table.loc["6-bit ADC"].tolist() == pytest.approx([0.6, 0.7])
+    assert table.loc["ideal converters"].tolist() == pytest.approx([0.65, 0.8])
+
+
+def test_software_summary_recommendation_and_per_model_accuracy():
+    software = pd.DataFrame(
+        {
+            "strategy": ["b", "b", "a", "a"],
+            "val_accuracy": [0.8, 0.6, 0.9, 0.9],
+            "accuracy": [0.7, 0.5, 0.9, 0.8],
+            "max_abs_A_bar": [0.6, 0.6, 0.85, 0.85],
+            "failure": ["", "constant output", "", ""],
+        }
+    )
+
+    class Result:
+        def __init__(self, val, test):
+            self.val_accuracy, self.test_accuracy = val, test
+
+    soft, table = strategy_verdicts.software_summary(
+        software, [Result(0.9, 0.8), Result(0.7, 0.6)], ["a", "b"]
+    )
+    assert table.index.tolist() == ["float model (reference)", "a", "b"]
+    assert table.loc["float model (reference)", "test_accuracy"] == pytest.approx(0.7)
+    assert soft.loc["b", "test_accuracy"] == pytest.approx(0.6)
+    assert soft.loc["b", "failures"] == "constant output x1" and soft.loc["a", "failures"] == ""
+    pareto = pd.DataFrame(
+        {
+            "strategy": ["a"],
+            "accuracy_hardware_val": [0.8],
+            "accuracy_hardware": [0.75],
+            "accuracy_software": [0.9],
+            "energy_pJ_per_inference": [2500.0],
+            "analog_over_digital": [1.5],
+            "digital_energy_pJ_per_inference": [1666.0],
+            "devices": [1000.0],
+            "arrays": [4.0],
+        }
+    )
+    assert strategy_verdicts.recommendation_text(pareto, "a", 10.0) == (
+        "Recommended: **a**, validation accuracy under hardware 0.800 at sigma = 10 uS; on test "
+        "speakers 0.750 (software 0.900), 2.5 nJ per inference (1.50 x the digital MAC unit's "
+        "1.7 nJ), 1000 devices on 4 arrays."
+    )
+    rows = pd.DataFrame(
+        {
+            "strategy": ["a", "a", "a", "a"],
+            "fold": [0, 0, 1, 0],
+            "sigma_uS": [10.0, 10.0, 10.0, 5.0],
+            "accuracy": [0.5, 0.7, np.nan, 0.1],
+        }
+    )
+    costs = pd.DataFrame({"strategy": ["a"], "energy_pJ_per_inference": [3.0]})
+    got = strategy_verdicts.per_model_accuracy(rows, 10.0, costs)
+    assert got.to_dict("records") == [
+        {"strategy": "a", "fold": 0, "accuracy": pytest.approx(0.6), "energy_pJ_per_inference": 3.0}
+    ]
+
+
+def test_range_texts():
+    cost = pd.DataFrame(
+        {
+            "a": ["2-bit fixed"],
+            "difference_points": [-1.5],
+            "ci_low": [-3.0],
+            "ci_high": [0.25],
+            "verdict": ["not resolved"],
+        }
+    )
+    assert runs.range_cost_text(cost).startswith(
+        "Fixed against dynamic range: 2-bit: -1.5 points [-3.0, +0.2], not resolved. The"
+    )
+    memory = pd.DataFrame(
+        {
+            "range_mode": ["fixed"],
+            "bits": [2],
+            "max_abs_A_bar": [0.85],
+            "tau_median_ms": [1.0],
+            "tau_max_ms": [3.0],
+            "kernel_memory_median_ms": [2.0],
+            "share_A_bar_zero": [0.1],
+        }
+    ).set_index(["range_mode", "bits"])
+    text = runs.range_memory_text(memory, [("fixed", 2), ("dynamic", 8)], 8000, 0.6, None)
+    assert text.startswith("The 2-bit fixed-range model") and "dynamic" not in text
+    assert "min(sqrt(2) fscale, r_max) = 0.85 in modulus" in text
+    assert "= 0.50 in modulus" in runs.range_memory_text(memory, [], 8000, 0.6, 0.5)
+
+
+def test_median_predicted_sigma_star_is_the_median_over_models():
+    nets = [ternary_net(seed=s, bits=3) for s in range(3)]
+    each = [predicted_sigma_star(pole_values(n), 0.6, 10.0, 100.0, 16) for n in nets]
+    got = programming.median_predicted_sigma_star(nets, 0.6, 10.0, 100.0, 16)
+    assert got == pytest.approx(float(np.median(each)))
+
+
+def test_margin_stars_count_working_models_and_take_the_margin_of_the_working_ones():
+    by, model = ["devices_per_element", "bits", "r_max"], ["bits", "r_max", "seed", "fold"]
+    keys = {"bits": 2, "r_max": 0.9, "seed": 0}
+    pred = pd.DataFrame(
+        [
+            {"devices_per_element": 16, "fold": f, "works": f < 2}
+            | keys
+            | dict(zip(programming.PREDICTED_SIGMA_STARS, [f, 2 * f, 3 * f], strict=True))
+            for f in range(3)
+        ]
+    )
+    software = pd.DataFrame([keys | {"fold": f, "max_abs_A_bar": 0.5 + 0.1 * f} for f in range(3)])
+    working = pred[model + ["works"]]
+    measured = pd.DataFrame(
+        [{"devices_per_element": 16, "bits": 2, "r_max": 0.9, "sigma_star_uS": 5.0}]
+    ).assign(sigma_fail_uS=10.0, fails_by="drop")
+    stars = programming.margin_stars(pred, measured, software, working, by, model)
+    row = stars.iloc[0]
+    assert (row["models"], row["working"]) == (3, 2)
+    assert row["predicted_new_exact_uS"] == pytest.approx(1.0)  # median of 0 and 2
+    assert row["margin"] == pytest.approx(1 - 0.55) and row["sigma_star_uS"] == 5.0
+    none = programming.margin_stars(pred, measured.iloc[:0], software, working, by, model)
+    assert np.isnan(none["sigma_star_uS"].iloc[0]) and none["fails_by"].iloc[0] == ""
+
+
+def test_failure_at_sigma_fail_splits_stable_and_unstable_programmings():
+    by = ["bits"]
+    rows = pd.DataFrame(
+        {
+            "bits": [2, 2, 2, 2],
+            "sigma_uS": [5.0, 5.0, 5.0, 10.0],
+            "spectral_radius": [1.2, 0.9, 0.8, 1.5],
+            "failure": ["unstable", "weight error", "", "unstable"],
+            "drop": [40.0, 20.0, 0.0, 50.0],
+        }
+    )
+    fail = pd.DataFrame({"bits": [2], "sigma_fail_uS": [5.0]})
+    causes = programming.failure_at_sigma_fail(rows, fail, by).iloc[0]
+    assert (causes["programmings"], causes["unstable"], causes["failed_stable"]) == (3, 1, 1)
+    assert causes["drop of stable (points)"] == 10.0 and causes["drop of unstable (points)"] == 40.0
+
+
+def test_real_zeros_tables_pair_programmings_with_and_without_the_zeros():
+    paired = pd.DataFrame(
+        {
+            "bits": [2, 2, 2, 2],
+            "r_max": [0.9] * 4,
+            "sigma_uS": [5.0, 5.0, 5.0, 10.0],
+            "full": [1.1, 0.9, 1.2, 1.3],
+            "zeros": [0.9, 1.1, 1.3, 0.5],
+            "predicted, full": [0.2, 0.2, 0.2, 0.4],
+            "predicted, zeros": [0.1, 0.1, 0.1, 0.3],
+        }
+    )
+    per_cell, by_sigma = programming.real_zeros_tables(paired)
+    row = by_sigma.loc[5.0]
+    assert row["programmings"] == 3 and (row["only_full"], row["only_zeros"]) == (1, 1)
+    assert row["unstable_full"] == pytest.approx(2 / 3) and row["predicted_zeros"] == pytest.approx(
+        0.1
+    )
+    assert len(per_cell) == 2 and per_cell["only_full"].tolist() == [1, 1]
+
+
+def test_compensation_contrast_pairs_compensation_on_and_off_at_the_last_time():
+    rows = []
+    for t in (1.0, 100.0):
+        for comp in (False, True):
+            for fold in range(3):
+                rows.append(
+                    {"technology": claims.COMPENSATED_TECHNOLOGY, "bits": 2, "t_s": t}
+                    | {"drift_compensation": comp, "seed": 0, "fold": fold, "realisation": 0}
+                    | {"accuracy": 0.5 + 0.1 * comp * (t > 1) + 0.01 * fold, "failure": ""}
+                )
+    aged = pd.DataFrame(rows)
+    got = claims.compensation_contrast(aged, [1.0, 100.0], [claims.COMPENSATED_TECHNOLOGY])
+    assert len(got) == 1 and got["difference_points"].iloc[0] == pytest.approx(10.0)
+    assert claims.compensation_contrast(aged, [1.0, 100.0], ["rram"]).empty
+
+
+def test_real_vs_complex_contrasts_and_table():
+    rows = []
+    for ssm, shift in (("complex", 0.0), ("real", -0.1)):
+        for fold in range(3):
+            rows.append(
+                {"task": "binary", "ssm": ssm, "model": "float", "sigma_uS": np.nan}
+                | {"seed": 0, "fold": fold, "realisation": 0, "accuracy": 0.9 + shift}
+            )
+            for sigma in (0.0, 5.0):
+                rows.append(
+                    {"task": "binary", "ssm": ssm, "model": "2-bit", "sigma_uS": sigma}
+                    | {"seed": 0, "fold": fold, "realisation": 0}
+                    | {"accuracy": 0.8 + shift * (sigma > 0) + 0.01 * fold}
+                )
+    contrasts, table = scale_summaries.real_vs_complex(pd.DataFrame(rows))
+    assert contrasts["difference_points"].tolist() == pytest.approx([0.0, -10.0])
+    assert "p_holm" in contrasts
+    assert table.loc["binary", "float, real"] == pytest.approx(0.8)
+    assert table.loc["binary", "real - complex (points), sigma = 5.0"] == pytest.approx(-10.0)
+
+
+def test_discrete_ssms_kernels_and_eigenvalues():
+    dt = torch.logspace(-3, -1, 3, dtype=torch.float64)
+    ssms = programming.discrete_ssms(3, 4, ["lin", "inv"], dt, seed=5)
+    A_bar, B_bar, C, D = ssms["lin"]
+    assert A_bar.shape == (3, 4) and D.shape == (3,) and (A_bar.abs() < 1).all()
+    assert torch.equal(C, ssms["inv"][2])  # one draw of C for every initialisation
+    log_A_real, A_imag = init_A(3, 4, "lin")
+    A = torch.complex(-torch.exp(log_A_real), A_imag).to(torch.complex128)
+    assert torch.allclose(A_bar, zoh(A, torch.ones_like(A), dt)[0])
+    kernels = programming.kernel_table(ssms, 16, 2)
+    assert len(kernels) == 2 * 2 * 16
+    k0 = kernels[(kernels["init"] == "lin") & (kernels["channel"] == 1) & (kernels["k"] == 0)]
+    assert k0["K"].iloc[0] == pytest.approx(float((2 * (C[1] * B_bar[1]).real).sum()))
+    eig = programming.eigenvalue_table(ssms)
+    assert len(eig) == 2 * 3 * 4 and eig["channel"].tolist()[:5] == [0, 0, 0, 0, 1]
+    assert np.allclose(eig["modulus"], np.hypot(eig["Re"], eig["Im"]))
+
+
+def test_noise_model_cells_skip_bit_widths_a_preset_cannot_hold():
+    from imssa.hardware.deploy import fits
+    from imssa.hardware.presets import TECHNOLOGIES, preset
+
+    techs = list(TECHNOLOGIES)
+    cells = claims.noise_model_cells(
+        techs, [1, 2, 8], [1.0, 2.0], ["gaussian"], ["rms", "mean_abs"]
+    )
+    pairs = {(c["technology"], c["bits"]) for c in cells}
+    assert pairs == {(t, b) for t in techs for b in [1, 2, 8] if fits(preset(t), b)}
+    one = [c for c in cells if (c["technology"], c["bits"], c["sigma_scale"]) == (*min(pairs), 1.0)]
+    assert [(c["noise_model"], c["match"]) for c in one] == [
+        ("state-dependent", "none"),
+        ("gaussian", "rms"),
+        ("gaussian", "mean_abs"),
+    ]
+
+
+def test_used_modes_reads_the_trained_models_of_one_seed(monkeypatch):
+    net = ternary_net(H=2, N=3, bits=8)
+
+    class Data:
+        sample_rate, fold = 8000, 4
+
+    class Spec:
+        model, data = None, Data()
+
+    monkeypatch.setattr(runs, "train_or_load", lambda r: None)
+    monkeypatch.setattr(runs, "restore_model", lambda model, result, n: net)
+    points = [
+        {"model": "s4d", "seed": 0, "label": "float"},
+        {"model": "memoryless", "seed": 0, "label": "memoryless"},
+        {"model": "s4d", "seed": 1, "label": "float"},
+    ]
+    modes = runs.used_modes(points, [Spec()] * 3, 2, seed=0)
+    assert set(modes["label"]) == {"float"} and set(modes["fold"]) == {4}
+    assert 0 < len(modes) <= 2 * 3 and modes["used"].all()

@@ -16,6 +16,8 @@ from typing import Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
+from ..hardware.deploy import fits
+from ..hardware.presets import preset
 from ..stats import (
     ABOVE,
     BELOW,
@@ -56,6 +58,12 @@ __all__ = [
     "ARRAY_COLUMNS",
     "array_summary",
     "with_array_labels",
+    "COMPENSATED_TECHNOLOGY",
+    "compensation_contrast",
+    "default_claims_text",
+    "emulation_factorial",
+    "emulation_summary",
+    "noise_model_cells",
 ]
 
 #: The book's default array, the paper-like one on which the paper's noise claims are judged: the
@@ -442,3 +450,106 @@ def array_summary(rows: pd.DataFrame, n_clips: int | None) -> pd.DataFrame:
         .reset_index()
     )
     return realisation_summary(rows, by, n_clips).merge(shares, on=by)
+
+
+def default_claims_text(claims: pd.DataFrame, array: str) -> str:
+    """One Markdown sentence on the paper's noise claims on ``array`` (a ``with_array_labels``
+    name): each claim's verdict, paired drop (points) with its 95% interval, and share of failed
+    programmings, from ``claims`` (``noise_claims`` rows with an ``array`` column)."""
+    d = claims[claims["array"] == array].set_index("text")
+    return (
+        "On the paper-like array: "
+        + "; ".join(
+            f"*{t}* **{r['verdict']}** (drop {r['drop (points)']:.1f} points, "
+            f"95% interval [{r['drop ci_low']:.1f}, "
+            f"{r['drop ci_high']:.1f}], {r['failure share']:.0%} of programmings failed)"
+            for t, r in d.iterrows()
+        )
+        + "."
+    )
+
+
+def emulation_summary(
+    emulation: pd.DataFrame, variants: list[str], software_accuracy: float, n_clips: int | None
+) -> pd.DataFrame:
+    """One row per emulation variant, in the order of ``variants``: the accuracy summary of its
+    programmings (``emulation`` rows with ``variant``; ``stats.realisation_summary`` over
+    ``n_clips`` test clips), the gap to the software accuracy ``software_accuracy`` (a fraction)
+    and the accuracy recovered against all non-idealities (both in points), and its failed
+    programmings counted by cause."""
+    order = emulation["variant"].map(list(variants).index)
+    summary = (
+        realisation_summary(emulation.assign(order=order), ["order", "variant"], n_clips)
+        .drop(columns="order")
+        .set_index("variant")
+    )
+    summary["gap to software (points)"] = (software_accuracy - summary["mean"]) * 100
+    summary["recovered vs all (points)"] = (
+        summary["mean"] - summary.loc[ALL_NON_IDEALITIES, "mean"]
+    ) * 100
+    summary["failures by cause"] = (
+        emulation[emulation["failure"] != ""]
+        .groupby("variant")["failure"]
+        .agg(lambda f: f.value_counts().to_dict())
+    )
+    return summary
+
+
+def emulation_factorial(mean: pd.Series, rounding: str) -> pd.DataFrame:
+    """Read noise crossed with the converters' rounding: the mean accuracy (a fraction) of the four
+    emulation variants (``mean``, by variant) with read noise on and off (columns), with the
+    converters ``rounding`` names and with ideal converters (rows)."""
+    return pd.DataFrame(
+        {
+            "read noise on": [mean[ALL_NON_IDEALITIES], mean["with ideal converters"]],
+            "read noise off": [
+                mean["without read noise"],
+                mean["without read noise, ideal converters"],
+            ],
+        },
+        index=[rounding, "ideal converters"],
+    ).rename_axis("converters")
+
+
+#: The drifting technology whose drift compensation the device-technologies chapter tests.
+COMPENSATED_TECHNOLOGY = "pcm_joshi2020"
+
+
+def compensation_contrast(
+    aged: pd.DataFrame, times_s: list[float], technologies: list[str]
+) -> pd.DataFrame:
+    """Drift compensation on against off for ``COMPENSATED_TECHNOLOGY`` at the last of ``times_s``
+    (s), per bit width, paired (``stats.paired_contrast``, points) over the programmed rows
+    ``aged``; empty where ``technologies`` (those aged) leave it out."""
+    if COMPENSATED_TECHNOLOGY not in technologies:
+        return pd.DataFrame()
+    last = aged[aged["t_s"] == max(times_s)]
+    return paired_contrast(
+        last[last["technology"] == COMPENSATED_TECHNOLOGY],
+        "drift_compensation",
+        True,
+        False,
+        ["bits"],
+    )
+
+
+def noise_model_cells(
+    technologies: list[str],
+    bits: list[int],
+    scales: list[float],
+    shapes: list[str],
+    matches: list[str],
+) -> list[dict]:
+    """The noise-model sweep of the device-technologies chapter: for each technology of
+    ``technologies`` and bit width of ``bits`` its preset holds (``deploy.fits``), each noise scale
+    factor of ``scales``, the technology's state-dependent noise and a constant noise of each shape
+    of ``shapes`` matched by each criterion of ``matches``."""
+    variants = [("state-dependent", "none")] + [(s, m) for s in shapes for m in matches]
+    return [
+        {"bits": b, "technology": t, "sigma_scale": k, "noise_model": s, "match": m}
+        for t in technologies
+        for b in bits
+        if fits(preset(t), b)
+        for k in scales
+        for s, m in variants
+    ]

@@ -48,7 +48,15 @@ from ..hardware.margin import (
     weight_noise_std,
 )
 from ..hardware.presets import preset
-from ..model.s4d import DiscreteSSM, frequency_response, ssm_conv, ssm_kernel, ssm_recurrent
+from ..model.s4d import (
+    DiscreteSSM,
+    frequency_response,
+    init_A,
+    ssm_conv,
+    ssm_kernel,
+    ssm_recurrent,
+    zoh,
+)
 from ..model.train import Run, SpeechClassifier, evaluate
 from ..seeds import programming_seed
 from .deployed import load_model
@@ -65,11 +73,17 @@ __all__ = [
     "STUCK_AT",
     "deployable",
     "device_counts",
+    "discrete_ssms",
+    "eigenvalue_table",
     "exact_accuracy_row",
     "exactness_table",
+    "failure_at_sigma_fail",
     "frequency_response_table",
     "instability_chance",
+    "kernel_table",
+    "margin_stars",
     "matrix_facts",
+    "median_predicted_sigma_star",
     "mode_agreement",
     "one_pole_sigma_stars",
     "periphery_cells",
@@ -78,6 +92,7 @@ __all__ = [
     "placement_facts",
     "predicted_sigma_stars",
     "radius_cell",
+    "real_zeros_tables",
     "stuck_cells",
     "stuck_device",
     "sweep_cell",
@@ -683,3 +698,155 @@ def frequency_response_table(
                 )
             )
     return pd.concat(frames, ignore_index=True)
+
+
+def median_predicted_sigma_star(
+    nets: list[SpeechClassifier],
+    fscale: float,
+    g_min_uS: float,
+    g_max_uS: float,
+    devices_per_element: int,
+) -> float:
+    """The median over ``nets`` of the exact law's sigma* (uS, ``margin.predicted_sigma_star`` of
+    each model's poles, complex pairs, its default chance of failure) on the window
+    ``g_min_uS``..``g_max_uS`` (uS) with weight range ``fscale`` and ``devices_per_element``."""
+    return float(
+        np.median(
+            [
+                predicted_sigma_star(
+                    pole_values(net), fscale, g_min_uS, g_max_uS, devices_per_element
+                )
+                for net in nets
+            ]
+        )
+    )
+
+
+def margin_stars(
+    pred: pd.DataFrame,
+    measured: pd.DataFrame,
+    software: pd.DataFrame,
+    working: pd.DataFrame,
+    by: list[str],
+    model: list[str],
+) -> pd.DataFrame:
+    """Measured and predicted sigma* per configuration ``by`` (devices per element, bits, pole
+    cap): its models and working models (``pred``: one row per model with ``works`` and the
+    ``PREDICTED_SIGMA_STARS`` in uS, their median over the working models), the measured sigma*
+    (``measured``, ``margin.sigma_star``; NaN where no model works), and the margin 1 - the mean
+    largest pole radius of the working models (``software``: one row per ``model`` key,
+    ``working``: which models work)."""
+    predicted = [c for c in PREDICTED_SIGMA_STARS if c in pred]
+    stars = pred.groupby(by)["works"].agg(models="size", working="sum").reset_index()
+    medians = pred[pred["works"]].groupby(by)[predicted].median().reset_index()
+    stars = stars.merge(medians, how="left", on=by)
+    stars = (
+        stars.merge(measured, how="left", on=by)
+        if len(measured)
+        else stars.assign(sigma_star_uS=np.nan, sigma_fail_uS=np.nan, fails_by="")
+    )
+    margins = software.merge(working[working["works"]][model], on=model).groupby(["bits", "r_max"])
+    mean_radius = margins["max_abs_A_bar"].mean().rename("mean_max_abs_A_bar").reset_index()
+    stars = stars.merge(mean_radius, how="left", on=["bits", "r_max"])
+    stars["margin"] = 1 - stars["mean_max_abs_A_bar"]
+    return stars
+
+
+def failure_at_sigma_fail(rows: pd.DataFrame, fail: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """What makes a configuration ``by`` fail at its first failing sigma (``fail``: one row per
+    configuration with ``sigma_fail_uS``, uS): of its programmings there (``rows``, with
+    ``spectral_radius``, ``failure`` and the paired ``drop`` in points) how many are unstable
+    (spectral radius above 1), how many stable ones failed, and the mean drop of the stable and of
+    the unstable ones (points)."""
+    at_fail = rows.merge(fail[[*by, "sigma_fail_uS"]], on=by)
+    at_fail = at_fail[at_fail["sigma_uS"] == at_fail["sigma_fail_uS"]].assign(
+        unstable=lambda d: d["spectral_radius"] > 1
+    )
+    at_fail["failed_stable"] = (at_fail["failure"] != "") & ~at_fail["unstable"]
+    causes = at_fail.groupby(by).agg(
+        sigma_fail_uS=("sigma_uS", "first"),
+        programmings=("unstable", "size"),
+        unstable=("unstable", "sum"),
+        failed_stable=("failed_stable", "sum"),
+    )
+    drops = at_fail.groupby([*by, "unstable"])["drop"].mean().unstack()
+    return causes.join(
+        drops.reindex(columns=[False, True]).set_axis(
+            ["drop of stable (points)", "drop of unstable (points)"], axis=1
+        )
+    )
+
+
+def real_zeros_tables(paired: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Unstable programmings with and without the real poles' zeros programmed: ``paired`` holds
+    one row per programming, its spectral radius with them (``full``) and without (``zeros``) and
+    the exact law's chance of instability for each (``predicted, full``, ``predicted, zeros``).
+    Returns (per bits, pole cap and sigma; per sigma): the programmings, the measured unstable
+    shares, the mean predicted chances, and the programmings unstable only with / only without."""
+    unstable = paired.assign(full_unstable=paired["full"] > 1, zeros_unstable=paired["zeros"] > 1)
+    unstable["only full"] = unstable["full_unstable"] & ~unstable["zeros_unstable"]
+    unstable["only zeros"] = unstable["zeros_unstable"] & ~unstable["full_unstable"]
+    agg = dict(
+        programmings=("full", "size"),
+        unstable_full=("full_unstable", "mean"),
+        unstable_zeros=("zeros_unstable", "mean"),
+        predicted_full=("predicted, full", "mean"),
+        predicted_zeros=("predicted, zeros", "mean"),
+        only_full=("only full", "sum"),
+        only_zeros=("only zeros", "sum"),
+    )
+    per_cell = unstable.groupby(["bits", "r_max", "sigma_uS"]).agg(**agg).reset_index()
+    return per_cell, unstable.groupby("sigma_uS").agg(**agg)
+
+
+def discrete_ssms(
+    H: int, N: int, inits: list[str], dt: Tensor, seed: int
+) -> dict[str, tuple[Tensor, ...]]:
+    """The S4D chapter's discrete SSMs, one per initialisation of ``inits`` (``s4d.init_A``): H
+    channels of N complex modes, discretised by zero-order hold with B = 1 and the step sizes
+    ``dt`` (H,), a complex Gaussian C drawn from ``seed`` (the same draw for every
+    initialisation) and D = 0. Each is (A_bar, B_bar, C, D), shapes (H, N) complex128 and (H,)."""
+    out = {}
+    for init in inits:
+        log_A_real, A_imag = init_A(H, N, init)
+        A = torch.complex(-torch.exp(log_A_real), A_imag).to(torch.complex128)
+        g = torch.Generator().manual_seed(seed)
+        C = torch.randn(H, N, generator=g, dtype=torch.complex128)
+        A_bar, B_bar = zoh(A, torch.ones_like(A), dt)
+        out[init] = (A_bar, B_bar, C, torch.zeros(H, dtype=torch.float64))
+    return out
+
+
+def kernel_table(ssms: dict[str, tuple[Tensor, ...]], L: int, channels: int) -> pd.DataFrame:
+    """The convolution kernels K_k, k < ``L``, of the first ``channels`` channels of each SSM of
+    ``ssms`` (``discrete_ssms``): one row per SSM, channel and step, columns ``init``,
+    ``channel``, ``k`` and ``K``."""
+    frames = []
+    for init, (A_bar, B_bar, C, _) in ssms.items():
+        K = ssm_kernel(A_bar, B_bar, C, L)
+        for h in range(channels):
+            frames.append(
+                pd.DataFrame({"init": init, "channel": h, "k": np.arange(L), "K": K[h].numpy()})
+            )
+    return pd.concat(frames, ignore_index=True)
+
+
+def eigenvalue_table(ssms: dict[str, tuple[Tensor, ...]]) -> pd.DataFrame:
+    """The discrete poles A_bar of every channel and mode of each SSM of ``ssms``
+    (``discrete_ssms``): one row per pole, its ``channel``, parts ``Re``, ``Im`` and ``modulus``."""
+    frames = []
+    for init, (A_bar, *_) in ssms.items():
+        H, N = A_bar.shape
+        p = A_bar.flatten()
+        frames.append(
+            pd.DataFrame(
+                {
+                    "init": init,
+                    "channel": np.repeat(np.arange(H), N),
+                    "Re": p.real.numpy(),
+                    "Im": p.imag.numpy(),
+                    "modulus": p.abs().numpy(),
+                }
+            )
+        )
+    return pd.concat(frames)

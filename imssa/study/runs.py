@@ -6,22 +6,27 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+import torch
 from torch import Tensor
 
 from ..data.config import DataConfig
 from ..model.config import QuantConfig
+from ..model.memory import describe_memory, mode_table
 from ..model.quant import complex_grid
-from ..model.train import Run
+from ..model.train import Run, restore_model, train_or_load
 from .paper import PAPER
 from .params import ModelParams, fold_params, global_params, variant
 
 __all__ = [
     "REFERENCE_SPECS",
+    "range_cost_text",
+    "range_memory_text",
     "accuracy_by_bits",
     "paper_comparison",
     "pole_grid",
     "qat_sweep_specs",
     "reference_specs",
+    "used_modes",
     "used_poles",
     "comparison_specs",
     "comparison_label",
@@ -303,3 +308,62 @@ def paper_comparison(summary: pd.DataFrame, label: str) -> pd.DataFrame:
             },
         ]
     )
+
+
+def range_cost_text(cost: pd.DataFrame) -> str:
+    """Markdown on the cost of the fixed range: per bit width (``cost``: fixed minus dynamic range,
+    one row per bit width, ``a`` its label) the paired difference in points with its interval and
+    verdict, and how the family of comparisons is judged."""
+    return (
+        "Fixed against dynamic range: "
+        + "; ".join(
+            f"{r.a.split()[0]}: {r.difference_points:+.1f} points "
+            f"[{r.ci_low:+.1f}, {r.ci_high:+.1f}], {r.verdict}"
+            for r in cost.itertuples()
+        )
+        + ". "
+        "The comparisons at every bit width are one family: the verdicts follow Holm's adjustment "
+        "of the t test over folds; the exact sign-flip p-value beside it cannot go below 2/2^F "
+        "with F speakers."
+    )
+
+
+def range_memory_text(
+    memory: pd.DataFrame,
+    models: list[tuple[str, int]],
+    sample_rate: float,
+    fscale: float,
+    r_max: float | None,
+) -> str:
+    """Markdown on the memory of the (range mode, bits) ``models`` that ``memory`` (mean memory
+    per range mode and bits) holds (``memory.describe_memory`` at ``sample_rate``, Hz), and the
+    largest pole modulus the fixed range allows, min(sqrt(2) fscale, r_max) (r_max None: 1)."""
+    return (
+        " ".join(
+            describe_memory(f"{b}-bit {m}-range", memory.loc[(m, b)], sample_rate)
+            for m, b in models
+            if (m, b) in memory.index
+        )
+        + " With one range for every parameter, the poles of the fixed-range model cannot exceed "
+        f"min(sqrt(2) fscale, r_max) = {min(2**0.5 * fscale, r_max or 1):.2f} "
+        "in modulus, "
+        "whatever the "
+        "bit width: the range, not the number of levels, sets its memory."
+    )
+
+
+def used_modes(
+    points: list[dict[str, Any]], specs: list[Run], n_classes: int, seed: int
+) -> pd.DataFrame:
+    """The used modes (``memory.mode_table``, rows with ``used``) of every trained model of the
+    sweep (``points`` and their runs ``specs``) with training seed ``seed``, memoryless controls
+    left out: one row per mode with its time constant (``tau_ms``), its model's ``label`` and
+    its ``fold``."""
+    modes = []
+    for p, r in zip(points, specs, strict=True):
+        if p["model"] != "memoryless" and p["seed"] == seed:
+            with torch.no_grad():
+                q = restore_model(r.model, train_or_load(r), n_classes).layers[0].discrete()
+            used = mode_table(q, r.data.sample_rate).query("used")
+            modes.append(used.assign(label=p["label"], fold=r.data.fold))
+    return pd.concat(modes, ignore_index=True)

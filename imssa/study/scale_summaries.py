@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..stats import holm_family, paired_contrast
 from .sentences import where_text
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "float_by_depth",
     "instability",
     "layer_errors",
+    "real_vs_complex",
     "scale_text",
     "ten_digits",
     "ten_table",
@@ -244,3 +246,34 @@ def scale_text(
             + ".",
         ]
     )
+
+
+def real_vs_complex(rvc: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Real against complex state at the same bits (``rvc``: one row per model or programming,
+    with ``task``, ``ssm``, ``model`` ('float' or '<b>-bit'), ``sigma_uS`` and ``accuracy``): the
+    paired differences real minus complex per task and sigma (points, one Holm family), and the
+    table to read, the float models' mean accuracy per task and state type (fractions) beside the
+    differences per sigma. Returns (contrasts, table)."""
+    q = rvc[rvc["model"] != "float"].dropna(subset=["accuracy"])
+    contrasts = holm_family(
+        pd.concat(
+            [
+                paired_contrast(
+                    q[q["task"] == t], "ssm", "real", "complex", by=["task", "sigma_uS"]
+                )
+                for t in q["task"].unique()
+            ],
+            ignore_index=True,
+        ),
+        "real against complex on every task and sigma",
+    )
+    floats = rvc[rvc["model"] == "float"].groupby(["task", "ssm"])["accuracy"].mean().unstack()
+    differences = contrasts.pivot(index="task", columns="sigma_uS", values="difference_points")
+    table = pd.concat(
+        [
+            floats.add_prefix("float, "),
+            differences.add_prefix("real - complex (points), sigma = "),
+        ],
+        axis=1,
+    )
+    return contrasts, table

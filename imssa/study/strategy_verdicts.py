@@ -21,6 +21,9 @@ __all__ = [
     "nested_recommendation",
     "pareto_front",
     "pareto_table",
+    "per_model_accuracy",
+    "recommendation_text",
+    "software_summary",
     "recommend",
     "strategy_gaps",
     "works_at",
@@ -303,3 +306,59 @@ def answer_table(
     text.columns = [f"hardware, sigma = {c:g} uS" for c in text.columns]
     sw = 100 * (software["test_accuracy"] - software.loc[baseline, "test_accuracy"])
     return text.assign(software=sw.reindex(text.index).map("{:+.1f}".format))
+
+
+def software_summary(
+    software: pd.DataFrame, floats: list, order: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The strategies in software: per strategy of ``software`` (one row per model) the mean
+    validation and test accuracy and largest pole (``max_abs_A_bar``), and its failures counted
+    by kind ('constant output x2'); and the table to read, the float models' mean accuracies
+    (``floats``: their training results) above the strategies in ``order``. Returns (per strategy,
+    table); accuracies are fractions."""
+    float_row = pd.DataFrame(
+        [
+            {
+                "val_accuracy": np.mean([r.val_accuracy for r in floats]),
+                "test_accuracy": np.mean([r.test_accuracy for r in floats]),
+            }
+        ],
+        index=["float model (reference)"],
+    )
+    soft = software.groupby("strategy", sort=False).agg(
+        val_accuracy=("val_accuracy", "mean"),
+        test_accuracy=("accuracy", "mean"),
+        max_abs_A_bar=("max_abs_A_bar", "mean"),
+        failures=(
+            "failure",
+            lambda f: ", ".join(f"{k} x{v}" for k, v in f[f != ""].value_counts().items()),
+        ),
+    )
+    return soft, pd.concat([float_row, soft.reindex(order)])
+
+
+def recommendation_text(pareto: pd.DataFrame, chosen: str, sigma_uS: float) -> str:
+    """One Markdown sentence on the recommended strategy ``chosen`` (a row of ``pareto``,
+    ``pareto_table`` with the costs of ``strategy_cost``): its accuracy under hardware at
+    ``sigma_uS`` (uS) on validation and test speakers and in software, its energy per inference
+    (nJ) against the digital MAC unit's, and its devices and arrays."""
+    rec = pareto.set_index("strategy").loc[chosen]
+    return (
+        f"Recommended: **{chosen}**, validation accuracy under hardware "
+        f"{rec['accuracy_hardware_val']:.3f} at "
+        f"sigma = {sigma_uS:g} uS; on test speakers {rec['accuracy_hardware']:.3f} "
+        f"(software {rec['accuracy_software']:.3f}), "
+        f"{rec['energy_pJ_per_inference'] / 1e3:.1f} nJ per inference "
+        f"({rec['analog_over_digital']:.2f} x the digital MAC unit's "
+        f"{rec['digital_energy_pJ_per_inference'] / 1e3:.1f} nJ), "
+        f"{int(rec['devices'])} devices on {int(rec['arrays'])} arrays."
+    )
+
+
+def per_model_accuracy(rows: pd.DataFrame, sigma_uS: float, costs: pd.DataFrame) -> pd.DataFrame:
+    """Mean accuracy (a fraction) per strategy and fold of the programmed ``rows`` at ``sigma_uS``
+    (uS), with each strategy's energy per inference (pJ, from ``costs``): what
+    ``nested_recommendation`` chooses from."""
+    at = rows[rows["sigma_uS"] == sigma_uS].dropna(subset=["accuracy"])
+    means = at.groupby(["strategy", "fold"], as_index=False)["accuracy"].mean()
+    return means.merge(costs[["strategy", "energy_pJ_per_inference"]])
