@@ -1,5 +1,5 @@
 """The book's sources: one MyST notebook per chapter, in the table of contents, with one
-parameter cell and short cells (QuantEcon style: imports aside, no cell over 15 lines)."""
+parameter cell and short cells (QuantEcon style: imports aside, no cell over ``CELL_LINES``)."""
 
 import re
 from pathlib import Path
@@ -20,6 +20,10 @@ def test_every_chapter_is_in_the_table_of_contents():
 
 #: lines of a chapter's setup cell: the lecture import, the chapter object, its parameters' table
 SETUP_LINES = 6
+
+#: lines of any other code cell: a library call and its table, or a figure's drawing (a ratchet:
+#: it was 15, and cells were filled to it; logic goes into the library, never raise it)
+CELL_LINES = 12
 
 
 @pytest.mark.parametrize("chapter", list(CHAPTERS))
@@ -49,8 +53,10 @@ def test_chapter_source(chapter):
     assert not re.search(r"\b(save_table|resumable_grid|checkpoint_path)\(|\bCHAPTER\b", source), (
         chapter
     )
-    too_long = [c.source.splitlines()[0] for c in code[2:] if len(c.source.splitlines()) > 15]
-    assert not too_long, f"cells over 15 lines: {too_long}"
+    too_long = [
+        c.source.splitlines()[0] for c in code[2:] if len(c.source.splitlines()) > CELL_LINES
+    ]
+    assert not too_long, f"cells over {CELL_LINES} lines: {too_long}"
 
 
 #: code lines over 100 characters a chapter may still hold (a ratchet: the limit is 100, these
@@ -63,7 +69,7 @@ LONG_LINES_LEFT = {
     "hardware_deployment": 0,
     "stability_margin": 0,
     "device_technologies": 0,
-    "quantization_strategy": 2,
+    "quantization_strategy": 1,
     "depth_scale": 0,
     "reproduction_report": 0,
 }

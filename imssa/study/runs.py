@@ -5,12 +5,29 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+import torch
+from torch import Tensor
+
 from ..data.config import DataConfig
 from ..model.config import QuantConfig
-from ..model.train import Run
+from ..model.memory import describe_memory, mode_table
+from ..model.poles import complex_grid
+from ..model.train import Run, restore_model, train_or_load
+from .paper import PAPER
 from .params import ModelParams, fold_params, global_params, variant
 
 __all__ = [
+    "REFERENCE_SPECS",
+    "range_cost_text",
+    "range_memory_text",
+    "accuracy_by_bits",
+    "paper_comparison",
+    "pole_grid",
+    "qat_sweep_specs",
+    "reference_specs",
+    "used_modes",
+    "used_poles",
     "comparison_specs",
     "comparison_label",
     "qat_label",
@@ -189,3 +206,170 @@ def comparison_specs(
                 points.append(labels | {"seed": seed})
                 runs.append(make(seed, fold))
     return points, runs
+
+
+# The fixed-range QAT chapter: its sweep and reference runs, the grid its poles can take, and its
+# numbers beside the paper's.
+
+
+def qat_sweep_specs(cfg: ModelParams) -> tuple[list[dict[str, Any]], list[Run]]:
+    """The QAT sweep of ``cfg``: one point (``bits``, ``range_mode``, ``seed``) and one run
+    (``qat_spec``) per bit width, range mode, fold and seed, in that order."""
+    order = [
+        (b, m, f, s)
+        for b in cfg.bits
+        for m in cfg.range_modes
+        for f in cfg.shared.folds
+        for s in cfg.shared.seeds
+    ]
+    points = [{"bits": b, "range_mode": m, "seed": s} for b, m, f, s in order]
+    return points, [qat_spec(cfg, b, m, s, f) for b, m, f, s in order]
+
+
+#: The float references of the QAT chapter, by label: trained once, and fine-tuned like QAT.
+REFERENCE_SPECS = {"float": float_spec, "float, fine-tuned like QAT": float_finetune_spec}
+
+
+def reference_specs(cfg: ModelParams) -> tuple[list[dict[str, Any]], list[Run]]:
+    """The float references of ``REFERENCE_SPECS``: one point (``label``) and one run per
+    reference, fold and seed, in that order."""
+    order = [
+        (label, make, f, s)
+        for label, make in REFERENCE_SPECS.items()
+        for f in cfg.shared.folds
+        for s in cfg.shared.seeds
+    ]
+    return [{"label": label} for label, *_ in order], [make(cfg, s, f) for _, make, f, s in order]
+
+
+def pole_grid(bits: list[int], fscales: list[float], r_cap: float) -> pd.DataFrame:
+    """Every value a quantized A_bar can take on the fixed grid (``poles.complex_grid``), one row
+    per value, bit width of ``bits`` and range of ``fscales``: its real and imaginary parts
+    (``Re``, ``Im``) and whether its modulus is at most the pole cap ``r_cap`` (``inside cap``)."""
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "bits": b,
+                    "fscale": f,
+                    "Re": z.real.numpy(),
+                    "Im": z.imag.numpy(),
+                    "inside cap": (z.abs() <= r_cap).numpy(),
+                }
+            )
+            for b in bits
+            for f in fscales
+            for z in [complex_grid(b, f)]
+        ]
+    )
+
+
+def used_poles(A_bar: Tensor) -> pd.DataFrame:
+    """The grid points a quantized model uses: one row per distinct value of ``A_bar`` (complex,
+    any shape; parts rounded to 6 decimals, -0 read as 0), its parts ``Re`` and ``Im`` and the
+    number of ``modes`` on it."""
+    A = A_bar.flatten()
+    used = (
+        pd.DataFrame({"Re": A.real.numpy(), "Im": A.imag.numpy()}).round(6) + 0.0
+    ).value_counts()
+    return used.rename("modes").reset_index()
+
+
+def accuracy_by_bits(summary: pd.DataFrame) -> pd.DataFrame:
+    """The QAT rows of an accuracy ``summary`` (labels ``qat_label``), with their bit width
+    (``bits``) and range mode (``range_mode``) read back from the label."""
+    acc = summary[summary["label"].str.contains("-bit")].copy()
+    acc[["bits", "range_mode"]] = acc["label"].str.extract(r"(\d+)-bit (\w+)").astype({0: int})
+    return acc
+
+
+def paper_comparison(summary: pd.DataFrame, label: str) -> pd.DataFrame:
+    """Our QAT model ``label`` and our float model (accuracy with its 95% interval, fractions, from
+    the accuracy ``summary``) beside the paper's 2-bit software accuracy on Heidelberg Digits, a
+    reference value without an interval."""
+    ours = summary.set_index("label")
+    fl = ours.loc["float"]
+    return pd.DataFrame(
+        [
+            {
+                "model": f"{label}-range QAT, FSDD 0 vs 1, speakers held out",
+                "accuracy": ours.loc[label, "estimate"],
+                "ci_low": ours.loc[label, "ci_low"],
+                "ci_high": ours.loc[label, "ci_high"],
+                "source": "this book",
+            },
+            {
+                "model": "float, FSDD 0 vs 1, speakers held out",
+                "accuracy": fl["estimate"],
+                "ci_low": fl["ci_low"],
+                "ci_high": fl["ci_high"],
+                "source": "this book",
+            },
+            {
+                "model": "2-bit fixed-range QAT, Heidelberg Digits",
+                "accuracy": PAPER["software_2bit_accuracy"][0],
+                "ci_low": None,
+                "ci_high": None,
+                "source": "paper (reference value)",
+            },
+        ]
+    )
+
+
+def range_cost_text(cost: pd.DataFrame) -> str:
+    """Markdown on the cost of the fixed range: per bit width (``cost``: fixed minus dynamic range,
+    one row per bit width, ``a`` its label) the paired difference in points with its interval and
+    verdict, and how the family of comparisons is judged."""
+    return (
+        "Fixed against dynamic range: "
+        + "; ".join(
+            f"{r.a.split()[0]}: {r.difference_points:+.1f} points "
+            f"[{r.ci_low:+.1f}, {r.ci_high:+.1f}], {r.verdict}"
+            for r in cost.itertuples()
+        )
+        + ". "
+        "The comparisons at every bit width are one family: the verdicts follow Holm's adjustment "
+        "of the t test over folds; the exact sign-flip p-value beside it cannot go below 2/2^F "
+        "with F speakers."
+    )
+
+
+def range_memory_text(
+    memory: pd.DataFrame,
+    models: list[tuple[str, int]],
+    sample_rate: float,
+    fscale: float,
+    r_max: float | None,
+) -> str:
+    """Markdown on the memory of the (range mode, bits) ``models`` that ``memory`` (mean memory
+    per range mode and bits) holds (``memory.describe_memory`` at ``sample_rate``, Hz), and the
+    largest pole modulus the fixed range allows, min(sqrt(2) fscale, r_max) (r_max None: 1)."""
+    return (
+        " ".join(
+            describe_memory(f"{b}-bit {m}-range", memory.loc[(m, b)], sample_rate)
+            for m, b in models
+            if (m, b) in memory.index
+        )
+        + " With one range for every parameter, the poles of the fixed-range model cannot exceed "
+        f"min(sqrt(2) fscale, r_max) = {min(2**0.5 * fscale, r_max or 1):.2f} "
+        "in modulus, "
+        "whatever the "
+        "bit width: the range, not the number of levels, sets its memory."
+    )
+
+
+def used_modes(
+    points: list[dict[str, Any]], specs: list[Run], n_classes: int, seed: int
+) -> pd.DataFrame:
+    """The used modes (``memory.mode_table``, rows with ``used``) of every trained model of the
+    sweep (``points`` and their runs ``specs``) with training seed ``seed``, memoryless controls
+    left out: one row per mode with its time constant (``tau_ms``), its model's ``label`` and
+    its ``fold``."""
+    modes = []
+    for p, r in zip(points, specs, strict=True):
+        if p["model"] != "memoryless" and p["seed"] == seed:
+            with torch.no_grad():
+                q = restore_model(r.model, train_or_load(r), n_classes).layers[0].discrete()
+            used = mode_table(q, r.data.sample_rate).query("used")
+            modes.append(used.assign(label=p["label"], fold=r.data.fold))
+    return pd.concat(modes, ignore_index=True)

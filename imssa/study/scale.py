@@ -51,6 +51,8 @@ __all__ = [
     "spec_sweep",
     "run_spec",
     "state_layouts",
+    "hardware_only_specs",
+    "heidelberg_specs",
 ]
 
 Task = Literal["binary", "ten", "heidelberg"]
@@ -354,3 +356,16 @@ def heidelberg_present(data_dir: str | Path | None = None) -> bool:
     except FileNotFoundError:
         return False
     return folder.is_dir() and any(folder.glob("*_filenames.txt"))
+
+
+def hardware_only_specs(specs: dict[str, list[Spec]]) -> list[Spec]:
+    """The quantized specs of every study in ``specs`` (study -> specs) that the depth study
+    (``specs["depth"]``) does not program already, each once, in a fixed order (by their text)."""
+    quantized = {s for v in specs.values() for s in v if s.bits is not None}
+    return sorted(quantized - set(specs["depth"]), key=str)
+
+
+def heidelberg_specs(cfg: ScaleParams) -> list[Spec]:
+    """Heidelberg Digits at depth 1 with the chapter's N complex modes: the float model, then one
+    per bit width of ``ten_bits``."""
+    return [Spec("heidelberg", "complex", 1, cfg.shared.model.N, b) for b in (None, *cfg.ten_bits)]

@@ -7,12 +7,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..stats.paired import holm_family
+from ..stats.programmings import paired_contrast
+from .sentences import where_text
+
 __all__ = [
     "best_depth",
+    "depth_text",
     "error_summary",
+    "float_by_depth",
     "instability",
     "layer_errors",
+    "real_vs_complex",
+    "scale_text",
+    "ten_digits",
     "ten_table",
+    "ten_view",
     "with_layer_error",
 ]
 
@@ -137,3 +147,138 @@ def instability(rows: pd.DataFrame, by: str) -> pd.DataFrame:
             for d, x in zip(out["depth"], out["sigma_uS"], strict=True)
         ]
     return out
+
+
+def float_by_depth(software: pd.DataFrame, N: int) -> pd.Series:
+    """The float binary-task models with ``N`` complex modes (``software``: one row per model):
+    their mean test accuracy (a fraction) per depth."""
+    floats = software[
+        (software["task"] == "binary")
+        & software["bits"].isna()
+        & (software["N"] == N)
+        & (software["ssm"] == "complex")
+    ]
+    return floats.groupby("depth")["accuracy"].mean()
+
+
+def _is_ten(table: pd.DataFrame) -> pd.Series:
+    """True for the rows of the ten-digit task's complex models."""
+    return (table["task"] == "ten") & (table["ssm"] == "complex")
+
+
+def ten_digits(
+    software: pd.DataFrame,
+    best_software: pd.DataFrame,
+    hardware: pd.DataFrame,
+    best_hardware: pd.DataFrame,
+    chosen: pd.DataFrame,
+) -> pd.DataFrame:
+    """``ten_table`` of the ten-digit task's complex models: the software rows of ``software``
+    (every model of the chapter) and ``best_software`` (the models at each fold's best depth, one
+    row per depth, bits, seed and fold kept), and the programmed rows of ``hardware`` and
+    ``best_hardware``; ``chosen``: the best depth per fold (``best_depth``)."""
+    soft = pd.concat([software[_is_ten(software)], best_software])
+    return ten_table(
+        soft.drop_duplicates(["depth", "bits", "seed", "fold"]),
+        pd.concat([hardware[_is_ten(hardware)], best_hardware], ignore_index=True),
+        chosen,
+    )
+
+
+def ten_view(ten: pd.DataFrame) -> pd.DataFrame:
+    """The ``ten_digits`` table to read: mean accuracy (a fraction) per model and noise level
+    ('software', or sigma in uS) at depth 1 and at the best depth (columns)."""
+    sigma = ten["sigma_uS"].map(lambda x: "software" if np.isnan(x) else f"{x:g} uS")
+    return ten.assign(sigma=sigma).pivot_table(
+        index=["model", "sigma"], columns="depth_role", values="accuracy", sort=False
+    )
+
+
+def depth_text(summary: pd.DataFrame, contrasts: pd.DataFrame, sigma_uS: float) -> str:
+    """Markdown bullets on depth: the ternary models' mean test accuracy per depth in software
+    (sigma 0) and at ``sigma_uS`` (uS) from ``summary``, then each depth against depth 1 at
+    ``sigma_uS`` (``contrasts``: difference in points, its interval and verdict)."""
+    at = summary[summary["sigma_uS"] == sigma_uS].set_index("depth")["mean"]
+    sw = summary[summary["sigma_uS"] == 0].set_index("depth")["mean"]
+    lines = [
+        f"- **Depth** (ternary, test): "
+        f"in software {', '.join(f'{d}: {v:.3f}' for d, v in sw.items())}; "
+        f"at sigma = {sigma_uS:g} uS {', '.join(f'{d}: {v:.3f}' for d, v in at.items())}."
+    ]
+    for r in contrasts[contrasts["sigma_uS"] == sigma_uS].itertuples():
+        lines.append(
+            f"  - depth {r.a} - depth 1 at {sigma_uS:g} uS: {r.difference_points:+.1f} points "
+            f"[{r.ci_low:+.1f}, {r.ci_high:+.1f}]: {r.verdict}."
+        )
+    return "\n".join(lines)
+
+
+def scale_text(
+    state_summary: pd.DataFrame,
+    ten: pd.DataFrame,
+    chosen: pd.DataFrame,
+    n_max: int,
+    sigma_uS: float,
+    array: tuple[int, int],
+    state_bits: int,
+) -> str:
+    """Markdown bullets on state size and ten digits: the largest N of ``state_summary`` that one
+    ``array`` (rows, cols) holds (``n_max``), its accuracy on an ideal array and at ``sigma_uS``
+    (uS), the ``state_bits`` models' accuracy per N at ``sigma_uS``; then the ten-digit models
+    (``ten``, ``ten_digits``) at each fold's best depth (``chosen``) in software, on an ideal array
+    and at ``sigma_uS``. Accuracies are fractions."""
+    st = state_summary[state_summary["sigma_uS"] == sigma_uS].set_index("N")["mean"]
+    fits = state_summary[state_summary["N"] <= n_max]
+    at_max = fits[fits["N"] == fits["N"].max()].set_index("sigma_uS")["mean"]
+    best = ten[ten["depth_role"] == "best depth"]
+    tb = best.groupby(["model", "sigma_uS"], dropna=False)["accuracy"].mean()
+    rows, cols = array
+    return "\n".join(
+        [
+            f"- **State size**: one {rows} x {cols} array holds a channel up to N = {n_max}; "
+            f"the largest N trained that fits, N = {fits['N'].max()}, scores {at_max[0.0]:.3f} "
+            f"on an ideal array and {at_max.get(sigma_uS, np.nan):.3f} at {sigma_uS:g} uS. "
+            f"{state_bits}-bit test accuracy at sigma = {sigma_uS:g} uS: "
+            + ", ".join(f"N = {n}: {v:.3f}" for n, v in st.items())
+            + ".",
+            f"- **Ten digits** at each fold's best depth "
+            f"({', '.join(map(str, chosen['best_depth']))}), test: "
+            + ", ".join(
+                f"{m} {where_text(x)} {v:.3f}"
+                for (m, x), v in tb.items()
+                if np.isnan(x) or x in (0.0, sigma_uS)
+            )
+            + ".",
+        ]
+    )
+
+
+def real_vs_complex(rvc: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Real against complex state at the same bits (``rvc``: one row per model or programming,
+    with ``task``, ``ssm``, ``model`` ('float' or '<b>-bit'), ``sigma_uS`` and ``accuracy``): the
+    paired differences real minus complex per task and sigma (points, one Holm family), and the
+    table to read, the float models' mean accuracy per task and state type (fractions) beside the
+    differences per sigma. Returns (contrasts, table)."""
+    q = rvc[rvc["model"] != "float"].dropna(subset=["accuracy"])
+    contrasts = holm_family(
+        pd.concat(
+            [
+                paired_contrast(
+                    q[q["task"] == t], "ssm", "real", "complex", by=["task", "sigma_uS"]
+                )
+                for t in q["task"].unique()
+            ],
+            ignore_index=True,
+        ),
+        "real against complex on every task and sigma",
+    )
+    floats = rvc[rvc["model"] == "float"].groupby(["task", "ssm"])["accuracy"].mean().unstack()
+    differences = contrasts.pivot(index="task", columns="sigma_uS", values="difference_points")
+    table = pd.concat(
+        [
+            floats.add_prefix("float, "),
+            differences.add_prefix("real - complex (points), sigma = "),
+        ],
+        axis=1,
+    )
+    return contrasts, table

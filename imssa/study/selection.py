@@ -32,10 +32,11 @@ import pandas as pd
 
 from ..model.train import Run
 from .params import ModelParams, fold_params
-from .runs import current_value, one_at_a_time
+from .runs import current_value, float_spec, one_at_a_time, qat_label, qat_spec
 from .sweep import train_sweep
 
 __all__ = [
+    "baseline_selection",
     "choices",
     "choose",
     "nested_choices",
@@ -262,3 +263,27 @@ def plateau_epoch(
         len(ok) - int(np.argmin(ok[::-1])) if not ok.all() else 0
     )  # after the last epoch outside the band
     return int(curve.index[first])
+
+
+def baseline_selection(cfg: ModelParams, n_classes: int, workers: int = 1) -> pd.DataFrame:
+    """The float baseline chapter's validation sweeps, one table: every one-at-a-time variant of
+    ``cfg.selection`` for the float model (``model`` 'float'), and those of
+    ``cfg.deployed_selection`` for the deployed model, fixed-range QAT at the first of
+    ``cfg.qat_bits`` (``model`` its ``runs.qat_label``). Validation scores only
+    (``validation_sweep``)."""
+    on_deployed = {k: v for k, v in cfg.selection.items() if k in cfg.deployed_selection}
+
+    def deployed(c: ModelParams, seed: int, fold: int) -> Run:
+        return qat_spec(c, cfg.qat_bits[0], "fixed", seed, fold)
+
+    return pd.concat(
+        [
+            validation_sweep(cfg, cfg.selection, float_spec, n_classes, workers).assign(
+                model="float"
+            ),
+            validation_sweep(cfg, on_deployed, deployed, n_classes, workers).assign(
+                model=qat_label(cfg.qat_bits[0], "fixed") if cfg.qat_bits else ""
+            ),
+        ],
+        ignore_index=True,
+    )

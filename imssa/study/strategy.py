@@ -38,6 +38,7 @@ __all__ = [
     "strategy_rows",
     "strategy_seed_at",
     "strategy_spec",
+    "strategy_test_clips",
 ]
 
 
@@ -219,3 +220,10 @@ def fold_speakers(cfg: Any, seed: int) -> dict[int, tuple[str, str]]:
             str(splits.val.meta["speaker"].iloc[0]),
         )
     return out
+
+
+def strategy_test_clips(cfg: Any) -> int:
+    """The number of test clips over every fold of the chapter (the held-out speakers' clips, read
+    from the float model's data split of the first strategy seed)."""
+    seed = cfg.strategy_seeds[0]
+    return sum(len(load_splits(float_spec(cfg, seed, f).data).test) for f in cfg.shared.folds)

@@ -12,13 +12,19 @@ from ..stats.verdicts import ABOVE, Rule, table_verdicts, verdict
 from .params import Strategy
 
 __all__ = [
+    "answer_table",
     "family",
     "gap_recovery",
     "gap_text",
     "gap_verdict",
+    "interval_text",
     "works_at_text",
     "nested_recommendation",
     "pareto_front",
+    "pareto_table",
+    "per_model_accuracy",
+    "recommendation_text",
+    "software_summary",
     "recommend",
     "strategy_gaps",
     "works_at",
@@ -246,3 +252,123 @@ def gap_verdict(gap: dict[str, float], goal_share: float = 0.5) -> str:
         f"the goal of {100 * goal_share:.0f}% is {'met' if met else 'not met'}",
     ]
     return "; ".join(parts) + "."
+
+
+def pareto_table(
+    costs: pd.DataFrame,
+    software: pd.DataFrame,
+    test: pd.DataFrame,
+    val: pd.DataFrame,
+    sigma_uS: float,
+    n_clips: int,
+) -> pd.DataFrame:
+    """One row per strategy of ``costs`` (``strategy_cost``): its software test accuracy (from
+    ``software``, indexed by strategy, column ``test_accuracy``), its mean accuracy under hardware
+    at ``sigma_uS`` (uS) on the test and the validation programmings (``test``, ``val``; fractions),
+    and whether it is on the Pareto front of test accuracy against energy per inference
+    (``front_energy``) and against devices (``front_devices``), over ``n_clips`` test clips."""
+
+    def at(frame: pd.DataFrame) -> pd.Series:
+        frame = frame[frame["sigma_uS"] == sigma_uS].dropna(subset=["accuracy"])
+        return frame.groupby("strategy")["accuracy"].mean()
+
+    pareto = (
+        costs.set_index("strategy")
+        .assign(
+            accuracy_software=software["test_accuracy"],
+            accuracy_hardware=at(test),
+            accuracy_hardware_val=at(val),
+            sigma_uS=sigma_uS,
+        )
+        .reset_index()
+    )
+    for front, cost in [("front_energy", "energy_pJ_per_inference"), ("front_devices", "devices")]:
+        pareto[front] = pareto_front(pareto, cost, "accuracy_hardware", n_clips)
+    return pareto
+
+
+def interval_text(
+    estimate: pd.Series, low: pd.Series, high: pd.Series, sign: str = ""
+) -> pd.Series:
+    """Each estimate with its interval as text, one decimal: "+1.2 [-0.3, 2.5]" (``sign`` "+"
+    writes the estimate's sign, as for differences in points)."""
+    return (
+        estimate.map(f"{{:{sign}.1f}}".format)
+        + " ["
+        + low.map("{:.1f}".format)
+        + ", "
+        + high.map("{:.1f}".format)
+        + "]"
+    )
+
+
+def answer_table(
+    contrasts: pd.DataFrame, software: pd.DataFrame, sigmas_uS: list[float], baseline: str
+) -> pd.DataFrame:
+    """Each strategy against ``baseline``: its paired difference under hardware (``contrasts``,
+    points, with its interval, as text) at each noise level of ``sigmas_uS`` (uS), one column per
+    level, beside its difference in software (``software``, indexed by strategy, column
+    ``test_accuracy``; points). One row per strategy compared (``a``)."""
+    pick = contrasts[contrasts["sigma_uS"].isin(sigmas_uS)]
+    text = pick.assign(
+        v=interval_text(pick["difference_points"], pick["ci_low"], pick["ci_high"], "+")
+    ).pivot(index="a", columns="sigma_uS", values="v")
+    text.columns = [f"hardware, sigma = {c:g} uS" for c in text.columns]
+    sw = 100 * (software["test_accuracy"] - software.loc[baseline, "test_accuracy"])
+    return text.assign(software=sw.reindex(text.index).map("{:+.1f}".format))
+
+
+def software_summary(
+    software: pd.DataFrame, floats: list, order: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The strategies in software: per strategy of ``software`` (one row per model) the mean
+    validation and test accuracy and largest pole (``max_abs_A_bar``), and its failures counted
+    by kind ('constant output x2'); and the table to read, the float models' mean accuracies
+    (``floats``: their training results) above the strategies in ``order``. Returns (per strategy,
+    table); accuracies are fractions."""
+    float_row = pd.DataFrame(
+        [
+            {
+                "val_accuracy": np.mean([r.val_accuracy for r in floats]),
+                "test_accuracy": np.mean([r.test_accuracy for r in floats]),
+            }
+        ],
+        index=["float model (reference)"],
+    )
+    soft = software.groupby("strategy", sort=False).agg(
+        val_accuracy=("val_accuracy", "mean"),
+        test_accuracy=("accuracy", "mean"),
+        max_abs_A_bar=("max_abs_A_bar", "mean"),
+        failures=(
+            "failure",
+            lambda f: ", ".join(f"{k} x{v}" for k, v in f[f != ""].value_counts().items()),
+        ),
+    )
+    return soft, pd.concat([float_row, soft.reindex(order)])
+
+
+def recommendation_text(pareto: pd.DataFrame, chosen: str, sigma_uS: float) -> str:
+    """One Markdown sentence on the recommended strategy ``chosen`` (a row of ``pareto``,
+    ``pareto_table`` with the costs of ``strategy_cost``): its accuracy under hardware at
+    ``sigma_uS`` (uS) on validation and test speakers and in software, its energy per inference
+    (nJ) against the digital MAC unit's, and its devices and arrays."""
+    rec = pareto.set_index("strategy").loc[chosen]
+    return (
+        f"Recommended: **{chosen}**, validation accuracy under hardware "
+        f"{rec['accuracy_hardware_val']:.3f} at "
+        f"sigma = {sigma_uS:g} uS; on test speakers {rec['accuracy_hardware']:.3f} "
+        f"(software {rec['accuracy_software']:.3f}), "
+        f"{rec['energy_pJ_per_inference'] / 1e3:.1f} nJ per inference "
+        f"({rec['analog_over_digital']:.2f} x the digital MAC unit's "
+        f"{rec['digital_energy_pJ_per_inference'] / 1e3:.1f} nJ), "
+        f"{int(rec['devices'])} devices on {int(rec['arrays'])} arrays."
+    )
+
+
+def per_model_accuracy(rows: pd.DataFrame, sigma_uS: float, costs: pd.DataFrame) -> pd.DataFrame:
+    """Mean accuracy (a fraction) per strategy and fold of the programmed ``rows`` at ``sigma_uS``
+    (uS), with each strategy's energy per inference (pJ, from ``costs``): what
+    ``nested_recommendation`` chooses from."""
+    at = rows[rows["sigma_uS"] == sigma_uS].dropna(subset=["accuracy"])
+    means = at.groupby(["strategy", "fold"], as_index=False)["accuracy"].mean()
+    return means.merge(costs[["strategy", "energy_pJ_per_inference"]])
