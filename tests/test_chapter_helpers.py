@@ -28,9 +28,12 @@ from imssa.model.s4d import init_A, zoh
 from imssa.model.train import SpeechClassifier
 from imssa.study import (
     claims,
+    deployment_sweeps,
+    mapping_tables,
+    margin_tables,
     plots,
-    programming,
     runs,
+    s4d_tables,
     scale,
     scale_summaries,
     strategy_verdicts,
@@ -52,12 +55,12 @@ def test_matrix_and_placement_facts_count_the_mapped_layer():
     with torch.no_grad():
         q = net.layers[0].discrete()
     W = combined_matrix(q).double()
-    facts = programming.matrix_facts(q, W, 0.75)
+    facts = mapping_tables.matrix_facts(q, W, 0.75)
     assert facts["channels H"] == 2 and facts["complex modes N"] == 3
     assert facts["matrix size n = 2N+1"] == 7 and facts["test accuracy (digital)"] == 0.75
     assert facts["distinct weight values"] == len(set(W.flatten().tolist()))
     lay = layout(2, 7, 64, 64)
-    place = programming.placement_facts(lay, W)
+    place = mapping_tables.placement_facts(lay, W)
     assert place["block (rows x cols)"] == "7 x 14" and place["array (rows x cols)"] == "64 x 64"
     assert place["non-zero weights"] == int(np.count_nonzero(W.numpy()))
     assert place["devices programmed"] == lay.devices and place["arrays"] == lay.arrays
@@ -65,7 +68,7 @@ def test_matrix_and_placement_facts_count_the_mapped_layer():
 
 def test_device_counts_has_one_row_per_layout_as_crossbar_layout_counts_it():
     kinds = [("dense", 8), ("block", 8), ("block", 16)]
-    counts = programming.device_counts(4, 33, 64, 64, kinds)
+    counts = mapping_tables.device_counts(4, 33, 64, 64, kinds)
     assert list(zip(counts["layout"], counts["devices per element"], strict=True)) == kinds
     for (kind, d), row in zip(kinds, counts.itertuples(index=False), strict=True):
         lay = layout(4, 33, 64, 64, kind, d)
@@ -81,11 +84,11 @@ def test_the_ideal_array_computes_what_the_digital_model_computes():
     ideal = DeviceConfig(g_min_uS=10.0, g_max_uS=100.0)
     W_ideal = effective_weights(*program(G_pos, G_neg, 1, ideal), 0.6, 10.0, 100.0)
     x = torch.randn(3, 50, generator=torch.Generator().manual_seed(1))
-    check = programming.exactness_table(net, q, x, W_ideal, 40)
+    check = mapping_tables.exactness_table(net, q, x, W_ideal, 40)
     assert list(check["mode"]) == ["step", "fast"] and set(check["steps"]) == {40}
     assert (check["relative error vs digital"] < 1e-6).all()
     # a wrong matrix is seen
-    off = programming.exactness_table(net, q, x, W_ideal * 0.5, 40)
+    off = mapping_tables.exactness_table(net, q, x, W_ideal * 0.5, 40)
     assert (off["relative error vs digital"] > 1e-2).all()
 
 
@@ -96,7 +99,7 @@ def test_exact_accuracy_row_scores_both_models_on_the_same_clips():
         y = net(x).argmax(-1)
     test = AudioSet(x, y, pd.DataFrame({"file": [""] * 8}), 1000)
     ideal = DeviceConfig(g_min_uS=10.0, g_max_uS=100.0)
-    row = programming.exact_accuracy_row(3, net, test, ideal, seed=0)
+    row = mapping_tables.exact_accuracy_row(3, net, test, ideal, seed=0)
     assert row["fold"] == 3 and row["clips"] == 8
     assert row["digital accuracy"] == 1.0  # the labels are its own answers
     assert row["clips predicted differently"] == round(8 * (1 - row["array accuracy"]))
@@ -118,7 +121,7 @@ def small_ssms(H=2, N=4, L_seed=0):
 
 
 def test_mode_agreement_reports_both_precisions_and_their_rounding():
-    table = programming.mode_agreement(small_ssms(), 64, seed=0)
+    table = s4d_tables.mode_agreement(small_ssms(), 64, seed=0)
     assert list(table["precision"]) == ["float64", "float32"] * 2 and set(table["L"]) == {64}
     err = table.set_index(["init", "precision"])["relative_error"]
     assert (err.xs("float64", level=1) < 1e-10).all() and (err.xs("float32", level=1) < 1e-4).all()
@@ -126,7 +129,7 @@ def test_mode_agreement_reports_both_precisions_and_their_rounding():
 
 
 def test_frequency_response_table_starts_at_zero_and_ends_at_nyquist():
-    table = programming.frequency_response_table(small_ssms(), 2000, 1, points=16)
+    table = s4d_tables.frequency_response_table(small_ssms(), 2000, 1, points=16)
     assert len(table) == 2 * 1 * 16 and set(table["channel"]) == {0}
     f = table[table["init"] == "lin"]["frequency_Hz"]
     assert f.iloc[0] == 0.0 and f.iloc[-1] == pytest.approx(1000.0)
@@ -137,8 +140,8 @@ def test_frequency_response_table_starts_at_zero_and_ends_at_nyquist():
 
 def test_predicted_sigma_stars_are_the_margin_laws():
     net = ternary_net(H=2, N=3)
-    got = programming.predicted_sigma_stars(net, 0.6, 16, 0.1, 10.0, 100.0)
-    assert list(got) == programming.PREDICTED_SIGMA_STARS
+    got = margin_tables.predicted_sigma_stars(net, 0.6, 16, 0.1, 10.0, 100.0)
+    assert list(got) == margin_tables.PREDICTED_SIGMA_STARS
     kw = dict(fscale=0.6, g_min_uS=10.0, g_max_uS=100.0, devices_per_element=16, p_fail=0.1)
     real = net.layers[0].real
     exact = predicted_sigma_star(pole_values(net), real_mapping=real, **kw)
@@ -148,7 +151,7 @@ def test_predicted_sigma_stars_are_the_margin_laws():
 
 
 def test_one_pole_sigma_star_grows_with_the_margin_and_is_lower_for_a_real_pole():
-    table = programming.one_pole_sigma_stars(10.0, 100.0, 16, 0.1, np.array([0.01, 0.1, 0.3]))
+    table = margin_tables.one_pole_sigma_stars(10.0, 100.0, 16, 0.1, np.array([0.01, 0.1, 0.3]))
     assert list(table.columns) == ["margin", "real", "complex"]
     assert table["real"].is_monotonic_increasing and table["complex"].is_monotonic_increasing
     assert (table["real"] <= table["complex"]).all()
@@ -160,40 +163,44 @@ def test_instability_chance_is_the_exact_law_at_the_weight_noise():
     net = ternary_net(H=2, N=3)
     sd = weight_noise_std(20.0, 0.6, 10.0, 100.0, 16)
     want = instability_probability(pole_values(net), sd, real_mapping=net.layers[0].real)
-    assert programming.instability_chance(net, 20.0, 0.6, 10.0, 100.0, 16, False) == want
-    assert programming.instability_chance(net, 0.0, 0.6, 10.0, 100.0, 16, False) == 0.0
+    assert margin_tables.instability_chance(net, 20.0, 0.6, 10.0, 100.0, 16, False) == want
+    assert margin_tables.instability_chance(net, 0.0, 0.6, 10.0, 100.0, 16, False) == 0.0
 
 
 # --- hardware deployment -------------------------------------------------------------------------
 
 
 def test_stuck_and_periphery_cells_name_their_setting():
-    stuck = programming.stuck_cells({"layout": "block"}, 2, [0.0, 0.01])
+    stuck = deployment_sweeps.stuck_cells({"layout": "block"}, 2, [0.0, 0.01])
     assert [(c["variant"], c["value"]) for c in stuck] == [
         ("stuck at gmax", 0.0),
         ("stuck at gmax", 0.01),
         ("stuck at gmin", 0.0),
         ("stuck at gmin", 0.01),
     ]
-    assert programming.stuck_device(stuck[3]) == {"stuck_at_gmin": 0.01}
-    cells = programming.periphery_cells({"bits": 2}, [0.0, 0.05], [6])
+    assert deployment_sweeps.stuck_device(stuck[3]) == {"stuck_at_gmin": 0.01}
+    cells = deployment_sweeps.periphery_cells({"bits": 2}, [0.0, 0.05], [6])
     assert [(c["sweep"], c["value"]) for c in cells] == [
         ("read noise", 0.0),
         ("read noise", 0.05),
         ("converter bits", 6.0),
     ]
-    assert programming.periphery_setting(cells[1]) == {"read_noise": 0.05}
-    assert programming.periphery_setting(cells[2]) == {"dac_bits": 6, "adc_bits": 6}
+    assert deployment_sweeps.periphery_setting(cells[1]) == {"read_noise": 0.05}
+    assert deployment_sweeps.periphery_setting(cells[2]) == {"dac_bits": 6, "adc_bits": 6}
     # every key a cell sets is a device field the sweep accepts
     for c in cells + stuck:
-        setting = programming.periphery_setting(c) if "sweep" in c else programming.stuck_device(c)
+        setting = (
+            deployment_sweeps.periphery_setting(c)
+            if "sweep" in c
+            else deployment_sweeps.stuck_device(c)
+        )
         assert set(setting) <= set(DeviceConfig.model_fields)
 
 
 def test_periphery_rows_draw_realisations_only_under_read_noise(monkeypatch):
     seen = []
     monkeypatch.setattr(
-        programming,
+        deployment_sweeps,
         "sweep_cell",
         lambda cfg, cell, models, r, mode, seed, device: seen.append((r, mode, seed, device)),
     )
@@ -204,9 +211,9 @@ def test_periphery_rows_draw_realisations_only_under_read_noise(monkeypatch):
     class Cfg:
         step = Step()
 
-    cells = programming.periphery_cells({}, [0.1], [8])
+    cells = deployment_sweeps.periphery_cells({}, [0.1], [8])
     for c in cells:
-        programming.periphery_rows(Cfg(), c, [(0, 0)], 7)
+        deployment_sweeps.periphery_rows(Cfg(), c, [(0, 0)], 7)
     assert seen == [
         (4, "step", 7, {"read_noise": 0.1}),
         (1, "step", 7, {"dac_bits": 8, "adc_bits": 8}),
@@ -645,7 +652,7 @@ def test_range_texts():
 def test_median_predicted_sigma_star_is_the_median_over_models():
     nets = [ternary_net(seed=s, bits=3) for s in range(3)]
     each = [predicted_sigma_star(pole_values(n), 0.6, 10.0, 100.0, 16) for n in nets]
-    got = programming.median_predicted_sigma_star(nets, 0.6, 10.0, 100.0, 16)
+    got = deployment_sweeps.median_predicted_sigma_star(nets, 0.6, 10.0, 100.0, 16)
     assert got == pytest.approx(float(np.median(each)))
 
 
@@ -656,7 +663,7 @@ def test_margin_stars_count_working_models_and_take_the_margin_of_the_working_on
         [
             {"devices_per_element": 16, "fold": f, "works": f < 2}
             | keys
-            | dict(zip(programming.PREDICTED_SIGMA_STARS, [f, 2 * f, 3 * f], strict=True))
+            | dict(zip(margin_tables.PREDICTED_SIGMA_STARS, [f, 2 * f, 3 * f], strict=True))
             for f in range(3)
         ]
     )
@@ -665,12 +672,12 @@ def test_margin_stars_count_working_models_and_take_the_margin_of_the_working_on
     measured = pd.DataFrame(
         [{"devices_per_element": 16, "bits": 2, "r_max": 0.9, "sigma_star_uS": 5.0}]
     ).assign(sigma_fail_uS=10.0, fails_by="drop")
-    stars = programming.margin_stars(pred, measured, software, working, by, model)
+    stars = margin_tables.margin_stars(pred, measured, software, working, by, model)
     row = stars.iloc[0]
     assert (row["models"], row["working"]) == (3, 2)
     assert row["predicted_new_exact_uS"] == pytest.approx(1.0)  # median of 0 and 2
     assert row["margin"] == pytest.approx(1 - 0.55) and row["sigma_star_uS"] == 5.0
-    none = programming.margin_stars(pred, measured.iloc[:0], software, working, by, model)
+    none = margin_tables.margin_stars(pred, measured.iloc[:0], software, working, by, model)
     assert np.isnan(none["sigma_star_uS"].iloc[0]) and none["fails_by"].iloc[0] == ""
 
 
@@ -686,7 +693,7 @@ def test_failure_at_sigma_fail_splits_stable_and_unstable_programmings():
         }
     )
     fail = pd.DataFrame({"bits": [2], "sigma_fail_uS": [5.0]})
-    causes = programming.failure_at_sigma_fail(rows, fail, by).iloc[0]
+    causes = margin_tables.failure_at_sigma_fail(rows, fail, by).iloc[0]
     assert (causes["programmings"], causes["unstable"], causes["failed_stable"]) == (3, 1, 1)
     assert causes["drop of stable (points)"] == 10.0 and causes["drop of unstable (points)"] == 40.0
 
@@ -703,7 +710,7 @@ def test_real_zeros_tables_pair_programmings_with_and_without_the_zeros():
             "predicted, zeros": [0.1, 0.1, 0.1, 0.3],
         }
     )
-    per_cell, by_sigma = programming.real_zeros_tables(paired)
+    per_cell, by_sigma = margin_tables.real_zeros_tables(paired)
     row = by_sigma.loc[5.0]
     assert row["programmings"] == 3 and (row["only_full"], row["only_zeros"]) == (1, 1)
     assert row["unstable_full"] == pytest.approx(2 / 3) and row["predicted_zeros"] == pytest.approx(
@@ -751,18 +758,18 @@ def test_real_vs_complex_contrasts_and_table():
 
 def test_discrete_ssms_kernels_and_eigenvalues():
     dt = torch.logspace(-3, -1, 3, dtype=torch.float64)
-    ssms = programming.discrete_ssms(3, 4, ["lin", "inv"], dt, seed=5)
+    ssms = s4d_tables.discrete_ssms(3, 4, ["lin", "inv"], dt, seed=5)
     A_bar, B_bar, C, D = ssms["lin"]
     assert A_bar.shape == (3, 4) and D.shape == (3,) and (A_bar.abs() < 1).all()
     assert torch.equal(C, ssms["inv"][2])  # one draw of C for every initialisation
     log_A_real, A_imag = init_A(3, 4, "lin")
     A = torch.complex(-torch.exp(log_A_real), A_imag).to(torch.complex128)
     assert torch.allclose(A_bar, zoh(A, torch.ones_like(A), dt)[0])
-    kernels = programming.kernel_table(ssms, 16, 2)
+    kernels = s4d_tables.kernel_table(ssms, 16, 2)
     assert len(kernels) == 2 * 2 * 16
     k0 = kernels[(kernels["init"] == "lin") & (kernels["channel"] == 1) & (kernels["k"] == 0)]
     assert k0["K"].iloc[0] == pytest.approx(float((2 * (C[1] * B_bar[1]).real).sum()))
-    eig = programming.eigenvalue_table(ssms)
+    eig = s4d_tables.eigenvalue_table(ssms)
     assert len(eig) == 2 * 3 * 4 and eig["channel"].tolist()[:5] == [0, 0, 0, 0, 1]
     assert np.allclose(eig["modulus"], np.hypot(eig["Re"], eig["Im"]))
 

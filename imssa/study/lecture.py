@@ -115,6 +115,29 @@ from .claims import (
     without_working_models,
 )
 from .deployed import software_row
+from .deployment_sweeps import (
+    median_predicted_sigma_star,
+    periphery_cells,
+    periphery_rows,
+    stuck_cells,
+    stuck_device,
+)
+from .mapping_tables import (
+    device_counts,
+    exact_accuracy_row,
+    exactness_table,
+    matrix_facts,
+    placement_facts,
+)
+from .margin_tables import (
+    PREDICTED_SIGMA_STARS,
+    failure_at_sigma_fail,
+    instability_chance,
+    margin_stars,
+    one_pole_sigma_stars,
+    predicted_sigma_stars,
+    real_zeros_tables,
+)
 from .paper import PAPER, paper_reference
 from .params import global_params
 from .plots import (
@@ -131,34 +154,7 @@ from .plots import (
     strategy_panel,
     unit_circle,
 )
-from .programming import (
-    PERIPHERIES,
-    PREDICTED_SIGMA_STARS,
-    deployable,
-    device_counts,
-    discrete_ssms,
-    eigenvalue_table,
-    exact_accuracy_row,
-    exactness_table,
-    failure_at_sigma_fail,
-    frequency_response_table,
-    instability_chance,
-    kernel_table,
-    margin_stars,
-    matrix_facts,
-    median_predicted_sigma_star,
-    mode_agreement,
-    one_pole_sigma_stars,
-    periphery_cells,
-    periphery_rows,
-    placement_facts,
-    predicted_sigma_stars,
-    radius_cell,
-    real_zeros_tables,
-    stuck_cells,
-    stuck_device,
-    sweep_cell,
-)
+from .programming import PERIPHERIES, deployable, radius_cell, sweep_cell
 from .report import claims_markdown, report_table, sources_markdown
 from .runs import (
     accuracy_by_bits,
@@ -178,6 +174,13 @@ from .runs import (
     reference_specs,
     used_modes,
     used_poles,
+)
+from .s4d_tables import (
+    discrete_ssms,
+    eigenvalue_table,
+    frequency_response_table,
+    kernel_table,
+    mode_agreement,
 )
 from .selection import (
     baseline_selection,

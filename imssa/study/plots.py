@@ -141,8 +141,8 @@ def measured_vs_predicted(ax, table, top: float, linthresh: float) -> None:
 
 
 def one_pole_lines(ax, table) -> None:
-    """The predicted sigma* of one mode at the margin (``programming.one_pole_sigma_stars``): a grey
-    line for a real pole (solid) and one for a complex pole (dashed) against ``margin``."""
+    """The predicted sigma* of one mode at the margin (``margin_tables.one_pole_sigma_stars``): a
+    grey line for a real pole (solid) and one for a complex pole (dashed) against ``margin``."""
     for name, ls in [("real", "-"), ("complex", "--")]:
         ax.plot(
             table["margin"],
