@@ -28,15 +28,18 @@ from imssa.model.s4d import init_A, zoh
 from imssa.model.train import SpeechClassifier
 from imssa.study import (
     claims,
+    deployment_arrays,
     deployment_sweeps,
     mapping_tables,
     margin_tables,
+    technology_claims,
     plots,
     runs,
     s4d_tables,
     scale,
     scale_summaries,
     strategy_verdicts,
+    technology_claims,
 )
 from imssa.study.params import load_params
 
@@ -221,7 +224,7 @@ def test_periphery_rows_draw_realisations_only_under_read_noise(monkeypatch):
 
 
 def fig4_rows():
-    base = claims.DEFAULT_ARRAY
+    base = deployment_arrays.DEFAULT_ARRAY
     rows = []
     for clip in ("physical", "mapping"):
         for r, (radius, sat, acc) in enumerate([(0.9, False, 0.9), (1.2, True, 0.5)]):
@@ -235,9 +238,11 @@ def fig4_rows():
 
 
 def test_array_summary_labels_arrays_and_counts_unstable_and_saturated_shares():
-    rows = claims.with_array_labels(fig4_rows())
-    assert claims.DEFAULT_ARRAY_LABEL in set(rows["array"]) and rows["array"].nunique() == 2
-    summary = claims.array_summary(rows, None)
+    rows = deployment_arrays.with_array_labels(fig4_rows())
+    assert (
+        deployment_arrays.DEFAULT_ARRAY_LABEL in set(rows["array"]) and rows["array"].nunique() == 2
+    )
+    summary = deployment_arrays.array_summary(rows, None)
     assert len(summary) == 2
     assert (summary["unstable_share"] == 0.5).all() and (summary["saturated_share"] == 0.5).all()
     assert summary["mean"].tolist() == pytest.approx([0.7, 0.7])
@@ -272,7 +277,7 @@ def test_noise_model_contrasts_pair_each_constant_model_with_the_state_dependent
     study = noise_rows()
     ideal = study[study["noise_model"] == "state-dependent"].assign(accuracy=0.9)
     ideal = ideal[ideal["realisation"] == 0].drop(columns=["realisation", "noise_model", "match"])
-    got = claims.noise_model_contrasts(study, ideal, ["gaussian"], ["rms"], 100)
+    got = technology_claims.noise_model_contrasts(study, ideal, ["gaussian"], ["rms"], 100)
     assert len(got) == 1 and got["a"].iloc[0] == "gaussian"
     assert got["difference_points"].iloc[0] == pytest.approx(10.0)  # constant minus state, points
     assert "p_holm" in got and "state_dependent_drop_points" in got
@@ -306,7 +311,7 @@ def test_technologies_text_names_every_technology_bit_width_and_the_last_time():
             "ci_high": [1.0, 0.8],
         }
     )
-    text = claims.technologies_text(tech, verify, time, [2], [1.0, 2.0], [1.0, 100.0])
+    text = technology_claims.technologies_text(tech, verify, time, [2], [1.0, 2.0], [1.0, 100.0])
     lines = text.split("\n")
     assert len(lines) == 3 and "ideal:" not in lines[0]
     assert "rram: 2-bit 1.5 [0.5, 2.5], 3-bit 4.0 [2.0, 6.0]" in lines[0]
@@ -540,7 +545,7 @@ def test_default_claims_text_reads_the_default_array_only():
 
 def test_emulation_summary_and_factorial():
     variants = [
-        claims.ALL_NON_IDEALITIES,
+        deployment_arrays.ALL_NON_IDEALITIES,
         "without read noise",
         "with ideal converters",
         "without read noise, ideal converters",
@@ -554,12 +559,12 @@ def test_emulation_summary_and_factorial():
                 | {"failure": failure}
             )
     emulation = pd.DataFrame(rows[::-1])  # any row order: the table follows ``variants``
-    summary = claims.emulation_summary(emulation, variants, 0.9, None)
+    summary = deployment_arrays.emulation_summary(emulation, variants, 0.9, None)
     assert summary.index.tolist() == variants
     assert summary["gap to software (points)"].tolist() == pytest.approx([30, 20, 25, 10])
     assert summary["recovered vs all (points)"].tolist() == pytest.approx([0, 10, 5, 20])
     assert summary.loc[variants[0], "failures by cause"] == {"unstable": 1}
-    table = claims.emulation_factorial(summary["mean"], "6-bit ADC")
+    table = deployment_arrays.emulation_factorial(summary["mean"], "6-bit ADC")
     assert table.loc["6-bit ADC"].tolist() == pytest.approx([0.6, 0.7])
     assert table.loc["ideal converters"].tolist() == pytest.approx([0.65, 0.8])
 
@@ -725,14 +730,16 @@ def test_compensation_contrast_pairs_compensation_on_and_off_at_the_last_time():
         for comp in (False, True):
             for fold in range(3):
                 rows.append(
-                    {"technology": claims.COMPENSATED_TECHNOLOGY, "bits": 2, "t_s": t}
+                    {"technology": technology_claims.COMPENSATED_TECHNOLOGY, "bits": 2, "t_s": t}
                     | {"drift_compensation": comp, "seed": 0, "fold": fold, "realisation": 0}
                     | {"accuracy": 0.5 + 0.1 * comp * (t > 1) + 0.01 * fold, "failure": ""}
                 )
     aged = pd.DataFrame(rows)
-    got = claims.compensation_contrast(aged, [1.0, 100.0], [claims.COMPENSATED_TECHNOLOGY])
+    got = technology_claims.compensation_contrast(
+        aged, [1.0, 100.0], [technology_claims.COMPENSATED_TECHNOLOGY]
+    )
     assert len(got) == 1 and got["difference_points"].iloc[0] == pytest.approx(10.0)
-    assert claims.compensation_contrast(aged, [1.0, 100.0], ["rram"]).empty
+    assert technology_claims.compensation_contrast(aged, [1.0, 100.0], ["rram"]).empty
 
 
 def test_real_vs_complex_contrasts_and_table():
@@ -779,7 +786,7 @@ def test_noise_model_cells_skip_bit_widths_a_preset_cannot_hold():
     from imssa.hardware.presets import TECHNOLOGIES, preset
 
     techs = list(TECHNOLOGIES)
-    cells = claims.noise_model_cells(
+    cells = technology_claims.noise_model_cells(
         techs, [1, 2, 8], [1.0, 2.0], ["gaussian"], ["rms", "mean_abs"]
     )
     pairs = {(c["technology"], c["bits"]) for c in cells}

@@ -9,9 +9,9 @@ from imssa.study.claims import (
     NoiseClaim,
     claim_rule,
     noise_claims,
-    noise_model_verdict,
     reference_region,
 )
+from imssa.study.technology_claims import noise_model_verdict
 
 
 def test_a_claim_is_judged_by_the_one_verdict_rule_with_its_side():

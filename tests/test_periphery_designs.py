@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from imssa.study import periphery_designs as P
+from imssa.study import periphery_summaries as S
 from imssa.study.params import load_params
 
 CFG = load_params("periphery", "params/ci/periphery.yaml")
@@ -56,12 +57,12 @@ def rows(effect_points, spread_points=0.0, folds=6, seed=0):
     [(10.0, 1.0, "above"), (-10.0, 1.0, "below"), (1.0, 20.0, "not resolved")],
 )
 def test_contrasts_are_paired_and_judged_by_their_holm_corrected_interval(effect, spread, word):
-    out = P.design_contrasts(rows(effect, spread), {"b": None, "a": "b"}, "test family")
+    out = S.design_contrasts(rows(effect, spread), {"b": None, "a": "b"}, "test family")
     r = out.iloc[0]
     assert r["design"] == "a" and r["changed from"] == "b" and r["verdict"] == word
     assert r["ci_low"] <= r["difference_points"] <= r["ci_high"] and r["p_sign_flip"] >= 1 / 32
     assert "test family (1 comparisons, Holm)" == r["family"]
-    one = P.headline_contrast(
+    one = S.headline_contrast(
         rows(effect, spread).replace({"variant": {"a": P.BEST, "b": P.LAYER}})
     ).iloc[0]
     assert one["verdict"] == word and "p_holm" not in one  # a family of one: the t test's p
@@ -70,7 +71,7 @@ def test_contrasts_are_paired_and_judged_by_their_holm_corrected_interval(effect
 def test_the_design_summary_pairs_each_programming_with_its_own_model_in_software():
     r = rows(5.0).assign(failure="")
     software = pd.DataFrame({"seed": 0, "fold": range(6), "accuracy": 0.9})
-    s = P.design_summary(r, software, n_test=100)
+    s = S.design_summary(r, software, n_test=100)
     assert s.loc["b", "gap_points"] == pytest.approx(9.0) and s.loc[
         "a", "gap_points"
     ] == pytest.approx(4.0)

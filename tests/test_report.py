@@ -7,7 +7,8 @@ import pytest
 
 from imssa.study import report as R
 from imssa.study import report_grades as G
-from imssa.study.claims import DEFAULT_ARRAY, DEFAULT_ARRAY_LABEL, PAPER_NOISE_CLAIMS, array_label
+from imssa.study.claims import PAPER_NOISE_CLAIMS
+from imssa.study.deployment_arrays import DEFAULT_ARRAY, DEFAULT_ARRAY_LABEL, array_label
 
 
 def write(root, chapter, name, rows):

@@ -11,7 +11,7 @@ from imssa.hardware.devices import DeviceConfig
 from imssa.model.config import ModelConfig, QuantConfig
 from imssa.model.train import SpeechClassifier
 from imssa.seeds import draw_seed
-from imssa.study.claims import DEFAULT_ARRAY, EMULATION_VARIANTS
+from imssa.study.deployment_arrays import DEFAULT_ARRAY, EMULATION_VARIANTS
 from imssa.study.params import ScaleParams, Strategy, load_params
 from imssa.study.periphery_designs import cell_defaults, design_cells, design_keys, technology_cells
 from imssa.study.programming import LABEL_KEYS, model_draw_seed

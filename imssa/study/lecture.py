@@ -78,6 +78,9 @@ from . import (
     periphery_designs as pd_,
 )
 from . import (
+    periphery_summaries as ps,
+)
+from . import (
     scale,
     scale_summaries,
 )
@@ -92,29 +95,26 @@ from . import (
 )
 from .chapter import Chapter
 from .claims import (
+    PAPER_NOISE_CLAIMS,
+    default_claims_text,
+    noise_claims,
+    paper_pattern,
+    reference_region,
+    without_working_models,
+)
+from .deployed import software_row
+from .deployment_arrays import (
     ALL_NON_IDEALITIES,
     DEFAULT_ARRAY,
     DEFAULT_ARRAY_LABEL,
     EMULATION_VARIANTS,
-    PAPER_NOISE_CLAIMS,
     array_label,
     array_summary,
-    compensation_contrast,
-    default_claims_text,
     emulation_factorial,
     emulation_summary,
     failure_cells,
-    noise_claims,
-    noise_model_cells,
-    noise_model_contrasts,
-    noise_model_verdict,
-    paper_pattern,
-    reference_region,
-    technologies_text,
     with_array_labels,
-    without_working_models,
 )
-from .deployed import software_row
 from .deployment_sweeps import (
     median_predicted_sigma_star,
     periphery_cells,
@@ -226,3 +226,10 @@ from .strategy_verdicts import (
     works_at_text,
 )
 from .sweep import clip_answers, learning_curves, train_all, train_sweep
+from .technology_claims import (
+    compensation_contrast,
+    noise_model_cells,
+    noise_model_contrasts,
+    noise_model_verdict,
+    technologies_text,
+)

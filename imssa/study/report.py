@@ -37,7 +37,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .claims import ALL_NON_IDEALITIES, PAPER_NOISE_CLAIMS
+from .claims import PAPER_NOISE_CLAIMS
+from .deployment_arrays import ALL_NON_IDEALITIES
 from .periphery_designs import BEST
 from .report_grades import Claim, Finding
 from .report_memory_rules import (

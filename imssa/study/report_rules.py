@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from ..stats.verdicts import ABOVE, FAILS, HOLDS, NOT_RESOLVED, contrast_phrase, verdict
-from .claims import DEFAULT_ARRAY_LABEL, NOT_IN_SWEEP, NoiseClaim, claim_rule
+from .claims import NOT_IN_SWEEP, NoiseClaim, claim_rule
+from .deployment_arrays import DEFAULT_ARRAY_LABEL
 from .report_grades import (
     Claim,
     Finding,
@@ -75,11 +76,11 @@ def noise_claim_rule(
     claim: NoiseClaim,
 ) -> Callable[[dict[str, pd.DataFrame], float, Claim], Finding]:
     """The noise ``claim`` (one of ``claims.PAPER_NOISE_CLAIMS``, found by its text in the
-    deployment chapter's ``claims.csv``) on the default array (``claims.DEFAULT_ARRAY_LABEL``, by
-    name): the paired drop from the unprogrammed model with its interval. A claim that fails where
-    most failed programmings *of the claim's own cell* (array, bits, sigma; ``failure_causes.csv``:
-    one row per cell and cause with the count ``failed``) share one demonstrated cause is
-    'explained' by it."""
+    deployment chapter's ``claims.csv``) on the default array
+    (``deployment_arrays.DEFAULT_ARRAY_LABEL``, by name): the paired drop from the unprogrammed
+    model with its interval. A claim that fails where most failed programmings *of the claim's own
+    cell* (array, bits, sigma; ``failure_causes.csv``: one row per cell and cause with the count
+    ``failed``) share one demonstrated cause is 'explained' by it."""
 
     def rule(t: dict[str, pd.DataFrame], tol: float, c: Claim) -> Finding:
         claims = t["claims"]
