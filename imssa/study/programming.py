@@ -44,6 +44,7 @@ from ..hardware.ranges import converter_ranges
 from ..hardware.realisations import noise_rows, realisation_rows
 from ..hardware.stack import stack_run
 from ..hardware.step import simulate_step
+from ..model.cache import Run
 from ..model.s4d import (
     DiscreteSSM,
     frequency_response,
@@ -53,7 +54,7 @@ from ..model.s4d import (
     ssm_recurrent,
     zoh,
 )
-from ..model.train import Run, SpeechClassifier, evaluate
+from ..model.train import SpeechClassifier, evaluate
 from ..seeds import programming_seed
 from .deployed import load_model
 from .params import ModelParams, PeripheryParams
