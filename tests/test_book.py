@@ -120,7 +120,7 @@ def test_nbval_validates_the_report_after_every_chapter_it_reads(capsys):
     so the Makefile passes the notebooks in book order (runner ``list``), not in file-name order."""
     from pathlib import Path
 
-    from imssa.study.report import CLAIMS
+    from imssa.study.report_claims import CLAIMS
     from imssa.study.runner import main
 
     assert main(["list", "--profile", "ci"]) == 0

@@ -32,7 +32,6 @@ from imssa.study import (
     deployment_sweeps,
     mapping_tables,
     margin_tables,
-    technology_claims,
     plots,
     runs,
     s4d_tables,

@@ -8,8 +8,9 @@ import torch
 
 from imssa.data.audio import AudioSet, AudioSplits
 from imssa.data.config import DataConfig
+from imssa.model.cache import Run
 from imssa.model.config import ModelConfig, QuantConfig, TrainConfig
-from imssa.model.train import Run, SpeechClassifier, TrainResult
+from imssa.model.train import SpeechClassifier, TrainResult
 from imssa.study import deployed
 
 

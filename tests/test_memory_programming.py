@@ -14,10 +14,11 @@ from imssa.hardware.cost import CostConstants, analog_cost, digital_A_J, front_e
 from imssa.hardware.crossbar import layout
 from imssa.hardware.deploy import deployed_weights, ideal_weights, target_conductances
 from imssa.hardware.devices import DeviceConfig
+from imssa.model.cache import restore_model
 from imssa.model.config import ModelConfig, QuantConfig
 from imssa.model.poles import log_radius_grid, slowest_grid_pole
 from imssa.model.quant import grid_levels
-from imssa.model.train import SpeechClassifier, TrainResult, restore_model
+from imssa.model.train import SpeechClassifier, TrainResult
 from imssa.study import design_noise as dn
 from imssa.study import memory_answers as ma
 from imssa.study import memory_laws as ml

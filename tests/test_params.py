@@ -319,16 +319,16 @@ def test_technology_parameters_reject_impossible_values(values, hint):
 def test_results_archive_holds_tables_params_versions_and_revision(tmp_path, monkeypatch):
     import tarfile
 
-    from imssa.study import runner
+    from imssa.study import results_archive
 
     monkeypatch.setenv("IMSSA_RESULTS_DIR", str(tmp_path / "results"))
     with pytest.raises(ParamsError, match="no results for profile 'ci'"):
-        runner.archive("ci")
+        results_archive.archive("ci")
     table = tmp_path / "results" / "ci" / "float_baseline"
     table.mkdir(parents=True)
     (table / "accuracy.csv").write_text("a\n1\n")
     (table / ".sweep-abc.partial.csv").write_text("a\n1\n")
-    out = runner.archive("ci")
+    out = results_archive.archive("ci")
     with tarfile.open(out) as archive:
         names = archive.getnames()
         versions = archive.extractfile("versions.txt").read()

@@ -9,6 +9,7 @@ from imssa.study import report as R
 from imssa.study import report_grades as G
 from imssa.study.claims import PAPER_NOISE_CLAIMS
 from imssa.study.deployment_arrays import DEFAULT_ARRAY, DEFAULT_ARRAY_LABEL, array_label
+from imssa.study.report_claims import CLAIMS
 
 
 def write(root, chapter, name, rows):
@@ -34,7 +35,7 @@ RECURRENCE = "the recurrence carries the task (control, implicit in the paper)"
 
 def test_missing_tables_are_not_run_and_name_the_chapter(results):
     t = R.report_table("custom")
-    assert list(t.columns) == R.REPORT_COLUMNS and len(t) == len(R.CLAIMS)
+    assert list(t.columns) == R.REPORT_COLUMNS and len(t) == len(CLAIMS)
     assert (t["verdict"] == "not run").all() and set(t["test"]) <= set(G.TESTS)
     assert "execute chapter fixed_range_qat" in row(t, "2-bit model, software accuracy")["reason"]
     with pytest.raises(ValueError, match="tolerance_points"):
@@ -276,7 +277,7 @@ def test_fixed_range_and_one_array_rules(results):
     t = R.report_table("custom")
     fixed = row(t, "the fixed range costs little accuracy")
     assert fixed["verdict"] == "not resolved" and "4-bit -1.0 (not resolved)" in fixed["reason"]
-    one = next(c.claim for c in R.CLAIMS if c.chapter == "crossbar_mapping")
+    one = next(c.claim for c in CLAIMS if c.chapter == "crossbar_mapping")
     assert (
         row(t, one)["verdict"] == "not consistent" and "2 64 x 64 arrays" in row(t, one)["reason"]
     )

@@ -4,13 +4,8 @@ import pandas as pd
 import pytest
 import torch
 
-from imssa.model.train import (
-    SpeechClassifier,
-    make_optimizer,
-    restore_model,
-    train_cached,
-    train_model,
-)
+from imssa.model.cache import restore_model, train_cached
+from imssa.model.train import SpeechClassifier, make_optimizer, train_model
 from imssa.study.params import DataConfig, ModelConfig, QuantConfig, TrainConfig
 
 DATA = DataConfig(split="official", sample_rate=2000, duration_s=0.1, val_fraction=0.1)
@@ -250,7 +245,7 @@ def _on_dask_worker(cell):
 
 def test_training_on_a_local_dask_cluster_gives_the_local_models(fsdd_root, tmp_path, monkeypatch):
     distributed = pytest.importorskip("distributed")
-    from imssa.model.train import Run
+    from imssa.model.cache import Run
     from imssa.study.sweep import train_all
 
     runs = [Run(DATA, MODEL, TRAIN.model_copy(update={"seed": s})) for s in (0, 1)]

@@ -26,9 +26,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..data.config import DataConfig
+from ..model.cache import cache_dir, code_digest
 from ..model.config import ModelConfig
 from ..model.qat import QuantS4D
-from ..model.train import SpeechClassifier, cache_dir, code_digest, load_splits
+from ..model.train import SpeechClassifier, load_splits
 from . import periphery
 from .crossbar import combined_matrix
 from .devices import DeviceConfig

@@ -1,6 +1,6 @@
 """Configurations of a training run: data, model (with quantization) and optimisation.
 
-These are the keys of the model cache (``imssa.model.train.train_cached``); chapter schemas in
+These are the keys of the model cache (``imssa.model.cache.train_cached``); chapter schemas in
 ``imssa.study.params`` compose them. Unknown keys are errors and values are not coerced across
 types.
 """

@@ -27,7 +27,8 @@ from pydantic import Field
 
 from ..data.config import DataConfig
 from ..schema import Strict
-from .train import TrainResult, cache_dir, load_splits
+from .cache import cache_dir
+from .train import TrainResult, load_splits
 
 __all__ = ["SpectralConfig", "spectral_cached", "spectral_features", "spectral_fit"]
 

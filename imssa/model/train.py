@@ -1,29 +1,21 @@
-"""Classifier, training loop, evaluation and a model cache keyed by the full configuration.
+"""Classifier, training loop and evaluation (the model cache and run bookkeeping: ``cache``).
 
 Classifier: x (batch, L), or a front end's frames (batch, F, L) -> linear encoder (1 or F -> H)
 -> depth x [S4D -> GELU] -> mean over time -> linear decoder (H -> classes). Layers after the
 first add a position-wise linear mix and a residual connection (a single layer, as in the paper's
 hardware demonstration, has neither).
-
-``train_cached(data, model, train)`` trains once per distinct configuration: the result is stored
-by joblib under ``$IMSSA_CACHE_DIR`` (default: the user cache directory), so a chapter rerun with
-the same parameters, or a later chapter that deploys the model, does not retrain.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
-import joblib
 import numpy as np
 import pandas as pd
-import platformdirs
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -40,15 +32,9 @@ from .s4d import S4D, apply_ssm, ssm_conv_affine, ssm_kernel
 __all__ = [
     "SpeechClassifier",
     "TrainResult",
-    "cache_dir",
     "evaluate",
     "load_splits",
     "make_optimizer",
-    "restore_model",
-    "train_cached",
-    "Run",
-    "train_or_load",
-    "train_many",
     "train_model",
 ]
 
@@ -263,12 +249,14 @@ def train_model(
     key is exactly the configuration. The model of the last epoch is kept (no test-set selection).
     ``init_from`` = {"model": ..., "train": ...} starts from that (cached) run's weights instead
     of a fresh initialisation: fine-tuning, e.g. QAT from a float checkpoint.
-    ``code`` only enters the cache key (see ``code_digest``).
+    ``code`` only enters the cache key (see ``cache.code_digest``).
     A run whose loss turns non-finite or whose quantized recurrence leaves the unit disc stops
     and carries its ``failure`` and ``failure_reason`` (its accuracy is NaN, never a silent
     chance-level number).
     """
     dcfg, mcfg, tcfg = DataConfig(**data), ModelConfig(**model), TrainConfig(**train)
+    from .cache import train_cached  # the cache calls this function: imported when it runs
+
     start = None
     if init_from is not None:
         base = train_cached(
@@ -371,102 +359,3 @@ def _epoch(
         correct += (logits.argmax(-1) == y).sum().item()
     val_acc = evaluate(net, splits.val, device=tcfg.device)[0] if len(splits.val) else float("nan")
     return {"train_loss": loss_sum / n, "train_accuracy": correct / n, "val_accuracy": val_acc}
-
-
-def cache_dir() -> Path:
-    """``$IMSSA_CACHE_DIR``, else the user cache directory (imssa/cache)."""
-    env = os.environ.get("IMSSA_CACHE_DIR")
-    return Path(env) if env else Path(platformdirs.user_cache_dir("imssa")) / "cache"
-
-
-@functools.cache
-def code_digest() -> str:
-    """SHA-256 of the library modules a trained model depends on: a code change means a retrain."""
-    h = hashlib.sha256()
-    package = Path(__file__).parents[1]
-    for name in (
-        "schema.py",
-        "data/config.py",
-        "data/audio.py",
-        "data/sources.py",
-        "model/config.py",
-        "model/s4d.py",
-        "model/quant.py",
-        "model/poles.py",
-        "model/qat.py",
-        "model/fir.py",
-        "model/train.py",
-    ):
-        h.update((package / name).read_bytes())
-    return h.hexdigest()[:16]
-
-
-def train_cached(
-    data: DataConfig,
-    model: ModelConfig,
-    train: TrainConfig,
-    progress: bool = True,
-    init_from: tuple[ModelConfig, TrainConfig] | None = None,
-) -> TrainResult:
-    """``train_model`` through a joblib cache keyed by the configurations, the starting point
-    ``init_from`` (model and training of a float run) and the library code (``code_digest``),
-    not by ``progress``."""
-    memory = joblib.Memory(cache_dir(), verbose=0)
-    fn = memory.cache(train_model, ignore=["progress"])
-    start = (
-        None
-        if init_from is None
-        else {"model": init_from[0].model_dump(), "train": init_from[1].model_dump()}
-    )
-    return fn(
-        data.model_dump(),
-        model.model_dump(),
-        train.model_dump(),
-        init_from=start,
-        progress=progress,
-        code=code_digest(),
-    )
-
-
-class Run(NamedTuple):
-    """One training run: configurations and, for fine-tuning, the float run to start from."""
-
-    data: DataConfig
-    model: ModelConfig
-    train: TrainConfig
-    init_from: tuple[ModelConfig, TrainConfig] | None = None
-
-
-def train_or_load(run: Run, progress: bool = False) -> TrainResult:
-    """The result of one run: from the cache, or trained now (and then cached)."""
-    return train_cached(run.data, run.model, run.train, progress=progress, init_from=run.init_from)
-
-
-def train_many(
-    runs: list[Run], workers: int = 1, desc: str = "runs", progress: bool = True
-) -> list[TrainResult]:
-    """``train_cached`` for each run, with a progress bar. ``workers`` > 1 trains side by side in
-    loky processes (each with its run's ``train.threads`` torch threads); results do not depend
-    on ``workers``. Every finished run is in the cache at once, so an interrupted sweep resumes
-    where it stopped."""
-    if workers == 1:
-        return [train_or_load(r) for r in tqdm(runs, desc=desc, disable=not progress)]
-    jobs = (
-        joblib.delayed(train_cached)(*r[:3], progress=False, init_from=r.init_from) for r in runs
-    )
-    return list(
-        tqdm(
-            joblib.Parallel(n_jobs=workers, return_as="generator")(jobs),
-            total=len(runs),
-            desc=desc,
-            disable=not progress,
-        )
-    )
-
-
-def restore_model(model: ModelConfig, result: TrainResult, n_classes: int) -> SpeechClassifier:
-    """Rebuild the trained classifier from a TrainResult (CPU, eval mode); its encoder's input
-    width (the front end's features) is read off the weights."""
-    net = SpeechClassifier(model, n_classes, features=result.state_dict["encoder.weight"].shape[1])
-    net.load_state_dict(result.state_dict)
-    return net.eval()

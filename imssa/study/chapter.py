@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 from tqdm import TqdmWarning
 
-from ..model.train import Run
+from ..model.cache import Run
 from .deployed import TrainedModel, load_model
 from .params import ChapterParams, ModelParams, validate_params
 from .plots import set_style

@@ -22,10 +22,11 @@ from torch import Tensor
 from ..data.audio import AudioSet, AudioSplits
 from ..hardware.devices import DeviceConfig
 from ..hardware.realisations import realisation_rows
+from ..model.cache import Run, restore_model, train_or_load
 from ..model.config import QuantConfig
 from ..model.fir import FIRBank
 from ..model.poles import UnstableSSMError
-from ..model.train import Run, SpeechClassifier, evaluate, load_splits, restore_model, train_or_load
+from ..model.train import SpeechClassifier, evaluate, load_splits
 from ..stats.programmings import chance_failure
 
 __all__ = [

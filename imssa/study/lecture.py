@@ -37,11 +37,12 @@ from ..hardware.noise import programming_sigma_uS
 from ..hardware.presets import preset, preset_table
 from ..hardware.stack import stack_run
 from ..hardware.step import simulate_step
+from ..model.cache import restore_model, train_or_load
 from ..model.memory import describe_memory, mode_table
 from ..model.poles import complex_grid
 from ..model.quant import q_max
 from ..model.s4d import frequency_response, init_A, ssm_conv, ssm_kernel, ssm_recurrent, zoh
-from ..model.train import evaluate, load_splits, restore_model, train_or_load
+from ..model.train import evaluate, load_splits
 from ..seeds import sweep_seed
 from ..stats.intervals import accuracy_summary, accuracy_table
 from ..stats.paired import PAIRED_COLUMNS, holm_family, paired_table

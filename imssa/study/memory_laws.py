@@ -19,9 +19,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..model.cache import Run
 from ..model.memory import time_constants_ms
 from ..model.poles import quantize_log_radius, quantize_pole, slowest_grid_pole
-from ..model.train import Run, load_splits
+from ..model.train import load_splits
 from ..stats.intervals import fold_accuracy
 from ..stats.verdicts import ABOVE, Rule, table_verdicts
 from .deployed import load_model

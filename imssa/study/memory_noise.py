@@ -26,8 +26,8 @@ from ..hardware.devices import DeviceConfig
 from ..hardware.margin import longest_memory_ms, sigma_star, weight_noise_std
 from ..hardware.ranges import converter_ranges
 from ..hardware.realisations import noise_rows
+from ..model.cache import Run
 from ..model.fir import QuantFIR
-from ..model.train import Run
 from ..seeds import programming_seed
 from ..stats.paired import holm_family
 from ..stats.programmings import chance_failure, paired_contrast, realisation_summary

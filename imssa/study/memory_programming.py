@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.audio import fold_table
-from ..model.train import Run
+from ..model.cache import Run
 from .memory_task import FLOAT_S4D, memory_base, memory_spec
 from .params import FrontEndChoice, MemoryModel, ModelParams, ProgrammedMemoryParams, fold_params
 from .selection import nested_folds

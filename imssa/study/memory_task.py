@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..model.cache import Run
 from ..model.config import QuantConfig
-from ..model.train import Run
 from .deployed import load_model, software_row
 from .params import MemoryModel, MemoryParams, ModelParams, global_params, variant
 from .runs import current_value, fold_data

@@ -31,7 +31,8 @@ from ..hardware.noise import matched_noise
 from ..hardware.presets import preset
 from ..hardware.ranges import converter_ranges
 from ..hardware.realisations import noise_rows, realisation_rows
-from ..model.train import Run, SpeechClassifier
+from ..model.cache import Run
+from ..model.train import SpeechClassifier
 from ..seeds import programming_seed
 from .deployed import load_model
 from .params import ModelParams, PeripheryParams

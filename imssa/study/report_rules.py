@@ -1,6 +1,6 @@
 """The rules that judge the paper's claims on the chapters' tables: each is a function
 ``(tables, tolerance_points, claim) -> Finding`` (``report_grades.Claim.rule``) for one row of
-``report.CLAIMS``: agreement of an accuracy with the paper's figure, the deployment chapter's
+``report_claims.CLAIMS``: agreement of an accuracy with the paper's figure, the deployment chapter's
 noise claims, paired differences, fixed-range QAT, one array, the device technologies, the
 quantization strategy and depth and scale.
 """

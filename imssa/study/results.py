@@ -75,7 +75,7 @@ def source_digest(package: Path) -> str:
 @functools.cache
 def library_digest() -> str:
     """``source_digest`` of the imssa package this process imported (all its modules, unlike
-    ``imssa.model.train.code_digest``, which covers only what a trained model depends on)."""
+    ``imssa.model.cache.code_digest``, which covers only what a trained model depends on)."""
     return source_digest(_PACKAGE)
 
 

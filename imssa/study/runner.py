@@ -39,6 +39,7 @@ from pathlib import Path
 
 from .params import CHAPTERS, ParamsError, chapter_file_values, merge, read_yaml, validate_params
 from .results import project_root
+from .results_archive import archive
 
 BOOK_FILES = ("_config.yml", "_toc.yml", "intro.md")
 
@@ -240,48 +241,6 @@ def build(profile: str) -> Path:
     html = dst / "_build" / "html"
     print(f"book ({profile}) -> {html / 'index.html'}")
     return html
-
-
-def archive(profile: str) -> Path:
-    """One archive of a profile's results: ``_build/results-<profile>.tar.gz`` holding every
-    chapter's CSVs (``results/<profile>/``, checkpoints left out), the parameter files used, the
-    installed package versions and the git revision (with ``-dirty`` if the tree had changes)."""
-    import io
-    import tarfile
-    from importlib.metadata import distributions
-
-    from .results import results_dir
-
-    root = project_root()
-    base = results_dir(profile, "_").parent
-    csvs = sorted(p for p in base.rglob("*.csv") if not p.name.startswith("."))
-    if not csvs:
-        raise ParamsError(
-            f"no results for profile {profile!r} in {base}: execute the chapters first"
-        )
-    versions = (
-        "\n".join(sorted(f"{d.metadata['Name']}=={d.version}" for d in distributions())) + "\n"
-    )
-    git = subprocess.run(
-        ["git", "describe", "--always", "--dirty"], cwd=root, capture_output=True, text=True
-    )
-    revision = (
-        git.stdout.strip() if git.returncode == 0 else "unknown (not a git checkout)"
-    ) + "\n"
-    out = root / "_build" / f"results-{profile}.tar.gz"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(out, "w:gz") as tar:
-        for path in csvs:
-            tar.add(path, arcname=f"results/{profile}/{path.relative_to(base)}")
-        for path in sorted((root / "params" / profile).glob("*.yaml")):
-            tar.add(path, arcname=f"params/{profile}/{path.name}")
-        for name, text in (("versions.txt", versions), ("git_revision.txt", revision)):
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    print(f"results ({profile}, {len(csvs)} tables) -> {out}")
-    return out
 
 
 def profile(

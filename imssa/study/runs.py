@@ -10,10 +10,10 @@ import torch
 from torch import Tensor
 
 from ..data.config import DataConfig
+from ..model.cache import Run, restore_model, train_or_load
 from ..model.config import QuantConfig
 from ..model.memory import describe_memory, mode_table
 from ..model.poles import complex_grid
-from ..model.train import Run, restore_model, train_or_load
 from .paper import PAPER
 from .params import ModelParams, fold_params, global_params, variant
 

@@ -24,7 +24,7 @@ from ..hardware.deploy import ideal_weights
 from ..hardware.devices import DeviceConfig
 from ..hardware.ranges import layer_converter_ranges
 from ..hardware.stack import stack_run
-from ..model.train import Run
+from ..model.cache import Run
 from ..seeds import programming_seed
 from .deployed import TrainedModel, converter_rows, hardware_rows, load_model
 from .params import NoiseSweep, ScaleParams

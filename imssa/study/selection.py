@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..model.train import Run
+from ..model.cache import Run
 from .params import ModelParams, fold_params
 from .runs import current_value, float_spec, one_at_a_time, qat_label, qat_spec
 from .sweep import train_sweep

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..model.cache import Run
 from ..model.config import QuantConfig
 from ..model.spectral import spectral_cached
-from ..model.train import Run
 from ..stats.paired import paired_difference
 from ..stats.verdicts import ABOVE, NOT_RESOLVED, Rule, verdict
 from .params import MemoryParams, ModelParams, fold_params

@@ -20,8 +20,9 @@ import torch
 
 from ..hardware.crossbar import pairs_per_weight
 from ..hardware.ranges import converter_ranges
+from ..model.cache import Run
 from ..model.config import QuantConfig
-from ..model.train import Run, evaluate, load_splits
+from ..model.train import evaluate, load_splits
 from ..seeds import programming_seed
 from ..stats.programmings import chance_failure
 from .deployed import TrainedModel, converter_rows, hardware_rows, load_model

@@ -1,6 +1,6 @@
 """Sweeps of training runs: a list of labelled points -> one tidy DataFrame row per run.
 
-Every finished run lands in the model cache the moment it ends (``train.train_many``), so an
+Every finished run lands in the model cache the moment it ends (``cache.train_many``), so an
 interrupted sweep, rerun, retrains only what is missing.
 """
 
@@ -17,8 +17,9 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from ..model.cache import Run, restore_model, train_many
 from ..model.memory import layer_memory
-from ..model.train import Run, TrainResult, restore_model, train_many
+from ..model.train import TrainResult
 
 __all__ = [
     "clip_answers",
@@ -249,7 +250,7 @@ def _append(checkpoint: Path, frame: pd.DataFrame) -> None:
 def train_all(
     runs: list[Run], workers: int = 1, desc: str = "runs", progress: bool = True
 ) -> list[TrainResult]:
-    """``train.train_many``, every run a task on the dask cluster named by ``$IMSSA_DASK_SCHEDULER``
+    """``cache.train_many``, every run a task on the dask cluster named by ``$IMSSA_DASK_SCHEDULER``
     when there is one (``cluster``), else on ``workers`` local processes. Same results either way:
     each run is seeded. The workers write the model cache, so on a real cluster ``IMSSA_CACHE_DIR``
     must be a folder they share with this process."""

@@ -5,7 +5,8 @@ Every schema forbids unknown keys and checks types and ranges, so a bad paramete
 before any work starts, with a message that names the key and what is allowed.
 
 One module per concept: ``base`` (shared settings, bases, bounds), ``training``, ``hardware``,
-``memory`` and ``design`` (the chapters' schemas), ``files`` (reading and validating files)."""
+``technologies``, ``memory`` and ``design`` (the chapters' schemas), ``files`` (reading and
+validating files)."""
 
 from __future__ import annotations
 
@@ -45,7 +46,6 @@ from .hardware import (
     EmulationParams,
     MarginParams,
     PeripheryParams,
-    TechnologyParams,
 )
 from .memory import (
     BitsSweep,
@@ -55,6 +55,7 @@ from .memory import (
     OrderTask,
     ProgrammedMemoryParams,
 )
+from .technologies import TechnologyParams
 from .training import BaselineParams, FirstPrinciplesParams, MappingParams, QATParams
 
 __all__ = [

@@ -12,8 +12,9 @@ from pydantic import ValidationError
 
 from .base import ChapterParams, ModelParams, ParamsError, Shared, _describe
 from .design import ReportParams, ScaleParams, StrategyParams
-from .hardware import DeploymentParams, MarginParams, PeripheryParams, TechnologyParams
+from .hardware import DeploymentParams, MarginParams, PeripheryParams
 from .memory import MemoryParams, ProgrammedMemoryParams
+from .technologies import TechnologyParams
 from .training import BaselineParams, FirstPrinciplesParams, MappingParams, QATParams
 
 CHAPTERS: dict[str, type[ChapterParams]] = {

@@ -1,0 +1,133 @@
+"""The model cache and run bookkeeping: a trained model stored by joblib under its full
+configuration, the runs a chapter trains, and the classifier rebuilt from a stored result.
+
+``train_cached(data, model, train)`` trains once per distinct configuration: the result is stored
+by joblib under ``$IMSSA_CACHE_DIR`` (default: the user cache directory), so a chapter rerun with
+the same parameters, or a later chapter that deploys the model, does not retrain.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from pathlib import Path
+from typing import NamedTuple
+
+import joblib
+import platformdirs
+from tqdm import tqdm
+
+from ..data.config import DataConfig
+from .config import ModelConfig, TrainConfig
+from .train import SpeechClassifier, TrainResult, train_model
+
+__all__ = [
+    "Run",
+    "cache_dir",
+    "code_digest",
+    "restore_model",
+    "train_cached",
+    "train_many",
+    "train_or_load",
+]
+
+
+def cache_dir() -> Path:
+    """``$IMSSA_CACHE_DIR``, else the user cache directory (imssa/cache)."""
+    env = os.environ.get("IMSSA_CACHE_DIR")
+    return Path(env) if env else Path(platformdirs.user_cache_dir("imssa")) / "cache"
+
+
+@functools.cache
+def code_digest() -> str:
+    """SHA-256 of the library modules a trained model depends on: a code change means a retrain."""
+    h = hashlib.sha256()
+    package = Path(__file__).parents[1]
+    for name in (
+        "schema.py",
+        "data/config.py",
+        "data/audio.py",
+        "data/sources.py",
+        "model/config.py",
+        "model/s4d.py",
+        "model/quant.py",
+        "model/poles.py",
+        "model/qat.py",
+        "model/fir.py",
+        "model/train.py",
+        "model/cache.py",
+    ):
+        h.update((package / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def train_cached(
+    data: DataConfig,
+    model: ModelConfig,
+    train: TrainConfig,
+    progress: bool = True,
+    init_from: tuple[ModelConfig, TrainConfig] | None = None,
+) -> TrainResult:
+    """``train_model`` through a joblib cache keyed by the configurations, the starting point
+    ``init_from`` (model and training of a float run) and the library code (``code_digest``),
+    not by ``progress``."""
+    memory = joblib.Memory(cache_dir(), verbose=0)
+    fn = memory.cache(train_model, ignore=["progress"])
+    start = (
+        None
+        if init_from is None
+        else {"model": init_from[0].model_dump(), "train": init_from[1].model_dump()}
+    )
+    return fn(
+        data.model_dump(),
+        model.model_dump(),
+        train.model_dump(),
+        init_from=start,
+        progress=progress,
+        code=code_digest(),
+    )
+
+
+class Run(NamedTuple):
+    """One training run: configurations and, for fine-tuning, the float run to start from."""
+
+    data: DataConfig
+    model: ModelConfig
+    train: TrainConfig
+    init_from: tuple[ModelConfig, TrainConfig] | None = None
+
+
+def train_or_load(run: Run, progress: bool = False) -> TrainResult:
+    """The result of one run: from the cache, or trained now (and then cached)."""
+    return train_cached(run.data, run.model, run.train, progress=progress, init_from=run.init_from)
+
+
+def train_many(
+    runs: list[Run], workers: int = 1, desc: str = "runs", progress: bool = True
+) -> list[TrainResult]:
+    """``train_cached`` for each run, with a progress bar. ``workers`` > 1 trains side by side in
+    loky processes (each with its run's ``train.threads`` torch threads); results do not depend
+    on ``workers``. Every finished run is in the cache at once, so an interrupted sweep resumes
+    where it stopped."""
+    if workers == 1:
+        return [train_or_load(r) for r in tqdm(runs, desc=desc, disable=not progress)]
+    jobs = (
+        joblib.delayed(train_cached)(*r[:3], progress=False, init_from=r.init_from) for r in runs
+    )
+    return list(
+        tqdm(
+            joblib.Parallel(n_jobs=workers, return_as="generator")(jobs),
+            total=len(runs),
+            desc=desc,
+            disable=not progress,
+        )
+    )
+
+
+def restore_model(model: ModelConfig, result: TrainResult, n_classes: int) -> SpeechClassifier:
+    """Rebuild the trained classifier from a TrainResult (CPU, eval mode); its encoder's input
+    width (the front end's features) is read off the weights."""
+    net = SpeechClassifier(model, n_classes, features=result.state_dict["encoder.weight"].shape[1])
+    net.load_state_dict(result.state_dict)
+    return net.eval()
