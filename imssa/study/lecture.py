@@ -55,44 +55,20 @@ from ..stats.programmings import (
 )
 from ..stats.verdicts import NOT_RESOLVED
 from . import (
-    design_noise as dn,
-)
-from . import (
-    memory_answers as ma,
-)
-from . import (
-    memory_cost as mc,
-)
-from . import (
-    memory_laws as ml,
-)
-from . import (
-    memory_noise as mn,
-)
-from . import (
-    memory_programming as mp,
-)
-from . import (
-    memory_task as mt,
-)
-from . import (
-    periphery_designs as pd_,
-)
-from . import (
-    periphery_summaries as ps,
-)
-from . import (
+    design_noise,
+    memory_answers,
+    memory_cost,
+    memory_laws,
+    memory_noise,
+    memory_programming,
+    memory_task,
+    periphery_designs,
+    periphery_summaries,
     scale,
     scale_summaries,
-)
-from . import (
-    sentences as say,
-)
-from . import (
-    state_memory as sm,
-)
-from . import (
-    stateless_controls as sc,
+    sentences,
+    state_memory,
+    stateless_controls,
 )
 from .chapter import Chapter
 from .claims import (
