@@ -17,7 +17,7 @@ ifdef IMSSA_CACHE_DIR
 override export IMSSA_CACHE_DIR := $(abspath $(IMSSA_CACHE_DIR))
 endif
 
-.PHONY: book chapter results profile test unit lint notebooks browser nbval bench clean
+.PHONY: book chapter results publish profile test unit lint notebooks browser nbval bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ chapter: $(STAMP)
 ## results: one archive of every chapter's CSVs, the params, package versions and git revision
 results: $(STAMP)
 	$(RUN) archive --profile $(PROFILE)
+
+## publish: the built book of PROFILE to the gh-pages branch of origin (ghp-import), after make book
+##   make publish [PROFILE=paper] [REMOTE=origin]
+publish: $(STAMP)
+	$(RUN) publish --profile $(PROFILE) --remote $(or $(REMOTE),origin)
 
 ## profile: every chapter (or CH=<chapter>) executed under py-spy; top functions in _build/profile/$(PROFILE)/
 profile: $(STAMP)

@@ -38,7 +38,8 @@ import time
 from pathlib import Path
 
 from .params import CHAPTERS, ParamsError, chapter_file_values, merge, read_yaml, validate_params
-from .results import project_root
+from .publish import publish_html
+from .results import git_revision, project_root
 from .results_archive import archive
 
 BOOK_FILES = ("_config.yml", "_toc.yml", "intro.md")
@@ -297,12 +298,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument(
         "action",
-        choices=["execute", "build", "archive", "list", "profile"],
+        choices=["execute", "build", "archive", "list", "profile", "publish"],
         help=(
             "list: the executed notebooks of --profile in book order, one path per line (nbval "
             "validates them in this order, so that the report runs after every chapter it reads); "
             "profile: execute under py-spy and list each chapter's top functions "
-            "(_build/profile/<profile>/)"
+            "(_build/profile/<profile>/); publish: the built book of --profile to --branch of "
+            "--remote (ghp-import)"
         ),
     )
     ap.add_argument(
@@ -315,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--force", action="store_true", help="execute even the chapters that are up to date"
     )
+    ap.add_argument("--remote", default="origin", help="publish: the git remote pushed to")
+    ap.add_argument("--branch", default="gh-pages", help="publish: the branch the book lands on")
     args = ap.parse_args(argv)
     os.environ.setdefault(
         "TQDM_MININTERVAL", "5"
@@ -357,6 +361,14 @@ def main(argv: list[str] | None = None) -> int:
             profile([args.chapter] if args.chapter else chapters(), args.profile, args.params)
         elif args.action == "build":
             build(args.profile)
+        elif args.action == "publish":
+            html = book_dir(args.profile) / "_build" / "html"
+            message = f"Publish the {args.profile} book of {git_revision(root)}"
+            try:
+                print(publish_html(html, root, args.remote, args.branch, message))
+            except ValueError as err:  # no built book: said in one line, before any git command
+                print(f"error: {err}", file=sys.stderr)
+                return 2
         else:
             archive(args.profile)
     except ParamsError as err:
