@@ -25,7 +25,9 @@ from .train import SpeechClassifier, TrainResult, train_model
 __all__ = [
     "Run",
     "cache_dir",
+    "MODEL_SOURCES",
     "code_digest",
+    "sources_digest",
     "restore_model",
     "train_cached",
     "train_many",
@@ -39,27 +41,38 @@ def cache_dir() -> Path:
     return Path(env) if env else Path(platformdirs.user_cache_dir("imssa")) / "cache"
 
 
-@functools.cache
-def code_digest() -> str:
-    """SHA-256 of the library modules a trained model depends on: a code change means a retrain."""
+#: the library modules a trained model depends on (paths under the imssa package)
+MODEL_SOURCES = (
+    "schema.py",
+    "data/config.py",
+    "data/audio.py",
+    "data/sources.py",
+    "model/config.py",
+    "model/s4d.py",
+    "model/quant.py",
+    "model/poles.py",
+    "model/qat.py",
+    "model/fir.py",
+    "model/train.py",
+    "model/cache.py",
+)
+
+
+def sources_digest(names: tuple[str, ...]) -> str:
+    """16 hex characters of SHA-256 over the bytes of the imssa modules ``names`` (paths under
+    the package, in that order): the code part of a cache key."""
     h = hashlib.sha256()
     package = Path(__file__).parents[1]
-    for name in (
-        "schema.py",
-        "data/config.py",
-        "data/audio.py",
-        "data/sources.py",
-        "model/config.py",
-        "model/s4d.py",
-        "model/quant.py",
-        "model/poles.py",
-        "model/qat.py",
-        "model/fir.py",
-        "model/train.py",
-        "model/cache.py",
-    ):
+    for name in names:
         h.update((package / name).read_bytes())
     return h.hexdigest()[:16]
+
+
+@functools.cache
+def code_digest() -> str:
+    """``sources_digest`` of ``MODEL_SOURCES``: a change to the code a trained model depends on
+    means a retrain."""
+    return sources_digest(MODEL_SOURCES)
 
 
 def train_cached(

@@ -14,9 +14,7 @@ field's standard front end and linear read-out.
 from __future__ import annotations
 
 import functools
-import hashlib
 import time
-from pathlib import Path
 from typing import Literal
 
 import joblib
@@ -27,7 +25,7 @@ from pydantic import Field
 
 from ..data.config import DataConfig
 from ..schema import Strict
-from .cache import cache_dir
+from .cache import cache_dir, sources_digest
 from .train import TrainResult, load_splits
 
 __all__ = ["SpectralConfig", "spectral_cached", "spectral_features", "spectral_fit"]
@@ -146,19 +144,19 @@ def spectral_fit(data: dict, spectral: dict, seed: int = 0, code: str = "") -> T
     )
 
 
+#: the library modules the spectral baseline depends on (paths under the imssa package)
+SPECTRAL_SOURCES = (
+    "schema.py",
+    "data/config.py",
+    "data/audio.py",
+    "data/sources.py",
+    "model/spectral.py",
+)
+
+
 @functools.cache
 def _code_digest() -> str:
-    h = hashlib.sha256()
-    package = Path(__file__).parents[1]
-    for name in (
-        "schema.py",
-        "data/config.py",
-        "data/audio.py",
-        "data/sources.py",
-        "model/spectral.py",
-    ):
-        h.update((package / name).read_bytes())
-    return h.hexdigest()[:16]
+    return sources_digest(SPECTRAL_SOURCES)
 
 
 def spectral_cached(data: DataConfig, spectral: SpectralConfig) -> TrainResult:

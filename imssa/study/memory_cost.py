@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..hardware.cost import CostConstants, analog_cost, device_conductances, front_end_J
-from ..hardware.crossbar import layout, pairs_per_weight
+from ..hardware.crossbar import pairs_per_weight
 from ..hardware.deploy import target_conductances
 from ..hardware.devices import DeviceConfig
 from .deployed import load_model
@@ -59,11 +59,9 @@ def cost_table(
     (ISAAC's bit-serial converters, 8-bit ADCs) over the front end's steps, on the programmed
     conductances of each fold's chosen model of that task (its fold's bits), plus the front end's
     own energy (``cost.front_end_J``); the mean over folds, and the bits each fold used."""
-    H, N = cfg.shared.model.H, cfg.shared.model.N
+    N = cfg.shared.model.N
     d = cfg.shared.devices_per_element[0]
-    lay = layout(
-        H, 2 * N + 1, cfg.shared.rows, cfg.shared.cols, kind="block", devices_per_element=d
-    )
+    lay = cfg.shared.block_layout(d)
     dev = DeviceConfig(**cfg.shared.window)
     rows = []
     for task, fe in ((t, fe) for t in ("order", "main") for fe in fes):

@@ -19,7 +19,7 @@ import torch
 
 from ..hardware.converters import Converters
 from ..hardware.cost import CostConstants, analog_cost, device_conductances, digital_cost
-from ..hardware.crossbar import layout, pairs_per_weight
+from ..hardware.crossbar import pairs_per_weight
 from ..hardware.deploy import target_conductances
 from ..hardware.devices import DeviceConfig
 from .params import PeripheryParams
@@ -218,14 +218,7 @@ def energy_rows(
     beside the digital MAC unit at the model's bits; ADC, DAC and array parts apart."""
     net = deployable(cfg, cfg.shared.map_bits, seed, fold, None, "unbounded")[0]
     H, N = cfg.shared.model.H, cfg.shared.model.N
-    lay = layout(
-        H,
-        2 * N + 1,
-        cfg.shared.rows,
-        cfg.shared.cols,
-        kind="block",
-        devices_per_element=cfg.shared.devices_per_element[0],
-    )
+    lay = cfg.shared.block_layout(cfg.shared.devices_per_element[0])
     emulated = cfg.emulation_device()
     G = device_conductances(
         target_conductances(net, emulated, "block"),

@@ -12,7 +12,6 @@ from __future__ import annotations
 import pandas as pd
 
 from ..hardware.cost import CostConstants
-from ..hardware.crossbar import layout
 from ..hardware.devices import DeviceConfig
 from ..stats.paired import holm_family
 from ..stats.programmings import drops_from, paired_contrast, realisation_summary
@@ -111,14 +110,7 @@ def check_summary(
     ``cfg.pulse_time_s`` (ASSUMPTION: one device at a time, an upper bound) plus, per round of the
     check, one impulse response of ``check_steps`` array reads of ``c.t_read_s`` (the channels in
     parallel)."""
-    lay = layout(
-        cfg.shared.model.H,
-        2 * cfg.shared.model.N + 1,
-        cfg.shared.rows,
-        cfg.shared.cols,
-        kind="block",
-        devices_per_element=cfg.shared.devices_per_element[0],
-    )
+    lay = cfg.shared.block_layout(cfg.shared.devices_per_element[0])
     steps = DeviceConfig().check_steps
     checked = rows["check_tolerance"].astype(str) != ""  # the rows of cells with the check
     rows = rows.assign(

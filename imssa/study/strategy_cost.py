@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..hardware.cost import CostConstants, analog_cost, device_conductances, digital_cost
-from ..hardware.crossbar import layout, pairs_per_weight
+from ..hardware.crossbar import pairs_per_weight
 from ..hardware.deploy import target_conductances
 from ..hardware.devices import DeviceConfig
 from ..model.train import SpeechClassifier
@@ -51,17 +51,7 @@ def _analog(
     """The analog cost estimate of one model of ``s`` and its layout (on ``array_size`` square
     arrays, default the chapter's rows x cols)."""
     d = _devices(cfg, s)
-    rows, cols = (
-        (cfg.shared.rows, cfg.shared.cols) if array_size is None else (array_size, array_size)
-    )
-    lay = layout(
-        cfg.shared.model.H,
-        2 * cfg.shared.model.N + 1,
-        rows,
-        cols,
-        kind="block",
-        devices_per_element=d,
-    )
+    lay = cfg.shared.block_layout(d, array_size)
     dev = DeviceConfig(**cfg.shared.window)
     G = device_conductances(target_conductances(net, dev, "block"), pairs_per_weight(d))
     est = analog_cost(
@@ -92,14 +82,7 @@ def strategy_cost(
         energies.append(est.energy_pJ_per_inference)
         latency = est.latency_us_per_step
     if lay is None:
-        lay = layout(
-            cfg.shared.model.H,
-            2 * cfg.shared.model.N + 1,
-            cfg.shared.rows,
-            cfg.shared.cols,
-            kind="block",
-            devices_per_element=_devices(cfg, s),
-        )
+        lay = cfg.shared.block_layout(_devices(cfg, s))
     digital = _digital(cfg, s, c)
     return {
         "strategy": s.name,

@@ -8,6 +8,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 
 from ...data.config import DataConfig
+from ...hardware.crossbar import Layout, layout
 from ...hardware.devices import DeviceConfig
 from ...hardware.presets import PRESETS, preset_device
 from ...model.config import ModelConfig, PoleCap, TrainConfig
@@ -151,6 +152,15 @@ class Shared(Strict):
         """The device of a preset ``choice``: its preset on this array's ``window``, then its
         overrides (``presets.preset_device``)."""
         return preset_device(choice.preset, self.window, **choice.overrides)
+
+    def block_layout(self, devices_per_element: int, size: int | None = None) -> Layout:
+        """The model's block layout (H channels of 2N + 1 rows and columns) on this array,
+        ``rows`` x ``cols``, or ``size`` x ``size`` where given, at ``devices_per_element``."""
+        rows, cols = (self.rows, self.cols) if size is None else (size, size)
+        H, N = self.model.H, self.model.N
+        return layout(
+            H, 2 * N + 1, rows, cols, kind="block", devices_per_element=devices_per_element
+        )
 
     @property
     def window(self) -> dict[str, float]:
