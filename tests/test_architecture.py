@@ -8,6 +8,7 @@ import imssa
 ROOT = Path(imssa.__file__).parent
 LAYERS = {
     "compute_device": 0,
+    "ledger": 0,
     "schema": 0,
     "seeds": 0,
     "stats": 0,
@@ -52,7 +53,7 @@ def layer(module: str) -> int:
 def test_every_module_sits_in_a_layer_and_no_import_goes_upward():
     files = sorted(ROOT.rglob("*.py"))
     top = {p.stem for p in files if p.parent == ROOT} - {"__init__"}
-    assert top == {"compute_device", "schema", "seeds"}, (
+    assert top == {"compute_device", "ledger", "schema", "seeds"}, (
         "only the foundation lives at the top level"
     )
     assert {p.name for p in ROOT.iterdir() if p.is_dir() and (p / "__init__.py").is_file()} == {

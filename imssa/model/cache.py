@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
+import time
 from pathlib import Path
 from typing import NamedTuple
 
@@ -18,6 +20,7 @@ import joblib
 import platformdirs
 from tqdm import tqdm
 
+from .. import ledger
 from ..data.config import DataConfig
 from .config import ModelConfig, TrainConfig
 from .train import SpeechClassifier, TrainResult, train_model
@@ -29,6 +32,7 @@ __all__ = [
     "code_digest",
     "sources_digest",
     "restore_model",
+    "run_key",
     "train_cached",
     "train_many",
     "train_or_load",
@@ -87,19 +91,35 @@ def train_cached(
     not by ``progress``."""
     memory = joblib.Memory(cache_dir(), verbose=0)
     fn = memory.cache(train_model, ignore=["progress"])
+    args = _arguments(data, model, train, init_from)
+    trained = not fn.check_call_in_cache(*args[:3], init_from=args[3], code=args[4])
+    t0 = time.perf_counter()
+    result = fn(*args[:3], init_from=args[3], progress=progress, code=args[4])
+    ledger.record(
+        "train",
+        key=run_key(Run(data, model, train, init_from)),
+        trained=trained,
+        seconds=round(time.perf_counter() - t0, 2),
+        fine_tune=init_from is not None,
+        epochs=train.epochs,
+    )
+    return result
+
+
+def _arguments(
+    data: DataConfig,
+    model: ModelConfig,
+    train: TrainConfig,
+    init_from: tuple[ModelConfig, TrainConfig] | None,
+) -> tuple[dict, dict, dict, dict | None, str]:
+    """The arguments the cached ``train_model`` is keyed by: the three configurations as dicts,
+    the starting point (model and training of a float run) and ``code_digest``."""
     start = (
         None
         if init_from is None
         else {"model": init_from[0].model_dump(), "train": init_from[1].model_dump()}
     )
-    return fn(
-        data.model_dump(),
-        model.model_dump(),
-        train.model_dump(),
-        init_from=start,
-        progress=progress,
-        code=code_digest(),
-    )
+    return data.model_dump(), model.model_dump(), train.model_dump(), start, code_digest()
 
 
 class Run(NamedTuple):
@@ -109,6 +129,14 @@ class Run(NamedTuple):
     model: ModelConfig
     train: TrainConfig
     init_from: tuple[ModelConfig, TrainConfig] | None = None
+
+
+def run_key(run: Run) -> str:
+    """16 hex characters naming ``run`` as the model cache does (its configurations, starting
+    point and ``code_digest``): two runs with one key are one trained model, whichever chapter
+    asks for it."""
+    text = json.dumps(_arguments(*run), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def train_or_load(run: Run, progress: bool = False) -> TrainResult:

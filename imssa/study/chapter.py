@@ -10,6 +10,7 @@ and resumable sweeps go, so that a chapter's cells name a table or a sweep once.
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -18,9 +19,11 @@ from typing import Any
 import pandas as pd
 from tqdm import TqdmWarning
 
+from .. import ledger
 from ..model.cache import Run
 from .deployed import TrainedModel, load_model
 from .params import ChapterParams, ModelParams, validate_params
+from .plans import UNDECLARED, ChapterPlan, plan_of
 from .plots import set_style
 from .results import checkpoint_path, save_table
 from .sweep import resumable_grid, train_all
@@ -55,6 +58,8 @@ class Chapter:
     def __init__(self, name: str, params: dict[str, Any] | None = None) -> None:
         self.name = name
         self.cfg: ChapterParams = validate_params(name, params or {})
+        self._plan: ChapterPlan | None = None
+        os.environ[ledger.CHAPTER_VAR] = name  # the ledger's lines, here and in worker processes
         set_style()
         # A notebook without ipywidgets draws text progress bars; tqdm.auto says so once, in
         # whichever cell first imports it (librosa's pooch, lazily): noise that would move between
@@ -84,6 +89,8 @@ class Chapter:
         do not set (``sweep.fill_cells``); ``models``: one task per cell and model, ``compute(cell,
         [model])`` (``resumable_grid``), for cells that cost more than a worker should run alone."""
         cfg = self._model_params()
+        tasks = len(cells) * (1 if models is None else len(models))
+        self._check_planned(name, tasks)
         path = checkpoint_path(cfg.profile, self.name, name, cfg.checkpoint_key() + depends_on)
         return resumable_grid(
             cells,
@@ -95,11 +102,25 @@ class Chapter:
             models=models,
         )
 
-    def models(self, specs: dict[Any, Run], desc: str = "models") -> dict[Any, TrainedModel]:
-        """The trained models of the run specifications ``specs`` (any keys), trained first where
-        the model cache lacks them, side by side on the parameters' ``workers``
-        (``sweep.train_all``), then loaded (``deployed.load_model``) under the same keys."""
-        train_all(list(specs.values()), workers=self._model_params().shared.workers, desc=desc)
+    def plan(self) -> ChapterPlan:
+        """What this chapter trains and simulates with its parameters (``plans.plan_of``; made
+        once per chapter object)."""
+        if self._plan is None:
+            self._plan = plan_of(self.name, self.cfg)
+        return self._plan
+
+    def models(
+        self, specs: dict[Any, Run] | str, desc: str | None = None
+    ) -> dict[Any, TrainedModel]:
+        """The trained models of the run specifications ``specs`` (any keys), or of the plan's
+        stage named ``specs`` (``plan().stage``), trained first where the model cache lacks them,
+        side by side on the parameters' ``workers`` (``sweep.train_all``), then loaded
+        (``deployed.load_model``) under the same keys."""
+        if isinstance(specs, str):
+            desc, specs = desc or specs, dict(self.plan().stage(specs))
+        train_all(
+            list(specs.values()), workers=self._model_params().shared.workers, desc=desc or "models"
+        )
         return {k: load_model(run, run.data.n_classes) for k, run in specs.items()}
 
     def parameters(self, shared: bool = False) -> pd.DataFrame:
@@ -119,6 +140,18 @@ class Chapter:
                 for k, f in fields.items()
             ]
         return pd.DataFrame(rows, columns=["key", "value", "meaning"]).set_index("key")
+
+    def _check_planned(self, grid: str, tasks: int) -> None:
+        """A grid the chapter's declared plan lacks, or with other than its planned number of
+        ``tasks``, is a ValueError before any work: the plan and the build may not drift."""
+        if self.name in UNDECLARED:
+            return
+        planned = self.plan().grids
+        if planned.get(grid) != tasks:
+            raise ValueError(
+                f"chapter {self.name!r}: grid {grid!r} of {tasks} tasks is not in its plan "
+                f"(imssa.study.plans.{self.name}: {dict(planned)})"
+            )
 
     def _model_params(self) -> ModelParams:
         if not isinstance(self.cfg, ModelParams):

@@ -12,6 +12,8 @@
     python -m imssa.study.runner archive --profile paper
     # py-spy: its top functions
     python -m imssa.study.runner profile --profile paper --chapter periphery
+    # every training run and grid task of each chapter, deduplicated, with predicted costs
+    python -m imssa.study.runner plan --profile paper
 
 Chapters are MyST Markdown notebooks (``book/<chapter>.md``, jupytext), so their diffs read as
 text; the runner converts each to a notebook for papermill. Each chapter's parameters are
@@ -23,6 +25,12 @@ errors (HTML in ``_build/book/<profile>/_build/html/``).
 Execution is incremental: a chapter is rerun only when its *stamp* changed, a digest of its MyST
 source, its parameter values, the library's source (every ``imssa/*.py``) and ``pyproject.toml``
 (the pinned dependencies), or when its executed notebook or results are missing.
+
+A build of several chapters first trains every model their plans list (``build.train_first``,
+the models stage), then executes the chapters, which load them. Each chapter's work is recorded in
+its ledger (``_build/executed/<profile>/.ledger/<chapter>.jsonl``, ``imssa.ledger``) and checked
+against its plan when it ends (``build.check_ledger``): a chapter that trained or simulated what
+its plan does not list fails the build. The ledgers' measured times price the next ``plan``.
 """
 
 from __future__ import annotations
@@ -37,7 +45,27 @@ import sys
 import time
 from pathlib import Path
 
-from .params import CHAPTERS, ParamsError, chapter_file_values, merge, read_yaml, validate_params
+import pandas as pd
+
+from .. import ledger
+from .build import (
+    chapter_plans,
+    check_ledger,
+    measured_costs,
+    plan_summary,
+    plan_table,
+    train_first,
+)
+from .params import (
+    CHAPTERS,
+    ParamsError,
+    chapter_file_values,
+    merge,
+    read_yaml,
+    shared_values,
+    validate_params,
+)
+from .plans import plan_of
 from .publish import publish_html
 from .results import git_revision, project_root
 from .results_archive import archive
@@ -133,6 +161,11 @@ def execute(chapter: str, params_file: Path, profile: str, force: bool = True) -
         folder.mkdir(parents=True, exist_ok=True)
     jupytext.write(jupytext.read(root / "book" / f"{chapter}.md"), source)
     t0 = time.perf_counter()
+    log = ledger_dir(profile) / f"{chapter}.jsonl"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    os.environ[ledger.LEDGER_VAR] = str(log)  # the kernel and its workers inherit it
+    os.environ[ledger.CHAPTER_VAR] = chapter
+    ledger.record("start")
     papermill.execute_notebook(
         str(source),
         str(out),
@@ -143,11 +176,62 @@ def execute(chapter: str, params_file: Path, profile: str, force: bool = True) -
         log_output=False,
     )
     took = time.perf_counter() - t0
+    ledger.record("end", seconds=round(took, 1))
+    problems = check_ledger(
+        chapter, plan_of(chapter, validate_params(chapter, values)), since_start(log)
+    )
+    if problems:
+        raise ParamsError("the build left its plan:\n  " + "\n  ".join(problems))
     print(f"executed {chapter} with {params_file} in {took:.0f} s -> {out}")
     record_time(profile, chapter, took)
     _stamp_file(profile, chapter).parent.mkdir(parents=True, exist_ok=True)
     _stamp_file(profile, chapter).write_text(stamp(chapter, values, root))
     return out
+
+
+def ledger_dir(profile: str) -> Path:
+    """Where each chapter's ledger (``imssa.ledger``) of this profile is appended to."""
+    return executed_dir(profile) / ".ledger"
+
+
+def since_start(path: Path) -> list[dict]:
+    """The ledger lines of ``path`` from its last 'start' line on: the latest execution's."""
+    lines = ledger.read(path)
+    starts = [i for i, line in enumerate(lines) if line["kind"] == "start"]
+    return lines[starts[-1] :] if starts else lines
+
+
+def models_stage(profile: str, chapters_: list[str]) -> None:
+    """Train every model the plans of ``chapters_`` list, once, before they run
+    (``build.train_first``), on the profile's ``workers``, recorded in the ledger 'models'."""
+    plans = chapter_plans(profile, chapters_)
+    costs = measured_costs(sorted(ledger_dir(profile).glob("*.jsonl")), plans)
+    workers = int(shared_values(project_root() / "params" / profile).get("workers", 1))
+    log = ledger_dir(profile) / "models.jsonl"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    os.environ[ledger.LEDGER_VAR], os.environ[ledger.CHAPTER_VAR] = str(log), "models"
+    ledger.record("start")
+    t0 = time.perf_counter()
+    keys = train_first(plans, workers, costs)
+    ledger.record("end", seconds=round(time.perf_counter() - t0, 1))
+    print(f"models stage: {len(keys)} models in {_clock(time.perf_counter() - t0)}", flush=True)
+
+
+def plan(profile: str) -> pd.DataFrame:
+    """Print and return the build plan of ``profile``: per chapter the trainings (listed, new after
+    removing duplicates), runs after a choice, grid tasks, predicted s on the profile's workers and
+    the last measured wall time; the full table in ``_build/executed/<profile>/plan.csv``."""
+    plans = chapter_plans(profile)
+    costs = measured_costs(sorted(ledger_dir(profile).glob("*.jsonl")), plans)
+    workers = int(shared_values(project_root() / "params" / profile).get("workers", 1))
+    table = plan_table(plans, costs)
+    summary = plan_summary(table, workers, previous_times(profile))
+    executed_dir(profile).mkdir(parents=True, exist_ok=True)
+    table.to_csv(executed_dir(profile) / "plan.csv", index=False)
+    with pd.option_context("display.width", 120, "display.max_columns", 20):
+        print(f"plan of {profile} on {workers} workers (s per unit {costs.seconds_per_unit:.3g})")
+        print(summary.round({"predicted_s": 0, "previous_s": 0, "share": 3}).to_string(index=False))
+    return table
 
 
 def _times_file(profile: str) -> Path:
@@ -298,13 +382,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument(
         "action",
-        choices=["execute", "build", "archive", "list", "profile", "publish"],
+        choices=["execute", "build", "archive", "list", "profile", "publish", "plan"],
         help=(
             "list: the executed notebooks of --profile in book order, one path per line (nbval "
             "validates them in this order, so that the report runs after every chapter it reads); "
             "profile: execute under py-spy and list each chapter's top functions "
             "(_build/profile/<profile>/); publish: the built book of --profile to --branch of "
-            "--remote (ghp-import)"
+            "--remote (ghp-import); plan: every training run and grid task of each chapter, "
+            "deduplicated, with predicted costs"
         ),
     )
     ap.add_argument(
@@ -334,6 +419,13 @@ def main(argv: list[str] | None = None) -> int:
             for c, f in files.items():  # validate every file before running any chapter
                 chapter_values(c, f, args.profile)
             previous, start, order = previous_times(args.profile), time.perf_counter(), list(files)
+            stale = [
+                c
+                for c, f in files.items()
+                if args.force or not up_to_date(c, chapter_values(c, f, args.profile), args.profile)
+            ]
+            if len(todo) > 1 and stale and not args.params:  # the models stage, for a whole build
+                models_stage(args.profile, stale)
             for i, (c, f) in enumerate(files.items(), 1):
                 ran = args.force or not up_to_date(
                     c, chapter_values(c, f, args.profile), args.profile
@@ -357,6 +449,8 @@ def main(argv: list[str] | None = None) -> int:
                     for c in chapters()
                 )
             )
+        elif args.action == "plan":
+            plan(args.profile)
         elif args.action == "profile":
             profile([args.chapter] if args.chapter else chapters(), args.profile, args.params)
         elif args.action == "build":

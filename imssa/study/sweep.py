@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from .. import ledger
 from ..model.cache import Run, restore_model, train_many
 from ..model.memory import layer_memory
 from ..model.train import TrainResult
@@ -25,6 +27,7 @@ __all__ = [
     "clip_answers",
     "cluster",
     "fill_cells",
+    "grid_name",
     "learning_curves",
     "resumable_grid",
     "run_summary",
@@ -141,6 +144,15 @@ def fill_cells(
     return [{k: c[k] if k in c else defaults[k] for k in keys} for c in cells]
 
 
+def grid_name(checkpoint: Path) -> str:
+    """The name a chapter gave a resumable grid, read off its checkpoint file
+    (``.<name>-<digest>.partial.csv``, ``results.checkpoint_path``); else the file's stem."""
+    name = checkpoint.name
+    if name.startswith(".") and name.endswith(".partial.csv"):
+        return name[1:].removesuffix(".partial.csv").rsplit("-", 1)[0]
+    return checkpoint.stem
+
+
 def resumable_grid(
     cells: list[dict[str, Any]],
     compute: Callable[..., list[dict[str, Any]]],
@@ -175,6 +187,7 @@ def resumable_grid(
     read = lambda: pd.read_csv(checkpoint, keep_default_na=False, na_values=["NaN", "nan"])  # noqa: E731
     key_of = lambda values: tuple("" if v is None else str(v) for v in values)  # noqa: E731
     task_key = lambda c, m: key_of([c[k] for k in keys] + ([] if m is None else list(m)))  # noqa: E731
+    grid, t0 = grid_name(checkpoint), time.perf_counter()
     done = read() if checkpoint.is_file() else pd.DataFrame(columns=columns)
     have = {key_of(row) for row in done[columns].itertuples(index=False)} if len(done) else set()
     todo = [(c, m) for c, m in tasks if task_key(c, m) not in have]
@@ -182,17 +195,24 @@ def resumable_grid(
         cluster() if todo else contextlib.nullcontext() as client
     ):  # no connection when nothing is left to do
         if client is not None or workers > 1:
-            jobs = (joblib.delayed(_one_thread)(compute, c, m) for c, m in todo)
+            jobs = (joblib.delayed(_one_thread)(compute, c, m, grid) for c, m in todo)
             results = joblib.Parallel(
                 n_jobs=-1 if client is not None else workers, return_as="generator_unordered"
             )(jobs)
         else:
-            results = ((c, _compute(compute, c, m)) for c, m in todo)
+            results = ((c, _compute(compute, c, m, grid)) for c, m in todo)
         for cell, rows in tqdm(results, total=len(todo), desc=desc):
             if (
                 rows
             ):  # a task without rows (e.g. a model the cell leaves out) leaves the file as it is
                 _append(checkpoint, pd.DataFrame([cell | row for row in rows]))
+    ledger.record(
+        "grid",
+        grid=grid,
+        tasks=len(tasks),
+        todo=len(todo),
+        seconds=round(time.perf_counter() - t0, 2),
+    )
     if not checkpoint.is_file():
         return pd.DataFrame(columns=keys)
     table = read()
@@ -208,11 +228,15 @@ def _compute(
     compute: Callable[..., list[dict[str, Any]]],
     cell: dict[str, Any],
     model: tuple[int, int] | None,
+    grid: str = "",
 ) -> list[dict[str, Any]]:
-    """One task of ``resumable_grid``: a cell, or one model of a cell (its rows checked for it)."""
+    """One task of ``resumable_grid``: a cell, or one model of a cell (its rows checked for it),
+    with its time in the ledger under the name of its ``grid``."""
+    t0 = time.perf_counter()
+    rows = compute(cell) if model is None else compute(cell, [model])
+    ledger.record("task", grid=grid, seconds=round(time.perf_counter() - t0, 3))
     if model is None:
-        return compute(cell)
-    rows = compute(cell, [model])
+        return rows
     if any((row.get("seed"), row.get("fold")) != tuple(model) for row in rows):
         raise ValueError(
             f"a grid split by model needs rows with that model's seed and fold {model}; "
@@ -284,9 +308,10 @@ def _one_thread(
     compute: Callable[..., list[dict[str, Any]]],
     cell: dict[str, Any],
     model: tuple[int, int] | None,
+    grid: str = "",
 ):
     torch.set_num_threads(1)
-    return cell, _compute(compute, cell, model)
+    return cell, _compute(compute, cell, model, grid)
 
 
 def learning_curves(

@@ -1,0 +1,105 @@
+"""What each chapter trains and simulates, declared from its parameters alone, so that a build can
+be planned (``study.build``), its models trained first, and checked against the plan.
+
+A chapter's module here has one function, ``plan(cfg) -> ChapterPlan``; the chapter's cells take
+their runs and grids from the same library calls (``Chapter.models(stage)``, ``Chapter.grid``), so
+the plan and the build cannot drift: the runner checks each executed chapter's ledger against it
+(``build.check_ledger``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...model.cache import Run, run_key
+from ..params import ChapterParams
+
+__all__ = ["ChapterPlan", "PLANS", "UNDECLARED", "plan_of"]
+
+
+@dataclass(frozen=True)
+class ChapterPlan:
+    """A chapter's work. ``runs``: stage -> {key: run}, the training runs its parameters fix (a
+    stage is what one ``Chapter.models`` call trains or loads; the models stage trains them before
+    any chapter runs). ``chosen``: stage -> number of runs that a choice the chapter makes on
+    validation speakers fixes (trained in the chapter, after the choice). ``grids``: resumable grid
+    name -> its tasks (cells, or cells x models for a grid split by model)."""
+
+    runs: Mapping[str, Mapping[Any, Run]] = field(default_factory=dict)
+    chosen: Mapping[str, int] = field(default_factory=dict)
+    grids: Mapping[str, int] = field(default_factory=dict)
+
+    def keys(self) -> set[str]:
+        """The model-cache keys (``cache.run_key``) of every planned run."""
+        return {run_key(r) for stage in self.runs.values() for r in stage.values()}
+
+    def stage(self, name: str) -> Mapping[Any, Run]:
+        """The runs of stage ``name``; an undeclared stage is a KeyError naming the declared."""
+        if name not in self.runs:
+            raise KeyError(f"no training stage {name!r} in the plan; declared: {sorted(self.runs)}")
+        return self.runs[name]
+
+
+def _registry() -> dict[str, Callable[[Any], ChapterPlan]]:
+    from . import (
+        crossbar_mapping,
+        depth_scale,
+        device_technologies,
+        fixed_range_qat,
+        float_baseline,
+        hardware_deployment,
+        memory_programming,
+        periphery,
+        quantization_strategy,
+        s4d_first_principles,
+        stability_margin,
+        state_memory,
+    )
+
+    modules = (
+        s4d_first_principles,
+        float_baseline,
+        fixed_range_qat,
+        crossbar_mapping,
+        hardware_deployment,
+        periphery,
+        stability_margin,
+        state_memory,
+        memory_programming,
+        device_technologies,
+        quantization_strategy,
+        depth_scale,
+    )
+    return {
+        m.__name__.rsplit(".", 1)[1]: m.plan for m in modules if not getattr(m, "UNDECLARED", False)
+    }
+
+
+#: chapter -> its plan function; a chapter that trains and simulates nothing (the report) has none
+PLANS: dict[str, Callable[[Any], ChapterPlan]] = _registry()
+#: chapters whose plan is not declared yet: the build does not train their models first
+UNDECLARED = frozenset(
+    {
+        "s4d_first_principles",
+        "float_baseline",
+        "fixed_range_qat",
+        "crossbar_mapping",
+        "hardware_deployment",
+        "periphery",
+        "stability_margin",
+        "state_memory",
+        "memory_programming",
+        "device_technologies",
+        "quantization_strategy",
+        "depth_scale",
+    }
+    - set(PLANS)
+)
+
+
+def plan_of(chapter: str, cfg: ChapterParams) -> ChapterPlan:
+    """The plan of ``chapter`` with the validated parameters ``cfg`` (empty for a chapter without
+    work)."""
+    return PLANS[chapter](cfg) if chapter in PLANS else ChapterPlan()
