@@ -68,7 +68,9 @@ class Chapter:
 
     def save(self, table: pd.DataFrame, name: str) -> Path:
         """Write ``table`` as ``<name>.csv`` in this chapter's results folder of its profile, with
-        the provenance columns (``results.save_table``); returns the path."""
+        the provenance columns (``results.save_table``); returns the path. The ledger notes the
+        table (with the kernel's peak memory so far)."""
+        ledger.record("table", table=name, rows=len(table))
         return save_table(table, self.cfg.profile, self.name, name)
 
     def grid(
