@@ -110,3 +110,14 @@ def test_a_chapter_that_leaves_its_plan_is_named(monkeypatch):
     assert "2 runs outside its plan" in build.check_ledger("periphery", plan, extra)[0]
     grid = ok + [{"kind": "grid", "chapter": "periphery", "grid": "g", "tasks": 5}]
     assert "ran 5 tasks; planned 4" in build.check_ledger("periphery", plan, grid)[0]
+
+
+def test_each_page_ends_with_links_to_its_executed_notebook_and_tables():
+    from imssa.study.runner import with_data_links
+
+    nb = {"cells": [{"cell_type": "code", "source": "1", "outputs": []}]}
+    linked = with_data_links(nb, "periphery", ["designs.csv", "widths.csv"])
+    assert len(nb["cells"]) == 1 and len(linked["cells"]) == 2  # the notebook itself untouched
+    text = linked["cells"][-1]["source"]
+    assert "{download}`periphery.ipynb <data/periphery/periphery.ipynb>`" in text
+    assert "{download}`widths.csv <data/periphery/widths.csv>`" in text

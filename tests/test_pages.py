@@ -101,3 +101,17 @@ def test_every_page_renders(pages):
         if "\\(" in page.read_text() or "math notranslate" in page.read_text():
             assert "mjx-container" in dom, f"{page.name}: math not typeset"
         assert (SHOTS / (page.stem + ".png")).stat().st_size > 0
+
+
+def test_every_chapter_page_offers_its_executed_notebook_and_its_tables(pages):
+    from imssa.study.runner import chapters
+
+    for chapter in chapters():
+        page = HTML / f"{chapter}.html"
+        html = page.read_text()
+        links = re.findall(r'href="(_downloads/[^"]+)"', html)
+        names = {Path(link).name for link in links}
+        assert f"{chapter}.ipynb" in names, f"{page.name}: no link to its executed notebook"
+        assert any(n.endswith(".csv") for n in names), f"{page.name}: no link to its tables"
+        for link in links:
+            assert (HTML / link).is_file(), f"{page.name}: {link} is not in the built book"

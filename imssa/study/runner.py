@@ -67,7 +67,7 @@ from .params import (
 )
 from .plans import plan_of
 from .publish import publish_html
-from .results import git_revision, project_root
+from .results import git_revision, project_root, results_dir
 from .results_archive import archive
 
 BOOK_FILES = ("_config.yml", "_toc.yml", "intro.md")
@@ -300,6 +300,22 @@ def for_reader(nb: dict) -> dict:
     return nb
 
 
+def with_data_links(nb: dict, chapter: str, tables: list[str]) -> dict:
+    """``nb`` with a last section, "This chapter's data", linking the executed notebook and each
+    of ``tables`` (CSV names) as downloads from ``data/<chapter>/`` beside the page (``build``
+    copies them there)."""
+    nb = json.loads(json.dumps(nb))
+    links = ", ".join(f"{{download}}`{t} <data/{chapter}/{t}>`" for t in tables) or "none"
+    text = (
+        "## This chapter's data\n\n"
+        f"The executed notebook, {{download}}`{chapter}.ipynb <data/{chapter}/{chapter}.ipynb>` "
+        "(as papermill ran it and nbval checks it), and the tables behind this page's figures and "
+        f"tables as tidy CSV, each row naming the commit that wrote it: {links}.\n"
+    )
+    nb["cells"].append({"cell_type": "markdown", "metadata": {}, "source": text})
+    return nb
+
+
 def book_dir(profile: str) -> Path:
     return project_root() / "_build" / "book" / profile
 
@@ -313,7 +329,20 @@ def build(profile: str) -> Path:
     for chapter in chapters():
         if not (src / f"{chapter}.ipynb").is_file():
             execute(chapter, root / "params" / profile / f"{chapter}.yaml", profile, force=False)
-        nb = for_reader(json.loads((src / f"{chapter}.ipynb").read_text()))
+        data = dst / "data" / chapter  # the downloads: the executed notebook, the chapter's CSVs
+        shutil.rmtree(data, ignore_errors=True)
+        data.mkdir(parents=True)
+        shutil.copy(src / f"{chapter}.ipynb", data / f"{chapter}.ipynb")
+        tables = sorted(
+            p.name
+            for p in results_dir(profile, chapter).glob("*.csv")
+            if not p.name.startswith(".")
+        )
+        for name in tables:
+            shutil.copy(results_dir(profile, chapter) / name, data / name)
+        nb = with_data_links(
+            for_reader(json.loads((src / f"{chapter}.ipynb").read_text())), chapter, tables
+        )
         (dst / f"{chapter}.ipynb").write_text(json.dumps(nb, indent=1))
     for name in BOOK_FILES:
         shutil.copy(root / "book" / name, dst / name)
