@@ -121,3 +121,20 @@ def test_each_page_ends_with_links_to_its_executed_notebook_and_tables():
     text = linked["cells"][-1]["source"]
     assert "{download}`periphery.ipynb <data/periphery/periphery.ipynb>`" in text
     assert "{download}`widths.csv <data/periphery/widths.csv>`" in text
+
+
+def test_peak_memory_is_told_per_chapter_and_role():
+    lines = [
+        {"kind": "start", "chapter": "a", "pid": 1, "max_rss_MB": 50},
+        {"kind": "grid", "chapter": "a", "pid": 1, "max_rss_MB": 300},
+        {"kind": "table", "chapter": "a", "pid": 1, "max_rss_MB": 900},
+        {"kind": "task", "chapter": "a", "pid": 2, "max_rss_MB": 400},
+        {"kind": "task", "chapter": "a", "pid": 3, "max_rss_MB": 700},
+        {"kind": "train", "chapter": "a", "pid": 1, "trained": False, "max_rss_MB": 900},
+        {"kind": "train", "chapter": "models", "pid": 4, "trained": True, "max_rss_MB": 800},
+        {"kind": "train", "chapter": "models", "pid": 5, "trained": False, "max_rss_MB": 999},
+    ]
+    table = build.memory_table(lines).set_index(["chapter", "role"])
+    assert table.loc[("a", "kernel"), "peak_rss_MB"] == 900
+    assert tuple(table.loc[("a", "grid worker")]) == (2, 700)
+    assert tuple(table.loc[("models", "training worker")]) == (1, 800)  # a cache hit trains nothing

@@ -35,6 +35,7 @@ __all__ = [
     "chapter_plans",
     "check_ledger",
     "measured_costs",
+    "memory_table",
     "plan_summary",
     "plan_table",
     "run_units",
@@ -270,3 +271,36 @@ def check_ledger(chapter: str, plan: ChapterPlan, lines: list[dict[str, Any]]) -
                 f"planned {plan.grids.get(line['grid'], 'none')}"
             )
     return problems
+
+
+def memory_table(lines: list[dict[str, Any]]) -> pd.DataFrame:
+    """Peak resident memory per chapter and role from ledger ``lines``: 'kernel' (the process that
+    saved the chapter's tables and ran its grids), 'grid worker' (processes that ran grid tasks),
+    'training worker' (processes that trained a run; the models stage's under chapter 'models').
+    Columns chapter, role, processes, peak_rss_MB (MiB, the largest ``max_rss_MB`` seen)."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    kernels = {
+        (line["chapter"], line["pid"]) for line in lines if line["kind"] in ("table", "grid")
+    }
+    for line in lines:
+        if "pid" not in line or line["kind"] in ("start", "end"):
+            continue
+        chapter, pid = line["chapter"], line["pid"]
+        if (chapter, pid) in kernels:
+            role = "kernel"
+        elif line["kind"] == "task":
+            role = "grid worker"
+        elif line["kind"] == "train" and line.get("trained"):
+            role = "training worker"
+        else:
+            continue
+        row = rows.setdefault((chapter, role), {"pids": set(), "peak_rss_MB": 0.0})
+        row["pids"].add(pid)
+        row["peak_rss_MB"] = max(row["peak_rss_MB"], float(line["max_rss_MB"]))
+    return pd.DataFrame(
+        [
+            {"chapter": c, "role": r, "processes": len(v["pids"]), "peak_rss_MB": v["peak_rss_MB"]}
+            for (c, r), v in rows.items()
+        ],
+        columns=["chapter", "role", "processes", "peak_rss_MB"],
+    )

@@ -52,6 +52,7 @@ from .build import (
     chapter_plans,
     check_ledger,
     measured_costs,
+    memory_table,
     plan_summary,
     plan_table,
     train_first,
@@ -228,9 +229,15 @@ def plan(profile: str) -> pd.DataFrame:
     summary = plan_summary(table, workers, previous_times(profile))
     executed_dir(profile).mkdir(parents=True, exist_ok=True)
     table.to_csv(executed_dir(profile) / "plan.csv", index=False)
+    lines = [line for f in sorted(ledger_dir(profile).glob("*.jsonl")) for line in since_start(f)]
+    memory = memory_table(lines)
+    memory.to_csv(executed_dir(profile) / "memory.csv", index=False)
     with pd.option_context("display.width", 120, "display.max_columns", 20):
         print(f"plan of {profile} on {workers} workers (s per unit {costs.seconds_per_unit:.3g})")
         print(summary.round({"predicted_s": 0, "previous_s": 0, "share": 3}).to_string(index=False))
+        if len(memory):
+            print("peak resident memory of the last build, MiB, per chapter and process role:")
+            print(memory.to_string(index=False))
     return table
 
 
