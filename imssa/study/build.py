@@ -9,9 +9,12 @@ models before any chapter runs, and the check of an executed chapter's ledger ag
 
 Costs. A run or grid task measured in an earlier build's ledger costs what it took there (one
 worker's seconds). A run never measured is modelled: ``seconds_per_unit`` x its units, a unit
-being one epoch of one input sample through one channel and complex mode of one layer
-(epochs x sample_rate x duration_s x H x N x depth); the rate is the median over the runs
+being one epoch of one input sample through one channel of one layer
+(epochs x sample_rate x duration_s x H x depth); the rate is the median over the runs
 measured, else ``MODELLED_SECONDS_PER_UNIT``. A grid never measured has no prediction (said so).
+The modes N are left out of the unit: at H 32, 30 epochs and 2000 samples, N 8, 16 and 32
+trained in 13, 14-17 and 15-19 s (the paper build's first chapter, two workers), so a run's cost
+is its channels' time steps, not its state size.
 """
 
 from __future__ import annotations
@@ -44,8 +47,8 @@ __all__ = [
 
 #: s per unit (``run_units``) of one worker on this repository's 2-core CPU, an ASSUMPTION used
 #: only when no earlier build measured a run: the paper profile's float model (30 epochs, 2000
-#: samples, H 32, N 16, one layer: 3.07e7 units) took about 18 s per worker, two side by side.
-MODELLED_SECONDS_PER_UNIT = 18.0 / 3.07e7
+#: samples, H 32, one layer: 1.92e6 units) took about 17 s per worker, two side by side.
+MODELLED_SECONDS_PER_UNIT = 17.0 / 1.92e6
 
 
 def chapter_plans(
@@ -63,9 +66,9 @@ def chapter_plans(
 
 
 def run_units(run: Run) -> float:
-    """The modelled size of a training run: epochs x sample_rate x duration_s x H x N x depth."""
+    """The modelled size of a training run: epochs x sample_rate x duration_s x H x depth."""
     d, m = run.data, run.model
-    return run.train.epochs * d.sample_rate * d.duration_s * m.H * m.N * m.depth
+    return run.train.epochs * d.sample_rate * d.duration_s * m.H * m.depth
 
 
 class Costs:
