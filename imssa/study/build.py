@@ -112,9 +112,7 @@ def measured_costs(
                 runs[line["key"]] = float(line["seconds"])
             elif line["kind"] == "task":
                 tasks.setdefault((line["chapter"], line["grid"]), []).append(float(line["seconds"]))
-    known = {
-        run_key(r): r for p in (plans or {}).values() for s in p.runs.values() for r in s.values()
-    }
+    known = {run_key(r): r for p in (plans or {}).values() for r in p.all_runs()}
     rates = [s / run_units(known[k]) for k, s in runs.items() if k in known]
     return Costs(
         runs,
@@ -126,15 +124,17 @@ def measured_costs(
 def plan_table(plans: Mapping[str, ChapterPlan], costs: Costs | None = None) -> pd.DataFrame:
     """One row per chapter and piece of work, in book order: ``work`` ('train': a stage of runs
     its parameters fix; 'chosen': runs a validation choice fixes, trained in the chapter; 'grid':
-    a resumable grid's tasks), ``name`` (stage or grid), ``count``, ``new`` (runs no earlier
-    chapter listed: a shared model is trained once, for the first chapter that lists it),
+    a resumable grid's tasks), ``name`` (stage or grid), ``count``, ``new`` (runs, with the float
+    runs the stage's fine-tuned runs start from, that no earlier stage listed: a shared model is
+    trained once, for the first chapter that lists it),
     ``predicted_s`` (one worker's s for the new runs or the grid's tasks) and ``cost_source``."""
     costs = costs or Costs()
     seen: set[str] = set()
     rows: list[dict[str, Any]] = []
     for chapter, plan in plans.items():
         for stage, runs in plan.runs.items():
-            new = [r for r in {run_key(r): r for r in runs.values()}.items() if r[0] not in seen]
+            listed = ChapterPlan(runs={stage: runs}).all_runs()  # with their starting runs
+            new = [r for r in {run_key(r): r for r in listed}.items() if r[0] not in seen]
             seen |= {k for k, _ in new}
             priced = [costs.run(r) for _, r in new]
             rows.append(
@@ -238,7 +238,7 @@ def train_first(
     behind a long run. Returns the keys in training order. A killed stage, rerun, trains only what
     the cache lacks."""
     costs = costs or Costs()
-    unique = {run_key(r): r for p in plans.values() for s in p.runs.values() for r in s.values()}
+    unique = {run_key(r): r for p in plans.values() for r in p.all_runs()}
     order: list[str] = []
     for wave in (False, True):  # floats, then fine-tunes
         runs = sorted(

@@ -16,7 +16,15 @@ from typing import Any
 from ...model.cache import Run, run_key
 from ..params import ChapterParams
 
-__all__ = ["ChapterPlan", "PLANS", "UNDECLARED", "plan_of"]
+__all__ = ["ChapterPlan", "PLANS", "UNDECLARED", "plan_of", "starting_run"]
+
+
+def starting_run(run: Run) -> Run:
+    """The float run a fine-tuned ``run`` starts from: its data, ``init_from``'s model and
+    training."""
+    if run.init_from is None:
+        raise ValueError("a run trained from scratch has no starting run")
+    return Run(run.data, run.init_from[0], run.init_from[1])
 
 
 @dataclass(frozen=True)
@@ -31,9 +39,19 @@ class ChapterPlan:
     chosen: Mapping[str, int] = field(default_factory=dict)
     grids: Mapping[str, int] = field(default_factory=dict)
 
+    def all_runs(self) -> list[Run]:
+        """Every planned run once, each fine-tuned run's float starting run (which the model cache
+        trains first, ``train.train_model``) included, in the order first listed."""
+        out: dict[str, Run] = {}
+        for stage in self.runs.values():
+            for r in stage.values():
+                for one in ([starting_run(r)] if r.init_from is not None else []) + [r]:
+                    out.setdefault(run_key(one), one)
+        return list(out.values())
+
     def keys(self) -> set[str]:
-        """The model-cache keys (``cache.run_key``) of every planned run."""
-        return {run_key(r) for stage in self.runs.values() for r in stage.values()}
+        """The model-cache keys (``cache.run_key``) of every planned run (``all_runs``)."""
+        return {run_key(r) for r in self.all_runs()}
 
     def stage(self, name: str) -> Mapping[Any, Run]:
         """The runs of stage ``name``; an undeclared stage is a KeyError naming the declared."""
