@@ -209,4 +209,7 @@ from .technology_claims import (
     noise_model_contrasts,
     noise_model_verdict,
     technologies_text,
+    technology_grids,
+    technology_model_keys,
+    technology_runs,
 )

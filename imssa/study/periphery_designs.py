@@ -22,8 +22,10 @@ from ..hardware.cost import CostConstants, analog_cost, device_conductances, dig
 from ..hardware.crossbar import pairs_per_weight
 from ..hardware.deploy import target_conductances
 from ..hardware.devices import DeviceConfig
+from ..model.cache import Run
 from .params import PeripheryParams
 from .programming import deployable
+from .runs import qat_spec
 from .sweep import fill_cells
 
 __all__ = [
@@ -33,14 +35,19 @@ __all__ = [
     "LAYER",
     "aware_software",
     "cell_defaults",
+    "check_cells",
     "column_levels",
     "design_cells",
     "design_keys",
     "energy_rows",
     "finetune_aware_models",
+    "grid_cells",
     "ir_check_rows",
     "periphery_keys",
+    "qat_models",
     "technology_cells",
+    "width_cells",
+    "wire_cells",
 ]
 
 
@@ -62,6 +69,30 @@ DESIGN_BASE: dict[str, str | None] = {
     "check after programming": BEST,
     "converter-aware QAT": LAYER,
 }
+
+
+def qat_models(cfg: PeripheryParams) -> dict[tuple[int, int], Run]:
+    """The chapter's models, the deployment chapter's: the fixed-range QAT run at ``map_bits`` of
+    every training seed and fold, keyed (seed, fold), folds outer (the plan's stage 'QAT models';
+    every grid runs a task per cell and key)."""
+    shared = cfg.shared
+    return {
+        (s, f): qat_spec(cfg, shared.map_bits, "fixed", s, f)
+        for f in shared.folds
+        for s in shared.seeds
+    }
+
+
+def grid_cells(cfg: PeripheryParams) -> dict[str, list[dict[str, Any]]]:
+    """The cells of each of the chapter's resumable grids, by grid name, in the chapter's order:
+    what its cells run and what its plan counts (``plans.periphery``)."""
+    return {
+        "designs": design_cells(cfg),
+        "widths": width_cells(cfg),
+        "check": check_cells(cfg),
+        "wires": wire_cells(cfg),
+        "technologies": technology_cells(cfg),
+    }
 
 
 def design_keys(cfg: PeripheryParams) -> dict[str, dict[str, Any]]:
@@ -105,6 +136,58 @@ def design_cells(cfg: PeripheryParams, designs: list[str] | None = None) -> list
         for name in (designs or keys)
     ]
     return fill_cells(cells, cell_defaults(cfg.emulation_device()))
+
+
+def width_cells(cfg: PeripheryParams) -> list[dict[str, Any]]:
+    """The converter-width sweep, step mode without read noise (the converters alone): DAC = ADC
+    width ``b`` of each of ``cfg.converter_bits`` with one range per layer ('calibrated', variant
+    'one range, <b> bits') and with per-column ranges ('per column, <b> bits'); ``value``: b."""
+    ranges = (("calibrated", "one range"), ("per_column", "per column"))
+    return [
+        {
+            "bits": cfg.shared.map_bits,
+            "layout": "block",
+            "periphery": p,
+            "read_noise": 0.0,
+            "dac_bits": b,
+            "adc_bits": b,
+            "variant": f"{label}, {b} bits",
+            "value": float(b),
+        }
+        for b in cfg.converter_bits
+        for p, label in ranges
+    ]
+
+
+def check_cells(cfg: PeripheryParams) -> list[dict[str, Any]]:
+    """The check after programming, fast mode: every programming noise of ``cfg.check.sigmas_uS``
+    (uS) as programmed and checked (the design device's ``check_tolerance`` and
+    ``check_max_rounds``), variants of the same first programming."""
+    checked = {k: cfg.design_device[k] for k in ("check_tolerance", "check_max_rounds")}
+    checks = {"as programmed": {}, "checked": checked}
+    return [
+        {"bits": cfg.shared.map_bits, "sigma_uS": s, "variant": v} | k
+        for v, k in checks.items()
+        for s in cfg.check.sigmas_uS
+    ]
+
+
+def wire_cells(cfg: PeripheryParams) -> list[dict[str, Any]]:
+    """Wire resistance, fast mode at the emulated array's programming noise: ideal wires first
+    (the base of every other cell), then each of ``cfg.wire_resistance_ohm`` (Ohm per segment)
+    with each of ``cfg.channels_per_array`` channels packed on one array."""
+    bits, sigma = cfg.shared.map_bits, cfg.emulation_device().sigma_uS
+    return [{"bits": bits, "sigma_uS": sigma, "variant": "ideal wires"}] + [
+        {
+            "bits": bits,
+            "sigma_uS": sigma,
+            "wire_resistance_ohm": r,
+            "channels_per_array": k,
+            "variant": f"{r:g} Ohm, {k} per array",
+        }
+        for r in cfg.wire_resistance_ohm
+        for k in cfg.channels_per_array
+    ]
 
 
 #: Cell keys other than device keys that a cell without them runs with (``cell_defaults``).

@@ -1,7 +1,8 @@
 """The device-technologies chapter's claims: constant noise models against state-dependent noise.
 
 Does a constant noise of matched error predict the accuracy under each technology's
-state-dependent noise? ``noise_model_cells`` lays out the sweep, ``noise_model_contrasts`` pairs
+state-dependent noise? ``technology_runs`` are the chapter's models, ``technology_grids`` the
+cells of its sweeps (``noise_model_cells`` the noise-model sweep's), ``noise_model_contrasts`` pairs
 every constant model against the state-dependent one (one Holm family) and
 ``noise_model_verdict`` judges them against a tolerance band (``stats.verdicts.verdict``).
 ``compensation_contrast`` tests drift compensation on ``COMPENSATED_TECHNOLOGY``, and
@@ -10,14 +11,19 @@ every constant model against the state-dependent one (one Holm family) and
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 from ..hardware.deploy import fits
 from ..hardware.presets import preset
+from ..model.cache import Run
 from ..stats.paired import holm_family
 from ..stats.programmings import drop_summary, paired_contrast
 from ..stats.verdicts import ABOVE, BELOW, NOT_RESOLVED, Rule, table_verdicts, verdict
+from .params import TechnologyParams
+from .runs import qat_spec
 
 __all__ = [
     "COMPENSATED_TECHNOLOGY",
@@ -26,7 +32,80 @@ __all__ = [
     "noise_model_contrasts",
     "noise_model_verdict",
     "technologies_text",
+    "technology_grids",
+    "technology_model_keys",
+    "technology_runs",
 ]
+
+
+def technology_model_keys(cfg: TechnologyParams) -> list[tuple[int, int]]:
+    """The (training seed, fold) of every model of one bit width, folds outer: every sweep of the
+    chapter runs a task per cell and key."""
+    return [(s, f) for f in cfg.shared.folds for s in cfg.shared.seeds]
+
+
+def technology_runs(cfg: TechnologyParams) -> dict[tuple[int, int, int], Run]:
+    """The chapter's models: the QAT chapter's fixed-range run at each width of ``cfg.tech_bits``
+    (which holds ``study_bits`` and ``inverse_bits``) and each ``technology_model_keys``, keyed
+    (bits, seed, fold) (the plan's stage 'QAT models')."""
+    keys = technology_model_keys(cfg)
+    return {(b, s, f): qat_spec(cfg, b, "fixed", s, f) for b in cfg.tech_bits for s, f in keys}
+
+
+def technology_grids(cfg: TechnologyParams) -> dict[str, list[dict[str, Any]]]:
+    """The cells of each of the chapter's sweeps, by grid name, in the chapter's order: what its
+    cells run and what its plan counts (``plans.device_technologies``).
+
+    'technologies': every width of ``tech_bits`` on the ideal array and on each technology that
+    holds it (``deploy.fits``); 'noise models': ``noise_model_cells``; 'write-verify': the
+    ``write_verify_preset`` at each width of ``study_bits`` with an infinite tolerance (one pulse,
+    no verify) and each of ``write_verify_tolerances_uS`` (uS); 'time': each technology of
+    ``time_technologies``, with and without drift compensation where it drifts, each width of
+    ``study_bits`` and each of ``times_s`` (s after programming); 'inverse static': the
+    ``inverse_bits`` model on ``inverse_base`` at each programming noise of ``inverse.sigmas_uS``
+    (uS) and stuck fraction (half at g_max, half at g_min); 'inverse periphery': step mode with
+    calibrated converters at each of ``inverse_step.sigmas_uS``, ``inverse_read_noises`` (of the
+    ADC range) and ``inverse_converter_bits``."""
+    time = [
+        {"bits": b, "technology": t, "t_s": ts, "drift_compensation": comp}
+        for t in cfg.time_technologies
+        for comp in ([False, True] if preset(t).drifts else [False])
+        for b in cfg.study_bits
+        for ts in cfg.times_s
+    ]
+    inverse = {"bits": cfg.inverse_bits, "technology": cfg.inverse_base}
+    return {
+        "technologies": [
+            {"bits": b, "technology": t}
+            for b in cfg.tech_bits
+            for t in ["ideal", *cfg.technologies]
+            if fits(preset(t), b)
+        ],
+        "noise models": noise_model_cells(
+            cfg.noise_technologies,
+            cfg.study_bits,
+            cfg.noise_scales,
+            cfg.noise_shapes,
+            cfg.noise_matches,
+        ),
+        "write-verify": [
+            {"bits": b, "technology": cfg.write_verify_preset, "write_verify_tol_uS": tol}
+            for b in cfg.study_bits
+            for tol in [np.inf, *cfg.write_verify_tolerances_uS]
+        ],
+        "time": time,
+        "inverse static": [
+            inverse | {"sigma_uS": s, "stuck_at_gmax": f / 2, "stuck_at_gmin": f / 2}
+            for s in cfg.inverse.sigmas_uS
+            for f in cfg.inverse_stuck_fractions
+        ],
+        "inverse periphery": [
+            inverse | {"sigma_uS": s, "read_noise": r, "adc_bits": a, "periphery": "calibrated"}
+            for s in cfg.inverse_step.sigmas_uS
+            for r in cfg.inverse_read_noises
+            for a in cfg.inverse_converter_bits
+        ],
+    }
 
 
 def noise_model_verdict(
