@@ -103,6 +103,7 @@ from .mapping_tables import (
     device_counts,
     exact_accuracy_row,
     exactness_table,
+    mapped_specs,
     matrix_facts,
     placement_facts,
 )
@@ -137,12 +138,16 @@ from .runs import (
     accuracy_by_bits,
     comparison_label,
     comparison_specs,
+    float_curve_specs,
     float_finetune_spec,
     float_spec,
     margin_spec,
     official,
+    official_specs,
     paper_comparison,
     pole_grid,
+    qat_curve_specs,
+    qat_detail_spec,
     qat_label,
     qat_spec,
     qat_sweep_specs,
@@ -165,6 +170,8 @@ from .selection import (
     nested_choices,
     nested_summary,
     plateau_epoch,
+    qat_selection_specs,
+    validation_scores,
     validation_sweep,
 )
 from .sentences import (

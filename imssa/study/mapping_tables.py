@@ -1,6 +1,6 @@
-"""The crossbar-mapping chapter's tables: the mapped matrix, its placement on the arrays, the
-device counts of the layouts, and the check that the ideal array computes what the digital model
-computes."""
+"""The crossbar-mapping chapter's models and tables: the models it maps, the mapped matrix, its
+placement on the arrays, the device counts of the layouts, and the check that the ideal array
+computes what the digital model computes."""
 
 from __future__ import annotations
 
@@ -17,16 +17,28 @@ from ..hardware.deploy import deployed_weights
 from ..hardware.devices import DeviceConfig
 from ..hardware.stack import stack_run
 from ..hardware.step import simulate_step
+from ..model.cache import Run
 from ..model.s4d import DiscreteSSM, ssm_recurrent
 from ..model.train import SpeechClassifier, evaluate
+from .params import MappingParams
+from .runs import qat_spec
 
 __all__ = [
     "device_counts",
     "exact_accuracy_row",
     "exactness_table",
+    "mapped_specs",
     "matrix_facts",
     "placement_facts",
 ]
+
+
+def mapped_specs(cfg: MappingParams) -> dict[int, Run]:
+    """The models the chapter maps, by fold: fixed-range QAT at ``map_bits`` (``runs.qat_spec``,
+    the QAT chapter's runs), first seed, on every fold of ``cfg``, in fold order; the first fold's
+    is the one shown in detail."""
+    seed = cfg.shared.seeds[0]
+    return {f: qat_spec(cfg, cfg.shared.map_bits, "fixed", seed, f) for f in cfg.shared.folds}
 
 
 def matrix_facts(q: DiscreteSSM, W: Tensor, test_accuracy: float) -> pd.Series:

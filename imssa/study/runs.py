@@ -3,6 +3,7 @@ controls, and fixed- or dynamic-range QAT fine-tuned from them, one per (fold, s
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -10,15 +11,24 @@ import torch
 from torch import Tensor
 
 from ..data.config import DataConfig
-from ..model.cache import Run, restore_model, train_or_load
+from ..model.cache import Run, restore_model, run_key, train_or_load
 from ..model.config import QuantConfig
 from ..model.memory import describe_memory, mode_table
 from ..model.poles import complex_grid
 from .paper import PAPER
-from .params import ModelParams, fold_params, global_params, variant
+from .params import BaselineParams, ModelParams, QATParams, fold_params, global_params, variant
 
 __all__ = [
     "REFERENCE_SPECS",
+    "STARTING_POINTS",
+    "Specs",
+    "float_curve_specs",
+    "official_specs",
+    "qat_curve_specs",
+    "qat_detail_spec",
+    "stage_runs",
+    "starting_points",
+    "with_starting_points",
     "range_cost_text",
     "range_memory_text",
     "accuracy_by_bits",
@@ -40,6 +50,10 @@ __all__ = [
     "one_at_a_time",
     "qat_spec",
 ]
+
+
+#: a sweep's runs: parallel lists of labels (one dict per run) and run specifications
+Specs = tuple[list[dict[str, Any]], list[Run]]
 
 
 def fold_data(data: DataConfig, fold: int) -> DataConfig:
@@ -208,6 +222,26 @@ def comparison_specs(
     return points, runs
 
 
+def float_curve_specs(cfg: ModelParams) -> Specs:
+    """The float baseline chapter's learning curves: the float model with the parameter file's
+    global values (``global_params``, no ``fold_choices``) on every fold and selection seed, in
+    that order; the labels are empty (``sweep.learning_curves`` adds fold and seed)."""
+    runs = [
+        float_spec(global_params(cfg), s, f)
+        for f in cfg.shared.folds
+        for s in cfg.shared.selection_seeds
+    ]
+    return [{} for _ in runs], runs
+
+
+def official_specs(cfg: BaselineParams) -> Specs:
+    """The float baseline chapter's secondary column: the float model and, if ``cfg.controls``
+    has it, the memoryless control on FSDD's official split (``official``), one run per seed of
+    ``cfg.official_seeds`` (none when that is empty); ``comparison_specs``' labels."""
+    memoryless = [c for c in cfg.controls if c == "memoryless"]
+    return comparison_specs(official(cfg), memoryless, [], cfg.official_seeds)
+
+
 # The fixed-range QAT chapter: its sweep and reference runs, the grid its poles can take, and its
 # numbers beside the paper's.
 
@@ -240,6 +274,56 @@ def reference_specs(cfg: ModelParams) -> tuple[list[dict[str, Any]], list[Run]]:
         for s in cfg.shared.seeds
     ]
     return [{"label": label} for label, *_ in order], [make(cfg, s, f) for _, make, f, s in order]
+
+
+def qat_curve_specs(cfg: QATParams) -> Specs:
+    """The QAT chapter's learning curves: fixed-range QAT at ``cfg.selection_bits`` (``qat_spec``,
+    with each fold's choices) on every fold and selection seed, in that order; empty labels."""
+    runs = [
+        qat_spec(cfg, cfg.selection_bits, "fixed", s, f)
+        for f in cfg.shared.folds
+        for s in cfg.shared.selection_seeds
+    ]
+    return [{} for _ in runs], runs
+
+
+def qat_detail_spec(cfg: QATParams) -> Run:
+    """The QAT chapter's model shown in detail: fixed-range QAT at ``cfg.detail_bits``, first fold
+    and seed."""
+    return qat_spec(cfg, cfg.detail_bits, "fixed", cfg.shared.seeds[0], cfg.shared.folds[0])
+
+
+def stage_runs(points: list[dict[str, Any]], runs: list[Run]) -> dict[tuple[Any, ...], Run]:
+    """A sweep's ``points`` and ``runs`` (parallel lists) as a stage of a chapter's plan
+    (``plans.ChapterPlan.runs``): {(the point's values..., the run's fold, its seed): run}, in
+    order. Two runs under one key are a ValueError: the stage would lose one."""
+    if len(points) != len(runs):
+        raise ValueError(f"{len(points)} points but {len(runs)} runs")
+    stage = {(*p.values(), r.data.fold, r.train.seed): r for p, r in zip(points, runs, strict=True)}
+    if len(stage) != len(runs):
+        raise ValueError(f"{len(runs)} runs but {len(stage)} distinct keys: label them apart")
+    return stage
+
+
+def starting_points(runs: Iterable[Run]) -> dict[str, Run]:
+    """The float runs that the fine-tuned ``runs`` start from (``Run.init_from``), each once,
+    keyed by ``cache.run_key``: training a fine-tuned run loads (or trains) its starting point."""
+    bases = (Run(r.data, *r.init_from) for r in runs if r.init_from is not None)
+    return {run_key(b): b for b in bases}
+
+
+#: the plan's stage of the float runs that fine-tuned runs start from and no other stage lists
+STARTING_POINTS = "float starting points"
+
+
+def with_starting_points(stages: Mapping[str, Mapping[Any, Run]]) -> dict[str, Mapping[Any, Run]]:
+    """A chapter plan's ``stages`` (stage -> {key: run}) and, if a fine-tuned run of theirs starts
+    from a float run that none of them lists, a last stage ``STARTING_POINTS`` of those
+    (``starting_points``): a fine-tuned run trained in the chapter asks the model cache for it."""
+    listed = {run_key(r) for runs in stages.values() for r in runs.values()}
+    bases = starting_points(r for runs in stages.values() for r in runs.values())
+    extra = {k: b for k, b in bases.items() if k not in listed}
+    return dict(stages) | ({STARTING_POINTS: extra} if extra else {})
 
 
 def pole_grid(bits: list[int], fscales: list[float], r_cap: float) -> pd.DataFrame:

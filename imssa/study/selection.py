@@ -31,18 +31,22 @@ import numpy as np
 import pandas as pd
 
 from ..model.cache import Run
-from .params import ModelParams, fold_params
-from .runs import current_value, float_spec, one_at_a_time, qat_label, qat_spec
+from .params import BaselineParams, ModelParams, QATParams, fold_params
+from .runs import Specs, current_value, float_spec, one_at_a_time, qat_label, qat_spec
 from .sweep import train_sweep
 
 __all__ = [
     "baseline_selection",
+    "baseline_selection_specs",
     "choices",
     "choose",
     "nested_choices",
     "nested_folds",
     "nested_summary",
     "plateau_epoch",
+    "qat_selection_specs",
+    "validation_scores",
+    "validation_specs",
     "validation_sweep",
 ]
 
@@ -228,6 +232,35 @@ def nested_summary(nested: pd.DataFrame) -> str:
     return text
 
 
+def validation_specs(
+    cfg: ModelParams, grid: dict[str, list[Any]], run_of: Callable[[ModelParams, int, int], Run]
+) -> Specs:
+    """The runs of a validation sweep: the one-at-a-time variants of ``cfg``
+    (``runs.one_at_a_time``) on every fold and selection seed, ``run_of(parameters, seed, fold)``
+    building each run. Returns parallel lists of labels (``parameter``, ``value``, ``seed``) and
+    runs, variant by variant, then fold, then seed."""
+    points, runs = [], []
+    for path, value, point_cfg in one_at_a_time(cfg, grid):
+        for fold in cfg.shared.folds:
+            for seed in cfg.shared.selection_seeds:
+                points.append({"parameter": path, "value": value, "seed": seed})
+                runs.append(run_of(point_cfg, seed, fold))
+    return points, runs
+
+
+def validation_scores(
+    points: list[dict[str, Any]],
+    runs: list[Run],
+    n_classes: int,
+    workers: int = 1,
+    desc: str = "selection",
+) -> pd.DataFrame:
+    """Train the runs of a validation sweep (``validation_specs``) and return their validation
+    scores only (``VALIDATION_COLUMNS``): the table a choice may be made from."""
+    rows = train_sweep(points, runs, n_classes, workers, desc)
+    return rows.reindex(columns=VALIDATION_COLUMNS)
+
+
 def validation_sweep(
     cfg: ModelParams,
     grid: dict[str, list[Any]],
@@ -239,14 +272,7 @@ def validation_sweep(
     """Train the one-at-a-time variants of ``cfg`` (``runs.one_at_a_time``) on every fold and
     selection seed, ``run_of(parameters, seed, fold)`` building each run, and return their
     validation scores only (``VALIDATION_COLUMNS``): the table a choice may be made from."""
-    points, runs = [], []
-    for path, value, point_cfg in one_at_a_time(cfg, grid):
-        for fold in cfg.shared.folds:
-            for seed in cfg.shared.selection_seeds:
-                points.append({"parameter": path, "value": value, "seed": seed})
-                runs.append(run_of(point_cfg, seed, fold))
-    rows = train_sweep(points, runs, n_classes, workers, desc)
-    return rows.reindex(columns=VALIDATION_COLUMNS)
+    return validation_scores(*validation_specs(cfg, grid, run_of), n_classes, workers, desc)
 
 
 def plateau_epoch(
@@ -265,25 +291,50 @@ def plateau_epoch(
     return int(curve.index[first])
 
 
-def baseline_selection(cfg: ModelParams, n_classes: int, workers: int = 1) -> pd.DataFrame:
-    """The float baseline chapter's validation sweeps, one table: every one-at-a-time variant of
-    ``cfg.selection`` for the float model (``model`` 'float'), and those of
-    ``cfg.deployed_selection`` for the deployed model, fixed-range QAT at the first of
-    ``cfg.qat_bits`` (``model`` its ``runs.qat_label``). Validation scores only
-    (``validation_sweep``)."""
+def baseline_selection_specs(cfg: BaselineParams) -> dict[str, Specs]:
+    """The runs of the float baseline chapter's validation sweeps, by model: 'float', every
+    one-at-a-time variant of ``cfg.selection`` (``runs.float_spec``), then the deployed model,
+    fixed-range QAT at the first of ``cfg.qat_bits`` (its ``runs.qat_label``; '' without
+    ``qat_bits``), the variants of ``cfg.deployed_selection`` (``validation_specs``)."""
     on_deployed = {k: v for k, v in cfg.selection.items() if k in cfg.deployed_selection}
 
     def deployed(c: ModelParams, seed: int, fold: int) -> Run:
         return qat_spec(c, cfg.qat_bits[0], "fixed", seed, fold)
 
+    return {
+        "float": validation_specs(cfg, cfg.selection, float_spec),
+        qat_label(cfg.qat_bits[0], "fixed") if cfg.qat_bits else "": validation_specs(
+            cfg, on_deployed, deployed
+        ),
+    }
+
+
+def baseline_selection(cfg: BaselineParams, n_classes: int, workers: int = 1) -> pd.DataFrame:
+    """The float baseline chapter's validation sweeps (``baseline_selection_specs``), one table:
+    validation scores only (``validation_scores``), with the ``model`` each was run on ('float',
+    or the deployed model's ``runs.qat_label``)."""
     return pd.concat(
         [
-            validation_sweep(cfg, cfg.selection, float_spec, n_classes, workers).assign(
-                model="float"
-            ),
-            validation_sweep(cfg, on_deployed, deployed, n_classes, workers).assign(
-                model=qat_label(cfg.qat_bits[0], "fixed") if cfg.qat_bits else ""
-            ),
+            validation_scores(points, runs, n_classes, workers).assign(model=model)
+            for model, (points, runs) in baseline_selection_specs(cfg).items()
         ],
         ignore_index=True,
     )
+
+
+def qat_selection_specs(cfg: QATParams) -> dict[str, Specs]:
+    """The runs of the QAT chapter's validation sweeps (``validation_specs``), by sweep:
+    'fixed-range choices', the variants of ``cfg.qat_selection`` for fixed-range QAT at
+    ``cfg.selection_bits``, and 'pole cap', those of ``cfg.r_max_selection`` (``r_max``) for
+    dynamic-range QAT at ``cfg.r_max_bits``."""
+
+    def fixed(c: ModelParams, seed: int, fold: int) -> Run:
+        return qat_spec(c, cfg.selection_bits, "fixed", seed, fold)
+
+    def capped(c: ModelParams, seed: int, fold: int) -> Run:
+        return qat_spec(c, cfg.r_max_bits, "dynamic", seed, fold)
+
+    return {
+        "fixed-range choices": validation_specs(cfg, cfg.qat_selection, fixed),
+        "pole cap": validation_specs(cfg, {"r_max": cfg.r_max_selection}, capped),
+    }
