@@ -110,6 +110,10 @@ def test_a_chapter_that_leaves_its_plan_is_named(monkeypatch):
     assert "2 runs outside its plan" in build.check_ledger("periphery", plan, extra)[0]
     grid = ok + [{"kind": "grid", "chapter": "periphery", "grid": "g", "tasks": 5}]
     assert "ran 5 tasks; planned 4" in build.check_ledger("periphery", plan, grid)[0]
+    aware = ok + [{"kind": "aware", "chapter": "periphery", "key": "k"}]
+    assert (
+        "1 converter-aware fine-tunes; planned 0" in build.check_ledger("periphery", plan, aware)[0]
+    )
 
 
 def test_each_page_ends_with_links_to_its_executed_notebook_and_tables():

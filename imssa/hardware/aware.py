@@ -17,6 +17,7 @@ converter-aware variant of QAT only, to be compared with plain QAT on the emulat
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .. import ledger
 from ..data.config import DataConfig
 from ..model.cache import cache_dir, code_digest
 from ..model.config import ModelConfig
@@ -112,18 +114,15 @@ def finetune(
     ]
     memory = joblib.Memory(cache_dir(), verbose=0)
     fn = memory.cache(_finetune, ignore=["state_dict"])
-    return fn(
-        data.model_dump(),
-        model.model_dump(),
-        state_dict,
-        start,
-        dev.model_dump(),
-        epochs,
-        lr,
-        batch_size,
-        seed,
-        code=_code(),
-    )
+    args = (data.model_dump(), model.model_dump(), state_dict, start, dev.model_dump())
+    args += (epochs, lr, batch_size, seed)
+    trained = not fn.check_call_in_cache(*args, code=_code())
+    t0 = time.perf_counter()
+    out = fn(*args, code=_code())
+    key = hashlib.sha256(repr((args[:2], args[3:], _code())).encode()).hexdigest()[:16]
+    seconds = round(time.perf_counter() - t0, 2)
+    ledger.record("aware", key=key, trained=trained, seconds=seconds, epochs=epochs)
+    return out
 
 
 def _code() -> str:

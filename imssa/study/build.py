@@ -112,6 +112,8 @@ def measured_costs(
                 runs[line["key"]] = float(line["seconds"])
             elif line["kind"] == "task":
                 tasks.setdefault((line["chapter"], line["grid"]), []).append(float(line["seconds"]))
+            elif line["kind"] == "aware" and line.get("trained"):  # priced as the grid 'aware'
+                tasks.setdefault((line["chapter"], "aware"), []).append(float(line["seconds"]))
     known = {run_key(r): r for p in (plans or {}).values() for r in p.all_runs()}
     rates = [s / run_units(known[k]) for k, s in runs.items() if k in known]
     return Costs(
@@ -123,11 +125,12 @@ def measured_costs(
 
 def plan_table(plans: Mapping[str, ChapterPlan], costs: Costs | None = None) -> pd.DataFrame:
     """One row per chapter and piece of work, in book order: ``work`` ('train': a stage of runs
-    its parameters fix; 'chosen': runs a validation choice fixes, trained in the chapter; 'grid':
-    a resumable grid's tasks), ``name`` (stage or grid), ``count``, ``new`` (runs, with the float
-    runs the stage's fine-tuned runs start from, that no earlier stage listed: a shared model is
-    trained once, for the first chapter that lists it),
-    ``predicted_s`` (one worker's s for the new runs or the grid's tasks) and ``cost_source``."""
+    its parameters fix; 'chosen': runs a validation choice fixes, trained in the chapter; 'aware':
+    converter-aware fine-tunes, trained in the chapter; 'grid': a resumable grid's tasks),
+    ``name`` (stage or grid), ``count``, ``new`` (runs, with the float runs the stage's fine-tuned
+    runs start from, that no earlier stage listed: a shared model is trained once, for the first
+    chapter that lists it), ``predicted_s`` (one worker's s for the new runs or the grid's tasks)
+    and ``cost_source``."""
     costs = costs or Costs()
     seen: set[str] = set()
     rows: list[dict[str, Any]] = []
@@ -158,6 +161,19 @@ def plan_table(plans: Mapping[str, ChapterPlan], costs: Costs | None = None) -> 
                     "new": count,
                     "predicted_s": float("nan"),
                     "cost_source": "after a choice: priced with the chapter",
+                }
+            )
+        for stage, count in plan.aware.items():
+            per_run, source = costs.task(chapter, "aware")
+            rows.append(
+                {
+                    "chapter": chapter,
+                    "work": "aware",
+                    "name": stage,
+                    "count": count,
+                    "new": count,
+                    "predicted_s": per_run * count,
+                    "cost_source": source,
                 }
             )
         for grid, tasks in plan.grids.items():
@@ -199,21 +215,24 @@ def plan_summary(
     table: pd.DataFrame, workers: int, previous: Mapping[str, float] | None = None
 ) -> pd.DataFrame:
     """Per chapter: ``trainings`` (listed), ``new_trainings`` (after removing those an earlier
-    chapter lists), ``chosen`` (after a validation choice), ``grid_tasks``, ``predicted_s`` (the
+    chapter lists), ``chosen`` (after a validation choice), ``aware`` (converter-aware
+    fine-tunes), ``grid_tasks``, ``predicted_s`` (the
     new trainings' and the grids' worker seconds over ``workers``), ``previous_s`` (the chapter's
     last measured wall time, ``previous``) and ``share`` (of the total predicted_s); a last row
     'total'."""
     previous = previous or {}
     out = []
     for chapter, rows in table.groupby("chapter", sort=False):
-        train, grid = rows[rows.work == "train"], rows[rows.work == "grid"]
+        train, grid = rows[rows.work == "train"], rows[rows.work.isin(["grid", "aware"])]
+        aware = int(rows.loc[rows.work == "aware", "count"].sum())
         out.append(
             {
                 "chapter": chapter,
                 "trainings": int(train["count"].sum()),
                 "new_trainings": int(train["new"].sum()),
                 "chosen": int(rows.loc[rows.work == "chosen", "count"].sum()),
-                "grid_tasks": int(grid["count"].sum()),
+                "aware": aware,
+                "grid_tasks": int(grid["count"].sum()) - aware,
                 "predicted_s": (train["predicted_s"].sum() + grid["predicted_s"].sum(min_count=0))
                 / workers,
                 "previous_s": previous.get(chapter, float("nan")),
@@ -253,9 +272,9 @@ def train_first(
 
 def check_ledger(chapter: str, plan: ChapterPlan, lines: list[dict[str, Any]]) -> list[str]:
     """What ``chapter``'s ledger ``lines`` did beyond its ``plan``: runs asked for that the plan
-    lists nowhere, beyond the number its chosen stages allow; grids it does not list or with other
-    than the planned number of tasks. [] when the build kept to the plan (a chapter without a
-    declared plan is not checked)."""
+    lists nowhere, beyond the number its chosen stages allow; converter-aware fine-tunes beyond the
+    planned number; grids it does not list or with other than the planned number of tasks. []
+    when the build kept to the plan (a chapter without a declared plan is not checked)."""
     if chapter in UNDECLARED:
         return []
     mine = [line for line in lines if line.get("chapter") == chapter]
@@ -267,6 +286,10 @@ def check_ledger(chapter: str, plan: ChapterPlan, lines: list[dict[str, Any]]) -
             f"{chapter}: {len(extra)} runs outside its plan (allowed after choices: "
             f"{sum(plan.chosen.values())}), e.g. {extra[:3]}"
         )
+    aware = {line["key"] for line in mine if line["kind"] == "aware"}
+    if len(aware) > sum(plan.aware.values()):
+        planned = sum(plan.aware.values())
+        problems.append(f"{chapter}: {len(aware)} converter-aware fine-tunes; planned {planned}")
     for line in mine:
         if line["kind"] == "grid" and plan.grids.get(line["grid"]) != line["tasks"]:
             problems.append(

@@ -40,6 +40,7 @@ __all__ = [
     "design_cells",
     "design_keys",
     "energy_rows",
+    "aware_model_keys",
     "finetune_aware_models",
     "grid_cells",
     "ir_check_rows",
@@ -253,10 +254,16 @@ def finetune_aware_models(
     the designs' cells and ``aware_software`` read (``programming.converter_aware_model``): the
     one design cell that needs them would otherwise fine-tune them one after another. Returns
     their keys."""
-    todo = [(s, f) for s, f in keys if s in cfg.aware_seeds]
+    todo = aware_model_keys(cfg, keys)
     jobs = (joblib.delayed(_finetune_aware)(cfg.model_dump_json(), s, f) for s, f in todo)
     joblib.Parallel(n_jobs=min(cfg.shared.workers, max(len(todo), 1)))(jobs)
     return todo
+
+
+def aware_model_keys(cfg: PeripheryParams, keys: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The (seed, fold) keys of ``keys`` whose model is fine-tuned for the converters: those of
+    ``cfg.aware_seeds``."""
+    return [(s, f) for s, f in keys if s in cfg.aware_seeds]
 
 
 def _finetune_aware(cfg_json: str, seed: int, fold: int) -> None:

@@ -33,11 +33,14 @@ class ChapterPlan:
     stage is what one ``Chapter.models`` call trains or loads; the models stage trains them before
     any chapter runs). ``chosen``: stage -> number of runs that a choice the chapter makes on
     validation speakers fixes (trained in the chapter, after the choice). ``grids``: resumable grid
-    name -> its tasks (cells, or cells x models for a grid split by model)."""
+    name -> its tasks (cells, or cells x models for a grid split by model). ``aware``: stage ->
+    number of converter-aware fine-tunes (``hardware.aware.finetune``: cached apart from the model
+    cache, trained in the chapter)."""
 
     runs: Mapping[str, Mapping[Any, Run]] = field(default_factory=dict)
     chosen: Mapping[str, int] = field(default_factory=dict)
     grids: Mapping[str, int] = field(default_factory=dict)
+    aware: Mapping[str, int] = field(default_factory=dict)
 
     def all_runs(self) -> list[Run]:
         """Every planned run once, each fine-tuned run's float starting run (which the model cache
