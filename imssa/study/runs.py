@@ -3,6 +3,7 @@ controls, and fixed- or dynamic-range QAT fine-tuned from them, one per (fold, s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -39,6 +40,7 @@ __all__ = [
     "official",
     "one_at_a_time",
     "qat_spec",
+    "starting_points",
 ]
 
 
@@ -140,6 +142,22 @@ def float_finetune_spec(cfg: ModelParams, seed: int, fold: int) -> Run:
         cfg.shared.qat_train.model_copy(update={"seed": seed}),
         (base.model, base.train),
     )
+
+
+def starting_points(runs: Mapping[Any, Run]) -> dict[tuple[int, int], Run]:
+    """The float runs that the fine-tuned ``runs`` start from (``Run.init_from``), once each, by
+    the float run's (seed, fold): the model cache trains (or loads) each of them before the first
+    fine-tuned run that starts from it, so a build plan lists them beside the fine-tuned runs.
+    Two different float runs with one (seed, fold) are a ValueError."""
+    out: dict[tuple[int, int], Run] = {}
+    for run in runs.values():
+        if run.init_from is None:
+            continue
+        base = Run(run.data, *run.init_from)
+        key = (base.train.seed, base.data.fold)
+        if out.setdefault(key, base) != base:
+            raise ValueError(f"two float starting points with (seed, fold) {key}")
+    return out
 
 
 def official(cfg: ModelParams) -> ModelParams:
