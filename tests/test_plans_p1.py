@@ -16,7 +16,7 @@ from imssa.study import selection
 from imssa.study.build import chapter_plans, check_ledger
 from imssa.study.mapping_tables import mapped_specs
 from imssa.study.params import chapter_file_values, validate_params
-from imssa.study.plans import PLANS, UNDECLARED
+from imssa.study.plans import PLANS, UNDECLARED, starting_run
 from imssa.study.runs import (
     comparison_specs,
     float_curve_specs,
@@ -27,7 +27,6 @@ from imssa.study.runs import (
     qat_sweep_specs,
     reference_specs,
     stage_runs,
-    starting_points,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -138,7 +137,7 @@ def test_a_chapter_run_from_an_empty_cache_keeps_to_its_plan(profile):
     plans = chapter_plans(profile, CHAPTERS)
     for chapter, plan in plans.items():
         runs = [r for stage in plan.runs.values() for r in stage.values()]
-        asked = runs + list(starting_points(runs).values())
+        asked = runs + [starting_run(r) for r in runs if r.init_from is not None]
         lines = [{"kind": "train", "chapter": chapter, "key": run_key(r)} for r in asked]
         assert check_ledger(chapter, plan, lines) == [], chapter
     stray = {"kind": "train", "chapter": "crossbar_mapping", "key": "0" * 16}

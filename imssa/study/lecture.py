@@ -93,6 +93,8 @@ from .deployment_arrays import (
     with_array_labels,
 )
 from .deployment_sweeps import (
+    deployment_cells,
+    deployment_keys,
     median_predicted_sigma_star,
     periphery_cells,
     periphery_rows,
@@ -111,6 +113,9 @@ from .margin_tables import (
     PREDICTED_SIGMA_STARS,
     failure_at_sigma_fail,
     instability_chance,
+    margin_cells,
+    margin_configs,
+    margin_keys,
     margin_stars,
     one_pole_sigma_stars,
     predicted_sigma_stars,

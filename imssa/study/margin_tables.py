@@ -1,9 +1,13 @@
-"""The stability-margin chapter's tables: a model's predicted noise tolerances (sigma*) from its
-poles alone, a single mode's tolerance at each margin, the chance that a programming is unstable,
-and the measured against the predicted sigma*, what fails at the first failing sigma, and the
-unstable programmings with and without the real poles' zeros."""
+"""The stability-margin chapter's models and tables: its models (``margin_models``, by bit width,
+pole cap, seed and fold) and the cells of its two grids (``margin_cells``), which the chapter and
+its build plan (``plans.stability_margin``) both call; a model's predicted noise tolerances
+(sigma*) from its poles alone, a single mode's tolerance at each margin, the chance that a
+programming is unstable, and the measured against the predicted sigma*, what fails at the first
+failing sigma, and the unstable programmings with and without the real poles' zeros."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,13 +19,20 @@ from ..hardware.margin import (
     predicted_sigma_star,
     weight_noise_std,
 )
+from ..model.cache import Run
 from ..model.train import SpeechClassifier
+from .params import MarginParams
+from .runs import margin_spec
 
 __all__ = [
     "ONE_POLE_MARGINS",
     "PREDICTED_SIGMA_STARS",
     "failure_at_sigma_fail",
     "instability_chance",
+    "margin_cells",
+    "margin_configs",
+    "margin_keys",
+    "margin_models",
     "margin_stars",
     "one_pole_sigma_stars",
     "predicted_sigma_stars",
@@ -40,6 +51,46 @@ PREDICTED_SIGMA_STARS = [
 
 #: Stability margins 1 - |pole| at which ``one_pole_sigma_stars`` predicts one mode's tolerance.
 ONE_POLE_MARGINS = np.geomspace(1e-4, 0.5, 60)
+
+
+def margin_configs(cfg: MarginParams) -> list[tuple[int, float]]:
+    """The chapter's model configurations as (bits, r_max): every pole cap of ``margin_r_max`` at
+    every bit width of ``margin_bits``, bit widths outer."""
+    return [(b, r) for b in cfg.margin_bits for r in cfg.margin_r_max]
+
+
+def margin_keys(cfg: MarginParams) -> list[tuple[int, int]]:
+    """The chapter's models of one configuration as (seed, fold): every seed of ``margin_seeds``
+    on every fold, folds outer."""
+    return [(s, f) for f in cfg.shared.folds for s in cfg.margin_seeds]
+
+
+def margin_models(cfg: MarginParams) -> dict[tuple[int, float, int, int], Run]:
+    """The chapter's runs (``runs.margin_spec``: fixed-range QAT with fscale = r_max) by (bits,
+    r_max, seed, fold): every configuration of ``margin_configs`` on every model of
+    ``margin_keys``."""
+    return {
+        (b, r, s, f): margin_spec(cfg, b, r, s, f)
+        for b, r in margin_configs(cfg)
+        for s, f in margin_keys(cfg)
+    }
+
+
+def margin_cells(cfg: MarginParams) -> dict[str, list[dict[str, Any]]]:
+    """The cells of the chapter's two grids, by grid name: ``margin``, one cell per configuration
+    of ``margin_configs`` and noise of ``sigmas_uS`` (uS) on the block layout with the first count
+    of ``devices_per_element``; ``zeros_radii``, each of those cells without and with
+    ``real_zeros`` (the real poles' off-diagonal cross-points left unprogrammed)."""
+    d0 = cfg.shared.devices_per_element[0]
+    cells = [
+        {"devices_per_element": d0, "bits": b, "r_max": r, "sigma_uS": s}
+        for b, r in margin_configs(cfg)
+        for s in cfg.sigmas_uS
+    ]
+    return {
+        "margin": cells,
+        "zeros_radii": [c | {"real_zeros": z} for c in cells for z in (False, True)],
+    }
 
 
 def predicted_sigma_stars(

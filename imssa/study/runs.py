@@ -3,7 +3,6 @@ controls, and fixed- or dynamic-range QAT fine-tuned from them, one per (fold, s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -11,7 +10,7 @@ import torch
 from torch import Tensor
 
 from ..data.config import DataConfig
-from ..model.cache import Run, restore_model, run_key, train_or_load
+from ..model.cache import Run, restore_model, train_or_load
 from ..model.config import QuantConfig
 from ..model.memory import describe_memory, mode_table
 from ..model.poles import complex_grid
@@ -20,15 +19,12 @@ from .params import BaselineParams, ModelParams, QATParams, fold_params, global_
 
 __all__ = [
     "REFERENCE_SPECS",
-    "STARTING_POINTS",
     "Specs",
     "float_curve_specs",
     "official_specs",
     "qat_curve_specs",
     "qat_detail_spec",
     "stage_runs",
-    "starting_points",
-    "with_starting_points",
     "range_cost_text",
     "range_memory_text",
     "accuracy_by_bits",
@@ -303,27 +299,6 @@ def stage_runs(points: list[dict[str, Any]], runs: list[Run]) -> dict[tuple[Any,
     if len(stage) != len(runs):
         raise ValueError(f"{len(runs)} runs but {len(stage)} distinct keys: label them apart")
     return stage
-
-
-def starting_points(runs: Iterable[Run]) -> dict[str, Run]:
-    """The float runs that the fine-tuned ``runs`` start from (``Run.init_from``), each once,
-    keyed by ``cache.run_key``: training a fine-tuned run loads (or trains) its starting point."""
-    bases = (Run(r.data, *r.init_from) for r in runs if r.init_from is not None)
-    return {run_key(b): b for b in bases}
-
-
-#: the plan's stage of the float runs that fine-tuned runs start from and no other stage lists
-STARTING_POINTS = "float starting points"
-
-
-def with_starting_points(stages: Mapping[str, Mapping[Any, Run]]) -> dict[str, Mapping[Any, Run]]:
-    """A chapter plan's ``stages`` (stage -> {key: run}) and, if a fine-tuned run of theirs starts
-    from a float run that none of them lists, a last stage ``STARTING_POINTS`` of those
-    (``starting_points``): a fine-tuned run trained in the chapter asks the model cache for it."""
-    listed = {run_key(r) for runs in stages.values() for r in runs.values()}
-    bases = starting_points(r for runs in stages.values() for r in runs.values())
-    extra = {k: b for k, b in bases.items() if k not in listed}
-    return dict(stages) | ({STARTING_POINTS: extra} if extra else {})
 
 
 def pole_grid(bits: list[int], fscales: list[float], r_cap: float) -> pd.DataFrame:

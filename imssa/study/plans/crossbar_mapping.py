@@ -6,12 +6,10 @@ from __future__ import annotations
 
 from ..mapping_tables import mapped_specs
 from ..params import MappingParams
-from ..runs import with_starting_points
 from . import ChapterPlan
 
 
 def plan(cfg: MappingParams) -> ChapterPlan:
-    """Stage 'mapped models' ({fold: run}) and ``runs.STARTING_POINTS``: the float runs of the
-    first seed that the QAT chapter trains them from, asked for when a mapped model is trained
-    here (this chapter run before the QAT chapter)."""
-    return ChapterPlan(runs=with_starting_points({"mapped models": mapped_specs(cfg)}))
+    """Stage 'mapped models' ({fold: run}); the float runs they start from are planned with them
+    (``ChapterPlan.all_runs``)."""
+    return ChapterPlan(runs={"mapped models": mapped_specs(cfg)})

@@ -13,7 +13,6 @@ from ..runs import (
     qat_sweep_specs,
     reference_specs,
     stage_runs,
-    with_starting_points,
 )
 from ..selection import qat_selection_specs
 from . import ChapterPlan
@@ -21,9 +20,9 @@ from . import ChapterPlan
 
 def plan(cfg: QATParams) -> ChapterPlan:
     """Stages 'fixed-range choices' and 'pole cap' (``qat_selection_specs``), 'learning curves',
-    'QAT sweep', 'references', 'detail model' (key: (bits, seed, fold)), and
-    ``runs.STARTING_POINTS``: the float runs with the file's global values that the validation
-    sweeps fine-tune where a fold has its own choices (``fold_choices``)."""
+    'QAT sweep', 'references', 'detail model' (key: (bits, seed, fold)); the float runs they start
+    from (``ChapterPlan.all_runs``) include those with the file's global values that the
+    validation sweeps fine-tune where a fold has its own choices (``fold_choices``)."""
     specs = dict(qat_selection_specs(cfg))
     specs["learning curves"] = qat_curve_specs(cfg)
     specs["QAT sweep"] = qat_sweep_specs(cfg)
@@ -31,4 +30,4 @@ def plan(cfg: QATParams) -> ChapterPlan:
     stages = {k: stage_runs(*s) for k, s in specs.items()}
     detail = qat_detail_spec(cfg)
     stages["detail model"] = {(cfg.detail_bits, detail.train.seed, detail.data.fold): detail}
-    return ChapterPlan(runs=with_starting_points(stages))
+    return ChapterPlan(runs=stages)

@@ -12,7 +12,6 @@ from ..runs import (
     float_curve_specs,
     official_specs,
     stage_runs,
-    with_starting_points,
 )
 from ..selection import baseline_selection_specs
 from . import ChapterPlan
@@ -21,10 +20,10 @@ from . import ChapterPlan
 def plan(cfg: BaselineParams) -> ChapterPlan:
     """Stages 'selection, <model>' (the models of ``baseline_selection_specs``: 'float' and the
     deployed QAT model), 'learning curves', 'models' (float, QAT and controls: the controls table),
-    'official split', and ``runs.STARTING_POINTS`` if a fine-tuned run starts from a float run that
-    no stage lists (none with the shipped parameters)."""
+    'official split'; a float run a fine-tuned run starts from is planned with it
+    (``ChapterPlan.all_runs``)."""
     specs = {f"selection, {m}": s for m, s in baseline_selection_specs(cfg).items()}
     specs["learning curves"] = float_curve_specs(cfg)
     specs["models"] = comparison_specs(cfg, cfg.controls, cfg.qat_bits)
     specs["official split"] = official_specs(cfg)
-    return ChapterPlan(runs=with_starting_points({k: stage_runs(*s) for k, s in specs.items()}))
+    return ChapterPlan(runs={k: stage_runs(*s) for k, s in specs.items()})
