@@ -289,3 +289,17 @@ def test_a_prediction_is_placed_against_the_measured_interval_and_tallied():
     ).startswith("within")
     with pytest.raises(ValueError, match="pred2"):
         against_measured(stars, ["pred2"])
+
+
+def test_the_stable_drop_at_sigma_fail_is_the_mean_over_stable_programmings():
+    from imssa.study.margin_tables import stable_drop
+
+    causes = pd.DataFrame(
+        {
+            "programmings": [4, 2, 3],
+            "unstable": [1, 2, 0],
+            "drop of stable (points)": [10.0, float("nan"), 20.0],
+        }
+    )
+    assert stable_drop(causes) == pytest.approx((3 * 10 + 3 * 20) / 6)
+    assert np.isnan(stable_drop(causes.iloc[[1]]))

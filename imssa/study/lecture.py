@@ -120,6 +120,7 @@ from .margin_tables import (
     one_pole_sigma_stars,
     predicted_sigma_stars,
     real_zeros_tables,
+    stable_drop,
 )
 from .paper import PAPER, paper_reference
 from .params import global_params

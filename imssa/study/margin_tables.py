@@ -25,6 +25,7 @@ from .params import MarginParams
 from .runs import margin_spec
 
 __all__ = [
+    "stable_drop",
     "ONE_POLE_MARGINS",
     "PREDICTED_SIGMA_STARS",
     "failure_at_sigma_fail",
@@ -225,6 +226,16 @@ def failure_at_sigma_fail(rows: pd.DataFrame, fail: pd.DataFrame, by: list[str])
             ["drop of stable (points)", "drop of unstable (points)"], axis=1
         )
     )
+
+
+def stable_drop(causes: pd.DataFrame) -> float:
+    """The mean drop (points) of the stable programmings at their configuration's first failing
+    sigma, over every configuration of ``causes`` (``failure_at_sigma_fail``): each
+    configuration's mean weighted by its stable programmings; NaN when there are none."""
+    stable = causes["programmings"] - causes["unstable"]
+    drops = causes["drop of stable (points)"]
+    weight = stable.where(drops.notna(), 0)
+    return float((drops.fillna(0) * weight).sum() / weight.sum()) if weight.sum() else float("nan")
 
 
 def real_zeros_tables(paired: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
