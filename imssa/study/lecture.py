@@ -191,7 +191,11 @@ from .sentences import (
 from .strategy import (
     fold_speakers,
     ptq_ablation,
+    strategy_cells,
+    strategy_converter_cells,
     strategy_converter_rows,
+    strategy_converter_task,
+    strategy_keys,
     strategy_model,
     strategy_rows,
     strategy_spec,

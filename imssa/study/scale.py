@@ -7,6 +7,9 @@ FSDD digit; 'heidelberg', Heidelberg Digits' classes), ``ssm`` ('complex' S4D or
 S4D-Real variant), ``depth``, ``N`` and ``bits`` (None: the float model). ``spec_params`` turns it
 into chapter parameters, so every run comes from the same builders as the other chapters
 (``runs.float_spec`` / ``runs.qat_spec``) and shares their cache where the architecture is theirs.
+The chapter's studies (``sweep_specs``), their cells (``study_cells``, ``best_depth_cells``) and
+their training stages (``model_stages``) are built here once, for the chapter's cells and its build
+plan (``plans.depth_scale``) alike.
 """
 
 from __future__ import annotations
@@ -32,6 +35,11 @@ from .runs import float_spec, qat_spec
 
 __all__ = [
     "Spec",
+    "best_depth_cells",
+    "model_stages",
+    "quantized_cells",
+    "study_cells",
+    "sweep_specs",
     "select",
     "cells",
     "depth_specs",
@@ -53,7 +61,13 @@ __all__ = [
     "state_layouts",
     "hardware_only_specs",
     "heidelberg_specs",
+    "heidelberg_cells",
+    "HEIDELBERG_STAGES",
 ]
+
+#: the training stages of the Heidelberg Digits models (``model_stages``), planned and trained only
+#: where its files are present (``heidelberg_present``)
+HEIDELBERG_STAGES = ("Heidelberg Digits float", "Heidelberg Digits QAT")
 
 Task = Literal["binary", "ten", "heidelberg"]
 
@@ -109,6 +123,60 @@ def ten_specs(cfg: ScaleParams, depth: int | None = None, float_only: bool = Fal
         for d in ([depth] if depth else cfg.ten_depths)
         for b in bits
     ]
+
+
+def sweep_specs(cfg: ScaleParams) -> dict[str, list[Spec]]:
+    """The chapter's studies and their models, study -> specs: 'depth' (``depth_specs``), 'state
+    size' (``state_specs``), 'real vs complex' (``real_specs``) and 'ten digits' (the float model
+    at every one of ``ten_depths``, then float and ``ten_bits`` at depth 1; the chosen depth's
+    quantized models come after the choice, ``best_depth_cells``)."""
+    return {
+        "depth": depth_specs(cfg),
+        "state size": state_specs(cfg),
+        "real vs complex": real_specs(cfg),
+        "ten digits": ten_specs(cfg, float_only=True) + ten_specs(cfg, depth=1),
+    }
+
+
+def quantized_cells(grid: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The cells of ``grid`` whose model is quantized (``bits`` set), in their order."""
+    return [c for c in grid if c["bits"] is not None]
+
+
+def study_cells(cfg: ScaleParams) -> dict[str, list[dict[str, Any]]]:
+    """The cells of the chapter's studies (``sweep_specs``), each model once: 'models', every
+    model of every study (float and quantized, trained before anything else, ``model_stages``);
+    'depth', the quantized models of the depth study (its grids 'depth' and 'converters');
+    'hardware', every other quantized model (its grid 'hardware', ``hardware_only_specs``)."""
+    specs = sweep_specs(cfg)
+    return {
+        "models": cells(cfg, [s for v in specs.values() for s in v]),
+        "depth": quantized_cells(cells(cfg, specs["depth"])),
+        "hardware": cells(cfg, hardware_only_specs(specs)),
+    }
+
+
+def best_depth_cells(cfg: ScaleParams, best: dict[int, int]) -> list[dict[str, Any]]:
+    """The ten-digit cells at each fold's chosen depth (``best``: fold -> depth,
+    ``scale_summaries.best_depth``), float and ``ten_bits``, on that fold only. Their number does
+    not depend on the depths chosen, only on the folds."""
+    return [c for fold, d in best.items() for c in cells(cfg, ten_specs(cfg, depth=d), [fold])]
+
+
+def model_stages(
+    cfg: ScaleParams,
+    grid: list[dict[str, Any]],
+    names: tuple[str, str] = ("float models", "QAT models"),
+) -> dict[str, dict[tuple[Spec, int, int], Run]]:
+    """The training runs of ``grid``'s cells as two stages (``Chapter.models``, the build plan's
+    stages), each {(spec, seed, fold): run} in the cells' order: the float models (``names[0]``),
+    then the quantized ones fine-tuned from them (``names[1]``), so that no worker trains a float
+    model that another QAT run is already training."""
+    runs = {(spec_of(c), c["seed"], c["fold"]): c for c in grid}
+    return {
+        name: {k: run_spec(cfg, *k) for k, c in runs.items() if (c["bits"] is not None) == qat}
+        for name, qat in zip(names, (False, True), strict=True)
+    }
 
 
 def cells(
@@ -369,3 +437,8 @@ def heidelberg_specs(cfg: ScaleParams) -> list[Spec]:
     """Heidelberg Digits at depth 1 with the chapter's N complex modes: the float model, then one
     per bit width of ``ten_bits``."""
     return [Spec("heidelberg", "complex", 1, cfg.shared.model.N, b) for b in (None, *cfg.ten_bits)]
+
+
+def heidelberg_cells(cfg: ScaleParams) -> list[dict[str, Any]]:
+    """The cells of ``heidelberg_specs`` on its one fold (0, the official split)."""
+    return cells(cfg, heidelberg_specs(cfg), [0])

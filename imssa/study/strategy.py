@@ -3,7 +3,9 @@
 A ``Strategy`` names how the S4D layer is quantized and trained (bits per matrix, range mode, pole
 cap or penalty, noise-aware QAT, or post-training quantization of the float model) and how many
 devices carry each complex element. ``strategy_model`` builds the trained (cached) or quantized
-model of one (fold, seed); ``strategy_rows`` programs it on the chapter's array over a noise sweep
+model of one (fold, seed), ``strategy_runs`` every training run of the chapter by stage (its
+build plan and its cells read the same), ``strategy_cells`` and ``strategy_converter_cells`` the
+cells of its two grids; ``strategy_rows`` programs it on the chapter's array over a noise sweep
 and scores validation and test clips (``deployed.hardware_rows``), ``strategy_converter_rows``
 repeats one noise level under the converters (``deployed.converter_rows``). The chapter's cost
 study is ``strategy_cost`` and its verdicts (``pareto_front``, ``works_at``, ``recommend``, on
@@ -20,7 +22,7 @@ import torch
 
 from ..hardware.crossbar import pairs_per_weight
 from ..hardware.ranges import converter_ranges
-from ..model.cache import Run
+from ..model.cache import Run, run_key
 from ..model.config import QuantConfig
 from ..model.train import evaluate, load_splits
 from ..seeds import programming_seed
@@ -33,10 +35,15 @@ __all__ = [
     "Strategy",
     "fold_speakers",
     "ptq_ablation",
+    "strategy_cells",
+    "strategy_converter_cells",
     "strategy_converter_rows",
+    "strategy_converter_task",
+    "strategy_keys",
     "strategy_model",
     "strategy_quant",
     "strategy_rows",
+    "strategy_runs",
     "strategy_seed_at",
     "strategy_spec",
     "strategy_test_clips",
@@ -76,6 +83,50 @@ def strategy_spec(cfg: Any, s: Strategy, seed: int, fold: int) -> Run:
         return float_spec(cfg, seed, fold)
     base = qat_spec(cfg, max(s.bits), s.range_mode, seed, fold)
     return base._replace(model=base.model.model_copy(update={"quant": strategy_quant(cfg, s)}))
+
+
+def strategy_keys(cfg: Any) -> list[tuple[int, int]]:
+    """The chapter's models of every strategy: one (seed, fold) per fold of ``cfg.shared.folds``
+    and seed of ``cfg.strategy_seeds``, fold by fold."""
+    return [(seed, fold) for fold in cfg.shared.folds for seed in cfg.strategy_seeds]
+
+
+def strategy_runs(cfg: Any) -> dict[str, dict[tuple[Any, ...], Run]]:
+    """The chapter's training runs by stage (``Chapter.models``, the build plan's stages): 'float
+    models', {(seed, fold): float run} for every ``strategy_keys``, then 'strategies', {(strategy,
+    seed, fold): run} of every QAT strategy in the file's order, each run once (a strategy whose
+    run an earlier one already is, e.g. the same model on 8 devices per element, adds none). PTQ
+    strategies quantize the float models: they train nothing of their own."""
+    keys = strategy_keys(cfg)
+    qat: dict[str, tuple[tuple[Any, ...], Run]] = {}
+    for s in cfg.strategies:
+        if s.training == "qat":
+            for seed, fold in keys:
+                run = strategy_spec(cfg, s, seed, fold)
+                qat.setdefault(run_key(run), ((s.name, seed, fold), run))
+    return {
+        "float models": {(seed, fold): float_spec(cfg, seed, fold) for seed, fold in keys},
+        "strategies": dict(qat.values()),
+    }
+
+
+def strategy_cells(cfg: Any) -> list[dict[str, Any]]:
+    """The cells of the hardware grid: one per strategy (``strategy``, in the file's order) and
+    model (``seed``, ``fold``; ``strategy_keys``)."""
+    return [
+        {"strategy": s.name, "seed": seed, "fold": fold}
+        for s in cfg.strategies
+        for seed, fold in strategy_keys(cfg)
+    ]
+
+
+def strategy_converter_cells(cfg: Any, chosen: str) -> list[dict[str, Any]]:
+    """The cells of the converter check, one per strategy, each split by model
+    (``Chapter.grid(..., models=strategy_keys(cfg))``): plain QAT (``cfg.baseline``), then the
+    recommended strategy ``chosen``, or '' (nothing to compute, ``strategy_converter_task``) when
+    the recommendation is plain QAT itself. So the grid has the same tasks whatever the choice,
+    and the build plan counts them before it is made."""
+    return [{"strategy": cfg.baseline}, {"strategy": "" if chosen == cfg.baseline else chosen}]
 
 
 def strategy_model(cfg: Any, s: Strategy, seed: int, fold: int) -> TrainedModel:
@@ -209,6 +260,30 @@ def strategy_converter_rows(
         _devices(cfg, s),
     )
     return [{k: r[k] for k in ("periphery", "realisation", "accuracy", "failure")} for r in rows]
+
+
+def strategy_converter_task(
+    cfg: Any,
+    cell: dict[str, Any],
+    models: list[tuple[int, int]],
+    sigma_uS: float,
+    dac_bits: int,
+    adc_bits: int,
+    headroom: float,
+) -> list[dict[str, Any]]:
+    """One task of the converter check (a cell of ``strategy_converter_cells`` and its
+    ``models`` [(seed, fold)]): ``strategy_converter_rows`` of the cell's strategy for each
+    model, each row led by its ``seed`` and ``fold``; no rows for the empty strategy ''."""
+    if not cell["strategy"]:
+        return []
+    s = next(s for s in cfg.strategies if s.name == cell["strategy"])
+    return [
+        {"seed": seed, "fold": fold} | row
+        for seed, fold in models
+        for row in strategy_converter_rows(
+            cfg, s, seed, fold, sigma_uS, dac_bits, adc_bits, headroom
+        )
+    ]
 
 
 def fold_speakers(cfg: Any, seed: int) -> dict[int, tuple[str, str]]:
