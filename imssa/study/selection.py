@@ -43,6 +43,7 @@ __all__ = [
     "nested_folds",
     "nested_summary",
     "plateau_epoch",
+    "validation_runs",
     "validation_sweep",
 ]
 
@@ -228,6 +229,23 @@ def nested_summary(nested: pd.DataFrame) -> str:
     return text
 
 
+def validation_runs(
+    cfg: ModelParams, grid: dict[str, list[Any]], run_of: Callable[[ModelParams, int, int], Run]
+) -> tuple[list[dict[str, Any]], list[Run]]:
+    """The runs of ``validation_sweep``: the one-at-a-time variants of ``cfg``
+    (``runs.one_at_a_time`` of ``grid``) on every fold and selection seed, ``run_of(parameters,
+    seed, fold)`` building each run. Parallel lists of labels (``parameter``, ``value``, ``seed``)
+    and runs, in that order (parameter and value outer, then fold, then seed); a chapter's plan
+    lists the same runs."""
+    points, runs = [], []
+    for path, value, point_cfg in one_at_a_time(cfg, grid):
+        for fold in cfg.shared.folds:
+            for seed in cfg.shared.selection_seeds:
+                points.append({"parameter": path, "value": value, "seed": seed})
+                runs.append(run_of(point_cfg, seed, fold))
+    return points, runs
+
+
 def validation_sweep(
     cfg: ModelParams,
     grid: dict[str, list[Any]],
@@ -236,15 +254,9 @@ def validation_sweep(
     workers: int = 1,
     desc: str = "selection",
 ) -> pd.DataFrame:
-    """Train the one-at-a-time variants of ``cfg`` (``runs.one_at_a_time``) on every fold and
-    selection seed, ``run_of(parameters, seed, fold)`` building each run, and return their
+    """Train the one-at-a-time variants of ``cfg`` (``validation_runs``) and return their
     validation scores only (``VALIDATION_COLUMNS``): the table a choice may be made from."""
-    points, runs = [], []
-    for path, value, point_cfg in one_at_a_time(cfg, grid):
-        for fold in cfg.shared.folds:
-            for seed in cfg.shared.selection_seeds:
-                points.append({"parameter": path, "value": value, "seed": seed})
-                runs.append(run_of(point_cfg, seed, fold))
+    points, runs = validation_runs(cfg, grid, run_of)
     rows = train_sweep(points, runs, n_classes, workers, desc)
     return rows.reindex(columns=VALIDATION_COLUMNS)
 
