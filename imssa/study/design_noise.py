@@ -1,8 +1,8 @@
 """Chapter 'Memory that survives programming': the chosen design under programming noise.
 
-* Programming (``noise_cell``): the chosen design on the array, and the hybrid with A_bar held
-  digitally (``deploy.deployed_weights``' ``digital_A``); every model its own draws, the two
-  placements variants of one model.
+* Programming (``noise_cell``, one cell of the grid ``noise_cells``): the chosen design on the
+  array, and the hybrid with A_bar held digitally (``deploy.deployed_weights``' ``digital_A``);
+  every model its own draws, the two placements variants of one model.
 * Against the float model and chance (``noise_contrasts``), summaries (``noise_summary``,
   ``sigma_star_table``) and the theory's longest memory (``theory_table``).
 * Figures: ``noise_figure``, ``memory_figure``.
@@ -31,12 +31,27 @@ from .runs import fold_data
 __all__ = [
     "memory_figure",
     "noise_cell",
+    "noise_cells",
     "noise_contrasts",
     "noise_figure",
     "noise_summary",
     "sigma_star_table",
     "theory_table",
 ]
+
+
+def noise_cells(cfg: ProgrammedMemoryParams) -> list[dict[str, Any]]:
+    """The cells of the chapter's noise grid (shared with its plan, ``plans.memory_programming``):
+    one per front end of ``noise_front_ends``, placement of A_bar (``PLACEMENTS``), sigma of
+    ``sigmas_uS`` (uS) and count of ``devices_per_element``, in that order (keys ``front_end``,
+    ``placement``, ``sigma_uS``, ``devices_per_element``)."""
+    return [
+        {"front_end": fe, "placement": p, "sigma_uS": x, "devices_per_element": d}
+        for fe in cfg.noise_front_ends
+        for p in PLACEMENTS
+        for x in cfg.sigmas_uS
+        for d in cfg.shared.devices_per_element
+    ]
 
 
 def noise_cell(

@@ -4,6 +4,9 @@
   FIR bank on a delay line, ``hardware.delay_line``) at one sigma, each model with its own draws
   (``seeds.programming_seed``), devices per element a paired variant; ``noise_cell`` does so on
   every (seed, fold) of one model family.
+* The grids' cells, shared with the chapter's plan (``plans.state_memory``): ``noise_cells`` (the
+  quantized families of ``noise_models`` on the memory task) and ``main_noise_cells`` (the ternary
+  S4D model and FIR banks on the main task).
 * Summaries: ``noise_summary`` (accuracy, unstable share, slowest mode per sigma) and
   ``memory_sigma_star`` (``margin.sigma_star`` over the models that work at sigma = 0).
 * The theory: ``memory_theory`` (the longest memory one mode can keep at each sigma) and its
@@ -33,9 +36,12 @@ from ..stats.paired import holm_family
 from ..stats.programmings import chance_failure, paired_contrast, realisation_summary
 from ..stats.verdicts import ABOVE, Rule, table_verdicts
 from .deployed import TrainedModel, failed_row, load_model
-from .params import MemoryParams
+from .params import MemoryModel, MemoryParams
+from .runs import comparison_label
+from .stateless_controls import fir_label
 
 __all__ = [
+    "main_noise_cells",
     "main_noise_contrasts",
     "main_noise_text",
     "memory_rows",
@@ -43,6 +49,8 @@ __all__ = [
     "memory_theory",
     "noise_answer",
     "noise_cell",
+    "noise_cells",
+    "noise_models",
     "noise_summary",
     "sigma_for_memory_uS",
     "slowest_mode_ms",
@@ -135,6 +143,41 @@ def noise_cell(
                 )
             ]
     return rows
+
+
+def noise_models(cfg: MemoryParams) -> list[MemoryModel]:
+    """The families programmed under noise: the quantized ones of ``memory_models``, those named
+    in ``memory_noise_models`` when it is set, in file order."""
+    return [
+        m
+        for m in cfg.memory_models
+        if m.bits is not None
+        and (cfg.memory_noise_models is None or m.name in cfg.memory_noise_models)
+    ]
+
+
+def noise_cells(cfg: MemoryParams) -> list[dict[str, Any]]:
+    """The cells of the memory task's noise grid: one per family of ``noise_models``, sigma of
+    ``sigmas_uS`` (uS) and count of ``devices_per_element`` (keys ``model``, ``sigma_uS``,
+    ``devices_per_element``), in that order."""
+    return [
+        {"model": m.name, "sigma_uS": x, "devices_per_element": d}
+        for m in noise_models(cfg)
+        for x in cfg.sigmas_uS
+        for d in cfg.shared.devices_per_element
+    ]
+
+
+def main_noise_cells(cfg: MemoryParams) -> list[dict[str, Any]]:
+    """The cells of the main task's noise grid: the ternary (``fir_bits``) S4D model and the FIR
+    bank of each of ``fir_taps`` at ``fir_bits`` (key ``label``, ``stateless_controls`` labels), at
+    each sigma of ``sigmas_uS`` (uS), with the first count of ``devices_per_element``."""
+    b = cfg.fir_bits
+    labels = [comparison_label(b)] + [fir_label(t, b) for t in cfg.fir_taps]
+    d = cfg.shared.devices_per_element[0]
+    return [
+        {"label": k, "sigma_uS": x, "devices_per_element": d} for k in labels for x in cfg.sigmas_uS
+    ]
 
 
 def memory_theory(cfg: MemoryParams, fscales: list[float]) -> pd.DataFrame:

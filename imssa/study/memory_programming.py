@@ -6,7 +6,8 @@
 * Front ends (``front_end``, ``task_base``): the waveform at the audio rate, or log-mel frames at
   a lower step rate; the recurrence runs at the front end's rate.
 * Runs: ``run_spec``, the bits sweeps and the recipe comparison (``sweep_runs``), the chosen
-  design on each task (``chosen_runs``).
+  design on each task (``chosen_runs``, ``chosen_count``); the chapter's plan
+  (``plans.memory_programming``) lists them from the same functions.
 * Choices made on validation speakers, nested (``nested_pick``): the recipe of a design
   (``recipe_pick``), and the fewest bits of A_bar a front end needs (``bits_needed``,
   ``bits_needed_table``).
@@ -37,6 +38,7 @@ __all__ = [
     "bits_by_front_end",
     "bits_needed",
     "bits_needed_table",
+    "chosen_count",
     "chosen_design",
     "chosen_runs",
     "design",
@@ -252,7 +254,7 @@ def sweep_runs(cfg: ProgrammedMemoryParams) -> tuple[list[dict[str, Any]], list[
 
 def chosen_runs(
     cfg: ProgrammedMemoryParams,
-    bits: Mapping[str, Mapping[int, int]],
+    bits: Mapping[str, Mapping[int, int]] | None,
     task: str,
     fes: list[str],
     classes: int = 2,
@@ -261,16 +263,26 @@ def chosen_runs(
     """``task``'s runs at each front end of ``fes``: the float S4D model and, per fold, the design
     at the bits that front end needs on the memory task (``bits[fe][fold]``, labelled 'chosen
     design'); with ``paper_method``, also the paper's method (the shared 2-bit fixed range and
-    cap)."""
+    cap). ``bits`` None: only the runs no choice fixes (the float model, the paper's method), the
+    ones the chapter's plan trains first; the chosen design adds ``chosen_count`` runs."""
     paper = MemoryModel(name="2-bit, fixed range (paper)", bits=cfg.shared.map_bits)
     labelled: list[tuple[str, str, Any, int, str | None]] = []
     for fe in fes:
-        labelled += [
-            (fe, task, FLOAT_S4D, classes, "float S4D"),
-            (fe, task, lambda fold, fe=fe: design(cfg, bits[fe][fold]), classes, "chosen design"),
-        ]
+        labelled += [(fe, task, FLOAT_S4D, classes, "float S4D")]
+        if bits is not None:
+
+            def made(fold: int, fe: str = fe) -> MemoryModel:
+                return design(cfg, bits[fe][fold])
+
+            labelled += [(fe, task, made, classes, "chosen design")]
         labelled += [(fe, task, paper, classes, paper.name)] if paper_method else []
     return _runs(cfg, labelled)
+
+
+def chosen_count(cfg: ProgrammedMemoryParams, fes: list[str]) -> int:
+    """How many runs the chosen design adds to ``chosen_runs`` at the front ends ``fes``: one per
+    front end, fold and seed of ``memory_seeds``."""
+    return len(fes) * len(cfg.shared.folds) * len(cfg.memory_seeds)
 
 
 def nested_pick(

@@ -3,6 +3,9 @@
 * Parameters and runs: ``memory_base`` (the file's values on the memory task), ``memory_spec``
   (the run of one model family for a (fold, seed)), ``family_quant`` (a quantized family's
   quantization) and ``FLOAT_S4D``, the float S4D model whose schedule the validation sweep chooses.
+* The runs the chapter trains, shared with its plan (``plans.state_memory``): the schedule's
+  validation sweep (``schedule_runs``, trained by ``schedule_sweep``) and the memory models on the
+  chosen schedule (``memory_runs``).
 * The schedule chosen per fold on validation speakers without the fold's test speaker
   (``nested_schedule``, ``schedule_table``).
 * Post-training quantization beside QAT (``ptq_rows``).
@@ -13,6 +16,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -23,18 +27,21 @@ from ..model.config import QuantConfig
 from .deployed import load_model, software_row
 from .params import MemoryModel, MemoryParams, ModelParams, global_params, variant
 from .runs import current_value, fold_data
-from .selection import choose, nested_folds
+from .selection import choose, nested_folds, validation_specs, validation_sweep
 
 __all__ = [
     "FLOAT_S4D",
     "MEMORY_TASK_COLUMNS",
     "family_quant",
     "memory_base",
+    "memory_runs",
     "memory_spec",
     "memory_task_table",
     "nested_schedule",
     "pole_precision_uS",
     "ptq_rows",
+    "schedule_runs",
+    "schedule_sweep",
     "schedule_table",
 ]
 
@@ -76,6 +83,48 @@ def memory_spec(
     if m.recipe == "scratch":  # QAT from the start, on the float model's schedule
         return Run(data, quantized, train)
     return Run(data, quantized, shared.qat_train.model_copy(update={"seed": seed}), (model, train))
+
+
+def _float_s4d(cfg: MemoryParams, params: ModelParams, seed: int, fold: int) -> Run:
+    """The float S4D model of (``fold``, ``seed``) with the memory task's parameters ``params``
+    (a variant of ``memory_base``): a run of the schedule's validation sweep."""
+    return memory_spec(cfg, FLOAT_S4D, seed, fold, base=params)
+
+
+def schedule_runs(cfg: MemoryParams) -> tuple[list[dict[str, Any]], list[Run]]:
+    """The validation sweep of the float S4D model's schedule on the memory task
+    (``memory_selection`` one at a time around ``memory_base``, ``selection.validation_specs``):
+    parallel lists of labels (``parameter``, ``value``, ``seed``) and runs, one per variant, fold
+    and selection seed."""
+    return validation_specs(memory_base(cfg), cfg.memory_selection, partial(_float_s4d, cfg))
+
+
+def schedule_sweep(cfg: MemoryParams) -> pd.DataFrame:
+    """Train the runs of ``schedule_runs`` on the parameters' ``workers`` and return their
+    validation scores (``selection.validation_sweep``: one row per run, ``VALIDATION_COLUMNS``),
+    the table ``nested_schedule`` chooses from."""
+    return validation_sweep(
+        memory_base(cfg),
+        cfg.memory_selection,
+        partial(_float_s4d, cfg),
+        cfg.order_data().n_classes,
+        cfg.shared.workers,
+        desc="memory schedule",
+    )
+
+
+def memory_runs(
+    cfg: MemoryParams, schedule: Mapping[int, Mapping[str, Any]]
+) -> tuple[list[dict[str, Any]], list[Run]]:
+    """The memory task's models: each family of ``memory_models`` on every fold and seed of
+    ``memory_seeds`` (``memory_spec`` with the fold's ``schedule``, ``nested_schedule``). Parallel
+    lists of labels (``model``: the family's name, ``seed``) and runs, family outer, then fold, then
+    seed. The chapter's plan counts those a schedule can add (``plans.state_memory``)."""
+    order = [
+        (m, f, s) for m in cfg.memory_models for f in cfg.shared.folds for s in cfg.memory_seeds
+    ]
+    points = [{"model": m.name, "seed": s} for m, _, s in order]
+    return points, [memory_spec(cfg, m, s, f, schedule) for m, f, s in order]
 
 
 def family_quant(cfg: MemoryParams, m: MemoryModel) -> QuantConfig:

@@ -269,8 +269,7 @@ def validation_sweep(
     workers: int = 1,
     desc: str = "selection",
 ) -> pd.DataFrame:
-    """Train the one-at-a-time variants of ``cfg`` (``runs.one_at_a_time``) on every fold and
-    selection seed, ``run_of(parameters, seed, fold)`` building each run, and return their
+    """Train the one-at-a-time variants of ``cfg`` (``validation_specs``) and return their
     validation scores only (``VALIDATION_COLUMNS``): the table a choice may be made from."""
     return validation_scores(*validation_specs(cfg, grid, run_of), n_classes, workers, desc)
 

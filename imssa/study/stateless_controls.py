@@ -2,7 +2,8 @@
 
 * Controls without a state: learned FIR banks (``fir_spec``: float, and fixed-range QAT from the
   float bank) and the spectral baseline (``spectral_answers``), labelled by ``fir_label`` and
-  ``spectral_label``; ``main_task_specs`` gathers them with the S4D models of the controls table.
+  ``spectral_label``; ``main_task_specs`` gathers them with the S4D models of the controls table,
+  ``main_task_runs`` lists their runs (shared with the chapter's plan, ``plans.state_memory``).
 * The verdict (``state_verdict``): ``NEEDS_STATE``, ``NO_STATE`` or ``stats.verdicts.NOT_RESOLVED``,
   from the S4D model's planned comparisons and the controls' simultaneous intervals, paired on the
   same clips.
@@ -29,6 +30,7 @@ __all__ = [
     "NO_STATE",
     "fir_label",
     "fir_spec",
+    "main_task_runs",
     "main_task_specs",
     "spectral_answers",
     "spectral_label",
@@ -85,6 +87,18 @@ def main_task_specs(cfg: MemoryParams) -> dict[str, Callable[[int, int], Run]]:
         for bits in (None, b):
             specs[fir_label(taps, bits)] = lambda s, f, t=taps, q=bits: fir_spec(cfg, t, q, s, f)
     return specs
+
+
+def main_task_runs(cfg: MemoryParams) -> tuple[list[dict[str, Any]], list[Run]]:
+    """The runs of ``main_task_specs`` on every fold and seed of ``memory_seeds``: parallel lists
+    of labels (``label``, ``seed``) and runs, model outer, then fold, then seed."""
+    order = [
+        (label, make, f, s)
+        for label, make in main_task_specs(cfg).items()
+        for f in cfg.shared.folds
+        for s in cfg.memory_seeds
+    ]
+    return [{"label": k, "seed": s} for k, _, _, s in order], [m(s, f) for _, m, f, s in order]
 
 
 def spectral_answers(
