@@ -467,6 +467,7 @@ def cut_summary(table: pd.DataFrame) -> pd.DataFrame:
     for _, row in table[table["note"].fillna("") != ""].iterrows():
         out.append({k: row.get(k) for k in ("chapter", "grid", "resource", "note")})
     summary = pd.DataFrame(out).reindex(columns=CUT_COLUMNS)
+    summary["compared"] = summary["compared"].astype("Int64")
     rank = {c: i for i, c in enumerate(dict.fromkeys(table["chapter"]))}
     summary["_chapter"] = summary["chapter"].map(rank)
     summary = summary.sort_values(
