@@ -414,7 +414,7 @@ def power_table(
     for chapter in chapters or order:
         log = ledger / f"{chapter}.jsonl" if ledger is not None else None
         table = chapter_power(
-            folders[chapter],
+            folders.get(chapter, results / chapter),
             chapter,
             _chapter_params(params, chapter),
             grid_seconds(log if log is not None and log.is_file() else None),
