@@ -37,5 +37,7 @@ The modules, by concept:
 * ``intervals``: intervals and tests over folds, and their coverage by simulation;
 * ``paired``: paired comparisons on the same clips, McNemar's counts, Holm's families;
 * ``programmings``: Monte Carlo programmings (failures at chance, drops, paired contrasts);
+* ``power``: the nested variance components of per-programming values and the half-width a cut
+  of seeds or programmings leaves (the power table of the build's cuts, ``study.power_table``);
 * ``verdicts``: the one verdict, its ``Rule`` and its word set.
 """
