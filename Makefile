@@ -17,7 +17,7 @@ ifdef IMSSA_CACHE_DIR
 override export IMSSA_CACHE_DIR := $(abspath $(IMSSA_CACHE_DIR))
 endif
 
-.PHONY: book plan chapter results publish profile test unit lint notebooks browser nbval bench clean
+.PHONY: book plan power chapter results publish profile test unit lint notebooks browser nbval bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ book: $(STAMP)
 ## plan: every training run and grid task of each chapter of PROFILE, deduplicated, with predicted costs
 plan: $(STAMP)
 	$(RUN) plan --profile $(PROFILE)
+
+## power: for each chapter's compared points and differences, the interval half-width before and after halving its programmings or seeds
+power: $(STAMP)
+	$(PY) -m imssa.study.power_table --profile $(PROFILE)
 
 ## chapter: rerun one chapter with a parameter file holding only the keys it changes, then rebuild the HTML
 ##   make chapter CH=float_baseline PARAMS=my.yaml [PROFILE=paper]
