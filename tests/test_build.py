@@ -142,3 +142,28 @@ def test_peak_memory_is_told_per_chapter_and_role():
     assert table.loc[("a", "kernel"), "peak_rss_MB"] == 900
     assert tuple(table.loc[("a", "grid worker")]) == (2, 700)
     assert tuple(table.loc[("models", "training worker")]) == (1, 800)  # a cache hit trains nothing
+
+
+def test_the_runner_fails_a_chapter_whose_ledger_left_its_plan(tmp_path, monkeypatch):
+    import papermill
+
+    from imssa.study import runner
+    from imssa.study.params import ParamsError
+
+    monkeypatch.setattr(runner, "executed_dir", lambda profile: tmp_path / profile)
+    for var in (ledger.LEDGER_VAR, ledger.CHAPTER_VAR):  # execute sets them: restored afterwards
+        monkeypatch.setenv(var, "")
+    asked = []
+
+    def fake_kernel(source, out, **kw):  # what a chapter's kernel would record
+        for key in asked:
+            ledger.record("train", key=key, trained=False, seconds=0.0)
+
+    monkeypatch.setattr(papermill, "execute_notebook", fake_kernel)
+    params = runner.project_root() / "params" / "ci" / "crossbar_mapping.yaml"
+    plan = build.chapter_plans("ci", ["crossbar_mapping"])["crossbar_mapping"]
+    asked[:] = sorted(plan.keys())
+    runner.execute("crossbar_mapping", params, "ci")  # kept to its plan: no error
+    asked.append("0" * 16)
+    with pytest.raises(ParamsError, match="the build left its plan"):
+        runner.execute("crossbar_mapping", params, "ci")
