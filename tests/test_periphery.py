@@ -290,3 +290,30 @@ def test_the_converter_aware_forward_pass_is_the_step_simulator():
         assert torch.allclose(
             converter_logits(net, x, DeviceConfig()), net(x), atol=1e-4
         )  # no converters
+
+
+def test_converter_aware_backpropagation_in_recomputed_chunks_gives_the_same_gradients(
+    monkeypatch,
+):
+    """The chunks that ``converter_logits`` recomputes in the backward pass (``CHECKPOINT_STEPS``,
+    to bound memory) change neither the logits nor any gradient: bitwise equal to backpropagation
+    through every step; and its peak memory grows with a chunk, not with the clip."""
+    from imssa.hardware import aware
+
+    net, x = model(), clips(L=120)
+    dev = DeviceConfig(dac_bits=6, adc_bits=5, **converter_ranges(net, x, 1.1, len(x)))
+
+    def grads() -> tuple[torch.Tensor, list[torch.Tensor]]:
+        net.zero_grad()
+        logits = aware.converter_logits(net, x, dev)
+        logits.square().sum().backward()
+        return logits.detach(), [p.grad.clone() for p in net.parameters() if p.grad is not None]
+
+    monkeypatch.setattr(aware, "CHECKPOINT_STEPS", 7)  # chunks that do not divide L + 1
+    chunked = grads()
+    monkeypatch.setattr(aware, "CHECKPOINT_STEPS", 10**6)  # one chunk: the whole clip
+    monkeypatch.setattr(aware, "checkpoint", lambda f, *a, **kw: f(*a))  # every step kept
+    whole = grads()
+    assert torch.equal(chunked[0], whole[0])
+    assert len(chunked[1]) == len(whole[1]) > 0
+    assert all(torch.equal(a, b) for a, b in zip(chunked[1], whole[1], strict=True))

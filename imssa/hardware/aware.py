@@ -25,6 +25,7 @@ import joblib
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.utils.checkpoint import checkpoint
 
 from .. import ledger
 from ..data.config import DataConfig
@@ -37,7 +38,10 @@ from .crossbar import combined_matrix
 from .devices import DeviceConfig
 from .step import _vmm_blocks, mode_blocks
 
-__all__ = ["converter_logits", "finetune", "ste_quantize"]
+__all__ = ["CHECKPOINT_STEPS", "converter_logits", "finetune", "ste_quantize"]
+
+#: time steps per recomputed chunk of ``converter_logits``'s backward pass (memory against time)
+CHECKPOINT_STEPS = 100
 
 
 def ste_quantize(v: Tensor, bits: int | None, full_scale: Tensor | float | None) -> Tensor:
@@ -78,16 +82,33 @@ def converter_logits(net: SpeechClassifier, x: Tensor, dev: DeviceConfig) -> Ten
         net.encoder.weight[:, 0, None].to(x.dtype) * x.unsqueeze(1)
         + net.encoder.bias[:, None].to(x.dtype)
     )
-    state = u.new_zeros(1, B, H, n - 1)
-    readout = []
-    for t in range(L + 1):  # step t reads out y'_{t-1}
-        u_t = u[None, :, :, t : t + 1] if t < L else u.new_zeros(1, B, H, 1)
-        v = ste_quantize(torch.cat([state, u_t], -1), dev.dac_bits, rg.dac)
-        out = ste_quantize(_vmm_blocks(blocks, v), dev.adc_bits, rg.adc)
-        if t > 0:
-            readout.append(out[..., -1])
-        state = out[..., :-1]
-    y = 2 * torch.stack(readout, -1)[0] + q.D.real[:, None].to(x.dtype) * u
+    # (1, B, H, L + 1): step t takes u_t (zero after the clip) and reads out y'_{t-1}
+    u_steps = torch.cat([u, u.new_zeros(B, H, 1)], -1)[None]
+
+    def steps(state: Tensor, u_chunk: Tensor) -> tuple[Tensor, Tensor]:
+        """The array steps of ``u_chunk`` (1, B, H, T) from ``state`` (1, B, H, n - 1): the last
+        state and the T read-outs (1, B, H, T)."""
+        outs = []
+        for t in range(u_chunk.shape[-1]):
+            v = ste_quantize(torch.cat([state, u_chunk[..., t : t + 1]], -1), dev.dac_bits, rg.dac)
+            out = ste_quantize(_vmm_blocks(blocks, v), dev.adc_bits, rg.adc)
+            outs.append(out[..., -1])
+            state = out[..., :-1]
+        return state, torch.stack(outs, -1)
+
+    # Backpropagation through every step would keep each step's tensors (about 5 GB per process
+    # at the paper's 2000 steps, batch 32, H 32): each chunk of CHECKPOINT_STEPS is recomputed in
+    # the backward pass instead (torch.utils.checkpoint), with the same values and gradients.
+    state, chunks = u.new_zeros(1, B, H, n - 1), []
+    for a in range(0, L + 1, CHECKPOINT_STEPS):
+        chunk = u_steps[..., a : a + CHECKPOINT_STEPS]
+        if torch.is_grad_enabled():
+            state, outs = checkpoint(steps, state, chunk, use_reentrant=False)
+        else:
+            state, outs = steps(state, chunk)
+        chunks.append(outs)
+    readout = torch.cat(chunks, -1)[..., 1:]  # y'_0 .. y'_{L-1}
+    y = 2 * readout[0] + q.D.real[:, None].to(x.dtype) * u
     return net.decoder(net.between_layers(0, y, None).mean(-1).float())
 
 
