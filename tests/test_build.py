@@ -64,6 +64,9 @@ def test_the_plan_lists_a_shared_model_once_for_the_first_chapter_that_needs_it(
     assert table[table.name == "g"].iloc[0]["predicted_s"] == 12.0
     summary = build.plan_summary(table, workers=2).set_index("chapter")
     assert summary.loc["b", "chosen"] == 3 and summary.loc["total", "new_trainings"] == 3
+    assert summary.loc["a", "unpriced_tasks"] == 0
+    unpriced = build.plan_summary(build.plan_table(plans, build.Costs()), workers=2)
+    assert unpriced.set_index("chapter").loc["a", "unpriced_tasks"] == 6  # grid g never measured
     assert summary.loc["a", "predicted_s"] == pytest.approx((modelled + 5.0 + 12.0) / 2)
 
 

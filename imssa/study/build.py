@@ -216,10 +216,11 @@ def plan_summary(
 ) -> pd.DataFrame:
     """Per chapter: ``trainings`` (listed), ``new_trainings`` (after removing those an earlier
     chapter lists), ``chosen`` (after a validation choice), ``aware`` (converter-aware
-    fine-tunes), ``grid_tasks``, ``predicted_s`` (the
-    new trainings' and the grids' worker seconds over ``workers``), ``previous_s`` (the chapter's
-    last measured wall time, ``previous``) and ``share`` (of the total predicted_s); a last row
-    'total'."""
+    fine-tunes), ``grid_tasks``, ``unpriced_tasks`` (grid tasks and fine-tunes no ledger has
+    measured: left out of the prediction, which is then a lower bound), ``predicted_s`` (the new
+    trainings' and the priced grids' worker seconds over ``workers``), ``previous_s`` (the
+    chapter's last measured wall time, ``previous``) and ``share`` (of the total predicted_s); a
+    last row 'total'."""
     previous = previous or {}
     out = []
     for chapter, rows in table.groupby("chapter", sort=False):
@@ -233,6 +234,7 @@ def plan_summary(
                 "chosen": int(rows.loc[rows.work == "chosen", "count"].sum()),
                 "aware": aware,
                 "grid_tasks": int(grid["count"].sum()) - aware,
+                "unpriced_tasks": int(grid.loc[grid["predicted_s"].isna(), "count"].sum()),
                 "predicted_s": (train["predicted_s"].sum() + grid["predicted_s"].sum(min_count=0))
                 / workers,
                 "previous_s": previous.get(chapter, float("nan")),
