@@ -49,6 +49,7 @@ import pandas as pd
 
 from .. import ledger
 from .build import (
+    Costs,
     chapter_plans,
     check_ledger,
     measured_costs,
@@ -113,8 +114,6 @@ def stamp(chapter: str, values: dict, root: Path | None = None) -> str:
             path.relative_to(Path(__file__).parents[1]).as_posix().encode() + path.read_bytes()
         )
     if CHAPTERS[chapter].reads_results:  # the report: every other chapter's tables of this profile
-        from .results import results_dir
-
         base = results_dir(str(values.get("profile", "custom")), chapter).parent
         for path in sorted(
             p
@@ -134,8 +133,6 @@ def _stamp_file(profile: str, chapter: str) -> Path:
 def up_to_date(chapter: str, values: dict, profile: str) -> bool:
     """Whether the executed notebook and results of ``chapter`` exist and were made from exactly
     this source, these parameters and this library (``stamp``)."""
-    from .results import results_dir
-
     f = _stamp_file(profile, chapter)
     return (
         f.is_file()
@@ -202,12 +199,21 @@ def since_start(path: Path) -> list[dict]:
     return lines[starts[-1] :] if starts else lines
 
 
+def _costs(profile: str, plans: dict) -> Costs:
+    """The costs measured in every ledger of ``profile`` (``build.measured_costs``)."""
+    return measured_costs(sorted(ledger_dir(profile).glob("*.jsonl")), plans)
+
+
+def _workers(profile: str) -> int:
+    """The profile's ``workers`` (its ``_shared.yaml``; 1 without one)."""
+    return int(shared_values(project_root() / "params" / profile).get("workers", 1))
+
+
 def models_stage(profile: str, chapters_: list[str]) -> None:
     """Train every model the plans of ``chapters_`` list, once, before they run
     (``build.train_first``), on the profile's ``workers``, recorded in the ledger 'models'."""
     plans = chapter_plans(profile, chapters_)
-    costs = measured_costs(sorted(ledger_dir(profile).glob("*.jsonl")), plans)
-    workers = int(shared_values(project_root() / "params" / profile).get("workers", 1))
+    costs, workers = _costs(profile, plans), _workers(profile)
     log = ledger_dir(profile) / "models.jsonl"
     log.parent.mkdir(parents=True, exist_ok=True)
     os.environ[ledger.LEDGER_VAR], os.environ[ledger.CHAPTER_VAR] = str(log), "models"
@@ -223,8 +229,7 @@ def plan(profile: str) -> pd.DataFrame:
     removing duplicates), runs after a choice, grid tasks, predicted s on the profile's workers and
     the last measured wall time; the full table in ``_build/executed/<profile>/plan.csv``."""
     plans = chapter_plans(profile)
-    costs = measured_costs(sorted(ledger_dir(profile).glob("*.jsonl")), plans)
-    workers = int(shared_values(project_root() / "params" / profile).get("workers", 1))
+    costs, workers = _costs(profile, plans), _workers(profile)
     table = plan_table(plans, costs)
     summary = plan_summary(table, workers, previous_times(profile))
     executed_dir(profile).mkdir(parents=True, exist_ok=True)

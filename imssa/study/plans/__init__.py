@@ -9,12 +9,13 @@ the plan and the build cannot drift: the runner checks each executed chapter's l
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ...model.cache import Run, run_key
-from ..params import ChapterParams
+from ..params import CHAPTERS, ChapterParams, ModelParams
 
 __all__ = ["ChapterPlan", "PLANS", "UNDECLARED", "plan_of", "starting_run"]
 
@@ -64,60 +65,27 @@ class ChapterPlan:
 
 
 def _registry() -> dict[str, Callable[[Any], ChapterPlan]]:
-    from . import (
-        crossbar_mapping,
-        depth_scale,
-        device_technologies,
-        fixed_range_qat,
-        float_baseline,
-        hardware_deployment,
-        memory_programming,
-        periphery,
-        quantization_strategy,
-        s4d_first_principles,
-        stability_margin,
-        state_memory,
-    )
-
-    modules = (
-        s4d_first_principles,
-        float_baseline,
-        fixed_range_qat,
-        crossbar_mapping,
-        hardware_deployment,
-        periphery,
-        stability_margin,
-        state_memory,
-        memory_programming,
-        device_technologies,
-        quantization_strategy,
-        depth_scale,
-    )
-    return {
-        m.__name__.rsplit(".", 1)[1]: m.plan for m in modules if not getattr(m, "UNDECLARED", False)
-    }
+    """Chapter -> the ``plan`` of its module here, for every chapter (``params.CHAPTERS``) that
+    has one and has declared it (a module marked ``UNDECLARED`` is a placeholder)."""
+    out = {}
+    for chapter in CHAPTERS:
+        try:
+            module = importlib.import_module(f"{__name__}.{chapter}")
+        except ModuleNotFoundError as err:
+            if err.name != f"{__name__}.{chapter}":
+                raise
+            continue  # a chapter with no work (the report)
+        if not getattr(module, "UNDECLARED", False):
+            out[chapter] = module.plan
+    return out
 
 
 #: chapter -> its plan function; a chapter that trains and simulates nothing (the report) has none
 PLANS: dict[str, Callable[[Any], ChapterPlan]] = _registry()
-#: chapters whose plan is not declared yet: the build does not train their models first
+#: chapters that train models but have no declared plan: the build does not train them first
 UNDECLARED = frozenset(
-    {
-        "s4d_first_principles",
-        "float_baseline",
-        "fixed_range_qat",
-        "crossbar_mapping",
-        "hardware_deployment",
-        "periphery",
-        "stability_margin",
-        "state_memory",
-        "memory_programming",
-        "device_technologies",
-        "quantization_strategy",
-        "depth_scale",
-    }
-    - set(PLANS)
-)
+    c for c, schema in CHAPTERS.items() if issubclass(schema, ModelParams)
+) - set(PLANS)
 
 
 def plan_of(chapter: str, cfg: ChapterParams) -> ChapterPlan:
