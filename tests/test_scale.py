@@ -340,3 +340,17 @@ def test_instability_share_and_the_any_layer_prediction():
     assert "predicted_from_depth_1" not in scale_summaries.instability(
         rows.rename(columns={"depth": "N"}), "N"
     )
+
+
+def test_ten_digit_runs_keep_their_own_recipe_on_a_fold_with_main_task_choices():
+    """The main task's nested choices (fold_choices) set the two-digit recipe; a ten-digit run of
+    that fold trains with ten_train, not with the main task's epochs and learning rate."""
+    cfg = validate_params(
+        "depth_scale",
+        {"shared": {"fold_choices": {0: {"train.epochs": 9, "train.lr": 0.05}}}},
+    )
+    main = scale.run_spec(cfg, scale.Spec("binary", "complex", 1, 4, None), 0, 0)
+    assert (main.train.epochs, main.train.lr) == (9, 0.05)  # the main task keeps its choice
+    for fold in (0, 1):
+        ten = scale.run_spec(cfg, scale.Spec("ten", "complex", 1, 4, None), 0, fold)
+        assert ten.train.epochs == cfg.ten_train.epochs and ten.train.lr == cfg.ten_train.lr

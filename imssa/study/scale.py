@@ -228,8 +228,9 @@ def run_specs(cfg: ScaleParams, grid: list[dict[str, Any]]) -> list[Run]:
 def spec_params(cfg: ScaleParams, spec: Spec) -> ScaleParams:
     """The chapter's parameters with the model and task of ``spec``: ``model.depth``/``N`` (and
     S4D-Real's ``ssm``/``init``), and for ten digits ``data.digits``, ``train``, ``qat_train`` from
-    ``ten_*``; Heidelberg Digits on its official split (its test speakers partly unseen in
-    training)."""
+    ``ten_*`` without the main task's ``fold_choices`` (nested choices of the two-digit recipe:
+    a fold's 40 epochs there would turn ``ten_train``'s 6 into 40); Heidelberg Digits on its
+    official split (its test speakers partly unseen in training)."""
     values = cfg.model_dump()
     shared = values["shared"]
     shared["model"] |= {"depth": spec.depth, "N": spec.N}
@@ -241,6 +242,7 @@ def spec_params(cfg: ScaleParams, spec: Spec) -> ScaleParams:
             cfg.ten_qat_train.model_dump(),
         )
         shared["data"]["digits"] = cfg.ten_digits
+        shared["fold_choices"] = {}
     if spec.task == "heidelberg":
         shared["data"] |= {
             "dataset": "heidelberg",
