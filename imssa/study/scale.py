@@ -30,7 +30,7 @@ from ..hardware.stack import stack_run
 from ..model.cache import Run
 from ..seeds import programming_seed
 from .deployed import TrainedModel, converter_rows, hardware_rows, load_model
-from .params import NoiseSweep, ScaleParams
+from .params import NoiseSweep, ScaleParams, global_params
 from .runs import float_spec, qat_spec
 
 __all__ = [
@@ -231,18 +231,18 @@ def spec_params(cfg: ScaleParams, spec: Spec) -> ScaleParams:
     ``ten_*`` without the main task's ``fold_choices`` (nested choices of the two-digit recipe:
     a fold's 40 epochs there would turn ``ten_train``'s 6 into 40); Heidelberg Digits on its
     official split (its test speakers partly unseen in training)."""
-    values = cfg.model_dump()
+    own_recipe = spec.task in ("ten", "heidelberg")  # not the main task's: none of its choices
+    values = (global_params(cfg) if own_recipe else cfg).model_dump()
     shared = values["shared"]
     shared["model"] |= {"depth": spec.depth, "N": spec.N}
     if spec.ssm == "real":
         shared["model"] |= {"ssm": "s4d_real", "init": "real"}
-    if spec.task in ("ten", "heidelberg"):
+    if own_recipe:
         shared["train"], shared["qat_train"] = (
             cfg.ten_train.model_dump(),
             cfg.ten_qat_train.model_dump(),
         )
         shared["data"]["digits"] = cfg.ten_digits
-        shared["fold_choices"] = {}
     if spec.task == "heidelberg":
         shared["data"] |= {
             "dataset": "heidelberg",
